@@ -1,0 +1,67 @@
+/**
+ * The broker's configuration: one plain record with nats-server's defaults. The CLI and (later)
+ * the config file produce partial overrides that are merged over `defaults`.
+ */
+import { Context, Layer } from "effect"
+
+/** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
+export const ADVERTISED_NATS_VERSION = "2.9.10"
+/** Our own product version, reported by `--version` and in logs, never in INFO `version`. */
+export const BROKER_VERSION = "0.1.0"
+export const BROKER_NAME = "effect-jetstream"
+
+export interface BrokerConfig {
+  readonly host: string
+  /** -1 picks a random free port. */
+  readonly port: number
+  readonly serverName: string | undefined
+  /** Monitoring HTTP port; undefined = off, -1 = random. */
+  readonly httpPort: number | undefined
+  readonly jetstream: boolean
+  readonly storeDir: string
+  readonly maxPayload: number
+  readonly maxControlLine: number
+  readonly maxConnections: number
+  /** Outbound bytes a client may have queued before it is cut off as a slow consumer. */
+  readonly maxPending: number
+  readonly pingIntervalMs: number
+  readonly pingMax: number
+  readonly writeDeadlineMs: number
+  readonly logFile: string | undefined
+  readonly debug: boolean
+  readonly trace: boolean
+  readonly logtime: boolean
+}
+
+export const defaults: BrokerConfig = {
+  host: "0.0.0.0",
+  port: 4222,
+  serverName: undefined,
+  httpPort: undefined,
+  jetstream: false,
+  storeDir: "./data",
+  maxPayload: 1024 * 1024,
+  maxControlLine: 4096,
+  maxConnections: 64 * 1024,
+  maxPending: 64 * 1024 * 1024,
+  pingIntervalMs: 2 * 60 * 1000,
+  pingMax: 2,
+  writeDeadlineMs: 10_000,
+  logFile: undefined,
+  debug: false,
+  trace: false,
+  logtime: true
+}
+
+export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }
+
+export const make = (overrides: BrokerConfigInput = {}): BrokerConfig => {
+  const out: Record<string, unknown> = { ...defaults }
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) out[k] = v
+  return out as unknown as BrokerConfig
+}
+
+/** The resolved configuration as a service, so layers read it instead of taking parameters. */
+export class ServerConfig extends Context.Service<ServerConfig, BrokerConfig>()("effect-jetstream/config/ServerConfig") {
+  static readonly layer = (config: BrokerConfig) => Layer.succeed(ServerConfig)(config)
+}

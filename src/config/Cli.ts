@@ -1,0 +1,119 @@
+/**
+ * Command-line flags, spelled as nats-server spells them so the broker is a drop-in
+ * (`-p`, `--port`, `-port=4222`, `-js`, `-sd`, `-DV`, ...). Pure: argv in, a decision out.
+ */
+import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, type BrokerConfigInput } from "./BrokerConfig.ts"
+
+export type CliResult =
+  | { readonly _tag: "Run"; readonly config: BrokerConfigInput; readonly configFile: string | undefined }
+  | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
+
+export const usage = `Usage: ${BROKER_NAME} [options]
+
+Server Options:
+    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
+    -p, --port <port>                Use port for clients (default: 4222, -1 for a random port)
+    -n, --name, --server_name <name> Server name (default: a generated id)
+    -m, --http_port <port>           Use port for http monitoring
+    -c, --config <file>              Configuration file
+        --max_payload <bytes>        Maximum message payload (default: 1048576)
+
+Logging Options:
+    -l, --log <file>                 File to redirect log output
+    -D, --debug                      Enable debugging output
+    -V, --trace                      Trace the raw protocol
+    -DV                              Debug and trace
+
+JetStream Options:
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory (default: ./data)
+
+Common Options:
+    -h, --help                       Show this message
+    -v, --version                    Show version
+`
+
+const versionText = `${BROKER_NAME} v${BROKER_VERSION} (NATS protocol compatible with nats-server v${ADVERTISED_NATS_VERSION})\n`
+
+/** Flags that take a value, by every accepted spelling (without leading dashes). */
+const valued: Record<string, keyof BrokerConfigInput | "config"> = {
+  a: "host",
+  addr: "host",
+  net: "host",
+  p: "port",
+  port: "port",
+  n: "serverName",
+  name: "serverName",
+  server_name: "serverName",
+  m: "httpPort",
+  http_port: "httpPort",
+  c: "config",
+  config: "config",
+  sd: "storeDir",
+  store_dir: "storeDir",
+  l: "logFile",
+  log: "logFile",
+  max_payload: "maxPayload"
+}
+
+const integerKeys = new Set(["port", "httpPort", "maxPayload"])
+
+const fail = (message: string): CliResult => ({ _tag: "Print", text: `${message}\n\n${usage}`, exitCode: 2 })
+
+export const parse = (argv: ReadonlyArray<string>): CliResult => {
+  const config: BrokerConfigInput = {}
+  let configFile: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const raw = argv[i]!
+    if (!raw.startsWith("-") || raw === "-" || raw === "--") return fail(`unexpected argument: ${raw}`)
+    const body = raw.replace(/^--?/, "")
+    const eq = body.indexOf("=")
+    const name = eq < 0 ? body : body.slice(0, eq)
+    const inline = eq < 0 ? undefined : body.slice(eq + 1)
+    switch (name) {
+      case "h":
+      case "help":
+        return { _tag: "Print", text: usage, exitCode: 0 }
+      case "v":
+      case "version":
+        return { _tag: "Print", text: versionText, exitCode: 0 }
+      case "js":
+      case "jetstream":
+        config.jetstream = inline === undefined ? true : inline !== "false"
+        continue
+      case "D":
+      case "debug":
+        config.debug = true
+        continue
+      case "V":
+      case "trace":
+        config.trace = true
+        continue
+      case "DV":
+      case "VD":
+        config.debug = true
+        config.trace = true
+        continue
+    }
+    const key = valued[name]
+    if (key === undefined) return fail(`flag provided but not defined: ${raw}`)
+    const value = inline ?? argv[++i]
+    if (value === undefined) return fail(`flag needs an argument: ${raw}`)
+    if (key === "config") {
+      configFile = value
+      continue
+    }
+    if (integerKeys.has(key)) {
+      if (!/^-?\d+$/.test(value)) return fail(`invalid value ${JSON.stringify(value)} for flag ${raw}: not an integer`)
+      const n = Number(value)
+      if ((key === "port" || key === "httpPort") && (n < -1 || n > 65535)) {
+        return fail(`invalid value ${value} for flag ${raw}: a port is -1..65535`)
+      }
+      if (key === "maxPayload" && n <= 0) return fail(`invalid value ${value} for flag ${raw}: must be > 0`)
+      ;(config as Record<string, unknown>)[key] = n
+    } else {
+      ;(config as Record<string, unknown>)[key] = value
+    }
+  }
+  return { _tag: "Run", config, configFile }
+}

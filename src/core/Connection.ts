@@ -1,0 +1,299 @@
+/**
+ * One client connection: parse → route on the way in, buffered framing on the way out.
+ *
+ * Plain synchronous code driven by socket callbacks; the Server gives each connection a
+ * supervising fiber that owns its lifetime (see Server.ts). Behaviour follows nats-server 2.9.10:
+ * verbose and pedantic are on until CONNECT says otherwise, `-ERR` texts are nats-server's, and
+ * the same errors close the connection.
+ */
+import { Buffer } from "node:buffer"
+import type { BrokerConfig } from "../config/BrokerConfig.ts"
+import type { Logger } from "../log/Log.ts"
+import { decodeConnect } from "../protocol/Connect.ts"
+import { NO_RESPONDERS } from "../protocol/Headers.ts"
+import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Parser.ts"
+import type { Wire } from "../platform/Transport.ts"
+import { isValidLiteralSubject } from "../subject/Subject.ts"
+import { Outbound, scheduleFlush, type Flushable } from "./Outbound.ts"
+import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
+
+export interface ConnectionContext {
+  readonly router: MessageRouter
+  readonly config: BrokerConfig
+  readonly log: Logger
+  /** The INFO line for this client. */
+  readonly info: (cid: number, clientIp: string) => string
+  readonly closed: (conn: ClientConnection, reason: string) => void
+}
+
+export interface ConnectionStats {
+  inMsgs: number
+  inBytes: number
+  outMsgs: number
+  outBytes: number
+}
+
+const CRLF = "\r\n"
+
+export class ClientConnection implements Subscriber, ParserSink, Flushable {
+  echo = true
+  verbose = true
+  pedantic = true
+  headers = false
+  noResponders = false
+  name: string | undefined = undefined
+  lang: string | undefined = undefined
+  version: string | undefined = undefined
+  readonly stats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
+  readonly startedAt = Date.now()
+  lastActivity = Date.now()
+  closeReason: string | undefined = undefined
+
+  private readonly subs = new Map<string, Subscription>()
+  private readonly out = new Outbound()
+  private readonly parser: Parser
+  private pingsOut = 0
+  private lastPing = Date.now()
+  private stalledSince = 0
+  private readonly label: string
+  private readonly onDone: Array<() => void> = []
+
+  readonly cid: number
+  private readonly wire: Wire
+  private readonly ctx: ConnectionContext
+
+  constructor(cid: number, wire: Wire, ctx: ConnectionContext) {
+    this.cid = cid
+    this.wire = wire
+    this.ctx = ctx
+    this.parser = new Parser(this, { maxPayload: ctx.config.maxPayload, maxControlLine: ctx.config.maxControlLine })
+    this.label = `${wire.remoteAddress}:${wire.remotePort} - cid:${cid}`
+  }
+
+  get isClosed(): boolean {
+    return this.closeReason !== undefined
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size
+  }
+
+  /** Runs `f` once the connection is closed (immediately if it already is). */
+  whenClosed(f: () => void): void {
+    if (this.isClosed) f()
+    else this.onDone.push(f)
+  }
+
+  start(): void {
+    this.out.text(this.ctx.info(this.cid, this.wire.remoteAddress))
+    this.flush()
+    this.wire.listen({
+      data: (chunk) => {
+        this.lastActivity = Date.now()
+        this.parser.feed(chunk)
+      },
+      drain: () => {
+        this.stalledSince = 0
+      },
+      close: () => this.teardown("Client Closed")
+    })
+    this.ctx.log.debug(`${this.label} - Client connection created`)
+  }
+
+  // --- ParserSink ---------------------------------------------------------------------------
+
+  connect(json: string): void {
+    if (this.ctx.log.traceEnabled) this.trace(`CONNECT ${json}`)
+    const decoded = decodeConnect(json)
+    if (!decoded.ok) {
+      this.ctx.log.debug(`${this.label} - ${decoded.reason}`)
+      return this.close("Protocol Violation", "Invalid CONNECT Payload")
+    }
+    const o = decoded.options
+    if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
+    if (o.no_responders === true && o.headers !== true) {
+      return this.close("Protocol Violation", "no responders requires headers support")
+    }
+    this.verbose = o.verbose ?? false
+    this.pedantic = o.pedantic ?? false
+    this.echo = o.echo ?? true
+    this.headers = o.headers ?? false
+    this.noResponders = o.no_responders ?? false
+    this.name = o.name
+    this.lang = o.lang
+    this.version = o.version
+    this.ok()
+  }
+
+  pub(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+    this.stats.inMsgs++
+    this.stats.inBytes += msg.length
+    if (this.ctx.log.traceEnabled) {
+      this.trace(`${hdrLen < 0 ? "PUB" : "HPUB"} ${subject}${reply === undefined ? "" : " " + reply} ${msg.length}`)
+    }
+    if (this.pedantic && !isValidLiteralSubject(subject)) {
+      // nats-server 2.9 reports this and then delivers anyway; we report it and drop the message.
+      return this.err("Invalid Publish Subject")
+    }
+    const n = this.ctx.router.publish(this, subject, reply, hdrLen, msg)
+    if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply)
+    this.ok()
+  }
+
+  sub(subject: string, queue: string | undefined, sid: string): void {
+    if (this.ctx.log.traceEnabled) this.trace(`SUB ${subject}${queue === undefined ? "" : " " + queue} ${sid}`)
+    if (this.subs.has(sid)) return this.ok()
+    const sub = new Subscription(this, subject, queue, sid)
+    if (!this.ctx.router.subscribe(sub)) return this.err("Invalid Subject")
+    this.subs.set(sid, sub)
+    this.ok()
+  }
+
+  unsub(sid: string, max: number | undefined): void {
+    if (this.ctx.log.traceEnabled) this.trace(`UNSUB ${sid}${max === undefined ? "" : " " + max}`)
+    const sub = this.subs.get(sid)
+    if (sub !== undefined) {
+      if (max !== undefined && max > 0 && sub.delivered < max) {
+        sub.max = max
+      } else {
+        this.subs.delete(sid)
+        this.ctx.router.unsubscribe(sub)
+      }
+    }
+    this.ok()
+  }
+
+  ping(): void {
+    if (this.ctx.log.traceEnabled) this.trace("PING")
+    this.out.text("PONG\r\n")
+    scheduleFlush(this)
+  }
+
+  pong(): void {
+    if (this.ctx.log.traceEnabled) this.trace("PONG")
+    this.pingsOut = 0
+  }
+
+  fatal(error: ProtocolViolation): void {
+    this.ctx.log.debug(`${this.label} - protocol error: ${error.text} (${error.detail})`)
+    this.close("Protocol Violation", error.text)
+  }
+
+  // --- Subscriber --------------------------------------------------------------------------
+
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+    if (this.isClosed) return
+    const out = this.out
+    if (hdrLen >= 0 && this.headers) {
+      out.text(
+        reply === undefined
+          ? `HMSG ${subject} ${sub.sid} ${hdrLen} ${msg.length}\r\n`
+          : `HMSG ${subject} ${sub.sid} ${reply} ${hdrLen} ${msg.length}\r\n`
+      )
+      out.bytes(msg)
+    } else {
+      // A client that did not negotiate headers gets the payload without the header block.
+      const body = hdrLen >= 0 ? msg.subarray(hdrLen) : msg
+      out.text(
+        reply === undefined
+          ? `MSG ${subject} ${sub.sid} ${body.length}\r\n`
+          : `MSG ${subject} ${sub.sid} ${reply} ${body.length}\r\n`
+      )
+      out.bytes(body)
+    }
+    out.text(CRLF)
+    this.stats.outMsgs++
+    this.stats.outBytes += msg.length
+    if (out.pending + this.wire.pendingBytes() > this.ctx.config.maxPending) return this.slowConsumer()
+    scheduleFlush(this)
+  }
+
+  autoUnsubscribed(sub: Subscription): void {
+    if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid)
+  }
+
+  // --- output ------------------------------------------------------------------------------
+
+  flush(): void {
+    if (this.out.pending === 0) return
+    const chunks = this.out.take()
+    if (!this.wire.writev(chunks) && this.stalledSince === 0) this.stalledSince = Date.now()
+  }
+
+  private ok(): void {
+    if (this.verbose) {
+      this.out.text("+OK\r\n")
+      scheduleFlush(this)
+    }
+  }
+
+  private err(text: string): void {
+    this.out.text(`-ERR '${text}'\r\n`)
+    scheduleFlush(this)
+  }
+
+  private trace(line: string): void {
+    this.ctx.log.trace(`${this.label} - "<<- [${line}]"`)
+  }
+
+  private sendNoResponders(reply: string): void {
+    const matches = this.ctx.router.sublist.match(reply)
+    for (const s of matches.psubs) {
+      if (s.owner === this) return this.deliver(s, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS)
+    }
+    for (const group of matches.qsubs) {
+      for (const s of group) {
+        if (s.owner === this) return this.deliver(s, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS)
+      }
+    }
+  }
+
+  private slowConsumer(): void {
+    this.ctx.log.info(`${this.label} - Slow Consumer Detected: MaxPending of ${this.ctx.config.maxPending} Exceeded`)
+    // Drop what is queued: the point is to stop growing. The client still learns why.
+    this.out.take()
+    this.wire.write(Buffer.from("-ERR 'Slow Consumer'\r\n", "latin1"))
+    this.teardown("Slow Consumer (Pending Bytes)")
+    this.wire.destroy()
+  }
+
+  /** Timer work, called by the server's sweep: keepalive pings and the write deadline. */
+  tick(now: number): void {
+    if (this.isClosed) return
+    const cfg = this.ctx.config
+    if (this.stalledSince !== 0 && now - this.stalledSince > cfg.writeDeadlineMs) {
+      this.ctx.log.info(`${this.label} - Slow Consumer Detected: WriteDeadline of ${cfg.writeDeadlineMs}ms exceeded`)
+      this.teardown("Slow Consumer (Write Deadline)")
+      this.wire.destroy()
+      return
+    }
+    if (now - this.lastPing < cfg.pingIntervalMs) return
+    this.lastPing = now
+    if (this.pingsOut + 1 > cfg.pingMax) {
+      this.ctx.log.debug(`${this.label} - Stale Client Connection - Closing`)
+      return this.close("Stale Connection", "Stale Connection")
+    }
+    this.pingsOut++
+    this.out.text("PING\r\n")
+    scheduleFlush(this)
+  }
+
+  /** Send an optional `-ERR`, flush what is queued, then close. Idempotent. */
+  close(reason: string, errText?: string): void {
+    if (this.isClosed) return
+    if (errText !== undefined) this.out.text(`-ERR '${errText}'\r\n`)
+    this.flush()
+    this.teardown(reason)
+    this.wire.end()
+  }
+
+  private teardown(reason: string): void {
+    if (this.isClosed) return
+    this.closeReason = reason
+    for (const sub of this.subs.values()) this.ctx.router.unsubscribe(sub)
+    this.subs.clear()
+    this.ctx.log.debug(`${this.label} - Client connection closed: ${reason}`)
+    this.ctx.closed(this, reason)
+    for (const f of this.onDone.splice(0)) f()
+  }
+}

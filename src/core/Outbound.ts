@@ -1,0 +1,99 @@
+/**
+ * Per-connection outbound buffer: protocol lines and small payloads are copied into a slab, large
+ * payloads are queued as views, and everything queued in one event-loop turn goes out in one
+ * `writev`. A slab region is never rewritten after it is handed to the socket; a new slab is
+ * started instead, so no buffer is copied again after the first copy into the slab.
+ */
+import { Buffer } from "node:buffer"
+
+const SLAB_SIZE = 64 * 1024
+/** Payloads at least this big are queued by reference instead of copied. */
+const BY_REFERENCE = 16 * 1024
+
+export class Outbound {
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_SIZE)
+  private start = 0
+  private pos = 0
+  private chunks: Array<Uint8Array> = []
+  /** Bytes queued and not yet handed to the wire. */
+  pending = 0
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.slab.length) return
+    this.seal()
+    this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, n))
+    this.start = 0
+    this.pos = 0
+  }
+
+  private seal(): void {
+    if (this.pos > this.start) {
+      this.chunks.push(this.slab.subarray(this.start, this.pos))
+      this.start = this.pos
+    }
+  }
+
+  /** Appends a protocol line; `text` must be latin1 (subjects are latin1-decoded bytes). */
+  text(text: string): void {
+    const n = text.length
+    this.ensure(n)
+    this.pos += this.slab.write(text, this.pos, "latin1")
+    this.pending += n
+  }
+
+  bytes(bytes: Uint8Array): void {
+    const n = bytes.length
+    if (n >= BY_REFERENCE) {
+      this.seal()
+      this.chunks.push(bytes)
+    } else {
+      this.ensure(n)
+      this.slab.set(bytes, this.pos)
+      this.pos += n
+    }
+    this.pending += n
+  }
+
+  /** Takes everything queued, in order; the caller writes it to the wire. */
+  take(): Array<Uint8Array> {
+    this.seal()
+    const out = this.chunks
+    this.chunks = []
+    this.pending = 0
+    if (this.slab.length - this.pos < 512) {
+      this.slab = Buffer.allocUnsafe(SLAB_SIZE)
+      this.start = 0
+      this.pos = 0
+    }
+    return out
+  }
+}
+
+/** Something with queued output to flush at the end of the current turn. */
+export interface Flushable {
+  flush(): void
+}
+
+const dirty = new Set<Flushable>()
+let scheduled = false
+
+const flushAll = () => {
+  scheduled = false
+  // A flush may enqueue more output (e.g. an error then close); loop until quiet.
+  for (const f of dirty) {
+    dirty.delete(f)
+    f.flush()
+  }
+}
+
+/**
+ * Marks a connection for flushing after the current I/O phase, so everything produced while
+ * processing all reads of this turn leaves in one write per connection.
+ */
+export const scheduleFlush = (f: Flushable): void => {
+  dirty.add(f)
+  if (!scheduled) {
+    scheduled = true
+    setImmediate(flushAll)
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The client-facing server: accepts connections, gives each a supervising fiber, runs the
+ * keepalive/write-deadline sweep, and on shutdown stops accepting then flushes and closes every
+ * connection (the Scope's finalizers, triggered by SIGINT/SIGTERM through the runtime).
+ */
+import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
+import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
+import { Log } from "../log/Log.ts"
+import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
+import { Transport, type TransportError } from "../platform/Transport.ts"
+import { ClientConnection, type ConnectionContext } from "./Connection.ts"
+import { Router } from "./Router.ts"
+
+export interface ServerShape {
+  readonly serverId: string
+  readonly serverName: string
+  readonly host: string
+  readonly port: number
+  readonly startedAt: Date
+  readonly connections: ReadonlySet<ClientConnection>
+  /** Total connections accepted since start. */
+  readonly totalConnections: () => number
+}
+
+export class Server extends Context.Service<Server, ServerShape>()("effect-jetstream/core/Server") {
+  static readonly layer: Layer.Layer<Server, TransportError, ServerConfig | Router | Log | Transport> = Layer.effect(
+    Server
+  )(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const router = yield* Router
+      const log = yield* Log
+      const transport = yield* Transport
+      const serverId = makeServerId()
+      const serverName = config.serverName ?? serverId
+      const connections = new Set<ClientConnection>()
+      let nextCid = 0
+      let boundPort = config.port
+      const run = yield* FiberSet.makeRuntime<never>()
+
+      const infoBase: Omit<ServerInfo, "client_id" | "client_ip"> = {
+        server_id: serverId,
+        server_name: serverName,
+        version: ADVERTISED_NATS_VERSION,
+        proto: 1,
+        go: `${BROKER_NAME} ${BROKER_VERSION} (${runtimeName()})`,
+        host: config.host,
+        port: config.port,
+        headers: true,
+        max_payload: config.maxPayload,
+        ...(config.jetstream ? { jetstream: true } : {})
+      }
+
+      const ctx: ConnectionContext = {
+        router,
+        config,
+        log,
+        info: (cid, clientIp) => encodeInfo({ ...infoBase, port: boundPort, client_id: cid, client_ip: clientIp }),
+        closed: (conn) => void connections.delete(conn)
+      }
+
+      const listener = yield* transport.listen(config.host, config.port, (wire) => {
+        const cid = ++nextCid
+        const conn = new ClientConnection(cid, wire, ctx)
+        conn.start()
+        if (connections.size >= config.maxConnections) {
+          log.warn(`${wire.remoteAddress}:${wire.remotePort} - cid:${cid} - maximum connections exceeded`)
+          conn.close("Maximum Connections Exceeded", "maximum connections exceeded")
+          return
+        }
+        connections.add(conn)
+        // The connection's fiber owns it: interrupting the fiber (shutdown) flushes and closes it.
+        run(
+          Effect.acquireUseRelease(
+            Effect.succeed(conn),
+            (c) => {
+              const done = Deferred.makeUnsafe<void>()
+              c.whenClosed(() => Deferred.doneUnsafe(done, Effect.void))
+              return Deferred.await(done)
+            },
+            (c) => Effect.sync(() => c.close("Server Shutdown"))
+          )
+        )
+      })
+      boundPort = listener.port
+
+      const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          setInterval(() => {
+            const now = Date.now()
+            for (const c of connections) c.tick(now)
+          }, sweepEvery)
+        ),
+        (timer) => Effect.sync(() => clearInterval(timer))
+      )
+
+      log.info(`Starting ${BROKER_NAME} v${BROKER_VERSION} (nats-server protocol level ${ADVERTISED_NATS_VERSION})`)
+      log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
+      log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
+      log.info("Server is ready")
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => log.info(`Server shutting down, closing ${connections.size} client connection(s)`))
+      )
+
+      return {
+        serverId,
+        serverName,
+        host: listener.host,
+        port: listener.port,
+        startedAt: new Date(),
+        connections,
+        totalConnections: () => nextCid
+      }
+    })
+  )
+}
+
+const runtimeName = (): string => {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } }
+  if (g.Bun !== undefined) return `bun ${g.Bun.version}`
+  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`
+  return `node ${process.version}`
+}

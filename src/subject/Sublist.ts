@@ -1,0 +1,204 @@
+/**
+ * Subscription trie with `*` / `>` wildcards, queue groups and a bounded match cache.
+ *
+ * Each level maps literal tokens to nodes and keeps the `*` and `>` children apart, so a match
+ * walks at most three branches per token. Matching a literal subject is the hot path of every
+ * publish, so results are cached per subject; an insert or remove drops only the cached subjects
+ * its pattern could match.
+ */
+import { isValidSubject, matches } from "./Subject.ts"
+
+export interface Subscribable {
+  readonly subject: string
+  readonly queue: string | undefined
+}
+
+/** Plain subscribers, and queue groups (deliver to one member of each group). */
+export interface SublistResult<S> {
+  readonly psubs: ReadonlyArray<S>
+  readonly qsubs: ReadonlyArray<ReadonlyArray<S>>
+}
+
+interface Node<S> {
+  next: Level<S> | undefined
+  psubs: Set<S>
+  qsubs: Map<string, Set<S>>
+}
+
+interface Level<S> {
+  nodes: Map<string, Node<S>>
+  pwc: Node<S> | undefined
+  fwc: Node<S> | undefined
+}
+
+const newLevel = <S>(): Level<S> => ({ nodes: new Map(), pwc: undefined, fwc: undefined })
+const newNode = <S>(): Node<S> => ({ next: undefined, psubs: new Set(), qsubs: new Map() })
+
+const EMPTY: SublistResult<never> = { psubs: [], qsubs: [] }
+
+export class Sublist<S extends Subscribable> {
+  private readonly root: Level<S> = newLevel()
+  private readonly cache = new Map<string, SublistResult<S>>()
+  private count = 0
+
+  private readonly cacheLimit: number
+
+  constructor(cacheLimit = 1024) {
+    this.cacheLimit = cacheLimit
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Returns false (and inserts nothing) when the subject is not a valid subscription subject. */
+  insert(sub: S): boolean {
+    if (!isValidSubject(sub.subject)) return false
+    const tokens = sub.subject.split(".")
+    let level = this.root
+    let node: Node<S> | undefined
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i]!
+      if (t === "*") node = level.pwc ??= newNode()
+      else if (t === ">") node = level.fwc ??= newNode()
+      else {
+        node = level.nodes.get(t)
+        if (node === undefined) {
+          node = newNode()
+          level.nodes.set(t, node)
+        }
+      }
+      if (i < tokens.length - 1) level = node.next ??= newLevel()
+    }
+    const leaf = node!
+    if (sub.queue === undefined) {
+      if (leaf.psubs.has(sub)) return true
+      leaf.psubs.add(sub)
+    } else {
+      let group = leaf.qsubs.get(sub.queue)
+      if (group === undefined) {
+        group = new Set()
+        leaf.qsubs.set(sub.queue, group)
+      }
+      if (group.has(sub)) return true
+      group.add(sub)
+    }
+    this.count++
+    this.invalidate(sub.subject)
+    return true
+  }
+
+  /** Returns true when the subscription was present. Prunes empty nodes on the way back. */
+  remove(sub: S): boolean {
+    const tokens = sub.subject.split(".")
+    const path: Array<[Level<S>, string, Node<S>]> = []
+    let level: Level<S> | undefined = this.root
+    let node: Node<S> | undefined
+    for (let i = 0; i < tokens.length; i++) {
+      if (level === undefined) return false
+      const t = tokens[i]!
+      node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t)
+      if (node === undefined) return false
+      path.push([level, t, node])
+      level = node.next
+    }
+    const leaf = node!
+    let removed: boolean
+    if (sub.queue === undefined) {
+      removed = leaf.psubs.delete(sub)
+    } else {
+      const group = leaf.qsubs.get(sub.queue)
+      removed = group !== undefined && group.delete(sub)
+      if (group !== undefined && group.size === 0) leaf.qsubs.delete(sub.queue)
+    }
+    if (!removed) return false
+    this.count--
+    for (let i = path.length - 1; i >= 0; i--) {
+      const [lvl, t, n] = path[i]!
+      const nextEmpty = n.next === undefined || isEmptyLevel(n.next)
+      if (n.psubs.size > 0 || n.qsubs.size > 0 || !nextEmpty) break
+      if (t === "*") lvl.pwc = undefined
+      else if (t === ">") lvl.fwc = undefined
+      else lvl.nodes.delete(t)
+    }
+    this.invalidate(sub.subject)
+    return true
+  }
+
+  /** All subscriptions whose subject matches the literal `subject`. */
+  match(subject: string): SublistResult<S> {
+    const cached = this.cache.get(subject)
+    if (cached !== undefined) return cached
+    const psubs: Array<S> = []
+    const groups = new Map<string, Array<S>>()
+    matchLevel(this.root, subject.split("."), 0, psubs, groups)
+    const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
+      ? EMPTY
+      : { psubs, qsubs: Array.from(groups.values()) }
+    if (this.cache.size >= this.cacheLimit) {
+      // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
+      this.cache.delete(this.cache.keys().next().value!)
+    }
+    this.cache.set(subject, result)
+    return result
+  }
+
+  /** Every subscription, for monitoring and shutdown. */
+  all(): Array<S> {
+    const out: Array<S> = []
+    collect(this.root, out)
+    return out
+  }
+
+  private invalidate(pattern: string): void {
+    if (this.cache.size === 0) return
+    for (const key of this.cache.keys()) {
+      if (matches(pattern, key)) this.cache.delete(key)
+    }
+  }
+}
+
+const isEmptyLevel = <S>(l: Level<S>): boolean => l.nodes.size === 0 && l.pwc === undefined && l.fwc === undefined
+
+const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>>): void => {
+  for (const s of node.psubs) psubs.push(s)
+  for (const [name, members] of node.qsubs) {
+    let g = groups.get(name)
+    if (g === undefined) {
+      g = []
+      groups.set(name, g)
+    }
+    for (const s of members) g.push(s)
+  }
+}
+
+const matchLevel = <S>(
+  level: Level<S>,
+  tokens: ReadonlyArray<string>,
+  i: number,
+  psubs: Array<S>,
+  groups: Map<string, Array<S>>
+): void => {
+  const last = i === tokens.length - 1
+  if (level.fwc !== undefined) addNode(level.fwc, psubs, groups)
+  if (level.pwc !== undefined) {
+    if (last) addNode(level.pwc, psubs, groups)
+    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, tokens, i + 1, psubs, groups)
+  }
+  const node = level.nodes.get(tokens[i]!)
+  if (node !== undefined) {
+    if (last) addNode(node, psubs, groups)
+    else if (node.next !== undefined) matchLevel(node.next, tokens, i + 1, psubs, groups)
+  }
+}
+
+const collect = <S>(level: Level<S>, out: Array<S>): void => {
+  const visit = (n: Node<S>) => {
+    for (const s of n.psubs) out.push(s)
+    for (const g of n.qsubs.values()) for (const s of g) out.push(s)
+    if (n.next !== undefined) collect(n.next, out)
+  }
+  for (const n of level.nodes.values()) visit(n)
+  if (level.pwc !== undefined) visit(level.pwc)
+  if (level.fwc !== undefined) visit(level.fwc)
+}
