@@ -131,13 +131,15 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     if (this.ctx.log.traceEnabled) {
       this.trace(`${hdrLen < 0 ? "PUB" : "HPUB"} ${subject}${reply === undefined ? "" : " " + reply} ${msg.length}`)
     }
+    if (hdrLen >= 0 && !this.headers) return this.close("Protocol Violation", "Headers Not Negotiated")
     if (this.pedantic && !isValidLiteralSubject(subject)) {
       // nats-server 2.9 reports this and then delivers anyway; we report it and drop the message.
       return this.err("Invalid Publish Subject")
     }
+    // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
+    this.ok()
     const n = this.ctx.router.publish(this, subject, reply, hdrLen, msg)
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply)
-    this.ok()
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {

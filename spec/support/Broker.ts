@@ -1,0 +1,74 @@
+/**
+ * Test support: an in-process broker on a random port, and nats-server when it is installed.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as Broker from "../../src/Broker.ts"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
+import { Router } from "../../src/core/Router.ts"
+import { Server } from "../../src/core/Server.ts"
+
+export interface RunningBroker {
+  readonly port: number
+  readonly url: string
+  readonly server: (typeof Server)["Service"]
+  readonly router: (typeof Router)["Service"]
+  stop(): Promise<void>
+}
+
+export const startBroker = async (overrides: BrokerConfig.BrokerConfigInput = {}): Promise<RunningBroker> => {
+  const config = BrokerConfig.make({ host: "127.0.0.1", port: -1, ...overrides })
+  const scope = Effect.runSync(Scope.make())
+  const ctx = await Effect.runPromise(Layer.buildWithScope(Broker.layer(config, { silent: true }), scope))
+  const server = Context.get(ctx, Server)
+  const router = Context.get(ctx, Router)
+  return {
+    port: server.port,
+    url: `nats://127.0.0.1:${server.port}`,
+    server,
+    router,
+    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+  }
+}
+
+export const natsServerPath = (): string | undefined => {
+  const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" })
+  const p = r.stdout.trim()
+  return r.status === 0 && p !== "" ? p : undefined
+}
+
+export interface RunningNatsServer {
+  readonly port: number
+  readonly url: string
+  stop(): Promise<void>
+}
+
+/** Starts nats-server on a random port (reads it back from the ports file). */
+export const startNatsServer = async (args: ReadonlyArray<string> = []): Promise<RunningNatsServer> => {
+  const exe = natsServerPath()
+  if (exe === undefined) throw new Error("nats-server is not on PATH")
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-nats-"))
+  const child: ChildProcess = spawn(exe, ["-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir, ...args], {
+    stdio: "ignore"
+  })
+  const portsFile = path.join(dir, `nats-server_${child.pid}.ports`)
+  const deadline = Date.now() + 10_000
+  while (!fs.existsSync(portsFile)) {
+    if (Date.now() > deadline) throw new Error("nats-server did not write its ports file")
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  const ports = JSON.parse(fs.readFileSync(portsFile, "utf8")) as { nats: Array<string> }
+  const url = ports.nats[0]!
+  return {
+    port: Number(new URL(url.replace("nats://", "http://")).port),
+    url,
+    stop: async () => {
+      child.kill("SIGTERM")
+      await new Promise((r) => child.once("exit", r))
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
