@@ -1,8 +1,11 @@
 /**
- * CLI entry: flags → config → run the broker until SIGINT/SIGTERM, then shut down gracefully.
+ * CLI entry: flags → config → run the broker until SIGINT/SIGTERM, then shut down gracefully
+ * (stop accepting, flush and close every connection, release the store) and exit 0.
+ *
+ * We drive the fiber ourselves instead of NodeRuntime.runMain, which exits 130 after an
+ * interrupt; nats-server exits 0 on a requested shutdown and supervisors expect that.
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as Broker from "./Broker.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
@@ -20,8 +23,20 @@ if (result.configFile !== undefined) {
 }
 
 const config = BrokerConfig.make(result.config)
+const fiber = Effect.runFork(Layer.launch(Broker.layer(config)))
 
-Layer.launch(Broker.layer(config)).pipe(
-  Effect.tapCause((cause) => Effect.sync(() => process.stderr.write(`fatal: ${String(cause)}\n`))),
-  NodeRuntime.runMain
-)
+let stopping = false
+const stop = () => {
+  if (stopping) return
+  stopping = true
+  fiber.interruptUnsafe(fiber.id)
+}
+process.on("SIGINT", stop)
+process.on("SIGTERM", stop)
+
+fiber.addObserver((exit) => {
+  if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) process.exit(0)
+  process.stderr.write(`fatal: ${Cause.pretty(exit.cause)}\n`)
+  process.exit(1)
+})
+

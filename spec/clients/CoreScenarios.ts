@@ -45,7 +45,7 @@ export const scenarios = {
     const seen: Record<string, Array<string>> = {}
     for (const p of patterns) {
       seen[p] = []
-      nc.subscribe(p, { callback: (_e, m) => seen[p]!.push(m.subject) })
+      nc.subscribe(p, { callback: (_e, m) => void seen[p]!.push(m.subject) })
     }
     await nc.flush()
     for (const s of ["a.b", "a.b.c", "x.b", "a", "b.c.d"]) nc.publish(s)
@@ -58,12 +58,11 @@ export const scenarios = {
   async queueGroups(url: string) {
     const nc = await open(url)
     const members = [0, 1, 2].map(() => [] as Array<number>)
-    members.forEach((m, i) =>
-      nc.subscribe("work", { queue: "workers", callback: (_e, msg) => m.push(Number(dc.decode(msg.data))) })
-    )
-    void members
+    for (const m of members) {
+      nc.subscribe("work", { queue: "workers", callback: (_e, msg) => void m.push(Number(dc.decode(msg.data))) })
+    }
     const plain: Array<number> = []
-    nc.subscribe("work", { callback: (_e, msg) => plain.push(Number(dc.decode(msg.data))) })
+    nc.subscribe("work", { callback: (_e, msg) => void plain.push(Number(dc.decode(msg.data))) })
     await nc.flush()
     for (let i = 0; i < 60; i++) nc.publish("work", sc.encode(String(i)))
     await nc.flush()
@@ -75,7 +74,7 @@ export const scenarios = {
   /** Request/reply through the client's muxed inbox, sequential and concurrent. */
   async requestReply(url: string) {
     const svc = await open(url)
-    svc.subscribe("upper", { callback: (_e, m) => m.respond(sc.encode(dc.decode(m.data).toUpperCase())) })
+    svc.subscribe("upper", { callback: (_e, m) => void m.respond(sc.encode(dc.decode(m.data).toUpperCase())) })
     await svc.flush()
     const nc = await open(url)
     const sequential: Array<string> = []
@@ -109,7 +108,7 @@ export const scenarios = {
     for await (const m of sub) {
       seen = { id: m.headers?.get("Id"), multi: m.headers?.values("Multi") ?? [], body: dc.decode(m.data) }
     }
-    const reply = await nc.request("h.svc", sc.encode("q"), { headers: h })
+    const reply = await nc.request("h.svc", sc.encode("q"), { headers: h, timeout: 5_000 })
     const result = { seen, replyEcho: reply.headers?.get("Echo-Id"), replyBody: dc.decode(reply.data) }
     await nc.close()
     return result

@@ -51,29 +51,29 @@ const verbCase = (verb: string) => fc.boolean().map((lower) => (lower ? verb.toL
 const opArb: fc.Arbitrary<{ text: string; op: Op }> = fc.oneof(
   fc.tuple(verbCase("PUB"), subject, fc.option(subject, { nil: undefined }), payload).map(([v, s, r, p]) => ({
     text: `${v} ${s}${r === undefined ? "" : " " + r} ${p.length}\r\n${p}\r\n`,
-    op: { op: "pub", subject: s, reply: r, hdrLen: -1, msg: p }
+    op: { op: "pub", subject: s, reply: r, hdrLen: -1, msg: p } as Op
   })),
   fc.tuple(subject, fc.option(subject, { nil: undefined }), fc.array(fc.tuple(token, token), { maxLength: 3 }), payload)
     .map(([s, r, hs, p]) => {
       const hdr = `NATS/1.0\r\n${hs.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
       return {
         text: `HPUB ${s}${r === undefined ? "" : " " + r} ${hdr.length} ${hdr.length + p.length}\r\n${hdr}${p}\r\n`,
-        op: { op: "pub", subject: s, reply: r, hdrLen: hdr.length, msg: hdr + p }
+        op: { op: "pub", subject: s, reply: r, hdrLen: hdr.length, msg: hdr + p } as Op
       }
     }),
   fc.tuple(verbCase("SUB"), wildSubject, fc.option(token, { nil: undefined }), token).map(([v, s, q, sid]) => ({
     text: `${v} ${s}${q === undefined ? "" : " " + q} ${sid}\r\n`,
-    op: { op: "sub", subject: s, queue: q, sid }
+    op: { op: "sub", subject: s, queue: q, sid } as Op
   })),
   fc.tuple(token, fc.option(fc.nat({ max: 1000 }), { nil: undefined })).map(([sid, max]) => ({
     text: `UNSUB ${sid}${max === undefined ? "" : " " + max}\r\n`,
-    op: { op: "unsub", sid, max }
+    op: { op: "unsub", sid, max } as Op
   })),
   verbCase("PING").map((v) => ({ text: `${v}\r\n`, op: { op: "ping" } as Op })),
   verbCase("PONG").map((v) => ({ text: `${v}\r\n`, op: { op: "pong" } as Op })),
   fc.record({ verbose: fc.boolean(), name: token }).map((o) => ({
     text: `CONNECT ${JSON.stringify(o)}\r\n`,
-    op: { op: "connect", json: JSON.stringify(o) }
+    op: { op: "connect", json: JSON.stringify(o) } as Op
   }))
 )
 
