@@ -292,6 +292,17 @@ export const contract = (label: string, makeLayer: () => Layer.Layer<StreamStore
         }
       ))
 
+    it.effect("firstSeq of the config does not move an existing log", () =>
+      withStore((s) =>
+        Effect.gen(function*() {
+          yield* Effect.scoped(Effect.map(s.open("S"), (l) => l.appendBatch([rec("a", "1", 1n), rec("a", "2", 2n)])))
+          const log = yield* s.open("S", { firstSeq: 50 })
+          assert.strictEqual(log.state().firstSeq, 1)
+          assert.strictEqual(log.state().msgs, 2)
+          assert.deepStrictEqual(log.appendBatch([rec("a", "3", 3n)]), [3])
+        })
+      ))
+
     it.effect("a closed log refuses every operation with Closed", () =>
       withStore((s) =>
         Effect.gen(function*() {

@@ -1,0 +1,229 @@
+/**
+ * File variant of the event log. Two files per log in the layer directory:
+ *
+ *   <name>.events   frames back to back: u32 length of JSON | u32 CRC-32 of JSON | u64 event number | JSON (UTF-8)
+ *   <name>.snap     one frame of the same shape: the event number it covers and the folded state as JSON
+ *
+ * Taking a snapshot writes `<name>.snap.tmp`, renames it over `<name>.snap`, then truncates the events file.
+ * A crash between the rename and the truncate leaves events the snapshot already covers; they are skipped by
+ * number on the next open. A torn or corrupt tail of the events file is truncated (reported); a corrupt snapshot
+ * is a typed error, because the events it summarised are gone.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { crc32 } from "./Crc32.ts"
+import type { EventLog, EventLogOptions } from "./EventLog.ts"
+import type { SyncPolicy } from "./MessageLog.ts"
+import { readUpTo, syncDir, writeFull } from "./Segment.ts"
+import * as StoreError from "./StoreError.ts"
+import { Effect } from "effect"
+
+const FRAME = 16
+const TWO32 = 4294967296
+
+const frame = (n: number, json: string): Buffer => {
+  const body = Buffer.from(json, "utf8")
+  const b = Buffer.allocUnsafe(FRAME + body.length)
+  b.writeUInt32LE(body.length, 0)
+  b.writeUInt32LE(crc32(body), 4)
+  b.writeUInt32LE(n % TWO32, 8)
+  b.writeUInt32LE(Math.floor(n / TWO32), 12)
+  body.copy(b, FRAME)
+  return b
+}
+
+interface Frame {
+  readonly n: number
+  readonly json: string
+  readonly end: number
+}
+
+/** Parses the frame at `off`, or undefined if it is torn or fails its checksum. */
+const parse = (buf: Buffer, off: number): Frame | undefined => {
+  if (buf.length - off < FRAME) return undefined
+  const len = buf.readUInt32LE(off)
+  if (buf.length - off - FRAME < len) return undefined
+  const start = off + FRAME
+  if (crc32(buf, start, start + len) !== buf.readUInt32LE(off + 4)) return undefined
+  const n = buf.readUInt32LE(off + 8) + buf.readUInt32LE(off + 12) * TWO32
+  return { n, json: buf.toString("utf8", start, start + len), end: start + len }
+}
+
+export const fileName = (name: string): string =>
+  encodeURIComponent(name).replace(/[.*!'()~]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+
+const decodeWith = <A>(file: string, decode: (u: unknown) => A, json: string, offset: number): A => {
+  try {
+    return decode(JSON.parse(json))
+  } catch (e) {
+    throw StoreError.corrupt(file, offset, `stored JSON does not decode: ${String(e)}`)
+  }
+}
+
+export class FileEventLog<S, E> implements EventLog<S, E> {
+  readonly name: string
+  readonly notes: Array<string> = []
+  private current: S
+  private lastN = 0
+  private sinceSnapshot = 0
+  private fd: number
+  private size = 0
+  private closed = false
+  private dirty = false
+  private inflight: Promise<void> | undefined
+  private readonly eventsFile: string
+  private readonly snapFile: string
+  private readonly options: EventLogOptions<S, E>
+  private readonly policy: SyncPolicy
+
+  constructor(dir: string, name: string, options: EventLogOptions<S, E>, policy: SyncPolicy) {
+    this.name = name
+    this.options = options
+    this.policy = policy
+    this.eventsFile = path.join(dir, fileName(name) + ".events")
+    this.snapFile = path.join(dir, fileName(name) + ".snap")
+    StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
+    this.current = options.initial
+    const snap = this.readSnapshot()
+    if (snap !== undefined) {
+      this.current = snap.state
+      this.lastN = snap.n
+    }
+    this.fd = StoreError.ioSync(this.eventsFile, "open", () => fs.openSync(this.eventsFile, fs.existsSync(this.eventsFile) ? "r+" : "w+"))
+    try {
+      this.replay()
+    } catch (e) {
+      fs.closeSync(this.fd)
+      throw e
+    }
+  }
+
+  private readSnapshot(): { n: number; state: S } | undefined {
+    let buf: Buffer
+    try {
+      buf = fs.readFileSync(this.snapFile)
+    } catch (e) {
+      if ((e as { code?: unknown }).code === "ENOENT") return undefined
+      throw StoreError.io(this.snapFile, "read", e)
+    }
+    const f = parse(buf, 0)
+    if (f === undefined || f.end !== buf.length) throw StoreError.corrupt(this.snapFile, 0, "snapshot fails its checksum")
+    return { n: f.n, state: decodeWith(this.snapFile, this.options.decodeState, f.json, 0) }
+  }
+
+  private replay(): void {
+    const size = StoreError.ioSync(this.eventsFile, "stat", () => fs.fstatSync(this.fd).size)
+    const buf = Buffer.allocUnsafe(size)
+    readUpTo(this.eventsFile, this.fd, buf, 0, size, 0)
+    let off = 0
+    while (off < size) {
+      const f = parse(buf, off)
+      if (f === undefined) break
+      if (f.n > this.lastN) {
+        if (f.n !== this.lastN + 1) break // a gap means the frame is not ours
+        this.current = this.options.fold(this.current, decodeWith(this.eventsFile, this.options.decodeEvent, f.json, off))
+        this.lastN = f.n
+        this.sinceSnapshot++
+      }
+      off = f.end
+    }
+    if (off < size) {
+      this.notes.push(`${path.basename(this.eventsFile)}: dropped ${size - off} bytes of torn or corrupt events at offset ${off}`)
+      StoreError.ioSync(this.eventsFile, "truncate", () => fs.ftruncateSync(this.fd, off))
+    }
+    this.size = off
+  }
+
+  state(): S {
+    return this.current
+  }
+
+  get eventsSinceSnapshot(): number {
+    return this.sinceSnapshot
+  }
+
+  append(events: ReadonlyArray<E>): S {
+    if (this.closed) throw StoreError.closed(this.name)
+    if (events.length === 0) return this.current
+    const encode = this.options.encodeEvent ?? ((e: E): unknown => e)
+    let next = this.current
+    const frames: Array<Buffer> = []
+    let n = this.lastN
+    for (const e of events) {
+      frames.push(frame(++n, JSON.stringify(encode(e))))
+      next = this.options.fold(next, e)
+    }
+    const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
+    writeFull(this.eventsFile, this.fd, buf, buf.length, this.size)
+    this.size += buf.length
+    this.lastN = n
+    this.current = next
+    this.dirty = true
+    this.sinceSnapshot += events.length
+    if (this.sinceSnapshot >= (this.options.snapshotEvery ?? 1000)) this.snapshot()
+    return next
+  }
+
+  snapshot(): void {
+    if (this.closed) throw StoreError.closed(this.name)
+    const encode = this.options.encodeState ?? ((s: S): unknown => s)
+    const body = frame(this.lastN, JSON.stringify(encode(this.current)))
+    const tmp = this.snapFile + ".tmp"
+    const durable = this.policy !== "write"
+    StoreError.ioSync(tmp, "write", () => {
+      const fd = fs.openSync(tmp, "w")
+      try {
+        writeFull(tmp, fd, body, body.length, 0)
+        if (durable) fs.fsyncSync(fd)
+      } finally {
+        fs.closeSync(fd)
+      }
+    })
+    StoreError.ioSync(this.snapFile, "rename", () => fs.renameSync(tmp, this.snapFile))
+    if (durable) syncDir(path.dirname(this.snapFile))
+    StoreError.ioSync(this.eventsFile, "truncate", () => fs.ftruncateSync(this.fd, 0))
+    this.size = 0
+    this.sinceSnapshot = 0
+  }
+
+  sync(): Effect.Effect<void, StoreError.StoreError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.fail(StoreError.closed(this.name))
+      if (this.policy !== "always" || !this.dirty) return Effect.void
+      return Effect.tryPromise({
+        try: () => this.fsync(),
+        catch: (e) => (StoreError.isStoreError(e) ? e : StoreError.io(this.eventsFile, "fsync", e))
+      })
+    })
+  }
+
+  /** Group commit: callers that arrive during an fsync share the next one. */
+  private fsync(): Promise<void> {
+    if (this.inflight !== undefined) return this.inflight.then(() => (this.dirty ? this.fsync() : undefined))
+    this.dirty = false
+    this.inflight = new Promise<void>((resolve, reject) =>
+      fs.fsync(this.fd, (err) => (err === null ? resolve() : reject(StoreError.io(this.eventsFile, "fsync", err))))
+    ).finally(() => {
+      this.inflight = undefined
+    })
+    return this.inflight
+  }
+
+  close(): Effect.Effect<void, StoreError.StoreError> {
+    return Effect.suspend(() => {
+      if (this.closed) return Effect.void
+      const wait = this.inflight === undefined ? Effect.void : Effect.promise(() => this.inflight!.catch(() => undefined))
+      return Effect.andThen(
+        wait,
+        StoreError.attempt(() => {
+          this.closed = true
+          try {
+            if (this.policy !== "write" && this.dirty) StoreError.ioSync(this.eventsFile, "fsync", () => fs.fsyncSync(this.fd))
+          } finally {
+            fs.closeSync(this.fd)
+          }
+        })
+      )
+    })
+  }
+}

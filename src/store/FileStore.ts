@@ -1,0 +1,526 @@
+/**
+ * The file layer: one directory per stream holding segment files (format in Record.ts, directory layout in
+ * Segment.ts), an in-memory `SeqIndex` rebuilt by scanning the segments on open, and a bounded read cache.
+ *
+ * Write path: `appendBatch` encodes records into a pending buffer (no syscall); the buffer is handed to the OS
+ * with one positioned write when it fills, on `flush`, and on `sync`. Nothing is acknowledged before `sync`, so
+ * under every policy an acked message has at least reached the page cache and survives `kill -9`.
+ *
+ * Durability (`SyncPolicy`): "always" fsyncs in `sync`, with group commit: callers arriving while an fsync is in
+ * flight wait for it and then share the next one, so N concurrent publishers cost ~2 fsyncs, not N.
+ *
+ * Recovery: segments are scanned oldest first; the newest segment (the only one a crash can tear) has every
+ * record's body checksum verified, older ones their headers (bodies are verified on every read, so a bad one is
+ * never served). The scan stops at the first bad record of a segment and truncates the file there; what was
+ * dropped is reported and logged. Sequences below the floor and records marked DEAD are not indexed.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { BaseLog, Mark } from "./BaseLog.ts"
+import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
+import { ReadCache } from "./ReadCache.ts"
+import * as Record from "./Record.ts"
+import * as Seg from "./Segment.ts"
+import * as StoreError from "./StoreError.ts"
+
+export interface RecoveryReport {
+  readonly segments: number
+  readonly msgs: number
+  /** Bytes cut off torn or corrupt segment tails. */
+  readonly truncatedBytes: number
+  /** One human-readable line per anomaly found (torn tail, leftover file, bad manifest, ...). */
+  readonly notes: ReadonlyArray<string>
+}
+
+const DEFAULT_SEGMENT = 64 * 1024 * 1024
+const MAX_SEGMENT = 0xffff_0000 // offsets in the index are u32
+const PENDING = 1024 * 1024
+const MAX_OPEN_SEALED = 16
+const DEAD_WORD = (() => {
+  const b = Buffer.alloc(4)
+  b.writeUInt32LE(Record.DEAD, 0)
+  return b
+})()
+
+/** Directory name for a stream: percent-encoded so any stream name is one safe path component. */
+export const dirName = (name: string): string =>
+  encodeURIComponent(name).replace(/[.*!'()~]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase())
+
+export class FileLog extends BaseLog {
+  private segments: Array<Seg.Segment> = []
+  private pending: Buffer = Buffer.allocUnsafe(PENDING)
+  private pendingLen = 0
+  private readonly cache: ReadCache
+  private readonly maxSegment: number
+  private floor = 0
+  private floorFd = -1
+  private readonly dirty = new Set<number>()
+  private writeGen = 0
+  private syncedGen = 0
+  private inflight: Promise<void> | undefined
+  private deferredClose: Array<number> = []
+  private openSealed: Array<Seg.Segment> = []
+  private broken: StoreError.StoreError | undefined
+  report: RecoveryReport = { segments: 0, msgs: 0, truncatedBytes: 0, notes: [] }
+  /** Group-commit rounds started (each fsyncs every dirty file once); for metrics and tests. */
+  fsyncRounds = 0
+
+  readonly dir: string
+  readonly policy: SyncPolicy
+
+  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy) {
+    super(name, config.firstSeq ?? 1, false)
+    this.dir = dir
+    this.policy = policy
+    this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
+    this.cache = new ReadCache(config.readCacheBytes ?? 4 * 1024 * 1024)
+  }
+
+  /** Opens (creating or recovering) the log in `dir`. Synchronous; throws StoreError. */
+  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy): FileLog {
+    StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
+    const log = new FileLog(name, dir, config, policy)
+    try {
+      log.recover(config.firstSeq ?? 1)
+    } catch (e) {
+      log.releaseAll()
+      throw e
+    }
+    return log
+  }
+
+  private get active(): Seg.Segment {
+    return this.segments[this.segments.length - 1]!
+  }
+
+  // ---- recovery ------------------------------------------------------------------------------------------------
+
+  private recover(firstSeq: number): void {
+    const notes: Array<string> = []
+    const names = StoreError.ioSync(this.dir, "readdir", () => fs.readdirSync(this.dir))
+    const onDisk = new Set<number>()
+    for (const n of names) {
+      const base = Seg.parseSegmentName(n)
+      if (base !== undefined) onDisk.add(base)
+      else if (n.endsWith(".tmp")) fs.rmSync(path.join(this.dir, n), { force: true })
+      else if (n !== Seg.MANIFEST && n !== Seg.FLOOR) notes.push(`ignoring unknown file ${n}`)
+    }
+    const manifest = Seg.readManifest(this.dir)
+    let bases: Array<number>
+    if (manifest === "corrupt" || manifest === undefined) {
+      if (manifest === "corrupt") notes.push(`${Seg.MANIFEST} is unreadable; using the ${onDisk.size} segment files present`)
+      else if (onDisk.size > 0) notes.push(`${Seg.MANIFEST} is missing; using the ${onDisk.size} segment files present`)
+      bases = [...onDisk].sort((a, b) => a - b)
+    } else {
+      const listed = new Set(manifest.segments)
+      const maxListed = Math.max(0, ...manifest.segments)
+      for (const b of manifest.segments) {
+        if (!onDisk.has(b)) {
+          const file = path.join(this.dir, Seg.segmentFileName(b))
+          throw StoreError.corrupt(file, 0, `segment listed in ${Seg.MANIFEST} is missing`)
+        }
+      }
+      for (const b of onDisk) {
+        if (listed.has(b) || b > maxListed) continue
+        // Listed no more but still present: a removal interrupted between the manifest write and the unlink.
+        fs.rmSync(path.join(this.dir, Seg.segmentFileName(b)), { force: true })
+        notes.push(`removed leftover segment ${Seg.segmentFileName(b)}`)
+        onDisk.delete(b)
+      }
+      bases = [...onDisk].sort((a, b) => a - b)
+    }
+    const floor = Seg.readFloor(this.dir)
+    if (floor === "corrupt") notes.push(`${Seg.FLOOR} checksum failed; keeping every message found`)
+    this.floor = floor === "corrupt" ? 0 : floor
+    // `firstSeq` from the config only shapes a new log; existing segments say where an old one starts.
+    this.index.reset(this.floor > 0 ? this.floor : bases.length > 0 ? bases[0]! : firstSeq)
+    this.firstSeq = this.index.base
+    this.lastSeq = this.index.base - 1
+
+    let truncated = 0
+    let prev = 0
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!
+      const newest = i === bases.length - 1
+      const file = path.join(this.dir, Seg.segmentFileName(base))
+      const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "r+"))
+      const seg = new Seg.Segment(base, file, fd)
+      this.segments.push(seg)
+      const size = StoreError.ioSync(file, "stat", () => fs.fstatSync(fd).size)
+      const header = Buffer.alloc(Record.SEGMENT_HEADER)
+      const got = Seg.readUpTo(file, fd, header, 0, header.length, 0)
+      if (got < Record.SEGMENT_HEADER && newest) {
+        // Crash while creating the segment: nothing in it was ever written.
+        Seg.writeFull(file, fd, (Record.writeSegmentHeader(header, base), header), header.length, 0)
+        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, Record.SEGMENT_HEADER))
+        if (size > 0) notes.push(`rewrote torn header of ${path.basename(file)}`)
+        continue
+      }
+      const hb = Record.readSegmentHeader(header)
+      if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
+      const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
+        seg.records++
+        seg.lastSeq = seq
+        if (seq < this.index.base) {
+          this.lastTs = Record.readTs(buf, at)
+          return
+        }
+        this.skipTo(seq)
+        if (live) {
+          seg.live++
+          this.indexAppend(seq, Record.readSubject(buf, at), Record.readTs(buf, at), off, Record.accountedFromFrame(len))
+        } else {
+          this.indexHole(seq, Record.readTs(buf, at))
+        }
+      })
+      prev = Math.max(prev, seg.lastSeq)
+      seg.size = stop === undefined ? size : stop.offset
+      if (stop !== undefined) {
+        truncated += size - stop.offset
+        notes.push(
+          `${path.basename(file)}: ${stop.reason} at offset ${stop.offset}; dropped ${size - stop.offset} bytes` +
+            (newest ? "" : " (not the newest segment: later segments are kept)")
+        )
+        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, stop.offset))
+      }
+      if (!newest) {
+        closeQuietly(fd)
+        seg.fd = -1
+      }
+    }
+    const newestBase = bases.length > 0 ? bases[bases.length - 1]! : firstSeq
+    const last = Math.max(this.lastSeq, this.floor - 1, newestBase - 1)
+    if (last > this.lastSeq) this.skipTo(last + 1)
+    if (this.msgs === 0) this.firstSeq = this.lastSeq + 1
+    this.index.dropBelow(this.firstSeq)
+    if (this.segments.length === 0) {
+      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1))
+      Seg.writeManifest(this.dir, [this.active.base], this.policy !== "write")
+    } else if (manifest === undefined || manifest === "corrupt" || bases.length !== manifest.segments.length) {
+      Seg.writeManifest(this.dir, bases, this.policy !== "write")
+    }
+    this.settle()
+    this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
+  }
+
+  /** Recovery: give every sequence below `seq` a slot (holes), or restart an empty index at `seq`. */
+  private skipTo(seq: number): void {
+    if (this.index.end >= seq) return
+    if (this.msgs === 0) {
+      this.index.reset(seq)
+      this.firstSeq = seq
+      this.lastSeq = seq - 1
+      return
+    }
+    for (let s = this.index.end; s < seq; s++) this.indexHole(s, this.lastTs)
+  }
+
+  // ---- writes --------------------------------------------------------------------------------------------------
+
+  protected override assertOpen(): void {
+    super.assertOpen()
+    if (this.broken !== undefined) throw this.broken
+  }
+
+  appendBatch(records: ReadonlyArray<AppendRecord>): Array<number> {
+    this.assertOpen()
+    let seq = this.reserve(records.length)
+    const out = new Array<number>(records.length)
+    for (let i = 0; i < records.length; i++, seq++) {
+      const r = records[i]!
+      const sl = r.subject.length
+      if (sl > Record.MAX_SUBJECT || sl === 0) throw new TypeError(`subject length ${sl} out of range`)
+      const hl = r.hdr === undefined ? 0 : r.hdr.length
+      const len = Record.frameLength(sl, hl, r.data.length)
+      let seg = this.active
+      if (seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
+        this.rotate(seq)
+        seg = this.active
+      }
+      if (this.pendingLen + len > this.pending.length) {
+        this.flushPending()
+        if (len > this.pending.length) this.pending = Buffer.allocUnsafe(len)
+      }
+      const off = seg.size + this.pendingLen
+      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts)
+      this.pendingLen += len
+      seg.records++
+      seg.live++
+      seg.lastSeq = seq
+      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len))
+      out[i] = seq
+    }
+    return out
+  }
+
+  flush(): void {
+    this.assertOpen()
+    this.flushPending()
+  }
+
+  private flushPending(): void {
+    if (this.pendingLen === 0) return
+    const seg = this.active
+    try {
+      Seg.writeFull(seg.path, seg.fd, this.pending, this.pendingLen, seg.size)
+    } catch (e) {
+      // The index already holds these records: the log must be reopened to get back to what is on disk.
+      this.broken = e as StoreError.StoreError
+      throw e
+    }
+    seg.size += this.pendingLen
+    this.pendingLen = 0
+    this.dirty.add(seg.fd)
+    this.writeGen++
+  }
+
+  private rotate(nextBase: number): void {
+    this.flushPending()
+    const old = this.active
+    if (this.policy !== "write") {
+      StoreError.ioSync(old.path, "fsync", () => fs.fsyncSync(old.fd))
+      this.dirty.delete(old.fd)
+    }
+    this.segments.push(Seg.createSegment(this.dir, nextBase))
+    this.sealed(old)
+    Seg.writeManifest(this.dir, this.segments.map((s) => s.base), this.policy !== "write")
+  }
+
+  sync(): Effect.Effect<void, StoreError.StoreError> {
+    return Effect.suspend(() => {
+      try {
+        this.assertOpen()
+        this.flushPending()
+      } catch (e) {
+        return StoreError.isStoreError(e) ? Effect.fail(e) : Effect.die(e)
+      }
+      if (this.policy !== "always") return Effect.void
+      const target = this.writeGen
+      if (this.syncedGen >= target) return Effect.void
+      return Effect.tryPromise({
+        try: () => this.syncTo(target),
+        catch: (e) => (StoreError.isStoreError(e) ? e : StoreError.io(this.dir, "fsync", e))
+      })
+    })
+  }
+
+  /** Group commit: wait for the fsync in flight (if any), then share the next one until `target` is covered. */
+  private syncTo(target: number): Promise<void> {
+    if (this.syncedGen >= target) return Promise.resolve()
+    if (this.inflight === undefined) this.startFsync()
+    return this.inflight!.then(() => this.syncTo(target))
+  }
+
+  private startFsync(): void {
+    this.fsyncRounds++
+    const gen = this.writeGen
+    const fds = [...this.dirty]
+    this.dirty.clear()
+    this.inflight = Promise.all(
+      fds.map((fd) =>
+        new Promise<void>((resolve, reject) =>
+          fs.fsync(fd, (err) => (err === null ? resolve() : reject(StoreError.io(this.dir, "fsync", err))))
+        )
+      )
+    ).then(
+      () => {
+        this.syncedGen = Math.max(this.syncedGen, gen)
+      },
+      (e: unknown) => {
+        // After a failed fsync the page cache state is unknown ("fsyncgate"): refuse further writes.
+        this.broken = StoreError.isStoreError(e) ? e : StoreError.io(this.dir, "fsync", e)
+        throw this.broken
+      }
+    ).finally(() => {
+      this.inflight = undefined
+      for (const fd of this.deferredClose) closeQuietly(fd)
+      this.deferredClose = []
+    })
+  }
+
+  /** Interval policy: flush and fsync whatever is dirty. */
+  syncNow(): Promise<void> {
+    if (this.isClosed || this.broken !== undefined) return Promise.resolve()
+    this.flushPending()
+    return this.syncTo(this.writeGen)
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------------------------
+
+  private segmentOf(seq: number): Seg.Segment {
+    const segs = this.segments
+    let lo = 0
+    let hi = segs.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1
+      if (segs[mid]!.base <= seq) lo = mid
+      else hi = mid - 1
+    }
+    return segs[lo]!
+  }
+
+  protected load(seq: number, pos: number): StoredMessage {
+    const seg = this.segmentOf(seq)
+    const off = this.index.off[pos]!
+    const len = this.index.size[pos]! - 16 + Record.HEADER
+    if (seg === this.active && off + len > seg.size) this.flushPending()
+    const buf = this.cache.read(seg, this.fdFor(seg), off, len)
+    const at = this.cache.at
+    const c = Record.check(buf, at, len, true)
+    if (c !== Record.Check.Live || Record.checked.seq !== seq || Record.checked.len !== len) {
+      throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed its checksum`)
+    }
+    return Record.decode(buf, at, seq)
+  }
+
+  // ---- removal hooks -------------------------------------------------------------------------------------------
+
+  protected dropped(seq: number, pos: number, mark: Mark): void {
+    const seg = this.segmentOf(seq)
+    seg.live--
+    if (mark === Mark.Floor) return
+    const off = this.index.off[pos]!
+    const len = this.index.size[pos]! - 16 + Record.HEADER
+    if (seg === this.active && off + len > seg.size) this.flushPending()
+    const fd = this.fdFor(seg)
+    Seg.writeFull(seg.path, fd, DEAD_WORD, 4, off + Record.STATE_OFFSET)
+    if (mark === Mark.Erase) {
+      Seg.writeFull(seg.path, fd, Buffer.alloc(len - Record.HEADER), len - Record.HEADER, off + Record.HEADER)
+      this.cache.invalidate(seg, off, len)
+    }
+    this.dirty.add(fd)
+    this.writeGen++
+  }
+
+  protected floorRaised(seq: number): void {
+    if (seq <= this.floor) return
+    const file = path.join(this.dir, Seg.FLOOR)
+    if (this.floorFd < 0) {
+      this.floorFd = StoreError.ioSync(file, "open", () => {
+        try {
+          return fs.openSync(file, "r+")
+        } catch {
+          return fs.openSync(file, "w+")
+        }
+      })
+    }
+    Seg.writeFull(file, this.floorFd, Seg.encodeFloor(seq), 16, 0)
+    this.floor = seq
+    this.dirty.add(this.floorFd)
+    this.writeGen++
+  }
+
+  /** Drops segments with no live message; rolls a big, fully dead active segment so it can go too. */
+  protected settle(): void {
+    const active = this.active
+    if (active.live === 0 && active.records > 0 && active.size >= Math.min(this.maxSegment / 2, PENDING)) {
+      this.rotate(this.lastSeq + 1)
+    }
+    const newest = this.active
+    const keep = this.segments.filter((s) => s === newest || s.live > 0)
+    if (keep.length === this.segments.length) return
+    // Manifest first: a crash before the unlinks leaves files recovery knows to remove.
+    Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+    for (const s of this.segments) {
+      if (keep.includes(s)) continue
+      this.closeSegmentFd(s)
+      this.cache.dropSegment(s)
+      fs.rmSync(s.path, { force: true })
+    }
+    this.segments = keep
+  }
+
+  /**
+   * Flushes and drops dead segments. Space held by dead records inside live segments is reclaimed only when the
+   * whole segment dies; rewriting sparse segments is not implemented yet (sealed segments are bounded in size).
+   */
+  compact(): void {
+    this.assertOpen()
+    this.flushPending()
+    this.settle()
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------------------
+
+  /**
+   * Sealed segments keep their file open only while recently used (at most MAX_OPEN_SEALED), so a stream with
+   * thousands of segments does not run the process out of file descriptors.
+   */
+  private fdFor(seg: Seg.Segment): number {
+    if (seg.fd >= 0) {
+      if (seg !== this.active) {
+        const i = this.openSealed.indexOf(seg)
+        if (i >= 0 && i !== this.openSealed.length - 1) {
+          this.openSealed.splice(i, 1)
+          this.openSealed.push(seg)
+        }
+      }
+      return seg.fd
+    }
+    seg.fd = StoreError.ioSync(seg.path, "open", () => fs.openSync(seg.path, "r+"))
+    this.sealed(seg)
+    return seg.fd
+  }
+
+  private sealed(seg: Seg.Segment): void {
+    this.openSealed.push(seg)
+    if (this.openSealed.length > MAX_OPEN_SEALED) this.closeSegmentFd(this.openSealed[0]!)
+  }
+
+  private closeSegmentFd(seg: Seg.Segment): void {
+    const i = this.openSealed.indexOf(seg)
+    if (i >= 0) this.openSealed.splice(i, 1)
+    if (seg.fd < 0) return
+    // An fsync owed to this file must happen before its descriptor goes away.
+    if (this.policy !== "write" && this.dirty.has(seg.fd)) StoreError.ioSync(seg.path, "fsync", () => fs.fsyncSync(seg.fd))
+    this.releaseFd(seg.fd)
+    seg.fd = -1
+  }
+
+  private releaseFd(fd: number): void {
+    this.dirty.delete(fd)
+    if (this.inflight !== undefined) this.deferredClose.push(fd)
+    else closeQuietly(fd)
+  }
+
+  private releaseAll(): void {
+    for (const s of this.segments) if (s.fd >= 0) closeQuietly(s.fd)
+    this.openSealed = []
+    if (this.floorFd >= 0) closeQuietly(this.floorFd)
+    this.segments = []
+    this.floorFd = -1
+    this.cache.clear()
+  }
+
+  close(): Effect.Effect<void, StoreError.StoreError> {
+    return Effect.suspend(() => {
+      if (this.isClosed) return Effect.void
+      const waitInflight = this.inflight === undefined
+        ? Effect.void
+        : Effect.promise(() => this.inflight!.catch(() => undefined))
+      return Effect.andThen(
+        waitInflight,
+        StoreError.attempt(() => {
+          try {
+            if (this.broken !== undefined) return
+            this.flushPending()
+            if (this.policy === "write") return
+            for (const fd of this.dirty) StoreError.ioSync(this.dir, "fsync", () => fs.fsyncSync(fd))
+          } finally {
+            this.isClosed = true
+            this.releaseAll()
+          }
+        })
+      )
+    })
+  }
+}
+
+const closeQuietly = (fd: number): void => {
+  try {
+    fs.closeSync(fd)
+  } catch {
+    // Already closed or never opened: nothing to release.
+  }
+}
