@@ -124,7 +124,7 @@ describe("Parser", () => {
     ["SUB foo\r\n", "Invalid Protocol Arguments"],
     ["PUB a -1\r\n", "Invalid Protocol Arguments"],
     ["HPUB a 5 2\r\n", "Invalid Protocol Arguments"],
-    ["HPUB a 0 2\r\n", "Invalid Protocol Arguments"],
+    ["HPUB a 3 2\r\n", "Invalid Protocol Arguments"],
     ["UNSUB\r\n", "Invalid Protocol Arguments"],
     ["\r\n", "Unknown Protocol Operation"],
     ["PINGX\r\n", "Unknown Protocol Operation"]

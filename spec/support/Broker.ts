@@ -19,10 +19,18 @@ export interface RunningBroker {
   stop(): Promise<void>
 }
 
-export const startBroker = async (overrides: BrokerConfig.BrokerConfigInput = {}): Promise<RunningBroker> => {
-  const config = BrokerConfig.make({ host: "127.0.0.1", port: -1, ...overrides })
+/**
+ * Starts a broker in this process. With JetStream and no `storeDir`, a temporary store directory is
+ * created and removed on `stop()`; pass `storeDir` to keep data across restarts.
+ */
+export const startBroker = async (
+  overrides: BrokerConfig.BrokerConfigInput = {},
+  options: Broker.BrokerLayerOptions = {}
+): Promise<RunningBroker> => {
+  const tmp = overrides.storeDir === undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "ejs-store-")) : undefined
+  const config = BrokerConfig.make({ host: "127.0.0.1", port: -1, ...(tmp ? { storeDir: tmp } : {}), ...overrides })
   const scope = Effect.runSync(Scope.make())
-  const ctx = await Effect.runPromise(Layer.buildWithScope(Broker.layer(config, { silent: true }), scope))
+  const ctx = await Effect.runPromise(Layer.buildWithScope(Broker.layer(config, { silent: true, ...options }), scope))
   const server = Context.get(ctx, Server)
   const router = Context.get(ctx, Router)
   return {
@@ -30,7 +38,10 @@ export const startBroker = async (overrides: BrokerConfig.BrokerConfigInput = {}
     url: `nats://127.0.0.1:${server.port}`,
     server,
     router,
-    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
+    stop: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true })
+    }
   }
 }
 

@@ -251,8 +251,9 @@ export class Parser {
     const total = this.size(line, n - 1)
     const hdr = headers ? this.size(line, n - 2) : -1
     if (total < 0) return this.die(ErrorText.invalidArguments, `${op} has a bad size`)
-    if (headers && (hdr <= 0 || hdr > total)) {
-      return this.die(ErrorText.invalidArguments, "HPUB header size must be > 0 and <= total size")
+    // nats.js sends `HPUB <subj> <reply> 0 <n>` for a request without headers; 0 is legal.
+    if (headers && (hdr < 0 || hdr > total)) {
+      return this.die(ErrorText.invalidArguments, "HPUB header size must be <= total size")
     }
     if (total > this.limits.maxPayload) {
       return this.die(ErrorText.maxPayload, `${total} > ${this.limits.maxPayload}`)

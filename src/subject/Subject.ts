@@ -6,6 +6,7 @@
  * `*` matches one token and `>` matches one or more trailing tokens; inside a token they are
  * ordinary characters (nats-server treats `foo*` as a literal).
  */
+import { Buffer } from "node:buffer"
 
 const isSpace = (c: number) => c === 32 || c === 9 || c === 13 || c === 10 || c === 12 || c === 11
 
@@ -92,3 +93,10 @@ export const isSubsetOf = (inner: string, outer: string): boolean => {
   }
   return x.length === y.length
 }
+
+/**
+ * Subjects travel as latin1-decoded bytes inside the broker; JSON on the API speaks Unicode.
+ * These convert at that edge (identity for ASCII).
+ */
+export const toWire = (unicode: string): string => Buffer.from(unicode, "utf8").toString("latin1")
+export const fromWire = (wire: string): string => Buffer.from(wire, "latin1").toString("utf8")

@@ -1,0 +1,347 @@
+import { assert, describe, it } from "vitest"
+import { type ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
+import { encodeJson } from "../../../src/jetstream/api/Json.ts"
+import {
+  decodeStreamCreate,
+  decodeStreamUpdate,
+  encodeStreamConfig,
+  isValidName,
+  sameConfig,
+  type ServerStreamLimits,
+  type StreamConfig,
+  subjectsCollide,
+  subjectsOverlap
+} from "../../../src/jetstream/api/StreamConfig.ts"
+
+const invalidConfig = (description: string): ApiError => ({ code: 500, err_code: 10052, description })
+
+const created = (body: string, name = "S", limits?: ServerStreamLimits): StreamConfig => {
+  const r = decodeStreamCreate(body, name, limits)
+  if (!r.ok) throw new Error(`unexpected error ${encodeJson(r.error)}`)
+  return r.config
+}
+
+const createError = (body: string | Uint8Array, name = "S", limits?: ServerStreamLimits): ApiError => {
+  const r = decodeStreamCreate(body, name, limits)
+  if (r.ok) throw new Error(`unexpected success ${encodeJson(r.config)}`)
+  return r.error
+}
+
+const updated = (current: StreamConfig, body: string, limits?: ServerStreamLimits) => decodeStreamUpdate(body, current.name, current, limits)
+
+const updateError = (current: StreamConfig | undefined, body: string, name = "S", limits?: ServerStreamLimits): ApiError => {
+  const r = decodeStreamUpdate(body, name, current, limits)
+  if (r.ok) throw new Error(`unexpected success ${encodeJson(r.config)}`)
+  return r.error
+}
+
+const DEFAULTS: StreamConfig = {
+  name: "S",
+  subjects: ["S"],
+  retention: "limits",
+  max_consumers: -1,
+  max_msgs: -1,
+  max_bytes: -1,
+  max_age: 0,
+  max_msgs_per_subject: -1,
+  max_msg_size: -1,
+  discard: "old",
+  storage: "file",
+  num_replicas: 1,
+  duplicate_window: 120_000_000_000,
+  allow_direct: false,
+  mirror_direct: false,
+  sealed: false,
+  deny_delete: false,
+  deny_purge: false,
+  allow_rollup_hdrs: false
+}
+
+describe("decodeStreamCreate: JSON", () => {
+  const invalidJson = ApiErrors.invalidJSON()
+  it("rejects malformed bodies with 10025", () => {
+    for (const body of ["", "  ", "{", "[]", "5", "\"s\"", "{\"name\":\"S\"} x", "\ufeff{\"name\":\"S\"}", "{'name':'S'}"]) {
+      assert.deepStrictEqual(createError(body), invalidJson, body)
+    }
+    assert.deepStrictEqual(invalidJson, { code: 400, err_code: 10025, description: "invalid JSON" })
+  })
+  it("rejects type mismatches like Go's decoder", () => {
+    for (
+      const body of [
+        "{\"name\":\"S\",\"max_msgs\":1.0}",
+        "{\"name\":\"S\",\"max_msgs\":1e3}",
+        "{\"name\":\"S\",\"max_age\":\"1s\"}",
+        "{\"name\":\"S\",\"no_ack\":1}",
+        "{\"name\":\"S\",\"description\":5}",
+        "{\"name\":\"S\",\"subjects\":\"S\"}",
+        "{\"name\":\"S\",\"subjects\":[1]}",
+        "{\"name\":\"S\",\"max_msg_size\":3000000000}",
+        "{\"name\":\"S\",\"max_msgs\":9223372036854775808}",
+        "{\"name\":\"S\",\"retention\":null}",
+        "{\"name\":\"S\",\"storage\":\"Memory\"}",
+        "{\"name\":\"S\",\"retention\":\"WorkQueue\"}",
+        "{\"name\":\"S\",\"discard\":\"newest\"}",
+        "{\"name\":\"S\",\"placement\":[]}",
+        "{\"name\":\"S\",\"metadata\":{\"a\":1}}",
+        "{\"name\":\"S\",\"first_seq\":-1}"
+      ]
+    ) {
+      assert.deepStrictEqual(createError(body), invalidJson, body)
+    }
+  })
+  it("accepts bytes, ignores unknown keys, matches keys case-insensitively, last duplicate wins", () => {
+    assert.deepStrictEqual(created("{\"name\":\"X\",\"NAME\":\"S\",\"Subjects\":[\"a\"],\"zzz\":{\"q\":[1]}}"), {
+      ...DEFAULTS,
+      subjects: ["a"]
+    })
+    assert.deepStrictEqual(decodeStreamCreate(new TextEncoder().encode("{\"name\":\"S\"}"), "S"), { ok: true, config: DEFAULTS })
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"max_msgs\":null,\"sealed\":null,\"subjects\":null}"), DEFAULTS)
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"discard\":\"NEW\"}"), { ...DEFAULTS, discard: "new" })
+  })
+  it("null body decodes to a zero config (then fails the name check)", () => {
+    assert.deepStrictEqual(createError("null"), ApiErrors.streamMismatch())
+  })
+})
+
+describe("decodeStreamCreate: names", () => {
+  it("name must match the subject token", () => {
+    assert.deepStrictEqual(createError("{\"name\":\"T\"}"), {
+      code: 400,
+      err_code: 10056,
+      description: "stream name in subject does not match request"
+    })
+  })
+  it("path separators, wildcards, dots, length", () => {
+    assert.deepStrictEqual(createError("{\"name\":\"a/b\"}", "a/b"), {
+      code: 400,
+      err_code: 10128,
+      description: "Stream name can not contain path separators"
+    })
+    assert.deepStrictEqual(createError("{\"name\":\"a\\\\b\"}", "a\\b").err_code, 10128)
+    for (const n of ["*", ">", "a.b", "a b", "a\tb"]) {
+      assert.deepStrictEqual(
+        createError(encodeJson({ name: n }), n),
+        invalidConfig("stream name is required and can not contain '.', '*', '>'")
+      )
+    }
+    const long = "x".repeat(256)
+    assert.deepStrictEqual(createError(encodeJson({ name: long }), long), invalidConfig("stream name is too long, maximum allowed is 255"))
+    const multiByte = "é".repeat(128) // 256 bytes
+    assert.strictEqual(createError(encodeJson({ name: multiByte }), multiByte).description, "stream name is too long, maximum allowed is 255")
+    assert.deepStrictEqual(
+      createError(encodeJson({ name: "S", description: "d".repeat(4097) })),
+      invalidConfig("stream description is too long, maximum allowed is 4096")
+    )
+  })
+  it("isValidName", () => {
+    assert.isTrue(isValidName("ORDERS"))
+    assert.isTrue(isValidName("ñ-_~"))
+    for (const n of ["", "a.b", "a*", "a>", "a b", "a\nb", "a/b", "a\\b", "x".repeat(256)]) assert.isFalse(isValidName(n), n)
+  })
+})
+
+describe("decodeStreamCreate: defaults and limits", () => {
+  it("fills nats-server's defaults", () => {
+    assert.deepStrictEqual(created("{\"name\":\"S\"}"), DEFAULTS)
+    assert.deepStrictEqual(encodeJson(encodeStreamConfig(DEFAULTS)), "{\"name\":\"S\",\"subjects\":[\"S\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,\"max_msgs_per_subject\":-1,\"max_msg_size\":-1,\"discard\":\"old\",\"storage\":\"file\",\"num_replicas\":1,\"duplicate_window\":120000000000,\"allow_direct\":false,\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":false,\"deny_purge\":false,\"allow_rollup_hdrs\":false}")
+  })
+  it("keeps negative limits as given", () => {
+    const c = created("{\"name\":\"S\",\"max_consumers\":-7,\"max_msgs\":-9,\"max_msg_size\":-2,\"max_bytes\":-2}")
+    assert.deepStrictEqual([c.max_consumers, c.max_msgs, c.max_msg_size, c.max_bytes], [-7, -9, -2, -2])
+  })
+  it("duplicate window follows max_age when shorter, errors otherwise", () => {
+    assert.strictEqual(created("{\"name\":\"S\",\"max_age\":1000000000}").duplicate_window, 1_000_000_000)
+    assert.strictEqual(created("{\"name\":\"S\",\"max_age\":3600000000000}").duplicate_window, 120_000_000_000)
+    assert.strictEqual(created("{\"name\":\"S\",\"duplicate_window\":3600000000000}").duplicate_window, 3_600_000_000_000)
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"max_age\":50000000}"), invalidConfig("max age needs to be >= 100ms"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"max_age\":1000000000,\"duplicate_window\":2000000000}"),
+      invalidConfig("duplicates window can not be larger then max age")
+    )
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"duplicate_window\":-5}"), invalidConfig("duplicates window can not be negative"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"max_age\":-5}"), invalidConfig("duplicates window can not be negative"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"duplicate_window\":50}"), invalidConfig("duplicates window needs to be >= 100ms"))
+  })
+  it("replicas", () => {
+    assert.strictEqual(created("{\"name\":\"S\",\"num_replicas\":1}").num_replicas, 1)
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":3}"), {
+      code: 500,
+      err_code: 10074,
+      description: "replicas > 1 not supported in non-clustered mode"
+    })
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":6}"), invalidConfig("maximum replicas is 5"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":-1}"), {
+      code: 400,
+      err_code: 10133,
+      description: "replicas count cannot be negative"
+    })
+  })
+  it("int64 limits survive (2^63-1 written back exactly)", () => {
+    const c = created("{\"name\":\"S\",\"max_msgs\":9223372036854775807,\"max_age\":9223372036854775807}")
+    const json = encodeJson(encodeStreamConfig(c))
+    assert.include(json, "\"max_msgs\":9223372036854775807,")
+    assert.include(json, "\"max_age\":9223372036854775807,")
+  })
+  it("flags and their rules", () => {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"sealed\":true}"), invalidConfig("stream configuration for create can not be sealed"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"deny_purge\":true,\"allow_rollup_hdrs\":true}"), invalidConfig("roll-ups require the purge permission"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"discard_new_per_subject\":true}"),
+      invalidConfig("discard new per subject requires discard new policy to be set")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"discard_new_per_subject\":true,\"discard\":\"new\"}"),
+      invalidConfig("discard new per subject requires max msgs per subject > 0")
+    )
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"discard_new_per_subject\":true,\"discard\":\"new\",\"max_msgs_per_subject\":1,\"no_ack\":true}"), {
+      ...DEFAULTS,
+      discard: "new",
+      discard_new_per_subject: true,
+      max_msgs_per_subject: 1,
+      no_ack: true
+    })
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"mirror_direct\":true}"), invalidConfig("stream has no mirror but does have mirror direct"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"template_owner\":\"T\"}"), { code: 500, err_code: 10049, description: "stream not owned by template" })
+  })
+  it("retention and storage values", () => {
+    const c = created("{\"name\":\"S\",\"retention\":\"workqueue\",\"storage\":\"memory\"}")
+    assert.deepStrictEqual([c.retention, c.storage], ["workqueue", "memory"])
+    assert.strictEqual(created("{\"name\":\"S\",\"retention\":\"interest\"}").retention, "interest")
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"any\"}"), invalidConfig("storage type \"any\" is not supported"))
+  })
+  it("unsupported mirror / sources / republish are refused by name", () => {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"), invalidConfig("stream mirrors are not supported"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"), invalidConfig("stream sources are not supported"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}"), invalidConfig("stream republish is not supported"))
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":null,\"sources\":[],\"republish\":null}"), DEFAULTS)
+  })
+  it("metadata, first_seq and placement are echoed", () => {
+    const c = created("{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"},\"first_seq\":5,\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]}}")
+    assert.deepStrictEqual(c, { ...DEFAULTS, metadata: { b: "2", a: "1" }, first_seq: 5, placement: { cluster: "c", tags: ["t"] } })
+    const json = encodeJson(encodeStreamConfig(c))
+    assert.include(json, "\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]},\"first_seq\":5,\"allow_direct\"")
+    assert.isTrue(json.endsWith("\"allow_rollup_hdrs\":false,\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"))
+  })
+  it("server limits: storage and memory reservations", () => {
+    const limits: ServerStreamLimits = { maxMemoryStore: 1000, maxFileStore: 2000, reservedMemory: 500, reservedFile: 1999 }
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":501}", "S", limits), {
+      code: 500,
+      err_code: 10028,
+      description: "insufficient memory resources available"
+    })
+    assert.strictEqual(created("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":500}", "S", limits).max_bytes, 500)
+    // an unlimited stream still needs one byte of room
+    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { ...limits, reservedFile: 2000 }), {
+      code: 500,
+      err_code: 10047,
+      description: "insufficient storage resources available"
+    })
+    assert.strictEqual(created("{\"name\":\"S\"}", "S", limits).max_bytes, -1)
+    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { maxBytesRequired: true }), ApiErrors.streamMaxBytesRequired())
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"max_bytes\":10}", "S", { maxFileStreamBytes: 5 }),
+      ApiErrors.streamMaxStreamBytesExceeded()
+    )
+  })
+})
+
+describe("decodeStreamCreate: subjects", () => {
+  it("defaults to the name", () => {
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[]}").subjects, ["S"])
+  })
+  it("invalid, duplicate, API-overlapping and self-overlapping subjects", () => {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"a\",\"a\"]}"), invalidConfig("duplicate subjects detected"))
+    for (const s of ["", "a..b", "a.>.b", "a b", ".a", "a."]) {
+      assert.deepStrictEqual(createError(encodeJson({ name: "S", subjects: [s] })), invalidConfig("invalid subject"), s)
+    }
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[null]}"), invalidConfig("invalid subject"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.>\"]}"), invalidConfig("subjects overlap with jetstream api"))
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.STREAM.INFO.*\"]}"), invalidConfig("subjects overlap with jetstream api"))
+    // nats-server only refuses subsets of $JS.API.>, not supersets
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\"$JS.>\"]}").subjects, ["$JS.>"])
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\">\"]}").subjects, [">"])
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"subjects\":[\"a.b\",\"a.*\"]}"),
+      invalidConfig("subject \"a.b\" overlaps with \"a.*\"")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"subjects\":[\"q\\u0001.>\",\"q\\u0001.x\"]}"),
+      invalidConfig("subject \"q\\x01.>\" overlaps with \"q\\x01.x\"")
+    )
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\"a.*.c\",\"a.b.c.>\",\"a\\u000bb\"]}").subjects, ["a.*.c", "a.b.c.>", "a\u000bb"])
+  })
+  it("subjectsCollide / subjectsOverlap", () => {
+    const yes: Array<[string, string]> = [["a", "a"], ["a.b", "a.*"], ["a.>", "a.b.c"], ["*.b", "a.*"], [">", "x"], ["a.*.c", "a.>"]]
+    const no: Array<[string, string]> = [["a", "b"], ["a.b", "a.b.c"], ["a.*", "a.b.c"], ["a.*", "b.>"], ["a.*.a", "a.x.b.>"], ["a.>", "a"]]
+    for (const [x, y] of yes) assert.isTrue(subjectsCollide(x, y) && subjectsCollide(y, x), `${x} ${y}`)
+    for (const [x, y] of no) assert.isFalse(subjectsCollide(x, y) || subjectsCollide(y, x), `${x} ${y}`)
+    assert.isTrue(subjectsOverlap(["x", "orders.*"], ["orders.new"]))
+    assert.isFalse(subjectsOverlap(["x", "orders.*"], ["orders.new.eu", "y"]))
+  })
+})
+
+describe("decodeStreamUpdate", () => {
+  const wq = created(
+    "{\"name\":\"S\",\"subjects\":[\"a\"],\"retention\":\"workqueue\",\"storage\":\"memory\",\"discard\":\"new\",\"deny_delete\":true,\"deny_purge\":true,\"max_consumers\":4}"
+  )
+  const body = (extra: Record<string, unknown>) => encodeJson({ ...encodeStreamConfig(wq), ...extra })
+
+  it("identical config is accepted", () => {
+    assert.deepStrictEqual(updated(wq, body({})), { ok: true, config: wq })
+  })
+  it("order: JSON, config, name, existence", () => {
+    assert.deepStrictEqual(updateError(undefined, "{"), ApiErrors.invalidJSON())
+    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\",\"duplicate_window\":-1}"), invalidConfig("duplicates window can not be negative"))
+    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"T\"}"), ApiErrors.streamMismatch())
+    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\"}"), { code: 404, err_code: 10059, description: "stream not found" })
+    assert.deepStrictEqual(updateError(wq, "null"), invalidConfig("stream name is required and can not contain '.', '*', '>'"))
+  })
+  it("immutable fields and one-way flags", () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ max_consumers: 5 }, "stream configuration update can not change MaxConsumers"],
+      [{ storage: "file" }, "stream configuration update can not change storage type"],
+      [{ retention: "limits" }, "stream configuration update can not change retention policy"],
+      [{ deny_delete: false }, "stream configuration update can not cancel deny message deletes"],
+      [{ deny_purge: false }, "stream configuration update can not cancel deny purge"],
+      [{ template_owner: "T" }, "stream configuration update can not be owned by a template"],
+      [{ republish: { dest: "out.>" } }, "stream configuration update can not change RePublish"]
+    ]
+    for (const [extra, description] of cases) assert.deepStrictEqual(updateError(wq, body(extra)), invalidConfig(description), description)
+    const plain = created("{\"name\":\"S\"}")
+    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", mirror: { name: "O" } })), ApiErrors.streamMirrorNotUpdatable())
+    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", subjects: ["x"], mirror: { name: "O" } })), ApiErrors.mirrorWithSubjects())
+    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", sources: [{ name: "O" }] })), invalidConfig("stream sources are not supported"))
+    assert.deepStrictEqual(updateError(wq, body({ num_replicas: 3 })), ApiErrors.streamReplicasNotSupported())
+  })
+  it("sealing adjusts the config and cannot be undone", () => {
+    const r = updated(wq, body({ sealed: true, max_age: 5_000_000_000, duplicate_window: 0 }))
+    assert.deepStrictEqual(r, {
+      ok: true,
+      config: { ...wq, sealed: true, max_age: 0, duplicate_window: 5_000_000_000, discard: "new", deny_delete: true, deny_purge: true }
+    })
+    if (!r.ok) return
+    assert.deepStrictEqual(updateError(r.config, body({})), invalidConfig("stream configuration update can not unseal a sealed stream"))
+    assert.deepStrictEqual(updateError(wq, body({ sealed: true, allow_rollup_hdrs: true })), invalidConfig("roll-ups require the purge permission"))
+  })
+  it("mutable fields change; subjects default back to the name", () => {
+    const base = created("{\"name\":\"S\",\"subjects\":[\"a\"]}")
+    const r = updated(base, "{\"name\":\"S\",\"max_msgs\":10,\"allow_rollup_hdrs\":true,\"mirror_direct\":true}")
+    assert.deepStrictEqual(r, { ok: true, config: { ...DEFAULTS, max_msgs: 10, allow_rollup_hdrs: true, mirror_direct: true } })
+  })
+  it("server limits apply to the growth of max_bytes only", () => {
+    const base = created("{\"name\":\"S\",\"max_bytes\":1000}")
+    const limits: ServerStreamLimits = { maxFileStore: 1500, reservedFile: 1000 }
+    assert.strictEqual(updated(base, "{\"name\":\"S\",\"max_bytes\":1500}", limits).ok, true)
+    assert.strictEqual(updated(base, "{\"name\":\"S\",\"max_bytes\":200}", { maxFileStore: 1000, reservedFile: 1000 }).ok, true)
+    assert.deepStrictEqual(updateError(base, "{\"name\":\"S\",\"max_bytes\":1501}", "S", limits), ApiErrors.storageResourcesExceeded())
+  })
+})
+
+describe("sameConfig", () => {
+  it("equal normalized configs are the same; any difference is not", () => {
+    assert.isTrue(sameConfig(created("{\"name\":\"S\"}"), created("{\"name\":\"S\",\"subjects\":[\"S\"],\"max_msgs\":-1}")))
+    assert.isTrue(sameConfig(created("{\"name\":\"S\",\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"), created("{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"}}")))
+    assert.isFalse(sameConfig(created("{\"name\":\"S\"}"), created("{\"name\":\"S\",\"max_age\":1000000000}")))
+    assert.isFalse(sameConfig(created("{\"name\":\"S\",\"subjects\":[\"a\",\"b\"]}"), created("{\"name\":\"S\",\"subjects\":[\"b\",\"a\"]}")))
+  })
+})

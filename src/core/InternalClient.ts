@@ -1,0 +1,53 @@
+/**
+ * An in-process subscriber: JetStream's API handlers and stream actors receive messages through the
+ * same subscription trie as socket clients, and publish replies through the same router.
+ */
+import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
+
+export type InternalHandler = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array) => void
+
+let nextInternalId = 0
+
+export class InternalClient implements Subscriber {
+  readonly cid: number
+  readonly echo = true
+  private readonly router: MessageRouter
+  private readonly handlers = new Map<Subscription, InternalHandler>()
+  private sids = 0
+
+  constructor(router: MessageRouter) {
+    this.router = router
+    // Negative ids keep internal clients apart from socket connections in monitoring.
+    this.cid = -++nextInternalId
+  }
+
+  subscribe(subject: string, handler: InternalHandler, queue?: string): Subscription | undefined {
+    const sub = new Subscription(this, subject, queue, String(++this.sids))
+    if (!this.router.subscribe(sub)) return undefined
+    this.handlers.set(sub, handler)
+    return sub
+  }
+
+  unsubscribe(sub: Subscription): void {
+    this.handlers.delete(sub)
+    this.router.unsubscribe(sub)
+  }
+
+  unsubscribeAll(): void {
+    for (const sub of this.handlers.keys()) this.router.unsubscribe(sub)
+    this.handlers.clear()
+  }
+
+  /** Publishes as the server (no echo suppression, no no-responders). */
+  publish(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): number {
+    return this.router.publish(undefined, subject, reply, hdrLen, msg)
+  }
+
+  deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+    this.handlers.get(sub)?.(subject, reply, hdrLen, msg)
+  }
+
+  autoUnsubscribed(sub: Subscription): void {
+    this.handlers.delete(sub)
+  }
+}

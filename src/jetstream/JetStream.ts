@@ -1,0 +1,174 @@
+/**
+ * JetStream: the `$JS.API.>` request handlers and the stream registry, as one service layered on
+ * the core router. Requests arrive through an in-process subscription and are served one at a time
+ * by the API fiber (management traffic, not the publish hot path).
+ */
+import * as path from "node:path"
+import { Buffer } from "node:buffer"
+import { Context, Effect, Layer, Queue } from "effect"
+import { ServerConfig } from "../config/BrokerConfig.ts"
+import { InternalClient } from "../core/InternalClient.ts"
+import { Router } from "../core/Router.ts"
+import { Log } from "../log/Log.ts"
+import { makeMemory, StreamStore } from "../store/StreamStore.ts"
+import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
+import { nowNs } from "./api/Json.ts"
+import * as StreamApi from "./api/StreamApi.ts"
+import { StreamRegistry } from "./StreamRegistry.ts"
+import { StreamMetaStore } from "./stream/StreamMeta.ts"
+
+const T = "io.nats.jetstream.api.v1."
+
+export interface ApiStats {
+  total: number
+  errors: number
+}
+
+export interface JetStreamShape {
+  readonly registry: StreamRegistry
+  readonly stats: ApiStats
+  readonly storeDir: string
+}
+
+interface ApiRequest {
+  readonly subject: string
+  readonly reply: string | undefined
+  readonly body: Uint8Array
+}
+
+type Route = (ctx: StreamApi.ApiContext, token: string, body: Uint8Array) => Effect.Effect<StreamApi.ApiResult> | StreamApi.ApiResult
+
+/** `$JS.API.<op>` → response type and handler; `token` is the stream name where the subject has one. */
+const routes: Record<string, { readonly type: string; readonly named: boolean; readonly run: Route }> = {
+  "STREAM.CREATE": { type: "stream_create_response", named: true, run: StreamApi.createStream },
+  "STREAM.UPDATE": { type: "stream_update_response", named: true, run: StreamApi.updateStream },
+  "STREAM.INFO": { type: "stream_info_response", named: true, run: StreamApi.streamInfoRequest },
+  "STREAM.DELETE": { type: "stream_delete_response", named: true, run: (ctx, name) => StreamApi.deleteStream(ctx, name) },
+  "STREAM.PURGE": { type: "stream_purge_response", named: true, run: StreamApi.purgeStream },
+  "STREAM.MSG.GET": { type: "stream_msg_get_response", named: true, run: StreamApi.getMessage },
+  "STREAM.MSG.DELETE": { type: "stream_msg_delete_response", named: true, run: StreamApi.deleteMessage },
+  "STREAM.NAMES": { type: "stream_names_response", named: false, run: (ctx, _t, body) => StreamApi.streamNames(ctx, body) },
+  "STREAM.LIST": { type: "stream_list_response", named: false, run: (ctx, _t, body) => StreamApi.streamList(ctx, body) }
+}
+
+const PREFIX = "$JS.API."
+
+/** Splits `$JS.API.STREAM.MSG.GET.ORDERS` into the route and the name token. */
+const resolve = (subject: string): { route: (typeof routes)[string]; token: string } | undefined => {
+  const rest = subject.slice(PREFIX.length)
+  for (const [op, route] of Object.entries(routes)) {
+    if (route.named) {
+      if (rest.startsWith(op + ".")) {
+        const token = rest.slice(op.length + 1)
+        // A name is a single token; deeper subjects belong to other operations or none.
+        if (token !== "" && !token.includes(".")) return { route, token }
+      }
+    } else if (rest === op) {
+      return { route, token: "" }
+    }
+  }
+  return undefined
+}
+
+export class JetStream extends Context.Service<JetStream, JetStreamShape>()("effect-jetstream/jetstream/JetStream") {
+  static readonly layer = Layer.effect(JetStream)(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const router = yield* Router
+      const log = yield* Log
+      const fileStore = yield* StreamStore
+      const root = yield* Effect.scope
+      const client = new InternalClient(router)
+      const storeDir = path.resolve(config.storeDir)
+      const registry = new StreamRegistry({
+        root,
+        fileStore,
+        memoryStore: makeMemory({}),
+        meta: fileStore.kind === "file" ? new StreamMetaStore(storeDir) : undefined,
+        ctx: { client, log, nowNs },
+        log
+      })
+      const stats: ApiStats = { total: 0, errors: 0 }
+      const ctx: StreamApi.ApiContext = { registry, nowNs, limits: {} }
+
+      log.info("Starting JetStream")
+      log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
+      const recovered = yield* registry.recover()
+      log.info(`  Recovered ${recovered} stream(s)`)
+
+      const requests = yield* Queue.bounded<ApiRequest>(4096)
+      const sub = client.subscribe(`${PREFIX}>`, (subject, reply, hdrLen, msg) => {
+        if (reply === undefined) return
+        const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+        if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
+          log.warn(`JetStream API queue full, dropping request on ${subject}`)
+        }
+      })
+      if (sub === undefined) return yield* Effect.die(new Error("cannot subscribe to the JetStream API"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
+
+      const serve = (req: ApiRequest) =>
+        Effect.gen(function*() {
+          if (req.subject === `${PREFIX}INFO`) {
+            stats.total++
+            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, stats)))
+          }
+          const found = resolve(req.subject)
+          // nats-server 2.9 does not answer API subjects it does not know.
+          if (found === undefined) return
+          stats.total++
+          const r = found.route.run(ctx, found.token, req.body)
+          const result = Effect.isEffect(r) ? yield* r : r
+          if ("error" in result) {
+            stats.errors++
+            return respond(req.reply, apiErrorResponse(T + found.route.type, result.error))
+          }
+          respond(req.reply, apiResponse(T + found.route.type, result.body))
+        }).pipe(
+          Effect.catchCause((cause) =>
+            Effect.sync(() => {
+              stats.errors++
+              log.error(`JetStream API ${req.subject} failed: ${String(cause)}`)
+              respond(req.reply, apiErrorResponse(T + "error_response", ApiErrors.badRequest()))
+            })
+          )
+        )
+
+      const respond = (reply: string | undefined, json: string) => {
+        if (reply !== undefined) client.publish(reply, undefined, -1, Buffer.from(json, "utf8"))
+      }
+
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serve, { discard: true })))
+      )
+      return { registry, stats, storeDir }
+    })
+  )
+}
+
+const accountInfo = (registry: StreamRegistry, stats: ApiStats): Record<string, unknown> => {
+  let memory = 0
+  let storage = 0
+  for (const a of registry.all()) {
+    const bytes = a.store.state().bytes
+    if (a.config.storage === "memory") memory += bytes
+    else storage += bytes
+  }
+  return {
+    memory,
+    storage,
+    streams: registry.size,
+    consumers: 0,
+    limits: {
+      max_memory: -1,
+      max_storage: -1,
+      max_streams: -1,
+      max_consumers: -1,
+      max_ack_pending: -1,
+      memory_max_stream_bytes: -1,
+      storage_max_stream_bytes: -1,
+      max_bytes_required: false
+    },
+    api: { total: stats.total, errors: stats.errors }
+  }
+}

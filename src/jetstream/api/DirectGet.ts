@@ -1,0 +1,69 @@
+/**
+ * Direct get (`$JS.API.DIRECT.GET.<stream>[.<subject>]`): answered inline from the router callback,
+ * without the stream's mailbox, because it only reads the log. Replies are the stored message with
+ * `Nats-Stream` / `Nats-Subject` / `Nats-Sequence` / `Nats-Time-Stamp` headers, or a 404/408 status,
+ * byte-compatible with nats-server 2.9.10.
+ */
+import { Buffer } from "node:buffer"
+import type { InternalClient } from "../../core/InternalClient.ts"
+import type { Subscription } from "../../core/Router.ts"
+import type { StoredMessage } from "../../store/MessageLog.ts"
+import type { StreamActor } from "../stream/StreamActor.ts"
+import { formatTime } from "./Json.ts"
+import { lookupMessage, requestJson } from "./StreamApi.ts"
+
+const status = (text: string) => Buffer.from(`NATS/1.0 ${text}\r\n\r\n`, "latin1")
+const NOT_FOUND = status("404 Message Not Found")
+const EMPTY_REQUEST = status("408 Empty Request")
+const MALFORMED = status("408 Malformed Request")
+const BAD_REQUEST = status("408 Bad Request")
+
+const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8Array) => {
+  const msg = data === undefined || data.length === 0 ? hdr : Buffer.concat([hdr, data])
+  client.publish(to, undefined, hdr.length, msg)
+}
+
+export const directReply = (actor: StreamActor, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } => {
+  const lines = `Nats-Stream: ${actor.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${formatTime(m.ts)}\r\n\r\n`
+  if (m.hdr === undefined || m.hdr.length <= 2) {
+    return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
+  }
+  // Keep the stored headers and append ours before the terminating blank line.
+  const stored = Buffer.from(m.hdr.buffer, m.hdr.byteOffset, m.hdr.length - 2)
+  return { hdr: Buffer.concat([stored, Buffer.from(lines, "latin1")]), data: m.data }
+}
+
+/** Subscribes the stream's direct get subjects; returns the subscriptions to remove later. */
+export const subscribeDirectGet = (actor: StreamActor, client: InternalClient): Array<Subscription> => {
+  const base = `$JS.API.DIRECT.GET.${actor.name}`
+  const subs: Array<Subscription | undefined> = [
+    client.subscribe(base, (_s, to, hdrLen, msg) => {
+      if (to === undefined) return
+      const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+      if (body.length === 0) return reply(client, to, EMPTY_REQUEST)
+      const req = requestJson(body)
+      if (req === undefined) return reply(client, to, MALFORMED)
+      const seq = typeof req.seq === "number" ? req.seq : 0
+      const last = typeof req.last_by_subj === "string" ? req.last_by_subj : ""
+      const next = typeof req.next_by_subj === "string" ? req.next_by_subj : ""
+      if (seq === 0 && last === "" && next === "") return reply(client, to, EMPTY_REQUEST)
+      if ((seq > 0 && last !== "") || (last !== "" && next !== "")) return reply(client, to, BAD_REQUEST)
+      const m = lookupMessage(actor, req)
+      if (m === undefined) return reply(client, to, NOT_FOUND)
+      const r = directReply(actor, m)
+      reply(client, to, r.hdr, r.data)
+    }, "_sys_"),
+    client.subscribe(`${base}.>`, (subject, to, hdrLen, msg) => {
+      if (to === undefined) return
+      const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+      if (body.length !== 0) return reply(client, to, BAD_REQUEST)
+      const key = subject.slice(base.length + 1)
+      if (key === "") return reply(client, to, BAD_REQUEST)
+      const m = actor.store.lastBySubject(key)
+      if (m === undefined) return reply(client, to, NOT_FOUND)
+      const r = directReply(actor, m)
+      reply(client, to, r.hdr, r.data)
+    }, "_sys_")
+  ]
+  return subs.filter((s): s is Subscription => s !== undefined)
+}

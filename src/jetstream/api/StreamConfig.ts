@@ -1,0 +1,909 @@
+/**
+ * Stream configuration: decoding, validation, defaulting and encoding of the `STREAM.CREATE` /
+ * `STREAM.UPDATE` request bodies, reproducing nats-server 2.9.10 (`jsStreamCreateRequest`,
+ * `jsStreamUpdateRequest`, `checkStreamCfg`, `addStream`, `configUpdateCheck`): the same input gets
+ * the same error (code, err_code, description) or the same normalized config.
+ *
+ * Decoding follows Go's `encoding/json` into nats-server's `StreamConfig` struct, because its
+ * quirks are visible on the wire: keys match case-insensitively, unknown keys are ignored, `null`
+ * leaves a scalar at its zero value but is an error for the enum fields, any type mismatch
+ * (`"max_msgs": 1.0`, `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
+ *
+ * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
+ * - `mirror`, `sources` and `republish` are refused with a stream-invalid-config error naming the
+ *   field (on update, an added mirror or republish gets nats-server's own "can not be updated" /
+ *   "can not change RePublish" errors, since a stream without them can never gain them).
+ * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
+ * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
+ * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
+ * - `metadata` and `first_seq` (nats-server 2.10) are accepted and echoed; 2.9.10 drops them.
+ * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
+ *   back as 9223372036854775807).
+ */
+import { type ApiError, ApiErrors } from "./ApiError.ts"
+import { decodeUtf8, parseJsonWith } from "./Json.ts"
+
+export type RetentionPolicy = "limits" | "interest" | "workqueue"
+export type StorageType = "file" | "memory"
+export type DiscardPolicy = "old" | "new"
+
+export interface Placement {
+  readonly cluster?: string
+  readonly tags?: ReadonlyArray<string>
+}
+
+/** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
+export interface StreamConfig {
+  readonly name: string
+  readonly description?: string
+  readonly subjects: ReadonlyArray<string>
+  readonly retention: RetentionPolicy
+  readonly max_consumers: number
+  readonly max_msgs: number
+  readonly max_bytes: number
+  /** nanoseconds */
+  readonly max_age: number
+  readonly max_msgs_per_subject: number
+  readonly max_msg_size: number
+  readonly discard: DiscardPolicy
+  readonly discard_new_per_subject?: boolean
+  readonly storage: StorageType
+  readonly num_replicas: number
+  readonly no_ack?: boolean
+  /** nanoseconds */
+  readonly duplicate_window: number
+  readonly placement?: Placement
+  readonly allow_direct: boolean
+  readonly mirror_direct: boolean
+  readonly sealed: boolean
+  readonly deny_delete: boolean
+  readonly deny_purge: boolean
+  readonly allow_rollup_hdrs: boolean
+  readonly metadata?: Readonly<Record<string, string>>
+  readonly first_seq?: number
+  readonly template_owner?: string
+}
+
+/**
+ * Server-wide JetStream limits that stream configs are checked against (nats-server
+ * `checkBytesLimits` with `checkServer`). A `max_bytes` is reserved from the store of its type;
+ * streams without `max_bytes` count as reserving 1 byte when checked.
+ */
+export interface ServerStreamLimits {
+  /** `max_memory_store` of the server; no check when absent. */
+  readonly maxMemoryStore?: number
+  /** `max_file_store` of the server; no check when absent. */
+  readonly maxFileStore?: number
+  /** Sum of `max_bytes` (those > 0) of all existing memory streams, this one included on update. */
+  readonly reservedMemory?: number
+  /** Same for file streams. */
+  readonly reservedFile?: number
+  /** Account setting `max_bytes_required`: streams must set `max_bytes > 0`. */
+  readonly maxBytesRequired?: boolean
+  /** Account limit on a single memory stream's `max_bytes` (`memory_max_stream_bytes`). */
+  readonly maxMemoryStreamBytes?: number
+  /** Account limit on a single file stream's `max_bytes` (`storage_max_stream_bytes`). */
+  readonly maxFileStreamBytes?: number
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly config: StreamConfig }
+  | { readonly ok: false; readonly error: ApiError }
+
+// ---------------------------------------------------------------------------------------------
+// Names and subjects
+// ---------------------------------------------------------------------------------------------
+
+/** nats-server `JSMaxNameLen` (bytes). */
+export const MAX_NAME_LEN = 255
+/** nats-server `JSMaxDescriptionLen` (bytes). */
+export const MAX_DESCRIPTION_LEN = 4 * 1024
+/** nats-server `StreamMaxReplicas`. */
+export const MAX_REPLICAS = 5
+/** Default `duplicate_window`: 2 minutes in ns. */
+export const DEFAULT_DUPLICATE_WINDOW = 120_000_000_000
+
+const encoder = new TextEncoder()
+const byteLength = (s: string): number => (/^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length)
+
+/** nats-server `isValidName`: non-empty, none of space, \t, \r, \n, \f, '.', '*', '>'. */
+const goIsValidName = (name: string): boolean => name !== "" && !/[ \t\r\n\f.*>]/.test(name)
+
+const hasPathSeparator = (name: string): boolean => /[\\/]/.test(name)
+
+/**
+ * A usable stream or consumer name: what nats-server accepts for streams taken together
+ * (non-empty, no whitespace, '.', '*', '>', '/' or '\', at most 255 bytes).
+ */
+export const isValidName = (name: string): boolean =>
+  goIsValidName(name) && !hasPathSeparator(name) && byteLength(name) <= MAX_NAME_LEN
+
+/** nats-server `IsValidSubject` (note: `\v` is allowed, unlike in core subject checks). */
+const isValidConfigSubject = (subject: string): boolean => {
+  if (subject === "") return false
+  let fullWildcardSeen = false
+  for (const t of subject.split(".")) {
+    if (t.length === 0 || fullWildcardSeen) return false
+    if (t.length > 1) {
+      if (/[\t\n\f\r ]/.test(t)) return false
+      continue
+    }
+    if (t === ">") fullWildcardSeen = true
+    else if (t === " " || t === "\t" || t === "\n" || t === "\r" || t === "\f") return false
+  }
+  return true
+}
+
+// nats-server `isSubsetMatchTokenized`: is every subject matched by `tokens` also matched by `test`?
+const isSubsetMatchTokens = (tokens: ReadonlyArray<string>, test: ReadonlyArray<string>): boolean => {
+  for (let i = 0; i < test.length; i++) {
+    if (i >= tokens.length) return false
+    const t2 = test[i]!
+    if (t2.length === 0) return false
+    if (t2 === ">") return true
+    const t1 = tokens[i]!
+    if (t1.length === 0 || t1 === ">") return false
+    if (t1 === "*") {
+      if (t2 !== "*") return false
+      continue
+    }
+    if (t2 !== "*" && t1 !== t2) return false
+  }
+  return tokens.length === test.length
+}
+
+const wildcardKinds = (tokens: ReadonlyArray<string>): { partial: boolean; full: boolean } => {
+  let partial = false
+  let full = false
+  for (const t of tokens) {
+    if (t === "*") partial = true
+    else if (t === ">") full = true
+  }
+  return { partial, full }
+}
+
+// nats-server `tokensCanMatch` looks at the first byte only, so a token like "*x" counts as a
+// wildcard here (but not in `wildcardKinds`); kept as is, it decides which configs are refused.
+const tokensCanMatch = (a: string, b: string): boolean => {
+  if (a.length === 0 || b.length === 0) return false
+  const x = a[0]
+  const y = b[0]
+  return x === "*" || x === ">" || y === "*" || y === ">" || a === b
+}
+
+/** nats-server `SubjectsCollide`: could one message subject match both subject filters? */
+export const subjectsCollide = (a: string, b: string): boolean => {
+  if (a === b) return true
+  const ta = a.split(".")
+  const tb = b.split(".")
+  const wa = wildcardKinds(ta)
+  const wb = wildcardKinds(tb)
+  const literalA = !wa.partial && !wa.full
+  const literalB = !wb.partial && !wb.full
+  if (literalA && literalB) return false
+  if (literalA) return isSubsetMatchTokens(ta, tb)
+  if (literalB) return isSubsetMatchTokens(tb, ta)
+  if (!wa.full && !wb.full && ta.length !== tb.length) return false
+  if (ta.length < tb.length && !wa.full) return false
+  if (tb.length < ta.length && !wb.full) return false
+  const n = Math.min(ta.length, tb.length)
+  for (let i = 0; i < n; i++) {
+    if (!tokensCanMatch(ta[i]!, tb[i]!)) return false
+  }
+  return true
+}
+
+/** Does any subject of `a` collide with any subject of `b`? (stream-vs-stream overlap check) */
+export const subjectsOverlap = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean => {
+  for (const x of a) {
+    for (const y of b) {
+      if (subjectsCollide(x, y)) return true
+    }
+  }
+  return false
+}
+
+const JS_API_TOKENS = ["$JS", "API", ">"]
+
+/** Go's `%q` (strconv.Quote) for the subjects quoted in error descriptions. */
+const goQuote = (s: string): string => {
+  let out = "\""
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!
+    if (ch === "\"" || ch === "\\") out += "\\" + ch
+    else if (ch === " " || (c > 0x7e && /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) || (c > 0x20 && c < 0x7f)) out += ch
+    else if (c === 7) out += "\\a"
+    else if (c === 8) out += "\\b"
+    else if (c === 12) out += "\\f"
+    else if (c === 10) out += "\\n"
+    else if (c === 13) out += "\\r"
+    else if (c === 9) out += "\\t"
+    else if (c === 11) out += "\\v"
+    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0")
+    else if (c < 0x10000) out += "\\u" + c.toString(16).padStart(4, "0")
+    else out += "\\U" + c.toString(16).padStart(8, "0")
+  }
+  return out + "\""
+}
+
+// ---------------------------------------------------------------------------------------------
+// Go-style decoding of the request body
+// ---------------------------------------------------------------------------------------------
+
+class NumberLiteral {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+
+class ObjectLiteral {
+  readonly entries: ReadonlyArray<readonly [string, unknown]>
+  constructor(entries: ReadonlyArray<readonly [string, unknown]>) {
+    this.entries = entries
+  }
+}
+
+/** Thrown inside the decoder for any Go unmarshal error; becomes "invalid JSON". */
+class TypeMismatch {
+  readonly field: string
+  constructor(field: string) {
+    this.field = field
+  }
+}
+
+// Go's case-insensitive key match: ASCII case folding plus the two non-ASCII runes that fold to
+// ASCII letters (U+017F long s → s, U+212A Kelvin sign → k).
+const foldKey = (k: string): string =>
+  k.replace(/\u017f/g, "s").replace(/\u212a/g, "k").replace(/[A-Z]/g, (c) => c.toLowerCase())
+
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+const INT32_MIN = -(2n ** 31n)
+const INT32_MAX = 2n ** 31n - 1n
+const UINT64_MAX = 2n ** 64n - 1n
+
+const decodeInt = (v: unknown, field: string, min: bigint, max: bigint): bigint | undefined => {
+  if (v === null) return undefined
+  if (!(v instanceof NumberLiteral) || !/^-?\d+$/.test(v.text)) throw new TypeMismatch(field)
+  const n = BigInt(v.text)
+  if (n < min || n > max) throw new TypeMismatch(field)
+  return n
+}
+
+const decodeString = (v: unknown, field: string): string | undefined => {
+  if (v === null) return undefined
+  if (typeof v !== "string") throw new TypeMismatch(field)
+  return v
+}
+
+const decodeBool = (v: unknown, field: string): boolean | undefined => {
+  if (v === null) return undefined
+  if (typeof v !== "boolean") throw new TypeMismatch(field)
+  return v
+}
+
+// []string: null → nil, a null element → "".
+const decodeStrings = (v: unknown, field: string): Array<string> | null => {
+  if (v === null) return null
+  if (!Array.isArray(v)) throw new TypeMismatch(field)
+  return v.map((e) => (e === null ? "" : typeof e === "string" ? e : (() => {
+    throw new TypeMismatch(field)
+  })()))
+}
+
+const fieldsOf = <K extends string>(
+  o: ObjectLiteral,
+  names: ReadonlyArray<K>,
+  apply: (name: K, value: unknown) => void
+): void => {
+  for (const [key, value] of o.entries) {
+    let name = names.find((n) => n === key)
+    if (name === undefined) {
+      const folded = foldKey(key)
+      name = names.find((n) => n === folded)
+    }
+    if (name !== undefined) apply(name, value)
+  }
+}
+
+/** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
+interface RawConfig {
+  name: string
+  description: string
+  subjects: Array<string> | null
+  retention: RetentionPolicy
+  max_consumers: bigint
+  max_msgs: bigint
+  max_bytes: bigint
+  max_age: bigint
+  max_msgs_per_subject: bigint
+  max_msg_size: bigint
+  discard: DiscardPolicy
+  storage: StorageType | "any" | undefined
+  num_replicas: bigint
+  no_ack: boolean
+  template_owner: string
+  duplicate_window: bigint
+  placement: Placement | undefined
+  mirror: boolean
+  sources: number
+  republish: { src: string; dest: string } | undefined
+  allow_direct: boolean
+  mirror_direct: boolean
+  discard_new_per_subject: boolean
+  sealed: boolean
+  deny_delete: boolean
+  deny_purge: boolean
+  allow_rollup_hdrs: boolean
+  metadata: Record<string, string> | undefined
+  first_seq: bigint
+}
+
+const zeroConfig = (): RawConfig => ({
+  name: "",
+  description: "",
+  subjects: null,
+  retention: "limits",
+  max_consumers: 0n,
+  max_msgs: 0n,
+  max_bytes: 0n,
+  max_age: 0n,
+  max_msgs_per_subject: 0n,
+  max_msg_size: 0n,
+  discard: "old",
+  storage: undefined,
+  num_replicas: 0n,
+  no_ack: false,
+  template_owner: "",
+  duplicate_window: 0n,
+  placement: undefined,
+  mirror: false,
+  sources: 0,
+  republish: undefined,
+  allow_direct: false,
+  mirror_direct: false,
+  discard_new_per_subject: false,
+  sealed: false,
+  deny_delete: false,
+  deny_purge: false,
+  allow_rollup_hdrs: false,
+  metadata: undefined,
+  first_seq: 0n
+})
+
+const CONFIG_FIELDS = [
+  "name",
+  "description",
+  "subjects",
+  "retention",
+  "max_consumers",
+  "max_msgs",
+  "max_bytes",
+  "max_age",
+  "max_msgs_per_subject",
+  "max_msg_size",
+  "discard",
+  "storage",
+  "num_replicas",
+  "no_ack",
+  "template_owner",
+  "duplicate_window",
+  "placement",
+  "mirror",
+  "sources",
+  "republish",
+  "allow_direct",
+  "mirror_direct",
+  "discard_new_per_subject",
+  "sealed",
+  "deny_delete",
+  "deny_purge",
+  "allow_rollup_hdrs",
+  "metadata",
+  "first_seq"
+] as const
+
+type ConfigField = (typeof CONFIG_FIELDS)[number]
+
+// The enum types' UnmarshalJSON compare the raw token, so `null` or a number is an error too.
+const decodeEnum = <T extends string>(v: unknown, field: string, allowed: ReadonlyArray<T>, lower = false): T => {
+  if (typeof v !== "string") throw new TypeMismatch(field)
+  const s = lower ? v.toLowerCase() : v
+  const hit = allowed.find((a) => a === s)
+  if (hit === undefined) throw new TypeMismatch(field)
+  return hit
+}
+
+const decodeObjectOrNull = (v: unknown, field: string): ObjectLiteral | undefined => {
+  if (v === null) return undefined
+  if (!(v instanceof ObjectLiteral)) throw new TypeMismatch(field)
+  return v
+}
+
+const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
+  switch (field) {
+    case "name":
+    case "description":
+    case "template_owner": {
+      const s = decodeString(v, field)
+      if (s !== undefined) cfg[field] = s
+      return
+    }
+    case "subjects":
+      cfg.subjects = decodeStrings(v, field)
+      return
+    case "retention":
+      cfg.retention = decodeEnum<RetentionPolicy>(v, field, ["limits", "interest", "workqueue"])
+      return
+    case "discard":
+      cfg.discard = decodeEnum<DiscardPolicy>(v, field, ["old", "new"], true)
+      return
+    case "storage":
+      cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
+      return
+    case "max_consumers":
+    case "max_msgs":
+    case "max_bytes":
+    case "max_age":
+    case "max_msgs_per_subject":
+    case "num_replicas":
+    case "duplicate_window": {
+      const n = decodeInt(v, field, INT64_MIN, INT64_MAX)
+      if (n !== undefined) cfg[field] = n
+      return
+    }
+    case "max_msg_size": {
+      const n = decodeInt(v, field, INT32_MIN, INT32_MAX)
+      if (n !== undefined) cfg.max_msg_size = n
+      return
+    }
+    case "first_seq": {
+      const n = decodeInt(v, field, 0n, UINT64_MAX)
+      if (n !== undefined) cfg.first_seq = n
+      return
+    }
+    case "no_ack":
+    case "allow_direct":
+    case "mirror_direct":
+    case "discard_new_per_subject":
+    case "sealed":
+    case "deny_delete":
+    case "deny_purge":
+    case "allow_rollup_hdrs": {
+      const b = decodeBool(v, field)
+      if (b !== undefined) cfg[field] = b
+      return
+    }
+    case "placement": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) {
+        cfg.placement = undefined
+        return
+      }
+      let cluster: string | undefined = cfg.placement?.cluster
+      let tags: ReadonlyArray<string> | undefined = cfg.placement?.tags
+      fieldsOf(o, ["cluster", "tags"] as const, (k, x) => {
+        if (k === "cluster") cluster = decodeString(x, "placement.cluster") ?? cluster
+        else tags = decodeStrings(x, "placement.tags") ?? undefined
+      })
+      cfg.placement = {
+        ...(cluster !== undefined && cluster !== "" ? { cluster } : {}),
+        ...(tags !== undefined ? { tags } : {})
+      }
+      return
+    }
+    case "mirror":
+      cfg.mirror = decodeObjectOrNull(v, field) !== undefined
+      return
+    case "sources": {
+      if (v === null) {
+        cfg.sources = 0
+        return
+      }
+      if (!Array.isArray(v)) throw new TypeMismatch(field)
+      for (const e of v) {
+        if (e !== null && !(e instanceof ObjectLiteral)) throw new TypeMismatch(field)
+      }
+      cfg.sources = v.length
+      return
+    }
+    case "republish": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) {
+        cfg.republish = undefined
+        return
+      }
+      const r = { src: "", dest: "" }
+      fieldsOf(o, ["src", "dest", "headers_only"] as const, (k, x) => {
+        if (k === "headers_only") decodeBool(x, "republish.headers_only")
+        else r[k] = decodeString(x, `republish.${k}`) ?? r[k]
+      })
+      cfg.republish = r
+      return
+    }
+    case "metadata": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) {
+        cfg.metadata = undefined
+        return
+      }
+      const m: Record<string, string> = cfg.metadata ?? {}
+      for (const [k, x] of o.entries) {
+        const s = x === null ? "" : decodeString(x, "metadata")!
+        Object.defineProperty(m, k, { value: s, enumerable: true, writable: true, configurable: true })
+      }
+      cfg.metadata = m
+      return
+    }
+  }
+}
+
+/** `json.Unmarshal(body, &StreamConfig{})`: the raw config, or `undefined` for "invalid JSON". */
+const unmarshal = (body: Uint8Array | string): RawConfig | undefined => {
+  const parsed = parseJsonWith(decodeUtf8(body), {
+    number: (text) => new NumberLiteral(text),
+    object: (entries) => new ObjectLiteral(entries)
+  })
+  if (!parsed.ok) return undefined
+  const cfg = zeroConfig()
+  if (parsed.value === null) return cfg // Go: unmarshalling null into a struct is a no-op
+  if (!(parsed.value instanceof ObjectLiteral)) return undefined
+  try {
+    fieldsOf(parsed.value, CONFIG_FIELDS, (field, v) => applyField(cfg, field, v))
+  } catch (e) {
+    if (e instanceof TypeMismatch) return undefined
+    throw e
+  }
+  return cfg
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation (nats-server checkStreamCfg and friends)
+// ---------------------------------------------------------------------------------------------
+
+type Checked = { readonly ok: true; readonly cfg: RawConfig } | { readonly ok: false; readonly error: ApiError }
+
+const invalid = (detail: string): { ok: false; error: ApiError } => ({
+  ok: false,
+  error: ApiErrors.streamInvalidConfig(detail)
+})
+
+const MIN_WINDOW = 100_000_000n // 100ms
+const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
+
+/** nats-server `checkStreamCfg`: validates and fills defaults. `mode` picks what we refuse. */
+const checkConfig = (input: RawConfig, mode: "create" | "update", limits: ServerStreamLimits): Checked => {
+  if (!goIsValidName(input.name)) return invalid("stream name is required and can not contain '.', '*', '>'")
+  if (byteLength(input.name) > MAX_NAME_LEN) {
+    return invalid(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`)
+  }
+  if (byteLength(input.description) > MAX_DESCRIPTION_LEN) {
+    return invalid(`stream description is too long, maximum allowed is ${MAX_DESCRIPTION_LEN}`)
+  }
+  const cfg: RawConfig = { ...input }
+  if (cfg.storage === undefined) cfg.storage = "file"
+  // Deviation: 2.9.10 decodes "any" and then crashes creating the store.
+  if (cfg.storage === "any") return invalid("storage type \"any\" is not supported")
+  if (cfg.num_replicas === 0n) cfg.num_replicas = 1n
+  if (cfg.num_replicas > BigInt(MAX_REPLICAS)) return invalid(`maximum replicas is ${MAX_REPLICAS}`)
+  if (cfg.num_replicas < 0n) return { ok: false, error: ApiErrors.replicasCountCannotBeNegative() }
+  if (cfg.max_msgs === 0n) cfg.max_msgs = -1n
+  if (cfg.max_msgs_per_subject === 0n) cfg.max_msgs_per_subject = -1n
+  if (cfg.max_bytes === 0n) cfg.max_bytes = -1n
+  if (cfg.max_msg_size === 0n) cfg.max_msg_size = -1n
+  if (cfg.max_consumers === 0n) cfg.max_consumers = -1n
+  // The default window follows max_age when that is shorter (even when max_age is negative, which
+  // then fails the negative-window check below, as in nats-server).
+  if (cfg.duplicate_window === 0n && !cfg.mirror) {
+    cfg.duplicate_window = cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW ? cfg.max_age : DEFAULT_WINDOW
+  }
+  if (cfg.max_age > 0n && cfg.max_age < MIN_WINDOW) return invalid("max age needs to be >= 100ms")
+  if (cfg.duplicate_window < 0n) return invalid("duplicates window can not be negative")
+  if (cfg.max_age !== 0n && cfg.duplicate_window > cfg.max_age) {
+    return invalid("duplicates window can not be larger then max age")
+  }
+  if (cfg.duplicate_window > 0n && cfg.duplicate_window < MIN_WINDOW) {
+    return invalid("duplicates window needs to be >= 100ms")
+  }
+  if (cfg.deny_purge && cfg.allow_rollup_hdrs) return invalid("roll-ups require the purge permission")
+  if (cfg.discard_new_per_subject) {
+    if (cfg.discard !== "new") return invalid("discard new per subject requires discard new policy to be set")
+    if (cfg.max_msgs_per_subject <= 0n) return invalid("discard new per subject requires max msgs per subject > 0")
+  }
+  if (cfg.mirror) {
+    if (mode === "create") return invalid("stream mirrors are not supported")
+    // On update nats-server validates the mirror and then refuses any change to it; a stream of
+    // ours never has one, so only the checks that come first matter.
+    if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
+    if (cfg.sources > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+  }
+  if (cfg.sources > 0) return invalid("stream sources are not supported")
+
+  const subjects = cfg.subjects ?? []
+  if (subjects.length === 0) {
+    if (!cfg.mirror) cfg.subjects = [cfg.name]
+  } else {
+    const seen = new Set<string>()
+    for (const subject of subjects) {
+      if (seen.has(subject)) return invalid("duplicate subjects detected")
+      if (isSubsetMatchTokens(subject.split("."), JS_API_TOKENS)) return invalid("subjects overlap with jetstream api")
+      if (!isValidConfigSubject(subject)) return invalid("invalid subject")
+      seen.add(subject)
+    }
+  }
+
+  const memory = cfg.storage === "memory"
+  if (limits.maxBytesRequired === true && cfg.max_bytes <= 0n) {
+    return { ok: false, error: ApiErrors.streamMaxBytesRequired() }
+  }
+  const perStream = memory ? limits.maxMemoryStreamBytes : limits.maxFileStreamBytes
+  if (perStream !== undefined && perStream > 0 && cfg.max_bytes > BigInt(perStream)) {
+    return { ok: false, error: ApiErrors.streamMaxStreamBytesExceeded() }
+  }
+
+  const own = cfg.subjects ?? []
+  if (own.length > 1) {
+    for (const a of own) {
+      for (const b of own) {
+        if (a !== b && subjectsCollide(b, a)) return invalid(`subject ${goQuote(a)} overlaps with ${goQuote(b)}`)
+      }
+    }
+  }
+
+  if (cfg.republish !== undefined) {
+    const src = cfg.republish.src === "" ? ">" : cfg.republish.src
+    if (!own.some((s) => subjectsCollide(src, s))) {
+      return invalid("stream configuration for republish source is not valid subset of subjects")
+    }
+    if (own.some((s) => subjectsCollide(cfg.republish!.dest, s))) {
+      return invalid("stream configuration for republish destination forms a cycle")
+    }
+    if (mode === "create") return invalid("stream republish is not supported")
+  }
+  return { ok: true, cfg }
+}
+
+/** nats-server `checkBytesLimits` against the server's totals. */
+const checkServerBytes = (
+  storage: RawConfig["storage"],
+  addBytes: bigint,
+  limits: ServerStreamLimits
+): ApiError | undefined => {
+  if (storage === "memory" && limits.maxMemoryStore !== undefined) {
+    if (BigInt(Math.trunc(limits.reservedMemory ?? 0)) + addBytes > BigInt(Math.trunc(limits.maxMemoryStore))) {
+      return ApiErrors.memoryResourcesExceeded()
+    }
+  } else if (storage === "file" && limits.maxFileStore !== undefined) {
+    if (BigInt(Math.trunc(limits.reservedFile ?? 0)) + addBytes > BigInt(Math.trunc(limits.maxFileStore))) {
+      return ApiErrors.storageResourcesExceeded()
+    }
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion between the raw (Go) shape and StreamConfig
+// ---------------------------------------------------------------------------------------------
+
+const toNumber = (n: bigint): number => Number(n)
+const toBig = (n: number): bigint => BigInt(Math.trunc(n))
+
+const toStreamConfig = (c: RawConfig): StreamConfig => ({
+  name: c.name,
+  ...(c.description !== "" ? { description: c.description } : {}),
+  subjects: c.subjects ?? [],
+  retention: c.retention,
+  max_consumers: toNumber(c.max_consumers),
+  max_msgs: toNumber(c.max_msgs),
+  max_bytes: toNumber(c.max_bytes),
+  max_age: toNumber(c.max_age),
+  max_msgs_per_subject: toNumber(c.max_msgs_per_subject),
+  max_msg_size: toNumber(c.max_msg_size),
+  discard: c.discard,
+  ...(c.discard_new_per_subject ? { discard_new_per_subject: true } : {}),
+  storage: c.storage === "memory" ? "memory" : "file",
+  num_replicas: toNumber(c.num_replicas),
+  ...(c.no_ack ? { no_ack: true } : {}),
+  duplicate_window: toNumber(c.duplicate_window),
+  ...(c.placement !== undefined ? { placement: c.placement } : {}),
+  allow_direct: c.allow_direct,
+  mirror_direct: c.mirror_direct,
+  sealed: c.sealed,
+  deny_delete: c.deny_delete,
+  deny_purge: c.deny_purge,
+  allow_rollup_hdrs: c.allow_rollup_hdrs,
+  ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
+  ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
+  ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {})
+})
+
+const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Decode + validate + default a `STREAM.CREATE` body in nats-server 2.9.10's order: invalid JSON,
+ * name ≠ subject token, path separators, sealed, mirror_direct without mirror, server limits on the
+ * raw config, `checkStreamCfg`, replicas > 1 (single server), server limits on the normalized
+ * config, template ownership.
+ *
+ * Left to the caller (it has all streams), in this order after a successful decode: an existing
+ * stream of that name (`sameConfig` → return it, else `ApiErrors.streamNameExist()`), then the
+ * overlap with other streams' subjects (`subjectsOverlap` → `ApiErrors.streamSubjectOverlap()`).
+ * (nats-server checks the existing stream before its second limits check and the template check;
+ * the difference only shows for a re-create of an identical stream on a full server.)
+ */
+export const decodeStreamCreate = (
+  body: Uint8Array | string,
+  subjectName: string,
+  limits: ServerStreamLimits = {}
+): DecodeResult => {
+  const raw = unmarshal(body)
+  if (raw === undefined) return fail(ApiErrors.invalidJSON())
+  if (subjectName !== raw.name) return fail(ApiErrors.streamMismatch())
+  if (hasPathSeparator(subjectName)) return fail(ApiErrors.streamNameContainsPathSeparators())
+  if (raw.sealed) return fail(ApiErrors.streamInvalidConfig("stream configuration for create can not be sealed"))
+  if (raw.mirror_direct && !raw.mirror) {
+    return fail(ApiErrors.streamInvalidConfig("stream has no mirror but does have mirror direct"))
+  }
+  // jsNonClusteredStreamLimitsCheck runs on the config as sent: an unset storage is checked against
+  // nothing, and an unset max_bytes reserves nothing yet.
+  const rawLimit = checkServerBytes(raw.storage, raw.max_bytes < 0n ? 1n : raw.max_bytes, limits)
+  if (rawLimit !== undefined) return fail(rawLimit)
+  const checked = checkConfig(raw, "create", limits)
+  if (!checked.ok) return fail(checked.error)
+  const cfg = checked.cfg
+  if (cfg.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  const limit = checkServerBytes(cfg.storage, cfg.max_bytes < 0n ? 1n : cfg.max_bytes, limits)
+  if (limit !== undefined) return fail(limit)
+  if (cfg.template_owner !== "") return fail(ApiErrors.streamCreate("stream not owned by template"))
+  return { ok: true, config: toStreamConfig(cfg) }
+}
+
+/**
+ * Decode + validate a `STREAM.UPDATE` body against the stream's current config, in nats-server
+ * 2.9.10's order: invalid JSON, `checkStreamCfg`, name ≠ subject token, stream not found (pass
+ * `current` undefined), then the update rules (max_consumers, storage and retention immutable,
+ * no templates, sealed / deny_delete / deny_purge one-way, mirror and republish unchangeable,
+ * discard-new-per-subject), sealing adjustments (max_age 0, discard new, deny both, no rollups)
+ * and the server limits on the growth of max_bytes.
+ *
+ * Left to the caller: the overlap with other streams' subjects (`ApiErrors.streamSubjectOverlap()`).
+ */
+export const decodeStreamUpdate = (
+  body: Uint8Array | string,
+  subjectName: string,
+  current: StreamConfig | undefined,
+  limits: ServerStreamLimits = {}
+): DecodeResult => {
+  const raw = unmarshal(body)
+  if (raw === undefined) return fail(ApiErrors.invalidJSON())
+  const checked = checkConfig(raw, "update", limits)
+  if (!checked.ok) return fail(checked.error)
+  const cfg = checked.cfg
+  if (subjectName !== cfg.name) return fail(ApiErrors.streamMismatch())
+  if (current === undefined) return fail(ApiErrors.streamNotFound())
+
+  if (cfg.name !== current.name) return fail(ApiErrors.streamInvalidConfig("stream configuration name must match original"))
+  if (cfg.max_consumers !== toBig(current.max_consumers)) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change MaxConsumers"))
+  }
+  if (cfg.storage !== current.storage) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change storage type"))
+  }
+  if (cfg.retention !== current.retention) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change retention policy"))
+  }
+  if ((current.template_owner ?? "") !== "") {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update not allowed on template owned stream"))
+  }
+  if (cfg.template_owner !== "") {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not be owned by a template"))
+  }
+  if (!cfg.sealed && current.sealed) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not unseal a sealed stream"))
+  }
+  if (!cfg.deny_delete && current.deny_delete) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny message deletes"))
+  }
+  if (!cfg.deny_purge && current.deny_purge) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
+  }
+  if (cfg.mirror) return fail(ApiErrors.streamMirrorNotUpdatable())
+  if (cfg.republish !== undefined) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
+  }
+  // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
+  // Deviation: 2.9.10 accepts any replica count up to 5 on update even on a single server.
+  if (cfg.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  if (cfg.sealed) {
+    cfg.max_age = 0n
+    cfg.discard = "new"
+    cfg.deny_delete = true
+    cfg.deny_purge = true
+    cfg.allow_rollup_hdrs = false
+  }
+  // Only growth of max_bytes needs a new reservation.
+  const growth = cfg.max_bytes - toBig(current.max_bytes)
+  const limit = checkServerBytes(cfg.storage, growth > 0n ? growth : 0n, limits)
+  if (limit !== undefined) return fail(limit)
+  return { ok: true, config: toStreamConfig(cfg) }
+}
+
+const INT64_MAX_NUMBER = 2 ** 63
+
+// Integers as nats-server writes them: exact below 2^53, and a double that rounded up past the
+// int64 range (e.g. from 9223372036854775807) written back as the int64 bound.
+const int64Json = (n: number): number | bigint => {
+  if (Number.isSafeInteger(n)) return n
+  if (n >= INT64_MAX_NUMBER) return INT64_MAX
+  if (n < -INT64_MAX_NUMBER) return INT64_MIN
+  return BigInt(Math.trunc(n))
+}
+
+const uint64Json = (n: number): number | bigint => {
+  if (Number.isSafeInteger(n)) return n
+  if (n >= 2 ** 64) return UINT64_MAX
+  return BigInt(Math.trunc(n))
+}
+
+/**
+ * The JSON object nats-server sends for a config (`config` in stream info), keys in its order and
+ * with its `omitempty` rules. Encode with `encodeJson` (metadata keys are sorted, as Go does for
+ * maps).
+ */
+export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => {
+  const out: Record<string, unknown> = { name: c.name }
+  if (c.description !== undefined && c.description !== "") out.description = c.description
+  if (c.subjects.length > 0) out.subjects = [...c.subjects]
+  out.retention = c.retention
+  out.max_consumers = int64Json(c.max_consumers)
+  out.max_msgs = int64Json(c.max_msgs)
+  out.max_bytes = int64Json(c.max_bytes)
+  out.max_age = int64Json(c.max_age)
+  out.max_msgs_per_subject = int64Json(c.max_msgs_per_subject)
+  if (c.max_msg_size !== 0) out.max_msg_size = c.max_msg_size
+  out.discard = c.discard
+  out.storage = c.storage
+  out.num_replicas = c.num_replicas
+  if (c.no_ack === true) out.no_ack = true
+  if (c.template_owner !== undefined && c.template_owner !== "") out.template_owner = c.template_owner
+  if (c.duplicate_window !== 0) out.duplicate_window = int64Json(c.duplicate_window)
+  if (c.placement !== undefined) {
+    const p: Record<string, unknown> = {}
+    if (c.placement.cluster !== undefined && c.placement.cluster !== "") p.cluster = c.placement.cluster
+    if (c.placement.tags !== undefined && c.placement.tags.length > 0) p.tags = [...c.placement.tags]
+    out.placement = p
+  }
+  if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
+  out.allow_direct = c.allow_direct
+  out.mirror_direct = c.mirror_direct
+  if (c.discard_new_per_subject === true) out.discard_new_per_subject = true
+  out.sealed = c.sealed
+  out.deny_delete = c.deny_delete
+  out.deny_purge = c.deny_purge
+  out.allow_rollup_hdrs = c.allow_rollup_hdrs
+  if (c.metadata !== undefined) {
+    const keys = Object.keys(c.metadata).sort()
+    if (keys.length > 0) {
+      const m: Record<string, string> = {}
+      for (const k of keys) {
+        Object.defineProperty(m, k, { value: c.metadata[k], enumerable: true, writable: true, configurable: true })
+      }
+      out.metadata = m
+    }
+  }
+  return out
+}
+
+const canonical = (c: StreamConfig): string => JSON.stringify(encodeStreamConfig(c), (_k, v: unknown) =>
+  typeof v === "bigint" ? v.toString() : v)
+
+/**
+ * Same config for the idempotent-create check: equal when nats-server would report them
+ * identically (it compares the normalized structs; absent and empty optional fields coincide).
+ */
+export const sameConfig = (a: StreamConfig, b: StreamConfig): boolean => canonical(a) === canonical(b)

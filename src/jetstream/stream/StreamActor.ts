@@ -1,0 +1,377 @@
+/**
+ * One stream: a bounded mailbox drained in batches by one fiber that owns the stream's log.
+ *
+ * Publishes arrive from the router as plain calls (no Effect per message) and are queued; the
+ * fiber takes everything queued, runs nats-server's publish checks in order, appends, hands the
+ * batch to the store's durability policy once, and only then sends the PubAcks. Management
+ * commands travel through the same mailbox so they are ordered with publishes.
+ */
+import { Buffer } from "node:buffer"
+import { Cause, Deferred, Effect, Queue, type Scope } from "effect"
+import type { InternalClient } from "../../core/InternalClient.ts"
+import type { Subscription } from "../../core/Router.ts"
+import type { Logger } from "../../log/Log.ts"
+import { headerValue } from "../../protocol/Headers.ts"
+import { toWire } from "../../subject/Subject.ts"
+import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
+import { type ApiError, ApiErrors } from "../api/ApiError.ts"
+import { subscribeDirectGet } from "../api/DirectGet.ts"
+import { encodeJson } from "../api/Json.ts"
+import type { StreamConfig } from "../api/StreamConfig.ts"
+import { Dedupe } from "./Dedupe.ts"
+
+export const MAILBOX_CAPACITY = 65_536
+
+export type StreamCommand =
+  | { readonly _tag: "Publish"; readonly subject: string; readonly reply: string | undefined; readonly hdrLen: number; readonly msg: Uint8Array }
+  | { readonly _tag: "Call"; readonly run: (actor: StreamActor) => void }
+  | { readonly _tag: "Expire" }
+
+export interface StreamContext {
+  readonly client: InternalClient
+  readonly log: Logger
+  readonly nowNs: () => bigint
+  /** Called after the stream's state changed (consumers, retention hooks). */
+  readonly changed?: (actor: StreamActor) => void
+}
+
+const enc = (s: string) => Buffer.from(s, "utf8")
+
+export class StreamActor {
+  config: StreamConfig
+  readonly created: bigint
+  readonly store: MessageLog
+  readonly dedupe: Dedupe
+  lastMsgId = ""
+  lastSeq: number
+  private lastTs: bigint
+  private readonly ctx: StreamContext
+  private readonly mailbox: Queue.Queue<StreamCommand>
+  private subs: Array<Subscription> = []
+  private pendingAcks: Array<string | Uint8Array> = []
+  /** Publishes dropped because the mailbox was full (reported in logs). */
+  dropped = 0
+
+  private constructor(config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext, mailbox: Queue.Queue<StreamCommand>) {
+    this.config = config
+    this.created = created
+    this.store = store
+    this.ctx = ctx
+    this.mailbox = mailbox
+    this.dedupe = new Dedupe(BigInt(config.duplicate_window))
+    const st = store.state()
+    this.lastSeq = st.lastSeq
+    this.lastTs = st.lastTs
+  }
+
+  get name(): string {
+    return this.config.name
+  }
+
+  /** Starts the actor in the current scope: closing the scope unsubscribes and stops the fiber. */
+  static make = (config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext): Effect.Effect<StreamActor, never, Scope.Scope> =>
+    Effect.gen(function*() {
+      const mailbox = yield* Queue.bounded<StreamCommand>(MAILBOX_CAPACITY)
+      const actor = new StreamActor(config, created, store, ctx, mailbox)
+      actor.rebuildDedupe()
+      actor.subscribe()
+      yield* Effect.addFinalizer(() => Effect.sync(() => actor.unsubscribe()))
+      // Supervision: a defect in one batch is logged and the loop restarts from the store's state.
+      const loop: Effect.Effect<never> = actor.runBatch().pipe(
+        Effect.forever,
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+          ctx.log.error(`JetStream stream '${actor.name}' actor failed, restarting: ${Cause.pretty(cause)}`)
+          return Effect.sync(() => {
+            actor.lastSeq = actor.store.state().lastSeq
+          }).pipe(Effect.andThen(() => loop))
+        })
+      ) as Effect.Effect<never>
+      yield* Effect.forkScoped(loop)
+      yield* Effect.forkScoped(actor.expiryTimer())
+      return actor
+    })
+
+  // --- mailbox --------------------------------------------------------------------------------
+
+  /** Runs `f` inside the actor (ordered with publishes) and returns its result. */
+  call<A>(f: (actor: StreamActor) => A): Effect.Effect<A, ApiError> {
+    return Effect.suspend(() => {
+      const done = Deferred.makeUnsafe<A, ApiError>()
+      const ok = Queue.offerUnsafe(this.mailbox, {
+        _tag: "Call",
+        run: (actor) => {
+          try {
+            Deferred.doneUnsafe(done, Effect.succeed(f(actor)))
+          } catch (e) {
+            Deferred.doneUnsafe(done, Effect.fail(isApiError(e) ? e : ApiErrors.streamStoreFailed(String(e))))
+          }
+        }
+      })
+      if (!ok) return Effect.fail(ApiErrors.streamStoreFailed("stream is busy, try again"))
+      return Deferred.await(done)
+    })
+  }
+
+  private subscribe(): void {
+    for (const subject of this.config.subjects) {
+      const sub = this.ctx.client.subscribe(toWire(subject), (s, reply, hdrLen, msg) => this.inbound(s, reply, hdrLen, msg))
+      if (sub !== undefined) this.subs.push(sub)
+    }
+    if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
+  }
+
+  private unsubscribe(): void {
+    for (const s of this.subs) this.ctx.client.unsubscribe(s)
+    this.subs = []
+  }
+
+  /** Re-subscribes after a subjects change. */
+  resubscribe(): void {
+    this.unsubscribe()
+    this.subscribe()
+  }
+
+  private inbound(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+    // A subject can match the stream through more than one of its subjects only if they overlap,
+    // which config validation rejects, so each message arrives once.
+    if (!Queue.offerUnsafe(this.mailbox, { _tag: "Publish", subject, reply, hdrLen, msg })) {
+      this.dropped++
+      if (reply !== undefined) this.respondError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
+    }
+  }
+
+  private runBatch(): Effect.Effect<void> {
+    return Effect.flatMap(Queue.takeAll(this.mailbox), (batch) => {
+      let touched = false
+      let syncNeeded = false
+      const calls: Array<StreamCommand & { _tag: "Call" }> = []
+      for (const cmd of batch) {
+        if (cmd._tag === "Publish") {
+          if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+          touched = true
+        } else if (cmd._tag === "Expire") {
+          touched = this.enforceLimits() || touched
+        } else {
+          calls.push(cmd)
+        }
+      }
+      if (syncNeeded) this.enforceLimits()
+      const finish = Effect.sync(() => {
+        this.sendAcks()
+        // Management calls run after the publishes queued before them are durable and acked.
+        for (const c of calls) c.run(this)
+        if (touched || calls.length > 0) this.ctx.changed?.(this)
+      })
+      if (!syncNeeded) return finish
+      this.store.flush()
+      return this.store.sync().pipe(
+        Effect.catch((e) =>
+          Effect.sync(() => {
+            this.ctx.log.error(`JetStream stream '${this.name}' failed to sync: ${e.message}`)
+            // Acks must not claim durability we do not have: turn them into errors.
+            this.pendingAcks = this.pendingAcks.map(() => "")
+          })
+        ),
+        Effect.andThen(finish)
+      )
+    }).pipe(Effect.catch(() => Effect.void)) as Effect.Effect<void>
+  }
+
+  private acksTo: Array<string> = []
+
+  private queueAck(reply: string | undefined, body: string | Uint8Array): void {
+    if (reply === undefined || this.config.no_ack === true) return
+    this.acksTo.push(reply)
+    this.pendingAcks.push(body)
+  }
+
+  private sendAcks(): void {
+    const to = this.acksTo
+    const bodies = this.pendingAcks
+    this.acksTo = []
+    this.pendingAcks = []
+    for (let i = 0; i < to.length; i++) {
+      const b = bodies[i]!
+      const bytes = typeof b === "string"
+        ? b === ""
+          ? enc(encodeJson({ error: ApiErrors.streamStoreFailed("sync failed"), stream: this.name, seq: 0 }))
+          : enc(b)
+        : b
+      this.ctx.client.publish(to[i]!, undefined, -1, bytes)
+    }
+  }
+
+  private respondError(reply: string, error: ApiError): void {
+    this.ctx.client.publish(reply, undefined, -1, enc(encodeJson({ error, stream: this.name, seq: 0 })))
+  }
+
+  private queueError(reply: string | undefined, error: ApiError): false {
+    if (reply !== undefined) this.queueAck(reply, encodeJson({ error, stream: this.name, seq: 0 }))
+    return false
+  }
+
+  private ackText(seq: number, duplicate = false): string {
+    return `{"stream":${JSON.stringify(this.name)}, "seq":${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
+  }
+
+  /**
+   * nats-server's publish checks, in its order. Returns true when a message was appended.
+   * Errors are answered in the same batch (after the sync) so replies keep publish order.
+   */
+  private processPublish(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
+    const cfg = this.config
+    if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
+    const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
+    const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+    // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
+    let now = this.ctx.nowNs()
+    if (now <= this.lastTs) now = this.lastTs + 1n
+    let msgId: string | undefined
+    let rollup: "sub" | "all" | undefined
+    if (hdr !== undefined) {
+      const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
+      if (expectedStream !== undefined && expectedStream !== "" && expectedStream !== cfg.name) {
+        return this.queueError(reply, ApiErrors.streamNotMatch())
+      }
+      msgId = headerValue(hdr, "Nats-Msg-Id")
+      if (msgId === "") msgId = undefined
+      if (msgId !== undefined) {
+        const dup = this.dedupe.check(msgId, now)
+        if (dup !== undefined) {
+          this.queueAck(reply, this.ackText(dup, true))
+          return false
+        }
+      }
+      const lastSubjSeq = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence")
+      if (lastSubjSeq !== undefined) {
+        const want = parseSeq(lastSubjSeq)
+        const have = this.store.lastBySubject(subject)?.seq ?? 0
+        if (want === undefined || want !== have) return this.queueError(reply, ApiErrors.streamWrongLastSequence(have))
+      }
+      const lastSeq = headerValue(hdr, "Nats-Expected-Last-Sequence")
+      if (lastSeq !== undefined) {
+        const want = parseSeq(lastSeq)
+        if (want === undefined || want !== this.lastSeq) {
+          return this.queueError(reply, ApiErrors.streamWrongLastSequence(this.lastSeq))
+        }
+      }
+      const lastId = headerValue(hdr, "Nats-Expected-Last-Msg-Id")
+      if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
+        return this.queueError(reply, ApiErrors.streamWrongLastMsgID(this.lastMsgId))
+      }
+      const r = headerValue(hdr, "Nats-Rollup")
+      if (r !== undefined && r !== "") {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+          return this.queueError(reply, ApiErrors.streamRollupFailed("rollup not permitted"))
+        }
+        if (r === "sub") rollup = "sub"
+        else if (r === "all") rollup = "all"
+        // nats-server drops a message with an unknown rollup value without answering.
+        else return false
+      }
+    }
+    const size = (hdr?.length ?? 0) + data.length
+    if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
+      return this.queueError(reply, ApiErrors.streamMessageExceedsMaximum())
+    }
+    if ((hdr?.length ?? 0) > 65535) return this.queueError(reply, ApiErrors.streamHeaderExceedsMaximum())
+    if (cfg.discard === "new") {
+      const reject = this.discardNewRejects(subject, size)
+      if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
+    }
+    let seq: number
+    try {
+      seq = this.store.appendBatch([{ subject, hdr, data, ts: now }])[0]!
+    } catch (e) {
+      this.ctx.log.error(`JetStream failed to store a msg on stream '${cfg.name}': ${String(e)}`)
+      return this.queueError(reply, ApiErrors.streamStoreFailed(String((e as Error).message ?? e)))
+    }
+    this.lastSeq = seq
+    this.lastTs = now
+    this.lastMsgId = msgId ?? ""
+    if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    if (rollup === "sub") this.store.purge({ filter: subject, keep: 1 })
+    else if (rollup === "all") this.store.purge({ keep: 1 })
+    this.queueAck(reply, this.ackText(seq))
+    return true
+  }
+
+  private discardNewRejects(subject: string, size: number): string | undefined {
+    const cfg = this.config
+    const st = this.store.state()
+    if (cfg.max_msgs > 0 && st.msgs + 1 > cfg.max_msgs) return "maximum messages exceeded"
+    if (cfg.max_bytes > 0 && st.bytes + size + subject.length + 16 > cfg.max_bytes) return "maximum bytes exceeded"
+    if (cfg.discard_new_per_subject === true && cfg.max_msgs_per_subject > 0) {
+      const n = this.store.subjectCounts(subject).get(subject) ?? 0
+      if (n + 1 > cfg.max_msgs_per_subject) return "maximum messages per subject exceeded"
+    }
+    return undefined
+  }
+
+  /** Discard-old limits, from the head. Returns true when something was removed. */
+  enforceLimits(): boolean {
+    const cfg = this.config
+    const r = this.store.enforceLimits({
+      ...(cfg.discard === "old" && cfg.max_msgs > 0 ? { maxMsgs: cfg.max_msgs } : {}),
+      ...(cfg.discard === "old" && cfg.max_bytes > 0 ? { maxBytes: cfg.max_bytes } : {}),
+      ...(cfg.max_age > 0 ? { maxAgeNs: BigInt(cfg.max_age) } : {}),
+      // Per-subject limits apply with either discard policy (discard new only rejects when asked to).
+      ...(cfg.max_msgs_per_subject > 0 ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
+      nowNs: this.ctx.nowNs()
+    })
+    return r.msgs > 0
+  }
+
+  /** Wakes the actor when the oldest message may have aged out; cheap when there is no max_age. */
+  private expiryTimer(): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function*() {
+      while (true) {
+        const maxAge = this.config.max_age
+        if (maxAge <= 0) {
+          yield* Effect.sleep(1000)
+          continue
+        }
+        const st = this.store.state()
+        const maxAgeMs = Math.ceil(maxAge / 1e6)
+        let waitMs = maxAgeMs
+        if (st.msgs > 0) {
+          const expiresAtMs = Number((st.firstTs + BigInt(maxAge)) / 1_000_000n)
+          waitMs = Math.max(1, expiresAtMs - Math.floor(Number(this.ctx.nowNs() / 1_000_000n)) + 1)
+        }
+        yield* Effect.sleep(Math.min(waitMs, 1000))
+        if (st.msgs > 0) Queue.offerUnsafe(this.mailbox, { _tag: "Expire" })
+      }
+    })
+  }
+
+  /** Rebuilds the duplicate window from the messages still inside it (restart, window change). */
+  rebuildDedupe(): void {
+    const window = BigInt(this.config.duplicate_window)
+    this.dedupe.setWindow(window)
+    if (window <= 0n) return
+    const from = this.store.firstSeqAtOrAfterTime(this.ctx.nowNs() - window)
+    if (from === undefined) return
+    const last = this.store.state().lastSeq
+    for (let seq = from; seq <= last; seq++) {
+      const m: StoredMessage | undefined = this.store.get(seq)
+      if (m?.hdr === undefined) continue
+      const id = headerValue(m.hdr, "Nats-Msg-Id")
+      if (id !== undefined && id !== "") {
+        this.dedupe.record(id, m.seq, m.ts)
+        this.lastMsgId = id
+      }
+    }
+  }
+
+  purge(request: PurgeRequest): number {
+    const n = this.store.purge(request)
+    this.lastSeq = Math.max(this.lastSeq, this.store.state().lastSeq)
+    return n
+  }
+}
+
+const parseSeq = (s: string): number | undefined => (/^\d{1,16}$/.test(s) ? Number(s) : undefined)
+
+const isApiError = (e: unknown): e is ApiError =>
+  typeof e === "object" && e !== null && "err_code" in e && "code" in e && "description" in e
