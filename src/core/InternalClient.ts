@@ -43,6 +43,19 @@ export class InternalClient implements Subscriber {
     return this.router.publish(undefined, subject, reply, hdrLen, msg)
   }
 
+  /** Publishes to subscribers of `to`, presenting the message as `subject`. */
+  publishAs(to: string, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): number {
+    return this.router.publishAs(to, subject, reply, hdrLen, msg)
+  }
+
+  hasInterest(to: string): boolean {
+    return this.router.hasInterest(to)
+  }
+
+  get routerForListeners(): MessageRouter {
+    return this.router
+  }
+
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     this.handlers.get(sub)?.(subject, reply, hdrLen, msg)
   }

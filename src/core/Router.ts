@@ -48,7 +48,9 @@ export class MessageRouter {
   private rr = 0
 
   subscribe(sub: Subscription): boolean {
-    return this.sublist.insert(sub)
+    if (!this.sublist.insert(sub)) return false
+    if (this.subscribeListeners.size > 0) for (const l of this.subscribeListeners) l(sub)
+    return true
   }
 
   unsubscribe(sub: Subscription): boolean {
@@ -93,6 +95,34 @@ export class MessageRouter {
     }
     return n
   }
+
+  /**
+   * Deliver to the subscriptions matching `to`, presenting the message as `subject` (JetStream
+   * deliveries reach a pull request's inbox or a deliver subject but carry the stored subject).
+   */
+  publishAs(to: string, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): number {
+    const result = this.sublist.match(to)
+    let n = 0
+    for (const s of result.psubs) {
+      this.deliverTo(s, subject, reply, hdrLen, msg)
+      n++
+    }
+    for (const group of result.qsubs) {
+      const s = group[this.rr++ % group.length]!
+      this.deliverTo(s, subject, reply, hdrLen, msg)
+      n++
+    }
+    return n
+  }
+
+  /** Is anyone subscribed to a subject matching `to`? */
+  hasInterest(to: string): boolean {
+    const r = this.sublist.match(to)
+    return r.psubs.length > 0 || r.qsubs.length > 0
+  }
+
+  /** Called after every successful subscribe (push consumers wait for interest in their deliver subject). */
+  readonly subscribeListeners = new Set<(sub: Subscription) => void>()
 
   private deliverTo(s: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array) {
     if (s.max > 0 && s.delivered >= s.max) return

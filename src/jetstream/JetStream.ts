@@ -5,7 +5,7 @@
  */
 import * as path from "node:path"
 import { Buffer } from "node:buffer"
-import { Context, Effect, Layer, Queue } from "effect"
+import { Context, Effect, FiberSet, Layer, Queue } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
@@ -13,6 +13,8 @@ import { Log } from "../log/Log.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
 import { nowNs } from "./api/Json.ts"
+import * as ConsumerApi from "./api/ConsumerApi.ts"
+import { decodePullRequest } from "./api/ConsumerConfig.ts"
 import * as StreamApi from "./api/StreamApi.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
 import { StreamMetaStore } from "./stream/StreamMeta.ts"
@@ -52,10 +54,45 @@ const routes: Record<string, { readonly type: string; readonly named: boolean; r
 }
 
 const PREFIX = "$JS.API."
+const NEXT_PREFIX = "$JS.API.CONSUMER.MSG.NEXT."
+
+type Resolved = { readonly route: { readonly type: string; readonly run: Route }; readonly token: string }
+
+/** `$JS.API.CONSUMER.*` subjects carry one or two names (and a filter for CREATE). */
+const resolveConsumer = (subject: string): Resolved | undefined => {
+  const t = subject.split(".")
+  const run = (type: string, f: (ctx: StreamApi.ApiContext, body: Uint8Array) => Effect.Effect<StreamApi.ApiResult> | StreamApi.ApiResult): Resolved => ({
+    route: { type, run: (ctx, _token, body) => f(ctx, body) },
+    token: ""
+  })
+  switch (t[3]) {
+    case "CREATE":
+      if (t.length >= 5 && t[4] !== "") return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[4]!, b))
+      return undefined
+    case "DURABLE":
+      if (t[4] === "CREATE" && t.length === 7) return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[5]!, b))
+      return undefined
+    case "INFO":
+      if (t.length === 6) return run("consumer_info_response", (ctx) => ConsumerApi.consumerInfoRequest(ctx, t[4]!, t[5]!))
+      return undefined
+    case "DELETE":
+      if (t.length === 6) return run("consumer_delete_response", (ctx) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!))
+      return undefined
+    case "NAMES":
+      if (t.length === 5) return run("consumer_names_response", (ctx, b) => ConsumerApi.consumerNames(ctx, t[4]!, b))
+      return undefined
+    case "LIST":
+      if (t.length === 5) return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b))
+      return undefined
+    default:
+      return undefined
+  }
+}
 
 /** Splits `$JS.API.STREAM.MSG.GET.ORDERS` into the route and the name token. */
-const resolve = (subject: string): { route: (typeof routes)[string]; token: string } | undefined => {
+const resolve = (subject: string): Resolved | undefined => {
   const rest = subject.slice(PREFIX.length)
+  if (rest.startsWith("CONSUMER.")) return resolveConsumer(subject)
   for (const [op, route] of Object.entries(routes)) {
     if (route.named) {
       if (rest.startsWith(op + ".")) {
@@ -80,7 +117,10 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const root = yield* Effect.scope
       const client = new InternalClient(router)
       const storeDir = path.resolve(config.storeDir)
+      const run = yield* FiberSet.makeRuntime<never>()
       const registry = new StreamRegistry({
+        nowMs: () => Date.now(),
+        run: (e) => void run(e),
         root,
         fileStore,
         memoryStore: makeMemory({}),
@@ -97,9 +137,25 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       log.info(`  Recovered ${recovered} stream(s)`)
 
       const requests = yield* Queue.bounded<ApiRequest>(4096)
+      const sendStatus = (to: string, line: string) => {
+        const hdr = Buffer.from(`NATS/1.0 ${line}\r\n\r\n`, "latin1")
+        client.publish(to, undefined, hdr.length, hdr)
+      }
       const sub = client.subscribe(`${PREFIX}>`, (subject, reply, hdrLen, msg) => {
         if (reply === undefined) return
         const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+        // Pull requests are the consumer hot path: straight to the consumer's mailbox.
+        if (subject.startsWith(NEXT_PREFIX)) {
+          const t = subject.split(".")
+          if (t.length !== 7) return
+          const consumer = registry.getConsumer(t[5]!, t[6]!)
+          if (consumer === undefined) return
+          if (!consumer.isPull) return sendStatus(reply, "409 Consumer is push based")
+          const decoded = decodePullRequest(body)
+          if (!decoded.ok) return sendStatus(reply, `400 Bad Request - ${decoded.description}`)
+          consumer.offer({ _tag: "Pull", reply, request: decoded.request })
+          return
+        }
         if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
           log.warn(`JetStream API queue full, dropping request on ${subject}`)
         }
@@ -158,7 +214,7 @@ const accountInfo = (registry: StreamRegistry, stats: ApiStats): Record<string, 
     memory,
     storage,
     streams: registry.size,
-    consumers: 0,
+    consumers: registry.consumerCount,
     limits: {
       max_memory: -1,
       max_storage: -1,

@@ -8,12 +8,15 @@ import type { Logger } from "../log/Log.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
 import { type ApiError, ApiErrors } from "./api/ApiError.ts"
 import type { StreamConfig } from "./api/StreamConfig.ts"
+import type { ConsumerConfig } from "./api/ConsumerConfig.ts"
+import { ConsumerActor, type ConsumerContext } from "./consumer/ConsumerActor.ts"
 import { StreamActor, type StreamContext } from "./stream/StreamActor.ts"
 import type { StreamMetaStore } from "./stream/StreamMeta.ts"
 
 interface Entry {
   readonly actor: StreamActor
   readonly scope: Scope.Closeable
+  readonly consumers: Map<string, { readonly actor: ConsumerActor; readonly scope: Scope.Closeable }>
 }
 
 export interface RegistryDeps {
@@ -23,6 +26,9 @@ export interface RegistryDeps {
   readonly meta: StreamMetaStore | undefined
   readonly ctx: StreamContext
   readonly log: Logger
+  readonly nowMs: () => number
+  /** Runs background work (inactive consumer removal) supervised by the JetStream scope. */
+  readonly run: (effect: Effect.Effect<unknown>) => void
 }
 
 export class StreamRegistry {
@@ -63,7 +69,7 @@ export class StreamRegistry {
         return yield* Effect.fail(ApiErrors.streamCreate(`could not open the stream store: ${String(exit.cause)}`))
       }
       const actor = exit.value
-      this.entries.set(config.name, { actor, scope })
+      this.entries.set(config.name, { actor, scope, consumers: new Map() })
       if (persist && config.storage === "file" && deps.meta !== undefined) {
         try {
           deps.meta.save({ config, created: String(created) })
@@ -75,6 +81,72 @@ export class StreamRegistry {
       }
       return actor
     })
+  }
+
+  getConsumer(stream: string, name: string): ConsumerActor | undefined {
+    return this.entries.get(stream)?.consumers.get(name)?.actor
+  }
+
+  consumersOf(stream: string): Array<ConsumerActor> {
+    const e = this.entries.get(stream)
+    if (e === undefined) return []
+    return [...e.consumers.values()].map((c) => c.actor).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  get consumerCount(): number {
+    let n = 0
+    for (const e of this.entries.values()) n += e.consumers.size
+    return n
+  }
+
+  /** Starts a consumer in a child scope of its stream (deleting the stream stops it). */
+  startConsumer(stream: string, name: string, config: ConsumerConfig, created: bigint): Effect.Effect<ConsumerActor, ApiError> {
+    const deps = this.deps
+    return Effect.gen({ self: this }, function*() {
+      const entry = this.entries.get(stream)
+      if (entry === undefined) return yield* Effect.fail(ApiErrors.streamNotFound())
+      const scope = yield* Scope.fork(entry.scope)
+      const ctx: ConsumerContext = {
+        client: deps.ctx.client,
+        log: deps.log,
+        nowMs: deps.nowMs,
+        acked: (_c, seqs) => entry.actor.retain(seqs),
+        inactive: (c) => {
+          deps.log.debug(`JetStream removing inactive consumer '${stream} > ${c.name}'`)
+          deps.run(this.deleteConsumer(stream, c.name))
+        }
+      }
+      const actor = yield* ConsumerActor.make(entry.actor, name, config, created, ctx).pipe(Scope.provide(scope))
+      entry.consumers.set(name, { actor, scope })
+      entry.actor.consumers.set(name, actor)
+      return actor
+    })
+  }
+
+  deleteConsumer(stream: string, name: string): Effect.Effect<boolean> {
+    return Effect.gen({ self: this }, function*() {
+      const entry = this.entries.get(stream)
+      const c = entry?.consumers.get(name)
+      if (entry === undefined || c === undefined) return false
+      entry.consumers.delete(name)
+      entry.actor.consumers.delete(name)
+      yield* Scope.close(c.scope, Exit.void)
+      if (entry.actor.config.storage === "file") this.deps.meta?.removeConsumer(stream, name)
+      // Interest retention: messages only this consumer still held may now go.
+      if (entry.actor.config.retention === "interest") {
+        const st = entry.actor.store.state()
+        const seqs: Array<number> = []
+        for (let s = st.firstSeq; s <= st.lastSeq && seqs.length < 1_000_000; s++) seqs.push(s)
+        entry.actor.retain(seqs)
+      }
+      return true
+    })
+  }
+
+  /** Persists a durable consumer's configuration (file streams); ephemerals are not persisted. */
+  saveConsumer(c: ConsumerActor): void {
+    if (c.stream.config.storage !== "file" || c.config.durable_name === undefined) return
+    this.deps.meta?.saveConsumer(c.stream.name, { config: c.config, created: String(c.created) })
   }
 
   /** Persists a changed configuration (file streams). */
@@ -112,6 +184,14 @@ export class StreamRegistry {
           n++
           const st = r.value.store.state()
           deps.log.info(`  Restored ${st.msgs} messages for stream '${m.config.name}' in ${Date.now() - started}ms`)
+          const consumers = deps.meta.loadConsumers(m.config.name)
+          for (const p of consumers.problems) deps.log.error(`JetStream skipping unreadable consumer metadata ${p}`)
+          for (const c of consumers.metas) {
+            const name = c.config.durable_name ?? c.config.name ?? ""
+            const rc = yield* Effect.exit(this.startConsumer(m.config.name, name, c.config, BigInt(c.created)))
+            if (Exit.isFailure(rc)) deps.log.error(`JetStream could not restore consumer '${m.config.name} > ${name}'`)
+          }
+          if (consumers.metas.length > 0) deps.log.info(`  Restored ${consumers.metas.length} consumer(s) for stream '${m.config.name}'`)
         }
       }
       return n

@@ -41,7 +41,7 @@ export const streamState = (actor: StreamActor, options: StateOptions = {}): Rec
     if (st.deleted !== undefined && st.deleted.length > 0) state.deleted = st.deleted
     state.num_deleted = st.numDeleted
   }
-  state.consumer_count = options.consumerCount ?? 0
+  state.consumer_count = options.consumerCount ?? actor.consumers.size
   return state
 }
 

@@ -20,6 +20,14 @@ import { encodeJson } from "../api/Json.ts"
 import type { StreamConfig } from "../api/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 
+/** What a stream needs from its consumers (kept structural to avoid an import cycle). */
+export interface StreamConsumer {
+  readonly name: string
+  wake(): void
+  isDoneWith(sseq: number, subject: string): boolean
+  wants(subject: string): boolean
+}
+
 export const MAILBOX_CAPACITY = 65_536
 
 export type StreamCommand =
@@ -51,6 +59,8 @@ export class StreamActor {
   private pendingAcks: Array<string | Uint8Array> = []
   /** Publishes dropped because the mailbox was full (reported in logs). */
   dropped = 0
+  /** Consumers by name; woken after every batch that changed the stream. */
+  readonly consumers = new Map<string, StreamConsumer>()
 
   private constructor(config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext, mailbox: Queue.Queue<StreamCommand>) {
     this.config = config
@@ -161,7 +171,10 @@ export class StreamActor {
         this.sendAcks()
         // Management calls run after the publishes queued before them are durable and acked.
         for (const c of calls) c.run(this)
-        if (touched || calls.length > 0) this.ctx.changed?.(this)
+        if (touched || calls.length > 0) {
+          for (const c of this.consumers.values()) c.wake()
+          this.ctx.changed?.(this)
+        }
       })
       if (!syncNeeded) return finish
       this.store.flush()
@@ -291,6 +304,8 @@ export class StreamActor {
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    // Interest retention keeps a message only while some consumer wants it.
+    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.store.remove(seq)
     if (rollup === "sub") this.store.purge({ filter: subject, keep: 1 })
     else if (rollup === "all") this.store.purge({ keep: 1 })
     this.queueAck(reply, this.ackText(seq))
@@ -361,6 +376,36 @@ export class StreamActor {
         this.dedupe.record(id, m.seq, m.ts)
         this.lastMsgId = id
       }
+    }
+  }
+
+  private hasInterestIn(subject: string): boolean {
+    for (const c of this.consumers.values()) if (c.wants(subject)) return true
+    return false
+  }
+
+  /**
+   * Retention after consumers acknowledged: workqueue removes on ack (and on term), interest
+   * removes once every consumer that wants the message is done with it.
+   */
+  retain(sseqs: ReadonlyArray<number>): void {
+    const policy = this.config.retention
+    if (policy === "limits") return
+    for (const seq of sseqs) {
+      if (policy === "workqueue") {
+        this.store.remove(seq)
+        continue
+      }
+      const m = this.store.get(seq)
+      if (m === undefined) continue
+      let done = true
+      for (const c of this.consumers.values()) {
+        if (!c.isDoneWith(seq, m.subject)) {
+          done = false
+          break
+        }
+      }
+      if (done) this.store.remove(seq)
     }
   }
 

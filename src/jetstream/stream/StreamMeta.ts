@@ -5,6 +5,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
 import type { StreamConfig } from "../api/StreamConfig.ts"
 
 export interface StreamMeta {
@@ -13,35 +14,82 @@ export interface StreamMeta {
   readonly created: string
 }
 
+export interface ConsumerMeta {
+  readonly config: ConsumerConfig
+  readonly created: string
+}
+
+/** Writes `value` as JSON to `target` atomically. */
+const writeAtomic = (dir: string, target: string, value: unknown): void => {
+  fs.mkdirSync(dir, { recursive: true })
+  const tmp = `${target}.tmp`
+  const fd = fs.openSync(tmp, "w")
+  try {
+    fs.writeSync(fd, JSON.stringify(value))
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
+  }
+  fs.renameSync(tmp, target)
+  syncDir(dir)
+}
+
 export class StreamMetaStore {
   private readonly dir: string
+  private readonly consumersDir: string
 
   constructor(storeDir: string) {
     this.dir = path.join(storeDir, "meta", "streams")
+    this.consumersDir = path.join(storeDir, "meta", "consumers")
   }
 
   private file(name: string) {
     return path.join(this.dir, `${encodeURIComponent(name)}.json`)
   }
 
+  private consumerDir(stream: string) {
+    return path.join(this.consumersDir, encodeURIComponent(stream))
+  }
+
   save(meta: StreamMeta): void {
-    fs.mkdirSync(this.dir, { recursive: true })
-    const target = this.file(meta.config.name)
-    const tmp = `${target}.tmp`
-    const fd = fs.openSync(tmp, "w")
-    try {
-      fs.writeSync(fd, JSON.stringify(meta))
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    fs.renameSync(tmp, target)
-    syncDir(this.dir)
+    writeAtomic(this.dir, this.file(meta.config.name), meta)
   }
 
   remove(name: string): void {
     fs.rmSync(this.file(name), { force: true })
+    fs.rmSync(this.consumerDir(name), { recursive: true, force: true })
     syncDir(this.dir)
+  }
+
+  saveConsumer(stream: string, meta: ConsumerMeta): void {
+    const dir = this.consumerDir(stream)
+    const name = meta.config.durable_name ?? meta.config.name ?? ""
+    writeAtomic(dir, path.join(dir, `${encodeURIComponent(name)}.json`), meta)
+  }
+
+  removeConsumer(stream: string, name: string): void {
+    fs.rmSync(path.join(this.consumerDir(stream), `${encodeURIComponent(name)}.json`), { force: true })
+  }
+
+  loadConsumers(stream: string): { metas: Array<ConsumerMeta>; problems: Array<string> } {
+    const dir = this.consumerDir(stream)
+    const metas: Array<ConsumerMeta> = []
+    const problems: Array<string> = []
+    let names: Array<string>
+    try {
+      names = fs.readdirSync(dir)
+    } catch {
+      return { metas, problems }
+    }
+    for (const f of names.sort()) {
+      if (!f.endsWith(".json")) continue
+      try {
+        metas.push(JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")) as ConsumerMeta)
+      } catch (e) {
+        problems.push(`${path.join(dir, f)}: ${(e as Error).message}`)
+      }
+    }
+    return { metas, problems }
   }
 
   /** Every stored stream; unreadable documents are reported, not thrown, so one bad file cannot stop startup. */

@@ -1,0 +1,1245 @@
+/**
+ * Consumer configuration: decoding, validation, defaulting and encoding of `CONSUMER.CREATE` /
+ * `CONSUMER.DURABLE.CREATE` request bodies, the update rules, and the pull request body of
+ * `CONSUMER.MSG.NEXT`, reproducing nats-server 2.9.10 (`jsConsumerCreateRequest`,
+ * `setConsumerConfigDefaults`, `checkConsumerCfg`, `addConsumerWithAssignment`,
+ * `checkNewConsumerConfig`, `nextReqFromMsg`): the same input gets the same error (code, err_code,
+ * description) or the same normalized config.
+ *
+ * Decoding follows Go's `encoding/json` into nats-server's structs (keys match case-insensitively,
+ * unknown keys are ignored, `null` leaves a scalar at its zero value but is an error for the enum
+ * fields, any type mismatch is "invalid JSON"), like StreamConfig.ts.
+ *
+ * Where the work is split (the caller owns the consumer registry):
+ * 1. `decodeConsumerCreate`: everything nats-server checks before looking for an existing consumer
+ *    (subject vs body, replicas, defaults, `checkConsumerCfg` against the stream).
+ * 2. The caller looks up the consumer name (`consumerName`). Existing → `checkUpdate` then store
+ *    `updatedConfig(current, next)`. New → `checkAgainstStream(..., false)`, then generate a name if
+ *    `consumerName` gave none (legacy ephemeral; the generated name is NOT written into the config,
+ *    nats-server does not report it there either).
+ *
+ * Known quirks of 2.9.10 kept on purpose (they are visible on the wire):
+ * - `CONSUMER.CREATE.<s>.<c>.<filter>` only compares the filter when it has 2+ tokens; a one-token
+ *   filter in the subject is ignored.
+ * - Re-creating a consumer that has `opt_start_time` fails with "start time can not be updated"
+ *   unless the config is identical (nats-server compares the time pointers); a named ephemeral
+ *   never counts as identical because its stored `inactive_threshold` was stamped to 5s.
+ * - `sample_freq` "-5%" fails with the description "...configuration: <nil>".
+ * - Legacy ephemerals do not get their generated name in `config.name`; `DURABLE.CREATE` durables
+ *   do not get `name` either; `num_replicas` is reported as sent (0 = inherit).
+ * - A body `name` longer than 255 bytes (not durable) fails only when the consumer store is a file
+ *   ("error creating store for consumer"), a durable one always fails with "name is too long".
+ *
+ * Deliberate deviations:
+ * - A body `name` with '/' or '\' (legacy `CONSUMER.CREATE.<s>`) is refused with the path
+ *   separator error; 2.9.10 accepts it and makes nested directories out of it.
+ * - `metadata` (2.10) is decoded and echoed (last key); `action` (2.10) is decoded ("create",
+ *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. `filter_subjects` and
+ *   `pedantic` are ignored like 2.9.10 does.
+ * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
+ */
+import { type ApiError, ApiErrors } from "./ApiError.ts"
+import { decodeUtf8, parseJsonWith } from "./Json.ts"
+import type { StreamConfig } from "./StreamConfig.ts"
+
+export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject"
+export type AckPolicy = "none" | "all" | "explicit"
+export type ReplayPolicy = "instant" | "original"
+export type ConsumerAction = "create" | "update" | ""
+
+/** Normalized consumer config, as nats-server 2.9.10 reports it in consumer info (same keys and omissions). */
+export interface ConsumerConfig {
+  readonly durable_name?: string
+  readonly name?: string
+  readonly description?: string
+  readonly deliver_policy: DeliverPolicy
+  readonly opt_start_seq?: number
+  /** RFC 3339 as Go writes it back: the sender's offset kept, "Z" for UTC, fraction trimmed. */
+  readonly opt_start_time?: string
+  readonly ack_policy: AckPolicy
+  /** ns; 0 (omitted) for ack none */
+  readonly ack_wait: number
+  readonly max_deliver: number
+  /** ns */
+  readonly backoff?: ReadonlyArray<number>
+  readonly filter_subject?: string
+  readonly replay_policy: ReplayPolicy
+  readonly rate_limit_bps?: number
+  readonly sample_freq?: string
+  readonly max_waiting?: number
+  /** 0 (omitted) for ack none without an explicit value */
+  readonly max_ack_pending: number
+  /** ns */
+  readonly idle_heartbeat?: number
+  readonly flow_control?: boolean
+  readonly headers_only?: boolean
+  readonly max_batch?: number
+  /** ns */
+  readonly max_expires?: number
+  readonly max_bytes?: number
+  readonly deliver_subject?: string
+  readonly deliver_group?: string
+  /** ns */
+  readonly inactive_threshold?: number
+  readonly num_replicas: number
+  readonly mem_storage?: boolean
+  readonly direct?: boolean
+  readonly metadata?: Readonly<Record<string, string>>
+}
+
+export interface ConsumerCreateRequest {
+  readonly stream: string
+  readonly config: ConsumerConfig
+  readonly action?: ConsumerAction
+}
+
+/** Server / account limits consulted by nats-server (`JSLimitOpts`, account `max_ack_pending`). */
+export interface ConsumerLimits {
+  /** Server `max_ack_pending` (jetstream.limits); also caps the default. */
+  readonly maxAckPending?: number
+  /** Account tier `max_ack_pending`; also caps the default. */
+  readonly accountMaxAckPending?: number
+  /** Server `max_request_batch`; becomes the default `max_batch` of pull consumers. */
+  readonly maxRequestBatch?: number
+  /** Account `max_consumers` (used with the stream's when the stream sets none or a larger one). */
+  readonly accountMaxConsumers?: number
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly request: ConsumerCreateRequest }
+  | { readonly ok: false; readonly error: ApiError }
+
+/** nats-server `JsAckWaitDefault`: 30s in ns. */
+export const DEFAULT_ACK_WAIT = 30_000_000_000
+/** nats-server `JsDefaultMaxAckPending`. */
+export const DEFAULT_MAX_ACK_PENDING = 1000
+/** nats-server `JSWaitQueueDefaultMax`. */
+export const DEFAULT_MAX_WAITING = 512
+/** nats-server `JsDeleteWaitTimeDefault`: 5s in ns, stamped into ephemerals' `inactive_threshold`. */
+export const DEFAULT_INACTIVE_THRESHOLD = 5_000_000_000
+/** nats-server `JSMaxNameLen` (bytes). */
+export const MAX_NAME_LEN = 255
+/** nats-server `JSMaxDescriptionLen` (bytes). */
+export const MAX_DESCRIPTION_LEN = 4 * 1024
+
+const MIN_HEARTBEAT = 100_000_000 // 100ms
+const MIN_MAX_EXPIRES = 1_000_000 // 1ms
+
+// ---------------------------------------------------------------------------------------------
+// Subjects and names (nats-server sublist.go / jetstream.go semantics)
+// ---------------------------------------------------------------------------------------------
+
+const encoder = new TextEncoder()
+const byteLength = (s: string): number => (/^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length)
+
+/** nats-server `isValidName`: non-empty and none of space, \t, \r, \n, \f, '.', '*', '>'. */
+export const isValidConsumerName = (name: string): boolean => name !== "" && !/[ \t\r\n\f.*>]/.test(name)
+
+const hasPathSeparator = (name: string): boolean => /[\\/]/.test(name)
+
+/** nats-server `IsValidSubject`. */
+const isValidSubject = (subject: string): boolean => {
+  if (subject === "") return false
+  let fullWildcardSeen = false
+  for (const t of subject.split(".")) {
+    if (t.length === 0 || fullWildcardSeen) return false
+    if (t.length > 1) {
+      if (/[\t\n\f\r ]/.test(t)) return false
+      continue
+    }
+    if (t === ">") fullWildcardSeen = true
+    else if (t === " " || t === "\t" || t === "\n" || t === "\r" || t === "\f") return false
+  }
+  return true
+}
+
+/** nats-server `subjectIsLiteral`: no token that is exactly '*' or '>'. */
+const isLiteral = (subject: string): boolean => !subject.split(".").some((t) => t === "*" || t === ">")
+
+// nats-server `isSubsetMatchTokenized`: is every subject matched by `tokens` also matched by `test`?
+// (Like nats-server, a `test` token *starting* with '*' matches any token.)
+const isSubsetMatchTokens = (tokens: ReadonlyArray<string>, test: ReadonlyArray<string>): boolean => {
+  for (let i = 0; i < test.length; i++) {
+    if (i >= tokens.length) return false
+    const t2 = test[i]!
+    if (t2.length === 0) return false
+    if (t2 === ">") return true
+    const t1 = tokens[i]!
+    if (t1.length === 0 || t1 === ">") return false
+    if (t1 === "*") {
+      if (t2 !== "*") return false
+      continue
+    }
+    if (t2[0] !== "*" && t1 !== t2) return false
+  }
+  return tokens.length === test.length
+}
+
+/** nats-server `subjectIsSubsetMatch(subject, test)`. */
+export const subjectIsSubsetMatch = (subject: string, test: string): boolean =>
+  isSubsetMatchTokens(subject.split("."), test.split("."))
+
+/** nats-server `validFilteredSubject`: a valid subject inside (or, with wildcards, overlapping) the stream's. */
+export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<string>): boolean => {
+  if (!isValidSubject(filter)) return false
+  const wildcard = !isLiteral(filter)
+  return subjects.some((s) => subjectIsSubsetMatch(filter, s) || (wildcard && subjectIsSubsetMatch(s, filter)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Go-style decoding of the request body
+// ---------------------------------------------------------------------------------------------
+
+class NumberLiteral {
+  readonly text: string
+  constructor(text: string) {
+    this.text = text
+  }
+}
+
+class ObjectLiteral {
+  readonly entries: ReadonlyArray<readonly [string, unknown]>
+  constructor(entries: ReadonlyArray<readonly [string, unknown]>) {
+    this.entries = entries
+  }
+}
+
+/** Thrown inside the decoders for a Go unmarshal type error. */
+class TypeMismatch {
+  /** Go's `UnmarshalTypeError.Value`: "string", "number", "number 1.5", "bool", "object", "array". */
+  readonly value: string
+  readonly field: string
+  constructor(value: string, field: string) {
+    this.value = value
+    this.field = field
+  }
+}
+
+// Go's case-insensitive key match: ASCII folding plus the two non-ASCII runes that fold to ASCII.
+const foldKey = (k: string): string =>
+  k.replace(/\u017f/g, "s").replace(/\u212a/g, "k").replace(/[A-Z]/g, (c) => c.toLowerCase())
+
+const fieldsOf = <K extends string>(
+  o: ObjectLiteral,
+  names: ReadonlyArray<K>,
+  apply: (name: K, value: unknown) => void
+): void => {
+  for (const [key, value] of o.entries) {
+    const name = names.find((n) => n === key) ?? names.find((n) => n === foldKey(key))
+    if (name !== undefined) apply(name, value)
+  }
+}
+
+const kindOf = (v: unknown): string =>
+  typeof v === "string"
+    ? "string"
+    : typeof v === "boolean"
+    ? "bool"
+    : v instanceof NumberLiteral
+    ? "number"
+    : Array.isArray(v)
+    ? "array"
+    : "object"
+
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+const UINT64_MAX = 2n ** 64n - 1n
+
+const decodeInt = (v: unknown, field: string, min = INT64_MIN, max = INT64_MAX): bigint | undefined => {
+  if (v === null) return undefined
+  if (!(v instanceof NumberLiteral)) throw new TypeMismatch(kindOf(v), field)
+  if (!/^-?\d+$/.test(v.text)) throw new TypeMismatch(`number ${v.text}`, field)
+  const n = BigInt(v.text)
+  if (n < min || n > max) throw new TypeMismatch(`number ${v.text}`, field)
+  return n
+}
+
+const decodeString = (v: unknown, field: string): string | undefined => {
+  if (v === null) return undefined
+  if (typeof v !== "string") throw new TypeMismatch(kindOf(v), field)
+  return v
+}
+
+const decodeBool = (v: unknown, field: string): boolean | undefined => {
+  if (v === null) return undefined
+  if (typeof v !== "boolean") throw new TypeMismatch(kindOf(v), field)
+  return v
+}
+
+// The enum types' UnmarshalJSON compare the raw token, so `null` or a number is an error too.
+const decodeEnum = <T extends string>(v: unknown, field: string, allowed: ReadonlyArray<T>): T => {
+  const hit = typeof v === "string" ? allowed.find((a) => a === v) : undefined
+  if (hit === undefined) throw new TypeMismatch("string", field)
+  return hit
+}
+
+const NS_PER_SEC = 1_000_000_000n
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
+
+const daysIn = (year: number, month: number): number => {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+/**
+ * Go's `time.Time` JSON round trip: parse RFC 3339 and write it back with `RFC3339Nano` in the
+ * sender's offset (zero offsets become "Z", the fraction is truncated to 9 digits and trimmed).
+ * Returns the normalized text and the instant in Unix ns, or undefined when Go would refuse it.
+ */
+export const normalizeTime = (s: string): { readonly text: string; readonly ns: bigint } | undefined => {
+  const m = RFC3339.exec(s)
+  if (m === null) return undefined
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number
+  ]
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined
+  if (hour > 23 || minute > 59 || second > 59) return undefined
+  let offsetMin = 0
+  if (m[8] === undefined) {
+    const oh = Number(m[10])
+    const om = Number(m[11])
+    if (oh > 23 || om > 59) return undefined
+    offsetMin = (oh * 60 + om) * (m[9] === "-" ? -1 : 1)
+  }
+  const frac = (m[7] ?? "").slice(0, 9).padEnd(9, "0")
+  const d = new Date(0)
+  d.setUTCFullYear(year, month - 1, day)
+  d.setUTCHours(hour, minute, second, 0)
+  const ns = BigInt(d.getTime() / 1000 - offsetMin * 60) * NS_PER_SEC + BigInt(frac)
+  const trimmed = frac.replace(/0+$/, "")
+  const zone = offsetMin === 0
+    ? "Z"
+    : `${offsetMin < 0 ? "-" : "+"}${String(Math.trunc(Math.abs(offsetMin) / 60)).padStart(2, "0")}:${
+      String(Math.abs(offsetMin) % 60).padStart(2, "0")
+    }`
+  const text = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${trimmed === "" ? "" : "." + trimmed}${zone}`
+  return { text, ns }
+}
+
+/** nats-server's `ConsumerConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
+interface RawConfig {
+  durable_name: string
+  name: string
+  description: string
+  deliver_policy: DeliverPolicy
+  opt_start_seq: bigint
+  opt_start_time: string | undefined
+  ack_policy: AckPolicy
+  ack_wait: bigint
+  max_deliver: bigint
+  backoff: Array<bigint> | null
+  filter_subject: string
+  replay_policy: ReplayPolicy
+  rate_limit_bps: bigint
+  sample_freq: string
+  max_waiting: bigint
+  max_ack_pending: bigint
+  idle_heartbeat: bigint
+  flow_control: boolean
+  headers_only: boolean
+  max_batch: bigint
+  max_expires: bigint
+  max_bytes: bigint
+  deliver_subject: string
+  deliver_group: string
+  inactive_threshold: bigint
+  num_replicas: bigint
+  mem_storage: boolean
+  direct: boolean
+  metadata: Record<string, string> | undefined
+}
+
+const zeroConfig = (): RawConfig => ({
+  durable_name: "",
+  name: "",
+  description: "",
+  deliver_policy: "all",
+  opt_start_seq: 0n,
+  opt_start_time: undefined,
+  ack_policy: "none",
+  ack_wait: 0n,
+  max_deliver: 0n,
+  backoff: null,
+  filter_subject: "",
+  replay_policy: "instant",
+  rate_limit_bps: 0n,
+  sample_freq: "",
+  max_waiting: 0n,
+  max_ack_pending: 0n,
+  idle_heartbeat: 0n,
+  flow_control: false,
+  headers_only: false,
+  max_batch: 0n,
+  max_expires: 0n,
+  max_bytes: 0n,
+  deliver_subject: "",
+  deliver_group: "",
+  inactive_threshold: 0n,
+  num_replicas: 0n,
+  mem_storage: false,
+  direct: false,
+  metadata: undefined
+})
+
+const CONFIG_FIELDS = Object.keys(zeroConfig()) as ReadonlyArray<keyof RawConfig>
+
+const DELIVER_POLICIES: ReadonlyArray<DeliverPolicy> = [
+  "all",
+  "last",
+  "new",
+  "by_start_sequence",
+  "by_start_time",
+  "last_per_subject"
+]
+
+const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void => {
+  switch (field) {
+    case "durable_name":
+    case "name":
+    case "description":
+    case "filter_subject":
+    case "sample_freq":
+    case "deliver_subject":
+    case "deliver_group": {
+      const s = decodeString(v, field)
+      if (s !== undefined) cfg[field] = s
+      return
+    }
+    case "deliver_policy": {
+      // "undefined" is what nats-server writes for an unknown policy; it reads back as "all".
+      const p = decodeEnum<DeliverPolicy | "undefined">(v, field, [...DELIVER_POLICIES, "undefined"])
+      cfg.deliver_policy = p === "undefined" ? "all" : p
+      return
+    }
+    case "ack_policy":
+      cfg.ack_policy = decodeEnum<AckPolicy>(v, field, ["none", "all", "explicit"])
+      return
+    case "replay_policy":
+      cfg.replay_policy = decodeEnum<ReplayPolicy>(v, field, ["instant", "original"])
+      return
+    case "opt_start_seq":
+    case "rate_limit_bps": {
+      const n = decodeInt(v, field, 0n, UINT64_MAX)
+      if (n !== undefined) cfg[field] = n
+      return
+    }
+    case "ack_wait":
+    case "max_deliver":
+    case "max_waiting":
+    case "max_ack_pending":
+    case "idle_heartbeat":
+    case "max_batch":
+    case "max_expires":
+    case "max_bytes":
+    case "inactive_threshold":
+    case "num_replicas": {
+      const n = decodeInt(v, field)
+      if (n !== undefined) cfg[field] = n
+      return
+    }
+    case "flow_control":
+    case "headers_only":
+    case "mem_storage":
+    case "direct": {
+      const b = decodeBool(v, field)
+      if (b !== undefined) cfg[field] = b
+      return
+    }
+    case "opt_start_time": {
+      if (v === null) {
+        cfg.opt_start_time = undefined
+        return
+      }
+      const t = typeof v === "string" ? normalizeTime(v) : undefined
+      if (t === undefined) throw new TypeMismatch(kindOf(v), field)
+      cfg.opt_start_time = t.text
+      return
+    }
+    case "backoff": {
+      if (v === null) {
+        cfg.backoff = null
+        return
+      }
+      if (!Array.isArray(v)) throw new TypeMismatch(kindOf(v), field)
+      cfg.backoff = v.map((e) => decodeInt(e, field) ?? 0n)
+      return
+    }
+    case "metadata": {
+      if (v === null) {
+        cfg.metadata = undefined
+        return
+      }
+      if (!(v instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(v), field)
+      const m: Record<string, string> = cfg.metadata ?? {}
+      for (const [k, x] of v.entries) {
+        const s = x === null ? "" : decodeString(x, field)!
+        Object.defineProperty(m, k, { value: s, enumerable: true, writable: true, configurable: true })
+      }
+      cfg.metadata = m
+      return
+    }
+  }
+}
+
+interface RawRequest {
+  stream: string
+  config: RawConfig
+  action: ConsumerAction | undefined
+}
+
+/** `json.Unmarshal(body, &CreateConsumerRequest{})`, or undefined for "invalid JSON". */
+const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined => {
+  const parsed = parseJsonWith(decodeUtf8(body), {
+    number: (text) => new NumberLiteral(text),
+    object: (entries) => new ObjectLiteral(entries)
+  })
+  if (!parsed.ok) return undefined
+  const req: RawRequest = { stream: "", config: zeroConfig(), action: undefined }
+  if (parsed.value === null) return req
+  if (!(parsed.value instanceof ObjectLiteral)) return undefined
+  try {
+    fieldsOf(parsed.value, ["stream_name", "config", "action"] as const, (k, v) => {
+      if (k === "stream_name") {
+        req.stream = decodeString(v, k) ?? req.stream
+      } else if (k === "action") {
+        req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
+      } else if (v !== null) {
+        if (!(v instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(v), k)
+        fieldsOf(v, CONFIG_FIELDS, (field, x) => applyField(req.config, field, x))
+      }
+    })
+  } catch (e) {
+    if (e instanceof TypeMismatch) return undefined
+    throw e
+  }
+  return req
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+type Limits = ConsumerLimits
+
+/** nats-server `setConsumerConfigDefaults` (ephemeral inactive threshold is stamped later). */
+const applyDefaults = (c: RawConfig, limits: Limits): void => {
+  const pull = c.deliver_subject === ""
+  const acks = c.ack_policy === "explicit" || c.ack_policy === "all"
+  if (pull && c.max_waiting === 0n) c.max_waiting = BigInt(DEFAULT_MAX_WAITING)
+  if (c.ack_wait === 0n && acks) c.ack_wait = BigInt(DEFAULT_ACK_WAIT)
+  if (c.max_deliver === 0n) c.max_deliver = -1n
+  if (c.backoff !== null && c.backoff.length > 0) c.ack_wait = c.backoff[0]!
+  if (acks && c.max_ack_pending === 0n) {
+    let pending = DEFAULT_MAX_ACK_PENDING
+    if ((limits.maxAckPending ?? 0) > 0 && limits.maxAckPending! < pending) pending = limits.maxAckPending!
+    if ((limits.accountMaxAckPending ?? 0) > 0 && limits.accountMaxAckPending! < pending) {
+      pending = limits.accountMaxAckPending!
+    }
+    c.max_ack_pending = BigInt(pending)
+  }
+  if (pull && c.max_batch === 0n && (limits.maxRequestBatch ?? 0) > 0) c.max_batch = BigInt(limits.maxRequestBatch!)
+}
+
+const policyError = (err: string): ApiError => ApiErrors.consumerInvalidPolicy(err)
+const badStart = (dp: string, start: string): ApiError =>
+  policyError(`consumer delivery policy is deliver ${dp}, but optional start ${start} is also set`)
+const notSet = (dp: string, what: string): ApiError =>
+  policyError(`consumer delivery policy is deliver ${dp}, but optional ${what} is not set`)
+
+const checkStartPosition = (c: RawConfig): ApiError | undefined => {
+  const seq = c.opt_start_seq > 0n
+  const time = c.opt_start_time !== undefined
+  switch (c.deliver_policy) {
+    case "all":
+    case "last":
+    case "new":
+    case "last_per_subject": {
+      const dp = c.deliver_policy === "last_per_subject" ? "last per subject" : c.deliver_policy
+      if (seq) return badStart(dp, "sequence")
+      if (time) return badStart(dp, "time")
+      if (c.deliver_policy === "last_per_subject" && c.filter_subject === "") return notSet(dp, "filter subject")
+      return undefined
+    }
+    case "by_start_sequence":
+      if (!seq) return notSet("by start sequence", "start sequence")
+      if (time) return badStart("by start sequence", "time")
+      return undefined
+    case "by_start_time":
+      if (!time) return notSet("by start time", "start time")
+      if (c.opt_start_seq !== 0n) return badStart("by start time", "start sequence")
+      return undefined
+  }
+}
+
+/** Go's `strconv.Atoi` error text for the sampling check (`<nil>` when it parsed but is negative). */
+const samplingError = (freq: string): string | undefined => {
+  const s = freq.endsWith("%") ? freq.slice(0, -1) : freq
+  if (/^[+-]?\d+$/.test(s)) {
+    const n = BigInt(s)
+    if (n < INT64_MIN || n > INT64_MAX) return `strconv.Atoi: parsing ${goQuote(s)}: value out of range`
+    return n < 0n ? "<nil>" : undefined
+  }
+  return `strconv.Atoi: parsing ${goQuote(s)}: invalid syntax`
+}
+
+/** Go's `%q` for the strconv error text. */
+const goQuote = (s: string): string => {
+  let out = "\""
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!
+    if (ch === "\"" || ch === "\\") out += "\\" + ch
+    else if (c >= 0x20 && c < 0x7f) out += ch
+    else if (c === 7) out += "\\a"
+    else if (c === 8) out += "\\b"
+    else if (c === 12) out += "\\f"
+    else if (c === 10) out += "\\n"
+    else if (c === 13) out += "\\r"
+    else if (c === 9) out += "\\t"
+    else if (c === 11) out += "\\v"
+    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0")
+    else if (c > 0x7f && /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) out += ch
+    else if (c < 0x10000) out += "\\u" + c.toString(16).padStart(4, "0")
+    else out += "\\U" + c.toString(16).padStart(8, "0")
+  }
+  return out + "\""
+}
+
+const streamReplicas = (stream: StreamConfig): bigint => BigInt(stream.num_replicas)
+
+/** nats-server `checkConsumerCfg`, in its order. */
+const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiError | undefined => {
+  if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
+  if (c.num_replicas < 0n) return ApiErrors.replicasCountCannotBeNegative()
+  const backoffs = c.backoff?.length ?? 0
+  if (backoffs > 0 && c.max_deliver <= BigInt(backoffs)) return ApiErrors.consumerMaxDeliverBackoff()
+  if (byteLength(c.description) > MAX_DESCRIPTION_LEN) return ApiErrors.consumerDescriptionTooLong(MAX_DESCRIPTION_LEN)
+
+  if (c.deliver_subject !== "") {
+    if (!isLiteral(c.deliver_subject)) return ApiErrors.consumerDeliverToWildcards()
+    if (!isValidSubject(c.deliver_subject)) return ApiErrors.consumerInvalidDeliverSubject()
+    if (stream.subjects.some((s) => subjectIsSubsetMatch(c.deliver_subject, s))) return ApiErrors.consumerDeliverCycle()
+    if (c.max_waiting !== 0n) return ApiErrors.consumerPushMaxWaiting()
+    if (c.max_ack_pending > 0n && c.ack_policy === "none") return ApiErrors.consumerMaxPendingAckPolicyRequired()
+    if (c.idle_heartbeat > 0n && c.idle_heartbeat < BigInt(MIN_HEARTBEAT)) return ApiErrors.consumerSmallHeartbeat()
+  } else {
+    if (c.ack_policy === "none" && stream.retention === "workqueue") return ApiErrors.consumerPullRequiresAck()
+    if (c.rate_limit_bps > 0n) return ApiErrors.consumerPullWithRateLimit()
+    if (c.max_waiting < 0n) return ApiErrors.consumerMaxWaitingNegative()
+    if (c.idle_heartbeat > 0n) return ApiErrors.consumerHBRequiresPush()
+    if (c.flow_control) return ApiErrors.consumerFCRequiresPush()
+    if (c.max_batch < 0n) return ApiErrors.consumerMaxRequestBatchNegative()
+    if (c.max_expires !== 0n && c.max_expires < BigInt(MIN_MAX_EXPIRES)) return ApiErrors.consumerMaxRequestExpiresToSmall()
+    const maxBatch = limits.maxRequestBatch ?? 0
+    if (maxBatch > 0 && c.max_batch > BigInt(maxBatch)) return ApiErrors.consumerMaxRequestBatchExceeded(maxBatch)
+  }
+  const serverPending = limits.maxAckPending ?? 0
+  if (serverPending > 0 && c.max_ack_pending > BigInt(serverPending)) return ApiErrors.consumerMaxPendingAckExcess(serverPending)
+  const accountPending = limits.accountMaxAckPending ?? 0
+  if (accountPending > 0 && c.max_ack_pending > BigInt(accountPending)) {
+    return ApiErrors.consumerMaxPendingAckExcess(accountPending)
+  }
+
+  if (c.direct) {
+    if (c.deliver_subject === "") return ApiErrors.consumerDirectRequiresPush()
+    if (c.durable_name !== "") return ApiErrors.consumerDirectRequiresEphemeral()
+  }
+  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
+    return ApiErrors.consumerFilterNotSubset()
+  }
+  const start = checkStartPosition(c)
+  if (start !== undefined) return start
+  if (c.sample_freq !== "") {
+    const err = samplingError(c.sample_freq)
+    if (err !== undefined) return ApiErrors.consumerInvalidSampling(err)
+  }
+  if (c.flow_control && c.idle_heartbeat === 0n) return ApiErrors.consumerWithFlowControlNeedsHeartbeats()
+  if (c.durable_name !== "" && c.name !== "" && c.name !== c.durable_name) {
+    return ApiErrors.consumerCreateDurableAndNameMismatch()
+  }
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conversion between the raw (Go) shape and ConsumerConfig
+// ---------------------------------------------------------------------------------------------
+
+const num = (n: bigint): number => Number(n)
+const big = (n: number | undefined): bigint => BigInt(Math.trunc(n ?? 0))
+
+const toConsumerConfig = (c: RawConfig): ConsumerConfig => ({
+  ...(c.durable_name !== "" ? { durable_name: c.durable_name } : {}),
+  ...(c.name !== "" ? { name: c.name } : {}),
+  ...(c.description !== "" ? { description: c.description } : {}),
+  deliver_policy: c.deliver_policy,
+  ...(c.opt_start_seq !== 0n ? { opt_start_seq: num(c.opt_start_seq) } : {}),
+  ...(c.opt_start_time !== undefined ? { opt_start_time: c.opt_start_time } : {}),
+  ack_policy: c.ack_policy,
+  ack_wait: num(c.ack_wait),
+  max_deliver: num(c.max_deliver),
+  ...(c.backoff !== null && c.backoff.length > 0 ? { backoff: c.backoff.map(num) } : {}),
+  ...(c.filter_subject !== "" ? { filter_subject: c.filter_subject } : {}),
+  replay_policy: c.replay_policy,
+  ...(c.rate_limit_bps !== 0n ? { rate_limit_bps: num(c.rate_limit_bps) } : {}),
+  ...(c.sample_freq !== "" ? { sample_freq: c.sample_freq } : {}),
+  ...(c.max_waiting !== 0n ? { max_waiting: num(c.max_waiting) } : {}),
+  max_ack_pending: num(c.max_ack_pending),
+  ...(c.idle_heartbeat !== 0n ? { idle_heartbeat: num(c.idle_heartbeat) } : {}),
+  ...(c.flow_control ? { flow_control: true } : {}),
+  ...(c.headers_only ? { headers_only: true } : {}),
+  ...(c.max_batch !== 0n ? { max_batch: num(c.max_batch) } : {}),
+  ...(c.max_expires !== 0n ? { max_expires: num(c.max_expires) } : {}),
+  ...(c.max_bytes !== 0n ? { max_bytes: num(c.max_bytes) } : {}),
+  ...(c.deliver_subject !== "" ? { deliver_subject: c.deliver_subject } : {}),
+  ...(c.deliver_group !== "" ? { deliver_group: c.deliver_group } : {}),
+  ...(c.inactive_threshold !== 0n ? { inactive_threshold: num(c.inactive_threshold) } : {}),
+  num_replicas: num(c.num_replicas),
+  ...(c.mem_storage ? { mem_storage: true } : {}),
+  ...(c.direct ? { direct: true } : {}),
+  ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {})
+})
+
+const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------------------------
+
+/** The name a create request refers to: the durable name, else `name`; undefined = generate one. */
+export const consumerName = (config: ConsumerConfig): string | undefined =>
+  config.durable_name !== undefined && config.durable_name !== "" ? config.durable_name : config.name === "" ? undefined : config.name
+
+/** Push consumers are those with a deliver subject. */
+export const isPushConsumer = (config: ConsumerConfig): boolean =>
+  config.deliver_subject !== undefined && config.deliver_subject !== ""
+
+/**
+ * Decode + validate + default a CONSUMER.CREATE / CONSUMER.DURABLE.CREATE request exactly like
+ * nats-server 2.9.10, in its order: invalid JSON, durable subject shape, stream name mismatch,
+ * path separators in the subject's consumer token, durable/ephemeral vs subject rules, filter
+ * mismatch, replicas > 1 (single server), defaults, `checkConsumerCfg` against `stream`.
+ *
+ * The returned config is what nats-server reports once the consumer is created (the inactive
+ * threshold of non-durables is stamped to 5s).
+ */
+export const decodeConsumerCreate = (
+  body: Uint8Array | string,
+  subject: string,
+  stream: StreamConfig,
+  limits: ConsumerLimits = {}
+): DecodeResult => {
+  const req = unmarshalRequest(body)
+  if (req === undefined) return fail(ApiErrors.invalidJSON())
+  const tokens = subject.split(".")
+  // $JS.API.CONSUMER.CREATE.<s> | .CREATE.<s>.<c>[.<filter...>] | .DURABLE.CREATE.<s>.<d>
+  if (tokens.length < 5) return fail(ApiErrors.badRequest())
+  let kind: "legacy-ephemeral" | "legacy-durable" | "new"
+  let streamName: string
+  let name = ""
+  let filter = ""
+  if (tokens.length === 5) {
+    kind = "legacy-ephemeral"
+    streamName = tokens[4]!
+  } else {
+    if (tokens[3] === "DURABLE") {
+      kind = "legacy-durable"
+      if (tokens.length !== 7) return fail(ApiErrors.consumerDurableNameNotInSubject())
+      streamName = tokens[5]!
+      name = tokens[6]!
+    } else {
+      kind = "new"
+      streamName = tokens[4]!
+      name = tokens[5]!
+    }
+    // Quirk kept: only a filter of two or more tokens is taken from the subject.
+    if (tokens.length > 7) filter = tokens.slice(6).join(".")
+  }
+  if (streamName !== req.stream) return fail(ApiErrors.streamMismatch())
+  if (name !== "" && hasPathSeparator(name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
+  const c = req.config
+  if (kind === "legacy-durable") {
+    if (c.durable_name === "") return fail(ApiErrors.consumerDurableNameNotSet())
+    if (name !== c.durable_name) return fail(ApiErrors.consumerDurableNameNotMatchSubject())
+  }
+  if (kind === "new") {
+    if (c.durable_name !== "" && name !== c.durable_name) return fail(ApiErrors.consumerDurableNameNotMatchSubject())
+    c.name = name
+  }
+  if (kind === "legacy-ephemeral" && c.durable_name !== "") return fail(ApiErrors.consumerEphemeralWithDurableName())
+  if (filter !== "" && c.filter_subject !== filter) return fail(ApiErrors.consumerCreateFilterSubjectMismatch())
+  if (c.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
+  if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
+
+  applyDefaults(c, limits)
+  const error = checkConfig(c, stream, limits)
+  if (error !== undefined) return fail(error)
+  const sentThreshold = c.inactive_threshold
+  if (c.durable_name === "" && c.inactive_threshold <= 0n) c.inactive_threshold = BigInt(DEFAULT_INACTIVE_THRESHOLD)
+  const config = toConsumerConfig(c)
+  sentInactiveThreshold.set(config, num(sentThreshold))
+  return { ok: true, request: { stream: req.stream, config, ...(req.action !== undefined ? { action: req.action } : {}) } }
+}
+
+// nats-server compares and stores an update's config *as sent*, before the ephemeral threshold
+// stamp that `decodeConsumerCreate` applies; the sent value is kept here for `checkUpdate` and
+// `updatedConfig` (a config not from the decoder falls back to: 5s on a non-durable = stamped).
+const sentInactiveThreshold = new WeakMap<ConsumerConfig, number>()
+
+const asSent = (next: ConsumerConfig): ConsumerConfig => {
+  const recorded = sentInactiveThreshold.get(next)
+  const threshold = recorded ?? ((next.durable_name ?? "") === "" && next.inactive_threshold === DEFAULT_INACTIVE_THRESHOLD
+    ? 0
+    : next.inactive_threshold ?? 0)
+  if (threshold === (next.inactive_threshold ?? 0)) return next
+  const { inactive_threshold: _stamped, ...rest } = next
+  return threshold === 0 ? rest : { ...rest, inactive_threshold: threshold }
+}
+
+const rawOf = (c: ConsumerConfig): RawConfig => ({
+  durable_name: c.durable_name ?? "",
+  name: c.name ?? "",
+  description: c.description ?? "",
+  deliver_policy: c.deliver_policy,
+  opt_start_seq: big(c.opt_start_seq),
+  opt_start_time: c.opt_start_time,
+  ack_policy: c.ack_policy,
+  ack_wait: big(c.ack_wait),
+  max_deliver: big(c.max_deliver),
+  backoff: c.backoff === undefined ? null : c.backoff.map((n) => big(n)),
+  filter_subject: c.filter_subject ?? "",
+  replay_policy: c.replay_policy,
+  rate_limit_bps: big(c.rate_limit_bps),
+  sample_freq: c.sample_freq ?? "",
+  max_waiting: big(c.max_waiting),
+  max_ack_pending: big(c.max_ack_pending),
+  idle_heartbeat: big(c.idle_heartbeat),
+  flow_control: c.flow_control === true,
+  headers_only: c.headers_only === true,
+  max_batch: big(c.max_batch),
+  max_expires: big(c.max_expires),
+  max_bytes: big(c.max_bytes),
+  deliver_subject: c.deliver_subject ?? "",
+  deliver_group: c.deliver_group ?? "",
+  inactive_threshold: big(c.inactive_threshold),
+  num_replicas: big(c.num_replicas),
+  mem_storage: c.mem_storage === true,
+  direct: c.direct === true,
+  metadata: c.metadata === undefined ? undefined : { ...c.metadata }
+})
+
+/**
+ * Rules that depend on the stream and its other consumers. Re-checks the stream-dependent parts of
+ * `checkConsumerCfg` (replicas, deliver cycle, pull ack on workqueue, filter subset — already done
+ * by `decodeConsumerCreate`), then for a new consumer (`isUpdate` false) what nats-server checks in
+ * `addConsumer` after finding no consumer of that name: max consumers (stream, then account),
+ * workqueue rules (explicit ack, one unfiltered consumer, non-overlapping filters, deliver all),
+ * durable name length, name characters, and the store name length. nats-server checks none of
+ * these on update. `others` must not contain the consumer itself.
+ */
+export const checkAgainstStream = (
+  config: ConsumerConfig,
+  stream: StreamConfig,
+  others: ReadonlyArray<ConsumerConfig>,
+  isUpdate: boolean,
+  limits: ConsumerLimits = {}
+): ApiError | undefined => {
+  const c = rawOf(config)
+  if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
+  if (c.deliver_subject !== "") {
+    if (stream.subjects.some((s) => subjectIsSubsetMatch(c.deliver_subject, s))) return ApiErrors.consumerDeliverCycle()
+  } else if (c.ack_policy === "none" && stream.retention === "workqueue") {
+    return ApiErrors.consumerPullRequiresAck()
+  }
+  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
+    return ApiErrors.consumerFilterNotSubset()
+  }
+  if (isUpdate) return undefined
+
+  let maxConsumers = stream.max_consumers
+  const account = limits.accountMaxConsumers ?? 0
+  if (maxConsumers <= 0 || (account > 0 && account < maxConsumers)) maxConsumers = account
+  const publicOthers = others.filter((o) => o.direct !== true)
+  if (maxConsumers > 0 && publicOthers.length >= maxConsumers) return ApiErrors.maximumConsumersLimit()
+
+  if (stream.retention === "workqueue" && !c.direct) {
+    if (c.ack_policy !== "explicit") return ApiErrors.consumerWQRequiresExplicitAck()
+    if (others.length > 0) {
+      if (c.filter_subject === "") return ApiErrors.consumerWQMultipleUnfiltered()
+      const unique = others.every((o) =>
+        o.filter_subject !== undefined && o.filter_subject !== "" &&
+        !subjectIsSubsetMatch(c.filter_subject, o.filter_subject) &&
+        !subjectIsSubsetMatch(o.filter_subject, c.filter_subject)
+      )
+      if (!unique) return ApiErrors.consumerWQConsumerNotUnique()
+    }
+    if (c.deliver_policy !== "all") return ApiErrors.consumerWQConsumerNotDeliverAll()
+  }
+  const name = c.durable_name !== "" ? c.durable_name : c.name
+  if (c.durable_name !== "" && byteLength(c.durable_name) > MAX_NAME_LEN) return ApiErrors.consumerNameTooLong(MAX_NAME_LEN)
+  if (name === "") return undefined // legacy ephemeral: the caller generates a valid name
+  if (!isValidConsumerName(name)) return ApiErrors.consumerBadDurableName()
+  // A file-backed consumer store cannot have a directory name over 255 bytes (nats-server: the
+  // store error, reported as a plain consumer-create error).
+  if (byteLength(name) > MAX_NAME_LEN && stream.storage === "file" && !c.mem_storage) {
+    return ApiErrors.consumerCreate("error creating store for consumer")
+  }
+  return undefined
+}
+
+// Go's reflect.DeepEqual over the normalized configs.
+const canonical = (c: ConsumerConfig): string =>
+  JSON.stringify(encodeConsumerConfig(c), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
+
+/** Same config (nats-server compares the structs; absent and zero/empty fields coincide). */
+export const sameConsumerConfig = (a: ConsumerConfig, b: ConsumerConfig): boolean => canonical(a) === canonical(b)
+
+/**
+ * nats-server `checkNewConsumerConfig`: the error for changing an immutable field of an existing
+ * consumer, or undefined. (Errors are consumer-create 10012 with the text, except the backoff
+ * one.) Left to the caller: changing the deliver subject of a push consumer that currently has
+ * subscribers on it fails with `ApiErrors.consumerNameExist()`.
+ *
+ * `next` is the decoded config. nats-server compares it as sent (before the ephemeral threshold
+ * stamp), so a named ephemeral re-created with the same body is never "identical" — which only
+ * shows through the start-time rule below.
+ */
+export const checkUpdate = (current: ConsumerConfig, next: ConsumerConfig): ApiError | undefined => {
+  if (sameConsumerConfig(current, asSent(next))) return undefined
+  const c = rawOf(current)
+  const n = rawOf(next)
+  const err = (text: string) => ApiErrors.consumerCreate(text)
+  if (c.deliver_policy !== n.deliver_policy) return err("deliver policy can not be updated")
+  if (c.opt_start_seq !== n.opt_start_seq) return err("start sequence can not be updated")
+  // nats-server compares the *time.Time pointers here: any set start time counts as changed.
+  if (c.opt_start_time !== undefined || n.opt_start_time !== undefined) return err("start time can not be updated")
+  if (c.ack_policy !== n.ack_policy) return err("ack policy can not be updated")
+  if (c.replay_policy !== n.replay_policy) return err("replay policy can not be updated")
+  if (c.idle_heartbeat !== n.idle_heartbeat) return err("heart beats can not be updated")
+  if (c.flow_control !== n.flow_control) return err("flow control can not be updated")
+  if (c.max_waiting !== n.max_waiting) return err("max waiting can not be updated")
+  if (c.deliver_subject !== n.deliver_subject) {
+    if (c.deliver_subject === "") return err("can not update pull consumer to push based")
+    if (n.deliver_subject === "") return err("can not update push consumer to pull based")
+  }
+  const backoffs = n.backoff?.length ?? 0
+  if (backoffs > 0 && n.max_deliver <= BigInt(backoffs)) return ApiErrors.consumerMaxDeliverBackoff()
+  return undefined
+}
+
+/**
+ * The config stored (and reported) after an accepted update: `next`, with the inactive threshold
+ * handled like nats-server's `updateInactiveThreshold` (it looks at the *current* durability).
+ */
+export const updatedConfig = (current: ConsumerConfig, next: ConsumerConfig): ConsumerConfig => {
+  const sent = asSent(next)
+  const wasEphemeral = (current.durable_name ?? "") === ""
+  if (sent.inactive_threshold === current.inactive_threshold) return sent
+  if (wasEphemeral && (sent.inactive_threshold ?? 0) <= 0) return { ...sent, inactive_threshold: DEFAULT_INACTIVE_THRESHOLD }
+  return sent
+}
+
+const INT64_MAX_NUMBER = 2 ** 63
+
+// Integers as nats-server writes them: exact below 2^53; past it the nearest double, clamped.
+const int64Json = (n: number): number | bigint => {
+  if (Number.isSafeInteger(n)) return n
+  if (n >= INT64_MAX_NUMBER) return INT64_MAX
+  if (n < -INT64_MAX_NUMBER) return INT64_MIN
+  return BigInt(Math.trunc(n))
+}
+
+const uint64Json = (n: number): number | bigint => {
+  if (Number.isSafeInteger(n)) return n
+  if (n >= 2 ** 64) return UINT64_MAX
+  return BigInt(Math.trunc(n))
+}
+
+const nonZero = (n: number | undefined): n is number => n !== undefined && n !== 0
+const nonEmpty = (s: string | undefined): s is string => s !== undefined && s !== ""
+
+/**
+ * The JSON object nats-server sends for a consumer config, keys in its order (`ConsumerConfig`
+ * struct order, `metadata` last as in 2.10) with its `omitempty` rules. Encode with `encodeJson`.
+ */
+export const encodeConsumerConfig = (c: ConsumerConfig): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  if (nonEmpty(c.durable_name)) out.durable_name = c.durable_name
+  if (nonEmpty(c.name)) out.name = c.name
+  if (nonEmpty(c.description)) out.description = c.description
+  out.deliver_policy = c.deliver_policy
+  if (nonZero(c.opt_start_seq)) out.opt_start_seq = uint64Json(c.opt_start_seq)
+  if (c.opt_start_time !== undefined) out.opt_start_time = c.opt_start_time
+  out.ack_policy = c.ack_policy
+  if (nonZero(c.ack_wait)) out.ack_wait = int64Json(c.ack_wait)
+  if (nonZero(c.max_deliver)) out.max_deliver = int64Json(c.max_deliver)
+  if (c.backoff !== undefined && c.backoff.length > 0) out.backoff = c.backoff.map(int64Json)
+  if (nonEmpty(c.filter_subject)) out.filter_subject = c.filter_subject
+  out.replay_policy = c.replay_policy
+  if (nonZero(c.rate_limit_bps)) out.rate_limit_bps = uint64Json(c.rate_limit_bps)
+  if (nonEmpty(c.sample_freq)) out.sample_freq = c.sample_freq
+  if (nonZero(c.max_waiting)) out.max_waiting = int64Json(c.max_waiting)
+  if (nonZero(c.max_ack_pending)) out.max_ack_pending = int64Json(c.max_ack_pending)
+  if (nonZero(c.idle_heartbeat)) out.idle_heartbeat = int64Json(c.idle_heartbeat)
+  if (c.flow_control === true) out.flow_control = true
+  if (c.headers_only === true) out.headers_only = true
+  if (nonZero(c.max_batch)) out.max_batch = int64Json(c.max_batch)
+  if (nonZero(c.max_expires)) out.max_expires = int64Json(c.max_expires)
+  if (nonZero(c.max_bytes)) out.max_bytes = int64Json(c.max_bytes)
+  if (nonEmpty(c.deliver_subject)) out.deliver_subject = c.deliver_subject
+  if (nonEmpty(c.deliver_group)) out.deliver_group = c.deliver_group
+  if (nonZero(c.inactive_threshold)) out.inactive_threshold = int64Json(c.inactive_threshold)
+  out.num_replicas = int64Json(c.num_replicas)
+  if (c.mem_storage === true) out.mem_storage = true
+  if (c.direct === true) out.direct = true
+  if (c.metadata !== undefined) {
+    const keys = Object.keys(c.metadata).sort()
+    if (keys.length > 0) {
+      const m: Record<string, string> = {}
+      for (const k of keys) {
+        Object.defineProperty(m, k, { value: c.metadata[k], enumerable: true, writable: true, configurable: true })
+      }
+      out.metadata = m
+    }
+  }
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pull requests ($JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A decoded pull request. Values are passed through as nats-server 2.9.10 does: a JSON `batch` of
+ * 0 (or absent) is 0 and a bare integer may be zero or negative; `expiresNs` 0 = no expiry.
+ */
+export interface PullRequest {
+  readonly batch: number
+  readonly expiresNs: number
+  readonly noWait: boolean
+  readonly maxBytes: number
+  readonly heartbeatNs: number
+}
+
+export type PullRequestResult =
+  | { readonly ok: true; readonly request: PullRequest }
+  | { readonly ok: false; readonly description: string }
+
+// Go's bytes.TrimSpace set (unicode.IsSpace).
+const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+const TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g")
+
+/** Go's `quoteChar` for a byte in a JSON syntax error. */
+const quoteByte = (b: number): string => {
+  if (b === 0x27) return "'\\''"
+  if (b === 0x22) return "'\"'"
+  const q = goQuote(String.fromCharCode(b))
+  return "'" + q.slice(1, -1) + "'"
+}
+
+/**
+ * Go's `encoding/json` syntax check (`checkValid`) over the bytes: the error text it reports for
+ * the first offending byte, or undefined when the document is valid.
+ */
+export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
+  const len = data.length
+  let i = 0
+  const stack: Array<"object" | "array"> = []
+  const err = (context: string): string =>
+    i >= len ? "unexpected end of JSON input" : `invalid character ${quoteByte(data[i]!)} ${context}`
+  const ws = () => {
+    while (i < len && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0a || data[i] === 0x0d)) i++
+  }
+  const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39
+  const isHex = (b: number | undefined) =>
+    b !== undefined && (isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46))
+
+  // Returns an error text, or undefined after consuming one string.
+  const string = (): string | undefined => {
+    i++ // opening quote
+    for (;;) {
+      if (i >= len) return err("")
+      const b = data[i]!
+      if (b === 0x22) {
+        i++
+        return undefined
+      }
+      if (b === 0x5c) {
+        i++
+        if (i >= len) return err("")
+        const e = data[i]!
+        if (e === 0x75) {
+          i++
+          for (let k = 0; k < 4; k++, i++) {
+            if (!isHex(data[i])) return err("in \\u hexadecimal character escape")
+          }
+          continue
+        }
+        if (![0x62, 0x66, 0x6e, 0x72, 0x74, 0x5c, 0x2f, 0x22].includes(e)) return err("in string escape code")
+        i++
+        continue
+      }
+      if (b < 0x20) return err("in string literal")
+      i++
+    }
+  }
+
+  const number = (): string | undefined => {
+    if (data[i] === 0x2d) {
+      i++
+      if (!isDigit(data[i])) return err("in numeric literal")
+    }
+    if (data[i] === 0x30) i++
+    else while (isDigit(data[i])) i++
+    if (data[i] === 0x2e) {
+      i++
+      if (!isDigit(data[i])) return err("after decimal point in numeric literal")
+      while (isDigit(data[i])) i++
+    }
+    if (data[i] === 0x65 || data[i] === 0x45) {
+      i++
+      if (data[i] === 0x2b || data[i] === 0x2d) i++
+      if (!isDigit(data[i])) return err("in exponent of numeric literal")
+      while (isDigit(data[i])) i++
+    }
+    return undefined
+  }
+
+  const literal = (word: string): string | undefined => {
+    for (let k = 1; k < word.length; k++) {
+      i++
+      if (data[i] !== word.charCodeAt(k)) return err(`in literal ${word} (expecting '${word[k]}')`)
+    }
+    i++
+    return undefined
+  }
+
+  // Parses one scalar, or opens a container (the loop below then expects its first member).
+  let opened = false
+  const value = (): string | undefined => {
+    ws()
+    const b = data[i]
+    if (b === 0x7b || b === 0x5b) {
+      stack.push(b === 0x7b ? "object" : "array")
+      if (stack.length > 10000) return err("exceeded max depth")
+      i++
+      opened = true
+      return undefined
+    }
+    if (b === 0x22) return string()
+    if (b === 0x2d || isDigit(b)) return number()
+    if (b === 0x74) return literal("true")
+    if (b === 0x66) return literal("false")
+    if (b === 0x6e) return literal("null")
+    return err("looking for beginning of value")
+  }
+
+  const key = (): string | undefined => {
+    ws()
+    if (data[i] !== 0x22) return err("looking for beginning of object key string")
+    const e = string()
+    if (e !== undefined) return e
+    ws()
+    if (data[i] !== 0x3a) return err("after object key")
+    i++
+    return value()
+  }
+
+  let e = value()
+  while (e === undefined) {
+    ws()
+    const top = stack[stack.length - 1]
+    if (top === undefined) return i < len ? err("after top-level value") : undefined
+    const b = data[i]
+    const close = top === "object" ? 0x7d : 0x5d
+    if (opened) {
+      opened = false
+      if (b === close) {
+        i++
+        stack.pop()
+      } else {
+        e = top === "object" ? key() : value()
+      }
+    } else if (b === 0x2c) {
+      i++
+      e = top === "object" ? key() : value()
+    } else if (b === close) {
+      i++
+      stack.pop()
+    } else {
+      return err(top === "object" ? "after object key:value pair" : "after array element")
+    }
+  }
+  return e
+}
+
+const PULL_FIELDS = ["expires", "batch", "max_bytes", "no_wait", "idle_heartbeat"] as const
+const PULL_TYPES: Record<(typeof PULL_FIELDS)[number], string> = {
+  expires: "time.Duration",
+  batch: "int",
+  max_bytes: "int",
+  no_wait: "bool",
+  idle_heartbeat: "time.Duration"
+}
+
+/**
+ * Pull request body: empty (batch 1), a bare integer (batch n; anything else unparsable is batch
+ * 1), or JSON `{batch, expires, no_wait, max_bytes, idle_heartbeat}`. Invalid JSON gets
+ * nats-server's `400 Bad Request - <Go error>` description text, as does a heartbeat more than
+ * half the expiry ("heartbeat value too large").
+ */
+export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
+  const text = decodeUtf8(body).replace(TRIM, "")
+  if (text === "") return { ok: true, request: { batch: 1, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 } }
+  if (!text.startsWith("{")) {
+    const n = /^[+-]?\d+$/.test(text) ? BigInt(text) : undefined
+    const batch = n !== undefined && n >= INT64_MIN && n <= INT64_MAX ? Number(n) : 1
+    return { ok: true, request: { batch, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 } }
+  }
+  const bytes = encoder.encode(text)
+  const syntax = goJsonSyntaxError(bytes)
+  if (syntax !== undefined) return { ok: false, description: `Bad Request - ${syntax}` }
+  const parsed = parseJsonWith(text, {
+    number: (t) => new NumberLiteral(t),
+    object: (entries) => new ObjectLiteral(entries)
+  })
+  if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) return { ok: false, description: "Bad Request - invalid JSON" }
+  const r = { expires: 0n, batch: 0n, max_bytes: 0n, no_wait: false, idle_heartbeat: 0n }
+  let first: TypeMismatch | undefined
+  // Go keeps decoding after a type error and reports the first one.
+  fieldsOf(parsed.value, PULL_FIELDS, (field, v) => {
+    try {
+      if (field === "no_wait") r.no_wait = decodeBool(v, field) ?? r.no_wait
+      else r[field] = decodeInt(v, field) ?? r[field]
+    } catch (e) {
+      if (!(e instanceof TypeMismatch)) throw e
+      first ??= e
+    }
+  })
+  if (first !== undefined) {
+    const type = PULL_TYPES[first.field as (typeof PULL_FIELDS)[number]]
+    return {
+      ok: false,
+      description:
+        `Bad Request - json: cannot unmarshal ${first.value} into Go struct field JSApiConsumerGetNextRequest.${first.field} of type ${type}`
+    }
+  }
+  // Go multiplies in int64 (wrapping), so huge heartbeats can slip through; kept.
+  if (r.idle_heartbeat > 0n && BigInt.asIntN(64, r.idle_heartbeat * 2n) > r.expires) {
+    return { ok: false, description: "Bad Request - heartbeat value too large" }
+  }
+  return {
+    ok: true,
+    request: {
+      batch: Number(r.batch),
+      expiresNs: Number(r.expires),
+      noWait: r.no_wait,
+      maxBytes: Number(r.max_bytes),
+      heartbeatNs: Number(r.idle_heartbeat)
+    }
+  }
+}

@@ -1,0 +1,592 @@
+/**
+ * One consumer: a bounded mailbox drained in batches by one fiber. Pull requests, acks, stream
+ * "new messages" wake-ups and timer ticks all arrive as commands; after each batch the actor
+ * delivers whatever it can (redeliveries first, then new messages in stream order) to waiting
+ * pull requests or to the push deliver subject.
+ *
+ * Wire formats follow nats-server 2.9.10: ack reply subjects
+ * `$JS.ACK.<stream>.<consumer>.<delivery count>.<stream seq>.<consumer seq>.<ts ns>.<pending>`,
+ * pull statuses (404 No Messages, 408 Request Timeout with Nats-Pending-*, 409 ...), push idle
+ * heartbeats and flow control requests.
+ */
+import { Buffer } from "node:buffer"
+import { Cause, Effect, Queue, type Scope } from "effect"
+import type { InternalClient } from "../../core/InternalClient.ts"
+import type { Subscription } from "../../core/Router.ts"
+import type { Logger } from "../../log/Log.ts"
+import type { StoredMessage } from "../../store/MessageLog.ts"
+import { toWire } from "../../subject/Subject.ts"
+import { encodeJson, formatTime } from "../api/Json.ts"
+import type { ConsumerConfig, PullRequest } from "../api/ConsumerConfig.ts"
+import type { StreamActor } from "../stream/StreamActor.ts"
+import { AckState } from "./AckState.ts"
+import { PullRequestQueue } from "./PullRequests.ts"
+
+export type ConsumerCommand =
+  | { readonly _tag: "Wake" }
+  | { readonly _tag: "Pull"; readonly reply: string; readonly request: PullRequest }
+  | { readonly _tag: "Ack"; readonly subject: string; readonly reply: string | undefined; readonly body: Uint8Array }
+  | { readonly _tag: "Tick" }
+  | { readonly _tag: "Call"; readonly run: (c: ConsumerActor) => void }
+
+export interface ConsumerContext {
+  readonly client: InternalClient
+  readonly log: Logger
+  readonly nowMs: () => number
+  /** Retention hook: the stream decides whether an acked message can go. */
+  readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
+  /** Ephemeral consumer idle past its inactive threshold. */
+  readonly inactive: (consumer: ConsumerActor) => void
+}
+
+const latin1 = (s: string) => Buffer.from(s, "latin1")
+const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
+  latin1(`NATS/1.0 ${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`)
+
+const startsWith = (b: Uint8Array, p: string): boolean => {
+  if (b.length < p.length) return false
+  for (let i = 0; i < p.length; i++) if (b[i] !== p.charCodeAt(i)) return false
+  return true
+}
+
+export class ConsumerActor {
+  readonly name: string
+  readonly stream: StreamActor
+  config: ConsumerConfig
+  readonly created: bigint
+  readonly state: AckState
+  readonly waiting = new PullRequestQueue()
+  private readonly ctx: ConsumerContext
+  private readonly mailbox: Queue.Queue<ConsumerCommand>
+  private subs: Array<Subscription> = []
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private timerAt = Infinity
+  private lastActivity: number
+  private lastPushSignal = 0
+  /** Outstanding flow-control reply subject; push delivery pauses while set. */
+  private fcPending: string | undefined = undefined
+  private fcCounter = 0
+  private deliveredSinceFc = 0
+  private closed = false
+  /** Subject filter in wire form (latin1). */
+  private readonly filter: string
+  /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
+  private lastPerSubject: Array<number> = []
+
+  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, mailbox: Queue.Queue<ConsumerCommand>, startSeq: number) {
+    this.stream = stream
+    this.name = name
+    this.config = config
+    this.created = created
+    this.ctx = ctx
+    this.mailbox = mailbox
+    this.state = new AckState(startSeq)
+    this.filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
+    this.lastActivity = ctx.nowMs()
+    if (config.deliver_policy === "last_per_subject") {
+      const seqs: Array<number> = []
+      for (const subject of stream.store.subjectCounts(this.filter).keys()) {
+        const m = stream.store.lastBySubject(subject)
+        if (m !== undefined) seqs.push(m.seq)
+      }
+      this.lastPerSubject = seqs.sort((a, b) => a - b)
+      this.state.nextSeq = stream.store.state().lastSeq + 1
+    }
+  }
+
+  get isPull(): boolean {
+    return this.config.deliver_subject === undefined || this.config.deliver_subject === ""
+  }
+
+  private get tracksAcks(): boolean {
+    return this.config.ack_policy !== "none"
+  }
+
+  static make = (stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext): Effect.Effect<ConsumerActor, never, Scope.Scope> =>
+    Effect.gen(function*() {
+      const mailbox = yield* Queue.bounded<ConsumerCommand>(65_536)
+      const c = new ConsumerActor(stream, name, config, created, ctx, mailbox, startSequence(stream, config))
+      c.subscribe()
+      yield* Effect.addFinalizer(() => Effect.sync(() => c.stop()))
+      const loop: Effect.Effect<never> = c.runBatch().pipe(
+        Effect.forever,
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+          ctx.log.error(`JetStream consumer '${stream.name} > ${name}' failed, restarting: ${Cause.pretty(cause)}`)
+          return loop
+        })
+      ) as Effect.Effect<never>
+      yield* Effect.forkScoped(loop)
+      c.offer({ _tag: "Wake" })
+      return c
+    })
+
+  offer(cmd: ConsumerCommand): boolean {
+    return !this.closed && Queue.offerUnsafe(this.mailbox, cmd)
+  }
+
+  /** Stream appended or removed messages. */
+  wake(): void {
+    this.offer({ _tag: "Wake" })
+  }
+
+  call<A>(f: (c: ConsumerActor) => A): Effect.Effect<A> {
+    return Effect.callback<A>((resume) => {
+      if (!this.offer({ _tag: "Call", run: (c) => resume(Effect.succeed(f(c))) })) resume(Effect.sync(() => f(this)))
+    })
+  }
+
+  private subscribe(): void {
+    const c = this.ctx.client
+    const prefix = `${this.stream.name}.${this.name}`
+    const ack = c.subscribe(`$JS.ACK.${prefix}.>`, (subject, reply, hdrLen, msg) => {
+      this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
+    })
+    if (ack !== undefined) this.subs.push(ack)
+    if (this.config.flow_control === true) {
+      const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject) => {
+        this.offer({ _tag: "Call", run: (a) => a.flowControlAnswered(subject) })
+      })
+      if (fc !== undefined) this.subs.push(fc)
+    }
+    if (!this.isPull) {
+      const deliver = toWire(this.config.deliver_subject!)
+      const listener = (sub: Subscription) => {
+        if (sub.owner !== c && (sub.subject === deliver || matchesPattern(sub.subject, deliver))) this.wake()
+      }
+      c.routerForListeners.subscribeListeners.add(listener)
+      this.unlisten = () => c.routerForListeners.subscribeListeners.delete(listener)
+    }
+  }
+
+  private unlisten: () => void = () => {}
+
+  stop(): void {
+    if (this.closed) return
+    for (const r of this.waiting.clear()) this.signal(r.reply, status("409 Consumer Deleted"))
+    this.closed = true
+    for (const s of this.subs) this.ctx.client.unsubscribe(s)
+    this.subs = []
+    this.unlisten()
+    if (this.timer !== undefined) clearTimeout(this.timer)
+  }
+
+  // --- the loop -------------------------------------------------------------------------------
+
+  private runBatch(): Effect.Effect<void> {
+    return Effect.map(Queue.takeAll(this.mailbox), (batch) => {
+      const now = this.ctx.nowMs()
+      for (const cmd of batch) {
+        switch (cmd._tag) {
+          case "Pull":
+            this.addPull(cmd.reply, cmd.request, now)
+            break
+          case "Ack":
+            this.processAck(cmd.subject, cmd.reply, cmd.body, now)
+            break
+          case "Call":
+            cmd.run(this)
+            break
+          default:
+            break
+        }
+      }
+      this.expire(now)
+      this.deliverAvailable(now)
+      this.schedule(now)
+    })
+  }
+
+  private addPull(reply: string, req: PullRequest, now: number): void {
+    this.lastActivity = now
+    const maxWaiting = this.config.max_waiting ?? 512
+    if (this.waiting.size >= maxWaiting) return this.signal(reply, status("409 Exceeded MaxWaiting"))
+    if (this.config.max_batch !== undefined && this.config.max_batch > 0 && req.batch > this.config.max_batch) {
+      return this.signal(reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
+    }
+    this.waiting.add({
+      reply,
+      remaining: req.batch,
+      delivered: 0,
+      bytesLeft: req.maxBytes,
+      maxBytes: req.maxBytes,
+      noWait: req.noWait,
+      expiresAt: req.expiresNs > 0 ? now + req.expiresNs / 1e6 : Infinity,
+      heartbeatMs: req.heartbeatNs > 0 ? req.heartbeatNs / 1e6 : 0,
+      lastSignal: now
+    })
+  }
+
+  // --- acks -----------------------------------------------------------------------------------
+
+  private processAck(subject: string, reply: string | undefined, body: Uint8Array, now: number): void {
+    const t = subject.split(".")
+    // $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>
+    if (t.length < 9) return
+    const sseq = Number(t[5])
+    const dseq = Number(t[6])
+    if (!Number.isSafeInteger(sseq) || sseq <= 0) return
+    let replied = false
+    if (body.length === 0 || startsWith(body, "+ACK") || startsWith(body, "+OK")) {
+      this.ackOne(sseq, dseq, now)
+    } else if (startsWith(body, "+NXT")) {
+      this.ackOne(sseq, dseq, now)
+      replied = true
+      if (reply !== undefined) this.nextAfterAck(reply, body.subarray(4), now)
+    } else if (startsWith(body, "-NAK")) {
+      this.nak(sseq, body.subarray(4), now)
+    } else if (startsWith(body, "+WPI")) {
+      const p = this.state.pending.get(sseq)
+      if (p !== undefined) p.deadline = now + this.ackWaitMs(p.count)
+    } else if (startsWith(body, "+TERM")) {
+      const p = this.state.pending.get(sseq)
+      this.ackOne(sseq, dseq, now)
+      if (p !== undefined) this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+    }
+    // An ack that carries a reply subject is a "double ack": confirm it was processed.
+    if (reply !== undefined && !replied) this.ctx.client.publish(reply, undefined, -1, new Uint8Array(0))
+  }
+
+  private ackOne(sseq: number, dseq: number, now: number): void {
+    if (this.config.ack_policy === "all") {
+      const acked = this.state.ackUpTo(sseq, dseq, now)
+      if (acked.length > 0) this.ctx.acked(this, acked, false)
+    } else if (this.config.ack_policy === "explicit") {
+      if (this.state.ack(sseq, dseq, now)) this.ctx.acked(this, [sseq], false)
+    }
+  }
+
+  private nak(sseq: number, arg: Uint8Array, now: number): void {
+    const p = this.state.pending.get(sseq)
+    if (p === undefined) return
+    const text = Buffer.from(arg).toString("utf8").trim()
+    let delayMs = 0
+    if (text !== "") {
+      if (text.startsWith("{")) {
+        try {
+          const d = (JSON.parse(text) as { delay?: unknown }).delay
+          if (typeof d === "number" && d > 0) delayMs = d / 1e6
+        } catch {
+          this.ctx.log.warn(`JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`)
+        }
+      } else {
+        const ms = parseGoDuration(text)
+        if (ms !== undefined) delayMs = ms
+      }
+    }
+    if (delayMs > 0) p.deadline = now + delayMs
+    else this.state.queueRedelivery(sseq)
+  }
+
+  private nextAfterAck(reply: string, arg: Uint8Array, now: number): void {
+    const text = Buffer.from(arg).toString("utf8").trim()
+    let batch = 1
+    if (text !== "") {
+      try {
+        const v = JSON.parse(text) as unknown
+        if (typeof v === "number") batch = v
+        else if (typeof v === "object" && v !== null && typeof (v as { batch?: unknown }).batch === "number") batch = (v as { batch: number }).batch
+      } catch {
+        // nats-server treats an unparsable +NXT argument as a batch of one.
+      }
+    }
+    this.addPull(reply, { batch: Math.max(1, batch), expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 }, now)
+  }
+
+  private ackWaitMs(count: number): number {
+    const b = this.config.backoff
+    if (b !== undefined && b.length > 0) return b[Math.min(count - 1, b.length - 1)]! / 1e6
+    return this.config.ack_wait / 1e6
+  }
+
+  // --- timers ---------------------------------------------------------------------------------
+
+  private expire(now: number): void {
+    if (this.tracksAcks) this.state.expire(now)
+    for (const r of this.waiting.takeExpired(now)) {
+      this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+    }
+    const threshold = this.config.inactive_threshold
+    if (threshold !== undefined && threshold > 0 && this.config.durable_name === undefined) {
+      const active = this.isPull ? this.waiting.size > 0 : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
+      if (active) this.lastActivity = now
+      else if (now - this.lastActivity >= threshold / 1e6) this.ctx.inactive(this)
+    }
+  }
+
+  /** Arms one timer for the earliest of: ack deadline, request expiry, heartbeat, inactivity. */
+  private schedule(now: number): void {
+    let at = Infinity
+    for (const p of this.state.pending.values()) if (p.deadline < at) at = p.deadline
+    for (const r of this.waiting.all()) {
+      if (r.expiresAt < at) at = r.expiresAt
+      if (r.heartbeatMs > 0 && r.lastSignal + r.heartbeatMs < at) at = r.lastSignal + r.heartbeatMs
+    }
+    const hb = this.config.idle_heartbeat
+    if (!this.isPull && hb !== undefined && hb > 0) at = Math.min(at, this.lastPushSignal + hb / 1e6)
+    const threshold = this.config.inactive_threshold
+    if (threshold !== undefined && threshold > 0 && this.config.durable_name === undefined) {
+      at = Math.min(at, this.lastActivity + threshold / 1e6)
+    }
+    if (at === Infinity || this.closed) return
+    if (this.timer !== undefined && this.timerAt <= at && this.timerAt > now) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerAt = Infinity
+      this.offer({ _tag: "Tick" })
+    }, Math.max(1, Math.ceil(at - now)))
+  }
+
+  // --- delivery -------------------------------------------------------------------------------
+
+  private signal(to: string, hdr: Uint8Array): void {
+    this.ctx.client.publish(to, undefined, hdr.length, hdr)
+  }
+
+  /** Next message to deliver without committing to it. */
+  private peek(): { sseq: number; msg: StoredMessage; redelivery: boolean; skipList?: boolean } | undefined {
+    const store = this.stream.store
+    const maxDeliver = this.config.max_deliver
+    while (this.state.hasRedeliveries) {
+      const sseq = this.state.takeRedelivery()!
+      const p = this.state.pending.get(sseq)
+      if (p === undefined) continue
+      if (maxDeliver > 0 && p.count >= maxDeliver) {
+        this.state.giveUp(sseq)
+        this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
+        continue
+      }
+      const msg = store.get(sseq)
+      if (msg === undefined) {
+        this.state.giveUp(sseq)
+        continue
+      }
+      return { sseq, msg, redelivery: true }
+    }
+    const maxAckPending = this.config.max_ack_pending
+    if (this.tracksAcks && maxAckPending > 0 && this.state.pending.size >= maxAckPending) return undefined
+    while (this.lastPerSubject.length > 0) {
+      const sseq = this.lastPerSubject[0]!
+      const msg = store.get(sseq)
+      if (msg !== undefined) return { sseq, msg, redelivery: false, skipList: true }
+      this.lastPerSubject.shift()
+    }
+    const first = store.state().firstSeq
+    if (this.state.nextSeq < first) this.state.nextSeq = first
+    const sseq = store.firstSeqMatching(this.state.nextSeq, this.filter)
+    if (sseq === undefined) return undefined
+    const msg = store.get(sseq)
+    if (msg === undefined) return undefined
+    return { sseq, msg, redelivery: false }
+  }
+
+  private deliverAvailable(now: number): void {
+    if (this.isPull) this.deliverPull(now)
+    else this.deliverPush(now)
+  }
+
+  private deliverPull(now: number): void {
+    for (;;) {
+      const req = this.waiting.head()
+      if (req === undefined) break
+      const next = this.peek()
+      if (next === undefined) break
+      const size = messageSize(next.msg)
+      if (req.maxBytes > 0 && size > req.bytesLeft) {
+        // Put a redelivery back; a new message simply stays at nextSeq.
+        if (next.redelivery) this.state.queueRedelivery(next.sseq)
+        this.waiting.remove(req)
+        if (req.delivered === 0) {
+          this.signal(req.reply, status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], ["Nats-Pending-Bytes", req.bytesLeft]]))
+        }
+        continue
+      }
+      this.send(req.reply, next.sseq, next.msg, next.redelivery, now)
+      req.remaining--
+      req.delivered++
+      req.lastSignal = now
+      if (req.maxBytes > 0) req.bytesLeft -= size
+      if (req.remaining <= 0) this.waiting.remove(req)
+      else this.waiting.rotate()
+    }
+    // Requests that must not wait are answered now with what they got.
+    for (const r of this.waiting.takeNoWait()) {
+      if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
+      else this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+    }
+    for (const r of this.waiting.all()) {
+      if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
+        r.lastSignal = now
+        this.signal(r.reply, status("100 Idle Heartbeat", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+      }
+    }
+  }
+
+  private deliverPush(now: number): void {
+    const to = toWire(this.config.deliver_subject!)
+    if (!this.ctx.client.hasInterest(to)) return
+    this.lastActivity = now
+    while (this.fcPending === undefined) {
+      const next = this.peek()
+      if (next === undefined) break
+      this.send(to, next.sseq, next.msg, next.redelivery, now)
+      this.lastPushSignal = now
+      if (this.config.flow_control === true && ++this.deliveredSinceFc >= 1024) this.requestFlowControl(to)
+    }
+    const hb = this.config.idle_heartbeat
+    if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
+      this.lastPushSignal = now
+      const headers: Array<[string, string | number]> = [
+        ["Nats-Last-Consumer", this.state.delivered],
+        ["Nats-Last-Stream", this.state.lastDeliveredStreamSeq]
+      ]
+      if (this.fcPending !== undefined) headers.push(["Nats-Consumer-Stalled", this.fcPending])
+      this.signal(to, status("100 Idle Heartbeat", headers))
+    }
+  }
+
+  private requestFlowControl(to: string): void {
+    this.deliveredSinceFc = 0
+    this.fcPending = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcCounter).toString(36)}`
+    const hdr = status("100 FlowControl Request")
+    this.ctx.client.publishAs(to, to, this.fcPending, hdr.length, hdr)
+  }
+
+  private flowControlAnswered(subject: string): void {
+    if (subject === this.fcPending) this.fcPending = undefined
+  }
+
+  private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number): void {
+    if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
+    const nextBefore = this.state.nextSeq
+    const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
+    // A skip-list delivery lies below the cursor; it must not move it.
+    if (sseq < nextBefore) this.state.nextSeq = nextBefore
+    // The ack wait of this delivery depends on its delivery count (backoff).
+    p.deadline = now + this.ackWaitMs(p.count)
+    const pending = this.numPending()
+    const reply = `$JS.ACK.${this.stream.name}.${this.name}.${p.count}.${sseq}.${p.dseq}.${m.ts}.${pending}`
+    let hdr = m.hdr
+    let data = m.data
+    if (this.config.headers_only === true) {
+      const base = hdr !== undefined && hdr.length > 2 ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1") : "NATS/1.0\r\n"
+      hdr = latin1(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`)
+      data = new Uint8Array(0)
+    }
+    if (hdr !== undefined && hdr.length > 0) {
+      const msg = data.length === 0 ? hdr : Buffer.concat([hdr, data])
+      this.ctx.client.publishAs(to, m.subject, reply, hdr.length, msg)
+    } else {
+      this.ctx.client.publishAs(to, m.subject, reply, -1, data)
+    }
+  }
+
+  /** `$JS.EVENT.ADVISORY.CONSUMER.<kind>.<stream>.<consumer>` with nats-server's advisory JSON. */
+  private advisory(kind: string, type: string, fields: Record<string, number>): void {
+    const subject = `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${this.stream.name}.${this.name}`
+    const body = encodeJson({
+      type: `io.nats.jetstream.advisory.v1.${type}`,
+      id: randomId(),
+      timestamp: formatTime(BigInt(this.ctx.nowMs()) * 1_000_000n),
+      stream: this.stream.name,
+      consumer: this.name,
+      ...fields
+    })
+    this.ctx.client.publish(subject, undefined, -1, Buffer.from(body))
+  }
+
+  /** num_pending: messages not yet delivered that match the filter. */
+  numPending(): number {
+    const first = this.stream.store.state().firstSeq
+    return this.lastPerSubject.length + this.stream.store.countMatching(Math.max(this.state.nextSeq, first), this.filter)
+  }
+
+  hasPushInterest(): boolean {
+    return !this.isPull && this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
+  }
+
+  /** Applies an update that checkUpdate allowed (limits, ack wait, backoff, description, ...). */
+  updateConfig(config: ConsumerConfig): void {
+    this.config = config
+  }
+
+  /** Does this consumer's filter take messages on `subject`? */
+  wants(subject: string): boolean {
+    return this.filter === ">" || matchesPattern(this.filter, subject)
+  }
+
+  /** Has this consumer finished with `sseq` (interest retention)? */
+  isDoneWith(sseq: number, subject: string): boolean {
+    if (this.filter !== ">" && !matchesPattern(this.filter, subject)) return true
+    if (this.state.pending.has(sseq)) return false
+    return sseq < this.state.nextSeq
+  }
+}
+
+const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
+  const store = stream.store
+  const st = store.state()
+  const filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
+  switch (config.deliver_policy) {
+    case "new":
+      return st.lastSeq + 1
+    case "last": {
+      const m = store.lastBySubject(filter)
+      return m === undefined ? st.lastSeq + 1 : m.seq
+    }
+    case "by_start_sequence":
+      return Math.max(config.opt_start_seq ?? 1, 1)
+    case "by_start_time": {
+      const t = config.opt_start_time !== undefined ? parseStartTime(config.opt_start_time) : undefined
+      const s = t === undefined ? undefined : store.firstSeqAtOrAfterTime(t)
+      return s ?? st.lastSeq + 1
+    }
+    default:
+      return st.firstSeq
+  }
+}
+
+const parseStartTime = (s: string): bigint | undefined => {
+  const ms = Date.parse(s)
+  if (Number.isNaN(ms)) return undefined
+  const frac = /\.(\d+)/.exec(s)?.[1] ?? ""
+  const ns = BigInt(Math.floor(ms / 1000)) * 1_000_000_000n + BigInt((frac + "000000000").slice(0, 9))
+  return ns
+}
+
+const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length
+
+const matchesPattern = (pattern: string, subject: string): boolean => {
+  if (pattern === subject || pattern === ">") return true
+  const p = pattern.split(".")
+  const s = subject.split(".")
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return s.length > i
+    if (i >= s.length) return false
+    if (p[i] !== "*" && p[i] !== s[i]) return false
+  }
+  return p.length === s.length
+}
+
+/** Go duration strings as NAK delays: "1.5s", "300ms", "2m", "1h30m". */
+const parseGoDuration = (s: string): number | undefined => {
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let total = 0
+  let matched = ""
+  for (const m of s.matchAll(re)) {
+    total += Number(m[1]) * unit[m[2]!]!
+    matched += m[0]
+  }
+  return matched === s && s !== "" ? total : undefined
+}
+
+const randomId = (): string => {
+  const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+  let s = ""
+  for (let i = 0; i < 22; i++) s += a[Math.floor(Math.random() * a.length)]
+  return s
+}
+
