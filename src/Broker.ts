@@ -4,6 +4,7 @@
 import * as path from "node:path"
 import { Layer } from "effect"
 import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
+import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
@@ -34,8 +35,8 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   if (!config.jetstream) return Layer.provideMerge(Server.layer, base)
   const store = options.storage === "memory"
     ? StreamStore.layerMemory
-    : StreamStore.layerFile({ dir: path.join(path.resolve(config.storeDir), "streams") })
+    : StreamStore.layerFile({ dir: path.join(path.resolve(config.storeDir), "streams"), sync: config.sync })
   // JetStream subscribes before the listener opens, so the first client already finds the API.
-  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.merge(base, store))
+  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
   return Layer.provideMerge(Server.layer, withJetStream)
 }

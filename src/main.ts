@@ -10,7 +10,14 @@ import * as Broker from "./Broker.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
 
-const result = Cli.parse(process.argv.slice(2))
+const argv = process.argv.slice(2)
+if (argv[0] === "conformance") {
+  // The conformance kit is a client of any JetStream server; it never starts this broker itself.
+  const { runConformanceCli } = await import("./conformance/Cli.ts")
+  process.exit(await runConformanceCli(argv.slice(1)))
+}
+
+const result = Cli.parse(argv)
 if (result._tag === "Print") {
   ;(result.exitCode === 0 ? process.stdout : process.stderr).write(result.text)
   process.exit(result.exitCode)

@@ -31,6 +31,18 @@ export interface BrokerConfig {
   readonly debug: boolean
   readonly trace: boolean
   readonly logtime: boolean
+  /** Host for the monitoring listener (nats-server: `http: "host:port"`). */
+  readonly httpHost: string
+  /** Directory for `nats-server_<pid>.ports` (client test harnesses find random ports there). */
+  readonly portsFileDir: string | undefined
+  readonly pidFile: string | undefined
+  readonly lameDuckDurationMs: number
+  /** JetStream limits; undefined = computed from the machine at start (as nats-server does). */
+  readonly maxMemoryStore: number | undefined
+  readonly maxFileStore: number | undefined
+  /** File store durability: "write" (default; survives kill -9), "always" (fsync per ack batch), or an fsync interval. */
+  readonly sync: "write" | "always" | { readonly intervalMs: number }
+  readonly domain: string | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -50,7 +62,15 @@ export const defaults: BrokerConfig = {
   logFile: undefined,
   debug: false,
   trace: false,
-  logtime: true
+  logtime: true,
+  httpHost: "0.0.0.0",
+  portsFileDir: undefined,
+  pidFile: undefined,
+  lameDuckDurationMs: 2 * 60 * 1000,
+  maxMemoryStore: undefined,
+  maxFileStore: undefined,
+  sync: "write",
+  domain: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

@@ -7,12 +7,12 @@ import * as path from "node:path"
 import { Buffer } from "node:buffer"
 import { Context, Effect, FiberSet, Layer, Queue } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
+import { BrokerClock } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
-import { nowNs } from "./api/Json.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
 import { decodePullRequest } from "./api/ConsumerConfig.ts"
 import * as StreamApi from "./api/StreamApi.ts"
@@ -117,9 +117,12 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const root = yield* Effect.scope
       const client = new InternalClient(router)
       const storeDir = path.resolve(config.storeDir)
+      const clock = yield* BrokerClock
+      const nowNs = clock.nowNs
       const run = yield* FiberSet.makeRuntime<never>()
       const registry = new StreamRegistry({
-        nowMs: () => Date.now(),
+        nowMs: clock.nowMs,
+        schedule: clock.schedule,
         run: (e) => void run(e),
         root,
         fileStore,

@@ -27,6 +27,7 @@ export interface RegistryDeps {
   readonly ctx: StreamContext
   readonly log: Logger
   readonly nowMs: () => number
+  readonly schedule: (ms: number, f: () => void) => () => void
   /** Runs background work (inactive consumer removal) supervised by the JetStream scope. */
   readonly run: (effect: Effect.Effect<unknown>) => void
 }
@@ -110,6 +111,7 @@ export class StreamRegistry {
         client: deps.ctx.client,
         log: deps.log,
         nowMs: deps.nowMs,
+        schedule: deps.schedule,
         acked: (_c, seqs) => entry.actor.retain(seqs),
         inactive: (c) => {
           deps.log.debug(`JetStream removing inactive consumer '${stream} > ${c.name}'`)

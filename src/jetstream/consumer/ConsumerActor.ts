@@ -33,6 +33,8 @@ export interface ConsumerContext {
   readonly client: InternalClient
   readonly log: Logger
   readonly nowMs: () => number
+  /** Runs `f` after `ms` on the broker clock; returns a cancel function. */
+  readonly schedule: (ms: number, f: () => void) => () => void
   /** Retention hook: the stream decides whether an acked message can go. */
   readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
   /** Ephemeral consumer idle past its inactive threshold. */
@@ -59,7 +61,7 @@ export class ConsumerActor {
   private readonly ctx: ConsumerContext
   private readonly mailbox: Queue.Queue<ConsumerCommand>
   private subs: Array<Subscription> = []
-  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private timer: (() => void) | undefined = undefined
   private timerAt = Infinity
   private lastActivity: number
   private lastPushSignal = 0
@@ -168,7 +170,7 @@ export class ConsumerActor {
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
     this.unlisten()
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.timer !== undefined) this.timer()
   }
 
   // --- the loop -------------------------------------------------------------------------------
@@ -330,13 +332,13 @@ export class ConsumerActor {
     }
     if (at === Infinity || this.closed) return
     if (this.timer !== undefined && this.timerAt <= at && this.timerAt > now) return
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    if (this.timer !== undefined) this.timer()
     this.timerAt = at
-    this.timer = setTimeout(() => {
+    this.timer = this.ctx.schedule(Math.max(1, Math.ceil(at - now)), () => {
       this.timer = undefined
       this.timerAt = Infinity
       this.offer({ _tag: "Tick" })
-    }, Math.max(1, Math.ceil(at - now)))
+    })
   }
 
   // --- delivery -------------------------------------------------------------------------------
