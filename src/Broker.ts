@@ -10,6 +10,7 @@ import { Server } from "./core/Server.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Transport } from "./platform/Transport.ts"
+import { EventLogStore } from "./store/EventLog.ts"
 import { StreamStore } from "./store/StreamStore.ts"
 
 export interface BrokerLayerOptions {
@@ -22,21 +23,32 @@ export interface BrokerLayerOptions {
   readonly storage?: "file" | "memory"
 }
 
-/** Everything a running broker provides: the TCP server, the router and (with -js) JetStream. */
-export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {
+/**
+ * The in-process broker without a listener: config, router, log and (with -js) JetStream. Embedders
+ * build on this (src/embed); `layer` adds the TCP server on top of the same router and streams.
+ */
+export const coreLayer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {
   const base = Layer.mergeAll(
     ServerConfig.layer(config),
     Router.layer,
     options.silent === true
       ? Log.layerSilent
-      : Log.layer({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile }),
-    Transport.layerNode
+      : Log.layer({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile })
   )
-  if (!config.jetstream) return Layer.provideMerge(Server.layer, base)
+  if (!config.jetstream) return base
+  const dir = path.resolve(config.storeDir)
   const store = options.storage === "memory"
-    ? StreamStore.layerMemory
-    : StreamStore.layerFile({ dir: path.join(path.resolve(config.storeDir), "streams"), sync: config.sync })
-  // JetStream subscribes before the listener opens, so the first client already finds the API.
-  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
-  return Layer.provideMerge(Server.layer, withJetStream)
+    ? Layer.merge(StreamStore.layerMemory, EventLogStore.layerMemory)
+    : Layer.merge(
+      StreamStore.layerFile({ dir: path.join(dir, "streams"), sync: config.sync }),
+      // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
+      EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync })
+    )
+  return Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
 }
+
+/** Everything a running broker provides: the TCP server, the router and (with -js) JetStream. */
+export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
+  // JetStream subscribes before the listener opens (Server is built on top of the core), so the
+  // first client already finds the API.
+  Layer.provideMerge(Server.layer, Layer.merge(coreLayer(config, options), Transport.layerNode))

@@ -11,6 +11,7 @@ import { BrokerClock } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
+import { EventLogStore } from "../store/EventLog.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
@@ -114,6 +115,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const router = yield* Router
       const log = yield* Log
       const fileStore = yield* StreamStore
+      const journals = yield* EventLogStore
       const root = yield* Effect.scope
       const client = new InternalClient(router)
       const storeDir = path.resolve(config.storeDir)
@@ -128,6 +130,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         fileStore,
         memoryStore: makeMemory({}),
         meta: fileStore.kind === "file" ? new StreamMetaStore(storeDir) : undefined,
+        journals,
         ctx: { client, log, nowNs },
         log
       })

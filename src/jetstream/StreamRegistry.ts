@@ -5,11 +5,13 @@
  */
 import { Effect, Exit, Scope } from "effect"
 import type { Logger } from "../log/Log.ts"
+import type { EventLogStore } from "../store/EventLog.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
 import { type ApiError, ApiErrors } from "./api/ApiError.ts"
 import type { StreamConfig } from "./api/StreamConfig.ts"
 import type { ConsumerConfig } from "./api/ConsumerConfig.ts"
-import { ConsumerActor, type ConsumerContext } from "./consumer/ConsumerActor.ts"
+import { ConsumerActor, type ConsumerContext, startSequence } from "./consumer/ConsumerActor.ts"
+import { journalOptions } from "./consumer/ConsumerJournal.ts"
 import { StreamActor, type StreamContext } from "./stream/StreamActor.ts"
 import type { StreamMetaStore } from "./stream/StreamMeta.ts"
 
@@ -24,6 +26,8 @@ export interface RegistryDeps {
   readonly fileStore: StreamStore["Service"]
   readonly memoryStore: StreamStore["Service"]
   readonly meta: StreamMetaStore | undefined
+  /** Consumer progress journals (durable consumers of file streams). */
+  readonly journals: EventLogStore["Service"]
   readonly ctx: StreamContext
   readonly log: Logger
   readonly nowMs: () => number
@@ -31,6 +35,8 @@ export interface RegistryDeps {
   /** Runs background work (inactive consumer removal) supervised by the JetStream scope. */
   readonly run: (effect: Effect.Effect<unknown>) => void
 }
+
+const journalName = (stream: string, consumer: string) => `${stream}/${consumer}`
 
 export class StreamRegistry {
   private readonly entries = new Map<string, Entry>()
@@ -118,7 +124,20 @@ export class StreamRegistry {
           deps.run(this.deleteConsumer(stream, c.name))
         }
       }
-      const actor = yield* ConsumerActor.make(entry.actor, name, config, created, ctx).pipe(Scope.provide(scope))
+      const durable = entry.actor.config.storage === "file" && config.durable_name !== undefined && config.mem_storage !== true
+      const started = Effect.gen(function*() {
+        const journal = durable
+          ? yield* deps.journals.open(journalName(stream, name), journalOptions(startSequence(entry.actor, config)))
+          : undefined
+        return yield* ConsumerActor.make(entry.actor, name, config, created, ctx, journal)
+      }).pipe(Scope.provide(scope))
+      const exit = yield* Effect.exit(started)
+      if (Exit.isFailure(exit)) {
+        yield* Scope.close(scope, Exit.void)
+        deps.log.error(`JetStream could not start consumer '${stream} > ${name}': ${String(exit.cause)}`)
+        return yield* Effect.fail(ApiErrors.consumerCreate(`could not open the consumer store: ${String(exit.cause)}`))
+      }
+      const actor = exit.value
       entry.consumers.set(name, { actor, scope })
       entry.actor.consumers.set(name, actor)
       return actor
@@ -133,7 +152,10 @@ export class StreamRegistry {
       entry.consumers.delete(name)
       entry.actor.consumers.delete(name)
       yield* Scope.close(c.scope, Exit.void)
-      if (entry.actor.config.storage === "file") this.deps.meta?.removeConsumer(stream, name)
+      if (entry.actor.config.storage === "file") {
+        this.deps.meta?.removeConsumer(stream, name)
+        yield* this.deps.journals.destroy(journalName(stream, name)).pipe(Effect.ignore)
+      }
       // Interest retention: messages only this consumer still held may now go.
       if (entry.actor.config.retention === "interest") {
         const st = entry.actor.store.state()
@@ -166,6 +188,7 @@ export class StreamRegistry {
       yield* Scope.close(entry.scope, Exit.void)
       const store = entry.actor.config.storage === "memory" ? deps.memoryStore : deps.fileStore
       yield* store.destroy(name).pipe(Effect.catch((e) => Effect.sync(() => deps.log.warn(`deleting stream '${name}' data: ${e.message}`))))
+      for (const c of entry.consumers.keys()) yield* deps.journals.destroy(journalName(name, c)).pipe(Effect.ignore)
       if (entry.actor.config.storage === "file") deps.meta?.remove(name)
       return true
     })

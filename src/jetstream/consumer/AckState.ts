@@ -176,6 +176,34 @@ export class AckState {
     }
   }
 
+  toJson(): AckStateJson {
+    return {
+      nextSeq: this.nextSeq,
+      delivered: this.delivered,
+      lastDeliveredStreamSeq: this.lastDeliveredStreamSeq,
+      floor: [this.floorD, this.floorS],
+      pending: [...this.pending].map(([s, p]) => [s, p.dseq, p.count] as const),
+      redelivered: [...this.redelivered]
+    }
+  }
+
+  static fromJson(j: AckStateJson): AckState {
+    if (typeof j?.nextSeq !== "number" || !Array.isArray(j.pending)) throw new Error("not a consumer state snapshot")
+    const s = new AckState(j.nextSeq)
+    s.delivered = j.delivered
+    s.lastDeliveredStreamSeq = j.lastDeliveredStreamSeq
+    s.floorD = j.floor[0]
+    s.floorS = j.floor[1]
+    for (const [seq, dseq, count] of j.pending) s.pending.set(seq, { dseq, count, deadline: 0 })
+    for (const [seq, n] of j.redelivered) s.redelivered.set(seq, n)
+    return s
+  }
+
+  /** After recovery: every pending message gets a fresh ack wait, as if just delivered. */
+  rearm(deadline: number): void {
+    for (const p of this.pending.values()) p.deadline = deadline
+  }
+
   /** Forget pending messages that the stream no longer has (purged, deleted, expired). */
   dropBelow(firstSeq: number): void {
     for (const s of [...this.pending.keys()]) {
@@ -186,3 +214,19 @@ export class AckState {
     if (this.nextSeq < firstSeq) this.nextSeq = firstSeq
   }
 }
+
+/** JSON form of an AckState (journal snapshots). Deadlines are not kept: they restart on recovery. */
+export interface AckStateJson {
+  readonly nextSeq: number
+  readonly delivered: number
+  readonly lastDeliveredStreamSeq: number
+  readonly floor: readonly [number, number]
+  /** [stream seq, consumer seq, deliveries] */
+  readonly pending: ReadonlyArray<readonly [number, number, number]>
+  /** [stream seq, redeliveries] */
+  readonly redelivered: ReadonlyArray<readonly [number, number]>
+}
+
+export const encodeAckState = (s: AckState): AckStateJson => s.toJson()
+
+export const decodeAckState = (u: unknown): AckState => AckState.fromJson(u as AckStateJson)

@@ -19,7 +19,9 @@ import { toWire } from "../../subject/Subject.ts"
 import { encodeJson, formatTime } from "../api/Json.ts"
 import type { ConsumerConfig, PullRequest } from "../api/ConsumerConfig.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
+import type { EventLog } from "../../store/EventLog.ts"
 import { AckState } from "./AckState.ts"
+import type { ConsumerEvent } from "./ConsumerJournal.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 
 export type ConsumerCommand =
@@ -74,18 +76,27 @@ export class ConsumerActor {
   private readonly filter: string
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
   private lastPerSubject: Array<number> = []
+  /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
+  private readonly journal: EventLog<AckState, ConsumerEvent> | undefined
+  private events: Array<ConsumerEvent> = []
+  /** Double-ack confirmations, sent only after the batch's events are durable. */
+  private ackReplies: Array<string> = []
 
-  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, mailbox: Queue.Queue<ConsumerCommand>, startSeq: number) {
+  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, mailbox: Queue.Queue<ConsumerCommand>, startSeq: number, journal: EventLog<AckState, ConsumerEvent> | undefined) {
     this.stream = stream
     this.name = name
     this.config = config
     this.created = created
     this.ctx = ctx
     this.mailbox = mailbox
-    this.state = new AckState(startSeq)
+    this.journal = journal
+    const recovered = journal?.state()
+    // The actor works on its own copy; the journal's state is the fold of what was written.
+    this.state = recovered !== undefined && recovered.delivered > 0 ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
+    this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
     this.filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
     this.lastActivity = ctx.nowMs()
-    if (config.deliver_policy === "last_per_subject") {
+    if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       const seqs: Array<number> = []
       for (const subject of stream.store.subjectCounts(this.filter).keys()) {
         const m = stream.store.lastBySubject(subject)
@@ -104,10 +115,17 @@ export class ConsumerActor {
     return this.config.ack_policy !== "none"
   }
 
-  static make = (stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext): Effect.Effect<ConsumerActor, never, Scope.Scope> =>
+  static make = (
+    stream: StreamActor,
+    name: string,
+    config: ConsumerConfig,
+    created: bigint,
+    ctx: ConsumerContext,
+    journal?: EventLog<AckState, ConsumerEvent>
+  ): Effect.Effect<ConsumerActor, never, Scope.Scope> =>
     Effect.gen(function*() {
       const mailbox = yield* Queue.bounded<ConsumerCommand>(65_536)
-      const c = new ConsumerActor(stream, name, config, created, ctx, mailbox, startSequence(stream, config))
+      const c = new ConsumerActor(stream, name, config, created, ctx, mailbox, startSequence(stream, config), journal)
       c.subscribe()
       yield* Effect.addFinalizer(() => Effect.sync(() => c.stop()))
       const loop: Effect.Effect<never> = c.runBatch().pipe(
@@ -176,7 +194,7 @@ export class ConsumerActor {
   // --- the loop -------------------------------------------------------------------------------
 
   private runBatch(): Effect.Effect<void> {
-    return Effect.map(Queue.takeAll(this.mailbox), (batch) => {
+    return Effect.flatMap(Queue.takeAll(this.mailbox), (batch) => {
       const now = this.ctx.nowMs()
       for (const cmd of batch) {
         switch (cmd._tag) {
@@ -196,7 +214,38 @@ export class ConsumerActor {
       this.expire(now)
       this.deliverAvailable(now)
       this.schedule(now)
+      return this.persist()
     })
+  }
+
+  /** Appends this batch's events; double-ack confirmations wait until they are durable. */
+  private persist(): Effect.Effect<void> {
+    const replies = this.ackReplies
+    this.ackReplies = []
+    const confirm = Effect.sync(() => {
+      for (const r of replies) this.ctx.client.publish(r, undefined, -1, new Uint8Array(0))
+    })
+    const journal = this.journal
+    if (journal === undefined) {
+      this.events = []
+      return confirm
+    }
+    if (this.events.length > 0) {
+      const events = this.events
+      this.events = []
+      try {
+        journal.append(events)
+      } catch (e) {
+        // Progress could not be recorded: do not confirm acks we may lose.
+        this.ctx.log.error(`JetStream consumer '${this.stream.name} > ${this.name}' could not journal progress: ${String(e)}`)
+        return Effect.void
+      }
+    }
+    if (replies.length === 0) return Effect.void
+    return journal.sync().pipe(
+      Effect.andThen(confirm),
+      Effect.catch((e) => Effect.sync(() => this.ctx.log.error(`JetStream consumer '${this.stream.name} > ${this.name}' journal sync failed: ${e.message}`)))
+    )
   }
 
   private addPull(reply: string, req: PullRequest, now: number): void {
@@ -245,16 +294,19 @@ export class ConsumerActor {
       this.ackOne(sseq, dseq, now)
       if (p !== undefined) this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
     }
-    // An ack that carries a reply subject is a "double ack": confirm it was processed.
-    if (reply !== undefined && !replied) this.ctx.client.publish(reply, undefined, -1, new Uint8Array(0))
+    // An ack that carries a reply subject is a "double ack": confirm it once it is durable.
+    if (reply !== undefined && !replied) this.ackReplies.push(reply)
   }
 
   private ackOne(sseq: number, dseq: number, now: number): void {
     if (this.config.ack_policy === "all") {
       const acked = this.state.ackUpTo(sseq, dseq, now)
+      this.events.push({ e: "A", s: sseq, d: dseq })
       if (acked.length > 0) this.ctx.acked(this, acked, false)
     } else if (this.config.ack_policy === "explicit") {
-      if (this.state.ack(sseq, dseq, now)) this.ctx.acked(this, [sseq], false)
+      const done = this.state.ack(sseq, dseq, now)
+      this.events.push({ e: "a", s: sseq, d: dseq })
+      if (done) this.ctx.acked(this, [sseq], false)
     }
   }
 
@@ -357,12 +409,14 @@ export class ConsumerActor {
       if (p === undefined) continue
       if (maxDeliver > 0 && p.count >= maxDeliver) {
         this.state.giveUp(sseq)
+        this.events.push({ e: "g", s: sseq })
         this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
         continue
       }
       const msg = store.get(sseq)
       if (msg === undefined) {
         this.state.giveUp(sseq)
+        this.events.push({ e: "g", s: sseq })
         continue
       }
       return { sseq, msg, redelivery: true }
@@ -464,6 +518,7 @@ export class ConsumerActor {
     if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
     const nextBefore = this.state.nextSeq
     const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
+    this.events.push({ e: "d", s: sseq, t: this.tracksAcks ? 1 : 0 })
     // A skip-list delivery lies below the cursor; it must not move it.
     if (sseq < nextBefore) this.state.nextSeq = nextBefore
     // The ack wait of this delivery depends on its delivery count (backoff).
@@ -527,7 +582,7 @@ export class ConsumerActor {
   }
 }
 
-const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
+export const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
   const store = stream.store
   const st = store.state()
   const filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"

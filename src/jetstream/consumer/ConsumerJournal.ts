@@ -1,0 +1,56 @@
+/**
+ * Event-sourced consumer progress. The actor records one event per state change (delivery, ack,
+ * ack-all, give-up) and appends them to the consumer's event log once per batch; the log's state
+ * is the fold of those events over an AckState, snapshotted every N events so restart cost stays
+ * bounded. On restart the actor starts from that fold: what was acked stays acked.
+ *
+ * NAK, +WPI and timers change only deadlines, which are not persisted: after a restart every
+ * pending message simply waits one fresh ack_wait before redelivery.
+ */
+import { AckState, decodeAckState, encodeAckState } from "./AckState.ts"
+
+export type ConsumerEvent =
+  /** Delivery of stream seq `s`; `t` = tracked (ack policy other than none). */
+  | { readonly e: "d"; readonly s: number; readonly t: 0 | 1 }
+  /** Explicit ack (or term) of stream seq `s` delivered as consumer seq `d`. */
+  | { readonly e: "a"; readonly s: number; readonly d: number }
+  /** Ack-all up to stream seq `s` / consumer seq `d`. */
+  | { readonly e: "A"; readonly s: number; readonly d: number }
+  /** max_deliver gave up on `s`. */
+  | { readonly e: "g"; readonly s: number }
+
+export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
+  switch (ev.e) {
+    case "d":
+      state.onDeliver(ev.s, 0, 0, ev.t === 1)
+      break
+    case "a":
+      state.ack(ev.s, ev.d, 0)
+      break
+    case "A":
+      state.ackUpTo(ev.s, ev.d, 0)
+      break
+    case "g":
+      state.giveUp(ev.s)
+      break
+  }
+  return state
+}
+
+const isEvent = (u: unknown): u is ConsumerEvent => {
+  if (typeof u !== "object" || u === null) return false
+  const e = (u as { e?: unknown }).e
+  return (e === "d" || e === "a" || e === "A" || e === "g") && typeof (u as { s?: unknown }).s === "number"
+}
+
+export const journalOptions = (startSeq: number) => ({
+  initial: new AckState(startSeq),
+  fold: foldConsumer,
+  decodeEvent: (u: unknown): ConsumerEvent => {
+    if (!isEvent(u)) throw new Error(`not a consumer event: ${JSON.stringify(u)}`)
+    return u
+  },
+  decodeState: decodeAckState,
+  encodeState: encodeAckState,
+  snapshotEvery: 10_000
+})
