@@ -9,6 +9,9 @@ import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
+import { Monitor } from "./monitoring/Monitor.ts"
+import * as PortsFile from "./monitoring/PortsFile.ts"
+import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { EventLogStore } from "./store/EventLog.ts"
 import { StreamStore } from "./store/StreamStore.ts"
@@ -27,14 +30,21 @@ export interface BrokerLayerOptions {
  * The in-process broker without a listener: config, router, log and (with -js) JetStream. Embedders
  * build on this (src/embed); `layer` adds the TCP server on top of the same router and streams.
  */
-export const coreLayer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {
-  const base = Layer.mergeAll(
+export const coreLayer = <E = never>(
+  config: BrokerConfig,
+  options: BrokerLayerOptions = {},
+  /** Started right after config/router/log and before JetStream (the monitoring port, from `layer`). */
+  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log>
+) => {
+  const services = Layer.mergeAll(
     ServerConfig.layer(config),
     Router.layer,
     options.silent === true
       ? Log.layerSilent
       : Log.layer({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile })
   )
+  // The monitor starts before JetStream (as in nats-server), so /healthz answers 503 during recovery.
+  const base = observe === undefined ? services : Layer.provideMerge(observe, services)
   if (!config.jetstream) return base
   const dir = path.resolve(config.storeDir)
   const store = options.storage === "memory"
@@ -44,11 +54,19 @@ export const coreLayer = (config: BrokerConfig, options: BrokerLayerOptions = {}
       // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
       EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync })
     )
-  return Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
+  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
+  return Layer.provideMerge(Monitor.attachJetStream, withJetStream)
 }
 
 /** Everything a running broker provides: the TCP server, the router and (with -js) JetStream. */
-export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
+export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {
   // JetStream subscribes before the listener opens (Server is built on top of the core), so the
   // first client already finds the API.
-  Layer.provideMerge(Server.layer, Layer.merge(coreLayer(config, options), Transport.layerNode))
+  const server = Layer.provideMerge(Server.layer, Layer.merge(coreLayer(
+    config,
+    options,
+    config.httpPort === undefined ? undefined : Layer.provide(Monitor.layer, HttpListener.layerNode)
+  ), Transport.layerNode))
+  // Once the client listener is up: the monitor reports it and the ports file names its port.
+  return Layer.provideMerge(Layer.merge(Monitor.attachServer, PortsFile.layer), server)
+}

@@ -5,10 +5,14 @@
  * We drive the fiber ourselves instead of NodeRuntime.runMain, which exits 130 after an
  * interrupt; nats-server exits 0 on a requested shutdown and supervisors expect that.
  */
+import * as fs from "node:fs"
 import { Cause, Effect, Exit, Layer } from "effect"
 import * as Broker from "./Broker.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
+import { BROKER_NAME } from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
+import * as ConfigFile from "./config/ConfigFile.ts"
+import { Logger } from "./log/Log.ts"
 
 const argv = process.argv.slice(2)
 if (argv[0] === "conformance") {
@@ -22,14 +26,72 @@ if (result._tag === "Print") {
   ;(result.exitCode === 0 ? process.stdout : process.stderr).write(result.text)
   process.exit(result.exitCode)
 }
-if (result.configFile !== undefined) {
-  process.stderr.write(
-    `error: configuration files (-c ${result.configFile}) are not supported yet; use command-line flags\n`
-  )
+const fail = (lines: ReadonlyArray<string>): never => {
+  for (const line of lines) process.stderr.write(`${BROKER_NAME}: ${line}\n`)
   process.exit(1)
 }
 
-const config = BrokerConfig.make(result.config)
+// Everything from the file is read and checked before anything starts; flags then override it.
+let loaded: ConfigFile.LoadResult | undefined
+if (result.configFile !== undefined) {
+  loaded = ConfigFile.load(result.configFile)
+  if (loaded._tag === "Failure") {
+    const summary = `configuration file ${result.configFile} is invalid; fix the lines above`
+    fail([...loaded.errors.map(ConfigFile.renderIssue), summary])
+  }
+}
+const fileConfig = loaded?._tag === "Success" ? loaded.config : {}
+const input: BrokerConfig.BrokerConfigInput = { ...fileConfig, ...result.config }
+let config = BrokerConfig.make(input)
+
+if (result.checkConfig === true) {
+  const warnings = loaded?._tag === "Success" ? loaded.warnings : []
+  for (const w of warnings) process.stderr.write(`${ConfigFile.renderIssue(w)}\n`)
+  process.stderr.write(`${BROKER_NAME}: configuration file ${result.configFile} is valid\n`)
+  process.exit(0)
+}
+
+// The startup logger reports config warnings and limits with the same settings the broker uses.
+let log: Logger
+try {
+  log = new Logger({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile })
+} catch (e) {
+  const why = (e as Error).message
+  fail([`cannot open log file ${config.logFile}: ${why}; check that its directory exists and is writable`])
+  throw e
+}
+if (result.configFile !== undefined) log.info(`Using configuration file: ${result.configFile}`)
+if (loaded?._tag === "Success") {
+  for (const w of loaded.warnings) log.warn(ConfigFile.renderIssue(w))
+  for (const n of loaded.notes) log.debug(ConfigFile.renderIssue(n))
+}
+if (config.jetstream) {
+  const limits = ConfigFile.resolveJetStreamLimits(config)
+  config = { ...config, ...limits }
+  const how = (given: number | undefined) => (given === undefined ? " (computed from this machine)" : "")
+  log.info(`JetStream limits:`)
+  log.info(`  Max Memory:      ${ConfigFile.friendlyBytes(limits.maxMemoryStore)}${how(input.maxMemoryStore)}`)
+  log.info(`  Max Storage:     ${ConfigFile.friendlyBytes(limits.maxFileStore)}${how(input.maxFileStore)}`)
+  log.info(`  Sync:            ${typeof config.sync === "string" ? config.sync : `every ${config.sync.intervalMs}ms`}`)
+}
+
+// nats-server writes its pid for supervisors and removes the file on shutdown.
+const pidFile = config.pidFile
+if (pidFile !== undefined) {
+  try {
+    fs.writeFileSync(pidFile, String(process.pid))
+  } catch (e) {
+    fail([`cannot write pid file ${pidFile}: ${(e as Error).message}; check that its directory exists and is writable`])
+  }
+  process.on("exit", () => {
+    try {
+      fs.unlinkSync(pidFile)
+    } catch {
+      // Already gone: nothing to clean up.
+    }
+  })
+}
+
 const fiber = Effect.runFork(Layer.launch(Broker.layer(config)))
 
 let stopping = false
@@ -41,9 +103,27 @@ const stop = () => {
 process.on("SIGINT", stop)
 process.on("SIGTERM", stop)
 
+/** What an operator can do about the usual startup failures. */
+const hint = (message: string): string => {
+  if (message.includes("EADDRINUSE")) {
+    return "another process is using this address; " +
+      "stop it or choose another port (-p/port, -m/http; -1 picks a random one)"
+  }
+  if (message.includes("EACCES") || message.includes("EPERM")) {
+    return "permission denied; check the permissions of store_dir and log_file, or use a port above 1023"
+  }
+  if (message.includes("ENOSPC")) return "the disk is full; free space or move store_dir"
+  return "run with -D for details"
+}
+
 fiber.addObserver((exit) => {
   if (Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)) process.exit(0)
-  process.stderr.write(`fatal: ${Cause.pretty(exit.cause)}\n`)
+  const error = Cause.squash(exit.cause)
+  const message = error instanceof Error ? error.message : String(error)
+  const line = `${message} (${hint(message)})`
+  log.fatal(line)
+  if (config.logFile !== undefined) process.stderr.write(`${BROKER_NAME}: fatal: ${line}\n`)
+  if (config.debug) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
   process.exit(1)
 })
 

@@ -50,10 +50,10 @@ describe("bin/effect-jetstream", () => {
     expect(r.stderr).toContain("Usage: effect-jetstream [options]")
   })
 
-  it("refuses a config file clearly until the file format is supported", async () => {
+  it("names a missing config file and exits 1 (config files: spec/config)", async () => {
     const r = await runCli(["-c", "nats.conf"])
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain("configuration files (-c nats.conf) are not supported yet")
+    expect(r.stderr).toContain("nats.conf: error opening config file: ENOENT")
   })
 
   for (const signal of ["SIGTERM", "SIGINT"] as const) {

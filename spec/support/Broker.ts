@@ -5,17 +5,20 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Broker from "../../src/Broker.ts"
 import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import { Router } from "../../src/core/Router.ts"
 import { Server } from "../../src/core/Server.ts"
+import { Monitor } from "../../src/monitoring/Monitor.ts"
 
 export interface RunningBroker {
   readonly port: number
   readonly url: string
   readonly server: (typeof Server)["Service"]
   readonly router: (typeof Router)["Service"]
+  /** The bound monitoring port when started with `httpPort`. */
+  readonly monitorPort: number | undefined
   stop(): Promise<void>
 }
 
@@ -38,6 +41,7 @@ export const startBroker = async (
     url: `nats://127.0.0.1:${server.port}`,
     server,
     router,
+    monitorPort: Option.getOrUndefined(Context.getOption(ctx, Monitor))?.port,
     stop: async () => {
       await Effect.runPromise(Scope.close(scope, Exit.void))
       if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true })
@@ -54,6 +58,8 @@ export const natsServerPath = (): string | undefined => {
 export interface RunningNatsServer {
   readonly port: number
   readonly url: string
+  /** The monitoring port when started with `-m`. */
+  readonly monitorPort: number | undefined
   stop(): Promise<void>
 }
 
@@ -71,11 +77,13 @@ export const startNatsServer = async (args: ReadonlyArray<string> = []): Promise
     if (Date.now() > deadline) throw new Error("nats-server did not write its ports file")
     await new Promise((r) => setTimeout(r, 20))
   }
-  const ports = JSON.parse(fs.readFileSync(portsFile, "utf8")) as { nats: Array<string> }
+  const ports = JSON.parse(fs.readFileSync(portsFile, "utf8")) as { nats: Array<string>; monitoring?: Array<string> }
   const url = ports.nats[0]!
+  const monitoring = ports.monitoring?.[0]
   return {
     port: Number(new URL(url.replace("nats://", "http://")).port),
     url,
+    monitorPort: monitoring === undefined ? undefined : Number(new URL(monitoring).port),
     stop: async () => {
       child.kill("SIGTERM")
       await new Promise((r) => child.once("exit", r))

@@ -31,8 +31,8 @@ export interface BrokerConfig {
   readonly debug: boolean
   readonly trace: boolean
   readonly logtime: boolean
-  /** Host for the monitoring listener (nats-server: `http: "host:port"`). */
-  readonly httpHost: string
+  /** Host for the monitoring listener (nats-server: `http: "host:port"`); undefined = the client host. */
+  readonly httpHost: string | undefined
   /** Directory for `nats-server_<pid>.ports` (client test harnesses find random ports there). */
   readonly portsFileDir: string | undefined
   readonly pidFile: string | undefined
@@ -63,7 +63,7 @@ export const defaults: BrokerConfig = {
   debug: false,
   trace: false,
   logtime: true,
-  httpHost: "0.0.0.0",
+  httpHost: undefined,
   portsFileDir: undefined,
   pidFile: undefined,
   lameDuckDurationMs: 2 * 60 * 1000,

@@ -5,7 +5,13 @@
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, type BrokerConfigInput } from "./BrokerConfig.ts"
 
 export type CliResult =
-  | { readonly _tag: "Run"; readonly config: BrokerConfigInput; readonly configFile: string | undefined }
+  | {
+    readonly _tag: "Run"
+    readonly config: BrokerConfigInput
+    readonly configFile: string | undefined
+    /** `-t`: check the configuration file and exit (nats-server `-t`). */
+    readonly checkConfig?: true
+  }
   | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
 
 export const usage = `Usage: ${BROKER_NAME} [options]
@@ -15,13 +21,17 @@ Server Options:
     -p, --port <port>                Use port for clients (default: 4222, -1 for a random port)
     -n, --name, --server_name <name> Server name (default: a generated id)
     -m, --http_port <port>           Use port for http monitoring
-    -c, --config <file>              Configuration file
+    -c, --config <file>              Configuration file (nats-server format; flags override it)
+    -t                               Test configuration and exit
+    -P, --pid <file>                 File to store PID
+        --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --max_payload <bytes>        Maximum message payload (default: 1048576)
 
 Logging Options:
     -l, --log <file>                 File to redirect log output
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
+    -T, --logtime                    Timestamp log entries (default: true; -T=false to disable)
     -DV                              Debug and trace
 
 JetStream Options:
@@ -53,6 +63,9 @@ const valued: Record<string, keyof BrokerConfigInput | "config"> = {
   store_dir: "storeDir",
   l: "logFile",
   log: "logFile",
+  P: "pidFile",
+  pid: "pidFile",
+  ports_file_dir: "portsFileDir",
   max_payload: "maxPayload"
 }
 
@@ -63,6 +76,7 @@ const fail = (message: string): CliResult => ({ _tag: "Print", text: `${message}
 export const parse = (argv: ReadonlyArray<string>): CliResult => {
   const config: BrokerConfigInput = {}
   let configFile: string | undefined
+  let checkConfig = false
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!
     if (!raw.startsWith("-") || raw === "-" || raw === "--") return fail(`unexpected argument: ${raw}`)
@@ -88,6 +102,13 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
       case "V":
       case "trace":
         config.trace = true
+        continue
+      case "T":
+      case "logtime":
+        config.logtime = inline === undefined ? true : inline !== "false"
+        continue
+      case "t":
+        checkConfig = true
         continue
       case "DV":
       case "VD":
@@ -115,5 +136,8 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
       ;(config as Record<string, unknown>)[key] = value
     }
   }
-  return { _tag: "Run", config, configFile }
+  if (checkConfig && configFile === undefined) {
+    return fail("must specify [-c, --config] option to check configuration file syntax")
+  }
+  return checkConfig ? { _tag: "Run", config, configFile, checkConfig: true } : { _tag: "Run", config, configFile }
 }

@@ -78,6 +78,21 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     return this.subs.size
   }
 
+  // Read-only views for monitoring (/connz).
+  get remoteAddress(): string {
+    return this.wire.remoteAddress
+  }
+  get remotePort(): number {
+    return this.wire.remotePort
+  }
+  /** Bytes queued for this client and not yet accepted by the kernel. */
+  get pendingBytes(): number {
+    return this.out.pending + this.wire.pendingBytes()
+  }
+  subscriptions(): IterableIterator<Subscription> {
+    return this.subs.values()
+  }
+
   /** Runs `f` once the connection is closed (immediately if it already is). */
   whenClosed(f: () => void): void {
     if (this.isClosed) f()

@@ -8,7 +8,7 @@ import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } fr
 import { Log } from "../log/Log.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
-import { ClientConnection, type ConnectionContext } from "./Connection.ts"
+import { ClientConnection, type ConnectionContext, type ConnectionStats } from "./Connection.ts"
 import { Router } from "./Router.ts"
 
 export interface ServerShape {
@@ -20,6 +20,10 @@ export interface ServerShape {
   readonly connections: ReadonlySet<ClientConnection>
   /** Total connections accepted since start. */
   readonly totalConnections: () => number
+  /** Connections cut off as slow consumers since start (/varz slow_consumers). */
+  readonly slowConsumers: () => number
+  /** Traffic of connections that have closed, so server totals (/varz in_msgs…) never go down. */
+  readonly closedStats: () => Readonly<ConnectionStats>
 }
 
 export class Server extends Context.Service<Server, ServerShape>()("effect-jetstream/core/Server") {
@@ -35,6 +39,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const serverName = config.serverName ?? serverId
       const connections = new Set<ClientConnection>()
       let nextCid = 0
+      let slowConsumers = 0
+      const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
 
@@ -56,7 +62,14 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         config,
         log,
         info: (cid, clientIp) => encodeInfo({ ...infoBase, port: boundPort, client_id: cid, client_ip: clientIp }),
-        closed: (conn) => void connections.delete(conn)
+        closed: (conn, reason) => {
+          if (!connections.delete(conn)) return
+          if (reason.startsWith("Slow Consumer")) slowConsumers++
+          closedStats.inMsgs += conn.stats.inMsgs
+          closedStats.inBytes += conn.stats.inBytes
+          closedStats.outMsgs += conn.stats.outMsgs
+          closedStats.outBytes += conn.stats.outBytes
+        }
       }
 
       const listener = yield* transport.listen(config.host, config.port, (wire) => {
@@ -110,7 +123,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         port: listener.port,
         startedAt: new Date(),
         connections,
-        totalConnections: () => nextCid
+        totalConnections: () => nextCid,
+        slowConsumers: () => slowConsumers,
+        closedStats: () => closedStats
       }
     })
   )

@@ -135,7 +135,12 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         log
       })
       const stats: ApiStats = { total: 0, errors: 0 }
-      const ctx: StreamApi.ApiContext = { registry, nowNs, limits: {} }
+      // Server-wide store limits (configured, or computed from the machine at start).
+      const limits = {
+        ...(config.maxMemoryStore !== undefined ? { maxMemoryStore: config.maxMemoryStore } : {}),
+        ...(config.maxFileStore !== undefined ? { maxFileStore: config.maxFileStore } : {})
+      }
+      const ctx: StreamApi.ApiContext = { registry, nowNs, limits }
 
       log.info("Starting JetStream")
       log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
@@ -158,7 +163,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
           if (consumer === undefined) return
           if (!consumer.isPull) return sendStatus(reply, "409 Consumer is push based")
           const decoded = decodePullRequest(body)
-          if (!decoded.ok) return sendStatus(reply, `400 Bad Request - ${decoded.description}`)
+          if (!decoded.ok) return sendStatus(reply, `400 ${decoded.description}`)
           consumer.offer({ _tag: "Pull", reply, request: decoded.request })
           return
         }

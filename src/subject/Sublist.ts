@@ -40,6 +40,8 @@ export class Sublist<S extends Subscribable> {
   private readonly root: Level<S> = newLevel()
   private readonly cache = new Map<string, SublistResult<S>>()
   private count = 0
+  /** Counters for monitoring (/subsz), as nats-server's SublistStats. */
+  readonly stats = { inserts: 0, removes: 0, matches: 0, cacheHits: 0 }
 
   private readonly cacheLimit: number
 
@@ -84,6 +86,7 @@ export class Sublist<S extends Subscribable> {
       group.add(sub)
     }
     this.count++
+    this.stats.inserts++
     this.invalidate(sub.subject)
     return true
   }
@@ -113,6 +116,7 @@ export class Sublist<S extends Subscribable> {
     }
     if (!removed) return false
     this.count--
+    this.stats.removes++
     for (let i = path.length - 1; i >= 0; i--) {
       const [lvl, t, n] = path[i]!
       const nextEmpty = n.next === undefined || isEmptyLevel(n.next)
@@ -127,8 +131,12 @@ export class Sublist<S extends Subscribable> {
 
   /** All subscriptions whose subject matches the literal `subject`. */
   match(subject: string): SublistResult<S> {
+    this.stats.matches++
     const cached = this.cache.get(subject)
-    if (cached !== undefined) return cached
+    if (cached !== undefined) {
+      this.stats.cacheHits++
+      return cached
+    }
     const psubs: Array<S> = []
     const groups = new Map<string, Array<S>>()
     matchLevel(this.root, subject.split("."), 0, psubs, groups)
@@ -141,6 +149,19 @@ export class Sublist<S extends Subscribable> {
     }
     this.cache.set(subject, result)
     return result
+  }
+
+  /** Match-cache size and fan-out of cached results (nats-server's num_cache, max/avg_fanout). */
+  cacheStats(): { readonly size: number; readonly maxFanout: number; readonly avgFanout: number } {
+    let max = 0
+    let total = 0
+    for (const r of this.cache.values()) {
+      const n = r.psubs.length + r.qsubs.length
+      total += n
+      if (n > max) max = n
+    }
+    const size = this.cache.size
+    return { size, maxFanout: max, avgFanout: size === 0 ? 0 : total / size }
   }
 
   /** Every subscription, for monitoring and shutdown. */

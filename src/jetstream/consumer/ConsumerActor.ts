@@ -475,7 +475,7 @@ export class ConsumerActor {
     for (const r of this.waiting.all()) {
       if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
         r.lastSignal = now
-        this.signal(r.reply, status("100 Idle Heartbeat", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+        this.signal(r.reply, status("100 Idle Heartbeat", this.lastHeaders()))
       }
     }
   }
@@ -494,13 +494,15 @@ export class ConsumerActor {
     const hb = this.config.idle_heartbeat
     if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
       this.lastPushSignal = now
-      const headers: Array<[string, string | number]> = [
-        ["Nats-Last-Consumer", this.state.delivered],
-        ["Nats-Last-Stream", this.state.lastDeliveredStreamSeq]
-      ]
+      const headers = this.lastHeaders()
       if (this.fcPending !== undefined) headers.push(["Nats-Consumer-Stalled", this.fcPending])
       this.signal(to, status("100 Idle Heartbeat", headers))
     }
+  }
+
+  /** Idle heartbeats carry where the consumer is: last consumer and stream sequence. */
+  private lastHeaders(): Array<[string, string | number]> {
+    return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
   }
 
   private requestFlowControl(to: string): void {

@@ -1,0 +1,273 @@
+/**
+ * Config file → BrokerConfig: every supported key, types, nats-server's unknown-key rule, the
+ * refusal of security settings we cannot honour, and the computed JetStream limits.
+ */
+import { assert, describe, it } from "vitest"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
+import * as ConfigFile from "../../src/config/ConfigFile.ts"
+
+const files = (entries: Record<string, string>) => ({
+  readFile: (f: string) => {
+    const text = entries[f]
+    if (text === undefined) throw new Error(`ENOENT: no such file '${f}'`)
+    return text
+  },
+  env: { ENV_PORT: "4333" }
+})
+const load = (text: string) => ConfigFile.load("/etc/b.conf", files({ "/etc/b.conf": text }))
+const ok = (text: string) => {
+  const r = load(text)
+  if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
+  return r
+}
+const errors = (text: string) => {
+  const r = load(text)
+  assert.strictEqual(r._tag, "Failure")
+  return (r as { errors: ReadonlyArray<ConfigFile.ConfigIssue> }).errors.map(ConfigFile.renderIssue)
+}
+
+describe("supported keys", () => {
+  it("maps every server key onto BrokerConfig", () => {
+    const r = ok(`
+listen: "127.0.0.1:4300"
+server_name: alpha
+http: "127.0.0.1:-1"
+max_payload: 2MB
+max_connections: 100
+max_control_line: 8KB
+max_pending: 128MB
+ping_interval: "30s"
+ping_max: 5
+write_deadline: "1.5s"
+log_file: "/var/log/b.log"
+debug: true
+trace: on
+logtime: false
+pid_file: /run/b.pid
+ports_file_dir: /tmp
+lame_duck_duration: "45s"
+jetstream {
+  store_dir: "/data"
+  max_memory_store: 1G
+  max_file_store: "10G"
+  sync_interval: "2m"
+  domain: hub
+}
+`)
+    assert.deepStrictEqual(r.config, {
+      host: "127.0.0.1",
+      port: 4300,
+      serverName: "alpha",
+      httpHost: "127.0.0.1",
+      httpPort: -1,
+      maxPayload: 2 * 1024 ** 2,
+      maxConnections: 100,
+      maxControlLine: 8192,
+      maxPending: 128 * 1024 ** 2,
+      pingIntervalMs: 30_000,
+      pingMax: 5,
+      writeDeadlineMs: 1500,
+      logFile: "/var/log/b.log",
+      debug: true,
+      trace: true,
+      logtime: false,
+      pidFile: "/run/b.pid",
+      portsFileDir: "/tmp",
+      lameDuckDurationMs: 45_000,
+      storeDir: "/data",
+      maxMemoryStore: 1e9,
+      maxFileStore: 10 * 1024 ** 3,
+      sync: { intervalMs: 120_000 },
+      domain: "hub",
+      jetstream: true
+    })
+    assert.deepStrictEqual(r.warnings, [])
+  })
+
+  it("accepts the aliases and alternative forms", () => {
+    assert.deepStrictEqual(
+      ok("net: 0.0.0.0\nPORT: -1\nmonitor_port: 8222\nlogfile: x.log\npidfile: p\nmax_conn: 5\njetstream: enabled").config,
+      { host: "0.0.0.0", port: -1, httpPort: 8222, logFile: "x.log", pidFile: "p", maxConnections: 5, jetstream: true }
+    )
+    assert.deepStrictEqual(ok("http_port: -1\nhost: ::1\nport: $ENV_PORT").config, { httpPort: -1, host: "::1", port: 4333 })
+    assert.deepStrictEqual(ok("listen: 4500\nhttp: 8300").config, { port: 4500, httpPort: 8300 })
+    assert.deepStrictEqual(ok("listen: \"[::1]:4501\"").config, { host: "::1", port: 4501 })
+    assert.deepStrictEqual(ok("jetstream: true").config, { jetstream: true })
+    assert.deepStrictEqual(ok("jetstream: disabled").config, { jetstream: false })
+    assert.deepStrictEqual(ok("jetstream { enabled: false, store_dir: /d }").config, { jetstream: false, storeDir: "/d" })
+    assert.deepStrictEqual(ok("store_dir: /top\njetstream: on").config, { storeDir: "/top", jetstream: true })
+    // nats-server quirk: unquoted 512M is the integer 512,000,000; the quoted "64K" form is binary.
+    assert.deepStrictEqual(ok("jetstream { max_mem_store: 512M, max_file: \"64K\", sync: always }").config, {
+      maxMemoryStore: 512_000_000,
+      maxFileStore: 64 * 1024,
+      sync: "always",
+      jetstream: true
+    })
+  })
+
+  it("port 0 means the default port and http_port 0 turns monitoring off, as in nats-server", () => {
+    assert.deepStrictEqual(ok("port: 0\nhttp_port: 0").config, { port: 4222 })
+  })
+
+  it("integer durations are seconds, with nats-server's warning", () => {
+    const r = ok("ping_interval: 5")
+    assert.deepStrictEqual(r.config, { pingIntervalMs: 5000 })
+    assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
+      `/etc/b.conf:1:1: invalid use of field "ping_interval": ping_interval should be converted to a duration (read as 5s)`
+    ])
+  })
+
+  it("max_buffered_msgs / max_buffered_size are accepted and noted as ignored", () => {
+    const r = ok("jetstream {\n  max_buffered_msgs: 1000\n  max_buffered_size: 1G\n}")
+    assert.deepStrictEqual(r.notes.map(ConfigFile.renderIssue), [
+      "/etc/b.conf:2:3: jetstream.max_buffered_msgs is accepted and ignored",
+      "/etc/b.conf:3:3: jetstream.max_buffered_size is accepted and ignored"
+    ])
+  })
+
+  it("keys defined for use as variables are not unknown fields", () => {
+    assert.deepStrictEqual(ok("MY_PORT: 4600\nport: $MY_PORT").config, { port: 4600 })
+  })
+
+  it("CLI overrides merge over the file (BrokerConfig.make)", () => {
+    const file = ok("port: 4700\ndebug: true\nserver_name: f").config
+    const merged = BrokerConfig.make({ ...file, ...{ port: -1, serverName: "cli" } })
+    assert.strictEqual(merged.port, -1)
+    assert.strictEqual(merged.serverName, "cli")
+    assert.strictEqual(merged.debug, true)
+  })
+})
+
+describe("errors: every one, with file:line:col and key, and nothing applied", () => {
+  it("type errors", () => {
+    assert.deepStrictEqual(errors("port: \"abc\"\ndebug: \"true\"\nmax_payload: 1.5\nhttp: [1]\njetstream: maybe"), [
+      `/etc/b.conf:1:1: port: expected an integer, got a string ("abc")`,
+      `/etc/b.conf:2:1: debug: expected a boolean (true/false, yes/no, on/off), got a string ("true")`,
+      `/etc/b.conf:3:1: max_payload: expected an integer, got a float (1.5)`,
+      `/etc/b.conf:4:1: http: expected port or host:port, got an array`,
+      `/etc/b.conf:5:1: jetstream: expected 'enabled' or 'disabled' for string value, got 'maybe'`
+    ])
+  })
+
+  it("value errors", () => {
+    assert.deepStrictEqual(
+      errors(
+        "port: 70000\nlisten: \"nohost\"\nlame_duck_duration: \"10s\"\nwrite_deadline: \"soon\"\nmax_payload: 3GB\n" +
+          "jetstream {\n  max_file_store: \"10g\"\n  store_dir: /a\n}\nstore_dir: /b"
+      ),
+      [
+        "/etc/b.conf:1:1: port: port 70000 is out of range (use 0..65535, or -1 for a random port)",
+        `/etc/b.conf:2:1: listen: could not parse address string "nohost"`,
+        "/etc/b.conf:3:1: invalid lame_duck_duration of 10s, minimum is 30 seconds",
+        `/etc/b.conf:4:1: error parsing write_deadline: invalid duration "soon"`,
+        "/etc/b.conf:5:1: max_payload value is too big",
+        `/etc/b.conf:7:3: max_file_store: sizes defined as strings must end in K, M, G, T (got "10g")`,
+        "/etc/b.conf:10:1: Duplicate 'store_dir' configuration"
+      ]
+    )
+  })
+
+  it("unknown fields are errors, at the top and inside jetstream, as in nats-server", () => {
+    assert.deepStrictEqual(errors("port: 1\nprot: 2\njetstream {\n  stor_dir: /x\n}"), [
+      `/etc/b.conf:2:1: unknown field "prot"`,
+      `/etc/b.conf:4:3: unknown field "stor_dir"`
+    ])
+  })
+
+  it("a syntax error names file, line and key", () => {
+    assert.deepStrictEqual(errors("port: 1\njetstream {\n  store_dir: \"/x\n}"), [
+      `/etc/b.conf:4:2: Unexpected EOF. (at key "jetstream.store_dir")`
+    ])
+  })
+
+  it("a missing file says so", () => {
+    const r = ConfigFile.load("/nope.conf", files({}))
+    assert(r._tag === "Failure")
+    assert.match(ConfigFile.renderIssue(r.errors[0]!), /^\/nope\.conf: error opening config file: ENOENT/)
+  })
+})
+
+describe("features not built yet", () => {
+  it("warn once each and are otherwise ignored", () => {
+    const r = ok("port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
+      "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\naccounts { A: { jetstream: enabled } }\n" +
+      "authorization { timeout: 2 }\njetstream { unique_tag: az }")
+    assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
+    assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
+      "/etc/b.conf:2:1: cluster is not supported yet and is ignored",
+      "/etc/b.conf:3:1: leafnodes is not supported yet and is ignored",
+      "/etc/b.conf:4:1: websocket is not supported yet and is ignored",
+      "/etc/b.conf:5:1: mqtt is not supported yet and is ignored",
+      "/etc/b.conf:6:1: gateway is not supported yet and is ignored",
+      "/etc/b.conf:7:1: system_account is not supported yet and is ignored",
+      "/etc/b.conf:8:1: accounts is not supported yet and is ignored",
+      "/etc/b.conf:9:1: authorization is not supported yet and is ignored",
+      "/etc/b.conf:10:13: jetstream.unique_tag is not supported yet and is ignored"
+    ])
+  })
+
+  it("refuse to start when ignoring them would open access", () => {
+    const refused: ReadonlyArray<[string, RegExp]> = [
+      ["authorization { user: a, password: b }", /^\/etc\/b\.conf:1:1: authorization: authentication \(user, password\) is not supported yet; refusing to start/],
+      ["authorization { token: s3cr3t }", /authorization: authentication \(token\) is not supported yet/],
+      ["authorization { users: [ { user: a, password: b } ] }", /authorization: authentication \(users\)/],
+      ["accounts { A: { users: [ { user: a, password: b } ] } }", /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/],
+      ["no_auth_user: a", /no_auth_user: authentication is not supported yet; refusing/],
+      ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
+      ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
+      ["tls { cert_file: c.pem, key_file: k.pem }", /tls: TLS is not supported yet; refusing to start without it/],
+      ["jetstream { key: s3cr3t }", /jetstream\.key: encryption at rest is not supported yet; refusing/]
+    ]
+    for (const [text, message] of refused) {
+      const e = errors(text)
+      assert.strictEqual(e.length, 1, text)
+      assert.match(e[0]!, message)
+    }
+  })
+})
+
+describe("JetStream limits", () => {
+  const config = BrokerConfig.make({ jetstream: true, storeDir: "/data" })
+  it("computes 75% of memory and of the available disk, as nats-server does", () => {
+    const probe = { totalMemory: () => 16 * 1024 ** 3, availableDisk: (dir: string) => (dir === "/data" ? 400 * 1024 ** 3 : 0) }
+    assert.deepStrictEqual(ConfigFile.resolveJetStreamLimits(config, probe), {
+      maxMemoryStore: 12 * 1024 ** 3,
+      maxFileStore: 300 * 1024 ** 3
+    })
+  })
+  it("falls back to 256 MB and 1 TB when the machine cannot tell", () => {
+    const probe = { totalMemory: () => 0, availableDisk: () => {
+      throw new Error("statfs failed")
+    } }
+    assert.deepStrictEqual(ConfigFile.resolveJetStreamLimits(config, probe), {
+      maxMemoryStore: 256 * 1024 ** 2,
+      maxFileStore: 1024 ** 4
+    })
+  })
+  it("keeps configured limits", () => {
+    const given = BrokerConfig.make({ maxMemoryStore: 5, maxFileStore: 6 })
+    assert.deepStrictEqual(ConfigFile.resolveJetStreamLimits(given), { maxMemoryStore: 5, maxFileStore: 6 })
+  })
+  it("formats sizes as nats-server's friendlyBytes", () => {
+    assert.deepStrictEqual(
+      [512, 1024, 1536, 17.69 * 1024 ** 3, 1024 ** 4].map(ConfigFile.friendlyBytes),
+      ["512 B", "1.00 KB", "1.50 KB", "17.69 GB", "1.00 TB"]
+    )
+  })
+})
+
+describe("Go durations", () => {
+  it("parses what time.ParseDuration accepts and rejects the rest", () => {
+    assert.deepStrictEqual(
+      ["2m", "500ms", "1.5h", "2h45m", "1m30s", "0", "-1s", "100us", "3000ns"].map(ConfigFile.parseGoDuration),
+      [120_000, 500, 5_400_000, 9_900_000, 90_000, 0, -1000, 0.1, 0.003]
+    )
+    assert.deepStrictEqual(["", "5", "1d", "ms", "1 s"].map(ConfigFile.parseGoDuration), [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    ])
+  })
+})

@@ -1,0 +1,60 @@
+/**
+ * The pure parts of monitoring: health decisions (including the recovering state a live test cannot
+ * hold still), Go formatting, and the ports file's host list.
+ */
+import { describe, expect, it } from "vitest"
+import { encodeIndent, uptime } from "../../src/monitoring/GoFormat.ts"
+import { healthz, parseHealthzQuery } from "../../src/monitoring/Healthz.ts"
+import { hostPorts, portsFileName } from "../../src/monitoring/PortsFile.ts"
+
+const opts = { jsEnabledOnly: false, jsServerOnly: false }
+
+describe("healthz", () => {
+  it("is ok when the listener is up and JetStream (if configured) has recovered", () => {
+    expect(healthz({ serverReady: true, jetstreamConfigured: true, jetstreamReady: true }, opts)).toEqual({ status: "ok" })
+    expect(healthz({ serverReady: true, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({ status: "ok" })
+  })
+  it("is unavailable while JetStream recovers, an error before the listener is up", () => {
+    expect(healthz({ serverReady: false, jetstreamConfigured: true, jetstreamReady: false }, opts)).toEqual({
+      status: "unavailable",
+      error: "JetStream is recovering (not enabled yet)"
+    })
+    expect(healthz({ serverReady: false, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({
+      status: "error",
+      error: "failed to be ready for connections after 1ms: startup did not complete"
+    })
+  })
+  it("decodes its flags as Go's strconv.ParseBool", () => {
+    expect(parseHealthzQuery(new URLSearchParams("js-enabled=T&js-server-only=0"))).toEqual({ jsEnabledOnly: true, jsServerOnly: false })
+    expect(parseHealthzQuery(new URLSearchParams("js-server-only=yes"))).toMatchObject({
+      message: "Error decoding boolean for 'js-server-only': strconv.ParseBool: parsing \"yes\": invalid syntax"
+    })
+  })
+})
+
+describe("Go formatting", () => {
+  it("uptime as nats-server's myUptime", () => {
+    expect([0, 999, 61_000, 3_661_000, 90_061_000, 366 * 86_400_000].map(uptime)).toEqual(["0s", "0s", "1m1s", "1h1m1s", "1d1h1m1s", "1y1d0h0m0s"])
+  })
+  it("encodeIndent matches json.MarshalIndent with Go escaping and u64", () => {
+    expect(encodeIndent({ a: [], b: {}, c: [1, { d: "<&>" }], e: undefined, f: 2n ** 64n - 1n })).toBe(
+      "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    {\n      \"d\": \"\\u003c\\u0026\\u003e\"\n    }\n  ],\n  \"f\": 18446744073709551615\n}"
+    )
+  })
+})
+
+describe("ports file", () => {
+  const ifaces = {
+    lo: [{ address: "127.0.0.1", family: "IPv4" }, { address: "::1", family: "IPv6" }],
+    eth0: [{ address: "192.0.2.2", family: "IPv4" }, { address: "fe80::1", family: "IPv6" }]
+  } as unknown as NodeJS.Dict<Array<import("node:os").NetworkInterfaceInfo>>
+  it("lists every interface address for a wildcard host, loopback first", () => {
+    expect(hostPorts("0.0.0.0", 4222, ifaces)).toEqual(["127.0.0.1:4222", "192.0.2.2:4222"])
+    expect(hostPorts("::", 4222, ifaces)).toEqual(["127.0.0.1:4222", "[::1]:4222", "192.0.2.2:4222", "[fe80::1]:4222"])
+    expect(hostPorts("127.0.0.1", 4222, ifaces)).toEqual(["127.0.0.1:4222"])
+    expect(hostPorts("::1", 8222, ifaces)).toEqual(["[::1]:8222"])
+  })
+  it("is named nats-server_<pid>.ports", () => {
+    expect(portsFileName("/tmp/x", 42)).toBe("/tmp/x/nats-server_42.ports")
+  })
+})

@@ -1,0 +1,462 @@
+/**
+ * nats-server configuration files (`-c file`) mapped onto `BrokerConfig`.
+ *
+ * Everything is read and checked before anything runs: `load` returns either the complete set of
+ * overrides plus warnings, or every error found (file:line:col and key in each), never a partial
+ * config. Key names, aliases, types and the unknown-key rule follow nats-server 2.9.10
+ * (`server/opts.go` `processConfigFileLine`, `parseJetStream`): keys are case-insensitive, an
+ * unknown key is an error unless the file uses it as a `$variable`.
+ *
+ * Deliberate differences: keys of features we have not built are accepted with one warning each,
+ * except those that ask for authentication, TLS or encryption at rest — running without them would
+ * open access, so the broker refuses to start. `jetstream.sync_interval`, `max_buffered_msgs` and
+ * `max_buffered_size` (nats-server 2.10+) are accepted.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
+import * as ConfigLexer from "./ConfigLexer.ts"
+import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
+
+export interface ConfigIssue {
+  readonly pos: Position
+  readonly message: string
+}
+
+/** `file:line:col: message` (just `file: message` when the problem is the file itself). */
+export const renderIssue = (i: ConfigIssue) =>
+  i.pos.line === 0 ? `${i.pos.file}: ${i.message}` : `${i.pos.file}:${i.pos.line}:${i.pos.column}: ${i.message}`
+
+export type LoadResult =
+  | {
+    readonly _tag: "Success"
+    readonly config: BrokerConfigInput
+    readonly warnings: ReadonlyArray<ConfigIssue>
+    /** Accepted-and-ignored settings, logged at debug level. */
+    readonly notes: ReadonlyArray<ConfigIssue>
+  }
+  | { readonly _tag: "Failure"; readonly errors: ReadonlyArray<ConfigIssue> }
+
+/** Known to nats-server, not built here: accepted with a warning. */
+const UNSUPPORTED = new Set([
+  "client_advertise", "mappings", "maps", "disable_sublist_cache", "no_sublist_cache", "https", "https_port",
+  "http_base_path", "cluster", "gateway", "leaf", "leafnodes", "logfile_size_limit", "log_size_limit", "syslog",
+  "remote_syslog", "prof_port", "max_traced_msg_len", "max_subscriptions", "max_subs", "max_sub_tokens",
+  "max_subscription_tokens", "ocsp", "allow_non_tls", "lame_duck_grace_period", "system_account", "system",
+  "no_system_account", "no_system", "no_sys_acc", "no_header_support", "connect_error_reports",
+  "reconnect_error_reports", "websocket", "ws", "mqtt", "server_tags", "default_js_domain"
+])
+
+/** Known to nats-server and security-relevant: ignoring them would run the broker open. */
+const REFUSED: Record<string, string> = {
+  tls: "TLS is not supported yet; refusing to start without it (remove the tls block to serve plain TCP)",
+  no_auth_user: "authentication is not supported yet; refusing to start without it",
+  resolver_tls: "TLS is not supported yet; refusing to start without it"
+}
+for (const k of ["operator", "operators", "roots", "root", "root_operators", "root_operator", "resolver",
+  "account_resolver", "accounts_resolver", "resolver_preload", "resolver_pinned_accounts", "trusted", "trusted_keys"]) {
+  REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
+}
+
+const AUTH_KEYS = new Set(["user", "username", "password", "pass", "token", "users", "nkeys", "auth_callout"])
+
+const JETSTREAM_UNSUPPORTED = new Set(["cipher", "extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
+
+const kindOf = (v: ConfigValue): string => {
+  switch (v._tag) {
+    case "String":
+      return `a string (${JSON.stringify(v.value)})`
+    case "Integer":
+      return `an integer (${v.raw})`
+    case "Float":
+      return `a float (${v.value})`
+    case "Bool":
+      return `a boolean (${v.value})`
+    case "Datetime":
+      return "a date"
+    case "Array":
+      return "an array"
+    case "Map":
+      return "a block"
+  }
+}
+
+/** Go `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, `-1s`, `0`. Undefined when malformed. */
+export const parseGoDuration = (text: string): number | undefined => {
+  const units: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    "µs": 1e-3,
+    "μs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000
+  }
+  let s = text
+  let sign = 1
+  if (s.startsWith("-") || s.startsWith("+")) {
+    sign = s.startsWith("-") ? -1 : 1
+    s = s.slice(1)
+  }
+  if (s === "0") return 0
+  if (s === "") return undefined
+  let total = 0
+  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/
+  while (s.length > 0) {
+    const m = re.exec(s)
+    if (m === null) return undefined
+    total += Number(m[1]) * units[m[2]!]!
+    s = s.slice(m[0].length)
+  }
+  return sign * total
+}
+
+/** nats-server `getStorageSize`: an integer, or a string ending in K, M, G or T (powers of 1024). */
+const storageSize = (v: ConfigValue): number | string => {
+  if (v._tag === "Integer") return v.value
+  if (v._tag !== "String") return `must be an integer or a string, got ${kindOf(v)}`
+  if (v.value === "") return 0
+  const m = /^(-?\d+)([KMGT])$/.exec(v.value)
+  if (m === null) return `sizes defined as strings must end in K, M, G, T (got ${JSON.stringify(v.value)})`
+  return Number(m[1]) * 1024 ** ("KMGT".indexOf(m[2]!) + 1)
+}
+
+/** `port` or `"host:port"` (Go `net.SplitHostPort`, brackets around IPv6). */
+const hostPort = (v: ConfigValue): { host?: string; port: number } | string => {
+  if (v._tag === "Integer") return { port: v.value }
+  if (v._tag !== "String") return `expected port or host:port, got ${kindOf(v)}`
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([^:]*)$/.exec(v.value)
+  if (m === null) return `could not parse address string ${JSON.stringify(v.value)}`
+  if (!/^-?\d+$/.test(m[3]!)) return `could not parse port ${JSON.stringify(m[3])}`
+  return { host: m[1] ?? m[2] ?? "", port: Number(m[3]) }
+}
+
+const checkPort = (port: number, what: string): string | undefined =>
+  port < -1 || port > 65535 ? `${what} ${port} is out of range (use 0..65535, or -1 for a random port)` : undefined
+
+class Mapper {
+  readonly errors: Array<ConfigIssue> = []
+  readonly warnings: Array<ConfigIssue> = []
+  readonly notes: Array<ConfigIssue> = []
+  readonly out: { -readonly [K in keyof BrokerConfigInput]: BrokerConfigInput[K] } = {}
+  storeDirSet = false
+
+  error(e: ConfigEntry, message: string) {
+    this.errors.push({ pos: e.keyPos, message })
+  }
+
+  integer(e: ConfigEntry): number | undefined {
+    if (e.value._tag === "Integer") return e.value.value
+    this.error(e, `${e.key}: expected an integer, got ${kindOf(e.value)}`)
+    return undefined
+  }
+  string(e: ConfigEntry): string | undefined {
+    if (e.value._tag === "String") return e.value.value
+    this.error(e, `${e.key}: expected a string, got ${kindOf(e.value)}`)
+    return undefined
+  }
+  bool(e: ConfigEntry): boolean | undefined {
+    if (e.value._tag === "Bool") return e.value.value
+    this.error(e, `${e.key}: expected a boolean (true/false, yes/no, on/off), got ${kindOf(e.value)}`)
+    return undefined
+  }
+  /** nats-server `parseDuration`: a duration string, or (with a warning) an integer number of seconds. */
+  duration(e: ConfigEntry): number | undefined {
+    if (e.value._tag === "String") {
+      const ms = parseGoDuration(e.value.value)
+      if (ms === undefined) this.error(e, `error parsing ${e.key}: invalid duration ${JSON.stringify(e.value.value)}`)
+      return ms
+    }
+    if (e.value._tag === "Integer") {
+      this.warnings.push({
+        pos: e.keyPos,
+        message:
+          `invalid use of field "${e.key}": ${e.key} should be converted to a duration (read as ${e.value.value}s)`
+      })
+      return e.value.value * 1000
+    }
+    this.error(e, `${e.key}: expected a duration such as "2m" or "500ms", got ${kindOf(e.value)}`)
+    return undefined
+  }
+  set<K extends keyof BrokerConfigInput>(key: K, value: BrokerConfigInput[K] | undefined) {
+    if (value !== undefined) this.out[key] = value
+  }
+  unsupported(e: ConfigEntry, name = e.key) {
+    this.warnings.push({ pos: e.keyPos, message: `${name} is not supported yet and is ignored` })
+  }
+
+  top(e: ConfigEntry) {
+    const key = e.key.toLowerCase()
+    switch (key) {
+      case "listen": {
+        const hp = hostPort(e.value)
+        if (typeof hp === "string") return this.error(e, `${e.key}: ${hp}`)
+        const bad = checkPort(hp.port, "port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        if (hp.host !== undefined && hp.host !== "") this.set("host", hp.host)
+        return this.set("port", hp.port === 0 ? 4222 : hp.port)
+      }
+      case "port": {
+        const port = this.integer(e)
+        if (port === undefined) return
+        const bad = checkPort(port, "port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        // nats-server: 0 means the default port.
+        return this.set("port", port === 0 ? 4222 : port)
+      }
+      case "host":
+      case "net":
+        return this.set("host", this.string(e))
+      case "server_name":
+        return this.set("serverName", this.string(e))
+      case "http": {
+        const hp = hostPort(e.value)
+        if (typeof hp === "string") return this.error(e, `${e.key}: ${hp}`)
+        const bad = checkPort(hp.port, "http port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        if (hp.host !== undefined && hp.host !== "") this.set("httpHost", hp.host)
+        return this.set("httpPort", hp.port === 0 ? undefined : hp.port)
+      }
+      case "http_port":
+      case "monitor_port": {
+        const port = this.integer(e)
+        if (port === undefined) return
+        const bad = checkPort(port, "http port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        return this.set("httpPort", port === 0 ? undefined : port)
+      }
+      case "debug":
+        return this.set("debug", this.bool(e))
+      case "trace":
+        return this.set("trace", this.bool(e))
+      case "trace_verbose":
+        return this.set("trace", this.bool(e))
+      case "logtime":
+        return this.set("logtime", this.bool(e))
+      case "logfile":
+      case "log_file":
+        return this.set("logFile", this.string(e))
+      case "pidfile":
+      case "pid_file":
+        return this.set("pidFile", this.string(e))
+      case "ports_file_dir":
+        return this.set("portsFileDir", this.string(e))
+      case "store_dir":
+      case "storedir":
+        return this.storeDir(e)
+      case "max_control_line":
+      case "max_payload": {
+        const n = this.integer(e)
+        if (n === undefined) return
+        if (n > 2 ** 31 - 1) return this.error(e, `${e.key} value is too big`)
+        if (n <= 0) return this.error(e, `${e.key} must be greater than 0`)
+        return this.set(key === "max_payload" ? "maxPayload" : "maxControlLine", n)
+      }
+      case "max_pending":
+        return this.set("maxPending", this.integer(e))
+      case "max_connections":
+      case "max_conn":
+        return this.set("maxConnections", this.integer(e))
+      case "ping_max":
+        return this.set("pingMax", this.integer(e))
+      case "ping_interval":
+        return this.set("pingIntervalMs", this.duration(e))
+      case "write_deadline":
+        return this.set("writeDeadlineMs", this.duration(e))
+      case "lame_duck_duration": {
+        const s = this.string(e)
+        if (s === undefined) return
+        const ms = parseGoDuration(s)
+        if (ms === undefined) {
+          return this.error(e, `error parsing lame_duck_duration: invalid duration ${JSON.stringify(s)}`)
+        }
+        if (ms < 30_000) return this.error(e, `invalid lame_duck_duration of ${s}, minimum is 30 seconds`)
+        return this.set("lameDuckDurationMs", ms)
+      }
+      case "jetstream":
+        return this.jetstream(e)
+      case "authorization":
+        return this.authorization(e)
+      case "accounts":
+        return this.accounts(e)
+    }
+    const refused = REFUSED[key]
+    if (refused !== undefined) return this.error(e, `${e.key}: ${refused}`)
+    if (UNSUPPORTED.has(key)) return this.unsupported(e)
+    // nats-server: an unknown top-level key is an error unless the file uses it as a variable.
+    if (!e.usedAsVariable) this.error(e, `unknown field "${e.key}"`)
+  }
+
+  storeDir(e: ConfigEntry) {
+    const dir = this.string(e)
+    if (dir === undefined) return
+    if (this.storeDirSet) return this.error(e, "Duplicate 'store_dir' configuration")
+    this.storeDirSet = true
+    this.set("storeDir", dir)
+  }
+
+  jetstream(e: ConfigEntry) {
+    const v = e.value
+    if (v._tag === "Bool") return this.set("jetstream", v.value)
+    if (v._tag === "String") {
+      const s = v.value.toLowerCase()
+      if (s === "enabled" || s === "enable") return this.set("jetstream", true)
+      if (s === "disabled" || s === "disable") return this.set("jetstream", false)
+      return this.error(e, `${e.key}: expected 'enabled' or 'disabled' for string value, got '${v.value}'`)
+    }
+    if (v._tag !== "Map") return this.error(e, `${e.key}: expected a block, a boolean or a string, got ${kindOf(v)}`)
+    let enabled = true
+    for (const f of v.entries.values()) {
+      const k = f.key.toLowerCase()
+      switch (k) {
+        case "store":
+        case "store_dir":
+        case "storedir":
+          this.storeDir(f)
+          break
+        case "max_memory_store":
+        case "max_mem_store":
+        case "max_mem":
+        case "max_file_store":
+        case "max_file": {
+          const size = storageSize(f.value)
+          if (typeof size === "string") this.error(f, `${f.key}: ${size}`)
+          else this.set(k.includes("mem") ? "maxMemoryStore" : "maxFileStore", size < 0 ? undefined : size)
+          break
+        }
+        case "domain":
+          this.set("domain", this.string(f))
+          break
+        case "enable":
+        case "enabled":
+          enabled = this.bool(f) ?? enabled
+          break
+        case "sync":
+        case "sync_interval":
+          if (f.value._tag === "String" && f.value.value.toLowerCase() === "always") this.set("sync", "always")
+          else {
+            const ms = this.duration(f)
+            if (ms !== undefined) this.set("sync", { intervalMs: ms })
+          }
+          break
+        case "max_buffered_msgs":
+          if (this.integer(f) !== undefined) {
+            this.notes.push({ pos: f.keyPos, message: `jetstream.${f.key} is accepted and ignored` })
+          }
+          break
+        case "max_buffered_size": {
+          const size = storageSize(f.value)
+          if (typeof size === "string") this.error(f, `${f.key}: ${size}`)
+          else this.notes.push({ pos: f.keyPos, message: `jetstream.${f.key} is accepted and ignored` })
+          break
+        }
+        case "key":
+        case "ek":
+        case "encryption_key":
+          this.error(
+            f,
+            `jetstream.${f.key}: encryption at rest is not supported yet; refusing to store data unencrypted`
+          )
+          break
+        default:
+          if (JETSTREAM_UNSUPPORTED.has(k)) this.unsupported(f, `jetstream.${f.key}`)
+          else if (!f.usedAsVariable) this.error(f, `unknown field "${f.key}"`)
+      }
+    }
+    this.set("jetstream", enabled)
+  }
+
+  authorization(e: ConfigEntry) {
+    if (e.value._tag !== "Map") return this.error(e, `${e.key}: expected a block, got ${kindOf(e.value)}`)
+    const asks = [...e.value.entries.keys()].filter((k) => AUTH_KEYS.has(k.toLowerCase()))
+    if (asks.length > 0) {
+      return this.error(
+        e,
+        `${e.key}: authentication (${asks.join(", ")}) is not supported yet; refusing to start without it ` +
+          `(remove the block to run without authentication)`
+      )
+    }
+    this.unsupported(e)
+  }
+
+  accounts(e: ConfigEntry) {
+    if (e.value._tag !== "Map") return this.error(e, `${e.key}: expected a block, got ${kindOf(e.value)}`)
+    for (const acc of e.value.entries.values()) {
+      if (acc.value._tag !== "Map") continue
+      const users = [...acc.value.entries.keys()].filter((k) => ["users", "nkeys"].includes(k.toLowerCase()))
+      if (users.length > 0) {
+        return this.error(
+          acc,
+          `${e.key}.${acc.key}: account users are not supported yet; refusing to start without authentication`
+        )
+      }
+    }
+    this.unsupported(e)
+  }
+}
+
+/** Reads, checks and maps a configuration file. Nothing is returned unless all of it is valid. */
+export const load = (file: string, options: ConfigLexer.ParseOptions = {}): LoadResult => {
+  const parsed = ConfigLexer.parseFile(file, options)
+  if (parsed._tag === "Failure") {
+    const { key, message, pos } = parsed.error
+    return { _tag: "Failure", errors: [{ pos, message: key === undefined ? message : `${message} (at key "${key}")` }] }
+  }
+  const m = new Mapper()
+  for (const e of parsed.root.entries.values()) m.top(e)
+  if (m.errors.length > 0) return { _tag: "Failure", errors: m.errors }
+  return { _tag: "Success", config: m.out, warnings: m.warnings, notes: m.notes }
+}
+
+export interface MachineProbe {
+  readonly totalMemory: () => number
+  /** Bytes available to us on the file system holding `dir`; throws when unknown. */
+  readonly availableDisk: (dir: string) => number
+}
+
+export const nodeProbe: MachineProbe = {
+  totalMemory: () => os.totalmem(),
+  availableDisk: (dir) => {
+    fs.mkdirSync(dir, { recursive: true })
+    const s = fs.statfsSync(dir)
+    return s.bavail * s.bsize
+  }
+}
+
+/** nats-server `JetStreamMaxStoreDefault`, used when the disk cannot be measured. */
+export const DEFAULT_MAX_FILE_STORE = 1024 ** 4
+/** nats-server `JetStreamMaxMemDefault`, used when the machine's memory is unknown. */
+export const DEFAULT_MAX_MEMORY_STORE = 256 * 1024 ** 2
+
+/**
+ * JetStream limits not given in the config, computed as nats-server 2.9.10 does
+ * (`dynJetStreamConfig`, `diskAvailable`): 75% of physical memory, and 75% of the space available
+ * where the store lives (1 TB if it cannot be measured).
+ */
+export const resolveJetStreamLimits = (
+  config: BrokerConfig,
+  probe: MachineProbe = nodeProbe
+): { readonly maxMemoryStore: number; readonly maxFileStore: number } => {
+  let maxMemoryStore = config.maxMemoryStore
+  if (maxMemoryStore === undefined) {
+    const total = probe.totalMemory()
+    maxMemoryStore = total > 0 ? Math.floor(total / 4) * 3 : DEFAULT_MAX_MEMORY_STORE
+  }
+  let maxFileStore = config.maxFileStore
+  if (maxFileStore === undefined) {
+    try {
+      maxFileStore = Math.floor(probe.availableDisk(config.storeDir) / 4) * 3
+    } catch {
+      maxFileStore = DEFAULT_MAX_FILE_STORE
+    }
+  }
+  return { maxMemoryStore, maxFileStore }
+}
+
+/** nats-server `friendlyBytes`: `512 B`, `1.00 KB`, `17.69 GB`. */
+export const friendlyBytes = (bytes: number): string => {
+  if (bytes < 1024) return `${bytes} B`
+  const exp = Math.min(6, Math.floor(Math.log(bytes) / Math.log(1024)))
+  return `${(bytes / 1024 ** exp).toFixed(2)} ${"KMGTPE"[exp - 1]}B`
+}

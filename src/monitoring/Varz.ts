@@ -1,0 +1,84 @@
+/**
+ * `/varz` in nats-server 2.9.10's shape (monitor.go `Varz`): keys in struct order, `omitempty`
+ * fields left out when empty, durations in nanoseconds, times as RFC 3339 with nanoseconds.
+ */
+import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
+import { durationNs, timeMs, uptime } from "./GoFormat.ts"
+import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
+import type { JetStreamLimits, Sample, Sources } from "./Sources.ts"
+
+/** Our stand-in for Go's runtime version (`go`): product, version and JS runtime. */
+export const runtimeLabel = (): string => {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } }
+  const rt = g.Bun !== undefined ? `bun ${g.Bun.version}` : g.Deno !== undefined ? `deno ${g.Deno.version.deno}` : `node ${process.version}`
+  return `${BROKER_NAME} ${BROKER_VERSION} (${rt})`
+}
+
+export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | undefined): Record<string, unknown> => {
+  const { config, server, router } = src
+  let inMsgs = 0
+  let inBytes = 0
+  let outMsgs = 0
+  let outBytes = 0
+  // Client traffic only, as nats-server counts it: what connections sent and received.
+  for (const c of server.connections) {
+    inMsgs += c.stats.inMsgs
+    inBytes += c.stats.inBytes
+    outMsgs += c.stats.outMsgs
+    outBytes += c.stats.outBytes
+  }
+  const closed = server.closedStats()
+  const js = src.jetstream
+  const requests: Record<string, number> = {}
+  for (const k of [...src.requests.keys()].sort()) requests[k] = src.requests.get(k)!
+  return {
+    server_id: server.serverId,
+    server_name: server.serverName,
+    version: ADVERTISED_NATS_VERSION,
+    proto: 1,
+    go: runtimeLabel(),
+    host: config.host,
+    port: server.port,
+    max_connections: config.maxConnections,
+    ping_interval: durationNs(config.pingIntervalMs),
+    ping_max: config.pingMax,
+    http_host: (config.httpHost ?? config.host),
+    http_port: src.http.port,
+    http_base_path: "",
+    https_port: 0,
+    auth_timeout: 2,
+    max_control_line: config.maxControlLine,
+    max_payload: config.maxPayload,
+    max_pending: config.maxPending,
+    cluster: {},
+    gateway: {},
+    leaf: {},
+    mqtt: {},
+    websocket: {},
+    jetstream: js === undefined || limits === undefined
+      ? {}
+      : { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) },
+    tls_timeout: 2,
+    write_deadline: durationNs(config.writeDeadlineMs),
+    start: timeMs(server.startedAt.getTime()),
+    now: timeMs(sample.nowMs),
+    uptime: uptime(sample.nowMs - server.startedAt.getTime()),
+    mem: sample.mem,
+    cores: sample.cores,
+    gomaxprocs: sample.cores,
+    cpu: sample.cpu,
+    connections: server.connections.size,
+    total_connections: server.totalConnections(),
+    routes: 0,
+    remotes: 0,
+    leafnodes: 0,
+    in_msgs: inMsgs + closed.inMsgs,
+    out_msgs: outMsgs + closed.outMsgs,
+    in_bytes: inBytes + closed.inBytes,
+    out_bytes: outBytes + closed.outBytes,
+    slow_consumers: server.slowConsumers(),
+    subscriptions: router.sublist.size,
+    http_req_stats: requests,
+    config_load_time: timeMs(server.startedAt.getTime())
+  }
+}
