@@ -122,6 +122,8 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const clock = yield* BrokerClock
       const nowNs = clock.nowNs
       const run = yield* FiberSet.makeRuntime<never>()
+      // The publish-path limit check needs the registry it is part of.
+      const registryRef: { current: StreamRegistry | undefined } = { current: undefined }
       const registry = new StreamRegistry({
         nowMs: clock.nowMs,
         schedule: clock.schedule,
@@ -131,9 +133,21 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         memoryStore: makeMemory({}),
         meta: fileStore.kind === "file" ? new StreamMetaStore(storeDir) : undefined,
         journals,
-        ctx: { client, log, nowNs },
+        ctx: {
+          client,
+          log,
+          nowNs,
+          storeFull: (storage) => {
+            const max = storage === "memory" ? config.maxMemoryStore : config.maxFileStore
+            if (max === undefined || max <= 0) return false
+            let used = 0
+            for (const a of registryRef.current?.all() ?? []) if (a.config.storage === storage) used += a.store.state().bytes
+            return used >= max
+          }
+        },
         log
       })
+      registryRef.current = registry
       const stats: ApiStats = { total: 0, errors: 0 }
       // Server-wide store limits (configured, or computed from the machine at start).
       const limits = {

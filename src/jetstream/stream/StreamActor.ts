@@ -39,6 +39,8 @@ export interface StreamContext {
   readonly client: InternalClient
   readonly log: Logger
   readonly nowNs: () => bigint
+  /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
+  readonly storeFull?: (storage: "file" | "memory") => boolean
   /** Called after the stream's state changed (consumers, retention hooks). */
   readonly changed?: (actor: StreamActor) => void
 }
@@ -289,6 +291,7 @@ export class StreamActor {
       return this.queueError(reply, ApiErrors.streamMessageExceedsMaximum())
     }
     if ((hdr?.length ?? 0) > 65535) return this.queueError(reply, ApiErrors.streamHeaderExceedsMaximum())
+    if (this.ctx.storeFull?.(cfg.storage) === true) return this.queueError(reply, ApiErrors.insufficientResources())
     if (cfg.discard === "new") {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
