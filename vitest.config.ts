@@ -20,7 +20,7 @@ if (typeof (Map as { groupBy?: unknown }).groupBy !== "function") {
 
 export default defineConfig({
   test: {
-    include: ["spec/**/*.spec.ts"],
+    include: ["spec/**/*.spec.ts", "examples/**/*.spec.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Wire tests bind real sockets; two cores on CI, so keep file-level parallelism modest.

@@ -447,6 +447,12 @@ export class ConsumerActor {
     for (;;) {
       const req = this.waiting.head()
       if (req === undefined) break
+      // A client that went away (unsubscribed its inbox) must not be handed messages that would
+      // then sit out their ack wait; nats-server drops such requests too.
+      if (!this.ctx.client.hasInterest(req.reply)) {
+        this.waiting.remove(req)
+        continue
+      }
       const next = this.peek()
       if (next === undefined) break
       const size = messageSize(next.msg)

@@ -347,7 +347,7 @@ export class StreamActor {
       while (true) {
         const maxAge = this.config.max_age
         if (maxAge <= 0) {
-          yield* Effect.sleep(1000)
+          yield* Effect.sleep(10_000)
           continue
         }
         const st = this.store.state()
@@ -357,7 +357,8 @@ export class StreamActor {
           const expiresAtMs = Number((st.firstTs + BigInt(maxAge)) / 1_000_000n)
           waitMs = Math.max(1, expiresAtMs - Math.floor(Number(this.ctx.nowNs() / 1_000_000n)) + 1)
         }
-        yield* Effect.sleep(Math.min(waitMs, 1000))
+        // Sleep to the next expiry (capped so a max_age change is noticed within seconds).
+        yield* Effect.sleep(Math.min(waitMs, 10_000))
         if (st.msgs > 0) Queue.offerUnsafe(this.mailbox, { _tag: "Expire" })
       }
     })
