@@ -33,7 +33,6 @@ export interface ConnectionStats {
   outBytes: number
 }
 
-const CRLF = "\r\n"
 
 export class ClientConnection implements Subscriber, ParserSink, Flushable {
   echo = true
@@ -201,24 +200,23 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     if (this.isClosed) return
     const out = this.out
+    if (sub.wireSubject !== subject) {
+      sub.wireSubject = subject
+      sub.wireMsg = undefined
+      sub.wireHmsg = undefined
+    }
     if (hdrLen >= 0 && this.headers) {
-      out.text(
-        reply === undefined
-          ? `HMSG ${subject} ${sub.sid} ${hdrLen} ${msg.length}\r\n`
-          : `HMSG ${subject} ${sub.sid} ${reply} ${hdrLen} ${msg.length}\r\n`
-      )
+      const prefix = (sub.wireHmsg ??= Buffer.from(`HMSG ${subject} ${sub.sid} `, "latin1"))
+      out.msgLine(prefix, reply, hdrLen, msg.length)
       out.bytes(msg)
     } else {
       // A client that did not negotiate headers gets the payload without the header block.
       const body = hdrLen >= 0 ? msg.subarray(hdrLen) : msg
-      out.text(
-        reply === undefined
-          ? `MSG ${subject} ${sub.sid} ${body.length}\r\n`
-          : `MSG ${subject} ${sub.sid} ${reply} ${body.length}\r\n`
-      )
+      const prefix = (sub.wireMsg ??= Buffer.from(`MSG ${subject} ${sub.sid} `, "latin1"))
+      out.msgLine(prefix, reply, -1, body.length)
       out.bytes(body)
     }
-    out.text(CRLF)
+    out.crlf()
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
     if (out.pending + this.wire.pendingBytes() > this.ctx.config.maxPending) return this.slowConsumer()

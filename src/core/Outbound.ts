@@ -54,6 +54,41 @@ export class Outbound {
     this.pending += n
   }
 
+  /**
+   * Appends a MSG/HMSG control line without building a string: `prefix` is the cached
+   * "MSG <subject> <sid> " bytes, then the optional reply, the header size (hdrLen >= 0 for HMSG)
+   * and the total size. This is the per-message hot path of every delivery.
+   */
+  msgLine(prefix: Uint8Array, reply: string | undefined, hdrLen: number, total: number): void {
+    const replyLen = reply === undefined ? 0 : reply.length + 1
+    const need = prefix.length + replyLen + 24
+    this.ensure(need)
+    const slab = this.slab
+    let pos = this.pos
+    slab.set(prefix, pos)
+    pos += prefix.length
+    if (reply !== undefined) {
+      pos += slab.write(reply, pos, "latin1")
+      slab[pos++] = 32
+    }
+    if (hdrLen >= 0) {
+      pos = writeInt(slab, pos, hdrLen)
+      slab[pos++] = 32
+    }
+    pos = writeInt(slab, pos, total)
+    slab[pos++] = 13
+    slab[pos++] = 10
+    this.pending += pos - this.pos
+    this.pos = pos
+  }
+
+  crlf(): void {
+    this.ensure(2)
+    this.slab[this.pos++] = 13
+    this.slab[this.pos++] = 10
+    this.pending += 2
+  }
+
   /** Takes everything queued, in order; the caller writes it to the wire. */
   take(): Array<Uint8Array> {
     this.seal()
@@ -67,6 +102,18 @@ export class Outbound {
     }
     return out
   }
+}
+
+const writeInt = (buf: Uint8Array, pos: number, n: number): number => {
+  if (n < 10) {
+    buf[pos] = 48 + n
+    return pos + 1
+  }
+  let digits = 0
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++
+  let end = pos + digits
+  for (let m = n; m > 0; m = Math.floor(m / 10)) buf[--end] = 48 + (m % 10)
+  return pos + digits
 }
 
 /** Something with queued output to flush at the end of the current turn. */

@@ -23,6 +23,13 @@ export class Subscription {
   delivered = 0
   /** 0 = unlimited. */
   max = 0
+  /**
+   * The owner's cached "MSG <subject> <sid> " / "HMSG ..." line prefixes for the last subject
+   * delivered (wildcard subscriptions see many subjects, but traffic mostly repeats them).
+   */
+  wireSubject: string | undefined = undefined
+  wireMsg: Uint8Array | undefined = undefined
+  wireHmsg: Uint8Array | undefined = undefined
   readonly owner: Subscriber
   readonly subject: string
   readonly queue: string | undefined
