@@ -315,14 +315,26 @@ export class StreamActor {
     return true
   }
 
+  /**
+   * Discard new. As in nats-server, a subject already at its per-subject limit replaces its oldest
+   * message, so it is exempt from max_msgs. Bytes are checked strictly (the whole accounted size of
+   * the message must fit, after that replacement); nats-server 2.9 compares only headers + payload
+   * and may then evict older messages, which discard new promises not to do.
+   */
   private discardNewRejects(subject: string, size: number): string | undefined {
     const cfg = this.config
     const st = this.store.state()
-    if (cfg.max_msgs > 0 && st.msgs + 1 > cfg.max_msgs) return "maximum messages exceeded"
-    if (cfg.max_bytes > 0 && st.bytes + size + subject.length + 16 > cfg.max_bytes) return "maximum bytes exceeded"
-    if (cfg.discard_new_per_subject === true && cfg.max_msgs_per_subject > 0) {
-      const n = this.store.subjectCounts(subject).get(subject) ?? 0
-      if (n + 1 > cfg.max_msgs_per_subject) return "maximum messages per subject exceeded"
+    const perSubject = cfg.max_msgs_per_subject > 0 ? this.store.subjectCounts(subject).get(subject) ?? 0 : 0
+    const atSubjectLimit = cfg.max_msgs_per_subject > 0 && perSubject >= cfg.max_msgs_per_subject
+    if (atSubjectLimit && cfg.discard_new_per_subject === true) return "maximum messages per subject exceeded"
+    if (cfg.max_msgs > 0 && st.msgs >= cfg.max_msgs && !atSubjectLimit) return "maximum messages exceeded"
+    const accounted = subject.length + size + 16
+    if (cfg.max_bytes > 0 && st.bytes + accounted > cfg.max_bytes) {
+      if (!atSubjectLimit) return "maximum bytes exceeded"
+      const oldest = this.store.firstSeqMatching(st.firstSeq, subject)
+      const m = oldest === undefined ? undefined : this.store.get(oldest)
+      const freed = m === undefined ? 0 : m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 16
+      if (st.bytes - freed + accounted > cfg.max_bytes) return "maximum bytes exceeded"
     }
     return undefined
   }
