@@ -197,7 +197,7 @@ export const deleteMessage = (ctx: ApiContext, name: string, body: Uint8Array): 
     if (actor.config.deny_delete) return err(ApiErrors.streamMsgDeleteFailed("message delete not permitted"))
     const seq = num(req.seq) ?? 0
     const erase = req.no_erase !== true
-    const removed = yield* Effect.exit(actor.call((a) => a.store.remove(seq, { erase })))
+    const removed = yield* Effect.exit(actor.call((a) => a.removeMessage(seq, erase)))
     if (removed._tag === "Failure") return err(ApiErrors.streamMsgDeleteFailed(String(removed.cause)))
     if (!removed.value) return err(ApiErrors.sequenceNotFound(seq))
     return ok({ success: true })

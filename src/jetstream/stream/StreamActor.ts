@@ -61,6 +61,12 @@ export class StreamActor {
   private pendingAcks: Array<string | Uint8Array> = []
   /** Publishes dropped because the mailbox was full (reported in logs). */
   dropped = 0
+  /**
+   * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
+   * message delete), so consumers know their incremental num_pending must be recounted.
+   * Retention removals (workqueue/interest acks) never touch a consumer's undelivered range.
+   */
+  removedGen = 0
   /** Consumers by name; woken after every batch that changed the stream. */
   readonly consumers = new Map<string, StreamConsumer>()
 
@@ -309,8 +315,10 @@ export class StreamActor {
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
     // Interest retention keeps a message only while some consumer wants it.
     if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.store.remove(seq)
-    if (rollup === "sub") this.store.purge({ filter: subject, keep: 1 })
-    else if (rollup === "all") this.store.purge({ keep: 1 })
+    if (rollup !== undefined) {
+      this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 })
+      this.removedGen++
+    }
     this.queueAck(reply, this.ackText(seq))
     return true
   }
@@ -350,6 +358,7 @@ export class StreamActor {
       ...(cfg.max_msgs_per_subject > 0 ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
       nowNs: this.ctx.nowNs()
     })
+    if (r.msgs > 0) this.removedGen++
     return r.msgs > 0
   }
 
@@ -425,7 +434,15 @@ export class StreamActor {
     }
   }
 
+  /** Message delete (STREAM.MSG.DELETE). */
+  removeMessage(seq: number, erase: boolean): boolean {
+    const removed = this.store.remove(seq, { erase })
+    if (removed) this.removedGen++
+    return removed
+  }
+
   purge(request: PurgeRequest): number {
+    this.removedGen++
     const n = this.store.purge(request)
     this.lastSeq = Math.max(this.lastSeq, this.store.state().lastSeq)
     return n

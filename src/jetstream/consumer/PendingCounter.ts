@@ -1,0 +1,36 @@
+/**
+ * A consumer's num_pending (undelivered messages matching its filter), kept incrementally.
+ *
+ * Every delivery puts the count in its ack subject, so recounting from the store each time makes a
+ * drain quadratic. Instead: count once, subtract each first delivery, add only the newly appended
+ * range when the stream grows, and recount in full only after the stream removed messages in bulk
+ * (its `removedGen` moved: purge, limits, expiry, rollup, delete).
+ */
+import type { MessageLog } from "../../store/MessageLog.ts"
+
+export class PendingCounter {
+  private count = 0
+  /** Stream sequence up to which `count` has seen appends; -1 = never counted. */
+  private countedUpTo = -1
+  private gen = -1
+
+  /** Undelivered matching messages at or after `nextSeq`. */
+  current(store: MessageLog, nextSeq: number, filter: string, removedGen: number): number {
+    const st = store.state()
+    const from = Math.max(nextSeq, st.firstSeq)
+    if (this.gen !== removedGen || this.countedUpTo < 0) {
+      this.count = store.countMatching(from, filter)
+      this.countedUpTo = st.lastSeq
+      this.gen = removedGen
+    } else if (st.lastSeq > this.countedUpTo) {
+      this.count += store.countMatching(Math.max(this.countedUpTo + 1, from), filter)
+      this.countedUpTo = st.lastSeq
+    }
+    return this.count
+  }
+
+  /** A first delivery of `sseq` (it was counted if the count had already seen it). */
+  delivered(sseq: number): void {
+    if (this.countedUpTo >= 0 && sseq <= this.countedUpTo && this.count > 0) this.count--
+  }
+}
