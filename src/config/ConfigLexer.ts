@@ -20,51 +20,10 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { type ConfigMap, ConfigSyntaxError, type ConfigValue, type Position } from "./ConfigValue.ts"
 
-export interface Position {
-  readonly file: string
-  readonly line: number
-  readonly column: number
-}
-
-export type ConfigValue =
-  | { readonly _tag: "String"; readonly value: string; readonly pos: Position }
-  | { readonly _tag: "Integer"; readonly value: number; readonly raw: string; readonly pos: Position }
-  | { readonly _tag: "Float"; readonly value: number; readonly pos: Position }
-  | { readonly _tag: "Bool"; readonly value: boolean; readonly pos: Position }
-  | { readonly _tag: "Datetime"; readonly value: Date; readonly pos: Position }
-  | { readonly _tag: "Array"; readonly items: ReadonlyArray<ConfigValue>; readonly pos: Position }
-  | ConfigMap
-
-export interface ConfigMap {
-  readonly _tag: "Map"
-  readonly entries: Map<string, ConfigEntry>
-  readonly pos: Position
-}
-
-export interface ConfigEntry {
-  readonly key: string
-  readonly keyPos: Position
-  readonly value: ConfigValue
-  /** Referenced as `$key` somewhere; nats-server then does not report it as an unknown field. */
-  usedAsVariable: boolean
-}
-
-export class ConfigSyntaxError extends Error {
-  readonly pos: Position
-  readonly key: string | undefined
-  constructor(pos: Position, message: string, key?: string) {
-    super(message)
-    this.name = "ConfigSyntaxError"
-    this.pos = pos
-    this.key = key
-  }
-  /** `file:line:col: message (key "a.b")` */
-  render(): string {
-    const where = `${this.pos.file}:${this.pos.line}:${this.pos.column}`
-    return this.key === undefined ? `${where}: ${this.message}` : `${where}: ${this.message} (at key "${this.key}")`
-  }
-}
+// The value tree lives in ConfigValue.ts; re-exported so this module stays the one entry point.
+export { type ConfigEntry, type ConfigMap, ConfigSyntaxError, type ConfigValue, type Position, toJs } from "./ConfigValue.ts"
 
 export type ParseResult =
   | { readonly _tag: "Success"; readonly root: ConfigMap }
@@ -599,16 +558,4 @@ export const parseFile = (file: string, options: ParseOptions = {}): ParseResult
     }
   }
   return parseText(text, file, options)
-}
-
-/** Plain JS view of a value (tests, debugging). */
-export const toJs = (v: ConfigValue): unknown => {
-  switch (v._tag) {
-    case "Array":
-      return v.items.map(toJs)
-    case "Map":
-      return Object.fromEntries([...v.entries].map(([k, e]) => [k, toJs(e.value)]))
-    default:
-      return v.value
-  }
 }

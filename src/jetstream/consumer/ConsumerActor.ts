@@ -17,12 +17,19 @@ import type { Logger } from "../../log/Log.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { encodeJson, formatTime } from "../api/Json.ts"
-import type { ConsumerConfig, PullRequest } from "../api/ConsumerConfig.ts"
+import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
+import type { PullRequest } from "../api/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import type { EventLog } from "../../store/EventLog.ts"
+import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import type { ConsumerEvent } from "./ConsumerJournal.ts"
+import { PendingCounter } from "./PendingCounter.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
+import { startSequence } from "./StartSequence.ts"
+
+// Moved to StartSequence.ts; re-exported for existing importers.
+export { startSequence } from "./StartSequence.ts"
 
 export type ConsumerCommand =
   | { readonly _tag: "Wake" }
@@ -47,12 +54,6 @@ const latin1 = (s: string) => Buffer.from(s, "latin1")
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
   latin1(`NATS/1.0 ${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`)
 
-const startsWith = (b: Uint8Array, p: string): boolean => {
-  if (b.length < p.length) return false
-  for (let i = 0; i < p.length; i++) if (b[i] !== p.charCodeAt(i)) return false
-  return true
-}
-
 export class ConsumerActor {
   readonly name: string
   readonly stream: StreamActor
@@ -74,6 +75,7 @@ export class ConsumerActor {
   private closed = false
   /** Subject filter in wire form (latin1). */
   private readonly filter: string
+  private readonly pending = new PendingCounter()
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
   private lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
@@ -271,28 +273,33 @@ export class ConsumerActor {
   // --- acks -----------------------------------------------------------------------------------
 
   private processAck(subject: string, reply: string | undefined, body: Uint8Array, now: number): void {
-    const t = subject.split(".")
-    // $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>
-    if (t.length < 9) return
-    const sseq = Number(t[5])
-    const dseq = Number(t[6])
-    if (!Number.isSafeInteger(sseq) || sseq <= 0) return
+    const target = ackTarget(subject)
+    if (target === undefined) return
+    const { sseq, dseq } = target
     let replied = false
-    if (body.length === 0 || startsWith(body, "+ACK") || startsWith(body, "+OK")) {
-      this.ackOne(sseq, dseq, now)
-    } else if (startsWith(body, "+NXT")) {
-      this.ackOne(sseq, dseq, now)
-      replied = true
-      if (reply !== undefined) this.nextAfterAck(reply, body.subarray(4), now)
-    } else if (startsWith(body, "-NAK")) {
-      this.nak(sseq, body.subarray(4), now)
-    } else if (startsWith(body, "+WPI")) {
-      const p = this.state.pending.get(sseq)
-      if (p !== undefined) p.deadline = now + this.ackWaitMs(p.count)
-    } else if (startsWith(body, "+TERM")) {
-      const p = this.state.pending.get(sseq)
-      this.ackOne(sseq, dseq, now)
-      if (p !== undefined) this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+    switch (ackKind(body)) {
+      case "ack":
+        this.ackOne(sseq, dseq, now)
+        break
+      case "next":
+        this.ackOne(sseq, dseq, now)
+        replied = true
+        if (reply !== undefined) this.addPull(reply, nextRequest(body.subarray(4)), now)
+        break
+      case "nak":
+        this.nak(sseq, body.subarray(4), now)
+        break
+      case "progress": {
+        const p = this.state.pending.get(sseq)
+        if (p !== undefined) p.deadline = now + ackWaitMs(this.config, p.count)
+        break
+      }
+      case "term": {
+        const p = this.state.pending.get(sseq)
+        this.ackOne(sseq, dseq, now)
+        if (p !== undefined) this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+        break
+      }
     }
     // An ack that carries a reply subject is a "double ack": confirm it once it is durable.
     if (reply !== undefined && !replied) this.ackReplies.push(reply)
@@ -313,44 +320,10 @@ export class ConsumerActor {
   private nak(sseq: number, arg: Uint8Array, now: number): void {
     const p = this.state.pending.get(sseq)
     if (p === undefined) return
-    const text = Buffer.from(arg).toString("utf8").trim()
-    let delayMs = 0
-    if (text !== "") {
-      if (text.startsWith("{")) {
-        try {
-          const d = (JSON.parse(text) as { delay?: unknown }).delay
-          if (typeof d === "number" && d > 0) delayMs = d / 1e6
-        } catch {
-          this.ctx.log.warn(`JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`)
-        }
-      } else {
-        const ms = parseGoDuration(text)
-        if (ms !== undefined) delayMs = ms
-      }
-    }
+    const delayMs = nakDelayMs(arg, (text) =>
+      this.ctx.log.warn(`JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`))
     if (delayMs > 0) p.deadline = now + delayMs
     else this.state.queueRedelivery(sseq)
-  }
-
-  private nextAfterAck(reply: string, arg: Uint8Array, now: number): void {
-    const text = Buffer.from(arg).toString("utf8").trim()
-    let batch = 1
-    if (text !== "") {
-      try {
-        const v = JSON.parse(text) as unknown
-        if (typeof v === "number") batch = v
-        else if (typeof v === "object" && v !== null && typeof (v as { batch?: unknown }).batch === "number") batch = (v as { batch: number }).batch
-      } catch {
-        // nats-server treats an unparsable +NXT argument as a batch of one.
-      }
-    }
-    this.addPull(reply, { batch: Math.max(1, batch), expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 }, now)
-  }
-
-  private ackWaitMs(count: number): number {
-    const b = this.config.backoff
-    if (b !== undefined && b.length > 0) return b[Math.min(count - 1, b.length - 1)]! / 1e6
-    return this.config.ack_wait / 1e6
   }
 
   // --- timers ---------------------------------------------------------------------------------
@@ -525,12 +498,15 @@ export class ConsumerActor {
   private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number): void {
     if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
     const nextBefore = this.state.nextSeq
+    // Count before moving the cursor, then take this first delivery off the count.
+    this.numPending()
+    if (sseq >= nextBefore) this.pending.delivered(sseq)
     const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
     this.events.push({ e: "d", s: sseq, t: this.tracksAcks ? 1 : 0 })
     // A skip-list delivery lies below the cursor; it must not move it.
     if (sseq < nextBefore) this.state.nextSeq = nextBefore
     // The ack wait of this delivery depends on its delivery count (backoff).
-    p.deadline = now + this.ackWaitMs(p.count)
+    p.deadline = now + ackWaitMs(this.config, p.count)
     const pending = this.numPending()
     const reply = `$JS.ACK.${this.stream.name}.${this.name}.${p.count}.${sseq}.${p.dseq}.${m.ts}.${pending}`
     let hdr = m.hdr
@@ -564,8 +540,7 @@ export class ConsumerActor {
 
   /** num_pending: messages not yet delivered that match the filter. */
   numPending(): number {
-    const first = this.stream.store.state().firstSeq
-    return this.lastPerSubject.length + this.stream.store.countMatching(Math.max(this.state.nextSeq, first), this.filter)
+    return this.lastPerSubject.length + this.pending.current(this.stream.store, this.state.nextSeq, this.filter, this.stream.removedGen)
   }
 
   hasPushInterest(): boolean {
@@ -590,37 +565,6 @@ export class ConsumerActor {
   }
 }
 
-export const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
-  const store = stream.store
-  const st = store.state()
-  const filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
-  switch (config.deliver_policy) {
-    case "new":
-      return st.lastSeq + 1
-    case "last": {
-      const m = store.lastBySubject(filter)
-      return m === undefined ? st.lastSeq + 1 : m.seq
-    }
-    case "by_start_sequence":
-      return Math.max(config.opt_start_seq ?? 1, 1)
-    case "by_start_time": {
-      const t = config.opt_start_time !== undefined ? parseStartTime(config.opt_start_time) : undefined
-      const s = t === undefined ? undefined : store.firstSeqAtOrAfterTime(t)
-      return s ?? st.lastSeq + 1
-    }
-    default:
-      return st.firstSeq
-  }
-}
-
-const parseStartTime = (s: string): bigint | undefined => {
-  const ms = Date.parse(s)
-  if (Number.isNaN(ms)) return undefined
-  const frac = /\.(\d+)/.exec(s)?.[1] ?? ""
-  const ns = BigInt(Math.floor(ms / 1000)) * 1_000_000_000n + BigInt((frac + "000000000").slice(0, 9))
-  return ns
-}
-
 const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length
 
 const matchesPattern = (pattern: string, subject: string): boolean => {
@@ -633,19 +577,6 @@ const matchesPattern = (pattern: string, subject: string): boolean => {
     if (p[i] !== "*" && p[i] !== s[i]) return false
   }
   return p.length === s.length
-}
-
-/** Go duration strings as NAK delays: "1.5s", "300ms", "2m", "1h30m". */
-const parseGoDuration = (s: string): number | undefined => {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-  let total = 0
-  let matched = ""
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]!]!
-    matched += m[0]
-  }
-  return matched === s && s !== "" ? total : undefined
 }
 
 const randomId = (): string => {

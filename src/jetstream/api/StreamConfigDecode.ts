@@ -1,0 +1,223 @@
+/**
+ * Decoding of `STREAM.CREATE` / `STREAM.UPDATE` request bodies into nats-server's `StreamConfig`
+ * struct as Go's `encoding/json` fills it (see GoJson.ts), before any defaulting or validation;
+ * StreamConfig.ts takes it from there.
+ */
+import {
+  decodeBool,
+  decodeEnum,
+  decodeInt,
+  decodeObjectOrNull,
+  decodeString,
+  decodeStringMap,
+  decodeStrings,
+  fieldsOf,
+  INT32_MAX,
+  INT32_MIN,
+  kindOf,
+  ObjectLiteral,
+  TypeMismatch,
+  UINT64_MAX,
+  unmarshalObject
+} from "./GoJson.ts"
+import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./StreamConfig.ts"
+
+/** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
+export interface RawConfig {
+  name: string
+  description: string
+  subjects: Array<string> | null
+  retention: RetentionPolicy
+  max_consumers: bigint
+  max_msgs: bigint
+  max_bytes: bigint
+  max_age: bigint
+  max_msgs_per_subject: bigint
+  max_msg_size: bigint
+  discard: DiscardPolicy
+  storage: StorageType | "any" | undefined
+  num_replicas: bigint
+  no_ack: boolean
+  template_owner: string
+  duplicate_window: bigint
+  placement: Placement | undefined
+  mirror: boolean
+  sources: number
+  republish: { src: string; dest: string } | undefined
+  allow_direct: boolean
+  mirror_direct: boolean
+  discard_new_per_subject: boolean
+  sealed: boolean
+  deny_delete: boolean
+  deny_purge: boolean
+  allow_rollup_hdrs: boolean
+  metadata: Record<string, string> | undefined
+  first_seq: bigint
+}
+
+const zeroConfig = (): RawConfig => ({
+  name: "",
+  description: "",
+  subjects: null,
+  retention: "limits",
+  max_consumers: 0n,
+  max_msgs: 0n,
+  max_bytes: 0n,
+  max_age: 0n,
+  max_msgs_per_subject: 0n,
+  max_msg_size: 0n,
+  discard: "old",
+  storage: undefined,
+  num_replicas: 0n,
+  no_ack: false,
+  template_owner: "",
+  duplicate_window: 0n,
+  placement: undefined,
+  mirror: false,
+  sources: 0,
+  republish: undefined,
+  allow_direct: false,
+  mirror_direct: false,
+  discard_new_per_subject: false,
+  sealed: false,
+  deny_delete: false,
+  deny_purge: false,
+  allow_rollup_hdrs: false,
+  metadata: undefined,
+  first_seq: 0n
+})
+
+const CONFIG_FIELDS = [
+  "name",
+  "description",
+  "subjects",
+  "retention",
+  "max_consumers",
+  "max_msgs",
+  "max_bytes",
+  "max_age",
+  "max_msgs_per_subject",
+  "max_msg_size",
+  "discard",
+  "storage",
+  "num_replicas",
+  "no_ack",
+  "template_owner",
+  "duplicate_window",
+  "placement",
+  "mirror",
+  "sources",
+  "republish",
+  "allow_direct",
+  "mirror_direct",
+  "discard_new_per_subject",
+  "sealed",
+  "deny_delete",
+  "deny_purge",
+  "allow_rollup_hdrs",
+  "metadata",
+  "first_seq"
+] as const
+
+type ConfigField = (typeof CONFIG_FIELDS)[number]
+
+const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
+  switch (field) {
+    case "name":
+    case "description":
+    case "template_owner":
+      cfg[field] = decodeString(v, field) ?? cfg[field]
+      return
+    case "subjects":
+      cfg.subjects = decodeStrings(v, field)
+      return
+    case "retention":
+      cfg.retention = decodeEnum<RetentionPolicy>(v, field, ["limits", "interest", "workqueue"])
+      return
+    case "discard":
+      cfg.discard = decodeEnum<DiscardPolicy>(v, field, ["old", "new"], true)
+      return
+    case "storage":
+      cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
+      return
+    case "max_consumers":
+    case "max_msgs":
+    case "max_bytes":
+    case "max_age":
+    case "max_msgs_per_subject":
+    case "num_replicas":
+    case "duplicate_window":
+      cfg[field] = decodeInt(v, field) ?? cfg[field]
+      return
+    case "max_msg_size":
+      cfg.max_msg_size = decodeInt(v, field, INT32_MIN, INT32_MAX) ?? cfg.max_msg_size
+      return
+    case "first_seq":
+      cfg.first_seq = decodeInt(v, field, 0n, UINT64_MAX) ?? cfg.first_seq
+      return
+    case "no_ack":
+    case "allow_direct":
+    case "mirror_direct":
+    case "discard_new_per_subject":
+    case "sealed":
+    case "deny_delete":
+    case "deny_purge":
+    case "allow_rollup_hdrs":
+      cfg[field] = decodeBool(v, field) ?? cfg[field]
+      return
+    case "placement": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) {
+        cfg.placement = undefined
+        return
+      }
+      let cluster: string | undefined = cfg.placement?.cluster
+      let tags: ReadonlyArray<string> | undefined = cfg.placement?.tags
+      fieldsOf(o, ["cluster", "tags"] as const, (k, x) => {
+        if (k === "cluster") cluster = decodeString(x, "placement.cluster") ?? cluster
+        else tags = decodeStrings(x, "placement.tags") ?? undefined
+      })
+      cfg.placement = {
+        ...(cluster !== undefined && cluster !== "" ? { cluster } : {}),
+        ...(tags !== undefined ? { tags } : {})
+      }
+      return
+    }
+    case "mirror":
+      cfg.mirror = decodeObjectOrNull(v, field) !== undefined
+      return
+    case "sources": {
+      if (v === null) {
+        cfg.sources = 0
+        return
+      }
+      if (!Array.isArray(v)) throw new TypeMismatch(kindOf(v), field)
+      for (const e of v) {
+        if (e !== null && !(e instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(e), field)
+      }
+      cfg.sources = v.length
+      return
+    }
+    case "republish": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) {
+        cfg.republish = undefined
+        return
+      }
+      const r = { src: "", dest: "" }
+      fieldsOf(o, ["src", "dest", "headers_only"] as const, (k, x) => {
+        if (k === "headers_only") decodeBool(x, "republish.headers_only")
+        else r[k] = decodeString(x, `republish.${k}`) ?? r[k]
+      })
+      cfg.republish = r
+      return
+    }
+    case "metadata":
+      cfg.metadata = decodeStringMap(v, field, cfg.metadata)
+      return
+  }
+}
+
+/** `json.Unmarshal(body, &StreamConfig{})`: the raw config, or `undefined` for "invalid JSON". */
+export const unmarshal = (body: Uint8Array | string): RawConfig | undefined =>
+  unmarshalObject(body, zeroConfig, (cfg, o) => fieldsOf(o, CONFIG_FIELDS, (field, v) => applyField(cfg, field, v)))
