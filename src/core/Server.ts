@@ -61,7 +61,14 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         router,
         config,
         log,
-        info: (cid, clientIp) => encodeInfo({ ...infoBase, port: boundPort, client_id: cid, client_ip: clientIp }),
+        info: (cid, clientIp) =>
+          encodeInfo({
+            ...infoBase,
+            port: boundPort,
+            client_id: cid,
+            client_ip: clientIp,
+            ...(config.jetstream && config.domain !== undefined ? { domain: config.domain } : {})
+          }),
         closed: (conn, reason) => {
           if (!connections.delete(conn)) return
           if (reason.startsWith("Slow Consumer")) slowConsumers++

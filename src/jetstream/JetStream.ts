@@ -13,7 +13,9 @@ import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
 import { EventLogStore } from "../store/EventLog.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
+import { makeServerId } from "../protocol/ServerInfo.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
+import { encodeJson, formatTime } from "./api/Json.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
 import { decodePullRequest } from "./api/PullRequest.ts"
 import * as StreamApi from "./api/StreamApi.ts"
@@ -137,6 +139,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
           client,
           log,
           nowNs,
+          ...(config.domain !== undefined ? { domain: config.domain } : {}),
           storeFull: (storage) => {
             const max = storage === "memory" ? config.maxMemoryStore : config.maxFileStore
             if (max === undefined || max <= 0) return false
@@ -154,7 +157,21 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         ...(config.maxMemoryStore !== undefined ? { maxMemoryStore: config.maxMemoryStore } : {}),
         ...(config.maxFileStore !== undefined ? { maxFileStore: config.maxFileStore } : {})
       }
-      const ctx: StreamApi.ApiContext = { registry, nowNs, limits }
+      const advise = (event: StreamApi.ActionAdvisory, stream: string, consumer?: string) => {
+        const action = event.endsWith("CREATED") ? "create" : event.endsWith("DELETED") ? "delete" : "modify"
+        const body = encodeJson({
+          type: `io.nats.jetstream.advisory.v1.${consumer === undefined ? "stream" : "consumer"}_action`,
+          id: makeServerId().slice(1, 23),
+          timestamp: formatTime(nowNs()),
+          stream,
+          ...(consumer === undefined ? {} : { consumer }),
+          action,
+          ...(config.domain !== undefined ? { domain: config.domain } : {})
+        })
+        const subject = `$JS.EVENT.ADVISORY.${event}.${stream}${consumer === undefined ? "" : `.${consumer}`}`
+        client.publish(subject, undefined, -1, Buffer.from(body, "utf8"))
+      }
+      const ctx: StreamApi.ApiContext = { registry, nowNs, limits, advise }
 
       log.info("Starting JetStream")
       log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
@@ -166,7 +183,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         const hdr = Buffer.from(`NATS/1.0 ${line}\r\n\r\n`, "latin1")
         client.publish(to, undefined, hdr.length, hdr)
       }
-      const sub = client.subscribe(`${PREFIX}>`, (subject, reply, hdrLen, msg) => {
+      const onApi = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array) => {
         if (reply === undefined) return
         const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
         // Pull requests are the consumer hot path: straight to the consumer's mailbox.
@@ -184,7 +201,14 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
           log.warn(`JetStream API queue full, dropping request on ${subject}`)
         }
-      })
+      }
+      const sub = client.subscribe(`${PREFIX}>`, onApi)
+      // A JetStream domain also answers on $JS.<domain>.API.> (what clients use to reach it by domain).
+      if (config.domain !== undefined) {
+        const domainPrefix = `$JS.${config.domain}.API.`
+        client.subscribe(`${domainPrefix}>`, (subject, reply, hdrLen, msg) =>
+          onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg))
+      }
       if (sub === undefined) return yield* Effect.die(new Error("cannot subscribe to the JetStream API"))
       yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
 
@@ -192,7 +216,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         Effect.gen(function*() {
           if (req.subject === `${PREFIX}INFO`) {
             stats.total++
-            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, stats)))
+            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, stats, config.domain)))
           }
           const found = resolve(req.subject)
           // nats-server 2.9 does not answer API subjects it does not know.
@@ -227,7 +251,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
   )
 }
 
-const accountInfo = (registry: StreamRegistry, stats: ApiStats): Record<string, unknown> => {
+const accountInfo = (registry: StreamRegistry, stats: ApiStats, domain: string | undefined): Record<string, unknown> => {
   let memory = 0
   let storage = 0
   for (const a of registry.all()) {
@@ -250,6 +274,7 @@ const accountInfo = (registry: StreamRegistry, stats: ApiStats): Record<string, 
       storage_max_stream_bytes: -1,
       max_bytes_required: false
     },
+    ...(domain !== undefined ? { domain } : {}),
     api: { total: stats.total, errors: stats.errors }
   }
 }

@@ -15,7 +15,8 @@ export const ServerInfo = Schema.Struct({
   max_payload: Schema.Number,
   jetstream: Schema.optionalKey(Schema.Boolean),
   client_id: Schema.Number,
-  client_ip: Schema.String
+  client_ip: Schema.String,
+  domain: Schema.optionalKey(Schema.String)
 })
 export type ServerInfo = typeof ServerInfo.Type
 

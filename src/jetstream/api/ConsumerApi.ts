@@ -84,6 +84,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const started = yield* Effect.exit(ctx.registry.startConsumer(streamName, name, config, ctx.nowNs()))
     if (started._tag === "Failure") return { error: ApiErrors.consumerCreate(String(started.cause)) }
     ctx.registry.saveConsumer(started.value)
+    ctx.advise?.("CONSUMER.CREATED", streamName, name)
     return ok(consumerInfo(started.value))
   })
 
@@ -99,6 +100,7 @@ export const deleteConsumer = (ctx: ApiContext, stream: string, name: string): E
     if (ctx.registry.get(stream) === undefined) return { error: ApiErrors.streamNotFound() }
     if (ctx.registry.getConsumer(stream, name) === undefined) return { error: ApiErrors.consumerNotFound() }
     yield* ctx.registry.deleteConsumer(stream, name)
+    ctx.advise?.("CONSUMER.DELETED", stream, name)
     return ok({ success: true })
   })
 

@@ -500,3 +500,33 @@ export const nowNs = (): bigint => {
   lastNs = wall > lastNs ? wall : lastNs + 1n
   return lastNs
 }
+
+/**
+ * Go's `time.Duration.String()` for nanoseconds ("1.5s", "100ms", "2m0s", "1h0m0s"), which
+ * nats-server puts into some status texts (e.g. "Exceeded MaxRequestExpires of 1s").
+ */
+export const goDurationString = (ns: number): string => {
+  if (ns === 0) return "0s"
+  const neg = ns < 0
+  const u = Math.abs(ns)
+  const sign = neg ? "-" : ""
+  const frac = (v: number, digits: number) => {
+    // Integer part and a trimmed fraction of `digits` decimals.
+    const s = String(v).padStart(digits + 1, "0")
+    const whole = s.slice(0, s.length - digits)
+    const f = s.slice(s.length - digits).replace(/0+$/, "")
+    return f === "" ? whole : `${whole}.${f}`
+  }
+  if (u < 1000) return `${sign}${u}ns`
+  if (u < 1_000_000) return `${sign}${frac(u, 3)}µs`
+  if (u < 1_000_000_000) return `${sign}${frac(u, 6)}ms`
+  const totalSec = Math.floor(u / 1e9)
+  const subNs = u - totalSec * 1e9
+  const h = Math.floor(totalSec / 3600)
+  const m = Math.floor((totalSec % 3600) / 60)
+  const sec = totalSec % 60
+  const secText = frac(sec * 1e9 + subNs, 9) + "s"
+  if (h > 0) return `${sign}${h}h${m}m${secText}`
+  if (m > 0) return `${sign}${m}m${secText}`
+  return `${sign}${secText}`
+}

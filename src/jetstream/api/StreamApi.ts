@@ -10,8 +10,12 @@ import { parseJson } from "./Json.ts"
 import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "./StreamConfig.ts"
 import { storedMessage, streamHasSubject, streamInfo } from "./StreamInfo.ts"
 
+export type ActionAdvisory = "STREAM.CREATED" | "STREAM.DELETED" | "STREAM.UPDATED" | "CONSUMER.CREATED" | "CONSUMER.DELETED"
+
 export interface ApiContext {
   readonly registry: StreamRegistry
+  /** Publishes `$JS.EVENT.ADVISORY.<event>.<stream>[.<consumer>]` (stream_action / consumer_action). */
+  readonly advise?: (event: ActionAdvisory, stream: string, consumer?: string) => void
   readonly nowNs: () => bigint
   readonly limits: { readonly maxMemoryStore?: number; readonly maxFileStore?: number }
 }
@@ -63,6 +67,7 @@ export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): E
       const e = started.cause
       return err(ApiErrors.streamCreate(String(e)))
     }
+    ctx.advise?.("STREAM.CREATED", config.name)
     return ok({ ...streamInfo(started.value), did_create: true })
   })
 
@@ -85,6 +90,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): E
       ctx.registry.saveConfig(a)
     }))
     if (result._tag === "Failure") return err(ApiErrors.streamUpdate(String(result.cause)))
+    ctx.advise?.("STREAM.UPDATED", name)
     return ok(streamInfo(actor))
   })
 
@@ -126,6 +132,7 @@ export const deleteStream = (ctx: ApiContext, name: string): Effect.Effect<ApiRe
   Effect.gen(function*() {
     if (ctx.registry.get(name) === undefined) return err(ApiErrors.streamNotFound())
     yield* ctx.registry.delete(name)
+    ctx.advise?.("STREAM.DELETED", name)
     return ok({ success: true })
   })
 

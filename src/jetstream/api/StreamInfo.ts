@@ -3,7 +3,7 @@
  * comparisons; optional keys are omitted exactly where Go's `omitempty` omits them).
  */
 import { Buffer } from "node:buffer"
-import { fromWire, matches } from "../../subject/Subject.ts"
+import { fromWire, overlaps } from "../../subject/Subject.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { formatTime } from "./Json.ts"
@@ -62,6 +62,8 @@ export const storedMessage = (m: StoredMessage): Record<string, unknown> => {
   return out
 }
 
-/** Does any of the stream's subjects match `filter` (STREAM.NAMES/LIST `subject` filter)? */
+/** STREAM.NAMES/LIST `subject` filter: streams whose subjects overlap it (`foo.*` overlaps `*.A`). */
 export const streamHasSubject = (actor: StreamActor, filter: string): boolean =>
-  actor.config.subjects.some((s) => matches(s, filter) || matches(filter, s) || s === filter)
+  actor.config.subjects.some((s) => overlaps(toWireSubject(s), filter))
+
+const toWireSubject = (s: string) => Buffer.from(s, "utf8").toString("latin1")

@@ -16,7 +16,7 @@ import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { toWire } from "../../subject/Subject.ts"
-import { encodeJson, formatTime } from "../api/Json.ts"
+import { encodeJson, formatTime, goDurationString } from "../api/Json.ts"
 import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
 import type { PullRequest } from "../api/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
@@ -54,6 +54,9 @@ const latin1 = (s: string) => Buffer.from(s, "latin1")
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
   latin1(`NATS/1.0 ${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`)
 
+/** nats-server's cap on a push consumer's flow-control window. */
+const FC_LIMIT = 32 * 1024 * 1024
+
 export class ConsumerActor {
   readonly name: string
   readonly stream: StreamActor
@@ -71,7 +74,14 @@ export class ConsumerActor {
   /** Outstanding flow-control reply subject; push delivery pauses while set. */
   private fcPending: string | undefined = undefined
   private fcCounter = 0
-  private deliveredSinceFc = 0
+  /**
+   * Push flow control by bytes, as nats-server does: delivered-but-unconfirmed bytes, the window
+   * (starting at 1/16 of 32 MiB and doubling on every answered request), and the bytes the
+   * outstanding request covers. A request goes out past half the window; delivery stops past it.
+   */
+  private fcBytes = 0
+  private fcWindow = FC_LIMIT / 16
+  private fcCovered = 0
   private closed = false
   /** Subject filter in wire form (latin1). */
   private readonly filter: string
@@ -257,6 +267,14 @@ export class ConsumerActor {
     if (this.config.max_batch !== undefined && this.config.max_batch > 0 && req.batch > this.config.max_batch) {
       return this.signal(reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
     }
+    const maxExpires = this.config.max_expires ?? 0
+    if (req.expiresNs > 0 && maxExpires > 0 && req.expiresNs > maxExpires) {
+      return this.signal(reply, status(`409 Exceeded MaxRequestExpires of ${goDurationString(maxExpires)}`))
+    }
+    const maxBytes = this.config.max_bytes ?? 0
+    if (req.maxBytes > 0 && maxBytes > 0 && req.maxBytes > maxBytes) {
+      return this.signal(reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
+    }
     this.waiting.add({
       reply,
       remaining: req.batch,
@@ -428,21 +446,25 @@ export class ConsumerActor {
       }
       const next = this.peek()
       if (next === undefined) break
-      const size = messageSize(next.msg)
+      // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
+      const size = req.maxBytes > 0 ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length : 0
       if (req.maxBytes > 0 && size > req.bytesLeft) {
-        // Put a redelivery back; a new message simply stays at nextSeq.
+        // Put a redelivery back; a new message simply stays at nextSeq. The request ends with a
+        // 409 saying how much of it was left, delivered to or not (as nats-server).
         if (next.redelivery) this.state.queueRedelivery(next.sseq)
         this.waiting.remove(req)
-        if (req.delivered === 0) {
-          this.signal(req.reply, status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], ["Nats-Pending-Bytes", req.bytesLeft]]))
-        }
+        this.signal(req.reply, status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], ["Nats-Pending-Bytes", req.bytesLeft]]))
         continue
       }
       this.send(req.reply, next.sseq, next.msg, next.redelivery, now)
       req.remaining--
       req.delivered++
       req.lastSignal = now
-      if (req.maxBytes > 0) req.bytesLeft -= size
+      if (req.maxBytes > 0) {
+        req.bytesLeft -= size
+        // Exactly used up: this message was the last one of the request.
+        if (req.bytesLeft === 0) req.remaining = 0
+      }
       if (req.remaining <= 0) this.waiting.remove(req)
       else this.waiting.rotate()
     }
@@ -463,12 +485,19 @@ export class ConsumerActor {
     const to = toWire(this.config.deliver_subject!)
     if (!this.ctx.client.hasInterest(to)) return
     this.lastActivity = now
-    while (this.fcPending === undefined) {
+    const fc = this.config.flow_control === true
+    while (!fc || this.fcBytes <= this.fcWindow) {
       const next = this.peek()
       if (next === undefined) break
       this.send(to, next.sseq, next.msg, next.redelivery, now)
       this.lastPushSignal = now
-      if (this.config.flow_control === true && ++this.deliveredSinceFc >= 1024) this.requestFlowControl(to)
+      if (fc) {
+        const m = next.msg
+        const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
+        this.fcBytes += size
+        if (this.fcPending === undefined && this.fcBytes > this.fcWindow / 2) this.requestFlowControl(to)
+        else if (this.fcPending !== undefined && this.fcBytes - this.fcCovered >= this.fcWindow) this.fcCovered += size
+      }
     }
     const hb = this.config.idle_heartbeat
     if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
@@ -485,14 +514,26 @@ export class ConsumerActor {
   }
 
   private requestFlowControl(to: string): void {
-    this.deliveredSinceFc = 0
+    this.fcCovered = this.fcBytes
     this.fcPending = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcCounter).toString(36)}`
     const hdr = status("100 FlowControl Request")
     this.ctx.client.publishAs(to, to, this.fcPending, hdr.length, hdr)
   }
 
   private flowControlAnswered(subject: string): void {
-    if (subject === this.fcPending) this.fcPending = undefined
+    if (subject !== this.fcPending) return
+    this.fcWindow = Math.min(this.fcWindow * 2, FC_LIMIT)
+    this.fcBytes = Math.max(0, this.fcBytes - this.fcCovered)
+    this.fcPending = undefined
+    this.fcCovered = 0
+  }
+
+  /** The ack reply subject `send` will give this delivery, computed without delivering. */
+  private predictReply(sseq: number, m: StoredMessage, redelivery: boolean): string {
+    const prior = this.state.pending.get(sseq)
+    const count = this.tracksAcks && prior !== undefined ? prior.count + 1 : 1
+    const pending = this.numPending() - (redelivery ? 0 : 1)
+    return `$JS.ACK.${this.stream.name}.${this.name}.${count}.${sseq}.${this.state.delivered + 1}.${m.ts}.${pending}`
   }
 
   private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number): void {

@@ -39,6 +39,8 @@ export interface StreamContext {
   readonly client: InternalClient
   readonly log: Logger
   readonly nowNs: () => bigint
+  /** JetStream domain, reported in PubAcks. */
+  readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
   /** Called after the stream's state changed (consumers, retention hooks). */
@@ -233,7 +235,8 @@ export class StreamActor {
   }
 
   private ackText(seq: number, duplicate = false): string {
-    return `{"stream":${JSON.stringify(this.name)}, "seq":${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
+    const domain = this.ctx.domain === undefined ? "" : ` "domain":${JSON.stringify(this.ctx.domain)},`
+    return `{"stream":${JSON.stringify(this.name)},${domain} "seq":${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
   }
 
   /**
