@@ -143,6 +143,9 @@ export class Sublist<S extends Subscribable> {
     const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
       ? EMPTY
       : { psubs, qsubs: Array.from(groups.values()) }
+    // Ack and inbox subjects are unique per message or request: caching them would only evict
+    // the hot subjects and churn the heap.
+    if (isOneShot(subject)) return result
     if (this.cache.size >= this.cacheLimit) {
       // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
       this.cache.delete(this.cache.keys().next().value!)
@@ -178,6 +181,9 @@ export class Sublist<S extends Subscribable> {
     }
   }
 }
+
+const isOneShot = (subject: string): boolean =>
+  subject.charCodeAt(0) === 36 /* $ */ ? subject.startsWith("$JS.ACK.") : subject.charCodeAt(0) === 95 /* _ */ && subject.startsWith("_INBOX.")
 
 const isEmptyLevel = <S>(l: Level<S>): boolean => l.nodes.size === 0 && l.pwc === undefined && l.fwc === undefined
 
