@@ -15,8 +15,8 @@ import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
-import { toWire } from "../../subject/Subject.ts"
-import { encodeJson, formatTime, goDurationString } from "../api/Json.ts"
+import { matches, toWire } from "../../subject/Subject.ts"
+import { goDurationString } from "../api/Json.ts"
 import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
 import type { PullRequest } from "../api/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
@@ -24,6 +24,9 @@ import type { EventLog } from "../../store/EventLog.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import type { ConsumerEvent } from "./ConsumerJournal.ts"
+import * as Events from "./Events.ts"
+import { FlowControl } from "./FlowControl.ts"
+import { Pacing } from "./Pacing.ts"
 import { PendingCounter } from "./PendingCounter.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
@@ -54,9 +57,6 @@ const latin1 = (s: string) => Buffer.from(s, "latin1")
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
   latin1(`NATS/1.0 ${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`)
 
-/** nats-server's cap on a push consumer's flow-control window. */
-const FC_LIMIT = 32 * 1024 * 1024
-
 export class ConsumerActor {
   readonly name: string
   readonly stream: StreamActor
@@ -71,21 +71,14 @@ export class ConsumerActor {
   private timerAt = Infinity
   private lastActivity: number
   private lastPushSignal = 0
-  /** Outstanding flow-control reply subject; push delivery pauses while set. */
-  private fcPending: string | undefined = undefined
-  private fcCounter = 0
-  /**
-   * Push flow control by bytes, as nats-server does: delivered-but-unconfirmed bytes, the window
-   * (starting at 1/16 of 32 MiB and doubling on every answered request), and the bytes the
-   * outstanding request covers. A request goes out past half the window; delivery stops past it.
-   */
-  private fcBytes = 0
-  private fcWindow = FC_LIMIT / 16
-  private fcCovered = 0
+  private readonly flow = new FlowControl()
   private closed = false
   /** Subject filter in wire form (latin1). */
   private readonly filter: string
   private readonly pending = new PendingCounter()
+  private pacing: Pacing
+  /** When pacing holds delivery back: the time to try again. */
+  private wakeAt = Infinity
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
   private lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
@@ -107,6 +100,7 @@ export class ConsumerActor {
     this.state = recovered !== undefined && recovered.delivered > 0 ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
     this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
     this.filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
+    this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       const seqs: Array<number> = []
@@ -184,7 +178,7 @@ export class ConsumerActor {
     if (!this.isPull) {
       const deliver = toWire(this.config.deliver_subject!)
       const listener = (sub: Subscription) => {
-        if (sub.owner !== c && (sub.subject === deliver || matchesPattern(sub.subject, deliver))) this.wake()
+        if (sub.owner !== c && (sub.subject === deliver || matches(sub.subject, deliver))) this.wake()
       }
       c.routerForListeners.subscribeListeners.add(listener)
       this.unlisten = () => c.routerForListeners.subscribeListeners.delete(listener)
@@ -329,10 +323,19 @@ export class ConsumerActor {
       this.events.push({ e: "A", s: sseq, d: dseq })
       if (acked.length > 0) this.ctx.acked(this, acked, false)
     } else if (this.config.ack_policy === "explicit") {
+      const p = this.state.pending.get(sseq)
       const done = this.state.ack(sseq, dseq, now)
       this.events.push({ e: "a", s: sseq, d: dseq })
       if (done) this.ctx.acked(this, [sseq], false)
+      if (done && p !== undefined) this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
     }
+  }
+
+  /** sample_freq: a share of acks is published as a consumer_ack metric (ack latency). */
+  private sampleAck(sseq: number, dseq: number, deliveries: number, deliveredAt: number, now: number): void {
+    const freq = Events.sampleFrequency(this.config.sample_freq)
+    if (freq <= 0 || Math.random() * 100 >= freq) return
+    Events.ackMetric(this.ctx.client, this.stream.name, this.name, now, { consumer_seq: dseq, stream_seq: sseq, ack_time: Math.max(0, Math.round((now - deliveredAt) * 1e6)), deliveries })
   }
 
   private nak(sseq: number, arg: Uint8Array, now: number): void {
@@ -361,7 +364,7 @@ export class ConsumerActor {
 
   /** Arms one timer for the earliest of: ack deadline, request expiry, heartbeat, inactivity. */
   private schedule(now: number): void {
-    let at = Infinity
+    let at = this.wakeAt
     for (const p of this.state.pending.values()) if (p.deadline < at) at = p.deadline
     for (const r of this.waiting.all()) {
       if (r.expiresAt < at) at = r.expiresAt
@@ -430,8 +433,19 @@ export class ConsumerActor {
   }
 
   private deliverAvailable(now: number): void {
+    this.wakeAt = Infinity
     if (this.isPull) this.deliverPull(now)
     else this.deliverPush(now)
+  }
+
+  /** Pacing says wait: put a redelivery back and wake up when the message may go. */
+  private held(next: { sseq: number; msg: StoredMessage; redelivery: boolean }, now: number): boolean {
+    if (!this.pacing.active) return false
+    const wait = this.pacing.delay(next.msg.ts, messageSize(next.msg), now)
+    if (wait <= 0) return false
+    if (next.redelivery) this.state.queueRedelivery(next.sseq)
+    this.wakeAt = now + wait
+    return true
   }
 
   private deliverPull(now: number): void {
@@ -446,6 +460,7 @@ export class ConsumerActor {
       }
       const next = this.peek()
       if (next === undefined) break
+      if (this.held(next, now)) break
       // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
       const size = req.maxBytes > 0 ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length : 0
       if (req.maxBytes > 0 && size > req.bytesLeft) {
@@ -486,24 +501,27 @@ export class ConsumerActor {
     if (!this.ctx.client.hasInterest(to)) return
     this.lastActivity = now
     const fc = this.config.flow_control === true
-    while (!fc || this.fcBytes <= this.fcWindow) {
+    while (!fc || this.flow.open) {
       const next = this.peek()
       if (next === undefined) break
+      if (this.held(next, now)) break
       this.send(to, next.sseq, next.msg, next.redelivery, now)
       this.lastPushSignal = now
       if (fc) {
         const m = next.msg
         const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
-        this.fcBytes += size
-        if (this.fcPending === undefined && this.fcBytes > this.fcWindow / 2) this.requestFlowControl(to)
-        else if (this.fcPending !== undefined && this.fcBytes - this.fcCovered >= this.fcWindow) this.fcCovered += size
+        const request = this.flow.delivered(size, `$JS.FC.${this.stream.name}.${this.name}`)
+        if (request !== undefined) {
+          const hdr = status("100 FlowControl Request")
+          this.ctx.client.publishAs(to, to, request, hdr.length, hdr)
+        }
       }
     }
     const hb = this.config.idle_heartbeat
     if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
       this.lastPushSignal = now
       const headers = this.lastHeaders()
-      if (this.fcPending !== undefined) headers.push(["Nats-Consumer-Stalled", this.fcPending])
+      if (this.flow.pending !== undefined) headers.push(["Nats-Consumer-Stalled", this.flow.pending])
       this.signal(to, status("100 Idle Heartbeat", headers))
     }
   }
@@ -513,19 +531,8 @@ export class ConsumerActor {
     return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
   }
 
-  private requestFlowControl(to: string): void {
-    this.fcCovered = this.fcBytes
-    this.fcPending = `$JS.FC.${this.stream.name}.${this.name}.${(++this.fcCounter).toString(36)}`
-    const hdr = status("100 FlowControl Request")
-    this.ctx.client.publishAs(to, to, this.fcPending, hdr.length, hdr)
-  }
-
   private flowControlAnswered(subject: string): void {
-    if (subject !== this.fcPending) return
-    this.fcWindow = Math.min(this.fcWindow * 2, FC_LIMIT)
-    this.fcBytes = Math.max(0, this.fcBytes - this.fcCovered)
-    this.fcPending = undefined
-    this.fcCovered = 0
+    this.flow.answered(subject)
   }
 
   /** The ack reply subject `send` will give this delivery, computed without delivering. */
@@ -565,18 +572,8 @@ export class ConsumerActor {
     }
   }
 
-  /** `$JS.EVENT.ADVISORY.CONSUMER.<kind>.<stream>.<consumer>` with nats-server's advisory JSON. */
   private advisory(kind: string, type: string, fields: Record<string, number>): void {
-    const subject = `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${this.stream.name}.${this.name}`
-    const body = encodeJson({
-      type: `io.nats.jetstream.advisory.v1.${type}`,
-      id: randomId(),
-      timestamp: formatTime(BigInt(this.ctx.nowMs()) * 1_000_000n),
-      stream: this.stream.name,
-      consumer: this.name,
-      ...fields
-    })
-    this.ctx.client.publish(subject, undefined, -1, Buffer.from(body))
+    Events.advisory(this.ctx.client, this.stream.name, this.name, this.ctx.nowMs(), kind, type, fields)
   }
 
   /** num_pending: messages not yet delivered that match the filter. */
@@ -591,39 +588,25 @@ export class ConsumerActor {
   /** Applies an update that checkUpdate allowed (limits, ack wait, backoff, description, ...). */
   updateConfig(config: ConsumerConfig): void {
     this.config = config
+    this.pacing = pacingFor(config, this.stream.config.max_msg_size)
   }
 
   /** Does this consumer's filter take messages on `subject`? */
   wants(subject: string): boolean {
-    return this.filter === ">" || matchesPattern(this.filter, subject)
+    return this.filter === ">" || matches(this.filter, subject)
   }
 
   /** Has this consumer finished with `sseq` (interest retention)? */
   isDoneWith(sseq: number, subject: string): boolean {
-    if (this.filter !== ">" && !matchesPattern(this.filter, subject)) return true
+    if (this.filter !== ">" && !matches(this.filter, subject)) return true
     if (this.state.pending.has(sseq)) return false
     return sseq < this.state.nextSeq
   }
 }
 
+/** The rate limiter's burst is the largest message allowed: the stream's max_msg_size, else the
+ * default max_payload (1 MiB), as nats-server sizes it. */
+const pacingFor = (c: ConsumerConfig, maxMsgSize: number) =>
+  new Pacing(c.replay_policy === "original", c.rate_limit_bps ?? 0, maxMsgSize > 0 ? maxMsgSize : 1024 * 1024)
+
 const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length
-
-const matchesPattern = (pattern: string, subject: string): boolean => {
-  if (pattern === subject || pattern === ">") return true
-  const p = pattern.split(".")
-  const s = subject.split(".")
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return s.length > i
-    if (i >= s.length) return false
-    if (p[i] !== "*" && p[i] !== s[i]) return false
-  }
-  return p.length === s.length
-}
-
-const randomId = (): string => {
-  const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-  let s = ""
-  for (let i = 0; i < 22; i++) s += a[Math.floor(Math.random() * a.length)]
-  return s
-}
-
