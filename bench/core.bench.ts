@@ -20,27 +20,35 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { Buffer } from "node:buffer"
-import { spawnSync } from "node:child_process"
 import * as os from "node:os"
 import {
   Counter,
+  errorText,
   findNatsServer,
+  flagCount,
   HOST,
   killAllNow,
+  mb,
+  type MemReading,
   nowMs,
+  parseArgs,
   percentile,
+  progress,
   pubBatch,
   RawConnection,
-  brokerBin,
-  type MemReading,
   readCpuMs,
   readMachineCpu,
   readMem,
+  renderTable,
   RssSampler,
   type ServerKind,
   type ServerProcess,
+  serversOf,
   sleep,
   startServer,
+  type TableRow,
+  versionOf,
+  waitForQuietMachine,
   yieldToIo
 } from "./support.ts"
 
@@ -81,24 +89,7 @@ const USAGE = `usage: npx tsx bench/core.bench.ts [options]     (npm run bench -
 `
 
 const parseOptions = (argv: ReadonlyArray<string>): Options => {
-  const flags = new Map<string, string>()
-  const bools = new Set<string>()
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === "--help" || a === "-h") {
-      process.stdout.write(USAGE)
-      process.exit(0)
-    }
-    if (a === "--json" || a === "--no-raw") {
-      bools.add(a)
-      continue
-    }
-    const eq = a.indexOf("=")
-    if (a.startsWith("--") && eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1))
-    else if (a.startsWith("--") && i + 1 < argv.length) flags.set(a, argv[++i]!)
-    else fail(`unknown or incomplete argument: ${a}\n${USAGE}`)
-  }
-  const known = [
+  const args = parseArgs(argv, USAGE, ["--json", "--no-raw"], [
     "--msgs",
     "--raw-msgs",
     "--runs",
@@ -110,17 +101,9 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
     "--settle-ms",
     "--quiet-wait",
     "--only"
-  ]
-  for (const k of flags.keys()) if (!known.includes(k)) fail(`unknown option: ${k}\n${USAGE}`)
-  const num = (flag: string, env: string | undefined, dflt: number): number => {
-    const raw = flags.get(flag) ?? (env === undefined ? undefined : process.env[env])
-    if (raw === undefined || raw === "") return dflt
-    const n = Number(raw.replaceAll("_", ""))
-    if (!Number.isFinite(n) || n < 0) fail(`${flag}: not a non-negative number: ${raw}`)
-    return Math.floor(n)
-  }
-  const only = flags.get("--only")
-  if (only !== undefined && only !== "effect-jetstream" && only !== "nats-server") fail(`--only: ${only}`)
+  ])
+  const num = (flag: string, env: string | undefined, dflt: number): number => flagCount(args, flag, dflt, env)
+  const servers = serversOf(args)
   return {
     msgs: num("--msgs", "BENCH_MSGS", 1_000_000),
     rawMsgs: num("--raw-msgs", "BENCH_RAW_MSGS", 2_000_000),
@@ -132,19 +115,10 @@ const parseOptions = (argv: ReadonlyArray<string>): Options => {
     window: Math.max(100, num("--window", undefined, 100_000)),
     settleMs: num("--settle-ms", undefined, 1500),
     quietWaitSeconds: num("--quiet-wait", undefined, 30),
-    raw: !bools.has("--no-raw"),
-    json: bools.has("--json"),
-    servers: only === undefined ? ["effect-jetstream", "nats-server"] : [only]
+    raw: !args.bools.has("--no-raw"),
+    json: args.bools.has("--json"),
+    servers
   }
-}
-
-function fail(msg: string): never {
-  process.stderr.write(`${msg}\n`)
-  process.exit(2)
-}
-
-const progress = (msg: string): void => {
-  process.stderr.write(`${msg}\n`)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,8 +171,6 @@ interface ServerResult {
   readonly exitedEarly: boolean
 }
 
-const mb = (kb: number): number => Math.round((kb / 1024) * 10) / 10
-const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
 
 // ---------------------------------------------------------------------------------------------
 // interleaving: every phase is prepared (connections + uncounted warm-up) on each server, then the
@@ -251,7 +223,7 @@ const interleaved = async <R extends { readonly error?: string }>(
         const session = sessions.get(t.kind)
         const results = out.get(t.kind)
         if (session === undefined || results === undefined) continue
-        await waitForQuietMachine(opts.quietWaitSeconds * 1000)
+        await waitForQuiet(opts.quietWaitSeconds * 1000)
         progress(`${name}: ${t.kind}: run ${r + 1}/${runs}`)
         try {
           const res = await session.measure(r)
@@ -270,20 +242,12 @@ const interleaved = async <R extends { readonly error?: string }>(
   return out
 }
 
-/** Waits (bounded) until the whole machine is mostly idle, so other workloads do not skew a run. */
-const waitForQuietMachine = async (maxMs: number): Promise<void> => {
-  const deadline = Date.now() + maxMs
-  let announced = false
-  while (Date.now() < deadline) {
-    const a = readMachineCpu()
-    await sleep(300)
-    const b = readMachineCpu()
-    const busy = ((b.busy - a.busy) / (b.total - a.total)) * 100
-    if (!(busy > 20)) return
-    if (!announced) progress(`  machine ${busy.toFixed(0)}% busy with other work; waiting up to ${maxMs / 1000} s`)
-    announced = true
-  }
-  if (maxMs > 0) progress("  machine still busy; measuring anyway")
+/**
+ * support.ts's `waitForQuietMachine`, except that `--quiet-wait 0` does not sample the machine at
+ * all (as this script always did).
+ */
+const waitForQuiet = async (maxMs: number): Promise<void> => {
+  if (maxMs > 0) await waitForQuietMachine(maxMs, progress)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -566,14 +530,6 @@ const rawPubSubSession = async (t: Target, opts: Options): Promise<Session<PubSu
 // ---------------------------------------------------------------------------------------------
 // servers
 
-const versionOf = (kind: ServerKind, natsPath: string | undefined): string => {
-  const r = kind === "nats-server"
-    ? spawnSync(natsPath ?? "nats-server", ["--version"], { encoding: "utf8" })
-    : spawnSync(process.execPath, [brokerBin, "--version"], { encoding: "utf8" })
-  const first = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? ""
-  return r.status === 0 && first !== "" ? first : `${kind} (version unknown)`
-}
-
 const startTarget = async (kind: ServerKind, natsPath: string | undefined): Promise<Target> => {
   const version = versionOf(kind, natsPath)
   progress(`${kind} (${version}): starting`)
@@ -610,13 +566,7 @@ const resultOf = (
 // ---------------------------------------------------------------------------------------------
 // report
 
-interface Row {
-  readonly metric: string
-  readonly ejs: number | undefined
-  readonly nats: number | undefined
-  readonly digits: number
-  readonly target?: string
-}
+type Row = TableRow
 
 const rowsOf = (e: ServerResult | undefined, n: ServerResult | undefined, opts: Options): Array<Row> => {
   const ps = (label: string, pick: (r: ServerResult) => PubSubResult | undefined, extra: Partial<Row> = {}) => [
@@ -653,27 +603,6 @@ const rowsOf = (e: ServerResult | undefined, n: ServerResult | undefined, opts: 
     mem("server VmHWM (peak since start), MB", (r) => r.hwmMb),
     mem("server RSS at end, MB", (r) => r.endRssMb)
   ]
-}
-
-const fmt = (x: number | undefined, digits: number): string =>
-  x === undefined || !Number.isFinite(x)
-    ? "n/a"
-    : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
-
-const table = (rows: ReadonlyArray<Row>): string => {
-  const head = ["metric", "effect-jetstream", "nats-server", "ratio ejs/nats", "target"]
-  const body = rows.map((r) => [
-    r.metric,
-    fmt(r.ejs, r.digits),
-    fmt(r.nats, r.digits),
-    r.ejs !== undefined && r.nats !== undefined && r.nats > 0 ? `${(r.ejs / r.nats).toFixed(2)}x` : "n/a",
-    r.target ?? ""
-  ])
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
-  const line = (cells: ReadonlyArray<string>) =>
-    `| ${cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
-  const sep = `|${widths.map((w, i) => (i === 0 || i === 4 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`
-  return [line(head), sep, ...body.map(line)].join("\n")
 }
 
 const problems = (r: ServerResult): Array<string> => {
@@ -718,7 +647,7 @@ const main = async (): Promise<void> => {
   try {
     for (const kind of kinds) targets.push(await startTarget(kind, natsPath))
     await sleep(opts.settleMs)
-    await waitForQuietMachine(opts.quietWaitSeconds * 1000)
+    await waitForQuiet(opts.quietWaitSeconds * 1000)
     for (const t of targets) {
       t.idle = readMem(t.server.pid)
       t.sampler = new RssSampler(t.server.pid)
@@ -768,7 +697,7 @@ const main = async (): Promise<void> => {
       `request/reply ${opts.requests.toLocaleString("en-US")} sequential requests after ${opts.warmupRequests.toLocaleString("en-US")} warm-up.`
   )
   out.push("")
-  out.push(table(rows))
+  out.push(renderTable(rows))
   const issues = [...results.values()].flatMap((r) => problems(r).map((p) => `${r.kind}: ${p}`))
   for (const r of results.values()) {
     for (const [name, p] of [["nats.js", r.pubsubClient], ["raw", r.pubsubRaw]] as const) {

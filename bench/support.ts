@@ -208,13 +208,15 @@ export class ServerProcess {
 export interface StartOptions {
   readonly natsServerPath?: string
   readonly readyTimeoutMs?: number
+  /** Extra command-line arguments after `-a HOST -p PORT` (e.g. `-js -sd <dir>`); same flags for both servers. */
+  readonly extraArgs?: ReadonlyArray<string>
 }
 
 /** Starts a server on a free port of our choosing and waits until it greets a client with INFO. */
 export const startServer = async (kind: ServerKind, opts: StartOptions = {}): Promise<ServerProcess> => {
   installCleanup()
   const port = await freePort()
-  const args = ["-a", HOST, "-p", String(port)]
+  const args = ["-a", HOST, "-p", String(port), ...(opts.extraArgs ?? [])]
   const child = kind === "effect-jetstream"
     ? spawn(process.execPath, [brokerBin, ...args], { stdio: ["ignore", "pipe", "pipe"] })
     : spawn(opts.natsServerPath ?? "nats-server", args, { stdio: ["ignore", "pipe", "pipe"] })
@@ -482,4 +484,150 @@ export const percentile = (sorted: Float64Array, p: number): number => {
   if (sorted.length === 0) return Number.NaN
   const rank = Math.ceil((p / 100) * sorted.length)
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!
+}
+
+// ---------------------------------------------------------------------------------------------
+// machine quietness and reporting (shared by the newer bench scripts)
+
+/**
+ * Waits (bounded) until the whole machine is at most `maxBusyPct` busy, so other workloads do not
+ * skew a run. Returns the last busy reading (% of all cores) seen.
+ */
+export const waitForQuietMachine = async (
+  maxMs: number,
+  log: (msg: string) => void = (m) => process.stderr.write(`${m}\n`),
+  maxBusyPct = 20
+): Promise<number> => {
+  const deadline = Date.now() + maxMs
+  let announced = false
+  let busy = Number.NaN
+  do {
+    const a = readMachineCpu()
+    await sleep(300)
+    const b = readMachineCpu()
+    busy = ((b.busy - a.busy) / (b.total - a.total)) * 100
+    if (!(busy > maxBusyPct)) return busy
+    if (!announced && maxMs > 0) log(`  machine ${busy.toFixed(0)}% busy with other work; waiting up to ${maxMs / 1000} s`)
+    announced = true
+  } while (Date.now() < deadline)
+  if (maxMs > 0) log("  machine still busy; measuring anyway")
+  return busy
+}
+
+export const fmtNumber = (x: number | undefined, digits: number): string =>
+  x === undefined || !Number.isFinite(x)
+    ? "n/a"
+    : x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+export interface TableRow {
+  readonly metric: string
+  readonly ejs: number | undefined
+  readonly nats: number | undefined
+  readonly digits: number
+  readonly target?: string
+}
+
+/** `metric | effect-jetstream | nats-server | ratio ejs/nats | target` as a Markdown table. */
+export const renderTable = (rows: ReadonlyArray<TableRow>): string => {
+  const head = ["metric", "effect-jetstream", "nats-server", "ratio ejs/nats", "target"]
+  const body = rows.map((r) => [
+    r.metric,
+    fmtNumber(r.ejs, r.digits),
+    fmtNumber(r.nats, r.digits),
+    r.ejs !== undefined && r.nats !== undefined && Number.isFinite(r.ejs) && Number.isFinite(r.nats) && r.nats > 0
+      ? `${(r.ejs / r.nats).toFixed(2)}x`
+      : "n/a",
+    r.target ?? ""
+  ])
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
+  const sep = `|${widths.map((w, i) => (i === 0 || i === 4 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`
+  return [line(head), sep, ...body.map(line)].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// command line and progress (shared by the bench scripts)
+
+/** Prints `msg` to stderr and exits with status 2 (bad command line). */
+export function fail(msg: string): never {
+  process.stderr.write(`${msg}\n`)
+  process.exit(2)
+}
+
+/** A progress line on stderr (stdout carries the results). */
+export const progress = (msg: string): void => {
+  process.stderr.write(`${msg}\n`)
+}
+
+export const errorText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e))
+
+/** kB to MB, one decimal. */
+export const mb = (kb: number): number => Math.round((kb / 1024) * 10) / 10
+
+export interface ParsedArgs {
+  /** `--flag value` and `--flag=value`, by flag. */
+  readonly flags: ReadonlyMap<string, string>
+  /** The bare flags (from `booleans`) that were given. */
+  readonly bools: ReadonlySet<string>
+}
+
+/**
+ * Splits a command line: `--help` / `-h` prints `usage` and exits 0; the `booleans` are bare flags;
+ * every other argument is `--flag value` or `--flag=value` with a flag from `known`, else `fail`.
+ */
+export const parseArgs = (
+  argv: ReadonlyArray<string>,
+  usage: string,
+  booleans: ReadonlyArray<string>,
+  known: ReadonlyArray<string>
+): ParsedArgs => {
+  const flags = new Map<string, string>()
+  const bools = new Set<string>()
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === "--help" || a === "-h") {
+      process.stdout.write(usage)
+      process.exit(0)
+    }
+    if (booleans.includes(a)) {
+      bools.add(a)
+      continue
+    }
+    const eq = a.indexOf("=")
+    if (a.startsWith("--") && eq > 0) flags.set(a.slice(0, eq), a.slice(eq + 1))
+    else if (a.startsWith("--") && i + 1 < argv.length) flags.set(a, argv[++i]!)
+    else fail(`unknown or incomplete argument: ${a}\n${usage}`)
+  }
+  for (const k of flags.keys()) if (!known.includes(k)) fail(`unknown option: ${k}\n${usage}`)
+  return { flags, bools }
+}
+
+/** A non-negative whole number (`_` separators allowed, fraction dropped), else `fail`. */
+export const toCount = (flag: string, raw: string): number => {
+  const n = Number(raw.replaceAll("_", ""))
+  if (!Number.isFinite(n) || n < 0) fail(`${flag}: not a non-negative number: ${raw}`)
+  return Math.floor(n)
+}
+
+/** The number given for `flag` (else in the environment variable `env`, if named), else `dflt`. */
+export const flagCount = (args: ParsedArgs, flag: string, dflt: number, env?: string): number => {
+  const raw = args.flags.get(flag) ?? (env === undefined ? undefined : process.env[env])
+  return raw === undefined || raw === "" ? dflt : toCount(flag, raw)
+}
+
+/** The servers to measure: both, or the one `--only` names (anything else: `fail`). */
+export const serversOf = (args: ParsedArgs): ReadonlyArray<ServerKind> => {
+  const only = args.flags.get("--only")
+  if (only !== undefined && only !== "effect-jetstream" && only !== "nats-server") fail(`--only: ${only}`)
+  return only === undefined ? ["effect-jetstream", "nats-server"] : [only]
+}
+
+/** The first line of the server's `--version`, or "<kind> (version unknown)". */
+export const versionOf = (kind: ServerKind, natsPath: string | undefined): string => {
+  const r = kind === "nats-server"
+    ? spawnSync(natsPath ?? "nats-server", ["--version"], { encoding: "utf8" })
+    : spawnSync(process.execPath, [brokerBin, "--version"], { encoding: "utf8" })
+  const first = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim().split("\n")[0] ?? ""
+  return r.status === 0 && first !== "" ? first : `${kind} (version unknown)`
 }

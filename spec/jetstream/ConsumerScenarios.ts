@@ -3,36 +3,12 @@
  * observed (no timestamps or generated names) so it can be asserted against our broker and
  * compared with nats-server.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager, type JsMsg } from "@nats-io/jetstream"
+import { type NatsConnection } from "@nats-io/transport-node"
+import { AckPolicy, DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream"
+import { failure, sleep, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const withJs = async <A>(url: string, f: (nc: NatsConnection, jsm: JetStreamManager) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    const jsm = await jetstreamManager(nc)
-    return await f(nc, jsm)
-  } finally {
-    await nc.close()
-  }
-}
-
-const failure = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p
-    return "ok"
-  } catch (e) {
-    const x = e as { name?: string; apiError?: () => { code: number; err_code: number; description: string } }
-    if (typeof x.apiError === "function") {
-      const api = x.apiError()
-      return `${api.code} ${api.err_code} ${api.description}`
-    }
-    return `${x.name}: ${(e as Error).message}`
-  }
-}
 
 const seed = async (nc: NatsConnection, subjects: ReadonlyArray<string>) => {
   const js = jetstream(nc)

@@ -2,17 +2,11 @@
  * Behaviours the nats.js test suites exercise beyond the basic flows, asserting the exact values
  * nats-server 2.9.10 produces (recorded from it; the differential suite re-checks live).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { expect, it } from "vitest"
+import { recordedSuite } from "../support/Recorded.ts"
 import { extraScenarios } from "./ExtraScenarios.ts"
 
-describe("advisories, list filters, pull limits and flow control", () => {
-  let broker: RunningBroker
-  beforeAll(async () => {
-    broker = await startBroker({ jetstream: true })
-  })
-  afterAll(() => broker.stop())
-
+recordedSuite("advisories, list filters, pull limits and flow control", {}, (broker) => {
   it("publishes stream and consumer action advisories", async () => {
     expect(await extraScenarios.advisories(broker.url)).toEqual({"seen": ["$JS.EVENT.ADVISORY.STREAM.CREATED.ADV io.nats.jetstream.advisory.v1.stream_action ADV - create true true", "$JS.EVENT.ADVISORY.STREAM.UPDATED.ADV io.nats.jetstream.advisory.v1.stream_action ADV - modify true true", "$JS.EVENT.ADVISORY.CONSUMER.CREATED.ADV.c io.nats.jetstream.advisory.v1.consumer_action ADV c create true true", "$JS.EVENT.ADVISORY.CONSUMER.DELETED.ADV.c io.nats.jetstream.advisory.v1.consumer_action ADV c delete true true", "$JS.EVENT.ADVISORY.STREAM.DELETED.ADV io.nats.jetstream.advisory.v1.stream_action ADV - delete true true"]})
   })

@@ -3,36 +3,15 @@
  * advisories, stream list filters that overlap, pull max_bytes after a partial batch, request
  * limits (max_expires, max_bytes), and byte-based push flow control.
  */
-import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { createInbox, type NatsConnection } from "@nats-io/transport-node"
+import { AckPolicy, jetstream } from "@nats-io/jetstream"
+import { rawPull as rawPullShowing, sizedStatusOf, sleep, withJs } from "../support/Js.ts"
 
-const sc = new TextEncoder()
 const dc = new TextDecoder()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-const withJs = async <A>(url: string, f: (nc: NatsConnection, jsm: JetStreamManager) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    return await f(nc, await jetstreamManager(nc))
-  } finally {
-    await nc.close()
-  }
-}
-
-const statusOf = (m: Msg) =>
-  m.headers === undefined || m.data.length > 0
-    ? `msg:${m.data.length}`
-    : `${m.headers.code} ${m.headers.description}${["Nats-Pending-Messages", "Nats-Pending-Bytes"].filter((k) => m.headers!.get(k) !== "").map((k) => ` ${k}=${m.headers!.get(k)}`).join("")}`
-
-const rawPull = async (nc: NatsConnection, stream: string, consumer: string, body: unknown, ms: number) => {
-  const inbox = createInbox()
-  const got: Array<string> = []
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(statusOf(m)) })
-  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, sc.encode(JSON.stringify(body)), { reply: inbox })
-  await sleep(ms)
-  sub.unsubscribe()
-  return got
-}
+/** This file's pulls show messages by size: see `sizedStatusOf`. */
+const rawPull = (nc: NatsConnection, stream: string, consumer: string, body: unknown, ms: number) =>
+  rawPullShowing(nc, stream, consumer, body, ms, sizedStatusOf)
 
 export const extraScenarios = {
   async advisories(url: string) {

@@ -2,17 +2,11 @@
  * Consumer pacing and ack sampling through the official client, asserting the values nats-server
  * 2.9.10 produces (recorded from it; the differential suite re-checks live).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { expect, it } from "vitest"
+import { recordedSuite } from "../support/Recorded.ts"
 import { pacingScenarios } from "./PacingScenarios.ts"
 
-describe("replay original, rate limit and ack sampling", () => {
-  let broker: RunningBroker
-  beforeAll(async () => {
-    broker = await startBroker({ jetstream: true })
-  })
-  afterAll(() => broker.stop())
-
+recordedSuite("replay original, rate limit and ack sampling", {}, (broker) => {
   it("replay_policy original spaces deliveries like the original publishes", async () => {
     expect(await pacingScenarios.replayOriginal(broker.url)).toEqual({"delivered": 3, "spaced": true})
   })

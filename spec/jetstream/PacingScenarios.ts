@@ -2,19 +2,9 @@
  * replay_policy original, rate_limit_bps and sample_freq through the official client, reduced to
  * facts that do not depend on timer jitter, for comparison with nats-server.
  */
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
-import { AckPolicy, jetstream, jetstreamManager, ReplayPolicy, type JetStreamManager } from "@nats-io/jetstream"
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const withJs = async <A>(url: string, f: (nc: NatsConnection, jsm: JetStreamManager) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    return await f(nc, await jetstreamManager(nc))
-  } finally {
-    await nc.close()
-  }
-}
+import { createInbox } from "@nats-io/transport-node"
+import { AckPolicy, jetstream, ReplayPolicy } from "@nats-io/jetstream"
+import { sleep, withJs } from "../support/Js.ts"
 
 export const pacingScenarios = {
   /** Deliveries are spaced like the original publishes (300 ms apart), not sent at once. */

@@ -3,17 +3,11 @@
  * exact values nats-server 2.9.10 produces for the same scenario (recorded from it; the
  * differential suite re-checks live).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { expect, it } from "vitest"
+import { recordedSuite } from "../support/Recorded.ts"
 import { pushScenarios } from "./PushScenarios.ts"
 
-describe("push consumers and pull statuses", () => {
-  let broker: RunningBroker
-  beforeAll(async () => {
-    broker = await startBroker({ jetstream: true })
-  })
-  afterAll(() => broker.stop())
-
+recordedSuite("push consumers and pull statuses", {}, (broker) => {
   it("answers pulls with nats-server's statuses: 408 with pending counts, 404, 409 max bytes, heartbeats, 400", async () => {
     expect(await pushScenarios.pullStatuses(broker.url)).toEqual({"noWaitSome": ["msg:m0", "msg:m1", "msg:m2", "408 Request Timeout Nats-Pending-Messages=2 Nats-Pending-Bytes=0"], "noWaitNone": ["404 No Messages"], "expired": ["408 Request Timeout Nats-Pending-Messages=4 Nats-Pending-Bytes=0"], "tooSmall": ["409 Message Size Exceeds MaxBytes Nats-Pending-Messages=2 Nats-Pending-Bytes=10"], "second": [], "heartbeats": ["100 Idle Heartbeat Nats-Last-Consumer=0 Nats-Last-Stream=4", "100 Idle Heartbeat Nats-Last-Consumer=0 Nats-Last-Stream=4"], "bad": ["400 Bad Request - json: cannot unmarshal string into Go struct field JSApiConsumerGetNextRequest.batch of type int"]})
   })

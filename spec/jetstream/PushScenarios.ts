@@ -3,37 +3,12 @@
  * comparison with nats-server: idle heartbeats, flow control, deliver groups, the client's push and
  * ordered push consumers, max_bytes pulls and the 409/408 statuses.
  */
-import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { createInbox } from "@nats-io/transport-node"
+import { AckPolicy, jetstream } from "@nats-io/jetstream"
+import { rawPull, sleep, statusOf, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const withJs = async <A>(url: string, f: (nc: NatsConnection, jsm: JetStreamManager) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    return await f(nc, await jetstreamManager(nc))
-  } finally {
-    await nc.close()
-  }
-}
-
-const statusOf = (m: Msg) =>
-  m.headers === undefined
-    ? `msg:${dc.decode(m.data)}`
-    : `${m.headers.code} ${m.headers.description}${["Nats-Pending-Messages", "Nats-Pending-Bytes", "Nats-Last-Consumer", "Nats-Last-Stream"].filter((k) => m.headers!.get(k) !== "").map((k) => ` ${k}=${m.headers!.get(k)}`).join("")}`
-
-/** Raw pull: publish a request body to MSG.NEXT and collect replies for `ms`. */
-const rawPull = async (nc: NatsConnection, stream: string, consumer: string, body: unknown, ms: number) => {
-  const inbox = createInbox()
-  const got: Array<string> = []
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(statusOf(m)) })
-  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, sc.encode(JSON.stringify(body)), { reply: inbox })
-  await sleep(ms)
-  sub.unsubscribe()
-  return got
-}
 
 export const pushScenarios = {
   /** Pull statuses: no_wait, expiry with pending counts, max_bytes, max_waiting, heartbeats. */

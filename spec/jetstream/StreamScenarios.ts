@@ -3,36 +3,12 @@
  * the client observed (timestamps and ids removed) so it can be asserted against our broker and
  * compared with nats-server.
  */
-import { connect, headers, type NatsConnection } from "@nats-io/transport-node"
-import { jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { headers } from "@nats-io/transport-node"
+import { jetstream } from "@nats-io/jetstream"
+import { failure, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
-
-const withJs = async <A>(url: string, f: (nc: NatsConnection, jsm: JetStreamManager) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    const jsm = await jetstreamManager(nc)
-    return await f(nc, jsm)
-  } finally {
-    await nc.close()
-  }
-}
-
-/** What a failed call reports: the API error (code, err_code, description) or the client error. */
-const failure = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p
-    return "ok"
-  } catch (e) {
-    const x = e as { name?: string; apiError?: () => { code: number; err_code: number; description: string } }
-    if (typeof x.apiError === "function") {
-      const api = x.apiError()
-      return `${api.code} ${api.err_code} ${api.description}`
-    }
-    return `${x.name}: ${(e as Error).message}`
-  }
-}
 
 /**
  * Stream state as the client sees it. `bytes` is compared only for memory storage: for file storage

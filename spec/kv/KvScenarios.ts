@@ -3,30 +3,11 @@
  * clients. Each returns what the client observed (no timestamps) so it can be asserted against our
  * broker and compared with nats-server.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { Kvm, type KvEntry } from "@nats-io/kv"
 import { Objm } from "@nats-io/obj"
+import { clientFailure as failure, sleep, withNc } from "../support/Js.ts"
 
 const dc = new TextDecoder()
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const withNc = async <A>(url: string, f: (nc: NatsConnection) => Promise<A>): Promise<A> => {
-  const nc = await connect({ servers: url, reconnect: false })
-  try {
-    return await f(nc)
-  } finally {
-    await nc.close()
-  }
-}
-
-const failure = async (p: Promise<unknown>): Promise<string> => {
-  try {
-    await p
-    return "ok"
-  } catch (e) {
-    return `${(e as Error).name}: ${(e as Error).message}`
-  }
-}
 
 const entry = (e: KvEntry | null) =>
   e === null ? null : { key: e.key, revision: e.revision, operation: e.operation, value: dc.decode(e.value), delta: e.delta }

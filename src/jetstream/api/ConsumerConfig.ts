@@ -42,6 +42,7 @@
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "./GoJson.ts"
+import { byteLength, hasPathSeparator, isGoValidName, isLiteralSubject as isLiteral, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, subjectIsSubsetMatch } from "./Names.ts"
 import type { StreamConfig } from "./StreamConfig.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
@@ -123,10 +124,7 @@ export const DEFAULT_MAX_ACK_PENDING = 1000
 export const DEFAULT_MAX_WAITING = 512
 /** nats-server `JsDeleteWaitTimeDefault`: 5s in ns, stamped into ephemerals' `inactive_threshold`. */
 export const DEFAULT_INACTIVE_THRESHOLD = 5_000_000_000
-/** nats-server `JSMaxNameLen` (bytes). */
-export const MAX_NAME_LEN = 255
-/** nats-server `JSMaxDescriptionLen` (bytes). */
-export const MAX_DESCRIPTION_LEN = 4 * 1024
+export { MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 
 const MIN_HEARTBEAT = 100_000_000 // 100ms
 const MIN_MAX_EXPIRES = 1_000_000 // 1ms
@@ -135,55 +133,12 @@ const MIN_MAX_EXPIRES = 1_000_000 // 1ms
 // Subjects and names (nats-server sublist.go / jetstream.go semantics)
 // ---------------------------------------------------------------------------------------------
 
-const encoder = new TextEncoder()
-const byteLength = (s: string): number => (/^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length)
+// The rules shared with StreamConfig.ts (byte lengths, Go's `isValidName`, path separators,
+// `IsValidSubject`, subset matching) are in Names.ts.
+export { subjectIsSubsetMatch } from "./Names.ts"
 
 /** nats-server `isValidName`: non-empty and none of space, \t, \r, \n, \f, '.', '*', '>'. */
-export const isValidConsumerName = (name: string): boolean => name !== "" && !/[ \t\r\n\f.*>]/.test(name)
-
-const hasPathSeparator = (name: string): boolean => /[\\/]/.test(name)
-
-/** nats-server `IsValidSubject`. */
-const isValidSubject = (subject: string): boolean => {
-  if (subject === "") return false
-  let fullWildcardSeen = false
-  for (const t of subject.split(".")) {
-    if (t.length === 0 || fullWildcardSeen) return false
-    if (t.length > 1) {
-      if (/[\t\n\f\r ]/.test(t)) return false
-      continue
-    }
-    if (t === ">") fullWildcardSeen = true
-    else if (t === " " || t === "\t" || t === "\n" || t === "\r" || t === "\f") return false
-  }
-  return true
-}
-
-/** nats-server `subjectIsLiteral`: no token that is exactly '*' or '>'. */
-const isLiteral = (subject: string): boolean => !subject.split(".").some((t) => t === "*" || t === ">")
-
-// nats-server `isSubsetMatchTokenized`: is every subject matched by `tokens` also matched by `test`?
-// (Like nats-server, a `test` token *starting* with '*' matches any token.)
-const isSubsetMatchTokens = (tokens: ReadonlyArray<string>, test: ReadonlyArray<string>): boolean => {
-  for (let i = 0; i < test.length; i++) {
-    if (i >= tokens.length) return false
-    const t2 = test[i]!
-    if (t2.length === 0) return false
-    if (t2 === ">") return true
-    const t1 = tokens[i]!
-    if (t1.length === 0 || t1 === ">") return false
-    if (t1 === "*") {
-      if (t2 !== "*") return false
-      continue
-    }
-    if (t2[0] !== "*" && t1 !== t2) return false
-  }
-  return tokens.length === test.length
-}
-
-/** nats-server `subjectIsSubsetMatch(subject, test)`. */
-export const subjectIsSubsetMatch = (subject: string, test: string): boolean =>
-  isSubsetMatchTokens(subject.split("."), test.split("."))
+export const isValidConsumerName = isGoValidName
 
 /** nats-server `validFilteredSubject`: a valid subject inside (or, with wildcards, overlapping) the stream's. */
 export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<string>): boolean => {
@@ -191,7 +146,6 @@ export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<str
   const wildcard = !isLiteral(filter)
   return subjects.some((s) => subjectIsSubsetMatch(filter, s) || (wildcard && subjectIsSubsetMatch(s, filter)))
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Validation

@@ -23,6 +23,7 @@
  */
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { goQuote, int64Json, uint64Json } from "./GoJson.ts"
+import { byteLength, hasPathSeparator, isGoValidName, isSubsetMatchTokens, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
 
 export type RetentionPolicy = "limits" | "interest" | "workqueue"
@@ -96,63 +97,21 @@ export type DecodeResult =
 // Names and subjects
 // ---------------------------------------------------------------------------------------------
 
-/** nats-server `JSMaxNameLen` (bytes). */
-export const MAX_NAME_LEN = 255
-/** nats-server `JSMaxDescriptionLen` (bytes). */
-export const MAX_DESCRIPTION_LEN = 4 * 1024
+export { MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 /** nats-server `StreamMaxReplicas`. */
 export const MAX_REPLICAS = 5
 /** Default `duplicate_window`: 2 minutes in ns. */
 export const DEFAULT_DUPLICATE_WINDOW = 120_000_000_000
 
-const encoder = new TextEncoder()
-const byteLength = (s: string): number => (/^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length)
-
-/** nats-server `isValidName`: non-empty, none of space, \t, \r, \n, \f, '.', '*', '>'. */
-const goIsValidName = (name: string): boolean => name !== "" && !/[ \t\r\n\f.*>]/.test(name)
-
-const hasPathSeparator = (name: string): boolean => /[\\/]/.test(name)
+// Byte lengths, Go's `isValidName`, path separators, `IsValidSubject` and subset matching are
+// shared with ConsumerConfig.ts (Names.ts).
 
 /**
  * A usable stream or consumer name: what nats-server accepts for streams taken together
  * (non-empty, no whitespace, '.', '*', '>', '/' or '\', at most 255 bytes).
  */
 export const isValidName = (name: string): boolean =>
-  goIsValidName(name) && !hasPathSeparator(name) && byteLength(name) <= MAX_NAME_LEN
-
-/** nats-server `IsValidSubject` (note: `\v` is allowed, unlike in core subject checks). */
-const isValidConfigSubject = (subject: string): boolean => {
-  if (subject === "") return false
-  let fullWildcardSeen = false
-  for (const t of subject.split(".")) {
-    if (t.length === 0 || fullWildcardSeen) return false
-    if (t.length > 1) {
-      if (/[\t\n\f\r ]/.test(t)) return false
-      continue
-    }
-    if (t === ">") fullWildcardSeen = true
-    else if (t === " " || t === "\t" || t === "\n" || t === "\r" || t === "\f") return false
-  }
-  return true
-}
-
-// nats-server `isSubsetMatchTokenized`: is every subject matched by `tokens` also matched by `test`?
-const isSubsetMatchTokens = (tokens: ReadonlyArray<string>, test: ReadonlyArray<string>): boolean => {
-  for (let i = 0; i < test.length; i++) {
-    if (i >= tokens.length) return false
-    const t2 = test[i]!
-    if (t2.length === 0) return false
-    if (t2 === ">") return true
-    const t1 = tokens[i]!
-    if (t1.length === 0 || t1 === ">") return false
-    if (t1 === "*") {
-      if (t2 !== "*") return false
-      continue
-    }
-    if (t2 !== "*" && t1 !== t2) return false
-  }
-  return tokens.length === test.length
-}
+  isGoValidName(name) && !hasPathSeparator(name) && byteLength(name) <= MAX_NAME_LEN
 
 const wildcardKinds = (tokens: ReadonlyArray<string>): { partial: boolean; full: boolean } => {
   let partial = false
@@ -183,8 +142,8 @@ export const subjectsCollide = (a: string, b: string): boolean => {
   const literalA = !wa.partial && !wa.full
   const literalB = !wb.partial && !wb.full
   if (literalA && literalB) return false
-  if (literalA) return isSubsetMatchTokens(ta, tb)
-  if (literalB) return isSubsetMatchTokens(tb, ta)
+  if (literalA) return isSubsetMatchTokens(ta, tb, false)
+  if (literalB) return isSubsetMatchTokens(tb, ta, false)
   if (!wa.full && !wb.full && ta.length !== tb.length) return false
   if (ta.length < tb.length && !wa.full) return false
   if (tb.length < ta.length && !wb.full) return false
@@ -223,7 +182,7 @@ const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
 
 /** nats-server `checkStreamCfg`: validates and fills defaults. `mode` picks what we refuse. */
 const checkConfig = (input: RawConfig, mode: "create" | "update", limits: ServerStreamLimits): Checked => {
-  if (!goIsValidName(input.name)) return invalid("stream name is required and can not contain '.', '*', '>'")
+  if (!isGoValidName(input.name)) return invalid("stream name is required and can not contain '.', '*', '>'")
   if (byteLength(input.name) > MAX_NAME_LEN) {
     return invalid(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`)
   }
@@ -276,8 +235,8 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
     const seen = new Set<string>()
     for (const subject of subjects) {
       if (seen.has(subject)) return invalid("duplicate subjects detected")
-      if (isSubsetMatchTokens(subject.split("."), JS_API_TOKENS)) return invalid("subjects overlap with jetstream api")
-      if (!isValidConfigSubject(subject)) return invalid("invalid subject")
+      if (isSubsetMatchTokens(subject.split("."), JS_API_TOKENS, false)) return invalid("subjects overlap with jetstream api")
+      if (!isValidSubject(subject)) return invalid("invalid subject")
       seen.add(subject)
     }
   }
