@@ -117,10 +117,10 @@ describe("stream state (property, over the wire)", () => {
                 m.msgs = x.n === 0 ? [] : m.msgs.slice(-x.n)
               } else {
                 r = await jsm.streams.purge(name, { seq: x.n })
-                // seq 0 means "not set" (a full purge); past the end it moves the sequence on
-                // (nats-server's compact semantics: first = n, last = n - 1).
-                m.msgs = x.n === 0 ? [] : m.msgs.filter((q) => q.seq >= x.n)
-                if (x.n > 0) m.lastSeq = Math.max(m.lastSeq, x.n - 1)
+                // seq 0 means "not set" and seq 1 purges everything, as nats-server does; past the end
+                // it moves the sequence on (compact semantics: first = n, last = n - 1).
+                m.msgs = x.n <= 1 ? [] : m.msgs.filter((q) => q.seq >= x.n)
+                if (x.n > 1) m.lastSeq = Math.max(m.lastSeq, x.n - 1)
               }
               expect(r.success).toBe(true)
             } else if (x.c === "delete") {

@@ -62,7 +62,9 @@ export const layer: Layer.Layer<never, never, ServerConfig | Server | Log> = Lay
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         try {
-          fs.writeFileSync(file, portsJson(ports), { mode: 0o666 })
+          // Write then rename: harnesses poll for the file and must never read it half written.
+          fs.writeFileSync(`${file}.tmp`, portsJson(ports), { mode: 0o666 })
+          fs.renameSync(`${file}.tmp`, file)
         } catch (e) {
           // As nats-server: a ports file that cannot be written is logged, the server keeps running.
           log.error(`Error writing ports file (${file}): ${String(e)}`)
