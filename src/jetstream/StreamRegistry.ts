@@ -3,6 +3,7 @@
  * and open log), so deleting one stream closes exactly its resources. On start, file streams are
  * recovered from their metadata and logs.
  */
+import { createHash } from "node:crypto"
 import { Effect, Exit, Scope } from "effect"
 import type { Logger } from "../log/Log.ts"
 import type { EventLogStore } from "../store/EventLog.ts"
@@ -37,7 +38,11 @@ export interface RegistryDeps {
   readonly run: (effect: Effect.Effect<unknown>) => void
 }
 
-const journalName = (stream: string, consumer: string) => `${stream}/${consumer}`
+/** Journal names become file names: hash the long ones so a 255-byte name still fits. */
+const journalName = (stream: string, consumer: string): string => {
+  const name = `${stream}/${consumer}`
+  return name.length <= 120 ? name : `h-${createHash("sha256").update(name).digest("hex")}`
+}
 
 export class StreamRegistry {
   private readonly entries = new Map<string, Entry>()
@@ -125,7 +130,8 @@ export class StreamRegistry {
           deps.run(this.deleteConsumer(stream, c.name))
         }
       }
-      const durable = entry.actor.config.storage === "file" && config.durable_name !== undefined && config.mem_storage !== true
+      // Progress is journaled for consumers on file streams unless they asked for memory state.
+      const durable = entry.actor.config.storage === "file" && config.mem_storage !== true
       const started = Effect.gen(function*() {
         const journal = durable
           ? yield* deps.journals.open(journalName(stream, name), journalOptions(startSequence(entry.actor, config)))
@@ -168,10 +174,13 @@ export class StreamRegistry {
     })
   }
 
-  /** Persists a durable consumer's configuration (file streams); ephemerals are not persisted. */
+  /**
+   * Persists a consumer's configuration (file streams). Ephemerals too, as nats-server does: after
+   * a restart their clients find them again, and the inactive threshold removes abandoned ones.
+   */
   saveConsumer(c: ConsumerActor): void {
-    if (c.stream.config.storage !== "file" || c.config.durable_name === undefined) return
-    this.deps.meta?.saveConsumer(c.stream.name, { config: c.config, created: String(c.created) })
+    if (c.stream.config.storage !== "file") return
+    this.deps.meta?.saveConsumer(c.stream.name, c.name, { config: c.config, created: String(c.created) })
   }
 
   /** Persists a changed configuration (file streams). */
@@ -213,7 +222,7 @@ export class StreamRegistry {
           const consumers = deps.meta.loadConsumers(m.config.name)
           for (const p of consumers.problems) deps.log.error(`JetStream skipping unreadable consumer metadata ${p}`)
           for (const c of consumers.metas) {
-            const name = c.config.durable_name ?? c.config.name ?? ""
+            const name = c.name ?? c.config.durable_name ?? c.config.name ?? ""
             const rc = yield* Effect.exit(this.startConsumer(m.config.name, name, c.config, BigInt(c.created)))
             if (Exit.isFailure(rc)) deps.log.error(`JetStream could not restore consumer '${m.config.name} > ${name}'`)
           }

@@ -77,6 +77,8 @@ export class ConsumerActor {
   private readonly filter: string
   private readonly pending = new PendingCounter()
   private pacing: Pacing
+  /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
+  private ackPendingFull = false
   /** When pacing holds delivery back: the time to try again. */
   private wakeAt = Infinity
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
@@ -416,7 +418,10 @@ export class ConsumerActor {
       return { sseq, msg, redelivery: true }
     }
     const maxAckPending = this.config.max_ack_pending
-    if (this.tracksAcks && maxAckPending > 0 && this.state.pending.size >= maxAckPending) return undefined
+    if (this.tracksAcks && maxAckPending > 0 && this.state.pending.size >= maxAckPending) {
+      this.ackPendingFull = true
+      return undefined
+    }
     while (this.lastPerSubject.length > 0) {
       const sseq = this.lastPerSubject[0]!
       const msg = store.get(sseq)
@@ -434,6 +439,7 @@ export class ConsumerActor {
 
   private deliverAvailable(now: number): void {
     this.wakeAt = Infinity
+    this.ackPendingFull = false
     if (this.isPull) this.deliverPull(now)
     else this.deliverPush(now)
   }
@@ -483,11 +489,17 @@ export class ConsumerActor {
       if (req.remaining <= 0) this.waiting.remove(req)
       else this.waiting.rotate()
     }
-    // Requests that must not wait are answered now with what they got.
+    // Requests that must not wait are answered now with what they got, once the stream has
+    // nothing more for them; held back only by max_ack_pending they wait for acks (as nats-server).
+    if (this.ackPendingFull) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
       if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
       else this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
     }
+    this.pullHeartbeats(now)
+  }
+
+  private pullHeartbeats(now: number): void {
     for (const r of this.waiting.all()) {
       if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
         r.lastSignal = now

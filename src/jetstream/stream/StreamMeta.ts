@@ -3,6 +3,7 @@
  * document per stream, replaced atomically (write, fsync, rename, fsync dir) so a crash leaves the
  * old or the new version, never a torn one. Memory streams are not persisted, as in nats-server.
  */
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
@@ -15,8 +16,22 @@ export interface StreamMeta {
 }
 
 export interface ConsumerMeta {
+  /** The consumer's name (ephemerals have none in their config). */
+  readonly name?: string
   readonly config: ConsumerConfig
   readonly created: string
+}
+
+/**
+ * A file name for a stream or consumer name: percent-encoded, and when that would pass the 255-byte
+ * file name limit (names may be 255 bytes), a prefix plus a hash of the whole name. The documents
+ * carry the real name, so the mapping is only ever computed, never reversed.
+ */
+const fileName = (name: string, suffix: string): string => {
+  const encoded = encodeURIComponent(name)
+  if (encoded.length + suffix.length <= 240) return encoded + suffix
+  const hash = createHash("sha256").update(name).digest("hex").slice(0, 24)
+  return `${encoded.slice(0, 180)}~${hash}${suffix}`
 }
 
 /** Writes `value` as JSON to `target` atomically. */
@@ -44,11 +59,11 @@ export class StreamMetaStore {
   }
 
   private file(name: string) {
-    return path.join(this.dir, `${encodeURIComponent(name)}.json`)
+    return path.join(this.dir, fileName(name, ".json"))
   }
 
   private consumerDir(stream: string) {
-    return path.join(this.consumersDir, encodeURIComponent(stream))
+    return path.join(this.consumersDir, fileName(stream, ""))
   }
 
   save(meta: StreamMeta): void {
@@ -61,14 +76,13 @@ export class StreamMetaStore {
     syncDir(this.dir)
   }
 
-  saveConsumer(stream: string, meta: ConsumerMeta): void {
+  saveConsumer(stream: string, name: string, meta: ConsumerMeta): void {
     const dir = this.consumerDir(stream)
-    const name = meta.config.durable_name ?? meta.config.name ?? ""
-    writeAtomic(dir, path.join(dir, `${encodeURIComponent(name)}.json`), meta)
+    writeAtomic(dir, path.join(dir, fileName(name, ".json")), { ...meta, name })
   }
 
   removeConsumer(stream: string, name: string): void {
-    fs.rmSync(path.join(this.consumerDir(stream), `${encodeURIComponent(name)}.json`), { force: true })
+    fs.rmSync(path.join(this.consumerDir(stream), fileName(name, ".json")), { force: true })
   }
 
   loadConsumers(stream: string): { metas: Array<ConsumerMeta>; problems: Array<string> } {
