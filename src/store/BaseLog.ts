@@ -240,6 +240,12 @@ export abstract class BaseLog<R = never> implements MessageLog {
   subjectCounts(filter: string): Map<string, number> {
     this.assertOpen()
     const out = new Map<string, number>()
+    // A literal subject is one table lookup (the per-subject limit check does this on every publish).
+    if (isLiteral(filter)) {
+      const id = this.subjects.idOf(filter)
+      if (id !== undefined && this.subjects.count[id]! > 0) out.set(filter, this.subjects.count[id]!)
+      return out
+    }
     const all = matchesAll(filter)
     const memo = all ? undefined : this.memo(filter)
     for (const id of this.subjects.liveIds()) {
