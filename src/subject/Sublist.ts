@@ -143,8 +143,8 @@ export class Sublist<S extends Subscribable> {
     const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
       ? EMPTY
       : { psubs, qsubs: Array.from(groups.values()) }
-    // Ack and inbox subjects are unique per message or request: caching them would only evict
-    // the hot subjects and churn the heap.
+    // Ack subjects are unique per delivery: caching them would only evict the hot subjects and
+    // churn the heap. (Inboxes are not: a push deliver subject or a pull reply takes many messages.)
     if (isOneShot(subject)) return result
     if (this.cache.size >= this.cacheLimit) {
       // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
@@ -182,8 +182,7 @@ export class Sublist<S extends Subscribable> {
   }
 }
 
-const isOneShot = (subject: string): boolean =>
-  subject.charCodeAt(0) === 36 /* $ */ ? subject.startsWith("$JS.ACK.") : subject.charCodeAt(0) === 95 /* _ */ && subject.startsWith("_INBOX.")
+const isOneShot = (subject: string): boolean => subject.charCodeAt(0) === 36 /* $ */ && subject.startsWith("$JS.ACK.")
 
 const isEmptyLevel = <S>(l: Level<S>): boolean => l.nodes.size === 0 && l.pwc === undefined && l.fwc === undefined
 
