@@ -3,22 +3,13 @@
  * (Go's escaping, bigint for uint64 values past 2^53), the `myUptime` duration form, `time.Time`
  * as RFC 3339 with nanoseconds, and the query decoding errors of `decodeBool`/`decodeInt`.
  */
-import { formatTime, quoteJson } from "../jetstream/api/Json.ts"
-
-const encodeNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null")
+import { encodeScalar, formatTime, quoteJson } from "../jetstream/api/Json.ts"
 
 /** Go's `json.MarshalIndent(v, "", "  ")`: keys in insertion order, `undefined` values omitted. */
 export const encodeIndent = (value: unknown, indent = ""): string => {
-  switch (typeof value) {
-    case "string":
-      return quoteJson(value)
-    case "number":
-      return encodeNumber(value)
-    case "bigint":
-      return value.toString()
-    case "boolean":
-      return value ? "true" : "false"
-  }
+  // Monitoring never carries -0 or non-finite numbers; the shared scalar encoding applies.
+  const scalar = encodeScalar(value)
+  if (scalar !== undefined) return scalar
   if (value === null || value === undefined) return "null"
   const inner = indent + "  "
   if (Array.isArray(value)) {

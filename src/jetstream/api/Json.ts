@@ -74,7 +74,8 @@ const encodeNumber = (n: number): string => {
   return String(n)
 }
 
-const encodeValue = (value: unknown, inArray: boolean): string | undefined => {
+/** A string, number, bigint or boolean as Go encodes it; undefined for anything else. */
+export const encodeScalar = (value: unknown): string | undefined => {
   switch (typeof value) {
     case "string":
       return quoteJson(value)
@@ -84,6 +85,15 @@ const encodeValue = (value: unknown, inArray: boolean): string | undefined => {
       return value.toString()
     case "boolean":
       return value ? "true" : "false"
+    default:
+      return undefined
+  }
+}
+
+const encodeValue = (value: unknown, inArray: boolean): string | undefined => {
+  const scalar = encodeScalar(value)
+  if (scalar !== undefined) return scalar
+  switch (typeof value) {
     case "undefined":
     case "function":
     case "symbol":

@@ -5,6 +5,7 @@
 import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import type { StreamRegistry } from "../StreamRegistry.ts"
+import type { StreamActor } from "../stream/StreamActor.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { parseJson } from "./Json.ts"
 import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "./StreamConfig.ts"
@@ -108,25 +109,26 @@ export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Arra
 
 const page = <A>(items: ReadonlyArray<A>, offset: number, limit: number) => items.slice(offset, offset + limit)
 
-export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiResult => {
+/** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */
+const listStreams = (
+  ctx: ApiContext,
+  body: Uint8Array,
+  limit: number,
+  item: (a: StreamActor) => unknown
+): ApiResult => {
   const req = requestJson(body)
   if (req === undefined) return err(ApiErrors.invalidJSON())
   const filter = str(req.subject)
   const offset = num(req.offset) ?? 0
   let streams = ctx.registry.all()
   if (filter !== undefined && filter !== "") streams = streams.filter((a) => streamHasSubject(a, toWire(filter)))
-  return ok({ total: streams.length, offset, limit: 1024, streams: page(streams, offset, 1024).map((a) => a.name) })
+  return ok({ total: streams.length, offset, limit, streams: page(streams, offset, limit).map(item) })
 }
 
-export const streamList = (ctx: ApiContext, body: Uint8Array): ApiResult => {
-  const req = requestJson(body)
-  if (req === undefined) return err(ApiErrors.invalidJSON())
-  const filter = str(req.subject)
-  const offset = num(req.offset) ?? 0
-  let streams = ctx.registry.all()
-  if (filter !== undefined && filter !== "") streams = streams.filter((a) => streamHasSubject(a, toWire(filter)))
-  return ok({ total: streams.length, offset, limit: 256, streams: page(streams, offset, 256).map((a) => streamInfo(a)) })
-}
+export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiResult => listStreams(ctx, body, 1024, (a) => a.name)
+
+export const streamList = (ctx: ApiContext, body: Uint8Array): ApiResult =>
+  listStreams(ctx, body, 256, (a) => streamInfo(a))
 
 export const deleteStream = (ctx: ApiContext, name: string): Effect.Effect<ApiResult> =>
   Effect.gen(function*() {

@@ -14,6 +14,7 @@ import { Cause, Effect, Queue, type Scope } from "effect"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
+import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { goDurationString } from "../api/Json.ts"
@@ -23,10 +24,10 @@ import type { StreamActor } from "../stream/StreamActor.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
-import type { ConsumerEvent } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
-import { Pacing } from "./Pacing.ts"
+import { pacingFor } from "./Pacing.ts"
 import { PendingCounter } from "./PendingCounter.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
@@ -53,9 +54,8 @@ export interface ConsumerContext {
   readonly inactive: (consumer: ConsumerActor) => void
 }
 
-const latin1 = (s: string) => Buffer.from(s, "latin1")
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
-  latin1(`NATS/1.0 ${line}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`)
+  encodeHeaders(line, headers.map(([k, v]) => [k, String(v)] as const))
 
 export class ConsumerActor {
   readonly name: string
@@ -76,7 +76,7 @@ export class ConsumerActor {
   /** Subject filter in wire form (latin1). */
   private readonly filter: string
   private readonly pending = new PendingCounter()
-  private pacing: Pacing
+  private pacing: ReturnType<typeof pacingFor>
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
   private ackPendingFull = false
   /** When pacing holds delivery back: the time to try again. */
@@ -173,7 +173,7 @@ export class ConsumerActor {
     if (ack !== undefined) this.subs.push(ack)
     if (this.config.flow_control === true) {
       const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject) => {
-        this.offer({ _tag: "Call", run: (a) => a.flowControlAnswered(subject) })
+        this.offer({ _tag: "Call", run: (a) => void a.flow.answered(subject) })
       })
       if (fc !== undefined) this.subs.push(fc)
     }
@@ -228,33 +228,16 @@ export class ConsumerActor {
 
   /** Appends this batch's events; double-ack confirmations wait until they are durable. */
   private persist(): Effect.Effect<void> {
+    const events = this.events
     const replies = this.ackReplies
+    this.events = []
     this.ackReplies = []
-    const confirm = Effect.sync(() => {
-      for (const r of replies) this.ctx.client.publish(r, undefined, -1, new Uint8Array(0))
+    return persistBatch(this.journal, events, replies, {
+      confirm: (r) => void this.ctx.client.publish(r, undefined, -1, new Uint8Array(0)),
+      failed: (what) => this.ctx.log.error(`JetStream consumer '${this.stream.name} > ${this.name}' ${what}`)
     })
-    const journal = this.journal
-    if (journal === undefined) {
-      this.events = []
-      return confirm
-    }
-    if (this.events.length > 0) {
-      const events = this.events
-      this.events = []
-      try {
-        journal.append(events)
-      } catch (e) {
-        // Progress could not be recorded: do not confirm acks we may lose.
-        this.ctx.log.error(`JetStream consumer '${this.stream.name} > ${this.name}' could not journal progress: ${String(e)}`)
-        return Effect.void
-      }
-    }
-    if (replies.length === 0) return Effect.void
-    return journal.sync().pipe(
-      Effect.andThen(confirm),
-      Effect.catch((e) => Effect.sync(() => this.ctx.log.error(`JetStream consumer '${this.stream.name} > ${this.name}' journal sync failed: ${e.message}`)))
-    )
   }
+
 
   private addPull(reply: string, req: PullRequest, now: number): void {
     this.lastActivity = now
@@ -543,9 +526,6 @@ export class ConsumerActor {
     return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
   }
 
-  private flowControlAnswered(subject: string): void {
-    this.flow.answered(subject)
-  }
 
   /** The ack reply subject `send` will give this delivery, computed without delivering. */
   private predictReply(sseq: number, m: StoredMessage, redelivery: boolean): string {
@@ -573,7 +553,7 @@ export class ConsumerActor {
     let data = m.data
     if (this.config.headers_only === true) {
       const base = hdr !== undefined && hdr.length > 2 ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1") : "NATS/1.0\r\n"
-      hdr = latin1(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`)
+      hdr = Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, "latin1")
       data = new Uint8Array(0)
     }
     if (hdr !== undefined && hdr.length > 0) {
@@ -615,10 +595,5 @@ export class ConsumerActor {
     return sseq < this.state.nextSeq
   }
 }
-
-/** The rate limiter's burst is the largest message allowed: the stream's max_msg_size, else the
- * default max_payload (1 MiB), as nats-server sizes it. */
-const pacingFor = (c: ConsumerConfig, maxMsgSize: number) =>
-  new Pacing(c.replay_policy === "original", c.rate_limit_bps ?? 0, maxMsgSize > 0 ? maxMsgSize : 1024 * 1024)
 
 const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length

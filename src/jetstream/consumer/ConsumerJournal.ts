@@ -7,6 +7,8 @@
  * NAK, +WPI and timers change only deadlines, which are not persisted: after a restart every
  * pending message simply waits one fresh ack_wait before redelivery.
  */
+import { Effect } from "effect"
+import type { EventLog } from "../../store/EventLog.ts"
 import { AckState, decodeAckState, encodeAckState } from "./AckState.ts"
 
 export type ConsumerEvent =
@@ -54,3 +56,32 @@ export const journalOptions = (startSeq: number) => ({
   encodeState: encodeAckState,
   snapshotEvery: 10_000
 })
+
+/**
+ * End of a consumer batch: append its events, and confirm double acks only once they are durable
+ * (without a journal, at once). If progress cannot be recorded, nothing is confirmed.
+ */
+export const persistBatch = (
+  journal: EventLog<AckState, ConsumerEvent> | undefined,
+  events: ReadonlyArray<ConsumerEvent>,
+  replies: ReadonlyArray<string>,
+  on: { readonly confirm: (reply: string) => void; readonly failed: (what: string) => void }
+): Effect.Effect<void> => {
+  const confirm = Effect.sync(() => {
+    for (const r of replies) on.confirm(r)
+  })
+  if (journal === undefined) return confirm
+  if (events.length > 0) {
+    try {
+      journal.append(events)
+    } catch (e) {
+      on.failed(`could not journal progress: ${String(e)}`)
+      return Effect.void
+    }
+  }
+  if (replies.length === 0) return Effect.void
+  return journal.sync().pipe(
+    Effect.andThen(confirm),
+    Effect.catch((e) => Effect.sync(() => on.failed(`journal sync failed: ${e.message}`)))
+  )
+}

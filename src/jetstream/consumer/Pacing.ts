@@ -4,6 +4,8 @@
  * a token bucket whose burst is the largest message allowed (as nats-server sizes it). `delay` answers how long to wait before
  * the next message may go; 0 means now, and then the delivery is counted.
  */
+import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
+
 export class Pacing {
   private readonly replayOriginal: boolean
   /** Bytes per second (the config is in bits per second); 0 = unlimited. */
@@ -46,3 +48,8 @@ export class Pacing {
     return 0
   }
 }
+
+/** The rate limiter's burst is the largest message allowed: the stream's max_msg_size, else the
+ * default max_payload (1 MiB), as nats-server sizes it. */
+export const pacingFor = (c: ConsumerConfig, maxMsgSize: number): Pacing =>
+  new Pacing(c.replay_policy === "original", c.rate_limit_bps ?? 0, maxMsgSize > 0 ? maxMsgSize : 1024 * 1024)
