@@ -94,3 +94,26 @@ export class Gate {
     for (const p of ps) p.release()
   }
 }
+
+/**
+ * A producer that is not a socket (a JetStream consumer delivering): holding only raises a flag
+ * its delivery loop checks; releasing calls `resume` so it picks up where it stopped.
+ */
+export class FlagProducer implements Producer {
+  isHeld = false
+  private readonly resume: () => void
+
+  constructor(resume: () => void) {
+    this.resume = resume
+  }
+
+  hold(): void {
+    this.isHeld = true
+  }
+
+  release(): void {
+    if (!this.isHeld) return
+    this.isHeld = false
+    this.resume()
+  }
+}
