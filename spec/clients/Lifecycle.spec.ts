@@ -39,7 +39,8 @@ describe("connection lifecycle", () => {
   })
 
   it("cuts off a slow consumer alone; the publisher and other subscribers are unaffected", async () => {
-    const broker = await startBroker({ maxPending: 2 * 1024 * 1024 })
+    // The publisher is held while the non-reader is congested, until the write deadline cuts it off.
+    const broker = await startBroker({ maxPending: 2 * 1024 * 1024, writeDeadlineMs: 1_000 })
     try {
       // A subscriber that never reads: its kernel buffer fills, then our outbound buffer.
       const slow = net.connect(broker.port, "127.0.0.1")

@@ -14,6 +14,7 @@ import { NO_RESPONDERS } from "../protocol/Headers.ts"
 import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Parser.ts"
 import type { Wire } from "../platform/Transport.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
+import { enterProducer, Gate, type Producer } from "./Backpressure.ts"
 import { Outbound, scheduleFlush, type Flushable } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
 
@@ -33,8 +34,14 @@ export interface ConnectionStats {
   outBytes: number
 }
 
+/**
+ * A producer held by a congested receiver is let go after this long even if the receiver has not
+ * drained (nats-server caps a producer's stall at 1 s too), so no cycle of connections waiting on
+ * each other can stop forever; the receiver is cut off by the write deadline instead.
+ */
+const STALL_CAP_MS = 1_000
 
-export class ClientConnection implements Subscriber, ParserSink, Flushable {
+export class ClientConnection implements Subscriber, ParserSink, Flushable, Producer {
   echo = true
   verbose = true
   pedantic = true
@@ -47,13 +54,22 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
   readonly startedAt = Date.now()
   lastActivity = Date.now()
   closeReason: string | undefined = undefined
+  /** Producer side: reading is paused because a receiver this connection publishes to is congested. */
+  isHeld = false
 
   private readonly subs = new Map<string, Subscription>()
   private readonly out = new Outbound()
   private readonly parser: Parser
   private pingsOut = 0
   private lastPing = Date.now()
-  private stalledSince = 0
+  /** Since when queued output has waited in the wire without a write completing (0 = none waits). */
+  private blockedSince = 0
+  private heldSince = 0
+  /**
+   * Receiver side: over half of max_pending queued holds the connections publishing to us (as
+   * nats-server stalls producers at half of max_pending); a quarter releases them.
+   */
+  private readonly gate: Gate
   private readonly label: string
   private readonly onDone: Array<() => void> = []
 
@@ -67,6 +83,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     this.ctx = ctx
     this.parser = new Parser(this, { maxPayload: ctx.config.maxPayload, maxControlLine: ctx.config.maxControlLine })
     this.label = `${wire.remoteAddress}:${wire.remotePort} - cid:${cid}`
+    this.gate = new Gate(Math.floor(ctx.config.maxPending / 2), Math.floor(ctx.config.maxPending / 4))
   }
 
   get isClosed(): boolean {
@@ -104,10 +121,23 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     this.wire.listen({
       data: (chunk) => {
         this.lastActivity = Date.now()
-        this.parser.feed(chunk)
+        // Deliveries made while parsing this chunk may hold us (pause this socket).
+        const prev = enterProducer(this)
+        try {
+          this.parser.feed(chunk)
+        } finally {
+          enterProducer(prev)
+        }
       },
       drain: () => {
-        this.stalledSince = 0
+        this.blockedSince = 0
+        this.gate.drained(this.out.pending)
+      },
+      written: () => {
+        // A flush reached the kernel: the peer is reading. The deadline restarts for what remains.
+        const inWire = this.wire.pendingBytes()
+        this.blockedSince = inWire > 0 ? Date.now() : 0
+        this.gate.drained(this.out.pending + inWire)
       },
       close: () => this.teardown("Client Closed")
     })
@@ -219,7 +249,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     out.crlf()
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
-    if (out.pending + this.wire.pendingBytes() > this.ctx.config.maxPending) return this.slowConsumer()
+    const backlog = out.pending + this.wire.pendingBytes()
+    if (backlog > this.gate.high) {
+      if (backlog > this.ctx.config.maxPending) return this.slowConsumer()
+      this.gate.filled(backlog, Date.now)
+    }
     scheduleFlush(this)
   }
 
@@ -231,8 +265,26 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
 
   flush(): void {
     if (this.out.pending === 0) return
+    // Ask for a completion signal only when output is already backed up: that is when write
+    // progress (the deadline, releasing held producers) has to be observed.
+    const notify = this.wire.pendingBytes() > 0 || this.gate.congested
     const chunks = this.out.take()
-    if (!this.wire.writev(chunks) && this.stalledSince === 0) this.stalledSince = Date.now()
+    if (!this.wire.writev(chunks, notify) && this.blockedSince === 0) this.blockedSince = Date.now()
+  }
+
+  // --- Producer ----------------------------------------------------------------------------
+
+  hold(): void {
+    if (this.isHeld || this.isClosed) return
+    this.isHeld = true
+    this.heldSince = Date.now()
+    this.wire.pause()
+  }
+
+  release(): void {
+    if (!this.isHeld) return
+    this.isHeld = false
+    if (!this.isClosed) this.wire.resume()
   }
 
   private ok(): void {
@@ -276,12 +328,14 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
   tick(now: number): void {
     if (this.isClosed) return
     const cfg = this.ctx.config
-    if (this.stalledSince !== 0 && now - this.stalledSince > cfg.writeDeadlineMs) {
+    // Cut off: nothing written for the deadline, or congested (holding publishers) for as long.
+    if ((this.blockedSince !== 0 && now - this.blockedSince > cfg.writeDeadlineMs) || this.gate.congestedFor(now) > cfg.writeDeadlineMs) {
       this.ctx.log.info(`${this.label} - Slow Consumer Detected: WriteDeadline of ${cfg.writeDeadlineMs}ms exceeded`)
       this.teardown("Slow Consumer (Write Deadline)")
       this.wire.destroy()
       return
     }
+    if (this.isHeld && now - this.heldSince > STALL_CAP_MS) this.release()
     if (now - this.lastPing < cfg.pingIntervalMs) return
     this.lastPing = now
     if (this.pingsOut + 1 > cfg.pingMax) {
@@ -307,6 +361,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
     this.closeReason = reason
     for (const sub of this.subs.values()) this.ctx.router.unsubscribe(sub)
     this.subs.clear()
+    // Whoever waits for us to drain waits no longer.
+    this.gate.open()
     this.ctx.log.debug(`${this.label} - Client connection closed: ${reason}`)
     this.ctx.closed(this, reason)
     for (const f of this.onDone.splice(0)) f()

@@ -12,6 +12,8 @@ import { Context, Data, Effect, Layer, type Scope } from "effect"
 export interface WireEvents {
   data(chunk: Uint8Array): void
   drain(): void
+  /** A `writev(..., true)` was handed to the kernel in full (write progress). */
+  written(): void
   close(): void
 }
 
@@ -21,10 +23,16 @@ export interface Wire {
   readonly remotePort: number
   /** Returns false when the kernel buffer is full (a `drain` event follows). */
   write(chunk: Uint8Array): boolean
-  /** Write several chunks with one syscall where the runtime allows it. */
-  writev(chunks: ReadonlyArray<Uint8Array>): boolean
+  /**
+   * Write several chunks with one syscall where the runtime allows it. With `notify`, the
+   * `written` event fires once all of them have been handed to the kernel.
+   */
+  writev(chunks: ReadonlyArray<Uint8Array>, notify?: boolean): boolean
   /** Bytes accepted by `write` but not yet handed to the kernel. */
   pendingBytes(): number
+  /** Stop reading (back-pressure on a producer); `resume` starts again. Idempotent. */
+  pause(): void
+  resume(): void
   /** Flush what was written, then close. */
   end(): void
   /** Close now, dropping unsent data. */
@@ -50,34 +58,49 @@ export interface TransportShape {
   ): Effect.Effect<Listener, TransportError, Scope.Scope>
 }
 
-const wrap = (socket: net.Socket): Wire => ({
-  remoteAddress: socket.remoteAddress ?? "unknown",
-  remotePort: socket.remotePort ?? 0,
-  write: (chunk) => socket.write(chunk),
-  writev: (chunks) => {
-    if (chunks.length === 1) return socket.write(chunks[0]!)
-    socket.cork()
-    let ok = true
-    for (const c of chunks) ok = socket.write(c)
-    socket.uncork()
-    return ok
-  },
-  pendingBytes: () => socket.writableLength,
-  end: () => {
-    socket.end()
-    // A peer that never reads must not keep a closing socket alive forever.
-    setTimeout(() => socket.destroy(), 2_000).unref()
-  },
-  destroy: () => socket.destroy(),
-  listen: (events) => {
-    socket.on("data", events.data)
-    socket.on("drain", events.drain)
-    socket.on("close", events.close)
-    socket.on("error", () => {
-      // "close" always follows "error"; the connection reports the reason itself.
-    })
+const wrap = (socket: net.Socket): Wire => {
+  // One callback for every notified write, so progress tracking allocates nothing per flush.
+  let written: () => void = () => {}
+  const onWritten = (err?: Error | null) => {
+    if (err == null) written()
   }
-})
+  return {
+    remoteAddress: socket.remoteAddress ?? "unknown",
+    remotePort: socket.remotePort ?? 0,
+    write: (chunk) => socket.write(chunk),
+    writev: (chunks, notify) => {
+      const cb = notify === true ? onWritten : undefined
+      if (chunks.length === 1) return socket.write(chunks[0]!, cb)
+      socket.cork()
+      let ok = true
+      const last = chunks.length - 1
+      for (let i = 0; i < last; i++) ok = socket.write(chunks[i]!)
+      ok = socket.write(chunks[last]!, cb)
+      socket.uncork()
+      return ok
+    },
+    pendingBytes: () => socket.writableLength,
+    pause: () => void socket.pause(),
+    resume: () => {
+      if (!socket.destroyed) socket.resume()
+    },
+    end: () => {
+      socket.end()
+      // A peer that never reads must not keep a closing socket alive forever.
+      setTimeout(() => socket.destroy(), 2_000).unref()
+    },
+    destroy: () => socket.destroy(),
+    listen: (events) => {
+      written = events.written
+      socket.on("data", events.data)
+      socket.on("drain", events.drain)
+      socket.on("close", events.close)
+      socket.on("error", () => {
+        // "close" always follows "error"; the connection reports the reason itself.
+      })
+    }
+  }
+}
 
 export class Transport extends Context.Service<Transport, TransportShape>()("effect-jetstream/platform/Transport") {
   static readonly layerNode = Layer.succeed(Transport)({

@@ -11,6 +11,7 @@
  */
 import { Buffer } from "node:buffer"
 import { Cause, Effect, Queue, type Scope } from "effect"
+import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
@@ -88,6 +89,8 @@ export class ConsumerActor {
   private events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
   private ackReplies: Array<string> = []
+  /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
+  private readonly delivery = new FlagProducer(() => this.wake())
 
   private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, mailbox: Queue.Queue<ConsumerCommand>, startSeq: number, journal: EventLog<AckState, ConsumerEvent> | undefined) {
     this.stream = stream
@@ -220,7 +223,12 @@ export class ConsumerActor {
         }
       }
       this.expire(now)
-      this.deliverAvailable(now)
+      const prev = enterProducer(this.delivery)
+      try {
+        this.deliverAvailable(now)
+      } finally {
+        enterProducer(prev)
+      }
       this.schedule(now)
       return this.persist()
     })
@@ -438,7 +446,7 @@ export class ConsumerActor {
   }
 
   private deliverPull(now: number): void {
-    for (;;) {
+    while (!this.delivery.isHeld) {
       const req = this.waiting.head()
       if (req === undefined) break
       // A client that went away (unsubscribed its inbox) must not be handed messages that would
@@ -474,7 +482,8 @@ export class ConsumerActor {
     }
     // Requests that must not wait are answered now with what they got, once the stream has
     // nothing more for them; held back only by max_ack_pending they wait for acks (as nats-server).
-    if (this.ackPendingFull) return this.pullHeartbeats(now)
+    // Held by a congested receiver, the stream is not done either: no-wait requests keep waiting.
+    if (this.ackPendingFull || this.delivery.isHeld) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
       if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
       else this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
@@ -496,7 +505,7 @@ export class ConsumerActor {
     if (!this.ctx.client.hasInterest(to)) return
     this.lastActivity = now
     const fc = this.config.flow_control === true
-    while (!fc || this.flow.open) {
+    while ((!fc || this.flow.open) && !this.delivery.isHeld) {
       const next = this.peek()
       if (next === undefined) break
       if (this.held(next, now)) break

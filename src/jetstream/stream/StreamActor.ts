@@ -8,6 +8,7 @@
  */
 import { Buffer } from "node:buffer"
 import { Cause, Deferred, Effect, Queue, type Scope } from "effect"
+import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
@@ -29,6 +30,14 @@ export interface StreamConsumer {
 }
 
 export const MAILBOX_CAPACITY = 65_536
+/**
+ * Ingest back-pressure: past this many bytes queued and not yet taken by the actor (each message
+ * counted with 256 bytes of overhead, so small messages stay far below MAILBOX_CAPACITY), the
+ * connection publishing is held until the actor takes the batch. Publishers are slowed to the
+ * stream's pace instead of filling memory or the mailbox (whose overflow loses messages).
+ */
+export const INGEST_HIGH_WATER = 8 * 1024 * 1024
+const INGEST_OVERHEAD = 256
 
 export type StreamCommand =
   | { readonly _tag: "Publish"; readonly subject: string; readonly reply: string | undefined; readonly hdrLen: number; readonly msg: Uint8Array }
@@ -63,6 +72,8 @@ export class StreamActor {
   private pendingAcks: Array<string | Uint8Array> = []
   /** Publishes dropped because the mailbox was full (reported in logs). */
   dropped = 0
+  private ingestQueued = 0
+  private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -158,11 +169,17 @@ export class StreamActor {
     if (!Queue.offerUnsafe(this.mailbox, { _tag: "Publish", subject, reply, hdrLen, msg })) {
       this.dropped++
       if (reply !== undefined) this.respondError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
+      return
     }
+    this.ingestQueued += msg.length + INGEST_OVERHEAD
+    this.ingest.filled(this.ingestQueued, Date.now)
   }
 
   private runBatch(): Effect.Effect<void> {
     return Effect.flatMap(Queue.takeAll(this.mailbox), (batch) => {
+      // The mailbox is empty again: held publishers may go on while this batch is processed.
+      this.ingestQueued = 0
+      this.ingest.open()
       let touched = false
       let syncNeeded = false
       const calls: Array<StreamCommand & { _tag: "Call" }> = []
