@@ -8,7 +8,7 @@ await build({
   splitting: true,
   platform: "node",
   format: "esm",
-  target: "node20",
+  target: "node22",
   outdir: "dist",
   outExtension: { ".js": ".mjs" },
   sourcemap: "linked",
