@@ -1,18 +1,48 @@
-// Bundles the CLI into dist/ with esbuild (pulled in by tsx): one ESM entry plus lazily loaded
-// chunks (the conformance kit is only loaded by `effect-jetstream conformance`).
+// Bundles with esbuild (pulled in by tsx).
+//
+//   node scripts/build.mjs         the CLI: dist/main.mjs, one ESM entry plus lazily loaded chunks
+//                                  (the conformance kit is only loaded by `effect-jetstream conformance`)
+//   node scripts/build.mjs --lib   also the library entry points for `npm pack` (the `prepack`
+//                                  script): dist/lib/*.mjs with every dependency left external (so
+//                                  consumers share one `effect`), and dist/types/ (tsc declarations)
+import { spawnSync } from "node:child_process"
+import { rmSync } from "node:fs"
 import { build } from "esbuild"
 
-await build({
-  entryPoints: { main: "src/main.ts" },
+const common = {
   bundle: true,
   splitting: true,
   platform: "node",
   format: "esm",
+  // The oldest Node the dependencies support (engines: >=22.19).
   target: "node22",
-  outdir: "dist",
   outExtension: { ".js": ".mjs" },
   sourcemap: "linked",
-  logLevel: "warning",
+  logLevel: "warning"
+}
+
+await build({
+  ...common,
+  entryPoints: { main: "src/main.ts" },
+  outdir: "dist",
   // Some dependencies still call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __ejsCreateRequire } from 'node:module'; const require = __ejsCreateRequire(import.meta.url);" }
 })
+
+if (process.argv.includes("--lib")) {
+  rmSync("dist/lib", { recursive: true, force: true })
+  rmSync("dist/types", { recursive: true, force: true })
+  await build({
+    ...common,
+    entryPoints: {
+      index: "src/index.ts",
+      testing: "src/testing/index.ts",
+      "vitest-setup": "src/testing/VitestGlobalSetup.ts",
+      conformance: "src/conformance/index.ts"
+    },
+    outdir: "dist/lib",
+    packages: "external"
+  })
+  const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
+  if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+}
