@@ -75,7 +75,12 @@ export interface TestServer {
 
 const decodeOptions = Schema.decodeUnknownEffect(TestServerOptions)
 
-/** Starts a broker in this process; rejects with a `BrokerConfigError` on bad options. */
+/**
+ * Starts a broker in this process; rejects with a `BrokerConfigError` on bad options.
+ *
+ * Like `main.ts`, this is an edge where Effect meets a non-Effect caller (a test runner's async
+ * hooks), so it runs the layer itself and owns its scope until `close()`.
+ */
 export const startTestServer = async (options: TestServerOptions = {}): Promise<TestServer> => {
   const o = await Effect.runPromise(
     decodeOptions(options, { onExcessProperty: "error" }).pipe(
@@ -113,19 +118,21 @@ export const startTestServer = async (options: TestServerOptions = {}): Promise<
   const cleanupTmp = () => {
     if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true })
   }
-  let ctx: Context.Context<never>
+  let ctx: Context.Context<Server>
   try {
-    ctx = await Effect.runPromise(Layer.buildWithScope(live, scope)) as Context.Context<never>
+    ctx = await Effect.runPromise(Layer.buildWithScope(live, scope))
   } catch (e) {
     await Effect.runPromise(Scope.close(scope, Exit.void))
     cleanupTmp()
     throw e
   }
-  const server = Context.get(ctx as Context.Context<Server>, Server)
-  const monitor = Option.getOrUndefined(Context.getOption(ctx as Context.Context<Monitor>, Monitor))
+  const server = Context.get(ctx, Server)
+  // Present only with `monitoring: true`.
+  const monitor = Option.getOrUndefined(Context.getOption(ctx, Monitor))
   let clock: TestServerClock | undefined
   if (o.clock === "test") {
-    const tc = Context.get(ctx as Context.Context<Clock.Clock>, Clock.Clock) as unknown as TestClock.TestClock
+    // TestClock.layer provides the TestClock as the context's Clock (a Clock with adjust/setTime).
+    const tc = Context.get(ctx, Clock.Clock) as TestClock.TestClock
     // Start at the real time so message timestamps and stream `created` look like today.
     await Effect.runPromise(tc.setTime(Date.now()))
     clock = {

@@ -9,6 +9,7 @@
  * Workers run in other processes, so the test clock is not offered here; use `startTestServer`
  * inside a test file for time travel.
  */
+import { BrokerConfigError } from "../embed/Errors.ts"
 import { startTestServer } from "./TestServer.ts"
 
 /** The part of vitest's `TestProject` used here (kept structural so vitest stays optional). */
@@ -19,7 +20,7 @@ interface ProvidingProject {
 export default async function setup(project?: ProvidingProject): Promise<() => Promise<void>> {
   const storage = process.env.EFFECT_JETSTREAM_STORAGE
   if (storage !== undefined && storage !== "memory" && storage !== "file") {
-    throw new Error(`EFFECT_JETSTREAM_STORAGE must be "memory" or "file", not ${JSON.stringify(storage)}`)
+    throw new BrokerConfigError({ message: `EFFECT_JETSTREAM_STORAGE must be "memory" or "file", not ${JSON.stringify(storage)}` })
   }
   const srv = await startTestServer({ storage: storage ?? "memory" })
   process.env.NATS_URL = srv.url
