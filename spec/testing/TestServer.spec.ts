@@ -146,6 +146,15 @@ describe("legacy nats v2 client", () => {
 })
 
 describe("vitest global setup", () => {
+  it("rejects an unknown EFFECT_JETSTREAM_STORAGE instead of defaulting", async () => {
+    process.env.EFFECT_JETSTREAM_STORAGE = "disk"
+    try {
+      await expect(setup()).rejects.toMatchObject({ _tag: "BrokerConfigError" })
+    } finally {
+      delete process.env.EFFECT_JETSTREAM_STORAGE
+    }
+  })
+
   it("starts one server, exports NATS_URL, provides natsUrl, and tears it down", async () => {
     const provided = new Map<string, unknown>()
     const before = process.env.NATS_URL
