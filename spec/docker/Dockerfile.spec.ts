@@ -7,7 +7,7 @@
  * JetStream publish/consume round trip with nats.js, a clean SIGTERM stop, and that the data
  * directory (the volume) survives a restart.
  *
- * Not replayed: the base image (we run on the host's Node, not node:22-slim), ownership (`chown`,
+ * Not replayed: the base image (we run on the host's Node, not node:24-slim), ownership (`chown`,
  * USER; USER is checked to be non-root) and `npm cache clean` (it would wipe the host's cache).
  * `npm ci` prefers the local npm cache (npm_config_prefer_offline), as a warm Docker cache would.
  */
@@ -65,8 +65,8 @@ const all = (op: string) => dockerfile.filter((i) => i.op === op)
 const last = (op: string) => all(op).at(-1)
 
 describe("docker/Dockerfile (static)", () => {
-  it("is a small non-root Node 22 image exposing 4222/8222 with /data as a volume", () => {
-    expect(last("FROM")?.args).toMatch(/^node:22(\.\d+)*-(slim|alpine)/)
+  it("is a small non-root Node 24 LTS image exposing 4222/8222 with /data as a volume", () => {
+    expect(last("FROM")?.args).toMatch(/^node:24(\.\d+)*-(slim|alpine)/)
     const user = last("USER")?.args
     expect(user).toBeDefined()
     expect(["root", "0"]).not.toContain(user)

@@ -192,18 +192,24 @@ describe("monitoring endpoints", () => {
     expect(r.type).toBe("text/plain; version=0.0.4; charset=utf-8")
     const id = broker.server.serverId
     const lines = r.text.split("\n")
+    // consumer_created is the consumer's creation time to the second (RFC 3339), as the exporter's.
+    const created = Object.fromEntries(await Promise.all(["worker", "idle"].map(async (name) => {
+      const c = (await getJson("/jsz?consumers=true")).account_details[0].stream_detail[0].consumer_detail
+        .find((x: { name: string }) => x.name === name)
+      return [name, new Date(c.created).toISOString().replace(/\.\d{3}Z$/, "Z")]
+    }))) as Record<string, string>
     for (const line of [
       `gnatsd_varz_connections{server_id="${id}"} 1`,
       `gnatsd_varz_in_msgs{server_id="${id}"} 13`,
       `gnatsd_varz_in_bytes{server_id="${id}"} 421`,
-      `jetstream_stream_total_messages{server_id="${id}",account="$G",stream_name="ORDERS"} 5`,
-      `jetstream_stream_total_bytes{server_id="${id}",account="$G",stream_name="ORDERS"} 170`,
-      `jetstream_consumer_num_pending{server_id="${id}",account="$G",stream_name="ORDERS",consumer_name="worker"} 2`,
-      `jetstream_consumer_num_ack_pending{server_id="${id}",account="$G",stream_name="ORDERS",consumer_name="worker"} 2`,
-      `jetstream_consumer_num_redelivered{server_id="${id}",account="$G",stream_name="ORDERS",consumer_name="worker"} 0`,
-      `jetstream_consumer_num_pending{server_id="${id}",account="$G",stream_name="ORDERS",consumer_name="idle"} 5`,
-      `jetstream_server_total_streams{server_id="${id}"} 1`,
-      `jetstream_server_total_consumers{server_id="${id}"} 2`,
+      `jetstream_stream_total_messages{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 5`,
+      `jetstream_stream_total_bytes{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 170`,
+      `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
+      `jetstream_consumer_num_ack_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
+      `jetstream_consumer_num_redelivered{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 0`,
+      `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="idle",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.idle}"} 5`,
+      `jetstream_server_total_streams{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 1`,
+      `jetstream_server_total_consumers{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 2`,
       "# TYPE gnatsd_varz_jetstream_stats_api_total counter",
       `gnatsd_varz_jetstream_stats_api_errors{server_id="${id}"} 0`
     ]) expect(lines).toContain(line)

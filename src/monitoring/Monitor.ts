@@ -19,7 +19,7 @@ import { connz, parseConnzQuery, parseSubszQuery, subsz } from "./Connz.ts"
 import { encodeIndent, QueryError } from "./GoFormat.ts"
 import { healthz, parseHealthzQuery } from "./Healthz.ts"
 import { jsz, parseJszQuery } from "./Jsz.ts"
-import { metrics } from "./Metrics.ts"
+import { metrics, parsePrefix } from "./Metrics.ts"
 import { type JetStreamLimits, jetStreamLimits, type Sample, type Sources } from "./Sources.ts"
 import { varz } from "./Varz.ts"
 
@@ -147,9 +147,19 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
           const body = status.error === undefined ? `{"status":"${status.status}"}` : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
           return json(req, body, status.error === undefined ? 200 : 503)
         },
-        "/metrics": () => {
+        "/metrics": (req) => {
           if (server === undefined) return text(503, "server is starting")
-          const body = metrics({ serverId: server.serverId, varz: varz(sources(server), sample(), limits), jetstream, limits })
+          const prefix = parsePrefix(req.query.get("prefix"))
+          if (prefix instanceof Error) return text(400, prefix.message)
+          const body = metrics({
+            serverId: server.serverId,
+            serverName: server.serverName,
+            domain: config.domain,
+            prefix,
+            varz: varz(sources(server), sample(), limits),
+            jetstream,
+            limits
+          })
           return { status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body }
         }
       }
