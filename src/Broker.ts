@@ -54,7 +54,9 @@ export const coreLayer = <E = never>(
       // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
       EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync })
     )
-  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
+  // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
+  // memoized by reference, so `services` is still built once.
+  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer))
   return Layer.provideMerge(Monitor.attachJetStream, withJetStream)
 }
 

@@ -17,7 +17,7 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { BaseLog, Mark } from "./BaseLog.ts"
+import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
@@ -51,6 +51,8 @@ export class FileLog extends BaseLog {
   private segments: Array<Seg.Segment> = []
   private pending: Buffer = Buffer.allocUnsafe(PENDING)
   private pendingLen = 0
+  /** Sequence of the first record in `pending` (meaningful while pendingLen > 0). */
+  private pendingFirst = 0
   private readonly cache: ReadCache
   private readonly maxSegment: number
   private floor = 0
@@ -69,8 +71,9 @@ export class FileLog extends BaseLog {
   readonly dir: string
   readonly policy: SyncPolicy
 
-  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy) {
+  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy, usage: StoreUsage | undefined) {
     super(name, config.firstSeq ?? 1, false)
+    this.usage = usage
     this.dir = dir
     this.policy = policy
     this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
@@ -78,16 +81,28 @@ export class FileLog extends BaseLog {
   }
 
   /** Opens (creating or recovering) the log in `dir`. Synchronous; throws StoreError. */
-  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy): FileLog {
+  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy, usage?: StoreUsage): FileLog {
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
-    const log = new FileLog(name, dir, config, policy)
+    const log = new FileLog(name, dir, config, policy, usage)
     try {
       log.recover(config.firstSeq ?? 1)
     } catch (e) {
       log.releaseAll()
+      log.forgetUsage()
       throw e
     }
     return log
+  }
+
+  /** The layer's running total stops counting this log (closed, or failed to open). */
+  private forgetUsage(): void {
+    if (this.usage !== undefined) this.usage.bytes -= this.bytes
+    this.usage = undefined
+  }
+
+  /** The write error that made this log refuse writes (reads still work), if any. */
+  override get failure(): StoreError.StoreError | undefined {
+    return this.broken
   }
 
   private get active(): Seg.Segment {
@@ -218,13 +233,13 @@ export class FileLog extends BaseLog {
 
   // ---- writes --------------------------------------------------------------------------------------------------
 
-  protected override assertOpen(): void {
-    super.assertOpen()
+  protected override assertWritable(): void {
+    super.assertWritable()
     if (this.broken !== undefined) throw this.broken
   }
 
   appendBatch(records: ReadonlyArray<AppendRecord>): Array<number> {
-    this.assertOpen()
+    this.assertWritable()
     let seq = this.reserve(records.length)
     const out = new Array<number>(records.length)
     for (let i = 0; i < records.length; i++, seq++) {
@@ -243,6 +258,7 @@ export class FileLog extends BaseLog {
         if (len > this.pending.length) this.pending = Buffer.allocUnsafe(len)
       }
       const off = seg.size + this.pendingLen
+      if (this.pendingLen === 0) this.pendingFirst = seq
       Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts)
       this.pendingLen += len
       seg.records++
@@ -255,7 +271,7 @@ export class FileLog extends BaseLog {
   }
 
   flush(): void {
-    this.assertOpen()
+    this.assertWritable()
     this.flushPending()
   }
 
@@ -265,14 +281,41 @@ export class FileLog extends BaseLog {
     try {
       Seg.writeFull(seg.path, seg.fd, this.pending, this.pendingLen, seg.size)
     } catch (e) {
-      // The index already holds these records: the log must be reopened to get back to what is on disk.
-      this.broken = e as StoreError.StoreError
+      this.discardPending(seg, e)
       throw e
     }
     seg.size += this.pendingLen
     this.pendingLen = 0
     this.dirty.add(seg.fd)
     this.writeGen++
+  }
+
+  /**
+   * A write of the pending records failed (disk full, I/O error): cut off whatever part of it reached the file
+   * and take the records back out of the index, so the log is exactly what is stored and the next append goes
+   * where these would have. A full disk is expected to clear up; any other error, or a failed truncate, leaves
+   * the file in a state we cannot vouch for, so the log refuses further writes (reads continue).
+   */
+  private discardPending(seg: Seg.Segment, cause: unknown): void {
+    const len = this.pendingLen
+    this.pendingLen = 0
+    try {
+      fs.ftruncateSync(seg.fd, seg.size)
+    } catch (e) {
+      this.broken = StoreError.io(seg.path, "truncate", e)
+    }
+    if (this.broken === undefined && !isTransient(cause)) {
+      this.broken = StoreError.isStoreError(cause) ? cause : StoreError.io(seg.path, "write", cause)
+    }
+    this.cache.invalidate(seg, seg.size, len)
+    const ix = this.index
+    for (let s = this.pendingFirst; s <= this.lastSeq; s++) {
+      const p = ix.pos(s)
+      seg.records--
+      if (p >= 0 && ix.sid[p] !== 0) seg.live--
+    }
+    seg.lastSeq = this.pendingFirst - 1
+    this.unappend(this.pendingFirst - 1)
   }
 
   private rotate(nextBase: number): void {
@@ -290,7 +333,7 @@ export class FileLog extends BaseLog {
   sync(): Effect.Effect<void, StoreError.StoreError> {
     return Effect.suspend(() => {
       try {
-        this.assertOpen()
+        this.assertWritable()
         this.flushPending()
       } catch (e) {
         return StoreError.isStoreError(e) ? Effect.fail(e) : Effect.die(e)
@@ -378,19 +421,27 @@ export class FileLog extends BaseLog {
 
   protected dropped(seq: number, pos: number, mark: Mark): void {
     const seg = this.segmentOf(seq)
-    seg.live--
-    if (mark === Mark.Floor) return
-    const off = this.index.off[pos]!
-    const len = this.index.size[pos]! - 16 + Record.HEADER
-    if (seg === this.active && off + len > seg.size) this.flushPending()
-    const fd = this.fdFor(seg)
-    Seg.writeFull(seg.path, fd, DEAD_WORD, 4, off + Record.STATE_OFFSET)
-    if (mark === Mark.Erase) {
-      Seg.writeFull(seg.path, fd, Buffer.alloc(len - Record.HEADER), len - Record.HEADER, off + Record.HEADER)
-      this.cache.invalidate(seg, off, len)
+    if (mark !== Mark.Floor) {
+      const off = this.index.off[pos]!
+      const len = this.index.size[pos]! - 16 + Record.HEADER
+      if (seg === this.active && off >= seg.size) {
+        // Still in the pending buffer: mark it there (no syscall, and no write that could fail half-way).
+        const at = off - seg.size
+        DEAD_WORD.copy(this.pending, at + Record.STATE_OFFSET)
+        if (mark === Mark.Erase) this.pending.fill(0, at + Record.HEADER, at + len)
+      } else {
+        const fd = this.fdFor(seg)
+        Seg.writeFull(seg.path, fd, DEAD_WORD, 4, off + Record.STATE_OFFSET)
+        if (mark === Mark.Erase) {
+          Seg.writeFull(seg.path, fd, Buffer.alloc(len - Record.HEADER), len - Record.HEADER, off + Record.HEADER)
+          this.cache.invalidate(seg, off, len)
+        }
+        this.dirty.add(fd)
+        this.writeGen++
+      }
     }
-    this.dirty.add(fd)
-    this.writeGen++
+    // Counted last: when a write above fails, nothing has changed.
+    seg.live--
   }
 
   protected floorRaised(seq: number): void {
@@ -436,7 +487,7 @@ export class FileLog extends BaseLog {
    * whole segment dies; rewriting sparse segments is not implemented yet (sealed segments are bounded in size).
    */
   compact(): void {
-    this.assertOpen()
+    this.assertWritable()
     this.flushPending()
     this.settle()
   }
@@ -510,12 +561,17 @@ export class FileLog extends BaseLog {
           } finally {
             this.isClosed = true
             this.releaseAll()
+            this.forgetUsage()
           }
         })
       )
     })
   }
 }
+
+/** Errors that go away by themselves (someone frees space): the log stays writable after them. */
+const isTransient = (cause: unknown): boolean =>
+  StoreError.isStoreError(cause) && cause.reason._tag === "Io" && (cause.reason.code === "ENOSPC" || cause.reason.code === "EDQUOT")
 
 const closeQuietly = (fd: number): void => {
   try {
