@@ -2,10 +2,11 @@
  * Server-wide JetStream storage limits (`max_memory_store`, `max_file_store`) against the real usage.
  *
  * Usage is the stores' running totals (updated by every append and removal), never a walk over the
- * streams. A configured limit is fixed. An unconfigured file limit follows the disk: what the streams
- * hold plus 75% of the space still available (nats-server takes 75% of the free space once, at start,
- * so a restart on a filled disk or a deleted stream would leave it stale). The free space is asked
- * at most once a second, and always before a stream is created.
+ * streams; the publish path compares it with a configured limit. An unconfigured file limit is
+ * nats-server's 75% of the space available under the store directory, but of the space available
+ * now, not at start (a restart on a filled disk would otherwise refuse every new stream for good,
+ * even after the stream that filled it is deleted). It is what a new stream's `max_bytes` must fit
+ * in; the free space is asked at most once a second, and always before a stream is created.
  */
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import { type MachineProbe, nodeProbe, resolveJetStreamLimits } from "../config/ConfigFile.ts"
@@ -42,7 +43,7 @@ export class StoreLimits {
   get maxFileStore(): number {
     if (this.config.maxFileStore !== undefined) return this.config.maxFileStore
     if (this.nowMs() - this.probedAt >= REFRESH_MS) this.refresh()
-    return this.usage.file() + this.freeShare
+    return this.freeShare
   }
 
   /** Asks the file system again (before a stream is created: a deleted stream's space counts at once). */
