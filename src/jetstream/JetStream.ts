@@ -12,6 +12,7 @@ import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
 import { EventLogStore } from "../store/EventLog.ts"
+import { MetaStore } from "../store/MetaStore.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { makeServerId } from "../protocol/ServerInfo.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
@@ -21,7 +22,6 @@ import { decodePullRequest } from "./api/PullRequest.ts"
 import * as StreamApi from "./api/StreamApi.ts"
 import { StoreLimits } from "./StoreLimits.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
-import { StreamMetaStore } from "./stream/StreamMeta.ts"
 
 const T = "io.nats.jetstream.api.v1."
 
@@ -119,6 +119,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const log = yield* Log
       const fileStore = yield* StreamStore
       const journals = yield* EventLogStore
+      const meta = yield* MetaStore
       const root = yield* Effect.scope
       const client = new InternalClient(router)
       const storeDir = path.resolve(config.storeDir)
@@ -134,7 +135,8 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         root,
         fileStore,
         memoryStore,
-        meta: fileStore.kind === "file" ? new StreamMetaStore(storeDir) : undefined,
+        // With everything in memory nothing is persisted, as before (the memory MetaStore would not survive either).
+        meta: fileStore.kind === "file" ? meta : undefined,
         journals,
         ctx: {
           client,
