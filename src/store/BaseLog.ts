@@ -117,7 +117,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
 
   /**
    * Takes back every append after `last` (their bytes never reached the disk), so the log is exactly what is
-   * stored. Slots a purge already dropped stay dropped: the log then ends at the purge floor.
+   * stored and the next append gets `last + 1`. (The file layer then respects a persisted purge floor.)
    */
   protected unappend(last: number): void {
     const ix = this.index
@@ -133,7 +133,9 @@ export abstract class BaseLog<R = never> implements MessageLog {
       ix.sid[p] = 0
     }
     ix.dropFrom(last + 1)
-    this.lastSeq = Math.max(last, ix.base - 1)
+    // A removal of these very appends moved the index past them; it is empty now.
+    if (ix.base > last + 1) ix.reset(last + 1)
+    this.lastSeq = last
     const p = ix.pos(this.lastSeq)
     if (p >= 0) this.lastTs = ix.ts[p]!
     if (this.msgs === 0) this.firstSeq = this.lastSeq + 1

@@ -316,6 +316,12 @@ export class FileLog extends BaseLog {
     }
     seg.lastSeq = this.pendingFirst - 1
     this.unappend(this.pendingFirst - 1)
+    // A purge in the same batch persisted its floor: recovery would start there, so the log does too.
+    if (this.msgs === 0 && this.floor - 1 > this.lastSeq) {
+      this.index.reset(this.floor)
+      this.firstSeq = this.floor
+      this.lastSeq = this.floor - 1
+    }
   }
 
   private rotate(nextBase: number): void {
