@@ -87,6 +87,7 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
       })
     }
     // Logged when the failure starts, not once per publish.
+    await expect.poll(() => b.log(), { timeout: 5000 }).toContain("failed to store a msg on stream 'FULL'")
     expect(b.log().match(/failed to store a msg on stream 'FULL'/g)).toHaveLength(1)
 
     // The API keeps answering, and nothing of the failed publishes is in the stream.
@@ -99,7 +100,8 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
     // Freeing space is enough: the next publish gets the next sequence.
     fs.rmSync(filler)
     expect((await js.publish("full.big", payload(6, 200_000))).seq).toBe(6)
-    expect(b.log()).toContain("stream 'FULL' is storing messages again")
+    // The child's log reaches us through a pipe, independently of the ack on the socket.
+    await expect.poll(() => b.log(), { timeout: 5000 }).toContain("stream 'FULL' is storing messages again")
 
     // Every acknowledged message is on disk: kill -9 and restart.
     await stopAll()
