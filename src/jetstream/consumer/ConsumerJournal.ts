@@ -57,6 +57,18 @@ export const journalOptions = (startSeq: number) => ({
 })
 
 /**
+ * The failure each journal is currently in (a full disk fails every batch until space is freed):
+ * reported when it starts or changes, not once per batch.
+ */
+const troubles = new WeakMap<object, string>()
+
+const report = (journal: object, what: string, failed: (what: string) => void): void => {
+  if (troubles.get(journal) === what) return
+  troubles.set(journal, what)
+  failed(what)
+}
+
+/**
  * End of a consumer batch: append its events, and confirm double acks only once they are durable
  * (without a journal, at once). If progress cannot be recorded, nothing is confirmed.
  */
@@ -74,13 +86,14 @@ export const persistBatch = (
     try {
       journal.append(events)
     } catch (e) {
-      on.failed(`could not journal progress: ${String(e)}`)
+      report(journal, `could not journal progress: ${String(e)}`, on.failed)
       return Effect.void
     }
+    troubles.delete(journal)
   }
   if (replies.length === 0) return Effect.void
   return journal.sync().pipe(
     Effect.andThen(confirm),
-    Effect.catch((e) => Effect.sync(() => on.failed(`journal sync failed: ${e.message}`)))
+    Effect.catch((e) => Effect.sync(() => report(journal, `journal sync failed: ${e.message}`, on.failed)))
   )
 }
