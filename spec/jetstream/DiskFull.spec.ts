@@ -110,7 +110,10 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
     expect(st.state).toMatchObject({ messages: 6, first_seq: 1, last_seq: 6 })
     for (let i = 1; i <= 5; i++) expect((await again.jsm.streams.getMessage("FULL", { seq: i }))!.data).toEqual(payload(i, 10_000))
     expect((await again.jsm.streams.getMessage("FULL", { seq: 6 }))!.data).toEqual(payload(6, 200_000))
+    expect((await again.jsm.getAccountInfo()).storage).toBe(5 * ("full.1".length + 10_000 + 16) + ("full.big".length + 200_000 + 16))
     await again.jsm.streams.delete("FULL")
+    // Deleting the stream takes its bytes out of the running total.
+    expect((await again.jsm.getAccountInfo()).storage).toBe(0)
     await stopAll()
   })
 
