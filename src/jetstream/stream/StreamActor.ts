@@ -178,7 +178,14 @@ export class StreamActor {
       const calls: Array<StreamCommand & { _tag: "Call" }> = []
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
-          if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+          try {
+            if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+          } catch (e) {
+            // A read the checks needed failed (the append itself answers its own errors).
+            if (!isStoreError(e)) throw e
+            this.writeFailed(e, "check a msg")
+            this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
+          }
           touched = true
         } else if (cmd._tag === "Expire") {
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
@@ -197,19 +204,25 @@ export class StreamActor {
         }
       })
       if (!syncNeeded) return finish
+      let flushFailed = false
       try {
         this.store.flush()
       } catch (e) {
         if (!isStoreError(e)) throw e
-        // The store took back what it could not write: answer those publishes with the error, keep the rest.
+        // The store took back what it could not write: answer those publishes with the error. What an
+        // earlier write of this batch stored is still acked, after the sync its policy asks for.
         this.writeFailed(e)
         this.rollback()
         this.failAcksAbove(this.lastSeq, e)
-        return finish
+        if (this.lastSeq <= lastBefore) return finish
+        flushFailed = true
       }
       return this.store.sync().pipe(
         Effect.matchEffect({
-          onSuccess: () => Effect.sync(() => this.writeSucceeded()),
+          onSuccess: () =>
+            Effect.sync(() => {
+              if (!flushFailed) this.writeSucceeded()
+            }),
           onFailure: (e) =>
             Effect.sync(() => {
               this.writeFailed(e)
@@ -256,7 +269,12 @@ export class StreamActor {
     this.lastSeq = st.lastSeq
     this.lastTs = st.lastTs
     this.dedupe.forgetAbove(st.lastSeq)
-    const last = st.msgs > 0 ? this.store.get(st.lastSeq) : undefined
+    let last: StoredMessage | undefined
+    try {
+      last = st.msgs > 0 ? this.store.get(st.lastSeq) : undefined
+    } catch {
+      // Unreadable last message: no id to expect (Nats-Expected-Last-Msg-Id then fails, as it should).
+    }
     this.lastMsgId = last?.hdr === undefined ? "" : headerValue(last.hdr, "Nats-Msg-Id") ?? ""
   }
 
