@@ -78,7 +78,14 @@ export const createSegment = (dir: string, base: number): Segment => {
   const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "w+"))
   const header = Buffer.alloc(Record.SEGMENT_HEADER)
   Record.writeSegmentHeader(header, base)
-  writeFull(file, fd, header, header.length, 0)
+  try {
+    writeFull(file, fd, header, header.length, 0)
+  } catch (e) {
+    // Disk full: nothing refers to the file yet; the next rotation creates it again ("w+" truncates).
+    fs.closeSync(fd)
+    fs.rmSync(file, { force: true })
+    throw e
+  }
   return new Segment(base, file, fd)
 }
 

@@ -183,7 +183,7 @@ export class StreamActor {
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
             if (!isStoreError(e)) throw e
-            this.writeFailed(e, "check a msg")
+            this.storeFailed(e, "check a msg")
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
           touched = true
@@ -211,9 +211,7 @@ export class StreamActor {
         if (!isStoreError(e)) throw e
         // The store took back what it could not write: answer those publishes with the error. What an
         // earlier write of this batch stored is still acked, after the sync its policy asks for.
-        this.writeFailed(e)
-        this.rollback()
-        this.failAcksAbove(this.lastSeq, e)
+        this.storeFailed(e)
         if (this.lastSeq <= lastBefore) return finish
         flushFailed = true
       }
@@ -235,15 +233,25 @@ export class StreamActor {
     }).pipe(Effect.catch(() => Effect.void)) as Effect.Effect<void>
   }
 
-  /** Runs a store call whose failure must not stop the batch (logged as a write failure). */
+  /** Runs a store call whose failure must not stop the batch (see `storeFailed`). */
   private tryStore<A>(what: string, f: () => A): A | undefined {
     try {
       return f()
     } catch (e) {
       if (!isStoreError(e)) throw e
-      this.writeFailed(e, what)
+      this.storeFailed(e, what)
       return undefined
     }
+  }
+
+  /**
+   * Any store call can write the pending records (a removal may roll a segment), so after any failure the store
+   * may have taken back appends of this batch: follow it, and turn their queued acks into the error.
+   */
+  private storeFailed(e: StoreError, what?: string): void {
+    this.writeFailed(e, what)
+    this.rollback()
+    this.failAcksAbove(this.lastSeq, e)
   }
 
   private writeFailed(e: StoreError, what = "store a msg"): void {
@@ -397,22 +405,22 @@ export class StreamActor {
       if (rollup !== undefined) this.store.flush()
     } catch (e) {
       if (!isStoreError(e)) throw e
-      this.writeFailed(e)
-      this.rollback()
+      this.storeFailed(e)
       return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
     }
     this.lastSeq = seq
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    // Queued first: a failure below that takes this append back turns it into the error.
+    this.queueAck(reply, this.ackText(seq), seq)
     // Interest retention keeps a message only while some consumer wants it.
     if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.tryStore("remove a msg", () => this.store.remove(seq))
     if (rollup !== undefined) {
       this.tryStore("roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
       this.removedGen++
     }
-    this.queueAck(reply, this.ackText(seq), seq)
-    return true
+    return this.lastSeq === seq
   }
 
   /**
