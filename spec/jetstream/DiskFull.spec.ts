@@ -138,6 +138,9 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
       err_code: 10047,
       description: "insufficient storage resources available"
     })
+    // A purge on the full disk succeeds (its floor overwrites a reserved file; the dead segment cannot roll yet).
+    expect(await jsm.streams.purge("BIG")).toMatchObject({ success: true, purged: stored })
+    expect((await jsm.streams.info("BIG")).state).toMatchObject({ messages: 0, first_seq: stored + 1, last_seq: stored })
     expect(await jsm.streams.delete("BIG")).toBe(true)
     // The limit follows the space that deleting the stream freed, without a restart.
     const created = await jsm.streams.add({ name: "NEW", subjects: ["new"], max_bytes: 1024 * 1024 })

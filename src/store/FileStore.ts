@@ -216,7 +216,26 @@ export class FileLog extends BaseLog {
       Seg.writeManifest(this.dir, bases, this.policy !== "write")
     }
     this.settle()
+    this.reserveFloor()
     this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
+  }
+
+  /**
+   * Creates the floor file now, while there is space: a purge is what frees a full disk, and raising the floor
+   * then overwrites these 16 bytes in place instead of needing a new block.
+   */
+  private reserveFloor(): void {
+    const file = path.join(this.dir, Seg.FLOOR)
+    if (fs.existsSync(file)) return
+    try {
+      this.floorFd = fs.openSync(file, "w+")
+      Seg.writeFull(file, this.floorFd, Seg.encodeFloor(this.floor), 16, 0)
+    } catch {
+      // Already full: the first purge creates it (and may fail like any write).
+      if (this.floorFd >= 0) closeQuietly(this.floorFd)
+      this.floorFd = -1
+      fs.rmSync(file, { force: true })
+    }
   }
 
   /** Recovery: give every sequence below `seq` a slot (holes), or restart an empty index at `seq`. */
@@ -472,13 +491,29 @@ export class FileLog extends BaseLog {
   protected settle(): void {
     const active = this.active
     if (active.live === 0 && active.records > 0 && active.size >= Math.min(this.maxSegment / 2, PENDING)) {
-      this.rotate(this.lastSeq + 1)
+      const last = this.lastSeq
+      try {
+        this.rotate(last + 1)
+      } catch (e) {
+        // No room for the new segment: the removal stands, the dead segment goes at a later settle. (When the
+        // pending records could not be written, they were taken back: the caller must hear about it.)
+        if (!isTransient(e) || this.lastSeq !== last) throw e
+      }
     }
     const newest = this.active
     const keep = this.segments.filter((s) => s === newest || s.live > 0)
     if (keep.length === this.segments.length) return
     // Manifest first: a crash before the unlinks leaves files recovery knows to remove.
-    Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+    let manifestWritten = true
+    try {
+      Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+    } catch (e) {
+      if (!isTransient(e)) throw e
+      // Disk full, and this removal is what frees it: without a manifest recovery uses the segment files
+      // present, so drop the manifest, then the dead segments, then write the manifest into the freed space.
+      manifestWritten = false
+      StoreError.ioSync(path.join(this.dir, Seg.MANIFEST), "remove", () => fs.rmSync(path.join(this.dir, Seg.MANIFEST), { force: true }))
+    }
     for (const s of this.segments) {
       if (keep.includes(s)) continue
       this.closeSegmentFd(s)
@@ -486,6 +521,13 @@ export class FileLog extends BaseLog {
       fs.rmSync(s.path, { force: true })
     }
     this.segments = keep
+    if (!manifestWritten) {
+      try {
+        Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+      } catch {
+        // Still full: recovery rebuilds it from the files present (and notes that it did).
+      }
+    }
   }
 
   /**
