@@ -13,6 +13,11 @@
  * record's body checksum verified, older ones their headers (bodies are verified on every read, so a bad one is
  * never served). The scan stops at the first bad record of a segment and truncates the file there; what was
  * dropped is reported and logged. Sequences below the floor and records marked DEAD are not indexed.
+ *
+ * Write failures: when handing the pending buffer to the OS fails, the part that reached the file is truncated
+ * away and those records are taken back out of the index (`discardPending`), so the log is exactly what is
+ * stored and the next append reuses their sequences. ENOSPC/EDQUOT leave the log writable (space may be freed);
+ * any other write error, a failed truncate or a failed fsync make it refuse writes (`failure`), reads continue.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
