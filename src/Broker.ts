@@ -14,6 +14,7 @@ import * as PortsFile from "./monitoring/PortsFile.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { EventLogStore } from "./store/EventLog.ts"
+import { MetaStore } from "./store/MetaStore.ts"
 import { StreamStore } from "./store/StreamStore.ts"
 
 export interface BrokerLayerOptions {
@@ -48,13 +49,16 @@ export const coreLayer = <E = never>(
   if (!config.jetstream) return base
   const dir = path.resolve(config.storeDir)
   const store = options.storage === "memory"
-    ? Layer.merge(StreamStore.layerMemory, EventLogStore.layerMemory)
-    : Layer.merge(
+    ? Layer.mergeAll(StreamStore.layerMemory, EventLogStore.layerMemory, MetaStore.layerMemory)
+    : Layer.mergeAll(
       StreamStore.layerFile({ dir: path.join(dir, "streams"), sync: config.sync }),
       // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
-      EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync })
+      EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync }),
+      MetaStore.layerFile({ dir: path.join(dir, "meta") })
     )
-  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, store, BrokerClock.layer))
+  // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
+  // memoized by reference, so `services` is still built once.
+  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer))
   return Layer.provideMerge(Monitor.attachJetStream, withJetStream)
 }
 

@@ -67,7 +67,8 @@ if (loaded?._tag === "Success") {
 }
 if (config.jetstream) {
   const limits = ConfigFile.resolveJetStreamLimits(config)
-  config = { ...config, ...limits }
+  // A computed file limit is left to JetStream, which follows the free space as it changes.
+  config = { ...config, maxMemoryStore: limits.maxMemoryStore }
   const how = (given: number | undefined) => (given === undefined ? " (computed from this machine)" : "")
   log.info(`JetStream limits:`)
   log.info(`  Max Memory:      ${ConfigFile.friendlyBytes(limits.maxMemoryStore)}${how(input.maxMemoryStore)}`)

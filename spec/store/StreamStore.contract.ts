@@ -49,6 +49,29 @@ export const contract = (label: string, makeLayer: () => Layer.Layer<StreamStore
     )
 
   describe(`StreamStore contract: ${label}`, () => {
+    it.effect("usedBytes is the running total of every open log's bytes through appends, removals, purges and limits", () =>
+      withStore((s) =>
+        Effect.gen(function*() {
+          const a = yield* s.open("A", {})
+          const b = yield* s.open("B", {})
+          const total = () => a.state().bytes + b.state().bytes
+          assert.strictEqual(s.usedBytes(), 0)
+          a.appendBatch([rec("a.1", "hello", 1n), rec("a.2", "hi", 2n), rec("a.1", "again", 3n)])
+          b.appendBatch([rec("b", "xyz", 1n)])
+          assert.strictEqual(s.usedBytes(), (3 + 5 + 16) + (3 + 2 + 16) + (3 + 5 + 16) + (1 + 3 + 16))
+          a.remove(2)
+          assert.strictEqual(s.usedBytes(), total())
+          a.enforceLimits({ maxMsgsPerSubject: 1 })
+          assert.strictEqual(s.usedBytes(), (3 + 5 + 16) + (1 + 3 + 16))
+          b.purge()
+          assert.strictEqual(s.usedBytes(), 3 + 5 + 16)
+          a.enforceLimits({ maxMsgs: 1 })
+          a.appendBatch([rec("a.3", "x", 4n)])
+          a.enforceLimits({ maxBytes: 3 + 1 + 16 })
+          assert.deepStrictEqual([a.state().msgs, s.usedBytes()], [1, 3 + 1 + 16])
+        })
+      ))
+
     it.effect("append assigns consecutive sequences and state counts them", () =>
       withLog((log) => {
         const seqs = log.appendBatch([rec("a.1", "hello", 10n), rec("a.2", "", 11n, "NATS/1.0\r\n\r\n")])

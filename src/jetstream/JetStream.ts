@@ -12,6 +12,7 @@ import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
 import { EventLogStore } from "../store/EventLog.ts"
+import { MetaStore } from "../store/MetaStore.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { makeServerId } from "../protocol/ServerInfo.ts"
 import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
@@ -19,8 +20,8 @@ import { encodeJson, formatTime } from "./api/Json.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
 import { decodePullRequest } from "./api/PullRequest.ts"
 import * as StreamApi from "./api/StreamApi.ts"
+import { StoreLimits } from "./StoreLimits.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
-import { StreamMetaStore } from "./stream/StreamMeta.ts"
 
 const T = "io.nats.jetstream.api.v1."
 
@@ -118,44 +119,44 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const log = yield* Log
       const fileStore = yield* StreamStore
       const journals = yield* EventLogStore
+      const meta = yield* MetaStore
       const root = yield* Effect.scope
       const client = new InternalClient(router)
       const storeDir = path.resolve(config.storeDir)
       const clock = yield* BrokerClock
       const nowNs = clock.nowNs
       const run = yield* FiberSet.makeRuntime<never>()
-      // The publish-path limit check needs the registry it is part of.
-      const registryRef: { current: StreamRegistry | undefined } = { current: undefined }
+      const memoryStore = makeMemory({})
+      const storeLimits = new StoreLimits(config, { file: fileStore.usedBytes, memory: memoryStore.usedBytes }, clock.nowMs)
       const registry = new StreamRegistry({
         nowMs: clock.nowMs,
         schedule: clock.schedule,
         run: (e) => void run(e),
         root,
         fileStore,
-        memoryStore: makeMemory({}),
-        meta: fileStore.kind === "file" ? new StreamMetaStore(storeDir) : undefined,
+        memoryStore,
+        // With everything in memory nothing is persisted, as before (the memory MetaStore would not survive either).
+        meta: fileStore.kind === "file" ? meta : undefined,
         journals,
         ctx: {
           client,
           log,
           nowNs,
           ...(config.domain !== undefined ? { domain: config.domain } : {}),
-          storeFull: (storage) => {
-            const max = storage === "memory" ? config.maxMemoryStore : config.maxFileStore
-            if (max === undefined || max <= 0) return false
-            let used = 0
-            for (const a of registryRef.current?.all() ?? []) if (a.config.storage === storage) used += a.store.state().bytes
-            return used >= max
-          }
+          storeFull: (storage) => storeLimits.full(storage)
         },
         log
       })
-      registryRef.current = registry
       const stats: ApiStats = { total: 0, errors: 0 }
-      // Server-wide store limits (configured, or computed from the machine at start).
+      // Server-wide store limits, read by the stream config checks each time (a computed file limit moves with
+      // the disk and the streams' usage).
       const limits = {
-        ...(config.maxMemoryStore !== undefined ? { maxMemoryStore: config.maxMemoryStore } : {}),
-        ...(config.maxFileStore !== undefined ? { maxFileStore: config.maxFileStore } : {})
+        get maxMemoryStore() {
+          return storeLimits.maxMemoryStore
+        },
+        get maxFileStore() {
+          return storeLimits.maxFileStore
+        }
       }
       const advise = (event: StreamApi.ActionAdvisory, stream: string, consumer?: string) => {
         const action = event.endsWith("CREATED") ? "create" : event.endsWith("DELETED") ? "delete" : "modify"
@@ -216,12 +217,15 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         Effect.gen(function*() {
           if (req.subject === `${PREFIX}INFO`) {
             stats.total++
-            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, stats, config.domain)))
+            const usage = { memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() }
+            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, usage, stats, config.domain)))
           }
           const found = resolve(req.subject)
           // nats-server 2.9 does not answer API subjects it does not know.
           if (found === undefined) return
           stats.total++
+          // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
+          if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()
           const r = found.route.run(ctx, found.token, req.body)
           const result = Effect.isEffect(r) ? yield* r : r
           if ("error" in result) {
@@ -251,17 +255,15 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
   )
 }
 
-const accountInfo = (registry: StreamRegistry, stats: ApiStats, domain: string | undefined): Record<string, unknown> => {
-  let memory = 0
-  let storage = 0
-  for (const a of registry.all()) {
-    const bytes = a.store.state().bytes
-    if (a.config.storage === "memory") memory += bytes
-    else storage += bytes
-  }
+const accountInfo = (
+  registry: StreamRegistry,
+  usage: { readonly memory: number; readonly storage: number },
+  stats: ApiStats,
+  domain: string | undefined
+): Record<string, unknown> => {
   return {
-    memory,
-    storage,
+    memory: usage.memory,
+    storage: usage.storage,
     streams: registry.size,
     consumers: registry.consumerCount,
     limits: {

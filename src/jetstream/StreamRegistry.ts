@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto"
 import { Effect, Exit, Scope } from "effect"
+import type { MetaStore } from "../store/MetaStore.ts"
+import type { StoreError } from "../store/StoreError.ts"
 import type { Logger } from "../log/Log.ts"
 import type { EventLogStore } from "../store/EventLog.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
@@ -14,8 +16,7 @@ import type { ConsumerConfig } from "./api/ConsumerConfig.ts"
 import { ConsumerActor, type ConsumerContext } from "./consumer/ConsumerActor.ts"
 import { journalOptions } from "./consumer/ConsumerJournal.ts"
 import { startSequence } from "./consumer/StartSequence.ts"
-import { StreamActor, type StreamContext } from "./stream/StreamActor.ts"
-import type { StreamMetaStore } from "./stream/StreamMeta.ts"
+import { storeErrorText, StreamActor, type StreamContext } from "./stream/StreamActor.ts"
 
 interface Entry {
   readonly actor: StreamActor
@@ -27,7 +28,8 @@ export interface RegistryDeps {
   readonly root: Scope.Scope
   readonly fileStore: StreamStore["Service"]
   readonly memoryStore: StreamStore["Service"]
-  readonly meta: StreamMetaStore | undefined
+  /** Stream and consumer metadata of file streams (none: nothing is persisted). */
+  readonly meta: MetaStore["Service"] | undefined
   /** Consumer progress journals (durable consumers of file streams). */
   readonly journals: EventLogStore["Service"]
   readonly ctx: StreamContext
@@ -84,12 +86,15 @@ export class StreamRegistry {
       const actor = exit.value
       this.entries.set(config.name, { actor, scope, consumers: new Map() })
       if (persist && config.storage === "file" && deps.meta !== undefined) {
-        try {
-          deps.meta.save({ config, created: String(created) })
-        } catch (e) {
+        const saved = yield* Effect.exit(deps.meta.saveStream({ config, created: String(created) }))
+        if (Exit.isFailure(saved)) {
           this.entries.delete(config.name)
           yield* Scope.close(scope, Exit.void)
-          return yield* Effect.fail(ApiErrors.streamCreate(`could not persist the stream: ${(e as Error).message}`))
+          yield* store.destroy(config.name).pipe(Effect.ignore)
+          const why = Exit.findErrorOption(saved)
+          return yield* Effect.fail(ApiErrors.streamCreate(
+            `could not persist the stream: ${why._tag === "Some" ? storeErrorText(why.value) : String(saved.cause)}`
+          ))
         }
       }
       return actor
@@ -160,7 +165,7 @@ export class StreamRegistry {
       entry.actor.consumers.delete(name)
       yield* Scope.close(c.scope, Exit.void)
       if (entry.actor.config.storage === "file") {
-        this.deps.meta?.removeConsumer(stream, name)
+        if (this.deps.meta !== undefined) yield* this.deps.meta.removeConsumer(stream, name).pipe(Effect.catch(this.warn("removing consumer metadata")))
         yield* this.deps.journals.destroy(journalName(stream, name)).pipe(Effect.ignore)
       }
       // Interest retention: messages only this consumer still held may now go.
@@ -179,13 +184,18 @@ export class StreamRegistry {
    * a restart their clients find them again, and the inactive threshold removes abandoned ones.
    */
   saveConsumer(c: ConsumerActor): void {
-    if (c.stream.config.storage !== "file") return
-    this.deps.meta?.saveConsumer(c.stream.name, c.name, { config: c.config, created: String(c.created) })
+    if (c.stream.config.storage !== "file" || this.deps.meta === undefined) return
+    runNow(this.deps.meta.saveConsumer(c.stream.name, c.name, { config: c.config, created: String(c.created) }))
   }
 
-  /** Persists a changed configuration (file streams). */
+  /** Persists a changed configuration (file streams); called inside the stream actor, so it throws the StoreError. */
   saveConfig(actor: StreamActor): void {
-    if (actor.config.storage === "file") this.deps.meta?.save({ config: actor.config, created: String(actor.created) })
+    if (actor.config.storage !== "file" || this.deps.meta === undefined) return
+    runNow(this.deps.meta.saveStream({ config: actor.config, created: String(actor.created) }))
+  }
+
+  private warn(what: string) {
+    return (e: StoreError) => Effect.sync(() => this.deps.log.warn(`JetStream ${what}: ${e.message}`))
   }
 
   /** Stops the actor, closes its log and removes its data. */
@@ -199,7 +209,9 @@ export class StreamRegistry {
       const store = entry.actor.config.storage === "memory" ? deps.memoryStore : deps.fileStore
       yield* store.destroy(name).pipe(Effect.catch((e) => Effect.sync(() => deps.log.warn(`deleting stream '${name}' data: ${e.message}`))))
       for (const c of entry.consumers.keys()) yield* deps.journals.destroy(journalName(name, c)).pipe(Effect.ignore)
-      if (entry.actor.config.storage === "file") deps.meta?.remove(name)
+      if (entry.actor.config.storage === "file" && deps.meta !== undefined) {
+        yield* deps.meta.removeStream(name).pipe(Effect.catch(this.warn(`deleting stream '${name}' metadata`)))
+      }
       return true
     })
   }
@@ -209,8 +221,13 @@ export class StreamRegistry {
     const deps = this.deps
     return Effect.gen({ self: this }, function*() {
       if (deps.meta === undefined) return 0
-      const { metas, problems } = deps.meta.loadAll()
-      for (const p of problems) deps.log.error(`JetStream skipping unreadable stream metadata ${p}`)
+      const loaded = yield* Effect.exit(deps.meta.loadStreams)
+      if (Exit.isFailure(loaded)) {
+        deps.log.error(`JetStream cannot read the stream metadata: ${String(loaded.cause)}`)
+        return 0
+      }
+      const { metas, problems } = loaded.value
+      for (const p of problems) deps.log.error(`JetStream skipping unreadable stream metadata: ${p.message}`)
       let n = 0
       for (const m of metas) {
         const started = Date.now()
@@ -219,8 +236,10 @@ export class StreamRegistry {
           n++
           const st = r.value.store.state()
           deps.log.info(`  Restored ${st.msgs} messages for stream '${m.config.name}' in ${Date.now() - started}ms`)
-          const consumers = deps.meta.loadConsumers(m.config.name)
-          for (const p of consumers.problems) deps.log.error(`JetStream skipping unreadable consumer metadata ${p}`)
+          const loadedConsumers = yield* Effect.exit(deps.meta.loadConsumers(m.config.name))
+          const consumers = Exit.isSuccess(loadedConsumers) ? loadedConsumers.value : { metas: [], problems: [] }
+          if (Exit.isFailure(loadedConsumers)) deps.log.error(`JetStream cannot read consumer metadata of '${m.config.name}': ${String(loadedConsumers.cause)}`)
+          for (const p of consumers.problems) deps.log.error(`JetStream skipping unreadable consumer metadata: ${p.message}`)
           for (const c of consumers.metas) {
             const name = c.name ?? c.config.durable_name ?? c.config.name ?? ""
             const rc = yield* Effect.exit(this.startConsumer(m.config.name, name, c.config, BigInt(c.created)))
@@ -231,5 +250,14 @@ export class StreamRegistry {
       }
       return n
     })
+  }
+}
+
+/** Runs a metadata write (synchronous in both layers) where the caller is plain code; a failure is thrown. */
+const runNow = (effect: Effect.Effect<void, StoreError>): void => {
+  const exit = Effect.runSyncExit(effect)
+  if (Exit.isFailure(exit)) {
+    const e = Exit.findErrorOption(exit)
+    throw e._tag === "Some" ? e.value : new Error(String(exit.cause))
   }
 }

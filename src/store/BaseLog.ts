@@ -33,6 +33,11 @@ import { FIRST_EXACT, LAST_EXACT, SubjectTable } from "./SubjectTable.ts"
 export const Mark = { Floor: 0, Delete: 1, Erase: 2 } as const
 export type Mark = (typeof Mark)[keyof typeof Mark]
 
+/** Accounted bytes held by all logs of one layer, kept up to date by every append and removal. */
+export interface StoreUsage {
+  bytes: number
+}
+
 export abstract class BaseLog<R = never> implements MessageLog {
   protected index: SeqIndex<R>
   protected readonly subjects = new SubjectTable()
@@ -44,6 +49,9 @@ export abstract class BaseLog<R = never> implements MessageLog {
   protected isClosed = false
   private perSubjectLimit = 0
   private readonly touched = new Set<number>()
+  /** Running total of accounted bytes shared by every log of a layer (server-wide store limits). */
+  protected usage: StoreUsage | undefined
+
 
   readonly name: string
 
@@ -77,6 +85,15 @@ export abstract class BaseLog<R = never> implements MessageLog {
     if (this.isClosed) throw StoreError.closed(this.name)
   }
 
+  get failure(): StoreError.StoreError | undefined {
+    return undefined
+  }
+
+  /** Before anything that changes the log; the file layer also refuses once a write error made it unsafe. */
+  protected assertWritable(): void {
+    this.assertOpen()
+  }
+
   /** Sequence the next `n` appends would get; throws SequenceOverflow past 2^53 - 1. */
   protected reserve(n: number): number {
     // Compare before adding 1: past 2^53 `x + 1` may round back to x.
@@ -92,9 +109,36 @@ export abstract class BaseLog<R = never> implements MessageLog {
     if (this.msgs === 0) this.firstSeq = seq
     this.msgs++
     this.bytes += size
+    if (this.usage !== undefined) this.usage.bytes += size
     this.lastSeq = seq
     this.lastTs = ts
     if (this.perSubjectLimit > 0) this.touched.add(id)
+  }
+
+  /**
+   * Takes back every append after `last` (their bytes never reached the disk), so the log is exactly what is
+   * stored and the next append gets `last + 1`. (The file layer then respects a persisted purge floor.)
+   */
+  protected unappend(last: number): void {
+    const ix = this.index
+    for (let s = this.lastSeq; s > last; s--) {
+      const p = ix.pos(s)
+      if (p < 0) break
+      const id = ix.sid[p]!
+      if (id === 0) continue
+      this.subjects.remove(id, s)
+      this.msgs--
+      this.bytes -= ix.size[p]!
+      if (this.usage !== undefined) this.usage.bytes -= ix.size[p]!
+      ix.sid[p] = 0
+    }
+    ix.dropFrom(last + 1)
+    // A removal of these very appends moved the index past them; it is empty now.
+    if (ix.base > last + 1) ix.reset(last + 1)
+    this.lastSeq = last
+    const p = ix.pos(this.lastSeq)
+    if (p >= 0) this.lastTs = ix.ts[p]!
+    if (this.msgs === 0) this.firstSeq = this.lastSeq + 1
   }
 
   /** A slot for a sequence that holds nothing (recovery of gaps and dead records). */
@@ -306,7 +350,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
   // ---- removals ------------------------------------------------------------------------------------------------
 
   remove(seq: number, options?: { readonly erase?: boolean }): boolean {
-    this.assertOpen()
+    this.assertWritable()
     const p = this.index.pos(seq)
     if (p < 0 || this.index.sid[p] === 0) return false
     this.removeAt(seq, p, options?.erase === true ? Mark.Erase : Mark.Delete)
@@ -317,10 +361,12 @@ export abstract class BaseLog<R = never> implements MessageLog {
 
   private removeAt(seq: number, p: number, mark: Mark): void {
     const ix = this.index
+    // The backend first: when its write fails, nothing here has changed yet.
+    this.dropped(seq, p, mark)
     this.subjects.remove(ix.sid[p]!, seq)
     this.msgs--
     this.bytes -= ix.size[p]!
-    this.dropped(seq, p, mark)
+    if (this.usage !== undefined) this.usage.bytes -= ix.size[p]!
     ix.sid[p] = 0
   }
 
@@ -352,7 +398,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
   }
 
   purge(request?: PurgeRequest): number {
-    this.assertOpen()
+    this.assertWritable()
     const filter = request?.filter ?? ""
     const keep = request?.keep ?? 0
     const seq = request?.seq ?? 0
@@ -414,7 +460,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
   }
 
   enforceLimits(limits: Limits): Removed {
-    this.assertOpen()
+    this.assertWritable()
     const msgs0 = this.msgs
     const bytes0 = this.bytes
     const ix = this.index

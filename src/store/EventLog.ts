@@ -14,13 +14,15 @@
  * Events and states cross a JSON boundary in both layers (the memory layer stores the JSON text too), so a value
  * that does not survive `JSON.stringify` + `decode*` is caught in tests against the memory layer already.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { Scope } from "effect"
+import { Log, type Logger } from "../log/Log.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { FileEventLog, fileName } from "./EventLogFile.ts"
 import type { SyncPolicy } from "./MessageLog.ts"
 import * as StoreError from "./StoreError.ts"
+import { stderrLogger } from "./StreamStore.ts"
 
 export interface EventLogOptions<S, E> {
   readonly initial: S
@@ -58,8 +60,11 @@ export class EventLogStore extends Context.Service<EventLogStore, {
   readonly destroy: (name: string) => Effect.Effect<void, StoreError.StoreError>
 }>()("effect-jetstream/store/EventLog") {
   static readonly layerMemory: Layer.Layer<EventLogStore> = Layer.sync(EventLogStore, () => makeMemory())
+  /** File layer; its notes and errors go to the `Log` service when there is one (the broker's), else stderr. */
   static readonly layerFile = (options: { readonly dir: string; readonly sync?: SyncPolicy }): Layer.Layer<EventLogStore> =>
-    Layer.sync(EventLogStore, () => makeFile(options.dir, options.sync ?? "write"))
+    Layer.effect(EventLogStore)(
+      Effect.map(Effect.serviceOption(Log), (log) => makeFile(options.dir, options.sync ?? "write", Option.getOrUndefined(log)))
+    )
 }
 
 /** What the memory layer keeps per log: JSON text, exactly as the file layer would. */
@@ -161,8 +166,9 @@ export const makeMemory = (): EventLogStore["Service"] => {
   }
 }
 
-export const makeFile = (dir: string, policy: SyncPolicy): EventLogStore["Service"] => {
+export const makeFile = (dir: string, policy: SyncPolicy, logger?: Logger): EventLogStore["Service"] => {
   const open = new Set<string>()
+  const out = logger ?? stderrLogger()
   return {
     open: <S, E>(name: string, options: EventLogOptions<S, E>) =>
       Effect.gen(function*() {
@@ -175,11 +181,11 @@ export const makeFile = (dir: string, policy: SyncPolicy): EventLogStore["Servic
           }),
           (log) =>
             log.close().pipe(
-              Effect.catch((e) => Effect.logError(`closing event log "${name}": ${e.message}`)),
+              Effect.catch((e) => Effect.sync(() => out.error(`closing event log "${name}": ${e.message}`))),
               Effect.ensuring(Effect.sync(() => open.delete(name)))
             )
         )
-        for (const note of log.notes) yield* Effect.logWarning(`event log "${name}": ${note}`)
+        for (const note of log.notes) out.warn(`event log "${name}": ${note}`)
         return log as EventLog<S, E>
       }),
     names: StoreError.attempt(() => {

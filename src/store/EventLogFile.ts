@@ -154,7 +154,18 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       next = this.options.fold(next, e)
     }
     const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
-    writeFull(this.eventsFile, this.fd, buf, buf.length, this.size)
+    try {
+      writeFull(this.eventsFile, this.fd, buf, buf.length, this.size)
+    } catch (e) {
+      // Disk full or I/O error: cut off any part that was written, so the next append does not land after a torn
+      // frame (recovery stops at the first bad frame and would drop every later event).
+      try {
+        fs.ftruncateSync(this.fd, this.size)
+      } catch {
+        // The file keeps a torn tail; recovery truncates it (and the events after it) on the next open.
+      }
+      throw e
+    }
     this.size += buf.length
     this.lastN = n
     this.current = next

@@ -13,11 +13,16 @@
  * record's body checksum verified, older ones their headers (bodies are verified on every read, so a bad one is
  * never served). The scan stops at the first bad record of a segment and truncates the file there; what was
  * dropped is reported and logged. Sequences below the floor and records marked DEAD are not indexed.
+ *
+ * Write failures: when handing the pending buffer to the OS fails, the part that reached the file is truncated
+ * away and those records are taken back out of the index (`discardPending`), so the log is exactly what is
+ * stored and the next append reuses their sequences. ENOSPC/EDQUOT leave the log writable (space may be freed);
+ * any other write error, a failed truncate or a failed fsync make it refuse writes (`failure`), reads continue.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { BaseLog, Mark } from "./BaseLog.ts"
+import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
@@ -51,6 +56,8 @@ export class FileLog extends BaseLog {
   private segments: Array<Seg.Segment> = []
   private pending: Buffer = Buffer.allocUnsafe(PENDING)
   private pendingLen = 0
+  /** Sequence of the first record in `pending` (meaningful while pendingLen > 0). */
+  private pendingFirst = 0
   private readonly cache: ReadCache
   private readonly maxSegment: number
   private floor = 0
@@ -69,8 +76,9 @@ export class FileLog extends BaseLog {
   readonly dir: string
   readonly policy: SyncPolicy
 
-  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy) {
+  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy, usage: StoreUsage | undefined) {
     super(name, config.firstSeq ?? 1, false)
+    this.usage = usage
     this.dir = dir
     this.policy = policy
     this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
@@ -78,16 +86,28 @@ export class FileLog extends BaseLog {
   }
 
   /** Opens (creating or recovering) the log in `dir`. Synchronous; throws StoreError. */
-  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy): FileLog {
+  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy, usage?: StoreUsage): FileLog {
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
-    const log = new FileLog(name, dir, config, policy)
+    const log = new FileLog(name, dir, config, policy, usage)
     try {
       log.recover(config.firstSeq ?? 1)
     } catch (e) {
       log.releaseAll()
+      log.forgetUsage()
       throw e
     }
     return log
+  }
+
+  /** The layer's running total stops counting this log (closed, or failed to open). */
+  private forgetUsage(): void {
+    if (this.usage !== undefined) this.usage.bytes -= this.bytes
+    this.usage = undefined
+  }
+
+  /** The write error that made this log refuse writes (reads still work), if any. */
+  override get failure(): StoreError.StoreError | undefined {
+    return this.broken
   }
 
   private get active(): Seg.Segment {
@@ -201,7 +221,26 @@ export class FileLog extends BaseLog {
       Seg.writeManifest(this.dir, bases, this.policy !== "write")
     }
     this.settle()
+    this.reserveFloor()
     this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
+  }
+
+  /**
+   * Creates the floor file now, while there is space: a purge is what frees a full disk, and raising the floor
+   * then overwrites these 16 bytes in place instead of needing a new block.
+   */
+  private reserveFloor(): void {
+    const file = path.join(this.dir, Seg.FLOOR)
+    if (fs.existsSync(file)) return
+    try {
+      this.floorFd = fs.openSync(file, "w+")
+      Seg.writeFull(file, this.floorFd, Seg.encodeFloor(this.floor), 16, 0)
+    } catch {
+      // Already full: the first purge creates it (and may fail like any write).
+      if (this.floorFd >= 0) closeQuietly(this.floorFd)
+      this.floorFd = -1
+      fs.rmSync(file, { force: true })
+    }
   }
 
   /** Recovery: give every sequence below `seq` a slot (holes), or restart an empty index at `seq`. */
@@ -218,13 +257,13 @@ export class FileLog extends BaseLog {
 
   // ---- writes --------------------------------------------------------------------------------------------------
 
-  protected override assertOpen(): void {
-    super.assertOpen()
+  protected override assertWritable(): void {
+    super.assertWritable()
     if (this.broken !== undefined) throw this.broken
   }
 
   appendBatch(records: ReadonlyArray<AppendRecord>): Array<number> {
-    this.assertOpen()
+    this.assertWritable()
     let seq = this.reserve(records.length)
     const out = new Array<number>(records.length)
     for (let i = 0; i < records.length; i++, seq++) {
@@ -243,6 +282,7 @@ export class FileLog extends BaseLog {
         if (len > this.pending.length) this.pending = Buffer.allocUnsafe(len)
       }
       const off = seg.size + this.pendingLen
+      if (this.pendingLen === 0) this.pendingFirst = seq
       Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts)
       this.pendingLen += len
       seg.records++
@@ -255,7 +295,7 @@ export class FileLog extends BaseLog {
   }
 
   flush(): void {
-    this.assertOpen()
+    this.assertWritable()
     this.flushPending()
   }
 
@@ -265,14 +305,47 @@ export class FileLog extends BaseLog {
     try {
       Seg.writeFull(seg.path, seg.fd, this.pending, this.pendingLen, seg.size)
     } catch (e) {
-      // The index already holds these records: the log must be reopened to get back to what is on disk.
-      this.broken = e as StoreError.StoreError
+      this.discardPending(seg, e)
       throw e
     }
     seg.size += this.pendingLen
     this.pendingLen = 0
     this.dirty.add(seg.fd)
     this.writeGen++
+  }
+
+  /**
+   * A write of the pending records failed (disk full, I/O error): cut off whatever part of it reached the file
+   * and take the records back out of the index, so the log is exactly what is stored and the next append goes
+   * where these would have. A full disk is expected to clear up; any other error, or a failed truncate, leaves
+   * the file in a state we cannot vouch for, so the log refuses further writes (reads continue).
+   */
+  private discardPending(seg: Seg.Segment, cause: unknown): void {
+    const len = this.pendingLen
+    this.pendingLen = 0
+    try {
+      fs.ftruncateSync(seg.fd, seg.size)
+    } catch (e) {
+      this.broken = StoreError.io(seg.path, "truncate", e)
+    }
+    if (this.broken === undefined && !isTransient(cause)) {
+      this.broken = StoreError.isStoreError(cause) ? cause : StoreError.io(seg.path, "write", cause)
+    }
+    this.cache.invalidate(seg, seg.size, len)
+    const ix = this.index
+    for (let s = this.pendingFirst; s <= this.lastSeq; s++) {
+      const p = ix.pos(s)
+      seg.records--
+      if (p >= 0 && ix.sid[p] !== 0) seg.live--
+    }
+    seg.lastSeq = this.pendingFirst - 1
+    this.unappend(this.pendingFirst - 1)
+    // A purge in the same batch persisted its floor: recovery would start there, so the log does too.
+    if (this.msgs === 0 && this.floor - 1 > this.lastSeq) {
+      this.index.reset(this.floor)
+      this.firstSeq = this.floor
+      this.lastSeq = this.floor - 1
+    }
   }
 
   private rotate(nextBase: number): void {
@@ -290,7 +363,7 @@ export class FileLog extends BaseLog {
   sync(): Effect.Effect<void, StoreError.StoreError> {
     return Effect.suspend(() => {
       try {
-        this.assertOpen()
+        this.assertWritable()
         this.flushPending()
       } catch (e) {
         return StoreError.isStoreError(e) ? Effect.fail(e) : Effect.die(e)
@@ -378,19 +451,27 @@ export class FileLog extends BaseLog {
 
   protected dropped(seq: number, pos: number, mark: Mark): void {
     const seg = this.segmentOf(seq)
-    seg.live--
-    if (mark === Mark.Floor) return
-    const off = this.index.off[pos]!
-    const len = this.index.size[pos]! - 16 + Record.HEADER
-    if (seg === this.active && off + len > seg.size) this.flushPending()
-    const fd = this.fdFor(seg)
-    Seg.writeFull(seg.path, fd, DEAD_WORD, 4, off + Record.STATE_OFFSET)
-    if (mark === Mark.Erase) {
-      Seg.writeFull(seg.path, fd, Buffer.alloc(len - Record.HEADER), len - Record.HEADER, off + Record.HEADER)
-      this.cache.invalidate(seg, off, len)
+    if (mark !== Mark.Floor) {
+      const off = this.index.off[pos]!
+      const len = this.index.size[pos]! - 16 + Record.HEADER
+      if (seg === this.active && off >= seg.size) {
+        // Still in the pending buffer: mark it there (no syscall, and no write that could fail half-way).
+        const at = off - seg.size
+        DEAD_WORD.copy(this.pending, at + Record.STATE_OFFSET)
+        if (mark === Mark.Erase) this.pending.fill(0, at + Record.HEADER, at + len)
+      } else {
+        const fd = this.fdFor(seg)
+        Seg.writeFull(seg.path, fd, DEAD_WORD, 4, off + Record.STATE_OFFSET)
+        if (mark === Mark.Erase) {
+          Seg.writeFull(seg.path, fd, Buffer.alloc(len - Record.HEADER), len - Record.HEADER, off + Record.HEADER)
+          this.cache.invalidate(seg, off, len)
+        }
+        this.dirty.add(fd)
+        this.writeGen++
+      }
     }
-    this.dirty.add(fd)
-    this.writeGen++
+    // Counted last: when a write above fails, nothing has changed.
+    seg.live--
   }
 
   protected floorRaised(seq: number): void {
@@ -415,13 +496,29 @@ export class FileLog extends BaseLog {
   protected settle(): void {
     const active = this.active
     if (active.live === 0 && active.records > 0 && active.size >= Math.min(this.maxSegment / 2, PENDING)) {
-      this.rotate(this.lastSeq + 1)
+      const last = this.lastSeq
+      try {
+        this.rotate(last + 1)
+      } catch (e) {
+        // No room for the new segment: the removal stands, the dead segment goes at a later settle. (When the
+        // pending records could not be written, they were taken back: the caller must hear about it.)
+        if (!isTransient(e) || this.lastSeq !== last) throw e
+      }
     }
     const newest = this.active
     const keep = this.segments.filter((s) => s === newest || s.live > 0)
     if (keep.length === this.segments.length) return
     // Manifest first: a crash before the unlinks leaves files recovery knows to remove.
-    Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+    let manifestWritten = true
+    try {
+      Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+    } catch (e) {
+      if (!isTransient(e)) throw e
+      // Disk full, and this removal is what frees it: without a manifest recovery uses the segment files
+      // present, so drop the manifest, then the dead segments, then write the manifest into the freed space.
+      manifestWritten = false
+      StoreError.ioSync(path.join(this.dir, Seg.MANIFEST), "remove", () => fs.rmSync(path.join(this.dir, Seg.MANIFEST), { force: true }))
+    }
     for (const s of this.segments) {
       if (keep.includes(s)) continue
       this.closeSegmentFd(s)
@@ -429,6 +526,13 @@ export class FileLog extends BaseLog {
       fs.rmSync(s.path, { force: true })
     }
     this.segments = keep
+    if (!manifestWritten) {
+      try {
+        Seg.writeManifest(this.dir, keep.map((s) => s.base), this.policy !== "write")
+      } catch {
+        // Still full: recovery rebuilds it from the files present (and notes that it did).
+      }
+    }
   }
 
   /**
@@ -436,7 +540,7 @@ export class FileLog extends BaseLog {
    * whole segment dies; rewriting sparse segments is not implemented yet (sealed segments are bounded in size).
    */
   compact(): void {
-    this.assertOpen()
+    this.assertWritable()
     this.flushPending()
     this.settle()
   }
@@ -510,12 +614,17 @@ export class FileLog extends BaseLog {
           } finally {
             this.isClosed = true
             this.releaseAll()
+            this.forgetUsage()
           }
         })
       )
     })
   }
 }
+
+/** Errors that go away by themselves (someone frees space): the log stays writable after them. */
+const isTransient = (cause: unknown): boolean =>
+  StoreError.isStoreError(cause) && cause.reason._tag === "Io" && (cause.reason.code === "ENOSPC" || cause.reason.code === "EDQUOT")
 
 const closeQuietly = (fd: number): void => {
   try {

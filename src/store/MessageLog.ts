@@ -112,6 +112,11 @@ export interface MessageLog {
   state(options?: { readonly deleted?: boolean }): StoreState
   /** Reclaims space held by deleted messages (file layer rewrites sparse segments). */
   compact(): void
+  /**
+   * The write error that made the log refuse writes for good (an I/O error other than a full disk, a failed
+   * fsync), or undefined. Reads keep working; a full disk is not such an error (writes resume when space frees).
+   */
+  readonly failure: StoreError | undefined
   /** Flushes, syncs and releases the log. Idempotent. Later calls throw `Closed`. */
   close(): Effect.Effect<void, StoreError>
 }

@@ -13,6 +13,7 @@
  * write(2) of a batch takes microseconds, and going through the async FileSystem service per batch would cost
  * more than the write. Only fsync, which can take milliseconds, is asynchronous (see FileStore group commit).
  */
+import { Exit, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { crc32 } from "./Crc32.ts"
@@ -77,7 +78,14 @@ export const createSegment = (dir: string, base: number): Segment => {
   const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "w+"))
   const header = Buffer.alloc(Record.SEGMENT_HEADER)
   Record.writeSegmentHeader(header, base)
-  writeFull(file, fd, header, header.length, 0)
+  try {
+    writeFull(file, fd, header, header.length, 0)
+  } catch (e) {
+    // Disk full: nothing refers to the file yet; the next rotation creates it again ("w+" truncates).
+    fs.closeSync(fd)
+    fs.rmSync(file, { force: true })
+    throw e
+  }
   return new Segment(base, file, fd)
 }
 
@@ -98,17 +106,22 @@ export const readManifest = (dir: string): Manifest | undefined | "corrupt" => {
     if ((e as { code?: unknown }).code === "ENOENT") return undefined
     throw StoreError.io(file, "read", e)
   }
+  let parsed: unknown
   try {
-    const parsed: unknown = JSON.parse(text)
-    if (typeof parsed !== "object" || parsed === null) return "corrupt"
-    const segs = (parsed as { segments?: unknown }).segments
-    if ((parsed as { version?: unknown }).version !== 1 || !Array.isArray(segs)) return "corrupt"
-    if (!segs.every((s) => Number.isSafeInteger(s) && s > 0)) return "corrupt"
-    return { segments: segs as Array<number> }
+    parsed = JSON.parse(text)
   } catch {
     return "corrupt"
   }
+  const decoded = decodeManifest(parsed)
+  return Exit.isSuccess(decoded) ? { segments: decoded.value.segments } : "corrupt"
 }
+
+/** The manifest as written by `writeManifest`; anything else (other version, unknown field) is corrupt. */
+const ManifestDoc = Schema.Struct({
+  version: Schema.Literal(1),
+  segments: Schema.Array(Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(Number.MAX_SAFE_INTEGER)))
+})
+const decodeManifest = Schema.decodeUnknownExit(ManifestDoc, { onExcessProperty: "error" })
 
 export const writeManifest = (dir: string, segments: ReadonlyArray<number>, durable: boolean): void => {
   const file = path.join(dir, MANIFEST)

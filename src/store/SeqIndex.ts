@@ -70,6 +70,13 @@ export class SeqIndex<R = never> {
     if (cap > MIN_CAPACITY * 4 && this.count < cap / 8) this.resize(Math.max(MIN_CAPACITY, this.count * 2))
   }
 
+  /** Forgets every slot from `seq` up (an append that never reached the disk is taken back). */
+  dropFrom(seq: number): void {
+    const keep = Math.max(0, Math.min(this.count, seq - this.base))
+    if (this.refs !== undefined) this.refs.fill(undefined, this.head + keep, this.head + this.count)
+    this.count = keep
+  }
+
   reset(base: number): void {
     this.base = base
     this.count = 0

@@ -8,8 +8,9 @@
  * yield* log.sync()                                                  // then ack seq
  * ```
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { Scope } from "effect"
+import { Log, Logger } from "../log/Log.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { dirName, FileLog } from "./FileStore.ts"
@@ -34,6 +35,11 @@ export class StreamStore extends Context.Service<StreamStore, {
   readonly names: Effect.Effect<ReadonlyArray<string>, StoreError.StoreError>
   /** Deletes a stream's log and all its data. The log must not be open. */
   readonly destroy: (name: string) => Effect.Effect<void, StoreError.StoreError>
+  /**
+   * Accounted bytes held by the layer's logs (open logs for the file layer), a running total kept by every
+   * append and removal: cheap enough for the publish path's server-wide limit check.
+   */
+  readonly usedBytes: () => number
 }>()("effect-jetstream/store/StreamStore") {
   /** Memory layer without a byte cap. */
   static readonly layerMemory: Layer.Layer<StreamStore> = Layer.sync(StreamStore, () => makeMemory({}))
@@ -42,9 +48,13 @@ export class StreamStore extends Context.Service<StreamStore, {
   static readonly layerMemoryWith = (options: MemoryOptions): Layer.Layer<StreamStore> =>
     Layer.sync(StreamStore, () => makeMemory(options))
 
+  /** File layer; its notes and errors go to the `Log` service when there is one (the broker's), else stderr. */
   static readonly layerFile = (options: FileLayerOptions): Layer.Layer<StreamStore> =>
-    Layer.sync(StreamStore, () => makeFile(options))
+    Layer.effect(StreamStore)(Effect.map(Effect.serviceOption(Log), (log) => makeFile(options, Option.getOrUndefined(log))))
 }
+
+/** Where store notes go without a `Log` service: stderr, as nats-server's default logger. */
+export const stderrLogger = (): Logger => new Logger({ debug: false, trace: false, logtime: true, file: undefined })
 
 const inUse = (stream: string) => new StoreError.StoreError({ reason: new StoreError.InUse({ stream }) })
 
@@ -66,6 +76,7 @@ export const makeMemory = (options: MemoryOptions): StreamStore["Service"] => {
         (log) => Effect.orDie(log.close())
       ),
     names: Effect.sync(() => [...pool.logs.keys()].sort()),
+    usedBytes: () => pool.used,
     destroy: (name) =>
       Effect.suspend(() => {
         const log = pool.logs.get(name)
@@ -80,34 +91,40 @@ export const makeMemory = (options: MemoryOptions): StreamStore["Service"] => {
   }
 }
 
-export const makeFile = (options: FileLayerOptions): StreamStore["Service"] => {
+export const makeFile = (options: FileLayerOptions, logger?: Logger): StreamStore["Service"] => {
   const policy = options.sync ?? "write"
   const open = new Set<string>()
+  const usage = { bytes: 0 }
+  const log = logger ?? stderrLogger()
   return {
     kind: "file",
+    usedBytes: () => usage.bytes,
     open: (name, config = {}) =>
       Effect.gen(function*() {
-        const log = yield* Effect.acquireRelease(
+        const fileLog = yield* Effect.acquireRelease(
           Effect.suspend(() => {
             if (open.has(name)) return Effect.fail(inUse(name))
-            return StoreError.attempt(() => FileLog.openSync(path.join(options.dir, dirName(name)), name, { ...options.defaults, ...config }, policy))
+            return StoreError.attempt(() =>
+              FileLog.openSync(path.join(options.dir, dirName(name)), name, { ...options.defaults, ...config }, policy, usage)
+            )
           }).pipe(Effect.tap(() => Effect.sync(() => open.add(name)))),
-          (log) =>
-            log.close().pipe(
-              Effect.catch((e) => Effect.logError(`closing stream log "${name}": ${e.message}`)),
+          (fileLog) =>
+            fileLog.close().pipe(
+              Effect.catch((e) => Effect.sync(() => log.error(`closing stream log "${name}": ${e.message}`))),
               Effect.ensuring(Effect.sync(() => open.delete(name)))
             )
         )
-        for (const note of log.report.notes) yield* Effect.logWarning(`stream log "${name}": ${note}`)
+        for (const note of fileLog.report.notes) log.warn(`stream log "${name}": ${note}`)
         if (typeof policy === "object") {
           yield* Effect.forkScoped(Effect.forever(
             Effect.sleep(policy.intervalMs).pipe(
-              Effect.andThen(Effect.tryPromise(() => log.syncNow())),
-              Effect.catch((e) => Effect.logError(`periodic fsync of "${name}" failed: ${String(e)}`))
+              Effect.andThen(Effect.tryPromise(() => fileLog.syncNow())),
+              // A failed fsync leaves the log refusing writes, and syncNow then does nothing: logged once.
+              Effect.catch((e) => Effect.sync(() => log.error(`periodic fsync of "${name}" failed: ${String(e)}`)))
             )
           ))
         }
-        return log as MessageLog
+        return fileLog as MessageLog
       }),
     names: StoreError.attempt(() => {
       let entries: Array<fs.Dirent>

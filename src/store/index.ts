@@ -17,3 +17,4 @@ export type {
 } from "./MessageLog.ts"
 export * as StoreError from "./StoreError.ts"
 export { type FileLayerOptions, StreamStore } from "./StreamStore.ts"
+export { type ConsumerMeta, type Loaded, MetaStore, type StreamMeta } from "./MetaStore.ts"

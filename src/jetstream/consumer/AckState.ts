@@ -8,6 +8,8 @@
  *   key is always the lowest pending sequence (the ack floor is derived from it).
  * - `redeliver` is the queue of stream sequences due for redelivery, kept sorted.
  */
+import { Schema } from "effect"
+
 export interface PendingEntry {
   /** Consumer sequence of the latest delivery of this message. */
   dseq: number
@@ -229,4 +231,21 @@ export interface AckStateJson {
 
 export const encodeAckState = (s: AckState): AckStateJson => s.toJson()
 
-export const decodeAckState = (u: unknown): AckState => AckState.fromJson(u as AckStateJson)
+const Seq = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+
+/** A snapshot as stored; `AckStateJson` is checked against it below. */
+export const AckStateDoc = Schema.Struct({
+  nextSeq: Seq,
+  delivered: Seq,
+  lastDeliveredStreamSeq: Seq,
+  floor: Schema.Tuple([Seq, Seq]),
+  pending: Schema.Array(Schema.Tuple([Seq, Seq, Seq])),
+  redelivered: Schema.Array(Schema.Tuple([Seq, Seq]))
+})
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+true satisfies Same<typeof AckStateDoc.Type, AckStateJson>
+
+const decodeDoc = Schema.decodeUnknownSync(AckStateDoc, { onExcessProperty: "error" })
+
+/** Throws on anything but a well-formed snapshot (the event log turns that into Corrupt naming the file). */
+export const decodeAckState = (u: unknown): AckState => AckState.fromJson(decodeDoc(u))

@@ -7,19 +7,24 @@
  * NAK, +WPI and timers change only deadlines, which are not persisted: after a restart every
  * pending message simply waits one fresh ack_wait before redelivery.
  */
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import type { EventLog } from "../../store/EventLog.ts"
 import { AckState, decodeAckState, encodeAckState } from "./AckState.ts"
 
-export type ConsumerEvent =
+const Seq = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+
+/** The journal's events as stored (decoded strictly when read back: a wrong shape is a Corrupt journal). */
+export const ConsumerEvent = Schema.Union([
   /** Delivery of stream seq `s`; `t` = tracked (ack policy other than none). */
-  | { readonly e: "d"; readonly s: number; readonly t: 0 | 1 }
+  Schema.Struct({ e: Schema.Literal("d"), s: Seq, t: Schema.Literals([0, 1]) }),
   /** Explicit ack (or term) of stream seq `s` delivered as consumer seq `d`. */
-  | { readonly e: "a"; readonly s: number; readonly d: number }
+  Schema.Struct({ e: Schema.Literal("a"), s: Seq, d: Seq }),
   /** Ack-all up to stream seq `s` / consumer seq `d`. */
-  | { readonly e: "A"; readonly s: number; readonly d: number }
+  Schema.Struct({ e: Schema.Literal("A"), s: Seq, d: Seq }),
   /** max_deliver gave up on `s`. */
-  | { readonly e: "g"; readonly s: number }
+  Schema.Struct({ e: Schema.Literal("g"), s: Seq })
+])
+export type ConsumerEvent = typeof ConsumerEvent.Type
 
 export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
   switch (ev.e) {
@@ -39,23 +44,29 @@ export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
   return state
 }
 
-const isEvent = (u: unknown): u is ConsumerEvent => {
-  if (typeof u !== "object" || u === null) return false
-  const e = (u as { e?: unknown }).e
-  return (e === "d" || e === "a" || e === "A" || e === "g") && typeof (u as { s?: unknown }).s === "number"
-}
+/** Throws on anything but a well-formed event (the event log turns that into Corrupt naming the journal). */
+const decodeEvent = Schema.decodeUnknownSync(ConsumerEvent, { onExcessProperty: "error" })
 
 export const journalOptions = (startSeq: number) => ({
   initial: new AckState(startSeq),
   fold: foldConsumer,
-  decodeEvent: (u: unknown): ConsumerEvent => {
-    if (!isEvent(u)) throw new Error(`not a consumer event: ${JSON.stringify(u)}`)
-    return u
-  },
+  decodeEvent: (u: unknown): ConsumerEvent => decodeEvent(u),
   decodeState: decodeAckState,
   encodeState: encodeAckState,
   snapshotEvery: 10_000
 })
+
+/**
+ * The failure each journal is currently in (a full disk fails every batch until space is freed):
+ * reported when it starts or changes, not once per batch.
+ */
+const troubles = new WeakMap<object, string>()
+
+const report = (journal: object, what: string, failed: (what: string) => void): void => {
+  if (troubles.get(journal) === what) return
+  troubles.set(journal, what)
+  failed(what)
+}
 
 /**
  * End of a consumer batch: append its events, and confirm double acks only once they are durable
@@ -75,13 +86,14 @@ export const persistBatch = (
     try {
       journal.append(events)
     } catch (e) {
-      on.failed(`could not journal progress: ${String(e)}`)
+      report(journal, `could not journal progress: ${String(e)}`, on.failed)
       return Effect.void
     }
+    troubles.delete(journal)
   }
   if (replies.length === 0) return Effect.void
   return journal.sync().pipe(
     Effect.andThen(confirm),
-    Effect.catch((e) => Effect.sync(() => on.failed(`journal sync failed: ${e.message}`)))
+    Effect.catch((e) => Effect.sync(() => report(journal, `journal sync failed: ${e.message}`, on.failed)))
   )
 }

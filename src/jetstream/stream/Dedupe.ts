@@ -39,6 +39,15 @@ export class Dedupe {
     this.order.push(e)
   }
 
+  /** Forgets the ids recorded at sequences above `seq` (their appends were taken back). They are the newest. */
+  forgetAbove(seq: number): void {
+    const order = this.order
+    while (order.length > this.head && order[order.length - 1]!.seq > seq) {
+      const e = order.pop()!
+      if (this.byId.get(e.id) === e) this.byId.delete(e.id)
+    }
+  }
+
   expire(nowNs: bigint): void {
     const cutoff = nowNs - this.windowNs
     const order = this.order

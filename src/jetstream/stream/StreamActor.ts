@@ -15,6 +15,7 @@ import type { Logger } from "../../log/Log.ts"
 import { headerValue } from "../../protocol/Headers.ts"
 import { toWire } from "../../subject/Subject.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
+import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { type ApiError, ApiErrors } from "../api/ApiError.ts"
 import { subscribeDirectGet } from "../api/DirectGet.ts"
 import { encodeJson } from "../api/Json.ts"
@@ -70,6 +71,13 @@ export class StreamActor {
   private readonly mailbox: Queue.Queue<StreamCommand>
   private subs: Array<Subscription> = []
   private pendingAcks: Array<string | Uint8Array> = []
+  /** Per pending ack, the sequence it vouches for (0: an answer that stored nothing). */
+  private ackSeqs: Array<number> = []
+  /**
+   * The store error the last write failed with, until a write succeeds again: logged when it starts (and when
+   * it changes), not once per publish.
+   */
+  private writeFailure: string | undefined
   /** Publishes dropped because the mailbox was full (reported in logs). */
   dropped = 0
   private ingestQueued = 0
@@ -135,7 +143,8 @@ export class StreamActor {
           try {
             Deferred.doneUnsafe(done, Effect.succeed(f(actor)))
           } catch (e) {
-            Deferred.doneUnsafe(done, Effect.fail(isApiError(e) ? e : ApiErrors.streamStoreFailed(String(e))))
+            const error = isApiError(e) ? e : ApiErrors.streamStoreFailed(isStoreError(e) ? storeErrorText(e) : String(e))
+            Deferred.doneUnsafe(done, Effect.fail(error))
           }
         }
       })
@@ -182,18 +191,26 @@ export class StreamActor {
       this.ingest.open()
       let touched = false
       let syncNeeded = false
+      const lastBefore = this.lastSeq
       const calls: Array<StreamCommand & { _tag: "Call" }> = []
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
-          if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+          try {
+            if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+          } catch (e) {
+            // A read the checks needed failed (the append itself answers its own errors).
+            if (!isStoreError(e)) throw e
+            this.storeFailed(e, "check a msg")
+            this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
+          }
           touched = true
         } else if (cmd._tag === "Expire") {
-          touched = this.enforceLimits() || touched
+          touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
         } else {
           calls.push(cmd)
         }
       }
-      if (syncNeeded) this.enforceLimits()
+      if (syncNeeded) this.tryStore("enforce limits", () => this.enforceLimits())
       const finish = Effect.sync(() => {
         this.sendAcks()
         // Management calls run after the publishes queued before them are durable and acked.
@@ -204,26 +221,106 @@ export class StreamActor {
         }
       })
       if (!syncNeeded) return finish
-      this.store.flush()
+      let flushFailed = false
+      try {
+        this.store.flush()
+      } catch (e) {
+        if (!isStoreError(e)) throw e
+        // The store took back what it could not write: answer those publishes with the error. What an
+        // earlier write of this batch stored is still acked, after the sync its policy asks for.
+        this.storeFailed(e)
+        if (this.lastSeq <= lastBefore) return finish
+        flushFailed = true
+      }
       return this.store.sync().pipe(
-        Effect.catch((e) =>
-          Effect.sync(() => {
-            this.ctx.log.error(`JetStream stream '${this.name}' failed to sync: ${e.message}`)
-            // Acks must not claim durability we do not have: turn them into errors.
-            this.pendingAcks = this.pendingAcks.map(() => "")
-          })
-        ),
+        Effect.matchEffect({
+          onSuccess: () =>
+            Effect.sync(() => {
+              if (!flushFailed) this.writeSucceeded()
+            }),
+          onFailure: (e) =>
+            Effect.sync(() => {
+              this.writeFailed(e)
+              // The bytes are written but not durable: acks must not claim durability we do not have.
+              this.failAcksAbove(lastBefore, e)
+            })
+        }),
         Effect.andThen(finish)
       )
     }).pipe(Effect.catch(() => Effect.void)) as Effect.Effect<void>
   }
 
+  /** Runs a store call whose failure must not stop the batch (see `storeFailed`). */
+  private tryStore<A>(what: string, f: () => A): A | undefined {
+    try {
+      return f()
+    } catch (e) {
+      if (!isStoreError(e)) throw e
+      this.storeFailed(e, what)
+      return undefined
+    }
+  }
+
+  /**
+   * Any store call can write the pending records (a removal may roll a segment), so after any failure the store
+   * may have taken back appends of this batch: follow it, and turn their queued acks into the error.
+   */
+  private storeFailed(e: StoreError, what?: string): void {
+    this.writeFailed(e, what)
+    this.rollback()
+    this.failAcksAbove(this.lastSeq, e)
+  }
+
+  private writeFailed(e: StoreError, what = "store a msg"): void {
+    const text = storeErrorText(e)
+    if (this.writeFailure === text) return
+    this.writeFailure = text
+    this.ctx.log.error(
+      `JetStream failed to ${what} on stream '${this.name}': ${text}` +
+        (this.store.failure === undefined ? "" : "; the stream refuses writes until the server restarts (it stays readable)")
+    )
+  }
+
+  private writeSucceeded(): void {
+    if (this.writeFailure === undefined) return
+    this.writeFailure = undefined
+    this.ctx.log.info(`JetStream stream '${this.name}' is storing messages again`)
+  }
+
+  /** After the store took back unwritten appends: the actor's view of the tail follows it. */
+  private rollback(): void {
+    const st = this.store.state()
+    if (st.lastSeq >= this.lastSeq) return
+    this.lastSeq = st.lastSeq
+    this.lastTs = st.lastTs
+    this.dedupe.forgetAbove(st.lastSeq)
+    let last: StoredMessage | undefined
+    try {
+      last = st.msgs > 0 ? this.store.get(st.lastSeq) : undefined
+    } catch {
+      // Unreadable last message: no id to expect (Nats-Expected-Last-Msg-Id then fails, as it should).
+    }
+    this.lastMsgId = last?.hdr === undefined ? "" : headerValue(last.hdr, "Nats-Msg-Id") ?? ""
+  }
+
+  /** Turns every pending ack for a sequence above `seq` into the store error (nats-server's PubAck error). */
+  private failAcksAbove(seq: number, e: StoreError): void {
+    const body = encodeJson({ error: ApiErrors.streamStoreFailed(storeErrorText(e)), stream: this.name, seq: 0 })
+    for (let i = 0; i < this.ackSeqs.length; i++) {
+      if (this.ackSeqs[i]! > seq) {
+        this.pendingAcks[i] = body
+        this.ackSeqs[i] = 0
+      }
+    }
+  }
+
   private acksTo: Array<string> = []
 
-  private queueAck(reply: string | undefined, body: string | Uint8Array): void {
+  private queueAck(reply: string | undefined, body: string | Uint8Array, seq = 0): void {
     if (reply === undefined || this.config.no_ack === true) return
     this.acksTo.push(reply)
     this.pendingAcks.push(body)
+    this.ackSeqs.push(seq)
   }
 
   private sendAcks(): void {
@@ -231,14 +328,10 @@ export class StreamActor {
     const bodies = this.pendingAcks
     this.acksTo = []
     this.pendingAcks = []
+    this.ackSeqs = []
     for (let i = 0; i < to.length; i++) {
       const b = bodies[i]!
-      const bytes = typeof b === "string"
-        ? b === ""
-          ? enc(encodeJson({ error: ApiErrors.streamStoreFailed("sync failed"), stream: this.name, seq: 0 }))
-          : enc(b)
-        : b
-      this.ctx.client.publish(to[i]!, undefined, -1, bytes)
+      this.ctx.client.publish(to[i]!, undefined, -1, typeof b === "string" ? enc(b) : b)
     }
   }
 
@@ -280,7 +373,7 @@ export class StreamActor {
       if (msgId !== undefined) {
         const dup = this.dedupe.check(msgId, now)
         if (dup !== undefined) {
-          this.queueAck(reply, this.ackText(dup, true))
+          this.queueAck(reply, this.ackText(dup, true), dup)
           return false
         }
       }
@@ -325,22 +418,26 @@ export class StreamActor {
     let seq: number
     try {
       seq = this.store.appendBatch([{ subject, hdr, data, ts: now }])[0]!
+      // A rollup removes stored messages: its own must be written first, or a failed write would lose both.
+      if (rollup !== undefined) this.store.flush()
     } catch (e) {
-      this.ctx.log.error(`JetStream failed to store a msg on stream '${cfg.name}': ${String(e)}`)
-      return this.queueError(reply, ApiErrors.streamStoreFailed(String((e as Error).message ?? e)))
+      if (!isStoreError(e)) throw e
+      this.storeFailed(e)
+      return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
     }
     this.lastSeq = seq
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    // Queued first: a failure below that takes this append back turns it into the error.
+    this.queueAck(reply, this.ackText(seq), seq)
     // Interest retention keeps a message only while some consumer wants it.
-    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.store.remove(seq)
+    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.tryStore("remove a msg", () => this.store.remove(seq))
     if (rollup !== undefined) {
-      this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 })
+      this.tryStore("roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
       this.removedGen++
     }
-    this.queueAck(reply, this.ackText(seq))
-    return true
+    return this.lastSeq === seq
   }
 
   /**
@@ -467,6 +564,17 @@ export class StreamActor {
     this.lastSeq = Math.max(this.lastSeq, this.store.state().lastSeq)
     return n
   }
+}
+
+/**
+ * The text nats-server puts in a PubAck's store error: Go's `<op> <path>: <strerror>` for an OS error (Node's
+ * message is `ENOSPC: no space left on device, write`), our own message otherwise.
+ */
+export const storeErrorText = (e: StoreError): string => {
+  const r = e.reason
+  if (r._tag !== "Io") return e.message
+  const m = /^[A-Z0-9]+: ([^,]+)/.exec(r.detail)
+  return `${r.op} ${r.path}: ${m === null ? r.code : m[1]}`
 }
 
 const parseSeq = (s: string): number | undefined => (/^\d{1,16}$/.test(s) ? Number(s) : undefined)

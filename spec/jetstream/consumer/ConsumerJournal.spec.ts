@@ -1,0 +1,70 @@
+/**
+ * Consumer journals read back strictly: an event or snapshot of the wrong shape is a Corrupt StoreError naming
+ * the journal file, and well-formed ones fold to the same state as before the restart.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as path from "node:path"
+import { type ConsumerEvent, journalOptions } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
+import { EventLogStore } from "../../../src/store/EventLog.ts"
+import { tempDir } from "../../store/support.ts"
+
+/** Writes raw JSON values as events (or as the snapshot), bypassing the consumer's types. */
+const writeRaw = (dir: string, values: ReadonlyArray<unknown>, snapshot?: unknown) =>
+  Effect.scoped(EventLogStore.use((s) =>
+    Effect.map(
+      s.open<unknown, unknown>("j", {
+        initial: snapshot,
+        fold: (_s, e) => e,
+        decodeEvent: (u) => u,
+        decodeState: (u) => u,
+        snapshotEvery: 1_000_000
+      }),
+      (log) => {
+        if (snapshot !== undefined) log.snapshot()
+        log.append(values)
+      }
+    )
+  )).pipe(Effect.provide(EventLogStore.layerFile({ dir })))
+
+const reopen = (dir: string) =>
+  Effect.scoped(EventLogStore.use((s) => Effect.map(s.open("j", journalOptions(1)), (log) => log.state().toJson())))
+    .pipe(Effect.provide(EventLogStore.layerFile({ dir })))
+
+describe("consumer journal decoding", () => {
+  it.effect("well-formed events fold back to the same progress", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const events: ReadonlyArray<ConsumerEvent> = [{ e: "d", s: 1, t: 1 }, { e: "d", s: 2, t: 1 }, { e: "a", s: 1, d: 1 }]
+      yield* writeRaw(dir, events)
+      const state = yield* reopen(dir)
+      assert.deepStrictEqual([state.nextSeq, state.delivered, state.pending], [3, 2, [[2, 2, 1]]])
+    }))
+
+  for (const [label, bad] of [
+    ["an unknown event tag", { e: "x", s: 1 }],
+    ["a negative sequence", { e: "d", s: -1, t: 1 }],
+    ["a fractional sequence", { e: "a", s: 1.5, d: 1 }],
+    ["a missing field", { e: "a", s: 1 }],
+    ["an unknown field", { e: "g", s: 1, extra: true }],
+    ["a tracked flag out of range", { e: "d", s: 1, t: 2 }]
+  ] as const) {
+    it.effect(`${label} is a Corrupt error naming the journal`, () =>
+      Effect.gen(function*() {
+        const dir = tempDir()
+        yield* writeRaw(dir, [{ e: "d", s: 1, t: 1 }, bad])
+        const err = yield* Effect.flip(reopen(dir))
+        assert.strictEqual(err.reason._tag, "Corrupt")
+        assert.include(err.message, path.join(dir, "j.events"))
+      }))
+  }
+
+  it.effect("a snapshot of the wrong shape is a Corrupt error naming the snapshot", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      yield* writeRaw(dir, [], { nextSeq: "1", delivered: 0, lastDeliveredStreamSeq: 0, floor: [0, 0], pending: [], redelivered: [] })
+      const err = yield* Effect.flip(reopen(dir))
+      assert.strictEqual(err.reason._tag, "Corrupt")
+      assert.include(err.message, path.join(dir, "j.snap"))
+    }))
+})
