@@ -6,7 +6,7 @@
 import {
   decodeBool,
   decodeInt,
-  fieldsOf,
+  foldKey,
   goQuote,
   INT64_MAX,
   INT64_MIN,
@@ -212,9 +212,15 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
   const parsed = parseLiterals(text)
   if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) return { ok: false, description: "Bad Request - invalid JSON" }
   const r = { expires: 0n, batch: 0n, max_bytes: 0n, no_wait: false, idle_heartbeat: 0n }
-  let first: TypeMismatch | undefined
-  // Go keeps decoding after a type error and reports the first one.
-  fieldsOf(parsed.value, PULL_FIELDS, (field, v) => {
+  // Go keeps decoding after an error and reports the first one; an unknown key is one too
+  // (deliberately, as nats-server 2.12's strict mode; 2.9.10 ignores it).
+  let first: TypeMismatch | { readonly unknown: string } | undefined
+  for (const [key, v] of parsed.value.entries) {
+    const field = PULL_FIELDS.find((n) => n === key) ?? PULL_FIELDS.find((n) => n === foldKey(key))
+    if (field === undefined) {
+      first ??= { unknown: key }
+      continue
+    }
     try {
       if (field === "no_wait") r.no_wait = decodeBool(v, field) ?? r.no_wait
       else r[field] = decodeInt(v, field) ?? r[field]
@@ -222,7 +228,10 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
       if (!(e instanceof TypeMismatch)) throw e
       first ??= e
     }
-  })
+  }
+  if (first !== undefined && !(first instanceof TypeMismatch)) {
+    return { ok: false, description: `Bad Request - json: unknown field ${goQuote(first.unknown)}` }
+  }
   if (first !== undefined) {
     const type = PULL_TYPES[first.field as (typeof PULL_FIELDS)[number]]
     return {

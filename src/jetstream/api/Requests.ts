@@ -17,6 +17,7 @@ import {
   decodeBool,
   decodeInt,
   decodeString,
+  foldKey,
   goQuote,
   INT64_MAX,
   INT64_MIN,
@@ -45,10 +46,6 @@ export type DecodeFailure =
   | { readonly _tag: "Unknown"; readonly key: string }
 
 const zeroOf = (t: FieldType): string | boolean | bigint => (t === "string" ? "" : t === "bool" ? false : 0n)
-
-// Go's case-insensitive key match (exact first), as GoJson.fieldsOf, but reporting keys that match nothing.
-const foldKey = (k: string): string =>
-  k.replace(/\u017f/g, "s").replace(/\u212a/g, "k").replace(/[A-Z]/g, (c) => c.toLowerCase())
 
 const decodeField = (t: FieldType, v: unknown, key: string): string | boolean | bigint | undefined => {
   switch (t) {
