@@ -57,6 +57,9 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const stack: Array<"object" | "array"> = []
   const err = (context: string): string =>
     i >= len ? "unexpected end of JSON input" : `invalid character ${quoteByte(data[i]!)} ${context}`
+  // At the end of input Go's scanner steps a final ' ' through the state machine, so a number or
+  // literal cut short reports that space ("invalid character ' ' in numeric literal").
+  const inToken = (context: string): string => (i >= len ? `invalid character ' ' ${context}` : err(context))
   const ws = () => {
     while (i < len && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0a || data[i] === 0x0d)) i++
   }
@@ -97,19 +100,19 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const number = (): string | undefined => {
     if (data[i] === 0x2d) {
       i++
-      if (!isDigit(data[i])) return err("in numeric literal")
+      if (!isDigit(data[i])) return inToken("in numeric literal")
     }
     if (data[i] === 0x30) i++
     else while (isDigit(data[i])) i++
     if (data[i] === 0x2e) {
       i++
-      if (!isDigit(data[i])) return err("after decimal point in numeric literal")
+      if (!isDigit(data[i])) return inToken("after decimal point in numeric literal")
       while (isDigit(data[i])) i++
     }
     if (data[i] === 0x65 || data[i] === 0x45) {
       i++
       if (data[i] === 0x2b || data[i] === 0x2d) i++
-      if (!isDigit(data[i])) return err("in exponent of numeric literal")
+      if (!isDigit(data[i])) return inToken("in exponent of numeric literal")
       while (isDigit(data[i])) i++
     }
     return undefined
@@ -118,7 +121,7 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const literal = (word: string): string | undefined => {
     for (let k = 1; k < word.length; k++) {
       i++
-      if (data[i] !== word.charCodeAt(k)) return err(`in literal ${word} (expecting '${word[k]}')`)
+      if (data[i] !== word.charCodeAt(k)) return inToken(`in literal ${word} (expecting '${word[k]}')`)
     }
     i++
     return undefined

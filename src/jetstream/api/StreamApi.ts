@@ -91,20 +91,28 @@ export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Arra
   })
 
 /** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */
-const listStreams = (ctx: ApiContext, body: Uint8Array, limit: number, item: (a: StreamActor) => unknown): ApiHandler =>
+const listStreams = (
+  ctx: ApiContext,
+  body: Uint8Array,
+  limit: number,
+  item: (a: StreamActor) => unknown,
+  empty: null | []
+): ApiHandler =>
   Effect.gen(function*() {
     const req = yield* decoded(Requests.streamNamesRequest(body))
     let streams = ctx.registry.all()
     if (req.subject !== "") streams = streams.filter((a) => streamHasSubject(a, toWire(req.subject)))
     // Go clamps the offset to the number of streams (an int offset past 2^53 is past any count too).
     const offset = Math.min(Number(req.offset), streams.length)
-    return { total: streams.length, offset, limit, streams: streams.slice(offset, offset + limit).map(item) }
+    const page = streams.slice(offset, offset + limit).map(item)
+    return { total: streams.length, offset, limit, streams: page.length === 0 ? empty : page }
   })
 
-export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler => listStreams(ctx, body, 1024, (a) => a.name)
+// An empty page of names is Go's nil slice (`null`); the list response starts from an empty slice.
+export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler => listStreams(ctx, body, 1024, (a) => a.name, null)
 
 export const streamList = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
-  listStreams(ctx, body, 256, (a) => streamInfo(a))
+  listStreams(ctx, body, 256, (a) => streamInfo(a), [])
 
 export const deleteStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
