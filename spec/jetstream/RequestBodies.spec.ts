@@ -76,12 +76,18 @@ recordedSuite("request bodies (recorded from nats-server 2.9.10)", { storages: [
     expect(await run("CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"group":"g"}`)).toEqual({ reply: "status 400 Bad Request - json: unknown field \"group\"", changed: false })
   })
 
-  it("strict (deliberate difference): a negative list offset is a bad request (2.9.10 panics), a body to account INFO is refused", async () => {
+  it("strict (deliberate difference): a negative list offset is a bad request (2.9.10 panics), a purge past 2^53 and a body to account INFO are refused", async () => {
     const bad = { code: 400, err_code: 10003, description: "bad request" }
     expect(await run("STREAM.NAMES", `{"offset":-1}`)).toEqual({ reply: { type: T + "stream_names_response", error: bad, total: 0, offset: 0, limit: 0, streams: null }, changed: false })
     expect(await run("STREAM.LIST", `{"offset":-1}`)).toEqual({ reply: { type: T + "stream_list_response", error: bad, total: 0, offset: 0, limit: 0, streams: [] }, changed: false })
     expect(await run("CONSUMER.NAMES.{s}", `{"offset":-1}`)).toEqual({ reply: { type: T + "consumer_names_response", error: bad, total: 0, offset: 0, limit: 0, consumers: [] }, changed: false })
     expect(await run("STREAM.INFO.{s}", `{"offset":-2}`)).toEqual({ reply: { type: T + "stream_info_response", error: bad, total: 0, offset: 0, limit: 0 }, changed: false })
+    // 2.9.10 moves the first sequence to 2^64-1; ours are exact JS numbers, so the purge is refused.
+    expect(await run("STREAM.PURGE.{s}", `{"seq":18446744073709551615}`)).toEqual(purgeError({
+      code: 500,
+      err_code: 10110,
+      description: "purge sequence 18446744073709551615 is past the largest supported sequence 9007199254740991"
+    }))
     expect(await run("INFO", `{"x":1}`)).toEqual({ reply: { type: T + "account_info_response", error: { code: 400, err_code: 10038, description: "expected an empty request payload" } }, changed: false })
   })
 })

@@ -133,6 +133,11 @@ export const purgeStream = (ctx: ApiContext, name: string, body: Uint8Array): Ap
     if (req.filter !== "" && !isValidSubject(toWire(req.filter))) {
       return yield* ApiErrors.streamPurgeFailed("invalid subject filter")
     }
+    // Sequences are exact JS numbers up to 2^53 - 1 (store/StoreError.ts SequenceOverflow); a purge
+    // up to a later one would move the first sequence past it. nats-server 2.9.10 accepts it.
+    if (req.seq > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return yield* ApiErrors.streamPurgeFailed(`purge sequence ${req.seq} is past the largest supported sequence ${Number.MAX_SAFE_INTEGER}`)
+    }
     const purged = yield* actor.call((a) =>
       a.purge({
         ...(req.filter !== "" ? { filter: toWire(req.filter) } : {}),
