@@ -72,6 +72,13 @@ recordedSuite("request bodies (recorded from nats-server 2.9.10)", { storages: [
     expect(await run("STREAM.INFO.{s}", `{"x":1}`)).toEqual({ reply: { type: T + "stream_info_response", error: unknown("x"), total: 0, offset: 0, limit: 0 }, changed: false })
     expect(await run("STREAM.NAMES", `{"filter":"a"}`)).toEqual({ reply: { type: T + "stream_names_response", error: unknown("filter"), total: 0, offset: 0, limit: 0, streams: null }, changed: false })
     expect(await run("CONSUMER.LIST.{s}", `{"limit":1}`)).toEqual({ reply: { type: T + "consumer_list_response", error: unknown("limit"), total: 0, offset: 0, limit: 0, consumers: [] }, changed: false })
+    const create = (error: unknown) => ({ reply: { type: T + "consumer_create_response", error }, changed: false })
+    expect(await run("CONSUMER.DURABLE.CREATE.{s}.D", `{"stream_name":"Q${n}","config":{"durable_name":"D"},"priority":1}`)).toEqual(create(unknown("priority")))
+    expect(await run("CONSUMER.CREATE.NOPE", `{"stream_name":"NOPE","cfg":{}}`)).toEqual(create(unknown("cfg")))
+    expect(await run("CONSUMER.DURABLE.CREATE.{s}.D", `{"stream_name":"Q${n}","config":{"durable_name":"D"},"pedantic":1}`)).toEqual(create(invalidJson))
+    // What nats.js v3 sends is accepted.
+    const made = await run("CONSUMER.DURABLE.CREATE.{s}.D", `{"stream_name":"Q${n}","config":{"durable_name":"D","ack_policy":"explicit"},"action":"create","pedantic":false}`)
+    expect(made.changed).toBe(true)
     expect(await run("DIRECT.GET.{s}", `{"seq":1,"batch":2}`)).toEqual({ reply: "status 408 Malformed Request", changed: false })
     expect(await run("CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"group":"g"}`)).toEqual({ reply: "status 400 Bad Request - json: unknown field \"group\"", changed: false })
   })

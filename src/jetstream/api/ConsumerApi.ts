@@ -56,7 +56,9 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
   Effect.gen(function*() {
     const stream = ctx.registry.get(streamName)
     if (stream === undefined) {
-      if (unmarshalRequest(body) === undefined) return yield* ApiErrors.invalidJSON()
+      const raw = unmarshalRequest(body)
+      if (raw === undefined) return yield* ApiErrors.invalidJSON()
+      if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
       return yield* ApiErrors.streamNotFound()
     }
     const decoded = decodeConsumerCreate(body, subject, stream.config)
