@@ -268,13 +268,22 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
           Effect.flatMap((json) => Effect.sync(() => respond(req.reply, json)))
         )
       }
+      // The API fiber outlives any one request: even a failure to send the reply is only logged.
+      const serveSafely = (req: ApiRequest): Effect.Effect<void> =>
+        Effect.suspend(() => serve(req)).pipe(
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.sync(() => log.error(`JetStream API ${req.subject} could not be answered: ${Cause.pretty(cause)}`))
+          )
+        )
 
       const respond = (reply: string | undefined, json: string) => {
         if (reply !== undefined) client.publish(reply, undefined, -1, Buffer.from(json, "utf8"))
       }
 
       yield* Effect.forkScoped(
-        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serve, { discard: true })))
+        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true })))
       )
       return { registry, stats, storeDir }
     })
