@@ -5,7 +5,7 @@
  */
 import * as path from "node:path"
 import { Buffer } from "node:buffer"
-import { Context, Effect, FiberSet, Layer, Queue } from "effect"
+import { Cause, Context, Effect, FiberSet, Layer, Queue } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { BrokerClock } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
@@ -15,10 +15,11 @@ import { EventLogStore } from "../store/EventLog.ts"
 import { MetaStore } from "../store/MetaStore.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { makeServerId } from "../protocol/ServerInfo.ts"
-import { apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
+import { type ApiError, apiErrorResponse, apiResponse, ApiErrors } from "./api/ApiError.ts"
 import { encodeJson, formatTime } from "./api/Json.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
 import { decodePullRequest } from "./api/PullRequest.ts"
+import { emptyRequest } from "./api/Requests.ts"
 import * as StreamApi from "./api/StreamApi.ts"
 import { StoreLimits } from "./StoreLimits.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
@@ -42,51 +43,66 @@ interface ApiRequest {
   readonly body: Uint8Array
 }
 
-type Route = (ctx: StreamApi.ApiContext, token: string, body: Uint8Array) => Effect.Effect<StreamApi.ApiResult> | StreamApi.ApiResult
+type Route = (ctx: StreamApi.ApiContext, token: string, body: Uint8Array) => StreamApi.ApiHandler
+
+interface RouteSpec {
+  /** The response type, without the `io.nats.jetstream.api.v1.` prefix. */
+  readonly type: string
+  readonly run: Route
+  /** Members of nats-server's response struct without `omitempty`: they are in its error replies too. */
+  readonly zero?: Record<string, unknown>
+  /** nats-server's catch-all error for the operation, for a failure that is not an `ApiError` (a defect). */
+  readonly general?: (err: string) => ApiError
+}
+
+const PAGED_ZERO = { total: 0, offset: 0, limit: 0 }
 
 /** `$JS.API.<op>` → response type and handler; `token` is the stream name where the subject has one. */
-const routes: Record<string, { readonly type: string; readonly named: boolean; readonly run: Route }> = {
-  "STREAM.CREATE": { type: "stream_create_response", named: true, run: StreamApi.createStream },
-  "STREAM.UPDATE": { type: "stream_update_response", named: true, run: StreamApi.updateStream },
-  "STREAM.INFO": { type: "stream_info_response", named: true, run: StreamApi.streamInfoRequest },
-  "STREAM.DELETE": { type: "stream_delete_response", named: true, run: (ctx, name) => StreamApi.deleteStream(ctx, name) },
-  "STREAM.PURGE": { type: "stream_purge_response", named: true, run: StreamApi.purgeStream },
+const routes: Record<string, RouteSpec & { readonly named: boolean }> = {
+  "STREAM.CREATE": { type: "stream_create_response", named: true, run: StreamApi.createStream, general: ApiErrors.streamCreate },
+  "STREAM.UPDATE": { type: "stream_update_response", named: true, run: StreamApi.updateStream, general: ApiErrors.streamUpdate },
+  "STREAM.INFO": { type: "stream_info_response", named: true, run: StreamApi.streamInfoRequest, zero: PAGED_ZERO },
+  "STREAM.DELETE": { type: "stream_delete_response", named: true, run: StreamApi.deleteStream, general: ApiErrors.streamDelete },
+  "STREAM.PURGE": { type: "stream_purge_response", named: true, run: StreamApi.purgeStream, zero: { purged: 0 } },
   "STREAM.MSG.GET": { type: "stream_msg_get_response", named: true, run: StreamApi.getMessage },
-  "STREAM.MSG.DELETE": { type: "stream_msg_delete_response", named: true, run: StreamApi.deleteMessage },
-  "STREAM.NAMES": { type: "stream_names_response", named: false, run: (ctx, _t, body) => StreamApi.streamNames(ctx, body) },
-  "STREAM.LIST": { type: "stream_list_response", named: false, run: (ctx, _t, body) => StreamApi.streamList(ctx, body) }
+  "STREAM.MSG.DELETE": { type: "stream_msg_delete_response", named: true, run: StreamApi.deleteMessage, general: ApiErrors.streamMsgDeleteFailed },
+  "STREAM.NAMES": { type: "stream_names_response", named: false, run: (ctx, _t, body) => StreamApi.streamNames(ctx, body), zero: { ...PAGED_ZERO, streams: null } },
+  "STREAM.LIST": { type: "stream_list_response", named: false, run: (ctx, _t, body) => StreamApi.streamList(ctx, body), zero: { ...PAGED_ZERO, streams: [] } }
 }
 
 const PREFIX = "$JS.API."
 const NEXT_PREFIX = "$JS.API.CONSUMER.MSG.NEXT."
 
-type Resolved = { readonly route: { readonly type: string; readonly run: Route }; readonly token: string }
+type Resolved = { readonly route: RouteSpec; readonly token: string }
 
 /** `$JS.API.CONSUMER.*` subjects carry one or two names (and a filter for CREATE). */
 const resolveConsumer = (subject: string): Resolved | undefined => {
   const t = subject.split(".")
-  const run = (type: string, f: (ctx: StreamApi.ApiContext, body: Uint8Array) => Effect.Effect<StreamApi.ApiResult> | StreamApi.ApiResult): Resolved => ({
-    route: { type, run: (ctx, _token, body) => f(ctx, body) },
-    token: ""
-  })
+  const run = (
+    type: string,
+    f: (ctx: StreamApi.ApiContext, body: Uint8Array) => StreamApi.ApiHandler,
+    extra: Omit<RouteSpec, "type" | "run"> = {}
+  ): Resolved => ({ route: { type, run: (ctx, _token, body) => f(ctx, body), ...extra }, token: "" })
+  const create = { general: ApiErrors.consumerCreate }
+  const list = { zero: { ...PAGED_ZERO, consumers: [] } }
   switch (t[3]) {
     case "CREATE":
-      if (t.length >= 5 && t[4] !== "") return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[4]!, b))
+      if (t.length >= 5 && t[4] !== "") return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[4]!, b), create)
       return undefined
     case "DURABLE":
-      if (t[4] === "CREATE" && t.length === 7) return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[5]!, b))
+      if (t[4] === "CREATE" && t.length === 7) return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[5]!, b), create)
       return undefined
     case "INFO":
-      if (t.length === 6) return run("consumer_info_response", (ctx) => ConsumerApi.consumerInfoRequest(ctx, t[4]!, t[5]!))
+      if (t.length === 6) return run("consumer_info_response", (ctx, b) => ConsumerApi.consumerInfoRequest(ctx, t[4]!, t[5]!, b))
       return undefined
     case "DELETE":
-      if (t.length === 6) return run("consumer_delete_response", (ctx) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!))
+      if (t.length === 6) return run("consumer_delete_response", (ctx, b) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!, b))
       return undefined
     case "NAMES":
-      if (t.length === 5) return run("consumer_names_response", (ctx, b) => ConsumerApi.consumerNames(ctx, t[4]!, b))
+      if (t.length === 5) return run("consumer_names_response", (ctx, b) => ConsumerApi.consumerNames(ctx, t[4]!, b), list)
       return undefined
     case "LIST":
-      if (t.length === 5) return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b))
+      if (t.length === 5) return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b), list)
       return undefined
     default:
       return undefined
@@ -109,6 +125,12 @@ const resolve = (subject: string): Resolved | undefined => {
     }
   }
   return undefined
+}
+
+/** The text of a defect for the catch-all error: the thrown error's message, never a rendered cause. */
+const defectText = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  return e instanceof Error ? e.message : "internal error"
 }
 
 export class JetStream extends Context.Service<JetStream, JetStreamShape>()("effect-jetstream/jetstream/JetStream") {
@@ -213,33 +235,51 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       if (sub === undefined) return yield* Effect.die(new Error("cannot subscribe to the JetStream API"))
       yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
 
-      const serve = (req: ApiRequest) =>
-        Effect.gen(function*() {
-          if (req.subject === `${PREFIX}INFO`) {
-            stats.total++
-            const usage = { memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() }
-            return respond(req.reply, apiResponse(T + "account_info_response", accountInfo(registry, usage, stats, config.domain)))
-          }
-          const found = resolve(req.subject)
-          // nats-server 2.9 does not answer API subjects it does not know.
-          if (found === undefined) return
-          stats.total++
-          // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
-          if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()
-          const r = found.route.run(ctx, found.token, req.body)
-          const result = Effect.isEffect(r) ? yield* r : r
-          if ("error" in result) {
-            stats.errors++
-            return respond(req.reply, apiErrorResponse(T + found.route.type, result.error))
-          }
-          respond(req.reply, apiResponse(T + found.route.type, result.body))
-        }).pipe(
-          Effect.catchCause((cause) =>
-            Effect.sync(() => {
-              stats.errors++
-              log.error(`JetStream API ${req.subject} failed: ${String(cause)}`)
-              respond(req.reply, apiErrorResponse(T + "error_response", ApiErrors.badRequest()))
+      // Account INFO: 2.9.10 ignores its body; a body with members is refused (strict decoding).
+      const accountRoute: RouteSpec = {
+        type: "account_info_response",
+        run: (_ctx, _token, body) => {
+          const notEmpty = emptyRequest(body)
+          return notEmpty !== undefined ? Effect.fail(notEmpty) : Effect.sync(() =>
+            accountInfo(registry, { memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() }, stats, config.domain)
+          )
+        }
+      }
+
+      // Every request is answered: an ApiError in the handler's error channel becomes the error
+      // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
+      const serve = (req: ApiRequest): Effect.Effect<void> => {
+        const found: Resolved | undefined = req.subject === `${PREFIX}INFO` ? { route: accountRoute, token: "" } : resolve(req.subject)
+        // nats-server 2.9 does not answer API subjects it does not know.
+        if (found === undefined) return Effect.void
+        const { route, token } = found
+        stats.total++
+        // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
+        if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()
+        const type = T + route.type
+        const failed = (error: ApiError) => {
+          stats.errors++
+          return apiErrorResponse(type, error, route.zero)
+        }
+        return Effect.suspend(() => route.run(ctx, token, req.body)).pipe(
+          Effect.match({ onSuccess: (body) => apiResponse(type, body), onFailure: failed }),
+          Effect.catchCause((cause) => {
+            if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+            return Effect.sync(() => {
+              log.error(`JetStream API ${req.subject} failed: ${Cause.pretty(cause)}`)
+              return failed((route.general ?? ApiErrors.streamGeneralError)(defectText(cause)))
             })
+          }),
+          Effect.flatMap((json) => Effect.sync(() => respond(req.reply, json)))
+        )
+      }
+      // The API fiber outlives any one request: even a failure to send the reply is only logged.
+      const serveSafely = (req: ApiRequest): Effect.Effect<void> =>
+        Effect.suspend(() => serve(req)).pipe(
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.sync(() => log.error(`JetStream API ${req.subject} could not be answered: ${Cause.pretty(cause)}`))
           )
         )
 
@@ -248,7 +288,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       }
 
       yield* Effect.forkScoped(
-        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serve, { discard: true })))
+        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true })))
       )
       return { registry, stats, storeDir }
     })

@@ -4,7 +4,7 @@
  * recovered from their metadata and logs.
  */
 import { createHash } from "node:crypto"
-import { Effect, Exit, Scope } from "effect"
+import { Cause, Effect, Exit, Scope } from "effect"
 import type { MetaStore } from "../store/MetaStore.ts"
 import type { StoreError } from "../store/StoreError.ts"
 import type { Logger } from "../log/Log.ts"
@@ -46,6 +46,15 @@ const journalName = (stream: string, consumer: string): string => {
   return name.length <= 120 ? name : `h-${createHash("sha256").update(name).digest("hex")}`
 }
 
+/**
+ * The text a store failure puts in an API error, as nats-server puts `err.Error()`: the typed
+ * error's message (StoreError says what failed), or the defect's; never a rendered cause.
+ */
+const failureText = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  return e instanceof Error ? e.message : String(e)
+}
+
 export class StreamRegistry {
   private readonly entries = new Map<string, Entry>()
   private readonly deps: RegistryDeps
@@ -77,13 +86,16 @@ export class StreamRegistry {
         const log = yield* store.open(config.name, config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {})
         return yield* StreamActor.make(config, created, log, deps.ctx)
       }).pipe(Scope.provide(scope))
-      const exit = yield* Effect.exit(started)
-      if (Exit.isFailure(exit)) {
-        yield* Scope.close(scope, Exit.void)
-        deps.log.error(`JetStream could not start stream '${config.name}': ${String(exit.cause)}`)
-        return yield* Effect.fail(ApiErrors.streamCreate(`could not open the stream store: ${String(exit.cause)}`))
-      }
-      const actor = exit.value
+      const actor = yield* started.pipe(
+        Effect.catchCause((cause): Effect.Effect<never, ApiError> => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+          deps.log.error(`JetStream could not start stream '${config.name}': ${Cause.pretty(cause)}`)
+          return Effect.andThen(
+            Scope.close(scope, Exit.void),
+            Effect.fail(ApiErrors.streamCreate(`could not open the stream store: ${failureText(cause)}`))
+          )
+        })
+      )
       this.entries.set(config.name, { actor, scope, consumers: new Map() })
       if (persist && config.storage === "file" && deps.meta !== undefined) {
         const saved = yield* Effect.exit(deps.meta.saveStream({ config, created: String(created) }))
@@ -143,13 +155,16 @@ export class StreamRegistry {
           : undefined
         return yield* ConsumerActor.make(entry.actor, name, config, created, ctx, journal)
       }).pipe(Scope.provide(scope))
-      const exit = yield* Effect.exit(started)
-      if (Exit.isFailure(exit)) {
-        yield* Scope.close(scope, Exit.void)
-        deps.log.error(`JetStream could not start consumer '${stream} > ${name}': ${String(exit.cause)}`)
-        return yield* Effect.fail(ApiErrors.consumerCreate(`could not open the consumer store: ${String(exit.cause)}`))
-      }
-      const actor = exit.value
+      const actor = yield* started.pipe(
+        Effect.catchCause((cause): Effect.Effect<never, ApiError> => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+          deps.log.error(`JetStream could not start consumer '${stream} > ${name}': ${Cause.pretty(cause)}`)
+          return Effect.andThen(
+            Scope.close(scope, Exit.void),
+            Effect.fail(ApiErrors.consumerCreate(`could not open the consumer store: ${failureText(cause)}`))
+          )
+        })
+      )
       entry.consumers.set(name, { actor, scope })
       entry.actor.consumers.set(name, actor)
       return actor

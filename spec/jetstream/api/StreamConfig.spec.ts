@@ -1,5 +1,5 @@
 import { assert, describe, it } from "vitest"
-import { type ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
+import { ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
 import { encodeJson } from "../../../src/jetstream/api/Json.ts"
 import {
   decodeStreamCreate,
@@ -13,7 +13,7 @@ import {
   subjectsOverlap
 } from "../../../src/jetstream/api/StreamConfig.ts"
 
-const invalidConfig = (description: string): ApiError => ({ code: 500, err_code: 10052, description })
+const invalidConfig = (description: string): ApiError => new ApiError(new ApiError({ code: 500, err_code: 10052, description }))
 
 const created = (body: string, name = "S", limits?: ServerStreamLimits): StreamConfig => {
   const r = decodeStreamCreate(body, name, limits)
@@ -63,7 +63,7 @@ describe("decodeStreamCreate: JSON", () => {
     for (const body of ["", "  ", "{", "[]", "5", "\"s\"", "{\"name\":\"S\"} x", "\ufeff{\"name\":\"S\"}", "{'name':'S'}"]) {
       assert.deepStrictEqual(createError(body), invalidJson, body)
     }
-    assert.deepStrictEqual(invalidJson, { code: 400, err_code: 10025, description: "invalid JSON" })
+    assert.deepStrictEqual(invalidJson, new ApiError({ code: 400, err_code: 10025, description: "invalid JSON" }))
   })
   it("rejects type mismatches like Go's decoder", () => {
     for (
@@ -105,18 +105,18 @@ describe("decodeStreamCreate: JSON", () => {
 
 describe("decodeStreamCreate: names", () => {
   it("name must match the subject token", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"T\"}"), {
+    assert.deepStrictEqual(createError("{\"name\":\"T\"}"), new ApiError({
       code: 400,
       err_code: 10056,
       description: "stream name in subject does not match request"
-    })
+    }))
   })
   it("path separators, wildcards, dots, length", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"a/b\"}", "a/b"), {
+    assert.deepStrictEqual(createError("{\"name\":\"a/b\"}", "a/b"), new ApiError({
       code: 400,
       err_code: 10128,
       description: "Stream name can not contain path separators"
-    })
+    }))
     assert.deepStrictEqual(createError("{\"name\":\"a\\\\b\"}", "a\\b").err_code, 10128)
     for (const n of ["*", ">", "a.b", "a b", "a\tb"]) {
       assert.deepStrictEqual(
@@ -164,17 +164,17 @@ describe("decodeStreamCreate: defaults and limits", () => {
   })
   it("replicas", () => {
     assert.strictEqual(created("{\"name\":\"S\",\"num_replicas\":1}").num_replicas, 1)
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":3}"), {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":3}"), new ApiError({
       code: 500,
       err_code: 10074,
       description: "replicas > 1 not supported in non-clustered mode"
-    })
+    }))
     assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":6}"), invalidConfig("maximum replicas is 5"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":-1}"), {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":-1}"), new ApiError({
       code: 400,
       err_code: 10133,
       description: "replicas count cannot be negative"
-    })
+    }))
   })
   it("int64 limits survive (2^63-1 written back exactly)", () => {
     const c = created("{\"name\":\"S\",\"max_msgs\":9223372036854775807,\"max_age\":9223372036854775807}")
@@ -201,7 +201,7 @@ describe("decodeStreamCreate: defaults and limits", () => {
       no_ack: true
     })
     assert.deepStrictEqual(createError("{\"name\":\"S\",\"mirror_direct\":true}"), invalidConfig("stream has no mirror but does have mirror direct"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"template_owner\":\"T\"}"), { code: 500, err_code: 10049, description: "stream not owned by template" })
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"template_owner\":\"T\"}"), new ApiError({ code: 500, err_code: 10049, description: "stream not owned by template" }))
   })
   it("retention and storage values", () => {
     const c = created("{\"name\":\"S\",\"retention\":\"workqueue\",\"storage\":\"memory\"}")
@@ -224,18 +224,18 @@ describe("decodeStreamCreate: defaults and limits", () => {
   })
   it("server limits: storage and memory reservations", () => {
     const limits: ServerStreamLimits = { maxMemoryStore: 1000, maxFileStore: 2000, reservedMemory: 500, reservedFile: 1999 }
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":501}", "S", limits), {
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":501}", "S", limits), new ApiError({
       code: 500,
       err_code: 10028,
       description: "insufficient memory resources available"
-    })
+    }))
     assert.strictEqual(created("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":500}", "S", limits).max_bytes, 500)
     // an unlimited stream still needs one byte of room
-    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { ...limits, reservedFile: 2000 }), {
+    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { ...limits, reservedFile: 2000 }), new ApiError({
       code: 500,
       err_code: 10047,
       description: "insufficient storage resources available"
-    })
+    }))
     assert.strictEqual(created("{\"name\":\"S\"}", "S", limits).max_bytes, -1)
     assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { maxBytesRequired: true }), ApiErrors.streamMaxBytesRequired())
     assert.deepStrictEqual(
@@ -293,7 +293,7 @@ describe("decodeStreamUpdate", () => {
     assert.deepStrictEqual(updateError(undefined, "{"), ApiErrors.invalidJSON())
     assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\",\"duplicate_window\":-1}"), invalidConfig("duplicates window can not be negative"))
     assert.deepStrictEqual(updateError(undefined, "{\"name\":\"T\"}"), ApiErrors.streamMismatch())
-    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\"}"), { code: 404, err_code: 10059, description: "stream not found" })
+    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\"}"), new ApiError({ code: 404, err_code: 10059, description: "stream not found" }))
     assert.deepStrictEqual(updateError(wq, "null"), invalidConfig("stream name is required and can not contain '.', '*', '>'"))
   })
   it("immutable fields and one-way flags", () => {

@@ -9,18 +9,36 @@
  * such as `{seq}` or `{err}` are substituted the way nats-server does it: every occurrence, the
  * value rendered like Go's `%v` (decimal integers, strings verbatim).
  */
+import { Schema } from "effect"
 import { encodeJson } from "./Json.ts"
 
-export interface ApiError {
-  readonly code: number
-  readonly err_code: number
-  readonly description: string
+/**
+ * A JetStream API error; handlers fail with it in Effect's error channel and the dispatcher
+ * (JetStream.ts) writes it as the reply's `error` member. `toJSON` is the wire shape, so an
+ * `ApiError` inside a pub-ack body encodes as `{"code","err_code","description"}` and nothing else.
+ */
+export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
+  code: Schema.Number,
+  err_code: Schema.Number,
+  description: Schema.String
+}) {
+  override get message(): string {
+    return this.description
+  }
+  // Errors are compared by name and message only in chai's deep equality; a tag of its own makes
+  // two ApiErrors equal only when every member is (tests compare whole errors).
+  get [Symbol.toStringTag](): string {
+    return "ApiError"
+  }
+  override toJSON(): { code: number; err_code: number; description: string } {
+    return { code: this.code, err_code: this.err_code, description: this.description }
+  }
 }
 
 /** A placeholder value other than `{err}` / `{seq}`: rendered as Go's `%v` would. */
 export type Detail = string | number | bigint
 
-const make = (code: number, err_code: number, description: string): ApiError => ({ code, err_code, description })
+const make = (code: number, err_code: number, description: string): ApiError => new ApiError({ code, err_code, description })
 
 const fill = (code: number, err_code: number, template: string, args: Readonly<Record<string, Detail>>): ApiError =>
   make(code, err_code, template.replace(/\{(\w+)\}/g, (whole, key: string) => {
@@ -301,10 +319,17 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   replicasCountCannotBeNegative: 10133,
 }
 
-/** Is `u` shaped like an `ApiError` (e.g. the `error` member of a decoded reply)? */
-export const isApiError = (u: unknown): u is ApiError =>
-  typeof u === "object" && u !== null && typeof (u as ApiError).code === "number" &&
-  typeof (u as ApiError).err_code === "number" && typeof (u as ApiError).description === "string"
+/** The wire members of an error (what a client decodes from a reply). */
+export interface ApiErrorFields {
+  readonly code: number
+  readonly err_code: number
+  readonly description: string
+}
+
+/** Is `u` shaped like an error (e.g. the `error` member of a decoded reply)? */
+export const isApiError = (u: unknown): u is ApiErrorFields =>
+  typeof u === "object" && u !== null && typeof (u as ApiErrorFields).code === "number" &&
+  typeof (u as ApiErrorFields).err_code === "number" && typeof (u as ApiErrorFields).description === "string"
 
 /**
  * A successful API reply: `{"type": <type>, ...body}` with `type` first, as nats-server's
@@ -319,6 +344,10 @@ export const apiResponse = (type: string, body: Record<string, unknown>): string
   return encodeJson(out)
 }
 
-/** An error reply: `{"type": <type>, "error": {"code", "err_code", "description"}}`. */
-export const apiErrorResponse = (type: string, error: ApiError): string =>
-  encodeJson({ type, error: { code: error.code, err_code: error.err_code, description: error.description } })
+/**
+ * An error reply: `{"type": <type>, "error": {"code", "err_code", "description"}, ...zero}`. `zero`
+ * holds the members of nats-server's response struct that have no `omitempty` and so appear in
+ * its error replies too (e.g. `"purged":0` of a purge response).
+ */
+export const apiErrorResponse = (type: string, error: ApiError, zero: Record<string, unknown> = {}): string =>
+  encodeJson({ type, error: { code: error.code, err_code: error.err_code, description: error.description }, ...zero })

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
-import { ApiErrors } from "./ApiError.ts"
+import { ApiError, ApiErrors } from "./ApiError.ts"
 import {
   checkAgainstStream,
   checkUpdate,
@@ -15,10 +15,10 @@ import {
   sameConsumerConfig,
   updatedConfig
 } from "./ConsumerConfig.ts"
+import { unmarshalRequest } from "./ConsumerConfigDecode.ts"
 import { formatTime } from "./Json.ts"
-import { type ApiContext, type ApiResult, requestJson } from "./StreamApi.ts"
-
-const ok = (body: Record<string, unknown>): ApiResult => ({ body })
+import * as Requests from "./Requests.ts"
+import type { ApiContext, ApiHandler } from "./StreamApi.ts"
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 const generateName = (): string => {
@@ -52,78 +52,76 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
   return info
 }
 
-export const createConsumer = (ctx: ApiContext, subject: string, streamName: string, body: Uint8Array): Effect.Effect<ApiResult> =>
+export const createConsumer = (ctx: ApiContext, subject: string, streamName: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const stream = ctx.registry.get(streamName)
     if (stream === undefined) {
-      if (requestJson(body) === undefined) return { error: ApiErrors.invalidJSON() }
-      return { error: ApiErrors.streamNotFound() }
+      const raw = unmarshalRequest(body)
+      if (raw === undefined) return yield* ApiErrors.invalidJSON()
+      if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
+      return yield* ApiErrors.streamNotFound()
     }
     const decoded = decodeConsumerCreate(body, subject, stream.config)
-    if (!decoded.ok) return { error: decoded.error }
+    if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
-    if (req.stream !== streamName) return { error: ApiErrors.streamMismatch() }
+    if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
     const config = req.config
     const name = config.name ?? config.durable_name ?? generateName()
     const others: Array<ConsumerConfig> = ctx.registry.consumersOf(streamName).filter((c) => c.name !== name).map((c) => c.config)
     const existing = ctx.registry.getConsumer(streamName, name)
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined)
-    if (bad !== undefined) return { error: bad }
+    if (bad !== undefined) return yield* bad
     if (existing !== undefined) {
       // 2.9.10 has no create/update `action`: an existing name is always an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return ok(consumerInfo(existing))
+      if (sameConsumerConfig(existing.config, config)) return consumerInfo(existing)
       const refused = checkUpdate(existing.config, config)
-      if (refused !== undefined) return { error: refused }
+      if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
       ctx.registry.saveConsumer(existing)
-      return ok(consumerInfo(existing))
+      return consumerInfo(existing)
     }
     if (stream.config.max_consumers > 0 && ctx.registry.consumersOf(streamName).length >= stream.config.max_consumers) {
-      return { error: ApiErrors.maximumConsumersLimit() }
+      return yield* ApiErrors.maximumConsumersLimit()
     }
-    const started = yield* Effect.exit(ctx.registry.startConsumer(streamName, name, config, ctx.nowNs()))
-    if (started._tag === "Failure") return { error: ApiErrors.consumerCreate(String(started.cause)) }
-    ctx.registry.saveConsumer(started.value)
+    const started = yield* ctx.registry.startConsumer(streamName, name, config, ctx.nowNs())
+    ctx.registry.saveConsumer(started)
     ctx.advise?.("CONSUMER.CREATED", streamName, name)
-    return ok(consumerInfo(started.value))
+    return consumerInfo(started)
   })
 
-export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: string): ApiResult => {
-  if (ctx.registry.get(stream) === undefined) return { error: ApiErrors.streamNotFound() }
+const findConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): Effect.Effect<ConsumerActor, ApiError> => {
+  // nats-server checks the (absent) body first, then the stream, then the consumer.
+  const notEmpty = Requests.emptyRequest(body)
+  if (notEmpty !== undefined) return Effect.fail(notEmpty)
+  if (ctx.registry.get(stream) === undefined) return Effect.fail(ApiErrors.streamNotFound())
   const c = ctx.registry.getConsumer(stream, name)
-  if (c === undefined) return { error: ApiErrors.consumerNotFound() }
-  return ok(consumerInfo(c))
+  return c === undefined ? Effect.fail(ApiErrors.consumerNotFound()) : Effect.succeed(c)
 }
 
-export const deleteConsumer = (ctx: ApiContext, stream: string, name: string): Effect.Effect<ApiResult> =>
+export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
+  Effect.map(findConsumer(ctx, stream, name, body), consumerInfo)
+
+export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
-    if (ctx.registry.get(stream) === undefined) return { error: ApiErrors.streamNotFound() }
-    if (ctx.registry.getConsumer(stream, name) === undefined) return { error: ApiErrors.consumerNotFound() }
+    yield* findConsumer(ctx, stream, name, body)
     yield* ctx.registry.deleteConsumer(stream, name)
     ctx.advise?.("CONSUMER.DELETED", stream, name)
-    return ok({ success: true })
+    return { success: true }
   })
 
-const offsetOf = (body: Uint8Array): number | undefined => {
-  const req = requestJson(body)
-  if (req === undefined) return undefined
-  const o = req.offset
-  return typeof o === "number" && o > 0 ? o : 0
-}
+/** CONSUMER.NAMES and CONSUMER.LIST: the body is decoded before the stream is looked up, as nats-server. */
+const listConsumers = (ctx: ApiContext, stream: string, body: Uint8Array, limit: number, item: (c: ConsumerActor) => unknown): ApiHandler =>
+  Effect.gen(function*() {
+    const req = Requests.consumersRequest(body)
+    if (req instanceof ApiError) return yield* req
+    if (ctx.registry.get(stream) === undefined) return yield* ApiErrors.streamNotFound()
+    const all = ctx.registry.consumersOf(stream)
+    const offset = Math.min(Number(req.offset), all.length)
+    return { total: all.length, offset, limit, consumers: all.slice(offset, offset + limit).map(item) }
+  })
 
-export const consumerNames = (ctx: ApiContext, stream: string, body: Uint8Array): ApiResult => {
-  const offset = offsetOf(body)
-  if (offset === undefined) return { error: ApiErrors.invalidJSON() }
-  if (ctx.registry.get(stream) === undefined) return { error: ApiErrors.streamNotFound() }
-  const all = ctx.registry.consumersOf(stream)
-  return ok({ total: all.length, offset, limit: 1024, consumers: all.slice(offset, offset + 1024).map((c) => c.name) })
-}
+export const consumerNames = (ctx: ApiContext, stream: string, body: Uint8Array): ApiHandler =>
+  listConsumers(ctx, stream, body, 1024, (c) => c.name)
 
-export const consumerList = (ctx: ApiContext, stream: string, body: Uint8Array): ApiResult => {
-  const offset = offsetOf(body)
-  if (offset === undefined) return { error: ApiErrors.invalidJSON() }
-  if (ctx.registry.get(stream) === undefined) return { error: ApiErrors.streamNotFound() }
-  const all = ctx.registry.consumersOf(stream)
-  return ok({ total: all.length, offset, limit: 256, consumers: all.slice(offset, offset + 256).map(consumerInfo) })
-}
-
+export const consumerList = (ctx: ApiContext, stream: string, body: Uint8Array): ApiHandler =>
+  listConsumers(ctx, stream, body, 256, consumerInfo)

@@ -35,12 +35,15 @@
  * - A body `name` with '/' or '\' (legacy `CONSUMER.CREATE.<s>`) is refused with the path
  *   separator error; 2.9.10 accepts it and makes nested directories out of it.
  * - `metadata` (2.10) is decoded and echoed (last key); `action` (2.10) is decoded ("create",
- *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. `filter_subjects` and
- *   `pedantic` are ignored like 2.9.10 does.
+ *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. `pedantic` (2.11) must be
+ *   a bool and is otherwise ignored. A top-level key the request struct does not have is refused
+ *   (`invalid JSON: json: unknown field "x"`, 2.12 strict mode); unknown keys inside `config`
+ *   (`filter_subjects` among them) are still ignored like 2.9.10 does.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
+import { unknownField } from "./Requests.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "./GoJson.ts"
 import { byteLength, hasPathSeparator, isGoValidName, isLiteralSubject as isLiteral, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, subjectIsSubsetMatch } from "./Names.ts"
 import type { StreamConfig } from "./StreamConfig.ts"
@@ -339,6 +342,7 @@ export const decodeConsumerCreate = (
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
+  if (req.unknown !== undefined) return fail(unknownField(req.unknown))
   const tokens = subject.split(".")
   // $JS.API.CONSUMER.CREATE.<s> | .CREATE.<s>.<c>[.<filter...>] | .DURABLE.CREATE.<s>.<d>
   if (tokens.length < 5) return fail(ApiErrors.badRequest())

@@ -12,6 +12,7 @@ import {
   decodeString,
   decodeStringMap,
   fieldsOf,
+  foldKey,
   kindOf,
   TypeMismatch,
   UINT64_MAX,
@@ -216,18 +217,34 @@ export interface RawRequest {
   stream: string
   config: RawConfig
   action: ConsumerAction | undefined
+  /**
+   * The first top-level key the request struct does not have: refused (nats-server 2.12 strict
+   * mode; 2.9.10 ignores it). Keys inside `config` are still ignored as Go does (not strict yet).
+   */
+  unknown: string | undefined
 }
+
+const REQUEST_FIELDS = ["stream_name", "config", "action", "pedantic"] as const
 
 /** `json.Unmarshal(body, &CreateConsumerRequest{})`, or undefined for "invalid JSON". */
 export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined =>
-  unmarshalObject(body, (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined }), (req, o) =>
-    fieldsOf(o, ["stream_name", "config", "action"] as const, (k, v) => {
+  unmarshalObject(body, (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined }), (req, o) => {
+    for (const [key] of o.entries) {
+      if (!REQUEST_FIELDS.some((n) => n === key || n === foldKey(key))) {
+        req.unknown ??= key
+      }
+    }
+    fieldsOf(o, REQUEST_FIELDS, (k, v) => {
       if (k === "stream_name") {
         req.stream = decodeString(v, k) ?? req.stream
       } else if (k === "action") {
         req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
+      } else if (k === "pedantic") {
+        // 2.11's pedantic flag (no silent defaulting): typed, but there is no non-pedantic mode to leave.
+        decodeBool(v, k)
       } else {
         const config = decodeObjectOrNull(v, k)
         if (config !== undefined) fieldsOf(config, CONFIG_FIELDS, (field, x) => applyField(req.config, field, x))
       }
-    }))
+    })
+  })

@@ -10,12 +10,11 @@ import type { Subscription } from "../../core/Router.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { formatTime } from "./Json.ts"
-import { lookupMessage, requestJson } from "./StreamApi.ts"
+import { directGetRequest } from "./Requests.ts"
+import { lookupMessage } from "./StreamApi.ts"
 
 const status = (text: string) => Buffer.from(`NATS/1.0 ${text}\r\n\r\n`, "latin1")
 const NOT_FOUND = status("404 Message Not Found")
-const EMPTY_REQUEST = status("408 Empty Request")
-const MALFORMED = status("408 Malformed Request")
 const BAD_REQUEST = status("408 Bad Request")
 
 const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8Array) => {
@@ -40,14 +39,8 @@ export const subscribeDirectGet = (actor: StreamActor, client: InternalClient): 
     client.subscribe(base, (_s, to, hdrLen, msg) => {
       if (to === undefined) return
       const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
-      if (body.length === 0) return reply(client, to, EMPTY_REQUEST)
-      const req = requestJson(body)
-      if (req === undefined) return reply(client, to, MALFORMED)
-      const seq = typeof req.seq === "number" ? req.seq : 0
-      const last = typeof req.last_by_subj === "string" ? req.last_by_subj : ""
-      const next = typeof req.next_by_subj === "string" ? req.next_by_subj : ""
-      if (seq === 0 && last === "" && next === "") return reply(client, to, EMPTY_REQUEST)
-      if ((seq > 0 && last !== "") || (last !== "" && next !== "")) return reply(client, to, BAD_REQUEST)
+      const req = directGetRequest(body)
+      if ("status" in req) return reply(client, to, status(req.status))
       const m = lookupMessage(actor, req)
       if (m === undefined) return reply(client, to, NOT_FOUND)
       const r = directReply(actor, m)

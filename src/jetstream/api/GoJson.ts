@@ -69,7 +69,7 @@ export const unmarshalObject = <T>(
 
 // Go's case-insensitive key match: ASCII case folding plus the two non-ASCII runes that fold to
 // ASCII letters (U+017F long s → s, U+212A Kelvin sign → k).
-const foldKey = (k: string): string =>
+export const foldKey = (k: string): string =>
   k.replace(/\u017f/g, "s").replace(/\u212a/g, "k").replace(/[A-Z]/g, (c) => c.toLowerCase())
 
 /** Calls `apply` for each entry of `o` whose key names one of `names` (exact match preferred, as Go). */

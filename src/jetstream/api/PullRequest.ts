@@ -6,7 +6,7 @@
 import {
   decodeBool,
   decodeInt,
-  fieldsOf,
+  foldKey,
   goQuote,
   INT64_MAX,
   INT64_MIN,
@@ -57,6 +57,9 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const stack: Array<"object" | "array"> = []
   const err = (context: string): string =>
     i >= len ? "unexpected end of JSON input" : `invalid character ${quoteByte(data[i]!)} ${context}`
+  // At the end of input Go's scanner steps a final ' ' through the state machine, so a number or
+  // literal cut short reports that space ("invalid character ' ' in numeric literal").
+  const inToken = (context: string): string => (i >= len ? `invalid character ' ' ${context}` : err(context))
   const ws = () => {
     while (i < len && (data[i] === 0x20 || data[i] === 0x09 || data[i] === 0x0a || data[i] === 0x0d)) i++
   }
@@ -97,19 +100,19 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const number = (): string | undefined => {
     if (data[i] === 0x2d) {
       i++
-      if (!isDigit(data[i])) return err("in numeric literal")
+      if (!isDigit(data[i])) return inToken("in numeric literal")
     }
     if (data[i] === 0x30) i++
     else while (isDigit(data[i])) i++
     if (data[i] === 0x2e) {
       i++
-      if (!isDigit(data[i])) return err("after decimal point in numeric literal")
+      if (!isDigit(data[i])) return inToken("after decimal point in numeric literal")
       while (isDigit(data[i])) i++
     }
     if (data[i] === 0x65 || data[i] === 0x45) {
       i++
       if (data[i] === 0x2b || data[i] === 0x2d) i++
-      if (!isDigit(data[i])) return err("in exponent of numeric literal")
+      if (!isDigit(data[i])) return inToken("in exponent of numeric literal")
       while (isDigit(data[i])) i++
     }
     return undefined
@@ -118,7 +121,7 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   const literal = (word: string): string | undefined => {
     for (let k = 1; k < word.length; k++) {
       i++
-      if (data[i] !== word.charCodeAt(k)) return err(`in literal ${word} (expecting '${word[k]}')`)
+      if (data[i] !== word.charCodeAt(k)) return inToken(`in literal ${word} (expecting '${word[k]}')`)
     }
     i++
     return undefined
@@ -212,9 +215,15 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
   const parsed = parseLiterals(text)
   if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) return { ok: false, description: "Bad Request - invalid JSON" }
   const r = { expires: 0n, batch: 0n, max_bytes: 0n, no_wait: false, idle_heartbeat: 0n }
-  let first: TypeMismatch | undefined
-  // Go keeps decoding after a type error and reports the first one.
-  fieldsOf(parsed.value, PULL_FIELDS, (field, v) => {
+  // Go keeps decoding after an error and reports the first one; an unknown key is one too
+  // (deliberately, as nats-server 2.12's strict mode; 2.9.10 ignores it).
+  let first: TypeMismatch | { readonly unknown: string } | undefined
+  for (const [key, v] of parsed.value.entries) {
+    const field = PULL_FIELDS.find((n) => n === key) ?? PULL_FIELDS.find((n) => n === foldKey(key))
+    if (field === undefined) {
+      first ??= { unknown: key }
+      continue
+    }
     try {
       if (field === "no_wait") r.no_wait = decodeBool(v, field) ?? r.no_wait
       else r[field] = decodeInt(v, field) ?? r[field]
@@ -222,7 +231,10 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
       if (!(e instanceof TypeMismatch)) throw e
       first ??= e
     }
-  })
+  }
+  if (first !== undefined && !(first instanceof TypeMismatch)) {
+    return { ok: false, description: `Bad Request - json: unknown field ${goQuote(first.unknown)}` }
+  }
   if (first !== undefined) {
     const type = PULL_TYPES[first.field as (typeof PULL_FIELDS)[number]]
     return {

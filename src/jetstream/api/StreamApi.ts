@@ -6,8 +6,8 @@ import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import type { StreamRegistry } from "../StreamRegistry.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { type ApiError, ApiErrors } from "./ApiError.ts"
-import { parseJson } from "./Json.ts"
+import { ApiError, ApiErrors } from "./ApiError.ts"
+import * as Requests from "./Requests.ts"
 import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "./StreamConfig.ts"
 import { storedMessage, streamHasSubject, streamInfo } from "./StreamInfo.ts"
 
@@ -21,67 +21,44 @@ export interface ApiContext {
   readonly limits: { readonly maxMemoryStore?: number; readonly maxFileStore?: number }
 }
 
-/** A handler's answer: a response body (without `type`) or an error. */
-export type ApiResult = { readonly body: Record<string, unknown> } | { readonly error: ApiError }
-
-const ok = (body: Record<string, unknown>): ApiResult => ({ body })
-const err = (error: ApiError): ApiResult => ({ error })
-
-const decoder = new TextDecoder()
-
-/** Empty body → {}; invalid JSON → undefined. */
-export const requestJson = (body: Uint8Array): Record<string, unknown> | undefined => {
-  if (body.length === 0) return {}
-  const text = decoder.decode(body).trim()
-  if (text === "") return {}
-  let v: unknown
-  try {
-    v = parseJson(text)
-  } catch {
-    return undefined
-  }
-  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined
-}
-
-const num = (v: unknown): number | undefined =>
-  typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : typeof v === "bigint" && v >= 0n ? Number(v) : undefined
-
-const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined)
+/**
+ * A handler's answer: the response body (without `type`) on success; an `ApiError` in the error
+ * channel otherwise. Every handler decodes and validates its whole request before it changes
+ * anything, so an error reply means nothing changed.
+ */
+export type ApiBody = Record<string, unknown>
+export type ApiHandler = Effect.Effect<ApiBody, ApiError>
 
 const overlapsOther = (registry: StreamRegistry, config: StreamConfig): boolean =>
   registry.all().some((a) => a.name !== config.name && subjectsOverlap(a.config.subjects, config.subjects))
 
-export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): Effect.Effect<ApiResult> =>
+export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const decoded = decodeStreamCreate(body, name, ctx.limits)
-    if (!decoded.ok) return err(decoded.error)
+    if (!decoded.ok) return yield* decoded.error
     const config = decoded.config
     const existing = ctx.registry.get(config.name)
     if (existing !== undefined) {
-      if (!sameConfig(existing.config, config)) return err(ApiErrors.streamNameExist())
+      if (!sameConfig(existing.config, config)) return yield* ApiErrors.streamNameExist()
       // nats-server 2.9.10 reports did_create on an idempotent create too.
-      return ok({ ...streamInfo(existing), did_create: true })
+      return { ...streamInfo(existing), did_create: true }
     }
-    if (overlapsOther(ctx.registry, config)) return err(ApiErrors.streamSubjectOverlap())
-    const started = yield* Effect.exit(ctx.registry.start(config, ctx.nowNs(), true))
-    if (started._tag === "Failure") {
-      const e = started.cause
-      return err(ApiErrors.streamCreate(String(e)))
-    }
+    if (overlapsOther(ctx.registry, config)) return yield* ApiErrors.streamSubjectOverlap()
+    const started = yield* ctx.registry.start(config, ctx.nowNs(), true)
     ctx.advise?.("STREAM.CREATED", config.name)
-    return ok({ ...streamInfo(started.value), did_create: true })
+    return { ...streamInfo(started), did_create: true }
   })
 
-export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): Effect.Effect<ApiResult> =>
+export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const actor = ctx.registry.get(name)
     // The decoder reports body errors before "stream not found", in nats-server's order.
     const decoded = decodeStreamUpdate(body, name, actor?.config, ctx.limits)
-    if (!decoded.ok) return err(decoded.error)
-    if (actor === undefined) return err(ApiErrors.streamNotFound())
+    if (!decoded.ok) return yield* decoded.error
+    if (actor === undefined) return yield* ApiErrors.streamNotFound()
     const next = decoded.config
-    if (overlapsOther(ctx.registry, next)) return err(ApiErrors.streamSubjectOverlap())
-    const result = yield* Effect.exit(actor.call((a) => {
+    if (overlapsOther(ctx.registry, next)) return yield* ApiErrors.streamSubjectOverlap()
+    yield* actor.call((a) => {
       const before = a.config
       a.config = next
       if (before.subjects.join("\u0000") !== next.subjects.join("\u0000")) a.resubscribe()
@@ -89,125 +66,119 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): E
       if (before.duplicate_window !== next.duplicate_window) a.rebuildDedupe()
       a.enforceLimits()
       ctx.registry.saveConfig(a)
-    }))
-    if (result._tag === "Failure") return err(ApiErrors.streamUpdate(String(result.cause)))
+    })
     ctx.advise?.("STREAM.UPDATED", name)
-    return ok(streamInfo(actor))
+    return streamInfo(actor)
   })
 
-export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Array): ApiResult => {
-  const req = requestJson(body)
-  if (req === undefined) return err(ApiErrors.invalidJSON())
+/** The decoded request, or a failure in the error channel. */
+const decoded = <A>(r: A | ApiError): Effect.Effect<A, ApiError> => (r instanceof ApiError ? Effect.fail(r) : Effect.succeed(r))
+
+const findStream = (ctx: ApiContext, name: string): Effect.Effect<StreamActor, ApiError> => {
   const actor = ctx.registry.get(name)
-  if (actor === undefined) return err(ApiErrors.streamNotFound())
-  const info = streamInfo(actor, {
-    subjectsFilter: str(req.subjects_filter),
-    deletedDetails: req.deleted_details === true
-  })
-  return ok({ total: 0, offset: 0, limit: 0, ...info })
+  return actor === undefined ? Effect.fail(ApiErrors.streamNotFound()) : Effect.succeed(actor)
 }
 
-const page = <A>(items: ReadonlyArray<A>, offset: number, limit: number) => items.slice(offset, offset + limit)
+export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const req = yield* decoded(Requests.streamInfoRequest(body))
+    const actor = yield* findStream(ctx, name)
+    const info = streamInfo(actor, {
+      subjectsFilter: req.subjects_filter === "" ? undefined : req.subjects_filter,
+      deletedDetails: req.deleted_details
+    })
+    return { total: 0, offset: 0, limit: 0, ...info }
+  })
 
 /** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */
 const listStreams = (
   ctx: ApiContext,
   body: Uint8Array,
   limit: number,
-  item: (a: StreamActor) => unknown
-): ApiResult => {
-  const req = requestJson(body)
-  if (req === undefined) return err(ApiErrors.invalidJSON())
-  const filter = str(req.subject)
-  const offset = num(req.offset) ?? 0
-  let streams = ctx.registry.all()
-  if (filter !== undefined && filter !== "") streams = streams.filter((a) => streamHasSubject(a, toWire(filter)))
-  return ok({ total: streams.length, offset, limit, streams: page(streams, offset, limit).map(item) })
-}
-
-export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiResult => listStreams(ctx, body, 1024, (a) => a.name)
-
-export const streamList = (ctx: ApiContext, body: Uint8Array): ApiResult =>
-  listStreams(ctx, body, 256, (a) => streamInfo(a))
-
-export const deleteStream = (ctx: ApiContext, name: string): Effect.Effect<ApiResult> =>
+  item: (a: StreamActor) => unknown,
+  empty: null | []
+): ApiHandler =>
   Effect.gen(function*() {
-    if (ctx.registry.get(name) === undefined) return err(ApiErrors.streamNotFound())
+    const req = yield* decoded(Requests.streamNamesRequest(body))
+    let streams = ctx.registry.all()
+    if (req.subject !== "") streams = streams.filter((a) => streamHasSubject(a, toWire(req.subject)))
+    // Go clamps the offset to the number of streams (an int offset past 2^53 is past any count too).
+    const offset = Math.min(Number(req.offset), streams.length)
+    const page = streams.slice(offset, offset + limit).map(item)
+    return { total: streams.length, offset, limit, streams: page.length === 0 ? empty : page }
+  })
+
+// An empty page of names is Go's nil slice (`null`); the list response starts from an empty slice.
+export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler => listStreams(ctx, body, 1024, (a) => a.name, null)
+
+export const streamList = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
+  listStreams(ctx, body, 256, (a) => streamInfo(a), [])
+
+export const deleteStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const notEmpty = Requests.emptyRequest(body)
+    if (notEmpty !== undefined) return yield* notEmpty
+    yield* findStream(ctx, name)
     yield* ctx.registry.delete(name)
     ctx.advise?.("STREAM.DELETED", name)
-    return ok({ success: true })
+    return { success: true }
   })
 
-export const purgeStream = (ctx: ApiContext, name: string, body: Uint8Array): Effect.Effect<ApiResult> =>
+export const purgeStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
-    const req = requestJson(body)
-    if (req === undefined) return err(ApiErrors.invalidJSON())
-    const actor = ctx.registry.get(name)
-    if (actor === undefined) return err(ApiErrors.streamNotFound())
-    if (actor.config.sealed) return err(ApiErrors.streamSealed())
-    if (actor.config.deny_purge) return err(ApiErrors.streamPurgeFailed("stream purge not permitted"))
-    const filter = str(req.filter)
-    const seq = num(req.seq)
-    const keep = num(req.keep)
-    if (seq !== undefined && seq > 0 && keep !== undefined && keep > 0) {
-      return err(ApiErrors.badRequest())
+    const req = yield* decoded(Requests.purgeRequest(body))
+    const actor = yield* findStream(ctx, name)
+    if (actor.config.sealed) return yield* ApiErrors.streamSealed()
+    if (actor.config.deny_purge) return yield* ApiErrors.streamPurgeFailed("stream purge not permitted")
+    if (req.filter !== "" && !isValidSubject(toWire(req.filter))) {
+      return yield* ApiErrors.streamPurgeFailed("invalid subject filter")
     }
-    if (filter !== undefined && filter !== "" && !isValidSubject(toWire(filter))) {
-      return err(ApiErrors.streamPurgeFailed("invalid subject filter"))
+    // Sequences are exact JS numbers up to 2^53 - 1 (store/StoreError.ts SequenceOverflow); a purge
+    // up to a later one would move the first sequence past it. nats-server 2.9.10 accepts it.
+    if (req.seq > BigInt(Number.MAX_SAFE_INTEGER)) {
+      return yield* ApiErrors.streamPurgeFailed(`purge sequence ${req.seq} is past the largest supported sequence ${Number.MAX_SAFE_INTEGER}`)
     }
-    const purged = yield* Effect.exit(actor.call((a) =>
+    const purged = yield* actor.call((a) =>
       a.purge({
-        ...(filter !== undefined && filter !== "" ? { filter: toWire(filter) } : {}),
-        ...(seq !== undefined && seq > 0 ? { seq } : {}),
-        ...(keep !== undefined && keep > 0 ? { keep } : {})
+        ...(req.filter !== "" ? { filter: toWire(req.filter) } : {}),
+        ...(req.seq > 0n ? { seq: Requests.seqNumber(req.seq) } : {}),
+        ...(req.keep > 0n ? { keep: Requests.seqNumber(req.keep) } : {})
       })
-    ))
-    if (purged._tag === "Failure") return err(ApiErrors.streamGeneralError(String(purged.cause)))
-    return ok({ success: true, purged: purged.value })
+    )
+    return { success: true, purged }
   })
 
-/** Shared by STREAM.MSG.GET and DIRECT.GET: find the message a get request names. */
-export const lookupMessage = (actor: { readonly store: import("../../store/MessageLog.ts").MessageLog }, req: Record<string, unknown>) => {
-  const seq = num(req.seq) ?? 0
-  const lastFor = str(req.last_by_subj) ?? ""
-  const nextFor = str(req.next_by_subj) ?? ""
-  if (seq > 0 && nextFor === "") return actor.store.get(seq)
-  if (nextFor !== "") {
-    const s = actor.store.firstSeqMatching(seq, toWire(nextFor))
+/** Shared by STREAM.MSG.GET and DIRECT.GET: find the message a (validated) get request names. */
+export const lookupMessage = (
+  actor: { readonly store: import("../../store/MessageLog.ts").MessageLog },
+  req: Requests.MsgGetRequest
+) => {
+  const seq = Requests.seqNumber(req.seq)
+  if (seq > 0 && req.next_by_subj === "") return actor.store.get(seq)
+  if (req.next_by_subj !== "") {
+    const s = actor.store.firstSeqMatching(seq, toWire(req.next_by_subj))
     return s === undefined ? undefined : actor.store.get(s)
   }
-  return actor.store.lastBySubject(toWire(lastFor))
+  return actor.store.lastBySubject(toWire(req.last_by_subj))
 }
 
-export const getMessage = (ctx: ApiContext, name: string, body: Uint8Array): ApiResult => {
-  const req = requestJson(body)
-  if (req === undefined || body.length === 0) return err(ApiErrors.invalidJSON())
-  const actor = ctx.registry.get(name)
-  if (actor === undefined) return err(ApiErrors.streamNotFound())
-  const seq = num(req.seq) ?? 0
-  const lastFor = str(req.last_by_subj) ?? ""
-  const nextFor = str(req.next_by_subj) ?? ""
-  if ((seq > 0 && lastFor !== "") || (seq === 0 && lastFor === "" && nextFor === "") || (lastFor !== "" && nextFor !== "")) {
-    return err(ApiErrors.badRequest())
-  }
-  const m = lookupMessage(actor, req)
-  if (m === undefined) return err(ApiErrors.noMessageFound())
-  return ok({ message: storedMessage(m) })
-}
-
-export const deleteMessage = (ctx: ApiContext, name: string, body: Uint8Array): Effect.Effect<ApiResult> =>
+export const getMessage = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
-    if (body.length === 0) return err(ApiErrors.badRequest())
-    const req = requestJson(body)
-    if (req === undefined) return err(ApiErrors.invalidJSON())
-    const actor = ctx.registry.get(name)
-    if (actor === undefined) return err(ApiErrors.streamNotFound())
-    if (actor.config.sealed) return err(ApiErrors.streamSealed())
-    if (actor.config.deny_delete) return err(ApiErrors.streamMsgDeleteFailed("message delete not permitted"))
-    const seq = num(req.seq) ?? 0
-    const erase = req.no_erase !== true
-    const removed = yield* Effect.exit(actor.call((a) => a.removeMessage(seq, erase)))
-    if (removed._tag === "Failure") return err(ApiErrors.streamMsgDeleteFailed(String(removed.cause)))
-    if (!removed.value) return err(ApiErrors.sequenceNotFound(seq))
-    return ok({ success: true })
+    const req = yield* decoded(Requests.msgGetRequest(body))
+    const actor = yield* findStream(ctx, name)
+    const m = lookupMessage(actor, req)
+    if (m === undefined) return yield* ApiErrors.noMessageFound()
+    return { message: storedMessage(m) }
+  })
+
+export const deleteMessage = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const req = yield* decoded(Requests.msgDeleteRequest(body))
+    const actor = yield* findStream(ctx, name)
+    if (actor.config.sealed) return yield* ApiErrors.streamSealed()
+    if (actor.config.deny_delete) return yield* ApiErrors.streamMsgDeleteFailed("message delete not permitted")
+    const seq = Requests.seqNumber(req.seq)
+    const removed = yield* actor.call((a) => a.removeMessage(seq, !req.no_erase))
+    if (!removed) return yield* ApiErrors.sequenceNotFound(req.seq)
+    return { success: true }
   })

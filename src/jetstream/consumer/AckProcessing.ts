@@ -6,7 +6,8 @@
  */
 import { Buffer } from "node:buffer"
 import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
-import type { PullRequest } from "../api/PullRequest.ts"
+import { decodePullRequest, type PullRequest } from "../api/PullRequest.ts"
+import { decodeStruct } from "../api/Requests.ts"
 
 /** The delivery an ack subject names: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`. */
 export const ackTarget = (subject: string): { readonly sseq: number; readonly dseq: number } | undefined => {
@@ -26,56 +27,59 @@ const startsWith = (b: Uint8Array, p: string): boolean => {
   return true
 }
 
+const equals = (b: Uint8Array, p: string): boolean => b.length === p.length && startsWith(b, p)
+
 /**
- * What an ack body asks for; undefined for anything else (ignored). An empty body is an ack. The
- * argument of "next" and "nak" is the body after its four-byte verb.
+ * What an ack body asks for; undefined for anything else (ignored, as nats-server does). An empty
+ * body, `+ACK` and `+OK` are acks, `+WPI` is progress: whole bodies, nothing may follow (a
+ * `+ACKS` is not an ack). `+NXT` and `-NAK` take an argument after the verb. `+TERM` is exact in
+ * 2.9.10; `+TERM <reason>` (2.10+, what nats.js `term(reason)` sends) is a term too.
  */
 export const ackKind = (body: Uint8Array): AckKind | undefined => {
-  if (body.length === 0 || startsWith(body, "+ACK") || startsWith(body, "+OK")) return "ack"
+  if (body.length === 0 || equals(body, "+ACK") || equals(body, "+OK")) return "ack"
   if (startsWith(body, "+NXT")) return "next"
   if (startsWith(body, "-NAK")) return "nak"
-  if (startsWith(body, "+WPI")) return "progress"
-  if (startsWith(body, "+TERM")) return "term"
+  if (equals(body, "+WPI")) return "progress"
+  if (equals(body, "+TERM") || startsWith(body, "+TERM ")) return "term"
   return undefined
 }
 
+// Go's bytes.TrimSpace set (unicode.IsSpace).
+const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+const TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g")
+
 /**
- * The redelivery delay of a -NAK argument in ms: `{"delay": <ns>}` or a Go duration ("1.5s");
- * 0 = redeliver now. `warn` hears of a JSON argument that does not parse.
+ * The redelivery delay of a -NAK argument in ms, as nats-server's `processNak`: a JSON
+ * `ConsumerNakOptions` (`{"delay": <int64 ns>}`, decoded strictly: a string, a fraction, an
+ * unknown key are malformed) or a Go duration ("1.5s", "-2m"); no argument = redeliver now.
+ * A malformed argument is a plain NAK (redeliver now) and `warn` hears of it — it is never read as
+ * some other delay. Undefined = a plain NAK; a zero or negative delay also redelivers now.
  */
-export const nakDelayMs = (arg: Uint8Array, warn: (text: string) => void): number => {
-  const text = Buffer.from(arg).toString("utf8").trim()
-  let delayMs = 0
-  if (text !== "") {
-    if (text.startsWith("{")) {
-      try {
-        const d = (JSON.parse(text) as { delay?: unknown }).delay
-        if (typeof d === "number" && d > 0) delayMs = d / 1e6
-      } catch {
-        warn(text)
-      }
-    } else {
-      const ms = parseGoDuration(text)
-      if (ms !== undefined) delayMs = ms
+export const nakDelayMs = (arg: Uint8Array, warn: (text: string) => void): number | undefined => {
+  const text = Buffer.from(arg).toString("utf8").replace(TRIM, "")
+  if (text === "") return undefined
+  if (text.startsWith("{")) {
+    const r = decodeStruct(Buffer.from(text, "utf8"), { delay: "int" } as const)
+    if (!r.ok) {
+      warn(text)
+      return undefined
     }
+    return Number(r.value.delay) / 1e6
   }
-  return delayMs
+  const ms = parseGoDuration(text)
+  if (ms === undefined) warn(text)
+  return ms
 }
 
-/** The pull request a +NXT argument makes: a batch (bare number or `{"batch": n}`), at least 1. */
-export const nextRequest = (arg: Uint8Array): PullRequest => {
-  const text = Buffer.from(arg).toString("utf8").trim()
-  let batch = 1
-  if (text !== "") {
-    try {
-      const v = JSON.parse(text) as unknown
-      if (typeof v === "number") batch = v
-      else if (typeof v === "object" && v !== null && typeof (v as { batch?: unknown }).batch === "number") batch = (v as { batch: number }).batch
-    } catch {
-      // nats-server treats an unparsable +NXT argument as a batch of one.
-    }
-  }
-  return { batch: Math.max(1, batch), expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 }
+/**
+ * `+NXT <pull request>`: the argument is a pull request body like MSG.NEXT's, decoded the same
+ * strict way (nats-server's processNextMsgRequest); a malformed one is refused with its 400
+ * status, never read as a batch of one. Returns the request or the status line to answer with.
+ */
+export const nextPullRequest = (isPull: boolean, arg: Uint8Array): PullRequest | string => {
+  if (!isPull) return "409 Consumer is push based"
+  const decoded = decodePullRequest(arg)
+  return decoded.ok ? decoded.request : `400 ${decoded.description}`
 }
 
 /** The ack wait of a delivery in ms: from `backoff` by delivery count when set, else `ack_wait`. */
@@ -85,15 +89,25 @@ export const ackWaitMs = (config: ConsumerConfig, count: number): number => {
   return config.ack_wait / 1e6
 }
 
-/** Go duration strings as NAK delays: "1.5s", "300ms", "2m", "1h30m". */
-const parseGoDuration = (s: string): number | undefined => {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+/**
+ * Go's `time.ParseDuration`, in ms: an optional sign, then one or more `<decimal><unit>` (units
+ * ns, us, µs, μs, ms, s, m, h; "1.5h", ".5s", "1h30m"); a lone "0" is zero. Undefined otherwise.
+ */
+export const parseGoDuration = (s: string): number | undefined => {
+  const m = /^([+-]?)(.*)$/.exec(s)!
+  const body = m[2]!
+  if (body === "0") return 0
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  const re = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
   let total = 0
-  let matched = ""
-  for (const m of s.matchAll(re)) {
-    total += Number(m[1]) * unit[m[2]!]!
-    matched += m[0]
+  let at = 0
+  while (at < body.length) {
+    re.lastIndex = at
+    const part = re.exec(body)
+    if (part === null) return undefined
+    total += Number(part[1]) * unit[part[2]!]!
+    at = re.lastIndex
   }
-  return matched === s && s !== "" ? total : undefined
+  if (body === "") return undefined
+  return m[1] === "-" ? -total : total
 }

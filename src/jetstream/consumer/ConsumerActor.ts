@@ -23,7 +23,7 @@ import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
 import type { PullRequest } from "../api/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import type { EventLog } from "../../store/EventLog.ts"
-import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextRequest } from "./AckProcessing.ts"
+import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import * as Events from "./Events.ts"
@@ -289,7 +289,11 @@ export class ConsumerActor {
       case "next":
         this.ackOne(sseq, dseq, now)
         replied = true
-        if (reply !== undefined) this.addPull(reply, nextRequest(body.subarray(4)), now)
+        if (reply !== undefined) {
+          const next = nextPullRequest(this.isPull, body.subarray(4))
+          if (typeof next === "string") this.signal(reply, status(next))
+          else this.addPull(reply, next, now)
+        }
         break
       case "nak":
         this.nak(sseq, body.subarray(4), now)
@@ -336,7 +340,7 @@ export class ConsumerActor {
     if (p === undefined) return
     const delayMs = nakDelayMs(arg, (text) =>
       this.ctx.log.warn(`JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`))
-    if (delayMs > 0) p.deadline = now + delayMs
+    if (delayMs !== undefined && delayMs > 0) p.deadline = now + delayMs
     else this.state.queueRedelivery(sseq)
   }
 
