@@ -125,3 +125,44 @@ jetstream {
     assert.include(r.stderr, "check that its directory exists and is writable")
   })
 })
+
+/** startCli resolves on the "Listening" line; the lines after it come a moment later. */
+const ready = async (b: { log: () => string }) => {
+  const deadline = Date.now() + 10_000
+  while (!b.log().includes("Server is ready") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  return b.log()
+}
+
+describe("authentication from the command line", () => {
+  it("--user/--pass and --auth are required of clients; an open non-loopback listener is warned about", async () => {
+    const open = await startCli(["-a", "0.0.0.0"])
+    try {
+      assert.include(await ready(open), "require no authentication")
+    } finally {
+      assert.strictEqual(await open.stop(), 0)
+    }
+    const users = await startCli(["-a", "0.0.0.0", "--user", "u", "--pass", "p"])
+    try {
+      assert.notInclude(await ready(users), "require no authentication")
+      assert.include(users.log(), "[WRN] Plaintext passwords detected, use nkeys or bcrypt")
+      const nc = await connect({ port: users.port, user: "u", pass: "p" })
+      await nc.flush()
+      await nc.close()
+      const refused = await connect({ port: users.port, user: "u", pass: "x", reconnect: false }).then(
+        () => "connected",
+        (e: Error) => e.message
+      )
+      assert.strictEqual(refused, "Authorization Violation")
+    } finally {
+      assert.strictEqual(await users.stop(), 0)
+    }
+    const token = await startCli(["--auth", "s3cr3t"])
+    try {
+      const nc = await connect({ port: token.port, token: "s3cr3t" })
+      assert.strictEqual(nc.info?.auth_required, true)
+      await nc.close()
+    } finally {
+      assert.strictEqual(await token.stop(), 0)
+    }
+  })
+})
