@@ -59,14 +59,14 @@ const subjects = (e: ConfigEntry | { key: string; keyPos: Position; value: Confi
       return undefined
     }
   }
-  return list
+  // nats-server reads an empty array as no list at all: `allow: []` allows everything.
+  return list.length === 0 ? undefined : list
 }
 
 const subjectPermission = (e: ConfigEntry, issues: AuthIssues): SubjectPermission | undefined => {
   const v = e.value
   if (v._tag !== "Map") {
-    const allow = subjects(e, issues)
-    return allow === undefined ? undefined : { allow }
+    return { allow: subjects(e, issues) }
   }
   if (v.entries.size === 0) return undefined
   let allow: Array<string> | undefined
@@ -74,10 +74,10 @@ const subjectPermission = (e: ConfigEntry, issues: AuthIssues): SubjectPermissio
   for (const f of v.entries.values()) {
     switch (f.key.toLowerCase()) {
       case "allow":
-        allow = subjects(f, issues) ?? allow
+        allow = subjects(f, issues)
         break
       case "deny":
-        deny = subjects(f, issues) ?? deny
+        deny = subjects(f, issues)
         break
       default:
         if (!f.usedAsVariable) {
