@@ -230,3 +230,83 @@ describe.skipIf(natsServer === undefined)("auth through the official clients: ou
     expect(String(r["denied"])).toContain("Permissions Violation for Publish to \"$JS.API.STREAM.CREATE.MINE\"")
   })
 })
+
+/** Small configurations, one pair of servers each: token, single user, no_auth_user, auth timeout. */
+const small: Record<string, { conf: string; run: (url: string) => Promise<unknown>; expected: unknown }> = {
+  "token: connect({ token })": {
+    conf: "authorization { token: s3cr3t }",
+    run: async (url) => ({
+      right: await as(url, { token: "s3cr3t" }, async (nc) => (await nc.flush(), nc.info?.auth_required)),
+      wrong: await as(url, { token: "guess" }, async () => "connected"),
+      userInstead: await as(url, { user: "s3cr3t", pass: "s3cr3t" }, async () => "connected")
+    }),
+    expected: {
+      right: true,
+      wrong: "AuthorizationError: Authorization Violation",
+      userInstead: "AuthorizationError: Authorization Violation"
+    }
+  },
+  "bcrypt token": {
+    conf: `authorization { token: "${bcrypt.hashSync("tok", 4)}" }`,
+    run: async (url) => ({
+      right: await as(url, { token: "tok" }, async (nc) => (await nc.flush(), "ok")),
+      hash: await as(url, { token: "$2b$04$" }, async () => "connected")
+    }),
+    expected: { right: "ok", hash: "AuthorizationError: Authorization Violation" }
+  },
+  "single user: connect({ user, pass })": {
+    conf: "authorization { user: ann, password: pw }",
+    run: async (url) => ({
+      right: await as(url, { user: "ann", pass: "pw" }, async (nc) => (await nc.flush(), "ok")),
+      wrong: await as(url, { user: "ann", pass: "PW" }, async () => "connected")
+    }),
+    expected: { right: "ok", wrong: "AuthorizationError: Authorization Violation" }
+  },
+  "no_auth_user: a client without credentials is that user, with its permissions": {
+    conf: `authorization { users: [
+      { user: guest, password: g, permissions: { publish: "guest.>", subscribe: ["guest.>", "_INBOX.>"] } }
+      { user: admin, password: a }
+    ] }
+    no_auth_user: guest`,
+    run: async (url) => ({
+      guest: await as(url, {}, async (nc) => {
+        const errors = errorsOf(nc)
+        const sub = nc.subscribe("guest.in", { max: 1 })
+        nc.publish("guest.in", sc.encode("hi"))
+        nc.publish("admin.in", sc.encode("no"))
+        const got: Array<string> = []
+        for await (const m of sub) got.push(dc.decode(m.data))
+        await nc.flush()
+        return { authRequired: nc.info?.auth_required ?? false, got, errors }
+      }),
+      admin: await as(url, { user: "admin", pass: "a" }, async (nc) => (await nc.flush(), "ok"))
+    }),
+    expected: {
+      guest: {
+        authRequired: false,
+        got: ["hi"],
+        errors: ["PermissionViolationError: Permissions Violation for Publish to \"admin.in\""]
+      },
+      admin: "ok"
+    }
+  }
+}
+
+for (const [name, c] of Object.entries(small)) {
+  describe.skipIf(natsServer === undefined)(`auth through the official client: ${name}`, () => {
+    let broker: RunningBroker | undefined
+    let nats: RunningNatsServer | undefined
+    beforeAll(async () => {
+      ;[broker, nats] = await Promise.all([startBrokerWithConf(c.conf), startNatsWithConf(c.conf)])
+    })
+    afterAll(async () => {
+      await Promise.all([broker?.stop(), nats?.stop()])
+    })
+    it("behaves as nats-server", async () => {
+      const theirs = await c.run(nats!.url)
+      const ours = await c.run(broker!.url)
+      expect(ours).toEqual(theirs)
+      expect(ours).toEqual(c.expected)
+    })
+  })
+}
