@@ -32,6 +32,10 @@ const suites: Record<string, { conf: () => string; cases: Record<string, Case> }
       "no credentials": { input: connect({}) + "PING\r\n" },
       "PING before CONNECT": { input: "PING\r\n" },
       "SUB before CONNECT": { input: "SUB foo 1\r\n" },
+      "garbage before CONNECT": { input: "HELLO\r\n" },
+      "gateway reply subjects without permissions": {
+        input: connect({ auth_token: "s3cr3t" }) + "PUB _GR_.a.b 0\r\n\r\nPUB _GR_. 0\r\n\r\nPUB $GNR.a.b 0\r\n\r\nPING\r\n"
+      },
       "user/pass instead of token": { input: connect({ user: "s3cr3t", pass: "s3cr3t" }) },
       "nothing sent: auth timeout": { input: "", waitMs: 1500 }
     }
@@ -101,6 +105,11 @@ const suites: Record<string, { conf: () => string; cases: Record<string, Case> }
       "default permissions for a user without": {
         input: connect({ user: "bob", pass: "pb" }) +
           "PUB dflt.a 0\r\n\r\nPUB foo.a 0\r\n\r\nSUB dflt.a 1\r\nSUB dflt.a.b 2\r\nPING\r\n"
+      },
+      "reserved reply subjects, whatever the permissions": {
+        input: connect({ user: "alice", pass: "pa" }) +
+          "PUB foo.a $JS.ACK.S.C.1.1.1.1.0 0\r\n\r\nPUB foo.a _R_.x 0\r\n\r\nPUB foo.a _GR_.x 0\r\n\r\n" +
+          "PUB foo.a _R_ 0\r\n\r\nPUB foo.a $JS.ACK. 0\r\n\r\nPUB foo.a _INBOX.ok 0\r\n\r\nPING\r\n"
       },
       "non-verbose client gets only the errors": {
         input: connect({ user: "alice", pass: "pa", verbose: false }) + "PUB foo.secret 0\r\n\r\nSUB nope 1\r\nPING\r\n"

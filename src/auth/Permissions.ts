@@ -36,6 +36,21 @@ export interface Permissions {
   readonly response?: ResponsePermission | undefined
 }
 
+/**
+ * Reply subjects no client may set, authenticated or not (nats-server isReservedReply): service
+ * import replies `_R_.`, JetStream acks `$JS.ACK.` and gateway replies `_GR_.`. The first character
+ * is tested first so ordinary replies (`_INBOX.`) cost one comparison.
+ */
+export const isReservedReply = (reply: string): boolean => {
+  const c = reply.charCodeAt(0)
+  if (c === 95 /* _ */) return (reply.length > 3 && reply.startsWith("_R_.")) || (reply.length > 5 && reply.startsWith("_GR_."))
+  return c === 36 /* $ */ && reply.length > 8 && reply.startsWith("$JS.ACK.")
+}
+
+/** Gateway-routed reply subjects (`_GR_.`) may not be published to by clients (nats-server hasGWRoutedReplyPrefix). */
+export const isGatewayRoutedSubject = (subject: string): boolean =>
+  subject.charCodeAt(0) === 95 /* _ */ && subject.length > 5 && subject.startsWith("_GR_.")
+
 /** nats-server DEFAULT_ALLOW_RESPONSE_MAX_MSGS / _EXPIRATION. */
 export const DEFAULT_RESPONSE: ResponsePermission = { maxMsgs: 1, expiresMs: 2 * 60 * 1000 }
 

@@ -8,7 +8,7 @@
  */
 import { Buffer } from "node:buffer"
 import type { AuthResult, Authenticator } from "../auth/Authenticator.ts"
-import type { ClientPermissions } from "../auth/Permissions.ts"
+import { type ClientPermissions, isGatewayRoutedSubject, isReservedReply } from "../auth/Permissions.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { Logger } from "../log/Log.ts"
 import { decodeConnect } from "../protocol/Connect.ts"
@@ -176,9 +176,13 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable {
       return this.err("Invalid Publish Subject")
     }
     const perms = this.perms
-    if (perms !== undefined && !perms.canPublish(subject)) {
+    if ((perms !== undefined && !perms.canPublish(subject)) || isGatewayRoutedSubject(subject)) {
       this.ctx.log.error(`${this.label} - Publish Violation - Subject ${JSON.stringify(subject)}`)
       return this.err(`Permissions Violation for Publish to ${JSON.stringify(subject)}`)
+    }
+    if (reply !== undefined && isReservedReply(reply)) {
+      this.ctx.log.error(`${this.label} - Publish Violation - Reply ${JSON.stringify(reply)}`)
+      return this.err(`Permissions Violation for Publish with Reply of ${JSON.stringify(reply)}`)
     }
     // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
     this.ok()
