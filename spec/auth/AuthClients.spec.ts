@@ -65,7 +65,7 @@ const errorsOf = (nc: NatsConnection) => {
   const seen: Array<string> = []
   void (async () => {
     for await (const s of nc.status()) if (s.type === "error") seen.push(`${s.error.name}: ${s.error.message}`)
-  })()
+  })().catch(() => undefined)
   return seen
 }
 
@@ -112,7 +112,7 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
         m.respond(sc.encode("second answer"))
         svc.publish("elsewhere", sc.encode("x"))
       }
-    })()
+    })().catch(() => undefined) // the loop ends (or a publish throws) when svc closes
     await svc.flush()
     try {
       const got = await as(url, { user: "admin", pass: "adminpw" }, async (nc) => {
@@ -120,7 +120,7 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
         const replies: Array<string> = []
         void (async () => {
           for await (const m of inbox) replies.push(dc.decode(m.data))
-        })()
+        })().catch(() => undefined)
         nc.publish("svc.echo", sc.encode("hello"), { reply: "_INBOX.manual" })
         await nc.flush()
         await sleep(150)
