@@ -7,6 +7,7 @@
  */
 import * as fs from "node:fs"
 import { Cause, Effect, Exit, Layer } from "effect"
+import * as AuthSettings from "./auth/AuthSettings.ts"
 import * as Broker from "./Broker.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
 import { BROKER_NAME } from "./config/BrokerConfig.ts"
@@ -41,7 +42,11 @@ if (result.configFile !== undefined) {
   }
 }
 const fileConfig = loaded?._tag === "Success" ? loaded.config : {}
-const input: BrokerConfig.BrokerConfigInput = { ...fileConfig, ...result.config }
+const input: BrokerConfig.BrokerConfigInput = {
+  ...fileConfig,
+  ...result.config,
+  auth: AuthSettings.merge(fileConfig.auth, result.authFlags)
+}
 let config = BrokerConfig.make(input)
 
 if (result.checkConfig === true) {

@@ -191,7 +191,7 @@ describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
     const r = ok("port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
       "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\naccounts { A: { jetstream: enabled } }\n" +
-      "authorization { timeout: 2 }\njetstream { unique_tag: az }")
+      "jetstream { unique_tag: az }")
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
       "/etc/b.conf:2:1: cluster is not supported yet and is ignored",
@@ -201,18 +201,13 @@ describe("features not built yet", () => {
       "/etc/b.conf:6:1: gateway is not supported yet and is ignored",
       "/etc/b.conf:7:1: system_account is not supported yet and is ignored",
       "/etc/b.conf:8:1: accounts is not supported yet and is ignored",
-      "/etc/b.conf:9:1: authorization is not supported yet and is ignored",
-      "/etc/b.conf:10:13: jetstream.unique_tag is not supported yet and is ignored"
+      "/etc/b.conf:9:13: jetstream.unique_tag is not supported yet and is ignored"
     ])
   })
 
   it("refuse to start when ignoring them would open access", () => {
     const refused: ReadonlyArray<[string, RegExp]> = [
-      ["authorization { user: a, password: b }", /^\/etc\/b\.conf:1:1: authorization: authentication \(user, password\) is not supported yet; refusing to start/],
-      ["authorization { token: s3cr3t }", /authorization: authentication \(token\) is not supported yet/],
-      ["authorization { users: [ { user: a, password: b } ] }", /authorization: authentication \(users\)/],
       ["accounts { A: { users: [ { user: a, password: b } ] } }", /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/],
-      ["no_auth_user: a", /no_auth_user: authentication is not supported yet; refusing/],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
       ["tls { cert_file: c.pem, key_file: k.pem }", /tls: TLS is not supported yet; refusing to start without it/],
@@ -268,6 +263,74 @@ describe("Go durations", () => {
       undefined,
       undefined,
       undefined
+    ])
+  })
+})
+
+describe("authorization", () => {
+  it("maps the block onto AuthSettings, default permissions filling users without their own", () => {
+    const r = ok(`authorization {
+      timeout: 0.5
+      default_permissions: { publish: ["d.>"] }
+      users: [
+        { user: a, password: pa, permissions: { publish: { allow: "a.>", deny: ["a.x"] }, subscribe: ["s.* q"], allow_responses: { max: 3, expires: "1s" } } }
+        { username: b, pass: pb }
+      ]
+    }
+    no_auth_user: b`)
+    assert.deepStrictEqual(r.config.auth, {
+      user: undefined,
+      password: undefined,
+      token: undefined,
+      timeoutMs: 500,
+      noAuthUser: "b",
+      nkeys: [],
+      users: [
+        {
+          user: "a",
+          password: "pa",
+          standardAllowed: true,
+          permissions: {
+            publish: { allow: ["a.>"], deny: ["a.x"] },
+            subscribe: { allow: ["s.* q"] },
+            response: { maxMsgs: 3, expiresMs: 1000 }
+          }
+        },
+        {
+          user: "b",
+          password: "pb",
+          standardAllowed: true,
+          permissions: { publish: { allow: ["d.>"] }, subscribe: undefined, response: undefined }
+        }
+      ]
+    })
+  })
+
+  it("allow_responses alone turns the blanket publish allow off (nats-server)", () => {
+    const r = ok("authorization { users: [ { user: a, permissions: { allow_responses: true } } ] }")
+    assert.deepStrictEqual(r.config.auth?.users[0]?.permissions, {
+      publish: { allow: [], deny: undefined },
+      subscribe: undefined,
+      response: { maxMsgs: 1, expiresMs: 120_000 }
+    })
+  })
+
+  it("reports nats-server's messages at the key", () => {
+    assert.deepStrictEqual(errors("authorization { user: a, token: t }"), ["/etc/b.conf:1:1: Cannot have a user/pass and token"])
+    assert.deepStrictEqual(errors("authorization { users: [ { user: a }, { user: a } ] }"), [
+      "/etc/b.conf:1:1: Duplicate user \"a\" detected"
+    ])
+    assert.deepStrictEqual(errors("authorization { users: [ { user: a, permissions: { publish: \"a..b\" } } ] }"), [
+      "/etc/b.conf:1:52: subject \"a..b\" is not a valid subject"
+    ])
+  })
+
+  it("a no_auth_user that names no user is refused at load (nats-server -t accepts it, then refuses to start)", () => {
+    assert.deepStrictEqual(errors("authorization { users: [ { user: a } ] }\nno_auth_user: b"), [
+      "/etc/b.conf:2:1: no_auth_user: \"b\" not present as user in authorization block or account configuration"
+    ])
+    assert.deepStrictEqual(errors("no_auth_user: b"), [
+      "/etc/b.conf:1:1: no_auth_user: \"b\" present, but users are not defined"
     ])
   })
 })

@@ -8,6 +8,7 @@ import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { createAccount, createUser } from "@nats-io/nkeys"
 import { assert, describe, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { natsServerPath } from "../support/Broker.ts"
@@ -38,7 +39,26 @@ const accepted: ReadonlyArray<string> = [
   "http_port: 8222\nmonitor_port: 8223",
   "'port': 4222\n\"host\": \"0.0.0.0\"",
   "debug: on; trace: off, logtime: yes",
-  "store_dir: /tmp/s\njetstream: on"
+  "store_dir: /tmp/s\njetstream: on",
+  // authorization (src/auth/AuthConfigFile.ts)
+  "authorization { token: s3cr3t }",
+  "authorization { user: a, password: b, timeout: 1.5 }",
+  "authorization { username: a, pass: b, timeout: 3 }",
+  "authorization { timeout: \"2s\" }",
+  "authorization { }",
+  "authorization { users: [] }",
+  "authorization { users: [ { user: a, password: \"$2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG\" }, { username: b, pass: c } ] }",
+  `authorization { users: [ { nkey: ${createUser().getPublicKey()} }, { user: a, password: b } ] }`,
+  "authorization { users: [ { user: a, password: b, permissions: { publish: \"foo\", subscribe: [\"bar.*\", \"baz.> q\"] } } ] }",
+  "authorization { users: [ { user: a, permissions: { pub: { allow: [\"a.>\"], deny: \"a.b\" }, sub: { deny: [\">\"] } } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: true } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: { max: 5, expires: \"1m\" } } } ] }",
+  "authorization { users: [ { user: a, permissions: { publish_allow_responses: { max_msgs: -1, ttl: \"0s\" } } } ] }",
+  "authorization { users: [ { user: a, allowed_connection_types: [\"STANDARD\", \"websocket\"] } ] }",
+  "authorization { default_permissions: { publish: \"x\" }, users: [ { user: a } ] }",
+  "authorization { permissions: { subscribe: { allow: \"x\" } }, users: [ { user: a } ] }",
+  "authorization { users: [ { user: a, password: b }, { user: g } ] }\nno_auth_user: g",
+  "authorization { users: [ { user: a, permissions: { publish: {} } } ] }"
 ]
 
 const rejected: ReadonlyArray<string> = [
@@ -65,7 +85,35 @@ const rejected: ReadonlyArray<string> = [
   "a: [1,,2]",
   String.raw`server_name: "\q"`,
   "port = \n4222",
-  "write_deadline: \"soon\""
+  "write_deadline: \"soon\"",
+  // authorization
+  "authorization { bogus: 1 }",
+  "authorization: 1",
+  "authorization { user: a, token: t }",
+  "authorization { password: p, token: t }",
+  "authorization { user: a, users: [ { user: b } ] }",
+  "authorization { token: t, users: [] }",
+  "authorization { users: [ { user: a }, { user: a } ] }",
+  "authorization { users: [ { password: a } ] }",
+  "authorization { users: [ { nkey: NOTAKEY } ] }",
+  `authorization { users: [ { nkey: ${createAccount().getPublicKey()} } ] }`,
+  `authorization { users: [ { nkey: ${createUser().getPublicKey()}, user: a } ] }`,
+  "authorization { users: { user: a } }",
+  "authorization { users: [ 1 ] }",
+  "authorization { users: [ { user: a, colour: red } ] }",
+  "authorization { users: [ { user: a, permissions: \"all\" } ] }",
+  "authorization { users: [ { user: a, permissions: { publish: \"foo..bar\" } } ] }",
+  "authorization { users: [ { user: a, permissions: { publish: [1 ] } } ] }",
+  "authorization { users: [ { user: a, permissions: { publish: \"a b c\" } } ] }",
+  "authorization { users: [ { user: a, permissions: { publish: { allow: \"a\", except: \"b\" } } } ] }",
+  "authorization { users: [ { user: a, permissions: { publish: \"a\", admin: true } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: \"yes\" } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: { expires: 5 } } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: { expires: \"soon\" } } } ] }",
+  "authorization { users: [ { user: a, permissions: { allow_responses: { maximum: 1 } } } ] }",
+  "authorization { users: [ { user: a, allowed_connection_types: [\"CARRIER_PIGEON\"] } ] }"
+  // no_auth_user naming no user: nats-server -t accepts it and then refuses to start; we refuse at
+  // load (so -t too) with nats-server's start-up message (ConfigFile.spec.ts).
 ]
 
 const natsAccepts = (file: string) =>

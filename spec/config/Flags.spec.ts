@@ -25,4 +25,17 @@ describe("config-related flags", () => {
     assert.strictEqual(r.exitCode, 2)
     assert.include(r.text, "must specify [-c, --config] option to check configuration file syntax")
   })
+
+  it("--user, --pass and --auth (token) override the file's single user and token", () => {
+    assert.deepStrictEqual(Cli.parse(["--user", "u", "--pass=p", "--auth", "t"]), {
+      _tag: "Run",
+      configFile: undefined,
+      config: {},
+      authFlags: { user: "u", password: "p", token: "t" }
+    })
+    const r = Cli.parse(["--auth"])
+    assert(r._tag === "Print")
+    assert.include(r.text, "flag needs an argument: --auth")
+    assert.include(Cli.usage, "--auth <token>")
+  })
 })

@@ -26,12 +26,12 @@ describe("config file errors stop startup with exit 1", () => {
     assert.include(r.stderr, `configuration file ${file} is invalid`)
   })
 
-  it("a config asking for TLS or authentication refuses to start; all errors are listed", async () => {
-    const file = write(tmp(), "auth.conf", "port: -1\ntls { cert_file: a.pem }\nauthorization { token: t }\nbogus: 1\n")
+  it("a config asking for TLS or JWT authentication refuses to start; all errors are listed", async () => {
+    const file = write(tmp(), "auth.conf", "port: -1\ntls { cert_file: a.pem }\nresolver: MEMORY\nbogus: 1\n")
     const r = await runCli(["-c", file])
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, `${file}:2:1: tls: TLS is not supported yet; refusing to start without it`)
-    assert.include(r.stderr, `${file}:3:1: authorization: authentication (token) is not supported yet; refusing to start`)
+    assert.include(r.stderr, `${file}:3:1: resolver: JWT/operator authentication is not supported yet; refusing to start`)
     assert.include(r.stderr, `${file}:4:1: unknown field "bogus"`)
     assert.notInclude(r.stderr, "Listening")
   })
@@ -123,5 +123,46 @@ jetstream {
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, "cannot open log file")
     assert.include(r.stderr, "check that its directory exists and is writable")
+  })
+})
+
+/** startCli resolves on the "Listening" line; the lines after it come a moment later. */
+const ready = async (b: { log: () => string }) => {
+  const deadline = Date.now() + 10_000
+  while (!b.log().includes("Server is ready") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+  return b.log()
+}
+
+describe("authentication from the command line", () => {
+  it("--user/--pass and --auth are required of clients; an open non-loopback listener is warned about", async () => {
+    const open = await startCli(["-a", "0.0.0.0"])
+    try {
+      assert.include(await ready(open), "require no authentication")
+    } finally {
+      assert.strictEqual(await open.stop(), 0)
+    }
+    const users = await startCli(["-a", "0.0.0.0", "--user", "u", "--pass", "p"])
+    try {
+      assert.notInclude(await ready(users), "require no authentication")
+      assert.include(users.log(), "[WRN] Plaintext passwords detected, use nkeys or bcrypt")
+      const nc = await connect({ port: users.port, user: "u", pass: "p" })
+      await nc.flush()
+      await nc.close()
+      const refused = await connect({ port: users.port, user: "u", pass: "x", reconnect: false }).then(
+        () => "connected",
+        (e: Error) => e.message
+      )
+      assert.strictEqual(refused, "Authorization Violation")
+    } finally {
+      assert.strictEqual(await users.stop(), 0)
+    }
+    const token = await startCli(["--auth", "s3cr3t"])
+    try {
+      const nc = await connect({ port: token.port, token: "s3cr3t" })
+      assert.strictEqual(nc.info?.auth_required, true)
+      await nc.close()
+    } finally {
+      assert.strictEqual(await token.stop(), 0)
+    }
   })
 })

@@ -3,6 +3,7 @@
  * the config file produce partial overrides that are merged over `defaults`.
  */
 import { Context, Layer } from "effect"
+import type { AuthSettings } from "../auth/AuthSettings.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
 export const ADVERTISED_NATS_VERSION = "2.9.10"
@@ -43,6 +44,8 @@ export interface BrokerConfig {
   /** File store durability: "write" (default; survives kill -9), "always" (fsync per ack batch), or an fsync interval. */
   readonly sync: "write" | "always" | { readonly intervalMs: number }
   readonly domain: string | undefined
+  /** Client authentication and permissions; undefined = open (nats-server without `authorization`). */
+  readonly auth: AuthSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -70,7 +73,8 @@ export const defaults: BrokerConfig = {
   maxMemoryStore: undefined,
   maxFileStore: undefined,
   sync: "write",
-  domain: undefined
+  domain: undefined,
+  auth: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

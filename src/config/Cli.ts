@@ -2,6 +2,7 @@
  * Command-line flags, spelled as nats-server spells them so the broker is a drop-in
  * (`-p`, `--port`, `-port=4222`, `-js`, `-sd`, `-DV`, ...). Pure: argv in, a decision out.
  */
+import type { AuthSettings } from "../auth/AuthSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, type BrokerConfigInput } from "./BrokerConfig.ts"
 
 export type CliResult =
@@ -11,6 +12,8 @@ export type CliResult =
     readonly configFile: string | undefined
     /** `-t`: check the configuration file and exit (nats-server `-t`). */
     readonly checkConfig?: true
+    /** `--user`, `--pass`, `--auth`: override the file's single user / token (AuthSettings.merge). */
+    readonly authFlags?: Partial<AuthSettings>
   }
   | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
 
@@ -33,6 +36,11 @@ Logging Options:
     -V, --trace                      Trace the raw protocol
     -T, --logtime                    Timestamp log entries (default: true; -T=false to disable)
     -DV                              Debug and trace
+
+Authorization Options:
+        --user <user>                User required for connections
+        --pass <password>            Password required for connections
+        --auth <token>               Authorization token required for connections
 
 JetStream Options:
     -js, --jetstream                 Enable JetStream functionality
@@ -77,6 +85,7 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
   const config: BrokerConfigInput = {}
   let configFile: string | undefined
   let checkConfig = false
+  const authFlags: { -readonly [K in keyof AuthSettings]?: AuthSettings[K] } = {}
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!
     if (!raw.startsWith("-") || raw === "-" || raw === "--") return fail(`unexpected argument: ${raw}`)
@@ -116,6 +125,14 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
         config.trace = true
         continue
     }
+    if (name === "user" || name === "pass" || name === "auth") {
+      const value = inline ?? argv[++i]
+      if (value === undefined) return fail(`flag needs an argument: ${raw}`)
+      if (name === "user") authFlags.user = value
+      else if (name === "pass") authFlags.password = value
+      else authFlags.token = value
+      continue
+    }
     const key = valued[name]
     if (key === undefined) return fail(`flag provided but not defined: ${raw}`)
     const value = inline ?? argv[++i]
@@ -139,5 +156,11 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
   if (checkConfig && configFile === undefined) {
     return fail("must specify [-c, --config] option to check configuration file syntax")
   }
-  return checkConfig ? { _tag: "Run", config, configFile, checkConfig: true } : { _tag: "Run", config, configFile }
+  return {
+    _tag: "Run",
+    config,
+    configFile,
+    ...(checkConfig ? { checkConfig: true } : {}),
+    ...(Object.keys(authFlags).length > 0 ? { authFlags } : {})
+  }
 }

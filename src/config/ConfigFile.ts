@@ -8,12 +8,15 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for authentication, TLS or encryption at rest — running without them would
- * open access, so the broker refuses to start. `jetstream.sync_interval`, `max_buffered_msgs` and
+ * except those that ask for accounts, JWT, TLS or encryption at rest — running without them would
+ * open access, so the broker refuses to start. `authorization` and `no_auth_user` are honoured
+ * (src/auth). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
+import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
+import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
@@ -50,15 +53,12 @@ const UNSUPPORTED = new Set([
 /** Known to nats-server and security-relevant: ignoring them would run the broker open. */
 const REFUSED: Record<string, string> = {
   tls: "TLS is not supported yet; refusing to start without it (remove the tls block to serve plain TCP)",
-  no_auth_user: "authentication is not supported yet; refusing to start without it",
   resolver_tls: "TLS is not supported yet; refusing to start without it"
 }
 for (const k of ["operator", "operators", "roots", "root", "root_operators", "root_operator", "resolver",
   "account_resolver", "accounts_resolver", "resolver_preload", "resolver_pinned_accounts", "trusted", "trusted_keys"]) {
   REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
 }
-
-const AUTH_KEYS = new Set(["user", "username", "password", "pass", "token", "users", "nkeys", "auth_callout"])
 
 const JETSTREAM_UNSUPPORTED = new Set(["cipher", "extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
 
@@ -141,6 +141,9 @@ class Mapper {
   readonly notes: Array<ConfigIssue> = []
   readonly out: { -readonly [K in keyof BrokerConfigInput]: BrokerConfigInput[K] } = {}
   storeDirSet = false
+  auth: Omit<AuthSettings, "noAuthUser"> | undefined
+  noAuthUser: ConfigEntry | undefined
+  readonly issues: AuthConfigFile.AuthIssues = { error: (pos, message) => this.errors.push({ pos, message }) }
 
   error(e: ConfigEntry, message: string) {
     this.errors.push({ pos: e.keyPos, message })
@@ -277,7 +280,11 @@ class Mapper {
       case "jetstream":
         return this.jetstream(e)
       case "authorization":
-        return this.authorization(e)
+        this.auth = AuthConfigFile.authorization(e, parseGoDuration, this.issues)
+        return
+      case "no_auth_user":
+        this.noAuthUser = e
+        return
       case "accounts":
         return this.accounts(e)
     }
@@ -367,17 +374,17 @@ class Mapper {
     this.set("jetstream", enabled)
   }
 
-  authorization(e: ConfigEntry) {
-    if (e.value._tag !== "Map") return this.error(e, `${e.key}: expected a block, got ${kindOf(e.value)}`)
-    const asks = [...e.value.entries.keys()].filter((k) => AUTH_KEYS.has(k.toLowerCase()))
-    if (asks.length > 0) {
-      return this.error(
-        e,
-        `${e.key}: authentication (${asks.join(", ")}) is not supported yet; refusing to start without it ` +
-          `(remove the block to run without authentication)`
-      )
+  /** After every key is read: `no_auth_user` must name a user (nats-server validateNoAuthUser). */
+  finishAuth() {
+    let noAuthUser: string | undefined
+    if (this.noAuthUser !== undefined) {
+      noAuthUser = this.string(this.noAuthUser)
+      if (noAuthUser === "") noAuthUser = undefined
+      if (noAuthUser !== undefined) {
+        AuthConfigFile.checkNoAuthUser(noAuthUser, this.auth?.users, this.noAuthUser.keyPos, this.issues)
+      }
     }
-    this.unsupported(e)
+    if (this.auth !== undefined) this.set("auth", { ...this.auth, noAuthUser })
   }
 
   accounts(e: ConfigEntry) {
@@ -405,6 +412,7 @@ export const load = (file: string, options: ConfigLexer.ParseOptions = {}): Load
   }
   const m = new Mapper()
   for (const e of parsed.root.entries.values()) m.top(e)
+  m.finishAuth()
   if (m.errors.length > 0) return { _tag: "Failure", errors: m.errors }
   return { _tag: "Success", config: m.out, warnings: m.warnings, notes: m.notes }
 }

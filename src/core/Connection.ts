@@ -7,6 +7,8 @@
  * the same errors close the connection.
  */
 import { Buffer } from "node:buffer"
+import type { AuthResult, Authenticator } from "../auth/Authenticator.ts"
+import { type ClientPermissions, isGatewayRoutedSubject, isReservedReply } from "../auth/Permissions.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { Logger } from "../log/Log.ts"
 import { decodeConnect } from "../protocol/Connect.ts"
@@ -22,8 +24,10 @@ export interface ConnectionContext {
   readonly router: MessageRouter
   readonly config: BrokerConfig
   readonly log: Logger
-  /** The INFO line for this client. */
-  readonly info: (cid: number, clientIp: string) => string
+  /** The INFO line for this client (with the nkey challenge when one is sent). */
+  readonly info: (cid: number, clientIp: string, nonce: string | undefined) => string
+  /** Present when clients must authenticate. */
+  readonly auth?: Authenticator | undefined
   readonly closed: (conn: ClientConnection, reason: string) => void
 }
 
@@ -72,6 +76,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private readonly gate: Gate
   private readonly label: string
   private readonly onDone: Array<() => void> = []
+  /** Set by authentication; undefined = everything allowed. */
+  private perms: ClientPermissions | undefined = undefined
+  /** True from INFO until an accepted CONNECT when authentication is required. */
+  private awaitingAuth = false
+  private nonce: string | undefined = undefined
 
   readonly cid: number
   private readonly wire: Wire
@@ -116,7 +125,17 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   start(): void {
-    this.out.text(this.ctx.info(this.cid, this.wire.remoteAddress))
+    const auth = this.ctx.auth
+    if (auth !== undefined) {
+      this.awaitingAuth = true
+      if (auth.needsNonce) this.nonce = auth.makeNonce()
+      const timer = setTimeout(() => {
+        if (this.awaitingAuth) this.close("Authentication Timeout", "Authentication Timeout")
+      }, auth.timeoutMs)
+      timer.unref?.()
+      this.onDone.push(() => clearTimeout(timer))
+    }
+    this.out.text(this.ctx.info(this.cid, this.wire.remoteAddress, this.nonce))
     this.flush()
     this.wire.listen({
       data: (chunk) => {
@@ -154,6 +173,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       return this.close("Protocol Violation", "Invalid CONNECT Payload")
     }
     const o = decoded.options
+    if (this.ctx.auth !== undefined) {
+      const r = this.ctx.auth.authenticate(o, this.nonce)
+      if (!r.ok) return this.authViolation(r.reason)
+      this.admit(r)
+    }
     if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
     if (o.no_responders === true && o.headers !== true) {
       return this.close("Protocol Violation", "no responders requires headers support")
@@ -170,6 +194,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   pub(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     this.stats.inMsgs++
     this.stats.inBytes += msg.length
     if (this.ctx.log.traceEnabled) {
@@ -180,6 +205,15 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       // nats-server 2.9 reports this and then delivers anyway; we report it and drop the message.
       return this.err("Invalid Publish Subject")
     }
+    const perms = this.perms
+    if ((perms !== undefined && !perms.canPublish(subject)) || isGatewayRoutedSubject(subject)) {
+      this.ctx.log.error(`${this.label} - Publish Violation - Subject ${JSON.stringify(subject)}`)
+      return this.err(`Permissions Violation for Publish to ${JSON.stringify(subject)}`)
+    }
+    if (reply !== undefined && isReservedReply(reply)) {
+      this.ctx.log.error(`${this.label} - Publish Violation - Reply ${JSON.stringify(reply)}`)
+      return this.err(`Permissions Violation for Publish with Reply of ${JSON.stringify(reply)}`)
+    }
     // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
     this.ok()
     const n = this.ctx.router.publish(this, subject, reply, hdrLen, msg)
@@ -187,7 +221,13 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   sub(subject: string, queue: string | undefined, sid: string): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     if (this.ctx.log.traceEnabled) this.trace(`SUB ${subject}${queue === undefined ? "" : " " + queue} ${sid}`)
+    if (this.perms !== undefined && !this.perms.canSubscribe(subject, queue)) {
+      const q = queue === undefined ? "" : ` using queue ${JSON.stringify(queue)}`
+      this.ctx.log.error(`${this.label} - Subscription Violation - Subject ${JSON.stringify(subject)}${q}, SID ${sid}`)
+      return this.err(`Permissions Violation for Subscription to ${JSON.stringify(subject)}${q}`)
+    }
     if (this.subs.has(sid)) return this.ok()
     const sub = new Subscription(this, subject, queue, sid)
     if (!this.ctx.router.subscribe(sub)) return this.err("Invalid Subject")
@@ -196,6 +236,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   unsub(sid: string, max: number | undefined): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     if (this.ctx.log.traceEnabled) this.trace(`UNSUB ${sid}${max === undefined ? "" : " " + max}`)
     const sub = this.subs.get(sid)
     if (sub !== undefined) {
@@ -210,17 +251,20 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   ping(): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     if (this.ctx.log.traceEnabled) this.trace("PING")
     this.out.text("PONG\r\n")
     scheduleFlush(this)
   }
 
   pong(): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     if (this.ctx.log.traceEnabled) this.trace("PONG")
     this.pingsOut = 0
   }
 
   fatal(error: ProtocolViolation): void {
+    if (this.awaitingAuth && !this.admitWithoutConnect()) return
     this.ctx.log.debug(`${this.label} - protocol error: ${error.text} (${error.detail})`)
     this.close("Protocol Violation", error.text)
   }
@@ -229,6 +273,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
 
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     if (this.isClosed) return
+    if (this.perms !== undefined && !this.perms.admitDelivery(subject, reply)) return
     const out = this.out
     if (sub.wireSubject !== subject) {
       sub.wireSubject = subject
@@ -259,6 +304,32 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
 
   autoUnsubscribed(sub: Subscription): void {
     if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid)
+  }
+
+  // --- authentication ------------------------------------------------------------------
+
+  private admit(r: Extract<AuthResult, { ok: true }>): void {
+    this.awaitingAuth = false
+    this.perms = r.permissions
+  }
+
+  /**
+   * A protocol message before CONNECT on a server that requires authentication: allowed only
+   * as the `no_auth_user` (nats-server lets telnet demos in that way), else a violation.
+   */
+  private admitWithoutConnect(): boolean {
+    const r = this.ctx.auth?.noAuthUser()
+    if (r !== undefined && r.ok) {
+      this.admit(r)
+      return true
+    }
+    this.authViolation("no CONNECT")
+    return false
+  }
+
+  private authViolation(reason: string): void {
+    this.ctx.log.error(`${this.label} - authentication error - ${reason}`)
+    this.close("Authentication Failure", "Authorization Violation")
   }
 
   // --- output ------------------------------------------------------------------------------

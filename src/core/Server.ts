@@ -4,6 +4,7 @@
  * connection (the Scope's finalizers, triggered by SIGINT/SIGTERM through the runtime).
  */
 import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
+import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
 import { Log } from "../log/Log.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
@@ -43,8 +44,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
+      const auth = config.auth === undefined ? undefined : new Authenticator(config.auth)
 
-      const infoBase: Omit<ServerInfo, "client_id" | "client_ip"> = {
+      const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
         server_name: serverName,
         version: ADVERTISED_NATS_VERSION,
@@ -53,6 +55,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         host: config.host,
         port: config.port,
         headers: true,
+        // nats-server: a no_auth_user lets credential-less clients in, so INFO does not ask for auth.
+        ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
         max_payload: config.maxPayload,
         ...(config.jetstream ? { jetstream: true } : {})
       }
@@ -61,12 +65,14 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         router,
         config,
         log,
-        info: (cid, clientIp) =>
+        auth: auth?.required === true ? auth : undefined,
+        info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,
             port: boundPort,
             client_id: cid,
             client_ip: clientIp,
+            ...(nonce === undefined ? {} : { nonce }),
             ...(config.jetstream && config.domain !== undefined ? { domain: config.domain } : {})
           }),
         closed: (conn, reason) => {
@@ -117,7 +123,17 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
 
       log.info(`Starting ${BROKER_NAME} v${BROKER_VERSION} (nats-server protocol level ${ADVERTISED_NATS_VERSION})`)
       log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
+      if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
+        log.warn("Plaintext passwords detected, use nkeys or bcrypt")
+      }
       log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
+      if (auth?.required !== true && !isLoopback(listener.host)) {
+        // nats-server 2.9.10 logs nothing here; an open broker on a reachable address deserves a line.
+        log.warn(
+          `Client connections on ${listener.host}:${listener.port} require no authentication: anyone who ` +
+            `reaches this address can publish, subscribe and manage streams (configure an authorization block)`
+        )
+      }
       log.info("Server is ready")
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => log.info(`Server shutting down, closing ${connections.size} client connection(s)`))
@@ -137,6 +153,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
     })
   )
 }
+
+const isLoopback = (host: string): boolean =>
+  host === "localhost" || host === "::1" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host)
 
 const runtimeName = (): string => {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } }

@@ -17,7 +17,10 @@ export const ConnectOptions = Schema.Struct({
   protocol: Schema.optionalKey(Schema.Number),
   user: Schema.optionalKey(Schema.String),
   pass: Schema.optionalKey(Schema.String),
-  auth_token: Schema.optionalKey(Schema.String)
+  auth_token: Schema.optionalKey(Schema.String),
+  nkey: Schema.optionalKey(Schema.String),
+  sig: Schema.optionalKey(Schema.String),
+  jwt: Schema.optionalKey(Schema.String)
 })
 export type ConnectOptions = typeof ConnectOptions.Type
 

@@ -12,10 +12,12 @@ export const ServerInfo = Schema.Struct({
   host: Schema.String,
   port: Schema.Number,
   headers: Schema.Boolean,
+  auth_required: Schema.optionalKey(Schema.Boolean),
   max_payload: Schema.Number,
   jetstream: Schema.optionalKey(Schema.Boolean),
   client_id: Schema.Number,
   client_ip: Schema.String,
+  nonce: Schema.optionalKey(Schema.String),
   domain: Schema.optionalKey(Schema.String)
 })
 export type ServerInfo = typeof ServerInfo.Type

@@ -1,0 +1,63 @@
+/**
+ * The server's client-authentication settings, as nats-server's `authorization` block, the
+ * top-level `no_auth_user` and the `--user`/`--pass`/`--auth` flags describe them.
+ */
+import type { Permissions } from "./Permissions.ts"
+
+export interface PasswordUser {
+  readonly user: string
+  /** Plain text, or a bcrypt hash (`$2a$`, `$2b$`, ...). */
+  readonly password: string
+  readonly permissions: Permissions | undefined
+  /** False when `allowed_connection_types` excludes plain client connections. */
+  readonly standardAllowed?: boolean
+}
+
+export interface NkeyUser {
+  /** Public user nkey (`U...`). */
+  readonly nkey: string
+  readonly permissions: Permissions | undefined
+  readonly standardAllowed?: boolean
+}
+
+export interface AuthSettings {
+  /** Single user (`authorization { user, password }`). */
+  readonly user: string | undefined
+  readonly password: string | undefined
+  /** `authorization { token }` (may be a bcrypt hash). */
+  readonly token: string | undefined
+  readonly users: ReadonlyArray<PasswordUser>
+  readonly nkeys: ReadonlyArray<NkeyUser>
+  /** Connections that send no credentials are this user. */
+  readonly noAuthUser: string | undefined
+  /** Time a client has to send CONNECT (nats-server default 2 s). */
+  readonly timeoutMs: number
+}
+
+/** nats-server AUTH_TIMEOUT. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 2000
+
+export const empty: AuthSettings = {
+  user: undefined,
+  password: undefined,
+  token: undefined,
+  users: [],
+  nkeys: [],
+  noAuthUser: undefined,
+  timeoutMs: DEFAULT_AUTH_TIMEOUT_MS
+}
+
+/** nats-server configureAuthorization: any of these makes INFO say `auth_required`. */
+export const authRequired = (a: AuthSettings | undefined): boolean =>
+  a !== undefined && (a.users.length > 0 || a.nkeys.length > 0 || (a.user ?? "") !== "" || (a.token ?? "") !== "")
+
+/** nats-server sends a nonce when nkey users exist. */
+export const nonceRequired = (a: AuthSettings | undefined): boolean => a !== undefined && a.nkeys.length > 0
+
+/** Flags override the file field by field (nats-server MergeOptions). */
+export const merge = (file: AuthSettings | undefined, flags: Partial<AuthSettings> | undefined): AuthSettings | undefined => {
+  if (flags === undefined) return file
+  const out: Record<string, unknown> = { ...(file ?? empty) }
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v
+  return out as unknown as AuthSettings
+}

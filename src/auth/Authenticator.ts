@@ -1,0 +1,172 @@
+/**
+ * Checks a client's CONNECT credentials against the server's settings, in nats-server 2.9.10's
+ * order (`auth.go` processClientOrLeafAuthentication): nkey when the client sends one and nkey
+ * users exist, else the users list (with `no_auth_user` standing in for a client that sent no
+ * credentials), else the single token or user/password.
+ *
+ * Passwords and tokens that look like bcrypt hashes are compared with bcryptjs; nkey signatures
+ * of the INFO nonce are ed25519, verified with node:crypto.
+ */
+import * as crypto from "node:crypto"
+import { Buffer } from "node:buffer"
+import bcrypt from "bcryptjs"
+import { fromPublic } from "@nats-io/nkeys"
+import type { AuthSettings, NkeyUser, PasswordUser } from "./AuthSettings.ts"
+import { authRequired, nonceRequired } from "./AuthSettings.ts"
+import { ClientPermissions } from "./Permissions.ts"
+
+export interface Credentials {
+  readonly user?: string | undefined
+  readonly pass?: string | undefined
+  readonly auth_token?: string | undefined
+  readonly nkey?: string | undefined
+  readonly sig?: string | undefined
+}
+
+export type AuthResult =
+  | { readonly ok: true; readonly permissions: ClientPermissions | undefined; readonly who: string | undefined }
+  | { readonly ok: false; readonly reason: string }
+
+/** nats-server isBcrypt. */
+const BCRYPT = /^\$2[abxy]\$\d{2}\$/
+
+export const comparePasswords = (server: string, client: string): boolean => {
+  if (BCRYPT.test(server)) {
+    // Synchronous on purpose: CONNECT is processed in order with the rest of the client's input,
+    // and the cost (the hash's rounds) is what the operator chose.
+    try {
+      return bcrypt.compareSync(client, server)
+    } catch {
+      return false
+    }
+  }
+  const a = Buffer.from(server, "utf8")
+  const b = Buffer.from(client, "utf8")
+  return a.length === b.length && crypto.timingSafeEqual(a, b)
+}
+
+/** nats-server checkAuthforWarnings: a password kept in clear text in the config. */
+export const hasPlaintextPasswords = (s: AuthSettings): boolean =>
+  ((s.password ?? "") !== "" && !BCRYPT.test(s.password!)) || s.users.some((u) => !BCRYPT.test(u.password))
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+/** The 32 raw ed25519 bytes of a public nkey (validated, prefix and CRC16 checked, by @nats-io/nkeys). */
+const rawPublicKey = (nkey: string): Uint8Array | undefined => {
+  try {
+    fromPublic(nkey)
+  } catch {
+    return undefined
+  }
+  let bits = 0
+  let value = 0
+  const out: Array<number> = []
+  for (const ch of nkey) {
+    value = (value << 5) | BASE32.indexOf(ch)
+    bits += 5
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff)
+      bits -= 8
+    }
+  }
+  // prefix byte, 32 key bytes, 2 CRC bytes
+  return Uint8Array.from(out.slice(1, 33))
+}
+
+/** DER SubjectPublicKeyInfo header of an ed25519 key (RFC 8410). */
+const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
+
+const decodeSig = (sig: string): Buffer | undefined => {
+  // nats-server: raw URL base64 first, then standard base64.
+  if (/^[A-Za-z0-9_-]*$/.test(sig)) return Buffer.from(sig, "base64url")
+  if (/^[A-Za-z0-9+/]*={0,2}$/.test(sig) && sig.length % 4 === 0) return Buffer.from(sig, "base64")
+  return undefined
+}
+
+export const verifyNonce = (nkey: string, nonce: string, sig: string): boolean => {
+  const raw = rawPublicKey(nkey)
+  const s = decodeSig(sig)
+  if (raw === undefined || s === undefined) return false
+  try {
+    const key = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: "der", type: "spki" })
+    return crypto.verify(null, Buffer.from(nonce, "latin1"), key, s)
+  } catch {
+    return false
+  }
+}
+
+/** Server-wide authentication state, built once from the settings. */
+export class Authenticator {
+  readonly required: boolean
+  readonly needsNonce: boolean
+  readonly timeoutMs: number
+  private readonly users = new Map<string, PasswordUser>()
+  private readonly nkeys = new Map<string, NkeyUser>()
+
+  readonly settings: AuthSettings
+
+  constructor(settings: AuthSettings) {
+    this.settings = settings
+    this.required = authRequired(settings)
+    this.needsNonce = nonceRequired(settings)
+    this.timeoutMs = settings.timeoutMs
+    for (const u of settings.users) this.users.set(u.user, u)
+    for (const n of settings.nkeys) this.nkeys.set(n.nkey, n)
+  }
+
+  /** nats-server's nonce: 11 random bytes, raw URL base64. */
+  makeNonce(): string {
+    return crypto.randomBytes(11).toString("base64url")
+  }
+
+  /** The `no_auth_user`, for a client that sends a protocol message before CONNECT. */
+  noAuthUser(): AuthResult | undefined {
+    const name = this.settings.noAuthUser
+    const u = name === undefined ? undefined : this.users.get(name)
+    return u === undefined ? undefined : { ok: true, permissions: perms(u.permissions), who: u.user }
+  }
+
+  authenticate(c: Credentials, nonce: string | undefined): AuthResult {
+    if (!this.required) return { ok: true, permissions: undefined, who: undefined }
+    const s = this.settings
+    let user = c.user ?? ""
+    let pass = c.pass ?? ""
+    const token = c.auth_token ?? ""
+    if (this.nkeys.size > 0 && (c.nkey ?? "") !== "") {
+      const n = this.nkeys.get(c.nkey!)
+      if (n === undefined || n.standardAllowed === false) return { ok: false, reason: `Nkey "${c.nkey}"` }
+      if ((c.sig ?? "") === "") return { ok: false, reason: "Signature missing" }
+      if (nonce === undefined || !verifyNonce(n.nkey, nonce, c.sig!)) return { ok: false, reason: "Signature not verified" }
+      return { ok: true, permissions: perms(n.permissions), who: n.nkey }
+    }
+    if (this.users.size > 0) {
+      if (s.noAuthUser !== undefined && user === "" && pass === "" && token === "") {
+        const u = this.users.get(s.noAuthUser)
+        // nats-server substitutes the user's stored password, so a bcrypt-hashed no_auth_user fails.
+        if (u !== undefined) {
+          user = u.user
+          pass = u.password
+        }
+      }
+      if (user !== "") {
+        const u = this.users.get(user)
+        if (u === undefined || u.standardAllowed === false || !comparePasswords(u.password, pass)) return { ok: false, reason: `User "${user}"` }
+        return { ok: true, permissions: perms(u.permissions), who: u.user }
+      }
+    }
+    if ((s.token ?? "") !== "") {
+      return comparePasswords(s.token!, token)
+        ? { ok: true, permissions: undefined, who: undefined }
+        : { ok: false, reason: "token" }
+    }
+    if ((s.user ?? "") !== "") {
+      return user === s.user && comparePasswords(s.password ?? "", pass)
+        ? { ok: true, permissions: undefined, who: user }
+        : { ok: false, reason: `User "${user}"` }
+    }
+    return { ok: false, reason: `User "${user}"` }
+  }
+}
+
+const perms = (p: PasswordUser["permissions"]): ClientPermissions | undefined =>
+  p === undefined ? undefined : new ClientPermissions(p)
