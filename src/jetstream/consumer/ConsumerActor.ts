@@ -18,9 +18,9 @@ import type { Logger } from "../../log/Log.ts"
 import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
-import { goDurationString } from "../api/Json.ts"
-import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
-import type { PullRequest } from "../api/PullRequest.ts"
+import { goDurationString } from "../codec/Json.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
+import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
@@ -34,7 +34,6 @@ import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 
 // Moved to StartSequence.ts; re-exported for existing importers.
-export { startSequence } from "./StartSequence.ts"
 
 export type ConsumerCommand =
   | { readonly _tag: "Wake" }

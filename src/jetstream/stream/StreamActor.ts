@@ -16,10 +16,10 @@ import { headerValue } from "../../protocol/Headers.ts"
 import { toWire } from "../../subject/Subject.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
-import { type ApiError, ApiErrors } from "../api/ApiError.ts"
-import { subscribeDirectGet } from "../api/DirectGet.ts"
-import { encodeJson } from "../api/Json.ts"
-import type { StreamConfig } from "../api/StreamConfig.ts"
+import { type ApiError, ApiErrors } from "../model/ApiError.ts"
+import { subscribeDirectGet } from "./DirectGet.ts"
+import { encodeJson } from "../codec/Json.ts"
+import type { StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
@@ -53,8 +53,6 @@ export interface StreamContext {
   readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
-  /** Called after the stream's state changed (consumers, retention hooks). */
-  readonly changed?: (actor: StreamActor) => void
 }
 
 const enc = (s: string) => Buffer.from(s, "utf8")
@@ -78,8 +76,6 @@ export class StreamActor {
    * it changes), not once per publish.
    */
   private writeFailure: string | undefined
-  /** Publishes dropped because the mailbox was full (reported in logs). */
-  dropped = 0
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -176,7 +172,6 @@ export class StreamActor {
     // A subject can match the stream through more than one of its subjects only if they overlap,
     // which config validation rejects, so each message arrives once.
     if (!Queue.offerUnsafe(this.mailbox, { _tag: "Publish", subject, reply, hdrLen, msg })) {
-      this.dropped++
       if (reply !== undefined) this.respondError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }
@@ -217,7 +212,6 @@ export class StreamActor {
         for (const c of calls) c.run(this)
         if (touched || calls.length > 0) {
           for (const c of this.consumers.values()) c.wake()
-          this.ctx.changed?.(this)
         }
       })
       if (!syncNeeded) return finish
