@@ -63,7 +63,9 @@ const forbidden = [
   ["jetstream/codec/", ["jetstream/api/", "jetstream/model/", "jetstream/stream/", "jetstream/consumer/"]],
   ["jetstream/stream/", ["jetstream/api/", "jetstream/JetStream.ts"]],
   ["jetstream/consumer/", ["jetstream/api/", "jetstream/JetStream.ts"]],
-  ["store/", ["jetstream/", "core/", "embed/", "monitoring/"]],
+  // The store sits on the model (it persists configs) and below the actors.
+  ["store/", ["jetstream/api/", "jetstream/stream/", "jetstream/consumer/", "jetstream/actor/", "jetstream/JetStream.ts", "jetstream/StreamRegistry.ts", "core/", "embed/", "monitoring/"]],
+  ["jetstream/actor/", ["jetstream/api/", "jetstream/stream/", "jetstream/consumer/", "jetstream/JetStream.ts", "jetstream/StreamRegistry.ts"]],
   ["protocol/", ["core/", "jetstream/", "store/"]],
   ["subject/", ["core/", "jetstream/", "store/"]]
 ]

@@ -13,7 +13,7 @@ import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
-import { EventLogStore } from "./store/EventLog.ts"
+import { EventLogStore } from "./store/EventLogStore.ts"
 import { MetaStore } from "./store/MetaStore.ts"
 import { StreamStore } from "./store/StreamStore.ts"
 

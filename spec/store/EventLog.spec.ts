@@ -6,7 +6,8 @@ import { Effect, Layer } from "effect"
 import fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { EventLogStore, type EventLogOptions } from "../../src/store/EventLog.ts"
+import type { EventLogOptions } from "../../src/store/EventLog.ts"
+import { EventLogStore } from "../../src/store/EventLogStore.ts"
 import { tempDir } from "./support.ts"
 
 /** A consumer-progress shaped state: what the consumer actor will keep. */

@@ -3,7 +3,7 @@
  * (Go's escaping, bigint for uint64 values past 2^53), the `myUptime` duration form, `time.Time`
  * as RFC 3339 with nanoseconds, and the query decoding errors of `decodeBool`/`decodeInt`.
  */
-import { encodeScalar, formatTime, quoteJson } from "../jetstream/api/Json.ts"
+import { encodeScalar, formatTime, quoteJson } from "../jetstream/codec/Json.ts"
 
 /** Go's `json.MarshalIndent(v, "", "  ")`: keys in insertion order, `undefined` values omitted. */
 export const encodeIndent = (value: unknown, indent = ""): string => {

@@ -5,9 +5,9 @@
  * We have one account, nats-server's global account `$G`, so account filters and paging are trivial.
  */
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
-import { formatTime } from "../jetstream/api/Json.ts"
-import { encodeStreamConfig } from "../jetstream/api/StreamConfig.ts"
-import { streamState } from "../jetstream/api/StreamInfo.ts"
+import { formatTime } from "../jetstream/codec/Json.ts"
+import { encodeStreamConfig } from "../jetstream/model/StreamConfig.ts"
+import { streamState } from "../jetstream/stream/StreamInfo.ts"
 import type { JetStreamShape } from "../jetstream/JetStream.ts"
 import { QueryError, queryBool, queryInt, timeMs } from "./GoFormat.ts"
 import type { JetStreamLimits } from "./Sources.ts"

@@ -5,8 +5,8 @@
  * reach an actor half-typed. The `satisfies` checks at the bottom keep them equal to the TypeScript types.
  */
 import { Schema } from "effect"
-import type { ConsumerConfig } from "../jetstream/api/ConsumerConfig.ts"
-import type { StreamConfig } from "../jetstream/api/StreamConfig.ts"
+import type { ConsumerConfig } from "../jetstream/model/ConsumerConfig.ts"
+import type { StreamConfig } from "../jetstream/model/StreamConfig.ts"
 
 const opt = Schema.optionalKey
 const Strings = Schema.Array(Schema.String)

@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as path from "node:path"
 import { type ConsumerEvent, journalOptions } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
-import { EventLogStore } from "../../../src/store/EventLog.ts"
+import { EventLogStore } from "../../../src/store/EventLogStore.ts"
 import { tempDir } from "../../store/support.ts"
 
 /** Writes raw JSON values as events (or as the snapshot), bypassing the consumer's types. */

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
-import { ApiError, ApiErrors } from "./ApiError.ts"
+import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import {
   checkAgainstStream,
   checkUpdate,
@@ -14,10 +14,10 @@ import {
   encodeConsumerConfig,
   sameConsumerConfig,
   updatedConfig
-} from "./ConsumerConfig.ts"
-import { unmarshalRequest } from "./ConsumerConfigDecode.ts"
-import { formatTime } from "./Json.ts"
-import * as Requests from "./Requests.ts"
+} from "../model/ConsumerConfig.ts"
+import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
+import { formatTime } from "../codec/Json.ts"
+import * as Requests from "../model/Requests.ts"
 import type { ApiContext, ApiHandler } from "./StreamApi.ts"
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -6,10 +6,11 @@ import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import type { StreamRegistry } from "../StreamRegistry.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { ApiError, ApiErrors } from "./ApiError.ts"
-import * as Requests from "./Requests.ts"
-import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "./StreamConfig.ts"
-import { storedMessage, streamHasSubject, streamInfo } from "./StreamInfo.ts"
+import { ApiError, ApiErrors } from "../model/ApiError.ts"
+import * as Requests from "../model/Requests.ts"
+import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
+import { lookupMessage } from "../stream/DirectGet.ts"
+import { storedMessage, streamHasSubject, streamInfo } from "../stream/StreamInfo.ts"
 
 export type ActionAdvisory = "STREAM.CREATED" | "STREAM.DELETED" | "STREAM.UPDATED" | "CONSUMER.CREATED" | "CONSUMER.DELETED"
 
@@ -147,20 +148,6 @@ export const purgeStream = (ctx: ApiContext, name: string, body: Uint8Array): Ap
     )
     return { success: true, purged }
   })
-
-/** Shared by STREAM.MSG.GET and DIRECT.GET: find the message a (validated) get request names. */
-export const lookupMessage = (
-  actor: { readonly store: import("../../store/MessageLog.ts").MessageLog },
-  req: Requests.MsgGetRequest
-) => {
-  const seq = Requests.seqNumber(req.seq)
-  if (seq > 0 && req.next_by_subj === "") return actor.store.get(seq)
-  if (req.next_by_subj !== "") {
-    const s = actor.store.firstSeqMatching(seq, toWire(req.next_by_subj))
-    return s === undefined ? undefined : actor.store.get(s)
-  }
-  return actor.store.lastBySubject(toWire(req.last_by_subj))
-}
 
 export const getMessage = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {

@@ -5,9 +5,9 @@
  * (it owns the pending set, the journal events and the double-ack replies).
  */
 import { Buffer } from "node:buffer"
-import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
-import { decodePullRequest, type PullRequest } from "../api/PullRequest.ts"
-import { decodeStruct } from "../api/Requests.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
+import { decodePullRequest, type PullRequest } from "../model/PullRequest.ts"
+import { decodeStruct } from "../model/Requests.ts"
 
 /** The delivery an ack subject names: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`. */
 export const ackTarget = (subject: string): { readonly sseq: number; readonly dseq: number } | undefined => {

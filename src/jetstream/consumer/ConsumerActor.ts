@@ -10,7 +10,8 @@
  * heartbeats and flow control requests.
  */
 import { Buffer } from "node:buffer"
-import { Cause, Effect, Queue, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
+import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -18,9 +19,9 @@ import type { Logger } from "../../log/Log.ts"
 import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
-import { goDurationString } from "../api/Json.ts"
-import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
-import type { PullRequest } from "../api/PullRequest.ts"
+import { goDurationString } from "../codec/Json.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
+import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
@@ -33,15 +34,13 @@ import { PendingCounter } from "./PendingCounter.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 
-// Moved to StartSequence.ts; re-exported for existing importers.
-export { startSequence } from "./StartSequence.ts"
-
 export type ConsumerCommand =
   | { readonly _tag: "Wake" }
   | { readonly _tag: "Pull"; readonly reply: string; readonly request: PullRequest }
   | { readonly _tag: "Ack"; readonly subject: string; readonly reply: string | undefined; readonly body: Uint8Array }
   | { readonly _tag: "Tick" }
-  | { readonly _tag: "Call"; readonly run: (c: ConsumerActor) => void }
+  /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*`. */
+  | { readonly _tag: "FlowControlReply"; readonly subject: string }
 
 export interface ConsumerContext {
   readonly client: InternalClient
@@ -66,7 +65,7 @@ export class ConsumerActor {
   readonly state: AckState
   readonly waiting = new PullRequestQueue()
   private readonly ctx: ConsumerContext
-  private readonly mailbox: Queue.Queue<ConsumerCommand>
+  private readonly kernel: ActorKernel<ConsumerCommand, ConsumerActor>
   private subs: Array<Subscription> = []
   private timer: (() => void) | undefined = undefined
   private timerAt = Infinity
@@ -92,13 +91,13 @@ export class ConsumerActor {
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
 
-  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, mailbox: Queue.Queue<ConsumerCommand>, startSeq: number, journal: EventLog<AckState, ConsumerEvent> | undefined) {
+  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, kernel: ActorKernel<ConsumerCommand, ConsumerActor>, startSeq: number, journal: EventLog<AckState, ConsumerEvent> | undefined) {
     this.stream = stream
     this.name = name
     this.config = config
     this.created = created
     this.ctx = ctx
-    this.mailbox = mailbox
+    this.kernel = kernel
     this.journal = journal
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
@@ -135,25 +134,28 @@ export class ConsumerActor {
     journal?: EventLog<AckState, ConsumerEvent>
   ): Effect.Effect<ConsumerActor, never, Scope.Scope> =>
     Effect.gen(function*() {
-      const mailbox = yield* Queue.bounded<ConsumerCommand>(65_536)
-      const c = new ConsumerActor(stream, name, config, created, ctx, mailbox, startSequence(stream, config), journal)
+      const kernel = yield* ActorKernel.make<ConsumerCommand, ConsumerActor>({
+        label: `consumer '${stream.name} > ${name}'`,
+        capacity: 65_536,
+        logError: (line) => ctx.log.error(line)
+      })
+      const c = new ConsumerActor(stream, name, config, created, ctx, kernel, startSequence(stream, config), journal)
       c.subscribe()
-      yield* Effect.addFinalizer(() => Effect.sync(() => c.stop()))
-      const loop: Effect.Effect<never> = c.runBatch().pipe(
-        Effect.forever,
-        Effect.catchCause((cause) => {
-          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-          ctx.log.error(`JetStream consumer '${stream.name} > ${name}' failed, restarting: ${Cause.pretty(cause)}`)
-          return loop
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          kernel.stop()
+          c.stop()
         })
-      ) as Effect.Effect<never>
-      yield* Effect.forkScoped(loop)
+      )
+      // After a defect the consumer's state is whole (it changes only between commands): go on.
+      // Its acks are redelivered if lost (at-least-once), so nothing queued needs an answer.
+      yield* kernel.start((batch) => c.runBatch(batch), () => {})
       c.offer({ _tag: "Wake" })
       return c
     })
 
   offer(cmd: ConsumerCommand): boolean {
-    return !this.closed && Queue.offerUnsafe(this.mailbox, cmd)
+    return !this.closed && this.kernel.offer(cmd)
   }
 
   /** Stream appended or removed messages. */
@@ -162,9 +164,10 @@ export class ConsumerActor {
   }
 
   call<A>(f: (c: ConsumerActor) => A): Effect.Effect<A> {
-    return Effect.callback<A>((resume) => {
-      if (!this.offer({ _tag: "Call", run: (c) => resume(Effect.succeed(f(c))) })) resume(Effect.sync(() => f(this)))
-    })
+    // A stopped or full consumer runs `f` in place: info and deletes must still answer.
+    return this.kernel.call(f, (e) => ({ thrown: e }), () => undefined).pipe(
+      Effect.catch((e) => (e === undefined ? Effect.sync(() => f(this)) : Effect.die(e.thrown)))
+    )
   }
 
   private subscribe(): void {
@@ -176,7 +179,7 @@ export class ConsumerActor {
     if (ack !== undefined) this.subs.push(ack)
     if (this.config.flow_control === true) {
       const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject) => {
-        this.offer({ _tag: "Call", run: (a) => void a.flow.answered(subject) })
+        this.offer({ _tag: "FlowControlReply", subject })
       })
       if (fc !== undefined) this.subs.push(fc)
     }
@@ -204,8 +207,8 @@ export class ConsumerActor {
 
   // --- the loop -------------------------------------------------------------------------------
 
-  private runBatch(): Effect.Effect<void> {
-    return Effect.flatMap(Queue.takeAll(this.mailbox), (batch) => {
+  private runBatch(batch: ReadonlyArray<ConsumerCommand | Call<ConsumerActor>>): Effect.Effect<void> {
+    return Effect.suspend(() => {
       const now = this.ctx.nowMs()
       for (const cmd of batch) {
         switch (cmd._tag) {
@@ -217,6 +220,9 @@ export class ConsumerActor {
             break
           case "Call":
             cmd.run(this)
+            break
+          case "FlowControlReply":
+            this.flow.answered(cmd.subject)
             break
           default:
             break

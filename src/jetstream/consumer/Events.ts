@@ -4,7 +4,7 @@
  */
 import { Buffer } from "node:buffer"
 import type { InternalClient } from "../../core/InternalClient.ts"
-import { encodeJson, formatTime } from "../api/Json.ts"
+import { encodeJson, formatTime } from "../codec/Json.ts"
 
 const ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 

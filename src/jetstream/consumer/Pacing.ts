@@ -4,7 +4,7 @@
  * a token bucket whose burst is the largest message allowed (as nats-server sizes it). `delay` answers how long to wait before
  * the next message may go; 0 means now, and then the delivery is counted.
  */
-import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 
 export class Pacing {
   private readonly replayOriginal: boolean

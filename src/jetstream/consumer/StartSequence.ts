@@ -3,7 +3,7 @@
  * (and start sequence / time, filter) selects, as nats-server's `selectStartingSeqNo`.
  */
 import { toWire } from "../../subject/Subject.ts"
-import type { ConsumerConfig } from "../api/ConsumerConfig.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 
 export const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {

@@ -7,7 +7,7 @@
  * commands travel through the same mailbox so they are ordered with publishes.
  */
 import { Buffer } from "node:buffer"
-import { Cause, Deferred, Effect, Queue, type Scope } from "effect"
+import { Effect, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -16,10 +16,11 @@ import { headerValue } from "../../protocol/Headers.ts"
 import { toWire } from "../../subject/Subject.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
-import { type ApiError, ApiErrors } from "../api/ApiError.ts"
-import { subscribeDirectGet } from "../api/DirectGet.ts"
-import { encodeJson } from "../api/Json.ts"
-import type { StreamConfig } from "../api/StreamConfig.ts"
+import { type ApiError, ApiErrors } from "../model/ApiError.ts"
+import { subscribeDirectGet } from "./DirectGet.ts"
+import { encodeJson } from "../codec/Json.ts"
+import type { StreamConfig } from "../model/StreamConfig.ts"
+import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { Dedupe } from "./Dedupe.ts"
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
@@ -42,7 +43,6 @@ const INGEST_OVERHEAD = 256
 
 export type StreamCommand =
   | { readonly _tag: "Publish"; readonly subject: string; readonly reply: string | undefined; readonly hdrLen: number; readonly msg: Uint8Array }
-  | { readonly _tag: "Call"; readonly run: (actor: StreamActor) => void }
   | { readonly _tag: "Expire" }
 
 export interface StreamContext {
@@ -53,8 +53,6 @@ export interface StreamContext {
   readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
-  /** Called after the stream's state changed (consumers, retention hooks). */
-  readonly changed?: (actor: StreamActor) => void
 }
 
 const enc = (s: string) => Buffer.from(s, "utf8")
@@ -68,7 +66,7 @@ export class StreamActor {
   lastSeq: number
   private lastTs: bigint
   private readonly ctx: StreamContext
-  private readonly mailbox: Queue.Queue<StreamCommand>
+  private readonly kernel: ActorKernel<StreamCommand, StreamActor>
   private subs: Array<Subscription> = []
   private pendingAcks: Array<string | Uint8Array> = []
   /** Per pending ack, the sequence it vouches for (0: an answer that stored nothing). */
@@ -78,8 +76,6 @@ export class StreamActor {
    * it changes), not once per publish.
    */
   private writeFailure: string | undefined
-  /** Publishes dropped because the mailbox was full (reported in logs). */
-  dropped = 0
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -91,12 +87,12 @@ export class StreamActor {
   /** Consumers by name; woken after every batch that changed the stream. */
   readonly consumers = new Map<string, StreamConsumer>()
 
-  private constructor(config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext, mailbox: Queue.Queue<StreamCommand>) {
+  private constructor(config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext, kernel: ActorKernel<StreamCommand, StreamActor>) {
     this.config = config
     this.created = created
     this.store = store
     this.ctx = ctx
-    this.mailbox = mailbox
+    this.kernel = kernel
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
     const st = store.state()
     this.lastSeq = st.lastSeq
@@ -110,23 +106,31 @@ export class StreamActor {
   /** Starts the actor in the current scope: closing the scope unsubscribes and stops the fiber. */
   static make = (config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext): Effect.Effect<StreamActor, never, Scope.Scope> =>
     Effect.gen(function*() {
-      const mailbox = yield* Queue.bounded<StreamCommand>(MAILBOX_CAPACITY)
-      const actor = new StreamActor(config, created, store, ctx, mailbox)
+      const kernel = yield* ActorKernel.make<StreamCommand, StreamActor>({
+        label: `stream '${config.name}'`,
+        capacity: MAILBOX_CAPACITY,
+        logError: (line) => ctx.log.error(line)
+      })
+      const actor = new StreamActor(config, created, store, ctx, kernel)
       actor.rebuildDedupe()
       actor.subscribe()
-      yield* Effect.addFinalizer(() => Effect.sync(() => actor.unsubscribe()))
-      // Supervision: a defect in one batch is logged and the loop restarts from the store's state.
-      const loop: Effect.Effect<never> = actor.runBatch().pipe(
-        Effect.forever,
-        Effect.catchCause((cause) => {
-          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
-          ctx.log.error(`JetStream stream '${actor.name}' actor failed, restarting: ${Cause.pretty(cause)}`)
-          return Effect.sync(() => {
-            actor.lastSeq = actor.store.state().lastSeq
-          }).pipe(Effect.andThen(() => loop))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          kernel.stop()
+          actor.unsubscribe()
         })
-      ) as Effect.Effect<never>
-      yield* Effect.forkScoped(loop)
+      )
+      // Store failures are answered inside the batch; a defect is unexpected: the kernel logs it and
+      // the actor follows its store again. Publishes that will never run get the store error.
+      yield* kernel.start(
+        (batch) => actor.runBatch(batch),
+        () => actor.recover(),
+        (cmd) => {
+          if (cmd._tag === "Publish" && cmd.reply !== undefined) {
+            actor.respondError(cmd.reply, ApiErrors.streamStoreFailed(`stream '${actor.name}' is unavailable`))
+          }
+        }
+      )
       yield* Effect.forkScoped(actor.expiryTimer())
       return actor
     })
@@ -135,22 +139,14 @@ export class StreamActor {
 
   /** Runs `f` inside the actor (ordered with publishes) and returns its result. */
   call<A>(f: (actor: StreamActor) => A): Effect.Effect<A, ApiError> {
-    return Effect.suspend(() => {
-      const done = Deferred.makeUnsafe<A, ApiError>()
-      const ok = Queue.offerUnsafe(this.mailbox, {
-        _tag: "Call",
-        run: (actor) => {
-          try {
-            Deferred.doneUnsafe(done, Effect.succeed(f(actor)))
-          } catch (e) {
-            const error = isApiError(e) ? e : ApiErrors.streamStoreFailed(isStoreError(e) ? storeErrorText(e) : String(e))
-            Deferred.doneUnsafe(done, Effect.fail(error))
-          }
-        }
-      })
-      if (!ok) return Effect.fail(ApiErrors.streamStoreFailed("stream is busy, try again"))
-      return Deferred.await(done)
-    })
+    return this.kernel.call(
+      f,
+      (e) => (isApiError(e) ? e : ApiErrors.streamStoreFailed(isStoreError(e) ? storeErrorText(e) : String(e))),
+      () =>
+        ApiErrors.streamStoreFailed(
+          this.kernel.state === "running" ? "stream is busy, try again" : `stream '${this.name}' is unavailable`
+        )
+    )
   }
 
   private subscribe(): void {
@@ -175,8 +171,7 @@ export class StreamActor {
   private inbound(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     // A subject can match the stream through more than one of its subjects only if they overlap,
     // which config validation rejects, so each message arrives once.
-    if (!Queue.offerUnsafe(this.mailbox, { _tag: "Publish", subject, reply, hdrLen, msg })) {
-      this.dropped++
+    if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg })) {
       if (reply !== undefined) this.respondError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }
@@ -184,15 +179,23 @@ export class StreamActor {
     this.ingest.filled(this.ingestQueued, Date.now)
   }
 
-  private runBatch(): Effect.Effect<void> {
-    return Effect.flatMap(Queue.takeAll(this.mailbox), (batch) => {
+  /** After a defect in a batch: follow the store again and answer what the batch had queued. */
+  private recover(): void {
+    this.lastSeq = this.store.state().lastSeq
+    // Whether the batch's writes reached the policy's durability is unknown: no ack may claim it.
+    this.answerAcksAbove(0, ApiErrors.streamStoreFailed(`stream '${this.name}' failed while storing the batch`))
+    this.sendAcks()
+  }
+
+  private runBatch(batch: ReadonlyArray<StreamCommand | Call<StreamActor>>): Effect.Effect<void> {
+    return Effect.suspend(() => {
       // The mailbox is empty again: held publishers may go on while this batch is processed.
       this.ingestQueued = 0
       this.ingest.open()
       let touched = false
       let syncNeeded = false
       const lastBefore = this.lastSeq
-      const calls: Array<StreamCommand & { _tag: "Call" }> = []
+      const calls: Array<Call<StreamActor>> = []
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
           try {
@@ -217,7 +220,6 @@ export class StreamActor {
         for (const c of calls) c.run(this)
         if (touched || calls.length > 0) {
           for (const c of this.consumers.values()) c.wake()
-          this.ctx.changed?.(this)
         }
       })
       if (!syncNeeded) return finish
@@ -305,7 +307,11 @@ export class StreamActor {
 
   /** Turns every pending ack for a sequence above `seq` into the store error (nats-server's PubAck error). */
   private failAcksAbove(seq: number, e: StoreError): void {
-    const body = encodeJson({ error: ApiErrors.streamStoreFailed(storeErrorText(e)), stream: this.name, seq: 0 })
+    this.answerAcksAbove(seq, ApiErrors.streamStoreFailed(storeErrorText(e)))
+  }
+
+  private answerAcksAbove(seq: number, error: ApiError): void {
+    const body = encodeJson({ error, stream: this.name, seq: 0 })
     for (let i = 0; i < this.ackSeqs.length; i++) {
       if (this.ackSeqs[i]! > seq) {
         this.pendingAcks[i] = body
@@ -497,7 +503,7 @@ export class StreamActor {
         }
         // Sleep to the next expiry (capped so a max_age change is noticed within seconds).
         yield* Effect.sleep(Math.min(waitMs, 10_000))
-        if (st.msgs > 0) Queue.offerUnsafe(this.mailbox, { _tag: "Expire" })
+        if (st.msgs > 0) this.kernel.offer({ _tag: "Expire" })
       }
     })
   }

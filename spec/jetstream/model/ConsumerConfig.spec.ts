@@ -1,22 +1,21 @@
 import { assert, describe, it } from "vitest"
-import { type ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
+import { type ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import {
   checkAgainstStream,
   checkUpdate,
   type ConsumerConfig,
   consumerName,
   decodeConsumerCreate,
-  decodePullRequest,
   encodeConsumerConfig,
-  goJsonSyntaxError,
   isFilterWithinStream,
   isPushConsumer,
-  normalizeTime,
   sameConsumerConfig,
   updatedConfig
-} from "../../../src/jetstream/api/ConsumerConfig.ts"
-import { encodeJson } from "../../../src/jetstream/api/Json.ts"
-import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/api/StreamConfig.ts"
+} from "../../../src/jetstream/model/ConsumerConfig.ts"
+import { normalizeTime } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
+import { decodePullRequest, goJsonSyntaxError } from "../../../src/jetstream/model/PullRequest.ts"
+import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
+import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/model/StreamConfig.ts"
 
 const stream = (body: string): StreamConfig => {
   const r = decodeStreamCreate(body, JSON.parse(body).name)

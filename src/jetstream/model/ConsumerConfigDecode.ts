@@ -3,7 +3,7 @@
  * `CreateConsumerRequest` / `ConsumerConfig` structs as Go's `encoding/json` fills them (see
  * GoJson.ts), before any defaulting or validation; ConsumerConfig.ts takes it from there.
  */
-import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./ConsumerConfig.ts"
+import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import {
   decodeBool,
   decodeEnum,
@@ -17,7 +17,7 @@ import {
   TypeMismatch,
   UINT64_MAX,
   unmarshalObject
-} from "./GoJson.ts"
+} from "../codec/GoJson.ts"
 
 const NS_PER_SEC = 1_000_000_000n
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/

@@ -12,19 +12,19 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { apiErrorResponse } from "../../../src/jetstream/api/ApiError.ts"
+import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
 import {
   checkAgainstStream,
   checkUpdate,
   type ConsumerConfig,
   consumerName,
   decodeConsumerCreate,
-  decodePullRequest,
   encodeConsumerConfig,
   updatedConfig
-} from "../../../src/jetstream/api/ConsumerConfig.ts"
-import { encodeJson, parseJson } from "../../../src/jetstream/api/Json.ts"
-import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/api/StreamConfig.ts"
+} from "../../../src/jetstream/model/ConsumerConfig.ts"
+import { decodePullRequest } from "../../../src/jetstream/model/PullRequest.ts"
+import { encodeJson, parseJson } from "../../../src/jetstream/codec/Json.ts"
+import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/model/StreamConfig.ts"
 import { natsServerPath, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
 
 const natsServer = natsServerPath()

@@ -1,7 +1,7 @@
 import { Effect, Exit } from "effect"
 import { assert, describe, it } from "vitest"
-import { ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
-import * as Requests from "../../../src/jetstream/api/Requests.ts"
+import { ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
+import * as Requests from "../../../src/jetstream/model/Requests.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
 

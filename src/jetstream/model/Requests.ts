@@ -25,8 +25,8 @@ import {
   parseLiterals,
   TypeMismatch,
   UINT64_MAX
-} from "./GoJson.ts"
-import { decodeUtf8 } from "./Json.ts"
+} from "../codec/GoJson.ts"
+import { decodeUtf8 } from "../codec/Json.ts"
 
 /** The Go type of a request field. */
 type FieldType = "uint64" | "int" | "string" | "bool"

@@ -41,21 +41,16 @@
  *   (`filter_subjects` among them) are still ignored like 2.9.10 does.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
+import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
 import { unknownField } from "./Requests.ts"
-import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "./GoJson.ts"
+import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { byteLength, hasPathSeparator, isGoValidName, isLiteralSubject as isLiteral, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, subjectIsSubsetMatch } from "./Names.ts"
 import type { StreamConfig } from "./StreamConfig.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
-export { normalizeTime } from "./ConsumerConfigDecode.ts"
-export { decodePullRequest, goJsonSyntaxError, type PullRequest, type PullRequestResult } from "./PullRequest.ts"
 
-export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject"
-export type AckPolicy = "none" | "all" | "explicit"
-export type ReplayPolicy = "instant" | "original"
-export type ConsumerAction = "create" | "update" | ""
 
 /** Normalized consumer config, as nats-server 2.9.10 reports it in consumer info (same keys and omissions). */
 export interface ConsumerConfig {
@@ -127,7 +122,6 @@ export const DEFAULT_MAX_ACK_PENDING = 1000
 export const DEFAULT_MAX_WAITING = 512
 /** nats-server `JsDeleteWaitTimeDefault`: 5s in ns, stamped into ephemerals' `inactive_threshold`. */
 export const DEFAULT_INACTIVE_THRESHOLD = 5_000_000_000
-export { MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 
 const MIN_HEARTBEAT = 100_000_000 // 100ms
 const MIN_MAX_EXPIRES = 1_000_000 // 1ms
@@ -138,7 +132,6 @@ const MIN_MAX_EXPIRES = 1_000_000 // 1ms
 
 // The rules shared with StreamConfig.ts (byte lengths, Go's `isValidName`, path separators,
 // `IsValidSubject`, subset matching) are in Names.ts.
-export { subjectIsSubsetMatch } from "./Names.ts"
 
 /** nats-server `isValidName`: non-empty and none of space, \t, \r, \n, \f, '.', '*', '>'. */
 export const isValidConsumerName = isGoValidName

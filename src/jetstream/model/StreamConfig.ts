@@ -21,19 +21,12 @@
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
+import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
-import { goQuote, int64Json, uint64Json } from "./GoJson.ts"
+import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { byteLength, hasPathSeparator, isGoValidName, isSubsetMatchTokens, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
 
-export type RetentionPolicy = "limits" | "interest" | "workqueue"
-export type StorageType = "file" | "memory"
-export type DiscardPolicy = "old" | "new"
-
-export interface Placement {
-  readonly cluster?: string
-  readonly tags?: ReadonlyArray<string>
-}
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -97,7 +90,6 @@ export type DecodeResult =
 // Names and subjects
 // ---------------------------------------------------------------------------------------------
 
-export { MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 /** nats-server `StreamMaxReplicas`. */
 export const MAX_REPLICAS = 5
 /** Default `duplicate_window`: 2 minutes in ns. */

@@ -13,8 +13,8 @@ import {
   ObjectLiteral,
   parseLiterals,
   TypeMismatch
-} from "./GoJson.ts"
-import { decodeUtf8 } from "./Json.ts"
+} from "../codec/GoJson.ts"
+import { decodeUtf8 } from "../codec/Json.ts"
 
 const encoder = new TextEncoder()
 

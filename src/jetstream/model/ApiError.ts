@@ -10,7 +10,7 @@
  * value rendered like Go's `%v` (decimal integers, strings verbatim).
  */
 import { Schema } from "effect"
-import { encodeJson } from "./Json.ts"
+import { encodeJson } from "../codec/Json.ts"
 
 /**
  * A JetStream API error; handlers fail with it in Effect's error channel and the dispatcher

@@ -498,19 +498,6 @@ export const parseTime = (s: string): bigint | undefined => {
 // Unix nanoseconds of 0001-01-01T00:00:00Z.
 const GO_ZERO_UNIX_NS = -62135596800n * NS_PER_SEC
 
-let lastNs = 0n
-
-/**
- * Wall-clock nanoseconds (millisecond resolution from `Date.now`) made strictly increasing within
- * the process: a call in the same millisecond as the previous one gets the previous value + 1ns,
- * and a wall clock stepping backwards never produces a smaller value.
- */
-export const nowNs = (): bigint => {
-  const wall = BigInt(Date.now()) * 1_000_000n
-  lastNs = wall > lastNs ? wall : lastNs + 1n
-  return lastNs
-}
-
 /**
  * Go's `time.Duration.String()` for nanoseconds ("1.5s", "100ms", "2m0s", "1h0m0s"), which
  * nats-server puts into some status texts (e.g. "Exceeded MaxRequestExpires of 1s").

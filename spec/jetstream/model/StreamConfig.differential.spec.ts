@@ -11,15 +11,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { apiErrorResponse } from "../../../src/jetstream/api/ApiError.ts"
-import { encodeJson, parseJson } from "../../../src/jetstream/api/Json.ts"
+import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
+import { encodeJson, parseJson } from "../../../src/jetstream/codec/Json.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
   encodeStreamConfig,
   type ServerStreamLimits,
   type StreamConfig
-} from "../../../src/jetstream/api/StreamConfig.ts"
+} from "../../../src/jetstream/model/StreamConfig.ts"
 import { natsServerPath, startNatsServer, type RunningNatsServer } from "../../support/Broker.ts"
 
 const natsServer = natsServerPath()

@@ -7,11 +7,10 @@
 import { Buffer } from "node:buffer"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
-import type { StoredMessage } from "../../store/MessageLog.ts"
-import type { StreamActor } from "../stream/StreamActor.ts"
-import { formatTime } from "./Json.ts"
-import { directGetRequest } from "./Requests.ts"
-import { lookupMessage } from "./StreamApi.ts"
+import type { MessageLog, StoredMessage } from "../../store/MessageLog.ts"
+import { toWire } from "../../subject/Subject.ts"
+import { formatTime } from "../codec/Json.ts"
+import { directGetRequest, type MsgGetRequest, seqNumber } from "../model/Requests.ts"
 
 const status = (text: string) => Buffer.from(`NATS/1.0 ${text}\r\n\r\n`, "latin1")
 const NOT_FOUND = status("404 Message Not Found")
@@ -22,7 +21,13 @@ const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8
   client.publish(to, undefined, hdr.length, msg)
 }
 
-export const directReply = (actor: StreamActor, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } => {
+/** What direct get reads of its stream (the actor, seen structurally: the actor owns this module). */
+export interface DirectGetSource {
+  readonly name: string
+  readonly store: MessageLog
+}
+
+export const directReply = (actor: DirectGetSource, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } => {
   const lines = `Nats-Stream: ${actor.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${formatTime(m.ts)}\r\n\r\n`
   if (m.hdr === undefined || m.hdr.length <= 2) {
     return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
@@ -33,7 +38,7 @@ export const directReply = (actor: StreamActor, m: StoredMessage): { hdr: Uint8A
 }
 
 /** Subscribes the stream's direct get subjects; returns the subscriptions to remove later. */
-export const subscribeDirectGet = (actor: StreamActor, client: InternalClient): Array<Subscription> => {
+export const subscribeDirectGet = (actor: DirectGetSource, client: InternalClient): Array<Subscription> => {
   const base = `$JS.API.DIRECT.GET.${actor.name}`
   const subs: Array<Subscription | undefined> = [
     client.subscribe(base, (_s, to, hdrLen, msg) => {
@@ -59,4 +64,18 @@ export const subscribeDirectGet = (actor: StreamActor, client: InternalClient): 
     }, "_sys_")
   ]
   return subs.filter((s): s is Subscription => s !== undefined)
+}
+
+/** Shared by STREAM.MSG.GET and DIRECT.GET: find the message a (validated) get request names. */
+export const lookupMessage = (
+  actor: { readonly store: MessageLog },
+  req: MsgGetRequest
+) => {
+  const seq = seqNumber(req.seq)
+  if (seq > 0 && req.next_by_subj === "") return actor.store.get(seq)
+  if (req.next_by_subj !== "") {
+    const s = actor.store.firstSeqMatching(seq, toWire(req.next_by_subj))
+    return s === undefined ? undefined : actor.store.get(s)
+  }
+  return actor.store.lastBySubject(toWire(req.last_by_subj))
 }

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "vitest"
-import { ApiError, ApiErrorCodes, ApiErrors, apiErrorResponse, apiResponse, isApiError } from "../../../src/jetstream/api/ApiError.ts"
+import { ApiError, ApiErrorCodes, ApiErrors, apiErrorResponse, apiResponse, isApiError } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
   it("mirrors the 132 errors of nats-server 2.9.10 with unique err_codes", () => {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "vitest"
-import { ApiError, ApiErrors } from "../../../src/jetstream/api/ApiError.ts"
-import { encodeJson } from "../../../src/jetstream/api/Json.ts"
+import { ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
+import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
@@ -11,7 +11,7 @@ import {
   type StreamConfig,
   subjectsCollide,
   subjectsOverlap
-} from "../../../src/jetstream/api/StreamConfig.ts"
+} from "../../../src/jetstream/model/StreamConfig.ts"
 
 const invalidConfig = (description: string): ApiError => new ApiError(new ApiError({ code: 500, err_code: 10052, description }))
 

@@ -19,8 +19,8 @@ import {
   TypeMismatch,
   UINT64_MAX,
   unmarshalObject
-} from "./GoJson.ts"
-import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./StreamConfig.ts"
+} from "../codec/GoJson.ts"
+import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 
 /** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
 export interface RawConfig {

@@ -5,9 +5,9 @@
 import { Buffer } from "node:buffer"
 import { fromWire, overlaps } from "../../subject/Subject.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
-import type { StreamActor } from "../stream/StreamActor.ts"
-import { formatTime } from "./Json.ts"
-import { encodeStreamConfig } from "./StreamConfig.ts"
+import type { StreamActor } from "./StreamActor.ts"
+import { formatTime } from "../codec/Json.ts"
+import { encodeStreamConfig } from "../model/StreamConfig.ts"
 
 export interface StateOptions {
   readonly subjectsFilter?: string | undefined
