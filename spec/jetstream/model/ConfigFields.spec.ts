@@ -145,9 +145,9 @@ const zerosOf = (t: GoType): ReadonlyArray<Json> => {
     case "time":
       return [null]
     case "enum":
-      return [null, ...t.zero]
+      return t.zero // Go's enum decoders refuse null
     case "object":
-      return [null, {}, Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, f.support === "unsupported" ? zerosOf(f.type)[1] : null]))]
+      return [null, {}, Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, f.support === "unsupported" ? zerosOf(f.type).at(-1) : null]))]
   }
 }
 
@@ -244,7 +244,7 @@ describe("stream config fields", () => {
   })
 
   it("a wrong type for an unsupported field is invalid JSON, as in nats-server", async () => {
-    for (const extra of [{ allow_msg_ttl: "yes" }, { compression: "zstd" }, { consumer_limits: [] }, { subject_delete_marker_ttl: 1.5 }]) {
+    for (const extra of [{ allow_msg_ttl: "yes" }, { compression: "zstd" }, { compression: null }, { compression: "" }, { persist_mode: 1 }, { consumer_limits: [] }, { subject_delete_marker_ttl: 1.5 }, { subject_transform: { src: 1 } }]) {
       expect((await create(fresh(), extra)).error).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
     }
   })
@@ -315,6 +315,12 @@ describe("consumer config fields", () => {
   it("an unknown key in config or beside it is 10025 naming it", async () => {
     expect((await create(fresh(), { max_pulls: 1 })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "max_pulls"` })
     expect((await create(fresh(), {}, { strict: true })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "strict"` })
+  })
+
+  it("a wrong type or unknown value for an unsupported field is invalid JSON, as in nats-server", async () => {
+    for (const config of [{ filter_subjects: `${S}.a` }, { filter_subjects: [1] }, { pause_until: "tomorrow" }, { priority_policy: "fastest" }, { priority_policy: null }, { priority_timeout: "1s" }, { sourcing: 1 }]) {
+      expect((await create(fresh(), config)).error, JSON.stringify(config)).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
+    }
   })
 
   it("a nats.go-shaped body is accepted", async () => {

@@ -44,7 +44,11 @@ export type GoType =
   | { readonly kind: "string" }
   | { readonly kind: "strings" }
   | { readonly kind: "time" }
-  /** An enum type whose UnmarshalJSON takes `values`; `zero` are the ones meaning "not used". */
+  /**
+   * An enum type whose UnmarshalJSON takes exactly `values` (so `null` is an error); `zero` are
+   * the ones meaning "not used" (nats-server's StoreCompression refuses "", PersistModeType
+   * takes it as "default").
+   */
   | { readonly kind: "enum"; readonly values: ReadonlyArray<string>; readonly zero: ReadonlyArray<string> }
   /** A (pointer to a) struct: zero when every field is zero; keys are strict too. */
   | { readonly kind: "object"; readonly fields: FieldTable }
@@ -108,7 +112,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   placement: honoured,
   mirror: validated,
   sources: validated,
-  compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none", ""] }, "2.10"),
+  compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
   first_seq: honoured,
   subject_transform: unsupported({ kind: "object", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
   republish: validated,
@@ -170,7 +174,7 @@ export const CONSUMER_CONFIG_FIELDS: FieldTable = {
   pause_until: unsupported({ kind: "time" }, "2.11"),
   priority_groups: unsupported(strs, "2.11"),
   priority_policy: unsupported(
-    { kind: "enum", values: ["none", "overflow", "pinned_client", "prioritized"], zero: ["none", ""] },
+    { kind: "enum", values: ["none", "overflow", "pinned_client", "prioritized"], zero: ["none"] },
     "2.11"
   ),
   priority_timeout: unsupported(int, "2.11")
@@ -220,7 +224,7 @@ const isZero = (type: GoType, v: unknown, field: string, out: Strictness, path: 
       return false
     }
     case "enum": {
-      if (v === null) return true
+      // As the enum types' UnmarshalJSON: only the listed strings, so `null` is an error too.
       if (typeof v !== "string" || !type.values.includes(v) && !type.zero.includes(v)) {
         throw new TypeMismatch(kindOf(v), field)
       }
@@ -230,12 +234,11 @@ const isZero = (type: GoType, v: unknown, field: string, out: Strictness, path: 
       const o = decodeObjectOrNull(v, field)
       if (o === undefined) return true
       const before = out.refused
+      // A non-zero nested field is recorded under its own path (`consumer_limits.max_ack_pending`).
       strictFields(o, type.fields, out, `${path}.`, () => {
-        throw new Error(`${path}: nested honoured fields need their own decoder`)
+        throw new Error(`${path}: the nested tables hold unsupported fields only`)
       })
-      const zero = out.refused === before
-      // The nested refusal names the inner field; report the outer one only when none did.
-      return zero
+      return out.refused === before
     }
   }
 }
@@ -264,7 +267,7 @@ export const strictFields = (
       if (f.support !== "unsupported") {
         apply(name, value)
       } else if (f.type.kind === "object") {
-        isZero(f.type, value, name, out, path + name)
+        isZero(f.type, value, name, out, path + name) // records the nested path itself
       } else if (!isZero(f.type, value, name, out, path + name)) {
         out.refused ??= path + name
       }
