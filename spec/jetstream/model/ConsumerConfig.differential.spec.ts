@@ -45,6 +45,11 @@ interface Case {
   /** The config JSON (wrapped as {"stream_name":..,"config":..}) or, with `raw`, the whole body. */
   readonly config: string
   readonly raw?: boolean
+  /**
+   * A deliberate difference: 2.9.10 creates the consumer (it ignores keys it does not know) and
+   * we refuse it with this error description (ConfigFields.ts).
+   */
+  readonly differs?: string
 }
 
 const LIMITS = `{"name":"%","subjects":["%.>"]}`
@@ -67,7 +72,11 @@ const cases: ReadonlyArray<Case> = [
   c("missing config", "", `{"stream_name":"%"}`, { raw: true }),
   c("case-insensitive keys", "", `{"STREAM_NAME":"%","Config":{"ACK_POLICY":"explicit","Max_Deliver":3}}`, { raw: true }),
   c("stream name mismatch", "", `{"stream_name":"OTHER","config":{}}`, { raw: true }),
-  c("unknown keys ignored", "", `{"foo":1,"bar":{"x":[null]},"filter_subjects":["a"]}`),
+  { ...c("unknown keys refused", "", `{"foo":1,"bar":{"x":[null]}}`), differs: `invalid JSON: json: unknown field "foo"` },
+  { ...c("filter_subjects refused", "", `{"filter_subjects":["t.a","t.b"]}`), differs: `consumer configuration field "filter_subjects" is not supported` },
+  { ...c("priority policy refused", "", `{"priority_policy":"overflow","priority_groups":["g"]}`), differs: `consumer configuration field "priority_policy" is not supported` },
+  { ...c("pause_until refused", "", `{"pause_until":"2030-01-02T03:04:05Z"}`), differs: `consumer configuration field "pause_until" is not supported` },
+  c("current fields at their zero values", "", `{"filter_subjects":[],"priority_groups":null,"priority_policy":"none","priority_timeout":0,"pause_until":null,"sourcing":false}`),
   c("legacy ephemeral with durable", "", `{"durable_name":"D"}`),
   c("legacy ephemeral with name", "", `{"name":"N1"}`),
   c("legacy ephemeral bad name", "", `{"name":"a.b"}`),
@@ -375,7 +384,14 @@ describe.skipIf(natsServer === undefined)("consumer config: decoders vs nats-ser
         const body = k.raw === true ? named(k.config, name) : `{"stream_name":"${name}","config":${named(k.config, name)}}`
         const theirs = expected(await request(subject, body))
         const ours = ourCreate(body, subject, s.config, consumers)
-        expect(ours.ok ? `config:${encodeJson(encodeConsumerConfig(ours.config))}` : ours.text).toBe(theirs)
+        if (k.differs === undefined) {
+          expect(ours.ok ? `config:${encodeJson(encodeConsumerConfig(ours.config))}` : ours.text).toBe(theirs)
+        } else {
+          // 2.9.10 silently drops the key and creates the consumer; we refuse the whole request.
+          expect(theirs.startsWith("config:")).toBe(true)
+          const error = ours.ok ? undefined : (parseJson(ours.text) as { error?: { description?: string } }).error
+          expect(error?.description).toBe(k.differs)
+        }
       } finally {
         await request(`$JS.API.STREAM.DELETE.${name}`, "")
       }

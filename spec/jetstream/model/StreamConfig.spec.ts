@@ -89,11 +89,12 @@ describe("decodeStreamCreate: JSON", () => {
       assert.deepStrictEqual(createError(body), invalidJson, body)
     }
   })
-  it("accepts bytes, ignores unknown keys, matches keys case-insensitively, last duplicate wins", () => {
-    assert.deepStrictEqual(created("{\"name\":\"X\",\"NAME\":\"S\",\"Subjects\":[\"a\"],\"zzz\":{\"q\":[1]}}"), {
+  it("accepts bytes, refuses unknown keys, matches keys case-insensitively, last duplicate wins", () => {
+    assert.deepStrictEqual(created("{\"name\":\"X\",\"NAME\":\"S\",\"Subjects\":[\"a\"]}"), {
       ...DEFAULTS,
       subjects: ["a"]
     })
+    assert.deepStrictEqual(createError("{\"name\":\"S\",\"zzz\":{\"q\":[1]}}").description, "invalid JSON: json: unknown field \"zzz\"")
     assert.deepStrictEqual(decodeStreamCreate(new TextEncoder().encode("{\"name\":\"S\"}"), "S"), { ok: true, config: DEFAULTS })
     assert.deepStrictEqual(created("{\"name\":\"S\",\"max_msgs\":null,\"sealed\":null,\"subjects\":null}"), DEFAULTS)
     assert.deepStrictEqual(created("{\"name\":\"S\",\"discard\":\"NEW\"}"), { ...DEFAULTS, discard: "new" })

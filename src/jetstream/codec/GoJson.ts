@@ -1,9 +1,10 @@
 /**
  * Internal: decoding a JSON body the way Go's `encoding/json` fills nats-server's structs, shared
  * by the stream config, consumer config and pull request decoders. Its quirks are visible on the
- * wire, so they are reproduced: keys match case-insensitively (exact match first), unknown keys
- * are ignored, `null` leaves a scalar at its zero value, and a value of the wrong JSON type or out
- * of the Go type's range is an unmarshal type error (`TypeMismatch`).
+ * wire, so they are reproduced: keys match case-insensitively (exact match first, `foldKey`),
+ * `null` leaves a scalar at its zero value, and a value of the wrong JSON type or out of the Go
+ * type's range is an unmarshal type error (`TypeMismatch`). Unknown keys are refused, as in
+ * nats-server 2.12's strict mode; the config field tables are in model/ConfigFields.ts.
  *
  * Also the few Go formatting helpers those modules write back with (`goQuote`, int64 / uint64 JSON
  * numbers). Not part of the package's public API.
@@ -71,22 +72,6 @@ export const unmarshalObject = <T>(
 // ASCII letters (U+017F long s → s, U+212A Kelvin sign → k).
 export const foldKey = (k: string): string =>
   k.replace(/\u017f/g, "s").replace(/\u212a/g, "k").replace(/[A-Z]/g, (c) => c.toLowerCase())
-
-/** Calls `apply` for each entry of `o` whose key names one of `names` (exact match preferred, as Go). */
-export const fieldsOf = <K extends string>(
-  o: ObjectLiteral,
-  names: ReadonlyArray<K>,
-  apply: (name: K, value: unknown) => void
-): void => {
-  for (const [key, value] of o.entries) {
-    let name = names.find((n) => n === key)
-    if (name === undefined) {
-      const folded = foldKey(key)
-      name = names.find((n) => n === folded)
-    }
-    if (name !== undefined) apply(name, value)
-  }
-}
 
 /** The JSON kind Go names in a type error. */
 export const kindOf = (v: unknown): string =>

@@ -7,7 +7,7 @@
  * (code, err_code, description) or the same normalized config.
  *
  * Decoding follows Go's `encoding/json` into nats-server's structs (keys match case-insensitively,
- * unknown keys are ignored, `null` leaves a scalar at its zero value but is an error for the enum
+ * keys are strict as in ConfigFields.ts, `null` leaves a scalar at its zero value but is an error for the enum
  * fields, any type mismatch is "invalid JSON"), like StreamConfig.ts; that part is in
  * ConsumerConfigDecode.ts, the shared Go decoding rules in GoJson.ts.
  *
@@ -35,16 +35,18 @@
  * - A body `name` with '/' or '\' (legacy `CONSUMER.CREATE.<s>`) is refused with the path
  *   separator error; 2.9.10 accepts it and makes nested directories out of it.
  * - `metadata` (2.10) is decoded and echoed (last key); `action` (2.10) is decoded ("create",
- *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. `pedantic` (2.11) must be
- *   a bool and is otherwise ignored. A top-level key the request struct does not have is refused
- *   (`invalid JSON: json: unknown field "x"`, 2.12 strict mode); unknown keys inside `config`
- *   (`filter_subjects` among them) are still ignored like 2.9.10 does.
+ *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. A key that is no field of
+ *   the current server's request or config struct is refused (`invalid JSON: json: unknown field
+ *   "x"`, 2.12 strict mode); a current field we do not implement (`filter_subjects`,
+ *   `priority_*`, `pause_until`, `pedantic`, ...) is accepted only with its zero value, else
+ *   refused with 10012 naming it (ConfigFields.ts). 2.9.10 ignores all of these.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
 import { unknownField } from "./Requests.ts"
+import { consumerFieldRefused } from "./ConfigFields.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { byteLength, hasPathSeparator, isGoValidName, isLiteralSubject as isLiteral, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, subjectIsSubsetMatch } from "./Names.ts"
 import type { StreamConfig } from "./StreamConfig.ts"
@@ -336,6 +338,8 @@ export const decodeConsumerCreate = (
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
   if (req.unknown !== undefined) return fail(unknownField(req.unknown))
+  // Before anything is looked at: a field we do not implement is refused, not dropped.
+  if (req.refused !== undefined) return fail(consumerFieldRefused(req.refused))
   const tokens = subject.split(".")
   // $JS.API.CONSUMER.CREATE.<s> | .CREATE.<s>.<c>[.<filter...>] | .DURABLE.CREATE.<s>.<d>
   if (tokens.length < 5) return fail(ApiErrors.badRequest())

@@ -11,61 +11,16 @@ import {
   decodeObjectOrNull,
   decodeString,
   decodeStringMap,
-  fieldsOf,
-  foldKey,
   kindOf,
   TypeMismatch,
   UINT64_MAX,
   unmarshalObject
 } from "../codec/GoJson.ts"
+import { normalizeTime } from "../codec/GoTime.ts"
+import { CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS, noStrictness, strictFields } from "./ConfigFields.ts"
 
-const NS_PER_SEC = 1_000_000_000n
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
-
-const daysIn = (year: number, month: number): number => {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
-}
-
-/**
- * Go's `time.Time` JSON round trip: parse RFC 3339 and write it back with `RFC3339Nano` in the
- * sender's offset (zero offsets become "Z", the fraction is truncated to 9 digits and trimmed).
- * Returns the normalized text and the instant in Unix ns, or undefined when Go would refuse it.
- */
-export const normalizeTime = (s: string): { readonly text: string; readonly ns: bigint } | undefined => {
-  const m = RFC3339.exec(s)
-  if (m === null) return undefined
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number
-  ]
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined
-  if (hour > 23 || minute > 59 || second > 59) return undefined
-  let offsetMin = 0
-  if (m[8] === undefined) {
-    const oh = Number(m[10])
-    const om = Number(m[11])
-    if (oh > 23 || om > 59) return undefined
-    offsetMin = (oh * 60 + om) * (m[9] === "-" ? -1 : 1)
-  }
-  const frac = (m[7] ?? "").slice(0, 9).padEnd(9, "0")
-  const d = new Date(0)
-  d.setUTCFullYear(year, month - 1, day)
-  d.setUTCHours(hour, minute, second, 0)
-  const ns = BigInt(d.getTime() / 1000 - offsetMin * 60) * NS_PER_SEC + BigInt(frac)
-  const trimmed = frac.replace(/0+$/, "")
-  const zone = offsetMin === 0
-    ? "Z"
-    : `${offsetMin < 0 ? "-" : "+"}${String(Math.trunc(Math.abs(offsetMin) / 60)).padStart(2, "0")}:${
-      String(Math.abs(offsetMin) % 60).padStart(2, "0")
-    }`
-  const text = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${trimmed === "" ? "" : "." + trimmed}${zone}`
-  return { text, ns }
-}
+// Re-exported: the decoder's own users (and its spec) know it from here.
+export { normalizeTime }
 
 /** nats-server's `ConsumerConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
 export interface RawConfig {
@@ -132,7 +87,8 @@ const zeroConfig = (): RawConfig => ({
   metadata: undefined
 })
 
-const CONFIG_FIELDS = Object.keys(zeroConfig()) as ReadonlyArray<keyof RawConfig>
+/** The keys this decoder fills (the honoured rows of CONSUMER_CONFIG_FIELDS). */
+export const CONFIG_FIELDS = Object.keys(zeroConfig()) as ReadonlyArray<keyof RawConfig>
 
 const DELIVER_POLICIES: ReadonlyArray<DeliverPolicy> = [
   "all",
@@ -218,33 +174,29 @@ export interface RawRequest {
   config: RawConfig
   action: ConsumerAction | undefined
   /**
-   * The first top-level key the request struct does not have: refused (nats-server 2.12 strict
-   * mode; 2.9.10 ignores it). Keys inside `config` are still ignored as Go does (not strict yet).
+   * The first key (top level or inside `config`) that is no field of nats-server's current
+   * structs, and the first unsupported field set to a non-zero value (see ConfigFields.ts).
    */
   unknown: string | undefined
+  refused: string | undefined
 }
-
-const REQUEST_FIELDS = ["stream_name", "config", "action", "pedantic"] as const
 
 /** `json.Unmarshal(body, &CreateConsumerRequest{})`, or undefined for "invalid JSON". */
 export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined =>
-  unmarshalObject(body, (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined }), (req, o) => {
-    for (const [key] of o.entries) {
-      if (!REQUEST_FIELDS.some((n) => n === key || n === foldKey(key))) {
-        req.unknown ??= key
-      }
-    }
-    fieldsOf(o, REQUEST_FIELDS, (k, v) => {
+  unmarshalObject(body, (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }), (req, o) => {
+    const strict = noStrictness()
+    strictFields(o, CONSUMER_REQUEST_FIELDS, strict, "", (k, v) => {
       if (k === "stream_name") {
         req.stream = decodeString(v, k) ?? req.stream
       } else if (k === "action") {
         req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
-      } else if (k === "pedantic") {
-        // 2.11's pedantic flag (no silent defaulting): typed, but there is no non-pedantic mode to leave.
-        decodeBool(v, k)
       } else {
         const config = decodeObjectOrNull(v, k)
-        if (config !== undefined) fieldsOf(config, CONFIG_FIELDS, (field, x) => applyField(req.config, field, x))
+        if (config !== undefined) {
+          strictFields(config, CONSUMER_CONFIG_FIELDS, strict, "", (field, x) => applyField(req.config, field as keyof RawConfig, x))
+        }
       }
     })
+    req.unknown = strict.unknown
+    req.refused = strict.refused
   })

@@ -6,7 +6,7 @@
  *
  * Decoding (StreamConfigDecode.ts, with the rules shared in GoJson.ts) follows Go's
  * `encoding/json` into nats-server's `StreamConfig` struct, because its quirks are visible on the
- * wire: keys match case-insensitively, unknown keys are ignored, `null` leaves a scalar at its
+ * wire: keys match case-insensitively, `null` leaves a scalar at its
  * zero value but is an error for the enum fields, any type mismatch (`"max_msgs": 1.0`,
  * `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
  *
@@ -18,6 +18,10 @@
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
  * - `metadata` and `first_seq` (nats-server 2.10) are accepted and echoed; 2.9.10 drops them.
+ * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
+ *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
+ *   implement (`compression`, `consumer_limits`, `allow_msg_ttl`, `persist_mode`, ...) is
+ *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -26,6 +30,8 @@ import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { byteLength, hasPathSeparator, isGoValidName, isSubsetMatchTokens, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
 import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
+import { streamFieldRefused } from "./ConfigFields.ts"
+import { unknownField } from "./Requests.ts"
 
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
@@ -343,6 +349,9 @@ export const decodeStreamCreate = (
 ): DecodeResult => {
   const raw = unmarshal(body)
   if (raw === undefined) return fail(ApiErrors.invalidJSON())
+  if (raw.unknown !== undefined) return fail(unknownField(raw.unknown))
+  // Before anything is looked at: a field we do not implement is refused, not dropped.
+  if (raw.refused !== undefined) return fail(streamFieldRefused(raw.refused))
   if (subjectName !== raw.name) return fail(ApiErrors.streamMismatch())
   if (hasPathSeparator(subjectName)) return fail(ApiErrors.streamNameContainsPathSeparators())
   if (raw.sealed) return fail(ApiErrors.streamInvalidConfig("stream configuration for create can not be sealed"))
@@ -381,6 +390,9 @@ export const decodeStreamUpdate = (
 ): DecodeResult => {
   const raw = unmarshal(body)
   if (raw === undefined) return fail(ApiErrors.invalidJSON())
+  if (raw.unknown !== undefined) return fail(unknownField(raw.unknown))
+  // Before anything is looked at: a field we do not implement is refused, not dropped.
+  if (raw.refused !== undefined) return fail(streamFieldRefused(raw.refused))
   const checked = checkConfig(raw, "update", limits)
   if (!checked.ok) return fail(checked.error)
   const cfg = checked.cfg

@@ -1,7 +1,8 @@
 /**
  * Decoding of `STREAM.CREATE` / `STREAM.UPDATE` request bodies into nats-server's `StreamConfig`
  * struct as Go's `encoding/json` fills it (see GoJson.ts), before any defaulting or validation;
- * StreamConfig.ts takes it from there.
+ * StreamConfig.ts takes it from there. Keys are strict (ConfigFields.ts): unknown ones and
+ * unsupported fields with non-zero values are recorded for the caller to refuse.
  */
 import {
   decodeBool,
@@ -11,7 +12,6 @@ import {
   decodeString,
   decodeStringMap,
   decodeStrings,
-  fieldsOf,
   INT32_MAX,
   INT32_MIN,
   kindOf,
@@ -20,6 +20,15 @@ import {
   UINT64_MAX,
   unmarshalObject
 } from "../codec/GoJson.ts"
+import {
+  noStrictness,
+  PLACEMENT_FIELDS,
+  REPUBLISH_FIELDS,
+  STREAM_CONFIG_FIELDS,
+  STREAM_REQUEST_FIELDS,
+  type Strictness,
+  strictFields
+} from "./ConfigFields.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 
 /** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
@@ -53,6 +62,10 @@ export interface RawConfig {
   allow_rollup_hdrs: boolean
   metadata: Record<string, string> | undefined
   first_seq: bigint
+  /** The first key that is no field of the current server's struct (ConfigFields.ts). */
+  unknown: string | undefined
+  /** The first unsupported field set to a non-zero value (ConfigFields.ts). */
+  refused: string | undefined
 }
 
 const zeroConfig = (): RawConfig => ({
@@ -84,10 +97,13 @@ const zeroConfig = (): RawConfig => ({
   deny_purge: false,
   allow_rollup_hdrs: false,
   metadata: undefined,
-  first_seq: 0n
+  first_seq: 0n,
+  unknown: undefined,
+  refused: undefined
 })
 
-const CONFIG_FIELDS = [
+/** The keys this decoder fills (the honoured and validated rows of STREAM_CONFIG_FIELDS). */
+export const CONFIG_FIELDS = [
   "name",
   "description",
   "subjects",
@@ -121,7 +137,7 @@ const CONFIG_FIELDS = [
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
 
-const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
+const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: unknown): void => {
   switch (field) {
     case "name":
     case "description":
@@ -173,7 +189,7 @@ const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
       }
       let cluster: string | undefined = cfg.placement?.cluster
       let tags: ReadonlyArray<string> | undefined = cfg.placement?.tags
-      fieldsOf(o, ["cluster", "tags"] as const, (k, x) => {
+      strictFields(o, PLACEMENT_FIELDS, strict, "placement.", (k, x) => {
         if (k === "cluster") cluster = decodeString(x, "placement.cluster") ?? cluster
         else tags = decodeStrings(x, "placement.tags") ?? undefined
       })
@@ -205,9 +221,9 @@ const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
         return
       }
       const r = { src: "", dest: "" }
-      fieldsOf(o, ["src", "dest", "headers_only"] as const, (k, x) => {
+      strictFields(o, REPUBLISH_FIELDS, strict, "republish.", (k, x) => {
         if (k === "headers_only") decodeBool(x, "republish.headers_only")
-        else r[k] = decodeString(x, `republish.${k}`) ?? r[k]
+        else if (k === "src" || k === "dest") r[k] = decodeString(x, `republish.${k}`) ?? r[k]
       })
       cfg.republish = r
       return
@@ -218,6 +234,15 @@ const applyField = (cfg: RawConfig, field: ConfigField, v: unknown): void => {
   }
 }
 
+// StreamConfigRequest embeds StreamConfig, so the request's own keys sit beside the config's.
+const BODY_FIELDS = { ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS }
+
 /** `json.Unmarshal(body, &StreamConfig{})`: the raw config, or `undefined` for "invalid JSON". */
 export const unmarshal = (body: Uint8Array | string): RawConfig | undefined =>
-  unmarshalObject(body, zeroConfig, (cfg, o) => fieldsOf(o, CONFIG_FIELDS, (field, v) => applyField(cfg, field, v)))
+  unmarshalObject(body, zeroConfig, (cfg, o) => {
+    const strict = noStrictness()
+    strictFields(o, BODY_FIELDS, strict, "", (field, v) => applyField(cfg, strict, field as ConfigField, v))
+    cfg.unknown = strict.unknown
+    cfg.refused = strict.refused
+  })
+

@@ -1,0 +1,332 @@
+/**
+ * Field coverage of the stream and consumer config tables (ConfigFields.ts), over a real socket:
+ * for every field of nats-server's current StreamConfig / ConsumerConfig (and the request-level
+ * `pedantic`), a create with a non-zero value either round-trips in STREAM.INFO / CONSUMER.INFO
+ * (honoured) or is refused with the documented error and changes nothing, and a create with the
+ * field's zero value succeeds. Plus: unknown keys are 10025 naming the key, a nats.go-shaped body
+ * (zero values for everything, `"consumer_limits":{}`) is accepted, and `filter_subjects` is
+ * refused instead of being dropped.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  CONSUMER_CONFIG_FIELDS,
+  CONSUMER_REQUEST_FIELDS,
+  type FieldTable,
+  type GoType,
+  STREAM_CONFIG_FIELDS,
+  STREAM_REQUEST_FIELDS
+} from "../../../src/jetstream/model/ConfigFields.ts"
+import { CONFIG_FIELDS as CONSUMER_DECODED } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
+import { CONFIG_FIELDS as STREAM_DECODED } from "../../../src/jetstream/model/StreamConfigDecode.ts"
+import { type RunningBroker, startBroker } from "../../support/Broker.ts"
+
+type Json = unknown
+type Reply = { error?: { code: number; err_code: number; description: string }; config?: Record<string, Json> }
+
+/**
+ * A non-zero value per field. `with`: other keys the value needs to be valid; `echo`: what INFO
+ * reports when it differs from the value; `update`: only settable by STREAM.UPDATE.
+ */
+interface Sample {
+  readonly value: Json
+  readonly with?: Record<string, Json>
+  readonly echo?: Json
+  readonly update?: boolean
+  /** For `validated` fields: the error the validation answers with. */
+  readonly error?: string
+  /** A zero value besides `null` for honoured fields (unsupported ones derive theirs from the Go type). */
+  readonly zero?: Json
+  /** An enum type: Go refuses `null` for it (invalid JSON), so only `zero` is sent. */
+  readonly enumType?: true
+  /** The path the refusal names when it is not the field itself (a nested field). */
+  readonly refusedAs?: string
+}
+
+const S = "CF" // stream name used by the consumer cases
+
+const STREAM_SAMPLES: Record<string, Sample> = {
+  name: { value: "@" },
+  description: { value: "d", zero: "" },
+  subjects: { value: ["@.x", "@.y"], zero: [] },
+  retention: { value: "workqueue", zero: "limits", enumType: true },
+  max_consumers: { value: 5, zero: 0 },
+  max_msgs: { value: 10, zero: 0 },
+  max_bytes: { value: 1000, zero: 0 },
+  max_age: { value: 60_000_000_000, zero: 0 },
+  max_msgs_per_subject: { value: 3, zero: 0 },
+  max_msg_size: { value: 100, zero: 0 },
+  discard: { value: "new", zero: "old", enumType: true },
+  storage: { value: "memory", zero: "file", enumType: true },
+  num_replicas: { value: 1, zero: 0 },
+  no_ack: { value: true, zero: false },
+  template_owner: { value: "T", zero: "", error: "stream not owned by template" },
+  duplicate_window: { value: 5_000_000_000, zero: 0 },
+  placement: { value: { tags: ["a"] } },
+  mirror: { value: { name: "X" }, error: "stream mirrors are not supported" },
+  sources: { value: [{ name: "X" }], zero: [], error: "stream sources are not supported" },
+  compression: { value: "s2" },
+  first_seq: { value: 5, zero: 0 },
+  subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },
+  republish: { value: { src: ">", dest: "r.>" }, error: "stream republish is not supported" },
+  allow_direct: { value: true, zero: false },
+  mirror_direct: { value: true, zero: false, error: "stream has no mirror but does have mirror direct" },
+  discard_new_per_subject: { value: true, zero: false, with: { discard: "new", max_msgs_per_subject: 1 } },
+  sealed: { value: true, zero: false, update: true },
+  deny_delete: { value: true, zero: false },
+  deny_purge: { value: true, zero: false },
+  allow_rollup_hdrs: { value: true, zero: false },
+  consumer_limits: { value: { max_ack_pending: 5 }, refusedAs: "consumer_limits.max_ack_pending" },
+  allow_msg_ttl: { value: true },
+  subject_delete_marker_ttl: { value: 1_000_000_000 },
+  allow_msg_counter: { value: true },
+  allow_atomic: { value: true },
+  allow_msg_schedules: { value: true },
+  persist_mode: { value: "async" },
+  allow_batched: { value: true },
+  metadata: { value: { a: "b" }, zero: {} },
+  pedantic: { value: true }
+}
+
+const CONSUMER_SAMPLES: Record<string, Sample> = {
+  durable_name: { value: "@", zero: "" },
+  name: { value: "@" },
+  description: { value: "d", zero: "" },
+  deliver_policy: { value: "new", zero: "all", enumType: true },
+  opt_start_seq: { value: 5, zero: 0, with: { deliver_policy: "by_start_sequence" } },
+  opt_start_time: { value: "2024-01-02T03:04:05Z", with: { deliver_policy: "by_start_time" } },
+  ack_policy: { value: "all", zero: "explicit", enumType: true },
+  ack_wait: { value: 5_000_000_000, zero: 0 },
+  max_deliver: { value: 5, zero: 0 },
+  backoff: { value: [1_000_000_000, 2_000_000_000], zero: [], with: { max_deliver: 5 } },
+  filter_subject: { value: `${S}.a`, zero: "" },
+  filter_subjects: { value: [`${S}.a`, `${S}.b`] },
+  replay_policy: { value: "original", zero: "instant", enumType: true },
+  rate_limit_bps: { value: 1000, zero: 0, with: { deliver_subject: "dx" } },
+  sample_freq: { value: "50%", zero: "" },
+  max_waiting: { value: 10, zero: 0 },
+  max_ack_pending: { value: 10, zero: 0 },
+  flow_control: { value: true, zero: false, with: { deliver_subject: "dx", idle_heartbeat: 1_000_000_000 } },
+  headers_only: { value: true, zero: false },
+  max_batch: { value: 5, zero: 0 },
+  max_expires: { value: 1_000_000_000, zero: 0 },
+  max_bytes: { value: 100, zero: 0 },
+  deliver_subject: { value: "dx", zero: "" },
+  deliver_group: { value: "g", zero: "", with: { deliver_subject: "dx" } },
+  idle_heartbeat: { value: 1_000_000_000, zero: 0, with: { deliver_subject: "dx" } },
+  inactive_threshold: { value: 5_000_000_000, zero: 0 },
+  num_replicas: { value: 1, zero: 0 },
+  mem_storage: { value: true, zero: false },
+  direct: { value: true, zero: false, with: { deliver_subject: "dx" } },
+  sourcing: { value: true },
+  metadata: { value: { a: "b" }, zero: {} },
+  pause_until: { value: "2030-01-02T03:04:05Z" },
+  priority_groups: { value: ["g"] },
+  priority_policy: { value: "overflow" },
+  priority_timeout: { value: 1_000_000_000 },
+  stream_name: { value: S },
+  config: { value: {} },
+  action: { value: "create", zero: "", enumType: true },
+  pedantic: { value: true }
+}
+
+/** The zero values a client may send for an unsupported field of this Go type. */
+const zerosOf = (t: GoType): ReadonlyArray<Json> => {
+  switch (t.kind) {
+    case "bool":
+      return [null, false]
+    case "int":
+    case "uint":
+      return [null, 0]
+    case "string":
+      return [null, ""]
+    case "strings":
+      return [null, []]
+    case "time":
+      return [null]
+    case "enum":
+      return t.zero // Go's enum decoders refuse null
+    case "object":
+      return [null, {}, Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, f.support === "unsupported" ? zerosOf(f.type).at(-1) : null]))]
+  }
+}
+
+// `@` stands for the case's own name, so every case gets a fresh stream or consumer.
+const named = (v: Json, name: string): Json => JSON.parse(JSON.stringify(v).replaceAll("@", name))
+
+const enc = new TextEncoder()
+const dec = new TextDecoder()
+
+let broker: RunningBroker
+let nc: NatsConnection
+beforeAll(async () => {
+  broker = await startBroker({ jetstream: true })
+  nc = await connect({ servers: broker.url, reconnect: false })
+})
+afterAll(async () => {
+  await nc?.close()
+  await broker?.stop()
+})
+
+const api = async (subject: string, body: Json | string): Promise<Reply> => {
+  const data = typeof body === "string" ? body : JSON.stringify(body)
+  const m = await nc.request(`$JS.API.${subject}`, enc.encode(data), { timeout: 5000 })
+  return JSON.parse(dec.decode(m.data)) as Reply
+}
+
+const fieldsOfTables = (...tables: ReadonlyArray<FieldTable>): ReadonlyArray<string> => tables.flatMap((t) => Object.keys(t))
+
+describe("the tables", () => {
+  it("every field has a sample, and the decoders fill exactly the honoured and validated rows", () => {
+    expect(Object.keys(STREAM_SAMPLES).sort()).toEqual([...fieldsOfTables(STREAM_CONFIG_FIELDS, STREAM_REQUEST_FIELDS)].sort())
+    expect(Object.keys(CONSUMER_SAMPLES).sort()).toEqual([...fieldsOfTables(CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS)].sort())
+    const decodedRows = (t: FieldTable) => Object.entries(t).filter(([, f]) => f.support !== "unsupported").map(([k]) => k).sort()
+    expect([...STREAM_DECODED].sort()).toEqual(decodedRows(STREAM_CONFIG_FIELDS))
+    expect([...CONSUMER_DECODED].sort()).toEqual(decodedRows(CONSUMER_CONFIG_FIELDS))
+  })
+})
+
+describe("stream config fields", () => {
+  const table = { ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS }
+  let n = 0
+  const fresh = () => `SF${n++}`
+  const create = (name: string, extra: Record<string, Json>) => api(`STREAM.CREATE.${name}`, { name, ...extra })
+
+  for (const [field, f] of Object.entries(table)) {
+    const sample = STREAM_SAMPLES[field]!
+    it(`${field} (${f.support}) with a non-zero value`, async () => {
+      const name = fresh()
+      const value = named(sample.value, name)
+      const extra = { ...sample.with, [field]: value }
+      if (f.support === "honoured") {
+        if (sample.update === true) {
+          expect((await create(name, sample.with ?? {})).error).toBeUndefined()
+          expect((await api(`STREAM.UPDATE.${name}`, { name, ...extra })).error).toBeUndefined()
+        } else {
+          expect((await create(name, extra)).error).toBeUndefined()
+        }
+        const info = await api(`STREAM.INFO.${name}`, "")
+        expect(info.config?.[field]).toEqual(sample.echo ?? value)
+        return
+      }
+      const reply = await create(name, extra)
+      const description = f.support === "validated" ? sample.error : `stream configuration field "${sample.refusedAs ?? field}" is not supported`
+      expect(reply.error?.description).toBe(description)
+      if (f.support === "unsupported") expect(reply.error?.err_code).toBe(10052)
+      // A refused create changes nothing.
+      expect((await api(`STREAM.INFO.${name}`, "")).error?.err_code).toBe(10059)
+    })
+    const zeros = f.support === "unsupported" ? zerosOf(f.type) : field === "name" ? [] : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
+    if (zeros.length > 0) {
+      it(`${field} with its zero values ${JSON.stringify(zeros)} creates the stream`, async () => {
+        for (const zero of zeros) {
+          const name = fresh()
+          const reply = await create(name, { [field]: zero })
+          expect(reply.error, JSON.stringify(zero)).toBeUndefined()
+          expect(reply.config?.name).toBe(name)
+        }
+      })
+    }
+  }
+
+  it("an unknown key, top level or nested, is 10025 naming it and creates nothing", async () => {
+    for (const [extra, key] of [[{ allow_everything: true }, "allow_everything"], [{ consumer_limits: { max_acks: 0 } }, "max_acks"], [{ placement: { zone: "" } }, "zone"]] as const) {
+      const name = fresh()
+      expect((await create(name, extra)).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "${key}"` })
+      expect((await api(`STREAM.INFO.${name}`, "")).error?.err_code).toBe(10059)
+    }
+  })
+
+  it("keys match case-folded as Go does, for unsupported fields too", async () => {
+    const name = fresh()
+    expect((await create(name, { Allow_Msg_TTL: true })).error?.description).toBe(`stream configuration field "allow_msg_ttl" is not supported`)
+    expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
+  })
+
+  it("a wrong type for an unsupported field is invalid JSON, as in nats-server", async () => {
+    for (const extra of [{ allow_msg_ttl: "yes" }, { compression: "zstd" }, { compression: null }, { compression: "" }, { persist_mode: 1 }, { consumer_limits: [] }, { subject_delete_marker_ttl: 1.5 }, { subject_transform: { src: 1 } }]) {
+      expect((await create(fresh(), extra)).error).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
+    }
+  })
+
+  it("an update with an unsupported non-zero field is refused and changes nothing", async () => {
+    const name = fresh()
+    expect((await create(name, { max_msgs: 5 })).error).toBeUndefined()
+    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, allow_msg_ttl: true })
+    expect(reply.error).toEqual({ code: 500, err_code: 10052, description: `stream configuration field "allow_msg_ttl" is not supported` })
+    expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
+  })
+
+  it("a nats.go-shaped body (every non-omitempty key at its zero value) is accepted", async () => {
+    const name = fresh()
+    const body = `{"name":"${name}","subjects":["${name}.>"],"retention":"limits","max_consumers":0,"max_msgs":0,"max_bytes":0,"discard":"old","max_age":0,"max_msgs_per_subject":0,"storage":"file","num_replicas":0,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false,"compression":"none","consumer_limits":{},"allow_msg_ttl":false}`
+    const reply = await api(`STREAM.CREATE.${name}`, body)
+    expect(reply.error).toBeUndefined()
+    expect(reply.config?.subjects).toEqual([`${name}.>`])
+  })
+})
+
+describe("consumer config fields", () => {
+  const table = { ...CONSUMER_CONFIG_FIELDS, ...CONSUMER_REQUEST_FIELDS }
+  let n = 0
+  const fresh = () => `C${n++}`
+  beforeAll(async () => {
+    expect((await api(`STREAM.CREATE.${S}`, { name: S, subjects: [`${S}.>`] })).error).toBeUndefined()
+  })
+  // A named pull consumer with explicit acks; `config` keys override, `request` keys sit beside.
+  const create = (name: string, config: Record<string, Json>, request: Record<string, Json> = {}) =>
+    api(`CONSUMER.CREATE.${S}.${name}`, { stream_name: S, config: { name, ack_policy: "explicit", ...config }, ...request })
+  const isRequestKey = (field: string) => Object.hasOwn(CONSUMER_REQUEST_FIELDS, field)
+
+  for (const [field, f] of Object.entries(table)) {
+    const sample = CONSUMER_SAMPLES[field]!
+    it(`${field} (${f.support}) with a non-zero value`, async () => {
+      const name = fresh()
+      const value = named(sample.value, name)
+      const reply = isRequestKey(field) ? await create(name, {}, { [field]: value }) : await create(name, { ...sample.with, [field]: value })
+      if (f.support === "honoured") {
+        expect(reply.error).toBeUndefined()
+        if (isRequestKey(field)) return // stream_name, config, action: the create itself is the round trip
+        const info = await api(`CONSUMER.INFO.${S}.${name}`, "")
+        expect(info.config?.[field]).toEqual(sample.echo ?? value)
+        return
+      }
+      expect(reply.error).toEqual({ code: 500, err_code: 10012, description: `consumer configuration field "${field}" is not supported` })
+      expect((await api(`CONSUMER.INFO.${S}.${name}`, "")).error?.err_code).toBe(10014)
+    })
+    const zeros = f.support === "unsupported" ? zerosOf(f.type) : ["name", "stream_name", "config"].includes(field) ? [] : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
+    if (zeros.length > 0) {
+      it(`${field} with its zero values ${JSON.stringify(zeros)} creates the consumer`, async () => {
+        for (const zero of zeros) {
+          const name = fresh()
+          const reply = isRequestKey(field) ? await create(name, {}, { [field]: zero }) : await create(name, { [field]: zero })
+          expect(reply.error, JSON.stringify(zero)).toBeUndefined()
+        }
+      })
+    }
+  }
+
+  it("filter_subjects is refused, not dropped: nothing is created and nothing delivered", async () => {
+    const reply = await api(`CONSUMER.CREATE.${S}.FS`, { stream_name: S, config: { name: "FS", ack_policy: "explicit", filter_subjects: [`${S}.a`, `${S}.b`] } })
+    expect(reply.error).toEqual({ code: 500, err_code: 10012, description: `consumer configuration field "filter_subjects" is not supported` })
+    expect((await api(`CONSUMER.INFO.${S}.FS`, "")).error?.err_code).toBe(10014)
+  })
+
+  it("an unknown key in config or beside it is 10025 naming it", async () => {
+    expect((await create(fresh(), { max_pulls: 1 })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "max_pulls"` })
+    expect((await create(fresh(), {}, { strict: true })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "strict"` })
+  })
+
+  it("a wrong type or unknown value for an unsupported field is invalid JSON, as in nats-server", async () => {
+    for (const config of [{ filter_subjects: `${S}.a` }, { filter_subjects: [1] }, { pause_until: "tomorrow" }, { priority_policy: "fastest" }, { priority_policy: null }, { priority_timeout: "1s" }, { sourcing: 1 }]) {
+      expect((await create(fresh(), config)).error, JSON.stringify(config)).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
+    }
+  })
+
+  it("a nats.go-shaped body is accepted", async () => {
+    const body = `{"stream_name":"${S}","config":{"durable_name":"NG","name":"NG","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"action":"create"}`
+    const reply = await api(`CONSUMER.CREATE.${S}.NG`, body)
+    expect(reply.error).toBeUndefined()
+    expect(reply.config?.durable_name).toBe("NG")
+  })
+})

@@ -1,0 +1,52 @@
+/**
+ * Go's `time.Time` JSON decoding (RFC 3339), shared by the consumer config decoder
+ * (`opt_start_time`) and the field tables (`pause_until` is type-checked before it is refused).
+ */
+const NS_PER_SEC = 1_000_000_000n
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
+
+const daysIn = (year: number, month: number): number => {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+}
+
+/**
+ * Go's `time.Time` JSON round trip: parse RFC 3339 and write it back with `RFC3339Nano` in the
+ * sender's offset (zero offsets become "Z", the fraction is truncated to 9 digits and trimmed).
+ * Returns the normalized text and the instant in Unix ns, or undefined when Go would refuse it.
+ */
+export const normalizeTime = (s: string): { readonly text: string; readonly ns: bigint } | undefined => {
+  const m = RFC3339.exec(s)
+  if (m === null) return undefined
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number
+  ]
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined
+  if (hour > 23 || minute > 59 || second > 59) return undefined
+  let offsetMin = 0
+  if (m[8] === undefined) {
+    const oh = Number(m[10])
+    const om = Number(m[11])
+    if (oh > 23 || om > 59) return undefined
+    offsetMin = (oh * 60 + om) * (m[9] === "-" ? -1 : 1)
+  }
+  const frac = (m[7] ?? "").slice(0, 9).padEnd(9, "0")
+  const d = new Date(0)
+  d.setUTCFullYear(year, month - 1, day)
+  d.setUTCHours(hour, minute, second, 0)
+  const ns = BigInt(d.getTime() / 1000 - offsetMin * 60) * NS_PER_SEC + BigInt(frac)
+  const trimmed = frac.replace(/0+$/, "")
+  const zone = offsetMin === 0
+    ? "Z"
+    : `${offsetMin < 0 ? "-" : "+"}${String(Math.trunc(Math.abs(offsetMin) / 60)).padStart(2, "0")}:${
+      String(Math.abs(offsetMin) % 60).padStart(2, "0")
+    }`
+  const text = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${trimmed === "" ? "" : "." + trimmed}${zone}`
+  return { text, ns }
+}
+
