@@ -9,10 +9,11 @@
  * whether it stayed connected and got every message in order, when the non-reader was cut off,
  * and the server's peak RSS.
  */
-import { runFlood, PAYLOAD } from "../spec/support/Flood.ts"
+import { PAYLOAD, runFlood } from "../spec/support/Flood.ts"
 import { fail, findNatsServer, flagCount, parseArgs, type ServerKind, serversOf, startServer } from "./support.ts"
 
-const USAGE = "usage: npx tsx bench/backpressure.bench.ts [--seconds S (20)] [--runs N (2)] [--reader raw|client] [--only KIND]\n"
+const USAGE =
+  "usage: npx tsx bench/backpressure.bench.ts [--seconds S (20)] [--runs N (2)] [--reader raw|client] [--only KIND]\n"
 const args = parseArgs(process.argv.slice(2), USAGE, [], ["--seconds", "--runs", "--reader", "--only"])
 const seconds = flagCount(args, "--seconds", 20)
 const runs = flagCount(args, "--runs", 2)
@@ -28,12 +29,21 @@ for (let run = 1; run <= runs; run++) {
     const server = await startServer(kind, natsPath === undefined ? {} : { natsServerPath: natsPath })
     try {
       const cut = () => server.tail.some((l) => l.includes("Slow Consumer Detected"))
-      const r = await runFlood({ port: server.port, publishMs: seconds * 1000, reader, pid: server.pid, settleMs: 20_000, slowConsumerLogged: cut })
+      const r = await runFlood({
+        port: server.port,
+        publishMs: seconds * 1000,
+        reader,
+        pid: server.pid,
+        settleMs: 20_000,
+        slowConsumerLogged: cut
+      })
       // Whole run: from the publisher's start to the reader's last message.
       const secs = r.deliveredInMs / 1000
       const mibs = (r.received * PAYLOAD) / 1024 / 1024 / secs
       // After the non-reader is gone: the publisher against the healthy reader alone.
-      const after = r.cutAtMs === undefined ? Number.NaN : (r.received - r.receivedAtCut) / ((r.deliveredInMs - r.cutAtMs) / 1000)
+      const after = r.cutAtMs === undefined
+        ? Number.NaN
+        : (r.received - r.receivedAtCut) / ((r.deliveredInMs - r.cutAtMs) / 1000)
       rows.push(
         [
           kind.padEnd(16),
@@ -43,8 +53,12 @@ for (let run = 1; run <= runs; run++) {
           `${mibs.toFixed(1)} MiB/s`.padStart(13),
           r.outOfOrder === 0 ? "in order" : `${r.outOfOrder} out of order`,
           r.readerDisconnected ? "READER CUT OFF" : "reader connected",
-          `non-reader ${r.nonReaderClosed ? "cut off" : "NOT CUT OFF"} (logged at ${r.cutAtMs === undefined ? "-" : (r.cutAtMs / 1000).toFixed(1) + " s"})`,
-          `after: ${Math.round(after).toLocaleString("en-US")} msgs/s ${((after * PAYLOAD) / 1024 / 1024).toFixed(1)} MiB/s`,
+          `non-reader ${r.nonReaderClosed ? "cut off" : "NOT CUT OFF"} (logged at ${
+            r.cutAtMs === undefined ? "-" : (r.cutAtMs / 1000).toFixed(1) + " s"
+          })`,
+          `after: ${Math.round(after).toLocaleString("en-US")} msgs/s ${
+            ((after * PAYLOAD) / 1024 / 1024).toFixed(1)
+          } MiB/s`,
           `peak RSS ${(r.peakRssKb / 1024).toFixed(0)} MiB`
         ].join("  ")
       )
@@ -54,5 +68,7 @@ for (let run = 1; run <= runs; run++) {
     }
   }
 }
-console.log(`flood: 1 publisher (raw, flat out) + 1 non-reading + 1 ${reader} reading subscriber, ${PAYLOAD} B messages, ${seconds} s`)
+console.log(
+  `flood: 1 publisher (raw, flat out) + 1 non-reading + 1 ${reader} reading subscriber, ${PAYLOAD} B messages, ${seconds} s`
+)
 for (const r of rows) console.log(r)

@@ -171,7 +171,6 @@ interface ServerResult {
   readonly exitedEarly: boolean
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // interleaving: every phase is prepared (connections + uncounted warm-up) on each server, then the
 // measured runs alternate between servers, so a burst of unrelated load on this shared machine
@@ -335,7 +334,11 @@ const openClient = async (port: number, name: string, counter: Counter | undefin
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "ping") continue
-      const detail = s.type === "error" ? `: ${s.error.message}` : s.type === "slowConsumer" ? ` pending=${s.pending}` : ""
+      const detail = s.type === "error"
+        ? `: ${s.error.message}`
+        : s.type === "slowConsumer"
+        ? ` pending=${s.pending}`
+        : ""
       events.push(`${name}: ${s.type}${detail}`)
     }
   })()
@@ -384,7 +387,13 @@ const clientPubSubSession = (t: Target, opts: Options): Promise<Session<PubSubRu
       received
     }
     const batch = 500
-    await pump(driver, Math.min(100_000, Math.ceil(opts.msgs / 10)), batch, opts.window, Date.now() + opts.maxSeconds * 1000)
+    await pump(
+      driver,
+      Math.min(100_000, Math.ceil(opts.msgs / 10)),
+      batch,
+      opts.window,
+      Date.now() + opts.maxSeconds * 1000
+    )
     return {
       measure: () => measurePubSubRun(t.server, driver, opts.msgs, batch, opts),
       close: () => closeAll(opened)
@@ -500,7 +509,9 @@ const rawPubSubSession = async (t: Target, opts: Options): Promise<Session<PubSu
     watch = setInterval(() => {
       if (p.closed) {
         clearInterval(watch)
-        sub.msgs.abort(new Error(`raw publisher connection closed${p.errors.length > 0 ? ` (${p.errors.join("; ")})` : ""}`))
+        sub.msgs.abort(
+          new Error(`raw publisher connection closed${p.errors.length > 0 ? ` (${p.errors.join("; ")})` : ""}`)
+        )
       }
     }, 100)
     watch.unref()
@@ -570,10 +581,31 @@ type Row = TableRow
 
 const rowsOf = (e: ServerResult | undefined, n: ServerResult | undefined, opts: Options): Array<Row> => {
   const ps = (label: string, pick: (r: ServerResult) => PubSubResult | undefined, extra: Partial<Row> = {}) => [
-    { metric: `${label} msgs/s received`, ejs: e && pick(e)?.msgsPerSec, nats: n && pick(n)?.msgsPerSec, digits: 0, ...extra },
-    { metric: `  server CPU, % of one core`, ejs: e && pick(e)?.serverCpuPct, nats: n && pick(n)?.serverCpuPct, digits: 0 },
-    { metric: `  load generator CPU, % of one core`, ejs: e && pick(e)?.loadgenCpuPct, nats: n && pick(n)?.loadgenCpuPct, digits: 0 },
-    { metric: `  machine CPU busy, % of all cores`, ejs: e && pick(e)?.machineCpuPct, nats: n && pick(n)?.machineCpuPct, digits: 0 }
+    {
+      metric: `${label} msgs/s received`,
+      ejs: e && pick(e)?.msgsPerSec,
+      nats: n && pick(n)?.msgsPerSec,
+      digits: 0,
+      ...extra
+    },
+    {
+      metric: `  server CPU, % of one core`,
+      ejs: e && pick(e)?.serverCpuPct,
+      nats: n && pick(n)?.serverCpuPct,
+      digits: 0
+    },
+    {
+      metric: `  load generator CPU, % of one core`,
+      ejs: e && pick(e)?.loadgenCpuPct,
+      nats: n && pick(n)?.loadgenCpuPct,
+      digits: 0
+    },
+    {
+      metric: `  machine CPU busy, % of all cores`,
+      ejs: e && pick(e)?.machineCpuPct,
+      nats: n && pick(n)?.machineCpuPct,
+      digits: 0
+    }
   ]
   const rr = (label: string, pick: (l: LatencyResult) => number, extra: Partial<Row> = {}): Row => ({
     metric: label,
@@ -616,8 +648,12 @@ const problems = (r: ServerResult): Array<string> => {
     const other = p.machineCpuPct - (p.serverCpuPct + p.loadgenCpuPct) / ncpu
     if (other > 15) {
       out.push(
-        `${name}: other processes used ~${other.toFixed(0)}% of the machine's CPU during the median run (machine busy ` +
-          `${p.machineCpuPct.toFixed(0)}% vs server + load generator ${((p.serverCpuPct + p.loadgenCpuPct) / ncpu).toFixed(0)}%); ` +
+        `${name}: other processes used ~${
+          other.toFixed(0)
+        }% of the machine's CPU during the median run (machine busy ` +
+          `${p.machineCpuPct.toFixed(0)}% vs server + load generator ${
+            ((p.serverCpuPct + p.loadgenCpuPct) / ncpu).toFixed(0)
+          }%); ` +
           `treat this row as disturbed`
       )
     }
@@ -658,7 +694,10 @@ const main = async (): Promise<void> => {
       : new Map<ServerKind, Array<PubSubRun>>()
     const rr = await interleaved("request/reply", targets, opts, opts.runs, (t) => requestReplySession(t, opts))
     for (const t of targets) {
-      results.set(t.kind, resultOf(t, medianRun(client.get(t.kind)), medianRun(raw.get(t.kind)), summarize(rr.get(t.kind))))
+      results.set(
+        t.kind,
+        resultOf(t, medianRun(client.get(t.kind)), medianRun(raw.get(t.kind)), summarize(rr.get(t.kind)))
+      )
     }
   } finally {
     for (const t of targets) await t.server.stop()
@@ -678,7 +717,9 @@ const main = async (): Promise<void> => {
     for (const r of rows) {
       ratios[r.metric.trim()] = r.ejs !== undefined && r.nats !== undefined && r.nats > 0 ? r.ejs / r.nats : null
     }
-    process.stdout.write(`${JSON.stringify({ machine, options: opts, results: Object.fromEntries(results), ratios }, null, 2)}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ machine, options: opts, results: Object.fromEntries(results), ratios }, null, 2)}\n`
+    )
     return
   }
 
@@ -694,7 +735,9 @@ const main = async (): Promise<void> => {
       (opts.raw ? ` / ${opts.rawMsgs.toLocaleString("en-US")} msgs (raw)` : "") +
       ` of ${opts.payload} B, 1 pub + 1 sub connection, <= ${opts.window.toLocaleString("en-US")} in flight, ` +
       `median of ${opts.runs} runs after an uncounted warm-up; runs alternate between the servers; ` +
-      `request/reply ${opts.requests.toLocaleString("en-US")} sequential requests after ${opts.warmupRequests.toLocaleString("en-US")} warm-up.`
+      `request/reply ${opts.requests.toLocaleString("en-US")} sequential requests after ${
+        opts.warmupRequests.toLocaleString("en-US")
+      } warm-up.`
   )
   out.push("")
   out.push(renderTable(rows))
@@ -713,7 +756,9 @@ const main = async (): Promise<void> => {
   if (nats !== undefined && ejs !== undefined && nats.pubsubClient !== undefined && nats.pubsubRaw !== undefined) {
     if (nats.pubsubRaw.msgsPerSec > nats.pubsubClient.msgsPerSec * 1.5) {
       out.push(
-        `note: with nats-server the raw-socket generator moves ${(nats.pubsubRaw.msgsPerSec / nats.pubsubClient.msgsPerSec).toFixed(1)}x ` +
+        `note: with nats-server the raw-socket generator moves ${
+          (nats.pubsubRaw.msgsPerSec / nats.pubsubClient.msgsPerSec).toFixed(1)
+        }x ` +
           `the messages of the nats.js client, so the nats.js row is bounded by the client; compare the raw row for the server.`
       )
     }

@@ -18,9 +18,16 @@
  * latency rows pool the samples of all runs. Every run has a deadline. Data directories are temp dirs, removed
  * at the end; all traffic goes to 127.0.0.1.
  */
-import { AckPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream"
+import {
+  AckPolicy,
+  jetstream,
+  type JetStreamClient,
+  type JetStreamManager,
+  jetstreamManager,
+  StorageType
+} from "@nats-io/jetstream"
 import { type KV, Kvm } from "@nats-io/kv"
-import { Objm, type ObjectStore } from "@nats-io/obj"
+import { type ObjectStore, Objm } from "@nats-io/obj"
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -107,17 +114,36 @@ const USAGE = `usage: npx tsx bench/jetstream.bench.ts [options]
 
 const parseOptions = (argv: ReadonlyArray<string>): Options => {
   const args = parseArgs(argv, USAGE, ["--json"], [
-    "--runs", "--sync-msgs", "--async-msgs", "--async-bytes", "--window", "--sizes", "--fill", "--ack-pending",
-    "--consume-runs", "--kv-ops", "--kv-concurrent", "--kv-concurrency", "--obj-mib", "--max-seconds", "--settle-ms",
-    "--quiet-wait", "--phases", "--only"
+    "--runs",
+    "--sync-msgs",
+    "--async-msgs",
+    "--async-bytes",
+    "--window",
+    "--sizes",
+    "--fill",
+    "--ack-pending",
+    "--consume-runs",
+    "--kv-ops",
+    "--kv-concurrent",
+    "--kv-concurrency",
+    "--obj-mib",
+    "--max-seconds",
+    "--settle-ms",
+    "--quiet-wait",
+    "--phases",
+    "--only"
   ])
   const num = (flag: string, dflt: number): number => flagCount(args, flag, dflt)
   const servers = serversOf(args)
   const phasesRaw = args.flags.get("--phases")
-  const phases = phasesRaw === undefined ? [...PHASES] : phasesRaw.split(",").map((p) => p.trim()).filter((p) => p !== "")
+  const phases = phasesRaw === undefined
+    ? [...PHASES]
+    : phasesRaw.split(",").map((p) => p.trim()).filter((p) => p !== "")
   for (const p of phases) if (!(PHASES as ReadonlyArray<string>).includes(p)) fail(`--phases: unknown phase ${p}`)
   const sizesRaw = args.flags.get("--sizes")
-  const sizes = sizesRaw === undefined ? [128, 1024, 16384] : sizesRaw.split(",").map((s) => toCount("--sizes", s.trim()))
+  const sizes = sizesRaw === undefined
+    ? [128, 1024, 16384]
+    : sizesRaw.split(",").map((s) => toCount("--sizes", s.trim()))
   return {
     runs: Math.max(1, num("--runs", 3)),
     syncMsgs: Math.max(1, num("--sync-msgs", 1000)),
@@ -179,7 +205,11 @@ const openClient = async (port: number, name: string, events: Array<string>): Pr
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === "ping") continue
-      const detail = s.type === "error" ? `: ${s.error.message}` : s.type === "slowConsumer" ? ` pending=${s.pending}` : ""
+      const detail = s.type === "error"
+        ? `: ${s.error.message}`
+        : s.type === "slowConsumer"
+        ? ` pending=${s.pending}`
+        : ""
       if (s.type !== "close") events.push(`${name}: ${s.type}${detail}`)
     }
   })()
@@ -218,7 +248,10 @@ interface RunCpu {
 }
 
 /** Times `f` and reads server / load generator / machine CPU over it. */
-const timed = async <A>(server: ServerProcess, f: () => Promise<A>): Promise<{ readonly value: A; readonly cpu: RunCpu }> => {
+const timed = async <A>(
+  server: ServerProcess,
+  f: () => Promise<A>
+): Promise<{ readonly value: A; readonly cpu: RunCpu }> => {
   const cpu0 = readCpuMs(server.pid) ?? 0
   const mc0 = readMachineCpu()
   const me0 = process.cpuUsage()
@@ -311,7 +344,9 @@ const pipelined = async (
   window: number,
   deadline: number,
   op: (i: number) => Promise<unknown>
-): Promise<{ readonly ok: number; readonly failed: number; readonly firstError: string | undefined; readonly timedOut: boolean }> => {
+): Promise<
+  { readonly ok: number; readonly failed: number; readonly firstError: string | undefined; readonly timedOut: boolean }
+> => {
   let inflight = 0
   let ok = 0
   let failed = 0
@@ -431,7 +466,12 @@ interface PubRun {
 
 const sizeLabel = (n: number): string => (n >= 1024 && n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`)
 
-const publishSession = async (t: Target, opts: Options, storage: StorageType, size: number): Promise<Session<PubRun>> => {
+const publishSession = async (
+  t: Target,
+  opts: Options,
+  storage: StorageType,
+  size: number
+): Promise<Session<PubRun>> => {
   const name = `PUB_${storage.toUpperCase()}_${size}`
   const subject = `pub.${storage}.${size}`
   await t.jsm.streams.add({ name, subjects: [subject], storage, num_replicas: 1 })
@@ -439,7 +479,12 @@ const publishSession = async (t: Target, opts: Options, storage: StorageType, si
   const asyncCount = Math.max(100, Math.min(opts.asyncMsgs, Math.floor(opts.asyncBytes / size)))
   // warm-up, uncounted
   for (let i = 0; i < 100; i++) await t.js.publish(subject, payload)
-  await pipelined(Math.min(2000, asyncCount), opts.window, Date.now() + opts.maxSeconds * 1000, () => t.js.publish(subject, payload))
+  await pipelined(
+    Math.min(2000, asyncCount),
+    opts.window,
+    Date.now() + opts.maxSeconds * 1000,
+    () => t.js.publish(subject, payload)
+  )
   await t.jsm.streams.purge(name)
   return {
     measure: async () => {
@@ -467,12 +512,16 @@ const publishSession = async (t: Target, opts: Options, storage: StorageType, si
       if (seqErrors > 0) t.events.push(`${name}: ${seqErrors} sync acks with non-consecutive stream sequence`)
       await t.jsm.streams.purge(name)
       await waitForQuietMachine(opts.quietWaitSeconds * 1000, progress)
-      const { value: res, cpu } = await timed(t.server, () =>
-        pipelined(asyncCount, opts.window, Date.now() + opts.maxSeconds * 1000, () => t.js.publish(subject, payload))
+      const { value: res, cpu } = await timed(
+        t.server,
+        () =>
+          pipelined(asyncCount, opts.window, Date.now() + opts.maxSeconds * 1000, () => t.js.publish(subject, payload))
       )
       const info = await t.jsm.streams.info(name)
       const asyncErrors: Array<string> = []
-      if (res.failed > 0) asyncErrors.push(`${res.failed} of ${asyncCount} async publishes failed (first: ${res.firstError})`)
+      if (res.failed > 0) {
+        asyncErrors.push(`${res.failed} of ${asyncCount} async publishes failed (first: ${res.firstError})`)
+      }
       if (res.timedOut) asyncErrors.push(`deadline: ${res.ok} of ${asyncCount} async publishes acked`)
       if (info.state.messages !== res.ok) {
         asyncErrors.push(`stream holds ${info.state.messages} messages after ${res.ok} acked publishes`)
@@ -510,12 +559,21 @@ const fillDrainStream = async (t: Target, opts: Options): Promise<FillResult> =>
   await t.jsm.streams.add({ name: DRAIN_STREAM, subjects: ["drain.>"], storage: StorageType.File, num_replicas: 1 })
   const payload = new Uint8Array(128).fill(0x64)
   const t0 = nowMs()
-  const res = await pipelined(opts.fill, opts.window, Date.now() + 4 * opts.maxSeconds * 1000, () => t.js.publish(DRAIN_SUBJECT, payload))
+  const res = await pipelined(
+    opts.fill,
+    opts.window,
+    Date.now() + 4 * opts.maxSeconds * 1000,
+    () => t.js.publish(DRAIN_SUBJECT, payload)
+  )
   const seconds = (nowMs() - t0) / 1000
   const info = await t.jsm.streams.info(DRAIN_STREAM)
   const errs: Array<string> = []
-  if (res.failed > 0 || res.timedOut) errs.push(`fill: ${res.ok} of ${opts.fill} publishes acked (${res.failed} failed, first: ${res.firstError})`)
-  if (info.state.messages !== opts.fill) errs.push(`fill: stream holds ${info.state.messages} messages, expected ${opts.fill}`)
+  if (res.failed > 0 || res.timedOut) {
+    errs.push(`fill: ${res.ok} of ${opts.fill} publishes acked (${res.failed} failed, first: ${res.firstError})`)
+  }
+  if (info.state.messages !== opts.fill) {
+    errs.push(`fill: stream holds ${info.state.messages} messages, expected ${opts.fill}`)
+  }
   return { seconds, rate: res.ok / seconds, ...(errs.length === 0 ? {} : { error: errs.join("; ") }) }
 }
 
@@ -558,8 +616,11 @@ const checkConsumerSettled = async (t: Target, durable: string, explicit: boolea
   while (Date.now() < until) {
     const ci = await t.jsm.consumers.info(DRAIN_STREAM, durable)
     const ackPending = ci.num_ack_pending
-    last = `num_pending=${ci.num_pending} num_ack_pending=${ackPending} delivered.stream_seq=${ci.delivered.stream_seq} ack_floor.stream_seq=${ci.ack_floor.stream_seq}`
-    if (ci.num_pending === 0 && (!explicit || (ackPending === 0 && ci.ack_floor.stream_seq === ci.delivered.stream_seq))) return []
+    last =
+      `num_pending=${ci.num_pending} num_ack_pending=${ackPending} delivered.stream_seq=${ci.delivered.stream_seq} ack_floor.stream_seq=${ci.ack_floor.stream_seq}`
+    if (
+      ci.num_pending === 0 && (!explicit || (ackPending === 0 && ci.ack_floor.stream_seq === ci.delivered.stream_seq))
+    ) return []
     await sleep(200)
   }
   return [`consumer ${durable} not settled 3 s after the drain: ${last}`]
@@ -590,7 +651,9 @@ const pullDrain = async (
   const done = tracker.count - tracker.dups - tracker.outOfRange
   return {
     tracker,
-    ...(done < n ? { error: `stopped at the run deadline: ${done} of ${n} messages consumed (the rate is over the partial drain)` } : {})
+    ...(done < n
+      ? { error: `stopped at the run deadline: ${done} of ${n} messages consumed (the rate is over the partial drain)` }
+      : {})
   }
 }
 
@@ -638,15 +701,22 @@ const consumerSession = async (t: Target, opts: Options, kind: DrainKind): Promi
         })
         sub.unsubscribe()
         const got = tracker.count - tracker.dups - tracker.outOfRange
-        if (got < n) problems.push(`stopped at the run deadline: ${got} of ${n} messages delivered (the rate is over the partial drain)`)
-        else problems.push(...tracker.problems(base), ...(await checkConsumerSettled(t, base, true)))
+        if (got < n) {
+          problems.push(
+            `stopped at the run deadline: ${got} of ${n} messages delivered (the rate is over the partial drain)`
+          )
+        } else problems.push(...tracker.problems(base), ...(await checkConsumerSettled(t, base, true)))
         await t.jsm.consumers.delete(DRAIN_STREAM, base)
         result = { count: tracker.count, rate: got / cpu.seconds, cpu }
       } else if (kind === "pull-explicit-x4") {
         const names = extra.map((_, i) => `${base}_${i}`)
         for (const d of names) await t.jsm.consumers.add(DRAIN_STREAM, consumerConfig(d))
-        const { value, cpu } = await timed(t.server, () =>
-          Promise.all(extra.map((nc, i) => pullDrain(jetstream(nc, { timeout: 15_000 }), names[i]!, n, true, deadline)))
+        const { value, cpu } = await timed(
+          t.server,
+          () =>
+            Promise.all(
+              extra.map((nc, i) => pullDrain(jetstream(nc, { timeout: 15_000 }), names[i]!, n, true, deadline))
+            )
         )
         let got = 0
         for (const [i, r] of value.entries()) {
@@ -700,7 +770,10 @@ const kvSession = async (t: Target, opts: Options): Promise<Session<KvRun> & { r
     const e = await kv.get(key(i))
     if (e === null || e.value.length !== value.length || e.key !== key(i)) mismatches++
   }
-  const seqLoop = async (op: (i: number) => Promise<unknown>, deadline: number): Promise<{ lat: Float64Array; error?: string; cpu: RunCpu }> => {
+  const seqLoop = async (
+    op: (i: number) => Promise<unknown>,
+    deadline: number
+  ): Promise<{ lat: Float64Array; error?: string; cpu: RunCpu }> => {
     const lat = new Float64Array(opts.kvOps)
     let n = 0
     let error: string | undefined
@@ -721,7 +794,10 @@ const kvSession = async (t: Target, opts: Options): Promise<Session<KvRun> & { r
     return { lat: lat.subarray(0, n), cpu, ...(error === undefined ? {} : { error }) }
   }
   const concLoop = async (op: (i: number) => Promise<unknown>, deadline: number): Promise<RateRun> => {
-    const { value: res, cpu } = await timed(t.server, () => pipelined(opts.kvConcurrentOps, opts.kvConcurrency, deadline, op))
+    const { value: res, cpu } = await timed(
+      t.server,
+      () => pipelined(opts.kvConcurrentOps, opts.kvConcurrency, deadline, op)
+    )
     const errs: Array<string> = []
     if (res.failed > 0) errs.push(`${res.failed} failed (first: ${res.firstError})`)
     if (res.timedOut) errs.push(`deadline: ${res.ok} of ${opts.kvConcurrentOps} done`)
@@ -733,7 +809,10 @@ const kvSession = async (t: Target, opts: Options): Promise<Session<KvRun> & { r
     cpu: r.cpu,
     ...(r.error === undefined ? {} : { error: r.error })
   })
-  const toLat = (r: { lat: Float64Array; error?: string }): LatRun => ({ lat: r.lat, ...(r.error === undefined ? {} : { error: r.error }) })
+  const toLat = (r: { lat: Float64Array; error?: string }): LatRun => ({
+    lat: r.lat,
+    ...(r.error === undefined ? {} : { error: r.error })
+  })
   return {
     direct: status.streamInfo.config.allow_direct === true,
     measure: async () => {
@@ -772,7 +851,12 @@ const objSession = async (t: Target, opts: Options): Promise<Session<ObjRun>> =>
     measure: async (run) => {
       const name = `obj-${run}`
       const withDeadline = <A>(p: Promise<A>, what: string): Promise<A> =>
-        Promise.race([p, sleep(opts.maxSeconds * 1000).then(() => Promise.reject(new Error(`${what}: deadline of ${opts.maxSeconds} s passed`)))])
+        Promise.race([
+          p,
+          sleep(opts.maxSeconds * 1000).then(() =>
+            Promise.reject(new Error(`${what}: deadline of ${opts.maxSeconds} s passed`))
+          )
+        ])
       const { cpu: putCpu } = await timed(t.server, () => withDeadline(store.putBlob({ name }, data), "object put"))
       let got: Uint8Array | null = null
       const { cpu: getCpu } = await timed(t.server, async () => {
@@ -789,7 +873,12 @@ const objSession = async (t: Target, opts: Options): Promise<Session<ObjRun>> =>
       await store.delete(name)
       return {
         put: { count: opts.objMib, rate: opts.objMib / putCpu.seconds, cpu: putCpu },
-        get: { count: opts.objMib, rate: opts.objMib / getCpu.seconds, cpu: getCpu, ...(error === undefined ? {} : { error }) }
+        get: {
+          count: opts.objMib,
+          rate: opts.objMib / getCpu.seconds,
+          cpu: getCpu,
+          ...(error === undefined ? {} : { error })
+        }
       }
     },
     close: async () => {
@@ -834,11 +923,21 @@ const main = async (): Promise<void> => {
       const sum = summarizeRate(v)
       if (sum !== undefined) s.set(k, sum)
     }
-    rows.push({ metric, ejs: ejsOf(s)?.median, nats: natsOf(s)?.median, digits, ...(target === undefined ? {} : { target }) })
+    rows.push({
+      metric,
+      ejs: ejsOf(s)?.median,
+      nats: natsOf(s)?.median,
+      digits,
+      ...(target === undefined ? {} : { target })
+    })
     json[metric] = Object.fromEntries(s)
     for (const [k, v] of s) {
       const other = v.otherLoadPct.map((x) => x.toFixed(0)).join(", ")
-      runLines.push(`${metric} | ${k}: runs ${fmtRuns(v.runs, digits)}; server CPU ${v.serverCpuPct.toFixed(0)}% (median run); other load ${other}% of machine`)
+      runLines.push(
+        `${metric} | ${k}: runs ${fmtRuns(v.runs, digits)}; server CPU ${
+          v.serverCpuPct.toFixed(0)
+        }% (median run); other load ${other}% of machine`
+      )
       for (const e of v.errors) notes.push(`${k}: ${metric}: ${e}`)
       totalRuns += v.otherLoadPct.length
       disturbedRuns += v.otherLoadPct.filter((x) => x > 25).length
@@ -846,21 +945,45 @@ const main = async (): Promise<void> => {
   }
   let totalRuns = 0
   let disturbedRuns = 0
-  const latRows = (metric: string, res: Map<ServerKind, Array<LatRun>>, target50: string | undefined, target99?: string): void => {
+  const latRows = (
+    metric: string,
+    res: Map<ServerKind, Array<LatRun>>,
+    target50: string | undefined,
+    target99?: string
+  ): void => {
     const s = new Map<ServerKind, LatSummary>()
     for (const [k, v] of res) {
       const sum = summarizeLat(v)
       if (sum !== undefined) s.set(k, sum)
     }
-    rows.push({ metric: `${metric} p50, us`, ejs: ejsOf(s)?.p50Us, nats: natsOf(s)?.p50Us, digits: 1, ...(target50 === undefined ? {} : { target: target50 }) })
-    rows.push({ metric: `${metric} p99, us`, ejs: ejsOf(s)?.p99Us, nats: natsOf(s)?.p99Us, digits: 1, ...(target99 === undefined ? {} : { target: target99 }) })
+    rows.push({
+      metric: `${metric} p50, us`,
+      ejs: ejsOf(s)?.p50Us,
+      nats: natsOf(s)?.p50Us,
+      digits: 1,
+      ...(target50 === undefined ? {} : { target: target50 })
+    })
+    rows.push({
+      metric: `${metric} p99, us`,
+      ejs: ejsOf(s)?.p99Us,
+      nats: natsOf(s)?.p99Us,
+      digits: 1,
+      ...(target99 === undefined ? {} : { target: target99 })
+    })
     json[metric] = Object.fromEntries(s)
     for (const [k, v] of s) {
-      runLines.push(`${metric} | ${k}: ${v.count} samples, p50 per run ${fmtRuns(v.runsP50Us, 1)} us, max ${v.maxUs} us`)
+      runLines.push(
+        `${metric} | ${k}: ${v.count} samples, p50 per run ${fmtRuns(v.runsP50Us, 1)} us, max ${v.maxUs} us`
+      )
       for (const e of v.errors) notes.push(`${k}: ${metric}: ${e}`)
     }
   }
-  type Mem = { readonly idleRssMb: number; readonly peakRssMb: number; readonly hwmMb: number; readonly endRssMb: number }
+  type Mem = {
+    readonly idleRssMb: number
+    readonly peakRssMb: number
+    readonly hwmMb: number
+    readonly endRssMb: number
+  }
   const mems = new Map<ServerKind, Mem>()
   const mapPick = <A, B>(m: Map<ServerKind, Array<A>>, f: (a: A) => B): Map<ServerKind, Array<B>> =>
     new Map([...m].map(([k, v]) => [k, v.map(f)]))
@@ -878,8 +1001,18 @@ const main = async (): Promise<void> => {
       for (const storage of [StorageType.Memory, StorageType.File]) {
         for (const size of opts.sizes) {
           const label = `${storage} ${sizeLabel(size)}`
-          const res = await interleaved(`publish ${label}`, targets, opts, opts.runs, (t) => publishSession(t, opts, storage, size))
-          latRows(`js.publish sync ${label}`, mapPick(res, (r) => r.sync), storage === StorageType.File ? "<= 1.3x" : undefined)
+          const res = await interleaved(
+            `publish ${label}`,
+            targets,
+            opts,
+            opts.runs,
+            (t) => publishSession(t, opts, storage, size)
+          )
+          latRows(
+            `js.publish sync ${label}`,
+            mapPick(res, (r) => r.sync),
+            storage === StorageType.File ? "<= 1.3x" : undefined
+          )
           rateRows(
             `js.publish async ${label}, msgs/s`,
             mapPick(res, (r) => r.async),
@@ -899,7 +1032,11 @@ const main = async (): Promise<void> => {
           const f = await fillDrainStream(t, opts)
           fills.set(t.kind, f)
           if (f.error !== undefined) notes.push(`${t.kind}: ${f.error}`)
-          runLines.push(`consumer stream fill | ${t.kind}: ${opts.fill} x 128 B in ${f.seconds.toFixed(2)} s (${Math.round(f.rate).toLocaleString("en-US")} msgs/s pipelined js.publish)`)
+          runLines.push(
+            `consumer stream fill | ${t.kind}: ${opts.fill} x 128 B in ${f.seconds.toFixed(2)} s (${
+              Math.round(f.rate).toLocaleString("en-US")
+            } msgs/s pipelined js.publish)`
+          )
         } catch (e) {
           notes.push(`${t.kind}: fill of ${DRAIN_STREAM} failed: ${errorText(e)}`)
         }
@@ -912,10 +1049,20 @@ const main = async (): Promise<void> => {
         ["pull-explicit-x4", "4 pull consumers in parallel, ack explicit, total"]
       ]
       for (const [kind, label] of cases) {
-        const res = await interleaved(`consume ${kind}`, ready, opts, opts.consumeRuns, (t) => consumerSession(t, opts, kind))
+        const res = await interleaved(
+          `consume ${kind}`,
+          ready,
+          opts,
+          opts.consumeRuns,
+          (t) => consumerSession(t, opts, kind)
+        )
         rateRows(`drain ${opts.fill.toLocaleString("en-US")} x 128 B: ${label}, msgs/s`, res, ">= 1.0x")
       }
-      for (const t of ready) await t.jsm.streams.delete(DRAIN_STREAM).catch((e: unknown) => notes.push(`${t.kind}: delete ${DRAIN_STREAM}: ${errorText(e)}`))
+      for (const t of ready) {
+        await t.jsm.streams.delete(DRAIN_STREAM).catch((e: unknown) =>
+          notes.push(`${t.kind}: delete ${DRAIN_STREAM}: ${errorText(e)}`)
+        )
+      }
     }
 
     if (opts.phases.includes("kv")) {
@@ -931,7 +1078,11 @@ const main = async (): Promise<void> => {
       rateRows(`KV get concurrent (${opts.kvConcurrency} in flight), ops/s`, mapPick(res, (r) => r.getConc), ">= 1.0x")
       latRows("KV put sequential", mapPick(res, (r) => r.putLat), undefined)
       latRows("KV get sequential", mapPick(res, (r) => r.getLat), undefined)
-      for (const [k, d] of direct) runLines.push(`KV | ${k}: bucket allow_direct=${d} (get via ${d ? "$JS.API.DIRECT.GET" : "$JS.API.STREAM.MSG.GET"})`)
+      for (const [k, d] of direct) {
+        runLines.push(
+          `KV | ${k}: bucket allow_direct=${d} (get via ${d ? "$JS.API.DIRECT.GET" : "$JS.API.STREAM.MSG.GET"})`
+        )
+      }
     }
 
     if (opts.phases.includes("obj")) {
@@ -983,7 +1134,9 @@ const main = async (): Promise<void> => {
     for (const r of rows) {
       ratios[r.metric] = r.ejs !== undefined && r.nats !== undefined && r.nats > 0 ? r.ejs / r.nats : null
     }
-    process.stdout.write(`${JSON.stringify({ machine, options: opts, totalSeconds, results: json, rows, ratios, notes }, null, 2)}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ machine, options: opts, totalSeconds, results: json, rows, ratios, notes }, null, 2)}\n`
+    )
     return
   }
   const out: Array<string> = []
@@ -995,7 +1148,9 @@ const main = async (): Promise<void> => {
       `it runs on the same machine and competes with the server for the CPUs, so client-bound rows understate both servers.`
   )
   out.push(
-    `load: publish ${opts.syncMsgs} sync + up to ${opts.asyncMsgs} async msgs/run (<= ${Math.round(opts.asyncBytes / MiB)} MiB), window ${opts.window}; ` +
+    `load: publish ${opts.syncMsgs} sync + up to ${opts.asyncMsgs} async msgs/run (<= ${
+      Math.round(opts.asyncBytes / MiB)
+    } MiB), window ${opts.window}; ` +
       `consumers drain ${opts.fill} x 128 B (file), max_ack_pending ${opts.ackPending}; KV ${opts.kvOps} sequential + ${opts.kvConcurrentOps} ` +
       `concurrent ops/run (128 B, ${KV_KEYS} keys, file); object ${opts.objMib} MiB (file). ${opts.runs} runs per publish/KV/object case, ` +
       `${opts.consumeRuns} per consumer case, alternating servers; rates are the median run, latencies pool all runs. ` +
@@ -1012,7 +1167,11 @@ const main = async (): Promise<void> => {
         `compare ratios with care (the runs alternate between servers, so the noise is spread over both sides).`
     )
   }
-  out.push(notes.length === 0 ? "no errors, disconnects, slow consumers or mismatches observed." : `observed problems:\n  ${notes.join("\n  ")}`)
+  out.push(
+    notes.length === 0
+      ? "no errors, disconnects, slow consumers or mismatches observed."
+      : `observed problems:\n  ${notes.join("\n  ")}`
+  )
   process.stdout.write(`${out.join("\n")}\n`)
 }
 

@@ -32,7 +32,10 @@ const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFracti
 
 const batchOf = (size: number, n: number, base: number): Array<AppendRecord> => {
   const data = new Uint8Array(size).fill(7)
-  return Array.from({ length: n }, (_, i) => ({ subject: `bench.s.${(base + i) % 100}`, hdr: undefined, data, ts: BigInt(base + i) }))
+  return Array.from(
+    { length: n },
+    (_, i) => ({ subject: `bench.s.${(base + i) % 100}`, hdr: undefined, data, ts: BigInt(base + i) })
+  )
 }
 
 const BATCH = 100
@@ -85,8 +88,18 @@ const main = async () => {
   const reopenMs = now() - t0
   gc()
   const rss1 = process.memoryUsage().rss
-  row({ case: "reopen 1M x 128 B (scan, no index file)", msgs: fmt(log.state().msgs), rate: `${fmt(reopenMs)} ms`, mbs: "" })
-  row({ case: "RSS growth holding 1M messages", msgs: "1,000,000", rate: `${fmt((rss1 - rss0) / 1e6, 1)} MB`, mbs: `${fmt((rss1 - rss0) / 1_000_000, 1)} B/msg` })
+  row({
+    case: "reopen 1M x 128 B (scan, no index file)",
+    msgs: fmt(log.state().msgs),
+    rate: `${fmt(reopenMs)} ms`,
+    mbs: ""
+  })
+  row({
+    case: "RSS growth holding 1M messages",
+    msgs: "1,000,000",
+    rate: `${fmt((rss1 - rss0) / 1e6, 1)} MB`,
+    mbs: `${fmt((rss1 - rss0) / 1_000_000, 1)} B/msg`
+  })
 
   let t = now()
   let bytes = 0
@@ -102,7 +115,12 @@ const main = async () => {
     bytes += log.get(1 + (x % 1_000_000))!.data.length
   }
   secs = (now() - t) / 1000
-  row({ case: "random get 1M x 128 B (page cache warm)", msgs: "200,000", rate: fmt(2e5 / secs), mbs: fmt(bytes / secs / 1e6, 1) })
+  row({
+    case: "random get 1M x 128 B (page cache warm)",
+    msgs: "200,000",
+    rate: fmt(2e5 / secs),
+    mbs: fmt(bytes / secs / 1e6, 1)
+  })
 
   t = now()
   let found = 0

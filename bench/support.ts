@@ -6,7 +6,7 @@
  * Everything talks to 127.0.0.1 only.
  */
 import { Buffer } from "node:buffer"
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
@@ -236,7 +236,9 @@ const waitForInfo = async (server: ServerProcess, timeoutMs: number): Promise<vo
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (!server.alive) {
-      throw new Error(`${server.kind} exited during startup (${JSON.stringify(server.exited)}):\n${server.tail.join("\n")}`)
+      throw new Error(
+        `${server.kind} exited during startup (${JSON.stringify(server.exited)}):\n${server.tail.join("\n")}`
+      )
     }
     if (await probeInfo(server.port)) return
     await sleep(50)
@@ -355,7 +357,9 @@ export class RawConnection {
     const onClose = (why: string) => {
       if (this.closed) return
       this.closed = true
-      this.msgs.abort(new Error(`raw connection closed: ${why}${this.errors.length > 0 ? ` (${this.errors.join("; ")})` : ""}`))
+      this.msgs.abort(
+        new Error(`raw connection closed: ${why}${this.errors.length > 0 ? ` (${this.errors.join("; ")})` : ""}`)
+      )
     }
     sock.on("error", (e) => onClose(e.message))
     sock.on("close", () => onClose("socket closed"))
@@ -507,7 +511,9 @@ export const waitForQuietMachine = async (
     const b = readMachineCpu()
     busy = ((b.busy - a.busy) / (b.total - a.total)) * 100
     if (!(busy > maxBusyPct)) return busy
-    if (!announced && maxMs > 0) log(`  machine ${busy.toFixed(0)}% busy with other work; waiting up to ${maxMs / 1000} s`)
+    if (!announced && maxMs > 0) {
+      log(`  machine ${busy.toFixed(0)}% busy with other work; waiting up to ${maxMs / 1000} s`)
+    }
     announced = true
   } while (Date.now() < deadline)
   if (maxMs > 0) log("  machine still busy; measuring anyway")

@@ -6,7 +6,7 @@
  * child process (what `nats-memory-server`-style harnesses do), and our CLI as a child process.
  * The first in-process start also pays for loading the module; that is reported on its own.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -83,5 +83,7 @@ if (nats !== undefined) {
 } else console.log("  nats-server: not installed, skipped")
 
 const cli: Array<number> = []
-for (let i = 0; i < Math.min(runs, 5); i++) cli.push(await child(process.execPath, [path.join(root, "bin", "effect-jetstream")]))
+for (let i = 0; i < Math.min(runs, 5); i++) {
+  cli.push(await child(process.execPath, [path.join(root, "bin", "effect-jetstream")]))
+}
 console.log(`  effect-jetstream CLI child process (bundle):        ${stats(cli)}`)

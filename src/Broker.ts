@@ -1,8 +1,8 @@
 /**
  * Layer assembly: the whole broker as one Layer, for the CLI and for embedders.
  */
-import * as path from "node:path"
 import { Layer } from "effect"
+import * as path from "node:path"
 import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
@@ -58,7 +58,10 @@ export const coreLayer = <E = never>(
     )
   // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
   // memoized by reference, so `services` is still built once.
-  const withJetStream = Layer.provideMerge(JetStream.layer, Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer))
+  const withJetStream = Layer.provideMerge(
+    JetStream.layer,
+    Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer)
+  )
   return Layer.provideMerge(Monitor.attachJetStream, withJetStream)
 }
 
@@ -66,11 +69,17 @@ export const coreLayer = <E = never>(
 export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {
   // JetStream subscribes before the listener opens (Server is built on top of the core), so the
   // first client already finds the API.
-  const server = Layer.provideMerge(Server.layer, Layer.merge(coreLayer(
-    config,
-    options,
-    config.httpPort === undefined ? undefined : Layer.provide(Monitor.layer, HttpListener.layerNode)
-  ), Transport.layerNode))
+  const server = Layer.provideMerge(
+    Server.layer,
+    Layer.merge(
+      coreLayer(
+        config,
+        options,
+        config.httpPort === undefined ? undefined : Layer.provide(Monitor.layer, HttpListener.layerNode)
+      ),
+      Transport.layerNode
+    )
+  )
   // Once the client listener is up: the monitor reports it and the ports file names its port.
   return Layer.provideMerge(Layer.merge(Monitor.attachServer, PortsFile.layer), server)
 }

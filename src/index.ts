@@ -28,7 +28,16 @@
 export * as Broker from "./embed/Broker.ts"
 
 /** Core NATS publish/subscribe/request as Effects and Streams: the `Client` service and its types. */
-export { Client, type ClientShape, type Headers, type Msg, type Payload, type PublishOptions, type RequestOptions, type SubscribeOptions } from "./embed/Client.ts"
+export {
+  Client,
+  type ClientShape,
+  type Headers,
+  type Msg,
+  type Payload,
+  type PublishOptions,
+  type RequestOptions,
+  type SubscribeOptions
+} from "./embed/Client.ts"
 
 /** JetStream streams, consumers, publish with PubAck: the `JetStreamClient` service and its types. */
 export {

@@ -5,8 +5,8 @@
  * We drive the fiber ourselves instead of NodeRuntime.runMain, which exits 130 after an
  * interrupt; nats-server exits 0 on a requested shutdown and supervisors expect that.
  */
-import * as fs from "node:fs"
 import { Cause, Effect, Exit, Layer } from "effect"
+import * as fs from "node:fs"
 import * as AuthSettings from "./auth/AuthSettings.ts"
 import * as Broker from "./Broker.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
@@ -132,4 +132,3 @@ fiber.addObserver((exit) => {
   if (config.debug) process.stderr.write(`${Cause.pretty(exit.cause)}\n`)
   process.exit(1)
 })
-

@@ -26,7 +26,10 @@ it("request/response and queue-grouped events over nats v2", async () => {
   await using srv = await startTestServer({ jetstream: false })
   const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     // Asynchronous: the broker runs in this process and must keep serving while the app talks to it.
-    const child = spawn(process.execPath, [path.join(dir, "nest11-app.cjs"), srv.url], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [path.join(dir, "nest11-app.cjs"), srv.url], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     child.stdout!.on("data", (d) => (stdout += d))

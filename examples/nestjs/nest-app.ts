@@ -12,7 +12,13 @@
 import "reflect-metadata"
 import { Controller, Module } from "@nestjs/common"
 import { NestFactory } from "@nestjs/core"
-import { ClientProxyFactory, EventPattern, MessagePattern, type MicroserviceOptions, Transport } from "@nestjs/microservices"
+import {
+  ClientProxyFactory,
+  EventPattern,
+  MessagePattern,
+  type MicroserviceOptions,
+  Transport
+} from "@nestjs/microservices"
 import { firstValueFrom } from "rxjs"
 
 export interface Order {
@@ -54,7 +60,8 @@ export const startApp = async (servers: string) => {
   await client.connect()
   return {
     price: (order: Order) => firstValueFrom(client.send<{ id: string; total: number }, Order>("orders.price", order)),
-    created: (order: Order) => firstValueFrom(client.emit<void, Order>("orders.created", order), { defaultValue: undefined }),
+    created: (order: Order) =>
+      firstValueFrom(client.emit<void, Order>("orders.created", order), { defaultValue: undefined }),
     close: async () => {
       await client.close()
       await app.close()

@@ -14,7 +14,9 @@ describe("NestJS microservice on Transport.NATS", () => {
     const a = await startApp(srv.url)
     const b = await startApp(srv.url)
     try {
-      for (let i = 1; i <= 10; i++) expect(await a.price({ id: `o-${i}`, qty: i })).toEqual({ id: `o-${i}`, total: i * 250 })
+      for (let i = 1; i <= 10; i++) {
+        expect(await a.price({ id: `o-${i}`, qty: i })).toEqual({ id: `o-${i}`, total: i * 250 })
+      }
 
       receivedEvents.length = 0
       for (let i = 1; i <= 4; i++) await b.created({ id: `e-${i}`, qty: i })
@@ -25,7 +27,10 @@ describe("NestJS microservice on Transport.NATS", () => {
 
       // Nest's wire format: a JSON envelope { pattern, data, id } answered with { response, isDisposed, id }.
       const nc = await connect({ servers: srv.url })
-      const raw = await nc.request("orders.price", JSON.stringify({ pattern: "orders.price", data: { id: "x", qty: 2 }, id: "r1" }))
+      const raw = await nc.request(
+        "orders.price",
+        JSON.stringify({ pattern: "orders.price", data: { id: "x", qty: 2 }, id: "r1" })
+      )
       expect(raw.json()).toMatchObject({ id: "r1", response: { id: "x", total: 500 } })
       await nc.close()
     } finally {

@@ -6,9 +6,9 @@
  *
  * (From the npm package the import is `effect-jetstream/testing`.)
  */
+import { AckPolicy, connect, type NatsConnection, StringCodec } from "nats"
 import assert from "node:assert/strict"
 import { after, before, test } from "node:test"
-import { AckPolicy, connect, type NatsConnection, StringCodec } from "nats"
 import { startTestServer, type TestServer } from "../../src/testing/index.ts"
 
 const sc = StringCodec()
@@ -27,7 +27,11 @@ before(async () => {
   nc = await connect({ servers: srv.url })
   const jsm = await nc.jetstreamManager()
   await jsm.streams.add({ name: "STOCK", subjects: ["stock.>"], duplicate_window: 60_000_000_000 })
-  await jsm.consumers.add("STOCK", { durable_name: "warehouse", ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 })
+  await jsm.consumers.add("STOCK", {
+    durable_name: "warehouse",
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: 30_000_000_000
+  })
 })
 
 after(async () => {

@@ -3,13 +3,13 @@
  * @nats-io/jetstream), each scenario run against nats-server 2.9.10 and against us with the same
  * configuration file: both must report the same values, and those values are asserted too.
  */
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { createUser } from "@nats-io/nkeys"
+import { connect, type ConnectionOptions, type NatsConnection, nkeyAuthenticator } from "@nats-io/transport-node"
+import bcrypt from "bcryptjs"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import bcrypt from "bcryptjs"
-import { createUser } from "@nats-io/nkeys"
-import { connect, nkeyAuthenticator, type NatsConnection, type ConnectionOptions } from "@nats-io/transport-node"
-import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
 import { clientFailure, sleep } from "../support/Js.ts"
@@ -221,7 +221,9 @@ describe.skipIf(natsServer === undefined)("auth through the official clients: ou
   }
 
   it("the JetStream user's values are the specific ones", async () => {
-    const r = (await scenarios["a JetStream user limited to one stream's API works for it and only it"]!(broker!.url)) as Record<
+    const r = (await scenarios["a JetStream user limited to one stream's API works for it and only it"]!(
+      broker!.url
+    )) as Record<
       string,
       unknown
     >

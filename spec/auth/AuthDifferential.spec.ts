@@ -3,8 +3,8 @@
  * answer the same bytes (`-ERR` texts, `+OK`, `MSG`, `PONG`) and close or keep the connection the
  * same way. Skipped (reason printed) when nats-server is not on PATH.
  */
-import bcrypt from "bcryptjs"
 import { createUser } from "@nats-io/nkeys"
+import bcrypt from "bcryptjs"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
 import { rawExchange, type RawResult } from "../support/Raw.ts"
@@ -21,7 +21,8 @@ interface Case {
   readonly waitMs?: number
 }
 
-const connect = (o: Record<string, unknown>) => `CONNECT ${JSON.stringify({ verbose: true, pedantic: false, ...o })}\r\n`
+const connect = (o: Record<string, unknown>) =>
+  `CONNECT ${JSON.stringify({ verbose: true, pedantic: false, ...o })}\r\n`
 
 const suites: Record<string, { conf: () => string; cases: Record<string, Case> }> = {
   token: {
@@ -34,7 +35,8 @@ const suites: Record<string, { conf: () => string; cases: Record<string, Case> }
       "SUB before CONNECT": { input: "SUB foo 1\r\n" },
       "garbage before CONNECT": { input: "HELLO\r\n" },
       "gateway reply subjects without permissions": {
-        input: connect({ auth_token: "s3cr3t" }) + "PUB _GR_.a.b 0\r\n\r\nPUB _GR_. 0\r\n\r\nPUB $GNR.a.b 0\r\n\r\nPING\r\n"
+        input: connect({ auth_token: "s3cr3t" }) +
+          "PUB _GR_.a.b 0\r\n\r\nPUB _GR_. 0\r\n\r\nPUB $GNR.a.b 0\r\n\r\nPING\r\n"
       },
       "user/pass instead of token": { input: connect({ user: "s3cr3t", pass: "s3cr3t" }) },
       "nothing sent: auth timeout": { input: "", waitMs: 1500 }
@@ -89,7 +91,9 @@ const suites: Record<string, { conf: () => string; cases: Record<string, Case> }
       "denied publish keeps the connection": {
         input: connect({ user: "alice", pass: "pa" }) + "PUB foo.secret 2\r\nhi\r\nPUB nope 0\r\n\r\nPING\r\n"
       },
-      "allowed publish is acknowledged": { input: connect({ user: "alice", pass: "pa" }) + "PUB foo.a.b 0\r\n\r\nPING\r\n" },
+      "allowed publish is acknowledged": {
+        input: connect({ user: "alice", pass: "pa" }) + "PUB foo.a.b 0\r\n\r\nPING\r\n"
+      },
       "denied subscriptions": {
         input: connect({ user: "alice", pass: "pa" }) +
           "SUB foo.hidden 1\r\nSUB bar.x 2\r\nSUB bar.x other 3\r\nSUB foo.a.b 4\r\nSUB zzz 5\r\nPING\r\n"
@@ -131,7 +135,9 @@ const suites: Record<string, { conf: () => string; cases: Record<string, Case> }
     conf: () =>
       `authorization { users: [ { user: svc, password: s, permissions: { subscribe: "svc.>", allow_responses: { max: 2 } } } ] }`,
     cases: {
-      "publishing without a request is denied": { input: connect({ user: "svc", pass: "s" }) + "PUB reply.1 0\r\n\r\nPING\r\n" },
+      "publishing without a request is denied": {
+        input: connect({ user: "svc", pass: "s" }) + "PUB reply.1 0\r\n\r\nPING\r\n"
+      },
       "subscribing within the allowed subjects": {
         input: connect({ user: "svc", pass: "s", echo: true }) +
           "SUB svc.> 1\r\nPING\r\n"

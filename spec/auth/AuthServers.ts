@@ -6,7 +6,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
-import { startBroker, startNatsServer, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+import { type RunningBroker, type RunningNatsServer, startBroker, startNatsServer } from "../support/Broker.ts"
 
 export const writeConf = (text: string): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-auth-"))
@@ -22,5 +22,4 @@ export const startBrokerWithConf = async (text: string, jetstream = false): Prom
   return startBroker({ ...loaded.config, ...(jetstream ? { jetstream: true } : {}) })
 }
 
-export const startNatsWithConf = (text: string): Promise<RunningNatsServer> =>
-  startNatsServer(["-c", writeConf(text)])
+export const startNatsWithConf = (text: string): Promise<RunningNatsServer> => startNatsServer(["-c", writeConf(text)])

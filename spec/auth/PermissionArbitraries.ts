@@ -30,7 +30,8 @@ export const toPermissions = (p: PermissionSet): Permissions => ({
 /** Reference: a pattern as an anchored regex; the subject's own `*`/`>` are plain characters to it. */
 export const regex = (p: string) =>
   new RegExp(
-    "^" + p.split(".").map((t) => (t === "*" ? "[^.]+" : t === ">" ? ".+" : t.replace(/[$^\\]/g, "\\$&"))).join("\\.") + "$"
+    "^" + p.split(".").map((t) => (t === "*" ? "[^.]+" : t === ">" ? ".+" : t.replace(/[$^\\]/g, "\\$&"))).join("\\.") +
+      "$"
   )
 const any = (list: ReadonlyArray<string> | undefined, s: string) => (list ?? []).some((p) => regex(p).test(s))
 
@@ -38,4 +39,3 @@ export const referencePublish = (p: PermissionSet, subject: string) =>
   (p.pubAllow === undefined || any(p.pubAllow, subject)) && !any(p.pubDeny, subject)
 export const referenceSubscribe = (p: PermissionSet, subject: string) =>
   (p.subAllow === undefined || p.subAllow.length === 0 || any(p.subAllow, subject)) && !any(p.subDeny, subject)
-

@@ -32,8 +32,11 @@ describe("permissions against a naive reference", () => {
     for (const s of subjects) assert.strictEqual(perms.canSubscribe(s), referenceSubscribe(set, s), s)
   })
 
-  test.prop([fc.array(fc.tuple(pattern, fc.constantFrom("q1", "q2")), { minLength: 1, maxLength: 4 }), literalSubject,
-    fc.constantFrom("q1", "q2", "q3")])(
+  test.prop([
+    fc.array(fc.tuple(pattern, fc.constantFrom("q1", "q2")), { minLength: 1, maxLength: 4 }),
+    literalSubject,
+    fc.constantFrom("q1", "q2", "q3")
+  ])(
     "queue entries: a queue subscription is judged by the queue entries that match the subject",
     (entries, subject, queue) => {
       const perms = new ClientPermissions({ subscribe: { allow: entries.map(([s, q]) => `${s} ${q}`) } })

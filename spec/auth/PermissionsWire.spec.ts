@@ -3,16 +3,16 @@
  * PUB/SUB over raw sockets; each answer (`-ERR` or not) must be what the naive reference says, and
  * what nats-server answers for the same user and subject.
  */
-import * as net from "node:net"
 import { fc } from "@fast-check/vitest"
+import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
 import { startBrokerWithConf, startNatsWithConf } from "./AuthServers.ts"
 import {
   literalSubject,
   pattern,
-  permissionSet,
   type PermissionSet,
+  permissionSet,
   referencePublish,
   referenceSubscribe
 } from "./PermissionArbitraries.ts"
@@ -25,10 +25,14 @@ const sets: ReadonlyArray<PermissionSet> = fc.sample(permissionSet, { numRuns: U
 
 const list = (l: ReadonlyArray<string>) => `[${l.map((s) => JSON.stringify(s)).join(", ")}]`
 const conf = `authorization { users: [
-${sets.map((p, i) => `  { user: u${i}, password: p, permissions: {
+${
+  sets.map((p, i) =>
+    `  { user: u${i}, password: p, permissions: {
     publish: { ${p.pubAllow === undefined ? "" : `allow: ${list(p.pubAllow)}, `}deny: ${list(p.pubDeny)} }
     subscribe: { ${p.subAllow === undefined ? "" : `allow: ${list(p.subAllow)}, `}deny: ${list(p.subDeny)} }
-  } }`).join("\n")}
+  } }`
+  ).join("\n")
+}
 ] }`
 
 /** One logged-in raw connection: send a command plus PING, get what came back before the PONG. */
@@ -77,45 +81,48 @@ class RawLine {
   }
 }
 
-describe.skipIf(natsServer === undefined)("permissions over the wire: ours, nats-server and the reference agree", () => {
-  let broker: RunningBroker | undefined
-  let nats: RunningNatsServer | undefined
-  let ours: Array<RawLine> = []
-  let theirs: Array<RawLine> = []
-  beforeAll(async () => {
-    ;[broker, nats] = await Promise.all([startBrokerWithConf(conf), startNatsWithConf(conf)])
-    ours = await Promise.all(sets.map((_, i) => RawLine.open(broker!.port, `u${i}`)))
-    theirs = await Promise.all(sets.map((_, i) => RawLine.open(nats!.port, `u${i}`)))
-  })
-  afterAll(async () => {
-    for (const c of [...ours, ...theirs]) c.close()
-    await Promise.all([broker?.stop(), nats?.stop()])
-  })
+describe.skipIf(natsServer === undefined)(
+  "permissions over the wire: ours, nats-server and the reference agree",
+  () => {
+    let broker: RunningBroker | undefined
+    let nats: RunningNatsServer | undefined
+    let ours: Array<RawLine> = []
+    let theirs: Array<RawLine> = []
+    beforeAll(async () => {
+      ;[broker, nats] = await Promise.all([startBrokerWithConf(conf), startNatsWithConf(conf)])
+      ours = await Promise.all(sets.map((_, i) => RawLine.open(broker!.port, `u${i}`)))
+      theirs = await Promise.all(sets.map((_, i) => RawLine.open(nats!.port, `u${i}`)))
+    })
+    afterAll(async () => {
+      for (const c of [...ours, ...theirs]) c.close()
+      await Promise.all([broker?.stop(), nats?.stop()])
+    })
 
-  it("for random users, subjects and operations", async () => {
-    let sid = 0
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 0, max: USERS - 1 }),
-        fc.oneof(
-          literalSubject.map((s) => ({ op: "pub" as const, s })),
-          fc.oneof(literalSubject, pattern).map((s) => ({ op: "sub" as const, s }))
+    it("for random users, subjects and operations", async () => {
+      let sid = 0
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 0, max: USERS - 1 }),
+          fc.oneof(
+            literalSubject.map((s) => ({ op: "pub" as const, s })),
+            fc.oneof(literalSubject, pattern).map((s) => ({ op: "sub" as const, s }))
+          ),
+          async (u, { op, s }) => {
+            const id = ++sid
+            const command = op === "pub" ? `PUB ${s} 0\r\n\r\n` : `SUB ${s} ${id}\r\nUNSUB ${id}\r\n`
+            const [a, b] = await Promise.all([ours[u]!.ask(command), theirs[u]!.ask(command)])
+            // In a config file an empty `allow: []` is no allow list at all (nats-server).
+            const set = { ...sets[u]!, pubAllow: sets[u]!.pubAllow?.length === 0 ? undefined : sets[u]!.pubAllow }
+            const allowed = op === "pub" ? referencePublish(set, s) : referenceSubscribe(set, s)
+            const error = op === "pub"
+              ? `-ERR 'Permissions Violation for Publish to "${s}"'\r\n`
+              : `-ERR 'Permissions Violation for Subscription to "${s}"'\r\n`
+            expect(a).toBe(b)
+            expect(a).toBe(allowed ? "" : error)
+          }
         ),
-        async (u, { op, s }) => {
-          const id = ++sid
-          const command = op === "pub" ? `PUB ${s} 0\r\n\r\n` : `SUB ${s} ${id}\r\nUNSUB ${id}\r\n`
-          const [a, b] = await Promise.all([ours[u]!.ask(command), theirs[u]!.ask(command)])
-          // In a config file an empty `allow: []` is no allow list at all (nats-server).
-          const set = { ...sets[u]!, pubAllow: sets[u]!.pubAllow?.length === 0 ? undefined : sets[u]!.pubAllow }
-          const allowed = op === "pub" ? referencePublish(set, s) : referenceSubscribe(set, s)
-          const error = op === "pub"
-            ? `-ERR 'Permissions Violation for Publish to "${s}"'\r\n`
-            : `-ERR 'Permissions Violation for Subscription to "${s}"'\r\n`
-          expect(a).toBe(b)
-          expect(a).toBe(allowed ? "" : error)
-        }
-      ),
-      { numRuns: 150, seed: 4242 }
-    )
-  })
-})
+        { numRuns: 150, seed: 4242 }
+      )
+    })
+  }
+)

@@ -8,11 +8,19 @@ describe("flag parsing (nats-server spellings)", () => {
     expect(Cli.parse(["-a", "127.0.0.1", "--port", "4333", "-js", "-sd=/tmp/x", "-n", "alpha", "-m", "8333"])).toEqual({
       _tag: "Run",
       configFile: undefined,
-      config: { host: "127.0.0.1", port: 4333, jetstream: true, storeDir: "/tmp/x", serverName: "alpha", httpPort: 8333 }
+      config: {
+        host: "127.0.0.1",
+        port: 4333,
+        jetstream: true,
+        storeDir: "/tmp/x",
+        serverName: "alpha",
+        httpPort: 8333
+      }
     })
-    expect(Cli.parse(["-port=-1", "--net", "::1", "--server_name", "b", "--store_dir", "d", "--jetstream"])).toMatchObject({
-      config: { port: -1, host: "::1", serverName: "b", storeDir: "d", jetstream: true }
-    })
+    expect(Cli.parse(["-port=-1", "--net", "::1", "--server_name", "b", "--store_dir", "d", "--jetstream"]))
+      .toMatchObject({
+        config: { port: -1, host: "::1", serverName: "b", storeDir: "d", jetstream: true }
+      })
     expect(Cli.parse(["-DV", "-l", "/tmp/log", "--max_payload", "2048", "-c", "f.conf"])).toEqual({
       _tag: "Run",
       configFile: "f.conf",

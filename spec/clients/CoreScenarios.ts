@@ -122,7 +122,7 @@ export const scenarios = {
     try {
       await nc.request("nobody.home", sc.encode("?"), { timeout: 5_000 })
     } catch (e) {
-      error = `${(e as Error).name}/${((e as { cause?: Error }).cause)?.name}`
+      error = `${(e as Error).name}/${(e as { cause?: Error }).cause?.name}`
     }
     const fast = Date.now() - started < 2_000
     await nc.close()

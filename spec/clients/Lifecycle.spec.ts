@@ -1,5 +1,5 @@
-import * as net from "node:net"
 import { connect } from "@nats-io/transport-node"
+import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import { startBroker } from "../support/Broker.ts"
 

@@ -3,14 +3,17 @@
  * queue-grouped endpoints, and `$SRV.PING/INFO/STATS` discovery (request-many over the muxed
  * inbox, gathering every instance's reply) finds each instance with its endpoints and counters.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
 import {
   ServiceError,
   ServiceErrorCodeHeader,
   ServiceErrorHeader,
-  type ServiceIdentity, type ServiceInfo, ServiceResponseType, type ServiceStats,
+  type ServiceIdentity,
+  type ServiceInfo,
+  ServiceResponseType,
+  type ServiceStats,
   Svcm
 } from "@nats-io/services"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startTestServer, type TestServer } from "../../src/testing/index.ts"
 
@@ -37,9 +40,11 @@ describe("@nats-io/services", () => {
     // @nats-io/services 3.0.0-25 (the newest published) pins a prerelease nats-core whose types
     // differ from 3.4.0's only nominally; the connection object is the same protocol client.
     const svcm = new Svcm(nc as unknown as ConstructorParameters<typeof Svcm>[0])
-    const instances = await Promise.all([1, 2].map(() =>
-      svcm.add({ name: "calc", version: "1.2.3", description: "adds numbers", metadata: { team: "core" } })
-    ))
+    const instances = await Promise.all(
+      [1, 2].map(() =>
+        svcm.add({ name: "calc", version: "1.2.3", description: "adds numbers", metadata: { team: "core" } })
+      )
+    )
     for (const s of instances) {
       s.addEndpoint("add", {
         metadata: { kind: "math" },
@@ -71,8 +76,16 @@ describe("@nats-io/services", () => {
 
     const infos = await collect<ServiceInfo>(await client.info("calc", ids[0]))
     expect(infos).toHaveLength(1)
-    expect(infos[0]).toMatchObject({ type: ServiceResponseType.INFO, name: "calc", description: "adds numbers", metadata: { team: "core" } })
-    expect(infos[0]!.endpoints.map((e) => `${e.name}:${e.subject}:${e.queue_group}`).sort()).toEqual(["add:add:q", "fail:admin.fail:q"])
+    expect(infos[0]).toMatchObject({
+      type: ServiceResponseType.INFO,
+      name: "calc",
+      description: "adds numbers",
+      metadata: { team: "core" }
+    })
+    expect(infos[0]!.endpoints.map((e) => `${e.name}:${e.subject}:${e.queue_group}`).sort()).toEqual([
+      "add:add:q",
+      "fail:admin.fail:q"
+    ])
 
     const stats = await collect<ServiceStats>(await client.stats("calc"))
     expect(stats.map((s) => s.id).sort()).toEqual(ids)
@@ -80,7 +93,9 @@ describe("@nats-io/services", () => {
       stats.flatMap((s) => s.endpoints ?? []).filter((e) => e.name === name).reduce((n, e) => n + e.num_requests, 0)
     expect(byEndpoint("add")).toBe(6)
     expect(byEndpoint("fail")).toBe(1)
-    expect(stats.flatMap((s) => s.endpoints ?? []).filter((e) => e.name === "fail").reduce((n, e) => n + e.num_errors, 0)).toBe(1)
+    expect(
+      stats.flatMap((s) => s.endpoints ?? []).filter((e) => e.name === "fail").reduce((n, e) => n + e.num_errors, 0)
+    ).toBe(1)
 
     // Discovery without a name finds every service; with no service listening the request-many
     // ends at once with no-responders (503), as against nats-server.

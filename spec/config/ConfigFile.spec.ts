@@ -86,15 +86,23 @@ jetstream {
 
   it("accepts the aliases and alternative forms", () => {
     assert.deepStrictEqual(
-      ok("net: 0.0.0.0\nPORT: -1\nmonitor_port: 8222\nlogfile: x.log\npidfile: p\nmax_conn: 5\njetstream: enabled").config,
+      ok("net: 0.0.0.0\nPORT: -1\nmonitor_port: 8222\nlogfile: x.log\npidfile: p\nmax_conn: 5\njetstream: enabled")
+        .config,
       { host: "0.0.0.0", port: -1, httpPort: 8222, logFile: "x.log", pidFile: "p", maxConnections: 5, jetstream: true }
     )
-    assert.deepStrictEqual(ok("http_port: -1\nhost: ::1\nport: $ENV_PORT").config, { httpPort: -1, host: "::1", port: 4333 })
+    assert.deepStrictEqual(ok("http_port: -1\nhost: ::1\nport: $ENV_PORT").config, {
+      httpPort: -1,
+      host: "::1",
+      port: 4333
+    })
     assert.deepStrictEqual(ok("listen: 4500\nhttp: 8300").config, { port: 4500, httpPort: 8300 })
     assert.deepStrictEqual(ok("listen: \"[::1]:4501\"").config, { host: "::1", port: 4501 })
     assert.deepStrictEqual(ok("jetstream: true").config, { jetstream: true })
     assert.deepStrictEqual(ok("jetstream: disabled").config, { jetstream: false })
-    assert.deepStrictEqual(ok("jetstream { enabled: false, store_dir: /d }").config, { jetstream: false, storeDir: "/d" })
+    assert.deepStrictEqual(ok("jetstream { enabled: false, store_dir: /d }").config, {
+      jetstream: false,
+      storeDir: "/d"
+    })
     assert.deepStrictEqual(ok("store_dir: /top\njetstream: on").config, { storeDir: "/top", jetstream: true })
     // nats-server quirk: unquoted 512M is the integer 512,000,000; the quoted "64K" form is binary.
     assert.deepStrictEqual(ok("jetstream { max_mem_store: 512M, max_file: \"64K\", sync: always }").config, {
@@ -189,9 +197,11 @@ describe("errors: every one, with file:line:col and key, and nothing applied", (
 
 describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
-    const r = ok("port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
-      "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\naccounts { A: { jetstream: enabled } }\n" +
-      "jetstream { unique_tag: az }")
+    const r = ok(
+      "port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
+        "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\naccounts { A: { jetstream: enabled } }\n" +
+        "jetstream { unique_tag: az }"
+    )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
       "/etc/b.conf:2:1: cluster is not supported yet and is ignored",
@@ -207,7 +217,10 @@ describe("features not built yet", () => {
 
   it("refuse to start when ignoring them would open access", () => {
     const refused: ReadonlyArray<[string, RegExp]> = [
-      ["accounts { A: { users: [ { user: a, password: b } ] } }", /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/],
+      [
+        "accounts { A: { users: [ { user: a, password: b } ] } }",
+        /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/
+      ],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
       ["tls { cert_file: c.pem, key_file: k.pem }", /tls: TLS is not supported yet; refusing to start without it/],
@@ -224,16 +237,22 @@ describe("features not built yet", () => {
 describe("JetStream limits", () => {
   const config = BrokerConfig.make({ jetstream: true, storeDir: "/data" })
   it("computes 75% of memory and of the available disk, as nats-server does", () => {
-    const probe = { totalMemory: () => 16 * 1024 ** 3, availableDisk: (dir: string) => (dir === "/data" ? 400 * 1024 ** 3 : 0) }
+    const probe = {
+      totalMemory: () => 16 * 1024 ** 3,
+      availableDisk: (dir: string) => (dir === "/data" ? 400 * 1024 ** 3 : 0)
+    }
     assert.deepStrictEqual(ConfigFile.resolveJetStreamLimits(config, probe), {
       maxMemoryStore: 12 * 1024 ** 3,
       maxFileStore: 300 * 1024 ** 3
     })
   })
   it("falls back to 256 MB and 1 TB when the machine cannot tell", () => {
-    const probe = { totalMemory: () => 0, availableDisk: () => {
-      throw new Error("statfs failed")
-    } }
+    const probe = {
+      totalMemory: () => 0,
+      availableDisk: () => {
+        throw new Error("statfs failed")
+      }
+    }
     assert.deepStrictEqual(ConfigFile.resolveJetStreamLimits(config, probe), {
       maxMemoryStore: 256 * 1024 ** 2,
       maxFileStore: 1024 ** 4
@@ -316,7 +335,9 @@ describe("authorization", () => {
   })
 
   it("reports nats-server's messages at the key", () => {
-    assert.deepStrictEqual(errors("authorization { user: a, token: t }"), ["/etc/b.conf:1:1: Cannot have a user/pass and token"])
+    assert.deepStrictEqual(errors("authorization { user: a, token: t }"), [
+      "/etc/b.conf:1:1: Cannot have a user/pass and token"
+    ])
     assert.deepStrictEqual(errors("authorization { users: [ { user: a }, { user: a } ] }"), [
       "/etc/b.conf:1:1: Duplicate user \"a\" detected"
     ])

@@ -2,10 +2,10 @@
  * The nats-server configuration syntax, form by form (behaviour taken from nats-server 2.9.10
  * `conf/lex.go`/`parse.go` and checked against `nats-server -t`, see Differential.spec.ts).
  */
+import { fc, test } from "@fast-check/vitest"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fc, test } from "@fast-check/vitest"
 import { assert, describe, it } from "vitest"
 import * as L from "../../src/config/ConfigLexer.ts"
 
@@ -122,10 +122,23 @@ describe("values", () => {
     assert.deepStrictEqual(parse("a: (\nline one\n  line two\n)\nb: 1"), { a: "\nline one\n  line two", b: 1 })
   })
 
-  test.prop([fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }), fc.constantFrom("", "k", "K", "kb", "KiB", "m", "MB", "g", "Gi")])(
+  test.prop([
+    fc.bigInt({ min: -(2n ** 40n), max: 2n ** 40n }),
+    fc.constantFrom("", "k", "K", "kb", "KiB", "m", "MB", "g", "Gi")
+  ])(
     "every integer with every suffix reads back as value × multiplier",
     (n, suffix) => {
-      const mult = { "": 1, k: 1000, K: 1000, kb: 1024, KiB: 1024, m: 1e6, MB: 1024 ** 2, g: 1e9, Gi: 1024 ** 3 }[suffix]!
+      const mult = {
+        "": 1,
+        k: 1000,
+        K: 1000,
+        kb: 1024,
+        KiB: 1024,
+        m: 1e6,
+        MB: 1024 ** 2,
+        g: 1e9,
+        Gi: 1024 ** 3
+      }[suffix]!
       assert.strictEqual(parse(`v: ${n}${suffix}`).v, Number(n) * mult)
     }
   )
@@ -158,7 +171,10 @@ describe("variables", () => {
 
   it("a missing variable names it and the line", () => {
     const e = failure("a: 1\nport: $NOPE")
-    assert.strictEqual(e.render(), `t.conf:2:7: variable reference for 'NOPE' on line 2 can not be found (at key "port")`)
+    assert.strictEqual(
+      e.render(),
+      `t.conf:2:7: variable reference for 'NOPE' on line 2 can not be found (at key "port")`
+    )
   })
 
   it("bcrypt hashes are not variables", () => {
@@ -172,7 +188,10 @@ describe("include", () => {
     fs.mkdirSync(path.join(dir, "sub"))
     fs.writeFileSync(path.join(dir, "sub", "js.conf"), "store_dir: \"/x\"\nmax_mem: 1G\n")
     fs.writeFileSync(path.join(dir, "sub", "more.conf"), "include 'js.conf'\nextra: true\n")
-    fs.writeFileSync(path.join(dir, "main.conf"), "port: 1\njetstream {\n  include sub/more.conf\n}\ninclude \"sub/js.conf\"\n")
+    fs.writeFileSync(
+      path.join(dir, "main.conf"),
+      "port: 1\njetstream {\n  include sub/more.conf\n}\ninclude \"sub/js.conf\"\n"
+    )
     const r = L.parseFile(path.join(dir, "main.conf"))
     assert(r._tag === "Success")
     assert.deepStrictEqual(L.toJs(r.root), {
@@ -181,7 +200,11 @@ describe("include", () => {
       store_dir: "/x",
       max_mem: 1e9
     })
-    assert.deepStrictEqual(r.root.entries.get("max_mem")!.keyPos, { file: path.join(dir, "sub", "js.conf"), line: 2, column: 1 })
+    assert.deepStrictEqual(r.root.entries.get("max_mem")!.keyPos, {
+      file: path.join(dir, "sub", "js.conf"),
+      line: 2,
+      column: 1
+    })
   })
 
   it("a missing include and a syntax error inside one name the file", () => {
@@ -209,7 +232,10 @@ describe("include", () => {
 
 describe("syntax errors name file, line, column and key", () => {
   const cases: ReadonlyArray<[string, string]> = [
-    ["port: 1 2", `t.conf:1:9: Expected a top-level value to end with a new line, comment or EOF, but got '2' instead.`],
+    [
+      "port: 1 2",
+      `t.conf:1:9: Expected a top-level value to end with a new line, comment or EOF, but got '2' instead.`
+    ],
     ["a {\n  b: 1\n  c: [1, 2\n", `t.conf:4:1: Unexpected EOF processing array. (at key "a.c")`],
     ["jetstream {\n  store_dir: /x\n", `t.conf:3:1: Unexpected EOF processing map. (at key "jetstream")`],
     ["a: \"unterminated", `t.conf:1:17: Unexpected EOF. (at key "a")`],
@@ -217,7 +243,11 @@ describe("syntax errors name file, line, column and key", () => {
     ["a = \n1", `t.conf:1:5: Expected value but found new line (at key "a")`],
     ["= 1", `t.conf:1:1: Unexpected key separator '='.`],
     ["a: [1,,2]", `t.conf:1:7: Unexpected array value terminator ','. (at key "a")`],
-    [String.raw`a: "\q"`, String.raw`t.conf:1:7: Invalid escape character 'q'. Only the following escape characters are allowed: \xXX, \t, \n, \r, \", \\. (at key "a")`],
+    [
+      String.raw`a: "\q"`,
+      String
+        .raw`t.conf:1:7: Invalid escape character 'q'. Only the following escape characters are allowed: \xXX, \t, \n, \r, \", \\. (at key "a")`
+    ],
     ["a: 99999999999999999999", `t.conf:1:4: integer '99999999999999999999' is out of the range (at key "a")`],
     ["a: 12-01", `t.conf:1:6: All ISO8601 dates must be in full Zulu form. (at key "a")`],
     ["a: 2024-1-02", `t.conf:1:11: Expected digit in ISO8601 datetime, but found '-' instead. (at key "a")`],

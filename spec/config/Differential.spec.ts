@@ -4,11 +4,11 @@
  * (auth/TLS refused, 2.10 keys accepted) are tested in ConfigFile.spec.ts, not here.
  * Needs `nats-server` on PATH; skipped with the reason printed otherwise.
  */
+import { createAccount, createUser } from "@nats-io/nkeys"
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { createAccount, createUser } from "@nats-io/nkeys"
 import { assert, describe, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { natsServerPath } from "../support/Broker.ts"
@@ -118,8 +118,12 @@ const rejected: ReadonlyArray<string> = [
 
 const natsAccepts = (file: string) =>
   new Promise<{ ok: boolean; output: string }>((resolve) => {
-    execFile(natsServer!, ["-c", file, "-t"], { env: { ...process.env, DIFF_ENV_PORT: "4333" }, timeout: 10_000 }, (err, stdout, stderr) =>
-      resolve({ ok: err === null, output: stdout + stderr }))
+    execFile(
+      natsServer!,
+      ["-c", file, "-t"],
+      { env: { ...process.env, DIFF_ENV_PORT: "4333" }, timeout: 10_000 },
+      (err, stdout, stderr) => resolve({ ok: err === null, output: stdout + stderr })
+    )
   })
 
 describe.skipIf(natsServer === undefined)("config acceptance: ours vs nats-server -t", () => {
@@ -132,7 +136,13 @@ describe.skipIf(natsServer === undefined)("config acceptance: ours vs nats-serve
       fs.writeFileSync(file, text)
       const nats = await natsAccepts(file)
       const ours = ConfigFile.load(file, { env: { DIFF_ENV_PORT: "4333" } })
-      return { text, expected, nats, ours: ours._tag === "Success", detail: ours._tag === "Failure" ? ours.errors.map(ConfigFile.renderIssue).join("; ") : "" }
+      return {
+        text,
+        expected,
+        nats,
+        ours: ours._tag === "Success",
+        detail: ours._tag === "Failure" ? ours.errors.map(ConfigFile.renderIssue).join("; ") : ""
+      }
     }))
     for (const r of results) {
       assert.strictEqual(r.nats.ok, r.expected, `nats-server on ${JSON.stringify(r.text)}: ${r.nats.output}`)

@@ -6,12 +6,15 @@ import * as Cli from "../../src/config/Cli.ts"
 
 describe("config-related flags", () => {
   it("-t, -P/--pid, --ports_file_dir and -T/--logtime", () => {
-    assert.deepStrictEqual(Cli.parse(["-c", "a.conf", "-t", "-P", "/run/p.pid", "--ports_file_dir", "/tmp", "-T=false"]), {
-      _tag: "Run",
-      configFile: "a.conf",
-      checkConfig: true,
-      config: { pidFile: "/run/p.pid", portsFileDir: "/tmp", logtime: false }
-    })
+    assert.deepStrictEqual(
+      Cli.parse(["-c", "a.conf", "-t", "-P", "/run/p.pid", "--ports_file_dir", "/tmp", "-T=false"]),
+      {
+        _tag: "Run",
+        configFile: "a.conf",
+        checkConfig: true,
+        config: { pidFile: "/run/p.pid", portsFileDir: "/tmp", logtime: false }
+      }
+    )
     assert.deepStrictEqual(Cli.parse(["--pid=/p", "--logtime"]), {
       _tag: "Run",
       configFile: undefined,

@@ -2,11 +2,11 @@
  * `effect-jetstream -c file` end to end: exit codes and messages, flags overriding the file,
  * warnings and limits in the startup log, the pid file, and logging to `log_file`.
  */
+import { connect } from "@nats-io/transport-node"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { connect } from "@nats-io/transport-node"
 import { assert, describe, it } from "vitest"
 import { BIN, runCli, startCli } from "../support/Process.ts"
 
@@ -22,7 +22,10 @@ describe("config file errors stop startup with exit 1", () => {
     const file = write(tmp(), "bad.conf", "port: -1\njetstream {\n  store_dir: /x\n  max_mem 1G 2\n}\n")
     const r = await runCli(["-c", file])
     assert.strictEqual(r.code, 1)
-    assert.include(r.stderr, `${file}:4:14: Expected a map value terminator ',' or a map terminator '}', but got '2' instead. (at key "jetstream")`)
+    assert.include(
+      r.stderr,
+      `${file}:4:14: Expected a map value terminator ',' or a map terminator '}', but got '2' instead. (at key "jetstream")`
+    )
     assert.include(r.stderr, `configuration file ${file} is invalid`)
   })
 
@@ -31,7 +34,10 @@ describe("config file errors stop startup with exit 1", () => {
     const r = await runCli(["-c", file])
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, `${file}:2:1: tls: TLS is not supported yet; refusing to start without it`)
-    assert.include(r.stderr, `${file}:3:1: resolver: JWT/operator authentication is not supported yet; refusing to start`)
+    assert.include(
+      r.stderr,
+      `${file}:3:1: resolver: JWT/operator authentication is not supported yet; refusing to start`
+    )
     assert.include(r.stderr, `${file}:4:1: unknown field "bogus"`)
     assert.notInclude(r.stderr, "Listening")
   })
@@ -39,7 +45,10 @@ describe("config file errors stop startup with exit 1", () => {
   it("-t checks the file and exits 0 (or 1), like nats-server -t", async () => {
     const dir = tmp()
     const good = write(dir, "good.conf", "port: -1\ncluster { name: c }\n")
-    const [ok, bad] = await Promise.all([runCli(["-c", good, "-t"]), runCli(["-c", write(dir, "b.conf", "port: x y"), "-t"])])
+    const [ok, bad] = await Promise.all([
+      runCli(["-c", good, "-t"]),
+      runCli(["-c", write(dir, "b.conf", "port: x y"), "-t"])
+    ])
     assert.strictEqual(ok.code, 0)
     assert.include(ok.stderr, `${good}:2:1: cluster is not supported yet and is ignored`)
     assert.include(ok.stderr, `effect-jetstream: configuration file ${good} is valid`)

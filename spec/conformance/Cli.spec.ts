@@ -2,7 +2,7 @@
  * `effect-jetstream conformance` as a user runs it: exit codes and report lines.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { runCli } from "../support/Process.ts"
 
 describe("effect-jetstream conformance (CLI)", () => {
@@ -16,7 +16,9 @@ describe("effect-jetstream conformance (CLI)", () => {
     const only = "publish-sequence,dedup-window,expected-headers,replay-by-sequence,kv-cas"
     const r = await runCli(["conformance", "--server", broker.url, "--runs", "2", "--only", only, "--seed", "99"])
     expect(r.code, r.stdout + r.stderr).toBe(0)
-    expect(r.stdout).toMatch(/^JetStream conformance against nats:\/\/127\.0\.0\.1:\d+ \(effect-jetstream .*\), seed 99$/m)
+    expect(r.stdout).toMatch(
+      /^JetStream conformance against nats:\/\/127\.0\.0\.1:\d+ \(effect-jetstream .*\), seed 99$/m
+    )
     expect(r.stdout).toMatch(/^PASS publish-sequence \(2 runs, \d+\.\ds\)$/m)
     expect(r.stdout).toMatch(/^PASS kv-cas \(2 runs/m)
     expect(r.stdout).toMatch(/^5 passed, 0 failed, 0 skipped in /m)

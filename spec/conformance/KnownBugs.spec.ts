@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { runConformance } from "../../src/conformance/Runner.ts"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 describe("conformance kit: known broker bugs", () => {
   let broker: RunningBroker
@@ -14,7 +14,13 @@ describe("conformance kit: known broker bugs", () => {
 
   it("limits-discard: discard new at max_msgs lets a subject at its per-subject limit replace its oldest (as nats-server)", async () => {
     // Seed 7 path 31:2:9:8:11:13:13 once failed: max_msgs=2 max_msgs_per_subject=2 discard=new; publish s2 ×3.
-    const report = await runConformance({ server: broker.url, only: ["limits-discard"], runs: 300, seed: 7, path: "31:2:9:8:11:13:13" })
+    const report = await runConformance({
+      server: broker.url,
+      only: ["limits-discard"],
+      runs: 300,
+      seed: 7,
+      path: "31:2:9:8:11:13:13"
+    })
     const p = report.properties[0]!
     expect(p.status).toBe("passed")
     expect(p.counterexample).toBeUndefined()

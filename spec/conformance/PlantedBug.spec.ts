@@ -4,10 +4,10 @@
  * counterexample (the minimal one is three publishes), a seed and a path that replays it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runConformance } from "../../src/conformance/Runner.ts"
 import { format } from "../../src/conformance/Report.ts"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
-import { startProxy, type Proxy } from "./Proxy.ts"
+import { runConformance } from "../../src/conformance/Runner.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { type Proxy, startProxy } from "./Proxy.ts"
 
 describe("conformance kit: planted bug", () => {
   let broker: RunningBroker
@@ -45,7 +45,13 @@ describe("conformance kit: planted bug", () => {
     expect(text).toContain("FAIL publish-sequence")
     expect(text).toContain(`--seed 1234 --path "${p.path}"`)
     // The seed and path replay exactly that counterexample.
-    const replay = await runConformance({ server: proxy.url, runs: 30, only: ["publish-sequence"], seed: 1234, path: p.path })
+    const replay = await runConformance({
+      server: proxy.url,
+      runs: 30,
+      only: ["publish-sequence"],
+      seed: 1234,
+      path: p.path
+    })
     expect(replay.properties[0]!.status).toBe("failed")
     expect(replay.properties[0]!.counterexample).toEqual(p.counterexample)
   })

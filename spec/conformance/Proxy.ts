@@ -37,7 +37,9 @@ const serverToClient = (rewrite: (payload: Buffer) => Buffer) => {
       buf = buf.subarray(eol + 2 + size + 2)
       if (m !== null) {
         const payload = rewrite(Buffer.from(body))
-        out.push(Buffer.from(`MSG ${m[1]} ${m[2]} ${m[3] !== undefined ? `${m[3]} ` : ""}${payload.length}\r\n`, "latin1"))
+        out.push(
+          Buffer.from(`MSG ${m[1]} ${m[2]} ${m[3] !== undefined ? `${m[3]} ` : ""}${payload.length}\r\n`, "latin1")
+        )
         out.push(payload, CRLF)
       } else {
         out.push(Buffer.from(line + "\r\n", "latin1"), body, CRLF)
@@ -54,7 +56,9 @@ export const startProxy = (target: { host: string; port: number }): Promise<Prox
     const rewrite = (payload: Buffer): Buffer => {
       const text = payload.toString("utf8")
       if (!state.bug || !text.startsWith("{\"stream\"") || text.includes("\"error\"")) return payload
-      return Buffer.from(text.replace(/"seq":\s*(\d+)/, (all, n: string) => (Number(n) >= 3 ? `"seq":${Number(n) + 1}` : all)))
+      return Buffer.from(
+        text.replace(/"seq":\s*(\d+)/, (all, n: string) => (Number(n) >= 3 ? `"seq":${Number(n) + 1}` : all))
+      )
     }
     const server = net.createServer((client) => {
       const upstream = net.connect(target.port, target.host)

@@ -2,14 +2,14 @@
  * restart-durability with a real `--restart-cmd`: a shell script that kill -9s the server process and
  * starts it again on the same port and store directory. Our broker (the CLI) and nats-server when on PATH.
  */
+import { execSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { execSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runConformance } from "../../src/conformance/Runner.ts"
 import { format } from "../../src/conformance/Report.ts"
+import { runConformance } from "../../src/conformance/Runner.ts"
 import { natsServerPath } from "../support/Broker.ts"
 import { BIN } from "../support/Process.ts"
 
@@ -73,7 +73,12 @@ describe("restart-durability: this broker (kill -9 the CLI)", () => {
   afterAll(() => server?.stop())
 
   it("no acknowledged publish and no confirmed ack is lost", async () => {
-    const report = await runConformance({ server: server.url, restartCmd: server.restartCmd, only: ["restart-durability"], runs: 20 })
+    const report = await runConformance({
+      server: server.url,
+      restartCmd: server.restartCmd,
+      only: ["restart-durability"],
+      runs: 20
+    })
     const text = format(report)
     console.log(text)
     expect(report.properties[0]!.status, text).toBe("passed")
@@ -89,7 +94,12 @@ describe.skipIf(natsServerPath() === undefined)("restart-durability: nats-server
   afterAll(() => server?.stop())
 
   it("no acknowledged publish is lost (acks: documented difference)", async () => {
-    const report = await runConformance({ server: server.url, restartCmd: server.restartCmd, only: ["restart-durability"], runs: 10 })
+    const report = await runConformance({
+      server: server.url,
+      restartCmd: server.restartCmd,
+      only: ["restart-durability"],
+      runs: 10
+    })
     const text = format(report)
     console.log(text)
     expect(report.properties[0]!.status, text).toBe("passed")

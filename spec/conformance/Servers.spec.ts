@@ -5,9 +5,15 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { runConformance } from "../../src/conformance/Runner.ts"
 import { format } from "../../src/conformance/Report.ts"
-import { natsServerPath, startBroker, startNatsServer, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+import { runConformance } from "../../src/conformance/Runner.ts"
+import {
+  natsServerPath,
+  type RunningBroker,
+  type RunningNatsServer,
+  startBroker,
+  startNatsServer
+} from "../support/Broker.ts"
 
 /**
  * Broker bugs the kit found and that are reported but not fixed yet; their properties may fail against

@@ -4,10 +4,10 @@
  * `nats-server`); without it the suite is skipped with the reason printed.
  */
 import { expect, it } from "vitest"
-import { rawExchange } from "../support/Raw.ts"
-import { differentialSuite } from "../support/Differential.ts"
 import { scenarios } from "../clients/CoreScenarios.ts"
 import { rawCases } from "../protocol/RawCases.ts"
+import { differentialSuite } from "../support/Differential.ts"
+import { rawExchange } from "../support/Raw.ts"
 
 differentialSuite("core protocol: broker vs nats-server", scenarios, {
   skipLabel: "core",

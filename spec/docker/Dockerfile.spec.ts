@@ -11,13 +11,13 @@
  * USER; USER is checked to be non-root) and `npm cache clean` (it would wipe the host's cache).
  * `npm ci` prefers the local npm cache (npm_config_prefer_offline), as a warm Docker cache would.
  */
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const repo = path.resolve(import.meta.dirname, "../..")
@@ -143,7 +143,9 @@ describe("docker/Dockerfile (replayed build and run)", () => {
             const source = fromStage === undefined
               ? path.join(repo, src)
               : inStage(stages.find((s) => s.name === fromStage || String(stages.indexOf(s)) === fromStage)!, src)
-            const to = dest.endsWith("/") || parts.length > 2 ? path.join(inStage(stage, dest), path.basename(src)) : inStage(stage, dest)
+            const to = dest.endsWith("/") || parts.length > 2
+              ? path.join(inStage(stage, dest), path.basename(src))
+              : inStage(stage, dest)
             fs.mkdirSync(path.dirname(to), { recursive: true })
             fs.cpSync(source, to, { recursive: true })
           }
@@ -153,10 +155,19 @@ describe("docker/Dockerfile (replayed build and run)", () => {
           const steps = args.split("&&").map((s) => s.trim())
             .filter((s) => !s.startsWith("chown ") && !s.startsWith("npm cache clean"))
           // Image-absolute paths (e.g. /data) live under the stage's root.
-          const script = steps.join(" && ").replace(/(^|\s)\/(\w+)/g, (_m, pre: string, dir: string) => `${pre}${path.join(stage.root, dir)}`)
+          const script = steps.join(" && ").replace(
+            /(^|\s)\/(\w+)/g,
+            (_m, pre: string, dir: string) => `${pre}${path.join(stage.root, dir)}`
+          )
           const r = spawnSync("sh", ["-c", script], {
             cwd: inStage(stage, stage.workdir),
-            env: { ...process.env, ...stage.env, npm_config_prefer_offline: "true", npm_config_fund: "false", npm_config_audit: "false" },
+            env: {
+              ...process.env,
+              ...stage.env,
+              npm_config_prefer_offline: "true",
+              npm_config_fund: "false",
+              npm_config_audit: "false"
+            },
             encoding: "utf8",
             timeout: 90_000
           })
@@ -218,43 +229,50 @@ describe("docker/Dockerfile (replayed build and run)", () => {
     for (const v of final.volumes) expect(fs.existsSync(inRoot(v))).toBe(true)
   })
 
-  it("starts healthy, passes its HEALTHCHECK, round-trips a JetStream message, and keeps /data across restarts", async () => {
-    const first = await start()
-    try {
-      expect(await waitHealthy(first.monitor, first.output)).toEqual({ status: "ok" })
+  it(
+    "starts healthy, passes its HEALTHCHECK, round-trips a JetStream message, and keeps /data across restarts",
+    async () => {
+      const first = await start()
+      try {
+        expect(await waitHealthy(first.monitor, first.output)).toEqual({ status: "ok" })
 
-      // The HEALTHCHECK command as Docker would run it inside the container (port remapped).
-      const check = commandOf(last("HEALTHCHECK")!.args.replace(/^.*?\bCMD\s+/s, ""))
-        .map((a) => a.replaceAll(":8222/", `:${first.monitor}/`))
-      const hc = spawnSync(check[0] === "node" ? process.execPath : check[0]!, check.slice(1), { encoding: "utf8", timeout: 10_000 })
-      expect(hc.status).toBe(0)
+        // The HEALTHCHECK command as Docker would run it inside the container (port remapped).
+        const check = commandOf(last("HEALTHCHECK")!.args.replace(/^.*?\bCMD\s+/s, ""))
+          .map((a) => a.replaceAll(":8222/", `:${first.monitor}/`))
+        const hc = spawnSync(check[0] === "node" ? process.execPath : check[0]!, check.slice(1), {
+          encoding: "utf8",
+          timeout: 10_000
+        })
+        expect(hc.status).toBe(0)
 
-      const nc = await connect({ servers: `127.0.0.1:${first.port}` })
-      const jsm = await jetstreamManager(nc)
-      await jsm.streams.add({ name: "DOCKER", subjects: ["docker.>"] })
-      const ack = await jetstream(nc).publish("docker.hello", "from the image")
-      expect(ack.seq).toBe(1)
-      await jsm.consumers.add("DOCKER", { durable_name: "c", ack_policy: AckPolicy.Explicit })
-      const consumer = await jetstream(nc).consumers.get("DOCKER", "c")
-      const m = await consumer.next({ expires: 5000 })
-      expect(m?.subject).toBe("docker.hello")
-      expect(m?.string()).toBe("from the image")
-      await m?.ackAck()
-      await nc.close()
-    } finally {
-      expect(await stop(first.child)).toBe(0)
-    }
+        const nc = await connect({ servers: `127.0.0.1:${first.port}` })
+        const jsm = await jetstreamManager(nc)
+        await jsm.streams.add({ name: "DOCKER", subjects: ["docker.>"] })
+        const ack = await jetstream(nc).publish("docker.hello", "from the image")
+        expect(ack.seq).toBe(1)
+        await jsm.consumers.add("DOCKER", { durable_name: "c", ack_policy: AckPolicy.Explicit })
+        const consumer = await jetstream(nc).consumers.get("DOCKER", "c")
+        const m = await consumer.next({ expires: 5000 })
+        expect(m?.subject).toBe("docker.hello")
+        expect(m?.string()).toBe("from the image")
+        await m?.ackAck()
+        await nc.close()
+      } finally {
+        expect(await stop(first.child)).toBe(0)
+      }
 
-    // Same volume, new container: the stream and its message are still there.
-    const second = await start()
-    try {
-      await waitHealthy(second.monitor, second.output)
-      const nc = await connect({ servers: `127.0.0.1:${second.port}` })
-      const info = await (await jetstreamManager(nc)).streams.info("DOCKER")
-      expect(info.state.messages).toBe(1)
-      await nc.close()
-    } finally {
-      await stop(second.child)
-    }
-  }, 90_000)
+      // Same volume, new container: the stream and its message are still there.
+      const second = await start()
+      try {
+        await waitHealthy(second.monitor, second.output)
+        const nc = await connect({ servers: `127.0.0.1:${second.port}` })
+        const info = await (await jetstreamManager(nc)).streams.info("DOCKER")
+        expect(info.state.messages).toBe(1)
+        await nc.close()
+      } finally {
+        await stop(second.child)
+      }
+    },
+    90_000
+  )
 })

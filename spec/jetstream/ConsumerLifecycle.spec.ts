@@ -1,7 +1,7 @@
-import { connect } from "@nats-io/transport-node"
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 const sc = new TextEncoder()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -18,7 +18,11 @@ describe("consumer lifecycle and flow limits", () => {
     const jsm = await jetstreamManager(nc)
     await jsm.streams.add({ name: "LIFE", subjects: ["life"] })
     const eph = await jsm.consumers.add("LIFE", { ack_policy: AckPolicy.Explicit, inactive_threshold: 300_000_000 })
-    await jsm.consumers.add("LIFE", { durable_name: "stays", ack_policy: AckPolicy.Explicit, inactive_threshold: 300_000_000 })
+    await jsm.consumers.add("LIFE", {
+      durable_name: "stays",
+      ack_policy: AckPolicy.Explicit,
+      inactive_threshold: 300_000_000
+    })
     expect(eph.config.durable_name).toBeUndefined()
     expect(eph.config.inactive_threshold).toBe(300_000_000)
     await sleep(900)
@@ -62,8 +66,12 @@ describe("consumer lifecycle and flow limits", () => {
     await jsm.streams.add({ name: "GONE", subjects: ["gone"] })
     await jsm.consumers.add("GONE", { durable_name: "d", ack_policy: AckPolicy.Explicit })
     const statuses: Array<string> = []
-    const sub = nc.subscribe("_INBOX.gone", { callback: (_e, m) => void statuses.push(`${m.headers?.code} ${m.headers?.description}`) })
-    nc.publish("$JS.API.CONSUMER.MSG.NEXT.GONE.d", sc.encode(JSON.stringify({ batch: 1, expires: 5_000_000_000 })), { reply: "_INBOX.gone" })
+    const sub = nc.subscribe("_INBOX.gone", {
+      callback: (_e, m) => void statuses.push(`${m.headers?.code} ${m.headers?.description}`)
+    })
+    nc.publish("$JS.API.CONSUMER.MSG.NEXT.GONE.d", sc.encode(JSON.stringify({ batch: 1, expires: 5_000_000_000 })), {
+      reply: "_INBOX.gone"
+    })
     await nc.flush()
     await sleep(50)
     await jsm.consumers.delete("GONE", "d")

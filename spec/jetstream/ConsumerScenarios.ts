@@ -3,8 +3,8 @@
  * observed (no timestamps or generated names) so it can be asserted against our broker and
  * compared with nats-server.
  */
-import { type NatsConnection } from "@nats-io/transport-node"
 import { AckPolicy, DeliverPolicy, jetstream, type JsMsg } from "@nats-io/jetstream"
+import { type NatsConnection } from "@nats-io/transport-node"
 import { failure, sleep, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
@@ -25,7 +25,16 @@ const view = (m: JsMsg) => ({
   pending: m.info.pending
 })
 
-const counters = (ci: { delivered: { consumer_seq: number; stream_seq: number }; ack_floor: { consumer_seq: number; stream_seq: number }; num_ack_pending: number; num_redelivered: number; num_waiting: number; num_pending: number }) => ({
+const counters = (
+  ci: {
+    delivered: { consumer_seq: number; stream_seq: number }
+    ack_floor: { consumer_seq: number; stream_seq: number }
+    num_ack_pending: number
+    num_redelivered: number
+    num_waiting: number
+    num_pending: number
+  }
+) => ({
   delivered: [ci.delivered.consumer_seq, ci.delivered.stream_seq],
   ack_floor: [ci.ack_floor.consumer_seq, ci.ack_floor.stream_seq],
   num_ack_pending: ci.num_ack_pending,
@@ -131,11 +140,22 @@ export const consumerScenarios = {
       const advisories: Array<string> = []
       nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.AW.d", {
         callback: (_e, m) => {
-          const a = JSON.parse(dc.decode(m.data)) as { type: string; stream: string; consumer: string; stream_seq: number; deliveries: number }
+          const a = JSON.parse(dc.decode(m.data)) as {
+            type: string
+            stream: string
+            consumer: string
+            stream_seq: number
+            deliveries: number
+          }
           advisories.push(`${a.type} ${a.stream} ${a.consumer} ${a.stream_seq} ${a.deliveries}`)
         }
       })
-      await jsm.consumers.add("AW", { durable_name: "d", ack_policy: AckPolicy.Explicit, ack_wait: 300_000_000, max_deliver: 2 })
+      await jsm.consumers.add("AW", {
+        durable_name: "d",
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: 300_000_000,
+        max_deliver: 2
+      })
       const c = await jetstream(nc).consumers.get("AW", "d")
       const deliveries: Array<number> = []
       for (let i = 0; i < 3; i++) {
@@ -278,7 +298,11 @@ export const consumerScenarios = {
     return withJs(url, async (nc, jsm) => {
       await jsm.streams.add({ name: "PU", subjects: ["pu"] })
       await seed(nc, ["pu", "pu", "pu"])
-      await jsm.consumers.add("PU", { durable_name: "p", ack_policy: AckPolicy.Explicit, deliver_subject: "deliver.pu" })
+      await jsm.consumers.add("PU", {
+        durable_name: "p",
+        ack_policy: AckPolicy.Explicit,
+        deliver_subject: "deliver.pu"
+      })
       const got: Array<string> = []
       const sub = nc.subscribe("deliver.pu", { max: 3 })
       for await (const m of sub) {
@@ -297,11 +321,21 @@ export const consumerScenarios = {
   async errors(url: string) {
     return withJs(url, async (_nc, jsm) => {
       await jsm.streams.add({ name: "ER", subjects: ["er.>"] })
-      const missingStream = await failure(jsm.consumers.add("NOPE", { durable_name: "x", ack_policy: AckPolicy.Explicit }))
+      const missingStream = await failure(
+        jsm.consumers.add("NOPE", { durable_name: "x", ack_policy: AckPolicy.Explicit })
+      )
       const missingConsumer = await failure(jsm.consumers.info("ER", "nope"))
-      const badFilter = await failure(jsm.consumers.add("ER", { durable_name: "f", ack_policy: AckPolicy.Explicit, filter_subject: "other" }))
+      const badFilter = await failure(
+        jsm.consumers.add("ER", { durable_name: "f", ack_policy: AckPolicy.Explicit, filter_subject: "other" })
+      )
       await jsm.consumers.add("ER", { durable_name: "same", ack_policy: AckPolicy.Explicit })
-      const changedPolicy = await failure(jsm.consumers.add("ER", { durable_name: "same", ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New }))
+      const changedPolicy = await failure(
+        jsm.consumers.add("ER", {
+          durable_name: "same",
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.New
+        })
+      )
       const names: Array<string> = []
       for await (const n of jsm.consumers.list("ER")) names.push(n.name)
       await jsm.streams.delete("ER")

@@ -5,9 +5,9 @@
  * order and only the non-reader is cut off; and flat-out publishers into a stream are slowed to the
  * stream's pace rather than overflowing its ingest mailbox (which would lose messages).
  */
-import * as net from "node:net"
-import { connect } from "@nats-io/transport-node"
 import { AckPolicy, DeliverPolicy, jetstreamManager, StorageType } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import * as net from "node:net"
 import { describe, expect, it } from "vitest"
 import { enterProducer, FlagProducer } from "../../src/core/Backpressure.ts"
 import { INGEST_HIGH_WATER } from "../../src/jetstream/stream/StreamActor.ts"
@@ -36,49 +36,58 @@ const nonReader = (port: number, subject: string) =>
   })
 
 describe("JetStream back-pressure", () => {
-  it("a push consumer holds delivery for a congested subscriber: the healthy one gets everything in order", async () => {
-    const broker = await startBroker({ jetstream: true, maxPending: 4 * 1024 * 1024, writeDeadlineMs: 1_500 })
-    try {
-      const nc = await connect({ servers: broker.url, reconnect: false })
-      const jsm = await jetstreamManager(nc)
-      await jsm.streams.add({ name: "BP", subjects: ["bp.>"], storage: StorageType.Memory })
-      const total = 30_000 // 30 MiB of 1 KiB messages: several times max_pending
-      for (let i = 0; i < total; i++) {
-        // A fresh payload each time: the client may still hold the previous one.
-        const payload = new Uint8Array(1024)
-        new DataView(payload.buffer).setUint32(0, i)
-        nc.publish("bp.x", payload)
-        if (i % 1000 === 999) await nc.flush()
-      }
-      await nc.flush()
-      for (let i = 0; i < 100 && (await jsm.streams.info("BP")).state.messages < total; i++) await sleep(50)
-      expect((await jsm.streams.info("BP")).state.messages).toBe(total)
-
-      const stuck = await nonReader(broker.port, "deliver.bp")
-      const reader = await connect({ servers: broker.url, reconnect: false })
-      let next = 0
-      let outOfOrder = 0
-      reader.subscribe("deliver.bp", {
-        callback: (_e, m) => {
-          if (new DataView(m.data.buffer, m.data.byteOffset).getUint32(0) !== next) outOfOrder++
-          next++
+  it(
+    "a push consumer holds delivery for a congested subscriber: the healthy one gets everything in order",
+    async () => {
+      const broker = await startBroker({ jetstream: true, maxPending: 4 * 1024 * 1024, writeDeadlineMs: 1_500 })
+      try {
+        const nc = await connect({ servers: broker.url, reconnect: false })
+        const jsm = await jetstreamManager(nc)
+        await jsm.streams.add({ name: "BP", subjects: ["bp.>"], storage: StorageType.Memory })
+        const total = 30_000 // 30 MiB of 1 KiB messages: several times max_pending
+        for (let i = 0; i < total; i++) {
+          // A fresh payload each time: the client may still hold the previous one.
+          const payload = new Uint8Array(1024)
+          new DataView(payload.buffer).setUint32(0, i)
+          nc.publish("bp.x", payload)
+          if (i % 1000 === 999) await nc.flush()
         }
-      })
-      await reader.flush()
-      await jsm.consumers.add("BP", { name: "push", deliver_subject: "deliver.bp", ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All })
-      for (let i = 0; i < 400 && next < total; i++) await sleep(50)
-      expect(next).toBe(total)
-      expect(outOfOrder).toBe(0)
-      expect(reader.isClosed()).toBe(false)
-      // Only the non-reader was cut off (by the write deadline, not by overrunning max_pending).
-      expect(broker.server.slowConsumers()).toBe(1)
-      stuck.socket.destroy()
-      await reader.close()
-      await nc.close()
-    } finally {
-      await broker.stop()
-    }
-  }, 40_000)
+        await nc.flush()
+        for (let i = 0; i < 100 && (await jsm.streams.info("BP")).state.messages < total; i++) await sleep(50)
+        expect((await jsm.streams.info("BP")).state.messages).toBe(total)
+
+        const stuck = await nonReader(broker.port, "deliver.bp")
+        const reader = await connect({ servers: broker.url, reconnect: false })
+        let next = 0
+        let outOfOrder = 0
+        reader.subscribe("deliver.bp", {
+          callback: (_e, m) => {
+            if (new DataView(m.data.buffer, m.data.byteOffset).getUint32(0) !== next) outOfOrder++
+            next++
+          }
+        })
+        await reader.flush()
+        await jsm.consumers.add("BP", {
+          name: "push",
+          deliver_subject: "deliver.bp",
+          ack_policy: AckPolicy.None,
+          deliver_policy: DeliverPolicy.All
+        })
+        for (let i = 0; i < 400 && next < total; i++) await sleep(50)
+        expect(next).toBe(total)
+        expect(outOfOrder).toBe(0)
+        expect(reader.isClosed()).toBe(false)
+        // Only the non-reader was cut off (by the write deadline, not by overrunning max_pending).
+        expect(broker.server.slowConsumers()).toBe(1)
+        stuck.socket.destroy()
+        await reader.close()
+        await nc.close()
+      } finally {
+        await broker.stop()
+      }
+    },
+    40_000
+  )
 
   it("flat-out publishers into a file stream that fsyncs every batch lose nothing", async () => {
     // A file stream that fsyncs every batch: the actor is much slower than the parsers feeding it.
@@ -114,8 +123,7 @@ describe("JetStream back-pressure", () => {
               }
               go()
             })
-          })
-        )
+          }))
       )
       expect(sent.length).toBe(publishers)
       let messages = 0

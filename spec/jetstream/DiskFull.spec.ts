@@ -3,14 +3,14 @@
  * filler file. The broker is a CLI child process (so it can be killed with -9) and is driven by the
  * real clients. Needs root for the mount; without it the suite says why and does not run.
  */
+import { jetstream, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startCli, type BrokerProcess } from "../support/Process.ts"
+import { type BrokerProcess, startCli } from "../support/Process.ts"
 
 const mnt = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-diskfull-"))
 const mountError = (() => {
@@ -108,9 +108,13 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
     const again = await start()
     const st = await again.jsm.streams.info("FULL")
     expect(st.state).toMatchObject({ messages: 6, first_seq: 1, last_seq: 6 })
-    for (let i = 1; i <= 5; i++) expect((await again.jsm.streams.getMessage("FULL", { seq: i }))!.data).toEqual(payload(i, 10_000))
+    for (let i = 1; i <= 5; i++) {
+      expect((await again.jsm.streams.getMessage("FULL", { seq: i }))!.data).toEqual(payload(i, 10_000))
+    }
     expect((await again.jsm.streams.getMessage("FULL", { seq: 6 }))!.data).toEqual(payload(6, 200_000))
-    expect((await again.jsm.getAccountInfo()).storage).toBe(5 * ("full.1".length + 10_000 + 16) + ("full.big".length + 200_000 + 16))
+    expect((await again.jsm.getAccountInfo()).storage).toBe(
+      5 * ("full.1".length + 10_000 + 16) + ("full.big".length + 200_000 + 16)
+    )
     await again.jsm.streams.delete("FULL")
     // Deleting the stream takes its bytes out of the running total.
     expect((await again.jsm.getAccountInfo()).storage).toBe(0)
@@ -131,7 +135,10 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
     // A restart on the full disk (the limit used to be computed once, here, as 0).
     await stopAll()
     ;({ js, jsm } = await start())
-    const refused = await jsm.streams.add({ name: "NEW", subjects: ["new"], max_bytes: 1024 * 1024 }).then(() => undefined, (e: unknown) => e)
+    const refused = await jsm.streams.add({ name: "NEW", subjects: ["new"], max_bytes: 1024 * 1024 }).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     expect(refused).toBeInstanceOf(JetStreamApiError)
     expect((refused as JetStreamApiError).apiError()).toEqual({
       code: 500,
@@ -140,7 +147,11 @@ describe.skipIf(mountError !== undefined)("a full disk under the file store", ()
     })
     // A purge on the full disk succeeds (its floor overwrites a reserved file; the dead segment cannot roll yet).
     expect(await jsm.streams.purge("BIG")).toMatchObject({ success: true, purged: stored })
-    expect((await jsm.streams.info("BIG")).state).toMatchObject({ messages: 0, first_seq: stored + 1, last_seq: stored })
+    expect((await jsm.streams.info("BIG")).state).toMatchObject({
+      messages: 0,
+      first_seq: stored + 1,
+      last_seq: stored
+    })
     expect(await jsm.streams.delete("BIG")).toBe(true)
     // The limit follows the space that deleting the stream freed, without a restart.
     const created = await jsm.streams.add({ name: "NEW", subjects: ["new"], max_bytes: 1024 * 1024 })

@@ -1,5 +1,5 @@
-import { connect } from "@nats-io/transport-node"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import { describe, expect, it } from "vitest"
 import { startBroker } from "../support/Broker.ts"
 

@@ -3,8 +3,8 @@
  * advisories, stream list filters that overlap, pull max_bytes after a partial batch, request
  * limits (max_expires, max_bytes), and byte-based push flow control.
  */
-import { createInbox, type NatsConnection } from "@nats-io/transport-node"
 import { AckPolicy, jetstream } from "@nats-io/jetstream"
+import { createInbox, type NatsConnection } from "@nats-io/transport-node"
 import { rawPull as rawPullShowing, sizedStatusOf, sleep, withJs } from "../support/Js.ts"
 
 const dc = new TextDecoder()
@@ -19,9 +19,20 @@ export const extraScenarios = {
       const seen: Array<string> = []
       nc.subscribe("$JS.EVENT.ADVISORY.>", {
         callback: (_e, m) => {
-          const a = JSON.parse(dc.decode(m.data)) as { type: string; stream: string; consumer?: string; action?: string; id: string; timestamp: string }
+          const a = JSON.parse(dc.decode(m.data)) as {
+            type: string
+            stream: string
+            consumer?: string
+            action?: string
+            id: string
+            timestamp: string
+          }
           if (a.action === undefined) return
-          seen.push(`${m.subject} ${a.type} ${a.stream} ${a.consumer ?? "-"} ${a.action} ${a.id.length > 0} ${a.timestamp.endsWith("Z")}`)
+          seen.push(
+            `${m.subject} ${a.type} ${a.stream} ${a.consumer ?? "-"} ${a.action} ${a.id.length > 0} ${
+              a.timestamp.endsWith("Z")
+            }`
+          )
         }
       })
       await nc.flush()
@@ -57,7 +68,10 @@ export const extraScenarios = {
       await js.publish("pl", new Uint8Array(100))
       await jsm.consumers.add("PL", { durable_name: "d", ack_policy: AckPolicy.None })
       const partial = await rawPull(nc, "PL", "d", { batch: 5, max_bytes: 60, expires: 500_000_000 }, 300)
-      await jsm.consumers.add("PL", { durable_name: "lim", ack_policy: AckPolicy.None, max_expires: 1_000_000_000, max_bytes: 1000 } as never)
+      await jsm.consumers.add(
+        "PL",
+        { durable_name: "lim", ack_policy: AckPolicy.None, max_expires: 1_000_000_000, max_bytes: 1000 } as never
+      )
       const tooLong = await rawPull(nc, "PL", "lim", { batch: 1, expires: 2_000_000_000 }, 150)
       const tooBig = await rawPull(nc, "PL", "lim", { batch: 1, max_bytes: 2000, expires: 500_000_000 }, 150)
       await jsm.streams.delete("PL")
@@ -83,12 +97,22 @@ export const extraScenarios = {
           }
         }
       })
-      await jsm.consumers.add("FCB", { durable_name: "p", ack_policy: AckPolicy.None, deliver_subject: deliver, flow_control: true, idle_heartbeat: 5_000_000_000 })
+      await jsm.consumers.add("FCB", {
+        durable_name: "p",
+        ack_policy: AckPolicy.None,
+        deliver_subject: deliver,
+        flow_control: true,
+        idle_heartbeat: 5_000_000_000
+      })
       const deadline = Date.now() + 5000
       while (events.filter((e) => e === "msg").length < 30 && Date.now() < deadline) await sleep(20)
       await jsm.streams.delete("FCB")
       const firstFc = events.indexOf("100 FlowControl Request")
-      return { messages: events.filter((e) => e === "msg").length, firstFcAfter: firstFc, fcCount: events.filter((e) => e.startsWith("100 FlowControl")).length > 0 }
+      return {
+        messages: events.filter((e) => e === "msg").length,
+        firstFcAfter: firstFc,
+        fcCount: events.filter((e) => e.startsWith("100 FlowControl")).length > 0
+      }
     })
   }
 }

@@ -8,14 +8,16 @@ import { pacingScenarios } from "./PacingScenarios.ts"
 
 recordedSuite("replay original, rate limit and ack sampling", {}, (broker) => {
   it("replay_policy original spaces deliveries like the original publishes", async () => {
-    expect(await pacingScenarios.replayOriginal(broker.url)).toEqual({"delivered": 3, "spaced": true})
+    expect(await pacingScenarios.replayOriginal(broker.url)).toEqual({ "delivered": 3, "spaced": true })
   })
 
   it("rate_limit_bps paces push delivery after a max-payload burst", async () => {
-    expect(await pacingScenarios.rateLimit(broker.url)).toEqual({"delivered": 80, "paced": true})
+    expect(await pacingScenarios.rateLimit(broker.url)).toEqual({ "delivered": 80, "paced": true })
   })
 
   it("sample_freq publishes consumer_ack metrics", async () => {
-    expect(await pacingScenarios.sampleFrequency(broker.url)).toEqual({"metrics": ["$JS.EVENT.METRIC.CONSUMER.ACK.SF.s io.nats.jetstream.metric.v1.consumer_ack SF s 1 1 1 number"]})
+    expect(await pacingScenarios.sampleFrequency(broker.url)).toEqual({
+      "metrics": ["$JS.EVENT.METRIC.CONSUMER.ACK.SF.s io.nats.jetstream.metric.v1.consumer_ack SF s 1 1 1 number"]
+    })
   })
 })

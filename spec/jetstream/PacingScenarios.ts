@@ -2,8 +2,8 @@
  * replay_policy original, rate_limit_bps and sample_freq through the official client, reduced to
  * facts that do not depend on timer jitter, for comparison with nats-server.
  */
-import { createInbox } from "@nats-io/transport-node"
 import { AckPolicy, jetstream, ReplayPolicy } from "@nats-io/jetstream"
+import { createInbox } from "@nats-io/transport-node"
 import { sleep, withJs } from "../support/Js.ts"
 
 export const pacingScenarios = {
@@ -19,7 +19,12 @@ export const pacingScenarios = {
       const at: Array<number> = []
       const deliver = createInbox()
       nc.subscribe(deliver, { callback: () => void at.push(Date.now()) })
-      await jsm.consumers.add("RO", { durable_name: "r", ack_policy: AckPolicy.None, deliver_subject: deliver, replay_policy: ReplayPolicy.Original })
+      await jsm.consumers.add("RO", {
+        durable_name: "r",
+        ack_policy: AckPolicy.None,
+        deliver_subject: deliver,
+        replay_policy: ReplayPolicy.Original
+      })
       const deadline = Date.now() + 3000
       while (at.length < 3 && Date.now() < deadline) await sleep(20)
       await jsm.streams.delete("RO")
@@ -38,7 +43,12 @@ export const pacingScenarios = {
       const deliver = createInbox()
       nc.subscribe(deliver, { callback: () => void at.push(Date.now()) })
       const start = Date.now()
-      await jsm.consumers.add("RL", { durable_name: "r", ack_policy: AckPolicy.None, deliver_subject: deliver, rate_limit_bps: 8_000_000 })
+      await jsm.consumers.add("RL", {
+        durable_name: "r",
+        ack_policy: AckPolicy.None,
+        deliver_subject: deliver,
+        rate_limit_bps: 8_000_000
+      })
       const deadline = Date.now() + 6000
       while (at.length < 80 && Date.now() < deadline) await sleep(20)
       await jsm.streams.delete("RL")
@@ -56,7 +66,10 @@ export const pacingScenarios = {
       nc.subscribe("$JS.EVENT.METRIC.CONSUMER.ACK.SF.s", {
         callback: (_e, m) => {
           const j = JSON.parse(new TextDecoder().decode(m.data)) as Record<string, unknown>
-          metrics.push(`${m.subject} ${j.type} ${j.stream} ${j.consumer} ${j.consumer_seq} ${j.stream_seq} ${j.deliveries} ${typeof j.ack_time}`)
+          metrics.push(
+            `${m.subject} ${j.type} ${j.stream} ${j.consumer} ${j.consumer_seq} ${j.stream_seq} ${j.deliveries} ${typeof j
+              .ack_time}`
+          )
         }
       })
       await jsm.consumers.add("SF", { durable_name: "s", ack_policy: AckPolicy.Explicit, sample_freq: "100%" })

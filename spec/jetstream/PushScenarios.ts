@@ -3,8 +3,8 @@
  * comparison with nats-server: idle heartbeats, flow control, deliver groups, the client's push and
  * ordered push consumers, max_bytes pulls and the 409/408 statuses.
  */
-import { createInbox } from "@nats-io/transport-node"
 import { AckPolicy, jetstream } from "@nats-io/jetstream"
+import { createInbox } from "@nats-io/transport-node"
 import { rawPull, sleep, statusOf, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
@@ -25,12 +25,18 @@ export const pushScenarios = {
       const inbox = createInbox()
       const first: Array<string> = []
       const s1 = nc.subscribe(inbox, { callback: (_e, m) => void first.push(statusOf(m)) })
-      nc.publish("$JS.API.CONSUMER.MSG.NEXT.ST.d", sc.encode(JSON.stringify({ batch: 1, expires: 1_000_000_000 })), { reply: inbox })
+      nc.publish("$JS.API.CONSUMER.MSG.NEXT.ST.d", sc.encode(JSON.stringify({ batch: 1, expires: 1_000_000_000 })), {
+        reply: inbox
+      })
       await nc.flush()
       const second = await rawPull(nc, "ST", "d", { batch: 1, expires: 1_000_000_000 }, 150)
       s1.unsubscribe()
       await jsm.consumers.add("ST", { durable_name: "hb", ack_policy: AckPolicy.None, deliver_policy: "new" as never })
-      const heartbeats = await rawPull(nc, "ST", "hb", { batch: 1, expires: 1_200_000_000, idle_heartbeat: 500_000_000 }, 1300)
+      const heartbeats = await rawPull(nc, "ST", "hb", {
+        batch: 1,
+        expires: 1_200_000_000,
+        idle_heartbeat: 500_000_000
+      }, 1300)
       const bad = await rawPull(nc, "ST", "d", { batch: "x" }, 150)
       await jsm.streams.delete("ST")
       return { noWaitSome, noWaitNone, expired, tooSmall, second, heartbeats: heartbeats.slice(0, 2), bad }
@@ -45,7 +51,12 @@ export const pushScenarios = {
       const got: Array<string> = []
       nc.subscribe("deliver.hb", { callback: (_e, m) => void got.push(statusOf(m)) })
       await nc.flush()
-      await jsm.consumers.add("HB", { durable_name: "p", ack_policy: AckPolicy.None, deliver_subject: "deliver.hb", idle_heartbeat: 300_000_000 })
+      await jsm.consumers.add("HB", {
+        durable_name: "p",
+        ack_policy: AckPolicy.None,
+        deliver_subject: "deliver.hb",
+        idle_heartbeat: 300_000_000
+      })
       await sleep(800)
       await jsm.streams.delete("HB")
       return { first: got.slice(0, 2) }
@@ -61,7 +72,12 @@ export const pushScenarios = {
       nc.subscribe("deliver.dg2", { queue: "workers", callback: (_e, m) => void a.push(dc.decode(m.data)) })
       nc.subscribe("deliver.dg2", { queue: "workers", callback: (_e, m) => void b.push(dc.decode(m.data)) })
       await nc.flush()
-      await jsm.consumers.add("DG2", { durable_name: "g", ack_policy: AckPolicy.None, deliver_subject: "deliver.dg2", deliver_group: "workers" })
+      await jsm.consumers.add("DG2", {
+        durable_name: "g",
+        ack_policy: AckPolicy.None,
+        deliver_subject: "deliver.dg2",
+        deliver_group: "workers"
+      })
       for (let i = 0; i < 40; i++) await jetstream(nc).publish("dg2", sc.encode(`m${i}`))
       await sleep(200)
       await jsm.streams.delete("DG2")

@@ -9,7 +9,12 @@ const sc = new TextEncoder()
 const dc = new TextDecoder()
 
 /** The first message `body` sent to `subject` gets back within `waitMs`, or undefined. */
-export const ask = (nc: NatsConnection, subject: string, body: Uint8Array | string, waitMs = 1000): Promise<Msg | undefined> =>
+export const ask = (
+  nc: NatsConnection,
+  subject: string,
+  body: Uint8Array | string,
+  waitMs = 1000
+): Promise<Msg | undefined> =>
   new Promise((resolve) => {
     const inbox = createInbox()
     const timer = setTimeout(() => {
@@ -26,7 +31,11 @@ export const ask = (nc: NatsConnection, subject: string, body: Uint8Array | stri
     nc.publish(subject, typeof body === "string" ? sc.encode(body) : body, { reply: inbox })
   })
 
-export const askJson = async (nc: NatsConnection, subject: string, body: Uint8Array | string): Promise<Record<string, unknown>> => {
+export const askJson = async (
+  nc: NatsConnection,
+  subject: string,
+  body: Uint8Array | string
+): Promise<Record<string, unknown>> => {
   const m = await ask(nc, subject, body)
   if (m === undefined) throw new Error(`no reply on ${subject}`)
   return JSON.parse(dc.decode(m.data)) as Record<string, unknown>
@@ -43,8 +52,12 @@ export const replyOf = (m: Msg | undefined): unknown => {
   if (r.error !== undefined) return r
   const out: Record<string, unknown> = { type: r.type }
   for (const k of ["success", "purged", "total", "offset", "limit"]) if (k in r) out[k] = r[k]
-  if (Array.isArray(r.streams)) out.streams = r.streams.map((s) => (typeof s === "string" ? s : (s as { config: { name: string } }).config.name))
-  if (Array.isArray(r.consumers)) out.consumers = r.consumers.map((c) => (typeof c === "string" ? c : (c as { name: string }).name))
+  if (Array.isArray(r.streams)) {
+    out.streams = r.streams.map((s) => (typeof s === "string" ? s : (s as { config: { name: string } }).config.name))
+  }
+  if (Array.isArray(r.consumers)) {
+    out.consumers = r.consumers.map((c) => (typeof c === "string" ? c : (c as { name: string }).name))
+  }
   const msg = r.message as { seq?: number; subject?: string } | undefined
   if (msg !== undefined) out.message = `${msg.seq} ${msg.subject}`
   const state = r.state as { messages?: number } | undefined
@@ -59,13 +72,21 @@ export const replyOf = (m: Msg | undefined): unknown => {
  */
 export const seed = async (nc: NatsConnection, name: string): Promise<void> => {
   await askJson(nc, `$JS.API.STREAM.DELETE.${name}`, "")
-  const created = await askJson(nc, `$JS.API.STREAM.CREATE.${name}`, JSON.stringify({ name, subjects: [`${name}.>`], allow_direct: true }))
+  const created = await askJson(
+    nc,
+    `$JS.API.STREAM.CREATE.${name}`,
+    JSON.stringify({ name, subjects: [`${name}.>`], allow_direct: true })
+  )
   if (created.error !== undefined) throw new Error(JSON.stringify(created.error))
   for (let i = 0; i < 10; i++) {
     const ack = await ask(nc, `${name}.${i % 3}`, `m${i}`)
     if (ack === undefined) throw new Error("no publish ack")
   }
-  const consumer = await askJson(nc, `$JS.API.CONSUMER.DURABLE.CREATE.${name}.C`, JSON.stringify({ stream_name: name, config: { durable_name: "C", ack_policy: "explicit" } }))
+  const consumer = await askJson(
+    nc,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${name}.C`,
+    JSON.stringify({ stream_name: name, config: { durable_name: "C", ack_policy: "explicit" } })
+  )
   if (consumer.error !== undefined) throw new Error(JSON.stringify(consumer.error))
   const first = await ask(nc, `$JS.API.CONSUMER.MSG.NEXT.${name}.C`, JSON.stringify({ batch: 1, no_wait: true }))
   if (first === undefined || first.data.length === 0) throw new Error("no first delivery")
@@ -100,14 +121,27 @@ export const snapshot = async (nc: NatsConnection, name: string): Promise<unknow
   }
   return {
     exists: info.error === undefined,
-    state: st === undefined ? undefined : { messages: st.messages, first_seq: st.first_seq, last_seq: st.last_seq, num_deleted: st.num_deleted, consumer_count: st.consumer_count },
+    state: st === undefined
+      ? undefined
+      : {
+        messages: st.messages,
+        first_seq: st.first_seq,
+        last_seq: st.last_seq,
+        num_deleted: st.num_deleted,
+        consumer_count: st.consumer_count
+      },
     messages,
     consumers
   }
 }
 
 /** Seeds `name`, sends `body` to `$JS.API.<op>` (with `{s}` standing for the stream name), and reports the reply and whether the state changed. */
-export const probe = async (nc: NatsConnection, name: string, op: string, body: Uint8Array | string): Promise<{ reply: unknown; changed: boolean }> => {
+export const probe = async (
+  nc: NatsConnection,
+  name: string,
+  op: string,
+  body: Uint8Array | string
+): Promise<{ reply: unknown; changed: boolean }> => {
   await seed(nc, name)
   const before = JSON.stringify(await snapshot(nc, name))
   const reply = replyOf(await ask(nc, `$JS.API.${op.replaceAll("{s}", name)}`, body, 500))

@@ -1,8 +1,8 @@
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { connect } from "@nats-io/transport-node"
-import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { describe, expect, it } from "vitest"
 import { startBroker } from "../support/Broker.ts"
 

@@ -3,8 +3,8 @@
  * the client observed (timestamps and ids removed) so it can be asserted against our broker and
  * compared with nats-server.
  */
-import { headers } from "@nats-io/transport-node"
 import { jetstream } from "@nats-io/jetstream"
+import { headers } from "@nats-io/transport-node"
 import { failure, withJs } from "../support/Js.ts"
 
 const sc = new TextEncoder()
@@ -15,7 +15,18 @@ const dc = new TextDecoder()
  * nats-server counts its on-disk record framing (30-34 bytes per message), we count the memory-store
  * formula (subject + headers + data + 16) for both storage types.
  */
-const stateOf = (s: { messages: number; bytes: number; first_seq: number; last_seq: number; num_subjects?: number; num_deleted?: number; consumer_count: number }, withBytes = false) => ({
+const stateOf = (
+  s: {
+    messages: number
+    bytes: number
+    first_seq: number
+    last_seq: number
+    num_subjects?: number
+    num_deleted?: number
+    consumer_count: number
+  },
+  withBytes = false
+) => ({
   messages: s.messages,
   ...(withBytes ? { bytes: s.bytes } : {}),
   first_seq: s.first_seq,
@@ -62,7 +73,11 @@ export const streamScenarios = {
       const noStream = await failure(js.publish("nostream.x", sc.encode("x")))
       const info = await jsm.streams.info("PUB")
       await jsm.streams.delete("PUB")
-      return { acks: acks.map((a) => ({ stream: a.stream, seq: a.seq, duplicate: a.duplicate })), noStream, state: stateOf(info.state, true) }
+      return {
+        acks: acks.map((a) => ({ stream: a.stream, seq: a.seq, duplicate: a.duplicate })),
+        noStream,
+        state: stateOf(info.state, true)
+      }
     })
   },
 
@@ -72,7 +87,10 @@ export const streamScenarios = {
       const js = jetstream(nc)
       const a = await js.publish("dd.a", sc.encode("1"), { msgID: "id-1" })
       const dup = await js.publish("dd.a", sc.encode("1 again"), { msgID: "id-1" })
-      const b = await js.publish("dd.b", sc.encode("2"), { msgID: "id-2", expect: { lastMsgID: "id-1", lastSequence: 1 } })
+      const b = await js.publish("dd.b", sc.encode("2"), {
+        msgID: "id-2",
+        expect: { lastMsgID: "id-1", lastSequence: 1 }
+      })
       const wrongSeq = await failure(js.publish("dd.c", sc.encode("x"), { expect: { lastSequence: 1 } }))
       const wrongId = await failure(js.publish("dd.c", sc.encode("x"), { expect: { lastMsgID: "nope" } }))
       const wrongStream = await failure(js.publish("dd.c", sc.encode("x"), { expect: { streamName: "OTHER" } }))
@@ -105,7 +123,11 @@ export const streamScenarios = {
       const info = await jsm.streams.info("LIM", { subjects_filter: ">" })
       const first = await jsm.streams.getMessage("LIM", { seq: info.state.first_seq })
       await jsm.streams.delete("LIM")
-      return { state: stateOf(info.state), subjects: info.state.subjects, first: first ? [first.subject, first.seq, dc.decode(first.data)] : null }
+      return {
+        state: stateOf(info.state),
+        subjects: info.state.subjects,
+        first: first ? [first.subject, first.seq, dc.decode(first.data)] : null
+      }
     })
   },
 
@@ -177,13 +199,28 @@ export const streamScenarios = {
       const raw = await nc.request("$JS.API.DIRECT.GET.DG.dg.b", undefined, { timeout: 2000 })
       const h = raw.headers!
       await jsm.streams.delete("DG")
-      const m = (x: typeof bySeq) => (x === null ? null : { subject: x.subject, seq: x.seq, data: dc.decode(x.data), stream: (x as unknown as { stream?: string }).stream })
+      const m = (
+        x: typeof bySeq
+      ) => (x === null
+        ? null
+        : {
+          subject: x.subject,
+          seq: x.seq,
+          data: dc.decode(x.data),
+          stream: (x as unknown as { stream?: string }).stream
+        })
       return {
         bySeq: m(bySeq),
         last: m(last),
         next: m(next),
         missing,
-        raw: { stream: h.get("Nats-Stream"), subject: h.get("Nats-Subject"), seq: h.get("Nats-Sequence"), data: dc.decode(raw.data), hasTime: h.get("Nats-Time-Stamp").length > 0 }
+        raw: {
+          stream: h.get("Nats-Stream"),
+          subject: h.get("Nats-Subject"),
+          seq: h.get("Nats-Sequence"),
+          data: dc.decode(raw.data),
+          hasTime: h.get("Nats-Time-Stamp").length > 0
+        }
       }
     })
   },
@@ -213,7 +250,11 @@ export const streamScenarios = {
     return withJs(url, async (_nc, jsm) => {
       await jsm.streams.add({ name: "UP", subjects: ["up.a"] })
       await jsm.streams.add({ name: "UP2", subjects: ["up2"] })
-      const updated = await jsm.streams.update("UP", { subjects: ["up.a", "up.b"], max_msgs: 10, description: "changed" })
+      const updated = await jsm.streams.update("UP", {
+        subjects: ["up.a", "up.b"],
+        max_msgs: 10,
+        description: "changed"
+      })
       const badStorage = await failure(jsm.streams.update("UP", { storage: "memory" } as never))
       const overlap = await failure(jsm.streams.update("UP2", { subjects: ["up.b"] }))
       const listed: Array<string> = []

@@ -4,12 +4,12 @@
  * log, stays readable, the API keeps answering, and a restart (which recovers from what is on disk) clears it.
  * Full-disk behaviour, on a real tmpfs, is in DiskFull.spec.ts.
  */
+import { jetstream, JetStreamApiError, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
 import fs from "node:fs"
 import { syncBuiltinESMExports } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
-import { JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect } from "@nats-io/transport-node"
 import { afterAll, describe, expect, it } from "vitest"
 import { startBroker } from "../support/Broker.ts"
 
@@ -68,7 +68,9 @@ describe("a persistent write error", () => {
     // The disk works again, but the stream does not try: the file is in a state it cannot vouch for.
     for (let i = 0; i < 3; i++) expect(await apiErrorOf(js.publish("bad", "refused"))).toEqual(expected)
     const log = fs.readFileSync(logFile, "utf8")
-    expect(log.match(/failed to store a msg on stream 'BAD'.*refuses writes until the server restarts/g)).toHaveLength(1)
+    expect(log.match(/failed to store a msg on stream 'BAD'.*refuses writes until the server restarts/g)).toHaveLength(
+      1
+    )
 
     expect((await jsm.getAccountInfo()).streams).toBe(1)
     expect((await jsm.streams.info("BAD")).state).toMatchObject({ messages: 3, last_seq: 3 })
@@ -107,7 +109,9 @@ describe("a disk filling up in the middle of a batch", () => {
     const failed = results.filter((r) => r.status === "rejected")
     expect(failed.length).toBeGreaterThan(0)
     expect(acked.length).toBeGreaterThanOrEqual(3) // at least one message in each of the writes that went through
-    for (const f of failed) expect(((f as PromiseRejectedResult).reason as JetStreamApiError).apiError().err_code).toBe(10077)
+    for (const f of failed) {
+      expect(((f as PromiseRejectedResult).reason as JetStreamApiError).apiError().err_code).toBe(10077)
+    }
     // Acked sequences are 1..n with no gap, and each holds the message that was acked for it.
     expect(acked.map(([, seq]) => seq).sort((a, b) => a - b)).toEqual(acked.map((_, k) => k + 1))
     expect((await jsm.streams.info("B")).state).toMatchObject({ messages: acked.length, last_seq: acked.length })
@@ -119,7 +123,10 @@ describe("a disk filling up in the middle of a batch", () => {
     broker = await startBroker({ jetstream: true, storeDir })
     nc = await connect({ servers: broker.url })
     const after = await jetstreamManager(nc)
-    expect((await after.streams.info("B")).state).toMatchObject({ messages: acked.length + 1, last_seq: acked.length + 1 })
+    expect((await after.streams.info("B")).state).toMatchObject({
+      messages: acked.length + 1,
+      last_seq: acked.length + 1
+    })
     for (const [i, seq] of acked) {
       const m = (await after.streams.getMessage("B", { seq }))!
       expect([m.subject, m.data.length, m.data[0]]).toEqual([`b.${i}`, size, i % 251])

@@ -3,14 +3,16 @@
  * clients. Each returns what the client observed (no timestamps) so it can be asserted against our
  * broker and compared with nats-server.
  */
-import { Kvm, type KvEntry } from "@nats-io/kv"
+import { type KvEntry, Kvm } from "@nats-io/kv"
 import { Objm } from "@nats-io/obj"
 import { clientFailure as failure, sleep, withNc } from "../support/Js.ts"
 
 const dc = new TextDecoder()
 
 const entry = (e: KvEntry | null) =>
-  e === null ? null : { key: e.key, revision: e.revision, operation: e.operation, value: dc.decode(e.value), delta: e.delta }
+  e === null
+    ? null
+    : { key: e.key, revision: e.revision, operation: e.operation, value: dc.decode(e.value), delta: e.delta }
 
 export const kvScenarios = {
   /** put/get/create/update/delete/purge/history/keys with revisions and CAS errors. */
@@ -56,7 +58,13 @@ export const kvScenarios = {
         filtered: filtered.sort(),
         afterPurge,
         purgedHistory,
-        status: { bucket: status.bucket, values: status.values, history: status.history, ttl: status.ttl, storage: status.storage }
+        status: {
+          bucket: status.bucket,
+          values: status.values,
+          history: status.history,
+          ttl: status.ttl,
+          storage: status.storage
+        }
       }
     })
   },
@@ -98,7 +106,13 @@ export const kvScenarios = {
   async limits(url: string) {
     return withNc(url, async (nc) => {
       const kvm = new Kvm(nc)
-      const kv = await kvm.create("limited", { maxValueSize: 8, history: 2, ttl: 60_000, max_bytes: 4096, storage: "memory" as never })
+      const kv = await kvm.create("limited", {
+        maxValueSize: 8,
+        history: 2,
+        ttl: 60_000,
+        max_bytes: 4096,
+        storage: "memory" as never
+      })
       const small = await kv.put("k", "12345678")
       const tooBig = await failure(kv.put("k", "123456789"))
       const st = await kv.status()
@@ -108,7 +122,17 @@ export const kvScenarios = {
       for await (const e of await kv.history({ key: "k" })) history.push(entry(e))
       await kv.destroy()
       const opened = await failure(kvm.open("never-created", { bindOnly: true } as never))
-      return { small, tooBig, maxValueSize: st.maxValueSize, ttl: st.ttl, history: st.history, max_bytes: st.max_bytes, storage: st.storage, values: history, opened }
+      return {
+        small,
+        tooBig,
+        maxValueSize: st.maxValueSize,
+        ttl: st.ttl,
+        history: st.history,
+        max_bytes: st.max_bytes,
+        storage: st.storage,
+        values: history,
+        opened
+      }
     })
   },
 
@@ -135,7 +159,12 @@ export const kvScenarios = {
       return {
         put: { name: put.name, size: put.size, chunks: put.chunks, deleted: put.deleted },
         intact,
-        info: { size: info?.size, chunks: info?.chunks, description: info?.description, digestPrefix: info?.digest.slice(0, 8) },
+        info: {
+          size: info?.size,
+          chunks: info?.chunks,
+          description: info?.description,
+          digestPrefix: info?.digest.slice(0, 8)
+        },
         link: { name: link.name, hasLink: link.options?.link !== undefined },
         viaLink,
         list,

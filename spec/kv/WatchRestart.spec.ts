@@ -1,9 +1,9 @@
+import { Kvm } from "@nats-io/kv"
+import { connect } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { connect } from "@nats-io/transport-node"
-import { Kvm } from "@nats-io/kv"
 import { describe, expect, it } from "vitest"
 import { startBroker } from "../support/Broker.ts"
 

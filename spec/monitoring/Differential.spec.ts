@@ -7,7 +7,13 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { natsServerPath, startBroker, startNatsServer, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+import {
+  natsServerPath,
+  type RunningBroker,
+  type RunningNatsServer,
+  startBroker,
+  startNatsServer
+} from "../support/Broker.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
 const natsServer = natsServerPath()
@@ -71,7 +77,10 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
     const { theirs, ours } = await both(p)
     expect(ours.status).toBe(theirs.status)
     expect(ours.type).toBe(theirs.type)
-    return { theirs: JSON.parse(theirs.text) as Record<string, any>, ours: JSON.parse(ours.text) as Record<string, any> } // any: wire JSON
+    return {
+      theirs: JSON.parse(theirs.text) as Record<string, any>,
+      ours: JSON.parse(ours.text) as Record<string, any>
+    } // any: wire JSON
   }
 
   beforeAll(async () => {
@@ -99,7 +108,24 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
     const { theirs, ours } = await json("/varz")
     expect(shape(ours, DROP)).toEqual(shape(theirs, DROP))
     expect(JSON.stringify(shape(ours, DROP))).toBe(JSON.stringify(shape(theirs, DROP)))
-    for (const k of ["version", "proto", "max_connections", "ping_interval", "ping_max", "max_control_line", "max_payload", "max_pending", "write_deadline", "connections", "total_connections", "in_msgs", "out_msgs", "in_bytes"]) {
+    for (
+      const k of [
+        "version",
+        "proto",
+        "max_connections",
+        "ping_interval",
+        "ping_max",
+        "max_control_line",
+        "max_payload",
+        "max_pending",
+        "write_deadline",
+        "connections",
+        "total_connections",
+        "in_msgs",
+        "out_msgs",
+        "in_bytes"
+      ]
+    ) {
       expect([k, ours[k]]).toEqual([k, theirs[k]])
     }
     expect(ours.jetstream.stats).toEqual(theirs.jetstream.stats)
@@ -122,7 +148,9 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
   })
 
   it("/jsz at every detail level has nats-server's shape and JetStream counters", async () => {
-    for (const q of ["", "?accounts=true", "?streams=true", "?consumers=true", "?streams=true&consumers=true&config=true"]) {
+    for (
+      const q of ["", "?accounts=true", "?streams=true", "?consumers=true", "?streams=true&consumers=true&config=true"]
+    ) {
       const { theirs, ours } = await json(`/jsz${q}`)
       expect([q, JSON.stringify(shape(ours, DROP))]).toEqual([q, JSON.stringify(shape(theirs, DROP))])
       for (const k of ["memory", "storage", "streams", "consumers", "messages", "bytes", "api"]) {
@@ -130,11 +158,19 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
       }
     }
     const { theirs, ours } = await json("/jsz?consumers=true")
-    const counters = (j: Record<string, any>) => // any: wire JSON
+    const counters = (j: Record<string, any>) =>
+      // any: wire JSON
       Object.fromEntries(
         j.account_details[0].stream_detail[0].consumer_detail.map((c: Record<string, any>) => [
           c.name,
-          [c.num_pending, c.num_ack_pending, c.num_redelivered, c.num_waiting, c.delivered.stream_seq, c.ack_floor.stream_seq]
+          [
+            c.num_pending,
+            c.num_ack_pending,
+            c.num_redelivered,
+            c.num_waiting,
+            c.delivered.stream_seq,
+            c.ack_floor.stream_seq
+          ]
         ])
       )
     expect(counters(ours)).toEqual(counters(theirs))

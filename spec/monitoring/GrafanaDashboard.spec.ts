@@ -92,7 +92,9 @@ describe("prometheus-nats-exporter dashboards against /metrics", () => {
       const orders = { stream_name: "ORDERS" }
       expect(find("stream_total_messages", orders)[0]!.value).toBe(5)
       expect(find("stream_last_seq", orders)[0]!.value).toBe(5)
-      expect(find("stream_total_bytes", orders)[0]!.value).toBe(jsz.account_details[0]!.stream_detail.find((s) => s.name === "ORDERS")!.state.bytes)
+      expect(find("stream_total_bytes", orders)[0]!.value).toBe(
+        jsz.account_details[0]!.stream_detail.find((s) => s.name === "ORDERS")!.state.bytes
+      )
       const billing = { stream_name: "ORDERS", consumer_name: "billing", consumer_desc: "bills", account: "$G" }
       expect(find("consumer_num_pending", billing)[0]!.value).toBe(3)
       expect(find("consumer_num_ack_pending", billing)[0]!.value).toBe(2)

@@ -4,7 +4,7 @@
  * the same scenario; spec/monitoring/Differential.spec.ts re-checks the shapes live).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z$/
@@ -47,20 +47,79 @@ describe("monitoring endpoints", () => {
   it("/varz reports server info, limits and traffic in nats-server's key order", async () => {
     const v = await getJson("/varz")
     expect(Object.keys(v)).toEqual([
-      "server_id", "server_name", "version", "proto", "go", "host", "port", "max_connections", "ping_interval",
-      "ping_max", "http_host", "http_port", "http_base_path", "https_port", "auth_timeout", "max_control_line",
-      "max_payload", "max_pending", "cluster", "gateway", "leaf", "mqtt", "websocket", "jetstream", "tls_timeout",
-      "write_deadline", "start", "now", "uptime", "mem", "cores", "gomaxprocs", "cpu", "connections",
-      "total_connections", "routes", "remotes", "leafnodes", "in_msgs", "out_msgs", "in_bytes", "out_bytes",
-      "slow_consumers", "subscriptions", "http_req_stats", "config_load_time"
+      "server_id",
+      "server_name",
+      "version",
+      "proto",
+      "go",
+      "host",
+      "port",
+      "max_connections",
+      "ping_interval",
+      "ping_max",
+      "http_host",
+      "http_port",
+      "http_base_path",
+      "https_port",
+      "auth_timeout",
+      "max_control_line",
+      "max_payload",
+      "max_pending",
+      "cluster",
+      "gateway",
+      "leaf",
+      "mqtt",
+      "websocket",
+      "jetstream",
+      "tls_timeout",
+      "write_deadline",
+      "start",
+      "now",
+      "uptime",
+      "mem",
+      "cores",
+      "gomaxprocs",
+      "cpu",
+      "connections",
+      "total_connections",
+      "routes",
+      "remotes",
+      "leafnodes",
+      "in_msgs",
+      "out_msgs",
+      "in_bytes",
+      "out_bytes",
+      "slow_consumers",
+      "subscriptions",
+      "http_req_stats",
+      "config_load_time"
     ])
     expect(v.server_id).toBe(broker.server.serverId)
     expect(v).toMatchObject({
-      version: "2.9.10", proto: 1, host: "127.0.0.1", port: broker.port, max_connections: 65536,
-      ping_interval: 120_000_000_000, ping_max: 2, http_host: "127.0.0.1", http_port: broker.monitorPort,
-      max_control_line: 4096, max_payload: 1048576, max_pending: 67108864, write_deadline: 10_000_000_000,
-      connections: 1, total_connections: 1, in_msgs: 13, out_msgs: 14, in_bytes: 421, slow_consumers: 0,
-      cluster: {}, gateway: {}, leaf: {}, mqtt: {}, websocket: {}
+      version: "2.9.10",
+      proto: 1,
+      host: "127.0.0.1",
+      port: broker.port,
+      max_connections: 65536,
+      ping_interval: 120_000_000_000,
+      ping_max: 2,
+      http_host: "127.0.0.1",
+      http_port: broker.monitorPort,
+      max_control_line: 4096,
+      max_payload: 1048576,
+      max_pending: 67108864,
+      write_deadline: 10_000_000_000,
+      connections: 1,
+      total_connections: 1,
+      in_msgs: 13,
+      out_msgs: 14,
+      in_bytes: 421,
+      slow_consumers: 0,
+      cluster: {},
+      gateway: {},
+      leaf: {},
+      mqtt: {},
+      websocket: {}
     })
     expect(v.uptime).toMatch(/^\d+s$/)
     expect(v.start).toMatch(ISO)
@@ -68,7 +127,12 @@ describe("monitoring endpoints", () => {
     expect(v.subscriptions).toBe(broker.router.sublist.size)
     expect(v.jetstream.config.max_memory).toBeGreaterThan(0)
     expect(v.jetstream.stats).toEqual({
-      memory: 170, storage: 0, reserved_memory: 0, reserved_storage: 0, accounts: 1, ha_assets: 0,
+      memory: 170,
+      storage: 0,
+      reserved_memory: 0,
+      reserved_storage: 0,
+      accounts: 1,
+      ha_assets: 0,
       api: { total: 6, errors: 0 }
     })
     // Pretty-printed like Go's json.MarshalIndent, with the request counted before it is answered.
@@ -82,12 +146,38 @@ describe("monitoring endpoints", () => {
     expect(c).toMatchObject({ num_connections: 1, total: 1, offset: 0, limit: 1024 })
     const conn = c.connections[0]
     expect(Object.keys(conn)).toEqual([
-      "cid", "kind", "type", "ip", "port", "start", "last_activity", "uptime", "idle", "pending_bytes", "in_msgs",
-      "out_msgs", "in_bytes", "out_bytes", "subscriptions", "name", "lang", "version", "subscriptions_list"
+      "cid",
+      "kind",
+      "type",
+      "ip",
+      "port",
+      "start",
+      "last_activity",
+      "uptime",
+      "idle",
+      "pending_bytes",
+      "in_msgs",
+      "out_msgs",
+      "in_bytes",
+      "out_bytes",
+      "subscriptions",
+      "name",
+      "lang",
+      "version",
+      "subscriptions_list"
     ])
     expect(conn).toMatchObject({
-      cid: 1, kind: "Client", type: "nats", ip: "127.0.0.1", pending_bytes: 0, in_msgs: 13, out_msgs: 14,
-      in_bytes: 421, subscriptions: 3, name: "monitor-test", lang: "nats.js"
+      cid: 1,
+      kind: "Client",
+      type: "nats",
+      ip: "127.0.0.1",
+      pending_bytes: 0,
+      in_msgs: 13,
+      out_msgs: 14,
+      in_bytes: 421,
+      subscriptions: 3,
+      name: "monitor-test",
+      lang: "nats.js"
     })
     expect(conn.subscriptions_list.slice(0, 2)).toEqual(["mon.a", "mon.b"])
     expect(conn.subscriptions_list[2]).toMatch(/^_INBOX\..+\.\*$/)
@@ -117,7 +207,10 @@ describe("monitoring endpoints", () => {
       await other.close()
     }
     expect(await get("/connz?sort=bogus")).toMatchObject({ status: 400, text: "invalid sorting option: bogus" })
-    expect(await get("/connz?sort=stop")).toMatchObject({ status: 400, text: "sort by stop only valid on closed connections" })
+    expect(await get("/connz?sort=stop")).toMatchObject({
+      status: 400,
+      text: "sort by stop only valid on closed connections"
+    })
     expect(await get("/connz?limit=x")).toMatchObject({
       status: 400,
       text: "Error decoding int for 'limit': strconv.Atoi: parsing \"x\": invalid syntax"
@@ -127,12 +220,23 @@ describe("monitoring endpoints", () => {
   it("/subsz reports sublist statistics, and the list with subs=1", async () => {
     const s = await getJson("/subsz")
     expect(Object.keys(s)).toEqual([
-      "num_subscriptions", "num_cache", "num_inserts", "num_removes", "num_matches", "cache_hit_rate", "max_fanout",
+      "num_subscriptions",
+      "num_cache",
+      "num_inserts",
+      "num_removes",
+      "num_matches",
+      "cache_hit_rate",
+      "max_fanout",
       "avg_fanout"
     ])
     expect(s.num_subscriptions).toBe(broker.router.sublist.size)
     const d = await getJson("/subsz?subs=1&limit=500")
-    expect(d).toMatchObject({ server_id: broker.server.serverId, total: broker.router.sublist.size, offset: 0, limit: 500 })
+    expect(d).toMatchObject({
+      server_id: broker.server.serverId,
+      total: broker.router.sublist.size,
+      offset: 0,
+      limit: 500
+    })
     const mine = d.subscriptions_list.filter((x: { cid: number }) => x.cid === 1)
     expect(mine.slice(0, 2)).toEqual([
       { subject: "mon.a", sid: "1", msgs: 0, cid: 1 },
@@ -149,8 +253,17 @@ describe("monitoring endpoints", () => {
   it("/jsz reports counts and usage; streams, consumers and config on request", async () => {
     const j = await getJson("/jsz")
     expect(j).toMatchObject({
-      server_id: broker.server.serverId, memory: 170, storage: 0, reserved_memory: 0, reserved_storage: 0,
-      accounts: 1, ha_assets: 0, streams: 1, consumers: 2, messages: 5, bytes: 170
+      server_id: broker.server.serverId,
+      memory: 170,
+      storage: 0,
+      reserved_memory: 0,
+      reserved_storage: 0,
+      accounts: 1,
+      ha_assets: 0,
+      streams: 1,
+      consumers: 2,
+      messages: 5,
+      bytes: 170
     })
     expect(j.account_details).toBeUndefined()
     expect(j.api).toEqual({ total: 6, errors: 0 })
@@ -158,7 +271,15 @@ describe("monitoring endpoints", () => {
     const full = await getJson("/jsz?streams=true&consumers=true&config=true")
     const account = full.account_details[0]
     expect(Object.keys(account)).toEqual([
-      "name", "id", "memory", "storage", "reserved_memory", "reserved_storage", "accounts", "ha_assets", "api",
+      "name",
+      "id",
+      "memory",
+      "storage",
+      "reserved_memory",
+      "reserved_storage",
+      "accounts",
+      "ha_assets",
+      "api",
       "stream_detail"
     ])
     expect(account).toMatchObject({ name: "$G", id: "$G", memory: 170, storage: 0, accounts: 0 })
@@ -168,14 +289,31 @@ describe("monitoring endpoints", () => {
     expect(Object.keys(stream)).toEqual(["name", "created", "cluster", "config", "state", "consumer_detail"])
     expect(stream.cluster).toEqual({ leader: broker.server.serverName })
     expect(stream.config).toMatchObject({ name: "ORDERS", subjects: ["orders.>"], storage: "memory" })
-    expect(stream.state).toMatchObject({ messages: 5, bytes: 170, first_seq: 1, last_seq: 5, num_subjects: 2, consumer_count: 2 })
+    expect(stream.state).toMatchObject({
+      messages: 5,
+      bytes: 170,
+      first_seq: 1,
+      last_seq: 5,
+      num_subjects: 2,
+      consumer_count: 2
+    })
     const byName = Object.fromEntries(stream.consumer_detail.map((c: { name: string }) => [c.name, c]))
     expect(byName.worker).toMatchObject({
-      stream_name: "ORDERS", name: "worker", delivered: { consumer_seq: 3, stream_seq: 3 },
-      ack_floor: { consumer_seq: 1, stream_seq: 1 }, num_ack_pending: 2, num_redelivered: 0, num_waiting: 0, num_pending: 2
+      stream_name: "ORDERS",
+      name: "worker",
+      delivered: { consumer_seq: 3, stream_seq: 3 },
+      ack_floor: { consumer_seq: 1, stream_seq: 1 },
+      num_ack_pending: 2,
+      num_redelivered: 0,
+      num_waiting: 0,
+      num_pending: 2
     })
     expect(byName.worker.config).toMatchObject({ durable_name: "worker", ack_policy: "explicit" })
-    expect(byName.idle).toMatchObject({ num_ack_pending: 0, num_pending: 5, delivered: { consumer_seq: 0, stream_seq: 0 } })
+    expect(byName.idle).toMatchObject({
+      num_ack_pending: 0,
+      num_pending: 5,
+      delivered: { consumer_seq: 0, stream_seq: 0 }
+    })
 
     const noConfig = await getJson("/jsz?consumers=true")
     const s2 = noConfig.account_details[0].stream_detail[0]
@@ -193,26 +331,30 @@ describe("monitoring endpoints", () => {
     const id = broker.server.serverId
     const lines = r.text.split("\n")
     // consumer_created is the consumer's creation time to the second (RFC 3339), as the exporter's.
-    const created = Object.fromEntries(await Promise.all(["worker", "idle"].map(async (name) => {
-      const c = (await getJson("/jsz?consumers=true")).account_details[0].stream_detail[0].consumer_detail
-        .find((x: { name: string }) => x.name === name)
-      return [name, new Date(c.created).toISOString().replace(/\.\d{3}Z$/, "Z")]
-    }))) as Record<string, string>
-    for (const line of [
-      `gnatsd_varz_connections{server_id="${id}"} 1`,
-      `gnatsd_varz_in_msgs{server_id="${id}"} 13`,
-      `gnatsd_varz_in_bytes{server_id="${id}"} 421`,
-      `jetstream_stream_total_messages{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 5`,
-      `jetstream_stream_total_bytes{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 170`,
-      `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
-      `jetstream_consumer_num_ack_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
-      `jetstream_consumer_num_redelivered{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 0`,
-      `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="idle",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.idle}"} 5`,
-      `jetstream_server_total_streams{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 1`,
-      `jetstream_server_total_consumers{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 2`,
-      "# TYPE gnatsd_varz_jetstream_stats_api_total counter",
-      `gnatsd_varz_jetstream_stats_api_errors{server_id="${id}"} 0`
-    ]) expect(lines).toContain(line)
+    const created = Object.fromEntries(
+      await Promise.all(["worker", "idle"].map(async (name) => {
+        const c = (await getJson("/jsz?consumers=true")).account_details[0].stream_detail[0].consumer_detail
+          .find((x: { name: string }) => x.name === name)
+        return [name, new Date(c.created).toISOString().replace(/\.\d{3}Z$/, "Z")]
+      }))
+    ) as Record<string, string>
+    for (
+      const line of [
+        `gnatsd_varz_connections{server_id="${id}"} 1`,
+        `gnatsd_varz_in_msgs{server_id="${id}"} 13`,
+        `gnatsd_varz_in_bytes{server_id="${id}"} 421`,
+        `jetstream_stream_total_messages{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 5`,
+        `jetstream_stream_total_bytes{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true"} 170`,
+        `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
+        `jetstream_consumer_num_ack_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 2`,
+        `jetstream_consumer_num_redelivered{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="worker",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.worker}"} 0`,
+        `jetstream_consumer_num_pending{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true",account="$G",account_id="$G",stream_name="ORDERS",stream_leader="",is_stream_leader="true",consumer_name="idle",consumer_leader="",is_consumer_leader="true",consumer_desc="",consumer_created="${created.idle}"} 5`,
+        `jetstream_server_total_streams{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 1`,
+        `jetstream_server_total_consumers{server_id="${id}",server_name="${id}",cluster="",domain="",meta_leader="",is_meta_leader="true"} 2`,
+        "# TYPE gnatsd_varz_jetstream_stats_api_total counter",
+        `gnatsd_varz_jetstream_stats_api_errors{server_id="${id}"} 0`
+      ]
+    ) expect(lines).toContain(line)
     expect(lines.some((l) => l.startsWith(`gnatsd_varz_jetstream_stats_api_total{server_id="${id}"} `))).toBe(true)
     // Every sample line belongs to a family announced with HELP and TYPE.
     const families = new Set(lines.filter((l) => l.startsWith("# TYPE ")).map((l) => l.split(" ")[2]))

@@ -23,7 +23,9 @@ export const runScenario = async (url: string): Promise<Scenario> => {
   const jsm = await jetstreamManager(nc)
   await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], storage: StorageType.Memory })
   const js = jetstream(nc)
-  for (let i = 1; i <= 5; i++) await js.publish(`orders.${i % 2 === 0 ? "b" : "a"}`, `payload-${String(i).padStart(2, "0")}`)
+  for (let i = 1; i <= 5; i++) {
+    await js.publish(`orders.${i % 2 === 0 ? "b" : "a"}`, `payload-${String(i).padStart(2, "0")}`)
+  }
   await jsm.consumers.add("ORDERS", { durable_name: "worker", ack_policy: AckPolicy.Explicit })
   await jsm.consumers.add("ORDERS", { durable_name: "idle", ack_policy: AckPolicy.Explicit })
   const c = await js.consumers.get("ORDERS", "worker")

@@ -11,8 +11,12 @@ const opts = { jsEnabledOnly: false, jsServerOnly: false }
 
 describe("healthz", () => {
   it("is ok when the listener is up and JetStream (if configured) has recovered", () => {
-    expect(healthz({ serverReady: true, jetstreamConfigured: true, jetstreamReady: true }, opts)).toEqual({ status: "ok" })
-    expect(healthz({ serverReady: true, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({ status: "ok" })
+    expect(healthz({ serverReady: true, jetstreamConfigured: true, jetstreamReady: true }, opts)).toEqual({
+      status: "ok"
+    })
+    expect(healthz({ serverReady: true, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({
+      status: "ok"
+    })
   })
   it("is unavailable while JetStream recovers, an error before the listener is up", () => {
     expect(healthz({ serverReady: false, jetstreamConfigured: true, jetstreamReady: false }, opts)).toEqual({
@@ -25,7 +29,10 @@ describe("healthz", () => {
     })
   })
   it("decodes its flags as Go's strconv.ParseBool", () => {
-    expect(parseHealthzQuery(new URLSearchParams("js-enabled=T&js-server-only=0"))).toEqual({ jsEnabledOnly: true, jsServerOnly: false })
+    expect(parseHealthzQuery(new URLSearchParams("js-enabled=T&js-server-only=0"))).toEqual({
+      jsEnabledOnly: true,
+      jsServerOnly: false
+    })
     expect(parseHealthzQuery(new URLSearchParams("js-server-only=yes"))).toMatchObject({
       message: "Error decoding boolean for 'js-server-only': strconv.ParseBool: parsing \"yes\": invalid syntax"
     })
@@ -34,7 +41,14 @@ describe("healthz", () => {
 
 describe("Go formatting", () => {
   it("uptime as nats-server's myUptime", () => {
-    expect([0, 999, 61_000, 3_661_000, 90_061_000, 366 * 86_400_000].map(uptime)).toEqual(["0s", "0s", "1m1s", "1h1m1s", "1d1h1m1s", "1y1d0h0m0s"])
+    expect([0, 999, 61_000, 3_661_000, 90_061_000, 366 * 86_400_000].map(uptime)).toEqual([
+      "0s",
+      "0s",
+      "1m1s",
+      "1h1m1s",
+      "1d1h1m1s",
+      "1y1d0h0m0s"
+    ])
   })
   it("encodeIndent matches json.MarshalIndent with Go escaping and u64", () => {
     expect(encodeIndent({ a: [], b: {}, c: [1, { d: "<&>" }], e: undefined, f: 2n ** 64n - 1n })).toBe(

@@ -15,7 +15,12 @@ const repo = path.resolve(import.meta.dirname, "../..")
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-pack-"))
 const project = path.join(work, "project")
 const npm = (args: Array<string>, cwd: string) =>
-  execFileSync("npm", args, { cwd, encoding: "utf8", env: { ...process.env, npm_config_prefer_offline: "true" }, timeout: 240_000 })
+  execFileSync("npm", args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_prefer_offline: "true" },
+    timeout: 240_000
+  })
 
 beforeAll(() => {
   const src = path.join(work, "src-copy")
@@ -26,8 +31,14 @@ beforeAll(() => {
   fs.symlinkSync(path.join(repo, "node_modules"), path.join(src, "node_modules"))
   const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", work], src)) as Array<{ filename: string }>
   fs.mkdirSync(project)
-  fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", type: "module" }))
-  npm(["install", "--omit=dev", "--omit=peer", "--no-audit", "--no-fund", path.join(work, packed[0]!.filename)], project)
+  fs.writeFileSync(
+    path.join(project, "package.json"),
+    JSON.stringify({ name: "consumer", version: "1.0.0", type: "module" })
+  )
+  npm(
+    ["install", "--omit=dev", "--omit=peer", "--no-audit", "--no-fund", path.join(work, packed[0]!.filename)],
+    project
+  )
 }, 300_000)
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }))
@@ -36,8 +47,16 @@ describe("npm pack → install → run", () => {
   it("installs without devDependencies and every exports target exists", () => {
     const installed = path.join(project, "node_modules", "effect-jetstream")
     type Target = string | { readonly [condition: string]: Target }
-    const pkg = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as { exports: Record<string, Target> }
-    expect(Object.keys(pkg.exports).sort()).toEqual([".", "./conformance", "./package.json", "./testing", "./testing/vitest-setup"])
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8")) as {
+      exports: Record<string, Target>
+    }
+    expect(Object.keys(pkg.exports).sort()).toEqual([
+      ".",
+      "./conformance",
+      "./package.json",
+      "./testing",
+      "./testing/vitest-setup"
+    ])
     const files = (t: Target): Array<string> => typeof t === "string" ? [t] : Object.values(t).flatMap(files)
     const all = Object.values(pkg.exports).flatMap(files)
     expect(all.filter((f) => f.endsWith(".d.ts") || f.endsWith(".d.cts"))).toHaveLength(5)
@@ -48,20 +67,27 @@ describe("npm pack → install → run", () => {
   })
 
   it("npx effect-jetstream --version runs the bundled CLI", () => {
-    const r = spawnSync("npx", ["--no-install", "effect-jetstream", "--version"], { cwd: project, encoding: "utf8", timeout: 60_000 })
+    const r = spawnSync("npx", ["--no-install", "effect-jetstream", "--version"], {
+      cwd: project,
+      encoding: "utf8",
+      timeout: 60_000
+    })
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ \(NATS protocol compatible with nats-server v2\.9\.10\)/)
   })
 
   it("CommonJS require()s the test server (jest's default module mode)", () => {
-    fs.writeFileSync(path.join(project, "use.cjs"), `
+    fs.writeFileSync(
+      path.join(project, "use.cjs"),
+      `
       const { startTestServer } = require("effect-jetstream/testing")
       startTestServer({ clock: "test" }).then(async (srv) => {
         await srv.clock.adjust("1 second")
         await srv.close()
         console.log(JSON.stringify({ url: srv.url }))
       })
-    `)
+    `
+    )
     const r = spawnSync(process.execPath, ["use.cjs"], { cwd: project, encoding: "utf8", timeout: 60_000 })
     expect(r.stderr).toBe("")
     expect(JSON.parse(r.stdout).url).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/)

@@ -6,11 +6,11 @@
  * sequences, consumers and their progress are exactly as before. Over a real socket against an
  * in-process broker. API_MUTATION_RUNS sets the number of runs (a few seconds by default).
  */
-import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
 import { fc } from "@fast-check/vitest"
+import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
 import { ask, seed, snapshot } from "../jetstream/RequestBodyScenarios.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 const RUNS = Number(process.env.API_MUTATION_RUNS ?? "25")
 const S = "P"
@@ -51,29 +51,121 @@ const deleted = (r: Json) => r.success === true
 
 const operations: ReadonlyArray<Operation> = [
   { subject: "INFO", bodies: [""], kind: "api", success: (r) => isObj(r.limits) && typeof r.streams === "number" },
-  { subject: `STREAM.INFO.${S}`, bodies: ["", { deleted_details: true, subjects_filter: `${S}.1`, offset: 0 }], kind: "api", success: streamInfo, fields: { deleted_details: "bool", subjects_filter: "string", offset: "int" } },
-  { subject: `STREAM.UPDATE.${S}`, bodies: [{ name: S, subjects: [`${S}.>`], allow_direct: true, max_msgs: 100 }], kind: "api", success: streamInfo },
-  { subject: `STREAM.CREATE.${S}`, bodies: [{ name: S, subjects: [`${S}.>`], allow_direct: true }], kind: "api", success: streamInfo },
-  { subject: "STREAM.NAMES", bodies: ["", { offset: 0, subject: `${S}.1` }], kind: "api", success: (r) => typeof r.total === "number" && (r.streams === null || Array.isArray(r.streams)), fields: { offset: "int", subject: "string" } },
-  { subject: "STREAM.LIST", bodies: [{ offset: 0, subject: `${S}.2` }], kind: "api", success: (r) => typeof r.total === "number" && Array.isArray(r.streams), fields: { offset: "int", subject: "string" } },
-  { subject: `STREAM.PURGE.${S}`, bodies: ["", { seq: 4 }, { filter: `${S}.1`, keep: 1 }], kind: "api", success: (r) => r.success === true && typeof r.purged === "number", fields: { seq: "uint64", filter: "string", keep: "uint64" } },
-  { subject: `STREAM.MSG.GET.${S}`, bodies: [{ seq: 3 }, { last_by_subj: `${S}.1` }, { next_by_subj: `${S}.2`, seq: 2 }], kind: "api", success: (r) => isObj(r.message) && typeof r.message.seq === "number", fields: { seq: "uint64", last_by_subj: "string", next_by_subj: "string" } },
-  { subject: `STREAM.MSG.DELETE.${S}`, bodies: [{ seq: 3, no_erase: true }], kind: "api", success: deleted, fields: { seq: "uint64", no_erase: "bool" } },
+  {
+    subject: `STREAM.INFO.${S}`,
+    bodies: ["", { deleted_details: true, subjects_filter: `${S}.1`, offset: 0 }],
+    kind: "api",
+    success: streamInfo,
+    fields: { deleted_details: "bool", subjects_filter: "string", offset: "int" }
+  },
+  {
+    subject: `STREAM.UPDATE.${S}`,
+    bodies: [{ name: S, subjects: [`${S}.>`], allow_direct: true, max_msgs: 100 }],
+    kind: "api",
+    success: streamInfo
+  },
+  {
+    subject: `STREAM.CREATE.${S}`,
+    bodies: [{ name: S, subjects: [`${S}.>`], allow_direct: true }],
+    kind: "api",
+    success: streamInfo
+  },
+  {
+    subject: "STREAM.NAMES",
+    bodies: ["", { offset: 0, subject: `${S}.1` }],
+    kind: "api",
+    success: (r) => typeof r.total === "number" && (r.streams === null || Array.isArray(r.streams)),
+    fields: { offset: "int", subject: "string" }
+  },
+  {
+    subject: "STREAM.LIST",
+    bodies: [{ offset: 0, subject: `${S}.2` }],
+    kind: "api",
+    success: (r) => typeof r.total === "number" && Array.isArray(r.streams),
+    fields: { offset: "int", subject: "string" }
+  },
+  {
+    subject: `STREAM.PURGE.${S}`,
+    bodies: ["", { seq: 4 }, { filter: `${S}.1`, keep: 1 }],
+    kind: "api",
+    success: (r) => r.success === true && typeof r.purged === "number",
+    fields: { seq: "uint64", filter: "string", keep: "uint64" }
+  },
+  {
+    subject: `STREAM.MSG.GET.${S}`,
+    bodies: [{ seq: 3 }, { last_by_subj: `${S}.1` }, { next_by_subj: `${S}.2`, seq: 2 }],
+    kind: "api",
+    success: (r) => isObj(r.message) && typeof r.message.seq === "number",
+    fields: { seq: "uint64", last_by_subj: "string", next_by_subj: "string" }
+  },
+  {
+    subject: `STREAM.MSG.DELETE.${S}`,
+    bodies: [{ seq: 3, no_erase: true }],
+    kind: "api",
+    success: deleted,
+    fields: { seq: "uint64", no_erase: "bool" }
+  },
   { subject: `STREAM.DELETE.${S}`, bodies: [""], kind: "api", success: deleted },
-  { subject: `CONSUMER.CREATE.${S}`, bodies: [{ stream_name: S, config: { ack_policy: "explicit", filter_subject: `${S}.1` } }], kind: "api", success: consumerInfo },
-  { subject: `CONSUMER.DURABLE.CREATE.${S}.D`, bodies: [{ stream_name: S, config: { durable_name: "D", ack_policy: "explicit", max_deliver: 3 } }], kind: "api", success: consumerInfo },
+  {
+    subject: `CONSUMER.CREATE.${S}`,
+    bodies: [{ stream_name: S, config: { ack_policy: "explicit", filter_subject: `${S}.1` } }],
+    kind: "api",
+    success: consumerInfo
+  },
+  {
+    subject: `CONSUMER.DURABLE.CREATE.${S}.D`,
+    bodies: [{ stream_name: S, config: { durable_name: "D", ack_policy: "explicit", max_deliver: 3 } }],
+    kind: "api",
+    success: consumerInfo
+  },
   { subject: `CONSUMER.INFO.${S}.C`, bodies: [""], kind: "api", success: consumerInfo },
   { subject: `CONSUMER.DELETE.${S}.C`, bodies: [""], kind: "api", success: deleted },
-  { subject: `CONSUMER.NAMES.${S}`, bodies: [{ offset: 0 }], kind: "api", success: (r) => Array.isArray(r.consumers), fields: { offset: "int" } },
-  { subject: `CONSUMER.LIST.${S}`, bodies: [{ offset: 0 }], kind: "api", success: (r) => Array.isArray(r.consumers), fields: { offset: "int" } },
-  { subject: `DIRECT.GET.${S}`, bodies: [{ seq: 2 }, { last_by_subj: `${S}.0` }], kind: "direct", fields: { seq: "uint64", last_by_subj: "string", next_by_subj: "string" } },
-  { subject: `CONSUMER.MSG.NEXT.${S}.C`, bodies: [{ batch: 1, no_wait: true }, { batch: 2, expires: 50_000_000 }], kind: "pull", fields: { batch: "int", expires: "int", no_wait: "bool", max_bytes: "int", idle_heartbeat: "int" } }
+  {
+    subject: `CONSUMER.NAMES.${S}`,
+    bodies: [{ offset: 0 }],
+    kind: "api",
+    success: (r) => Array.isArray(r.consumers),
+    fields: { offset: "int" }
+  },
+  {
+    subject: `CONSUMER.LIST.${S}`,
+    bodies: [{ offset: 0 }],
+    kind: "api",
+    success: (r) => Array.isArray(r.consumers),
+    fields: { offset: "int" }
+  },
+  {
+    subject: `DIRECT.GET.${S}`,
+    bodies: [{ seq: 2 }, { last_by_subj: `${S}.0` }],
+    kind: "direct",
+    fields: { seq: "uint64", last_by_subj: "string", next_by_subj: "string" }
+  },
+  {
+    subject: `CONSUMER.MSG.NEXT.${S}.C`,
+    bodies: [{ batch: 1, no_wait: true }, { batch: 2, expires: 50_000_000 }],
+    kind: "pull",
+    fields: { batch: "int", expires: "int", no_wait: "bool", max_bytes: "int", idle_heartbeat: "int" }
+  }
 ]
 
 /** Raw JSON literals that Go would refuse or accept for some field types and not others. */
 const oddValue = fc.constantFrom(
-  "\"5\"", "-1", "1.5", "1e2", "0", "18446744073709551616", "18446744073709551615", "-9223372036854775809",
-  "9007199254740993", "null", "true", "{}", "[]", "\"\"", "\"P.*\"", "\"a\\u0000b\""
+  "\"5\"",
+  "-1",
+  "1.5",
+  "1e2",
+  "0",
+  "18446744073709551616",
+  "18446744073709551615",
+  "-9223372036854775809",
+  "9007199254740993",
+  "null",
+  "true",
+  "{}",
+  "[]",
+  "\"\"",
+  "\"P.*\"",
+  "\"a\\u0000b\""
 )
 
 type Mutation =
@@ -89,11 +181,17 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constant({ m: "none" as const }),
   fc.record({ m: fc.constant("value" as const), pick: fc.nat(), value: oddValue }),
   fc.record({ m: fc.constant("value" as const), pick: fc.nat(), value: oddValue }),
-  fc.record({ m: fc.constant("unknown" as const), key: fc.constantFrom("x", "SEQ", "Offset", "seq2", "__proto__", "constructor", "batch", "filter") }),
+  fc.record({
+    m: fc.constant("unknown" as const),
+    key: fc.constantFrom("x", "SEQ", "Offset", "seq2", "__proto__", "constructor", "batch", "filter")
+  }),
   fc.record({ m: fc.constant("duplicate" as const), pick: fc.nat(), value: oddValue }),
   fc.record({ m: fc.constant("truncate" as const), at: fc.nat() }),
   fc.record({ m: fc.constant("utf8" as const), at: fc.nat(), byte: fc.constantFrom(0xff, 0xc3, 0x80, 0xed) }),
-  fc.record({ m: fc.constant("document" as const), text: fc.constantFrom("", " ", "null", "[]", "5", "\"x\"", "{}", "{\"\":1}", "{}{}", "\ufeff{}") })
+  fc.record({
+    m: fc.constant("document" as const),
+    text: fc.constantFrom("", " ", "null", "[]", "5", "\"x\"", "{}", "{\"\":1}", "{}{}", "\ufeff{}")
+  })
 )
 
 /** The (top-level and `config.`) members of a body, as JSON text with one member's value or key replaced. */
@@ -101,7 +199,7 @@ const members = (body: Json): Array<{ readonly path: ReadonlyArray<string> }> =>
   const out: Array<{ path: ReadonlyArray<string> }> = []
   for (const [k, v] of Object.entries(body)) {
     out.push({ path: [k] })
-    if (isObj(v)) for (const k2 of Object.keys(v)) out.push({ path: [k, k2] })
+    if (isObj(v)) { for (const k2 of Object.keys(v)) out.push({ path: [k, k2] }) }
   }
   return out
 }
@@ -187,7 +285,9 @@ const verdict = (op: Operation, m: Msg | undefined): Verdict => {
   if (!isObj(r) || typeof r.type !== "string" || !r.type.startsWith("io.nats.jetstream.api.v1.")) return "invalid"
   if (r.error !== undefined) {
     const e = r.error
-    return isObj(e) && typeof e.code === "number" && typeof e.err_code === "number" && typeof e.description === "string" ? "error" : "invalid"
+    return isObj(e) && typeof e.code === "number" && typeof e.err_code === "number" && typeof e.description === "string"
+      ? "error"
+      : "invalid"
   }
   return op.success!(r) ? "success" : "invalid"
 }
@@ -217,7 +317,9 @@ describe("API request mutations (property, over the wire)", () => {
         const v = verdict(op, reply)
         const shown = reply === undefined ? "no reply" : `${reply.headers?.code ?? ""} ${dc.decode(reply.data)}`
         expect(v, `${op.subject} ${JSON.stringify(dc.decode(body))} → ${shown}`).not.toBe("invalid")
-        if (mustFail(op, valid, mut)) expect(v, `${op.subject} ${JSON.stringify(dc.decode(body))} → ${shown}`).toBe("error")
+        if (mustFail(op, valid, mut)) {
+          expect(v, `${op.subject} ${JSON.stringify(dc.decode(body))} → ${shown}`).toBe("error")
+        }
         if (v === "error") {
           counts.error++
           expect(await snapshot(nc, S), `${op.subject} ${JSON.stringify(dc.decode(body))} → ${shown}`).toEqual(before)

@@ -4,11 +4,11 @@
  * at-least-once delivery, first deliveries in stream order, exact num_pending/num_ack_pending at
  * every step, and (workqueue) exactly one successful ack per message across competing pullers.
  */
-import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
-import { AckPolicy, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 import { fc } from "@fast-check/vitest"
+import { AckPolicy, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
+import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 const sc = new TextEncoder()
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -38,7 +38,9 @@ const pull = (nc: NatsConnection, stream: string, consumer: string, batch: numbe
         }
       }
     })
-    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, sc.encode(JSON.stringify({ batch, no_wait: true })), { reply: inbox })
+    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, sc.encode(JSON.stringify({ batch, no_wait: true })), {
+      reply: inbox
+    })
   })
 
 type Action = "ack" | "nak" | "nakDelay" | "timeout" | "term"
@@ -132,40 +134,49 @@ describe("delivery guarantees (property, over the wire)", () => {
 
   it("workqueue: competing pullers ack each message exactly once and the stream empties", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }), async (n, drops) => {
-        const name = `W${++runId}`
-        await jsm.streams.add({ name, subjects: [`w${runId}`], retention: "workqueue" as never, storage: "memory" as never })
-        for (let i = 0; i < n; i++) nc.publish(`w${runId}`, sc.encode(`job${i + 1}`))
-        await nc.flush()
-        await jsm.consumers.add(name, { durable_name: "q", ack_policy: AckPolicy.Explicit, ack_wait: 100_000_000 })
-        const pullers = await Promise.all([0, 1, 2].map(() => connect({ servers: broker.url })))
-        const acked = new Map<number, number>()
-        let k = 0
-        const deadline = Date.now() + 8_000
-        try {
-          while (acked.size < n && Date.now() < deadline) {
-            const rounds = await Promise.all(pullers.map((p) => pull(p, name, "q", 3)))
-            for (const [i, got] of rounds.entries()) {
-              for (const d of got) {
-                // Some deliveries are "lost" (never acked) and must come back to someone.
-                if (drops[k++ % drops.length]! && d.count < 3) continue
-                acked.set(d.seq, (acked.get(d.seq) ?? 0) + 1)
-                pullers[i]!.publish(d.reply, sc.encode("+ACK"))
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 10 }),
+        async (n, drops) => {
+          const name = `W${++runId}`
+          await jsm.streams.add({
+            name,
+            subjects: [`w${runId}`],
+            retention: "workqueue" as never,
+            storage: "memory" as never
+          })
+          for (let i = 0; i < n; i++) nc.publish(`w${runId}`, sc.encode(`job${i + 1}`))
+          await nc.flush()
+          await jsm.consumers.add(name, { durable_name: "q", ack_policy: AckPolicy.Explicit, ack_wait: 100_000_000 })
+          const pullers = await Promise.all([0, 1, 2].map(() => connect({ servers: broker.url })))
+          const acked = new Map<number, number>()
+          let k = 0
+          const deadline = Date.now() + 8_000
+          try {
+            while (acked.size < n && Date.now() < deadline) {
+              const rounds = await Promise.all(pullers.map((p) => pull(p, name, "q", 3)))
+              for (const [i, got] of rounds.entries()) {
+                for (const d of got) {
+                  // Some deliveries are "lost" (never acked) and must come back to someone.
+                  if (drops[k++ % drops.length]! && d.count < 3) continue
+                  acked.set(d.seq, (acked.get(d.seq) ?? 0) + 1)
+                  pullers[i]!.publish(d.reply, sc.encode("+ACK"))
+                }
               }
+              await Promise.all(pullers.map((p) => p.flush()))
+              if (rounds.every((r) => r.length === 0)) await sleep(30)
             }
-            await Promise.all(pullers.map((p) => p.flush()))
-            if (rounds.every((r) => r.length === 0)) await sleep(30)
+            expect([...acked.values()].every((c) => c === 1)).toBe(true)
+            expect(acked.size).toBe(n)
+            await sleep(20)
+            const info = await jsm.streams.info(name)
+            expect(info.state.messages).toBe(0)
+          } finally {
+            await Promise.all(pullers.map((p) => p.close()))
+            await jsm.streams.delete(name)
           }
-          expect([...acked.values()].every((c) => c === 1)).toBe(true)
-          expect(acked.size).toBe(n)
-          await sleep(20)
-          const info = await jsm.streams.info(name)
-          expect(info.state.messages).toBe(0)
-        } finally {
-          await Promise.all(pullers.map((p) => p.close()))
-          await jsm.streams.delete(name)
         }
-      }),
+      ),
       { numRuns: 10, endOnFailure: true }
     )
   }, 120_000)

@@ -31,7 +31,11 @@ const LOW = 40
 const PRODUCERS = 3
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant("fill" as const), backlog: fc.integer({ min: 0, max: 200 }), producer: fc.option(fc.integer({ min: 0, max: PRODUCERS - 1 }), { nil: undefined }) }),
+  fc.record({
+    op: fc.constant("fill" as const),
+    backlog: fc.integer({ min: 0, max: 200 }),
+    producer: fc.option(fc.integer({ min: 0, max: PRODUCERS - 1 }), { nil: undefined })
+  }),
   fc.record({ op: fc.constant("drain" as const), backlog: fc.integer({ min: 0, max: 200 }) }),
   fc.record({ op: fc.constant("cap" as const), producer: fc.integer({ min: 0, max: PRODUCERS - 1 }) }),
   fc.constant({ op: "gone" as const })

@@ -3,11 +3,11 @@
  * from two clients give the same per-operation outcomes, revisions, history and final state as a
  * model; two concurrent updates against the same revision have exactly one winner.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { Kvm, type KV } from "@nats-io/kv"
 import { fc } from "@fast-check/vitest"
+import { type KV, Kvm } from "@nats-io/kv"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 type Op =
   | { op: "put" | "create" | "delete" | "purge"; client: 0 | 1; key: string; value: string }
@@ -18,7 +18,12 @@ const key = fc.constantFrom("k1", "k2", "k3")
 const client = fc.constantFrom<0 | 1>(0, 1)
 const value = fc.string({ minLength: 1, maxLength: 6, unit: fc.constantFrom("a", "b", "c", "1", "2") })
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constantFrom("put" as const, "create" as const, "delete" as const, "purge" as const), client, key, value }),
+  fc.record({
+    op: fc.constantFrom("put" as const, "create" as const, "delete" as const, "purge" as const),
+    client,
+    key,
+    value
+  }),
   fc.record({ op: fc.constant("update" as const), client, key, value, stale: fc.boolean() }),
   fc.record({ op: fc.constant("race" as const), key })
 )
@@ -47,7 +52,10 @@ describe("KV (property, two clients)", () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {
         const bucket = `prop${++bucketId}`
-        const kvs: Array<KV> = [await new Kvm(ncs[0]!).create(bucket, { history: 10 }), await new Kvm(ncs[1]!).open(bucket)]
+        const kvs: Array<KV> = [
+          await new Kvm(ncs[0]!).create(bucket, { history: 10 }),
+          await new Kvm(ncs[1]!).open(bucket)
+        ]
         // Model: revision counter and per-key history (the bucket keeps 10 per key; purge keeps one marker).
         let revision = 0
         const hist = new Map<string, Array<Rev>>()

@@ -3,11 +3,11 @@
  * expected-last-sequence headers), purges (all, by subject, keep, up to seq), message deletes and
  * max_msgs changes keep STREAM.INFO equal to a simple model after every step.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream"
 import { fc } from "@fast-check/vitest"
+import { jetstream, type JetStreamClient, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 type Cmd =
   | { c: "pub"; subject: string; id: string | undefined; expectLast: "none" | "right" | "wrong" }
@@ -17,8 +17,24 @@ type Cmd =
 
 const subject = fc.constantFrom("s.a", "s.b", "s.c")
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ c: fc.constant("pub" as const), subject, id: fc.option(fc.constantFrom("i1", "i2", "i3", "i4", "i5", "i6"), { nil: undefined }), expectLast: fc.constantFrom("none" as const, "none" as const, "right" as const, "wrong" as const) }) },
-  { weight: 1, arbitrary: fc.record({ c: fc.constant("purge" as const), how: fc.constantFrom("all" as const, "subject" as const, "keep" as const, "seq" as const), subject, n: fc.integer({ min: 0, max: 6 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      c: fc.constant("pub" as const),
+      subject,
+      id: fc.option(fc.constantFrom("i1", "i2", "i3", "i4", "i5", "i6"), { nil: undefined }),
+      expectLast: fc.constantFrom("none" as const, "none" as const, "right" as const, "wrong" as const)
+    })
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      c: fc.constant("purge" as const),
+      how: fc.constantFrom("all" as const, "subject" as const, "keep" as const, "seq" as const),
+      subject,
+      n: fc.integer({ min: 0, max: 6 })
+    })
+  },
   { weight: 1, arbitrary: fc.record({ c: fc.constant("delete" as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ c: fc.constant("maxMsgs" as const), max: fc.integer({ min: -1, max: 6 }) }) }
 )
@@ -36,7 +52,7 @@ class Model {
   lastId = ""
 
   enforce() {
-    if (this.maxMsgs > 0) while (this.msgs.length > this.maxMsgs) this.msgs.shift()
+    if (this.maxMsgs > 0) { while (this.msgs.length > this.maxMsgs) this.msgs.shift() }
   }
 
   state() {
@@ -82,8 +98,15 @@ describe("stream state (property, over the wire)", () => {
           for (const x of cmds) {
             if (x.c === "pub") {
               const subj = x.subject.replace("s", prefix)
-              const expectLast = x.expectLast === "right" ? m.lastSeq : x.expectLast === "wrong" ? m.lastSeq + 7 : undefined
-              const opts = { ...(x.id ? { msgID: x.id } : {}), ...(expectLast !== undefined ? { expect: { lastSequence: expectLast } } : {}) }
+              const expectLast = x.expectLast === "right"
+                ? m.lastSeq
+                : x.expectLast === "wrong"
+                ? m.lastSeq + 7
+                : undefined
+              const opts = {
+                ...(x.id ? { msgID: x.id } : {}),
+                ...(expectLast !== undefined ? { expect: { lastSequence: expectLast } } : {})
+              }
               let outcome: string
               try {
                 const ack = await js.publish(subj, new Uint8Array(3), opts)
@@ -135,7 +158,13 @@ describe("stream state (property, over the wire)", () => {
             }
             const info = await jsm.streams.info(name)
             const s = info.state
-            expect({ messages: s.messages, first_seq: s.first_seq, last_seq: s.last_seq, num_deleted: s.num_deleted, num_subjects: s.num_subjects }).toEqual(m.state())
+            expect({
+              messages: s.messages,
+              first_seq: s.first_seq,
+              last_seq: s.last_seq,
+              num_deleted: s.num_deleted,
+              num_subjects: s.num_subjects
+            }).toEqual(m.state())
           }
         } finally {
           await jsm.streams.delete(name)

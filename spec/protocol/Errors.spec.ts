@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBroker, type RunningBroker } from "../support/Broker.ts"
+import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { rawExchange } from "../support/Raw.ts"
 import { rawCases } from "./RawCases.ts"
 
@@ -20,7 +20,11 @@ describe("protocol errors and flags on the wire", () => {
   it("strips headers for a subscriber that did not negotiate them", async () => {
     const sub = rawExchange(broker.port, "CONNECT {\"verbose\":false}\r\nSUB h.strip 7\r\nPING\r\n", 400)
     await new Promise((r) => setTimeout(r, 100))
-    await rawExchange(broker.port, "CONNECT {\"verbose\":false,\"headers\":true}\r\nHPUB h.strip 12 14\r\nNATS/1.0\r\n\r\nhi\r\n", 50)
+    await rawExchange(
+      broker.port,
+      "CONNECT {\"verbose\":false,\"headers\":true}\r\nHPUB h.strip 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+      50
+    )
     expect((await sub).text).toBe("PONG\r\nMSG h.strip 7 2\r\nhi\r\n")
   })
 
@@ -28,9 +32,28 @@ describe("protocol errors and flags on the wire", () => {
     const r = await rawExchange(broker.port, "PING\r\n")
     const info = r.info!
     expect(Object.keys(info).sort()).toEqual(
-      ["client_id", "client_ip", "go", "headers", "host", "max_payload", "port", "proto", "server_id", "server_name", "version"].sort()
+      [
+        "client_id",
+        "client_ip",
+        "go",
+        "headers",
+        "host",
+        "max_payload",
+        "port",
+        "proto",
+        "server_id",
+        "server_name",
+        "version"
+      ].sort()
     )
-    expect(info).toMatchObject({ version: "2.9.10", proto: 1, headers: true, max_payload: 1048576, port: broker.port, client_ip: "127.0.0.1" })
+    expect(info).toMatchObject({
+      version: "2.9.10",
+      proto: 1,
+      headers: true,
+      max_payload: 1048576,
+      port: broker.port,
+      client_ip: "127.0.0.1"
+    })
     expect(info.server_id).toMatch(/^N[A-Z2-7]{55}$/)
   })
 })

@@ -1,6 +1,6 @@
+import { fc, test } from "@fast-check/vitest"
 import { Buffer } from "node:buffer"
 import { describe, expect, it } from "vitest"
-import { fc, test } from "@fast-check/vitest"
 import { Parser, type ParserSink, type ProtocolViolation } from "../../src/protocol/Parser.ts"
 
 type Op =

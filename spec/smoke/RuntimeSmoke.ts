@@ -3,8 +3,8 @@
  * client (connect, pub/sub, request/reply, headers), stop it with SIGTERM and expect exit 0.
  * Usage: tsx spec/smoke/RuntimeSmoke.ts <label> <command...>
  */
-import * as assert from "node:assert/strict"
 import { connect, headers } from "@nats-io/transport-node"
+import * as assert from "node:assert/strict"
 import { startCli } from "../support/Process.ts"
 
 const [label, ...command] = process.argv.slice(2)

@@ -4,9 +4,9 @@
  * and fetch with nats.js v3, move the test clock past max_age, close. Exits non-zero on failure.
  * Usage: bun spec/smoke/TestServerSmoke.ts | deno run --allow-all spec/smoke/TestServerSmoke.ts
  */
-import * as assert from "node:assert/strict"
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import * as assert from "node:assert/strict"
 import { startTestServer } from "../../src/testing/index.ts"
 
 const runtime = "Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node"

@@ -13,7 +13,12 @@ import * as StoreError from "../../src/store/StoreError.ts"
 import { StreamStore } from "../../src/store/StreamStore.ts"
 import { tempDir } from "./support.ts"
 
-const rec = (i: number): AppendRecord => ({ subject: `s.${i % 3}`, hdr: undefined, data: new Uint8Array(20).fill(i), ts: BigInt(i) })
+const rec = (i: number): AppendRecord => ({
+  subject: `s.${i % 3}`,
+  hdr: undefined,
+  data: new Uint8Array(20).fill(i),
+  ts: BigInt(i)
+})
 
 /** A stream directory holding `n` messages across several segments, closed cleanly. */
 const prepared = (n: number) => {
@@ -93,9 +98,10 @@ describe("bad store input", () => {
       const log = yield* openVia(root)
       // Records are 63 bytes: the fifth rolls to segment 5, which /dev/full (ENOSPC on every write) stands in for.
       fs.symlinkSync("/dev/full", path.join(root, dirName("S"), "0000000000000005.seg"))
-      const err = yield* StoreError.attempt(() => log.appendBatch(Array.from({ length: 5 }, (_, i) => rec(i + 1)))).pipe(
-        Effect.flip
-      )
+      const err = yield* StoreError.attempt(() => log.appendBatch(Array.from({ length: 5 }, (_, i) => rec(i + 1))))
+        .pipe(
+          Effect.flip
+        )
       assert.strictEqual(err.reason._tag, "Io")
       if (err.reason._tag === "Io") assert.strictEqual(err.reason.code, "ENOSPC")
       assert.strictEqual(log.state().msgs, 4)

@@ -3,12 +3,12 @@
  * OS holds after kill -9), then damaged: the newest segment cut at a random offset, or random bytes flipped.
  * Recovery must keep exactly the longest valid prefix, and never serve a byte that was not written.
  */
+import { assert } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, it } from "vitest"
-import { assert } from "@effect/vitest"
 import { FileLog } from "../../src/store/FileStore.ts"
 import type { AppendRecord } from "../../src/store/MessageLog.ts"
 import { HEADER, SEGMENT_HEADER } from "../../src/store/Record.ts"
@@ -56,7 +56,10 @@ const newestLayout = (recs: ReadonlyArray<AppendRecord>, base: number) => {
   return ends
 }
 
-const same = (got: { subject: string; data: Uint8Array; hdr: Uint8Array | undefined; ts: bigint }, want: AppendRecord) =>
+const same = (
+  got: { subject: string; data: Uint8Array; hdr: Uint8Array | undefined; ts: bigint },
+  want: AppendRecord
+) =>
   got.subject === want.subject && got.ts === want.ts && Buffer.compare(got.data, want.data) === 0 &&
   (got.hdr === undefined ? want.hdr === undefined : want.hdr !== undefined && Buffer.compare(got.hdr, want.hdr) === 0)
 
@@ -135,26 +138,31 @@ describe("crash recovery", () => {
 
   it("a flipped byte in any segment is never served: reads return the original or fail with Corrupt", () => {
     fc.assert(
-      fc.property(records, fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 255 }), (recs, x, mask) => {
-        const dir = writeAndCrash(recs)
-        const segs = segments(dir)
-        const file = path.join(dir, segs[Math.floor(x * segs.length) % segs.length]!)
-        const bytes = fs.readFileSync(file)
-        if (bytes.length <= SEGMENT_HEADER) return
-        const pos = SEGMENT_HEADER + Math.floor(x * 7919) % (bytes.length - SEGMENT_HEADER)
-        bytes[pos] = bytes[pos]! ^ mask
-        fs.writeFileSync(file, bytes)
-        const log = FileLog.openSync(dir, "C", CONFIG, "write")
-        for (let s = 1; s <= recs.length; s++) {
-          try {
-            const m = log.get(s)
-            if (m !== undefined) assert.isTrue(same(m, recs[s - 1]!), `seq ${s} served damaged data`)
-          } catch (e) {
-            assert.isTrue(isStoreError(e) && e.reason._tag === "Corrupt", String(e))
+      fc.property(
+        records,
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 255 }),
+        (recs, x, mask) => {
+          const dir = writeAndCrash(recs)
+          const segs = segments(dir)
+          const file = path.join(dir, segs[Math.floor(x * segs.length) % segs.length]!)
+          const bytes = fs.readFileSync(file)
+          if (bytes.length <= SEGMENT_HEADER) return
+          const pos = SEGMENT_HEADER + Math.floor(x * 7919) % (bytes.length - SEGMENT_HEADER)
+          bytes[pos] = bytes[pos]! ^ mask
+          fs.writeFileSync(file, bytes)
+          const log = FileLog.openSync(dir, "C", CONFIG, "write")
+          for (let s = 1; s <= recs.length; s++) {
+            try {
+              const m = log.get(s)
+              if (m !== undefined) assert.isTrue(same(m, recs[s - 1]!), `seq ${s} served damaged data`)
+            } catch (e) {
+              assert.isTrue(isStoreError(e) && e.reason._tag === "Corrupt", String(e))
+            }
           }
+          Effect.runSync(log.close())
         }
-        Effect.runSync(log.close())
-      }),
+      ),
       { numRuns: 200 }
     )
   })

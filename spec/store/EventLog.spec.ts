@@ -30,7 +30,9 @@ const fold = (s: Progress, e: Ev): Progress => {
       return { ...s, delivered: s.delivered + 1, pending: { ...s.pending, [e.seq]: (s.pending[e.seq] ?? 0) + 1 } }
     case "Acked": {
       const { [e.seq]: _, ...rest } = s.pending
-      const floor = Math.min(e.seq, ...Object.keys(rest).map(Number)) === e.seq ? Math.max(s.ackFloor, e.seq) : s.ackFloor
+      const floor = Math.min(e.seq, ...Object.keys(rest).map(Number)) === e.seq
+        ? Math.max(s.ackFloor, e.seq)
+        : s.ackFloor
       return { ...s, ackFloor: floor, pending: rest }
     }
   }
@@ -111,23 +113,25 @@ for (const [label, make] of layers) {
           fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
           fc.integer({ min: 1, max: 8 }),
           (history, reopenAt, every) =>
-            Effect.runPromise(Effect.gen(function*() {
-              const store = yield* EventLogStore
-              let expected = initial
-              for (let i = 0; i < history.length; i++) {
-                const batch = history[i]!
-                for (const e of batch) expected = fold(expected, e)
-                const got = yield* Effect.scoped(Effect.map(store.open("p", options(every)), (l) => {
-                  l.append(batch)
-                  return l.state()
-                }))
-                assert.deepStrictEqual(got, expected)
-                if (reopenAt[i] === true) {
-                  const again = yield* Effect.scoped(Effect.map(store.open("p", options(every)), (l) => l.state()))
-                  assert.deepStrictEqual(again, expected)
+            Effect.runPromise(
+              Effect.gen(function*() {
+                const store = yield* EventLogStore
+                let expected = initial
+                for (let i = 0; i < history.length; i++) {
+                  const batch = history[i]!
+                  for (const e of batch) expected = fold(expected, e)
+                  const got = yield* Effect.scoped(Effect.map(store.open("p", options(every)), (l) => {
+                    l.append(batch)
+                    return l.state()
+                  }))
+                  assert.deepStrictEqual(got, expected)
+                  if (reopenAt[i] === true) {
+                    const again = yield* Effect.scoped(Effect.map(store.open("p", options(every)), (l) => l.state()))
+                    assert.deepStrictEqual(again, expected)
+                  }
                 }
-              }
-            }).pipe(Effect.provide(make())))
+              }).pipe(Effect.provide(make()))
+            )
         ),
         { numRuns: 40 }
       )
@@ -178,11 +182,20 @@ describe("EventLog file recovery", () => {
     Effect.gen(function*() {
       const dir = tempDir()
       const layer = EventLogStore.layerFile({ dir })
-      yield* Effect.scoped(EventLogStore.use((s) =>
-        Effect.map(s.open("t", options(100)), (l) => l.append([{ _tag: "Config", value: "x" }]))
-      )).pipe(Effect.provide(layer))
-      const strict: EventLogOptions<Progress, Ev> = { ...options(100), decodeEvent: () => { throw new Error("v2 schema") } }
-      const err = yield* Effect.flip(Effect.scoped(EventLogStore.use((s) => s.open("t", strict)))).pipe(Effect.provide(layer))
+      yield* Effect.scoped(
+        EventLogStore.use((s) =>
+          Effect.map(s.open("t", options(100)), (l) => l.append([{ _tag: "Config", value: "x" }]))
+        )
+      ).pipe(Effect.provide(layer))
+      const strict: EventLogOptions<Progress, Ev> = {
+        ...options(100),
+        decodeEvent: () => {
+          throw new Error("v2 schema")
+        }
+      }
+      const err = yield* Effect.flip(Effect.scoped(EventLogStore.use((s) => s.open("t", strict)))).pipe(
+        Effect.provide(layer)
+      )
       assert.strictEqual(err.reason._tag, "Corrupt")
     }))
 })

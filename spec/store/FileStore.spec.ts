@@ -32,7 +32,12 @@ describe("file layer", () => {
         "0000000000000007.seg",
         "0000000000000010.seg"
       ])
-      assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")).segments, [1, 4, 7, 10])
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")).segments, [
+        1,
+        4,
+        7,
+        10
+      ])
       log.remove(5)
       log.remove(4)
       log.remove(6)

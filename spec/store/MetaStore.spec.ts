@@ -83,12 +83,20 @@ describe("MetaStore", () => {
       const files = path.join(dir, "streams")
       const layer = MetaStore.layerFile({ dir })
       yield* MetaStore.use((m) => m.saveStream({ config: stream("GOOD"), created: "5" })).pipe(Effect.provide(layer))
-      const good = JSON.parse(fs.readFileSync(path.join(files, "GOOD.json"), "utf8")) as { config: Record<string, unknown> }
+      const good = JSON.parse(fs.readFileSync(path.join(files, "GOOD.json"), "utf8")) as {
+        config: Record<string, unknown>
+      }
       const bad: Record<string, string> = {
         "1-torn.json": "{\"config\":{\"name\":\"X\"",
         "2-wrong-type.json": JSON.stringify({ ...good, config: { ...good.config, name: "W", max_msgs: "10" } }),
-        "3-unknown-field.json": JSON.stringify({ ...good, config: { ...good.config, name: "U", mirror: { name: "M" } } }),
-        "4-unknown-value.json": JSON.stringify({ ...good, config: { ...good.config, name: "V", retention: "forever" } }),
+        "3-unknown-field.json": JSON.stringify({
+          ...good,
+          config: { ...good.config, name: "U", mirror: { name: "M" } }
+        }),
+        "4-unknown-value.json": JSON.stringify({
+          ...good,
+          config: { ...good.config, name: "V", retention: "forever" }
+        }),
         "5-missing-field.json": JSON.stringify({ config: good.config }),
         "6-fraction.json": JSON.stringify({ ...good, config: { ...good.config, name: "F", max_bytes: 1.5 } }),
         "7-not-an-object.json": "[]"
@@ -107,7 +115,13 @@ describe("MetaStore", () => {
     fc.assert(
       fc.property(
         fc.constantFrom("max_msgs", "max_age", "storage", "discard", "subjects", "sealed", "duplicate_window"),
-        fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.double({ noInteger: true }), fc.array(fc.nat(), { minLength: 1 })),
+        fc.oneof(
+          fc.string(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.double({ noInteger: true }),
+          fc.array(fc.nat(), { minLength: 1 })
+        ),
         (key, value) => {
           const config: Record<string, unknown> = { ...stream("P"), [key]: value }
           const valid = (key === "max_msgs" || key === "max_age" || key === "duplicate_window")
@@ -122,7 +136,9 @@ describe("MetaStore", () => {
           const dir = tempDir()
           fs.mkdirSync(path.join(dir, "streams"))
           fs.writeFileSync(path.join(dir, "streams", "P.json"), JSON.stringify({ config, created: "1" }))
-          const loaded = Effect.runSync(MetaStore.use((m) => m.loadStreams).pipe(Effect.provide(MetaStore.layerFile({ dir }))))
+          const loaded = Effect.runSync(
+            MetaStore.use((m) => m.loadStreams).pipe(Effect.provide(MetaStore.layerFile({ dir })))
+          )
           return valid ? loaded.metas.length === 1 : loaded.metas.length === 0 && loaded.problems.length === 1
         }
       ),

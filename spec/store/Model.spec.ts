@@ -76,10 +76,12 @@ class Model {
         const subj = this.msgs.get(s)!.subject
         bySubj.set(subj, [...(bySubj.get(subj) ?? []), s])
       }
-      for (const seqs of bySubj.values()) for (const s of seqs.slice(0, Math.max(0, seqs.length - per))) this.msgs.delete(s)
+      for (const seqs of bySubj.values()) {
+        for (const s of seqs.slice(0, Math.max(0, seqs.length - per))) this.msgs.delete(s)
+      }
     }
     const max = l.maxMsgs ?? 0
-    if (max > 0) while (this.msgs.size > max) this.msgs.delete(this.sorted()[0]!)
+    if (max > 0) { while (this.msgs.size > max) this.msgs.delete(this.sorted()[0]!) }
     const maxBytes = l.maxBytes ?? 0
     if (maxBytes > 0) {
       while (this.bytes() > maxBytes) this.msgs.delete(this.sorted()[0]!)
@@ -116,7 +118,8 @@ interface Real {
   nextTs: bigint
 }
 
-const openFile = (dir: string) => FileLog.openSync(dir, "M", { maxSegmentBytes: 400, readCacheBytes: 64 * 1024 }, "write")
+const openFile = (dir: string) =>
+  FileLog.openSync(dir, "M", { maxSegmentBytes: 400, readCacheBytes: 64 * 1024 }, "write")
 
 const hex = (b: Uint8Array | undefined) => (b === undefined ? "-" : Buffer.from(b).toString("hex"))
 
@@ -158,13 +161,19 @@ const compare = (m: Model, r: Real) => {
     }
     for (const f of FILTERS) {
       const modelLast = [...m.msgs.entries()].filter(([, v]) => matches(f, v.subject)).map(([k]) => k)
-      eq(`${label} lastBySubject(${f})`, log.lastBySubject(f)?.seq, modelLast.length ? Math.max(...modelLast) : undefined)
+      eq(
+        `${label} lastBySubject(${f})`,
+        log.lastBySubject(f)?.seq,
+        modelLast.length ? Math.max(...modelLast) : undefined
+      )
       const start = ms.firstSeq + 2
       const after = modelLast.filter((s) => s >= start).sort((a, b) => a - b)
       eq(`${label} firstSeqMatching(${f})`, log.firstSeqMatching(start, f), after[0])
       eq(`${label} countMatching(${f})`, log.countMatching(start, f), after.length)
       const counts = new Map<string, number>()
-      for (const v of m.msgs.values()) if (matches(f, v.subject)) counts.set(v.subject, (counts.get(v.subject) ?? 0) + 1)
+      for (const v of m.msgs.values()) {
+        if (matches(f, v.subject)) counts.set(v.subject, (counts.get(v.subject) ?? 0) + 1)
+      }
       eq(`${label} subjectCounts(${f})`, [...log.subjectCounts(f)].sort(), [...counts].sort())
     }
   }
@@ -216,7 +225,10 @@ const purge = fc.oneof(
   fc.record({ filter: fc.constantFrom(...FILTERS), keep: fc.nat(3) }).map((p): PurgeRequest =>
     p.keep > 0 ? p : { filter: p.filter }
   ),
-  fc.record({ filter: fc.constantFrom(...FILTERS), seq: fc.nat(20) }).map((p): PurgeRequest => ({ filter: p.filter, seq: -1 - p.seq }))
+  fc.record({ filter: fc.constantFrom(...FILTERS), seq: fc.nat(20) }).map((p): PurgeRequest => ({
+    filter: p.filter,
+    seq: -1 - p.seq
+  }))
 ).map((req) =>
   cmd(`purge(${JSON.stringify(req)})`, (m, r) => {
     const resolved: PurgeRequest = req.seq === undefined ? req : { ...req, seq: Math.max(2, m.lastSeq + 3 + req.seq) }
@@ -263,7 +275,12 @@ describe("store model", () => {
     fc.assert(
       fc.property(fc.commands([append, append, remove, purge, limits, reopen], { maxCommands: 50 }), (cmds) => {
         const dir = tempDir()
-        const real: Real = { file: openFile(dir), mem: new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire(), dir, nextTs: 0n }
+        const real: Real = {
+          file: openFile(dir),
+          mem: new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire(),
+          dir,
+          nextTs: 0n
+        }
         try {
           fc.modelRun(() => ({ model: new Model(), real }), cmds)
         } finally {

@@ -12,15 +12,22 @@ describe("crc32", () => {
     assert.strictEqual(crc32(Buffer.alloc(0)), 0)
     assert.strictEqual(crc32(Buffer.from("The quick brown fox jumps over the lazy dog")), 0x414fa339)
   })
-  test.prop([fc.uint8Array({ maxLength: 100 }), fc.nat(100)])("chains: crc(a ++ b) = crc(b, seed crc(a))", (bytes, cut) => {
-    const k = Math.min(cut, bytes.length)
-    assert.strictEqual(crc32(bytes), crc32(bytes, k, bytes.length, crc32(bytes, 0, k)))
-  })
+  test.prop([fc.uint8Array({ maxLength: 100 }), fc.nat(100)])(
+    "chains: crc(a ++ b) = crc(b, seed crc(a))",
+    (bytes, cut) => {
+      const k = Math.min(cut, bytes.length)
+      assert.strictEqual(crc32(bytes), crc32(bytes, k, bytes.length, crc32(bytes, 0, k)))
+    }
+  )
 })
 
 describe("record framing", () => {
   test.prop([
-    fc.string({ minLength: 1, maxLength: 40, unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)) }),
+    fc.string({
+      minLength: 1,
+      maxLength: 40,
+      unit: fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c))
+    }),
     fc.option(fc.uint8Array({ maxLength: 50 }), { nil: undefined }),
     fc.uint8Array({ maxLength: 200 }),
     fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
@@ -76,11 +83,19 @@ describe("subject filters", () => {
       ["*.b.*", "x.b.y", true]
     ]
     for (const [f, s, want] of cases) assert.strictEqual(matches(f, s), want, `${f} ~ ${s}`)
-    assert.deepStrictEqual([isLiteral("a.b"), isLiteral("a.*"), isLiteral("a*b"), isLiteral(">")], [true, false, true, false])
+    assert.deepStrictEqual([isLiteral("a.b"), isLiteral("a.*"), isLiteral("a*b"), isLiteral(">")], [
+      true,
+      false,
+      true,
+      false
+    ])
   })
 
   const token = fc.constantFrom("a", "b", "cc", "*", ">")
-  test.prop([fc.array(token, { minLength: 1, maxLength: 4 }), fc.array(fc.constantFrom("a", "b", "cc"), { minLength: 1, maxLength: 4 })])(
+  test.prop([
+    fc.array(token, { minLength: 1, maxLength: 4 }),
+    fc.array(fc.constantFrom("a", "b", "cc"), { minLength: 1, maxLength: 4 })
+  ])(
     "agrees with a naive token-split matcher",
     (f, s) => {
       const filter = f.join(".")

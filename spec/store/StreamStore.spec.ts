@@ -3,6 +3,8 @@ import { contract } from "./StreamStore.contract.ts"
 import { tempDir } from "./support.ts"
 
 contract("memory", () => StreamStore.layerMemory)
-contract("file (default policy, small segments)", () =>
-  StreamStore.layerFile({ dir: tempDir(), defaults: { maxSegmentBytes: 256 } }))
+contract(
+  "file (default policy, small segments)",
+  () => StreamStore.layerFile({ dir: tempDir(), defaults: { maxSegmentBytes: 256 } })
+)
 contract("file (sync always)", () => StreamStore.layerFile({ dir: tempDir(), sync: "always" }))

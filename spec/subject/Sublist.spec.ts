@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest"
 import { fc, test } from "@fast-check/vitest"
-import { Sublist } from "../../src/subject/Sublist.ts"
+import { describe, expect, it } from "vitest"
 import { isSubsetOf, isValidLiteralSubject, isValidSubject, matches, overlaps } from "../../src/subject/Subject.ts"
+import { Sublist } from "../../src/subject/Sublist.ts"
 
 interface Sub {
   readonly id: number

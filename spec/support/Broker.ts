@@ -1,11 +1,11 @@
 /**
  * Test support: an in-process broker on a random port, and nats-server when it is installed.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import * as Broker from "../../src/Broker.ts"
 import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import { Router } from "../../src/core/Router.ts"

@@ -3,11 +3,11 @@
  * each scenario against both and expect the client to observe equal values. Without nats-server on
  * PATH the suite is skipped and the reason printed.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { natsServerPath, startBroker, startNatsServer, type RunningBroker, type RunningNatsServer } from "./Broker.ts"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { natsServerPath, type RunningBroker, type RunningNatsServer, startBroker, startNatsServer } from "./Broker.ts"
 
 /** Both servers of a differential suite; set in its `beforeAll`, so read them inside tests only. */
 export interface DifferentialServers {
@@ -33,7 +33,9 @@ export const differentialSuite = (
 ): void => {
   const natsServer = natsServerPath()
   if (natsServer === undefined) {
-    console.log(`differential ${options.skipLabel} tests skipped: nats-server is not on PATH (apt-get install nats-server)`)
+    console.log(
+      `differential ${options.skipLabel} tests skipped: nats-server is not on PATH (apt-get install nats-server)`
+    )
   }
   const jetstream = (options.natsArgs ?? "jetstream") === "jetstream"
 

@@ -201,7 +201,9 @@ export const runFlood = async (o: FloodOptions): Promise<FloodResult> => {
   }, 50)
 
   // The publisher.
-  const child = spawn(process.execPath, ["-e", PUBLISHER, String(o.port), String(o.publishMs)], { stdio: ["ignore", "pipe", "inherit"] })
+  const child = spawn(process.execPath, ["-e", PUBLISHER, String(o.port), String(o.publishMs)], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
   let out = ""
   let published = 0
   let ended = false

@@ -3,8 +3,8 @@
  * connections that are always closed, failures turned into comparable strings, and raw pulls that
  * record the status messages a pull request gets.
  */
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
 import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
@@ -65,7 +65,9 @@ const pendingHeaders = (m: Msg, keys: ReadonlyArray<string>) =>
 export const statusOf = (m: Msg) =>
   m.headers === undefined
     ? `msg:${dc.decode(m.data)}`
-    : `${m.headers.code} ${m.headers.description}${pendingHeaders(m, ["Nats-Pending-Messages", "Nats-Pending-Bytes", "Nats-Last-Consumer", "Nats-Last-Stream"])}`
+    : `${m.headers.code} ${m.headers.description}${
+      pendingHeaders(m, ["Nats-Pending-Messages", "Nats-Pending-Bytes", "Nats-Last-Consumer", "Nats-Last-Stream"])
+    }`
 
 /**
  * Like `statusOf`, for scenarios whose messages carry headers or sizes that matter (byte limits,

@@ -1,7 +1,7 @@
 /**
  * Runs the real CLI (`bin/effect-jetstream`) as a child process and finds its port in the log.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 
 export const BIN = path.resolve(import.meta.dirname, "../../bin/effect-jetstream")

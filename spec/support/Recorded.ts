@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe } from "vitest"
 import type { BrokerLayerOptions } from "../../src/Broker.ts"
-import { startBroker, type RunningBroker } from "./Broker.ts"
+import { type RunningBroker, startBroker } from "./Broker.ts"
 
 type Storage = NonNullable<BrokerLayerOptions["storage"]>
 

@@ -2,11 +2,11 @@
  * effect-jetstream/testing as a test suite outside Effect would use it: plain async/await, the
  * official nats.js v3 packages and the legacy `nats` v2 client over real loopback sockets.
  */
-import * as fs from "node:fs"
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { connect } from "@nats-io/transport-node"
 import * as natsV2 from "nats"
+import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
 import { startTestServer } from "../../src/testing/index.ts"
 import setup from "../../src/testing/VitestGlobalSetup.ts"

@@ -55,7 +55,10 @@ export const authRequired = (a: AuthSettings | undefined): boolean =>
 export const nonceRequired = (a: AuthSettings | undefined): boolean => a !== undefined && a.nkeys.length > 0
 
 /** Flags override the file field by field (nats-server MergeOptions). */
-export const merge = (file: AuthSettings | undefined, flags: Partial<AuthSettings> | undefined): AuthSettings | undefined => {
+export const merge = (
+  file: AuthSettings | undefined,
+  flags: Partial<AuthSettings> | undefined
+): AuthSettings | undefined => {
   if (flags === undefined) return file
   const out: Record<string, unknown> = { ...(file ?? empty) }
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) out[k] = v

@@ -7,10 +7,10 @@
  * Passwords and tokens that look like bcrypt hashes are compared with bcryptjs; nkey signatures
  * of the INFO nonce are ed25519, verified with node:crypto.
  */
-import * as crypto from "node:crypto"
-import { Buffer } from "node:buffer"
-import bcrypt from "bcryptjs"
 import { fromPublic } from "@nats-io/nkeys"
+import bcrypt from "bcryptjs"
+import { Buffer } from "node:buffer"
+import * as crypto from "node:crypto"
 import type { AuthSettings, NkeyUser, PasswordUser } from "./AuthSettings.ts"
 import { authRequired, nonceRequired } from "./AuthSettings.ts"
 import { ClientPermissions } from "./Permissions.ts"
@@ -136,7 +136,9 @@ export class Authenticator {
       const n = this.nkeys.get(c.nkey!)
       if (n === undefined || n.standardAllowed === false) return { ok: false, reason: `Nkey "${c.nkey}"` }
       if ((c.sig ?? "") === "") return { ok: false, reason: "Signature missing" }
-      if (nonce === undefined || !verifyNonce(n.nkey, nonce, c.sig!)) return { ok: false, reason: "Signature not verified" }
+      if (nonce === undefined || !verifyNonce(n.nkey, nonce, c.sig!)) {
+        return { ok: false, reason: "Signature not verified" }
+      }
       return { ok: true, permissions: perms(n.permissions), who: n.nkey }
     }
     if (this.users.size > 0) {
@@ -150,7 +152,9 @@ export class Authenticator {
       }
       if (user !== "") {
         const u = this.users.get(user)
-        if (u === undefined || u.standardAllowed === false || !comparePasswords(u.password, pass)) return { ok: false, reason: `User "${user}"` }
+        if (u === undefined || u.standardAllowed === false || !comparePasswords(u.password, pass)) {
+          return { ok: false, reason: `User "${user}"` }
+        }
         return { ok: true, permissions: perms(u.permissions), who: u.user }
       }
     }

@@ -43,7 +43,9 @@ export interface Permissions {
  */
 export const isReservedReply = (reply: string): boolean => {
   const c = reply.charCodeAt(0)
-  if (c === 95 /* _ */) return (reply.length > 3 && reply.startsWith("_R_.")) || (reply.length > 5 && reply.startsWith("_GR_."))
+  if (c === 95 /* _ */) {
+    return (reply.length > 3 && reply.startsWith("_R_.")) || (reply.length > 5 && reply.startsWith("_GR_."))
+  }
   return c === 36 /* $ */ && reply.length > 8 && reply.startsWith("$JS.ACK.")
 }
 

@@ -86,6 +86,8 @@ export const make = (overrides: BrokerConfigInput = {}): BrokerConfig => {
 }
 
 /** The resolved configuration as a service, so layers read it instead of taking parameters. */
-export class ServerConfig extends Context.Service<ServerConfig, BrokerConfig>()("effect-jetstream/config/ServerConfig") {
+export class ServerConfig
+  extends Context.Service<ServerConfig, BrokerConfig>()("effect-jetstream/config/ServerConfig")
+{
   static readonly layer = (config: BrokerConfig) => Layer.succeed(ServerConfig)(config)
 }

@@ -51,7 +51,8 @@ Common Options:
     -v, --version                    Show version
 `
 
-const versionText = `${BROKER_NAME} v${BROKER_VERSION} (NATS protocol compatible with nats-server v${ADVERTISED_NATS_VERSION})\n`
+const versionText =
+  `${BROKER_NAME} v${BROKER_VERSION} (NATS protocol compatible with nats-server v${ADVERTISED_NATS_VERSION})\n`
 
 /** Flags that take a value, by every accepted spelling (without leading dashes). */
 const valued: Record<string, keyof BrokerConfigInput | "config"> = {

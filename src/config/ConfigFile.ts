@@ -42,12 +42,44 @@ export type LoadResult =
 
 /** Known to nats-server, not built here: accepted with a warning. */
 const UNSUPPORTED = new Set([
-  "client_advertise", "mappings", "maps", "disable_sublist_cache", "no_sublist_cache", "https", "https_port",
-  "http_base_path", "cluster", "gateway", "leaf", "leafnodes", "logfile_size_limit", "log_size_limit", "syslog",
-  "remote_syslog", "prof_port", "max_traced_msg_len", "max_subscriptions", "max_subs", "max_sub_tokens",
-  "max_subscription_tokens", "ocsp", "allow_non_tls", "lame_duck_grace_period", "system_account", "system",
-  "no_system_account", "no_system", "no_sys_acc", "no_header_support", "connect_error_reports",
-  "reconnect_error_reports", "websocket", "ws", "mqtt", "server_tags", "default_js_domain"
+  "client_advertise",
+  "mappings",
+  "maps",
+  "disable_sublist_cache",
+  "no_sublist_cache",
+  "https",
+  "https_port",
+  "http_base_path",
+  "cluster",
+  "gateway",
+  "leaf",
+  "leafnodes",
+  "logfile_size_limit",
+  "log_size_limit",
+  "syslog",
+  "remote_syslog",
+  "prof_port",
+  "max_traced_msg_len",
+  "max_subscriptions",
+  "max_subs",
+  "max_sub_tokens",
+  "max_subscription_tokens",
+  "ocsp",
+  "allow_non_tls",
+  "lame_duck_grace_period",
+  "system_account",
+  "system",
+  "no_system_account",
+  "no_system",
+  "no_sys_acc",
+  "no_header_support",
+  "connect_error_reports",
+  "reconnect_error_reports",
+  "websocket",
+  "ws",
+  "mqtt",
+  "server_tags",
+  "default_js_domain"
 ])
 
 /** Known to nats-server and security-relevant: ignoring them would run the broker open. */
@@ -55,8 +87,23 @@ const REFUSED: Record<string, string> = {
   tls: "TLS is not supported yet; refusing to start without it (remove the tls block to serve plain TCP)",
   resolver_tls: "TLS is not supported yet; refusing to start without it"
 }
-for (const k of ["operator", "operators", "roots", "root", "root_operators", "root_operator", "resolver",
-  "account_resolver", "accounts_resolver", "resolver_preload", "resolver_pinned_accounts", "trusted", "trusted_keys"]) {
+for (
+  const k of [
+    "operator",
+    "operators",
+    "roots",
+    "root",
+    "root_operators",
+    "root_operator",
+    "resolver",
+    "account_resolver",
+    "accounts_resolver",
+    "resolver_preload",
+    "resolver_pinned_accounts",
+    "trusted",
+    "trusted_keys"
+  ]
+) {
   REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
 }
 

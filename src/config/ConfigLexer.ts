@@ -23,7 +23,14 @@ import * as path from "node:path"
 import { type ConfigMap, ConfigSyntaxError, type ConfigValue, type Position } from "./ConfigValue.ts"
 
 // The value tree lives in ConfigValue.ts; re-exported so this module stays the one entry point.
-export { type ConfigEntry, type ConfigMap, ConfigSyntaxError, type ConfigValue, type Position, toJs } from "./ConfigValue.ts"
+export {
+  type ConfigEntry,
+  type ConfigMap,
+  ConfigSyntaxError,
+  type ConfigValue,
+  type Position,
+  toJs
+} from "./ConfigValue.ts"
 
 export type ParseResult =
   | { readonly _tag: "Success"; readonly root: ConfigMap }

@@ -7,7 +7,7 @@
  * Exit codes: 0 every property passed, 1 a property failed (or the server is unreachable), 2 usage error.
  */
 import { format, type Report } from "./Report.ts"
-import { properties, runConformance, DEFAULT_RUNS, type ConformanceOptions } from "./Runner.ts"
+import { type ConformanceOptions, DEFAULT_RUNS, properties, runConformance } from "./Runner.ts"
 
 export const usage = `usage: effect-jetstream conformance --server nats://host:port [options]
 
@@ -109,8 +109,12 @@ export const runConformanceCli = async (argv: ReadonlyArray<string>): Promise<nu
   try {
     report = await runConformance({
       ...parsed.options,
-      onResult: parsed.json ? undefined : (r) =>
-        process.stderr.write(`${r.status === "passed" ? "pass" : r.status === "failed" ? "FAIL" : "skip"} ${r.name}\n`)
+      onResult: parsed.json ?
+        undefined :
+        (r) =>
+          process.stderr.write(
+            `${r.status === "passed" ? "pass" : r.status === "failed" ? "FAIL" : "skip"} ${r.name}\n`
+          )
     })
   } catch (e) {
     process.stderr.write(`effect-jetstream conformance: ${e instanceof Error ? e.message : String(e)}\n`)

@@ -2,8 +2,8 @@
  * Consumer delivery: at-least-once under random nak / ack-timeout schedules, and first deliveries in
  * stream order.
  */
-import * as fc from "fast-check"
 import { AckPolicy } from "@nats-io/jetstream"
+import * as fc from "fast-check"
 import { define, expectEqual, violation } from "./Property.ts"
 import { addStream, fetchBatch, fetchEach, nanos, sc, withSession } from "./Wire.ts"
 
@@ -33,7 +33,9 @@ export const atLeastOnce = define({
     `add stream storage=memory; publish ${c.schedule.length} messages`,
     `add consumer ack_policy=explicit ack_wait=${ACK_WAIT_MS}ms max_deliver=-1`,
     `loop: fetch max_messages=${c.batch} expires=1s; per delivery:`,
-    ...c.schedule.map((a, i) => `  seq ${i + 1}: ${[...a.map((x) => (x === "nak" ? "nak" : "no reply (ack timeout)")), "ackAck"].join(", then ")}`),
+    ...c.schedule.map((a, i) =>
+      `  seq ${i + 1}: ${[...a.map((x) => (x === "nak" ? "nak" : "no reply (ack timeout)")), "ackAck"].join(", then ")}`
+    ),
     `after all confirmed: wait ${ACK_WAIT_MS}ms+, fetch must be empty; consumer info num_ack_pending=0 num_pending=0`
   ],
   check: async (ctx, c) => {
@@ -61,7 +63,9 @@ export const atLeastOnce = define({
           seen.set(seq, k)
           const dc = m.info.deliveryCount
           if (dc < k || dc <= (lastCount.get(seq) ?? 0)) {
-            violation(`seq ${seq}: delivery count ${dc} on observed delivery ${k} (previous ${lastCount.get(seq) ?? 0})`)
+            violation(
+              `seq ${seq}: delivery count ${dc} on observed delivery ${k} (previous ${lastCount.get(seq) ?? 0})`
+            )
           }
           lastCount.set(seq, dc)
           expectEqual(`seq ${seq}: redelivered flag on delivery ${dc}`, m.redelivered, dc > 1)
@@ -75,10 +79,18 @@ export const atLeastOnce = define({
         })
       }
       const missing = Array.from({ length: n }, (_, i) => i + 1).filter((q) => !acked.has(q))
-      if (missing.length > 0) violation(`never delivered-and-acked within 20s: seqs ${missing.join(",")} (deliveries seen: ${JSON.stringify([...seen])})`)
+      if (missing.length > 0) {
+        violation(
+          `never delivered-and-acked within 20s: seqs ${missing.join(",")} (deliveries seen: ${
+            JSON.stringify([...seen])
+          })`
+        )
+      }
       await new Promise((r) => setTimeout(r, ACK_WAIT_MS + 100))
       const late = await fetchBatch(consumer, n, 1000)
-      if (late.length > 0) violation(`redelivered after confirmed acks: seqs ${late.map((m) => m.info.streamSequence).join(",")}`)
+      if (late.length > 0) {
+        violation(`redelivered after confirmed acks: seqs ${late.map((m) => m.info.streamSequence).join(",")}`)
+      }
       const info = await s.jsm.consumers.info(name, "alo")
       expectEqual("consumer info", {
         num_ack_pending: info.num_ack_pending,
@@ -113,7 +125,9 @@ export const firstDeliveryOrder = define({
   render: (c: OrderCase) => [
     `add stream storage=memory; publish subjects ${c.subjects.map((x) => `s${x}`).join(",")}`,
     `add consumer ack_policy=explicit ack_wait=30s${c.filter !== null ? ` filter_subject=s${c.filter}` : ""}`,
-    `loop: fetch batches of ${c.batches.join(",")} (cycling); nak on first delivery: seqs ${c.nak.flatMap((b, i) => (b ? [i + 1] : [])).join(",") || "none"}; ack everything else`
+    `loop: fetch batches of ${c.batches.join(",")} (cycling); nak on first delivery: seqs ${
+      c.nak.flatMap((b, i) => (b ? [i + 1] : [])).join(",") || "none"
+    }; ack everything else`
   ],
   check: async (ctx, c) => {
     const name = ctx.name("ORD")
@@ -139,7 +153,9 @@ export const firstDeliveryOrder = define({
           const seq = m.info.streamSequence
           if (m.info.deliveryCount === 1) {
             // A redelivery keeps its first consumer sequence on nats-server; first deliveries get new ones.
-            if (m.seq <= lastConsumerSeq) violation(`first delivery of seq ${seq} has consumer sequence ${m.seq} after ${lastConsumerSeq}`)
+            if (m.seq <= lastConsumerSeq) {
+              violation(`first delivery of seq ${seq} has consumer sequence ${m.seq} after ${lastConsumerSeq}`)
+            }
             lastConsumerSeq = m.seq
             if (first.length > 0 && seq <= first[first.length - 1]!) {
               violation(`first delivery of seq ${seq} after first delivery of seq ${first[first.length - 1]}`)

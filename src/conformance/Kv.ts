@@ -3,8 +3,8 @@
  * `update(key, value, revision)`; exactly one wins each race, stale revisions always lose, and the
  * key's history is exactly the winners in order.
  */
+import { type KV, Kvm } from "@nats-io/kv"
 import * as fc from "fast-check"
-import { Kvm, type KV } from "@nats-io/kv"
 import { define, expectEqual, violation } from "./Property.ts"
 import { open, outcome, withSession } from "./Wire.ts"
 
@@ -18,7 +18,11 @@ const round: fc.Arbitrary<Round> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("one" as const), client: fc.nat(1) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("stale" as const), client: fc.nat(1), offset: fc.constantFrom(-1, 1, 1000) })
+    arbitrary: fc.record({
+      kind: fc.constant("stale" as const),
+      client: fc.nat(1),
+      offset: fc.constantFrom(-1, 1, 1000)
+    })
   }
 )
 
@@ -51,7 +55,9 @@ export const kvCas = define({
         const history: Array<{ revision: number; value: string }> = []
         const [ca, cb] = await Promise.all([outcome(a.create("k", "A0")), outcome(b.create("k", "B0"))])
         const created = [ca, cb].filter((r) => r.ok)
-        if (created.length !== 1) violation(`concurrent create: ${created.length} winners (${JSON.stringify([ca, cb])})`)
+        if (created.length !== 1) {
+          violation(`concurrent create: ${created.length} winners (${JSON.stringify([ca, cb])})`)
+        }
         let rev = created[0]!.ok ? (created[0] as { value: number }).value : 0
         history.push({ revision: rev, value: ca.ok ? "A0" : "B0" })
         for (const [i, r] of rounds.entries()) {
@@ -60,7 +66,13 @@ export const kvCas = define({
             const vb = `B${i + 1}`
             const [ra, rb] = await Promise.all([outcome(a.update("k", va, rev)), outcome(b.update("k", vb, rev))])
             const wins = [ra, rb].filter((x) => x.ok).length
-            if (wins !== 1) violation(`round #${i}: ${wins} winners of update(k, ${rev}) (A: ${ra.ok ? "ok" : ra.code}, B: ${rb.ok ? "ok" : rb.code})`)
+            if (wins !== 1) {
+              violation(
+                `round #${i}: ${wins} winners of update(k, ${rev}) (A: ${ra.ok ? "ok" : ra.code}, B: ${
+                  rb.ok ? "ok" : rb.code
+                })`
+              )
+            }
             const next = ra.ok ? ra.value : rb.ok ? rb.value : 0
             if (next <= rev) violation(`round #${i}: new revision ${next} not after ${rev}`)
             rev = next
@@ -89,7 +101,11 @@ export const kvCas = define({
         }
         expectEqual("history of k", got, history)
         const latest = await a.get("k")
-        expectEqual("latest entry", latest === null ? null : { revision: latest.revision, value: latest.string() }, history[history.length - 1])
+        expectEqual(
+          "latest entry",
+          latest === null ? null : { revision: latest.revision, value: latest.string() },
+          history[history.length - 1]
+        )
       } finally {
         await other.nc.close().catch(() => undefined)
       }

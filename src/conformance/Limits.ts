@@ -70,8 +70,8 @@ const enforce = (c: LimitsCase, msgs: Array<Stored>, subject: string, nats29: bo
     }
   }
   if (c.discard === "new" && !nats29) return
-  if (c.maxMsgs !== null) while (msgs.length > c.maxMsgs) msgs.shift()
-  if (c.maxBytes !== null) while (msgs.reduce((n, m) => n + m.size, 0) > c.maxBytes) msgs.shift()
+  if (c.maxMsgs !== null) { while (msgs.length > c.maxMsgs) msgs.shift() }
+  if (c.maxBytes !== null) { while (msgs.reduce((n, m) => n + m.size, 0) > c.maxBytes) msgs.shift() }
 }
 
 const limitsCase: fc.Arbitrary<LimitsCase> = fc
@@ -119,7 +119,9 @@ export const limits = define({
         const decision = c.discard === "new" ? admitNew(c, model, subject, size, p.size, nats29) : "store"
         const r = await outcome(s.js.publish(subject, sc.encode("x".repeat(p.size))))
         if (decision === "store" && !r.ok) violation(`publish #${i}: expected it to be stored, got rejection ${r.code}`)
-        if (decision === "reject" && r.ok) violation(`publish #${i}: expected a discard-new rejection, got stored at seq ${r.value.seq}`)
+        if (decision === "reject" && r.ok) {
+          violation(`publish #${i}: expected a discard-new rejection, got stored at seq ${r.value.seq}`)
+        }
         if (r.ok) {
           expectEqual(`publish #${i}: ack seq`, r.value.seq, last + 1)
           last = r.value.seq
@@ -127,9 +129,17 @@ export const limits = define({
           enforce(c, model, subject, nats29)
         }
         const st = (await s.jsm.streams.info(name)).state
-        if (c.maxMsgs !== null && st.messages > c.maxMsgs) violation(`after publish #${i}: ${st.messages} messages > max_msgs ${c.maxMsgs}`)
-        if (c.maxBytes !== null && st.bytes > c.maxBytes) violation(`after publish #${i}: ${st.bytes} bytes > max_bytes ${c.maxBytes}`)
-        expectEqual(`after publish #${i}: stream state`, { messages: st.messages, bytes: st.bytes, last_seq: st.last_seq }, {
+        if (c.maxMsgs !== null && st.messages > c.maxMsgs) {
+          violation(`after publish #${i}: ${st.messages} messages > max_msgs ${c.maxMsgs}`)
+        }
+        if (c.maxBytes !== null && st.bytes > c.maxBytes) {
+          violation(`after publish #${i}: ${st.bytes} bytes > max_bytes ${c.maxBytes}`)
+        }
+        expectEqual(`after publish #${i}: stream state`, {
+          messages: st.messages,
+          bytes: st.bytes,
+          last_seq: st.last_seq
+        }, {
           messages: model.length,
           bytes: model.reduce((n, m) => n + m.size, 0),
           last_seq: last
@@ -193,13 +203,20 @@ export const maxAge = define({
         const t1 = Date.now()
         const oldest = t1 - m.before
         const youngest = t0 - m.after
-        if (got === null && oldest < c.maxAgeMs - SLACK_MS) violation(`seq ${m.seq} expired after at most ${oldest}ms (max_age ${c.maxAgeMs}ms)`)
-        if (got !== null && youngest > c.maxAgeMs + SLACK_MS) violation(`seq ${m.seq} still stored at least ${youngest}ms after publish (max_age ${c.maxAgeMs}ms)`)
+        if (got === null && oldest < c.maxAgeMs - SLACK_MS) {
+          violation(`seq ${m.seq} expired after at most ${oldest}ms (max_age ${c.maxAgeMs}ms)`)
+        }
+        if (got !== null && youngest > c.maxAgeMs + SLACK_MS) {
+          violation(`seq ${m.seq} still stored at least ${youngest}ms after publish (max_age ${c.maxAgeMs}ms)`)
+        }
       }
       const newest = sent[sent.length - 1]!.after
       await sleep(Math.max(0, newest + c.maxAgeMs + SLACK_MS - Date.now()))
       const st = (await s.jsm.streams.info(name)).state
-      expectEqual("stream state after every message aged out", { messages: st.messages, bytes: st.bytes }, { messages: 0, bytes: 0 })
+      expectEqual("stream state after every message aged out", { messages: st.messages, bytes: st.bytes }, {
+        messages: 0,
+        bytes: 0
+      })
     })
   }
 })

@@ -2,8 +2,8 @@
  * Publish path properties: sequence assignment and stream state, deduplication by Nats-Msg-Id, and
  * optimistic concurrency with the Nats-Expected-* headers.
  */
-import * as fc from "fast-check"
 import { headers } from "@nats-io/transport-node"
+import * as fc from "fast-check"
 import { define, expectEqual, violation } from "./Property.ts"
 import { addStream, dc, outcome, sc, withSession } from "./Wire.ts"
 
@@ -83,10 +83,14 @@ export const publishSequence = define({
       })
       for (const m of model) {
         const got = await s.jsm.streams.getMessage(name, { seq: m.seq })
-        expectEqual(`stored message ${m.seq}`, got === null ? null : { subject: got.subject, data: dc.decode(got.data) }, {
-          subject: m.subject,
-          data: dc.decode(m.data)
-        })
+        expectEqual(
+          `stored message ${m.seq}`,
+          got === null ? null : { subject: got.subject, data: dc.decode(got.data) },
+          {
+            subject: m.subject,
+            data: dc.decode(m.data)
+          }
+        )
       }
     })
   }
@@ -112,9 +116,13 @@ export const dedup = define({
       const firstSeq = new Map<number, number>()
       let last = 0
       for (const [i, o] of ops.entries()) {
-        const ack = await s.js.publish(`${name}.s${o.subject}`, sc.encode(String(i)), o.id === null ? {} : {
-          msgID: `id${o.id}`
-        })
+        const ack = await s.js.publish(
+          `${name}.s${o.subject}`,
+          sc.encode(String(i)),
+          o.id === null ? {} : {
+            msgID: `id${o.id}`
+          }
+        )
         const original = o.id === null ? undefined : firstSeq.get(o.id)
         if (original !== undefined) {
           expectEqual(`op #${i}: ack of a duplicate`, { seq: ack.seq, duplicate: ack.duplicate }, {
@@ -162,12 +170,20 @@ export const expectedHeaders = define({
   render: (ops: ReadonlyArray<ExpectOp>) =>
     ops.map((o, i) => {
       const parts = [`#${i} publish subject=s${o.subject} Nats-Msg-Id=m${i}`]
-      if (o.lastSeq !== null) parts.push(`Nats-Expected-Last-Sequence=<last seq ${o.lastSeq >= 0 ? "+" : ""}${o.lastSeq}>`)
+      if (o.lastSeq !== null) {
+        parts.push(`Nats-Expected-Last-Sequence=<last seq ${o.lastSeq >= 0 ? "+" : ""}${o.lastSeq}>`)
+      }
       if (o.lastSubjSeq !== null) {
-        parts.push(`Nats-Expected-Last-Subject-Sequence=<last seq of s${o.subject} ${o.lastSubjSeq >= 0 ? "+" : ""}${o.lastSubjSeq}>`)
+        parts.push(
+          `Nats-Expected-Last-Subject-Sequence=<last seq of s${o.subject} ${
+            o.lastSubjSeq >= 0 ? "+" : ""
+          }${o.lastSubjSeq}>`
+        )
       }
       if (o.lastMsgId !== null) {
-        parts.push(`Nats-Expected-Last-Msg-Id=${o.lastMsgId === "current" ? "<id of the last stored message>" : `x${i}`}`)
+        parts.push(
+          `Nats-Expected-Last-Msg-Id=${o.lastMsgId === "current" ? "<id of the last stored message>" : `x${i}`}`
+        )
       }
       return parts.join(" ")
     }),
@@ -207,7 +223,11 @@ export const expectedHeaders = define({
         const expected = !seqOk ? WRONG_LAST_SEQUENCE : !idOk ? WRONG_LAST_MSG_ID : "ok"
         const got = r.ok ? "ok" : r.code
         if (got !== expected) {
-          violation(`op #${i}: expected ${expected === "ok" ? "the publish to be stored" : `rejection ${expected}`}, got ${got === "ok" ? "stored" : got}`)
+          violation(
+            `op #${i}: expected ${expected === "ok" ? "the publish to be stored" : `rejection ${expected}`}, got ${
+              got === "ok" ? "stored" : got
+            }`
+          )
         }
         if (r.ok) {
           expectEqual(`op #${i}: ack seq`, r.value.seq, lastSeq + 1)
@@ -217,7 +237,10 @@ export const expectedHeaders = define({
         }
       }
       const st = (await s.jsm.streams.info(name)).state
-      expectEqual("stream state", { messages: st.messages, last_seq: st.last_seq }, { messages: lastSeq, last_seq: lastSeq })
+      expectEqual("stream state", { messages: st.messages, last_seq: st.last_seq }, {
+        messages: lastSeq,
+        last_seq: lastSeq
+      })
     })
   }
 })

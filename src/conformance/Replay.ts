@@ -3,10 +3,10 @@
  * filter subject) delivers exactly the matching suffix of the stream, in order, and reports it as
  * num_pending when created.
  */
+import { AckPolicy, type ConsumerConfig, DeliverPolicy } from "@nats-io/jetstream"
 import * as fc from "fast-check"
-import { AckPolicy, DeliverPolicy, type ConsumerConfig } from "@nats-io/jetstream"
 import { define, expectEqual } from "./Property.ts"
-import { addStream, dc, fetchBatch, sc, sleep, withSession, type Session } from "./Wire.ts"
+import { addStream, dc, fetchBatch, sc, type Session, sleep, withSession } from "./Wire.ts"
 
 interface ReplayCase {
   readonly subjects: ReadonlyArray<number>
@@ -44,9 +44,13 @@ export const formatNs = (ns: bigint): string => {
 
 const render = (byTime: boolean) => (c: ReplayCase) => [
   "add stream storage=memory",
-  ...c.subjects.map((s, i) => `publish #${i + 1} subject=s${s}${byTime && c.pauses[i]! > 0 ? ` after ${c.pauses[i]}ms` : ""}`),
+  ...c.subjects.map((s, i) =>
+    `publish #${i + 1} subject=s${s}${byTime && c.pauses[i]! > 0 ? ` after ${c.pauses[i]}ms` : ""}`
+  ),
   byTime
-    ? `add consumer deliver_policy=by_start_time opt_start_time=<timestamp of seq ${c.start + 1}>${c.shiftNs === 0 ? "" : `${c.shiftNs > 0 ? "+" : ""}${c.shiftNs}ns`} (latest timestamp+1ns if beyond)`
+    ? `add consumer deliver_policy=by_start_time opt_start_time=<timestamp of seq ${c.start + 1}>${
+      c.shiftNs === 0 ? "" : `${c.shiftNs > 0 ? "+" : ""}${c.shiftNs}ns`
+    } (latest timestamp+1ns if beyond)`
     : `add consumer deliver_policy=by_start_sequence opt_start_seq=${c.start + 1}`,
   ...(c.filter !== null ? [`  filter_subject=s${c.filter}`] : []),
   "fetch everything pending, compare with the model suffix"
@@ -85,7 +89,8 @@ const consumeAndCompare = async (
 
 export const replayBySequence = define({
   name: "replay-by-sequence",
-  description: "deliver_policy by_start_sequence delivers exactly the messages with seq >= opt_start_seq (and the filter), in order",
+  description:
+    "deliver_policy by_start_sequence delivers exactly the messages with seq >= opt_start_seq (and the filter), in order",
   cost: "fast",
   arbitrary: replayCase(false),
   render: render(false),

@@ -19,7 +19,11 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
 export const format = (r: Report): string => {
   const lines: Array<string> = []
-  lines.push(`JetStream conformance against ${r.server}${r.serverVersion !== undefined ? ` (${r.serverVersion})` : ""}, seed ${r.seed}`)
+  lines.push(
+    `JetStream conformance against ${r.server}${
+      r.serverVersion !== undefined ? ` (${r.serverVersion})` : ""
+    }, seed ${r.seed}`
+  )
   lines.push("")
   for (const p of r.properties) {
     const mark = p.status === "passed" ? "PASS" : p.status === "failed" ? "FAIL" : "SKIP"
@@ -33,7 +37,11 @@ export const format = (r: Report): string => {
         lines.push(`     counterexample (shrunk ${p.shrinks ?? 0} times, ${p.counterexample.length} operations):`)
         for (const op of p.counterexample) lines.push(`       ${op}`)
       }
-      lines.push(`     replay: effect-jetstream conformance --server ${r.server} --only ${p.name} --seed ${p.seed} --path "${p.path ?? ""}"`)
+      lines.push(
+        `     replay: effect-jetstream conformance --server ${r.server} --only ${p.name} --seed ${p.seed} --path "${
+          p.path ?? ""
+        }"`
+      )
     }
   }
   lines.push("")

@@ -2,11 +2,11 @@
  * Durability across a crash: with `--restart-cmd` (kill -9 the server, start it again), no
  * acknowledged publish and no confirmed ack (ackAck) is lost.
  */
-import { exec } from "node:child_process"
-import * as fc from "fast-check"
 import { AckPolicy } from "@nats-io/jetstream"
+import * as fc from "fast-check"
+import { exec } from "node:child_process"
 import { define, expectEqual, violation } from "./Property.ts"
-import { addStream, dc, fetchBatch, fetchEach, nanos, open, sc, sleep, withSession, type Session } from "./Wire.ts"
+import { addStream, dc, fetchBatch, fetchEach, nanos, open, sc, type Session, sleep, withSession } from "./Wire.ts"
 
 const runShell = (cmd: string, timeoutMs: number) =>
   new Promise<void>((resolve, reject) => {
@@ -58,7 +58,9 @@ export const restartDurability = define({
   ),
   render: (c: RestartCase) => [
     `add stream storage=file; publish ${c.acks.length} messages (wait for each ack)`,
-    `add consumer ack_policy=explicit ack_wait=${ACK_WAIT_MS}ms; fetch all; ackAck seqs ${c.acks.flatMap((b, i) => (b ? [i + 1] : [])).join(",") || "none"}`,
+    `add consumer ack_policy=explicit ack_wait=${ACK_WAIT_MS}ms; fetch all; ackAck seqs ${
+      c.acks.flatMap((b, i) => (b ? [i + 1] : [])).join(",") || "none"
+    }`,
     `publish ${c.extra} more messages`,
     "run --restart-cmd (kill -9 + start); reconnect",
     "every published message must be stored; fetch until all unacked seqs are redelivered; no confirmed-acked seq may appear"
@@ -76,7 +78,11 @@ export const restartDurability = define({
         expectEqual(`publish #${i + 1} ack seq`, ack.seq, i + 1)
         published.push(`m${i + 1}`)
       }
-      await s.jsm.consumers.add(name, { durable_name: "dur", ack_policy: AckPolicy.Explicit, ack_wait: nanos(ACK_WAIT_MS) })
+      await s.jsm.consumers.add(name, {
+        durable_name: "dur",
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(ACK_WAIT_MS)
+      })
       const consumer = await s.js.consumers.get(name, "dur")
       let got = 0
       while (got < n) {

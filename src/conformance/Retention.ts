@@ -2,8 +2,8 @@
  * Retention policies: workqueue (exactly one delivery-and-ack per message across competing pullers,
  * acked messages leave the stream) and interest (a message stays until every interested consumer acked it).
  */
-import * as fc from "fast-check"
 import { AckPolicy, type JsMsg } from "@nats-io/jetstream"
+import * as fc from "fast-check"
 import { define, expectEqual, violation } from "./Property.ts"
 import { addStream, eventually, fetchBatch, fetchEach, nanos, open, sc, withSession } from "./Wire.ts"
 
@@ -29,7 +29,9 @@ export const workqueueExactlyOnce = define({
     `add stream storage=memory retention=workqueue; publish ${c.messages} messages`,
     "add consumer ack_policy=explicit ack_wait=30s",
     ...c.pullers.map((p, i) =>
-      `puller ${i} (own connection): loop fetch max_messages=${p.batch} expires=1s; ${p.nakEvery === 0 ? "ackAck every delivery" : `nak every ${p.nakEvery}th delivery, ackAck the rest`}`
+      `puller ${i} (own connection): loop fetch max_messages=${p.batch} expires=1s; ${
+        p.nakEvery === 0 ? "ackAck every delivery" : `nak every ${p.nakEvery}th delivery, ackAck the rest`
+      }`
     ),
     "until all acked; then stream must be empty, consumer num_pending=0 num_ack_pending=0"
   ],
@@ -38,7 +40,11 @@ export const workqueueExactlyOnce = define({
     await withSession(ctx.url, [name], async (s) => {
       await addStream(s, { name, subjects: [`${name}.>`], retention: "workqueue" as never })
       for (let i = 0; i < c.messages; i++) await s.js.publish(`${name}.job`, sc.encode(String(i + 1)))
-      await s.jsm.consumers.add(name, { durable_name: "workers", ack_policy: AckPolicy.Explicit, ack_wait: nanos(30_000) })
+      await s.jsm.consumers.add(name, {
+        durable_name: "workers",
+        ack_policy: AckPolicy.Explicit,
+        ack_wait: nanos(30_000)
+      })
       const ackedBy = new Map<number, number>()
       const outstanding = new Map<number, number>()
       const deadline = Date.now() + 15_000
@@ -52,8 +58,11 @@ export const workqueueExactlyOnce = define({
             await fetchEach(consumer, p.batch, 1000, async (m: JsMsg) => {
               if (failure !== undefined) return
               const seq = m.info.streamSequence
-              if (ackedBy.has(seq)) failure = `seq ${seq} delivered to puller ${who} after puller ${ackedBy.get(seq)} acked it`
-              else if (outstanding.has(seq)) failure = `seq ${seq} delivered to puller ${who} while outstanding at puller ${outstanding.get(seq)}`
+              if (ackedBy.has(seq)) {
+                failure = `seq ${seq} delivered to puller ${who} after puller ${ackedBy.get(seq)} acked it`
+              } else if (outstanding.has(seq)) {
+                failure = `seq ${seq} delivered to puller ${who} while outstanding at puller ${outstanding.get(seq)}`
+              }
               if (failure !== undefined) return
               deliveries++
               if (p.nakEvery > 0 && deliveries % p.nakEvery === 0) m.nak()
@@ -112,9 +121,13 @@ export const interestRetention = define({
   ),
   render: (c: InterestCase) => [
     "add stream storage=memory retention=interest",
-    ...c.consumers.map((k, i) => `add consumer c${i} ack_policy=explicit ack_wait=30s${k.filter !== null ? ` filter_subject=s${k.filter}` : ""}`),
+    ...c.consumers.map((k, i) =>
+      `add consumer c${i} ack_policy=explicit ack_wait=30s${k.filter !== null ? ` filter_subject=s${k.filter}` : ""}`
+    ),
     `publish subjects ${c.subjects.map((x) => `s${x}`).join(",")}`,
-    ...c.consumers.map((k, i) => `c${i}: fetch all pending, ackAck seqs ${k.acks.flatMap((b, j) => (b ? [j + 1] : [])).join(",") || "none"}`),
+    ...c.consumers.map((k, i) =>
+      `c${i}: fetch all pending, ackAck seqs ${k.acks.flatMap((b, j) => (b ? [j + 1] : [])).join(",") || "none"}`
+    ),
     "stream must keep exactly the seqs some interested consumer has not acked"
   ],
   check: async (ctx, c) => {
@@ -130,7 +143,8 @@ export const interestRetention = define({
         })
       }
       for (const [i, x] of c.subjects.entries()) await s.js.publish(`${name}.s${x}`, sc.encode(String(i + 1)))
-      const interested = (k: InterestCase["consumers"][number], i: number) => k.filter === null || k.filter === c.subjects[i]
+      const interested = (k: InterestCase["consumers"][number], i: number) =>
+        k.filter === null || k.filter === c.subjects[i]
       const expected = c.subjects.flatMap((_, i) =>
         c.consumers.some((k) => interested(k, i) && !k.acks[i]) ? [i + 1] : []
       )
@@ -152,7 +166,9 @@ export const interestRetention = define({
       await eventually(2000, async () => {
         const st = (await s.jsm.streams.info(name)).state
         // Too few is a safety violation at once; too many may be acks still being applied.
-        if (st.messages < expected.length) lost ??= `stream holds ${st.messages} messages but ${expected.length} are unacked by an interested consumer`
+        if (st.messages < expected.length) {
+          lost ??= `stream holds ${st.messages} messages but ${expected.length} are unacked by an interested consumer`
+        }
         if (lost === undefined) expectEqual("interest stream message count", st.messages, expected.length)
       })
       if (lost !== undefined) violation(lost)

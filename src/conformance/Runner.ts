@@ -2,16 +2,16 @@
  * `runConformance`: runs every property (or a selection) against one JetStream server, sequentially.
  */
 import { connect } from "@nats-io/transport-node"
-import type { CheckContext, ConformanceProperty, PropertyResult } from "./Property.ts"
-import type { Report } from "./Report.ts"
-import { randomTag } from "./Wire.ts"
-import { dedup, expectedHeaders, publishSequence } from "./Publish.ts"
-import { limits, maxAge } from "./Limits.ts"
-import { replayBySequence, replayByTime } from "./Replay.ts"
 import { atLeastOnce, firstDeliveryOrder } from "./Delivery.ts"
-import { interestRetention, workqueueExactlyOnce } from "./Retention.ts"
 import { kvCas } from "./Kv.ts"
+import { limits, maxAge } from "./Limits.ts"
+import type { CheckContext, ConformanceProperty, PropertyResult } from "./Property.ts"
+import { dedup, expectedHeaders, publishSequence } from "./Publish.ts"
+import { replayBySequence, replayByTime } from "./Replay.ts"
+import type { Report } from "./Report.ts"
 import { restartDurability } from "./Restart.ts"
+import { interestRetention, workqueueExactlyOnce } from "./Retention.ts"
+import { randomTag } from "./Wire.ts"
 
 /** Every property, in report order. */
 export const properties: ReadonlyArray<ConformanceProperty> = [

@@ -2,16 +2,16 @@
  * Client plumbing shared by the properties: connections through the official nats.js clients,
  * resource cleanup, API error codes, polling, bounded fetches.
  */
-import { connect, type NatsConnection } from "@nats-io/transport-node"
 import {
-  jetstream,
-  jetstreamManager,
   type Consumer,
+  jetstream,
   type JetStreamClient,
   type JetStreamManager,
+  jetstreamManager,
   type JsMsg,
   type StreamConfig
 } from "@nats-io/jetstream"
+import { connect, type NatsConnection } from "@nats-io/transport-node"
 
 export const sc = new TextEncoder()
 export const dc = new TextDecoder()

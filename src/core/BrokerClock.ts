@@ -39,4 +39,3 @@ export class BrokerClock extends Context.Service<BrokerClock, BrokerClockShape>(
     })
   )
 }
-

@@ -7,17 +7,17 @@
  * the same errors close the connection.
  */
 import { Buffer } from "node:buffer"
-import type { AuthResult, Authenticator } from "../auth/Authenticator.ts"
+import type { Authenticator, AuthResult } from "../auth/Authenticator.ts"
 import { type ClientPermissions, isGatewayRoutedSubject, isReservedReply } from "../auth/Permissions.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { Logger } from "../log/Log.ts"
+import type { Wire } from "../platform/Transport.ts"
 import { decodeConnect } from "../protocol/Connect.ts"
 import { NO_RESPONDERS } from "../protocol/Headers.ts"
 import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Parser.ts"
-import type { Wire } from "../platform/Transport.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
 import { enterProducer, Gate, type Producer } from "./Backpressure.ts"
-import { Outbound, scheduleFlush, type Flushable } from "./Outbound.ts"
+import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
 
 export interface ConnectionContext {
@@ -400,7 +400,10 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (this.isClosed) return
     const cfg = this.ctx.config
     // Cut off: nothing written for the deadline, or congested (holding publishers) for as long.
-    if ((this.blockedSince !== 0 && now - this.blockedSince > cfg.writeDeadlineMs) || this.gate.congestedFor(now) > cfg.writeDeadlineMs) {
+    if (
+      (this.blockedSince !== 0 && now - this.blockedSince > cfg.writeDeadlineMs) ||
+      this.gate.congestedFor(now) > cfg.writeDeadlineMs
+    ) {
       this.ctx.log.info(`${this.label} - Slow Consumer Detected: WriteDeadline of ${cfg.writeDeadlineMs}ms exceeded`)
       this.teardown("Slow Consumer (Write Deadline)")
       this.wire.destroy()

@@ -56,7 +56,7 @@ export class MessageRouter {
 
   subscribe(sub: Subscription): boolean {
     if (!this.sublist.insert(sub)) return false
-    if (this.subscribeListeners.size > 0) for (const l of this.subscribeListeners) l(sub)
+    if (this.subscribeListeners.size > 0) { for (const l of this.subscribeListeners) l(sub) }
     return true
   }
 

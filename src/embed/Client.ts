@@ -5,8 +5,8 @@
  * so in-process and TCP clients see each other's messages, and JetStream's API, stream capture and
  * consumer deliveries behave exactly as they do on the wire.
  */
-import { randomBytes } from "node:crypto"
 import { Context, Deferred, Duration, Effect, Exit, Layer, Queue, Stream } from "effect"
+import { randomBytes } from "node:crypto"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { decodeHeaders, encodeHeaders } from "../protocol/Headers.ts"
@@ -158,7 +158,10 @@ export const make = (client: InternalClient): ClientShape => {
       const reply = Deferred.makeUnsafe<Msg>()
       return Effect.acquireUseRelease(
         Effect.sync(() =>
-          client.subscribe(inbox, (s, r, hdrLen, msg) => Deferred.doneUnsafe(reply, Exit.succeed(toMsg(s, r, hdrLen, msg))))!
+          client.subscribe(
+            inbox,
+            (s, r, hdrLen, msg) => Deferred.doneUnsafe(reply, Exit.succeed(toMsg(s, r, hdrLen, msg)))
+          )!
         ),
         (): Effect.Effect<Msg, NoRespondersError | RequestTimeoutError> => {
           const { hdrLen, msg } = frame(data, options.headers)

@@ -96,8 +96,7 @@ export const makeJsMsg = (
     info,
     redelivered: info.deliveryCount > 1,
     ack: send("+ACK"),
-    nak: (delay) =>
-      send(delay === undefined ? "-NAK" : `-NAK {"delay":${Duration.toNanosUnsafe(delay)}}`),
+    nak: (delay) => send(delay === undefined ? "-NAK" : `-NAK {"delay":${Duration.toNanosUnsafe(delay)}}`),
     term: send("+TERM"),
     inProgress: send("+WPI")
   }

@@ -7,12 +7,12 @@
  * API handlers and actors in src/jetstream); this module only encodes requests and types replies.
  * Replies are typed with casts, not decoded: they come from our own encoders in src/jetstream/api.
  */
-import { Buffer } from "node:buffer"
 import { Context, Duration, Effect, Layer, Stream } from "effect"
+import { Buffer } from "node:buffer"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
-import type { ConsumerConfig } from "../jetstream/model/ConsumerConfig.ts"
 import { encodeJson, parseJson } from "../jetstream/codec/Json.ts"
+import type { ConsumerConfig } from "../jetstream/model/ConsumerConfig.ts"
 import type { StreamConfig } from "../jetstream/model/StreamConfig.ts"
 import { type ClientShape, type Headers, make as makeCore, type Payload } from "./Client.ts"
 import { consume, type ConsumeOptions, type JsMsg } from "./Consumer.ts"
@@ -158,13 +158,14 @@ const failure = (reply: Record<string, unknown>): JetStreamApiError | undefined 
 /** Builds the client on an in-process client of the router. */
 export const make = (internal: InternalClient, core: ClientShape = makeCore(internal)): JetStreamClientShape => {
   const call = <A>(subject: string, body: unknown, timeout?: Duration.Input): Effect.Effect<A, JetStreamError> =>
-    core.request(subject, body === undefined ? undefined : encodeJson(body), timeout === undefined ? {} : { timeout }).pipe(
-      Effect.flatMap((msg) => {
-        const reply = parseJson(msg.text()) as Record<string, unknown>
-        const error = failure(reply)
-        return error === undefined ? Effect.succeed(reply as A) : Effect.fail(error)
-      })
-    )
+    core.request(subject, body === undefined ? undefined : encodeJson(body), timeout === undefined ? {} : { timeout })
+      .pipe(
+        Effect.flatMap((msg) => {
+          const reply = parseJson(msg.text()) as Record<string, unknown>
+          const error = failure(reply)
+          return error === undefined ? Effect.succeed(reply as A) : Effect.fail(error)
+        })
+      )
 
   const streams: JetStreamClientShape["streams"] = {
     add: (config) => call<StreamInfo>(`${API}STREAM.CREATE.${config.name}`, config),
@@ -213,7 +214,10 @@ export const make = (internal: InternalClient, core: ClientShape = makeCore(inte
       headers["Nats-Expected-Last-Subject-Sequence"] = String(options.expectedLastSubjectSequence)
     }
     if (options.expectedLastMsgId !== undefined) headers["Nats-Expected-Last-Msg-Id"] = options.expectedLastMsgId
-    return core.request(subject, data, { headers, ...(options.timeout === undefined ? {} : { timeout: options.timeout }) })
+    return core.request(subject, data, {
+      headers,
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout })
+    })
       .pipe(
         Effect.flatMap((msg): Effect.Effect<PubAck, JetStreamApiError> => {
           const reply = parseJson(msg.text()) as Record<string, unknown>

@@ -3,24 +3,24 @@
  * the core router. Requests arrive through an in-process subscription and are served one at a time
  * by the API fiber (management traffic, not the publish hot path).
  */
-import * as path from "node:path"
-import { Buffer } from "node:buffer"
 import { Cause, Context, Effect, FiberSet, Layer, Queue } from "effect"
+import { Buffer } from "node:buffer"
+import * as path from "node:path"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { BrokerClock } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import { Log } from "../log/Log.ts"
+import { makeServerId } from "../protocol/ServerInfo.ts"
 import { EventLogStore } from "../store/EventLogStore.ts"
 import { MetaStore } from "../store/MetaStore.ts"
 import { makeMemory, StreamStore } from "../store/StreamStore.ts"
-import { makeServerId } from "../protocol/ServerInfo.ts"
-import { type ApiError, apiErrorResponse, apiResponse, ApiErrors } from "./model/ApiError.ts"
-import { encodeJson, formatTime } from "./codec/Json.ts"
 import * as ConsumerApi from "./api/ConsumerApi.ts"
+import * as StreamApi from "./api/StreamApi.ts"
+import { encodeJson, formatTime } from "./codec/Json.ts"
+import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
-import * as StreamApi from "./api/StreamApi.ts"
 import { StoreLimits } from "./StoreLimits.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
 
@@ -59,15 +59,45 @@ const PAGED_ZERO = { total: 0, offset: 0, limit: 0 }
 
 /** `$JS.API.<op>` → response type and handler; `token` is the stream name where the subject has one. */
 const routes: Record<string, RouteSpec & { readonly named: boolean }> = {
-  "STREAM.CREATE": { type: "stream_create_response", named: true, run: StreamApi.createStream, general: ApiErrors.streamCreate },
-  "STREAM.UPDATE": { type: "stream_update_response", named: true, run: StreamApi.updateStream, general: ApiErrors.streamUpdate },
+  "STREAM.CREATE": {
+    type: "stream_create_response",
+    named: true,
+    run: StreamApi.createStream,
+    general: ApiErrors.streamCreate
+  },
+  "STREAM.UPDATE": {
+    type: "stream_update_response",
+    named: true,
+    run: StreamApi.updateStream,
+    general: ApiErrors.streamUpdate
+  },
   "STREAM.INFO": { type: "stream_info_response", named: true, run: StreamApi.streamInfoRequest, zero: PAGED_ZERO },
-  "STREAM.DELETE": { type: "stream_delete_response", named: true, run: StreamApi.deleteStream, general: ApiErrors.streamDelete },
+  "STREAM.DELETE": {
+    type: "stream_delete_response",
+    named: true,
+    run: StreamApi.deleteStream,
+    general: ApiErrors.streamDelete
+  },
   "STREAM.PURGE": { type: "stream_purge_response", named: true, run: StreamApi.purgeStream, zero: { purged: 0 } },
   "STREAM.MSG.GET": { type: "stream_msg_get_response", named: true, run: StreamApi.getMessage },
-  "STREAM.MSG.DELETE": { type: "stream_msg_delete_response", named: true, run: StreamApi.deleteMessage, general: ApiErrors.streamMsgDeleteFailed },
-  "STREAM.NAMES": { type: "stream_names_response", named: false, run: (ctx, _t, body) => StreamApi.streamNames(ctx, body), zero: { ...PAGED_ZERO, streams: null } },
-  "STREAM.LIST": { type: "stream_list_response", named: false, run: (ctx, _t, body) => StreamApi.streamList(ctx, body), zero: { ...PAGED_ZERO, streams: [] } }
+  "STREAM.MSG.DELETE": {
+    type: "stream_msg_delete_response",
+    named: true,
+    run: StreamApi.deleteMessage,
+    general: ApiErrors.streamMsgDeleteFailed
+  },
+  "STREAM.NAMES": {
+    type: "stream_names_response",
+    named: false,
+    run: (ctx, _t, body) => StreamApi.streamNames(ctx, body),
+    zero: { ...PAGED_ZERO, streams: null }
+  },
+  "STREAM.LIST": {
+    type: "stream_list_response",
+    named: false,
+    run: (ctx, _t, body) => StreamApi.streamList(ctx, body),
+    zero: { ...PAGED_ZERO, streams: [] }
+  }
 }
 
 const PREFIX = "$JS.API."
@@ -87,22 +117,34 @@ const resolveConsumer = (subject: string): Resolved | undefined => {
   const list = { zero: { ...PAGED_ZERO, consumers: [] } }
   switch (t[3]) {
     case "CREATE":
-      if (t.length >= 5 && t[4] !== "") return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[4]!, b), create)
+      if (t.length >= 5 && t[4] !== "") {
+        return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[4]!, b), create)
+      }
       return undefined
     case "DURABLE":
-      if (t[4] === "CREATE" && t.length === 7) return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[5]!, b), create)
+      if (t[4] === "CREATE" && t.length === 7) {
+        return run("consumer_create_response", (ctx, b) => ConsumerApi.createConsumer(ctx, subject, t[5]!, b), create)
+      }
       return undefined
     case "INFO":
-      if (t.length === 6) return run("consumer_info_response", (ctx, b) => ConsumerApi.consumerInfoRequest(ctx, t[4]!, t[5]!, b))
+      if (t.length === 6) {
+        return run("consumer_info_response", (ctx, b) => ConsumerApi.consumerInfoRequest(ctx, t[4]!, t[5]!, b))
+      }
       return undefined
     case "DELETE":
-      if (t.length === 6) return run("consumer_delete_response", (ctx, b) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!, b))
+      if (t.length === 6) {
+        return run("consumer_delete_response", (ctx, b) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!, b))
+      }
       return undefined
     case "NAMES":
-      if (t.length === 5) return run("consumer_names_response", (ctx, b) => ConsumerApi.consumerNames(ctx, t[4]!, b), list)
+      if (t.length === 5) {
+        return run("consumer_names_response", (ctx, b) => ConsumerApi.consumerNames(ctx, t[4]!, b), list)
+      }
       return undefined
     case "LIST":
-      if (t.length === 5) return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b), list)
+      if (t.length === 5) {
+        return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b), list)
+      }
       return undefined
     default:
       return undefined
@@ -149,7 +191,11 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const nowNs = clock.nowNs
       const run = yield* FiberSet.makeRuntime<never>()
       const memoryStore = makeMemory({})
-      const storeLimits = new StoreLimits(config, { file: fileStore.usedBytes, memory: memoryStore.usedBytes }, clock.nowMs)
+      const storeLimits = new StoreLimits(
+        config,
+        { file: fileStore.usedBytes, memory: memoryStore.usedBytes },
+        clock.nowMs
+      )
       const registry = new StreamRegistry({
         nowMs: clock.nowMs,
         schedule: clock.schedule,
@@ -229,8 +275,10 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       // A JetStream domain also answers on $JS.<domain>.API.> (what clients use to reach it by domain).
       if (config.domain !== undefined) {
         const domainPrefix = `$JS.${config.domain}.API.`
-        client.subscribe(`${domainPrefix}>`, (subject, reply, hdrLen, msg) =>
-          onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg))
+        client.subscribe(
+          `${domainPrefix}>`,
+          (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg)
+        )
       }
       if (sub === undefined) return yield* Effect.die(new Error("cannot subscribe to the JetStream API"))
       yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
@@ -240,16 +288,25 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         type: "account_info_response",
         run: (_ctx, _token, body) => {
           const notEmpty = emptyRequest(body)
-          return notEmpty !== undefined ? Effect.fail(notEmpty) : Effect.sync(() =>
-            accountInfo(registry, { memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() }, stats, config.domain)
-          )
+          return notEmpty !== undefined ?
+            Effect.fail(notEmpty) :
+            Effect.sync(() =>
+              accountInfo(
+                registry,
+                { memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() },
+                stats,
+                config.domain
+              )
+            )
         }
       }
 
       // Every request is answered: an ApiError in the handler's error channel becomes the error
       // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
       const serve = (req: ApiRequest): Effect.Effect<void> => {
-        const found: Resolved | undefined = req.subject === `${PREFIX}INFO` ? { route: accountRoute, token: "" } : resolve(req.subject)
+        const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
+          ? { route: accountRoute, token: "" }
+          : resolve(req.subject)
         // nats-server 2.9 does not answer API subjects it does not know.
         if (found === undefined) return Effect.void
         const { route, token } = found
@@ -279,7 +336,9 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
           Effect.catchCause((cause) =>
             Cause.hasInterruptsOnly(cause)
               ? Effect.failCause(cause)
-              : Effect.sync(() => log.error(`JetStream API ${req.subject} could not be answered: ${Cause.pretty(cause)}`))
+              : Effect.sync(() =>
+                log.error(`JetStream API ${req.subject} could not be answered: ${Cause.pretty(cause)}`)
+              )
           )
         )
 
@@ -288,7 +347,9 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       }
 
       yield* Effect.forkScoped(
-        Effect.forever(Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true })))
+        Effect.forever(
+          Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true }))
+        )
       )
       return { registry, stats, storeDir }
     })

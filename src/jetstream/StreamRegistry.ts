@@ -3,19 +3,19 @@
  * and open log), so deleting one stream closes exactly its resources. On start, file streams are
  * recovered from their metadata and logs.
  */
-import { createHash } from "node:crypto"
 import { Cause, Effect, Exit, Scope } from "effect"
-import type { MetaStore } from "../store/MetaStore.ts"
-import type { StoreError } from "../store/StoreError.ts"
+import { createHash } from "node:crypto"
 import type { Logger } from "../log/Log.ts"
 import type { EventLogStore } from "../store/EventLogStore.ts"
+import type { MetaStore } from "../store/MetaStore.ts"
+import type { StoreError } from "../store/StoreError.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
-import { type ApiError, ApiErrors } from "./model/ApiError.ts"
-import type { StreamConfig } from "./model/StreamConfig.ts"
-import type { ConsumerConfig } from "./model/ConsumerConfig.ts"
 import { ConsumerActor, type ConsumerContext } from "./consumer/ConsumerActor.ts"
 import { journalOptions } from "./consumer/ConsumerJournal.ts"
 import { startSequence } from "./consumer/StartSequence.ts"
+import { type ApiError, ApiErrors } from "./model/ApiError.ts"
+import type { ConsumerConfig } from "./model/ConsumerConfig.ts"
+import type { StreamConfig } from "./model/StreamConfig.ts"
 import { storeErrorText, StreamActor, type StreamContext } from "./stream/StreamActor.ts"
 
 interface Entry {
@@ -73,7 +73,10 @@ export class StreamRegistry {
 
   /** Streams sorted by name (nats-server lists them sorted). */
   all(): Array<StreamActor> {
-    return [...this.entries.values()].map((e) => e.actor).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return [...this.entries.values()].map((e) => e.actor).sort((
+      a,
+      b
+    ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   /** Opens the log, starts the actor and (for new file streams) persists the metadata. */
@@ -83,7 +86,10 @@ export class StreamRegistry {
       const scope = yield* Scope.fork(deps.root)
       const store = config.storage === "memory" ? deps.memoryStore : deps.fileStore
       const started = Effect.gen(function*() {
-        const log = yield* store.open(config.name, config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {})
+        const log = yield* store.open(
+          config.name,
+          config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}
+        )
         return yield* StreamActor.make(config, created, log, deps.ctx)
       }).pipe(Scope.provide(scope))
       const actor = yield* started.pipe(
@@ -120,7 +126,10 @@ export class StreamRegistry {
   consumersOf(stream: string): Array<ConsumerActor> {
     const e = this.entries.get(stream)
     if (e === undefined) return []
-    return [...e.consumers.values()].map((c) => c.actor).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    return [...e.consumers.values()].map((c) => c.actor).sort((
+      a,
+      b
+    ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   get consumerCount(): number {
@@ -130,7 +139,12 @@ export class StreamRegistry {
   }
 
   /** Starts a consumer in a child scope of its stream (deleting the stream stops it). */
-  startConsumer(stream: string, name: string, config: ConsumerConfig, created: bigint): Effect.Effect<ConsumerActor, ApiError> {
+  startConsumer(
+    stream: string,
+    name: string,
+    config: ConsumerConfig,
+    created: bigint
+  ): Effect.Effect<ConsumerActor, ApiError> {
     const deps = this.deps
     return Effect.gen({ self: this }, function*() {
       const entry = this.entries.get(stream)
@@ -180,7 +194,9 @@ export class StreamRegistry {
       entry.actor.consumers.delete(name)
       yield* Scope.close(c.scope, Exit.void)
       if (entry.actor.config.storage === "file") {
-        if (this.deps.meta !== undefined) yield* this.deps.meta.removeConsumer(stream, name).pipe(Effect.catch(this.warn("removing consumer metadata")))
+        if (this.deps.meta !== undefined) {
+          yield* this.deps.meta.removeConsumer(stream, name).pipe(Effect.catch(this.warn("removing consumer metadata")))
+        }
         yield* this.deps.journals.destroy(journalName(stream, name)).pipe(Effect.ignore)
       }
       // Interest retention: messages only this consumer still held may now go.
@@ -222,7 +238,9 @@ export class StreamRegistry {
       this.entries.delete(name)
       yield* Scope.close(entry.scope, Exit.void)
       const store = entry.actor.config.storage === "memory" ? deps.memoryStore : deps.fileStore
-      yield* store.destroy(name).pipe(Effect.catch((e) => Effect.sync(() => deps.log.warn(`deleting stream '${name}' data: ${e.message}`))))
+      yield* store.destroy(name).pipe(
+        Effect.catch((e) => Effect.sync(() => deps.log.warn(`deleting stream '${name}' data: ${e.message}`)))
+      )
       for (const c of entry.consumers.keys()) yield* deps.journals.destroy(journalName(name, c)).pipe(Effect.ignore)
       if (entry.actor.config.storage === "file" && deps.meta !== undefined) {
         yield* deps.meta.removeStream(name).pipe(Effect.catch(this.warn(`deleting stream '${name}' metadata`)))
@@ -253,14 +271,22 @@ export class StreamRegistry {
           deps.log.info(`  Restored ${st.msgs} messages for stream '${m.config.name}' in ${Date.now() - started}ms`)
           const loadedConsumers = yield* Effect.exit(deps.meta.loadConsumers(m.config.name))
           const consumers = Exit.isSuccess(loadedConsumers) ? loadedConsumers.value : { metas: [], problems: [] }
-          if (Exit.isFailure(loadedConsumers)) deps.log.error(`JetStream cannot read consumer metadata of '${m.config.name}': ${String(loadedConsumers.cause)}`)
-          for (const p of consumers.problems) deps.log.error(`JetStream skipping unreadable consumer metadata: ${p.message}`)
+          if (Exit.isFailure(loadedConsumers)) {
+            deps.log.error(
+              `JetStream cannot read consumer metadata of '${m.config.name}': ${String(loadedConsumers.cause)}`
+            )
+          }
+          for (const p of consumers.problems) {
+            deps.log.error(`JetStream skipping unreadable consumer metadata: ${p.message}`)
+          }
           for (const c of consumers.metas) {
             const name = c.name ?? c.config.durable_name ?? c.config.name ?? ""
             const rc = yield* Effect.exit(this.startConsumer(m.config.name, name, c.config, BigInt(c.created)))
             if (Exit.isFailure(rc)) deps.log.error(`JetStream could not restore consumer '${m.config.name} > ${name}'`)
           }
-          if (consumers.metas.length > 0) deps.log.info(`  Restored ${consumers.metas.length} consumer(s) for stream '${m.config.name}'`)
+          if (consumers.metas.length > 0) {
+            deps.log.info(`  Restored ${consumers.metas.length} consumer(s) for stream '${m.config.name}'`)
+          }
         }
       }
       return n

@@ -4,8 +4,8 @@
  * Synchronous and cheap when a level is off, because the protocol trace is called from the parse
  * loop. Output goes to stderr or to an append-only log file.
  */
-import * as fs from "node:fs"
 import { Context, Effect, Layer } from "effect"
+import * as fs from "node:fs"
 
 export interface LogOptions {
   readonly debug: boolean
@@ -74,5 +74,7 @@ export class Log extends Context.Service<Log, Logger>()("effect-jetstream/log/Lo
       Effect.acquireRelease(Effect.sync(() => new Logger(options)), (l) => Effect.sync(() => l.close()))
     )
   /** Silent logger for tests and embedding that do not want output. */
-  static readonly layerSilent = Layer.succeed(Log)(new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" }))
+  static readonly layerSilent = Layer.succeed(Log)(
+    new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" })
+  )
 }

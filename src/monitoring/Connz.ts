@@ -7,11 +7,25 @@ import type { ClientConnection } from "../core/Connection.ts"
 import type { MessageRouter, Subscription } from "../core/Router.ts"
 import type { ServerShape } from "../core/Server.ts"
 import { isValidLiteralSubject, matches } from "../subject/Subject.ts"
-import { QueryError, queryBool, queryInt, timeMs, uptime } from "./GoFormat.ts"
+import { queryBool, QueryError, queryInt, timeMs, uptime } from "./GoFormat.ts"
 
 const DEFAULT_LIST_SIZE = 1024
 
-const SORTS = ["cid", "start", "subs", "pending", "msgs_to", "msgs_from", "bytes_to", "bytes_from", "last", "idle", "uptime", "stop", "reason"] as const
+const SORTS = [
+  "cid",
+  "start",
+  "subs",
+  "pending",
+  "msgs_to",
+  "msgs_from",
+  "bytes_to",
+  "bytes_from",
+  "last",
+  "idle",
+  "uptime",
+  "stop",
+  "reason"
+] as const
 type SortOpt = (typeof SORTS)[number]
 
 export interface ConnzOptions {
@@ -38,10 +52,18 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
   if (limit instanceof QueryError) return limit
   const cidRaw = q.get("cid") ?? ""
   if (cidRaw !== "" && !/^\d+$/.test(cidRaw)) {
-    return new QueryError(`Error decoding uint64 for 'cid': strconv.ParseUint: parsing ${JSON.stringify(cidRaw)}: invalid syntax`)
+    return new QueryError(
+      `Error decoding uint64 for 'cid': strconv.ParseUint: parsing ${JSON.stringify(cidRaw)}: invalid syntax`
+    )
   }
   const stateRaw = (q.get("state") ?? "").toLowerCase()
-  const state = stateRaw === "" || stateRaw === "open" ? "open" : stateRaw === "closed" ? "closed" : stateRaw === "any" || stateRaw === "all" ? "all" : undefined
+  const state = stateRaw === "" || stateRaw === "open"
+    ? "open"
+    : stateRaw === "closed"
+    ? "closed"
+    : stateRaw === "any" || stateRaw === "all"
+    ? "all"
+    : undefined
   if (state === undefined) {
     return new QueryError(`Error decoding state for ${q.get("state")}`)
   }
@@ -50,8 +72,12 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
   }
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortOpt
   if (!SORTS.includes(sort)) return new QueryError(`invalid sorting option: ${sortRaw}`, true)
-  if (sort === "stop" && state !== "closed") return new QueryError("sort by stop only valid on closed connections", true)
-  if (sort === "reason" && state !== "closed") return new QueryError("sort by reason only valid on closed connections", true)
+  if (sort === "stop" && state !== "closed") {
+    return new QueryError("sort by stop only valid on closed connections", true)
+  }
+  if (sort === "reason" && state !== "closed") {
+    return new QueryError("sort by reason only valid on closed connections", true)
+  }
   const cid = cidRaw === "" ? 0 : Number(cidRaw)
   return {
     sort,
@@ -153,7 +179,12 @@ export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError =
   if (test !== "" && !isValidLiteralSubject(test)) {
     return new QueryError(`invalid test subject, must be valid publish subject: ${test}`)
   }
-  return { subs, offset: Math.max(0, offset), limit: limit <= 0 ? DEFAULT_LIST_SIZE : limit, test: test === "" ? undefined : test }
+  return {
+    subs,
+    offset: Math.max(0, offset),
+    limit: limit <= 0 ? DEFAULT_LIST_SIZE : limit,
+    test: test === "" ? undefined : test
+  }
 }
 
 const sublistStats = (router: MessageRouter) => {
@@ -175,7 +206,12 @@ const sublistStats = (router: MessageRouter) => {
  * nats-server prints only the sublist statistics unless the (paged) subscription list is non-empty,
  * and then the full `Subsz` with server id and time (HandleSubsz).
  */
-export const subsz = (server: ServerShape, router: MessageRouter, opts: SubszOptions, nowMs: number): Record<string, unknown> => {
+export const subsz = (
+  server: ServerShape,
+  router: MessageRouter,
+  opts: SubszOptions,
+  nowMs: number
+): Record<string, unknown> => {
   const stats = sublistStats(router)
   if (!opts.subs) return stats
   let subs = router.sublist.all()

@@ -63,14 +63,18 @@ export const queryBool = (q: URLSearchParams, name: string): boolean | QueryErro
   const s = q.get(name) ?? ""
   if (s === "" || GO_FALSE.has(s)) return false
   if (GO_TRUE.has(s)) return true
-  return new QueryError(`Error decoding boolean for '${name}': strconv.ParseBool: parsing ${quoteGo(s)}: invalid syntax`)
+  return new QueryError(
+    `Error decoding boolean for '${name}': strconv.ParseBool: parsing ${quoteGo(s)}: invalid syntax`
+  )
 }
 
 /** nats-server `decodeInt` (`strconv.Atoi`); absent or empty is 0. */
 export const queryInt = (q: URLSearchParams, name: string): number | QueryError => {
   const s = q.get(name) ?? ""
   if (s === "") return 0
-  if (!/^[+-]?\d+$/.test(s)) return new QueryError(`Error decoding int for '${name}': strconv.Atoi: parsing ${quoteGo(s)}: invalid syntax`)
+  if (!/^[+-]?\d+$/.test(s)) {
+    return new QueryError(`Error decoding int for '${name}': strconv.Atoi: parsing ${quoteGo(s)}: invalid syntax`)
+  }
   const n = Number(s)
   if (!Number.isSafeInteger(n)) {
     return new QueryError(`Error decoding int for '${name}': strconv.Atoi: parsing ${quoteGo(s)}: value out of range`)

@@ -4,7 +4,7 @@
  * `js-server-only` can only skip checks that are no-ops here; they are still decoded (a bad value is
  * a 400, as in nats-server).
  */
-import { QueryError, queryBool } from "./GoFormat.ts"
+import { queryBool, QueryError } from "./GoFormat.ts"
 
 export interface HealthState {
   /** The client listener is up (nats-server `readyForConnections`). */

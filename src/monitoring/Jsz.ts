@@ -6,10 +6,10 @@
  */
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
+import type { JetStreamShape } from "../jetstream/JetStream.ts"
 import { encodeStreamConfig } from "../jetstream/model/StreamConfig.ts"
 import { streamState } from "../jetstream/stream/StreamInfo.ts"
-import type { JetStreamShape } from "../jetstream/JetStream.ts"
-import { QueryError, queryBool, queryInt, timeMs } from "./GoFormat.ts"
+import { queryBool, QueryError, queryInt, timeMs } from "./GoFormat.ts"
 import type { JetStreamLimits } from "./Sources.ts"
 
 /** uint64(-1): what nats-server prints for an account's unlimited reserved memory/storage. */

@@ -93,7 +93,15 @@ export const metrics = (input: MetricsInput): string => {
     if (typeof v === "number") out.add(`${core}_varz_${field}`, type, help, server, v)
   }
   const start = input.varz.start
-  if (typeof start === "string") out.add(`${core}_varz_start_time_seconds`, "gauge", "Server start time (Unix seconds)", server, Date.parse(start) / 1000)
+  if (typeof start === "string") {
+    out.add(
+      `${core}_varz_start_time_seconds`,
+      "gauge",
+      "Server start time (Unix seconds)",
+      server,
+      Date.parse(start) / 1000
+    )
+  }
   const js = input.jetstream
   // The exporter's server label set: no cluster, so no meta leader and this server leads.
   const jsServer = {
@@ -104,7 +112,13 @@ export const metrics = (input: MetricsInput): string => {
     meta_leader: "",
     is_meta_leader: "true"
   }
-  out.add(`${jsSystem}_server_jetstream_disabled`, "gauge", "JetStream disabled or not", jsServer, js === undefined ? 1 : 0)
+  out.add(
+    `${jsSystem}_server_jetstream_disabled`,
+    "gauge",
+    "JetStream disabled or not",
+    jsServer,
+    js === undefined ? 1 : 0
+  )
   if (js === undefined) return out.text()
 
   const account = { ...jsServer, account: "$G", account_id: "$G" }
@@ -139,7 +153,8 @@ export const metrics = (input: MetricsInput): string => {
       }
       const delivered = info.delivered as { stream_seq: number; consumer_seq: number }
       const ackFloor = info.ack_floor as { stream_seq: number; consumer_seq: number }
-      const m = (name: string, help: string, value: number) => out.add(`${jsSystem}_consumer_${name}`, "gauge", help, cl, value)
+      const m = (name: string, help: string, value: number) =>
+        out.add(`${jsSystem}_consumer_${name}`, "gauge", help, cl, value)
       m("num_pending", "Messages not yet delivered to the consumer", info.num_pending as number)
       m("num_ack_pending", "Delivered messages awaiting acknowledgement", info.num_ack_pending as number)
       m("num_redelivered", "Messages redelivered and not yet acknowledged", info.num_redelivered as number)
@@ -156,16 +171,40 @@ export const metrics = (input: MetricsInput): string => {
   out.add(`${jsSystem}_server_total_message_bytes`, "gauge", "Bytes stored in all streams", jsServer, bytes)
   if (input.limits !== undefined) {
     out.add(`${jsSystem}_server_max_memory`, "gauge", "Memory available to JetStream", jsServer, input.limits.maxMemory)
-    out.add(`${jsSystem}_server_max_storage`, "gauge", "Storage available to JetStream", jsServer, input.limits.maxStorage)
+    out.add(
+      `${jsSystem}_server_max_storage`,
+      "gauge",
+      "Storage available to JetStream",
+      jsServer,
+      input.limits.maxStorage
+    )
   }
   // The varz collector's view of /varz's jetstream object.
   out.add(`${core}_varz_jetstream_stats_memory`, "gauge", "Bytes used by memory streams", server, memory)
   out.add(`${core}_varz_jetstream_stats_storage`, "gauge", "Bytes used by file streams", server, storage)
   out.add(`${core}_varz_jetstream_stats_api_total`, "counter", "JetStream API requests served", server, js.stats.total)
-  out.add(`${core}_varz_jetstream_stats_api_errors`, "counter", "JetStream API requests answered with an error", server, js.stats.errors)
+  out.add(
+    `${core}_varz_jetstream_stats_api_errors`,
+    "counter",
+    "JetStream API requests answered with an error",
+    server,
+    js.stats.errors
+  )
   if (input.limits !== undefined) {
-    out.add(`${core}_varz_jetstream_config_max_memory`, "gauge", "Memory available to JetStream", server, input.limits.maxMemory)
-    out.add(`${core}_varz_jetstream_config_max_storage`, "gauge", "Storage available to JetStream", server, input.limits.maxStorage)
+    out.add(
+      `${core}_varz_jetstream_config_max_memory`,
+      "gauge",
+      "Memory available to JetStream",
+      server,
+      input.limits.maxMemory
+    )
+    out.add(
+      `${core}_varz_jetstream_config_max_storage`,
+      "gauge",
+      "Storage available to JetStream",
+      server,
+      input.limits.maxStorage
+    )
   }
   return out.text()
 }

@@ -6,8 +6,8 @@
  * report 503 while streams are recovering. The parts it reports on are attached as they come up
  * (`attachJetStream`, `attachServer`); until then the endpoints that need them answer 503.
  */
-import * as os from "node:os"
 import { Context, Effect, Layer, Option } from "effect"
+import * as os from "node:os"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { Router } from "../core/Router.ts"
 import { Server, type ServerShape } from "../core/Server.ts"
@@ -46,7 +46,8 @@ const json = (req: HttpRequest, body: string, status = 200): HttpResponse => {
     : { status, contentType: "application/javascript", body: `${callback}(${body})` }
 }
 
-const ROOT = (port: number) => `<html lang="en">
+const ROOT = (port: number) =>
+  `<html lang="en">
 <head><title>effect-jetstream monitoring</title></head>
 <body>
 <a href="./varz">General</a>
@@ -79,114 +80,128 @@ const cpuSampler = () => {
 }
 
 export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-jetstream/monitoring/Monitor") {
-  static readonly layer: Layer.Layer<Monitor, TransportError, ServerConfig | Router | Log | HttpListener> = Layer.effect(
-    Monitor
-  )(
-    Effect.gen(function*() {
-      const config = yield* ServerConfig
-      const router = yield* Router
-      const log = yield* Log
-      const listener = yield* HttpListener
-      let server: ServerShape | undefined
-      let jetstream: JetStreamShape | undefined
-      let limits: JetStreamLimits | undefined
-      const requests = new Map<string, number>()
-      const cpu = cpuSampler()
-      let http = { host: (config.httpHost ?? config.host), port: config.httpPort ?? 0 }
+  static readonly layer: Layer.Layer<Monitor, TransportError, ServerConfig | Router | Log | HttpListener> = Layer
+    .effect(
+      Monitor
+    )(
+      Effect.gen(function*() {
+        const config = yield* ServerConfig
+        const router = yield* Router
+        const log = yield* Log
+        const listener = yield* HttpListener
+        let server: ServerShape | undefined
+        let jetstream: JetStreamShape | undefined
+        let limits: JetStreamLimits | undefined
+        const requests = new Map<string, number>()
+        const cpu = cpuSampler()
+        let http = { host: config.httpHost ?? config.host, port: config.httpPort ?? 0 }
 
-      const sample = (): Sample => ({
-        nowMs: Date.now(),
-        mem: process.memoryUsage.rss(),
-        cpu: cpu(),
-        cores: os.availableParallelism()
-      })
+        const sample = (): Sample => ({
+          nowMs: Date.now(),
+          mem: process.memoryUsage.rss(),
+          cpu: cpu(),
+          cores: os.availableParallelism()
+        })
 
-      const sources = (s: ServerShape): Sources => ({ config, server: s, router, jetstream, http, requests })
+        const sources = (s: ServerShape): Sources => ({ config, server: s, router, jetstream, http, requests })
 
-      const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
+        const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
 
-      // Registered paths, as nats-server counts them in http_req_stats.
-      const routes: Record<string, (req: HttpRequest) => HttpResponse> = {
-        "/": () => ({ status: 200, contentType: "text/html; charset=utf-8", body: ROOT(http.port) }),
-        "/varz": (req) => {
-          if (server === undefined) return text(503, "server is starting")
-          return json(req, encodeIndent(varz(sources(server), sample(), limits)))
-        },
-        "/connz": (req) => {
-          const opts = parseConnzQuery(req.query)
-          // nats-server counts /connz only once its parameters decoded (HandleConnz).
-          if (!(opts instanceof QueryError) || opts.counted) count(req.path)
-          if (opts instanceof QueryError) return text(400, opts.message)
-          if (server === undefined) return text(503, "server is starting")
-          return json(req, encodeIndent(connz(server, opts, Date.now())))
-        },
-        "/subsz": (req) => {
-          const opts = parseSubszQuery(req.query)
-          if (opts instanceof QueryError) return text(400, opts.message)
-          if (server === undefined) return text(503, "server is starting")
-          return json(req, encodeIndent(subsz(server, router, opts, Date.now())))
-        },
-        "/jsz": (req) => {
-          const opts = parseJszQuery(req.query)
-          if (opts instanceof QueryError) return text(400, opts.message)
-          if (server === undefined || (config.jetstream && jetstream === undefined)) {
-            return text(503, "JetStream is recovering")
+        // Registered paths, as nats-server counts them in http_req_stats.
+        const routes: Record<string, (req: HttpRequest) => HttpResponse> = {
+          "/": () => ({ status: 200, contentType: "text/html; charset=utf-8", body: ROOT(http.port) }),
+          "/varz": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            return json(req, encodeIndent(varz(sources(server), sample(), limits)))
+          },
+          "/connz": (req) => {
+            const opts = parseConnzQuery(req.query)
+            // nats-server counts /connz only once its parameters decoded (HandleConnz).
+            if (!(opts instanceof QueryError) || opts.counted) count(req.path)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined) return text(503, "server is starting")
+            return json(req, encodeIndent(connz(server, opts, Date.now())))
+          },
+          "/subsz": (req) => {
+            const opts = parseSubszQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined) return text(503, "server is starting")
+            return json(req, encodeIndent(subsz(server, router, opts, Date.now())))
+          },
+          "/jsz": (req) => {
+            const opts = parseJszQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined || (config.jetstream && jetstream === undefined)) {
+              return text(503, "JetStream is recovering")
+            }
+            const input = {
+              serverId: server.serverId,
+              serverName: server.serverName,
+              js: jetstream,
+              limits: limits ?? { maxMemory: 0, maxStorage: 0 },
+              domain: config.domain,
+              nowMs: Date.now()
+            }
+            return json(req, encodeIndent(jsz(input, opts)))
+          },
+          "/healthz": (req) => {
+            const opts = parseHealthzQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            const status = healthz(
+              {
+                serverReady: server !== undefined,
+                jetstreamConfigured: config.jetstream,
+                jetstreamReady: jetstream !== undefined
+              },
+              opts
+            )
+            if (status.error !== undefined) log.warn(`Healthcheck failed: ${JSON.stringify(status.error)}`)
+            // Compact, unlike the other endpoints (nats-server uses json.Marshal here).
+            const body = status.error === undefined
+              ? `{"status":"${status.status}"}`
+              : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
+            return json(req, body, status.error === undefined ? 200 : 503)
+          },
+          "/metrics": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            const prefix = parsePrefix(req.query.get("prefix"))
+            if (prefix instanceof Error) return text(400, prefix.message)
+            const body = metrics({
+              serverId: server.serverId,
+              serverName: server.serverName,
+              domain: config.domain,
+              prefix,
+              varz: varz(sources(server), sample(), limits),
+              jetstream,
+              limits
+            })
+            return { status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body }
           }
-          const input = { serverId: server.serverId, serverName: server.serverName, js: jetstream, limits: limits ?? { maxMemory: 0, maxStorage: 0 }, domain: config.domain, nowMs: Date.now() }
-          return json(req, encodeIndent(jsz(input, opts)))
-        },
-        "/healthz": (req) => {
-          const opts = parseHealthzQuery(req.query)
-          if (opts instanceof QueryError) return text(400, opts.message)
-          const status = healthz(
-            { serverReady: server !== undefined, jetstreamConfigured: config.jetstream, jetstreamReady: jetstream !== undefined },
-            opts
-          )
-          if (status.error !== undefined) log.warn(`Healthcheck failed: ${JSON.stringify(status.error)}`)
-          // Compact, unlike the other endpoints (nats-server uses json.Marshal here).
-          const body = status.error === undefined ? `{"status":"${status.status}"}` : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
-          return json(req, body, status.error === undefined ? 200 : 503)
-        },
-        "/metrics": (req) => {
-          if (server === undefined) return text(503, "server is starting")
-          const prefix = parsePrefix(req.query.get("prefix"))
-          if (prefix instanceof Error) return text(400, prefix.message)
-          const body = metrics({
-            serverId: server.serverId,
-            serverName: server.serverName,
-            domain: config.domain,
-            prefix,
-            varz: varz(sources(server), sample(), limits),
-            jetstream,
-            limits
-          })
-          return { status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body }
         }
-      }
-      routes["/subscriptionsz"] = routes["/subsz"]!
+        routes["/subscriptionsz"] = routes["/subsz"]!
 
-      const bound = yield* listener.listen((config.httpHost ?? config.host), config.httpPort ?? 0, (req) => {
-        const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
-        if (route === undefined) return text(404, "404 page not found\n")
-        if (req.path !== "/connz") count(req.path)
-        return route(req)
-      })
-      http = { host: (config.httpHost ?? config.host), port: bound.port }
-      log.info(`Starting http monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
+        const bound = yield* listener.listen(config.httpHost ?? config.host, config.httpPort ?? 0, (req) => {
+          const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
+          if (route === undefined) return text(404, "404 page not found\n")
+          if (req.path !== "/connz") count(req.path)
+          return route(req)
+        })
+        http = { host: config.httpHost ?? config.host, port: bound.port }
+        log.info(`Starting http monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
 
-      return Monitor.of({
-        host: (config.httpHost ?? config.host),
-        port: bound.port,
-        attachJetStream: (js) => {
-          limits = jetStreamLimits(config, js.storeDir)
-          jetstream = js
-        },
-        attachServer: (s) => {
-          server = s
-        }
+        return Monitor.of({
+          host: config.httpHost ?? config.host,
+          port: bound.port,
+          attachJetStream: (js) => {
+            limits = jetStreamLimits(config, js.storeDir)
+            jetstream = js
+          },
+          attachServer: (s) => {
+            server = s
+          }
+        })
       })
-    })
-  )
+    )
 
   // The attach layers look the monitor up optionally, so the assembly can add them unconditionally.
 

@@ -7,11 +7,11 @@
  * `{"nats":[...],"monitoring":[...]}` with empty lists omitted (Go `omitempty`), and for a wildcard
  * listen address one URL per interface address (`resolveHostPorts`), loopback first.
  */
+import { Effect, Layer, Option } from "effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Effect, Layer, Option } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { Server } from "../core/Server.ts"
 import { Log } from "../log/Log.ts"

@@ -10,7 +10,11 @@ import type { JetStreamLimits, Sample, Sources } from "./Sources.ts"
 /** Our stand-in for Go's runtime version (`go`): product, version and JS runtime. */
 export const runtimeLabel = (): string => {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } }
-  const rt = g.Bun !== undefined ? `bun ${g.Bun.version}` : g.Deno !== undefined ? `deno ${g.Deno.version.deno}` : `node ${process.version}`
+  const rt = g.Bun !== undefined
+    ? `bun ${g.Bun.version}`
+    : g.Deno !== undefined
+    ? `deno ${g.Deno.version.deno}`
+    : `node ${process.version}`
   return `${BROKER_NAME} ${BROKER_VERSION} (${rt})`
 }
 
@@ -42,7 +46,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     max_connections: config.maxConnections,
     ping_interval: durationNs(config.pingIntervalMs),
     ping_max: config.pingMax,
-    http_host: (config.httpHost ?? config.host),
+    http_host: config.httpHost ?? config.host,
     http_port: src.http.port,
     http_base_path: "",
     https_port: 0,

@@ -6,10 +6,10 @@
  * `node:http` behaves the same on Node, Bun and Deno. Effect owns the listener's lifetime through
  * the Scope, as with the TCP Transport.
  */
+import { Context, Effect, Layer, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import * as http from "node:http"
 import type * as net from "node:net"
-import { Context, Effect, Layer, type Scope } from "effect"
 import { TransportError } from "./Transport.ts"
 
 export interface HttpRequest {
@@ -34,19 +34,20 @@ export interface HttpListenerShape {
   ): Effect.Effect<{ readonly host: string; readonly port: number }, TransportError, Scope.Scope>
 }
 
-const serve = (handle: (request: HttpRequest) => HttpResponse) => (req: http.IncomingMessage, res: http.ServerResponse) => {
-  const url = new URL(req.url ?? "/", "http://localhost")
-  let response: HttpResponse
-  try {
-    response = handle({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams })
-  } catch (e) {
-    // A bug in one endpoint must not take the listener (or the broker) down; report it to the caller.
-    response = { status: 500, contentType: "text/plain; charset=utf-8", body: `internal error: ${String(e)}` }
+const serve =
+  (handle: (request: HttpRequest) => HttpResponse) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost")
+    let response: HttpResponse
+    try {
+      response = handle({ method: req.method ?? "GET", path: url.pathname, query: url.searchParams })
+    } catch (e) {
+      // A bug in one endpoint must not take the listener (or the broker) down; report it to the caller.
+      response = { status: 500, contentType: "text/plain; charset=utf-8", body: `internal error: ${String(e)}` }
+    }
+    const body = Buffer.from(response.body, "utf8")
+    res.writeHead(response.status, { "Content-Type": response.contentType, "Content-Length": body.length })
+    res.end(req.method === "HEAD" ? undefined : body)
   }
-  const body = Buffer.from(response.body, "utf8")
-  res.writeHead(response.status, { "Content-Type": response.contentType, "Content-Length": body.length })
-  res.end(req.method === "HEAD" ? undefined : body)
-}
 
 export class HttpListener extends Context.Service<HttpListener, HttpListenerShape>()(
   "effect-jetstream/platform/HttpListener"
@@ -59,8 +60,11 @@ export class HttpListener extends Context.Service<HttpListener, HttpListenerShap
           // Monitoring clients (Prometheus, health checks) poll; keep-alive sockets must not hold shutdown.
           server.keepAliveTimeout = 5_000
           server.once("error", (err: NodeJS.ErrnoException) =>
-            resume(Effect.fail(new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })))
-          )
+            resume(
+              Effect.fail(
+                new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })
+              )
+            ))
           server.listen(port === -1 ? 0 : port, host, () => {
             const addr = server.address() as net.AddressInfo
             resume(Effect.succeed({ server, host, port: addr.port }))

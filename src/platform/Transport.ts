@@ -6,8 +6,8 @@
  * reads delivered as `Buffer` callbacks without an Effect per chunk. `node:net` behaves the same on
  * Node, Bun and Deno. Effect still owns the listener's lifetime through the Scope.
  */
-import * as net from "node:net"
 import { Context, Data, Effect, Layer, type Scope } from "effect"
+import * as net from "node:net"
 
 export interface WireEvents {
   data(chunk: Uint8Array): void
@@ -109,8 +109,11 @@ export class Transport extends Context.Service<Transport, TransportShape>()("eff
         Effect.callback<{ server: net.Server; listener: Listener }, TransportError>((resume) => {
           const server = net.createServer({ noDelay: true, allowHalfOpen: false }, (socket) => accept(wrap(socket)))
           server.once("error", (err: NodeJS.ErrnoException) =>
-            resume(Effect.fail(new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })))
-          )
+            resume(
+              Effect.fail(
+                new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })
+              )
+            ))
           server.listen(port === -1 ? 0 : port, host, () => {
             const addr = server.address() as net.AddressInfo
             resume(Effect.succeed({ server, listener: { host, port: addr.port } }))

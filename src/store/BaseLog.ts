@@ -21,12 +21,12 @@ import type {
   MessageLog,
   PurgeRequest,
   Removed,
-  StoreState,
-  StoredMessage
+  StoredMessage,
+  StoreState
 } from "./MessageLog.ts"
 import { SeqIndex } from "./SeqIndex.ts"
 import * as StoreError from "./StoreError.ts"
-import { isLiteral, MatchMemo, matchesAll } from "./SubjectFilter.ts"
+import { isLiteral, matchesAll, MatchMemo } from "./SubjectFilter.ts"
 import { FIRST_EXACT, LAST_EXACT, SubjectTable } from "./SubjectTable.ts"
 
 /** How a removed message is forgotten: covered by the floor, marked deleted, or marked and overwritten. */
@@ -51,7 +51,6 @@ export abstract class BaseLog<R = never> implements MessageLog {
   private readonly touched = new Set<number>()
   /** Running total of accounted bytes shared by every log of a layer (server-wide store limits). */
   protected usage: StoreUsage | undefined
-
 
   readonly name: string
 

@@ -9,6 +9,7 @@
  * number on the next open. A torn or corrupt tail of the events file is truncated (reported); a corrupt snapshot
  * is a typed error, because the events it summarised are gone.
  */
+import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { crc32 } from "./Crc32.ts"
@@ -16,7 +17,6 @@ import type { EventLog, EventLogOptions } from "./EventLog.ts"
 import type { SyncPolicy } from "./MessageLog.ts"
 import { readUpTo, syncDir, writeFull } from "./Segment.ts"
 import * as StoreError from "./StoreError.ts"
-import { Effect } from "effect"
 
 const FRAME = 16
 const TWO32 = 4294967296
@@ -89,7 +89,11 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       this.current = snap.state
       this.lastN = snap.n
     }
-    this.fd = StoreError.ioSync(this.eventsFile, "open", () => fs.openSync(this.eventsFile, fs.existsSync(this.eventsFile) ? "r+" : "w+"))
+    this.fd = StoreError.ioSync(
+      this.eventsFile,
+      "open",
+      () => fs.openSync(this.eventsFile, fs.existsSync(this.eventsFile) ? "r+" : "w+")
+    )
     try {
       this.replay()
     } catch (e) {
@@ -107,7 +111,9 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       throw StoreError.io(this.snapFile, "read", e)
     }
     const f = parse(buf, 0)
-    if (f === undefined || f.end !== buf.length) throw StoreError.corrupt(this.snapFile, 0, "snapshot fails its checksum")
+    if (f === undefined || f.end !== buf.length) {
+      throw StoreError.corrupt(this.snapFile, 0, "snapshot fails its checksum")
+    }
     return { n: f.n, state: decodeWith(this.snapFile, this.options.decodeState, f.json, 0) }
   }
 
@@ -121,14 +127,19 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       if (f === undefined) break
       if (f.n > this.lastN) {
         if (f.n !== this.lastN + 1) break // a gap means the frame is not ours
-        this.current = this.options.fold(this.current, decodeWith(this.eventsFile, this.options.decodeEvent, f.json, off))
+        this.current = this.options.fold(
+          this.current,
+          decodeWith(this.eventsFile, this.options.decodeEvent, f.json, off)
+        )
         this.lastN = f.n
         this.sinceSnapshot++
       }
       off = f.end
     }
     if (off < size) {
-      this.notes.push(`${path.basename(this.eventsFile)}: dropped ${size - off} bytes of torn or corrupt events at offset ${off}`)
+      this.notes.push(
+        `${path.basename(this.eventsFile)}: dropped ${size - off} bytes of torn or corrupt events at offset ${off}`
+      )
       StoreError.ioSync(this.eventsFile, "truncate", () => fs.ftruncateSync(this.fd, off))
     }
     this.size = off
@@ -223,13 +234,17 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   close(): Effect.Effect<void, StoreError.StoreError> {
     return Effect.suspend(() => {
       if (this.closed) return Effect.void
-      const wait = this.inflight === undefined ? Effect.void : Effect.promise(() => this.inflight!.catch(() => undefined))
+      const wait = this.inflight === undefined
+        ? Effect.void
+        : Effect.promise(() => this.inflight!.catch(() => undefined))
       return Effect.andThen(
         wait,
         StoreError.attempt(() => {
           this.closed = true
           try {
-            if (this.policy !== "write" && this.dirty) StoreError.ioSync(this.eventsFile, "fsync", () => fs.fsyncSync(this.fd))
+            if (this.policy !== "write" && this.dirty) {
+              StoreError.ioSync(this.eventsFile, "fsync", () => fs.fsyncSync(this.fd))
+            }
           } finally {
             fs.closeSync(this.fd)
           }

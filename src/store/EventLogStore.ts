@@ -16,9 +16,9 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { Scope } from "effect"
-import { Log, type Logger } from "../log/Log.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Log, type Logger } from "../log/Log.ts"
 import type { EventLog, EventLogOptions } from "./EventLog.ts"
 import { FileEventLog, fileName } from "./EventLogFile.ts"
 import type { SyncPolicy } from "./MessageLog.ts"
@@ -35,9 +35,12 @@ export class EventLogStore extends Context.Service<EventLogStore, {
 }>()("effect-jetstream/store/EventLog") {
   static readonly layerMemory: Layer.Layer<EventLogStore> = Layer.sync(EventLogStore, () => makeMemory())
   /** File layer; its notes and errors go to the `Log` service when there is one (the broker's), else stderr. */
-  static readonly layerFile = (options: { readonly dir: string; readonly sync?: SyncPolicy }): Layer.Layer<EventLogStore> =>
+  static readonly layerFile = (
+    options: { readonly dir: string; readonly sync?: SyncPolicy }
+  ): Layer.Layer<EventLogStore> =>
     Layer.effect(EventLogStore)(
-      Effect.map(Effect.serviceOption(Log), (log) => makeFile(options.dir, options.sync ?? "write", Option.getOrUndefined(log)))
+      Effect.map(Effect.serviceOption(Log), (log) =>
+        makeFile(options.dir, options.sync ?? "write", Option.getOrUndefined(log)))
     )
 }
 

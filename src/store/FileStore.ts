@@ -76,7 +76,13 @@ export class FileLog extends BaseLog {
   readonly dir: string
   readonly policy: SyncPolicy
 
-  private constructor(name: string, dir: string, config: StoreConfig, policy: SyncPolicy, usage: StoreUsage | undefined) {
+  private constructor(
+    name: string,
+    dir: string,
+    config: StoreConfig,
+    policy: SyncPolicy,
+    usage: StoreUsage | undefined
+  ) {
     super(name, config.firstSeq ?? 1, false)
     this.usage = usage
     this.dir = dir
@@ -129,8 +135,11 @@ export class FileLog extends BaseLog {
     const manifest = Seg.readManifest(this.dir)
     let bases: Array<number>
     if (manifest === "corrupt" || manifest === undefined) {
-      if (manifest === "corrupt") notes.push(`${Seg.MANIFEST} is unreadable; using the ${onDisk.size} segment files present`)
-      else if (onDisk.size > 0) notes.push(`${Seg.MANIFEST} is missing; using the ${onDisk.size} segment files present`)
+      if (manifest === "corrupt") {
+        notes.push(`${Seg.MANIFEST} is unreadable; using the ${onDisk.size} segment files present`)
+      } else if (onDisk.size > 0) {
+        notes.push(`${Seg.MANIFEST} is missing; using the ${onDisk.size} segment files present`)
+      }
       bases = [...onDisk].sort((a, b) => a - b)
     } else {
       const listed = new Set(manifest.segments)
@@ -189,7 +198,13 @@ export class FileLog extends BaseLog {
         this.skipTo(seq)
         if (live) {
           seg.live++
-          this.indexAppend(seq, Record.readSubject(buf, at), Record.readTs(buf, at), off, Record.accountedFromFrame(len))
+          this.indexAppend(
+            seq,
+            Record.readSubject(buf, at),
+            Record.readTs(buf, at),
+            off,
+            Record.accountedFromFrame(len)
+          )
         } else {
           this.indexHole(seq, Record.readTs(buf, at))
         }
@@ -517,7 +532,11 @@ export class FileLog extends BaseLog {
       // Disk full, and this removal is what frees it: without a manifest recovery uses the segment files
       // present, so drop the manifest, then the dead segments, then write the manifest into the freed space.
       manifestWritten = false
-      StoreError.ioSync(path.join(this.dir, Seg.MANIFEST), "remove", () => fs.rmSync(path.join(this.dir, Seg.MANIFEST), { force: true }))
+      StoreError.ioSync(
+        path.join(this.dir, Seg.MANIFEST),
+        "remove",
+        () => fs.rmSync(path.join(this.dir, Seg.MANIFEST), { force: true })
+      )
     }
     for (const s of this.segments) {
       if (keep.includes(s)) continue
@@ -577,7 +596,9 @@ export class FileLog extends BaseLog {
     if (i >= 0) this.openSealed.splice(i, 1)
     if (seg.fd < 0) return
     // An fsync owed to this file must happen before its descriptor goes away.
-    if (this.policy !== "write" && this.dirty.has(seg.fd)) StoreError.ioSync(seg.path, "fsync", () => fs.fsyncSync(seg.fd))
+    if (this.policy !== "write" && this.dirty.has(seg.fd)) {
+      StoreError.ioSync(seg.path, "fsync", () => fs.fsyncSync(seg.fd))
+    }
     this.releaseFd(seg.fd)
     seg.fd = -1
   }
@@ -624,7 +645,8 @@ export class FileLog extends BaseLog {
 
 /** Errors that go away by themselves (someone frees space): the log stays writable after them. */
 const isTransient = (cause: unknown): boolean =>
-  StoreError.isStoreError(cause) && cause.reason._tag === "Io" && (cause.reason.code === "ENOSPC" || cause.reason.code === "EDQUOT")
+  StoreError.isStoreError(cause) && cause.reason._tag === "Io" &&
+  (cause.reason.code === "ENOSPC" || cause.reason.code === "EDQUOT")
 
 const closeQuietly = (fd: number): void => {
   try {

@@ -49,7 +49,11 @@ export class MemoryLog extends BaseLog<StoredMessage> {
     for (const r of records) add += accountedSize(r.subject.length, r.hdr?.length ?? 0, r.data.length)
     if (this.pool.used + add > this.pool.maxBytes) {
       throw new StoreError.StoreError({
-        reason: new StoreError.LimitExceeded({ limit: "memory store bytes", max: this.pool.maxBytes, requested: this.pool.used + add })
+        reason: new StoreError.LimitExceeded({
+          limit: "memory store bytes",
+          max: this.pool.maxBytes,
+          requested: this.pool.used + add
+        })
       })
     }
     let seq = this.reserve(records.length)

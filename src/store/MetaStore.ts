@@ -7,10 +7,10 @@
  * Documents read back are decoded strictly (`MetaDocuments.ts`); one that does not decode is reported as a
  * `Corrupt` StoreError naming its file, next to the documents that did, so one bad file cannot stop a restart.
  */
+import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { type ConsumerMeta, ConsumerMetaDoc, type StreamMeta, StreamMetaDoc } from "./MetaDocuments.ts"
 import { syncDir } from "./Segment.ts"
 import * as StoreError from "./StoreError.ts"
@@ -27,7 +27,11 @@ export class MetaStore extends Context.Service<MetaStore, {
   readonly saveStream: (meta: StreamMeta) => Effect.Effect<void, StoreError.StoreError>
   /** Removes a stream's document and those of all its consumers. */
   readonly removeStream: (name: string) => Effect.Effect<void, StoreError.StoreError>
-  readonly saveConsumer: (stream: string, name: string, meta: ConsumerMeta) => Effect.Effect<void, StoreError.StoreError>
+  readonly saveConsumer: (
+    stream: string,
+    name: string,
+    meta: ConsumerMeta
+  ) => Effect.Effect<void, StoreError.StoreError>
   readonly removeConsumer: (stream: string, name: string) => Effect.Effect<void, StoreError.StoreError>
   /** Every stored stream, in file name order. */
   readonly loadStreams: Effect.Effect<Loaded<StreamMeta>, StoreError.StoreError>
@@ -48,7 +52,11 @@ const decodeStream = Schema.decodeUnknownExit(StreamMetaDoc, strict)
 const decodeConsumer = Schema.decodeUnknownExit(ConsumerMetaDoc, strict)
 
 /** Parses and decodes one document; anything wrong with it is `Corrupt` naming the file. */
-export const decodeDocument = <A>(file: string, text: string, decode: (u: unknown) => Exit.Exit<A, Schema.SchemaError>): A => {
+export const decodeDocument = <A>(
+  file: string,
+  text: string,
+  decode: (u: unknown) => Exit.Exit<A, Schema.SchemaError>
+): A => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -143,7 +151,7 @@ const memoryFiles = (): Files => {
     pathOf: (dir, name) => `memory:${key(dir)}/${name}`,
     write: (dir, name, text) => {
       let d = dirs.get(key(dir))
-      if (d === undefined) dirs.set(key(dir), (d = new Map()))
+      if (d === undefined) dirs.set(key(dir), d = new Map())
       d.set(name, text)
     },
     remove: (dir, name) => void dirs.get(key(dir))?.delete(name),
@@ -152,7 +160,9 @@ const memoryFiles = (): Files => {
     read: (dir, name) => {
       const text = dirs.get(key(dir))?.get(name)
       if (text === undefined) {
-        throw new StoreError.StoreError({ reason: new StoreError.NotFound({ stream: name, detail: "no such document" }) })
+        throw new StoreError.StoreError({
+          reason: new StoreError.NotFound({ stream: name, detail: "no such document" })
+        })
       }
       return text
     }
@@ -181,15 +191,19 @@ const make = (files: Files): MetaStore["Service"] => {
       return { metas, problems }
     })
   return {
-    saveStream: (meta) => StoreError.attempt(() => files.write(STREAMS, fileName(meta.config.name, ".json"), JSON.stringify(meta))),
+    saveStream: (meta) =>
+      StoreError.attempt(() => files.write(STREAMS, fileName(meta.config.name, ".json"), JSON.stringify(meta))),
     removeStream: (name) =>
       StoreError.attempt(() => {
         files.remove(STREAMS, fileName(name, ".json"))
         files.removeDir(consumersOf(name))
       }),
     saveConsumer: (stream, name, meta) =>
-      StoreError.attempt(() => files.write(consumersOf(stream), fileName(name, ".json"), JSON.stringify({ ...meta, name }))),
-    removeConsumer: (stream, name) => StoreError.attempt(() => files.remove(consumersOf(stream), fileName(name, ".json"))),
+      StoreError.attempt(() =>
+        files.write(consumersOf(stream), fileName(name, ".json"), JSON.stringify({ ...meta, name }))
+      ),
+    removeConsumer: (stream, name) =>
+      StoreError.attempt(() => files.remove(consumersOf(stream), fileName(name, ".json"))),
     loadStreams: load(STREAMS, decodeStream),
     loadConsumers: (stream) => load(consumersOf(stream), decodeConsumer)
   }

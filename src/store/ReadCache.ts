@@ -61,7 +61,9 @@ export class ReadCache {
 
   /** Forgets the chunk holding `off` (after an erase overwrote bytes there). */
   invalidate(seg: Segment, off: number, len: number): void {
-    for (let c = Math.floor(off / CHUNK); c * CHUNK < off + len; c++) this.chunks.delete(seg.id * CHUNKS_PER_SEGMENT + c)
+    for (let c = Math.floor(off / CHUNK); c * CHUNK < off + len; c++) {
+      this.chunks.delete(seg.id * CHUNKS_PER_SEGMENT + c)
+    }
   }
 
   dropSegment(seg: Segment): void {
@@ -75,4 +77,5 @@ export class ReadCache {
   }
 }
 
-const short = (seg: Segment, off: number) => StoreError.corrupt(seg.path, off, "record extends past the end of the file")
+const short = (seg: Segment, off: number) =>
+  StoreError.corrupt(seg.path, off, "record extends past the end of the file")

@@ -119,7 +119,9 @@ export const readManifest = (dir: string): Manifest | undefined | "corrupt" => {
 /** The manifest as written by `writeManifest`; anything else (other version, unknown field) is corrupt. */
 const ManifestDoc = Schema.Struct({
   version: Schema.Literal(1),
-  segments: Schema.Array(Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(Number.MAX_SAFE_INTEGER)))
+  segments: Schema.Array(
+    Schema.Number.check(Schema.isInt(), Schema.isGreaterThan(0), Schema.isLessThanOrEqualTo(Number.MAX_SAFE_INTEGER))
+  )
 })
 const decodeManifest = Schema.decodeUnknownExit(ManifestDoc, { onExcessProperty: "error" })
 

@@ -10,12 +10,12 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { Scope } from "effect"
-import { Log, Logger } from "../log/Log.ts"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Log, Logger } from "../log/Log.ts"
 import { dirName, FileLog } from "./FileStore.ts"
-import type { MessageLog, StoreConfig, SyncPolicy } from "./MessageLog.ts"
 import { MemoryLog, type MemoryOptions, MemoryPool } from "./MemoryStore.ts"
+import type { MessageLog, StoreConfig, SyncPolicy } from "./MessageLog.ts"
 import * as StoreError from "./StoreError.ts"
 
 export interface FileLayerOptions {
@@ -50,7 +50,9 @@ export class StreamStore extends Context.Service<StreamStore, {
 
   /** File layer; its notes and errors go to the `Log` service when there is one (the broker's), else stderr. */
   static readonly layerFile = (options: FileLayerOptions): Layer.Layer<StreamStore> =>
-    Layer.effect(StreamStore)(Effect.map(Effect.serviceOption(Log), (log) => makeFile(options, Option.getOrUndefined(log))))
+    Layer.effect(StreamStore)(
+      Effect.map(Effect.serviceOption(Log), (log) => makeFile(options, Option.getOrUndefined(log)))
+    )
 }
 
 /** Where store notes go without a `Log` service: stderr, as nats-server's default logger. */
@@ -81,7 +83,9 @@ export const makeMemory = (options: MemoryOptions): StreamStore["Service"] => {
       Effect.suspend(() => {
         const log = pool.logs.get(name)
         if (log === undefined) {
-          return Effect.fail(new StoreError.StoreError({ reason: new StoreError.NotFound({ stream: name, detail: "no such stream" }) }))
+          return Effect.fail(
+            new StoreError.StoreError({ reason: new StoreError.NotFound({ stream: name, detail: "no such stream" }) })
+          )
         }
         if (log.inUse) return Effect.fail(inUse(name))
         log.destroy()
@@ -105,7 +109,13 @@ export const makeFile = (options: FileLayerOptions, logger?: Logger): StreamStor
           Effect.suspend(() => {
             if (open.has(name)) return Effect.fail(inUse(name))
             return StoreError.attempt(() =>
-              FileLog.openSync(path.join(options.dir, dirName(name)), name, { ...options.defaults, ...config }, policy, usage)
+              FileLog.openSync(
+                path.join(options.dir, dirName(name)),
+                name,
+                { ...options.defaults, ...config },
+                policy,
+                usage
+              )
             )
           }).pipe(Effect.tap(() => Effect.sync(() => open.add(name)))),
           (fileLog) =>

@@ -13,8 +13,10 @@ export const isLiteral = (filter: string): boolean => {
   for (let i = 0; i < filter.length; i++) {
     const c = filter.charCodeAt(i)
     // A wildcard only counts as a whole token; "a*b" is a literal token in NATS.
-    if ((c === 42 || c === 62) && (i === 0 || filter.charCodeAt(i - 1) === 46) &&
-      (i + 1 === filter.length || filter.charCodeAt(i + 1) === 46)) return false
+    if (
+      (c === 42 || c === 62) && (i === 0 || filter.charCodeAt(i - 1) === 46) &&
+      (i + 1 === filter.length || filter.charCodeAt(i + 1) === 46)
+    ) return false
   }
   return true
 }

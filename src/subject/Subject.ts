@@ -30,8 +30,7 @@ export const isValidSubject = (subject: string): boolean => {
 }
 
 /** Valid for PUB in pedantic mode and for stored messages: no wildcard tokens. */
-export const isValidLiteralSubject = (subject: string): boolean =>
-  isValidSubject(subject) && !hasWildcard(subject)
+export const isValidLiteralSubject = (subject: string): boolean => isValidSubject(subject) && !hasWildcard(subject)
 
 /** True when some whole token is `*` or `>`. */
 export const hasWildcard = (subject: string): boolean => {

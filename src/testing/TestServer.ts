@@ -4,11 +4,11 @@
  * get a NATS + JetStream server without Docker, a downloaded binary or any Effect code. With
  * `clock: "test"` the broker's time is a shared Effect `TestClock` the test moves by hand.
  */
+import { Clock, Context, Duration, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { Clock, Context, Duration, Effect, Exit, Layer, Option, Schema, Scope } from "effect"
-import { TestClock } from "effect/testing"
 import * as CoreBroker from "../Broker.ts"
 import * as BrokerConfig from "../config/BrokerConfig.ts"
 import { Server } from "../core/Server.ts"

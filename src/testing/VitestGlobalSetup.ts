@@ -20,7 +20,9 @@ interface ProvidingProject {
 export default async function setup(project?: ProvidingProject): Promise<() => Promise<void>> {
   const storage = process.env.EFFECT_JETSTREAM_STORAGE
   if (storage !== undefined && storage !== "memory" && storage !== "file") {
-    throw new BrokerConfigError({ message: `EFFECT_JETSTREAM_STORAGE must be "memory" or "file", not ${JSON.stringify(storage)}` })
+    throw new BrokerConfigError({
+      message: `EFFECT_JETSTREAM_STORAGE must be "memory" or "file", not ${JSON.stringify(storage)}`
+    })
   }
   const srv = await startTestServer({ storage: storage ?? "memory" })
   process.env.NATS_URL = srv.url

@@ -76,9 +76,13 @@ describe("ActorKernel", () => {
   it.effect("a thrown value in a call is the caller's typed failure; the actor goes on", () =>
     Effect.gen(function*() {
       const { kernel, errors } = yield* setup()
-      const failed = yield* Effect.flip(kernel.call(() => {
-        throw new Error("no such message")
-      }, fail, unavailable))
+      const failed = yield* Effect.flip(kernel.call(
+        () => {
+          throw new Error("no such message")
+        },
+        fail,
+        unavailable
+      ))
       assert.strictEqual(failed, "thrown: Error: no such message")
       assert.strictEqual(yield* kernel.call((s) => s.total, fail, unavailable), 0)
       assert.deepStrictEqual(errors, [])

@@ -37,7 +37,11 @@ const setup = (streamConfig: Record<string, unknown>) =>
     if (!decoded.ok) return yield* Effect.die(new Error(decoded.error.description))
     const store = makeMemory({})
     const log = yield* store.open(decoded.config.name, {})
-    const stream = yield* StreamActor.make(decoded.config, clock.nowNs(), log, { client: internal, log: logger, nowNs: clock.nowNs })
+    const stream = yield* StreamActor.make(decoded.config, clock.nowNs(), log, {
+      client: internal,
+      log: logger,
+      nowNs: clock.nowNs
+    })
     const received: Array<Received> = []
     const listen = (subject: string) =>
       app.subscribe(subject, (s, reply, hdrLen, msg) => {
@@ -75,13 +79,20 @@ const withClock = <A, E, R>(self: Effect.Effect<A, E, R>) =>
 describe("StreamActor in-process", () => {
   it.effect("stores a publish and answers with nats-server's PubAck", () =>
     withClock(Effect.gen(function*() {
-      const { stream, received, listen, publish } = yield* setup({ name: "ORDERS", subjects: ["orders.>"], storage: "memory" })
+      const { stream, received, listen, publish } = yield* setup({
+        name: "ORDERS",
+        subjects: ["orders.>"],
+        storage: "memory"
+      })
       listen("ack.>")
       publish("orders.1", "apples", "ack.1")
       publish("orders.2", "pears", "ack.2")
       yield* settle
       // nats-server writes its PubAck from a template with a space after the comma.
-      assert.deepStrictEqual(received.map((r) => r.body), ["{\"stream\":\"ORDERS\", \"seq\":1}", "{\"stream\":\"ORDERS\", \"seq\":2}"])
+      assert.deepStrictEqual(received.map((r) => r.body), [
+        "{\"stream\":\"ORDERS\", \"seq\":1}",
+        "{\"stream\":\"ORDERS\", \"seq\":2}"
+      ])
       assert.strictEqual(stream.store.state().msgs, 2)
       assert.strictEqual(text.decode(stream.store.get(2)!.data), "pears")
     })))
@@ -120,7 +131,11 @@ describe("StreamActor in-process", () => {
 describe("ConsumerActor in-process", () => {
   it.effect("push delivery, redelivery after ack_wait on the test clock, and an ack that ends it", () =>
     withClock(Effect.gen(function*() {
-      const { received, listen, publish, consumer } = yield* setup({ name: "JOBS", subjects: ["jobs.>"], storage: "memory" })
+      const { received, listen, publish, consumer } = yield* setup({
+        name: "JOBS",
+        subjects: ["jobs.>"],
+        storage: "memory"
+      })
       listen("deliver.jobs")
       yield* consumer("worker", { deliver_subject: "deliver.jobs", ack_policy: "explicit", ack_wait: 5_000_000_000 })
       publish("jobs.1", "work")

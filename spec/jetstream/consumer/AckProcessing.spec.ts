@@ -35,7 +35,20 @@ describe("nakDelayMs (ConsumerNakOptions or a Go duration)", () => {
     assert.deepStrictEqual(delay("   "), [undefined, 0])
   })
   it("a malformed argument is a plain NAK with a warning, never some other delay", () => {
-    for (const bad of [" {\"delay\":\"5s\"}", " {\"delay\":1.5}", " {\"delay\":1e9}", " {\"delay\":5,\"x\":1}", " {\"delay\":", " 5", " 1.5", " 5 s", " s", " 1d"]) {
+    for (
+      const bad of [
+        " {\"delay\":\"5s\"}",
+        " {\"delay\":1.5}",
+        " {\"delay\":1e9}",
+        " {\"delay\":5,\"x\":1}",
+        " {\"delay\":",
+        " 5",
+        " 1.5",
+        " 5 s",
+        " s",
+        " 1d"
+      ]
+    ) {
       assert.deepStrictEqual(delay(bad), [undefined, 1], bad)
     }
   })
@@ -45,20 +58,43 @@ describe("nakDelayMs (ConsumerNakOptions or a Go duration)", () => {
     assert.strictEqual(parseGoDuration("300ms"), 300)
     assert.strictEqual(parseGoDuration("1500us"), 1.5)
     assert.strictEqual(parseGoDuration("+1m"), 60_000)
-    for (const bad of ["", "-", "1", "ms", "1.s.", "1s ", "1 s"]) assert.strictEqual(parseGoDuration(bad), undefined, bad)
+    for (const bad of ["", "-", "1", "ms", "1.s.", "1s ", "1 s"]) {
+      assert.strictEqual(parseGoDuration(bad), undefined, bad)
+    }
   })
 })
 
 describe("nextPullRequest (+NXT)", () => {
   it("is a pull request body, refused with nats-server's statuses", () => {
-    assert.deepStrictEqual(nextPullRequest(true, b(" {\"batch\":3,\"no_wait\":true}")), { batch: 3, expiresNs: 0, noWait: true, maxBytes: 0, heartbeatNs: 0 })
-    assert.deepStrictEqual(nextPullRequest(true, b("")), { batch: 1, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 })
-    assert.deepStrictEqual(nextPullRequest(true, b(" 4")), { batch: 4, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0 })
+    assert.deepStrictEqual(nextPullRequest(true, b(" {\"batch\":3,\"no_wait\":true}")), {
+      batch: 3,
+      expiresNs: 0,
+      noWait: true,
+      maxBytes: 0,
+      heartbeatNs: 0
+    })
+    assert.deepStrictEqual(nextPullRequest(true, b("")), {
+      batch: 1,
+      expiresNs: 0,
+      noWait: false,
+      maxBytes: 0,
+      heartbeatNs: 0
+    })
+    assert.deepStrictEqual(nextPullRequest(true, b(" 4")), {
+      batch: 4,
+      expiresNs: 0,
+      noWait: false,
+      maxBytes: 0,
+      heartbeatNs: 0
+    })
     assert.strictEqual(
       nextPullRequest(true, b(" {\"batch\":\"3\"}")),
       "400 Bad Request - json: cannot unmarshal string into Go struct field JSApiConsumerGetNextRequest.batch of type int"
     )
-    assert.strictEqual(nextPullRequest(true, b(" {\"batch\":3,\"x\":1}")), "400 Bad Request - json: unknown field \"x\"")
+    assert.strictEqual(
+      nextPullRequest(true, b(" {\"batch\":3,\"x\":1}")),
+      "400 Bad Request - json: unknown field \"x\""
+    )
     assert.strictEqual(nextPullRequest(true, b(" {\"batch\":")), "400 Bad Request - unexpected end of JSON input")
     assert.strictEqual(nextPullRequest(false, b(" {\"batch\":3}")), "409 Consumer is push based")
   })

@@ -2,8 +2,8 @@
  * AckState against a naive model, and the journal property: folding the recorded events over a
  * snapshot taken at any point reproduces the live state exactly (what restart recovery relies on).
  */
-import { describe, expect, it } from "vitest"
 import { fc } from "@fast-check/vitest"
+import { describe, expect, it } from "vitest"
 import { AckState } from "../../../src/jetstream/consumer/AckState.ts"
 import { type ConsumerEvent, foldConsumer } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
 

@@ -35,20 +35,26 @@ describe("consumer journal decoding", () => {
   it.effect("well-formed events fold back to the same progress", () =>
     Effect.gen(function*() {
       const dir = tempDir()
-      const events: ReadonlyArray<ConsumerEvent> = [{ e: "d", s: 1, t: 1 }, { e: "d", s: 2, t: 1 }, { e: "a", s: 1, d: 1 }]
+      const events: ReadonlyArray<ConsumerEvent> = [{ e: "d", s: 1, t: 1 }, { e: "d", s: 2, t: 1 }, {
+        e: "a",
+        s: 1,
+        d: 1
+      }]
       yield* writeRaw(dir, events)
       const state = yield* reopen(dir)
       assert.deepStrictEqual([state.nextSeq, state.delivered, state.pending], [3, 2, [[2, 2, 1]]])
     }))
 
-  for (const [label, bad] of [
-    ["an unknown event tag", { e: "x", s: 1 }],
-    ["a negative sequence", { e: "d", s: -1, t: 1 }],
-    ["a fractional sequence", { e: "a", s: 1.5, d: 1 }],
-    ["a missing field", { e: "a", s: 1 }],
-    ["an unknown field", { e: "g", s: 1, extra: true }],
-    ["a tracked flag out of range", { e: "d", s: 1, t: 2 }]
-  ] as const) {
+  for (
+    const [label, bad] of [
+      ["an unknown event tag", { e: "x", s: 1 }],
+      ["a negative sequence", { e: "d", s: -1, t: 1 }],
+      ["a fractional sequence", { e: "a", s: 1.5, d: 1 }],
+      ["a missing field", { e: "a", s: 1 }],
+      ["an unknown field", { e: "g", s: 1, extra: true }],
+      ["a tracked flag out of range", { e: "d", s: 1, t: 2 }]
+    ] as const
+  ) {
     it.effect(`${label} is a Corrupt error naming the journal`, () =>
       Effect.gen(function*() {
         const dir = tempDir()
@@ -62,7 +68,14 @@ describe("consumer journal decoding", () => {
   it.effect("a snapshot of the wrong shape is a Corrupt error naming the snapshot", () =>
     Effect.gen(function*() {
       const dir = tempDir()
-      yield* writeRaw(dir, [], { nextSeq: "1", delivered: 0, lastDeliveredStreamSeq: 0, floor: [0, 0], pending: [], redelivered: [] })
+      yield* writeRaw(dir, [], {
+        nextSeq: "1",
+        delivered: 0,
+        lastDeliveredStreamSeq: 0,
+        floor: [0, 0],
+        pending: [],
+        redelivered: []
+      })
       const err = yield* Effect.flip(reopen(dir))
       assert.strictEqual(err.reason._tag, "Corrupt")
       assert.include(err.message, path.join(dir, "j.snap"))

@@ -1,5 +1,12 @@
 import { assert, describe, it } from "vitest"
-import { ApiError, ApiErrorCodes, ApiErrors, apiErrorResponse, apiResponse, isApiError } from "../../../src/jetstream/model/ApiError.ts"
+import {
+  ApiError,
+  ApiErrorCodes,
+  apiErrorResponse,
+  ApiErrors,
+  apiResponse,
+  isApiError
+} from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
   it("mirrors the 132 errors of nats-server 2.9.10 with unique err_codes", () => {
@@ -8,48 +15,101 @@ describe("ApiErrors", () => {
     assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 132)
   })
   it("exact values of the common stream errors", () => {
-    assert.deepStrictEqual(ApiErrors.streamNotFound(), new ApiError({ code: 404, err_code: 10059, description: "stream not found" }))
-    assert.deepStrictEqual(ApiErrors.consumerNotFound(), new ApiError({ code: 404, err_code: 10014, description: "consumer not found" }))
-    assert.deepStrictEqual(ApiErrors.invalidJSON(), new ApiError({ code: 400, err_code: 10025, description: "invalid JSON" }))
-    assert.deepStrictEqual(ApiErrors.badRequest(), new ApiError({ code: 400, err_code: 10003, description: "bad request" }))
-    assert.deepStrictEqual(ApiErrors.noMessageFound(), new ApiError({ code: 404, err_code: 10037, description: "no message found" }))
-    assert.deepStrictEqual(ApiErrors.streamNameExist(), new ApiError({
-      code: 400,
-      err_code: 10058,
-      description: "stream name already in use with a different configuration"
-    }))
-    assert.deepStrictEqual(ApiErrors.streamSubjectOverlap(), new ApiError({
-      code: 400,
-      err_code: 10065,
-      description: "subjects overlap with an existing stream"
-    }))
-    assert.deepStrictEqual(ApiErrors.notEnabledForAccount(), new ApiError({
-      code: 503,
-      err_code: 10039,
-      description: "JetStream not enabled for account"
-    }))
-    assert.deepStrictEqual(ApiErrors.streamMessageExceedsMaximum(), new ApiError({ code: 400, err_code: 10054, description: "message size exceeds maximum allowed" }))
-    assert.deepStrictEqual(ApiErrors.streamSealed(), new ApiError({ code: 400, err_code: 10109, description: "invalid operation on sealed stream" }))
+    assert.deepStrictEqual(
+      ApiErrors.streamNotFound(),
+      new ApiError({ code: 404, err_code: 10059, description: "stream not found" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.consumerNotFound(),
+      new ApiError({ code: 404, err_code: 10014, description: "consumer not found" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.invalidJSON(),
+      new ApiError({ code: 400, err_code: 10025, description: "invalid JSON" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.badRequest(),
+      new ApiError({ code: 400, err_code: 10003, description: "bad request" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.noMessageFound(),
+      new ApiError({ code: 404, err_code: 10037, description: "no message found" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamNameExist(),
+      new ApiError({
+        code: 400,
+        err_code: 10058,
+        description: "stream name already in use with a different configuration"
+      })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamSubjectOverlap(),
+      new ApiError({
+        code: 400,
+        err_code: 10065,
+        description: "subjects overlap with an existing stream"
+      })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.notEnabledForAccount(),
+      new ApiError({
+        code: 503,
+        err_code: 10039,
+        description: "JetStream not enabled for account"
+      })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamMessageExceedsMaximum(),
+      new ApiError({ code: 400, err_code: 10054, description: "message size exceeds maximum allowed" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamSealed(),
+      new ApiError({ code: 400, err_code: 10109, description: "invalid operation on sealed stream" })
+    )
     assert.strictEqual(ApiErrorCodes.streamWrongLastMsgID, 10070)
   })
   it("fills placeholders like nats-server", () => {
-    assert.deepStrictEqual(ApiErrors.streamWrongLastSequence(41), new ApiError({ code: 400, err_code: 10071, description: "wrong last sequence: 41" }))
-    assert.strictEqual(ApiErrors.streamWrongLastSequence(2n ** 64n - 1n).description, "wrong last sequence: 18446744073709551615")
-    assert.deepStrictEqual(ApiErrors.streamWrongLastMsgID("abc"), new ApiError({ code: 400, err_code: 10070, description: "wrong last msg ID: abc" }))
-    assert.deepStrictEqual(ApiErrors.streamInvalidConfig("x {err} y"), new ApiError({ code: 500, err_code: 10052, description: "x {err} y" }))
-    assert.deepStrictEqual(ApiErrors.streamStoreFailed("disk"), new ApiError({ code: 503, err_code: 10077, description: "disk" }))
+    assert.deepStrictEqual(
+      ApiErrors.streamWrongLastSequence(41),
+      new ApiError({ code: 400, err_code: 10071, description: "wrong last sequence: 41" })
+    )
+    assert.strictEqual(
+      ApiErrors.streamWrongLastSequence(2n ** 64n - 1n).description,
+      "wrong last sequence: 18446744073709551615"
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamWrongLastMsgID("abc"),
+      new ApiError({ code: 400, err_code: 10070, description: "wrong last msg ID: abc" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamInvalidConfig("x {err} y"),
+      new ApiError({ code: 500, err_code: 10052, description: "x {err} y" })
+    )
+    assert.deepStrictEqual(
+      ApiErrors.streamStoreFailed("disk"),
+      new ApiError({ code: 503, err_code: 10077, description: "disk" })
+    )
     assert.strictEqual(
       ApiErrors.streamExternalDelPrefixOverlaps("p", "s").description,
       "stream external delivery prefix p overlaps with stream subject s"
     )
-    assert.strictEqual(ApiErrors.consumerNameTooLong(255).description, "consumer name is too long, maximum allowed is 255")
+    assert.strictEqual(
+      ApiErrors.consumerNameTooLong(255).description,
+      "consumer name is too long, maximum allowed is 255"
+    )
   })
 })
 
 describe("responses", () => {
   it("apiResponse puts type first and encodes like Go", () => {
     assert.strictEqual(
-      apiResponse("io.nats.jetstream.api.v1.stream_names_response", { total: 1, type: "ignored", streams: ["a<b"], seq: 2n ** 63n }),
+      apiResponse("io.nats.jetstream.api.v1.stream_names_response", {
+        total: 1,
+        type: "ignored",
+        streams: ["a<b"],
+        seq: 2n ** 63n
+      }),
       "{\"type\":\"io.nats.jetstream.api.v1.stream_names_response\",\"total\":1,\"streams\":[\"a\\u003cb\"],\"seq\":9223372036854775808}"
     )
   })

@@ -147,7 +147,13 @@ const zerosOf = (t: GoType): ReadonlyArray<Json> => {
     case "enum":
       return t.zero // Go's enum decoders refuse null
     case "object":
-      return [null, {}, Object.fromEntries(Object.entries(t.fields).map(([k, f]) => [k, f.support === "unsupported" ? zerosOf(f.type).at(-1) : null]))]
+      return [
+        null,
+        {},
+        Object.fromEntries(
+          Object.entries(t.fields).map(([k, f]) => [k, f.support === "unsupported" ? zerosOf(f.type).at(-1) : null])
+        )
+      ]
   }
 }
 
@@ -174,13 +180,19 @@ const api = async (subject: string, body: Json | string): Promise<Reply> => {
   return JSON.parse(dec.decode(m.data)) as Reply
 }
 
-const fieldsOfTables = (...tables: ReadonlyArray<FieldTable>): ReadonlyArray<string> => tables.flatMap((t) => Object.keys(t))
+const fieldsOfTables = (...tables: ReadonlyArray<FieldTable>): ReadonlyArray<string> =>
+  tables.flatMap((t) => Object.keys(t))
 
 describe("the tables", () => {
   it("every field has a sample, and the decoders fill exactly the honoured and validated rows", () => {
-    expect(Object.keys(STREAM_SAMPLES).sort()).toEqual([...fieldsOfTables(STREAM_CONFIG_FIELDS, STREAM_REQUEST_FIELDS)].sort())
-    expect(Object.keys(CONSUMER_SAMPLES).sort()).toEqual([...fieldsOfTables(CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS)].sort())
-    const decodedRows = (t: FieldTable) => Object.entries(t).filter(([, f]) => f.support !== "unsupported").map(([k]) => k).sort()
+    expect(Object.keys(STREAM_SAMPLES).sort()).toEqual(
+      [...fieldsOfTables(STREAM_CONFIG_FIELDS, STREAM_REQUEST_FIELDS)].sort()
+    )
+    expect(Object.keys(CONSUMER_SAMPLES).sort()).toEqual(
+      [...fieldsOfTables(CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS)].sort()
+    )
+    const decodedRows = (t: FieldTable) =>
+      Object.entries(t).filter(([, f]) => f.support !== "unsupported").map(([k]) => k).sort()
     expect([...STREAM_DECODED].sort()).toEqual(decodedRows(STREAM_CONFIG_FIELDS))
     expect([...CONSUMER_DECODED].sort()).toEqual(decodedRows(CONSUMER_CONFIG_FIELDS))
   })
@@ -210,13 +222,19 @@ describe("stream config fields", () => {
         return
       }
       const reply = await create(name, extra)
-      const description = f.support === "validated" ? sample.error : `stream configuration field "${sample.refusedAs ?? field}" is not supported`
+      const description = f.support === "validated"
+        ? sample.error
+        : `stream configuration field "${sample.refusedAs ?? field}" is not supported`
       expect(reply.error?.description).toBe(description)
       if (f.support === "unsupported") expect(reply.error?.err_code).toBe(10052)
       // A refused create changes nothing.
       expect((await api(`STREAM.INFO.${name}`, "")).error?.err_code).toBe(10059)
     })
-    const zeros = f.support === "unsupported" ? zerosOf(f.type) : field === "name" ? [] : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
+    const zeros = f.support === "unsupported"
+      ? zerosOf(f.type)
+      : field === "name"
+      ? []
+      : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
     if (zeros.length > 0) {
       it(`${field} with its zero values ${JSON.stringify(zeros)} creates the stream`, async () => {
         for (const zero of zeros) {
@@ -230,21 +248,43 @@ describe("stream config fields", () => {
   }
 
   it("an unknown key, top level or nested, is 10025 naming it and creates nothing", async () => {
-    for (const [extra, key] of [[{ allow_everything: true }, "allow_everything"], [{ consumer_limits: { max_acks: 0 } }, "max_acks"], [{ placement: { zone: "" } }, "zone"]] as const) {
+    for (
+      const [extra, key] of [[{ allow_everything: true }, "allow_everything"], [
+        { consumer_limits: { max_acks: 0 } },
+        "max_acks"
+      ], [{ placement: { zone: "" } }, "zone"]] as const
+    ) {
       const name = fresh()
-      expect((await create(name, extra)).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "${key}"` })
+      expect((await create(name, extra)).error).toEqual({
+        code: 400,
+        err_code: 10025,
+        description: `invalid JSON: json: unknown field "${key}"`
+      })
       expect((await api(`STREAM.INFO.${name}`, "")).error?.err_code).toBe(10059)
     }
   })
 
   it("keys match case-folded as Go does, for unsupported fields too", async () => {
     const name = fresh()
-    expect((await create(name, { Allow_Msg_TTL: true })).error?.description).toBe(`stream configuration field "allow_msg_ttl" is not supported`)
+    expect((await create(name, { Allow_Msg_TTL: true })).error?.description).toBe(
+      `stream configuration field "allow_msg_ttl" is not supported`
+    )
     expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
   })
 
   it("a wrong type for an unsupported field is invalid JSON, as in nats-server", async () => {
-    for (const extra of [{ allow_msg_ttl: "yes" }, { compression: "zstd" }, { compression: null }, { compression: "" }, { persist_mode: 1 }, { consumer_limits: [] }, { subject_delete_marker_ttl: 1.5 }, { subject_transform: { src: 1 } }]) {
+    for (
+      const extra of [
+        { allow_msg_ttl: "yes" },
+        { compression: "zstd" },
+        { compression: null },
+        { compression: "" },
+        { persist_mode: 1 },
+        { consumer_limits: [] },
+        { subject_delete_marker_ttl: 1.5 },
+        { subject_transform: { src: 1 } }
+      ]
+    ) {
       expect((await create(fresh(), extra)).error).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
     }
   })
@@ -253,13 +293,18 @@ describe("stream config fields", () => {
     const name = fresh()
     expect((await create(name, { max_msgs: 5 })).error).toBeUndefined()
     const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, allow_msg_ttl: true })
-    expect(reply.error).toEqual({ code: 500, err_code: 10052, description: `stream configuration field "allow_msg_ttl" is not supported` })
+    expect(reply.error).toEqual({
+      code: 500,
+      err_code: 10052,
+      description: `stream configuration field "allow_msg_ttl" is not supported`
+    })
     expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
   })
 
   it("a nats.go-shaped body (every non-omitempty key at its zero value) is accepted", async () => {
     const name = fresh()
-    const body = `{"name":"${name}","subjects":["${name}.>"],"retention":"limits","max_consumers":0,"max_msgs":0,"max_bytes":0,"discard":"old","max_age":0,"max_msgs_per_subject":0,"storage":"file","num_replicas":0,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false,"compression":"none","consumer_limits":{},"allow_msg_ttl":false}`
+    const body =
+      `{"name":"${name}","subjects":["${name}.>"],"retention":"limits","max_consumers":0,"max_msgs":0,"max_bytes":0,"discard":"old","max_age":0,"max_msgs_per_subject":0,"storage":"file","num_replicas":0,"allow_direct":false,"mirror_direct":false,"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false,"compression":"none","consumer_limits":{},"allow_msg_ttl":false}`
     const reply = await api(`STREAM.CREATE.${name}`, body)
     expect(reply.error).toBeUndefined()
     expect(reply.config?.subjects).toEqual([`${name}.>`])
@@ -275,7 +320,11 @@ describe("consumer config fields", () => {
   })
   // A named pull consumer with explicit acks; `config` keys override, `request` keys sit beside.
   const create = (name: string, config: Record<string, Json>, request: Record<string, Json> = {}) =>
-    api(`CONSUMER.CREATE.${S}.${name}`, { stream_name: S, config: { name, ack_policy: "explicit", ...config }, ...request })
+    api(`CONSUMER.CREATE.${S}.${name}`, {
+      stream_name: S,
+      config: { name, ack_policy: "explicit", ...config },
+      ...request
+    })
   const isRequestKey = (field: string) => Object.hasOwn(CONSUMER_REQUEST_FIELDS, field)
 
   for (const [field, f] of Object.entries(table)) {
@@ -283,7 +332,9 @@ describe("consumer config fields", () => {
     it(`${field} (${f.support}) with a non-zero value`, async () => {
       const name = fresh()
       const value = named(sample.value, name)
-      const reply = isRequestKey(field) ? await create(name, {}, { [field]: value }) : await create(name, { ...sample.with, [field]: value })
+      const reply = isRequestKey(field)
+        ? await create(name, {}, { [field]: value })
+        : await create(name, { ...sample.with, [field]: value })
       if (f.support === "honoured") {
         expect(reply.error).toBeUndefined()
         if (isRequestKey(field)) return // stream_name, config, action: the create itself is the round trip
@@ -291,15 +342,25 @@ describe("consumer config fields", () => {
         expect(info.config?.[field]).toEqual(sample.echo ?? value)
         return
       }
-      expect(reply.error).toEqual({ code: 500, err_code: 10012, description: `consumer configuration field "${field}" is not supported` })
+      expect(reply.error).toEqual({
+        code: 500,
+        err_code: 10012,
+        description: `consumer configuration field "${field}" is not supported`
+      })
       expect((await api(`CONSUMER.INFO.${S}.${name}`, "")).error?.err_code).toBe(10014)
     })
-    const zeros = f.support === "unsupported" ? zerosOf(f.type) : ["name", "stream_name", "config"].includes(field) ? [] : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
+    const zeros = f.support === "unsupported"
+      ? zerosOf(f.type)
+      : ["name", "stream_name", "config"].includes(field)
+      ? []
+      : [...(sample.enumType === true ? [] : [null]), ...(sample.zero !== undefined ? [sample.zero] : [])]
     if (zeros.length > 0) {
       it(`${field} with its zero values ${JSON.stringify(zeros)} creates the consumer`, async () => {
         for (const zero of zeros) {
           const name = fresh()
-          const reply = isRequestKey(field) ? await create(name, {}, { [field]: zero }) : await create(name, { [field]: zero })
+          const reply = isRequestKey(field)
+            ? await create(name, {}, { [field]: zero })
+            : await create(name, { [field]: zero })
           expect(reply.error, JSON.stringify(zero)).toBeUndefined()
         }
       })
@@ -307,24 +368,54 @@ describe("consumer config fields", () => {
   }
 
   it("filter_subjects is refused, not dropped: nothing is created and nothing delivered", async () => {
-    const reply = await api(`CONSUMER.CREATE.${S}.FS`, { stream_name: S, config: { name: "FS", ack_policy: "explicit", filter_subjects: [`${S}.a`, `${S}.b`] } })
-    expect(reply.error).toEqual({ code: 500, err_code: 10012, description: `consumer configuration field "filter_subjects" is not supported` })
+    const reply = await api(`CONSUMER.CREATE.${S}.FS`, {
+      stream_name: S,
+      config: { name: "FS", ack_policy: "explicit", filter_subjects: [`${S}.a`, `${S}.b`] }
+    })
+    expect(reply.error).toEqual({
+      code: 500,
+      err_code: 10012,
+      description: `consumer configuration field "filter_subjects" is not supported`
+    })
     expect((await api(`CONSUMER.INFO.${S}.FS`, "")).error?.err_code).toBe(10014)
   })
 
   it("an unknown key in config or beside it is 10025 naming it", async () => {
-    expect((await create(fresh(), { max_pulls: 1 })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "max_pulls"` })
-    expect((await create(fresh(), {}, { strict: true })).error).toEqual({ code: 400, err_code: 10025, description: `invalid JSON: json: unknown field "strict"` })
+    expect((await create(fresh(), { max_pulls: 1 })).error).toEqual({
+      code: 400,
+      err_code: 10025,
+      description: `invalid JSON: json: unknown field "max_pulls"`
+    })
+    expect((await create(fresh(), {}, { strict: true })).error).toEqual({
+      code: 400,
+      err_code: 10025,
+      description: `invalid JSON: json: unknown field "strict"`
+    })
   })
 
   it("a wrong type or unknown value for an unsupported field is invalid JSON, as in nats-server", async () => {
-    for (const config of [{ filter_subjects: `${S}.a` }, { filter_subjects: [1] }, { pause_until: "tomorrow" }, { priority_policy: "fastest" }, { priority_policy: null }, { priority_timeout: "1s" }, { sourcing: 1 }]) {
-      expect((await create(fresh(), config)).error, JSON.stringify(config)).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
+    for (
+      const config of [
+        { filter_subjects: `${S}.a` },
+        { filter_subjects: [1] },
+        { pause_until: "tomorrow" },
+        { priority_policy: "fastest" },
+        { priority_policy: null },
+        { priority_timeout: "1s" },
+        { sourcing: 1 }
+      ]
+    ) {
+      expect((await create(fresh(), config)).error, JSON.stringify(config)).toEqual({
+        code: 400,
+        err_code: 10025,
+        description: "invalid JSON"
+      })
     }
   })
 
   it("a nats.go-shaped body is accepted", async () => {
-    const body = `{"stream_name":"${S}","config":{"durable_name":"NG","name":"NG","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"action":"create"}`
+    const body =
+      `{"stream_name":"${S}","config":{"durable_name":"NG","name":"NG","deliver_policy":"all","ack_policy":"explicit","ack_wait":30000000000,"max_deliver":-1,"replay_policy":"instant","max_waiting":512,"max_ack_pending":1000,"num_replicas":0},"action":"create"}`
     const reply = await api(`CONSUMER.CREATE.${S}.NG`, body)
     expect(reply.error).toBeUndefined()
     expect(reply.config?.durable_name).toBe("NG")

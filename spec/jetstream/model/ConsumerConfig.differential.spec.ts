@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { encodeJson, parseJson } from "../../../src/jetstream/codec/Json.ts"
 import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
 import {
   checkAgainstStream,
@@ -23,7 +24,6 @@ import {
   updatedConfig
 } from "../../../src/jetstream/model/ConsumerConfig.ts"
 import { decodePullRequest } from "../../../src/jetstream/model/PullRequest.ts"
-import { encodeJson, parseJson } from "../../../src/jetstream/codec/Json.ts"
 import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/model/StreamConfig.ts"
 import { natsServerPath, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
 
@@ -56,7 +56,12 @@ const LIMITS = `{"name":"%","subjects":["%.>"]}`
 const WQ = `{"name":"%","subjects":["%.>"],"retention":"workqueue"}`
 const MEM = `{"name":"%","subjects":["%.>","other.*"],"storage":"memory","max_consumers":2}`
 
-const c = (label: string, suffix: string, config: string, extra: Partial<Case> = {}): Case => ({ label, suffix, config, ...extra })
+const c = (label: string, suffix: string, config: string, extra: Partial<Case> = {}): Case => ({
+  label,
+  suffix,
+  config,
+  ...extra
+})
 
 const long = "N".repeat(256)
 const T = "2024-01-02T03:04:05.123456789+02:00"
@@ -70,13 +75,31 @@ const cases: ReadonlyArray<Case> = [
   c("config null", "", `{"stream_name":"%","config":null}`, { raw: true }),
   c("config string", "", `{"stream_name":"%","config":"x"}`, { raw: true }),
   c("missing config", "", `{"stream_name":"%"}`, { raw: true }),
-  c("case-insensitive keys", "", `{"STREAM_NAME":"%","Config":{"ACK_POLICY":"explicit","Max_Deliver":3}}`, { raw: true }),
+  c("case-insensitive keys", "", `{"STREAM_NAME":"%","Config":{"ACK_POLICY":"explicit","Max_Deliver":3}}`, {
+    raw: true
+  }),
   c("stream name mismatch", "", `{"stream_name":"OTHER","config":{}}`, { raw: true }),
-  { ...c("unknown keys refused", "", `{"foo":1,"bar":{"x":[null]}}`), differs: `invalid JSON: json: unknown field "foo"` },
-  { ...c("filter_subjects refused", "", `{"filter_subjects":["t.a","t.b"]}`), differs: `consumer configuration field "filter_subjects" is not supported` },
-  { ...c("priority policy refused", "", `{"priority_policy":"overflow","priority_groups":["g"]}`), differs: `consumer configuration field "priority_policy" is not supported` },
-  { ...c("pause_until refused", "", `{"pause_until":"2030-01-02T03:04:05Z"}`), differs: `consumer configuration field "pause_until" is not supported` },
-  c("current fields at their zero values", "", `{"filter_subjects":[],"priority_groups":null,"priority_policy":"none","priority_timeout":0,"pause_until":null,"sourcing":false}`),
+  {
+    ...c("unknown keys refused", "", `{"foo":1,"bar":{"x":[null]}}`),
+    differs: `invalid JSON: json: unknown field "foo"`
+  },
+  {
+    ...c("filter_subjects refused", "", `{"filter_subjects":["t.a","t.b"]}`),
+    differs: `consumer configuration field "filter_subjects" is not supported`
+  },
+  {
+    ...c("priority policy refused", "", `{"priority_policy":"overflow","priority_groups":["g"]}`),
+    differs: `consumer configuration field "priority_policy" is not supported`
+  },
+  {
+    ...c("pause_until refused", "", `{"pause_until":"2030-01-02T03:04:05Z"}`),
+    differs: `consumer configuration field "pause_until" is not supported`
+  },
+  c(
+    "current fields at their zero values",
+    "",
+    `{"filter_subjects":[],"priority_groups":null,"priority_policy":"none","priority_timeout":0,"pause_until":null,"sourcing":false}`
+  ),
   c("legacy ephemeral with durable", "", `{"durable_name":"D"}`),
   c("legacy ephemeral with name", "", `{"name":"N1"}`),
   c("legacy ephemeral bad name", "", `{"name":"a.b"}`),
@@ -112,7 +135,11 @@ const cases: ReadonlyArray<Case> = [
   c("deliver undefined reads as all", "", `{"deliver_policy":"undefined"}`),
   c("unknown deliver policy", "", `{"deliver_policy":"first"}`),
   c("unknown replay policy", "", `{"replay_policy":"slow"}`),
-  c("null scalars", "", `{"max_deliver":null,"description":null,"flow_control":null,"backoff":null,"opt_start_time":null}`),
+  c(
+    "null scalars",
+    "",
+    `{"max_deliver":null,"description":null,"flow_control":null,"backoff":null,"opt_start_time":null}`
+  ),
   c("bad time", "", `{"deliver_policy":"by_start_time","opt_start_time":"yesterday"}`),
   c("number time", "", `{"deliver_policy":"by_start_time","opt_start_time":5}`),
   c("backoff not a list", "", `{"backoff":5}`),
@@ -121,7 +148,11 @@ const cases: ReadonlyArray<Case> = [
   c("ack explicit defaults", "", `{"ack_policy":"explicit"}`),
   c("ack all defaults", "", `{"ack_policy":"all"}`),
   c("ack none with max_ack_pending (pull)", "", `{"max_ack_pending":5}`),
-  c("explicit values", "", `{"ack_policy":"explicit","ack_wait":5000000000,"max_deliver":5,"max_ack_pending":20,"replay_policy":"original","description":"d","sample_freq":"50%","headers_only":true,"max_batch":10,"max_expires":2000000000,"max_bytes":1024,"num_replicas":1,"mem_storage":true}`),
+  c(
+    "explicit values",
+    "",
+    `{"ack_policy":"explicit","ack_wait":5000000000,"max_deliver":5,"max_ack_pending":20,"replay_policy":"original","description":"d","sample_freq":"50%","headers_only":true,"max_batch":10,"max_expires":2000000000,"max_bytes":1024,"num_replicas":1,"mem_storage":true}`
+  ),
   c("negative max_deliver kept", "", `{"max_deliver":-5}`),
   c("negative max_bytes kept", "", `{"max_bytes":-5}`),
   c("negative ack_wait kept", "", `{"ack_policy":"explicit","ack_wait":-5}`),
@@ -129,7 +160,11 @@ const cases: ReadonlyArray<Case> = [
   c("replicas 1", "", `{"num_replicas":1}`),
   c("replicas 3", "", `{"num_replicas":3}`),
   c("replicas -1", "", `{"num_replicas":-1}`),
-  c("backoff sets ack_wait", "", `{"ack_policy":"explicit","backoff":[1000000000,5000000000],"max_deliver":3,"ack_wait":7}`),
+  c(
+    "backoff sets ack_wait",
+    "",
+    `{"ack_policy":"explicit","backoff":[1000000000,5000000000],"max_deliver":3,"ack_wait":7}`
+  ),
   c("backoff without max_deliver", "", `{"backoff":[1000000000]}`),
   c("backoff equal to max_deliver", "", `{"backoff":[1,2],"max_deliver":2}`),
   c("backoff null element", "", `{"backoff":[null,5],"max_deliver":3}`),
@@ -142,7 +177,11 @@ const cases: ReadonlyArray<Case> = [
   c("durable without threshold", "DURABLE:D", `{"durable_name":"D"}`),
   // push
   c("push defaults", "", `{"deliver_subject":"dx.y"}`),
-  c("push with group and heartbeat", "", `{"deliver_subject":"dx.y","deliver_group":"g","idle_heartbeat":1000000000,"flow_control":true,"rate_limit_bps":1000,"ack_policy":"explicit"}`),
+  c(
+    "push with group and heartbeat",
+    "",
+    `{"deliver_subject":"dx.y","deliver_group":"g","idle_heartbeat":1000000000,"flow_control":true,"rate_limit_bps":1000,"ack_policy":"explicit"}`
+  ),
   c("push wildcard", "", `{"deliver_subject":"dx.*"}`),
   c("push full wildcard", "", `{"deliver_subject":"dx.>"}`),
   c("push star inside token is literal", "", `{"deliver_subject":"dx.a*"}`),
@@ -195,7 +234,11 @@ const cases: ReadonlyArray<Case> = [
   c("by time with seq", "", `{"deliver_policy":"by_start_time","opt_start_seq":3,"opt_start_time":"${T}"}`),
   c("by time offset kept", "", `{"deliver_policy":"by_start_time","opt_start_time":"${T}"}`),
   c("by time zero offset", "", `{"deliver_policy":"by_start_time","opt_start_time":"2024-01-02T03:04:05.100+00:00"}`),
-  c("by time long fraction", "", `{"deliver_policy":"by_start_time","opt_start_time":"2024-01-02T03:04:05.1234567891234Z"}`),
+  c(
+    "by time long fraction",
+    "",
+    `{"deliver_policy":"by_start_time","opt_start_time":"2024-01-02T03:04:05.1234567891234Z"}`
+  ),
   c("by time negative offset", "", `{"deliver_policy":"by_start_time","opt_start_time":"2024-01-02T03:04:05-05:30"}`),
   // sampling
   c("sample 100", "", `{"sample_freq":"100"}`),
@@ -241,17 +284,28 @@ const cases: ReadonlyArray<Case> = [
   }),
   c("wq update may widen filter", ".W1", `{"ack_policy":"explicit","filter_subject":"%.>"}`, {
     stream: WQ,
-    setup: [[".W1", `{"ack_policy":"explicit","filter_subject":"%.a"}`], [".W2", `{"ack_policy":"explicit","filter_subject":"%.b"}`]]
+    setup: [[".W1", `{"ack_policy":"explicit","filter_subject":"%.a"}`], [
+      ".W2",
+      `{"ack_policy":"explicit","filter_subject":"%.b"}`
+    ]]
   }),
   c("max consumers", ".C3", `{}`, { stream: MEM, setup: [[".C1", `{}`], [".C2", `{}`]] }),
-  c("max consumers: update still fine", ".C2", `{"description":"x"}`, { stream: MEM, setup: [[".C1", `{}`], [".C2", `{}`]] }),
+  c("max consumers: update still fine", ".C2", `{"description":"x"}`, {
+    stream: MEM,
+    setup: [[".C1", `{}`], [".C2", `{}`]]
+  }),
   // updates
   c("update identical durable", "DURABLE:D", `{"durable_name":"D","ack_policy":"explicit"}`, {
     setup: [["DURABLE:D", `{"durable_name":"D","ack_policy":"explicit"}`]]
   }),
-  c("update allowed fields", ".U", `{"ack_policy":"explicit","description":"d","ack_wait":1000000000,"max_ack_pending":5,"max_deliver":9,"filter_subject":"%.x","headers_only":true,"mem_storage":true,"num_replicas":1,"sample_freq":"7","inactive_threshold":1000000000}`, {
-    setup: [[".U", `{"ack_policy":"explicit"}`]]
-  }),
+  c(
+    "update allowed fields",
+    ".U",
+    `{"ack_policy":"explicit","description":"d","ack_wait":1000000000,"max_ack_pending":5,"max_deliver":9,"filter_subject":"%.x","headers_only":true,"mem_storage":true,"num_replicas":1,"sample_freq":"7","inactive_threshold":1000000000}`,
+    {
+      setup: [[".U", `{"ack_policy":"explicit"}`]]
+    }
+  ),
   c("update deliver policy", ".U", `{"deliver_policy":"new"}`, { setup: [[".U", `{}`]] }),
   c("update start seq", ".U", `{"deliver_policy":"by_start_sequence","opt_start_seq":2}`, {
     setup: [[".U", `{"deliver_policy":"by_start_sequence","opt_start_seq":1}`]]
@@ -259,15 +313,27 @@ const cases: ReadonlyArray<Case> = [
   c("update named with start time, identical", ".U", `{"deliver_policy":"by_start_time","opt_start_time":"${T}"}`, {
     setup: [[".U", `{"deliver_policy":"by_start_time","opt_start_time":"${T}"}`]]
   }),
-  c("update durable with start time, identical", ".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`, {
-    setup: [[".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`]]
-  }),
-  c("update durable with start time, description", ".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}","description":"x"}`, {
-    setup: [[".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`]]
-  }),
+  c(
+    "update durable with start time, identical",
+    ".U",
+    `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`,
+    {
+      setup: [[".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`]]
+    }
+  ),
+  c(
+    "update durable with start time, description",
+    ".U",
+    `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}","description":"x"}`,
+    {
+      setup: [[".U", `{"durable_name":"U","deliver_policy":"by_start_time","opt_start_time":"${T}"}`]]
+    }
+  ),
   c("update ack policy", ".U", `{"ack_policy":"all"}`, { setup: [[".U", `{}`]] }),
   c("update replay policy", ".U", `{"replay_policy":"original"}`, { setup: [[".U", `{}`]] }),
-  c("update heartbeat", ".U", `{"deliver_subject":"dx","idle_heartbeat":1000000000}`, { setup: [[".U", `{"deliver_subject":"dx"}`]] }),
+  c("update heartbeat", ".U", `{"deliver_subject":"dx","idle_heartbeat":1000000000}`, {
+    setup: [[".U", `{"deliver_subject":"dx"}`]]
+  }),
   c("update flow control", ".U", `{"deliver_subject":"dx","idle_heartbeat":1000000000,"flow_control":true}`, {
     setup: [[".U", `{"deliver_subject":"dx","idle_heartbeat":1000000000}`]]
   }),
@@ -282,7 +348,9 @@ const cases: ReadonlyArray<Case> = [
     setup: [[".U", `{"ack_policy":"explicit"}`]]
   }),
   c("update named ephemeral to durable", ".U", `{"durable_name":"U"}`, { setup: [[".U", `{}`]] }),
-  c("update durable again after ephemeral", ".U", `{"durable_name":"U"}`, { setup: [[".U", `{}`], [".U", `{"durable_name":"U"}`]] }),
+  c("update durable again after ephemeral", ".U", `{"durable_name":"U"}`, {
+    setup: [[".U", `{}`], [".U", `{"durable_name":"U"}`]]
+  }),
   c("update durable to named ephemeral", ".D", `{}`, { setup: [[".D", `{"durable_name":"D"}`]] }),
   c("update durable to named ephemeral with threshold", ".D", `{"inactive_threshold":-3}`, {
     setup: [[".D", `{"durable_name":"D","inactive_threshold":7}`]]
@@ -381,7 +449,9 @@ describe.skipIf(natsServer === undefined)("consumer config: decoders vs nats-ser
           if (!ours.ok) throw new Error(`setup rejected by us: ${ours.text}`)
         }
         const subject = subjectFor(name, k.suffix)
-        const body = k.raw === true ? named(k.config, name) : `{"stream_name":"${name}","config":${named(k.config, name)}}`
+        const body = k.raw === true
+          ? named(k.config, name)
+          : `{"stream_name":"${name}","config":${named(k.config, name)}}`
         const theirs = expected(await request(subject, body))
         const ours = ourCreate(body, subject, s.config, consumers)
         if (k.differs === undefined) {
@@ -452,7 +522,11 @@ describe.skipIf(natsServer === undefined)("consumer config: decoders vs nats-ser
         const r = decodePullRequest(enc.encode(b))
         const code = m.headers?.code
         if (code === 400) expect({ b, ours: r.ok ? "ok" : r.description }).toEqual({ b, ours: m.headers?.description })
-        else expect({ b, ours: r.ok, terminal: code === 404 || code === 408 }).toEqual({ b, ours: true, terminal: true })
+        else {expect({ b, ours: r.ok, terminal: code === 404 || code === 408 }).toEqual({
+            b,
+            ours: true,
+            terminal: true
+          })}
       }
     } finally {
       await request(`$JS.API.STREAM.DELETE.PULLS`, "")

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "vitest"
+import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
 import { type ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import {
   checkAgainstStream,
@@ -14,7 +15,6 @@ import {
 } from "../../../src/jetstream/model/ConsumerConfig.ts"
 import { normalizeTime } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
 import { decodePullRequest, goJsonSyntaxError } from "../../../src/jetstream/model/PullRequest.ts"
-import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
 import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/model/StreamConfig.ts"
 
 const stream = (body: string): StreamConfig => {
@@ -64,13 +64,19 @@ describe("decodeConsumerCreate: defaults", () => {
   })
 
   it("limits lower the max_ack_pending default and set max_batch", () => {
-    const r = decodeConsumerCreate(body(`{"ack_policy":"explicit"}`), LEGACY, S, { maxAckPending: 300, accountMaxAckPending: 200, maxRequestBatch: 50 })
+    const r = decodeConsumerCreate(body(`{"ack_policy":"explicit"}`), LEGACY, S, {
+      maxAckPending: 300,
+      accountMaxAckPending: 200,
+      maxRequestBatch: 50
+    })
     assert.isTrue(r.ok)
     if (r.ok) assert.deepStrictEqual([r.request.config.max_ack_pending, r.request.config.max_batch], [200, 50])
   })
 
   it("limits are enforced", () => {
-    const e = decodeConsumerCreate(body(`{"ack_policy":"explicit","max_ack_pending":400}`), LEGACY, S, { maxAckPending: 300 })
+    const e = decodeConsumerCreate(body(`{"ack_policy":"explicit","max_ack_pending":400}`), LEGACY, S, {
+      maxAckPending: 300
+    })
     assert.deepStrictEqual(e, { ok: false, error: ApiErrors.consumerMaxPendingAckExcess(300) })
     const b = decodeConsumerCreate(body(`{"max_batch":400}`), LEGACY, S, { maxRequestBatch: 300 })
     assert.deepStrictEqual(b, { ok: false, error: ApiErrors.consumerMaxRequestBatchExceeded(300) })
@@ -115,7 +121,11 @@ describe("decodeConsumerCreate: defaults", () => {
   })
 
   it("metadata (2.10) and action are decoded", () => {
-    const r = decodeConsumerCreate(`{"stream_name":"S","action":"create","config":{"metadata":{"b":"2","a":"1"}}}`, LEGACY, S)
+    const r = decodeConsumerCreate(
+      `{"stream_name":"S","action":"create","config":{"metadata":{"b":"2","a":"1"}}}`,
+      LEGACY,
+      S
+    )
     assert.isTrue(r.ok)
     if (!r.ok) return
     assert.strictEqual(r.request.action, "create")
@@ -146,7 +156,11 @@ describe("decodeConsumerCreate: errors", () => {
     ["deliver invalid", `{"deliver_subject":"a..b"}`, ApiErrors.consumerInvalidDeliverSubject()],
     ["deliver cycle", `{"deliver_subject":"s.x.y"}`, ApiErrors.consumerDeliverCycle()],
     ["push max waiting", `{"deliver_subject":"d","max_waiting":1}`, ApiErrors.consumerPushMaxWaiting()],
-    ["push ack none pending", `{"deliver_subject":"d","max_ack_pending":1}`, ApiErrors.consumerMaxPendingAckPolicyRequired()],
+    [
+      "push ack none pending",
+      `{"deliver_subject":"d","max_ack_pending":1}`,
+      ApiErrors.consumerMaxPendingAckPolicyRequired()
+    ],
     ["small heartbeat", `{"deliver_subject":"d","idle_heartbeat":99999999}`, ApiErrors.consumerSmallHeartbeat()],
     ["pull rate limit", `{"rate_limit_bps":1}`, ApiErrors.consumerPullWithRateLimit()],
     ["pull max waiting negative", `{"max_waiting":-1}`, ApiErrors.consumerMaxWaitingNegative()],
@@ -155,35 +169,66 @@ describe("decodeConsumerCreate: errors", () => {
     ["pull max batch", `{"max_batch":-1}`, ApiErrors.consumerMaxRequestBatchNegative()],
     ["pull max expires", `{"max_expires":10}`, ApiErrors.consumerMaxRequestExpiresToSmall()],
     ["direct pull", `{"direct":true}`, ApiErrors.consumerDirectRequiresPush()],
-    ["direct durable", `{"direct":true,"deliver_subject":"d","durable_name":"D"}`, ApiErrors.consumerDirectRequiresEphemeral(), `${LEGACY}.D`],
+    [
+      "direct durable",
+      `{"direct":true,"deliver_subject":"d","durable_name":"D"}`,
+      ApiErrors.consumerDirectRequiresEphemeral(),
+      `${LEGACY}.D`
+    ],
     ["filter outside", `{"filter_subject":"x"}`, ApiErrors.consumerFilterNotSubset()],
     ["filter invalid", `{"filter_subject":"s.>.x"}`, ApiErrors.consumerFilterNotSubset()],
     [
       "all with seq",
       `{"opt_start_seq":1}`,
-      ApiErrors.consumerInvalidPolicy("consumer delivery policy is deliver all, but optional start sequence is also set")
+      ApiErrors.consumerInvalidPolicy(
+        "consumer delivery policy is deliver all, but optional start sequence is also set"
+      )
     ],
     [
       "last per subject without filter",
       `{"deliver_policy":"last_per_subject"}`,
-      ApiErrors.consumerInvalidPolicy("consumer delivery policy is deliver last per subject, but optional filter subject is not set")
+      ApiErrors.consumerInvalidPolicy(
+        "consumer delivery policy is deliver last per subject, but optional filter subject is not set"
+      )
     ],
     [
       "by start sequence missing",
       `{"deliver_policy":"by_start_sequence"}`,
-      ApiErrors.consumerInvalidPolicy("consumer delivery policy is deliver by start sequence, but optional start sequence is not set")
+      ApiErrors.consumerInvalidPolicy(
+        "consumer delivery policy is deliver by start sequence, but optional start sequence is not set"
+      )
     ],
     [
       "by start time with seq",
       `{"deliver_policy":"by_start_time","opt_start_time":"2024-01-01T00:00:00Z","opt_start_seq":1}`,
-      ApiErrors.consumerInvalidPolicy("consumer delivery policy is deliver by start time, but optional start start sequence is also set")
+      ApiErrors.consumerInvalidPolicy(
+        "consumer delivery policy is deliver by start time, but optional start start sequence is also set"
+      )
     ],
-    ["sampling syntax", `{"sample_freq":"x%"}`, ApiErrors.consumerInvalidSampling(`strconv.Atoi: parsing "x": invalid syntax`)],
+    [
+      "sampling syntax",
+      `{"sample_freq":"x%"}`,
+      ApiErrors.consumerInvalidSampling(`strconv.Atoi: parsing "x": invalid syntax`)
+    ],
     ["sampling negative", `{"sample_freq":"-1"}`, ApiErrors.consumerInvalidSampling("<nil>")],
-    ["flow control needs heartbeat", `{"deliver_subject":"d","flow_control":true}`, ApiErrors.consumerWithFlowControlNeedsHeartbeats()],
-    ["durable and name", `{"durable_name":"D","name":"E"}`, ApiErrors.consumerCreateDurableAndNameMismatch(), "$JS.API.CONSUMER.DURABLE.CREATE.S.D"],
+    [
+      "flow control needs heartbeat",
+      `{"deliver_subject":"d","flow_control":true}`,
+      ApiErrors.consumerWithFlowControlNeedsHeartbeats()
+    ],
+    [
+      "durable and name",
+      `{"durable_name":"D","name":"E"}`,
+      ApiErrors.consumerCreateDurableAndNameMismatch(),
+      "$JS.API.CONSUMER.DURABLE.CREATE.S.D"
+    ],
     ["durable not set", `{}`, ApiErrors.consumerDurableNameNotSet(), "$JS.API.CONSUMER.DURABLE.CREATE.S.D"],
-    ["durable subject too long", `{"durable_name":"D"}`, ApiErrors.consumerDurableNameNotInSubject(), "$JS.API.CONSUMER.DURABLE.CREATE.S.D.x"],
+    [
+      "durable subject too long",
+      `{"durable_name":"D"}`,
+      ApiErrors.consumerDurableNameNotInSubject(),
+      "$JS.API.CONSUMER.DURABLE.CREATE.S.D.x"
+    ],
     ["wq pull ack none", `{}`, ApiErrors.consumerPullRequiresAck(), "$JS.API.CONSUMER.CREATE.W"]
   ]
   for (const [label, config, error, subject] of cases) {
@@ -194,10 +239,16 @@ describe("decodeConsumerCreate: errors", () => {
   }
 
   it("stream name mismatch and invalid bodies", () => {
-    assert.deepStrictEqual(decodeConsumerCreate(body(`{}`, "T"), LEGACY, S), { ok: false, error: ApiErrors.streamMismatch() })
+    assert.deepStrictEqual(decodeConsumerCreate(body(`{}`, "T"), LEGACY, S), {
+      ok: false,
+      error: ApiErrors.streamMismatch()
+    })
     assert.deepStrictEqual(decodeConsumerCreate(``, LEGACY, S), { ok: false, error: ApiErrors.invalidJSON() })
     assert.deepStrictEqual(decodeConsumerCreate(`null`, LEGACY, S), { ok: false, error: ApiErrors.streamMismatch() })
-    assert.deepStrictEqual(decodeConsumerCreate(`{"stream_name":"S","config":[]}`, LEGACY, S), { ok: false, error: ApiErrors.invalidJSON() })
+    assert.deepStrictEqual(decodeConsumerCreate(`{"stream_name":"S","config":[]}`, LEGACY, S), {
+      ok: false,
+      error: ApiErrors.invalidJSON()
+    })
   })
 
   it("a one-token filter in the subject is ignored (2.9.10)", () => {
@@ -217,8 +268,14 @@ describe("checkAgainstStream", () => {
   it("workqueue rules", () => {
     const a = wq(`{"ack_policy":"explicit","filter_subject":"w.a"}`, "A")
     assert.isUndefined(checkAgainstStream(a, WQ, [], false))
-    assert.deepStrictEqual(checkAgainstStream(wq(`{"ack_policy":"all"}`), WQ, [], false), ApiErrors.consumerWQRequiresExplicitAck())
-    assert.deepStrictEqual(checkAgainstStream(wq(`{"ack_policy":"explicit"}`), WQ, [a], false), ApiErrors.consumerWQMultipleUnfiltered())
+    assert.deepStrictEqual(
+      checkAgainstStream(wq(`{"ack_policy":"all"}`), WQ, [], false),
+      ApiErrors.consumerWQRequiresExplicitAck()
+    )
+    assert.deepStrictEqual(
+      checkAgainstStream(wq(`{"ack_policy":"explicit"}`), WQ, [a], false),
+      ApiErrors.consumerWQMultipleUnfiltered()
+    )
     assert.deepStrictEqual(
       checkAgainstStream(wq(`{"ack_policy":"explicit","filter_subject":"w.*"}`), WQ, [a], false),
       ApiErrors.consumerWQConsumerNotUnique()
@@ -236,7 +293,10 @@ describe("checkAgainstStream", () => {
     const one = created(`{}`, "$JS.API.CONSUMER.CREATE.M.A", MEM)
     assert.deepStrictEqual(checkAgainstStream(one, MEM, [one], false), ApiErrors.maximumConsumersLimit())
     assert.isUndefined(checkAgainstStream(one, MEM, [one], true))
-    assert.deepStrictEqual(checkAgainstStream(created(`{"name":"a.b"}`), S, [], false), ApiErrors.consumerBadDurableName())
+    assert.deepStrictEqual(
+      checkAgainstStream(created(`{"name":"a.b"}`), S, [], false),
+      ApiErrors.consumerBadDurableName()
+    )
     const long = "n".repeat(256)
     assert.deepStrictEqual(
       checkAgainstStream(created(`{"durable_name":"${long}"}`, `${LEGACY}.${long}`), S, [], false),
@@ -246,13 +306,18 @@ describe("checkAgainstStream", () => {
       checkAgainstStream(created(`{"name":"${long}"}`), S, [], false),
       ApiErrors.consumerCreate("error creating store for consumer")
     )
-    assert.isUndefined(checkAgainstStream(created(`{"name":"${long}"}`, "$JS.API.CONSUMER.CREATE.M", MEM), MEM, [], false))
+    assert.isUndefined(
+      checkAgainstStream(created(`{"name":"${long}"}`, "$JS.API.CONSUMER.CREATE.M", MEM), MEM, [], false)
+    )
   })
 
   it("re-checks the stream-dependent config rules", () => {
     const c = created(`{"filter_subject":"s.a"}`)
     assert.deepStrictEqual(checkAgainstStream(c, MEM, [], true), ApiErrors.consumerFilterNotSubset())
-    assert.deepStrictEqual(checkAgainstStream(created(`{"deliver_subject":"m.x"}`), MEM, [], false), ApiErrors.consumerDeliverCycle())
+    assert.deepStrictEqual(
+      checkAgainstStream(created(`{"deliver_subject":"m.x"}`), MEM, [], false),
+      ApiErrors.consumerDeliverCycle()
+    )
   })
 
   it("filter subset semantics", () => {
@@ -274,7 +339,9 @@ describe("checkUpdate / updatedConfig / sameConsumerConfig", () => {
   it("identical and allowed changes", () => {
     assert.isUndefined(checkUpdate(base, durable(`{"durable_name":"D","ack_policy":"explicit"}`)))
     assert.isTrue(sameConsumerConfig(base, durable(`{"durable_name":"D","ack_policy":"explicit"}`)))
-    const next = durable(`{"durable_name":"D","ack_policy":"explicit","description":"x","max_ack_pending":3,"filter_subject":"s.a"}`)
+    const next = durable(
+      `{"durable_name":"D","ack_policy":"explicit","description":"x","max_ack_pending":3,"filter_subject":"s.a"}`
+    )
     assert.isFalse(sameConsumerConfig(base, next))
     assert.isUndefined(checkUpdate(base, next))
   })
@@ -289,7 +356,11 @@ describe("checkUpdate / updatedConfig / sameConsumerConfig", () => {
       ],
       [`{"durable_name":"D"}`, `{"durable_name":"D","ack_policy":"all"}`, "ack policy can not be updated"],
       [`{"durable_name":"D"}`, `{"durable_name":"D","replay_policy":"original"}`, "replay policy can not be updated"],
-      [`{"durable_name":"D","deliver_subject":"d"}`, `{"durable_name":"D","deliver_subject":"d","idle_heartbeat":100000000}`, "heart beats can not be updated"],
+      [
+        `{"durable_name":"D","deliver_subject":"d"}`,
+        `{"durable_name":"D","deliver_subject":"d","idle_heartbeat":100000000}`,
+        "heart beats can not be updated"
+      ],
       [`{"durable_name":"D"}`, `{"durable_name":"D","max_waiting":1}`, "max waiting can not be updated"],
       [`{"durable_name":"D"}`, `{"durable_name":"D","deliver_subject":"d"}`, "max waiting can not be updated"],
       [`{"durable_name":"D","deliver_subject":"d"}`, `{"durable_name":"D","deliver_subject":"d","max_waiting":0}`, ""]
@@ -359,7 +430,10 @@ describe("encodeConsumerConfig", () => {
 describe("decodePullRequest", () => {
   const enc = new TextEncoder()
   const pull = (s: string) => decodePullRequest(enc.encode(s))
-  const req = (batch: number, extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number }> = {}) => ({
+  const req = (
+    batch: number,
+    extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number }> = {}
+  ) => ({
     ok: true as const,
     request: { batch, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0, ...extra }
   })
@@ -384,14 +458,19 @@ describe("decodePullRequest", () => {
   })
 
   it("errors as nats-server words them", () => {
-    assert.deepStrictEqual(pull(`{"idle_heartbeat":1}`), { ok: false, description: "Bad Request - heartbeat value too large" })
+    assert.deepStrictEqual(pull(`{"idle_heartbeat":1}`), {
+      ok: false,
+      description: "Bad Request - heartbeat value too large"
+    })
     assert.deepStrictEqual(pull(`{"batch":"1"}`), {
       ok: false,
-      description: "Bad Request - json: cannot unmarshal string into Go struct field JSApiConsumerGetNextRequest.batch of type int"
+      description:
+        "Bad Request - json: cannot unmarshal string into Go struct field JSApiConsumerGetNextRequest.batch of type int"
     })
     assert.deepStrictEqual(pull(`{"expires":1e9}`), {
       ok: false,
-      description: "Bad Request - json: cannot unmarshal number 1e9 into Go struct field JSApiConsumerGetNextRequest.expires of type time.Duration"
+      description:
+        "Bad Request - json: cannot unmarshal number 1e9 into Go struct field JSApiConsumerGetNextRequest.expires of type time.Duration"
     })
     assert.deepStrictEqual(pull(`{"batch":1`), { ok: false, description: "Bad Request - unexpected end of JSON input" })
   })

@@ -10,8 +10,27 @@ describe("Requests: strict decoding of the small API bodies", () => {
     assert.deepStrictEqual(Requests.purgeRequest(b("")), { seq: 0n, filter: "", keep: 0n })
     assert.deepStrictEqual(Requests.purgeRequest(b(" { } ")), { seq: 0n, filter: "", keep: 0n })
     assert.deepStrictEqual(Requests.purgeRequest(b("null")), { seq: 0n, filter: "", keep: 0n })
-    assert.deepStrictEqual(Requests.purgeRequest(b("{\"SEQ\":18446744073709551615,\"filter\":null}")), { seq: 2n ** 64n - 1n, filter: "", keep: 0n })
-    for (const bad of ["{\"seq\":\"5\"}", "{\"seq\":-1}", "{\"seq\":1.0}", "{\"seq\":1e2}", "{\"seq\":18446744073709551616}", "{\"filter\":5}", "{\"keep\":true}", "{\"seq\":", "  ", "[]", "5", "{\"seq\":1}x"]) {
+    assert.deepStrictEqual(Requests.purgeRequest(b("{\"SEQ\":18446744073709551615,\"filter\":null}")), {
+      seq: 2n ** 64n - 1n,
+      filter: "",
+      keep: 0n
+    })
+    for (
+      const bad of [
+        "{\"seq\":\"5\"}",
+        "{\"seq\":-1}",
+        "{\"seq\":1.0}",
+        "{\"seq\":1e2}",
+        "{\"seq\":18446744073709551616}",
+        "{\"filter\":5}",
+        "{\"keep\":true}",
+        "{\"seq\":",
+        "  ",
+        "[]",
+        "5",
+        "{\"seq\":1}x"
+      ]
+    ) {
       assert.deepStrictEqual(Requests.purgeRequest(b(bad)), ApiErrors.invalidJSON(), bad)
     }
     assert.deepStrictEqual(Requests.purgeRequest(b("{\"seq\":1,\"keep\":1}")), ApiErrors.badRequest())
@@ -22,12 +41,19 @@ describe("Requests: strict decoding of the small API bodies", () => {
   it("invalid UTF-8 inside a string is decoded as Go does (U+FFFD), outside one it is invalid JSON", () => {
     const inString = Uint8Array.from([...b("{\"filter\":\"a"), 0xff, ...b("\"}")])
     assert.deepStrictEqual(Requests.purgeRequest(inString), { seq: 0n, filter: "a\ufffd", keep: 0n })
-    assert.deepStrictEqual(Requests.purgeRequest(Uint8Array.from([...b("{\"seq\":1"), 0xff, ...b("}")])), ApiErrors.invalidJSON())
+    assert.deepStrictEqual(
+      Requests.purgeRequest(Uint8Array.from([...b("{\"seq\":1"), 0xff, ...b("}")])),
+      ApiErrors.invalidJSON()
+    )
   })
   it("msg get / msg delete / lists / empty-body requests", () => {
     assert.deepStrictEqual(Requests.msgGetRequest(b("{}")), ApiErrors.badRequest())
     assert.deepStrictEqual(Requests.msgGetRequest(b("{\"seq\":2,\"last_by_subj\":\"a\"}")), ApiErrors.badRequest())
-    assert.deepStrictEqual(Requests.msgGetRequest(b("{\"next_by_subj\":\"a\"}")), { seq: 0n, last_by_subj: "", next_by_subj: "a" })
+    assert.deepStrictEqual(Requests.msgGetRequest(b("{\"next_by_subj\":\"a\"}")), {
+      seq: 0n,
+      last_by_subj: "",
+      next_by_subj: "a"
+    })
     assert.deepStrictEqual(Requests.msgDeleteRequest(b("")), ApiErrors.badRequest())
     assert.deepStrictEqual(Requests.msgDeleteRequest(b("{\"seq\":3,\"no_erase\":1}")), ApiErrors.invalidJSON())
     assert.deepStrictEqual(Requests.streamNamesRequest(b("{\"offset\":-1}")), ApiErrors.badRequest())
@@ -37,7 +63,9 @@ describe("Requests: strict decoding of the small API bodies", () => {
     assert.deepStrictEqual(Requests.emptyRequest(b("null")), ApiErrors.notEmptyRequest())
     assert.deepStrictEqual(Requests.directGetRequest(b("")), { status: "408 Empty Request" })
     assert.deepStrictEqual(Requests.directGetRequest(b("{\"seq\":1,\"x\":1}")), { status: "408 Malformed Request" })
-    assert.deepStrictEqual(Requests.directGetRequest(b("{\"last_by_subj\":\"a\",\"next_by_subj\":\"b\"}")), { status: "408 Bad Request" })
+    assert.deepStrictEqual(Requests.directGetRequest(b("{\"last_by_subj\":\"a\",\"next_by_subj\":\"b\"}")), {
+      status: "408 Bad Request"
+    })
   })
 })
 
@@ -51,8 +79,14 @@ describe("ApiError", () => {
       const e = exit.cause.reasons[0]
       assert.isTrue(e !== undefined && e._tag === "Fail" && e.error instanceof ApiError && e.error.err_code === 10059)
     }
-    assert.notDeepEqual(new ApiError({ code: 500, err_code: 10049, description: "x" }), new ApiError({ code: 500, err_code: 10052, description: "x" }))
-    assert.strictEqual(JSON.stringify(ApiErrors.streamSealed()), "{\"code\":400,\"err_code\":10109,\"description\":\"invalid operation on sealed stream\"}")
+    assert.notDeepEqual(
+      new ApiError({ code: 500, err_code: 10049, description: "x" }),
+      new ApiError({ code: 500, err_code: 10052, description: "x" })
+    )
+    assert.strictEqual(
+      JSON.stringify(ApiErrors.streamSealed()),
+      "{\"code\":400,\"err_code\":10109,\"description\":\"invalid operation on sealed stream\"}"
+    )
     assert.strictEqual(ApiErrors.streamSealed().message, "invalid operation on sealed stream")
   })
 })

@@ -12,8 +12,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
 import { encodeJson, parseJson } from "../../../src/jetstream/codec/Json.ts"
+import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
@@ -21,7 +21,7 @@ import {
   type ServerStreamLimits,
   type StreamConfig
 } from "../../../src/jetstream/model/StreamConfig.ts"
-import { natsServerPath, startNatsServer, type RunningNatsServer } from "../../support/Broker.ts"
+import { natsServerPath, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
 
 const natsServer = natsServerPath()
 if (natsServer === undefined) {
@@ -53,11 +53,17 @@ const create = (label: string, body: string, stream?: string): Case => ({
   body,
   ...(stream !== undefined ? { stream } : {})
 })
-const update = (label: string, setup: ReadonlyArray<string>, body: string): Case => ({ label, op: "update", setup, body })
+const update = (label: string, setup: ReadonlyArray<string>, body: string): Case => ({
+  label,
+  op: "update",
+  setup,
+  body
+})
 const refused = (label: string, body: string, differs: string): Case => ({ label, op: "create", body, differs })
 
 const big = "x".repeat(256)
-const wq = `{"name":"%","subjects":["%.a","%.b.*"],"retention":"workqueue","storage":"memory","discard":"new","deny_delete":true,"deny_purge":true,"max_msgs_per_subject":3,"discard_new_per_subject":true,"max_consumers":4}`
+const wq =
+  `{"name":"%","subjects":["%.a","%.b.*"],"retention":"workqueue","storage":"memory","discard":"new","deny_delete":true,"deny_purge":true,"max_msgs_per_subject":3,"discard_new_per_subject":true,"max_consumers":4}`
 
 const cases: ReadonlyArray<Case> = [
   create("minimal", `{"name":"%"}`),
@@ -73,12 +79,36 @@ const cases: ReadonlyArray<Case> = [
   create("case-insensitive keys", `{"NAME":"%","Subjects":["%.x"],"STORAGE":"memory"}`),
   create("long-s key folds to s", `{"name":"%","\u017fubjects":["%.q"]}`),
   create("duplicate key, last wins", `{"name":"zzz","name":"%"}`),
-  refused("unknown fields refused", `{"name":"%","foo":[1,{"a":null}],"bar":"x"}`, `invalid JSON: json: unknown field "foo"`),
-  refused("unknown nested key refused", `{"name":"%","consumer_limits":{"max_acks":1}}`, `invalid JSON: json: unknown field "max_acks"`),
-  refused("compression s2 refused", `{"name":"%","compression":"s2"}`, `stream configuration field "compression" is not supported`),
-  refused("consumer limits refused", `{"name":"%","consumer_limits":{"max_ack_pending":5}}`, `stream configuration field "consumer_limits.max_ack_pending" is not supported`),
-  refused("allow_msg_ttl refused", `{"name":"%","allow_msg_ttl":true}`, `stream configuration field "allow_msg_ttl" is not supported`),
-  refused("persist_mode async refused", `{"name":"%","persist_mode":"async"}`, `stream configuration field "persist_mode" is not supported`),
+  refused(
+    "unknown fields refused",
+    `{"name":"%","foo":[1,{"a":null}],"bar":"x"}`,
+    `invalid JSON: json: unknown field "foo"`
+  ),
+  refused(
+    "unknown nested key refused",
+    `{"name":"%","consumer_limits":{"max_acks":1}}`,
+    `invalid JSON: json: unknown field "max_acks"`
+  ),
+  refused(
+    "compression s2 refused",
+    `{"name":"%","compression":"s2"}`,
+    `stream configuration field "compression" is not supported`
+  ),
+  refused(
+    "consumer limits refused",
+    `{"name":"%","consumer_limits":{"max_ack_pending":5}}`,
+    `stream configuration field "consumer_limits.max_ack_pending" is not supported`
+  ),
+  refused(
+    "allow_msg_ttl refused",
+    `{"name":"%","allow_msg_ttl":true}`,
+    `stream configuration field "allow_msg_ttl" is not supported`
+  ),
+  refused(
+    "persist_mode async refused",
+    `{"name":"%","persist_mode":"async"}`,
+    `stream configuration field "persist_mode" is not supported`
+  ),
   refused("pedantic refused", `{"name":"%","pedantic":true}`, `stream configuration field "pedantic" is not supported`),
   create(
     "current fields at their zero values",
@@ -118,7 +148,10 @@ const cases: ReadonlyArray<Case> = [
   create("wildcards ok", `{"name":"%","subjects":["%.*.a","%.x.b.>","%"]}`),
   create("storage exceeded", `{"name":"%","max_bytes":100000000000000}`),
   create("memory exceeded", `{"name":"%","storage":"memory","max_bytes":100000000000000}`),
-  create("storage exceeded before replicas", `{"name":"%","storage":"file","max_bytes":100000000000000,"num_replicas":-1}`),
+  create(
+    "storage exceeded before replicas",
+    `{"name":"%","storage":"file","max_bytes":100000000000000,"num_replicas":-1}`
+  ),
   create("replicas before unset-storage limit", `{"name":"%","max_bytes":100000000000000,"num_replicas":-1}`),
   create("max_bytes fits", `{"name":"%","storage":"memory","max_bytes":1024}`),
   create("max_msg_size int32 overflow", `{"name":"%","max_msg_size":3000000000}`),
@@ -140,7 +173,10 @@ const cases: ReadonlyArray<Case> = [
   create("rollup without purge", `{"name":"%","deny_purge":true,"allow_rollup_hdrs":true}`),
   create("discard new per subject alone", `{"name":"%","discard_new_per_subject":true}`),
   create("discard new per subject, no per-subject max", `{"name":"%","discard_new_per_subject":true,"discard":"new"}`),
-  create("discard new per subject ok", `{"name":"%","discard_new_per_subject":true,"discard":"new","max_msgs_per_subject":2}`),
+  create(
+    "discard new per subject ok",
+    `{"name":"%","discard_new_per_subject":true,"discard":"new","max_msgs_per_subject":2}`
+  ),
   create("duplicate subjects", `{"name":"%","subjects":["%.a","%.a"]}`),
   create("empty subject", `{"name":"%","subjects":["%.a",""]}`),
   create("gt in middle", `{"name":"%","subjects":["%.>.b"]}`),
@@ -148,13 +184,19 @@ const cases: ReadonlyArray<Case> = [
   create("vertical tab allowed", `{"name":"%","subjects":["%.a\\u000bb"]}`),
   create("empty subjects list", `{"name":"%","subjects":[]}`),
   create("subjects not a list", `{"name":"%","subjects":"a"}`),
-  create("int64 max limits", `{"name":"%","max_msgs":9223372036854775807,"max_age":9223372036854775807,"duplicate_window":1000000000}`),
+  create(
+    "int64 max limits",
+    `{"name":"%","max_msgs":9223372036854775807,"max_age":9223372036854775807,"duplicate_window":1000000000}`
+  ),
   create("int64 overflow", `{"name":"%","max_msgs":9223372036854775808}`),
   create(
     "negative limits kept",
     `{"name":"%","max_consumers":-7,"max_msgs":-9,"max_msg_size":-2,"max_msgs_per_subject":-4,"max_bytes":-2,"no_ack":true,"allow_direct":true}`
   ),
-  create("explicit limits", `{"name":"%","max_consumers":10,"max_msgs":100,"max_msgs_per_subject":5,"max_msg_size":1024,"max_age":3600000000000}`),
+  create(
+    "explicit limits",
+    `{"name":"%","max_consumers":10,"max_msgs":100,"max_msgs_per_subject":5,"max_msg_size":1024,"max_age":3600000000000}`
+  ),
   create("interest memory", `{"name":"%","retention":"interest","storage":"memory","deny_delete":true,"sealed":false}`),
   create("workqueue", wq),
   update("identical", [wq], wq),
@@ -186,7 +228,11 @@ const cases: ReadonlyArray<Case> = [
   update("max_bytes shrink", [`{"name":"%","max_bytes":1000}`], `{"name":"%","max_bytes":500}`),
   update("subjects change", [`{"name":"%"}`], `{"name":"%","subjects":["%","%.q.>"]}`),
   update("subjects default back to name", [`{"name":"%","subjects":["%.a"]}`], `{"name":"%"}`),
-  update("limits change", [`{"name":"%"}`], `{"name":"%","max_msgs":10,"max_age":2000000000,"allow_rollup_hdrs":true,"allow_direct":true}`)
+  update(
+    "limits change",
+    [`{"name":"%"}`],
+    `{"name":"%","max_msgs":10,"max_age":2000000000,"allow_rollup_hdrs":true,"allow_direct":true}`
+  )
 ]
 
 const enc = new TextEncoder()
@@ -205,7 +251,9 @@ describe.skipIf(natsServer === undefined)("stream config: decoders vs nats-serve
     const conf = path.join(dir, "js.conf")
     fs.writeFileSync(
       conf,
-      `jetstream { store_dir: ${JSON.stringify(path.join(dir, "store"))}, max_memory_store: ${MAX_MEMORY}, max_file_store: ${MAX_FILE} }\n`
+      `jetstream { store_dir: ${
+        JSON.stringify(path.join(dir, "store"))
+      }, max_memory_store: ${MAX_MEMORY}, max_file_store: ${MAX_FILE} }\n`
     )
     nats = await startNatsServer(["-c", conf])
     nc = await connect({ servers: nats.url, reconnect: false })
@@ -224,7 +272,9 @@ describe.skipIf(natsServer === undefined)("stream config: decoders vs nats-serve
   const limitsFor = (current: StreamConfig | undefined): ServerStreamLimits => ({
     maxMemoryStore: MAX_MEMORY,
     maxFileStore: MAX_FILE,
-    reservedMemory: current !== undefined && current.storage === "memory" && current.max_bytes > 0 ? current.max_bytes : 0,
+    reservedMemory: current !== undefined && current.storage === "memory" && current.max_bytes > 0
+      ? current.max_bytes
+      : 0,
     reservedFile: current !== undefined && current.storage === "file" && current.max_bytes > 0 ? current.max_bytes : 0
   })
 
@@ -253,12 +303,16 @@ describe.skipIf(natsServer === undefined)("stream config: decoders vs nats-serve
           current = ours.config
         }
         const body = named(c.body, name)
-        const type = c.op === "create" ? "io.nats.jetstream.api.v1.stream_create_response" : "io.nats.jetstream.api.v1.stream_update_response"
+        const type = c.op === "create"
+          ? "io.nats.jetstream.api.v1.stream_create_response"
+          : "io.nats.jetstream.api.v1.stream_update_response"
         const theirs = expected(await request(`$JS.API.STREAM.${c.op.toUpperCase()}.${name}`, body), type)
         const ours = c.op === "create"
           ? decodeStreamCreate(body, name, limitsFor(undefined))
           : decodeStreamUpdate(body, name, current, limitsFor(current))
-        const oursText = ours.ok ? `${type}:${encodeJson(encodeStreamConfig(ours.config))}` : apiErrorResponse(type, ours.error)
+        const oursText = ours.ok
+          ? `${type}:${encodeJson(encodeStreamConfig(ours.config))}`
+          : apiErrorResponse(type, ours.error)
         if (c.differs === undefined) {
           expect(oursText).toBe(theirs)
         } else {

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "vitest"
-import { ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
+import { ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
@@ -13,7 +13,8 @@ import {
   subjectsOverlap
 } from "../../../src/jetstream/model/StreamConfig.ts"
 
-const invalidConfig = (description: string): ApiError => new ApiError(new ApiError({ code: 500, err_code: 10052, description }))
+const invalidConfig = (description: string): ApiError =>
+  new ApiError(new ApiError({ code: 500, err_code: 10052, description }))
 
 const created = (body: string, name = "S", limits?: ServerStreamLimits): StreamConfig => {
   const r = decodeStreamCreate(body, name, limits)
@@ -27,9 +28,15 @@ const createError = (body: string | Uint8Array, name = "S", limits?: ServerStrea
   return r.error
 }
 
-const updated = (current: StreamConfig, body: string, limits?: ServerStreamLimits) => decodeStreamUpdate(body, current.name, current, limits)
+const updated = (current: StreamConfig, body: string, limits?: ServerStreamLimits) =>
+  decodeStreamUpdate(body, current.name, current, limits)
 
-const updateError = (current: StreamConfig | undefined, body: string, name = "S", limits?: ServerStreamLimits): ApiError => {
+const updateError = (
+  current: StreamConfig | undefined,
+  body: string,
+  name = "S",
+  limits?: ServerStreamLimits
+): ApiError => {
   const r = decodeStreamUpdate(body, name, current, limits)
   if (r.ok) throw new Error(`unexpected success ${encodeJson(r.config)}`)
   return r.error
@@ -60,7 +67,9 @@ const DEFAULTS: StreamConfig = {
 describe("decodeStreamCreate: JSON", () => {
   const invalidJson = ApiErrors.invalidJSON()
   it("rejects malformed bodies with 10025", () => {
-    for (const body of ["", "  ", "{", "[]", "5", "\"s\"", "{\"name\":\"S\"} x", "\ufeff{\"name\":\"S\"}", "{'name':'S'}"]) {
+    for (
+      const body of ["", "  ", "{", "[]", "5", "\"s\"", "{\"name\":\"S\"} x", "\ufeff{\"name\":\"S\"}", "{'name':'S'}"]
+    ) {
       assert.deepStrictEqual(createError(body), invalidJson, body)
     }
     assert.deepStrictEqual(invalidJson, new ApiError({ code: 400, err_code: 10025, description: "invalid JSON" }))
@@ -94,8 +103,14 @@ describe("decodeStreamCreate: JSON", () => {
       ...DEFAULTS,
       subjects: ["a"]
     })
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"zzz\":{\"q\":[1]}}").description, "invalid JSON: json: unknown field \"zzz\"")
-    assert.deepStrictEqual(decodeStreamCreate(new TextEncoder().encode("{\"name\":\"S\"}"), "S"), { ok: true, config: DEFAULTS })
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"zzz\":{\"q\":[1]}}").description,
+      "invalid JSON: json: unknown field \"zzz\""
+    )
+    assert.deepStrictEqual(decodeStreamCreate(new TextEncoder().encode("{\"name\":\"S\"}"), "S"), {
+      ok: true,
+      config: DEFAULTS
+    })
     assert.deepStrictEqual(created("{\"name\":\"S\",\"max_msgs\":null,\"sealed\":null,\"subjects\":null}"), DEFAULTS)
     assert.deepStrictEqual(created("{\"name\":\"S\",\"discard\":\"NEW\"}"), { ...DEFAULTS, discard: "new" })
   })
@@ -106,18 +121,24 @@ describe("decodeStreamCreate: JSON", () => {
 
 describe("decodeStreamCreate: names", () => {
   it("name must match the subject token", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"T\"}"), new ApiError({
-      code: 400,
-      err_code: 10056,
-      description: "stream name in subject does not match request"
-    }))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"T\"}"),
+      new ApiError({
+        code: 400,
+        err_code: 10056,
+        description: "stream name in subject does not match request"
+      })
+    )
   })
   it("path separators, wildcards, dots, length", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"a/b\"}", "a/b"), new ApiError({
-      code: 400,
-      err_code: 10128,
-      description: "Stream name can not contain path separators"
-    }))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"a/b\"}", "a/b"),
+      new ApiError({
+        code: 400,
+        err_code: 10128,
+        description: "Stream name can not contain path separators"
+      })
+    )
     assert.deepStrictEqual(createError("{\"name\":\"a\\\\b\"}", "a\\b").err_code, 10128)
     for (const n of ["*", ">", "a.b", "a b", "a\tb"]) {
       assert.deepStrictEqual(
@@ -126,9 +147,15 @@ describe("decodeStreamCreate: names", () => {
       )
     }
     const long = "x".repeat(256)
-    assert.deepStrictEqual(createError(encodeJson({ name: long }), long), invalidConfig("stream name is too long, maximum allowed is 255"))
+    assert.deepStrictEqual(
+      createError(encodeJson({ name: long }), long),
+      invalidConfig("stream name is too long, maximum allowed is 255")
+    )
     const multiByte = "é".repeat(128) // 256 bytes
-    assert.strictEqual(createError(encodeJson({ name: multiByte }), multiByte).description, "stream name is too long, maximum allowed is 255")
+    assert.strictEqual(
+      createError(encodeJson({ name: multiByte }), multiByte).description,
+      "stream name is too long, maximum allowed is 255"
+    )
     assert.deepStrictEqual(
       createError(encodeJson({ name: "S", description: "d".repeat(4097) })),
       invalidConfig("stream description is too long, maximum allowed is 4096")
@@ -137,14 +164,19 @@ describe("decodeStreamCreate: names", () => {
   it("isValidName", () => {
     assert.isTrue(isValidName("ORDERS"))
     assert.isTrue(isValidName("ñ-_~"))
-    for (const n of ["", "a.b", "a*", "a>", "a b", "a\nb", "a/b", "a\\b", "x".repeat(256)]) assert.isFalse(isValidName(n), n)
+    for (const n of ["", "a.b", "a*", "a>", "a b", "a\nb", "a/b", "a\\b", "x".repeat(256)]) {
+      assert.isFalse(isValidName(n), n)
+    }
   })
 })
 
 describe("decodeStreamCreate: defaults and limits", () => {
   it("fills nats-server's defaults", () => {
     assert.deepStrictEqual(created("{\"name\":\"S\"}"), DEFAULTS)
-    assert.deepStrictEqual(encodeJson(encodeStreamConfig(DEFAULTS)), "{\"name\":\"S\",\"subjects\":[\"S\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,\"max_msgs_per_subject\":-1,\"max_msg_size\":-1,\"discard\":\"old\",\"storage\":\"file\",\"num_replicas\":1,\"duplicate_window\":120000000000,\"allow_direct\":false,\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":false,\"deny_purge\":false,\"allow_rollup_hdrs\":false}")
+    assert.deepStrictEqual(
+      encodeJson(encodeStreamConfig(DEFAULTS)),
+      "{\"name\":\"S\",\"subjects\":[\"S\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,\"max_msgs_per_subject\":-1,\"max_msg_size\":-1,\"discard\":\"old\",\"storage\":\"file\",\"num_replicas\":1,\"duplicate_window\":120000000000,\"allow_direct\":false,\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":false,\"deny_purge\":false,\"allow_rollup_hdrs\":false}"
+    )
   })
   it("keeps negative limits as given", () => {
     const c = created("{\"name\":\"S\",\"max_consumers\":-7,\"max_msgs\":-9,\"max_msg_size\":-2,\"max_bytes\":-2}")
@@ -153,29 +185,50 @@ describe("decodeStreamCreate: defaults and limits", () => {
   it("duplicate window follows max_age when shorter, errors otherwise", () => {
     assert.strictEqual(created("{\"name\":\"S\",\"max_age\":1000000000}").duplicate_window, 1_000_000_000)
     assert.strictEqual(created("{\"name\":\"S\",\"max_age\":3600000000000}").duplicate_window, 120_000_000_000)
-    assert.strictEqual(created("{\"name\":\"S\",\"duplicate_window\":3600000000000}").duplicate_window, 3_600_000_000_000)
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"max_age\":50000000}"), invalidConfig("max age needs to be >= 100ms"))
+    assert.strictEqual(
+      created("{\"name\":\"S\",\"duplicate_window\":3600000000000}").duplicate_window,
+      3_600_000_000_000
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"max_age\":50000000}"),
+      invalidConfig("max age needs to be >= 100ms")
+    )
     assert.deepStrictEqual(
       createError("{\"name\":\"S\",\"max_age\":1000000000,\"duplicate_window\":2000000000}"),
       invalidConfig("duplicates window can not be larger then max age")
     )
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"duplicate_window\":-5}"), invalidConfig("duplicates window can not be negative"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"max_age\":-5}"), invalidConfig("duplicates window can not be negative"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"duplicate_window\":50}"), invalidConfig("duplicates window needs to be >= 100ms"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"duplicate_window\":-5}"),
+      invalidConfig("duplicates window can not be negative")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"max_age\":-5}"),
+      invalidConfig("duplicates window can not be negative")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"duplicate_window\":50}"),
+      invalidConfig("duplicates window needs to be >= 100ms")
+    )
   })
   it("replicas", () => {
     assert.strictEqual(created("{\"name\":\"S\",\"num_replicas\":1}").num_replicas, 1)
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":3}"), new ApiError({
-      code: 500,
-      err_code: 10074,
-      description: "replicas > 1 not supported in non-clustered mode"
-    }))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"num_replicas\":3}"),
+      new ApiError({
+        code: 500,
+        err_code: 10074,
+        description: "replicas > 1 not supported in non-clustered mode"
+      })
+    )
     assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":6}"), invalidConfig("maximum replicas is 5"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"num_replicas\":-1}"), new ApiError({
-      code: 400,
-      err_code: 10133,
-      description: "replicas count cannot be negative"
-    }))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"num_replicas\":-1}"),
+      new ApiError({
+        code: 400,
+        err_code: 10133,
+        description: "replicas count cannot be negative"
+      })
+    )
   })
   it("int64 limits survive (2^63-1 written back exactly)", () => {
     const c = created("{\"name\":\"S\",\"max_msgs\":9223372036854775807,\"max_age\":9223372036854775807}")
@@ -184,8 +237,14 @@ describe("decodeStreamCreate: defaults and limits", () => {
     assert.include(json, "\"max_age\":9223372036854775807,")
   })
   it("flags and their rules", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"sealed\":true}"), invalidConfig("stream configuration for create can not be sealed"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"deny_purge\":true,\"allow_rollup_hdrs\":true}"), invalidConfig("roll-ups require the purge permission"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"sealed\":true}"),
+      invalidConfig("stream configuration for create can not be sealed")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"deny_purge\":true,\"allow_rollup_hdrs\":true}"),
+      invalidConfig("roll-ups require the purge permission")
+    )
     assert.deepStrictEqual(
       createError("{\"name\":\"S\",\"discard_new_per_subject\":true}"),
       invalidConfig("discard new per subject requires discard new policy to be set")
@@ -194,51 +253,95 @@ describe("decodeStreamCreate: defaults and limits", () => {
       createError("{\"name\":\"S\",\"discard_new_per_subject\":true,\"discard\":\"new\"}"),
       invalidConfig("discard new per subject requires max msgs per subject > 0")
     )
-    assert.deepStrictEqual(created("{\"name\":\"S\",\"discard_new_per_subject\":true,\"discard\":\"new\",\"max_msgs_per_subject\":1,\"no_ack\":true}"), {
-      ...DEFAULTS,
-      discard: "new",
-      discard_new_per_subject: true,
-      max_msgs_per_subject: 1,
-      no_ack: true
-    })
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"mirror_direct\":true}"), invalidConfig("stream has no mirror but does have mirror direct"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"template_owner\":\"T\"}"), new ApiError({ code: 500, err_code: 10049, description: "stream not owned by template" }))
+    assert.deepStrictEqual(
+      created(
+        "{\"name\":\"S\",\"discard_new_per_subject\":true,\"discard\":\"new\",\"max_msgs_per_subject\":1,\"no_ack\":true}"
+      ),
+      {
+        ...DEFAULTS,
+        discard: "new",
+        discard_new_per_subject: true,
+        max_msgs_per_subject: 1,
+        no_ack: true
+      }
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"mirror_direct\":true}"),
+      invalidConfig("stream has no mirror but does have mirror direct")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"template_owner\":\"T\"}"),
+      new ApiError({ code: 500, err_code: 10049, description: "stream not owned by template" })
+    )
   })
   it("retention and storage values", () => {
     const c = created("{\"name\":\"S\",\"retention\":\"workqueue\",\"storage\":\"memory\"}")
     assert.deepStrictEqual([c.retention, c.storage], ["workqueue", "memory"])
     assert.strictEqual(created("{\"name\":\"S\",\"retention\":\"interest\"}").retention, "interest")
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"any\"}"), invalidConfig("storage type \"any\" is not supported"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"storage\":\"any\"}"),
+      invalidConfig("storage type \"any\" is not supported")
+    )
   })
   it("unsupported mirror / sources / republish are refused by name", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"), invalidConfig("stream mirrors are not supported"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"), invalidConfig("stream sources are not supported"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}"), invalidConfig("stream republish is not supported"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"),
+      invalidConfig("stream mirrors are not supported")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"),
+      invalidConfig("stream sources are not supported")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}"),
+      invalidConfig("stream republish is not supported")
+    )
     assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":null,\"sources\":[],\"republish\":null}"), DEFAULTS)
   })
   it("metadata, first_seq and placement are echoed", () => {
-    const c = created("{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"},\"first_seq\":5,\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]}}")
-    assert.deepStrictEqual(c, { ...DEFAULTS, metadata: { b: "2", a: "1" }, first_seq: 5, placement: { cluster: "c", tags: ["t"] } })
+    const c = created(
+      "{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"},\"first_seq\":5,\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]}}"
+    )
+    assert.deepStrictEqual(c, {
+      ...DEFAULTS,
+      metadata: { b: "2", a: "1" },
+      first_seq: 5,
+      placement: { cluster: "c", tags: ["t"] }
+    })
     const json = encodeJson(encodeStreamConfig(c))
     assert.include(json, "\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]},\"first_seq\":5,\"allow_direct\"")
     assert.isTrue(json.endsWith("\"allow_rollup_hdrs\":false,\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"))
   })
   it("server limits: storage and memory reservations", () => {
-    const limits: ServerStreamLimits = { maxMemoryStore: 1000, maxFileStore: 2000, reservedMemory: 500, reservedFile: 1999 }
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":501}", "S", limits), new ApiError({
-      code: 500,
-      err_code: 10028,
-      description: "insufficient memory resources available"
-    }))
+    const limits: ServerStreamLimits = {
+      maxMemoryStore: 1000,
+      maxFileStore: 2000,
+      reservedMemory: 500,
+      reservedFile: 1999
+    }
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":501}", "S", limits),
+      new ApiError({
+        code: 500,
+        err_code: 10028,
+        description: "insufficient memory resources available"
+      })
+    )
     assert.strictEqual(created("{\"name\":\"S\",\"storage\":\"memory\",\"max_bytes\":500}", "S", limits).max_bytes, 500)
     // an unlimited stream still needs one byte of room
-    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { ...limits, reservedFile: 2000 }), new ApiError({
-      code: 500,
-      err_code: 10047,
-      description: "insufficient storage resources available"
-    }))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\"}", "S", { ...limits, reservedFile: 2000 }),
+      new ApiError({
+        code: 500,
+        err_code: 10047,
+        description: "insufficient storage resources available"
+      })
+    )
     assert.strictEqual(created("{\"name\":\"S\"}", "S", limits).max_bytes, -1)
-    assert.deepStrictEqual(createError("{\"name\":\"S\"}", "S", { maxBytesRequired: true }), ApiErrors.streamMaxBytesRequired())
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\"}", "S", { maxBytesRequired: true }),
+      ApiErrors.streamMaxBytesRequired()
+    )
     assert.deepStrictEqual(
       createError("{\"name\":\"S\",\"max_bytes\":10}", "S", { maxFileStreamBytes: 5 }),
       ApiErrors.streamMaxStreamBytesExceeded()
@@ -251,13 +354,22 @@ describe("decodeStreamCreate: subjects", () => {
     assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[]}").subjects, ["S"])
   })
   it("invalid, duplicate, API-overlapping and self-overlapping subjects", () => {
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"a\",\"a\"]}"), invalidConfig("duplicate subjects detected"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"subjects\":[\"a\",\"a\"]}"),
+      invalidConfig("duplicate subjects detected")
+    )
     for (const s of ["", "a..b", "a.>.b", "a b", ".a", "a."]) {
       assert.deepStrictEqual(createError(encodeJson({ name: "S", subjects: [s] })), invalidConfig("invalid subject"), s)
     }
     assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[null]}"), invalidConfig("invalid subject"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.>\"]}"), invalidConfig("subjects overlap with jetstream api"))
-    assert.deepStrictEqual(createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.STREAM.INFO.*\"]}"), invalidConfig("subjects overlap with jetstream api"))
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.>\"]}"),
+      invalidConfig("subjects overlap with jetstream api")
+    )
+    assert.deepStrictEqual(
+      createError("{\"name\":\"S\",\"subjects\":[\"$JS.API.STREAM.INFO.*\"]}"),
+      invalidConfig("subjects overlap with jetstream api")
+    )
     // nats-server only refuses subsets of $JS.API.>, not supersets
     assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\"$JS.>\"]}").subjects, ["$JS.>"])
     assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\">\"]}").subjects, [">"])
@@ -269,11 +381,21 @@ describe("decodeStreamCreate: subjects", () => {
       createError("{\"name\":\"S\",\"subjects\":[\"q\\u0001.>\",\"q\\u0001.x\"]}"),
       invalidConfig("subject \"q\\x01.>\" overlaps with \"q\\x01.x\"")
     )
-    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\"a.*.c\",\"a.b.c.>\",\"a\\u000bb\"]}").subjects, ["a.*.c", "a.b.c.>", "a\u000bb"])
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"subjects\":[\"a.*.c\",\"a.b.c.>\",\"a\\u000bb\"]}").subjects, [
+      "a.*.c",
+      "a.b.c.>",
+      "a\u000bb"
+    ])
   })
   it("subjectsCollide / subjectsOverlap", () => {
-    const yes: Array<[string, string]> = [["a", "a"], ["a.b", "a.*"], ["a.>", "a.b.c"], ["*.b", "a.*"], [">", "x"], ["a.*.c", "a.>"]]
-    const no: Array<[string, string]> = [["a", "b"], ["a.b", "a.b.c"], ["a.*", "a.b.c"], ["a.*", "b.>"], ["a.*.a", "a.x.b.>"], ["a.>", "a"]]
+    const yes: Array<[string, string]> = [["a", "a"], ["a.b", "a.*"], ["a.>", "a.b.c"], ["*.b", "a.*"], [">", "x"], [
+      "a.*.c",
+      "a.>"
+    ]]
+    const no: Array<[string, string]> = [["a", "b"], ["a.b", "a.b.c"], ["a.*", "a.b.c"], ["a.*", "b.>"], [
+      "a.*.a",
+      "a.x.b.>"
+    ], ["a.>", "a"]]
     for (const [x, y] of yes) assert.isTrue(subjectsCollide(x, y) && subjectsCollide(y, x), `${x} ${y}`)
     for (const [x, y] of no) assert.isFalse(subjectsCollide(x, y) || subjectsCollide(y, x), `${x} ${y}`)
     assert.isTrue(subjectsOverlap(["x", "orders.*"], ["orders.new"]))
@@ -292,10 +414,19 @@ describe("decodeStreamUpdate", () => {
   })
   it("order: JSON, config, name, existence", () => {
     assert.deepStrictEqual(updateError(undefined, "{"), ApiErrors.invalidJSON())
-    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\",\"duplicate_window\":-1}"), invalidConfig("duplicates window can not be negative"))
+    assert.deepStrictEqual(
+      updateError(undefined, "{\"name\":\"S\",\"duplicate_window\":-1}"),
+      invalidConfig("duplicates window can not be negative")
+    )
     assert.deepStrictEqual(updateError(undefined, "{\"name\":\"T\"}"), ApiErrors.streamMismatch())
-    assert.deepStrictEqual(updateError(undefined, "{\"name\":\"S\"}"), new ApiError({ code: 404, err_code: 10059, description: "stream not found" }))
-    assert.deepStrictEqual(updateError(wq, "null"), invalidConfig("stream name is required and can not contain '.', '*', '>'"))
+    assert.deepStrictEqual(
+      updateError(undefined, "{\"name\":\"S\"}"),
+      new ApiError({ code: 404, err_code: 10059, description: "stream not found" })
+    )
+    assert.deepStrictEqual(
+      updateError(wq, "null"),
+      invalidConfig("stream name is required and can not contain '.', '*', '>'")
+    )
   })
   it("immutable fields and one-way flags", () => {
     const cases: Array<[Record<string, unknown>, string]> = [
@@ -307,42 +438,88 @@ describe("decodeStreamUpdate", () => {
       [{ template_owner: "T" }, "stream configuration update can not be owned by a template"],
       [{ republish: { dest: "out.>" } }, "stream configuration update can not change RePublish"]
     ]
-    for (const [extra, description] of cases) assert.deepStrictEqual(updateError(wq, body(extra)), invalidConfig(description), description)
+    for (const [extra, description] of cases) {
+      assert.deepStrictEqual(updateError(wq, body(extra)), invalidConfig(description), description)
+    }
     const plain = created("{\"name\":\"S\"}")
-    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", mirror: { name: "O" } })), ApiErrors.streamMirrorNotUpdatable())
-    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", subjects: ["x"], mirror: { name: "O" } })), ApiErrors.mirrorWithSubjects())
-    assert.deepStrictEqual(updateError(plain, encodeJson({ name: "S", sources: [{ name: "O" }] })), invalidConfig("stream sources are not supported"))
+    assert.deepStrictEqual(
+      updateError(plain, encodeJson({ name: "S", mirror: { name: "O" } })),
+      ApiErrors.streamMirrorNotUpdatable()
+    )
+    assert.deepStrictEqual(
+      updateError(plain, encodeJson({ name: "S", subjects: ["x"], mirror: { name: "O" } })),
+      ApiErrors.mirrorWithSubjects()
+    )
+    assert.deepStrictEqual(
+      updateError(plain, encodeJson({ name: "S", sources: [{ name: "O" }] })),
+      invalidConfig("stream sources are not supported")
+    )
     assert.deepStrictEqual(updateError(wq, body({ num_replicas: 3 })), ApiErrors.streamReplicasNotSupported())
   })
   it("sealing adjusts the config and cannot be undone", () => {
     const r = updated(wq, body({ sealed: true, max_age: 5_000_000_000, duplicate_window: 0 }))
     assert.deepStrictEqual(r, {
       ok: true,
-      config: { ...wq, sealed: true, max_age: 0, duplicate_window: 5_000_000_000, discard: "new", deny_delete: true, deny_purge: true }
+      config: {
+        ...wq,
+        sealed: true,
+        max_age: 0,
+        duplicate_window: 5_000_000_000,
+        discard: "new",
+        deny_delete: true,
+        deny_purge: true
+      }
     })
     if (!r.ok) return
-    assert.deepStrictEqual(updateError(r.config, body({})), invalidConfig("stream configuration update can not unseal a sealed stream"))
-    assert.deepStrictEqual(updateError(wq, body({ sealed: true, allow_rollup_hdrs: true })), invalidConfig("roll-ups require the purge permission"))
+    assert.deepStrictEqual(
+      updateError(r.config, body({})),
+      invalidConfig("stream configuration update can not unseal a sealed stream")
+    )
+    assert.deepStrictEqual(
+      updateError(wq, body({ sealed: true, allow_rollup_hdrs: true })),
+      invalidConfig("roll-ups require the purge permission")
+    )
   })
   it("mutable fields change; subjects default back to the name", () => {
     const base = created("{\"name\":\"S\",\"subjects\":[\"a\"]}")
     const r = updated(base, "{\"name\":\"S\",\"max_msgs\":10,\"allow_rollup_hdrs\":true,\"mirror_direct\":true}")
-    assert.deepStrictEqual(r, { ok: true, config: { ...DEFAULTS, max_msgs: 10, allow_rollup_hdrs: true, mirror_direct: true } })
+    assert.deepStrictEqual(r, {
+      ok: true,
+      config: { ...DEFAULTS, max_msgs: 10, allow_rollup_hdrs: true, mirror_direct: true }
+    })
   })
   it("server limits apply to the growth of max_bytes only", () => {
     const base = created("{\"name\":\"S\",\"max_bytes\":1000}")
     const limits: ServerStreamLimits = { maxFileStore: 1500, reservedFile: 1000 }
     assert.strictEqual(updated(base, "{\"name\":\"S\",\"max_bytes\":1500}", limits).ok, true)
-    assert.strictEqual(updated(base, "{\"name\":\"S\",\"max_bytes\":200}", { maxFileStore: 1000, reservedFile: 1000 }).ok, true)
-    assert.deepStrictEqual(updateError(base, "{\"name\":\"S\",\"max_bytes\":1501}", "S", limits), ApiErrors.storageResourcesExceeded())
+    assert.strictEqual(
+      updated(base, "{\"name\":\"S\",\"max_bytes\":200}", { maxFileStore: 1000, reservedFile: 1000 }).ok,
+      true
+    )
+    assert.deepStrictEqual(
+      updateError(base, "{\"name\":\"S\",\"max_bytes\":1501}", "S", limits),
+      ApiErrors.storageResourcesExceeded()
+    )
   })
 })
 
 describe("sameConfig", () => {
   it("equal normalized configs are the same; any difference is not", () => {
-    assert.isTrue(sameConfig(created("{\"name\":\"S\"}"), created("{\"name\":\"S\",\"subjects\":[\"S\"],\"max_msgs\":-1}")))
-    assert.isTrue(sameConfig(created("{\"name\":\"S\",\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"), created("{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"}}")))
+    assert.isTrue(
+      sameConfig(created("{\"name\":\"S\"}"), created("{\"name\":\"S\",\"subjects\":[\"S\"],\"max_msgs\":-1}"))
+    )
+    assert.isTrue(
+      sameConfig(
+        created("{\"name\":\"S\",\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"),
+        created("{\"name\":\"S\",\"metadata\":{\"b\":\"2\",\"a\":\"1\"}}")
+      )
+    )
     assert.isFalse(sameConfig(created("{\"name\":\"S\"}"), created("{\"name\":\"S\",\"max_age\":1000000000}")))
-    assert.isFalse(sameConfig(created("{\"name\":\"S\",\"subjects\":[\"a\",\"b\"]}"), created("{\"name\":\"S\",\"subjects\":[\"b\",\"a\"]}")))
+    assert.isFalse(
+      sameConfig(
+        created("{\"name\":\"S\",\"subjects\":[\"a\",\"b\"]}"),
+        created("{\"name\":\"S\",\"subjects\":[\"b\",\"a\"]}")
+      )
+    )
   })
 })

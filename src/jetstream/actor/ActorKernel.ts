@@ -44,7 +44,9 @@ export class ActorKernel<Cmd extends { readonly _tag: string }, Self> {
     this.options = options
   }
 
-  static make = <Cmd extends { readonly _tag: string }, Self>(options: KernelOptions): Effect.Effect<ActorKernel<Cmd, Self>> =>
+  static make = <Cmd extends { readonly _tag: string }, Self>(
+    options: KernelOptions
+  ): Effect.Effect<ActorKernel<Cmd, Self>> =>
     Effect.map(Queue.bounded<Cmd | Call<Self>>(options.capacity), (q) => new ActorKernel<Cmd, Self>(q, options))
 
   get state(): KernelState {

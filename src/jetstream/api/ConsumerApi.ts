@@ -4,6 +4,7 @@
  * consumer's mailbox from the router callback (see JetStream.ts).
  */
 import { Effect } from "effect"
+import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import {
@@ -16,7 +17,6 @@ import {
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
-import { formatTime } from "../codec/Json.ts"
 import * as Requests from "../model/Requests.ts"
 import type { ApiContext, ApiHandler } from "./StreamApi.ts"
 
@@ -67,7 +67,9 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
     const config = req.config
     const name = config.name ?? config.durable_name ?? generateName()
-    const others: Array<ConsumerConfig> = ctx.registry.consumersOf(streamName).filter((c) => c.name !== name).map((c) => c.config)
+    const others: Array<ConsumerConfig> = ctx.registry.consumersOf(streamName).filter((c) => c.name !== name).map((c) =>
+      c.config
+    )
     const existing = ctx.registry.getConsumer(streamName, name)
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined)
     if (bad !== undefined) return yield* bad
@@ -89,7 +91,12 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     return consumerInfo(started)
   })
 
-const findConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): Effect.Effect<ConsumerActor, ApiError> => {
+const findConsumer = (
+  ctx: ApiContext,
+  stream: string,
+  name: string,
+  body: Uint8Array
+): Effect.Effect<ConsumerActor, ApiError> => {
   // nats-server checks the (absent) body first, then the stream, then the consumer.
   const notEmpty = Requests.emptyRequest(body)
   if (notEmpty !== undefined) return Effect.fail(notEmpty)
@@ -110,7 +117,13 @@ export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, bo
   })
 
 /** CONSUMER.NAMES and CONSUMER.LIST: the body is decoded before the stream is looked up, as nats-server. */
-const listConsumers = (ctx: ApiContext, stream: string, body: Uint8Array, limit: number, item: (c: ConsumerActor) => unknown): ApiHandler =>
+const listConsumers = (
+  ctx: ApiContext,
+  stream: string,
+  body: Uint8Array,
+  limit: number,
+  item: (c: ConsumerActor) => unknown
+): ApiHandler =>
   Effect.gen(function*() {
     const req = Requests.consumersRequest(body)
     if (req instanceof ApiError) return yield* req

@@ -4,15 +4,26 @@
  */
 import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
-import type { StreamRegistry } from "../StreamRegistry.ts"
-import type { StreamActor } from "../stream/StreamActor.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import * as Requests from "../model/Requests.ts"
-import { decodeStreamCreate, decodeStreamUpdate, sameConfig, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
+import {
+  decodeStreamCreate,
+  decodeStreamUpdate,
+  sameConfig,
+  type StreamConfig,
+  subjectsOverlap
+} from "../model/StreamConfig.ts"
 import { lookupMessage } from "../stream/DirectGet.ts"
+import type { StreamActor } from "../stream/StreamActor.ts"
 import { storedMessage, streamHasSubject, streamInfo } from "../stream/StreamInfo.ts"
+import type { StreamRegistry } from "../StreamRegistry.ts"
 
-export type ActionAdvisory = "STREAM.CREATED" | "STREAM.DELETED" | "STREAM.UPDATED" | "CONSUMER.CREATED" | "CONSUMER.DELETED"
+export type ActionAdvisory =
+  | "STREAM.CREATED"
+  | "STREAM.DELETED"
+  | "STREAM.UPDATED"
+  | "CONSUMER.CREATED"
+  | "CONSUMER.DELETED"
 
 export interface ApiContext {
   readonly registry: StreamRegistry
@@ -73,7 +84,9 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
   })
 
 /** The decoded request, or a failure in the error channel. */
-const decoded = <A>(r: A | ApiError): Effect.Effect<A, ApiError> => (r instanceof ApiError ? Effect.fail(r) : Effect.succeed(r))
+const decoded = <A>(
+  r: A | ApiError
+): Effect.Effect<A, ApiError> => (r instanceof ApiError ? Effect.fail(r) : Effect.succeed(r))
 
 const findStream = (ctx: ApiContext, name: string): Effect.Effect<StreamActor, ApiError> => {
   const actor = ctx.registry.get(name)
@@ -110,7 +123,8 @@ const listStreams = (
   })
 
 // An empty page of names is Go's nil slice (`null`); the list response starts from an empty slice.
-export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler => listStreams(ctx, body, 1024, (a) => a.name, null)
+export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
+  listStreams(ctx, body, 1024, (a) => a.name, null)
 
 export const streamList = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
   listStreams(ctx, body, 256, (a) => streamInfo(a), [])
@@ -137,7 +151,9 @@ export const purgeStream = (ctx: ApiContext, name: string, body: Uint8Array): Ap
     // Sequences are exact JS numbers up to 2^53 - 1 (store/StoreError.ts SequenceOverflow); a purge
     // up to a later one would move the first sequence past it. nats-server 2.9.10 accepts it.
     if (req.seq > BigInt(Number.MAX_SAFE_INTEGER)) {
-      return yield* ApiErrors.streamPurgeFailed(`purge sequence ${req.seq} is past the largest supported sequence ${Number.MAX_SAFE_INTEGER}`)
+      return yield* ApiErrors.streamPurgeFailed(
+        `purge sequence ${req.seq} is past the largest supported sequence ${Number.MAX_SAFE_INTEGER}`
+      )
     }
     const purged = yield* actor.call((a) =>
       a.purge({

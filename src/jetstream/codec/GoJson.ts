@@ -115,7 +115,12 @@ export const decodeBool = (v: unknown, field: string): boolean | undefined => {
 
 // The enum types' UnmarshalJSON compare the raw token, so `null` or a number is an error too.
 // `lower`: the type lower-cases the string first (nats-server's DiscardPolicy).
-export const decodeEnum = <T extends string>(v: unknown, field: string, allowed: ReadonlyArray<T>, lower = false): T => {
+export const decodeEnum = <T extends string>(
+  v: unknown,
+  field: string,
+  allowed: ReadonlyArray<T>,
+  lower = false
+): T => {
   const s = typeof v !== "string" ? undefined : lower ? v.toLowerCase() : v
   const hit = s === undefined ? undefined : allowed.find((a) => a === s)
   if (hit === undefined) throw new TypeMismatch("string", field)

@@ -49,4 +49,3 @@ export const normalizeTime = (s: string): { readonly text: string; readonly ns: 
   const text = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${trimmed === "" ? "" : "." + trimmed}${zone}`
   return { text, ns }
 }
-

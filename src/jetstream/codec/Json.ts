@@ -48,7 +48,9 @@ export const quoteJson = (s: string): string => {
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i)
     let rep: string | undefined
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
+    if (
+      c < 0x20 || c === 0x22 || c === 0x5c || c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029
+    ) {
       rep = escapeChar(c)
     } else if (c >= 0xd800 && c <= 0xdfff) {
       const next = i + 1 < len ? s.charCodeAt(i + 1) : 0
@@ -241,7 +243,13 @@ export const parseJsonWith = (text: string, hooks: ParseHooks = {}): ParseResult
     let v = 0
     for (let i = 0; i < 4; i++) {
       const c = text.charCodeAt(pos++)
-      const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1
+      const d = c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : c >= 0x61 && c <= 0x66
+        ? c - 0x57
+        : c >= 0x41 && c <= 0x46
+        ? c - 0x37
+        : -1
       if (d < 0) fail("invalid \\u escape")
       v = v * 16 + d
     }

@@ -97,7 +97,16 @@ export const parseGoDuration = (s: string): number | undefined => {
   const m = /^([+-]?)(.*)$/.exec(s)!
   const body = m[2]!
   if (body === "0") return 0
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    "µs": 1e-3,
+    "μs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000
+  }
   const re = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
   let total = 0
   let at = 0

@@ -9,21 +9,21 @@
  * pull statuses (404 No Messages, 408 Request Timeout with Nats-Pending-*, 409 ...), push idle
  * heartbeats and flow control requests.
  */
-import { Buffer } from "node:buffer"
 import { Effect, type Scope } from "effect"
-import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
+import { Buffer } from "node:buffer"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import { encodeHeaders } from "../../protocol/Headers.ts"
+import type { EventLog } from "../../store/EventLog.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
+import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { goDurationString } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import type { EventLog } from "../../store/EventLog.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
@@ -91,7 +91,16 @@ export class ConsumerActor {
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
 
-  private constructor(stream: StreamActor, name: string, config: ConsumerConfig, created: bigint, ctx: ConsumerContext, kernel: ActorKernel<ConsumerCommand, ConsumerActor>, startSeq: number, journal: EventLog<AckState, ConsumerEvent> | undefined) {
+  private constructor(
+    stream: StreamActor,
+    name: string,
+    config: ConsumerConfig,
+    created: bigint,
+    ctx: ConsumerContext,
+    kernel: ActorKernel<ConsumerCommand, ConsumerActor>,
+    startSeq: number,
+    journal: EventLog<AckState, ConsumerEvent> | undefined
+  ) {
     this.stream = stream
     this.name = name
     this.config = config
@@ -101,9 +110,13 @@ export class ConsumerActor {
     this.journal = journal
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
-    this.state = recovered !== undefined && recovered.delivered > 0 ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
+    this.state = recovered !== undefined && recovered.delivered > 0
+      ? AckState.fromJson(recovered.toJson())
+      : new AckState(startSeq)
     this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
-    this.filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
+    this.filter = config.filter_subject !== undefined && config.filter_subject !== ""
+      ? toWire(config.filter_subject)
+      : ">"
     this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
@@ -252,7 +265,6 @@ export class ConsumerActor {
     })
   }
 
-
   private addPull(reply: string, req: PullRequest, now: number): void {
     this.lastActivity = now
     const maxWaiting = this.config.max_waiting ?? 512
@@ -312,7 +324,9 @@ export class ConsumerActor {
       case "term": {
         const p = this.state.pending.get(sseq)
         this.ackOne(sseq, dseq, now)
-        if (p !== undefined) this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+        if (p !== undefined) {
+          this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+        }
         break
       }
     }
@@ -330,7 +344,9 @@ export class ConsumerActor {
       const done = this.state.ack(sseq, dseq, now)
       this.events.push({ e: "a", s: sseq, d: dseq })
       if (done) this.ctx.acked(this, [sseq], false)
-      if (done && p !== undefined) this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
+      if (done && p !== undefined) {
+        this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
+      }
     }
   }
 
@@ -338,14 +354,24 @@ export class ConsumerActor {
   private sampleAck(sseq: number, dseq: number, deliveries: number, deliveredAt: number, now: number): void {
     const freq = Events.sampleFrequency(this.config.sample_freq)
     if (freq <= 0 || Math.random() * 100 >= freq) return
-    Events.ackMetric(this.ctx.client, this.stream.name, this.name, now, { consumer_seq: dseq, stream_seq: sseq, ack_time: Math.max(0, Math.round((now - deliveredAt) * 1e6)), deliveries })
+    Events.ackMetric(this.ctx.client, this.stream.name, this.name, now, {
+      consumer_seq: dseq,
+      stream_seq: sseq,
+      ack_time: Math.max(0, Math.round((now - deliveredAt) * 1e6)),
+      deliveries
+    })
   }
 
   private nak(sseq: number, arg: Uint8Array, now: number): void {
     const p = this.state.pending.get(sseq)
     if (p === undefined) return
-    const delayMs = nakDelayMs(arg, (text) =>
-      this.ctx.log.warn(`JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`))
+    const delayMs = nakDelayMs(
+      arg,
+      (text) =>
+        this.ctx.log.warn(
+          `JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`
+        )
+    )
     if (delayMs !== undefined && delayMs > 0) p.deadline = now + delayMs
     else this.state.queueRedelivery(sseq)
   }
@@ -355,11 +381,16 @@ export class ConsumerActor {
   private expire(now: number): void {
     if (this.tracksAcks) this.state.expire(now)
     for (const r of this.waiting.takeExpired(now)) {
-      this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+      this.signal(
+        r.reply,
+        status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
+      )
     }
     const threshold = this.config.inactive_threshold
     if (threshold !== undefined && threshold > 0 && this.config.durable_name === undefined) {
-      const active = this.isPull ? this.waiting.size > 0 : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
+      const active = this.isPull
+        ? this.waiting.size > 0
+        : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
       if (active) this.lastActivity = now
       else if (now - this.lastActivity >= threshold / 1e6) this.ctx.inactive(this)
     }
@@ -469,13 +500,21 @@ export class ConsumerActor {
       if (next === undefined) break
       if (this.held(next, now)) break
       // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
-      const size = req.maxBytes > 0 ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length : 0
+      const size = req.maxBytes > 0
+        ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length
+        : 0
       if (req.maxBytes > 0 && size > req.bytesLeft) {
         // Put a redelivery back; a new message simply stays at nextSeq. The request ends with a
         // 409 saying how much of it was left, delivered to or not (as nats-server).
         if (next.redelivery) this.state.queueRedelivery(next.sseq)
         this.waiting.remove(req)
-        this.signal(req.reply, status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], ["Nats-Pending-Bytes", req.bytesLeft]]))
+        this.signal(
+          req.reply,
+          status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], [
+            "Nats-Pending-Bytes",
+            req.bytesLeft
+          ]])
+        )
         continue
       }
       this.send(req.reply, next.sseq, next.msg, next.redelivery, now)
@@ -496,7 +535,10 @@ export class ConsumerActor {
     if (this.ackPendingFull || this.delivery.isHeld) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
       if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
-      else this.signal(r.reply, status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]]))
+      else {this.signal(
+          r.reply,
+          status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
+        )}
     }
     this.pullHeartbeats(now)
   }
@@ -545,7 +587,6 @@ export class ConsumerActor {
     return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
   }
 
-
   /** The ack reply subject `send` will give this delivery, computed without delivering. */
   private predictReply(sseq: number, m: StoredMessage, redelivery: boolean): string {
     const prior = this.state.pending.get(sseq)
@@ -571,7 +612,9 @@ export class ConsumerActor {
     let hdr = m.hdr
     let data = m.data
     if (this.config.headers_only === true) {
-      const base = hdr !== undefined && hdr.length > 2 ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1") : "NATS/1.0\r\n"
+      const base = hdr !== undefined && hdr.length > 2
+        ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1")
+        : "NATS/1.0\r\n"
       hdr = Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, "latin1")
       data = new Uint8Array(0)
     }
@@ -589,7 +632,8 @@ export class ConsumerActor {
 
   /** num_pending: messages not yet delivered that match the filter. */
   numPending(): number {
-    return this.lastPerSubject.length + this.pending.current(this.stream.store, this.state.nextSeq, this.filter, this.stream.removedGen)
+    return this.lastPerSubject.length +
+      this.pending.current(this.stream.store, this.state.nextSeq, this.filter, this.stream.removedGen)
   }
 
   hasPushInterest(): boolean {

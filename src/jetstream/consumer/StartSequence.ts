@@ -9,7 +9,9 @@ import type { StreamActor } from "../stream/StreamActor.ts"
 export const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
   const store = stream.store
   const st = store.state()
-  const filter = config.filter_subject !== undefined && config.filter_subject !== "" ? toWire(config.filter_subject) : ">"
+  const filter = config.filter_subject !== undefined && config.filter_subject !== ""
+    ? toWire(config.filter_subject)
+    : ">"
   switch (config.deliver_policy) {
     case "new":
       return st.lastSeq + 1

@@ -38,13 +38,18 @@ export class ApiError extends Schema.TaggedError<ApiError>()("ApiError", {
 /** A placeholder value other than `{err}` / `{seq}`: rendered as Go's `%v` would. */
 export type Detail = string | number | bigint
 
-const make = (code: number, err_code: number, description: string): ApiError => new ApiError({ code, err_code, description })
+const make = (code: number, err_code: number, description: string): ApiError =>
+  new ApiError({ code, err_code, description })
 
 const fill = (code: number, err_code: number, template: string, args: Readonly<Record<string, Detail>>): ApiError =>
-  make(code, err_code, template.replace(/\{(\w+)\}/g, (whole, key: string) => {
-    const v = args[key]
-    return v === undefined ? whole : String(v)
-  }))
+  make(
+    code,
+    err_code,
+    template.replace(/\{(\w+)\}/g, (whole, key: string) => {
+      const v = args[key]
+      return v === undefined ? whole : String(v)
+    })
+  )
 
 export const ApiErrors = {
   accountResourcesExceeded: (): ApiError => make(400, 10002, "resource limits exceeded for account"),
@@ -61,15 +66,26 @@ export const ApiErrors = {
   consumerNameExist: (): ApiError => make(400, 10013, "consumer name already in use"),
   consumerNotFound: (): ApiError => make(404, 10014, "consumer not found"),
   snapshotDeliverSubjectInvalid: (): ApiError => make(400, 10015, "deliver subject not valid"),
-  consumerDurableNameNotInSubject: (): ApiError => make(400, 10016, "consumer expected to be durable but no durable name set in subject"),
-  consumerDurableNameNotMatchSubject: (): ApiError => make(400, 10017, "consumer name in subject does not match durable name in request"),
-  consumerDurableNameNotSet: (): ApiError => make(400, 10018, "consumer expected to be durable but a durable name was not set"),
-  consumerEphemeralWithDurableInSubject: (): ApiError => make(400, 10019, "consumer expected to be ephemeral but detected a durable name set in subject"),
-  consumerEphemeralWithDurableName: (): ApiError => make(400, 10020, "consumer expected to be ephemeral but a durable name was set in request"),
-  streamExternalApiOverlap: (prefix: Detail, subject: Detail): ApiError => fill(400, 10021, "stream external api prefix {prefix} must not overlap with {subject}", { prefix, subject }),
-  streamExternalDelPrefixOverlaps: (prefix: Detail, subject: Detail): ApiError => fill(400, 10022, "stream external delivery prefix {prefix} overlaps with stream subject {subject}", { prefix, subject }),
+  consumerDurableNameNotInSubject: (): ApiError =>
+    make(400, 10016, "consumer expected to be durable but no durable name set in subject"),
+  consumerDurableNameNotMatchSubject: (): ApiError =>
+    make(400, 10017, "consumer name in subject does not match durable name in request"),
+  consumerDurableNameNotSet: (): ApiError =>
+    make(400, 10018, "consumer expected to be durable but a durable name was not set"),
+  consumerEphemeralWithDurableInSubject: (): ApiError =>
+    make(400, 10019, "consumer expected to be ephemeral but detected a durable name set in subject"),
+  consumerEphemeralWithDurableName: (): ApiError =>
+    make(400, 10020, "consumer expected to be ephemeral but a durable name was set in request"),
+  streamExternalApiOverlap: (prefix: Detail, subject: Detail): ApiError =>
+    fill(400, 10021, "stream external api prefix {prefix} must not overlap with {subject}", { prefix, subject }),
+  streamExternalDelPrefixOverlaps: (prefix: Detail, subject: Detail): ApiError =>
+    fill(400, 10022, "stream external delivery prefix {prefix} overlaps with stream subject {subject}", {
+      prefix,
+      subject
+    }),
   insufficientResources: (): ApiError => make(503, 10023, "insufficient resources"),
-  streamInvalidExternalDeliverySubj: (prefix: Detail): ApiError => fill(400, 10024, "stream external delivery prefix {prefix} must not contain wildcards", { prefix }),
+  streamInvalidExternalDeliverySubj: (prefix: Detail): ApiError =>
+    fill(400, 10024, "stream external delivery prefix {prefix} must not contain wildcards", { prefix }),
   invalidJSON: (): ApiError => make(400, 10025, "invalid JSON"),
   maximumConsumersLimit: (): ApiError => make(400, 10026, "maximum consumers limit reached"),
   maximumStreamsLimit: (): ApiError => make(400, 10027, "maximum number of streams reached"),
@@ -77,7 +93,8 @@ export const ApiErrors = {
   mirrorConsumerSetupFailed: (err: string): ApiError => fill(500, 10029, "{err}", { err }),
   mirrorMaxMessageSizeTooBig: (): ApiError => make(400, 10030, "stream mirror must have max message size >= source"),
   mirrorWithSources: (): ApiError => make(400, 10031, "stream mirrors can not also contain other sources"),
-  mirrorWithStartSeqAndTime: (): ApiError => make(400, 10032, "stream mirrors can not have both start seq and start time configured"),
+  mirrorWithStartSeqAndTime: (): ApiError =>
+    make(400, 10032, "stream mirrors can not have both start seq and start time configured"),
   mirrorWithSubjectFilters: (): ApiError => make(400, 10033, "stream mirrors can not contain filtered subjects"),
   mirrorWithSubjects: (): ApiError => make(400, 10034, "stream mirrors can not contain subjects"),
   noAccount: (): ApiError => make(503, 10035, "account not found"),
@@ -87,7 +104,8 @@ export const ApiErrors = {
   notEnabledForAccount: (): ApiError => make(503, 10039, "JetStream not enabled for account"),
   clusterPeerNotMember: (): ApiError => make(400, 10040, "peer not a member"),
   raftGeneral: (err: string): ApiError => fill(500, 10041, "{err}", { err }),
-  restoreSubscribeFailed: (subject: Detail, err: string): ApiError => fill(500, 10042, "JetStream unable to subscribe to restore snapshot {subject}: {err}", { subject, err }),
+  restoreSubscribeFailed: (subject: Detail, err: string): ApiError =>
+    fill(500, 10042, "JetStream unable to subscribe to restore snapshot {subject}: {err}", { subject, err }),
   sequenceNotFound: (seq: number | bigint): ApiError => fill(400, 10043, "sequence {seq} not found", { seq }),
   clusterServerNotMember: (): ApiError => make(400, 10044, "server is not a member of the cluster"),
   sourceConsumerSetupFailed: (err: string): ApiError => fill(500, 10045, "{err}", { err }),
@@ -127,7 +145,8 @@ export const ApiErrors = {
   consumerDeliverToWildcards: (): ApiError => make(400, 10079, "consumer deliver subject has wildcards"),
   consumerPushMaxWaiting: (): ApiError => make(400, 10080, "consumer in push mode can not set max waiting"),
   consumerDeliverCycle: (): ApiError => make(400, 10081, "consumer deliver subject forms a cycle"),
-  consumerMaxPendingAckPolicyRequired: (): ApiError => make(400, 10082, "consumer requires ack policy for max ack pending"),
+  consumerMaxPendingAckPolicyRequired: (): ApiError =>
+    make(400, 10082, "consumer requires ack policy for max ack pending"),
   consumerSmallHeartbeat: (): ApiError => make(400, 10083, "consumer idle heartbeat needs to be >= 100ms"),
   consumerPullRequiresAck: (): ApiError => make(400, 10084, "consumer in pull mode requires ack policy"),
   consumerPullNotDurable: (): ApiError => make(400, 10085, "consumer in pull mode requires a durable name"),
@@ -138,22 +157,29 @@ export const ApiErrors = {
   consumerDirectRequiresPush: (): ApiError => make(400, 10090, "consumer direct requires a push based consumer"),
   consumerDirectRequiresEphemeral: (): ApiError => make(400, 10091, "consumer direct requires an ephemeral consumer"),
   consumerOnMapped: (): ApiError => make(400, 10092, "consumer direct on a mapped consumer"),
-  consumerFilterNotSubset: (): ApiError => make(400, 10093, "consumer filter subject is not a valid subset of the interest subjects"),
+  consumerFilterNotSubset: (): ApiError =>
+    make(400, 10093, "consumer filter subject is not a valid subset of the interest subjects"),
   consumerInvalidPolicy: (err: string): ApiError => fill(400, 10094, "{err}", { err }),
-  consumerInvalidSampling: (err: string): ApiError => fill(400, 10095, "failed to parse consumer sampling configuration: {err}", { err }),
+  consumerInvalidSampling: (err: string): ApiError =>
+    fill(400, 10095, "failed to parse consumer sampling configuration: {err}", { err }),
   streamInvalid: (): ApiError => make(500, 10096, "stream not valid"),
   streamHeaderExceedsMaximum: (): ApiError => make(400, 10097, "header size exceeds maximum allowed of 64k"),
   consumerWQRequiresExplicitAck: (): ApiError => make(400, 10098, "workqueue stream requires explicit ack"),
-  consumerWQMultipleUnfiltered: (): ApiError => make(400, 10099, "multiple non-filtered consumers not allowed on workqueue stream"),
+  consumerWQMultipleUnfiltered: (): ApiError =>
+    make(400, 10099, "multiple non-filtered consumers not allowed on workqueue stream"),
   consumerWQConsumerNotUnique: (): ApiError => make(400, 10100, "filtered consumer not unique on workqueue stream"),
   consumerWQConsumerNotDeliverAll: (): ApiError => make(400, 10101, "consumer must be deliver all on workqueue stream"),
-  consumerNameTooLong: (max: Detail): ApiError => fill(400, 10102, "consumer name is too long, maximum allowed is {max}", { max }),
+  consumerNameTooLong: (max: Detail): ApiError =>
+    fill(400, 10102, "consumer name is too long, maximum allowed is {max}", { max }),
   consumerBadDurableName: (): ApiError => make(400, 10103, "durable name can not contain '.', '*', '>'"),
   consumerStoreFailed: (err: string): ApiError => fill(500, 10104, "error creating store for consumer: {err}", { err }),
   consumerExistingActive: (): ApiError => make(400, 10105, "consumer already exists and is still active"),
-  consumerReplacementWithDifferentName: (): ApiError => make(400, 10106, "consumer replacement durable config not the same"),
-  consumerDescriptionTooLong: (max: Detail): ApiError => fill(400, 10107, "consumer description is too long, maximum allowed is {max}", { max }),
-  consumerWithFlowControlNeedsHeartbeats: (): ApiError => make(400, 10108, "consumer with flow control also needs heartbeats"),
+  consumerReplacementWithDifferentName: (): ApiError =>
+    make(400, 10106, "consumer replacement durable config not the same"),
+  consumerDescriptionTooLong: (max: Detail): ApiError =>
+    fill(400, 10107, "consumer description is too long, maximum allowed is {max}", { max }),
+  consumerWithFlowControlNeedsHeartbeats: (): ApiError =>
+    make(400, 10108, "consumer with flow control also needs heartbeats"),
   streamSealed: (): ApiError => make(400, 10109, "invalid operation on sealed stream"),
   streamPurgeFailed: (err: string): ApiError => fill(500, 10110, "{err}", { err }),
   streamRollupFailed: (err: string): ApiError => fill(500, 10111, "{err}", { err }),
@@ -161,24 +187,31 @@ export const ApiErrors = {
   streamMaxBytesRequired: (): ApiError => make(400, 10113, "account requires a stream config to have max bytes set"),
   consumerMaxRequestBatchNegative: (): ApiError => make(400, 10114, "consumer max request batch needs to be > 0"),
   consumerMaxRequestExpiresToSmall: (): ApiError => make(400, 10115, "consumer max request expires needs to be >= 1ms"),
-  consumerMaxDeliverBackoff: (): ApiError => make(400, 10116, "max deliver is required to be > length of backoff values"),
+  consumerMaxDeliverBackoff: (): ApiError =>
+    make(400, 10116, "max deliver is required to be > length of backoff values"),
   streamInfoMaxSubjects: (): ApiError => make(500, 10117, "subject details would exceed maximum allowed"),
   streamOffline: (): ApiError => make(500, 10118, "stream is offline"),
   consumerOffline: (): ApiError => make(500, 10119, "consumer is offline"),
   noLimits: (): ApiError => make(400, 10120, "no JetStream default or applicable tiered limit present"),
-  consumerMaxPendingAckExcess: (limit: Detail): ApiError => fill(400, 10121, "consumer max ack pending exceeds system limit of {limit}", { limit }),
-  streamMaxStreamBytesExceeded: (): ApiError => make(400, 10122, "stream max bytes exceeds account limit max stream bytes"),
+  consumerMaxPendingAckExcess: (limit: Detail): ApiError =>
+    fill(400, 10121, "consumer max ack pending exceeds system limit of {limit}", { limit }),
+  streamMaxStreamBytesExceeded: (): ApiError =>
+    make(400, 10122, "stream max bytes exceeds account limit max stream bytes"),
   streamMoveAndScale: (): ApiError => make(400, 10123, "can not move and scale a stream in a single update"),
   streamMoveInProgress: (msg: Detail): ApiError => fill(400, 10124, "stream move already in progress: {msg}", { msg }),
-  consumerMaxRequestBatchExceeded: (limit: Detail): ApiError => fill(400, 10125, "consumer max request batch exceeds server limit of {limit}", { limit }),
-  consumerReplicasExceedsStream: (): ApiError => make(400, 10126, "consumer config replica count exceeds parent stream"),
+  consumerMaxRequestBatchExceeded: (limit: Detail): ApiError =>
+    fill(400, 10125, "consumer max request batch exceeds server limit of {limit}", { limit }),
+  consumerReplicasExceedsStream: (): ApiError =>
+    make(400, 10126, "consumer config replica count exceeds parent stream"),
   consumerNameContainsPathSeparators: (): ApiError => make(400, 10127, "Consumer name can not contain path separators"),
   streamNameContainsPathSeparators: (): ApiError => make(400, 10128, "Stream name can not contain path separators"),
   streamMoveNotInProgress: (): ApiError => make(400, 10129, "stream move not in progress"),
   streamNameExistRestoreFailed: (): ApiError => make(400, 10130, "stream name already in use, cannot restore"),
-  consumerCreateFilterSubjectMismatch: (): ApiError => make(400, 10131, "Consumer create request did not match filtered subject from create subject"),
-  consumerCreateDurableAndNameMismatch: (): ApiError => make(400, 10132, "Consumer Durable and Name have to be equal if both are provided"),
-  replicasCountCannotBeNegative: (): ApiError => make(400, 10133, "replicas count cannot be negative"),
+  consumerCreateFilterSubjectMismatch: (): ApiError =>
+    make(400, 10131, "Consumer create request did not match filtered subject from create subject"),
+  consumerCreateDurableAndNameMismatch: (): ApiError =>
+    make(400, 10132, "Consumer Durable and Name have to be equal if both are provided"),
+  replicasCountCannotBeNegative: (): ApiError => make(400, 10133, "replicas count cannot be negative")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -316,7 +349,7 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   streamNameExistRestoreFailed: 10130,
   consumerCreateFilterSubjectMismatch: 10131,
   consumerCreateDurableAndNameMismatch: 10132,
-  replicasCountCannotBeNegative: 10133,
+  replicasCountCannotBeNegative: 10133
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -20,7 +20,6 @@
  * gives for any config it will not create), consumers 10012 (JSConsumerCreateErrF, the consumer
  * create family), each naming the field.
  */
-import { ApiError, ApiErrors } from "./ApiError.ts"
 import {
   decodeBool,
   decodeInt,
@@ -35,6 +34,7 @@ import {
   UINT64_MAX
 } from "../codec/GoJson.ts"
 import { normalizeTime } from "../codec/GoTime.ts"
+import { ApiError, ApiErrors } from "./ApiError.ts"
 
 /** The Go type of an unsupported field, for the type check and the zero-value test. */
 export type GoType =

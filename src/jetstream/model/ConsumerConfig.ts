@@ -42,17 +42,25 @@
  *   refused with 10012 naming it (ConfigFields.ts). 2.9.10 ignores all of these.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
-import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
-import { type ApiError, ApiErrors } from "./ApiError.ts"
-import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
-import { unknownField } from "./Requests.ts"
-import { consumerFieldRefused } from "./ConfigFields.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
-import { byteLength, hasPathSeparator, isGoValidName, isLiteralSubject as isLiteral, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN, subjectIsSubsetMatch } from "./Names.ts"
+import { type ApiError, ApiErrors } from "./ApiError.ts"
+import { consumerFieldRefused } from "./ConfigFields.ts"
+import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
+import {
+  byteLength,
+  hasPathSeparator,
+  isGoValidName,
+  isLiteralSubject as isLiteral,
+  isValidSubject,
+  MAX_DESCRIPTION_LEN,
+  MAX_NAME_LEN,
+  subjectIsSubsetMatch
+} from "./Names.ts"
+import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
+import { unknownField } from "./Requests.ts"
 import type { StreamConfig } from "./StreamConfig.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
-
 
 /** Normalized consumer config, as nats-server 2.9.10 reports it in consumer info (same keys and omissions). */
 export interface ConsumerConfig {
@@ -236,12 +244,16 @@ const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiErr
     if (c.idle_heartbeat > 0n) return ApiErrors.consumerHBRequiresPush()
     if (c.flow_control) return ApiErrors.consumerFCRequiresPush()
     if (c.max_batch < 0n) return ApiErrors.consumerMaxRequestBatchNegative()
-    if (c.max_expires !== 0n && c.max_expires < BigInt(MIN_MAX_EXPIRES)) return ApiErrors.consumerMaxRequestExpiresToSmall()
+    if (c.max_expires !== 0n && c.max_expires < BigInt(MIN_MAX_EXPIRES)) {
+      return ApiErrors.consumerMaxRequestExpiresToSmall()
+    }
     const maxBatch = limits.maxRequestBatch ?? 0
     if (maxBatch > 0 && c.max_batch > BigInt(maxBatch)) return ApiErrors.consumerMaxRequestBatchExceeded(maxBatch)
   }
   const serverPending = limits.maxAckPending ?? 0
-  if (serverPending > 0 && c.max_ack_pending > BigInt(serverPending)) return ApiErrors.consumerMaxPendingAckExcess(serverPending)
+  if (serverPending > 0 && c.max_ack_pending > BigInt(serverPending)) {
+    return ApiErrors.consumerMaxPendingAckExcess(serverPending)
+  }
   const accountPending = limits.accountMaxAckPending ?? 0
   if (accountPending > 0 && c.max_ack_pending > BigInt(accountPending)) {
     return ApiErrors.consumerMaxPendingAckExcess(accountPending)
@@ -314,7 +326,11 @@ const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
 
 /** The name a create request refers to: the durable name, else `name`; undefined = generate one. */
 export const consumerName = (config: ConsumerConfig): string | undefined =>
-  config.durable_name !== undefined && config.durable_name !== "" ? config.durable_name : config.name === "" ? undefined : config.name
+  config.durable_name !== undefined && config.durable_name !== ""
+    ? config.durable_name
+    : config.name === ""
+    ? undefined
+    : config.name
 
 /** Push consumers are those with a deliver subject. */
 export const isPushConsumer = (config: ConsumerConfig): boolean =>
@@ -388,7 +404,10 @@ export const decodeConsumerCreate = (
   if (c.durable_name === "" && c.inactive_threshold <= 0n) c.inactive_threshold = BigInt(DEFAULT_INACTIVE_THRESHOLD)
   const config = toConsumerConfig(c)
   sentInactiveThreshold.set(config, num(sentThreshold))
-  return { ok: true, request: { stream: req.stream, config, ...(req.action !== undefined ? { action: req.action } : {}) } }
+  return {
+    ok: true,
+    request: { stream: req.stream, config, ...(req.action !== undefined ? { action: req.action } : {}) }
+  }
 }
 
 // nats-server compares and stores an update's config *as sent*, before the ephemeral threshold
@@ -398,9 +417,10 @@ const sentInactiveThreshold = new WeakMap<ConsumerConfig, number>()
 
 const asSent = (next: ConsumerConfig): ConsumerConfig => {
   const recorded = sentInactiveThreshold.get(next)
-  const threshold = recorded ?? ((next.durable_name ?? "") === "" && next.inactive_threshold === DEFAULT_INACTIVE_THRESHOLD
-    ? 0
-    : next.inactive_threshold ?? 0)
+  const threshold = recorded ??
+    ((next.durable_name ?? "") === "" && next.inactive_threshold === DEFAULT_INACTIVE_THRESHOLD
+      ? 0
+      : next.inactive_threshold ?? 0)
   if (threshold === (next.inactive_threshold ?? 0)) return next
   const { inactive_threshold: _stamped, ...rest } = next
   return threshold === 0 ? rest : { ...rest, inactive_threshold: threshold }
@@ -486,7 +506,9 @@ export const checkAgainstStream = (
     if (c.deliver_policy !== "all") return ApiErrors.consumerWQConsumerNotDeliverAll()
   }
   const name = c.durable_name !== "" ? c.durable_name : c.name
-  if (c.durable_name !== "" && byteLength(c.durable_name) > MAX_NAME_LEN) return ApiErrors.consumerNameTooLong(MAX_NAME_LEN)
+  if (c.durable_name !== "" && byteLength(c.durable_name) > MAX_NAME_LEN) {
+    return ApiErrors.consumerNameTooLong(MAX_NAME_LEN)
+  }
   if (name === "") return undefined // legacy ephemeral: the caller generates a valid name
   if (!isValidConsumerName(name)) return ApiErrors.consumerBadDurableName()
   // A file-backed consumer store cannot have a directory name over 255 bytes (nats-server: the
@@ -545,7 +567,9 @@ export const updatedConfig = (current: ConsumerConfig, next: ConsumerConfig): Co
   const sent = asSent(next)
   const wasEphemeral = (current.durable_name ?? "") === ""
   if (sent.inactive_threshold === current.inactive_threshold) return sent
-  if (wasEphemeral && (sent.inactive_threshold ?? 0) <= 0) return { ...sent, inactive_threshold: DEFAULT_INACTIVE_THRESHOLD }
+  if (wasEphemeral && (sent.inactive_threshold ?? 0) <= 0) {
+    return { ...sent, inactive_threshold: DEFAULT_INACTIVE_THRESHOLD }
+  }
   return sent
 }
 

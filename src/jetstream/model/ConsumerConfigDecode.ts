@@ -3,7 +3,6 @@
  * `CreateConsumerRequest` / `ConsumerConfig` structs as Go's `encoding/json` fills them (see
  * GoJson.ts), before any defaulting or validation; ConsumerConfig.ts takes it from there.
  */
-import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import {
   decodeBool,
   decodeEnum,
@@ -18,6 +17,7 @@ import {
 } from "../codec/GoJson.ts"
 import { normalizeTime } from "../codec/GoTime.ts"
 import { CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS, noStrictness, strictFields } from "./ConfigFields.ts"
+import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 
 // Re-exported: the decoder's own users (and its spec) know it from here.
 export { normalizeTime }
@@ -183,20 +183,25 @@ export interface RawRequest {
 
 /** `json.Unmarshal(body, &CreateConsumerRequest{})`, or undefined for "invalid JSON". */
 export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined =>
-  unmarshalObject(body, (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }), (req, o) => {
-    const strict = noStrictness()
-    strictFields(o, CONSUMER_REQUEST_FIELDS, strict, "", (k, v) => {
-      if (k === "stream_name") {
-        req.stream = decodeString(v, k) ?? req.stream
-      } else if (k === "action") {
-        req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
-      } else {
-        const config = decodeObjectOrNull(v, k)
-        if (config !== undefined) {
-          strictFields(config, CONSUMER_CONFIG_FIELDS, strict, "", (field, x) => applyField(req.config, field as keyof RawConfig, x))
+  unmarshalObject(
+    body,
+    (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }),
+    (req, o) => {
+      const strict = noStrictness()
+      strictFields(o, CONSUMER_REQUEST_FIELDS, strict, "", (k, v) => {
+        if (k === "stream_name") {
+          req.stream = decodeString(v, k) ?? req.stream
+        } else if (k === "action") {
+          req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
+        } else {
+          const config = decodeObjectOrNull(v, k)
+          if (config !== undefined) {
+            strictFields(config, CONSUMER_CONFIG_FIELDS, strict, "", (field, x) =>
+              applyField(req.config, field as keyof RawConfig, x))
+          }
         }
-      }
-    })
-    req.unknown = strict.unknown
-    req.refused = strict.refused
-  })
+      })
+      req.unknown = strict.unknown
+      req.refused = strict.refused
+    }
+  )

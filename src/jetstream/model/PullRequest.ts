@@ -18,7 +18,6 @@ import { decodeUtf8 } from "../codec/Json.ts"
 
 const encoder = new TextEncoder()
 
-
 /**
  * A decoded pull request. Values are passed through as nats-server 2.9.10 does: a JSON `batch` of
  * 0 (or absent) is 0 and a bare integer may be zero or negative; `expiresNs` 0 = no expiry.
@@ -213,7 +212,9 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
   const syntax = goJsonSyntaxError(bytes)
   if (syntax !== undefined) return { ok: false, description: `Bad Request - ${syntax}` }
   const parsed = parseLiterals(text)
-  if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) return { ok: false, description: "Bad Request - invalid JSON" }
+  if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) {
+    return { ok: false, description: "Bad Request - invalid JSON" }
+  }
   const r = { expires: 0n, batch: 0n, max_bytes: 0n, no_wait: false, idle_heartbeat: 0n }
   // Go keeps decoding after an error and reports the first one; an unknown key is one too
   // (deliberately, as nats-server 2.12's strict mode; 2.9.10 ignores it).

@@ -12,7 +12,6 @@
  * Deliberate difference from 2.9.10 (which ignores them): an unknown key is refused the way
  * nats-server 2.12's strict mode does it, `invalid JSON: json: unknown field "<key>"` (10025).
  */
-import { ApiError, ApiErrors } from "./ApiError.ts"
 import {
   decodeBool,
   decodeInt,
@@ -27,6 +26,7 @@ import {
   UINT64_MAX
 } from "../codec/GoJson.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
+import { ApiError, ApiErrors } from "./ApiError.ts"
 
 /** The Go type of a request field. */
 type FieldType = "uint64" | "int" | "string" | "bool"
@@ -168,7 +168,9 @@ export const msgDeleteRequest = (body: Uint8Array): MsgDeleteRequest | ApiError 
   isEmptyRequest(body) ? ApiErrors.badRequest() : decodeApi(body, MSG_DELETE)
 
 export const streamInfoRequest = (body: Uint8Array): StreamInfoRequest | ApiError =>
-  isEmptyRequest(body) ? { offset: 0n, deleted_details: false, subjects_filter: "" } : checkOffset(decodeApi(body, STREAM_INFO))
+  isEmptyRequest(body)
+    ? { offset: 0n, deleted_details: false, subjects_filter: "" }
+    : checkOffset(decodeApi(body, STREAM_INFO))
 
 /** STREAM.NAMES and STREAM.LIST (same struct shape: offset and a subject filter). */
 export const streamNamesRequest = (body: Uint8Array): StreamNamesRequest | ApiError =>
@@ -193,6 +195,8 @@ export const directGetRequest = (body: Uint8Array): MsgGetRequest | { readonly s
   if (!r.ok) return { status: "408 Malformed Request" }
   const q = r.value
   if (q.seq === 0n && q.last_by_subj === "" && q.next_by_subj === "") return { status: "408 Empty Request" }
-  if ((q.seq > 0n && q.last_by_subj !== "") || (q.last_by_subj !== "" && q.next_by_subj !== "")) return { status: "408 Bad Request" }
+  if ((q.seq > 0n && q.last_by_subj !== "") || (q.last_by_subj !== "" && q.next_by_subj !== "")) {
+    return { status: "408 Bad Request" }
+  }
   return q
 }

@@ -25,14 +25,21 @@
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
-import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
-import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
-import { byteLength, hasPathSeparator, isGoValidName, isSubsetMatchTokens, isValidSubject, MAX_DESCRIPTION_LEN, MAX_NAME_LEN } from "./Names.ts"
-import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
+import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
+import {
+  byteLength,
+  hasPathSeparator,
+  isGoValidName,
+  isSubsetMatchTokens,
+  isValidSubject,
+  MAX_DESCRIPTION_LEN,
+  MAX_NAME_LEN
+} from "./Names.ts"
+import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
-
+import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -233,7 +240,9 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
     const seen = new Set<string>()
     for (const subject of subjects) {
       if (seen.has(subject)) return invalid("duplicate subjects detected")
-      if (isSubsetMatchTokens(subject.split("."), JS_API_TOKENS, false)) return invalid("subjects overlap with jetstream api")
+      if (isSubsetMatchTokens(subject.split("."), JS_API_TOKENS, false)) {
+        return invalid("subjects overlap with jetstream api")
+      }
       if (!isValidSubject(subject)) return invalid("invalid subject")
       seen.add(subject)
     }
@@ -399,7 +408,9 @@ export const decodeStreamUpdate = (
   if (subjectName !== cfg.name) return fail(ApiErrors.streamMismatch())
   if (current === undefined) return fail(ApiErrors.streamNotFound())
 
-  if (cfg.name !== current.name) return fail(ApiErrors.streamInvalidConfig("stream configuration name must match original"))
+  if (cfg.name !== current.name) {
+    return fail(ApiErrors.streamInvalidConfig("stream configuration name must match original"))
+  }
   if (cfg.max_consumers !== toBig(current.max_consumers)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change MaxConsumers"))
   }
@@ -494,8 +505,8 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   return out
 }
 
-const canonical = (c: StreamConfig): string => JSON.stringify(encodeStreamConfig(c), (_k, v: unknown) =>
-  typeof v === "bigint" ? v.toString() : v)
+const canonical = (c: StreamConfig): string =>
+  JSON.stringify(encodeStreamConfig(c), (_k, v: unknown) => typeof v === "bigint" ? v.toString() : v)
 
 /**
  * Same config for the idempotent-create check: equal when nats-server would report them

@@ -26,8 +26,8 @@ import {
   REPUBLISH_FIELDS,
   STREAM_CONFIG_FIELDS,
   STREAM_REQUEST_FIELDS,
-  type Strictness,
-  strictFields
+  strictFields,
+  type Strictness
 } from "./ConfigFields.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 
@@ -245,4 +245,3 @@ export const unmarshal = (body: Uint8Array | string): RawConfig | undefined =>
     cfg.unknown = strict.unknown
     cfg.refused = strict.refused
   })
-

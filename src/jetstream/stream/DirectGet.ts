@@ -28,7 +28,10 @@ export interface DirectGetSource {
 }
 
 export const directReply = (actor: DirectGetSource, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } => {
-  const lines = `Nats-Stream: ${actor.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${formatTime(m.ts)}\r\n\r\n`
+  const lines =
+    `Nats-Stream: ${actor.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${
+      formatTime(m.ts)
+    }\r\n\r\n`
   if (m.hdr === undefined || m.hdr.length <= 2) {
     return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
   }

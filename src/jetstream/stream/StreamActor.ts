@@ -6,22 +6,22 @@
  * batch to the store's durability policy once, and only then sends the PubAcks. Management
  * commands travel through the same mailbox so they are ordered with publishes.
  */
-import { Buffer } from "node:buffer"
 import { Effect, type Scope } from "effect"
+import { Buffer } from "node:buffer"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import { headerValue } from "../../protocol/Headers.ts"
-import { toWire } from "../../subject/Subject.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
-import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import { subscribeDirectGet } from "./DirectGet.ts"
-import { encodeJson } from "../codec/Json.ts"
-import type { StreamConfig } from "../model/StreamConfig.ts"
+import { toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
+import { encodeJson } from "../codec/Json.ts"
+import { type ApiError, ApiErrors } from "../model/ApiError.ts"
+import type { StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
+import { subscribeDirectGet } from "./DirectGet.ts"
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
 export interface StreamConsumer {
@@ -42,7 +42,13 @@ export const INGEST_HIGH_WATER = 8 * 1024 * 1024
 const INGEST_OVERHEAD = 256
 
 export type StreamCommand =
-  | { readonly _tag: "Publish"; readonly subject: string; readonly reply: string | undefined; readonly hdrLen: number; readonly msg: Uint8Array }
+  | {
+    readonly _tag: "Publish"
+    readonly subject: string
+    readonly reply: string | undefined
+    readonly hdrLen: number
+    readonly msg: Uint8Array
+  }
   | { readonly _tag: "Expire" }
 
 export interface StreamContext {
@@ -87,7 +93,13 @@ export class StreamActor {
   /** Consumers by name; woken after every batch that changed the stream. */
   readonly consumers = new Map<string, StreamConsumer>()
 
-  private constructor(config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext, kernel: ActorKernel<StreamCommand, StreamActor>) {
+  private constructor(
+    config: StreamConfig,
+    created: bigint,
+    store: MessageLog,
+    ctx: StreamContext,
+    kernel: ActorKernel<StreamCommand, StreamActor>
+  ) {
     this.config = config
     this.created = created
     this.store = store
@@ -104,7 +116,12 @@ export class StreamActor {
   }
 
   /** Starts the actor in the current scope: closing the scope unsubscribes and stops the fiber. */
-  static make = (config: StreamConfig, created: bigint, store: MessageLog, ctx: StreamContext): Effect.Effect<StreamActor, never, Scope.Scope> =>
+  static make = (
+    config: StreamConfig,
+    created: bigint,
+    store: MessageLog,
+    ctx: StreamContext
+  ): Effect.Effect<StreamActor, never, Scope.Scope> =>
     Effect.gen(function*() {
       const kernel = yield* ActorKernel.make<StreamCommand, StreamActor>({
         label: `stream '${config.name}'`,
@@ -151,7 +168,10 @@ export class StreamActor {
 
   private subscribe(): void {
     for (const subject of this.config.subjects) {
-      const sub = this.ctx.client.subscribe(toWire(subject), (s, reply, hdrLen, msg) => this.inbound(s, reply, hdrLen, msg))
+      const sub = this.ctx.client.subscribe(
+        toWire(subject),
+        (s, reply, hdrLen, msg) => this.inbound(s, reply, hdrLen, msg)
+      )
       if (sub !== undefined) this.subs.push(sub)
     }
     if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
@@ -279,7 +299,9 @@ export class StreamActor {
     this.writeFailure = text
     this.ctx.log.error(
       `JetStream failed to ${what} on stream '${this.name}': ${text}` +
-        (this.store.failure === undefined ? "" : "; the stream refuses writes until the server restarts (it stays readable)")
+        (this.store.failure === undefined
+          ? ""
+          : "; the stream refuses writes until the server restarts (it stays readable)")
     )
   }
 
@@ -438,7 +460,9 @@ export class StreamActor {
     // Queued first: a failure below that takes this append back turns it into the error.
     this.queueAck(reply, this.ackText(seq), seq)
     // Interest retention keeps a message only while some consumer wants it.
-    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) this.tryStore("remove a msg", () => this.store.remove(seq))
+    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) {
+      this.tryStore("remove a msg", () => this.store.remove(seq))
+    }
     if (rollup !== undefined) {
       this.tryStore("roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
       this.removedGen++

@@ -3,11 +3,11 @@
  * comparisons; optional keys are omitted exactly where Go's `omitempty` omits them).
  */
 import { Buffer } from "node:buffer"
-import { fromWire, overlaps } from "../../subject/Subject.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
-import type { StreamActor } from "./StreamActor.ts"
+import { fromWire, overlaps } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import { encodeStreamConfig } from "../model/StreamConfig.ts"
+import type { StreamActor } from "./StreamActor.ts"
 
 export interface StateOptions {
   readonly subjectsFilter?: string | undefined
@@ -56,7 +56,9 @@ export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Reco
 /** STREAM.MSG.GET's `message` object. */
 export const storedMessage = (m: StoredMessage): Record<string, unknown> => {
   const out: Record<string, unknown> = { subject: fromWire(m.subject), seq: m.seq }
-  if (m.hdr !== undefined && m.hdr.length > 0) out.hdrs = Buffer.from(m.hdr.buffer, m.hdr.byteOffset, m.hdr.length).toString("base64")
+  if (m.hdr !== undefined && m.hdr.length > 0) {
+    out.hdrs = Buffer.from(m.hdr.buffer, m.hdr.byteOffset, m.hdr.length).toString("base64")
+  }
   if (m.data.length > 0) out.data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.length).toString("base64")
   out.time = formatTime(m.ts)
   return out
