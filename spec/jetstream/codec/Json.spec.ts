@@ -1,6 +1,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { assert, describe, it } from "vitest"
-import { encodeJson, formatTime, parseJson, parseTime } from "../../../src/jetstream/codec/Json.ts"
+import { parseTime } from "../../../src/jetstream/codec/GoTime.ts"
+import { encodeJson, formatTime, parseJson } from "../../../src/jetstream/codec/Json.ts"
 
 describe("encodeJson", () => {
   it("escapes strings like Go's encoding/json", () => {

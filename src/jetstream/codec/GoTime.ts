@@ -1,6 +1,6 @@
 /**
- * Go's `time.Time` JSON decoding (RFC 3339), shared by the consumer config decoder
- * (`opt_start_time`) and the field tables (`pause_until` is type-checked before it is refused).
+ * Go's `time.Time` JSON decoding (RFC 3339): request and stored timestamps (`parseTime`), the consumer
+ * config's `opt_start_time` and the field tables' `pause_until` (`normalizeTime`).
  */
 const NS_PER_SEC = 1_000_000_000n
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
@@ -10,12 +10,16 @@ const daysIn = (year: number, month: number): number => {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
 }
 
-/**
- * Go's `time.Time` JSON round trip: parse RFC 3339 and write it back with `RFC3339Nano` in the
- * sender's offset (zero offsets become "Z", the fraction is truncated to 9 digits and trimmed).
- * Returns the normalized text and the instant in Unix ns, or undefined when Go would refuse it.
- */
-export const normalizeTime = (s: string): { readonly text: string; readonly ns: bigint } | undefined => {
+/** An RFC 3339 timestamp as Go's `time.Time` reads it: the match, its offset and the Unix instant. */
+interface Parsed {
+  readonly m: RegExpExecArray
+  readonly offsetMin: number
+  /** Nanoseconds of the second, 9 digits (digits beyond are truncated, as Go does). */
+  readonly frac: string
+  readonly ns: bigint
+}
+
+const parse = (s: string): Parsed | undefined => {
   const m = RFC3339.exec(s)
   if (m === null) return undefined
   const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
@@ -40,6 +44,33 @@ export const normalizeTime = (s: string): { readonly text: string; readonly ns: 
   d.setUTCFullYear(year, month - 1, day)
   d.setUTCHours(hour, minute, second, 0)
   const ns = BigInt(d.getTime() / 1000 - offsetMin * 60) * NS_PER_SEC + BigInt(frac)
+  return { m, offsetMin, frac, ns }
+}
+
+// Unix nanoseconds of 0001-01-01T00:00:00Z.
+const GO_ZERO_UNIX_NS = -62135596800n * NS_PER_SEC
+
+/**
+ * Parses RFC 3339 (`2026-11-22T00:22:43.45442Z`, `…+02:00`; fraction optional, digits beyond
+ * nanoseconds truncated) to Unix nanoseconds. Go's zero time parses to `0n` so it round-trips with
+ * `formatTime`. Returns `undefined` when the text is not a valid timestamp.
+ */
+export const parseTime = (s: string): bigint | undefined => {
+  const p = parse(s)
+  if (p === undefined) return undefined
+  return p.ns === GO_ZERO_UNIX_NS ? 0n : p.ns
+}
+
+/**
+ * Go's `time.Time` JSON round trip: parse RFC 3339 and write it back with `RFC3339Nano` in the
+ * sender's offset (zero offsets become "Z", the fraction is truncated to 9 digits and trimmed).
+ * Returns the normalized text and the instant in Unix ns, or undefined when Go would refuse it.
+ * Unlike `parseTime`, the zero time keeps its instant (the text is what is reported).
+ */
+export const normalizeTime = (s: string): { readonly text: string; readonly ns: bigint } | undefined => {
+  const p = parse(s)
+  if (p === undefined) return undefined
+  const { m, offsetMin, frac, ns } = p
   const trimmed = frac.replace(/0+$/, "")
   const zone = offsetMin === 0
     ? "Z"

@@ -9,7 +9,8 @@
  *   yields `undefined` (never a valid result, since JSON has no `undefined`). `parseJsonWith` exposes
  *   hooks for decoders that need the literal text of numbers or the ordered keys of objects (Go
  *   semantics: `1.0` is not an int, duplicate keys apply in order).
- * - `formatTime` / `parseTime` speak RFC 3339 with nanoseconds; `0n` stands for Go's zero time.
+ * - `formatTime` writes RFC 3339 with nanoseconds (`parseTime` in GoTime.ts reads it); `0n` stands for
+ *   Go's zero time.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -461,50 +462,6 @@ export const formatTime = (tsNs: bigint): string => {
   if (frac === 0n) return base + "Z"
   return base + "." + frac.toString().padStart(9, "0").replace(/0+$/, "") + "Z"
 }
-
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
-
-const daysIn = (year: number, month: number): number => {
-  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
-  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
-}
-
-/**
- * Parses RFC 3339 (`2026-11-22T00:22:43.45442Z`, `…+02:00`; fraction optional, digits beyond
- * nanoseconds truncated) to Unix nanoseconds. Go's zero time parses to `0n` so it round-trips with
- * `formatTime`. Returns `undefined` when the text is not a valid timestamp.
- */
-export const parseTime = (s: string): bigint | undefined => {
-  const m = RFC3339.exec(s)
-  if (m === null) return undefined
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number
-  ]
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return undefined
-  if (hour > 23 || minute > 59 || second > 59) return undefined
-  let offsetSec = 0
-  if (m[8] === undefined) {
-    const oh = Number(m[10])
-    const om = Number(m[11])
-    if (oh > 23 || om > 59) return undefined
-    offsetSec = (oh * 3600 + om * 60) * (m[9] === "-" ? -1 : 1)
-  }
-  const d = new Date(0)
-  d.setUTCFullYear(year, month - 1, day)
-  d.setUTCHours(hour, minute, second, 0)
-  const sec = BigInt(d.getTime() / 1000 - offsetSec)
-  const frac = m[7] === undefined ? 0n : BigInt(m[7].slice(0, 9).padEnd(9, "0"))
-  const ns = sec * NS_PER_SEC + frac
-  return ns === GO_ZERO_UNIX_NS ? 0n : ns
-}
-
-// Unix nanoseconds of 0001-01-01T00:00:00Z.
-const GO_ZERO_UNIX_NS = -62135596800n * NS_PER_SEC
 
 /**
  * Go's `time.Duration.String()` for nanoseconds ("1.5s", "100ms", "2m0s", "1h0m0s"), which
