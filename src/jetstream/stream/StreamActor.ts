@@ -7,7 +7,6 @@
  * commands travel through the same mailbox so they are ordered with publishes.
  */
 import { Effect, type Scope } from "effect"
-import { Buffer } from "node:buffer"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -17,11 +16,11 @@ import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/Messag
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { encodeJson } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
+import { PubAcks } from "./PubAcks.ts"
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
 export interface StreamConsumer {
@@ -61,8 +60,6 @@ export interface StreamContext {
   readonly storeFull?: (storage: "file" | "memory") => boolean
 }
 
-const enc = (s: string) => Buffer.from(s, "utf8")
-
 export class StreamActor {
   config: StreamConfig
   readonly created: bigint
@@ -74,9 +71,7 @@ export class StreamActor {
   private readonly ctx: StreamContext
   private readonly kernel: ActorKernel<StreamCommand, StreamActor>
   private subs: Array<Subscription> = []
-  private pendingAcks: Array<string | Uint8Array> = []
-  /** Per pending ack, the sequence it vouches for (0: an answer that stored nothing). */
-  private ackSeqs: Array<number> = []
+  private readonly acks: PubAcks
   /**
    * The store error the last write failed with, until a write succeeds again: logged when it starts (and when
    * it changes), not once per publish.
@@ -104,6 +99,7 @@ export class StreamActor {
     this.created = created
     this.store = store
     this.ctx = ctx
+    this.acks = new PubAcks(config.name, ctx.domain, (reply, body) => ctx.client.publish(reply, undefined, -1, body))
     this.kernel = kernel
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
     const st = store.state()
@@ -144,7 +140,7 @@ export class StreamActor {
         () => actor.recover(),
         (cmd) => {
           if (cmd._tag === "Publish" && cmd.reply !== undefined) {
-            actor.respondError(cmd.reply, ApiErrors.streamStoreFailed(`stream '${actor.name}' is unavailable`))
+            actor.acks.sendError(cmd.reply, ApiErrors.streamStoreFailed(`stream '${actor.name}' is unavailable`))
           }
         }
       )
@@ -192,7 +188,7 @@ export class StreamActor {
     // A subject can match the stream through more than one of its subjects only if they overlap,
     // which config validation rejects, so each message arrives once.
     if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg })) {
-      if (reply !== undefined) this.respondError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
+      if (reply !== undefined) this.acks.sendError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }
     this.ingestQueued += msg.length + INGEST_OVERHEAD
@@ -203,8 +199,8 @@ export class StreamActor {
   private recover(): void {
     this.lastSeq = this.store.state().lastSeq
     // Whether the batch's writes reached the policy's durability is unknown: no ack may claim it.
-    this.answerAcksAbove(0, ApiErrors.streamStoreFailed(`stream '${this.name}' failed while storing the batch`))
-    this.sendAcks()
+    this.acks.failAbove(0, ApiErrors.streamStoreFailed(`stream '${this.name}' failed while storing the batch`))
+    this.acks.flush()
   }
 
   private runBatch(batch: ReadonlyArray<StreamCommand | Call<StreamActor>>): Effect.Effect<void> {
@@ -235,7 +231,7 @@ export class StreamActor {
       }
       if (syncNeeded) this.tryStore("enforce limits", () => this.enforceLimits())
       const finish = Effect.sync(() => {
-        this.sendAcks()
+        this.acks.flush()
         // Management calls run after the publishes queued before them are durable and acked.
         for (const c of calls) c.run(this)
         if (touched || calls.length > 0) {
@@ -329,52 +325,11 @@ export class StreamActor {
 
   /** Turns every pending ack for a sequence above `seq` into the store error (nats-server's PubAck error). */
   private failAcksAbove(seq: number, e: StoreError): void {
-    this.answerAcksAbove(seq, ApiErrors.streamStoreFailed(storeErrorText(e)))
-  }
-
-  private answerAcksAbove(seq: number, error: ApiError): void {
-    const body = encodeJson({ error, stream: this.name, seq: 0 })
-    for (let i = 0; i < this.ackSeqs.length; i++) {
-      if (this.ackSeqs[i]! > seq) {
-        this.pendingAcks[i] = body
-        this.ackSeqs[i] = 0
-      }
-    }
-  }
-
-  private acksTo: Array<string> = []
-
-  private queueAck(reply: string | undefined, body: string | Uint8Array, seq = 0): void {
-    if (reply === undefined || this.config.no_ack === true) return
-    this.acksTo.push(reply)
-    this.pendingAcks.push(body)
-    this.ackSeqs.push(seq)
-  }
-
-  private sendAcks(): void {
-    const to = this.acksTo
-    const bodies = this.pendingAcks
-    this.acksTo = []
-    this.pendingAcks = []
-    this.ackSeqs = []
-    for (let i = 0; i < to.length; i++) {
-      const b = bodies[i]!
-      this.ctx.client.publish(to[i]!, undefined, -1, typeof b === "string" ? enc(b) : b)
-    }
-  }
-
-  private respondError(reply: string, error: ApiError): void {
-    this.ctx.client.publish(reply, undefined, -1, enc(encodeJson({ error, stream: this.name, seq: 0 })))
+    this.acks.failAbove(seq, ApiErrors.streamStoreFailed(storeErrorText(e)))
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
-    if (reply !== undefined) this.queueAck(reply, encodeJson({ error, stream: this.name, seq: 0 }))
-    return false
-  }
-
-  private ackText(seq: number, duplicate = false): string {
-    const domain = this.ctx.domain === undefined ? "" : ` "domain":${JSON.stringify(this.ctx.domain)},`
-    return `{"stream":${JSON.stringify(this.name)},${domain} "seq":${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
+    return this.config.no_ack === true ? false : this.acks.error(reply, error)
   }
 
   /**
@@ -401,7 +356,7 @@ export class StreamActor {
       if (msgId !== undefined) {
         const dup = this.dedupe.check(msgId, now)
         if (dup !== undefined) {
-          this.queueAck(reply, this.ackText(dup, true), dup)
+          if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, dup, true)
           return false
         }
       }
@@ -458,7 +413,7 @@ export class StreamActor {
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
     // Queued first: a failure below that takes this append back turns it into the error.
-    this.queueAck(reply, this.ackText(seq), seq)
+    if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
     // Interest retention keeps a message only while some consumer wants it.
     if (cfg.retention === "interest" && !this.hasInterestIn(subject)) {
       this.tryStore("remove a msg", () => this.store.remove(seq))
