@@ -77,6 +77,20 @@ describe("filter_subjects: delivery and num_pending", () => {
     expect(await pending("TWO", "C")).toBe(0)
   })
 
+  it("an update that changes the filters applies them from the current position", async () => {
+    await jsm.streams.add({ name: "UPD", subjects: ["upd.>"], storage: "memory" })
+    for (const s of ["upd.a", "upd.b", "upd.a", "upd.c", "upd.b"]) await js.publish(s, "m")
+    expect((await create("UPD", "U", { ack_policy: "explicit", filter_subject: "upd.a" })).error).toBeUndefined()
+    expect(await fetchN("UPD", "U", 1)).toEqual([["upd.a", 1]])
+    const updated = await create("UPD", "U", { ack_policy: "explicit", filter_subjects: ["upd.b", "upd.c"] })
+    expect(updated.error).toBeUndefined()
+    expect(updated.config?.filter_subjects).toEqual(["upd.b", "upd.c"])
+    expect(updated.config?.filter_subject).toBeUndefined()
+    expect(await pending("UPD", "U")).toBe(3)
+    expect(await fetchN("UPD", "U", 3)).toEqual([["upd.b", 2], ["upd.c", 4], ["upd.b", 5]])
+    expect(await pending("UPD", "U")).toBe(0)
+  })
+
   it("deliver last starts at the latest last message across the filters", async () => {
     await jsm.streams.add({ name: "LAST", subjects: ["last.>"], storage: "memory" })
     for (const s of ["last.a", "last.b", "last.a", "last.c"]) await js.publish(s, "m")

@@ -26,7 +26,7 @@ import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
-import { ConsumerFilter } from "./ConsumerFilter.ts"
+import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
@@ -75,8 +75,8 @@ export class ConsumerActor {
   private readonly flow = new FlowControl()
   private closed = false
   /** Subject filters (any of them takes a message). */
-  private readonly filter: ConsumerFilter
-  private readonly pending = new PendingCounter()
+  private filter: ConsumerFilter
+  private pending = new PendingCounter()
   private pacing: ReturnType<typeof pacingFor>
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
   private ackPendingFull = false
@@ -636,6 +636,15 @@ export class ConsumerActor {
 
   /** Applies an update that checkUpdate allowed (limits, ack wait, backoff, description, ...). */
   updateConfig(config: ConsumerConfig): void {
+    // nats-server applies changed filters in place: delivery goes on from the same stream
+    // position with the new filters, so only the matcher and the pending count are rebuilt.
+    const before = configFilters(this.config)
+    const after = configFilters(config)
+    if (before.length !== after.length || before.some((f, i) => f !== after[i])) {
+      this.filter = new ConsumerFilter(config)
+      this.pending = new PendingCounter()
+      this.wake()
+    }
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
   }
