@@ -40,6 +40,9 @@
  *   "x"`, 2.12 strict mode); a current field we do not implement (
  *   `priority_*`, `pause_until`, `pedantic`, ...) is accepted only with its zero value, else
  *   refused with 10012 naming it (ConfigFields.ts). 2.9.10 ignores all of these.
+ * - `filter_subjects` (2.10) is implemented with the current server's rules (10136 with
+ *   `filter_subject`, 10139 empty entry, 10138 one filter a subset of another, 10137 on the
+ *   subject-based create API, each filter inside the stream); 2.9.10 ignores the key.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
