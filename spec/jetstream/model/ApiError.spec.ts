@@ -9,10 +9,19 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10 with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10 and the 4 filter_subjects ones of 2.10, with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 132)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 132)
+    assert.strictEqual(names.length, 136)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 136)
+    assert.deepStrictEqual(
+      [
+        ApiErrorCodes.consumerDuplicateFilterSubjects,
+        ApiErrorCodes.consumerMultipleFiltersNotAllowed,
+        ApiErrorCodes.consumerOverlappingSubjectFilters,
+        ApiErrorCodes.consumerEmptyFilter
+      ],
+      [10136, 10137, 10138, 10139]
+    )
   })
   it("exact values of the common stream errors", () => {
     assert.deepStrictEqual(

@@ -4,8 +4,8 @@
  * `pedantic`), a create with a non-zero value either round-trips in STREAM.INFO / CONSUMER.INFO
  * (honoured) or is refused with the documented error and changes nothing, and a create with the
  * field's zero value succeeds. Plus: unknown keys are 10025 naming the key, a nats.go-shaped body
- * (zero values for everything, `"consumer_limits":{}`) is accepted, and `filter_subjects` is
- * refused instead of being dropped.
+ * (zero values for everything, `"consumer_limits":{}`) is accepted, and `filter_subjects` (2.10,
+ * honoured) is reported back instead of being dropped.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -100,7 +100,7 @@ const CONSUMER_SAMPLES: Record<string, Sample> = {
   max_deliver: { value: 5, zero: 0 },
   backoff: { value: [1_000_000_000, 2_000_000_000], zero: [], with: { max_deliver: 5 } },
   filter_subject: { value: `${S}.a`, zero: "" },
-  filter_subjects: { value: [`${S}.a`, `${S}.b`] },
+  filter_subjects: { value: [`${S}.a`, `${S}.b`], zero: [] },
   replay_policy: { value: "original", zero: "instant", enumType: true },
   rate_limit_bps: { value: 1000, zero: 0, with: { deliver_subject: "dx" } },
   sample_freq: { value: "50%", zero: "" },
@@ -367,17 +367,15 @@ describe("consumer config fields", () => {
     }
   }
 
-  it("filter_subjects is refused, not dropped: nothing is created and nothing delivered", async () => {
+  it("filter_subjects is kept, not dropped: consumer info reports the list as sent", async () => {
     const reply = await api(`CONSUMER.CREATE.${S}.FS`, {
       stream_name: S,
-      config: { name: "FS", ack_policy: "explicit", filter_subjects: [`${S}.a`, `${S}.b`] }
+      config: { name: "FS", ack_policy: "explicit", filter_subjects: [`${S}.b`, `${S}.a`] }
     })
-    expect(reply.error).toEqual({
-      code: 500,
-      err_code: 10012,
-      description: `consumer configuration field "filter_subjects" is not supported`
-    })
-    expect((await api(`CONSUMER.INFO.${S}.FS`, "")).error?.err_code).toBe(10014)
+    expect(reply.error).toBeUndefined()
+    const info = await api(`CONSUMER.INFO.${S}.FS`, "")
+    expect(info.config?.filter_subjects).toEqual([`${S}.b`, `${S}.a`])
+    expect(info.config?.filter_subject).toBeUndefined()
   })
 
   it("an unknown key in config or beside it is 10025 naming it", async () => {

@@ -26,6 +26,7 @@ import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
+import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
@@ -73,9 +74,9 @@ export class ConsumerActor {
   private lastPushSignal = 0
   private readonly flow = new FlowControl()
   private closed = false
-  /** Subject filter in wire form (latin1). */
-  private readonly filter: string
-  private readonly pending = new PendingCounter()
+  /** Subject filters (any of them takes a message). */
+  private filter: ConsumerFilter
+  private pending = new PendingCounter()
   private pacing: ReturnType<typeof pacingFor>
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
   private ackPendingFull = false
@@ -114,18 +115,11 @@ export class ConsumerActor {
       ? AckState.fromJson(recovered.toJson())
       : new AckState(startSeq)
     this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
-    this.filter = config.filter_subject !== undefined && config.filter_subject !== ""
-      ? toWire(config.filter_subject)
-      : ">"
+    this.filter = new ConsumerFilter(config)
     this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
-      const seqs: Array<number> = []
-      for (const subject of stream.store.subjectCounts(this.filter).keys()) {
-        const m = stream.store.lastBySubject(subject)
-        if (m !== undefined) seqs.push(m.seq)
-      }
-      this.lastPerSubject = seqs.sort((a, b) => a - b)
+      this.lastPerSubject = this.filter.lastPerSubject(stream.store)
       this.state.nextSeq = stream.store.state().lastSeq + 1
     }
   }
@@ -462,7 +456,7 @@ export class ConsumerActor {
     }
     const first = store.state().firstSeq
     if (this.state.nextSeq < first) this.state.nextSeq = first
-    const sseq = store.firstSeqMatching(this.state.nextSeq, this.filter)
+    const sseq = this.filter.firstSeq(store, this.state.nextSeq)
     if (sseq === undefined) return undefined
     const msg = store.get(sseq)
     if (msg === undefined) return undefined
@@ -642,18 +636,27 @@ export class ConsumerActor {
 
   /** Applies an update that checkUpdate allowed (limits, ack wait, backoff, description, ...). */
   updateConfig(config: ConsumerConfig): void {
+    // nats-server applies changed filters in place: delivery goes on from the same stream
+    // position with the new filters, so only the matcher and the pending count are rebuilt.
+    const before = configFilters(this.config)
+    const after = configFilters(config)
+    if (before.length !== after.length || before.some((f, i) => f !== after[i])) {
+      this.filter = new ConsumerFilter(config)
+      this.pending = new PendingCounter()
+      this.wake()
+    }
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
   }
 
   /** Does this consumer's filter take messages on `subject`? */
   wants(subject: string): boolean {
-    return this.filter === ">" || matches(this.filter, subject)
+    return this.filter.matches(subject)
   }
 
   /** Has this consumer finished with `sseq` (interest retention)? */
   isDoneWith(sseq: number, subject: string): boolean {
-    if (this.filter !== ">" && !matches(this.filter, subject)) return true
+    if (!this.filter.matches(subject)) return true
     if (this.state.pending.has(sseq)) return false
     return sseq < this.state.nextSeq
   }

@@ -1,5 +1,5 @@
 /**
- * A consumer's num_pending (undelivered messages matching its filter), kept incrementally.
+ * A consumer's num_pending (undelivered messages matching any of its filters), kept incrementally.
  *
  * Every delivery puts the count in its ack subject, so recounting from the store each time makes a
  * drain quadratic. Instead: count once, subtract each first delivery, add only the newly appended
@@ -7,6 +7,7 @@
  * (its `removedGen` moved: purge, limits, expiry, rollup, delete).
  */
 import type { MessageLog } from "../../store/MessageLog.ts"
+import type { ConsumerFilter } from "./ConsumerFilter.ts"
 
 export class PendingCounter {
   private count = 0
@@ -15,15 +16,15 @@ export class PendingCounter {
   private gen = -1
 
   /** Undelivered matching messages at or after `nextSeq`. */
-  current(store: MessageLog, nextSeq: number, filter: string, removedGen: number): number {
+  current(store: MessageLog, nextSeq: number, filter: ConsumerFilter, removedGen: number): number {
     const st = store.state()
     const from = Math.max(nextSeq, st.firstSeq)
     if (this.gen !== removedGen || this.countedUpTo < 0) {
-      this.count = store.countMatching(from, filter)
+      this.count = filter.count(store, from)
       this.countedUpTo = st.lastSeq
       this.gen = removedGen
     } else if (st.lastSeq > this.countedUpTo) {
-      this.count += store.countMatching(Math.max(this.countedUpTo + 1, from), filter)
+      this.count += filter.count(store, Math.max(this.countedUpTo + 1, from))
       this.countedUpTo = st.lastSeq
     }
     return this.count

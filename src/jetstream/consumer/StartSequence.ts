@@ -1,23 +1,21 @@
 /**
  * Where a new consumer starts reading its stream: the first stream sequence its deliver policy
- * (and start sequence / time, filter) selects, as nats-server's `selectStartingSeqNo`.
+ * (and start sequence / time, filters) selects, as nats-server's `selectStartingSeqNo`.
  */
-import { toWire } from "../../subject/Subject.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
+import { ConsumerFilter } from "./ConsumerFilter.ts"
 
 export const startSequence = (stream: StreamActor, config: ConsumerConfig): number => {
   const store = stream.store
   const st = store.state()
-  const filter = config.filter_subject !== undefined && config.filter_subject !== ""
-    ? toWire(config.filter_subject)
-    : ">"
   switch (config.deliver_policy) {
     case "new":
       return st.lastSeq + 1
     case "last": {
-      const m = store.lastBySubject(filter)
-      return m === undefined ? st.lastSeq + 1 : m.seq
+      // Several filters: the latest of their last messages (nats-server `selectStartingSeqNo`).
+      const seq = new ConsumerFilter(config).lastSeq(store)
+      return seq === undefined ? st.lastSeq + 1 : seq
     }
     case "by_start_sequence":
       return Math.max(config.opt_start_seq ?? 1, 1)

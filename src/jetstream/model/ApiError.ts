@@ -211,7 +211,13 @@ export const ApiErrors = {
     make(400, 10131, "Consumer create request did not match filtered subject from create subject"),
   consumerCreateDurableAndNameMismatch: (): ApiError =>
     make(400, 10132, "Consumer Durable and Name have to be equal if both are provided"),
-  replicasCountCannotBeNegative: (): ApiError => make(400, 10133, "replicas count cannot be negative")
+  replicasCountCannotBeNegative: (): ApiError => make(400, 10133, "replicas count cannot be negative"),
+  consumerDuplicateFilterSubjects: (): ApiError =>
+    make(400, 10136, "consumer cannot have both FilterSubject and FilterSubjects specified"),
+  consumerMultipleFiltersNotAllowed: (): ApiError =>
+    make(400, 10137, "consumer with multiple subject filters cannot use subject based API"),
+  consumerOverlappingSubjectFilters: (): ApiError => make(400, 10138, "consumer subject filters cannot overlap"),
+  consumerEmptyFilter: (): ApiError => make(400, 10139, "consumer filter in FilterSubjects cannot be empty")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -349,7 +355,11 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   streamNameExistRestoreFailed: 10130,
   consumerCreateFilterSubjectMismatch: 10131,
   consumerCreateDurableAndNameMismatch: 10132,
-  replicasCountCannotBeNegative: 10133
+  replicasCountCannotBeNegative: 10133,
+  consumerDuplicateFilterSubjects: 10136,
+  consumerMultipleFiltersNotAllowed: 10137,
+  consumerOverlappingSubjectFilters: 10138,
+  consumerEmptyFilter: 10139
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

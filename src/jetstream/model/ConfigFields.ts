@@ -150,7 +150,7 @@ export const CONSUMER_CONFIG_FIELDS: FieldTable = {
   max_deliver: honoured,
   backoff: honoured,
   filter_subject: honoured,
-  filter_subjects: unsupported(strs, "2.10"),
+  filter_subjects: honoured,
   replay_policy: honoured,
   rate_limit_bps: honoured,
   sample_freq: honoured,

@@ -37,9 +37,12 @@
  * - `metadata` (2.10) is decoded and echoed (last key); `action` (2.10) is decoded ("create",
  *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. A key that is no field of
  *   the current server's request or config struct is refused (`invalid JSON: json: unknown field
- *   "x"`, 2.12 strict mode); a current field we do not implement (`filter_subjects`,
+ *   "x"`, 2.12 strict mode); a current field we do not implement (
  *   `priority_*`, `pause_until`, `pedantic`, ...) is accepted only with its zero value, else
  *   refused with 10012 naming it (ConfigFields.ts). 2.9.10 ignores all of these.
+ * - `filter_subjects` (2.10) is implemented with the current server's rules (10136 with
+ *   `filter_subject`, 10139 empty entry, 10138 one filter a subset of another, 10137 on the
+ *   subject-based create API, each filter inside the stream); 2.9.10 ignores the key.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
@@ -78,6 +81,8 @@ export interface ConsumerConfig {
   /** ns */
   readonly backoff?: ReadonlyArray<number>
   readonly filter_subject?: string
+  /** 2.10: several filters, as sent (never together with `filter_subject`). */
+  readonly filter_subjects?: ReadonlyArray<string>
   readonly replay_policy: ReplayPolicy
   readonly rate_limit_bps?: number
   readonly sample_freq?: string
@@ -195,7 +200,11 @@ const checkStartPosition = (c: RawConfig): ApiError | undefined => {
       const dp = c.deliver_policy === "last_per_subject" ? "last per subject" : c.deliver_policy
       if (seq) return badStart(dp, "sequence")
       if (time) return badStart(dp, "time")
-      if (c.deliver_policy === "last_per_subject" && c.filter_subject === "") return notSet(dp, "filter subject")
+      if (
+        c.deliver_policy === "last_per_subject" && c.filter_subject === "" && (c.filter_subjects?.length ?? 0) === 0
+      ) {
+        return notSet(dp, "filter subject")
+      }
       return undefined
     }
     case "by_start_sequence":
@@ -221,6 +230,26 @@ const samplingError = (freq: string): string | undefined => {
 }
 
 const streamReplicas = (stream: StreamConfig): bigint => BigInt(stream.num_replicas)
+
+/**
+ * The 2.10 `filter_subjects` rules of nats-server's `checkConsumerCfg` (both fields set, an empty
+ * entry, an invalid subject, one filter a subset of another — which also catches duplicates) and
+ * of `addConsumer` (every filter inside the stream's subjects).
+ */
+const checkFilterSubjects = (c: RawConfig, stream: StreamConfig): ApiError | undefined => {
+  const list = c.filter_subjects ?? []
+  if (list.length === 0) return undefined
+  if (c.filter_subject !== "") return ApiErrors.consumerDuplicateFilterSubjects()
+  if (list.some((f) => f === "")) return ApiErrors.consumerEmptyFilter()
+  for (let i = 0; i < list.length; i++) {
+    if (!isValidSubject(list[i]!)) return ApiErrors.streamInvalidConfig("invalid subject")
+    for (let j = 0; j < list.length; j++) {
+      if (i !== j && subjectIsSubsetMatch(list[i]!, list[j]!)) return ApiErrors.consumerOverlappingSubjectFilters()
+    }
+  }
+  if (list.some((f) => !isFilterWithinStream(f, stream.subjects))) return ApiErrors.consumerFilterNotSubset()
+  return undefined
+}
 
 /** nats-server `checkConsumerCfg`, in its order. */
 const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiError | undefined => {
@@ -266,6 +295,8 @@ const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiErr
   if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
     return ApiErrors.consumerFilterNotSubset()
   }
+  const filters = checkFilterSubjects(c, stream)
+  if (filters !== undefined) return filters
   const start = checkStartPosition(c)
   if (start !== undefined) return start
   if (c.sample_freq !== "") {
@@ -298,6 +329,7 @@ const toConsumerConfig = (c: RawConfig): ConsumerConfig => ({
   max_deliver: num(c.max_deliver),
   ...(c.backoff !== null && c.backoff.length > 0 ? { backoff: c.backoff.map(num) } : {}),
   ...(c.filter_subject !== "" ? { filter_subject: c.filter_subject } : {}),
+  ...(c.filter_subjects !== null && c.filter_subjects.length > 0 ? { filter_subjects: [...c.filter_subjects] } : {}),
   replay_policy: c.replay_policy,
   ...(c.rate_limit_bps !== 0n ? { rate_limit_bps: num(c.rate_limit_bps) } : {}),
   ...(c.sample_freq !== "" ? { sample_freq: c.sample_freq } : {}),
@@ -392,6 +424,7 @@ export const decodeConsumerCreate = (
     c.name = name
   }
   if (kind === "legacy-ephemeral" && c.durable_name !== "") return fail(ApiErrors.consumerEphemeralWithDurableName())
+  if (filter !== "" && (c.filter_subjects?.length ?? 0) > 0) return fail(ApiErrors.consumerMultipleFiltersNotAllowed())
   if (filter !== "" && c.filter_subject !== filter) return fail(ApiErrors.consumerCreateFilterSubjectMismatch())
   if (c.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
   // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
@@ -438,6 +471,7 @@ const rawOf = (c: ConsumerConfig): RawConfig => ({
   max_deliver: big(c.max_deliver),
   backoff: c.backoff === undefined ? null : c.backoff.map((n) => big(n)),
   filter_subject: c.filter_subject ?? "",
+  filter_subjects: c.filter_subjects === undefined ? null : [...c.filter_subjects],
   replay_policy: c.replay_policy,
   rate_limit_bps: big(c.rate_limit_bps),
   sample_freq: c.sample_freq ?? "",
@@ -457,6 +491,14 @@ const rawOf = (c: ConsumerConfig): RawConfig => ({
   direct: c.direct === true,
   metadata: c.metadata === undefined ? undefined : { ...c.metadata }
 })
+
+/** nats-server `gatherSubjectFilters`: the one filter or the list; empty = unfiltered. */
+const gatheredFilters = (c: ConsumerConfig): ReadonlyArray<string> =>
+  c.filter_subjects !== undefined && c.filter_subjects.length > 0
+    ? c.filter_subjects
+    : c.filter_subject !== undefined && c.filter_subject !== ""
+    ? [c.filter_subject]
+    : []
 
 /**
  * Rules that depend on the stream and its other consumers. Re-checks the stream-dependent parts of
@@ -484,6 +526,9 @@ export const checkAgainstStream = (
   if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
     return ApiErrors.consumerFilterNotSubset()
   }
+  if ((c.filter_subjects ?? []).some((f) => !isFilterWithinStream(f, stream.subjects))) {
+    return ApiErrors.consumerFilterNotSubset()
+  }
   if (isUpdate) return undefined
 
   let maxConsumers = stream.max_consumers
@@ -495,12 +540,14 @@ export const checkAgainstStream = (
   if (stream.retention === "workqueue" && !c.direct) {
     if (c.ack_policy !== "explicit") return ApiErrors.consumerWQRequiresExplicitAck()
     if (others.length > 0) {
-      if (c.filter_subject === "") return ApiErrors.consumerWQMultipleUnfiltered()
-      const unique = others.every((o) =>
-        o.filter_subject !== undefined && o.filter_subject !== "" &&
-        !subjectIsSubsetMatch(c.filter_subject, o.filter_subject) &&
-        !subjectIsSubsetMatch(o.filter_subject, c.filter_subject)
-      )
+      // nats-server `partitionUnique`: every filter of ours against every filter of the others.
+      const mine = gatheredFilters(config)
+      if (mine.length === 0) return ApiErrors.consumerWQMultipleUnfiltered()
+      const unique = others.every((o) => {
+        const theirs = gatheredFilters(o)
+        return theirs.length > 0 &&
+          mine.every((f) => theirs.every((g) => !subjectIsSubsetMatch(f, g) && !subjectIsSubsetMatch(g, f)))
+      })
       if (!unique) return ApiErrors.consumerWQConsumerNotUnique()
     }
     if (c.deliver_policy !== "all") return ApiErrors.consumerWQConsumerNotDeliverAll()
@@ -593,6 +640,7 @@ export const encodeConsumerConfig = (c: ConsumerConfig): Record<string, unknown>
   if (nonZero(c.max_deliver)) out.max_deliver = int64Json(c.max_deliver)
   if (c.backoff !== undefined && c.backoff.length > 0) out.backoff = c.backoff.map(int64Json)
   if (nonEmpty(c.filter_subject)) out.filter_subject = c.filter_subject
+  if (c.filter_subjects !== undefined && c.filter_subjects.length > 0) out.filter_subjects = [...c.filter_subjects]
   out.replay_policy = c.replay_policy
   if (nonZero(c.rate_limit_bps)) out.rate_limit_bps = uint64Json(c.rate_limit_bps)
   if (nonEmpty(c.sample_freq)) out.sample_freq = c.sample_freq

@@ -10,6 +10,7 @@ import {
   decodeObjectOrNull,
   decodeString,
   decodeStringMap,
+  decodeStrings,
   kindOf,
   TypeMismatch,
   UINT64_MAX,
@@ -35,6 +36,8 @@ export interface RawConfig {
   max_deliver: bigint
   backoff: Array<bigint> | null
   filter_subject: string
+  /** 2.10: several filters; `null` (Go nil) when absent. */
+  filter_subjects: Array<string> | null
   replay_policy: ReplayPolicy
   rate_limit_bps: bigint
   sample_freq: string
@@ -67,6 +70,7 @@ const zeroConfig = (): RawConfig => ({
   max_deliver: 0n,
   backoff: null,
   filter_subject: "",
+  filter_subjects: null,
   replay_policy: "instant",
   rate_limit_bps: 0n,
   sample_freq: "",
@@ -163,6 +167,9 @@ const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void =>
       cfg.backoff = v.map((e) => decodeInt(e, field) ?? 0n)
       return
     }
+    case "filter_subjects":
+      cfg.filter_subjects = decodeStrings(v, field)
+      return
     case "metadata":
       cfg.metadata = decodeStringMap(v, field, cfg.metadata)
       return
