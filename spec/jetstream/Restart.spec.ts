@@ -51,4 +51,49 @@ describe("file streams survive a broker restart", () => {
       fs.rmSync(storeDir, { recursive: true, force: true })
     }
   })
+
+  it("keeps a durable consumer with several filter subjects, its filters and its progress", async () => {
+    const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-restart-"))
+    const createBody = JSON.stringify({
+      stream_name: "MULTI",
+      config: { durable_name: "two", ack_policy: "explicit", filter_subjects: ["m.a", "m.c"] }
+    })
+    try {
+      let broker = await startBroker({ jetstream: true, storeDir })
+      let nc = await connect({ servers: broker.url })
+      let jsm = await jetstreamManager(nc)
+      await jsm.streams.add({ name: "MULTI", subjects: ["m.*"] })
+      const js = jetstream(nc)
+      for (const s of ["m.a", "m.b", "m.c", "m.b", "m.a"]) await js.publish(s, sc.encode(s))
+      // nats.js refuses to send filter_subjects to a 2.9 server, so the consumer is created raw.
+      const created = JSON.parse(
+        dc.decode((await nc.request("$JS.API.CONSUMER.DURABLE.CREATE.MULTI.two", createBody)).data)
+      )
+      expect(created.config.filter_subjects).toEqual(["m.a", "m.c"])
+      const first = await (await js.consumers.get("MULTI", "two")).next()
+      expect([first!.subject, first!.seq]).toEqual(["m.a", 1])
+      await first!.ackAck()
+      await nc.close()
+      await broker.stop()
+
+      broker = await startBroker({ jetstream: true, storeDir })
+      nc = await connect({ servers: broker.url })
+      jsm = await jetstreamManager(nc)
+      const info = await jsm.consumers.info("MULTI", "two")
+      expect(info.config.filter_subjects).toEqual(["m.a", "m.c"])
+      expect([info.num_pending, info.ack_floor.stream_seq]).toEqual([2, 1])
+      const c = await jetstream(nc).consumers.get("MULTI", "two")
+      const rest: Array<string> = []
+      for (let i = 0; i < 2; i++) {
+        const m = await c.next()
+        rest.push(`${m!.subject}@${m!.seq}`)
+        m!.ack()
+      }
+      expect(rest).toEqual(["m.c@3", "m.a@5"])
+      await nc.close()
+      await broker.stop()
+    } finally {
+      fs.rmSync(storeDir, { recursive: true, force: true })
+    }
+  })
 })

@@ -55,6 +55,7 @@ export const ConsumerConfigDoc = Schema.Struct({
   max_deliver: Int,
   backoff: opt(Schema.Array(Int)),
   filter_subject: opt(Schema.String),
+  filter_subjects: opt(Schema.Array(Schema.String)),
   replay_policy: Schema.Literals(["instant", "original"]),
   rate_limit_bps: opt(Int),
   sample_freq: opt(Schema.String),
@@ -89,7 +90,8 @@ export const ConsumerMetaDoc = Schema.Struct({
 })
 export type ConsumerMeta = typeof ConsumerMetaDoc.Type
 
-// The documents hold exactly the configuration types, both ways.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+// The documents hold exactly the configuration types, both ways, optional keys included (a config
+// field missing here would be refused when read back, losing the stream or consumer on restart).
+type Same<A, B> = [Required<A>] extends [Required<B>] ? ([Required<B>] extends [Required<A>] ? true : false) : false
 true satisfies Same<typeof StreamConfigDoc.Type, StreamConfig>
 true satisfies Same<typeof ConsumerConfigDoc.Type, ConsumerConfig>
