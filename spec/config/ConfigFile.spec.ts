@@ -223,7 +223,7 @@ describe("features not built yet", () => {
       ],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
-      ["tls { cert_file: c.pem, key_file: k.pem }", /tls: TLS is not supported yet; refusing to start without it/],
+      ["tls { verify_and_map: true }", /tls\.verify_and_map: not supported yet; refusing to start without it/],
       ["jetstream { key: s3cr3t }", /jetstream\.key: encryption at rest is not supported yet; refusing/]
     ]
     for (const [text, message] of refused) {
