@@ -102,50 +102,49 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
     }
   }
   if (!ok) return undefined
-  if (certFile === undefined && keyFile !== undefined) {
-    issues.error(e, "missing 'cert_file' in TLS configuration")
-    return undefined
-  }
-  if (certFile !== undefined && keyFile === undefined) {
-    issues.error(e, "missing 'key_file' in TLS configuration")
-    return undefined
-  }
-  if (certFile === undefined || keyFile === undefined) {
+  if (certFile === undefined && keyFile === undefined) {
     // nats-server would serve TLS without a certificate and fail every handshake; refuse instead.
     issues.error(e, "missing 'cert_file' in TLS configuration")
     return undefined
   }
+  const loaded = loadTls({ certFile, keyFile, caFile, verify, timeoutMs })
+  if (typeof loaded === "string") issues.error(e, loaded)
+  return typeof loaded === "string" ? undefined : loaded
+}
+
+export interface TlsFiles {
+  readonly certFile: string | undefined
+  readonly keyFile: string | undefined
+  readonly caFile: string | undefined
+  readonly verify: boolean
+  readonly timeoutMs: number
+}
+
+/** nats-server GenTLSConfig: read and parse the files; a problem is its error text. */
+export const loadTls = (f: TlsFiles): TlsSettings | string => {
+  const { certFile, keyFile, caFile, verify, timeoutMs } = f
+  if (certFile !== undefined && keyFile === undefined) return "missing 'key_file' in TLS configuration"
+  if (certFile === undefined || keyFile === undefined) return "missing 'cert_file' in TLS configuration"
   const cert = readFile(certFile)
-  if (typeof cert === "string") {
-    issues.error(e, `error parsing X509 certificate/key pair: ${cert}`)
-    return undefined
-  }
+  if (typeof cert === "string") return `error parsing X509 certificate/key pair: ${cert}`
   const key = readFile(keyFile)
-  if (typeof key === "string") {
-    issues.error(e, `error parsing X509 certificate/key pair: ${key}`)
-    return undefined
-  }
+  if (typeof key === "string") return `error parsing X509 certificate/key pair: ${key}`
   let ca: Buffer | undefined
   if (caFile !== undefined) {
     const read = readFile(caFile)
-    if (typeof read === "string") {
-      issues.error(e, read)
-      return undefined
-    }
+    if (typeof read === "string") return read
     ca = read
   }
   try {
     tls.createSecureContext({ cert, key })
   } catch (err) {
-    issues.error(e, `error parsing X509 certificate/key pair: ${(err as Error).message}`)
-    return undefined
+    return `error parsing X509 certificate/key pair: ${(err as Error).message}`
   }
   if (ca !== undefined) {
     try {
       tls.createSecureContext({ ca })
     } catch {
-      issues.error(e, "failed to parse root ca certificate")
-      return undefined
+      return "failed to parse root ca certificate"
     }
   }
   return { cert, key, ca, verify, timeoutMs }
