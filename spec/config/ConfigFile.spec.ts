@@ -223,7 +223,10 @@ describe("features not built yet", () => {
       ],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
-      ["tls { verify_and_map: true }", /tls\.verify_and_map: not supported yet; refusing to start without it/],
+      [
+        "tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }",
+        /tls\.cipher_suites: not supported yet; refusing to start/
+      ],
       ["jetstream { key: s3cr3t }", /jetstream\.key: encryption at rest is not supported yet; refusing/]
     ]
     for (const [text, message] of refused) {

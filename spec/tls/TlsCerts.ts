@@ -15,6 +15,12 @@ export interface TestCerts {
   readonly serverKey: string
   readonly clientCert: string
   readonly clientKey: string
+  /** CA-signed, no SAN, subject O=Acme/CN=carol (maps by its RDN string "CN=carol,O=Acme"). */
+  readonly carolCert: string
+  readonly carolKey: string
+  /** CA-signed, CN=dave: maps to no user. */
+  readonly daveCert: string
+  readonly daveKey: string
   /** Signed by another CA: a verifying server must refuse it. */
   readonly rogueCert: string
   readonly rogueKey: string
@@ -42,7 +48,7 @@ const caPair = (dir: string, name: string) =>
     `/CN=${name}`
   ])
 
-const signed = (dir: string, name: string, ca: string, cn: string, ext: string) => {
+const signed = (dir: string, name: string, ca: string, subject: string, ext: string) => {
   openssl(dir, [
     "req",
     "-newkey",
@@ -55,7 +61,7 @@ const signed = (dir: string, name: string, ca: string, cn: string, ext: string) 
     "-out",
     `${name}.csr`,
     "-subj",
-    `/CN=${cn}`
+    subject
   ])
   fs.writeFileSync(path.join(dir, `${name}.ext`), ext)
   openssl(dir, [
@@ -81,9 +87,17 @@ export const makeCerts = (): TestCerts => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-tls-"))
   caPair(dir, "ca")
   caPair(dir, "rogue-ca")
-  signed(dir, "server", "ca", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-  signed(dir, "client", "ca", "alice", "subjectAltName=email:alice@example.com\nextendedKeyUsage=clientAuth\n")
-  signed(dir, "rogue", "rogue-ca", "mallory", "extendedKeyUsage=clientAuth\n")
+  signed(
+    dir,
+    "server",
+    "ca",
+    "/CN=localhost",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+  )
+  signed(dir, "client", "ca", "/CN=alice", "subjectAltName=email:alice@example.com\nextendedKeyUsage=clientAuth\n")
+  signed(dir, "rogue", "rogue-ca", "/CN=mallory", "extendedKeyUsage=clientAuth\n")
+  signed(dir, "carol", "ca", "/O=Acme/CN=carol", "extendedKeyUsage=clientAuth\n")
+  signed(dir, "dave", "ca", "/CN=dave", "extendedKeyUsage=clientAuth\n")
   const p = (f: string) => path.join(dir, f)
   return {
     dir,
@@ -92,6 +106,10 @@ export const makeCerts = (): TestCerts => {
     serverKey: p("server-key.pem"),
     clientCert: p("client.pem"),
     clientKey: p("client-key.pem"),
+    carolCert: p("carol.pem"),
+    carolKey: p("carol-key.pem"),
+    daveCert: p("dave.pem"),
+    daveKey: p("dave-key.pem"),
     rogueCert: p("rogue.pem"),
     rogueKey: p("rogue-key.pem"),
     remove: () => fs.rmSync(dir, { recursive: true, force: true })

@@ -219,3 +219,91 @@ describe.skipIf(natsServer === undefined)("client TLS: ours vs nats-server", () 
     expect(await both((s) => failure(opts(s, { tls: admitted })), true)).toBe("ok")
   })
 })
+
+describe.skipIf(natsServer === undefined)("verify_and_map: the certificate names the user", () => {
+  let certs: TestCerts
+  let ours: RunningBroker
+  let nats: RunningNatsServer
+  beforeAll(async () => {
+    certs = makeCerts()
+    const conf = `${tlsConf(certs, "verify_and_map: true")}
+authorization {
+  users: [
+    { user: "alice@example.com", permissions: { publish: "alice.>", subscribe: ["alice.>", "_INBOX.>"] } }
+    { user: "CN=carol,O=Acme", permissions: { publish: "carol.>", subscribe: "carol.>" } }
+  ]
+}`
+    ;[ours, nats] = await Promise.all([startOurs(conf), startNatsServer(["-c", writeConf(conf)])])
+  })
+  afterAll(async () => {
+    await Promise.all([ours.stop(), nats.stop()])
+    certs.remove()
+  })
+
+  /** Connects with a client certificate, echoes on `ok`, publishes to `denied`; what the client saw. */
+  const session = async (
+    port: number,
+    cert: string,
+    key: string,
+    ok: string,
+    denied: string,
+    creds: Partial<ConnectionOptions> = {}
+  ) => {
+    let nc: NatsConnection
+    try {
+      nc = await connect({
+        servers: `127.0.0.1:${port}`,
+        reconnect: false,
+        timeout: 3_000,
+        tls: { caFile: certs.ca, certFile: cert, keyFile: key },
+        ...creds
+      })
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`
+    }
+    try {
+      const firstError = (async () => {
+        for await (const s of nc.status()) if (s.type === "error") return String(s.error)
+        return "none"
+      })()
+      const sub = nc.subscribe(`${ok}.echo`, { max: 1 })
+      nc.publish(`${ok}.echo`, sc.encode("mapped"))
+      let got = "none"
+      for await (const m of sub) got = dc.decode(m.data)
+      nc.publish(`${denied}.x`)
+      await nc.flush()
+      const error = await Promise.race([firstError, new Promise<string>((r) => setTimeout(() => r("timeout"), 1_000))])
+      return { got, error }
+    } finally {
+      await nc.close()
+    }
+  }
+  const both = async (f: (port: number) => Promise<unknown>) => {
+    const [a, b] = await Promise.all([f(ours.port), f(nats.port)])
+    expect(a).toEqual(b)
+    return a
+  }
+
+  it("an email SAN picks the user and its permissions; CONNECT's user is ignored", async () => {
+    const r = await both((port) => session(port, certs.clientCert, certs.clientKey, "alice", "bob", { user: "carol" }))
+    expect(r).toMatchObject({ got: "mapped" })
+    expect((r as { error: string }).error).toContain("Permissions Violation for Publish to \"bob.x\"")
+  })
+
+  it("the subject's RDN string picks the user when no SAN matches", async () => {
+    const r = await both((port) => session(port, certs.carolCert, certs.carolKey, "carol", "alice"))
+    expect(r).toMatchObject({ got: "mapped" })
+    expect((r as { error: string }).error).toContain("Permissions Violation for Publish to \"alice.x\"")
+  })
+
+  it("a CONNECT password must still match the mapped user's (none here)", async () => {
+    const creds = { user: "x", pass: "secret" }
+    const r = await both((port) => session(port, certs.clientCert, certs.clientKey, "alice", "bob", creds))
+    expect(r).toBe("AuthorizationError: Authorization Violation")
+  })
+
+  it("a CA-signed certificate that maps to no user is an Authorization Violation", async () => {
+    const r = await both((port) => session(port, certs.daveCert, certs.daveKey, "dave", "x"))
+    expect(r).toMatch(/Authorization Violation|authorization/i)
+  })
+})

@@ -83,7 +83,10 @@ describe("tls block", () => {
 
   it("refuses what is not built, and a block without a certificate", () => {
     const cases: ReadonlyArray<[string, string]> = [
-      ["tls { verify_and_map: true }", "2:7: tls.verify_and_map: not supported yet; refusing to start without it"],
+      [
+        "tls { curve_preferences: [\"CurveP256\"] }",
+        "2:7: tls.curve_preferences: not supported yet; refusing to start"
+      ],
       ["tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }", "2:7: tls.cipher_suites: not supported yet"],
       ["tls { pinned_certs: [] }", "2:7: tls.pinned_certs: not supported yet"],
       ["tls {}", "2:1: missing 'cert_file' in TLS configuration"],

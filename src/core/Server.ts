@@ -67,6 +67,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         config,
         log,
         auth: auth?.required === true ? auth : undefined,
+        tlsMap: config.tls?.map === true,
         info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,

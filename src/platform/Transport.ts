@@ -12,6 +12,7 @@
  * before `listen` (the INFO) is plaintext, everything after travels inside TLS.
  */
 import { Context, Data, Effect, Layer, type Scope } from "effect"
+import type { X509Certificate } from "node:crypto"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
@@ -45,6 +46,8 @@ export interface Wire {
   /** Close now, dropping unsent data. */
   destroy(): void
   listen(events: WireEvents): void
+  /** The client's certificate on a TLS connection that presented one (verify_and_map). */
+  peerCertificate(): X509Certificate | undefined
 }
 
 export interface Listener {
@@ -123,6 +126,7 @@ const wrap = (raw: net.Socket, tlsUp: TlsUpgrader | undefined): Wire => {
   // The socket writes go to: the accepted one, or (TLS) the session once the handshake is done.
   // Between `listen` and then, `socket` is undefined and writes wait in `queued`.
   let socket: net.Socket | undefined = raw
+  let session: tls.TLSSocket | undefined
   let queued: Array<Uint8Array> = []
   let queuedBytes = 0
   let paused = false
@@ -191,16 +195,17 @@ const wrap = (raw: net.Socket, tlsUp: TlsUpgrader | undefined): Wire => {
       // Whatever was written so far (the INFO) went out in plaintext; from here on, TLS.
       socket = undefined
       raw.once("close", events.close)
-      tlsUp.start(raw, (session) => {
-        socket = session
-        attach(session, events)
-        if (paused) session.pause()
+      tlsUp.start(raw, (secured) => {
+        socket = session = secured
+        attach(secured, events)
+        if (paused) secured.pause()
         const pending = queued
         queued = []
         queuedBytes = 0
-        if (pending.length > 0) writev(session, pending, onWritten)
+        if (pending.length > 0) writev(secured, pending, onWritten)
       })
-    }
+    },
+    peerCertificate: () => session?.getPeerX509Certificate()
   }
 }
 

@@ -3,7 +3,7 @@
  * nats-server 2.9.10's keys and error texts (`opts.go` parseTLS, GenTLSConfig): files are read and
  * parsed while the config is checked, so `-t` reports a missing or broken certificate.
  *
- * Keys nats-server knows that we have not built (`verify_and_map`, `cipher_suites`,
+ * Keys nats-server knows that we have not built (`cipher_suites`,
  * `curve_preferences`, `pinned_certs`, ...) are refused rather than ignored: each narrows who may
  * connect, so running without it would accept clients the operator meant to keep out.
  * `handshake_first` does not exist in 2.9.10 and is an unknown field, as there.
@@ -18,7 +18,6 @@ export interface TlsIssues {
 }
 
 const NOT_BUILT = new Set([
-  "verify_and_map",
   "verify_cert_and_check_known_urls",
   "cipher_suites",
   "curve_preferences",
@@ -57,6 +56,7 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
   let keyFile: string | undefined
   let caFile: string | undefined
   let verify = false
+  let map = false
   let timeoutMs = DEFAULT_TLS_TIMEOUT_MS
   let ok = true
   const fail = (f: ConfigEntry, message: string) => {
@@ -84,6 +84,13 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
         if (f.value._tag === "Bool") verify = f.value.value
         else fail(f, "error parsing tls config, expected 'verify' to be a boolean")
         break
+      case "verify_and_map":
+        // nats-server: mapping implies verifying (a certificate must be there to map).
+        if (f.value._tag === "Bool") {
+          map = f.value.value
+          if (map) verify = true
+        } else fail(f, "error parsing tls config, expected 'verify_and_map' to be a boolean")
+        break
       case "timeout": {
         // nats-server: a number of seconds (integer or float) or a Go duration string.
         const t = f.value
@@ -107,7 +114,7 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
     issues.error(e, "missing 'cert_file' in TLS configuration")
     return undefined
   }
-  const loaded = loadTls({ certFile, keyFile, caFile, verify, timeoutMs })
+  const loaded = loadTls({ certFile, keyFile, caFile, verify, map, timeoutMs })
   if (typeof loaded === "string") issues.error(e, loaded)
   return typeof loaded === "string" ? undefined : loaded
 }
@@ -117,12 +124,14 @@ export interface TlsFiles {
   readonly keyFile: string | undefined
   readonly caFile: string | undefined
   readonly verify: boolean
+  readonly map?: boolean
   readonly timeoutMs: number
 }
 
 /** nats-server GenTLSConfig: read and parse the files; a problem is its error text. */
 export const loadTls = (f: TlsFiles): TlsSettings | string => {
   const { certFile, keyFile, caFile, verify, timeoutMs } = f
+  const map = f.map ?? false
   if (certFile !== undefined && keyFile === undefined) return "missing 'key_file' in TLS configuration"
   if (certFile === undefined || keyFile === undefined) return "missing 'cert_file' in TLS configuration"
   const cert = readFile(certFile)
@@ -147,5 +156,5 @@ export const loadTls = (f: TlsFiles): TlsSettings | string => {
       return "failed to parse root ca certificate"
     }
   }
-  return { cert, key, ca, verify, timeoutMs }
+  return { cert, key, ca, verify, map, timeoutMs }
 }

@@ -9,6 +9,8 @@ export interface TlsSettings {
   readonly ca: Buffer | undefined
   /** mTLS: a client without a certificate signed by `ca` fails the handshake. */
   readonly verify: boolean
+  /** `verify_and_map`: the client certificate names the user (authorization.users), not CONNECT. */
+  readonly map: boolean
   /** The handshake must complete within this long (nats-server TLS_TIMEOUT: 2 s). */
   readonly timeoutMs: number
 }
