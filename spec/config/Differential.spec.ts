@@ -117,8 +117,7 @@ const rejected: ReadonlyArray<string> = [
   "tls { cert_file: c.pem }",
   "tls { verify: 1 }",
   "tls { bogus: 1 }",
-  "tls { timeout: true }",
-  "tls { handshake_first: true }"
+  "tls { timeout: true }"
   // no_auth_user naming no user: nats-server -t accepts it and then refuses to start; we refuse at
   // load (so -t too) with nats-server's start-up message (ConfigFile.spec.ts).
 ]

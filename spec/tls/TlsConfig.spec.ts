@@ -2,8 +2,8 @@
  * The `tls {}` block under `-t`: our loader and nats-server 2.9.10 (`-c file -t`) must report the
  * same message at the same position for each broken block, missing certificate files included.
  * Deliberate differences are asserted separately: keys nats-server has and we have not built are
- * refused, and a block without a certificate (which nats-server accepts and then fails every
- * handshake with) is refused at load.
+ * refused, a block without a certificate (which nats-server accepts and then fails every
+ * handshake with) is refused at load, and `handshake_first` (nats-server 2.10) is accepted.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -58,7 +58,6 @@ describe("tls block", () => {
       "tls { bogus: 1 }",
       "tls { timeout: true }",
       "tls { timeout: \"soon\" }",
-      "tls { handshake_first: true }",
       "tls { cert_file: 1 }",
       "tls { ca_file: [a] }"
     ]
@@ -79,6 +78,12 @@ describe("tls block", () => {
       ca: undefined
     })
     expect(tls?.cert.toString()).toBe(fs.readFileSync(certs.serverCert, "utf8"))
+    const first = write(
+      101,
+      `tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", handshake_first: true }`
+    )
+    const f = ConfigFile.load(first)
+    expect(f._tag === "Success" ? f.config.tls?.handshakeFirst : f.errors).toBe(true)
   })
 
   it("refuses what is not built, and a block without a certificate", () => {
@@ -90,6 +95,7 @@ describe("tls block", () => {
       ["tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }", "2:7: tls.cipher_suites: not supported yet"],
       ["tls { pinned_certs: [] }", "2:7: tls.pinned_certs: not supported yet"],
       ["tls {}", "2:1: missing 'cert_file' in TLS configuration"],
+      ["tls { handshake_first: \"300ms\" }", "2:7: tls.handshake_first: only true or false is supported"],
       ["tls: 1", "2:1: tls: expected a block"]
     ]
     for (const [i, [block, message]] of cases.entries()) {

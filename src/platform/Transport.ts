@@ -6,8 +6,8 @@
  * reads delivered as `Buffer` callbacks without an Effect per chunk. `node:net` behaves the same on
  * Node, Bun and Deno. Effect still owns the listener's lifetime through the Scope.
  *
- * Client TLS follows nats-server: the INFO line goes out in plaintext, then the server side of a
- * TLS handshake starts over the same socket (`tls.TLSSocket` around the accepted socket). The
+ * Client TLS follows nats-server: the INFO line goes out in plaintext (or, with handshake_first,
+ * only after the handshake), then the server side of a TLS handshake starts over the same socket (`tls.TLSSocket` around the accepted socket). The
  * wire therefore upgrades itself when the connection starts listening: whatever was written
  * before `listen` (the INFO) is plaintext, everything after travels inside TLS.
  */
@@ -83,9 +83,11 @@ export interface TransportShape {
 class TlsUpgrader {
   private readonly server: tls.Server
   private readonly waiting = new Map<string, (socket: tls.TLSSocket) => void>()
+  readonly handshakeFirst: boolean
 
   constructor(listen: TlsListen) {
     const { cert, key, ca, verify, timeoutMs } = listen.settings
+    this.handshakeFirst = listen.settings.handshakeFirst
     this.server = tls.createServer({
       cert,
       key,
@@ -124,8 +126,9 @@ const peer = (s: net.Socket) => `${s.remoteAddress ?? "unknown"}:${s.remotePort 
 
 const wrap = (raw: net.Socket, tlsUp: TlsUpgrader | undefined): Wire => {
   // The socket writes go to: the accepted one, or (TLS) the session once the handshake is done.
-  // Between `listen` and then, `socket` is undefined and writes wait in `queued`.
-  let socket: net.Socket | undefined = raw
+  // Between `listen` and then, `socket` is undefined and writes wait in `queued`. With
+  // handshake_first nothing goes out in plaintext: the INFO waits for the session too.
+  let socket: net.Socket | undefined = tlsUp?.handshakeFirst === true ? undefined : raw
   let session: tls.TLSSocket | undefined
   let queued: Array<Uint8Array> = []
   let queuedBytes = 0
@@ -192,7 +195,7 @@ const wrap = (raw: net.Socket, tlsUp: TlsUpgrader | undefined): Wire => {
     listen: (events) => {
       written = events.written
       if (tlsUp === undefined) return attach(raw, events)
-      // Whatever was written so far (the INFO) went out in plaintext; from here on, TLS.
+      // Whatever was written so far (the INFO, unless handshake_first) went out in plaintext.
       socket = undefined
       raw.once("close", events.close)
       tlsUp.start(raw, (secured) => {

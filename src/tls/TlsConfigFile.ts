@@ -6,7 +6,9 @@
  * Keys nats-server knows that we have not built (`cipher_suites`,
  * `curve_preferences`, `pinned_certs`, ...) are refused rather than ignored: each narrows who may
  * connect, so running without it would accept clients the operator meant to keep out.
- * `handshake_first` does not exist in 2.9.10 and is an unknown field, as there.
+ * `handshake_first` is nats-server 2.10's (2.9.10 calls it an unknown field); we accept its boolean
+ * form, as the config reader accepts other 2.10 keys. Its duration form (a fallback to plaintext
+ * after a delay) is refused.
  */
 import * as fs from "node:fs"
 import * as tls from "node:tls"
@@ -57,6 +59,7 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
   let caFile: string | undefined
   let verify = false
   let map = false
+  let handshakeFirst = false
   let timeoutMs = DEFAULT_TLS_TIMEOUT_MS
   let ok = true
   const fail = (f: ConfigEntry, message: string) => {
@@ -91,6 +94,10 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
           if (map) verify = true
         } else fail(f, "error parsing tls config, expected 'verify_and_map' to be a boolean")
         break
+      case "handshake_first":
+        if (f.value._tag === "Bool") handshakeFirst = f.value.value
+        else fail(f, `${e.key}.${f.key}: only true or false is supported (not the fallback delay form)`)
+        break
       case "timeout": {
         // nats-server: a number of seconds (integer or float) or a Go duration string.
         const t = f.value
@@ -114,7 +121,7 @@ export const tlsBlock = (e: ConfigEntry, parseDuration: DurationParser, issues: 
     issues.error(e, "missing 'cert_file' in TLS configuration")
     return undefined
   }
-  const loaded = loadTls({ certFile, keyFile, caFile, verify, map, timeoutMs })
+  const loaded = loadTls({ certFile, keyFile, caFile, verify, map, handshakeFirst, timeoutMs })
   if (typeof loaded === "string") issues.error(e, loaded)
   return typeof loaded === "string" ? undefined : loaded
 }
@@ -125,6 +132,7 @@ export interface TlsFiles {
   readonly caFile: string | undefined
   readonly verify: boolean
   readonly map?: boolean
+  readonly handshakeFirst?: boolean
   readonly timeoutMs: number
 }
 
@@ -132,6 +140,7 @@ export interface TlsFiles {
 export const loadTls = (f: TlsFiles): TlsSettings | string => {
   const { certFile, keyFile, caFile, verify, timeoutMs } = f
   const map = f.map ?? false
+  const handshakeFirst = f.handshakeFirst ?? false
   if (certFile !== undefined && keyFile === undefined) return "missing 'key_file' in TLS configuration"
   if (certFile === undefined || keyFile === undefined) return "missing 'cert_file' in TLS configuration"
   const cert = readFile(certFile)
@@ -156,5 +165,5 @@ export const loadTls = (f: TlsFiles): TlsSettings | string => {
       return "failed to parse root ca certificate"
     }
   }
-  return { cert, key, ca, verify, map, timeoutMs }
+  return { cert, key, ca, verify, map, handshakeFirst, timeoutMs }
 }

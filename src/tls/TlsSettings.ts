@@ -11,6 +11,8 @@ export interface TlsSettings {
   readonly verify: boolean
   /** `verify_and_map`: the client certificate names the user (authorization.users), not CONNECT. */
   readonly map: boolean
+  /** `handshake_first` (nats-server 2.10): TLS before INFO, for clients that start with a handshake. */
+  readonly handshakeFirst: boolean
   /** The handshake must complete within this long (nats-server TLS_TIMEOUT: 2 s). */
   readonly timeoutMs: number
 }
