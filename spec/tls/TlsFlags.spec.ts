@@ -77,6 +77,8 @@ describe("TLS flags", () => {
     expect(await attempt(p.port, { tls: { caFile: certs.ca } })).not.toHaveProperty("tls_required")
     expect(await attempt(p.port, { tls: { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey } }))
       .toEqual({ tls_required: true, tls_verify: true })
+    // The refused handshake is one short error line (OpenSSL's reason, not its internals).
+    expect(p.log()).toMatch(/\[ERR\] 127\.0\.0\.1:\d+ - TLS handshake error: [a-z ]+\n/)
   })
 
   it("--tls=false turns off the file's tls block", async () => {

@@ -108,7 +108,9 @@ class TlsUpgrader {
     this.server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
       const key = peer(socket)
       this.waiting.delete(key)
-      const reason = err.message.includes("timeout") ? "TLS handshake timeout" : `TLS handshake error: ${err.message}`
+      // OpenSSL errors carry a short `reason` ("wrong version number"); the message has its internals.
+      const short = (err as Error & { reason?: string }).reason ?? err.message
+      const reason = err.message.includes("timeout") ? "TLS handshake timeout" : `TLS handshake error: ${short}`
       listen.handshakeFailed(key, reason)
       socket.destroy()
     })
