@@ -305,6 +305,7 @@ describe("authorization", () => {
       password: undefined,
       token: undefined,
       timeoutMs: 500,
+      timeoutSet: true,
       noAuthUser: "b",
       nkeys: [],
       users: [

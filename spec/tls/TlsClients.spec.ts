@@ -12,6 +12,7 @@ import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as tls from "node:tls"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { writeConf } from "../auth/AuthServers.ts"
@@ -306,4 +307,45 @@ authorization {
     const r = await both((port) => session(port, certs.daveCert, certs.daveKey, "dave", "x"))
     expect(r).toMatch(/Authorization Violation|authorization/i)
   })
+})
+
+describe.skipIf(natsServer === undefined)("authentication timeout under TLS", () => {
+  let certs: TestCerts
+  let ours: RunningBroker
+  let nats: RunningNatsServer
+  beforeAll(async () => {
+    certs = makeCerts()
+    // No authorization.timeout: nats-server's default becomes the TLS timeout + 1 s = 3.5 s.
+    const conf = `${tlsConf(certs, "timeout: 2.5")}\nauthorization { users: [ { user: a, password: b } ] }`
+    ;[ours, nats] = await Promise.all([startOurs(conf), startNatsServer(["-c", writeConf(conf)])])
+  })
+  afterAll(async () => {
+    await Promise.all([ours.stop(), nats.stop()])
+    certs.remove()
+  })
+
+  /** Upgrades after the plaintext INFO, sends nothing; what arrived inside TLS by 2.7 s and by 5 s. */
+  const silentClient = (port: number) =>
+    new Promise<{ early: string; late: string }>((resolve, reject) => {
+      const raw = net.connect(port, "127.0.0.1")
+      raw.once("data", () => {
+        const s = tls.connect({ socket: raw, ca: fs.readFileSync(certs.ca), servername: "localhost" })
+        let got = ""
+        let early = ""
+        s.on("data", (d) => (got += d.toString("latin1")))
+        s.on("error", () => {})
+        setTimeout(() => (early = got), 2_700)
+        setTimeout(() => {
+          s.destroy()
+          resolve({ early, late: got })
+        }, 5_000)
+      })
+      raw.on("error", reject)
+    })
+
+  it("is the TLS timeout plus one second, as nats-server's default", async () => {
+    const [a, b] = await Promise.all([silentClient(ours.port), silentClient(nats.port)])
+    expect(a).toEqual(b)
+    expect(a).toEqual({ early: "", late: "-ERR 'Authentication Timeout'\r\n" })
+  }, 10_000)
 })

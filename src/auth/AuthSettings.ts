@@ -32,6 +32,11 @@ export interface AuthSettings {
   readonly noAuthUser: string | undefined
   /** Time a client has to send CONNECT (nats-server default 2 s). */
   readonly timeoutMs: number
+  /**
+   * True when the file gave a non-zero `authorization.timeout`. Otherwise nats-server derives the
+   * default from TLS (getDefaultAuthTimeout: the TLS timeout plus one second).
+   */
+  readonly timeoutSet?: boolean
 }
 
 /** nats-server AUTH_TIMEOUT. */

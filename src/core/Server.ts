@@ -44,7 +44,14 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
-      const auth = config.auth === undefined ? undefined : new Authenticator(config.auth)
+      // nats-server getDefaultAuthTimeout: with TLS, an unset auth timeout is the TLS timeout + 1 s
+      // (the handshake runs inside the time a client has to authenticate).
+      const authTimeoutMs = config.auth === undefined || config.auth.timeoutSet === true || config.tls === undefined
+        ? config.auth?.timeoutMs
+        : config.tls.timeoutMs + 1000
+      const auth = config.auth === undefined || authTimeoutMs === undefined
+        ? undefined
+        : new Authenticator({ ...config.auth, timeoutMs: authTimeoutMs })
 
       const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
