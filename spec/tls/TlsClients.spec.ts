@@ -103,7 +103,7 @@ describe.skipIf(natsServer === undefined)("client TLS: ours vs nats-server", () 
     certs = makeCerts()
     storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-tls-js-"))
     const plain = tlsConf(certs, "timeout: 0.5")
-    const mtls = tlsConf(certs, "verify: true\ntimeout: 0.5")
+    const mtls = `${tlsConf(certs, "verify: true\ntimeout: 0.5")}\nhttp: "127.0.0.1:-1"`
     ;[oursTls, natsTls, oursMtls, natsMtls] = await Promise.all([
       startOurs(plain, true),
       startNatsServer(["-c", writeConf(`${plain}\njetstream { store_dir: "${storeDir}" }`)]),
@@ -140,6 +140,21 @@ describe.skipIf(natsServer === undefined)("client TLS: ours vs nats-server", () 
       tls_required: true,
       tls_verify: true
     })
+  })
+
+  it("/varz reports the TLS settings and the auth timeout they imply", async () => {
+    const varz = async (port: number | undefined) => {
+      const v = (await (await fetch(`http://127.0.0.1:${port}/varz`)).json()) as Record<string, unknown>
+      return {
+        tls_required: v.tls_required,
+        tls_verify: v.tls_verify,
+        tls_timeout: v.tls_timeout,
+        auth: v.auth_timeout
+      }
+    }
+    const [a, b] = await Promise.all([varz(oursMtls.monitorPort), varz(natsMtls.monitorPort)])
+    expect(a).toEqual(b)
+    expect(a).toEqual({ tls_required: true, tls_verify: true, tls_timeout: 0.5, auth: 1.5 })
   })
 
   it("a client that does not trust the server's CA fails as against nats-server", async () => {

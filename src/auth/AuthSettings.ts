@@ -39,6 +39,17 @@ export interface AuthSettings {
   readonly timeoutSet?: boolean
 }
 
+/**
+ * nats-server getDefaultAuthTimeout: an explicit `authorization.timeout` wins; otherwise, with TLS,
+ * the TLS timeout plus one second (the handshake runs inside the time a client has to
+ * authenticate), else AUTH_TIMEOUT.
+ */
+export const effectiveTimeoutMs = (auth: AuthSettings | undefined, tlsTimeoutMs: number | undefined): number => {
+  if (auth?.timeoutSet === true) return auth.timeoutMs
+  if (tlsTimeoutMs !== undefined) return tlsTimeoutMs + 1000
+  return auth?.timeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS
+}
+
 /** nats-server AUTH_TIMEOUT. */
 export const DEFAULT_AUTH_TIMEOUT_MS = 2000
 

@@ -5,6 +5,7 @@
  */
 import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
+import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
@@ -44,14 +45,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
-      // nats-server getDefaultAuthTimeout: with TLS, an unset auth timeout is the TLS timeout + 1 s
-      // (the handshake runs inside the time a client has to authenticate).
-      const authTimeoutMs = config.auth === undefined || config.auth.timeoutSet === true || config.tls === undefined
-        ? config.auth?.timeoutMs
-        : config.tls.timeoutMs + 1000
-      const auth = config.auth === undefined || authTimeoutMs === undefined
+      const auth = config.auth === undefined
         ? undefined
-        : new Authenticator({ ...config.auth, timeoutMs: authTimeoutMs })
+        : new Authenticator({ ...config.auth, timeoutMs: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) })
 
       const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
