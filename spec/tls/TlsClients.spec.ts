@@ -195,6 +195,19 @@ describe.skipIf(natsServer === undefined)("client TLS: ours vs nats-server", () 
     expect(got).toEqual({ echoed: "secret", seq: 1, tls: true })
   })
 
+  it("the legacy nats v2 client without TLS options fails as against nats-server", async () => {
+    const r = await both(async (s) => {
+      try {
+        const nc = await legacyConnect({ servers: url(s), reconnect: false, timeout: 3_000 })
+        await nc.close()
+        return "ok"
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`
+      }
+    })
+    expect(r).not.toBe("ok")
+  })
+
   it("pub/sub over TLS with the legacy nats v2 client", async () => {
     const got = await both(async (s) => {
       const nc = await legacyConnect({ servers: url(s), reconnect: false, tls: { caFile: certs.ca } })
