@@ -14,6 +14,8 @@ import { BROKER_NAME } from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
 import * as ConfigFile from "./config/ConfigFile.ts"
 import { Logger } from "./log/Log.ts"
+import * as TlsConfigFile from "./tls/TlsConfigFile.ts"
+import { DEFAULT_TLS_TIMEOUT_MS, type TlsSettings } from "./tls/TlsSettings.ts"
 
 const argv = process.argv.slice(2)
 if (argv[0] === "conformance") {
@@ -32,6 +34,16 @@ const fail = (lines: ReadonlyArray<string>): never => {
   process.exit(1)
 }
 
+/** nats-server overrideTLS: any `--tls*` flag replaces the file's block (or turns TLS off). */
+function tlsFromFlags(file: TlsSettings | undefined, flags: Cli.TlsFlags | undefined): TlsSettings | undefined {
+  if (flags === undefined) return file
+  if (flags._tag === "Disabled") return undefined
+  if (flags.certFile === undefined) return fail(["TLS Server certificate must be present and valid"])
+  if (flags.keyFile === undefined) return fail(["TLS Server private key must be present and valid"])
+  const loaded = TlsConfigFile.loadTls({ ...flags, timeoutMs: file?.timeoutMs ?? DEFAULT_TLS_TIMEOUT_MS })
+  return typeof loaded === "string" ? fail([loaded]) : loaded
+}
+
 // Everything from the file is read and checked before anything starts; flags then override it.
 let loaded: ConfigFile.LoadResult | undefined
 if (result.configFile !== undefined) {
@@ -45,7 +57,8 @@ const fileConfig = loaded?._tag === "Success" ? loaded.config : {}
 const input: BrokerConfig.BrokerConfigInput = {
   ...fileConfig,
   ...result.config,
-  auth: AuthSettings.merge(fileConfig.auth, result.authFlags)
+  auth: AuthSettings.merge(fileConfig.auth, result.authFlags),
+  tls: tlsFromFlags(fileConfig.tls, result.tlsFlags)
 }
 let config = BrokerConfig.make(input)
 

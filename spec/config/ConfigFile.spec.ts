@@ -223,7 +223,10 @@ describe("features not built yet", () => {
       ],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
-      ["tls { cert_file: c.pem, key_file: k.pem }", /tls: TLS is not supported yet; refusing to start without it/],
+      [
+        "tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }",
+        /tls\.cipher_suites: not supported yet; refusing to start/
+      ],
       ["jetstream { key: s3cr3t }", /jetstream\.key: encryption at rest is not supported yet; refusing/]
     ]
     for (const [text, message] of refused) {
@@ -302,6 +305,7 @@ describe("authorization", () => {
       password: undefined,
       token: undefined,
       timeoutMs: 500,
+      timeoutSet: true,
       noAuthUser: "b",
       nkeys: [],
       users: [

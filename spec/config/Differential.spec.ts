@@ -111,7 +111,13 @@ const rejected: ReadonlyArray<string> = [
   "authorization { users: [ { user: a, permissions: { allow_responses: { expires: 5 } } } ] }",
   "authorization { users: [ { user: a, permissions: { allow_responses: { expires: \"soon\" } } } ] }",
   "authorization { users: [ { user: a, permissions: { allow_responses: { maximum: 1 } } } ] }",
-  "authorization { users: [ { user: a, allowed_connection_types: [\"CARRIER_PIGEON\"] } ] }"
+  "authorization { users: [ { user: a, allowed_connection_types: [\"CARRIER_PIGEON\"] } ] }",
+  // tls (the exact texts, and blocks with real certificates: spec/tls/TlsConfig.spec.ts)
+  "tls { cert_file: \"/nonexistent/c.pem\", key_file: \"/nonexistent/k.pem\" }",
+  "tls { cert_file: c.pem }",
+  "tls { verify: 1 }",
+  "tls { bogus: 1 }",
+  "tls { timeout: true }"
   // no_auth_user naming no user: nats-server -t accepts it and then refuses to start; we refuse at
   // load (so -t too) with nats-server's start-up message (ConfigFile.spec.ts).
 ]

@@ -29,11 +29,11 @@ describe("config file errors stop startup with exit 1", () => {
     assert.include(r.stderr, `configuration file ${file} is invalid`)
   })
 
-  it("a config asking for TLS or JWT authentication refuses to start; all errors are listed", async () => {
+  it("a config with a broken tls block or JWT authentication refuses to start; all errors are listed", async () => {
     const file = write(tmp(), "auth.conf", "port: -1\ntls { cert_file: a.pem }\nresolver: MEMORY\nbogus: 1\n")
     const r = await runCli(["-c", file])
     assert.strictEqual(r.code, 1)
-    assert.include(r.stderr, `${file}:2:1: tls: TLS is not supported yet; refusing to start without it`)
+    assert.include(r.stderr, `${file}:2:1: missing 'key_file' in TLS configuration`)
     assert.include(
       r.stderr,
       `${file}:3:1: resolver: JWT/operator authentication is not supported yet; refusing to start`

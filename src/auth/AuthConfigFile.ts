@@ -273,6 +273,7 @@ export const authorization = (
   let password: string | undefined
   let token: string | undefined
   let timeoutMs = DEFAULT_AUTH_TIMEOUT_MS
+  let timeoutSet = false
   let parsed: ParsedUsers | undefined
   let usersPresent = false
   let defaults: Permissions | undefined
@@ -294,6 +295,7 @@ export const authorization = (
         const v = f.value
         const seconds = v._tag === "Integer" || v._tag === "Float" ? v.value : 1
         timeoutMs = seconds === 0 ? DEFAULT_AUTH_TIMEOUT_MS : seconds * 1000
+        timeoutSet = seconds !== 0
         break
       }
       case "users":
@@ -345,6 +347,7 @@ export const authorization = (
     password,
     token,
     timeoutMs,
+    ...(timeoutSet ? { timeoutSet } : {}),
     users: (parsed?.users ?? []).map(withDefaults),
     nkeys: (parsed?.nkeys ?? []).map(withDefaults)
   }

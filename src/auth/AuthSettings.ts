@@ -32,6 +32,22 @@ export interface AuthSettings {
   readonly noAuthUser: string | undefined
   /** Time a client has to send CONNECT (nats-server default 2 s). */
   readonly timeoutMs: number
+  /**
+   * True when the file gave a non-zero `authorization.timeout`. Otherwise nats-server derives the
+   * default from TLS (getDefaultAuthTimeout: the TLS timeout plus one second).
+   */
+  readonly timeoutSet?: boolean
+}
+
+/**
+ * nats-server getDefaultAuthTimeout: an explicit `authorization.timeout` wins; otherwise, with TLS,
+ * the TLS timeout plus one second (the handshake runs inside the time a client has to
+ * authenticate), else AUTH_TIMEOUT.
+ */
+export const effectiveTimeoutMs = (auth: AuthSettings | undefined, tlsTimeoutMs: number | undefined): number => {
+  if (auth?.timeoutSet === true) return auth.timeoutMs
+  if (tlsTimeoutMs !== undefined) return tlsTimeoutMs + 1000
+  return auth?.timeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS
 }
 
 /** nats-server AUTH_TIMEOUT. */

@@ -11,6 +11,7 @@ import { fromPublic } from "@nats-io/nkeys"
 import bcrypt from "bcryptjs"
 import { Buffer } from "node:buffer"
 import * as crypto from "node:crypto"
+import type { X509Certificate } from "node:crypto"
 import type { AuthSettings, NkeyUser, PasswordUser } from "./AuthSettings.ts"
 import { authRequired, nonceRequired } from "./AuthSettings.ts"
 import { ClientPermissions } from "./Permissions.ts"
@@ -126,6 +127,24 @@ export class Authenticator {
     return u === undefined ? undefined : { ok: true, permissions: perms(u.permissions), who: u.user }
   }
 
+  /**
+   * TLS `verify_and_map` (nats-server checkClientTLSCertSubject): the user is the first of the
+   * certificate's email SANs, DNS SANs, URI SANs, then its subject as an RFC 2253 string (Go's
+   * RDNSequence order, last attribute first) that names a user. CONNECT's user is ignored, but its
+   * password must still match the mapped user's (usually none), as in nats-server.
+   */
+  authenticateCertificate(cert: X509Certificate | undefined, pass: string | undefined): AuthResult {
+    if (cert === undefined) return { ok: false, reason: "User required in cert, no peer certificates found" }
+    for (const name of certificateNames(cert)) {
+      const u = this.users.get(name)
+      if (u === undefined || u.standardAllowed === false) continue
+      return comparePasswords(u.password, pass ?? "")
+        ? { ok: true, permissions: perms(u.permissions), who: u.user }
+        : { ok: false, reason: `User "${u.user}"` }
+    }
+    return { ok: false, reason: "User required in cert, none matched" }
+  }
+
   authenticate(c: Credentials, nonce: string | undefined): AuthResult {
     if (!this.required) return { ok: true, permissions: undefined, who: undefined }
     const s = this.settings
@@ -170,6 +189,14 @@ export class Authenticator {
     }
     return { ok: false, reason: `User "${user}"` }
   }
+}
+
+/** Candidate user names of a certificate, in nats-server's order of preference. */
+export const certificateNames = (cert: X509Certificate): ReadonlyArray<string> => {
+  const sans = (cert.subjectAltName ?? "").split(", ").filter((s) => s !== "")
+  const of = (prefix: string) => sans.filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length))
+  const rdn = cert.subject.split("\n").filter((s) => s !== "").reverse().join(",")
+  return [...of("email:"), ...of("DNS:"), ...of("URI:"), ...(rdn === "" ? [] : [rdn])]
 }
 
 const perms = (p: PasswordUser["permissions"]): ClientPermissions | undefined =>

@@ -4,6 +4,7 @@
  */
 import { Context, Layer } from "effect"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import type { TlsSettings } from "../tls/TlsSettings.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
 export const ADVERTISED_NATS_VERSION = "2.9.10"
@@ -46,6 +47,8 @@ export interface BrokerConfig {
   readonly domain: string | undefined
   /** Client authentication and permissions; undefined = open (nats-server without `authorization`). */
   readonly auth: AuthSettings | undefined
+  /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
+  readonly tls: TlsSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -74,7 +77,8 @@ export const defaults: BrokerConfig = {
   maxFileStore: undefined,
   sync: "write",
   domain: undefined,
-  auth: undefined
+  auth: undefined,
+  tls: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

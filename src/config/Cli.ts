@@ -14,8 +14,23 @@ export type CliResult =
     readonly checkConfig?: true
     /** `--user`, `--pass`, `--auth`: override the file's single user / token (AuthSettings.merge). */
     readonly authFlags?: Partial<AuthSettings>
+    /**
+     * `--tls*`: as nats-server, any of them replaces the file's `tls` block with one built from the
+     * flags alone; `--tls=false` turns TLS off (and makes the other `--tls*` flags no-ops).
+     */
+    readonly tlsFlags?: TlsFlags
   }
   | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
+
+export type TlsFlags =
+  | { readonly _tag: "Disabled" }
+  | {
+    readonly _tag: "Override"
+    readonly certFile: string | undefined
+    readonly keyFile: string | undefined
+    readonly caFile: string | undefined
+    readonly verify: boolean
+  }
 
 export const usage = `Usage: ${BROKER_NAME} [options]
 
@@ -41,6 +56,13 @@ Authorization Options:
         --user <user>                User required for connections
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
+
+TLS Options:
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
 
 JetStream Options:
     -js, --jetstream                 Enable JetStream functionality
@@ -87,6 +109,14 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
   let configFile: string | undefined
   let checkConfig = false
   const authFlags: { -readonly [K in keyof AuthSettings]?: AuthSettings[K] } = {}
+  const tlsFlags = { set: false, disabled: false, verify: false } as {
+    set: boolean
+    disabled: boolean
+    verify: boolean
+    certFile?: string
+    keyFile?: string
+    caFile?: string
+  }
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!
     if (!raw.startsWith("-") || raw === "-" || raw === "--") return fail(`unexpected argument: ${raw}`)
@@ -126,6 +156,25 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
         config.trace = true
         continue
     }
+    if (name === "tls" || name === "tlsverify") {
+      if (inline !== undefined && inline !== "true" && inline !== "false") {
+        return fail(`invalid boolean value ${JSON.stringify(inline)} for -${name}: parse error`)
+      }
+      const on = inline !== "false"
+      if (name === "tls" && !on) tlsFlags.disabled = true
+      if (name === "tlsverify") tlsFlags.verify = on
+      tlsFlags.set = true
+      continue
+    }
+    if (name === "tlscert" || name === "tlskey" || name === "tlscacert") {
+      const value = inline ?? argv[++i]
+      if (value === undefined) return fail(`flag needs an argument: ${raw}`)
+      if (name === "tlscert") tlsFlags.certFile = value
+      else if (name === "tlskey") tlsFlags.keyFile = value
+      else tlsFlags.caFile = value
+      tlsFlags.set = true
+      continue
+    }
     if (name === "user" || name === "pass" || name === "auth") {
       const value = inline ?? argv[++i]
       if (value === undefined) return fail(`flag needs an argument: ${raw}`)
@@ -162,6 +211,15 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
     config,
     configFile,
     ...(checkConfig ? { checkConfig: true } : {}),
-    ...(Object.keys(authFlags).length > 0 ? { authFlags } : {})
+    ...(Object.keys(authFlags).length > 0 ? { authFlags } : {}),
+    ...(!tlsFlags.set ? {} : tlsFlags.disabled ? { tlsFlags: { _tag: "Disabled" } as const } : {
+      tlsFlags: {
+        _tag: "Override",
+        certFile: tlsFlags.certFile,
+        keyFile: tlsFlags.keyFile,
+        caFile: tlsFlags.caFile,
+        verify: tlsFlags.verify
+      } as const
+    })
   }
 }

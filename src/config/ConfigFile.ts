@@ -8,15 +8,16 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for accounts, JWT, TLS or encryption at rest — running without them would
+ * except those that ask for accounts, JWT or encryption at rest — running without them would
  * open access, so the broker refuses to start. `authorization` and `no_auth_user` are honoured
- * (src/auth). `jetstream.sync_interval`, `max_buffered_msgs` and
+ * (src/auth), `tls` too (src/tls). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
@@ -84,7 +85,6 @@ const UNSUPPORTED = new Set([
 
 /** Known to nats-server and security-relevant: ignoring them would run the broker open. */
 const REFUSED: Record<string, string> = {
-  tls: "TLS is not supported yet; refusing to start without it (remove the tls block to serve plain TCP)",
   resolver_tls: "TLS is not supported yet; refusing to start without it"
 }
 for (
@@ -334,6 +334,8 @@ class Mapper {
         return
       case "accounts":
         return this.accounts(e)
+      case "tls":
+        return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
     }
     const refused = REFUSED[key]
     if (refused !== undefined) return this.error(e, `${e.key}: ${refused}`)

@@ -28,6 +28,8 @@ export interface ConnectionContext {
   readonly info: (cid: number, clientIp: string, nonce: string | undefined) => string
   /** Present when clients must authenticate. */
   readonly auth?: Authenticator | undefined
+  /** TLS `verify_and_map`: the client certificate, not CONNECT, names the user. */
+  readonly tlsMap?: boolean
   readonly closed: (conn: ClientConnection, reason: string) => void
 }
 
@@ -174,7 +176,9 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     const o = decoded.options
     if (this.ctx.auth !== undefined) {
-      const r = this.ctx.auth.authenticate(o, this.nonce)
+      const r = this.ctx.tlsMap === true
+        ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
+        : this.ctx.auth.authenticate(o, this.nonce)
       if (!r.ok) return this.authViolation(r.reason)
       this.admit(r)
     }

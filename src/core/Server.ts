@@ -5,6 +5,7 @@
  */
 import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
+import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
@@ -44,7 +45,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
-      const auth = config.auth === undefined ? undefined : new Authenticator(config.auth)
+      const auth = config.auth === undefined
+        ? undefined
+        : new Authenticator({ ...config.auth, timeoutMs: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) })
 
       const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
@@ -57,6 +60,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         headers: true,
         // nats-server: a no_auth_user lets credential-less clients in, so INFO does not ask for auth.
         ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
+        ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
         max_payload: config.maxPayload,
         ...(config.jetstream ? { jetstream: true } : {})
       }
@@ -66,6 +70,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         config,
         log,
         auth: auth?.required === true ? auth : undefined,
+        tlsMap: config.tls?.map === true,
         info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,
@@ -85,6 +90,11 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         }
       }
 
+      // nats-server logs a failed handshake at error level with the peer's address, then closes.
+      const tlsListen = config.tls === undefined ? undefined : {
+        settings: config.tls,
+        handshakeFailed: (remote: string, reason: string) => log.error(`${remote} - ${reason}`)
+      }
       const listener = yield* transport.listen(config.host, config.port, (wire) => {
         const cid = ++nextCid
         const conn = new ClientConnection(cid, wire, ctx)
@@ -107,7 +117,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
             (c) => Effect.sync(() => c.close("Server Shutdown"))
           )
         )
-      })
+      }, tlsListen)
       boundPort = listener.port
 
       const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
@@ -125,6 +135,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
       if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
         log.warn("Plaintext passwords detected, use nkeys or bcrypt")
+      }
+      if (config.tls !== undefined) {
+        log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)
       }
       log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
       if (auth?.required !== true && !isLoopback(listener.host)) {

@@ -2,6 +2,7 @@
  * `/varz` in nats-server 2.9.10's shape (monitor.go `Varz`): keys in struct order, `omitempty`
  * fields left out when empty, durations in nanoseconds, times as RFC 3339 with nanoseconds.
  */
+import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
@@ -43,6 +44,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     go: runtimeLabel(),
     host: config.host,
     port: server.port,
+    ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
     max_connections: config.maxConnections,
     ping_interval: durationNs(config.pingIntervalMs),
     ping_max: config.pingMax,
@@ -50,7 +52,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     http_port: src.http.port,
     http_base_path: "",
     https_port: 0,
-    auth_timeout: 2,
+    auth_timeout: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) / 1000,
     max_control_line: config.maxControlLine,
     max_payload: config.maxPayload,
     max_pending: config.maxPending,
@@ -62,7 +64,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     jetstream: js === undefined || limits === undefined
       ? {}
       : { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) },
-    tls_timeout: 2,
+    tls_timeout: (config.tls?.timeoutMs ?? 2_000) / 1000,
     write_deadline: durationNs(config.writeDeadlineMs),
     start: timeMs(server.startedAt.getTime()),
     now: timeMs(sample.nowMs),

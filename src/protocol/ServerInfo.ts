@@ -13,6 +13,8 @@ export const ServerInfo = Schema.Struct({
   port: Schema.Number,
   headers: Schema.Boolean,
   auth_required: Schema.optionalKey(Schema.Boolean),
+  tls_required: Schema.optionalKey(Schema.Boolean),
+  tls_verify: Schema.optionalKey(Schema.Boolean),
   max_payload: Schema.Number,
   jetstream: Schema.optionalKey(Schema.Boolean),
   client_id: Schema.Number,
