@@ -5,6 +5,7 @@
 import { assert, describe, it } from "vitest"
 import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { parseGoDuration } from "../../src/jetstream/codec/GoTime.ts"
 
 const files = (entries: Record<string, string>) => ({
   readFile: (f: string) => {
@@ -276,10 +277,10 @@ describe("JetStream limits", () => {
 describe("Go durations", () => {
   it("parses what time.ParseDuration accepts and rejects the rest", () => {
     assert.deepStrictEqual(
-      ["2m", "500ms", "1.5h", "2h45m", "1m30s", "0", "-1s", "100us", "3000ns"].map(ConfigFile.parseGoDuration),
+      ["2m", "500ms", "1.5h", "2h45m", "1m30s", "0", "-1s", "100us", "3000ns"].map(parseGoDuration),
       [120_000, 500, 5_400_000, 9_900_000, 90_000, 0, -1000, 0.1, 0.003]
     )
-    assert.deepStrictEqual(["", "5", "1d", "ms", "1 s"].map(ConfigFile.parseGoDuration), [
+    assert.deepStrictEqual(["", "5", "1d", "ms", "1 s"].map(parseGoDuration), [
       undefined,
       undefined,
       undefined,

@@ -17,6 +17,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
@@ -126,37 +127,6 @@ const kindOf = (v: ConfigValue): string => {
     case "Map":
       return "a block"
   }
-}
-
-/** Go `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, `-1s`, `0`. Undefined when malformed. */
-export const parseGoDuration = (text: string): number | undefined => {
-  const units: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    "µs": 1e-3,
-    "μs": 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000
-  }
-  let s = text
-  let sign = 1
-  if (s.startsWith("-") || s.startsWith("+")) {
-    sign = s.startsWith("-") ? -1 : 1
-    s = s.slice(1)
-  }
-  if (s === "0") return 0
-  if (s === "") return undefined
-  let total = 0
-  const re = /^(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/
-  while (s.length > 0) {
-    const m = re.exec(s)
-    if (m === null) return undefined
-    total += Number(m[1]) * units[m[2]!]!
-    s = s.slice(m[0].length)
-  }
-  return sign * total
 }
 
 /** nats-server `getStorageSize`: an integer, or a string ending in K, M, G or T (powers of 1024). */

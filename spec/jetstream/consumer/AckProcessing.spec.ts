@@ -1,5 +1,6 @@
 import { assert, describe, it } from "vitest"
-import { ackKind, nakDelayMs, nextPullRequest, parseGoDuration } from "../../../src/jetstream/consumer/AckProcessing.ts"
+import { parseGoDuration } from "../../../src/jetstream/codec/GoTime.ts"
+import { ackKind, nakDelayMs, nextPullRequest } from "../../../src/jetstream/consumer/AckProcessing.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
 

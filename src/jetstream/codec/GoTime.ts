@@ -1,6 +1,7 @@
 /**
- * Go's `time.Time` JSON decoding (RFC 3339): request and stored timestamps (`parseTime`), the consumer
- * config's `opt_start_time` and the field tables' `pause_until` (`normalizeTime`).
+ * Go's `time` formats: RFC 3339 timestamps as `time.Time` JSON reads them (`parseTime` for request and
+ * stored timestamps, `normalizeTime` for the consumer config's `opt_start_time` and `pause_until`), and
+ * `time.ParseDuration` (NAK delays, configuration files).
  */
 const NS_PER_SEC = 1_000_000_000n
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/
@@ -79,4 +80,36 @@ export const normalizeTime = (s: string): { readonly text: string; readonly ns: 
     }`
   const text = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${trimmed === "" ? "" : "." + trimmed}${zone}`
   return { text, ns }
+}
+
+/**
+ * Go's `time.ParseDuration`, in ms: an optional sign, then one or more `<decimal><unit>` (units
+ * ns, us, µs, μs, ms, s, m, h; "1.5h", ".5s", "1h30m"); a lone "0" is zero. Undefined otherwise.
+ */
+export const parseGoDuration = (s: string): number | undefined => {
+  const m = /^([+-]?)(.*)$/.exec(s)!
+  const body = m[2]!
+  if (body === "0") return 0
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    "µs": 1e-3,
+    "μs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000
+  }
+  const re = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
+  let total = 0
+  let at = 0
+  while (at < body.length) {
+    re.lastIndex = at
+    const part = re.exec(body)
+    if (part === null) return undefined
+    total += Number(part[1]) * unit[part[2]!]!
+    at = re.lastIndex
+  }
+  if (body === "") return undefined
+  return m[1] === "-" ? -total : total
 }

@@ -5,6 +5,7 @@
  * (it owns the pending set, the journal events and the double-ack replies).
  */
 import { Buffer } from "node:buffer"
+import { parseGoDuration } from "../codec/GoTime.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import { decodePullRequest, type PullRequest } from "../model/PullRequest.ts"
 import { decodeStruct } from "../model/Requests.ts"
@@ -87,36 +88,4 @@ export const ackWaitMs = (config: ConsumerConfig, count: number): number => {
   const b = config.backoff
   if (b !== undefined && b.length > 0) return b[Math.min(count - 1, b.length - 1)]! / 1e6
   return config.ack_wait / 1e6
-}
-
-/**
- * Go's `time.ParseDuration`, in ms: an optional sign, then one or more `<decimal><unit>` (units
- * ns, us, µs, μs, ms, s, m, h; "1.5h", ".5s", "1h30m"); a lone "0" is zero. Undefined otherwise.
- */
-export const parseGoDuration = (s: string): number | undefined => {
-  const m = /^([+-]?)(.*)$/.exec(s)!
-  const body = m[2]!
-  if (body === "0") return 0
-  const unit: Record<string, number> = {
-    ns: 1e-6,
-    us: 1e-3,
-    "µs": 1e-3,
-    "μs": 1e-3,
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000
-  }
-  const re = /(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
-  let total = 0
-  let at = 0
-  while (at < body.length) {
-    re.lastIndex = at
-    const part = re.exec(body)
-    if (part === null) return undefined
-    total += Number(part[1]) * unit[part[2]!]!
-    at = re.lastIndex
-  }
-  if (body === "") return undefined
-  return m[1] === "-" ? -total : total
 }
