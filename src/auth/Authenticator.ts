@@ -25,7 +25,13 @@ export interface Credentials {
 }
 
 export type AuthResult =
-  | { readonly ok: true; readonly permissions: ClientPermissions | undefined; readonly who: string | undefined }
+  | {
+    readonly ok: true
+    readonly permissions: ClientPermissions | undefined
+    readonly who: string | undefined
+    /** The account the client joins; undefined = the global account (`$G`). */
+    readonly account?: string | undefined
+  }
   | { readonly ok: false; readonly reason: string }
 
 /** nats-server isBcrypt. */
