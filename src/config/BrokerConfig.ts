@@ -49,6 +49,8 @@ export interface BrokerConfig {
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
   readonly tls: TlsSettings | undefined
+  /** Encryption at rest of the file store (`jetstream { cipher, key }`); undefined = plaintext files. */
+  readonly encryption: { readonly cipher: "chacha" | "aes"; readonly key: string } | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -78,7 +80,8 @@ export const defaults: BrokerConfig = {
   sync: "write",
   domain: undefined,
   auth: undefined,
-  tls: undefined
+  tls: undefined,
+  encryption: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

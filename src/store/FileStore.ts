@@ -14,6 +14,11 @@
  * never served). The scan stops at the first bad record of a segment and truncates the file there; what was
  * dropped is reported and logged. Sequences below the floor and records marked DEAD are not indexed.
  *
+ * Encryption at rest (Cipher.ts): with a key, every segment this log creates is encrypted (records sealed one
+ * by one). Opening checks every encrypted file's key before touching anything (a wrong key changes nothing). A
+ * plaintext segment stays readable; when the newest one is plaintext the log rolls to an encrypted segment at
+ * once, so nothing new is written in the clear.
+ *
  * Write failures: when handing the pending buffer to the OS fails, the part that reached the file is truncated
  * away and those records are taken back out of the index (`discardPending`), so the log is exactly what is
  * stored and the next append reuses their sequences. ENOSPC/EDQUOT leave the log writable (space may be freed);
@@ -23,6 +28,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
+import * as Cipher from "./Cipher.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
@@ -75,16 +81,19 @@ export class FileLog extends BaseLog {
 
   readonly dir: string
   readonly policy: SyncPolicy
+  private readonly cipher: Cipher.StoreCipher | undefined
 
   private constructor(
     name: string,
     dir: string,
     config: StoreConfig,
     policy: SyncPolicy,
-    usage: StoreUsage | undefined
+    usage: StoreUsage | undefined,
+    cipher: Cipher.StoreCipher | undefined
   ) {
     super(name, config.firstSeq ?? 1, false)
     this.usage = usage
+    this.cipher = cipher
     this.dir = dir
     this.policy = policy
     this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
@@ -92,9 +101,18 @@ export class FileLog extends BaseLog {
   }
 
   /** Opens (creating or recovering) the log in `dir`. Synchronous; throws StoreError. */
-  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy, usage?: StoreUsage): FileLog {
+  static openSync(
+    dir: string,
+    name: string,
+    config: StoreConfig,
+    policy: SyncPolicy,
+    usage?: StoreUsage,
+    cipher?: Cipher.StoreCipher
+  ): FileLog {
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
-    const log = new FileLog(name, dir, config, policy, usage)
+    // Before anything is repaired or removed: a wrong key must leave every file as it was.
+    Cipher.verifyStore(dir, cipher)
+    const log = new FileLog(name, dir, config, policy, usage, cipher)
     try {
       log.recover(config.firstSeq ?? 1)
     } catch (e) {
@@ -174,19 +192,28 @@ export class FileLog extends BaseLog {
       const newest = i === bases.length - 1
       const file = path.join(this.dir, Seg.segmentFileName(base))
       const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "r+"))
-      const seg = new Seg.Segment(base, file, fd)
-      this.segments.push(seg)
       const size = StoreError.ioSync(file, "stat", () => fs.fstatSync(fd).size)
-      const header = Buffer.alloc(Record.SEGMENT_HEADER)
+      const header = Buffer.alloc(Cipher.FILE_HEADER + Record.SEGMENT_HEADER)
       const got = Seg.readUpTo(file, fd, header, 0, header.length, 0)
-      if (got < Record.SEGMENT_HEADER && newest) {
+      const encrypted = Cipher.isEncrypted(header.subarray(0, got))
+      const headerLen = encrypted ? header.length : Record.SEGMENT_HEADER
+      if (got < headerLen && newest) {
         // Crash while creating the segment: nothing in it was ever written.
-        Seg.writeFull(file, fd, (Record.writeSegmentHeader(header, base), header), header.length, 0)
-        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, Record.SEGMENT_HEADER))
+        const fresh = Seg.newSegmentHeader(base, this.cipher)
+        Seg.writeFull(file, fd, fresh.header, fresh.header.length, 0)
+        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, fresh.header.length))
         if (size > 0) notes.push(`rewrote torn header of ${path.basename(file)}`)
+        this.segments.push(new Seg.Segment(base, file, fd, fresh.key))
         continue
       }
-      const hb = Record.readSegmentHeader(header)
+      let key: Cipher.FileKey | undefined
+      if (encrypted) {
+        if (this.cipher === undefined) throw Cipher.keyRequired(file)
+        key = this.cipher.openFile(file, header.subarray(0, Cipher.FILE_HEADER), Cipher.Purpose.Segment)
+      }
+      const seg = new Seg.Segment(base, file, fd, key)
+      this.segments.push(seg)
+      const hb = Record.readSegmentHeader(header.subarray(headerLen - Record.SEGMENT_HEADER, headerLen))
       if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
       const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
         seg.records++
@@ -200,10 +227,10 @@ export class FileLog extends BaseLog {
           seg.live++
           this.indexAppend(
             seq,
-            Record.readSubject(buf, at),
+            key === undefined ? Record.readSubject(buf, at) : Record.readSealedSubject(buf, at, key),
             Record.readTs(buf, at),
             off,
-            Record.accountedFromFrame(len)
+            Record.accountedFromFrame(len - seg.overhead)
           )
         } else {
           this.indexHole(seq, Record.readTs(buf, at))
@@ -230,14 +257,31 @@ export class FileLog extends BaseLog {
     if (this.msgs === 0) this.firstSeq = this.lastSeq + 1
     this.index.dropBelow(this.firstSeq)
     if (this.segments.length === 0) {
-      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1))
+      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1, this.cipher))
       Seg.writeManifest(this.dir, [this.active.base], this.policy !== "write")
     } else if (manifest === undefined || manifest === "corrupt" || bases.length !== manifest.segments.length) {
       Seg.writeManifest(this.dir, bases, this.policy !== "write")
     }
     this.settle()
+    if (this.cipher !== undefined && this.active.key === undefined) this.encryptFromNowOn(notes)
     this.reserveFloor()
     this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
+  }
+
+  /**
+   * Encryption was turned on for a store written without it: the plaintext segments stay readable, and the
+   * newest is replaced (when empty) or followed by an encrypted one, so every later record is sealed.
+   */
+  private encryptFromNowOn(notes: Array<string>): void {
+    const old = this.active
+    if (old.records === 0) {
+      closeQuietly(old.fd)
+      this.segments[this.segments.length - 1] = Seg.createSegment(this.dir, old.base, this.cipher)
+    } else {
+      this.rotate(this.lastSeq + 1)
+    }
+    const plain = this.segments.filter((s) => s.key === undefined).length
+    if (plain > 0) notes.push(`${plain} plaintext segment(s) kept readable; new records are encrypted`)
   }
 
   /**
@@ -286,8 +330,8 @@ export class FileLog extends BaseLog {
       const sl = r.subject.length
       if (sl > Record.MAX_SUBJECT || sl === 0) throw new TypeError(`subject length ${sl} out of range`)
       const hl = r.hdr === undefined ? 0 : r.hdr.length
-      const len = Record.frameLength(sl, hl, r.data.length)
       let seg = this.active
+      const len = Record.frameLength(sl, hl, r.data.length) + seg.overhead
       if (seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
         this.rotate(seq)
         seg = this.active
@@ -298,12 +342,12 @@ export class FileLog extends BaseLog {
       }
       const off = seg.size + this.pendingLen
       if (this.pendingLen === 0) this.pendingFirst = seq
-      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts)
+      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts, seg.key)
       this.pendingLen += len
       seg.records++
       seg.live++
       seg.lastSeq = seq
-      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len))
+      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len - seg.overhead))
       out[i] = seq
     }
     return out
@@ -370,7 +414,7 @@ export class FileLog extends BaseLog {
       StoreError.ioSync(old.path, "fsync", () => fs.fsyncSync(old.fd))
       this.dirty.delete(old.fd)
     }
-    this.segments.push(Seg.createSegment(this.dir, nextBase))
+    this.segments.push(Seg.createSegment(this.dir, nextBase, this.cipher))
     this.sealed(old)
     Seg.writeManifest(this.dir, this.segments.map((s) => s.base), this.policy !== "write")
   }
@@ -451,7 +495,7 @@ export class FileLog extends BaseLog {
   protected load(seq: number, pos: number): StoredMessage {
     const seg = this.segmentOf(seq)
     const off = this.index.off[pos]!
-    const len = this.index.size[pos]! - 16 + Record.HEADER
+    const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
     if (seg === this.active && off + len > seg.size) this.flushPending()
     const buf = this.cache.read(seg, this.fdFor(seg), off, len)
     const at = this.cache.at
@@ -459,7 +503,10 @@ export class FileLog extends BaseLog {
     if (c !== Record.Check.Live || Record.checked.seq !== seq || Record.checked.len !== len) {
       throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed its checksum`)
     }
-    return Record.decode(buf, at, seq)
+    if (seg.key === undefined) return Record.decode(buf, at, seq)
+    const m = Record.decodeSealed(buf, at, seq, seg.key)
+    if (m === undefined) throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed authentication`)
+    return m
   }
 
   // ---- removal hooks -------------------------------------------------------------------------------------------
@@ -468,7 +515,7 @@ export class FileLog extends BaseLog {
     const seg = this.segmentOf(seq)
     if (mark !== Mark.Floor) {
       const off = this.index.off[pos]!
-      const len = this.index.size[pos]! - 16 + Record.HEADER
+      const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
       if (seg === this.active && off >= seg.size) {
         // Still in the pending buffer: mark it there (no syscall, and no write that could fail half-way).
         const at = off - seg.size
