@@ -64,7 +64,8 @@ const wrongKey = (file: string): StoreError.StoreError =>
   new StoreError.StoreError({
     reason: new StoreError.Encryption({
       path: file,
-      detail: "the configured jetstream.key does not decrypt this file (wrong key); nothing was changed"
+      detail: "the configured jetstream.key does not open this file (a wrong key, or a damaged encryption header); " +
+        "nothing was changed"
     })
   })
 
