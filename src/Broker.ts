@@ -94,7 +94,9 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
       coreLayer(
         config,
         options,
-        config.httpPort === undefined ? undefined : Layer.provide(Monitor.layer, HttpListener.layerNode)
+        config.httpPort === undefined && config.httpsPort === undefined
+          ? undefined
+          : Layer.provide(Monitor.layer, HttpListener.layerNode)
       ),
       Transport.layerNode
     )

@@ -19,6 +19,8 @@ export interface BrokerConfig {
   readonly serverName: string | undefined
   /** Monitoring HTTP port; undefined = off, -1 = random. */
   readonly httpPort: number | undefined
+  /** Monitoring over HTTPS with the `tls {}` certificate (nats-server `https_port`); undefined = off, -1 = random. */
+  readonly httpsPort: number | undefined
   readonly jetstream: boolean
   readonly storeDir: string
   readonly maxPayload: number
@@ -58,6 +60,7 @@ export const defaults: BrokerConfig = {
   port: 4222,
   serverName: undefined,
   httpPort: undefined,
+  httpsPort: undefined,
   jetstream: false,
   storeDir: "./data",
   maxPayload: 1024 * 1024,

@@ -49,8 +49,6 @@ const UNSUPPORTED = new Set([
   "maps",
   "disable_sublist_cache",
   "no_sublist_cache",
-  "https",
-  "https_port",
   "http_base_path",
   "cluster",
   "gateway",
@@ -237,6 +235,21 @@ class Mapper {
         if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
         if (hp.host !== undefined && hp.host !== "") this.set("httpHost", hp.host)
         return this.set("httpPort", hp.port === 0 ? undefined : hp.port)
+      }
+      case "https": {
+        const hp = hostPort(e.value)
+        if (typeof hp === "string") return this.error(e, `${e.key}: ${hp}`)
+        const bad = checkPort(hp.port, "https port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        if (hp.host !== undefined && hp.host !== "") this.set("httpHost", hp.host)
+        return this.set("httpsPort", hp.port === 0 ? undefined : hp.port)
+      }
+      case "https_port": {
+        const port = this.integer(e)
+        if (port === undefined) return
+        const bad = checkPort(port, "https port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        return this.set("httpsPort", port === 0 ? undefined : port)
       }
       case "http_port":
       case "monitor_port": {
