@@ -275,7 +275,7 @@ export class FileLog extends BaseLog {
   private encryptFromNowOn(notes: Array<string>): void {
     const old = this.active
     if (old.records === 0) {
-      closeQuietly(old.fd)
+      this.releaseFd(old.fd)
       this.segments[this.segments.length - 1] = Seg.createSegment(this.dir, old.base, this.cipher)
     } else {
       this.rotate(this.lastSeq + 1)
