@@ -15,6 +15,7 @@ import { EventLogStore } from "../../src/store/EventLogStore.ts"
 import { FileLog } from "../../src/store/FileStore.ts"
 import type { AppendRecord } from "../../src/store/MessageLog.ts"
 import { MetaStore } from "../../src/store/MetaStore.ts"
+import * as SealedSubjects from "../../src/store/SealedSubjects.ts"
 import { isStoreError, type StoreError } from "../../src/store/StoreError.ts"
 import { tempDir } from "./support.ts"
 
@@ -145,6 +146,34 @@ describe("encryption at rest", () => {
       Effect.runSync(again.close())
     })
   }
+
+  it("reopening reads subjects from the saved subject files, and ignores one that does not match the records", () => {
+    const dir = tempDir()
+    const cipher = new StoreCipher("chacha", "k-subjects")
+    const recs = Array.from({ length: 30 }, (_, i) => rec(i))
+    const log = open(dir, cipher)
+    log.appendBatch(recs)
+    Effect.runSync(log.close())
+    const segs = fs.readdirSync(dir).filter((f) => f.endsWith(".seg")).sort()
+    const saved = fs.readdirSync(dir).filter((f) => f.endsWith(".subjects")).sort()
+    // Every sealed segment at its rotation, the newest at close.
+    assert.deepStrictEqual(saved, segs.map((f) => f.replace(".seg", ".subjects")))
+    assert.strictEqual(allBytes(dir).indexOf(SUBJECT), -1)
+    // A stale file (other nonces, other subjects) for the first segment must not rename its records.
+    const base = Number(segs[0]!.slice(0, 16))
+    const stale = [...SealedSubjects.read(dir, base, cipher)!.values()].map((e) => ({
+      seq: e.seq,
+      nonce: Buffer.alloc(12, 7),
+      subject: "wrong.subject"
+    }))
+    assert.isAbove(stale.length, 0)
+    SealedSubjects.write(dir, base, stale, cipher)
+    const again = open(dir, cipher)
+    assert.strictEqual(again.subjectCounts("wrong.subject").size, 0)
+    assert.strictEqual(again.subjectCounts(`${SUBJECT}.0`).get(`${SUBJECT}.0`), 10)
+    for (let s = 1; s <= 30; s++) same(again.get(s), recs[s - 1]!)
+    Effect.runSync(again.close())
+  })
 
   it("a random store round-trips under a random key and cipher (property)", () => {
     fc.assert(

@@ -35,7 +35,7 @@ const ALGORITHM = { 1: "chacha20-poly1305", 2: "aes-256-gcm" } as const
 type CipherId = keyof typeof ALGORITHM
 const ID_OF: Record<CipherName, CipherId> = { chacha: 1, aes: 2 }
 
-export const Purpose = { Segment: 1, Events: 2, Snapshot: 3, Meta: 4 } as const
+export const Purpose = { Segment: 1, Events: 2, Snapshot: 3, Meta: 4, SubjectIndex: 5 } as const
 export type Purpose = (typeof Purpose)[keyof typeof Purpose]
 
 export const MAGIC = "EJSENC01"

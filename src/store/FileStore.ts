@@ -32,6 +32,7 @@ import * as Cipher from "./Cipher.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
+import * as SealedSubjects from "./SealedSubjects.ts"
 import * as Seg from "./Segment.ts"
 import * as StoreError from "./StoreError.ts"
 
@@ -148,7 +149,9 @@ export class FileLog extends BaseLog {
       const base = Seg.parseSegmentName(n)
       if (base !== undefined) onDisk.add(base)
       else if (n.endsWith(".tmp")) fs.rmSync(path.join(this.dir, n), { force: true })
-      else if (n !== Seg.MANIFEST && n !== Seg.FLOOR) notes.push(`ignoring unknown file ${n}`)
+      else if (n !== Seg.MANIFEST && n !== Seg.FLOOR && !SealedSubjects.isFileName(n)) {
+        notes.push(`ignoring unknown file ${n}`)
+      }
     }
     const manifest = Seg.readManifest(this.dir)
     let bases: Array<number>
@@ -176,6 +179,12 @@ export class FileLog extends BaseLog {
         onDisk.delete(b)
       }
       bases = [...onDisk].sort((a, b) => a - b)
+    }
+    for (const n of names) {
+      // Subjects saved for a segment that is gone (removed between the two unlinks): nothing refers to them.
+      if (SealedSubjects.isFileName(n) && !onDisk.has(Number(n.slice(0, 16)))) {
+        fs.rmSync(path.join(this.dir, n), { force: true })
+      }
     }
     const floor = Seg.readFloor(this.dir)
     if (floor === "corrupt") notes.push(`${Seg.FLOOR} checksum failed; keeping every message found`)
@@ -213,6 +222,8 @@ export class FileLog extends BaseLog {
       }
       const seg = new Seg.Segment(base, file, fd, key)
       this.segments.push(seg)
+      // Subjects saved when the segment was sealed or the log closed: no decryption for those records.
+      const known = key === undefined ? undefined : SealedSubjects.read(this.dir, base, this.cipher!)
       const hb = Record.readSegmentHeader(header.subarray(headerLen - Record.SEGMENT_HEADER, headerLen))
       if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
       const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
@@ -227,7 +238,9 @@ export class FileLog extends BaseLog {
           seg.live++
           this.indexAppend(
             seq,
-            key === undefined ? Record.readSubject(buf, at) : Record.readSealedSubject(buf, at, key),
+            key === undefined
+              ? Record.readSubject(buf, at)
+              : SealedSubjects.lookup(known, seq, buf, at) ?? Record.readSealedSubject(buf, at, key),
             Record.readTs(buf, at),
             off,
             Record.accountedFromFrame(len - seg.overhead)
@@ -416,7 +429,31 @@ export class FileLog extends BaseLog {
     }
     this.segments.push(Seg.createSegment(this.dir, nextBase, this.cipher))
     this.sealed(old)
+    this.saveSubjects(old)
     Seg.writeManifest(this.dir, this.segments.map((s) => s.base), this.policy !== "write")
+  }
+
+  /**
+   * Encrypted segment: writes the subjects of its live records beside it (SealedSubjects.ts), so a reopen reads
+   * them instead of decrypting each record. Best effort; the segment must be flushed.
+   */
+  private saveSubjects(seg: Seg.Segment): void {
+    if (seg.key === undefined || this.cipher === undefined || seg.records === 0) return
+    const entries: Array<SealedSubjects.Entry> = []
+    const ix = this.index
+    const names = this.subjects.names
+    this.fdFor(seg)
+    try {
+      Seg.scanSegment(seg, seg.size, false, seg.base - 1, (seq, _off, _len, live, buf, at) => {
+        const p = live ? ix.pos(seq) : -1
+        if (p < 0 || ix.sid[p] === 0) return
+        const nonce = Buffer.from(buf.subarray(at + Record.HEADER, at + Record.HEADER + Cipher.NONCE))
+        entries.push({ seq, nonce, subject: names[ix.sid[p]!]! })
+      })
+    } catch {
+      return // Unreadable now: recovery decrypts the subjects instead.
+    }
+    SealedSubjects.write(this.dir, seg.base, entries, this.cipher)
   }
 
   sync(): Effect.Effect<void, StoreError.StoreError> {
@@ -590,6 +627,7 @@ export class FileLog extends BaseLog {
       this.closeSegmentFd(s)
       this.cache.dropSegment(s)
       fs.rmSync(s.path, { force: true })
+      if (s.key !== undefined) fs.rmSync(path.join(this.dir, SealedSubjects.fileName(s.base)), { force: true })
     }
     this.segments = keep
     if (!manifestWritten) {
@@ -677,6 +715,7 @@ export class FileLog extends BaseLog {
           try {
             if (this.broken !== undefined) return
             this.flushPending()
+            this.saveSubjects(this.active)
             if (this.policy === "write") return
             for (const fd of this.dirty) StoreError.ioSync(this.dir, "fsync", () => fs.fsyncSync(fd))
           } finally {
