@@ -161,8 +161,19 @@ describe("encryption at rest", () => {
     assert.strictEqual(allBytes(dir).indexOf(SUBJECT), -1)
     // A stale file (other nonces, other subjects) for the first segment must not rename its records.
     const base = Number(segs[0]!.slice(0, 16))
-    const stale = [...SealedSubjects.read(dir, base, cipher)!.values()].map((e) => ({
-      seq: e.seq,
+    const saved0 = SealedSubjects.read(dir, base, cipher)!
+    // The saved file is what a reopen uses: one naming other subjects (with the records' own nonces) wins.
+    const relabelled = [...saved0.seqs].map((seq, i) => ({
+      seq,
+      nonce: Buffer.from(saved0.body.subarray(saved0.offs[i]! + 8, saved0.offs[i]! + 20)),
+      subject: "saved.subject"
+    }))
+    SealedSubjects.write(dir, base, relabelled, cipher)
+    const relabelledLog = open(dir, cipher)
+    assert.strictEqual(relabelledLog.subjectCounts("saved.subject").get("saved.subject"), relabelled.length)
+    Effect.runSync(relabelledLog.close())
+    const stale = [...saved0.seqs].map((seq) => ({
+      seq,
       nonce: Buffer.alloc(12, 7),
       subject: "wrong.subject"
     }))

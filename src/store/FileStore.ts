@@ -240,7 +240,7 @@ export class FileLog extends BaseLog {
             seq,
             key === undefined
               ? Record.readSubject(buf, at)
-              : SealedSubjects.lookup(known, seq, buf, at) ?? Record.readSealedSubject(buf, at, key),
+              : known?.subjectOf(seq, buf, at) ?? Record.readSealedSubject(buf, at, key),
             Record.readTs(buf, at),
             off,
             Record.accountedFromFrame(len - seg.overhead)

@@ -53,8 +53,36 @@ export const write = (dir: string, base: number, entries: ReadonlyArray<Entry>, 
   }
 }
 
-/** The entries for segment `base` by sequence, or undefined when there is no usable file. */
-export const read = (dir: string, base: number, cipher: Cipher.StoreCipher): Map<number, Entry> | undefined => {
+/**
+ * What was saved for one segment: the decrypted entries with their sequences and offsets, read with a cursor
+ * (recovery visits records in sequence order), so a million entries cost no per-entry objects.
+ */
+export class Saved {
+  private i = 0
+  readonly body: Buffer
+  readonly seqs: Float64Array
+  readonly offs: Int32Array
+
+  constructor(body: Buffer, seqs: Float64Array, offs: Int32Array) {
+    this.body = body
+    this.seqs = seqs
+    this.offs = offs
+  }
+
+  /** The subject of the record at `buf[at]` with sequence `seq` when its nonce matches the saved one. */
+  subjectOf(seq: number, buf: Buffer, at: number): string | undefined {
+    const n = this.seqs.length
+    while (this.i < n && this.seqs[this.i]! < seq) this.i++
+    if (this.i >= n || this.seqs[this.i] !== seq) return undefined
+    const p = this.offs[this.i]!
+    const b = this.body
+    if (b.compare(buf, at + Record.HEADER, at + Record.HEADER + Cipher.NONCE, p + 8, p + 20) !== 0) return undefined
+    return b.toString("latin1", p + 22, p + 22 + b.readUInt16LE(p + 20))
+  }
+}
+
+/** The entries saved for segment `base`, or undefined when there is no usable file. */
+export const read = (dir: string, base: number, cipher: Cipher.StoreCipher): Saved | undefined => {
   const file = path.join(dir, fileName(base))
   let bytes: Buffer
   try {
@@ -71,25 +99,15 @@ export const read = (dir: string, base: number, cipher: Cipher.StoreCipher): Map
   }
   if (body === undefined || body.length < 4) return undefined
   const n = body.readUInt32LE(0)
-  const out = new Map<number, Entry>()
+  const seqs = new Float64Array(n)
+  const offs = new Int32Array(n)
   let p = 4
   for (let i = 0; i < n; i++) {
     if (p + 22 > body.length) return undefined
-    const seq = body.readUInt32LE(p) + body.readUInt32LE(p + 4) * TWO32
-    const nonce = body.subarray(p + 8, p + 20)
-    const sl = body.readUInt16LE(p + 20)
-    if (p + 22 + sl > body.length) return undefined
-    out.set(seq, { seq, nonce, subject: body.toString("latin1", p + 22, p + 22 + sl) })
-    p += 22 + sl
+    seqs[i] = body.readUInt32LE(p) + body.readUInt32LE(p + 4) * TWO32
+    offs[i] = p
+    p += 22 + body.readUInt16LE(p + 20)
+    if (p > body.length) return undefined
   }
-  return out
-}
-
-/** The subject of the record at `buf[at]` from `entries` when its nonce matches, else undefined. */
-export const lookup = (entries: Map<number, Entry> | undefined, seq: number, buf: Buffer, at: number) => {
-  const e = entries?.get(seq)
-  if (e === undefined) return undefined
-  return buf.compare(e.nonce, 0, Cipher.NONCE, at + Record.HEADER, at + Record.HEADER + Cipher.NONCE) === 0
-    ? e.subject
-    : undefined
+  return new Saved(body, seqs, offs)
 }
