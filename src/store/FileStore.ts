@@ -442,8 +442,8 @@ export class FileLog extends BaseLog {
     const entries: Array<SealedSubjects.Entry> = []
     const ix = this.index
     const names = this.subjects.names
-    this.fdFor(seg)
     try {
+      this.fdFor(seg)
       Seg.scanSegment(seg, seg.size, false, seg.base - 1, (seq, _off, _len, live, buf, at) => {
         const p = live ? ix.pos(seq) : -1
         if (p < 0 || ix.sid[p] === 0) return
