@@ -17,7 +17,8 @@
  * Encryption at rest (Cipher.ts): with a key, every segment this log creates is encrypted (records sealed one
  * by one). Opening checks every encrypted file's key before touching anything (a wrong key changes nothing). A
  * plaintext segment stays readable; when the newest one is plaintext the log rolls to an encrypted segment at
- * once, so nothing new is written in the clear.
+ * once, so nothing new is written in the clear. An encrypted segment's subjects are saved beside it when it is
+ * sealed and at close (SealedSubjects.ts), so recovery need not decrypt each record to rebuild the index.
  *
  * Write failures: when handing the pending buffer to the OS fails, the part that reached the file is truncated
  * away and those records are taken back out of the index (`discardPending`), so the log is exactly what is
