@@ -6,12 +6,16 @@
  * stream and RSS growth per stored message; the memory layer's append rate for comparison. Targets (issue #3):
  * >= 500k msgs/s at 128 B with the default policy, reopen of 1M <= 2 s, <= 64 B RSS per message.
  *
+ * `--cipher=chacha` or `--cipher=aes` runs every file-layer case encrypted (jetstream { cipher, key }), to
+ * measure what encryption at rest costs against the same run without it.
+ *
  * Data goes to a temp directory that is removed at the end.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { type CipherName, StoreCipher } from "../src/store/Cipher.ts"
 import { FileLog } from "../src/store/FileStore.ts"
 import { MemoryLog, MemoryPool } from "../src/store/MemoryStore.ts"
 import type { AppendRecord, MessageLog, SyncPolicy } from "../src/store/MessageLog.ts"
@@ -20,6 +24,11 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-store-bench-"))
 process.on("exit", () => fs.rmSync(root, { recursive: true, force: true }))
 let dirs = 0
 const freshDir = () => path.join(root, String(dirs++))
+
+const cipherArg = process.argv.find((a) => a.startsWith("--cipher="))?.slice("--cipher=".length)
+if (cipherArg !== undefined && cipherArg !== "chacha" && cipherArg !== "aes") throw new Error(`--cipher=${cipherArg}?`)
+const cipher = cipherArg === undefined ? undefined : new StoreCipher(cipherArg as CipherName, "bench key")
+const openFile = (dir: string, policy: SyncPolicy) => FileLog.openSync(dir, "B", {}, policy, undefined, cipher)
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.()
 const now = () => performance.now()
@@ -58,12 +67,15 @@ const policies: ReadonlyArray<readonly [string, SyncPolicy]> = [
 ]
 
 const main = async () => {
-  console.log(`store benchmark, node ${process.version}, ${os.cpus().length} cpus, batches of ${BATCH}`)
+  console.log(
+    `store benchmark, node ${process.version}, ${os.cpus().length} cpus, batches of ${BATCH}, ` +
+      `file layer ${cipher === undefined ? "plaintext" : `encrypted (${cipher.cipher})`}`
+  )
   console.log("case  |  msgs  |  msgs/s  |  MB/s")
   for (const size of [128, 16 * 1024]) {
     for (const [label, policy] of policies) {
       const total = policy === "always" ? (size === 128 ? 50_000 : 10_000) : size === 128 ? 1_000_000 : 40_000
-      const log = FileLog.openSync(freshDir(), "B", {}, policy)
+      const log = openFile(freshDir(), policy)
       const r = await appendRun(log, size, total)
       await Effect.runPromise(log.close())
       row({ case: `append file ${size} B, ${label}`, msgs: fmt(total), rate: fmt(r.rate), mbs: fmt(r.mbs, 1) })
@@ -77,14 +89,14 @@ const main = async () => {
   // 1M x 128 B stream: reopen, reads, RSS.
   const dir = freshDir()
   {
-    const log = FileLog.openSync(dir, "B", {}, "write")
+    const log = openFile(dir, "write")
     for (let done = 0; done < 1_000_000; done += 1000) log.appendBatch(batchOf(128, 1000, done))
     await Effect.runPromise(log.close())
   }
   gc()
   const rss0 = process.memoryUsage().rss
   const t0 = now()
-  const log = FileLog.openSync(dir, "B", {}, "write")
+  const log = openFile(dir, "write")
   const reopenMs = now() - t0
   gc()
   const rss1 = process.memoryUsage().rss

@@ -1,7 +1,7 @@
 /**
  * Layer assembly: the whole broker as one Layer, for the CLI and for embedders.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
@@ -13,8 +13,10 @@ import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
+import { cipherLabel, StoreCipher, verifyStore } from "./store/Cipher.ts"
 import { EventLogStore } from "./store/EventLogStore.ts"
 import { MetaStore } from "./store/MetaStore.ts"
+import * as StoreError from "./store/StoreError.ts"
 import { StreamStore } from "./store/StreamStore.ts"
 
 export interface BrokerLayerOptions {
@@ -48,14 +50,31 @@ export const coreLayer = <E = never>(
   const base = observe === undefined ? services : Layer.provideMerge(observe, services)
   if (!config.jetstream) return base
   const dir = path.resolve(config.storeDir)
+  const enc = config.encryption
+  const cipher = enc === undefined ? undefined : new StoreCipher(enc.cipher, enc.key)
+  const files = Layer.mergeAll(
+    StreamStore.layerFile({ dir: path.join(dir, "streams"), sync: config.sync, cipher }),
+    // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
+    EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync, cipher }),
+    MetaStore.layerFile({ dir: path.join(dir, "meta"), cipher })
+  )
+  // Every file's key is checked before any store opens (and so before recovery repairs anything): a wrong
+  // key, or an encrypted store without one, stops the start with the file named and leaves the store as it was.
+  const checked = Layer.unwrap(Effect.gen(function*() {
+    // A defect, not a typed failure: nothing can continue, and the entry points report it by its message.
+    const plain = yield* Effect.orDie(StoreError.attempt(() => verifyStore(dir, cipher)))
+    const log = yield* Log
+    if (cipher !== undefined) {
+      log.info(`  Encryption:      ${cipherLabel(cipher.cipher)}`)
+      if (plain > 0) {
+        log.warn(`JetStream store has ${plain} plaintext file(s); they are encrypted as they are rewritten`)
+      }
+    }
+    return files
+  }))
   const store = options.storage === "memory"
     ? Layer.mergeAll(StreamStore.layerMemory, EventLogStore.layerMemory, MetaStore.layerMemory)
-    : Layer.mergeAll(
-      StreamStore.layerFile({ dir: path.join(dir, "streams"), sync: config.sync }),
-      // Consumer progress journals live apart from stream logs (StreamStore lists its root as streams).
-      EventLogStore.layerFile({ dir: path.join(dir, "consumers"), sync: config.sync }),
-      MetaStore.layerFile({ dir: path.join(dir, "meta") })
-    )
+    : checked
   // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
   // memoized by reference, so `services` is still built once.
   const withJetStream = Layer.provideMerge(
@@ -75,7 +94,9 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
       coreLayer(
         config,
         options,
-        config.httpPort === undefined ? undefined : Layer.provide(Monitor.layer, HttpListener.layerNode)
+        config.httpPort === undefined && config.httpsPort === undefined
+          ? undefined
+          : Layer.provide(Monitor.layer, HttpListener.layerNode)
       ),
       Transport.layerNode
     )

@@ -196,6 +196,52 @@ describe("errors: every one, with file:line:col and key, and nothing applied", (
   })
 })
 
+describe("encryption at rest and HTTPS monitoring", () => {
+  it("maps jetstream { cipher, key } with nats-server's aliases; ChaCha by default", () => {
+    const cases: ReadonlyArray<[string, unknown]> = [
+      ["jetstream { key: s3cr3t }", { cipher: "chacha", key: "s3cr3t" }],
+      ["jetstream { cipher: AES, ek: k1 }", { cipher: "aes", key: "k1" }],
+      ["jetstream { cipher: ChaChaPoly, encryption_key: \"k 2\" }", { cipher: "chacha", key: "k 2" }],
+      ["K: fromvar\njetstream { cipher: chacha, key: $K }", { cipher: "chacha", key: "fromvar" }]
+    ]
+    for (const [text, encryption] of cases) assert.deepStrictEqual(ok(text).config.encryption, encryption, text)
+    // An environment variable keeps the key out of the file (README, Docker). Its value is parsed like a
+    // config value, as nats-server does: an all-digit key is an integer there, so it must not be all digits.
+    const env = ConfigFile.load("/etc/e.conf", {
+      readFile: () => "jetstream { key: $JS_KEY }",
+      env: { JS_KEY: "k-9f8e7d" }
+    })
+    assert.deepStrictEqual(env._tag === "Success" ? env.config.encryption : env, { cipher: "chacha", key: "k-9f8e7d" })
+  })
+
+  it("a cipher without a key (or with an empty one) encrypts nothing, as nats-server, and says so", () => {
+    for (const text of ["jetstream { cipher: aes }", "jetstream { cipher: aes, key: \"\" }"]) {
+      const r = ok(text)
+      assert.strictEqual(r.config.encryption, undefined)
+      assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
+        "/etc/b.conf:1:13: jetstream.cipher has no effect without jetstream.key: the store is not encrypted"
+      ])
+    }
+  })
+
+  it("reports a wrong cipher or key type at the key", () => {
+    assert.deepStrictEqual(errors("jetstream { cipher: des, key: k }"), [
+      "/etc/b.conf:1:13: Unknown cipher type: \"des\""
+    ])
+    assert.deepStrictEqual(errors("jetstream { key: 12 }"), [
+      "/etc/b.conf:1:13: key: expected a string, got an integer (12)"
+    ])
+  })
+
+  it("maps https_port and https host:port", () => {
+    assert.deepStrictEqual(ok("https_port: 8443").config, { httpsPort: 8443 })
+    assert.deepStrictEqual(ok("https: \"0.0.0.0:-1\"").config, { httpHost: "0.0.0.0", httpsPort: -1 })
+    assert.deepStrictEqual(errors("https_port: 70000"), [
+      "/etc/b.conf:1:1: https_port: https port 70000 is out of range (use 0..65535, or -1 for a random port)"
+    ])
+  })
+})
+
 describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
     const r = ok(
@@ -227,8 +273,7 @@ describe("features not built yet", () => {
       [
         "tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }",
         /tls\.cipher_suites: not supported yet; refusing to start/
-      ],
-      ["jetstream { key: s3cr3t }", /jetstream\.key: encryption at rest is not supported yet; refusing/]
+      ]
     ]
     for (const [text, message] of refused) {
       const e = errors(text)

@@ -58,7 +58,19 @@ const accepted: ReadonlyArray<string> = [
   "authorization { default_permissions: { publish: \"x\" }, users: [ { user: a } ] }",
   "authorization { permissions: { subscribe: { allow: \"x\" } }, users: [ { user: a } ] }",
   "authorization { users: [ { user: a, password: b }, { user: g } ] }\nno_auth_user: g",
-  "authorization { users: [ { user: a, permissions: { publish: {} } } ] }"
+  "authorization { users: [ { user: a, permissions: { publish: {} } } ] }",
+  // encryption at rest (src/store/Cipher.ts) and HTTPS monitoring (both ports at once, or https without
+  // a certificate, are start-up errors in nats-server as here: spec/monitoring/Https.spec.ts)
+  "jetstream { key: s3cr3t }",
+  "jetstream { cipher: aes, key: \"k\" }",
+  "jetstream { cipher: ChaChaPoly, ek: k }",
+  "jetstream { cipher: chacha, encryption_key: k }",
+  "jetstream { cipher: AES }",
+  "jetstream { key: \"\" }",
+  "https_port: 8443",
+  "https: \"127.0.0.1:8443\"",
+  "https: 8443",
+  "http_port: 8222\nhttps_port: 8443"
 ]
 
 const rejected: ReadonlyArray<string> = [
@@ -117,7 +129,12 @@ const rejected: ReadonlyArray<string> = [
   "tls { cert_file: c.pem }",
   "tls { verify: 1 }",
   "tls { bogus: 1 }",
-  "tls { timeout: true }"
+  "tls { timeout: true }",
+  "jetstream { cipher: blowfish, key: k }",
+  "jetstream { key: 1 }",
+  "jetstream { cipher: 1, key: k }",
+  "https_port: \"x\"",
+  "https: \"h:abc\""
   // no_auth_user naming no user: nats-server -t accepts it and then refuses to start; we refuse at
   // load (so -t too) with nats-server's start-up message (ConfigFile.spec.ts).
 ]

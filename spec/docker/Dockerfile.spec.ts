@@ -275,4 +275,55 @@ describe("docker/Dockerfile (replayed build and run)", () => {
     },
     90_000
   )
+
+  it(
+    "ships a secured configuration: token and store key from the environment, nothing starts without them",
+    async () => {
+      const conf = inRoot("/etc/effect-jetstream/secure.conf")
+      expect(fs.readFileSync(conf, "utf8")).toMatch(/authorization \{\s*token: \$EJS_TOKEN\s*\}/)
+      const port = await freePort()
+      const monitor = await freePort()
+      const store = inRoot("/data/secure")
+      const run = (env: Record<string, string>) => {
+        const argv = ["bin/effect-jetstream", "-c", conf, "-a", "127.0.0.1", "-p", String(port), "-m", String(monitor)]
+        const child = spawn(process.execPath, [...argv, "-sd", store], {
+          cwd: inRoot(final.workdir),
+          env: { ...process.env, ...final.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let log = ""
+        child.stdout!.on("data", (d: Buffer) => void (log += d.toString()))
+        child.stderr!.on("data", (d: Buffer) => void (log += d.toString()))
+        return { child, output: () => log, exit: new Promise<number | null>((r) => child.once("exit", r)) }
+      }
+      const unset = run({})
+      expect(await unset.exit).toBe(1)
+      expect(unset.output()).toContain("variable reference for 'EJS_TOKEN' on line 17 can not be found")
+
+      const token = "t0ken-9c1d5e"
+      const secured = run({ EJS_TOKEN: token, EJS_STORE_KEY: "k3y-77aa01" })
+      try {
+        expect(await waitHealthy(monitor, secured.output)).toEqual({ status: "ok" })
+        expect(secured.output()).toContain("Encryption:      ChaCha20-Poly1305")
+        const refused = await connect({ servers: `127.0.0.1:${port}`, reconnect: false }).then(
+          (nc) => nc.close().then(() => "connected"),
+          (e: Error) => e.message
+        )
+        expect(refused).toMatch(/Authorization Violation/)
+        const nc = await connect({ servers: `127.0.0.1:${port}`, token })
+        const jsm = await jetstreamManager(nc)
+        await jsm.streams.add({ name: "SECURE", subjects: ["secure.>"] })
+        expect((await jetstream(nc).publish("secure.1", "confidential payload")).seq).toBe(1)
+        await nc.close()
+      } finally {
+        expect(await stop(secured.child)).toBe(0)
+      }
+      const stored = fs.readdirSync(store, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+      expect(stored.length).toBeGreaterThan(2)
+      for (const e of stored) {
+        expect(fs.readFileSync(path.join(e.parentPath, e.name)).indexOf("confidential payload"), e.name).toBe(-1)
+      }
+    },
+    90_000
+  )
 })

@@ -6,6 +6,7 @@ import { Effect, Layer } from "effect"
 import fc from "fast-check"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { StoreCipher } from "../../src/store/Cipher.ts"
 import type { EventLogOptions } from "../../src/store/EventLog.ts"
 import { EventLogStore } from "../../src/store/EventLogStore.ts"
 import { tempDir } from "./support.ts"
@@ -61,7 +62,8 @@ const ev = fc.oneof(
 const layers: ReadonlyArray<readonly [string, () => Layer.Layer<EventLogStore>]> = [
   ["memory", () => EventLogStore.layerMemory],
   ["file", () => EventLogStore.layerFile({ dir: tempDir() })],
-  ["file, sync always", () => EventLogStore.layerFile({ dir: tempDir(), sync: "always" })]
+  ["file, sync always", () => EventLogStore.layerFile({ dir: tempDir(), sync: "always" })],
+  ["file, encrypted", () => EventLogStore.layerFile({ dir: tempDir(), cipher: new StoreCipher("aes", "journal key") })]
 ]
 
 for (const [label, make] of layers) {

@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { ConsumerConfig } from "../../src/jetstream/model/ConsumerConfig.ts"
 import type { StreamConfig } from "../../src/jetstream/model/StreamConfig.ts"
+import { StoreCipher } from "../../src/store/Cipher.ts"
 import { MetaStore } from "../../src/store/MetaStore.ts"
 import { tempDir } from "./support.ts"
 
@@ -51,7 +52,8 @@ const consumer: ConsumerConfig = {
 
 const layers: ReadonlyArray<readonly [string, () => Layer.Layer<MetaStore>]> = [
   ["memory", () => MetaStore.layerMemory],
-  ["file", () => MetaStore.layerFile({ dir: tempDir() })]
+  ["file", () => MetaStore.layerFile({ dir: tempDir() })],
+  ["file, encrypted", () => MetaStore.layerFile({ dir: tempDir(), cipher: new StoreCipher("chacha", "meta key") })]
 ]
 
 describe("MetaStore", () => {

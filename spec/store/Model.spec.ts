@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, it } from "vitest"
+import { StoreCipher } from "../../src/store/Cipher.ts"
 import { FileLog } from "../../src/store/FileStore.ts"
 import { MemoryLog, MemoryPool } from "../../src/store/MemoryStore.ts"
 import type { Limits, MessageLog, PurgeRequest, StoreState } from "../../src/store/MessageLog.ts"
@@ -112,14 +113,15 @@ class Model {
 }
 
 interface Real {
+  cipher: StoreCipher | undefined
   file: FileLog
   mem: MessageLog
   dir: string
   nextTs: bigint
 }
 
-const openFile = (dir: string) =>
-  FileLog.openSync(dir, "M", { maxSegmentBytes: 400, readCacheBytes: 64 * 1024 }, "write")
+const openFile = (dir: string, cipher: StoreCipher | undefined) =>
+  FileLog.openSync(dir, "M", { maxSegmentBytes: 400, readCacheBytes: 64 * 1024 }, "write", undefined, cipher)
 
 const hex = (b: Uint8Array | undefined) => (b === undefined ? "-" : Buffer.from(b).toString("hex"))
 
@@ -263,7 +265,7 @@ const limits = fc.record({
 const reopen = fc.constant(
   cmd("reopen", (_m, r) => {
     Effect.runSync(r.file.close())
-    r.file = openFile(r.dir)
+    r.file = openFile(r.dir, r.cipher)
     Effect.runSync(r.mem.close())
     r.mem = (r.mem as MemoryLog).acquire()
     if (r.file.report.truncatedBytes !== 0) throw new Error(`clean reopen truncated: ${r.file.report.notes}`)
@@ -271,12 +273,18 @@ const reopen = fc.constant(
 )
 
 describe("store model", () => {
-  it("file layer ≡ memory layer ≡ model under random commands", () => {
+  // The encrypted file layer must answer exactly as the plain one (same accounting, same recovery).
+  const variants = [
+    ["", undefined, 300],
+    [" (encrypted, AES-256-GCM)", new StoreCipher("aes", "model key"), 100]
+  ] as const
+  it.each(variants)("file layer%s ≡ memory layer ≡ model under random commands", (_label, cipher, numRuns) => {
     fc.assert(
       fc.property(fc.commands([append, append, remove, purge, limits, reopen], { maxCommands: 50 }), (cmds) => {
         const dir = tempDir()
         const real: Real = {
-          file: openFile(dir),
+          cipher,
+          file: openFile(dir, cipher),
           mem: new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire(),
           dir,
           nextTs: 0n
@@ -287,7 +295,7 @@ describe("store model", () => {
           Effect.runSync(real.file.close())
         }
       }),
-      { numRuns: 300 }
+      { numRuns }
     )
   })
 })

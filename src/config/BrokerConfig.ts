@@ -19,6 +19,8 @@ export interface BrokerConfig {
   readonly serverName: string | undefined
   /** Monitoring HTTP port; undefined = off, -1 = random. */
   readonly httpPort: number | undefined
+  /** Monitoring over HTTPS with the `tls {}` certificate (nats-server `https_port`); undefined = off, -1 = random. */
+  readonly httpsPort: number | undefined
   readonly jetstream: boolean
   readonly storeDir: string
   readonly maxPayload: number
@@ -49,6 +51,8 @@ export interface BrokerConfig {
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
   readonly tls: TlsSettings | undefined
+  /** Encryption at rest of the file store (`jetstream { cipher, key }`); undefined = plaintext files. */
+  readonly encryption: { readonly cipher: "chacha" | "aes"; readonly key: string } | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -56,6 +60,7 @@ export const defaults: BrokerConfig = {
   port: 4222,
   serverName: undefined,
   httpPort: undefined,
+  httpsPort: undefined,
   jetstream: false,
   storeDir: "./data",
   maxPayload: 1024 * 1024,
@@ -78,7 +83,8 @@ export const defaults: BrokerConfig = {
   sync: "write",
   domain: undefined,
   auth: undefined,
-  tls: undefined
+  tls: undefined,
+  encryption: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

@@ -41,6 +41,7 @@ Server Options:
     -p, --port <port>                Use port for clients (default: 4222, -1 for a random port)
     -n, --name, --server_name <name> Server name (default: a generated id)
     -m, --http_port <port>           Use port for http monitoring
+    -ms, --https_port <port>         Use port for https monitoring (with the tls certificate)
     -c, --config <file>              Configuration file (nats-server format; flags override it)
     -t                               Test configuration and exit
     -P, --pid <file>                 File to store PID
@@ -91,6 +92,8 @@ const valued: Record<string, keyof BrokerConfigInput | "config"> = {
   server_name: "serverName",
   m: "httpPort",
   http_port: "httpPort",
+  ms: "httpsPort",
+  https_port: "httpsPort",
   c: "config",
   config: "config",
   sd: "storeDir",
@@ -103,7 +106,7 @@ const valued: Record<string, keyof BrokerConfigInput | "config"> = {
   max_payload: "maxPayload"
 }
 
-const integerKeys = new Set(["port", "httpPort", "maxPayload"])
+const integerKeys = new Set(["port", "httpPort", "httpsPort", "maxPayload"])
 
 const fail = (message: string): CliResult => ({ _tag: "Print", text: `${message}\n\n${usage}`, exitCode: 2 })
 

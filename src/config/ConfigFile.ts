@@ -8,9 +8,9 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for accounts, JWT or encryption at rest — running without them would
- * open access, so the broker refuses to start. `authorization` and `no_auth_user` are honoured
- * (src/auth), `tls` too (src/tls). `jetstream.sync_interval`, `max_buffered_msgs` and
+ * except those that ask for accounts or JWT — running without them would open access, so the
+ * broker refuses to start. `authorization` and `no_auth_user` are honoured (src/auth), `tls` too
+ * (src/tls), `jetstream { cipher, key }` too (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
@@ -49,8 +49,6 @@ const UNSUPPORTED = new Set([
   "maps",
   "disable_sublist_cache",
   "no_sublist_cache",
-  "https",
-  "https_port",
   "http_base_path",
   "cluster",
   "gateway",
@@ -108,7 +106,7 @@ for (
   REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
 }
 
-const JETSTREAM_UNSUPPORTED = new Set(["cipher", "extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
+const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
 
 const kindOf = (v: ConfigValue): string => {
   switch (v._tag) {
@@ -238,6 +236,21 @@ class Mapper {
         if (hp.host !== undefined && hp.host !== "") this.set("httpHost", hp.host)
         return this.set("httpPort", hp.port === 0 ? undefined : hp.port)
       }
+      case "https": {
+        const hp = hostPort(e.value)
+        if (typeof hp === "string") return this.error(e, `${e.key}: ${hp}`)
+        const bad = checkPort(hp.port, "https port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        if (hp.host !== undefined && hp.host !== "") this.set("httpHost", hp.host)
+        return this.set("httpsPort", hp.port === 0 ? undefined : hp.port)
+      }
+      case "https_port": {
+        const port = this.integer(e)
+        if (port === undefined) return
+        const bad = checkPort(port, "https port")
+        if (bad !== undefined) return this.error(e, `${e.key}: ${bad}`)
+        return this.set("httpsPort", port === 0 ? undefined : port)
+      }
       case "http_port":
       case "monitor_port": {
         const port = this.integer(e)
@@ -333,6 +346,9 @@ class Mapper {
     }
     if (v._tag !== "Map") return this.error(e, `${e.key}: expected a block, a boolean or a string, got ${kindOf(v)}`)
     let enabled = true
+    let key: string | undefined
+    let cipher: "chacha" | "aes" | undefined
+    let cipherEntry: ConfigEntry | undefined
     for (const f of v.entries.values()) {
       const k = f.key.toLowerCase()
       switch (k) {
@@ -380,17 +396,33 @@ class Mapper {
         case "key":
         case "ek":
         case "encryption_key":
-          this.error(
-            f,
-            `jetstream.${f.key}: encryption at rest is not supported yet; refusing to store data unencrypted`
-          )
+          key = this.string(f)
           break
+        case "cipher": {
+          const name = this.string(f)
+          if (name === undefined) break
+          const c = name.toLowerCase()
+          cipherEntry = f
+          // nats-server parseJetStream: these three spellings, any case; the error is its text.
+          if (c === "chacha" || c === "chachapoly") cipher = "chacha"
+          else if (c === "aes") cipher = "aes"
+          else this.error(f, `Unknown cipher type: ${JSON.stringify(name)}`)
+          break
+        }
         default:
           if (JETSTREAM_UNSUPPORTED.has(k)) this.unsupported(f, `jetstream.${f.key}`)
           else if (!f.usedAsVariable) this.error(f, `unknown field "${f.key}"`)
       }
     }
     this.set("jetstream", enabled)
+    // As nats-server: an empty or absent key means no encryption, whatever the cipher; ChaCha is the default.
+    if (key !== undefined && key !== "") this.set("encryption", { cipher: cipher ?? "chacha", key })
+    else if (cipherEntry !== undefined) {
+      this.warnings.push({
+        pos: cipherEntry.keyPos,
+        message: `jetstream.${cipherEntry.key} has no effect without jetstream.key: the store is not encrypted`
+      })
+    }
   }
 
   /** After every key is read: `no_auth_user` must name a user (nats-server validateNoAuthUser). */

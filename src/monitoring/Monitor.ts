@@ -14,7 +14,7 @@ import { Server, type ServerShape } from "../core/Server.ts"
 import { JetStream, type JetStreamShape } from "../jetstream/JetStream.ts"
 import { Log } from "../log/Log.ts"
 import { HttpListener, type HttpRequest, type HttpResponse } from "../platform/HttpListener.ts"
-import type { TransportError } from "../platform/Transport.ts"
+import { TransportError } from "../platform/Transport.ts"
 import { connz, parseConnzQuery, parseSubszQuery, subsz } from "./Connz.ts"
 import { encodeIndent, QueryError } from "./GoFormat.ts"
 import { healthz, parseHealthzQuery } from "./Healthz.ts"
@@ -28,6 +28,8 @@ export interface MonitorShape {
   readonly host: string
   /** The bound port (the real one when configured as -1). */
   readonly port: number
+  /** Serving HTTPS (`https_port`) rather than HTTP. */
+  readonly secure: boolean
   /** Called once the stream registry has recovered; from then on /healthz can say ok. */
   readonly attachJetStream: (js: JetStreamShape) => void
   readonly attachServer: (server: ServerShape) => void
@@ -94,7 +96,23 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
         let limits: JetStreamLimits | undefined
         const requests = new Map<string, number>()
         const cpu = cpuSampler()
-        let http = { host: config.httpHost ?? config.host, port: config.httpPort ?? 0 }
+        // nats-server StartMonitoring: one of the two, and HTTPS only with the tls {} certificate.
+        if (config.httpPort !== undefined && config.httpsPort !== undefined) {
+          return yield* new TransportError({
+            message:
+              `Can't start monitoring: can't specify both HTTP (${config.httpPort}) and HTTPs (${config.httpsPort}) ports`,
+            code: undefined
+          })
+        }
+        const secure = config.httpsPort !== undefined
+        if (secure && config.tls === undefined) {
+          return yield* new TransportError({
+            message: "Can't start monitoring: TLS cert and key required for HTTPS",
+            code: undefined
+          })
+        }
+        const configuredPort = (secure ? config.httpsPort : config.httpPort) ?? 0
+        let http = { host: config.httpHost ?? config.host, port: configuredPort, secure }
 
         const sample = (): Sample => ({
           nowMs: Date.now(),
@@ -180,18 +198,25 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
         }
         routes["/subscriptionsz"] = routes["/subsz"]!
 
-        const bound = yield* listener.listen(config.httpHost ?? config.host, config.httpPort ?? 0, (req) => {
-          const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
-          if (route === undefined) return text(404, "404 page not found\n")
-          if (req.path !== "/connz") count(req.path)
-          return route(req)
-        })
-        http = { host: config.httpHost ?? config.host, port: bound.port }
-        log.info(`Starting http monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
+        const bound = yield* listener.listen(
+          config.httpHost ?? config.host,
+          configuredPort,
+          (req) => {
+            const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
+            if (route === undefined) return text(404, "404 page not found\n")
+            if (req.path !== "/connz") count(req.path)
+            return route(req)
+          },
+          // The client TLS certificate, as nats-server (which never asks monitoring clients for theirs).
+          secure ? { cert: config.tls!.cert, key: config.tls!.key } : undefined
+        )
+        http = { host: config.httpHost ?? config.host, port: bound.port, secure }
+        log.info(`Starting ${secure ? "https" : "http"} monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
 
         return Monitor.of({
           host: config.httpHost ?? config.host,
           port: bound.port,
+          secure,
           attachJetStream: (js) => {
             limits = jetStreamLimits(config, js.storeDir)
             jetstream = js

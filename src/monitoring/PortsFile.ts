@@ -55,7 +55,11 @@ export const layer: Layer.Layer<never, never, ServerConfig | Server | Log> = Lay
     const ports: Ports = {
       nats: hostPorts(config.host, server.port).map((hp) => `nats://${hp}`),
       ...(Option.isSome(monitor)
-        ? { monitoring: hostPorts(monitor.value.host, monitor.value.port).map((hp) => `http://${hp}`) }
+        ? {
+          monitoring: hostPorts(monitor.value.host, monitor.value.port).map((hp) =>
+            `${monitor.value.secure ? "https" : "http"}://${hp}`
+          )
+        }
         : {})
     }
     const file = portsFileName(dir)

@@ -17,7 +17,8 @@ export interface Sources {
   /** Present once JetStream is running (undefined when disabled or still recovering). */
   readonly jetstream: JetStreamShape | undefined
   /** The bound monitoring listener. */
-  readonly http: { readonly host: string; readonly port: number }
+  /** The monitoring listener; `secure` when it serves HTTPS (`https_port`). */
+  readonly http: { readonly host: string; readonly port: number; readonly secure: boolean }
   /** Requests served per endpoint path (/varz `http_req_stats`). */
   readonly requests: ReadonlyMap<string, number>
 }

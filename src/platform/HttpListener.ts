@@ -9,6 +9,7 @@
 import { Context, Effect, Layer, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import * as http from "node:http"
+import * as https from "node:https"
 import type * as net from "node:net"
 import { TransportError } from "./Transport.ts"
 
@@ -26,11 +27,15 @@ export interface HttpResponse {
 }
 
 export interface HttpListenerShape {
-  /** Listens on host:port (-1 = a random free port) until the Scope closes; resolves with the bound port. */
+  /**
+   * Listens on host:port (-1 = a random free port) until the Scope closes; resolves with the bound port.
+   * With `tls`, serves HTTPS with that certificate (no client certificates asked for, as nats-server's monitor).
+   */
   listen(
     host: string,
     port: number,
-    handle: (request: HttpRequest) => HttpResponse
+    handle: (request: HttpRequest) => HttpResponse,
+    tls?: { readonly cert: Buffer; readonly key: Buffer }
   ): Effect.Effect<{ readonly host: string; readonly port: number }, TransportError, Scope.Scope>
 }
 
@@ -53,10 +58,12 @@ export class HttpListener extends Context.Service<HttpListener, HttpListenerShap
   "effect-jetstream/platform/HttpListener"
 ) {
   static readonly layerNode = Layer.succeed(HttpListener)({
-    listen: (host, port, handle) =>
+    listen: (host, port, handle, tls) =>
       Effect.acquireRelease(
         Effect.callback<{ server: http.Server; host: string; port: number }, TransportError>((resume) => {
-          const server = http.createServer(serve(handle))
+          const server = tls === undefined
+            ? http.createServer(serve(handle))
+            : https.createServer({ cert: tls.cert, key: tls.key }, serve(handle))
           // Monitoring clients (Prometheus, health checks) poll; keep-alive sockets must not hold shutdown.
           server.keepAliveTimeout = 5_000
           server.once("error", (err: NodeJS.ErrnoException) =>

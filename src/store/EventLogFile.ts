@@ -8,10 +8,15 @@
  * A crash between the rename and the truncate leaves events the snapshot already covers; they are skipped by
  * number on the next open. A torn or corrupt tail of the events file is truncated (reported); a corrupt snapshot
  * is a typed error, because the events it summarised are gone.
+ *
+ * Encrypted (Cipher.ts): both files start with their own encryption header and each frame's JSON is sealed
+ * (nonce | ciphertext | tag, the event number as associated data); length and CRC-32 cover the sealed bytes.
+ * A plaintext journal opened with a key is read, then snapshotted at once, which rewrites both files encrypted.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Cipher from "./Cipher.ts"
 import { crc32 } from "./Crc32.ts"
 import type { EventLog, EventLogOptions } from "./EventLog.ts"
 import type { SyncPolicy } from "./MessageLog.ts"
@@ -21,13 +26,21 @@ import * as StoreError from "./StoreError.ts"
 const FRAME = 16
 const TWO32 = 4294967296
 
-const frame = (n: number, json: string): Buffer => {
-  const body = Buffer.from(json, "utf8")
+const numberBytes = (n: number): Buffer => {
+  const b = Buffer.allocUnsafe(8)
+  b.writeUInt32LE(n % TWO32, 0)
+  b.writeUInt32LE(Math.floor(n / TWO32), 4)
+  return b
+}
+
+const frame = (n: number, json: string, key: Cipher.FileKey | undefined): Buffer => {
+  const plain = Buffer.from(json, "utf8")
+  const nb = numberBytes(n)
+  const body = key === undefined ? plain : key.seal(plain, nb)
   const b = Buffer.allocUnsafe(FRAME + body.length)
   b.writeUInt32LE(body.length, 0)
   b.writeUInt32LE(crc32(body), 4)
-  b.writeUInt32LE(n % TWO32, 8)
-  b.writeUInt32LE(Math.floor(n / TWO32), 12)
+  nb.copy(b, 8)
   body.copy(b, FRAME)
   return b
 }
@@ -38,15 +51,17 @@ interface Frame {
   readonly end: number
 }
 
-/** Parses the frame at `off`, or undefined if it is torn or fails its checksum. */
-const parse = (buf: Buffer, off: number): Frame | undefined => {
+/** Parses the frame at `off`, or undefined if it is torn, fails its checksum or does not authenticate. */
+const parse = (buf: Buffer, off: number, key: Cipher.FileKey | undefined): Frame | undefined => {
   if (buf.length - off < FRAME) return undefined
   const len = buf.readUInt32LE(off)
   if (buf.length - off - FRAME < len) return undefined
   const start = off + FRAME
   if (crc32(buf, start, start + len) !== buf.readUInt32LE(off + 4)) return undefined
   const n = buf.readUInt32LE(off + 8) + buf.readUInt32LE(off + 12) * TWO32
-  return { n, json: buf.toString("utf8", start, start + len), end: start + len }
+  if (key === undefined) return { n, json: buf.toString("utf8", start, start + len), end: start + len }
+  const plain = key.open(buf, start, len, buf.subarray(off + 8, off + 16))
+  return plain === undefined ? undefined : { n, json: plain.toString("utf8"), end: start + len }
 }
 
 export const fileName = (name: string): string =>
@@ -75,11 +90,23 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   private readonly snapFile: string
   private readonly options: EventLogOptions<S, E>
   private readonly policy: SyncPolicy
+  private readonly cipher: Cipher.StoreCipher | undefined
+  /** The events file's key (undefined: plaintext). */
+  private key: Cipher.FileKey | undefined
+  /** A plaintext file was read while a key is configured: rewrite encrypted once open. */
+  private convert = false
 
-  constructor(dir: string, name: string, options: EventLogOptions<S, E>, policy: SyncPolicy) {
+  constructor(
+    dir: string,
+    name: string,
+    options: EventLogOptions<S, E>,
+    policy: SyncPolicy,
+    cipher?: Cipher.StoreCipher
+  ) {
     this.name = name
     this.options = options
     this.policy = policy
+    this.cipher = cipher
     this.eventsFile = path.join(dir, fileName(name) + ".events")
     this.snapFile = path.join(dir, fileName(name) + ".snap")
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
@@ -96,6 +123,7 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     )
     try {
       this.replay()
+      if (this.convert) this.snapshot()
     } catch (e) {
       fs.closeSync(this.fd)
       throw e
@@ -110,11 +138,20 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       if ((e as { code?: unknown }).code === "ENOENT") return undefined
       throw StoreError.io(this.snapFile, "read", e)
     }
-    const f = parse(buf, 0)
+    let key: Cipher.FileKey | undefined
+    let at = 0
+    if (Cipher.isEncrypted(buf)) {
+      if (this.cipher === undefined) throw Cipher.keyRequired(this.snapFile)
+      key = this.cipher.openFile(this.snapFile, buf.subarray(0, Cipher.FILE_HEADER), Cipher.Purpose.Snapshot)
+      at = Cipher.FILE_HEADER
+    } else if (this.cipher !== undefined) {
+      this.convert = true
+    }
+    const f = parse(buf, at, key)
     if (f === undefined || f.end !== buf.length) {
       throw StoreError.corrupt(this.snapFile, 0, "snapshot fails its checksum")
     }
-    return { n: f.n, state: decodeWith(this.snapFile, this.options.decodeState, f.json, 0) }
+    return { n: f.n, state: decodeWith(this.snapFile, this.options.decodeState, f.json, at) }
   }
 
   private replay(): void {
@@ -122,8 +159,29 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     const buf = Buffer.allocUnsafe(size)
     readUpTo(this.eventsFile, this.fd, buf, 0, size, 0)
     let off = 0
+    if (Cipher.isEncrypted(buf)) {
+      if (this.cipher === undefined) throw Cipher.keyRequired(this.eventsFile)
+      if (size < Cipher.FILE_HEADER) {
+        // Crash while creating the file: nothing was written after the header.
+        this.notes.push(`${path.basename(this.eventsFile)}: rewrote a torn encryption header`)
+        this.freshHeader()
+        return
+      }
+      this.key = this.cipher.openFile(
+        this.eventsFile,
+        buf.subarray(0, Cipher.FILE_HEADER),
+        Cipher.Purpose.Events
+      )
+      off = Cipher.FILE_HEADER
+    } else if (this.cipher !== undefined) {
+      if (size === 0) {
+        this.freshHeader()
+        return
+      }
+      this.convert = true
+    }
     while (off < size) {
-      const f = parse(buf, off)
+      const f = parse(buf, off, this.key)
       if (f === undefined) break
       if (f.n > this.lastN) {
         if (f.n !== this.lastN + 1) break // a gap means the frame is not ours
@@ -145,6 +203,18 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     this.size = off
   }
 
+  /** Empties the events file and, when encrypted, starts it with a new header (and so a new key). */
+  private freshHeader(): void {
+    StoreError.ioSync(this.eventsFile, "truncate", () => fs.ftruncateSync(this.fd, 0))
+    this.size = 0
+    this.key = undefined
+    if (this.cipher === undefined) return
+    const { header, key } = this.cipher.newFile(Cipher.Purpose.Events)
+    writeFull(this.eventsFile, this.fd, header, header.length, 0)
+    this.key = key
+    this.size = header.length
+  }
+
   state(): S {
     return this.current
   }
@@ -161,7 +231,7 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     const frames: Array<Buffer> = []
     let n = this.lastN
     for (const e of events) {
-      frames.push(frame(++n, JSON.stringify(encode(e))))
+      frames.push(frame(++n, JSON.stringify(encode(e)), this.key))
       next = this.options.fold(next, e)
     }
     const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
@@ -189,7 +259,9 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   snapshot(): void {
     if (this.closed) throw StoreError.closed(this.name)
     const encode = this.options.encodeState ?? ((s: S): unknown => s)
-    const body = frame(this.lastN, JSON.stringify(encode(this.current)))
+    const snap = this.cipher?.newFile(Cipher.Purpose.Snapshot)
+    const framed = frame(this.lastN, JSON.stringify(encode(this.current)), snap?.key)
+    const body = snap === undefined ? framed : Buffer.concat([snap.header, framed])
     const tmp = this.snapFile + ".tmp"
     const durable = this.policy !== "write"
     StoreError.ioSync(tmp, "write", () => {
@@ -203,8 +275,8 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     })
     StoreError.ioSync(this.snapFile, "rename", () => fs.renameSync(tmp, this.snapFile))
     if (durable) syncDir(path.dirname(this.snapFile))
-    StoreError.ioSync(this.eventsFile, "truncate", () => fs.ftruncateSync(this.fd, 0))
-    this.size = 0
+    this.freshHeader()
+    this.convert = false
     this.sinceSnapshot = 0
   }
 

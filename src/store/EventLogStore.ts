@@ -19,6 +19,7 @@ import type { Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Log, type Logger } from "../log/Log.ts"
+import type { StoreCipher } from "./Cipher.ts"
 import type { EventLog, EventLogOptions } from "./EventLog.ts"
 import { FileEventLog, fileName } from "./EventLogFile.ts"
 import type { SyncPolicy } from "./MessageLog.ts"
@@ -36,11 +37,11 @@ export class EventLogStore extends Context.Service<EventLogStore, {
   static readonly layerMemory: Layer.Layer<EventLogStore> = Layer.sync(EventLogStore, () => makeMemory())
   /** File layer; its notes and errors go to the `Log` service when there is one (the broker's), else stderr. */
   static readonly layerFile = (
-    options: { readonly dir: string; readonly sync?: SyncPolicy }
+    options: { readonly dir: string; readonly sync?: SyncPolicy; readonly cipher?: StoreCipher | undefined }
   ): Layer.Layer<EventLogStore> =>
     Layer.effect(EventLogStore)(
       Effect.map(Effect.serviceOption(Log), (log) =>
-        makeFile(options.dir, options.sync ?? "write", Option.getOrUndefined(log)))
+        makeFile(options.dir, options.sync ?? "write", Option.getOrUndefined(log), options.cipher))
     )
 }
 
@@ -143,7 +144,12 @@ export const makeMemory = (): EventLogStore["Service"] => {
   }
 }
 
-export const makeFile = (dir: string, policy: SyncPolicy, logger?: Logger): EventLogStore["Service"] => {
+export const makeFile = (
+  dir: string,
+  policy: SyncPolicy,
+  logger?: Logger,
+  cipher?: StoreCipher
+): EventLogStore["Service"] => {
   const open = new Set<string>()
   const out = logger ?? stderrLogger()
   return {
@@ -152,7 +158,7 @@ export const makeFile = (dir: string, policy: SyncPolicy, logger?: Logger): Even
         const log = yield* Effect.acquireRelease(
           StoreError.attempt(() => {
             if (open.has(name)) throw inUse(name)
-            const log = new FileEventLog(dir, name, options, policy)
+            const log = new FileEventLog(dir, name, options, policy, cipher)
             open.add(name)
             return log
           }),

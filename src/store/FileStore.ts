@@ -14,6 +14,12 @@
  * never served). The scan stops at the first bad record of a segment and truncates the file there; what was
  * dropped is reported and logged. Sequences below the floor and records marked DEAD are not indexed.
  *
+ * Encryption at rest (Cipher.ts): with a key, every segment this log creates is encrypted (records sealed one
+ * by one). Opening checks every encrypted file's key before touching anything (a wrong key changes nothing). A
+ * plaintext segment stays readable; when the newest one is plaintext the log rolls to an encrypted segment at
+ * once, so nothing new is written in the clear. An encrypted segment's subjects are saved beside it when it is
+ * sealed and at close (SealedSubjects.ts), so recovery need not decrypt each record to rebuild the index.
+ *
  * Write failures: when handing the pending buffer to the OS fails, the part that reached the file is truncated
  * away and those records are taken back out of the index (`discardPending`), so the log is exactly what is
  * stored and the next append reuses their sequences. ENOSPC/EDQUOT leave the log writable (space may be freed);
@@ -23,9 +29,11 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
+import * as Cipher from "./Cipher.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
+import * as SealedSubjects from "./SealedSubjects.ts"
 import * as Seg from "./Segment.ts"
 import * as StoreError from "./StoreError.ts"
 
@@ -75,16 +83,19 @@ export class FileLog extends BaseLog {
 
   readonly dir: string
   readonly policy: SyncPolicy
+  private readonly cipher: Cipher.StoreCipher | undefined
 
   private constructor(
     name: string,
     dir: string,
     config: StoreConfig,
     policy: SyncPolicy,
-    usage: StoreUsage | undefined
+    usage: StoreUsage | undefined,
+    cipher: Cipher.StoreCipher | undefined
   ) {
     super(name, config.firstSeq ?? 1, false)
     this.usage = usage
+    this.cipher = cipher
     this.dir = dir
     this.policy = policy
     this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
@@ -92,9 +103,18 @@ export class FileLog extends BaseLog {
   }
 
   /** Opens (creating or recovering) the log in `dir`. Synchronous; throws StoreError. */
-  static openSync(dir: string, name: string, config: StoreConfig, policy: SyncPolicy, usage?: StoreUsage): FileLog {
+  static openSync(
+    dir: string,
+    name: string,
+    config: StoreConfig,
+    policy: SyncPolicy,
+    usage?: StoreUsage,
+    cipher?: Cipher.StoreCipher
+  ): FileLog {
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
-    const log = new FileLog(name, dir, config, policy, usage)
+    // Before anything is repaired or removed: a wrong key must leave every file as it was.
+    Cipher.verifyStore(dir, cipher)
+    const log = new FileLog(name, dir, config, policy, usage, cipher)
     try {
       log.recover(config.firstSeq ?? 1)
     } catch (e) {
@@ -130,7 +150,9 @@ export class FileLog extends BaseLog {
       const base = Seg.parseSegmentName(n)
       if (base !== undefined) onDisk.add(base)
       else if (n.endsWith(".tmp")) fs.rmSync(path.join(this.dir, n), { force: true })
-      else if (n !== Seg.MANIFEST && n !== Seg.FLOOR) notes.push(`ignoring unknown file ${n}`)
+      else if (n !== Seg.MANIFEST && n !== Seg.FLOOR && !SealedSubjects.isFileName(n)) {
+        notes.push(`ignoring unknown file ${n}`)
+      }
     }
     const manifest = Seg.readManifest(this.dir)
     let bases: Array<number>
@@ -159,6 +181,12 @@ export class FileLog extends BaseLog {
       }
       bases = [...onDisk].sort((a, b) => a - b)
     }
+    for (const n of names) {
+      // Subjects saved for a segment that is gone (removed between the two unlinks): nothing refers to them.
+      if (SealedSubjects.isFileName(n) && !onDisk.has(Number(n.slice(0, 16)))) {
+        fs.rmSync(path.join(this.dir, n), { force: true })
+      }
+    }
     const floor = Seg.readFloor(this.dir)
     if (floor === "corrupt") notes.push(`${Seg.FLOOR} checksum failed; keeping every message found`)
     this.floor = floor === "corrupt" ? 0 : floor
@@ -174,19 +202,30 @@ export class FileLog extends BaseLog {
       const newest = i === bases.length - 1
       const file = path.join(this.dir, Seg.segmentFileName(base))
       const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "r+"))
-      const seg = new Seg.Segment(base, file, fd)
-      this.segments.push(seg)
       const size = StoreError.ioSync(file, "stat", () => fs.fstatSync(fd).size)
-      const header = Buffer.alloc(Record.SEGMENT_HEADER)
+      const header = Buffer.alloc(Cipher.FILE_HEADER + Record.SEGMENT_HEADER)
       const got = Seg.readUpTo(file, fd, header, 0, header.length, 0)
-      if (got < Record.SEGMENT_HEADER && newest) {
+      const encrypted = Cipher.isEncrypted(header.subarray(0, got))
+      const headerLen = encrypted ? header.length : Record.SEGMENT_HEADER
+      if (got < headerLen && newest) {
         // Crash while creating the segment: nothing in it was ever written.
-        Seg.writeFull(file, fd, (Record.writeSegmentHeader(header, base), header), header.length, 0)
-        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, Record.SEGMENT_HEADER))
+        const fresh = Seg.newSegmentHeader(base, this.cipher)
+        Seg.writeFull(file, fd, fresh.header, fresh.header.length, 0)
+        StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, fresh.header.length))
         if (size > 0) notes.push(`rewrote torn header of ${path.basename(file)}`)
+        this.segments.push(new Seg.Segment(base, file, fd, fresh.key))
         continue
       }
-      const hb = Record.readSegmentHeader(header)
+      let key: Cipher.FileKey | undefined
+      if (encrypted) {
+        if (this.cipher === undefined) throw Cipher.keyRequired(file)
+        key = this.cipher.openFile(file, header.subarray(0, Cipher.FILE_HEADER), Cipher.Purpose.Segment)
+      }
+      const seg = new Seg.Segment(base, file, fd, key)
+      this.segments.push(seg)
+      // Subjects saved when the segment was sealed or the log closed: no decryption for those records.
+      const known = key === undefined ? undefined : SealedSubjects.read(this.dir, base, this.cipher!)
+      const hb = Record.readSegmentHeader(header.subarray(headerLen - Record.SEGMENT_HEADER, headerLen))
       if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
       const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
         seg.records++
@@ -200,10 +239,12 @@ export class FileLog extends BaseLog {
           seg.live++
           this.indexAppend(
             seq,
-            Record.readSubject(buf, at),
+            key === undefined
+              ? Record.readSubject(buf, at)
+              : known?.subjectOf(seq, buf, at) ?? Record.readSealedSubject(buf, at, key),
             Record.readTs(buf, at),
             off,
-            Record.accountedFromFrame(len)
+            Record.accountedFromFrame(len - seg.overhead)
           )
         } else {
           this.indexHole(seq, Record.readTs(buf, at))
@@ -230,14 +271,31 @@ export class FileLog extends BaseLog {
     if (this.msgs === 0) this.firstSeq = this.lastSeq + 1
     this.index.dropBelow(this.firstSeq)
     if (this.segments.length === 0) {
-      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1))
+      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1, this.cipher))
       Seg.writeManifest(this.dir, [this.active.base], this.policy !== "write")
     } else if (manifest === undefined || manifest === "corrupt" || bases.length !== manifest.segments.length) {
       Seg.writeManifest(this.dir, bases, this.policy !== "write")
     }
     this.settle()
+    if (this.cipher !== undefined && this.active.key === undefined) this.encryptFromNowOn(notes)
     this.reserveFloor()
     this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
+  }
+
+  /**
+   * Encryption was turned on for a store written without it: the plaintext segments stay readable, and the
+   * newest is replaced (when empty) or followed by an encrypted one, so every later record is sealed.
+   */
+  private encryptFromNowOn(notes: Array<string>): void {
+    const old = this.active
+    if (old.records === 0) {
+      this.releaseFd(old.fd)
+      this.segments[this.segments.length - 1] = Seg.createSegment(this.dir, old.base, this.cipher)
+    } else {
+      this.rotate(this.lastSeq + 1)
+    }
+    const plain = this.segments.filter((s) => s.key === undefined).length
+    if (plain > 0) notes.push(`${plain} plaintext segment(s) kept readable; new records are encrypted`)
   }
 
   /**
@@ -286,8 +344,8 @@ export class FileLog extends BaseLog {
       const sl = r.subject.length
       if (sl > Record.MAX_SUBJECT || sl === 0) throw new TypeError(`subject length ${sl} out of range`)
       const hl = r.hdr === undefined ? 0 : r.hdr.length
-      const len = Record.frameLength(sl, hl, r.data.length)
       let seg = this.active
+      const len = Record.frameLength(sl, hl, r.data.length) + seg.overhead
       if (seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
         this.rotate(seq)
         seg = this.active
@@ -298,12 +356,12 @@ export class FileLog extends BaseLog {
       }
       const off = seg.size + this.pendingLen
       if (this.pendingLen === 0) this.pendingFirst = seq
-      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts)
+      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts, seg.key)
       this.pendingLen += len
       seg.records++
       seg.live++
       seg.lastSeq = seq
-      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len))
+      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len - seg.overhead))
       out[i] = seq
     }
     return out
@@ -370,9 +428,33 @@ export class FileLog extends BaseLog {
       StoreError.ioSync(old.path, "fsync", () => fs.fsyncSync(old.fd))
       this.dirty.delete(old.fd)
     }
-    this.segments.push(Seg.createSegment(this.dir, nextBase))
+    this.segments.push(Seg.createSegment(this.dir, nextBase, this.cipher))
     this.sealed(old)
+    this.saveSubjects(old)
     Seg.writeManifest(this.dir, this.segments.map((s) => s.base), this.policy !== "write")
+  }
+
+  /**
+   * Encrypted segment: writes the subjects of its live records beside it (SealedSubjects.ts), so a reopen reads
+   * them instead of decrypting each record. Best effort; the segment must be flushed.
+   */
+  private saveSubjects(seg: Seg.Segment): void {
+    if (seg.key === undefined || this.cipher === undefined || seg.records === 0) return
+    const entries: Array<SealedSubjects.Entry> = []
+    const ix = this.index
+    const names = this.subjects.names
+    try {
+      this.fdFor(seg)
+      Seg.scanSegment(seg, seg.size, false, seg.base - 1, (seq, _off, _len, live, buf, at) => {
+        const p = live ? ix.pos(seq) : -1
+        if (p < 0 || ix.sid[p] === 0) return
+        const nonce = Buffer.from(buf.subarray(at + Record.HEADER, at + Record.HEADER + Cipher.NONCE))
+        entries.push({ seq, nonce, subject: names[ix.sid[p]!]! })
+      })
+    } catch {
+      return // Unreadable now: recovery decrypts the subjects instead.
+    }
+    SealedSubjects.write(this.dir, seg.base, entries, this.cipher)
   }
 
   sync(): Effect.Effect<void, StoreError.StoreError> {
@@ -451,7 +533,7 @@ export class FileLog extends BaseLog {
   protected load(seq: number, pos: number): StoredMessage {
     const seg = this.segmentOf(seq)
     const off = this.index.off[pos]!
-    const len = this.index.size[pos]! - 16 + Record.HEADER
+    const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
     if (seg === this.active && off + len > seg.size) this.flushPending()
     const buf = this.cache.read(seg, this.fdFor(seg), off, len)
     const at = this.cache.at
@@ -459,7 +541,10 @@ export class FileLog extends BaseLog {
     if (c !== Record.Check.Live || Record.checked.seq !== seq || Record.checked.len !== len) {
       throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed its checksum`)
     }
-    return Record.decode(buf, at, seq)
+    if (seg.key === undefined) return Record.decode(buf, at, seq)
+    const m = Record.decodeSealed(buf, at, seq, seg.key)
+    if (m === undefined) throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed authentication`)
+    return m
   }
 
   // ---- removal hooks -------------------------------------------------------------------------------------------
@@ -468,7 +553,7 @@ export class FileLog extends BaseLog {
     const seg = this.segmentOf(seq)
     if (mark !== Mark.Floor) {
       const off = this.index.off[pos]!
-      const len = this.index.size[pos]! - 16 + Record.HEADER
+      const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
       if (seg === this.active && off >= seg.size) {
         // Still in the pending buffer: mark it there (no syscall, and no write that could fail half-way).
         const at = off - seg.size
@@ -543,6 +628,7 @@ export class FileLog extends BaseLog {
       this.closeSegmentFd(s)
       this.cache.dropSegment(s)
       fs.rmSync(s.path, { force: true })
+      if (s.key !== undefined) fs.rmSync(path.join(this.dir, SealedSubjects.fileName(s.base)), { force: true })
     }
     this.segments = keep
     if (!manifestWritten) {
@@ -630,6 +716,7 @@ export class FileLog extends BaseLog {
           try {
             if (this.broken !== undefined) return
             this.flushPending()
+            this.saveSubjects(this.active)
             if (this.policy === "write") return
             for (const fd of this.dirty) StoreError.ioSync(this.dir, "fsync", () => fs.fsyncSync(fd))
           } finally {

@@ -6,13 +6,18 @@
  *
  * Documents read back are decoded strictly (`MetaDocuments.ts`); one that does not decode is reported as a
  * `Corrupt` StoreError naming its file, next to the documents that did, so one bad file cannot stop a restart.
+ *
+ * Encrypted (Cipher.ts): each document is an encryption header followed by the sealed JSON. A plaintext document
+ * read while a key is configured is rewritten encrypted right away. A document the key does not open is not a
+ * skippable problem: the load fails (the broker checks the whole store before this, see `Cipher.verifyStore`).
  */
 import { Context, Effect, Exit, Layer, Schema } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Cipher from "./Cipher.ts"
 import { type ConsumerMeta, ConsumerMetaDoc, type StreamMeta, StreamMetaDoc } from "./MetaDocuments.ts"
-import { syncDir } from "./Segment.ts"
+import { syncDir, writeFull } from "./Segment.ts"
 import * as StoreError from "./StoreError.ts"
 
 export type { ConsumerMeta, StreamMeta } from "./MetaDocuments.ts"
@@ -41,8 +46,9 @@ export class MetaStore extends Context.Service<MetaStore, {
   static readonly layerMemory: Layer.Layer<MetaStore> = Layer.sync(MetaStore, () => make(memoryFiles()))
 
   /** Documents under `dir` (`<dir>/streams/<name>.json`, `<dir>/consumers/<stream>/<name>.json`). */
-  static readonly layerFile = (options: { readonly dir: string }): Layer.Layer<MetaStore> =>
-    Layer.sync(MetaStore, () => make(diskFiles(options.dir)))
+  static readonly layerFile = (
+    options: { readonly dir: string; readonly cipher?: Cipher.StoreCipher | undefined }
+  ): Layer.Layer<MetaStore> => Layer.sync(MetaStore, () => make(diskFiles(options.dir, options.cipher)))
 }
 
 // ---- decoding ------------------------------------------------------------------------------------------------
@@ -98,9 +104,16 @@ interface Files {
   readonly pathOf: (dir: ReadonlyArray<string>, name: string) => string
 }
 
-const diskFiles = (root: string): Files => {
+const NO_AAD = Buffer.alloc(0)
+
+const diskFiles = (root: string, cipher: Cipher.StoreCipher | undefined): Files => {
   const at = (dir: ReadonlyArray<string>) => path.join(root, ...dir)
-  return {
+  const encode = (text: string): string | Buffer => {
+    if (cipher === undefined) return text
+    const { header, key } = cipher.newFile(Cipher.Purpose.Meta)
+    return Buffer.concat([header, key.seal(Buffer.from(text, "utf8"), NO_AAD)])
+  }
+  const files: Files = {
     pathOf: (dir, name) => path.join(at(dir), name),
     write: (dir, name, text) => {
       const d = at(dir)
@@ -110,7 +123,9 @@ const diskFiles = (root: string): Files => {
       StoreError.ioSync(tmp, "write", () => {
         const fd = fs.openSync(tmp, "w")
         try {
-          fs.writeSync(fd, text)
+          const body = encode(text)
+          if (typeof body === "string") fs.writeSync(fd, body)
+          else writeFull(tmp, fd, body, body.length, 0)
           fs.fsyncSync(fd)
         } finally {
           fs.closeSync(fd)
@@ -139,9 +154,21 @@ const diskFiles = (root: string): Files => {
     },
     read: (dir, name) => {
       const file = path.join(at(dir), name)
-      return StoreError.ioSync(file, "read", () => fs.readFileSync(file, "utf8"))
+      const bytes = StoreError.ioSync(file, "read", () => fs.readFileSync(file))
+      if (!Cipher.isEncrypted(bytes)) {
+        const text = bytes.toString("utf8")
+        // Encryption was turned on after this was written: from now on it is stored encrypted.
+        if (cipher !== undefined) files.write(dir, name, text)
+        return text
+      }
+      if (cipher === undefined) throw Cipher.keyRequired(file)
+      const key = cipher.openFile(file, bytes.subarray(0, Cipher.FILE_HEADER), Cipher.Purpose.Meta)
+      const plain = key.open(bytes, Cipher.FILE_HEADER, bytes.length - Cipher.FILE_HEADER, NO_AAD)
+      if (plain === undefined) throw StoreError.corrupt(file, Cipher.FILE_HEADER, "document failed authentication")
+      return plain.toString("utf8")
     }
   }
+  return files
 }
 
 const memoryFiles = (): Files => {
@@ -184,7 +211,7 @@ const make = (files: Files): MetaStore["Service"] => {
         try {
           metas.push(decodeDocument(files.pathOf(dir, f), files.read(dir, f), decode))
         } catch (e) {
-          if (!StoreError.isStoreError(e)) throw e
+          if (!StoreError.isStoreError(e) || e.reason._tag === "Encryption") throw e
           problems.push(e)
         }
       }

@@ -21,7 +21,15 @@
  * LIVE and DEAD differ in all four bytes and any other value is corruption, so a flipped byte cannot turn one into
  * the other. A DEAD record's body is not checked (an erase overwrites it), but its header still is, so the walk
  * to the next record stays trustworthy. Records inside a segment carry consecutive sequences starting at the base.
+ *
+ * Encrypted segments (Cipher.ts; the file starts with the 64-byte encryption header, then the segment header)
+ * keep this framing; the body is sealed instead: nonce | ciphertext of subject|headers|payload | tag, with the
+ * header bytes [4, 32) (length, sizes, flags, sequence, time) as associated data, so a record can be neither
+ * altered nor moved to another sequence. `len` counts the OVERHEAD; bcrc covers the sealed body, so recovery
+ * finds torn tails without the key doing any work.
  */
+import type { FileKey } from "./Cipher.ts"
+import { NONCE, OVERHEAD as SEALED } from "./Cipher.ts"
 import { crc32 } from "./Crc32.ts"
 
 export const SEGMENT_MAGIC = "EJSLOG01"
@@ -66,11 +74,12 @@ export const encode = (
   subject: string,
   hdr: Uint8Array | undefined,
   data: Uint8Array,
-  ts: bigint
+  ts: bigint,
+  key?: FileKey
 ): number => {
   const sl = subject.length
   const hl = hdr === undefined ? 0 : hdr.length
-  const len = HEADER + sl + hl + data.length
+  const len = HEADER + sl + hl + data.length + (key === undefined ? 0 : SEALED)
   buf.writeUInt32LE(len, off + 4)
   buf.writeUInt16LE(sl, off + 8)
   buf.writeUInt16LE(hdr === undefined ? 0 : FLAG_HDR, off + 10)
@@ -79,13 +88,14 @@ export const encode = (
   buf.writeUInt32LE(Math.floor(seq / TWO32), off + 20)
   buf.writeBigInt64LE(ts, off + 24)
   buf.writeUInt32LE(LIVE, off + 32)
-  let p = off + HEADER
+  let p = off + HEADER + (key === undefined ? 0 : NONCE)
   if (sl > 0) p += buf.write(subject, p, sl, "latin1")
   if (hl > 0) {
     buf.set(hdr!, p)
     p += hl
   }
   buf.set(data, p)
+  if (key !== undefined) key.sealInPlace(buf, off + HEADER, sl + hl + data.length, buf.subarray(off + 4, off + 32))
   buf.writeUInt32LE(crc32(buf, off + HEADER, off + len), off + 36)
   buf.writeUInt32LE(crc32(buf, off + 4, off + 32), off)
   return off + len
@@ -123,6 +133,27 @@ export const checked = { len: 0, seq: 0 }
 export const readTs = (buf: Buffer, off: number): bigint => buf.readBigInt64LE(off + 24)
 export const readSubject = (buf: Buffer, off: number): string =>
   buf.toString("latin1", off + HEADER, off + HEADER + buf.readUInt16LE(off + 8))
+
+/** The subject of an encrypted record (not authenticated: see `FileKey.peek`). */
+export const readSealedSubject = (buf: Buffer, off: number, key: FileKey): string =>
+  key.peek(buf, off + HEADER, buf.readUInt16LE(off + 8)).toString("latin1")
+
+/** Decodes an encrypted record checked by `check`, or undefined when it does not authenticate. */
+export const decodeSealed = (buf: Buffer, off: number, seq: number, key: FileKey) => {
+  const len = buf.readUInt32LE(off + 4)
+  const sl = buf.readUInt16LE(off + 8)
+  const hasHdr = (buf.readUInt16LE(off + 10) & FLAG_HDR) !== 0
+  const hl = buf.readUInt32LE(off + 12)
+  const plain = key.open(buf, off + HEADER, len - HEADER, buf.subarray(off + 4, off + 32))
+  if (plain === undefined) return undefined
+  return {
+    seq,
+    subject: plain.toString("latin1", 0, sl),
+    hdr: hasHdr ? plain.subarray(sl, sl + hl) : undefined,
+    data: plain.subarray(sl + hl),
+    ts: buf.readBigInt64LE(off + 24)
+  }
+}
 
 /** Decodes a record checked by `check`; `hdr`/`data` are views into `buf`, not copies. */
 export const decode = (buf: Buffer, off: number, seq: number) => {

@@ -16,6 +16,7 @@
 import { Exit, Schema } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Cipher from "./Cipher.ts"
 import { crc32 } from "./Crc32.ts"
 import * as Record from "./Record.ts"
 import * as StoreError from "./StoreError.ts"
@@ -27,7 +28,7 @@ export class Segment {
   /** Process-unique id (cache key); base sequences can repeat across streams. */
   readonly id = Segment.nextId++
   /** Bytes of the file that hold complete records (header included). */
-  size = Record.SEGMENT_HEADER
+  size: number
   records = 0
   live = 0
   lastSeq: number
@@ -35,12 +36,22 @@ export class Segment {
   readonly base: number
   readonly path: string
   fd: number
+  /** The file's key when it is encrypted (Cipher.ts), else undefined. */
+  readonly key: Cipher.FileKey | undefined
+  /** Offset of the first record: the segment header, after the encryption header when there is one. */
+  readonly dataStart: number
+  /** Bytes a record takes in this file beyond its plain framing (the sealed body's nonce and tag). */
+  readonly overhead: number
 
-  constructor(base: number, path: string, fd: number) {
+  constructor(base: number, path: string, fd: number, key?: Cipher.FileKey) {
     this.base = base
     this.path = path
     this.fd = fd
     this.lastSeq = base - 1
+    this.key = key
+    this.dataStart = key === undefined ? Record.SEGMENT_HEADER : Cipher.FILE_HEADER + Record.SEGMENT_HEADER
+    this.overhead = key === undefined ? 0 : Cipher.OVERHEAD
+    this.size = this.dataStart
   }
 }
 
@@ -72,12 +83,26 @@ export const readUpTo = (file: string, fd: number, buf: Uint8Array, at: number, 
   return done
 }
 
+/**
+ * The header bytes of a new segment file for `base`: the segment header, preceded by a fresh encryption header
+ * when the store is encrypted.
+ */
+export const newSegmentHeader = (
+  base: number,
+  cipher: Cipher.StoreCipher | undefined
+): { readonly header: Buffer; readonly key: Cipher.FileKey | undefined } => {
+  const seg = Buffer.alloc(Record.SEGMENT_HEADER)
+  Record.writeSegmentHeader(seg, base)
+  if (cipher === undefined) return { header: seg, key: undefined }
+  const enc = cipher.newFile(Cipher.Purpose.Segment)
+  return { header: Buffer.concat([enc.header, seg]), key: enc.key }
+}
+
 /** Creates (or resets a leftover of) the segment file for `base` and writes its header. */
-export const createSegment = (dir: string, base: number): Segment => {
+export const createSegment = (dir: string, base: number, cipher?: Cipher.StoreCipher): Segment => {
   const file = path.join(dir, segmentFileName(base))
   const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "w+"))
-  const header = Buffer.alloc(Record.SEGMENT_HEADER)
-  Record.writeSegmentHeader(header, base)
+  const { header, key } = newSegmentHeader(base, cipher)
   try {
     writeFull(file, fd, header, header.length, 0)
   } catch (e) {
@@ -86,7 +111,7 @@ export const createSegment = (dir: string, base: number): Segment => {
     fs.rmSync(file, { force: true })
     throw e
   }
-  return new Segment(base, file, fd)
+  return new Segment(base, file, fd, key)
 }
 
 export interface Manifest {
@@ -199,7 +224,7 @@ export const scanSegment = (
   let buf = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, Math.max(fileSize, 64)))
   let bufPos = 0 // file offset of buf[0]
   let bufLen = 0
-  let off = Record.SEGMENT_HEADER
+  let off = seg.dataStart
   let prev = afterSeq
   const refill = (want: number) => {
     if (want > buf.length) buf = Buffer.allocUnsafe(want)

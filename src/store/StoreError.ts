@@ -44,7 +44,21 @@ export class SequenceOverflow extends Data.TaggedError("SequenceOverflow")<{ rea
 /** The log is already open in this layer (a stream has exactly one writer). */
 export class InUse extends Data.TaggedError("InUse")<{ readonly stream: string }> {}
 
-export type StoreErrorReason = Closed | NotFound | Corrupt | LimitExceeded | Io | SequenceOverflow | InUse
+/**
+ * Encryption at rest refused a file: wrong key, an encrypted file without a key, or a damaged encryption header.
+ * Never repaired: the store stops before changing anything.
+ */
+export class Encryption extends Data.TaggedError("Encryption")<{ readonly path: string; readonly detail: string }> {}
+
+export type StoreErrorReason =
+  | Closed
+  | NotFound
+  | Corrupt
+  | LimitExceeded
+  | Io
+  | SequenceOverflow
+  | InUse
+  | Encryption
 
 export class StoreError extends Data.TaggedError("StoreError")<{ readonly reason: StoreErrorReason }> {
   override get message(): string {
@@ -64,6 +78,8 @@ export class StoreError extends Data.TaggedError("StoreError")<{ readonly reason
         return `sequence ${r.seq} is beyond 2^53 - 1`
       case "InUse":
         return `store for "${r.stream}" is already open`
+      case "Encryption":
+        return `encrypted store file ${r.path}: ${r.detail}`
     }
   }
 }

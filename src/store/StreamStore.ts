@@ -13,6 +13,7 @@ import type { Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Log, Logger } from "../log/Log.ts"
+import type { StoreCipher } from "./Cipher.ts"
 import { dirName, FileLog } from "./FileStore.ts"
 import { MemoryLog, type MemoryOptions, MemoryPool } from "./MemoryStore.ts"
 import type { MessageLog, StoreConfig, SyncPolicy } from "./MessageLog.ts"
@@ -25,6 +26,8 @@ export interface FileLayerOptions {
   readonly sync?: SyncPolicy
   /** Config applied under each `open`'s own (segment size, read cache). */
   readonly defaults?: StoreConfig
+  /** Encryption at rest: every segment created is encrypted with a key derived from this one (Cipher.ts). */
+  readonly cipher?: StoreCipher | undefined
 }
 
 export class StreamStore extends Context.Service<StreamStore, {
@@ -114,7 +117,8 @@ export const makeFile = (options: FileLayerOptions, logger?: Logger): StreamStor
                 name,
                 { ...options.defaults, ...config },
                 policy,
-                usage
+                usage,
+                options.cipher
               )
             )
           }).pipe(Effect.tap(() => Effect.sync(() => open.add(name)))),
