@@ -21,7 +21,10 @@ import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
 
 export interface ConnectionContext {
+  /** The global account's router: clients that name no account publish and subscribe here. */
   readonly router: MessageRouter
+  /** The router of a configured account (undefined: no such account). */
+  readonly accountRouter?: (account: string) => MessageRouter | undefined
   readonly config: BrokerConfig
   readonly log: Logger
   /** The INFO line for this client (with the nkey challenge when one is sent). */
@@ -83,6 +86,13 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   /** True from INFO until an accepted CONNECT when authentication is required. */
   private awaitingAuth = false
   private nonce: string | undefined = undefined
+  /**
+   * The subject space of this client's account, fixed at authentication: every publish and
+   * subscription goes straight to it (no per-message account lookup).
+   */
+  private router: MessageRouter
+  /** The client's account name (`$G` unless a user of a configured account). */
+  account = "$G"
 
   readonly cid: number
   private readonly wire: Wire
@@ -92,6 +102,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.cid = cid
     this.wire = wire
     this.ctx = ctx
+    this.router = ctx.router
     this.parser = new Parser(this, { maxPayload: ctx.config.maxPayload, maxControlLine: ctx.config.maxControlLine })
     this.label = `${wire.remoteAddress}:${wire.remotePort} - cid:${cid}`
     this.gate = new Gate(Math.floor(ctx.config.maxPending / 2), Math.floor(ctx.config.maxPending / 4))
@@ -180,7 +191,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
         : this.ctx.auth.authenticate(o, this.nonce)
       if (!r.ok) return this.authViolation(r.reason)
-      this.admit(r)
+      if (!this.admit(r)) return
     }
     if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
     if (o.no_responders === true && o.headers !== true) {
@@ -220,7 +231,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
     this.ok()
-    const n = this.ctx.router.publish(this, subject, reply, hdrLen, msg)
+    const n = this.router.publish(this, subject, reply, hdrLen, msg)
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply)
   }
 
@@ -234,7 +245,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     if (this.subs.has(sid)) return this.ok()
     const sub = new Subscription(this, subject, queue, sid)
-    if (!this.ctx.router.subscribe(sub)) return this.err("Invalid Subject")
+    if (!this.router.subscribe(sub)) return this.err("Invalid Subject")
     this.subs.set(sid, sub)
     this.ok()
   }
@@ -248,7 +259,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         sub.max = max
       } else {
         this.subs.delete(sid)
-        this.ctx.router.unsubscribe(sub)
+        this.router.unsubscribe(sub)
       }
     }
     this.ok()
@@ -312,9 +323,19 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
 
   // --- authentication ------------------------------------------------------------------
 
-  private admit(r: Extract<AuthResult, { ok: true }>): void {
+  private admit(r: Extract<AuthResult, { ok: true }>): boolean {
+    if (r.account !== undefined) {
+      const router = this.ctx.accountRouter?.(r.account)
+      if (router === undefined) {
+        this.authViolation(`account "${r.account}" not found`)
+        return false
+      }
+      this.router = router
+      this.account = r.account
+    }
     this.awaitingAuth = false
     this.perms = r.permissions
+    return true
   }
 
   /**
@@ -323,10 +344,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
    */
   private admitWithoutConnect(): boolean {
     const r = this.ctx.auth?.noAuthUser()
-    if (r !== undefined && r.ok) {
-      this.admit(r)
-      return true
-    }
+    if (r !== undefined && r.ok) return this.admit(r)
     this.authViolation("no CONNECT")
     return false
   }
@@ -379,7 +397,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   private sendNoResponders(reply: string): void {
-    const matches = this.ctx.router.sublist.match(reply)
+    const matches = this.router.sublist.match(reply)
     for (const s of matches.psubs) {
       if (s.owner === this) return this.deliver(s, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS)
     }
@@ -437,7 +455,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private teardown(reason: string): void {
     if (this.isClosed) return
     this.closeReason = reason
-    for (const sub of this.subs.values()) this.ctx.router.unsubscribe(sub)
+    for (const sub of this.subs.values()) this.router.unsubscribe(sub)
     this.subs.clear()
     // Whoever waits for us to drain waits no longer.
     this.gate.open()
