@@ -42,8 +42,11 @@ export class MetaStore extends Context.Service<MetaStore, {
 
   /** Documents under `dir` (`<dir>/streams/<name>.json`, `<dir>/consumers/<stream>/<name>.json`). */
   static readonly layerFile = (options: { readonly dir: string }): Layer.Layer<MetaStore> =>
-    Layer.sync(MetaStore, () => make(diskFiles(options.dir)))
+    Layer.sync(MetaStore, () => makeFile(options.dir))
 }
+
+/** The file-backed service without a layer (one per JetStream account, each under its own directory). */
+export const makeFile = (dir: string): MetaStore["Service"] => make(diskFiles(dir))
 
 // ---- decoding ------------------------------------------------------------------------------------------------
 

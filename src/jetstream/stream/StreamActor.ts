@@ -58,6 +58,11 @@ export interface StreamContext {
   readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
+  /**
+   * True when storing `bytes` more would take the account past its JetStream limit for this storage
+   * (nats-server stores, finds limitsExceeded and removes the message again: the same outcome).
+   */
+  readonly accountFull?: (storage: "file" | "memory", bytes: number) => boolean
 }
 
 export class StreamActor {
@@ -394,6 +399,9 @@ export class StreamActor {
     }
     if ((hdr?.length ?? 0) > 65535) return this.queueError(reply, ApiErrors.streamHeaderExceedsMaximum())
     if (this.ctx.storeFull?.(cfg.storage) === true) return this.queueError(reply, ApiErrors.insufficientResources())
+    if (this.ctx.accountFull?.(cfg.storage, subject.length + size + 16) === true) {
+      return this.queueError(reply, ApiErrors.accountResourcesExceeded())
+    }
     if (cfg.discard === "new") {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
