@@ -4,8 +4,8 @@
  * accounts each have one of these, so both may own a stream `ORDERS`; a request only ever reaches
  * the instance of the requester's account.
  *
- * An account without JetStream answers only `$JS.API.INFO`, with 10039 (nats-server
- * enableJetStreamInfoServiceImportOnly); other API subjects have no responder there.
+ * An account without JetStream answers every API request with 10039 (nats-server
+ * enableJetStreamInfoServiceImportOnly, then checkJetStream in each handler).
  *
  * Requests are served one at a time by the account's API fiber (management traffic, not the
  * publish hot path); pull requests go straight to the consumer's mailbox.
@@ -157,10 +157,20 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     const domainPrefix = config.domain === undefined ? undefined : `$JS.${config.domain}.API.`
 
     if (limits === undefined) {
-      const notEnabled = apiErrorResponse(`${T}account_info_response`, ApiErrors.notEnabledForAccount())
-      const onInfo = (_s: string, reply: string | undefined) => respond(reply, notEnabled)
-      yield* subscribeApi(`${PREFIX}INFO`, onInfo)
-      if (domainPrefix !== undefined) yield* subscribeApi(`${domainPrefix}INFO`, onInfo)
+      // nats-server: every API handler starts with checkJetStream and answers 10039 in its own type.
+      const onDisabled = (subject: string, reply: string | undefined) => {
+        if (reply === undefined) return
+        const api = domainPrefix !== undefined && subject.startsWith(domainPrefix)
+          ? PREFIX + subject.slice(domainPrefix.length)
+          : subject
+        const found = api === `${PREFIX}INFO`
+          ? { route: { type: "account_info_response", zero: undefined } }
+          : resolve(api)
+        if (found === undefined) return
+        respond(reply, apiErrorResponse(T + found.route.type, ApiErrors.notEnabledForAccount(), found.route.zero))
+      }
+      yield* subscribeApi(`${PREFIX}>`, onDisabled)
+      if (domainPrefix !== undefined) yield* subscribeApi(`${domainPrefix}>`, onDisabled)
       return self
     }
 
