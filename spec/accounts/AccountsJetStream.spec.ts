@@ -8,6 +8,7 @@
  */
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { connect as legacyConnect } from "nats"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -126,7 +127,31 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
     }))
 }
 
+/** The legacy `nats` v2 client: its JetStream manager in two accounts, one stream name. */
+scenarios["legacy nats v2: two accounts, one stream name, separate contents"] = async (url) => {
+  const out: Record<string, unknown> = {}
+  for (const u of ["a", "b"]) {
+    const nc = await legacyConnect({ servers: url, reconnect: false, user: u, pass: u })
+    try {
+      const jsm = await nc.jetstreamManager()
+      await jsm.streams.add({ name: "LEGACY", subjects: [`${u}.legacy`] })
+      const js = nc.jetstream()
+      for (let i = 0; i <= (u === "a" ? 1 : 2); i++) await js.publish(`${u}.legacy`, sc.encode(`${u}${i}`))
+      const info = await jsm.streams.info("LEGACY")
+      out[u] = { subjects: info.config.subjects, messages: info.state.messages }
+      await jsm.streams.delete("LEGACY")
+    } finally {
+      await nc.close()
+    }
+  }
+  return out
+}
+
 const expected: Record<string, unknown> = {
+  "legacy nats v2: two accounts, one stream name, separate contents": {
+    a: { subjects: ["a.legacy"], messages: 2 },
+    b: { subjects: ["b.legacy"], messages: 3 }
+  },
   "two accounts own stream ORDERS, each sees only its own": {
     a: { names: ["ORDERS"], subjects: ["a.orders.>"], messages: 1 },
     b: { names: ["ORDERS"], subjects: ["b.orders.>"], messages: 1 },

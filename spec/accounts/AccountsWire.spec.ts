@@ -5,6 +5,7 @@
  * configuration file; both must report the same values, and those values are asserted too.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { connect as legacyConnect } from "nats"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
@@ -138,7 +139,26 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
   }
 }
 
+/** The legacy `nats` v2 client requesting across accounts through the service import. */
+scenarios["legacy nats v2: a request through the service import"] = async (url) => {
+  const a = await as(url, "a")
+  const b = await legacyConnect({ servers: url, reconnect: false, user: "b", pass: "b" })
+  try {
+    const sub = a.subscribe("help.>")
+    void (async () => {
+      for await (const m of sub) m.respond(sc.encode(`legacy ${m.subject}`))
+    })().catch(() => undefined)
+    await a.flush()
+    const r = await b.request("ask.legacy", sc.encode(""), { timeout: 2000 })
+    return dc.decode(r.data)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+}
+
 const expected: Record<string, unknown> = {
+  "legacy nats v2: a request through the service import": "legacy help.legacy",
   "isolation: a subject in one account is invisible to every other": {
     a2: ["x.1:from a"],
     b: ["x.2:from b"],
