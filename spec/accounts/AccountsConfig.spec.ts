@@ -86,7 +86,7 @@ describe("accounts block", () => {
 })
 
 /** Config text → the message nats-server gives (found in its `-t` output too). */
-const refused: ReadonlyArray<readonly [string, string]> = [
+const refused: Array<readonly [string, string]> = [
   [
     "accounts { B: { imports: [ {stream: {account: C, subject: foo}} ] } }",
     "\"C\" account not defined for stream import"
@@ -144,8 +144,22 @@ const refused: ReadonlyArray<readonly [string, string]> = [
   ]
 ]
 
+const cycles: ReadonlyArray<readonly [string, string]> = [
+  [
+    "accounts { A: { exports: [{stream: x}], imports: [{stream: {account: B, subject: x}}] }, B: { exports: [{stream: x}], imports: [{stream: {account: A, subject: x}}] } }",
+    "Error adding stream import \"x\": import forms a cycle"
+  ],
+  [
+    "accounts { A: { exports: [{service: x}], imports: [{service: {account: B, subject: x}}] }, B: { exports: [{service: x}], imports: [{service: {account: A, subject: x}}] } }",
+    "Error adding service import \"x\": import forms a cycle"
+  ]
+]
+refused.push(...cycles)
+
 /** Accepted by both. */
 const accepted: ReadonlyArray<string> = [
+  // The prefix takes the imported subject out of the exporter's reach: no cycle.
+  "accounts { A: { exports: [{stream: x}], imports: [{stream: {account: B, subject: x}, prefix: p}] }, B: { exports: [{stream: x}], imports: [{stream: {account: A, subject: x}}] } }",
   "accounts { A: {}, B: {} }",
   "accounts [A, B]",
   "accounts { A: { jetstream: enabled } }\njetstream: enabled",

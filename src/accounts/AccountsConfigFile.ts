@@ -12,7 +12,7 @@ import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import type { NkeyUser, PasswordUser } from "../auth/AuthSettings.ts"
 import type { Permissions } from "../auth/Permissions.ts"
 import type { ConfigEntry, ConfigValue, Position } from "../config/ConfigValue.ts"
-import { hasWildcard, isSubsetOf, isValidSubject } from "../subject/Subject.ts"
+import { hasWildcard, isSubsetOf, isValidSubject, overlaps } from "../subject/Subject.ts"
 import {
   type AccountSettings,
   DEFAULT_SYSTEM_ACCOUNT,
@@ -599,6 +599,10 @@ export const accounts = (
         bad("stream import already exists")
         continue
       }
+      if (streamImportFormsCycle(byName, me, exporter, streamTarget(i))) {
+        bad("import forms a cycle")
+        continue
+      }
       seen.push(i)
     }
     for (const i of d.serviceImports) {
@@ -616,11 +620,75 @@ export const accounts = (
         bad("service import not authorized")
         continue
       }
+      if (serviceImportFormsCycle(byName, me, exporter, i.to ?? i.subject)) {
+        bad("import forms a cycle")
+        continue
+      }
     }
     d.settings.exports = { streams: d.streamExports, services: d.serviceExports }
     d.settings.imports = { streams: d.streamImports, services: d.serviceImports }
   }
   return { accounts: drafts.map((d) => d.settings), users, nkeys, usersPos }
+}
+
+/** nats-server MaxAccountCycleSearchDepth. */
+const MAX_CYCLE_SEARCH_DEPTH = 1024
+
+const streamTarget = (i: StreamImport): string => {
+  if (i.prefix !== undefined) return (i.prefix.endsWith(".") ? i.prefix : `${i.prefix}.`) + i.subject
+  return i.to ?? i.subject
+}
+
+/**
+ * nats-server checkStreamImportsForCycles: does what `importer` imports as `to` come back to it
+ * through the exporter's own imports? Run over every import once all are known (nats-server runs
+ * it as each import is added, in map order), so the answer does not depend on the order.
+ */
+const streamImportFormsCycle = (
+  byName: ReadonlyMap<string, Draft>,
+  importer: string,
+  exporter: Draft,
+  to: string
+): boolean => {
+  const visited = new Set([importer])
+  const walk = (acc: Draft, subject: string): boolean => {
+    if (visited.size >= MAX_CYCLE_SEARCH_DEPTH) return true
+    if (!acc.streamExports.some((x) => isSubsetOf(subject, x.subject))) return false
+    for (const si of acc.streamImports) {
+      const siTo = streamTarget(si)
+      if (!overlaps(subject, siTo)) continue
+      if (visited.has(si.account)) return true
+      visited.add(acc.settings.name)
+      const next = byName.get(si.account)
+      if (next !== undefined && walk(next, isSubsetOf(siTo, subject) ? siTo : subject)) return true
+    }
+    return false
+  }
+  return walk(exporter, to)
+}
+
+/** nats-server checkServiceImportsForCycles, over every import (see above). */
+const serviceImportFormsCycle = (
+  byName: ReadonlyMap<string, Draft>,
+  importer: string,
+  exporter: Draft,
+  from: string
+): boolean => {
+  const visited = new Set([importer])
+  const walk = (acc: Draft, subject: string): boolean => {
+    if (visited.size >= MAX_CYCLE_SEARCH_DEPTH) return true
+    for (const si of acc.serviceImports) {
+      const local = si.to ?? si.subject
+      // nats-server's si.to is the exported subject the import delivers to.
+      if (!overlaps(subject, si.subject)) continue
+      if (visited.has(si.account)) return true
+      visited.add(acc.settings.name)
+      const next = byName.get(si.account)
+      if (next !== undefined && walk(next, isSubsetOf(local, subject) ? local : subject)) return true
+    }
+    return false
+  }
+  return walk(exporter, from)
 }
 
 export { DEFAULT_SYSTEM_ACCOUNT }
