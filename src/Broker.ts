@@ -36,7 +36,7 @@ export const coreLayer = <E = never>(
   config: BrokerConfig,
   options: BrokerLayerOptions = {},
   /** Started right after config/router/log and before JetStream (the monitoring port, from `layer`). */
-  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log>
+  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log | Accounts>
 ) => {
   const basics = Layer.mergeAll(
     ServerConfig.layer(config),

@@ -93,6 +93,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private router: MessageRouter
   /** The client's account name (`$G` unless a user of a configured account). */
   account = "$G"
+  /** The user (or nkey) authentication admitted, for /connz `authorized_user`. */
+  authorizedUser: string | undefined = undefined
 
   readonly cid: number
   private readonly wire: Wire
@@ -335,6 +337,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     this.awaitingAuth = false
     this.perms = r.permissions
+    this.authorizedUser = r.who
     return true
   }
 

@@ -36,6 +36,12 @@ export interface ConnzOptions {
   readonly limit: number
   readonly cid: number
   readonly state: "open" | "closed" | "all"
+  /** `auth=true`: each entry names its authorized user and (other than `$G`) its account. */
+  readonly auth: boolean
+  /** `acc=`: only the connections of this account. */
+  readonly account: string | undefined
+  /** `user=`: only the connections of this user. */
+  readonly user: string | undefined
 }
 
 /** nats-server `HandleConnz` + the checks at the top of `Connz` (same error texts, answered with 400). */
@@ -67,9 +73,8 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
   if (state === undefined) {
     return new QueryError(`Error decoding state for ${q.get("state")}`)
   }
-  if ((q.get("user") ?? "") !== "" || (q.get("acc") ?? "") !== "") {
-    if (!auth) return new QueryError("filter by user or account only allowed with auth option", true)
-  }
+  // nats-server 2.9.10 means to refuse `user`/`acc` without `auth`, but tests the filters before it
+  // reads them (monitor.go Connz), so it never does: neither do we.
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortOpt
   if (!SORTS.includes(sort)) return new QueryError(`invalid sorting option: ${sortRaw}`, true)
   if (sort === "stop" && state !== "closed") {
@@ -86,7 +91,10 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
     offset: Math.max(0, offset),
     limit: cid > 0 ? 1 : limit <= 0 ? DEFAULT_LIST_SIZE : limit,
     cid,
-    state
+    state,
+    auth,
+    account: (q.get("acc") ?? "") === "" ? undefined : q.get("acc")!,
+    user: (q.get("user") ?? "") === "" ? undefined : q.get("user")!
   }
 }
 
@@ -137,14 +145,35 @@ const connInfo = (c: ClientConnection, opts: ConnzOptions, nowMs: number): Recor
     name: c.name === "" ? undefined : c.name,
     lang: c.lang === "" ? undefined : c.lang,
     version: c.version === "" ? undefined : c.version,
+    authorized_user: opts.auth ? c.authorizedUser : undefined,
+    account: opts.auth && c.account !== "$G" ? c.account : undefined,
     subscriptions_list: !opts.subsDetail && subs.length > 0 ? subs.map((s) => s.subject) : undefined,
     subscriptions_list_detail: opts.subsDetail && subs.length > 0 ? subs.map(subDetail) : undefined
   }
 }
 
-export const connz = (server: ServerShape, opts: ConnzOptions, nowMs: number): Record<string, unknown> => {
+export const connz = (
+  server: ServerShape,
+  opts: ConnzOptions,
+  nowMs: number,
+  accountExists: (name: string) => boolean = () => true
+): Record<string, unknown> => {
+  // nats-server answers an unknown account with an empty page that has no server id.
+  if (opts.account !== undefined && !accountExists(opts.account)) {
+    return {
+      server_id: "",
+      now: timeMs(nowMs),
+      num_connections: 0,
+      total: 0,
+      offset: opts.offset,
+      limit: opts.limit,
+      connections: null
+    }
+  }
   let conns = opts.state === "closed" ? [] : [...server.connections]
   if (opts.cid > 0) conns = conns.filter((c) => c.cid === opts.cid)
+  if (opts.account !== undefined) conns = conns.filter((c) => c.account === opts.account)
+  if (opts.user !== undefined) conns = conns.filter((c) => c.authorizedUser === opts.user)
   conns.sort(comparators[opts.sort])
   const total = conns.length
   const page = conns.slice(Math.min(opts.offset, total), Math.min(opts.offset + opts.limit, total))
@@ -187,7 +216,7 @@ export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError =
   }
 }
 
-const sublistStats = (router: MessageRouter) => {
+export const sublistStats = (router: MessageRouter) => {
   const sl = router.sublist
   const cache = sl.cacheStats()
   return {

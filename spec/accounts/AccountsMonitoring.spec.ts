@@ -1,0 +1,166 @@
+/**
+ * `/accountz`, `/accountz?acc=` and `/connz?acc=` (with `auth`) against nats-server 2.9.10 (when
+ * on PATH) with the same configuration, on the fields both have: nats-server's system account
+ * (`$SYS` and the `$SYS.REQ.*` imports it adds to every account) is not built here, and its
+ * sublist counts include those imports, so they are left out of the comparison.
+ */
+import { connect } from "@nats-io/transport-node"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
+import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+
+const natsServer = natsServerPath()
+if (natsServer === undefined) console.log("accounts monitoring differential skipped: nats-server is not on PATH")
+
+const CONF = `
+http: "127.0.0.1:-1"
+accounts {
+  A: {
+    users: [ { user: a, password: a } ]
+    exports: [ { stream: "s.>", accounts: [B] }, { service: q, response: stream } ]
+  }
+  B: {
+    users: [ { user: b, password: b } ]
+    imports: [ { stream: { account: A, subject: "s.>" }, prefix: p }, { service: { account: A, subject: q }, to: ask } ]
+  }
+}
+`
+
+type Json = Record<string, unknown>
+
+const get = async (port: number, path: string) => {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`)
+  const body = await r.text()
+  return { status: r.status, body: r.headers.get("content-type")?.includes("json") === true ? JSON.parse(body) : body }
+}
+
+/** What both servers must agree on. */
+const comparable = async (port: number, url: string) => {
+  const nc = await connect({ servers: url, reconnect: false, user: "a", pass: "a", name: "acc-a" })
+  const nb = await connect({ servers: url, reconnect: false, user: "b", pass: "b", name: "acc-b" })
+  try {
+    await nc.flush()
+    await nb.flush()
+    const list = (await get(port, "/accountz")).body as Json
+    const detail = (acc: string) =>
+      get(port, `/accountz?acc=${acc}`).then(({ body }) => {
+        const d = (body as Json).account_detail as Json
+        const imports = ((d.imports ?? []) as Array<Json>).filter((i) => i.account !== "$SYS")
+        return {
+          account_name: d.account_name,
+          expired: d.expired,
+          complete: d.complete,
+          jetstream_enabled: d.jetstream_enabled,
+          leafnode_connections: d.leafnode_connections,
+          client_connections: d.client_connections,
+          exports: ((d.exports ?? []) as Array<Json>).sort((x, y) =>
+            String(x.subject).localeCompare(String(y.subject))
+          ),
+          imports,
+          // `imports` is always there on nats-server (its `$SYS` ones): compared as a list instead.
+          keys: Object.keys(d).filter((k) => k !== "update_time" && k !== "imports")
+        }
+      })
+    const connzA = (await get(port, "/connz?acc=A&auth=true")).body as Json
+    const connzNoAuth = (await get(port, "/connz?acc=B")).body as Json
+    const unknown = (await get(port, "/connz?acc=Z")).body as Json
+    const entry = (c: Json) => ({ name: c.name, authorized_user: c.authorized_user, account: c.account })
+    return {
+      accounts: ((list.accounts as Array<string>).filter((a) => a !== "$SYS")).sort(),
+      listKeys: Object.keys(list).filter((k) => k !== "system_account"),
+      a: await detail("A"),
+      b: await detail("B"),
+      missing: await get(port, "/accountz?acc=Z"),
+      connzA: { total: connzA.total, connections: (connzA.connections as Array<Json>).map(entry) },
+      connzNoAuth: (connzNoAuth.connections as Array<Json>).map(entry),
+      unknown: { ...unknown, now: typeof unknown.now }
+    }
+  } finally {
+    await nc.close()
+    await nb.close()
+  }
+}
+
+const DETAIL_KEYS = [
+  "account_name",
+  "expired",
+  "complete",
+  "jetstream_enabled",
+  "leafnode_connections",
+  "client_connections",
+  "subscriptions",
+  "sublist_stats"
+]
+
+describe("accounts monitoring", () => {
+  let ours: RunningBroker
+  let theirs: RunningNatsServer | undefined
+  beforeAll(async () => {
+    ours = await startBrokerWithConf(CONF)
+    if (natsServer !== undefined) theirs = await startNatsWithConf(CONF)
+  })
+  afterAll(async () => {
+    await ours?.stop()
+    await theirs?.stop()
+  })
+
+  it("/accountz and /connz?acc= as nats-server", async () => {
+    const got = await comparable(ours.monitorPort!, ours.url)
+    expect(got).toEqual({
+      accounts: ["$G", "A", "B"],
+      listKeys: ["server_id", "now", "accounts"],
+      a: {
+        account_name: "A",
+        expired: false,
+        complete: true,
+        jetstream_enabled: false,
+        leafnode_connections: 0,
+        client_connections: 1,
+        exports: [
+          { subject: "q", type: "service", response_type: "Streamed" },
+          { subject: "s.>", type: "stream", approved_accounts: ["B"] }
+        ],
+        imports: [],
+        keys: [...DETAIL_KEYS.slice(0, 7), "exports", ...DETAIL_KEYS.slice(7)]
+      },
+      b: {
+        account_name: "B",
+        expired: false,
+        complete: true,
+        jetstream_enabled: false,
+        leafnode_connections: 0,
+        client_connections: 1,
+        exports: [],
+        imports: [
+          {
+            subject: "s.>",
+            account: "A",
+            local_subject: "p.s.>",
+            type: "stream",
+            invalid: false,
+            share: false,
+            tracking: false
+          },
+          { subject: "ask", account: "A", to: "q", type: "service", invalid: false, share: false, tracking: false }
+        ],
+        keys: DETAIL_KEYS
+      },
+      missing: { status: 400, body: "Account Z does not exist" },
+      connzA: { total: 1, connections: [{ name: "acc-a", authorized_user: "a", account: "A" }] },
+      connzNoAuth: [{ name: "acc-b", authorized_user: undefined, account: undefined }],
+      unknown: {
+        server_id: "",
+        now: "string",
+        num_connections: 0,
+        total: 0,
+        offset: 0,
+        limit: 1024,
+        connections: null
+      }
+    })
+    if (theirs !== undefined) {
+      const nats = await comparable(theirs.monitorPort!, theirs.url)
+      expect(nats).toEqual(got)
+    }
+  })
+})
