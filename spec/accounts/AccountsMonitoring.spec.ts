@@ -4,7 +4,11 @@
  * (`$SYS` and the `$SYS.REQ.*` imports it adds to every account) is not built here, and its
  * sublist counts include those imports, so they are left out of the comparison.
  */
+import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
@@ -161,6 +165,89 @@ describe("accounts monitoring", () => {
     if (theirs !== undefined) {
       const nats = await comparable(theirs.monitorPort!, theirs.url)
       expect(nats).toEqual(got)
+    }
+  })
+})
+
+const JS_CONF = (dir: string) => `
+http: "127.0.0.1:-1"
+jetstream { store_dir: "${dir}" }
+accounts {
+  A: { users: [ { user: a, password: a } ], jetstream: enabled }
+  B: { users: [ { user: b, password: b } ], jetstream: { max_mem: 1M, max_file: 2M } }
+  N: { users: [ { user: n, password: n } ] }
+}
+`
+
+describe("/jsz over accounts", () => {
+  const run = async (port: number, url: string) => {
+    for (const [u, n] of [["a", 2], ["b", 1]] as const) {
+      const nc = await connect({ servers: url, reconnect: false, user: u, pass: u })
+      try {
+        const jsm = await jetstreamManager(nc)
+        for (let i = 0; i < n; i++) await jsm.streams.add({ name: `S${i}`, subjects: [`${u}.${i}`] })
+        await nc.request(`${u}.0`, new Uint8Array(10))
+      } finally {
+        await nc.close()
+      }
+    }
+    const jsz = (await get(port, "/jsz?accounts=true")).body as Json
+    const one = (await get(port, "/jsz?acc=B")).body as Json
+    const paged = (await get(port, "/jsz?accounts=true&offset=1&limit=1")).body as Json
+    const details = (j: Json) =>
+      ((j.account_details ?? []) as Array<Json>).map((d) => ({
+        name: d.name,
+        reserved_memory: d.reserved_memory,
+        reserved_storage: d.reserved_storage,
+        api: d.api
+      })).sort((x, y) => String(x.name).localeCompare(String(y.name)))
+    return {
+      accounts: jsz.accounts,
+      streams: jsz.streams,
+      messages: jsz.messages,
+      api: jsz.api,
+      details: details(jsz),
+      one: details(one),
+      paged: details(paged)
+    }
+  }
+
+  it("adds up every JetStream account and lists each, as nats-server", async () => {
+    const dirs = [
+      fs.mkdtempSync(path.join(os.tmpdir(), "acc-jsz-")),
+      fs.mkdtempSync(path.join(os.tmpdir(), "acc-jsz-"))
+    ]
+    const ours = await startBrokerWithConf(JS_CONF(dirs[0]!))
+    try {
+      const got = await run(ours.monitorPort!, ours.url)
+      expect(got).toEqual({
+        accounts: 2,
+        streams: 3,
+        messages: 2,
+        api: { total: 5, errors: 0 },
+        details: [
+          {
+            name: "A",
+            reserved_memory: 18446744073709552000,
+            reserved_storage: 18446744073709552000,
+            api: { total: 3, errors: 0 }
+          },
+          { name: "B", reserved_memory: 1000000, reserved_storage: 2000000, api: { total: 2, errors: 0 } }
+        ],
+        one: [{ name: "B", reserved_memory: 1000000, reserved_storage: 2000000, api: { total: 2, errors: 0 } }],
+        paged: [{ name: "B", reserved_memory: 1000000, reserved_storage: 2000000, api: { total: 2, errors: 0 } }]
+      })
+      if (natsServer !== undefined) {
+        const theirs = await startNatsWithConf(JS_CONF(dirs[1]!))
+        try {
+          expect(await run(theirs.monitorPort!, theirs.url)).toEqual(got)
+        } finally {
+          await theirs.stop()
+        }
+      }
+    } finally {
+      await ours.stop()
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
     }
   })
 })
