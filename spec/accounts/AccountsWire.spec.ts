@@ -26,6 +26,8 @@ accounts {
       { stream: "private.*", accounts: [C] }
       { service: "help.>" }
       { service: "feed", response: stream, threshold: "1s" }
+      { service: "once" }
+      { service: "slow", threshold: "100ms" }
     ]
   }
   B: {
@@ -34,6 +36,8 @@ accounts {
       { stream: { account: A, subject: "news.>" }, prefix: "from_a" }
       { service: { account: A, subject: "help.>" }, to: "ask.>" }
       { service: { account: A, subject: "feed" } }
+      { service: { account: A, subject: "once" } }
+      { service: { account: A, subject: "slow" } }
     ]
   }
   C: {
@@ -42,6 +46,7 @@ accounts {
   }
 }
 authorization { users: [ { user: g, password: g } ] }
+no_auth_user: b
 `
 
 const as = (url: string, user: string) => connect({ servers: url, reconnect: false, user, pass: user })
@@ -157,7 +162,56 @@ scenarios["legacy nats v2: a request through the service import"] = async (url) 
   }
 }
 
+scenarios["singleton responses: only the first crosses back; a late one after the threshold is dropped"] = async (
+  url
+) => {
+  const [a, b] = await Promise.all(["a", "b"].map((u) => as(url, u)))
+  try {
+    const once = a.subscribe("once")
+    void (async () => {
+      for await (const m of once) {
+        m.respond(sc.encode("first"))
+        m.respond(sc.encode("second"))
+      }
+    })().catch(() => undefined)
+    const slow = a.subscribe("slow")
+    void (async () => {
+      for await (const m of slow) setTimeout(() => m.respond(sc.encode("late")), 1500)
+    })().catch(() => undefined)
+    await a.flush()
+    const got = collect(b, "_INBOX.single")
+    await b.flush()
+    b.publish("once", sc.encode(""), { reply: "_INBOX.single" })
+    b.publish("slow", sc.encode(""), { reply: "_INBOX.single" })
+    await b.flush()
+    await sleep(2000)
+    return got
+  } finally {
+    await Promise.all([a, b].map((n) => n.close()))
+  }
+}
+
+scenarios["no_auth_user of an account: a client without credentials joins that account"] = async (url) => {
+  const anon = await connect({ servers: url, reconnect: false })
+  const a = await as(url, "a")
+  try {
+    const got = collect(anon, "from_a.>")
+    await anon.flush()
+    a.publish("news.anon", sc.encode("hi"))
+    await a.flush()
+    await sleep(100)
+    return got
+  } finally {
+    await anon.close()
+    await a.close()
+  }
+}
+
 const expected: Record<string, unknown> = {
+  "singleton responses: only the first crosses back; a late one after the threshold is dropped": [
+    "_INBOX.single:first"
+  ],
+  "no_auth_user of an account: a client without credentials joins that account": ["from_a.news.anon:hi"],
   "legacy nats v2: a request through the service import": "legacy help.legacy",
   "isolation: a subject in one account is invisible to every other": {
     a2: ["x.1:from a"],
