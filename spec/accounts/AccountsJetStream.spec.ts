@@ -94,6 +94,8 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
       out.third = await failure(jsm.streams.add({ name: "S3", subjects: ["s3"] }))
       out.consumer1 = await failure(jsm.consumers.add("S1", { durable_name: "d1", ack_policy: "explicit" as never }))
       out.consumer2 = await failure(jsm.consumers.add("S1", { durable_name: "d2", ack_policy: "explicit" as never }))
+      out.updateTooBig = await failure(jsm.streams.update("S2", { subjects: ["s2"], max_bytes: 1500 }))
+      out.updateFits = await failure(jsm.streams.update("S2", { subjects: ["s2"], max_bytes: 1096 }))
       const info = await api(nc, "$JS.API.INFO")
       if (typeof info !== "string") out.info = { streams: info.streams, consumers: info.consumers, limits: info.limits }
       await jsm.streams.delete("S1")
@@ -168,6 +170,8 @@ const expected: Record<string, unknown> = {
     third: "400 10027 maximum number of streams reached",
     consumer1: "ok",
     consumer2: "400 10026 maximum consumers limit reached",
+    updateTooBig: "500 10047 insufficient storage resources available",
+    updateFits: "ok",
     info: {
       streams: 2,
       consumers: 1,

@@ -72,14 +72,19 @@ interface ApiRequest {
 /**
  * nats-server jsNonClusteredStreamLimitsCheck for a new stream: max_streams, the stream's
  * max_consumers against the account's, then its max_bytes (1 when unset) on top of what the
- * account's other streams of that storage reserve.
+ * account's other streams of that storage reserve. For an update (`old` given, nats-server
+ * configUpdateCheck) no stream count, and only the growth of max_bytes is added to a reservation
+ * that keeps the old value.
  */
 export const checkStreamLimits = (
   limits: JetStreamLimits,
   registry: StreamRegistry,
-  config: StreamConfig
+  config: StreamConfig,
+  old?: StreamConfig
 ): ApiError | undefined => {
-  if (limits.maxStreams > 0 && registry.size >= limits.maxStreams) return ApiErrors.maximumStreamsLimit()
+  if (old === undefined && limits.maxStreams > 0 && registry.size >= limits.maxStreams) {
+    return ApiErrors.maximumStreamsLimit()
+  }
   if (config.max_consumers > 0 && limits.maxConsumers > 0 && config.max_consumers > limits.maxConsumers) {
     return ApiErrors.maximumConsumersLimit()
   }
@@ -89,7 +94,11 @@ export const checkStreamLimits = (
       reserved += s.config.max_bytes
     }
   }
-  const add = config.max_bytes < 0 ? 1 : config.max_bytes
+  let add = config.max_bytes < 0 ? 1 : config.max_bytes
+  if (old !== undefined) {
+    reserved += old.max_bytes
+    add = Math.max(0, config.max_bytes - old.max_bytes)
+  }
   if (config.storage === "memory") {
     if (limits.maxMemory >= 0 && reserved + add > limits.maxMemory) return ApiErrors.memoryResourcesExceeded()
   } else if (limits.maxStore >= 0 && reserved + add > limits.maxStore) return ApiErrors.storageResourcesExceeded()
@@ -205,7 +214,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       nowNs,
       limits: apiLimits,
       advise,
-      checkAccountLimits: (cfg) => checkStreamLimits(limits, registry, cfg),
+      checkAccountLimits: (cfg, old) => checkStreamLimits(limits, registry, cfg, old),
       consumerLimits: {
         ...(limits.maxConsumers > 0 ? { accountMaxConsumers: limits.maxConsumers } : {}),
         ...(limits.maxAckPending > 0 ? { accountMaxAckPending: limits.maxAckPending } : {})

@@ -37,7 +37,7 @@ export interface ApiContext {
    * The account's JetStream limits for a new stream (nats-server jsNonClusteredStreamLimitsCheck:
    * max_streams, max_consumers, reserved bytes), checked before the stream is looked up.
    */
-  readonly checkAccountLimits?: (config: StreamConfig) => ApiError | undefined
+  readonly checkAccountLimits?: (config: StreamConfig, old?: StreamConfig) => ApiError | undefined
   /** The account's consumer limits (`max_consumers`, `max_ack_pending`). */
   readonly consumerLimits?: ConsumerLimits
 }
@@ -80,6 +80,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     if (!decoded.ok) return yield* decoded.error
     if (actor === undefined) return yield* ApiErrors.streamNotFound()
     const next = decoded.config
+    const overLimit = ctx.checkAccountLimits?.(next, actor.config)
+    if (overLimit !== undefined) return yield* overLimit
     if (overlapsOther(ctx.registry, next)) return yield* ApiErrors.streamSubjectOverlap()
     yield* actor.call((a) => {
       const before = a.config
