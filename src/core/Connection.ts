@@ -25,6 +25,9 @@ export interface ConnectionContext {
   readonly router: MessageRouter
   /** The router of a configured account (undefined: no such account). */
   readonly accountRouter?: (account: string) => MessageRouter | undefined
+  /** Counts a client into its account; false when the account's connection limit is reached. */
+  readonly joinAccount?: (account: string) => boolean
+  readonly leaveAccount?: (account: string) => void
   readonly config: BrokerConfig
   readonly log: Logger
   /** The INFO line for this client (with the nkey challenge when one is sent). */
@@ -332,8 +335,14 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         this.authViolation(`account "${r.account}" not found`)
         return false
       }
+      if (this.ctx.joinAccount !== undefined && !this.ctx.joinAccount(r.account)) {
+        // nats-server maxAccountConnExceeded.
+        this.close("Maximum Account Connections Exceeded", "maximum account active connections exceeded")
+        return false
+      }
       this.router = router
       this.account = r.account
+      this.onDone.push(() => this.ctx.leaveAccount?.(r.account!))
     }
     this.awaitingAuth = false
     this.perms = r.permissions

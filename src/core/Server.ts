@@ -43,6 +43,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         const serverId = makeServerId()
         const serverName = config.serverName ?? serverId
         const connections = new Set<ClientConnection>()
+        // Clients per configured account, against its connection limit (JWT `limits.conn`).
+        const accountConnections = new Map<string, number>()
         let nextCid = 0
         let slowConsumers = 0
         const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
@@ -73,6 +75,14 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         const ctx: ConnectionContext = {
           router,
           accountRouter: (name) => accounts.get(name)?.router,
+          joinAccount: (name) => {
+            const max = accounts.get(name)?.settings.maxConnections ?? -1
+            const n = accountConnections.get(name) ?? 0
+            if (max >= 0 && n >= max) return false
+            accountConnections.set(name, n + 1)
+            return true
+          },
+          leaveAccount: (name) => accountConnections.set(name, Math.max(0, (accountConnections.get(name) ?? 1) - 1)),
           config,
           log,
           auth: auth?.required === true ? auth : undefined,
