@@ -179,6 +179,40 @@ accounts {
 }
 `
 
+describe("/subsz and /varz over accounts", () => {
+  it("count every account's subscriptions; acc= selects one", async () => {
+    const broker = await startBrokerWithConf(CONF)
+    const a = await connect({ servers: broker.url, reconnect: false, user: "a", pass: "a" })
+    const b = await connect({ servers: broker.url, reconnect: false, user: "b", pass: "b" })
+    try {
+      a.subscribe("x.>")
+      b.subscribe("y")
+      b.subscribe("z")
+      await a.flush()
+      await b.flush()
+      const port = broker.monitorPort!
+      const subjects = async (q: string) => {
+        const body = (await get(port, `/subsz?subs=1${q}`)).body as Json
+        // The exporter's response subscription has a random `_R_.<prefix>.>` subject.
+        return ((body.subscriptions_list ?? []) as Array<Json>).map((s) => String(s.subject))
+          .map((s) => (s.startsWith("_R_.") ? "_R_" : s)).sort()
+      }
+      // A holds the stream import's subscription on "s.>" and the service's response one, B the service
+      // import's on "ask".
+      expect(await subjects("&acc=A")).toEqual(["_R_", "s.>", "x.>"])
+      expect(await subjects("&acc=B")).toEqual(["ask", "y", "z"])
+      expect(await subjects("&acc=NOPE")).toEqual([])
+      expect(await subjects("")).toEqual(["_R_", "ask", "s.>", "x.>", "y", "z"])
+      expect(((await get(port, "/subsz")).body as Json).num_subscriptions).toBe(6)
+      expect(((await get(port, "/varz")).body as Json).subscriptions).toBe(6)
+    } finally {
+      await a.close()
+      await b.close()
+      await broker.stop()
+    }
+  })
+})
+
 describe("/jsz over accounts", () => {
   const run = async (port: number, url: string) => {
     for (const [u, n] of [["a", 2], ["b", 1]] as const) {

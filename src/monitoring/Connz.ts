@@ -195,6 +195,8 @@ export interface SubszOptions {
   readonly offset: number
   readonly limit: number
   readonly test: string | undefined
+  /** `acc=`: one account's subscriptions (default: every account's). */
+  readonly account: string | undefined
 }
 
 export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError => {
@@ -212,22 +214,44 @@ export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError =
     subs,
     offset: Math.max(0, offset),
     limit: limit <= 0 ? DEFAULT_LIST_SIZE : limit,
-    test: test === "" ? undefined : test
+    test: test === "" ? undefined : test,
+    account: (q.get("acc") ?? "") === "" ? undefined : q.get("acc")!
   }
 }
 
-export const sublistStats = (router: MessageRouter) => {
-  const sl = router.sublist
-  const cache = sl.cacheStats()
+export const sublistStats = (router: MessageRouter) => sublistsStats([router])
+
+/** nats-server SublistStats.add over several accounts' sublists (fan-out averaged over all cached subjects). */
+export const sublistsStats = (routers: ReadonlyArray<MessageRouter>) => {
+  let subs = 0
+  let cached = 0
+  let inserts = 0
+  let removes = 0
+  let matches = 0
+  let hits = 0
+  let maxFanout = 0
+  let totFanout = 0
+  for (const r of routers) {
+    const sl = r.sublist
+    const cache = sl.cacheStats()
+    subs += sl.size
+    cached += cache.size
+    inserts += sl.stats.inserts
+    removes += sl.stats.removes
+    matches += sl.stats.matches
+    hits += sl.stats.cacheHits
+    maxFanout = Math.max(maxFanout, cache.maxFanout)
+    totFanout += cache.avgFanout * cache.size
+  }
   return {
-    num_subscriptions: sl.size,
-    num_cache: cache.size,
-    num_inserts: sl.stats.inserts,
-    num_removes: sl.stats.removes,
-    num_matches: sl.stats.matches,
-    cache_hit_rate: sl.stats.matches === 0 ? 0 : sl.stats.cacheHits / sl.stats.matches,
-    max_fanout: cache.maxFanout,
-    avg_fanout: cache.avgFanout
+    num_subscriptions: subs,
+    num_cache: cached,
+    num_inserts: inserts,
+    num_removes: removes,
+    num_matches: matches,
+    cache_hit_rate: matches === 0 ? 0 : hits / matches,
+    max_fanout: maxFanout,
+    avg_fanout: cached === 0 ? 0 : totFanout / cached
   }
 }
 
@@ -237,13 +261,13 @@ export const sublistStats = (router: MessageRouter) => {
  */
 export const subsz = (
   server: ServerShape,
-  router: MessageRouter,
+  routers: ReadonlyArray<MessageRouter>,
   opts: SubszOptions,
   nowMs: number
 ): Record<string, unknown> => {
-  const stats = sublistStats(router)
+  const stats = sublistsStats(routers)
   if (!opts.subs) return stats
-  let subs = router.sublist.all()
+  let subs = routers.flatMap((r) => r.sublist.all())
   if (opts.test !== undefined) {
     const test = opts.test
     subs = subs.filter((s) => matches(s.subject, test))

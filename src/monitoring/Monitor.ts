@@ -109,7 +109,16 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
             cores: os.availableParallelism()
           })
 
-          const sources = (s: ServerShape): Sources => ({ config, server: s, router, jetstream, http, requests })
+          const routers = accounts.all().map((a) => a.router)
+          const sources = (s: ServerShape): Sources => ({
+            config,
+            server: s,
+            router,
+            routers,
+            jetstream,
+            http,
+            requests
+          })
 
           const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
 
@@ -143,7 +152,11 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
               const opts = parseSubszQuery(req.query)
               if (opts instanceof QueryError) return text(400, opts.message)
               if (server === undefined) return text(503, "server is starting")
-              return json(req, encodeIndent(subsz(server, router, opts, Date.now())))
+              // Every account's subscriptions, or the `acc` one's (none for an unknown account).
+              const routers = accounts.all().filter((a) => opts.account === undefined || a.name === opts.account).map((
+                a
+              ) => a.router)
+              return json(req, encodeIndent(subsz(server, routers, opts, Date.now())))
             },
             "/jsz": (req) => {
               const opts = parseJszQuery(req.query)
