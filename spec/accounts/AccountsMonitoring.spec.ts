@@ -271,6 +271,10 @@ describe("/jsz over accounts", () => {
         one: [{ name: "B", reserved_memory: 1000000, reserved_storage: 2000000, api: { total: 2, errors: 0 } }],
         paged: [{ name: "B", reserved_memory: 1000000, reserved_storage: 2000000, api: { total: 2, errors: 0 } }]
       })
+      // /metrics labels each stream with its account.
+      const metrics = String((await get(ours.monitorPort!, "/metrics")).body)
+      const streamLines = metrics.split("\n").filter((l) => l.includes("_stream_total_messages{"))
+      expect(streamLines.map((l) => /account="(\w+)"/.exec(l)?.[1]).sort()).toEqual(["A", "A", "B"])
       if (natsServer !== undefined) {
         const theirs = await startNatsWithConf(JS_CONF(dirs[1]!))
         try {
