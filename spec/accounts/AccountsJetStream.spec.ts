@@ -26,7 +26,15 @@ const dc = new TextDecoder()
 const conf = (storeDir: string) => `
 jetstream { store_dir: "${storeDir}" }
 accounts {
-  A: { users: [ { user: a, password: a } ], jetstream: enabled }
+  A: {
+    users: [ { user: a, password: a } ]
+    jetstream: enabled
+    exports: [ { service: "$JS.API.>", accounts: [U] } ]
+  }
+  U: {
+    users: [ { user: u, password: u } ]
+    imports: [ { service: { account: A, subject: "$JS.API.>" } } ]
+  }
   B: { users: [ { user: b, password: b } ], jetstream: enabled }
   L: {
     users: [ { user: l, password: l } ]
@@ -149,7 +157,27 @@ scenarios["legacy nats v2: two accounts, one stream name, separate contents"] = 
   return out
 }
 
+scenarios["an account without JetStream that imports another's $JS.API uses that JetStream"] = async (url) => {
+  const viaU = await withUser(url, "u", async (nc) => {
+    const jsm = await jetstreamManager(nc)
+    const created = await failure(jsm.streams.add({ name: "VIA_U", subjects: ["via.u"] }))
+    const info = await api(nc, "$JS.API.INFO")
+    return { created, streams: typeof info === "string" ? info : info.streams }
+  })
+  const seenByA = await withUser(url, "a", async (nc) => {
+    const jsm = await jetstreamManager(nc)
+    const info = await jsm.streams.info("VIA_U")
+    await jsm.streams.delete("VIA_U")
+    return info.config.subjects
+  })
+  return { viaU, seenByA }
+}
+
 const expected: Record<string, unknown> = {
+  "an account without JetStream that imports another's $JS.API uses that JetStream": {
+    viaU: { created: "ok", streams: 1 },
+    seenByA: ["via.u"]
+  },
   "legacy nats v2: two accounts, one stream name, separate contents": {
     a: { subjects: ["a.legacy"], messages: 2 },
     b: { subjects: ["b.legacy"], messages: 3 }

@@ -40,8 +40,13 @@ export interface ApiStats {
 export interface AccountJetStreamDeps {
   readonly account: string
   readonly router: MessageRouter
-  /** Undefined: JetStream is not enabled for the account (INFO answers 10039, nothing else). */
+  /** Undefined: JetStream is not enabled for the account (its API answers 10039). */
   readonly limits: JetStreamLimits | undefined
+  /**
+   * The account imports a service covering `$JS.API.INFO` (another account's JetStream): without
+   * JetStream of its own it then answers nothing itself (nats-server serviceImportShadowed).
+   */
+  readonly apiImported?: boolean
   readonly fileStore: StreamStore["Service"]
   readonly memoryStore: StreamStore["Service"]
   readonly meta: MetaStore["Service"] | undefined
@@ -165,6 +170,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     // A JetStream domain also answers on $JS.<domain>.API.> (what clients use to reach it by domain).
     const domainPrefix = config.domain === undefined ? undefined : `$JS.${config.domain}.API.`
 
+    if (limits === undefined && deps.apiImported === true) return self
     if (limits === undefined) {
       // nats-server: every API handler starts with checkJetStream and answers 10039 in its own type.
       const onDisabled = (subject: string, reply: string | undefined) => {

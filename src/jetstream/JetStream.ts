@@ -21,6 +21,7 @@ import { EventLogStore } from "../store/EventLogStore.ts"
 import * as MetaStoreModule from "../store/MetaStore.ts"
 import { MetaStore } from "../store/MetaStore.ts"
 import { makeFile, makeMemory, StreamStore } from "../store/StreamStore.ts"
+import { isSubsetOf } from "../subject/Subject.ts"
 import * as AccountJetStream from "./AccountJetStream.ts"
 import { StoreLimits } from "./StoreLimits.ts"
 import type { StreamRegistry } from "./StreamRegistry.ts"
@@ -102,6 +103,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             account: acc.name,
             router: acc.router,
             limits,
+            apiImported: acc.settings.imports.services.some((i) => isSubsetOf("$JS.API.INFO", i.to ?? i.subject)),
             fileStore: own.file,
             memoryStore: own.memory,
             meta: own.meta,
