@@ -156,8 +156,25 @@ const cycles: ReadonlyArray<readonly [string, string]> = [
 ]
 refused.push(...cycles)
 
+// One subject exported twice is one export: any account list restricts it, lists add up.
+refused.push(
+  [
+    "accounts { A: { exports: [{stream: x}, {stream: x, accounts: [C]}] }, B: { imports: [{stream: {account: A, subject: x}}] }, C: {} }",
+    "Error adding stream import \"x\": stream import not authorized"
+  ],
+  [
+    "accounts { A: { exports: [{stream: x, accounts: [C]}, {stream: x}] }, B: { imports: [{stream: {account: A, subject: x}}] }, C: {} }",
+    "Error adding stream import \"x\": stream import not authorized"
+  ],
+  [
+    "accounts { A: { exports: [{service: x}, {service: x, accounts: [C]}] }, B: { imports: [{service: {account: A, subject: x}}] }, C: {} }",
+    "Error adding service import \"x\": service import not authorized"
+  ]
+)
+
 /** Accepted by both. */
 const accepted: ReadonlyArray<string> = [
+  "accounts { A: { exports: [{stream: x, accounts: [C]}, {stream: x, accounts: [B]}] }, B: { imports: [{stream: {account: A, subject: x}}] }, C: {} }",
   // The prefix takes the imported subject out of the exporter's reach: no cycle.
   "accounts { A: { exports: [{stream: x}], imports: [{stream: {account: B, subject: x}, prefix: p}] }, B: { exports: [{stream: x}], imports: [{stream: {account: A, subject: x}}] } }",
   "accounts { A: {}, B: {} }",

@@ -12,7 +12,9 @@
 import * as fc from "fast-check"
 import { describe, it } from "vitest"
 import { make } from "../../src/accounts/Accounts.ts"
+import * as AccountsConfigFile from "../../src/accounts/AccountsConfigFile.ts"
 import { type AccountSettings, emptyAccount } from "../../src/accounts/AccountSettings.ts"
+import * as ConfigLexer from "../../src/config/ConfigLexer.ts"
 import { MessageRouter, type Subscriber, Subscription } from "../../src/core/Router.ts"
 
 const TOKENS = ["a", "b", "c"]
@@ -196,3 +198,67 @@ describe("accounts isolation property", () => {
     )
   })
 })
+
+/**
+ * Property: a stream or service import is accepted by the config reader exactly when the naive
+ * rule says so. Exports of one subject merge (approved lists add up; any list restricts); the
+ * export of exactly the imported subject decides, else any covering export that is public or
+ * names the importer authorizes it.
+ */
+describe("import authorization property", () => {
+  const exportArb = fc.record({
+    kind: fc.constantFrom("stream", "service"),
+    subject: pattern,
+    accounts: fc.option(fc.subarray(["A", "B", "C"]), { nil: undefined })
+  })
+  it("an import is accepted exactly when an export authorizes it", () => {
+    fc.assert(
+      fc.property(
+        fc.array(exportArb, { maxLength: 3 }),
+        fc.constantFrom("stream", "service"),
+        pattern,
+        (exports, kind, subject) => {
+          const list = (a: ReadonlyArray<string> | undefined) => a === undefined ? "" : `, accounts: [${a.join(", ")}]`
+          const text = `accounts {
+            A: { exports: [ ${exports.map((x) => `{ ${x.kind}: "${x.subject}"${list(x.accounts)} }`).join(", ")} ] }
+            B: { imports: [ { ${kind}: { account: A, subject: "${subject}" } } ] }
+            C: {}
+          }`
+          const parsed = ConfigLexer.parseText(text, "p.conf")
+          if (parsed._tag === "Failure") throw new Error(parsed.error.message)
+          const errors: Array<string> = []
+          AccountsConfigFile.accounts(parsed.root.entries.get("accounts")!, () => 0, {
+            error: (_p, m) => errors.push(m)
+          })
+          const same = exports.filter((x) => x.kind === kind)
+          // Merged view of one subject: public only if no entry lists accounts; else the union of the lists.
+          const allowsB = (subj: string) => {
+            const entries = same.filter((x) => x.subject === subj)
+            const lists = entries.filter((x) => x.accounts !== undefined && x.accounts.length > 0)
+            return lists.length === 0 || lists.some((x) => x.accounts!.includes("B"))
+          }
+          const authorized = same.some((x) => x.subject === subject)
+            ? allowsB(subject)
+            : same.some((x) => covers(x.subject, subject) && allowsB(x.subject))
+          if (authorized !== (errors.length === 0)) {
+            throw new Error(`${text}\nmodel says ${authorized}, reader says ${JSON.stringify(errors)}`)
+          }
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+})
+
+/** Naive: does export pattern `outer` match every subject `inner` matches? */
+const covers = (outer: string, inner: string): boolean => {
+  const o = outer.split(".")
+  const i = inner.split(".")
+  for (let k = 0; k < o.length; k++) {
+    if (o[k] === ">") return i.length > k
+    if (k >= i.length) return false
+    if (i[k] === ">") return false
+    if (o[k] !== "*" && (i[k] === "*" || i[k] !== o[k])) return false
+  }
+  return o.length === i.length
+}

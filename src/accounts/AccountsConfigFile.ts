@@ -377,7 +377,12 @@ const importItem = (
   return {}
 }
 
-/** nats-server checkStreamExportApproved / checkServiceExportApproved + checkAuth. */
+/**
+ * nats-server checkStreamExportApproved / checkServiceExportApproved + checkAuth: the export of
+ * exactly that subject decides; else an export whose subject covers it. nats-server takes the
+ * first covering export of a Go map (random order); we take one that authorizes the importer
+ * when there is one, so the answer does not depend on the order.
+ */
 export const findExport = <
   X extends { readonly subject: string; readonly accounts: ReadonlyArray<string> | undefined }
 >(
@@ -386,11 +391,12 @@ export const findExport = <
   subject: string
 ): { readonly found: X | undefined; readonly authorized: boolean } => {
   if (!isValidSubject(subject)) return { found: undefined, authorized: false }
+  const allows = (x: X) => x.accounts === undefined || x.accounts.length === 0 || x.accounts.includes(importer)
   const direct = exports.find((x) => x.subject === subject)
-  const found = direct ?? exports.find((x) => isSubsetOf(subject, x.subject))
-  if (found === undefined) return { found, authorized: false }
-  const authorized = found.accounts === undefined || found.accounts.length === 0 || found.accounts.includes(importer)
-  return { found, authorized }
+  if (direct !== undefined) return { found: direct, authorized: allows(direct) }
+  const covering = exports.filter((x) => isSubsetOf(subject, x.subject))
+  const found = covering.find(allows) ?? covering[0]
+  return { found, authorized: found !== undefined && allows(found) }
 }
 
 /**
@@ -550,6 +556,15 @@ export const accounts = (
   }
   // nats-server bails before exports and imports are checked when the accounts themselves are wrong.
   if (failed) return undefined
+  for (const d of drafts) {
+    d.streamExports = mergeExports(d.streamExports, (a, b) => ({ ...a, accounts: b.accounts }))
+    d.serviceExports = mergeExports(d.serviceExports, (a, b) => ({
+      ...a,
+      accounts: b.accounts,
+      responseType: b.responseType !== "Singleton" ? b.responseType : a.responseType,
+      responseThresholdMs: b.responseThresholdMs
+    }))
+  }
 
   // Exports first (imports are authorized against them); errors at the `accounts` key, as nats-server.
   const byName = new Map(drafts.map((d) => [d.settings.name, d]))
@@ -629,6 +644,32 @@ export const accounts = (
     d.settings.imports = { streams: d.streamImports, services: d.serviceImports }
   }
   return { accounts: drafts.map((d) => d.settings), users, nkeys, usersPos }
+}
+
+/**
+ * Exports of one subject listed twice are one export, as in nats-server's map: approved accounts
+ * add up, and any list makes it restricted (a public entry does not reopen a restricted one, nor
+ * does one stay public once a list names accounts); `combine` merges the other fields.
+ */
+const mergeExports = <X extends { readonly subject: string; readonly accounts: ReadonlyArray<string> | undefined }>(
+  exports: ReadonlyArray<X>,
+  combine: (earlier: X, later: X) => X
+): Array<X> => {
+  const out: Array<X> = []
+  for (const x of exports) {
+    const k = out.findIndex((o) => o.subject === x.subject)
+    if (k < 0) {
+      out.push(x)
+      continue
+    }
+    const before = out[k]!
+    const restricted = (a: ReadonlyArray<string> | undefined) => a !== undefined && a.length > 0
+    const accounts = restricted(before.accounts) || restricted(x.accounts)
+      ? [...new Set([...(before.accounts ?? []), ...(x.accounts ?? [])])]
+      : undefined
+    out[k] = { ...combine(before, x), accounts }
+  }
+  return out
 }
 
 /** nats-server MaxAccountCycleSearchDepth. */
