@@ -29,158 +29,158 @@ export interface ServerShape {
   readonly closedStats: () => Readonly<ConnectionStats>
 }
 
+/** What the server layer reads; the accounts give each authenticated client its subject space. */
+type Needs = ServerConfig | Router | Log | Transport | Accounts
+
 export class Server extends Context.Service<Server, ServerShape>()("effect-jetstream/core/Server") {
-  static readonly layer: Layer.Layer<Server, TransportError, ServerConfig | Router | Log | Transport | Accounts> = Layer
-    .effect(
-      Server
-    )(
-      Effect.gen(function*() {
-        const config = yield* ServerConfig
-        const router = yield* Router
-        const log = yield* Log
-        const transport = yield* Transport
-        const accounts = yield* Accounts
-        const serverId = makeServerId()
-        const serverName = config.serverName ?? serverId
-        const connections = new Set<ClientConnection>()
-        // Clients per configured account, against its connection limit (JWT `limits.conn`).
-        const accountConnections = new Map<string, number>()
-        let nextCid = 0
-        let slowConsumers = 0
-        const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
-        let boundPort = config.port
-        const run = yield* FiberSet.makeRuntime<never>()
-        const auth = config.auth === undefined
-          ? undefined
-          : new Authenticator({ ...config.auth, timeoutMs: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) })
+  static readonly layer: Layer.Layer<Server, TransportError, Needs> = Layer.effect(
+    Server
+  )(
+    Effect.gen(function*() {
+      const config = yield* ServerConfig
+      const router = yield* Router
+      const log = yield* Log
+      const transport = yield* Transport
+      const accounts = yield* Accounts
+      const serverId = makeServerId()
+      const serverName = config.serverName ?? serverId
+      const connections = new Set<ClientConnection>()
+      // Clients per configured account, against its connection limit (JWT `limits.conn`).
+      const accountConnections = new Map<string, number>()
+      let nextCid = 0
+      let slowConsumers = 0
+      const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
+      let boundPort = config.port
+      const run = yield* FiberSet.makeRuntime<never>()
+      const auth = config.auth === undefined
+        ? undefined
+        : new Authenticator({ ...config.auth, timeoutMs: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) })
 
-        const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
-          server_id: serverId,
-          server_name: serverName,
-          version: ADVERTISED_NATS_VERSION,
-          proto: 1,
-          go: `${BROKER_NAME} ${BROKER_VERSION} (${runtimeName()})`,
-          host: config.host,
-          port: config.port,
-          headers: true,
-          // nats-server: a no_auth_user lets credential-less clients in, so INFO does not ask for auth.
-          ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
-          ...(config.tls === undefined
-            ? {}
-            : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
-          max_payload: config.maxPayload,
-          ...(config.jetstream ? { jetstream: true } : {})
-        }
+      const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
+        server_id: serverId,
+        server_name: serverName,
+        version: ADVERTISED_NATS_VERSION,
+        proto: 1,
+        go: `${BROKER_NAME} ${BROKER_VERSION} (${runtimeName()})`,
+        host: config.host,
+        port: config.port,
+        headers: true,
+        // nats-server: a no_auth_user lets credential-less clients in, so INFO does not ask for auth.
+        ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
+        ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
+        max_payload: config.maxPayload,
+        ...(config.jetstream ? { jetstream: true } : {})
+      }
 
-        const ctx: ConnectionContext = {
-          router,
-          accountRouter: (name) => accounts.get(name)?.router,
-          joinAccount: (name) => {
-            const max = accounts.get(name)?.settings.maxConnections ?? -1
-            const n = accountConnections.get(name) ?? 0
-            if (max >= 0 && n >= max) return false
-            accountConnections.set(name, n + 1)
-            return true
-          },
-          leaveAccount: (name) => accountConnections.set(name, Math.max(0, (accountConnections.get(name) ?? 1) - 1)),
-          config,
-          log,
-          auth: auth?.required === true ? auth : undefined,
-          tlsMap: config.tls?.map === true,
-          info: (cid, clientIp, nonce) =>
-            encodeInfo({
-              ...infoBase,
-              port: boundPort,
-              client_id: cid,
-              client_ip: clientIp,
-              ...(nonce === undefined ? {} : { nonce }),
-              ...(config.jetstream && config.domain !== undefined ? { domain: config.domain } : {})
-            }),
-          closed: (conn, reason) => {
-            if (!connections.delete(conn)) return
-            if (reason.startsWith("Slow Consumer")) slowConsumers++
-            closedStats.inMsgs += conn.stats.inMsgs
-            closedStats.inBytes += conn.stats.inBytes
-            closedStats.outMsgs += conn.stats.outMsgs
-            closedStats.outBytes += conn.stats.outBytes
-          }
+      const ctx: ConnectionContext = {
+        router,
+        accountRouter: (name) => accounts.get(name)?.router,
+        joinAccount: (name) => {
+          const max = accounts.get(name)?.settings.maxConnections ?? -1
+          const n = accountConnections.get(name) ?? 0
+          if (max >= 0 && n >= max) return false
+          accountConnections.set(name, n + 1)
+          return true
+        },
+        leaveAccount: (name) => accountConnections.set(name, Math.max(0, (accountConnections.get(name) ?? 1) - 1)),
+        config,
+        log,
+        auth: auth?.required === true ? auth : undefined,
+        tlsMap: config.tls?.map === true,
+        info: (cid, clientIp, nonce) =>
+          encodeInfo({
+            ...infoBase,
+            port: boundPort,
+            client_id: cid,
+            client_ip: clientIp,
+            ...(nonce === undefined ? {} : { nonce }),
+            ...(config.jetstream && config.domain !== undefined ? { domain: config.domain } : {})
+          }),
+        closed: (conn, reason) => {
+          if (!connections.delete(conn)) return
+          if (reason.startsWith("Slow Consumer")) slowConsumers++
+          closedStats.inMsgs += conn.stats.inMsgs
+          closedStats.inBytes += conn.stats.inBytes
+          closedStats.outMsgs += conn.stats.outMsgs
+          closedStats.outBytes += conn.stats.outBytes
         }
+      }
 
-        // nats-server logs a failed handshake at error level with the peer's address, then closes.
-        const tlsListen = config.tls === undefined ? undefined : {
-          settings: config.tls,
-          handshakeFailed: (remote: string, reason: string) => log.error(`${remote} - ${reason}`)
+      // nats-server logs a failed handshake at error level with the peer's address, then closes.
+      const tlsListen = config.tls === undefined ? undefined : {
+        settings: config.tls,
+        handshakeFailed: (remote: string, reason: string) => log.error(`${remote} - ${reason}`)
+      }
+      const listener = yield* transport.listen(config.host, config.port, (wire) => {
+        const cid = ++nextCid
+        const conn = new ClientConnection(cid, wire, ctx)
+        conn.start()
+        if (connections.size >= config.maxConnections) {
+          log.warn(`${wire.remoteAddress}:${wire.remotePort} - cid:${cid} - maximum connections exceeded`)
+          conn.close("Maximum Connections Exceeded", "maximum connections exceeded")
+          return
         }
-        const listener = yield* transport.listen(config.host, config.port, (wire) => {
-          const cid = ++nextCid
-          const conn = new ClientConnection(cid, wire, ctx)
-          conn.start()
-          if (connections.size >= config.maxConnections) {
-            log.warn(`${wire.remoteAddress}:${wire.remotePort} - cid:${cid} - maximum connections exceeded`)
-            conn.close("Maximum Connections Exceeded", "maximum connections exceeded")
-            return
-          }
-          connections.add(conn)
-          // The connection's fiber owns it: interrupting the fiber (shutdown) flushes and closes it.
-          run(
-            Effect.acquireUseRelease(
-              Effect.succeed(conn),
-              (c) => {
-                const done = Deferred.makeUnsafe<void>()
-                c.whenClosed(() => Deferred.doneUnsafe(done, Effect.void))
-                return Deferred.await(done)
-              },
-              (c) => Effect.sync(() => c.close("Server Shutdown"))
-            )
+        connections.add(conn)
+        // The connection's fiber owns it: interrupting the fiber (shutdown) flushes and closes it.
+        run(
+          Effect.acquireUseRelease(
+            Effect.succeed(conn),
+            (c) => {
+              const done = Deferred.makeUnsafe<void>()
+              c.whenClosed(() => Deferred.doneUnsafe(done, Effect.void))
+              return Deferred.await(done)
+            },
+            (c) => Effect.sync(() => c.close("Server Shutdown"))
           )
-        }, tlsListen)
-        boundPort = listener.port
-
-        const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
-        yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            setInterval(() => {
-              const now = Date.now()
-              for (const c of connections) c.tick(now)
-            }, sweepEvery)
-          ),
-          (timer) => Effect.sync(() => clearInterval(timer))
         )
+      }, tlsListen)
+      boundPort = listener.port
 
-        log.info(`Starting ${BROKER_NAME} v${BROKER_VERSION} (nats-server protocol level ${ADVERTISED_NATS_VERSION})`)
-        log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
-        if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
-          log.warn("Plaintext passwords detected, use nkeys or bcrypt")
-        }
-        if (config.tls !== undefined) {
-          log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)
-        }
-        log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
-        if (auth?.required !== true && !isLoopback(listener.host)) {
-          // nats-server 2.9.10 logs nothing here; an open broker on a reachable address deserves a line.
-          log.warn(
-            `Client connections on ${listener.host}:${listener.port} require no authentication: anyone who ` +
-              `reaches this address can publish, subscribe and manage streams (configure an authorization block)`
-          )
-        }
-        log.info("Server is ready")
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => log.info(`Server shutting down, closing ${connections.size} client connection(s)`))
+      const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          setInterval(() => {
+            const now = Date.now()
+            for (const c of connections) c.tick(now)
+          }, sweepEvery)
+        ),
+        (timer) => Effect.sync(() => clearInterval(timer))
+      )
+
+      log.info(`Starting ${BROKER_NAME} v${BROKER_VERSION} (nats-server protocol level ${ADVERTISED_NATS_VERSION})`)
+      log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
+      if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
+        log.warn("Plaintext passwords detected, use nkeys or bcrypt")
+      }
+      if (config.tls !== undefined) {
+        log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)
+      }
+      log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
+      if (auth?.required !== true && !isLoopback(listener.host)) {
+        // nats-server 2.9.10 logs nothing here; an open broker on a reachable address deserves a line.
+        log.warn(
+          `Client connections on ${listener.host}:${listener.port} require no authentication: anyone who ` +
+            `reaches this address can publish, subscribe and manage streams (configure an authorization block)`
         )
+      }
+      log.info("Server is ready")
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => log.info(`Server shutting down, closing ${connections.size} client connection(s)`))
+      )
 
-        return {
-          serverId,
-          serverName,
-          host: listener.host,
-          port: listener.port,
-          startedAt: new Date(),
-          connections,
-          totalConnections: () => nextCid,
-          slowConsumers: () => slowConsumers,
-          closedStats: () => closedStats
-        }
-      })
-    )
+      return {
+        serverId,
+        serverName,
+        host: listener.host,
+        port: listener.port,
+        startedAt: new Date(),
+        connections,
+        totalConnections: () => nextCid,
+        slowConsumers: () => slowConsumers,
+        closedStats: () => closedStats
+      }
+    })
+  )
 }
 
 const isLoopback = (host: string): boolean =>

@@ -82,156 +82,148 @@ const cpuSampler = () => {
   }
 }
 
+/** What the monitor reads; the accounts feed /accountz, /connz?acc= and the per-account /subsz. */
+type Needs = ServerConfig | Router | Log | HttpListener | Accounts
+
 export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-jetstream/monitoring/Monitor") {
-  static readonly layer: Layer.Layer<Monitor, TransportError, ServerConfig | Router | Log | HttpListener | Accounts> =
-    Layer
-      .effect(
-        Monitor
-      )(
-        Effect.gen(function*() {
-          const config = yield* ServerConfig
-          const router = yield* Router
-          const log = yield* Log
-          const listener = yield* HttpListener
-          const accounts = yield* Accounts
-          const accountsSince = Date.now()
-          let server: ServerShape | undefined
-          let jetstream: JetStreamShape | undefined
-          let limits: JetStreamLimits | undefined
-          const requests = new Map<string, number>()
-          const cpu = cpuSampler()
-          let http = { host: config.httpHost ?? config.host, port: config.httpPort ?? 0 }
+  static readonly layer: Layer.Layer<Monitor, TransportError, Needs> = Layer
+    .effect(
+      Monitor
+    )(
+      Effect.gen(function*() {
+        const config = yield* ServerConfig
+        const router = yield* Router
+        const log = yield* Log
+        const listener = yield* HttpListener
+        const accounts = yield* Accounts
+        const accountsSince = Date.now()
+        const routers = accounts.all().map((a) => a.router)
+        let server: ServerShape | undefined
+        let jetstream: JetStreamShape | undefined
+        let limits: JetStreamLimits | undefined
+        const requests = new Map<string, number>()
+        const cpu = cpuSampler()
+        let http = { host: config.httpHost ?? config.host, port: config.httpPort ?? 0 }
 
-          const sample = (): Sample => ({
-            nowMs: Date.now(),
-            mem: process.memoryUsage.rss(),
-            cpu: cpu(),
-            cores: os.availableParallelism()
-          })
-
-          const routers = accounts.all().map((a) => a.router)
-          const sources = (s: ServerShape): Sources => ({
-            config,
-            server: s,
-            router,
-            routers,
-            jetstream,
-            http,
-            requests
-          })
-
-          const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
-
-          // Registered paths, as nats-server counts them in http_req_stats.
-          const routes: Record<string, (req: HttpRequest) => HttpResponse> = {
-            "/": () => ({ status: 200, contentType: "text/html; charset=utf-8", body: ROOT(http.port) }),
-            "/varz": (req) => {
-              if (server === undefined) return text(503, "server is starting")
-              return json(req, encodeIndent(varz(sources(server), sample(), limits)))
-            },
-            "/connz": (req) => {
-              const opts = parseConnzQuery(req.query)
-              // nats-server counts /connz only once its parameters decoded (HandleConnz).
-              if (!(opts instanceof QueryError) || opts.counted) count(req.path)
-              if (opts instanceof QueryError) return text(400, opts.message)
-              if (server === undefined) return text(503, "server is starting")
-              return json(req, encodeIndent(connz(server, opts, Date.now(), (a) => accounts.get(a) !== undefined)))
-            },
-            "/accountz": (req) => {
-              if (server === undefined) return text(503, "server is starting")
-              const body = accountz({
-                server,
-                accounts,
-                updatedMs: accountsSince,
-                jetstreamEnabled: (a) => jetstream?.accounts.some((j) => j.account === a && j.enabled) ?? false,
-                nowMs: Date.now()
-              }, req.query.get("acc") ?? "")
-              return typeof body === "string" ? text(400, body) : json(req, encodeIndent(body))
-            },
-            "/subsz": (req) => {
-              const opts = parseSubszQuery(req.query)
-              if (opts instanceof QueryError) return text(400, opts.message)
-              if (server === undefined) return text(503, "server is starting")
-              // Every account's subscriptions, or the `acc` one's (none for an unknown account).
-              const routers = accounts.all().filter((a) => opts.account === undefined || a.name === opts.account).map((
-                a
-              ) => a.router)
-              return json(req, encodeIndent(subsz(server, routers, opts, Date.now())))
-            },
-            "/jsz": (req) => {
-              const opts = parseJszQuery(req.query)
-              if (opts instanceof QueryError) return text(400, opts.message)
-              if (server === undefined || (config.jetstream && jetstream === undefined)) {
-                return text(503, "JetStream is recovering")
-              }
-              const input = {
-                serverId: server.serverId,
-                serverName: server.serverName,
-                js: jetstream,
-                limits: limits ?? { maxMemory: 0, maxStorage: 0 },
-                domain: config.domain,
-                nowMs: Date.now()
-              }
-              return json(req, encodeIndent(jsz(input, opts)))
-            },
-            "/healthz": (req) => {
-              const opts = parseHealthzQuery(req.query)
-              if (opts instanceof QueryError) return text(400, opts.message)
-              const status = healthz(
-                {
-                  serverReady: server !== undefined,
-                  jetstreamConfigured: config.jetstream,
-                  jetstreamReady: jetstream !== undefined
-                },
-                opts
-              )
-              if (status.error !== undefined) log.warn(`Healthcheck failed: ${JSON.stringify(status.error)}`)
-              // Compact, unlike the other endpoints (nats-server uses json.Marshal here).
-              const body = status.error === undefined
-                ? `{"status":"${status.status}"}`
-                : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
-              return json(req, body, status.error === undefined ? 200 : 503)
-            },
-            "/metrics": (req) => {
-              if (server === undefined) return text(503, "server is starting")
-              const prefix = parsePrefix(req.query.get("prefix"))
-              if (prefix instanceof Error) return text(400, prefix.message)
-              const body = metrics({
-                serverId: server.serverId,
-                serverName: server.serverName,
-                domain: config.domain,
-                prefix,
-                varz: varz(sources(server), sample(), limits),
-                jetstream,
-                limits
-              })
-              return { status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body }
-            }
-          }
-          routes["/subscriptionsz"] = routes["/subsz"]!
-
-          const bound = yield* listener.listen(config.httpHost ?? config.host, config.httpPort ?? 0, (req) => {
-            const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
-            if (route === undefined) return text(404, "404 page not found\n")
-            if (req.path !== "/connz") count(req.path)
-            return route(req)
-          })
-          http = { host: config.httpHost ?? config.host, port: bound.port }
-          log.info(`Starting http monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
-
-          return Monitor.of({
-            host: config.httpHost ?? config.host,
-            port: bound.port,
-            attachJetStream: (js) => {
-              limits = jetStreamLimits(config, js.storeDir)
-              jetstream = js
-            },
-            attachServer: (s) => {
-              server = s
-            }
-          })
+        const sample = (): Sample => ({
+          nowMs: Date.now(),
+          mem: process.memoryUsage.rss(),
+          cpu: cpu(),
+          cores: os.availableParallelism()
         })
-      )
+
+        const sources = (s: ServerShape): Sources => ({ config, server: s, router, routers, jetstream, http, requests })
+
+        const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
+
+        // Registered paths, as nats-server counts them in http_req_stats.
+        const routes: Record<string, (req: HttpRequest) => HttpResponse> = {
+          "/": () => ({ status: 200, contentType: "text/html; charset=utf-8", body: ROOT(http.port) }),
+          "/varz": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            return json(req, encodeIndent(varz(sources(server), sample(), limits)))
+          },
+          "/connz": (req) => {
+            const opts = parseConnzQuery(req.query)
+            // nats-server counts /connz only once its parameters decoded (HandleConnz).
+            if (!(opts instanceof QueryError) || opts.counted) count(req.path)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined) return text(503, "server is starting")
+            return json(req, encodeIndent(connz(server, opts, Date.now(), (a) => accounts.get(a) !== undefined)))
+          },
+          "/accountz": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            const body = accountz({
+              server,
+              accounts,
+              updatedMs: accountsSince,
+              jetstreamEnabled: (a) => jetstream?.accounts.some((j) => j.account === a && j.enabled) ?? false,
+              nowMs: Date.now()
+            }, req.query.get("acc") ?? "")
+            return typeof body === "string" ? text(400, body) : json(req, encodeIndent(body))
+          },
+          "/subsz": (req) => {
+            const opts = parseSubszQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined) return text(503, "server is starting")
+            // Every account's subscriptions, or the `acc` one's (none for an unknown account).
+            const selected = accounts.all().filter((a) => opts.account === undefined || a.name === opts.account)
+            return json(req, encodeIndent(subsz(server, selected.map((a) => a.router), opts, Date.now())))
+          },
+          "/jsz": (req) => {
+            const opts = parseJszQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            if (server === undefined || (config.jetstream && jetstream === undefined)) {
+              return text(503, "JetStream is recovering")
+            }
+            const input = {
+              serverId: server.serverId,
+              serverName: server.serverName,
+              js: jetstream,
+              limits: limits ?? { maxMemory: 0, maxStorage: 0 },
+              domain: config.domain,
+              nowMs: Date.now()
+            }
+            return json(req, encodeIndent(jsz(input, opts)))
+          },
+          "/healthz": (req) => {
+            const opts = parseHealthzQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            const status = healthz(
+              {
+                serverReady: server !== undefined,
+                jetstreamConfigured: config.jetstream,
+                jetstreamReady: jetstream !== undefined
+              },
+              opts
+            )
+            if (status.error !== undefined) log.warn(`Healthcheck failed: ${JSON.stringify(status.error)}`)
+            // Compact, unlike the other endpoints (nats-server uses json.Marshal here).
+            const body = status.error === undefined
+              ? `{"status":"${status.status}"}`
+              : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
+            return json(req, body, status.error === undefined ? 200 : 503)
+          },
+          "/metrics": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            const prefix = parsePrefix(req.query.get("prefix"))
+            if (prefix instanceof Error) return text(400, prefix.message)
+            const body = metrics({
+              serverId: server.serverId,
+              serverName: server.serverName,
+              domain: config.domain,
+              prefix,
+              varz: varz(sources(server), sample(), limits),
+              jetstream,
+              limits
+            })
+            return { status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body }
+          }
+        }
+        routes["/subscriptionsz"] = routes["/subsz"]!
+
+        const bound = yield* listener.listen(config.httpHost ?? config.host, config.httpPort ?? 0, (req) => {
+          const route = Object.hasOwn(routes, req.path) ? routes[req.path] : undefined
+          if (route === undefined) return text(404, "404 page not found\n")
+          if (req.path !== "/connz") count(req.path)
+          return route(req)
+        })
+        http = { host: config.httpHost ?? config.host, port: bound.port }
+        log.info(`Starting http monitor on ${(config.httpHost ?? config.host)}:${bound.port}`)
+
+        return Monitor.of({
+          host: config.httpHost ?? config.host,
+          port: bound.port,
+          attachJetStream: (js) => {
+            limits = jetStreamLimits(config, js.storeDir)
+            jetstream = js
+          },
+          attachServer: (s) => {
+            server = s
+          }
+        })
+      })
+    )
 
   // The attach layers look the monitor up optionally, so the assembly can add them unconditionally.
 
