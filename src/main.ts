@@ -14,6 +14,8 @@ import { BROKER_NAME } from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
 import * as ConfigFile from "./config/ConfigFile.ts"
 import { Logger } from "./log/Log.ts"
+import * as ReloadOnSignal from "./ReloadOnSignal.ts"
+import * as Signal from "./Signal.ts"
 import * as TlsConfigFile from "./tls/TlsConfigFile.ts"
 import { DEFAULT_TLS_TIMEOUT_MS, type TlsSettings } from "./tls/TlsSettings.ts"
 
@@ -32,6 +34,11 @@ if (result._tag === "Print") {
 const fail = (lines: ReadonlyArray<string>): never => {
   for (const line of lines) process.stderr.write(`${BROKER_NAME}: ${line}\n`)
   process.exit(1)
+}
+if (result._tag === "Signal") {
+  const outcome = Signal.send(result.command, result.pid)
+  if (outcome !== undefined) fail([outcome])
+  process.exit(0)
 }
 
 /** nats-server overrideTLS: any `--tls*` flag replaces the file's block (or turns TLS off). */
@@ -53,13 +60,19 @@ if (result.configFile !== undefined) {
     fail([...loaded.errors.map(ConfigFile.renderIssue), summary])
   }
 }
-const fileConfig = loaded?._tag === "Success" ? loaded.config : {}
-const input: BrokerConfig.BrokerConfigInput = {
+
+const startFile = loaded?._tag === "Success" ? loaded.config : {}
+// TLS from flags is loaded once: a reload re-reads the file, not the certificates the flags named.
+const flagTls = result.tlsFlags === undefined ? undefined : tlsFromFlags(startFile.tls, result.tlsFlags)
+
+/** The file's settings with the command line's over them (at start, and again on every reload). */
+const configFrom = (fileConfig: BrokerConfig.BrokerConfigInput): BrokerConfig.BrokerConfigInput => ({
   ...fileConfig,
   ...result.config,
   auth: AuthSettings.merge(fileConfig.auth, result.authFlags),
-  tls: tlsFromFlags(fileConfig.tls, result.tlsFlags)
-}
+  tls: result.tlsFlags === undefined ? fileConfig.tls : flagTls
+})
+const input = configFrom(startFile)
 let config = BrokerConfig.make(input)
 
 if (result.checkConfig === true) {
@@ -111,7 +124,22 @@ if (pidFile !== undefined) {
   })
 }
 
-const fiber = Effect.runFork(Layer.launch(Broker.layer(config)))
+/** SIGHUP: the file again, resolved exactly as at start, so only what really changed differs. */
+const configFile = result.configFile
+const reread: ReloadOnSignal.Reread | undefined = configFile === undefined ? undefined : () => {
+  const again = ConfigFile.load(configFile)
+  if (again._tag === "Failure") return { ok: false, error: again.errors.map(ConfigFile.renderIssue).join("; ") }
+  for (const w of again.warnings) log.warn(ConfigFile.renderIssue(w))
+  const next = BrokerConfig.make(configFrom(again.config))
+  return {
+    ok: true,
+    config: next.jetstream
+      ? { ...next, maxMemoryStore: ConfigFile.resolveJetStreamLimits(next).maxMemoryStore }
+      : next
+  }
+}
+
+const fiber = Effect.runFork(Layer.launch(Layer.provide(ReloadOnSignal.layer(reread), Broker.layer(config))))
 
 let stopping = false
 const stop = () => {

@@ -121,6 +121,19 @@ export class Authenticator {
     for (const n of settings.nkeys) this.nkeys.set(n.nkey, n)
   }
 
+  /**
+   * Whether the user or nkey these credentials named still exists (nats-server
+   * clientHasMovedToDifferentAccount). A reload closes, without an error, the clients whose user
+   * is gone; clients without a user name are checked by authenticating again instead. Unlike
+   * nats-server, the single `authorization { user }` counts as existing when it is unchanged
+   * (nats-server closes those clients on every authorization reload).
+   */
+  knowsIdentity(c: Credentials): boolean {
+    if ((c.nkey ?? "") !== "") return this.nkeys.has(c.nkey!)
+    if ((c.user ?? "") === "") return true
+    return this.users.has(c.user!) || (this.users.size === 0 && this.settings.user === c.user)
+  }
+
   /** nats-server's nonce: 11 random bytes, raw URL base64. */
   makeNonce(): string {
     return crypto.randomBytes(11).toString("base64url")

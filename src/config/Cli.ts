@@ -21,6 +21,8 @@ export type CliResult =
     readonly tlsFlags?: TlsFlags
   }
   | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
+  /** `--signal <command>[=<pid or pid file>]`: signal a running broker and exit (nats-server `-sl`). */
+  | { readonly _tag: "Signal"; readonly command: string; readonly pid: string | undefined }
 
 export type TlsFlags =
   | { readonly _tag: "Disabled" }
@@ -42,6 +44,7 @@ Server Options:
     -c, --config <file>              Configuration file (nats-server format; flags override it)
     -t                               Test configuration and exit
     -P, --pid <file>                 File to store PID
+    -sl, --signal <signal>[=<pid>]   Send signal to a running broker (reload, quit, term, stop); <pid> may be a pid file
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --max_payload <bytes>        Maximum message payload (default: 1048576)
 
@@ -155,6 +158,15 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
         config.debug = true
         config.trace = true
         continue
+    }
+    if (name === "sl" || name === "signal") {
+      const value = inline ?? argv[++i]
+      if (value === undefined) return fail(`flag needs an argument: ${raw}`)
+      const parts = value.split("=")
+      if (parts.length > 2) {
+        return { _tag: "Print", text: `invalid signal parameters: [${parts.slice(2).join(" ")}]\n`, exitCode: 1 }
+      }
+      return { _tag: "Signal", command: parts[0]!, pid: parts[1] }
     }
     if (name === "tls" || name === "tlsverify") {
       if (inline !== undefined && inline !== "true" && inline !== "false") {

@@ -7,7 +7,7 @@
  * the same errors close the connection.
  */
 import { Buffer } from "node:buffer"
-import type { Authenticator, AuthResult } from "../auth/Authenticator.ts"
+import type { Authenticator, AuthResult, Credentials } from "../auth/Authenticator.ts"
 import { type ClientPermissions, isGatewayRoutedSubject, isReservedReply } from "../auth/Permissions.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { Logger } from "../log/Log.ts"
@@ -28,6 +28,7 @@ export interface ConnectionContext {
   /** Counts a client into its account; false when the account's connection limit is reached. */
   readonly joinAccount?: (account: string) => boolean
   readonly leaveAccount?: (account: string) => void
+  /** Replaced (with `auth`) by a configuration reload; connections read it when they use it. */
   readonly config: BrokerConfig
   readonly log: Logger
   /** The INFO line for this client (with the nkey challenge when one is sent). */
@@ -98,6 +99,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   account = "$G"
   /** The user (or nkey) authentication admitted, for /connz `authorized_user`. */
   authorizedUser: string | undefined = undefined
+  /** CONNECT's credentials, kept so a configuration reload can check the client again. */
+  private credentials: Credentials | undefined = undefined
 
   readonly cid: number
   private readonly wire: Wire
@@ -191,6 +194,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       return this.close("Protocol Violation", "Invalid CONNECT Payload")
     }
     const o = decoded.options
+    this.credentials = o
     if (this.ctx.auth !== undefined) {
       const r = this.ctx.tlsMap === true
         ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
@@ -359,6 +363,42 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (r !== undefined && r.ok) return this.admit(r)
     this.authViolation("no CONNECT")
     return false
+  }
+
+  /**
+   * After a configuration reload (nats-server reloadAuthorization, processSubsOnConfigReload): the
+   * client is checked again with the credentials it connected with. One that may no longer connect
+   * is closed with an authorization violation; one that may keeps its connection under the new
+   * permissions and loses, each with an `-ERR`, the subscriptions they no longer allow.
+   */
+  reauthorize(): void {
+    if (this.isClosed || this.awaitingAuth) return
+    const auth = this.ctx.auth
+    const c = this.credentials
+    const named = c !== undefined && ((c.nkey ?? "") !== "" || (c.user ?? "") !== "")
+    if (named && (auth === undefined || !auth.knowsIdentity(c))) return this.close("Client Closed")
+    const r: AuthResult = auth === undefined
+      ? { ok: true, permissions: undefined, who: undefined }
+      : this.credentials === undefined
+      ? (auth.noAuthUser() ?? { ok: false, reason: "no CONNECT" })
+      : this.ctx.tlsMap === true
+      ? auth.authenticateCertificate(this.wire.peerCertificate(), this.credentials.pass)
+      : auth.authenticate(this.credentials, this.nonce)
+    if (!r.ok) return this.authViolation(r.reason)
+    // nats-server clientHasMovedToDifferentAccount: closed, without an error.
+    if ((r.account ?? "$G") !== this.account) return this.close("Client Closed")
+    this.perms = r.permissions
+    const perms = r.permissions
+    if (perms === undefined) return
+    for (const sub of [...this.subs.values()]) {
+      if (perms.canSubscribe(sub.subject, undefined)) continue
+      if (sub.queue !== undefined && perms.canSubscribe(sub.subject, sub.queue)) continue
+      this.subs.delete(sub.sid)
+      this.router.unsubscribe(sub)
+      const what = `${JSON.stringify(sub.subject)} (sid ${JSON.stringify(sub.sid)})`
+      this.err(`Permissions Violation for Subscription to ${what}`)
+      this.ctx.log.info(`Removed sub ${what} for ${r.who ?? this.label} - not authorized`)
+    }
   }
 
   private authViolation(reason: string): void {

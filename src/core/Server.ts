@@ -7,7 +7,14 @@ import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
-import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
+import {
+  ADVERTISED_NATS_VERSION,
+  BROKER_NAME,
+  BROKER_VERSION,
+  type BrokerConfig,
+  ServerConfig
+} from "../config/BrokerConfig.ts"
+import type { ReloadPlan } from "../config/ReloadPlan.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
@@ -27,6 +34,11 @@ export interface ServerShape {
   readonly slowConsumers: () => number
   /** Traffic of connections that have closed, so server totals (/varz in_msgs…) never go down. */
   readonly closedStats: () => Readonly<ConnectionStats>
+  /**
+   * Applies a configuration reload that `planReload` accepted: new connections see the new settings,
+   * and with changed authorization every open client is checked again (Connection.reauthorize).
+   */
+  readonly reload: (next: BrokerConfig, plan: Extract<ReloadPlan, { ok: true }>) => void
 }
 
 /** What the server layer reads; the accounts give each authenticated client its subject space. */
@@ -52,11 +64,13 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
       let boundPort = config.port
       const run = yield* FiberSet.makeRuntime<never>()
-      const auth = config.auth === undefined
-        ? undefined
-        : new Authenticator({ ...config.auth, timeoutMs: effectiveTimeoutMs(config.auth, config.tls?.timeoutMs) })
+      const makeAuth = (c: BrokerConfig) =>
+        c.auth === undefined
+          ? undefined
+          : new Authenticator({ ...c.auth, timeoutMs: effectiveTimeoutMs(c.auth, c.tls?.timeoutMs) })
+      const auth = makeAuth(config)
 
-      const infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
+      let infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
         server_name: serverName,
         version: ADVERTISED_NATS_VERSION,
@@ -72,7 +86,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         ...(config.jetstream ? { jetstream: true } : {})
       }
 
-      const ctx: ConnectionContext = {
+      const ctx: { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] } = {
         router,
         accountRouter: (name) => accounts.get(name)?.router,
         joinAccount: (name) => {
@@ -115,7 +129,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         const cid = ++nextCid
         const conn = new ClientConnection(cid, wire, ctx)
         conn.start()
-        if (connections.size >= config.maxConnections) {
+        if (connections.size >= ctx.config.maxConnections) {
           log.warn(`${wire.remoteAddress}:${wire.remotePort} - cid:${cid} - maximum connections exceeded`)
           conn.close("Maximum Connections Exceeded", "maximum connections exceeded")
           return
@@ -177,7 +191,22 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         connections,
         totalConnections: () => nextCid,
         slowConsumers: () => slowConsumers,
-        closedStats: () => closedStats
+        closedStats: () => closedStats,
+        reload: (next, plan) => {
+          ctx.config = next
+          log.reconfigure({ debug: next.debug, trace: next.trace, logtime: next.logtime })
+          if (plan.authChanged) {
+            const fresh = makeAuth(next)
+            ctx.auth = fresh?.required === true ? fresh : undefined
+            const { auth_required: _, ...rest } = infoBase
+            infoBase = fresh?.required === true && fresh.settings.noAuthUser === undefined
+              ? { ...rest, auth_required: true }
+              : rest
+            for (const c of [...connections]) c.reauthorize()
+          }
+          for (const n of plan.notices) log.info(n)
+          log.info("Reloaded server configuration")
+        }
       }
     })
   )

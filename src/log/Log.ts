@@ -21,17 +21,24 @@ const stamp = (d: Date) =>
   `${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}000`
 
 export class Logger {
-  readonly debugEnabled: boolean
-  readonly traceEnabled: boolean
+  debugEnabled: boolean
+  traceEnabled: boolean
   private readonly fd: number
 
-  private readonly options: LogOptions
+  private options: LogOptions
 
   constructor(options: LogOptions) {
     this.options = options
     this.debugEnabled = options.debug
     this.traceEnabled = options.trace
     this.fd = options.file === undefined ? 2 : fs.openSync(options.file, "a")
+  }
+
+  /** A configuration reload changes the levels and timestamps; the file stays the one opened at start. */
+  reconfigure(levels: { readonly debug: boolean; readonly trace: boolean; readonly logtime: boolean }): void {
+    this.options = { ...this.options, ...levels }
+    this.debugEnabled = levels.debug
+    this.traceEnabled = levels.trace
   }
 
   private write(level: string, message: string) {
