@@ -9,7 +9,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { UNLIMITED } from "../../src/accounts/AccountSettings.ts"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { planReload } from "../../src/config/ReloadPlan.ts"
 import { natsServerPath } from "../support/Broker.ts"
 
 const natsServer = natsServerPath()
@@ -243,5 +245,26 @@ describe.skipIf(natsServer === undefined)("accounts config: ours vs nats-server 
         assert.include(c.nats.output, c.message, c.text)
       }
     }
+  })
+})
+
+describe("accounts and configuration reload", () => {
+  const config = (text: string) => {
+    const r = load(text)
+    if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
+    return BrokerConfig.make(r.config)
+  }
+  const accounts = "accounts { A: { users: [ { user: a, password: a } ], exports: [ { stream: x } ] } }\n"
+  it("an unchanged accounts block lets the rest (authorization) reload", () => {
+    const plan = planReload(
+      config(accounts + "authorization { users: [ { user: g, password: g } ] }"),
+      config(accounts + "authorization { users: [ { user: g, password: g2 } ] }")
+    )
+    assert.deepStrictEqual(plan, { ok: true, notices: ["Reloaded: authorization users"], authChanged: true })
+  })
+  it("a changed accounts block is refused (account reload is not built) and nothing changes", () => {
+    const plan = planReload(config(accounts), config(accounts.replace("stream: x", "stream: y")))
+    assert.strictEqual(plan.ok, false)
+    if (!plan.ok) assert.match(plan.error, /^config reload not supported for /)
   })
 })
