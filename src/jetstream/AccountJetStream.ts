@@ -119,7 +119,11 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     const nowNs = clock.nowNs
     const run = yield* FiberSet.makeRuntime<never>()
     const usage = () => ({ memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() })
-    const accountFull = limits === undefined ? undefined : (storage: "file" | "memory", bytes: number) => {
+    // Unlimited accounts (the global one without accounts configured) skip the check on every publish.
+    const bounded = limits !== undefined &&
+      (limits.maxMemory >= 0 || limits.maxStore >= 0 || limits.memoryMaxStreamBytes > 0 ||
+        limits.storeMaxStreamBytes > 0)
+    const accountFull = limits === undefined || !bounded ? undefined : (storage: "file" | "memory", bytes: number) => {
       const total = (storage === "memory" ? memoryStore.usedBytes() : fileStore.usedBytes()) + bytes
       const perStream = storage === "memory" ? limits.memoryMaxStreamBytes : limits.storeMaxStreamBytes
       const max = storage === "memory" ? limits.maxMemory : limits.maxStore
