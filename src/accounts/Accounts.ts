@@ -10,8 +10,8 @@
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { MessageRouter, Router } from "../core/Router.ts"
-import { findExport } from "./AccountsConfigFile.ts"
 import { type AccountSettings, emptyAccount, GLOBAL_ACCOUNT } from "./AccountSettings.ts"
+import { findExport } from "./ImportRules.ts"
 import { startServiceImport, startStreamImport } from "./Imports.ts"
 
 export class Account {

@@ -17,6 +17,7 @@ import { randomBytes } from "node:crypto"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
 import type { ResponseType, ServiceImport, StreamImport } from "./AccountSettings.ts"
+import { streamTarget } from "./ImportRules.ts"
 import { makeTransform } from "./SubjectTransform.ts"
 
 export interface ImportEnds {
@@ -47,13 +48,13 @@ const forward = (
   }
 }
 
-/** Where an imported stream's messages appear in the importing account. */
+/** Where an imported stream's messages appear in the importing account, and the per-message rewrite. */
 export const streamImportTarget = (i: StreamImport): { readonly to: string; readonly map: (s: string) => string } => {
+  const to = streamTarget(i)
   if (i.prefix !== undefined) {
-    const p = i.prefix.endsWith(".") ? i.prefix : `${i.prefix}.`
-    return { to: p + i.subject, map: (s) => p + s }
+    const p = to.slice(0, to.length - i.subject.length)
+    return { to, map: (s) => p + s }
   }
-  const to = i.to ?? i.subject
   return { to, map: makeTransform(i.subject, to) }
 }
 
