@@ -126,7 +126,17 @@ const scenarios: Record<string, (url: string) => Promise<unknown>> = {
       }
       const state = (await jsm.streams.info("P")).state
       await jsm.streams.delete("P")
-      return { acks, messages: state.messages }
+      // A full stream that discards its oldest message to make room stays within the account's limit.
+      await jsm.streams.add({ name: "R", subjects: ["r"], storage: "memory" as never, max_bytes: 2000 })
+      const rolling: Array<string> = []
+      for (let i = 0; i < 4; i++) {
+        const m = await nc.request("r", payload, { timeout: 1000 })
+        const r = JSON.parse(dc.decode(m.data)) as { seq?: number; error?: { code: number; err_code: number } }
+        rolling.push(r.error === undefined ? `seq ${r.seq}` : `${r.error.code} ${r.error.err_code}`)
+      }
+      const rstate = (await jsm.streams.info("R")).state
+      await jsm.streams.delete("R")
+      return { acks, messages: state.messages, rolling, rollingMessages: rstate.messages }
     }),
 
   "an account without JetStream: every API request gets 10039": async (url) =>
@@ -217,7 +227,9 @@ const expected: Record<string, unknown> = {
   },
   "publishing past the account's max_mem: 10002 resource limits exceeded": {
     acks: ["seq 1", "seq 2", "400 10002", "400 10002", "400 10002", "400 10002"],
-    messages: 2
+    messages: 2,
+    rolling: ["seq 1", "seq 2", "seq 3", "seq 4"],
+    rollingMessages: 1
   },
   "an account without JetStream: every API request gets 10039": {
     info: {
