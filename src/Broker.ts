@@ -3,6 +3,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
+import { Accounts } from "./accounts/Accounts.ts"
 import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
@@ -37,15 +38,17 @@ export const coreLayer = <E = never>(
   config: BrokerConfig,
   options: BrokerLayerOptions = {},
   /** Started right after config/router/log and before JetStream (the monitoring port, from `layer`). */
-  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log>
+  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log | Accounts>
 ) => {
-  const services = Layer.mergeAll(
+  const basics = Layer.mergeAll(
     ServerConfig.layer(config),
     Router.layer,
     options.silent === true
       ? Log.layerSilent
       : Log.layer({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile })
   )
+  // Every account's subject space (the global one is Router's), linked by the configured imports.
+  const services = Layer.provideMerge(Accounts.layer, basics)
   // The monitor starts before JetStream (as in nats-server), so /healthz answers 503 during recovery.
   const base = observe === undefined ? services : Layer.provideMerge(observe, services)
   if (!config.jetstream) return base

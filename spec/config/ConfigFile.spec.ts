@@ -246,7 +246,7 @@ describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
     const r = ok(
       "port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
-        "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\naccounts { A: { jetstream: enabled } }\n" +
+        "mqtt { port: 1883 }\ngateway { name: g }\nsystem_account: SYS\nmaps { a: b }\n" +
         "jetstream { unique_tag: az }"
     )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
@@ -257,7 +257,7 @@ describe("features not built yet", () => {
       "/etc/b.conf:5:1: mqtt is not supported yet and is ignored",
       "/etc/b.conf:6:1: gateway is not supported yet and is ignored",
       "/etc/b.conf:7:1: system_account is not supported yet and is ignored",
-      "/etc/b.conf:8:1: accounts is not supported yet and is ignored",
+      "/etc/b.conf:8:1: maps is not supported yet and is ignored",
       "/etc/b.conf:9:13: jetstream.unique_tag is not supported yet and is ignored"
     ])
   })
@@ -265,8 +265,8 @@ describe("features not built yet", () => {
   it("refuse to start when ignoring them would open access", () => {
     const refused: ReadonlyArray<[string, RegExp]> = [
       [
-        "accounts { A: { users: [ { user: a, password: b } ] } }",
-        /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/
+        "accounts { A: { mappings: { a: b } } }",
+        /^\/etc\/b\.conf:1:17: accounts\.A\.mappings: subject mappings are not/
       ],
       ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
       ["resolver: MEMORY", /resolver: JWT\/operator authentication/],

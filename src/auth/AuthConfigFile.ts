@@ -167,12 +167,13 @@ export const permissions = (e: ConfigEntry, duration: DurationParser, issues: Au
   return { publish, subscribe, response }
 }
 
-interface ParsedUsers {
+export interface ParsedUsers {
   readonly users: Array<PasswordUser>
   readonly nkeys: Array<NkeyUser>
 }
 
-const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssues): ParsedUsers | undefined => {
+/** nats-server parseUsers: the `users` array of `authorization` or of an account. */
+export const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssues): ParsedUsers | undefined => {
   if (e.value._tag !== "Array") {
     issues.error(e.keyPos, "Expected users field to be an array")
     return undefined

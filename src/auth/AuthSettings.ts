@@ -11,6 +11,8 @@ export interface PasswordUser {
   readonly permissions: Permissions | undefined
   /** False when `allowed_connection_types` excludes plain client connections. */
   readonly standardAllowed?: boolean
+  /** The account the user belongs to (`accounts { A: { users } }`); undefined = the global account. */
+  readonly account?: string
 }
 
 export interface NkeyUser {
@@ -18,6 +20,7 @@ export interface NkeyUser {
   readonly nkey: string
   readonly permissions: Permissions | undefined
   readonly standardAllowed?: boolean
+  readonly account?: string
 }
 
 export interface AuthSettings {

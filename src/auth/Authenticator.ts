@@ -143,7 +143,9 @@ export class Authenticator {
   noAuthUser(): AuthResult | undefined {
     const name = this.settings.noAuthUser
     const u = name === undefined ? undefined : this.users.get(name)
-    return u === undefined ? undefined : { ok: true, permissions: perms(u.permissions), who: u.user }
+    return u === undefined
+      ? undefined
+      : { ok: true, permissions: perms(u.permissions), who: u.user, account: u.account }
   }
 
   /**
@@ -158,7 +160,7 @@ export class Authenticator {
       const u = this.users.get(name)
       if (u === undefined || u.standardAllowed === false) continue
       return comparePasswords(u.password, pass ?? "")
-        ? { ok: true, permissions: perms(u.permissions), who: u.user }
+        ? { ok: true, permissions: perms(u.permissions), who: u.user, account: u.account }
         : { ok: false, reason: `User "${u.user}"` }
     }
     return { ok: false, reason: "User required in cert, none matched" }
@@ -177,7 +179,7 @@ export class Authenticator {
       if (nonce === undefined || !verifyNonce(n.nkey, nonce, c.sig!)) {
         return { ok: false, reason: "Signature not verified" }
       }
-      return { ok: true, permissions: perms(n.permissions), who: n.nkey }
+      return { ok: true, permissions: perms(n.permissions), who: n.nkey, account: n.account }
     }
     if (this.users.size > 0) {
       if (s.noAuthUser !== undefined && user === "" && pass === "" && token === "") {
@@ -193,7 +195,7 @@ export class Authenticator {
         if (u === undefined || u.standardAllowed === false || !comparePasswords(u.password, pass)) {
           return { ok: false, reason: `User "${user}"` }
         }
-        return { ok: true, permissions: perms(u.permissions), who: u.user }
+        return { ok: true, permissions: perms(u.permissions), who: u.user, account: u.account }
       }
     }
     if ((s.token ?? "") !== "") {

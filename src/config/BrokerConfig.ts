@@ -3,6 +3,7 @@
  * the config file produce partial overrides that are merged over `defaults`.
  */
 import { Context, Layer } from "effect"
+import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 
@@ -53,6 +54,8 @@ export interface BrokerConfig {
   readonly tls: TlsSettings | undefined
   /** Encryption at rest of the file store (`jetstream { cipher, key }`); undefined = plaintext files. */
   readonly encryption: { readonly cipher: "chacha" | "aes"; readonly key: string } | undefined
+  /** `accounts { }`; undefined = only the global account `$G` (nats-server without accounts). */
+  readonly accounts: AccountsSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -84,7 +87,8 @@ export const defaults: BrokerConfig = {
   domain: undefined,
   auth: undefined,
   tls: undefined,
-  encryption: undefined
+  encryption: undefined,
+  accounts: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

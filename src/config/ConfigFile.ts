@@ -8,15 +8,17 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for accounts or JWT — running without them would open access, so the
- * broker refuses to start. `authorization` and `no_auth_user` are honoured (src/auth), `tls` too
- * (src/tls), `jetstream { cipher, key }` too (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
+ * except those that ask for JWT — running without them would open access, so the broker refuses to
+ * start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts), `tls`
+ * too (src/tls), `jetstream { cipher, key }` too (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
+import * as AccountsConfigFile from "../accounts/AccountsConfigFile.ts"
+import { DEFAULT_SYSTEM_ACCOUNT } from "../accounts/AccountSettings.ts"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
-import type { AuthSettings } from "../auth/AuthSettings.ts"
+import { type AuthSettings, empty as emptyAuth } from "../auth/AuthSettings.ts"
 import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
@@ -158,6 +160,7 @@ class Mapper {
   storeDirSet = false
   auth: Omit<AuthSettings, "noAuthUser"> | undefined
   noAuthUser: ConfigEntry | undefined
+  accountsParsed: AccountsConfigFile.ParsedAccounts | undefined
   readonly issues: AuthConfigFile.AuthIssues = { error: (pos, message) => this.errors.push({ pos, message }) }
 
   error(e: ConfigEntry, message: string) {
@@ -439,18 +442,31 @@ class Mapper {
   }
 
   accounts(e: ConfigEntry) {
-    if (e.value._tag !== "Map") return this.error(e, `${e.key}: expected a block, got ${kindOf(e.value)}`)
-    for (const acc of e.value.entries.values()) {
-      if (acc.value._tag !== "Map") continue
-      const users = [...acc.value.entries.keys()].filter((k) => ["users", "nkeys"].includes(k.toLowerCase()))
-      if (users.length > 0) {
-        return this.error(
-          acc,
-          `${e.key}.${acc.key}: account users are not supported yet; refusing to start without authentication`
-        )
-      }
+    this.accountsParsed = AccountsConfigFile.accounts(e, parseGoDuration, this.issues)
+  }
+
+  /**
+   * Account users join the server's users (nats-server parseAccounts: names unique across the
+   * `authorization` block and every account; no single user or token beside them).
+   */
+  finishAccounts() {
+    const parsed = this.accountsParsed
+    if (parsed === undefined) return
+    this.set("accounts", { accounts: parsed.accounts, systemAccount: DEFAULT_SYSTEM_ACCOUNT })
+    if (parsed.users.length + parsed.nkeys.length === 0) return
+    const pos = parsed.usersPos!
+    const auth = this.auth
+    if ((auth?.user ?? "") !== "") return this.issues.error(pos, "Can not have a single user/pass and a users array")
+    if ((auth?.token ?? "") !== "") return this.issues.error(pos, "Can not have a token and a users array")
+    const taken = new Set([...(auth?.users ?? []).map((u) => u.user), ...(auth?.nkeys ?? []).map((n) => n.nkey)])
+    for (const u of parsed.users) {
+      if (taken.has(u.user)) return this.issues.error(pos, `Duplicate user ${JSON.stringify(u.user)} detected`)
     }
-    this.unsupported(e)
+    for (const n of parsed.nkeys) {
+      if (taken.has(n.nkey)) return this.issues.error(pos, `Duplicate nkey ${JSON.stringify(n.nkey)} detected`)
+    }
+    const base = auth ?? emptyAuth
+    this.auth = { ...base, users: [...base.users, ...parsed.users], nkeys: [...base.nkeys, ...parsed.nkeys] }
   }
 }
 
@@ -463,6 +479,7 @@ export const load = (file: string, options: ConfigLexer.ParseOptions = {}): Load
   }
   const m = new Mapper()
   for (const e of parsed.root.entries.values()) m.top(e)
+  m.finishAccounts()
   m.finishAuth()
   if (m.errors.length > 0) return { _tag: "Failure", errors: m.errors }
   return { _tag: "Success", config: m.out, warnings: m.warnings, notes: m.notes }

@@ -21,7 +21,13 @@ import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
 
 export interface ConnectionContext {
+  /** The global account's router: clients that name no account publish and subscribe here. */
   readonly router: MessageRouter
+  /** The router of a configured account (undefined: no such account). */
+  readonly accountRouter?: (account: string) => MessageRouter | undefined
+  /** Counts a client into its account; false when the account's connection limit is reached. */
+  readonly joinAccount?: (account: string) => boolean
+  readonly leaveAccount?: (account: string) => void
   /** Replaced (with `auth`) by a configuration reload; connections read it when they use it. */
   readonly config: BrokerConfig
   readonly log: Logger
@@ -84,6 +90,15 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   /** True from INFO until an accepted CONNECT when authentication is required. */
   private awaitingAuth = false
   private nonce: string | undefined = undefined
+  /**
+   * The subject space of this client's account, fixed at authentication: every publish and
+   * subscription goes straight to it (no per-message account lookup).
+   */
+  private router: MessageRouter
+  /** The client's account name (`$G` unless a user of a configured account). */
+  account = "$G"
+  /** The user (or nkey) authentication admitted, for /connz `authorized_user`. */
+  authorizedUser: string | undefined = undefined
   /** CONNECT's credentials, kept so a configuration reload can check the client again. */
   private credentials: Credentials | undefined = undefined
 
@@ -95,6 +110,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.cid = cid
     this.wire = wire
     this.ctx = ctx
+    this.router = ctx.router
     this.parser = new Parser(this, { maxPayload: ctx.config.maxPayload, maxControlLine: ctx.config.maxControlLine })
     this.label = `${wire.remoteAddress}:${wire.remotePort} - cid:${cid}`
     this.gate = new Gate(Math.floor(ctx.config.maxPending / 2), Math.floor(ctx.config.maxPending / 4))
@@ -184,7 +200,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
         : this.ctx.auth.authenticate(o, this.nonce)
       if (!r.ok) return this.authViolation(r.reason)
-      this.admit(r)
+      if (!this.admit(r)) return
     }
     if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
     if (o.no_responders === true && o.headers !== true) {
@@ -224,7 +240,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
     this.ok()
-    const n = this.ctx.router.publish(this, subject, reply, hdrLen, msg)
+    const n = this.router.publish(this, subject, reply, hdrLen, msg)
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply)
   }
 
@@ -238,7 +254,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     if (this.subs.has(sid)) return this.ok()
     const sub = new Subscription(this, subject, queue, sid)
-    if (!this.ctx.router.subscribe(sub)) return this.err("Invalid Subject")
+    if (!this.router.subscribe(sub)) return this.err("Invalid Subject")
     this.subs.set(sid, sub)
     this.ok()
   }
@@ -252,7 +268,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         sub.max = max
       } else {
         this.subs.delete(sid)
-        this.ctx.router.unsubscribe(sub)
+        this.router.unsubscribe(sub)
       }
     }
     this.ok()
@@ -316,9 +332,26 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
 
   // --- authentication ------------------------------------------------------------------
 
-  private admit(r: Extract<AuthResult, { ok: true }>): void {
+  private admit(r: Extract<AuthResult, { ok: true }>): boolean {
+    if (r.account !== undefined) {
+      const router = this.ctx.accountRouter?.(r.account)
+      if (router === undefined) {
+        this.authViolation(`account "${r.account}" not found`)
+        return false
+      }
+      if (this.ctx.joinAccount !== undefined && !this.ctx.joinAccount(r.account)) {
+        // nats-server maxAccountConnExceeded.
+        this.close("Maximum Account Connections Exceeded", "maximum account active connections exceeded")
+        return false
+      }
+      this.router = router
+      this.account = r.account
+      this.onDone.push(() => this.ctx.leaveAccount?.(r.account!))
+    }
     this.awaitingAuth = false
     this.perms = r.permissions
+    this.authorizedUser = r.who
+    return true
   }
 
   /**
@@ -327,10 +360,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
    */
   private admitWithoutConnect(): boolean {
     const r = this.ctx.auth?.noAuthUser()
-    if (r !== undefined && r.ok) {
-      this.admit(r)
-      return true
-    }
+    if (r !== undefined && r.ok) return this.admit(r)
     this.authViolation("no CONNECT")
     return false
   }
@@ -355,6 +385,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       ? auth.authenticateCertificate(this.wire.peerCertificate(), this.credentials.pass)
       : auth.authenticate(this.credentials, this.nonce)
     if (!r.ok) return this.authViolation(r.reason)
+    // nats-server clientHasMovedToDifferentAccount: closed, without an error.
+    if ((r.account ?? "$G") !== this.account) return this.close("Client Closed")
     this.perms = r.permissions
     const perms = r.permissions
     if (perms === undefined) return
@@ -362,7 +394,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       if (perms.canSubscribe(sub.subject, undefined)) continue
       if (sub.queue !== undefined && perms.canSubscribe(sub.subject, sub.queue)) continue
       this.subs.delete(sub.sid)
-      this.ctx.router.unsubscribe(sub)
+      this.router.unsubscribe(sub)
       const what = `${JSON.stringify(sub.subject)} (sid ${JSON.stringify(sub.sid)})`
       this.err(`Permissions Violation for Subscription to ${what}`)
       this.ctx.log.info(`Removed sub ${what} for ${r.who ?? this.label} - not authorized`)
@@ -417,7 +449,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   }
 
   private sendNoResponders(reply: string): void {
-    const matches = this.ctx.router.sublist.match(reply)
+    const matches = this.router.sublist.match(reply)
     for (const s of matches.psubs) {
       if (s.owner === this) return this.deliver(s, reply, undefined, NO_RESPONDERS.length, NO_RESPONDERS)
     }
@@ -475,7 +507,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private teardown(reason: string): void {
     if (this.isClosed) return
     this.closeReason = reason
-    for (const sub of this.subs.values()) this.ctx.router.unsubscribe(sub)
+    for (const sub of this.subs.values()) this.router.unsubscribe(sub)
     this.subs.clear()
     // Whoever waits for us to drain waits no longer.
     this.gate.open()

@@ -4,6 +4,7 @@
  * connection (the Scope's finalizers, triggered by SIGINT/SIGTERM through the runtime).
  */
 import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
+import { Accounts } from "../accounts/Accounts.ts"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import {
@@ -40,8 +41,11 @@ export interface ServerShape {
   readonly reload: (next: BrokerConfig, plan: Extract<ReloadPlan, { ok: true }>) => void
 }
 
+/** What the server layer reads; the accounts give each authenticated client its subject space. */
+type Needs = ServerConfig | Router | Log | Transport | Accounts
+
 export class Server extends Context.Service<Server, ServerShape>()("effect-jetstream/core/Server") {
-  static readonly layer: Layer.Layer<Server, TransportError, ServerConfig | Router | Log | Transport> = Layer.effect(
+  static readonly layer: Layer.Layer<Server, TransportError, Needs> = Layer.effect(
     Server
   )(
     Effect.gen(function*() {
@@ -49,9 +53,12 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const router = yield* Router
       const log = yield* Log
       const transport = yield* Transport
+      const accounts = yield* Accounts
       const serverId = makeServerId()
       const serverName = config.serverName ?? serverId
       const connections = new Set<ClientConnection>()
+      // Clients per configured account, against its connection limit (JWT `limits.conn`).
+      const accountConnections = new Map<string, number>()
       let nextCid = 0
       let slowConsumers = 0
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
@@ -81,6 +88,15 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
 
       const ctx: { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] } = {
         router,
+        accountRouter: (name) => accounts.get(name)?.router,
+        joinAccount: (name) => {
+          const max = accounts.get(name)?.settings.maxConnections ?? -1
+          const n = accountConnections.get(name) ?? 0
+          if (max >= 0 && n >= max) return false
+          accountConnections.set(name, n + 1)
+          return true
+        },
+        leaveAccount: (name) => accountConnections.set(name, Math.max(0, (accountConnections.get(name) ?? 1) - 1)),
         config,
         log,
         auth: auth?.required === true ? auth : undefined,

@@ -4,6 +4,7 @@
  * adds a TCP listener on top, so external NATS clients share the same subjects and streams.
  */
 import { Effect, Layer, Schema } from "effect"
+import { Accounts } from "../accounts/Accounts.ts"
 import * as CoreBroker from "../Broker.ts"
 import * as BrokerConfig from "../config/BrokerConfig.ts"
 import { ServerConfig } from "../config/BrokerConfig.ts"
@@ -116,7 +117,8 @@ export const layerServer = (
         return { ...c, host: o.host ?? "127.0.0.1", port: o.port ?? 4222 }
       })
     )
-    return Server.layer.pipe(Layer.provide(Layer.merge(listen, Transport.layerNode)))
+    // Embedded brokers configure no accounts: the listener's clients share the global account.
+    return Server.layer.pipe(Layer.provide(Layer.mergeAll(listen, Transport.layerNode, Accounts.layer)))
   }))
 
 export { Server }

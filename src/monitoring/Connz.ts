@@ -36,6 +36,12 @@ export interface ConnzOptions {
   readonly limit: number
   readonly cid: number
   readonly state: "open" | "closed" | "all"
+  /** `auth=true`: each entry names its authorized user and (other than `$G`) its account. */
+  readonly auth: boolean
+  /** `acc=`: only the connections of this account. */
+  readonly account: string | undefined
+  /** `user=`: only the connections of this user. */
+  readonly user: string | undefined
 }
 
 /** nats-server `HandleConnz` + the checks at the top of `Connz` (same error texts, answered with 400). */
@@ -67,9 +73,8 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
   if (state === undefined) {
     return new QueryError(`Error decoding state for ${q.get("state")}`)
   }
-  if ((q.get("user") ?? "") !== "" || (q.get("acc") ?? "") !== "") {
-    if (!auth) return new QueryError("filter by user or account only allowed with auth option", true)
-  }
+  // nats-server 2.9.10 means to refuse `user`/`acc` without `auth`, but tests the filters before it
+  // reads them (monitor.go Connz), so it never does: neither do we.
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortOpt
   if (!SORTS.includes(sort)) return new QueryError(`invalid sorting option: ${sortRaw}`, true)
   if (sort === "stop" && state !== "closed") {
@@ -86,7 +91,10 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
     offset: Math.max(0, offset),
     limit: cid > 0 ? 1 : limit <= 0 ? DEFAULT_LIST_SIZE : limit,
     cid,
-    state
+    state,
+    auth,
+    account: (q.get("acc") ?? "") === "" ? undefined : q.get("acc")!,
+    user: (q.get("user") ?? "") === "" ? undefined : q.get("user")!
   }
 }
 
@@ -137,14 +145,35 @@ const connInfo = (c: ClientConnection, opts: ConnzOptions, nowMs: number): Recor
     name: c.name === "" ? undefined : c.name,
     lang: c.lang === "" ? undefined : c.lang,
     version: c.version === "" ? undefined : c.version,
+    authorized_user: opts.auth ? c.authorizedUser : undefined,
+    account: opts.auth && c.account !== "$G" ? c.account : undefined,
     subscriptions_list: !opts.subsDetail && subs.length > 0 ? subs.map((s) => s.subject) : undefined,
     subscriptions_list_detail: opts.subsDetail && subs.length > 0 ? subs.map(subDetail) : undefined
   }
 }
 
-export const connz = (server: ServerShape, opts: ConnzOptions, nowMs: number): Record<string, unknown> => {
+export const connz = (
+  server: ServerShape,
+  opts: ConnzOptions,
+  nowMs: number,
+  accountExists: (name: string) => boolean = () => true
+): Record<string, unknown> => {
+  // nats-server answers an unknown account with an empty page that has no server id.
+  if (opts.account !== undefined && !accountExists(opts.account)) {
+    return {
+      server_id: "",
+      now: timeMs(nowMs),
+      num_connections: 0,
+      total: 0,
+      offset: opts.offset,
+      limit: opts.limit,
+      connections: null
+    }
+  }
   let conns = opts.state === "closed" ? [] : [...server.connections]
   if (opts.cid > 0) conns = conns.filter((c) => c.cid === opts.cid)
+  if (opts.account !== undefined) conns = conns.filter((c) => c.account === opts.account)
+  if (opts.user !== undefined) conns = conns.filter((c) => c.authorizedUser === opts.user)
   conns.sort(comparators[opts.sort])
   const total = conns.length
   const page = conns.slice(Math.min(opts.offset, total), Math.min(opts.offset + opts.limit, total))
@@ -166,6 +195,8 @@ export interface SubszOptions {
   readonly offset: number
   readonly limit: number
   readonly test: string | undefined
+  /** `acc=`: one account's subscriptions (default: every account's). */
+  readonly account: string | undefined
 }
 
 export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError => {
@@ -183,22 +214,44 @@ export const parseSubszQuery = (q: URLSearchParams): SubszOptions | QueryError =
     subs,
     offset: Math.max(0, offset),
     limit: limit <= 0 ? DEFAULT_LIST_SIZE : limit,
-    test: test === "" ? undefined : test
+    test: test === "" ? undefined : test,
+    account: (q.get("acc") ?? "") === "" ? undefined : q.get("acc")!
   }
 }
 
-const sublistStats = (router: MessageRouter) => {
-  const sl = router.sublist
-  const cache = sl.cacheStats()
+export const sublistStats = (router: MessageRouter) => sublistsStats([router])
+
+/** nats-server SublistStats.add over several accounts' sublists (fan-out averaged over all cached subjects). */
+export const sublistsStats = (routers: ReadonlyArray<MessageRouter>) => {
+  let subs = 0
+  let cached = 0
+  let inserts = 0
+  let removes = 0
+  let matches = 0
+  let hits = 0
+  let maxFanout = 0
+  let totFanout = 0
+  for (const r of routers) {
+    const sl = r.sublist
+    const cache = sl.cacheStats()
+    subs += sl.size
+    cached += cache.size
+    inserts += sl.stats.inserts
+    removes += sl.stats.removes
+    matches += sl.stats.matches
+    hits += sl.stats.cacheHits
+    maxFanout = Math.max(maxFanout, cache.maxFanout)
+    totFanout += cache.avgFanout * cache.size
+  }
   return {
-    num_subscriptions: sl.size,
-    num_cache: cache.size,
-    num_inserts: sl.stats.inserts,
-    num_removes: sl.stats.removes,
-    num_matches: sl.stats.matches,
-    cache_hit_rate: sl.stats.matches === 0 ? 0 : sl.stats.cacheHits / sl.stats.matches,
-    max_fanout: cache.maxFanout,
-    avg_fanout: cache.avgFanout
+    num_subscriptions: subs,
+    num_cache: cached,
+    num_inserts: inserts,
+    num_removes: removes,
+    num_matches: matches,
+    cache_hit_rate: matches === 0 ? 0 : hits / matches,
+    max_fanout: maxFanout,
+    avg_fanout: cached === 0 ? 0 : totFanout / cached
   }
 }
 
@@ -208,13 +261,13 @@ const sublistStats = (router: MessageRouter) => {
  */
 export const subsz = (
   server: ServerShape,
-  router: MessageRouter,
+  routers: ReadonlyArray<MessageRouter>,
   opts: SubszOptions,
   nowMs: number
 ): Record<string, unknown> => {
-  const stats = sublistStats(router)
+  const stats = sublistsStats(routers)
   if (!opts.subs) return stats
-  let subs = router.sublist.all()
+  let subs = routers.flatMap((r) => r.sublist.all())
   if (opts.test !== undefined) {
     const test = opts.test
     subs = subs.filter((s) => matches(s.subject, test))

@@ -2,8 +2,10 @@
  * `/jsz` and the JetStream parts of `/varz`, in nats-server 2.9.10's shapes (monitor.go `JSInfo`,
  * `AccountDetail`, `StreamDetail`; jetstream.go `JetStreamConfig`, `JetStreamStats`).
  *
- * We have one account, nats-server's global account `$G`, so account filters and paging are trivial.
+ * Server-wide figures add up every JetStream-enabled account; `account_details` lists them by
+ * name (nats-server sorts only when paging; its map order is random otherwise).
  */
+import type { AccountJetStream } from "../jetstream/AccountJetStream.ts"
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
 import type { JetStreamShape } from "../jetstream/JetStream.ts"
@@ -20,13 +22,28 @@ export interface JetStreamUsage {
   readonly storage: number
 }
 
-export const usage = (js: JetStreamShape): JetStreamUsage => {
+/** The accounts that have JetStream, by name. */
+export const enabledAccounts = (js: JetStreamShape): Array<AccountJetStream> =>
+  js.accounts.filter((a) => a.enabled).sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0))
+
+const accountUsage = (a: AccountJetStream): JetStreamUsage => {
   let memory = 0
   let storage = 0
-  for (const s of js.registry.all()) {
+  for (const s of a.registry.all()) {
     const bytes = s.store.state().bytes
     if (s.config.storage === "memory") memory += bytes
     else storage += bytes
+  }
+  return { memory, storage }
+}
+
+export const usage = (js: JetStreamShape): JetStreamUsage => {
+  let memory = 0
+  let storage = 0
+  for (const a of enabledAccounts(js)) {
+    const u = accountUsage(a)
+    memory += u.memory
+    storage += u.storage
   }
   return { memory, storage }
 }
@@ -39,16 +56,25 @@ export const jetStreamConfig = (js: JetStreamShape, limits: JetStreamLimits, dom
   domain: domain === undefined || domain === "" ? undefined : domain
 })
 
-/** Server-wide `JetStreamStats` (one JetStream-enabled account, nothing reserved). */
-export const jetStreamStats = (js: JetStreamShape, used: JetStreamUsage = usage(js)) => ({
-  memory: used.memory,
-  storage: used.storage,
-  reserved_memory: 0,
-  reserved_storage: 0,
-  accounts: 1,
-  ha_assets: 0,
-  api: { total: js.stats.total, errors: js.stats.errors }
-})
+/** Server-wide `JetStreamStats` (every JetStream-enabled account; nothing reserved). */
+export const jetStreamStats = (js: JetStreamShape, used: JetStreamUsage = usage(js)) => {
+  const accounts = enabledAccounts(js)
+  let total = 0
+  let errors = 0
+  for (const a of accounts) {
+    total += a.stats.total
+    errors += a.stats.errors
+  }
+  return {
+    memory: used.memory,
+    storage: used.storage,
+    reserved_memory: 0,
+    reserved_storage: 0,
+    accounts: accounts.length,
+    ha_assets: 0,
+    api: { total, errors }
+  }
+}
 
 export interface JszOptions {
   readonly accounts: boolean
@@ -120,40 +146,53 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
     }
   }
   const used = usage(js)
-  const streams = js.registry.all()
+  const accounts = enabledAccounts(js)
+  let streams = 0
   let messages = 0
   let bytes = 0
   let consumers = 0
-  for (const s of streams) {
-    const st = s.store.state()
-    messages += st.msgs
-    bytes += st.bytes
-    consumers += s.consumers.size
+  for (const a of accounts) {
+    for (const s of a.registry.all()) {
+      const st = s.store.state()
+      streams++
+      messages += st.msgs
+      bytes += st.bytes
+      consumers += s.consumers.size
+    }
   }
   const out: Record<string, unknown> = {
     server_id: input.serverId,
     now: timeMs(input.nowMs),
     config: jetStreamConfig(js, input.limits, input.domain),
     ...jetStreamStats(js, used),
-    streams: streams.length,
+    streams,
     consumers,
     messages,
     bytes
   }
-  // Only the global account exists; an `acc` filter naming another one selects nothing.
-  const listAccounts = opts.account === "$G" || (opts.accounts && opts.offset === 0 && opts.limit > 0)
-  if (listAccounts) out.account_details = [accountDetail(input, js, used, opts)]
+  // nats-server Jsz: an `acc` naming a JetStream account selects it alone; else `accounts` pages them.
+  const named = accounts.find((a) => a.account === opts.account)
+  const listed = named !== undefined
+    ? [named]
+    : opts.accounts
+    ? accounts.slice(Math.min(opts.offset, accounts.length)).slice(0, opts.limit > 0 ? opts.limit : undefined)
+    : []
+  if (listed.length > 0) out.account_details = listed.map((a) => accountDetail(input, a, opts))
   return out
 }
 
-const accountDetail = (input: JszInput, js: JetStreamShape, used: JetStreamUsage, opts: JszOptions) => {
+/** uint64 of an account limit, as nats-server prints it (-1 = unlimited = 2^64-1). */
+const u64 = (n: number | undefined): bigint => (n === undefined || n < 0 ? U64_MAX : BigInt(n))
+
+const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) => {
+  const used = accountUsage(js)
   const detail: Record<string, unknown> = {
-    name: "$G",
-    id: "$G",
+    name: js.account,
+    id: js.account,
     memory: used.memory,
     storage: used.storage,
-    reserved_memory: U64_MAX,
-    reserved_storage: U64_MAX,
+    reserved_memory: u64(js.limits?.maxMemory),
+    reserved_storage: u64(js.limits?.maxStore),
     accounts: 0,
     ha_assets: 0,
     api: { total: js.stats.total, errors: js.stats.errors }

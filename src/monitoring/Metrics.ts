@@ -15,6 +15,7 @@
  */
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import type { JetStreamShape } from "../jetstream/JetStream.ts"
+import { enabledAccounts } from "./Jsz.ts"
 import type { JetStreamLimits } from "./Sources.ts"
 
 type Labels = Readonly<Record<string, string>>
@@ -121,51 +122,59 @@ export const metrics = (input: MetricsInput): string => {
   )
   if (js === undefined) return out.text()
 
-  const account = { ...jsServer, account: "$G", account_id: "$G" }
   let memory = 0
   let storage = 0
   let messages = 0
   let bytes = 0
   let consumers = 0
-  const streams = js.registry.all()
-  for (const s of streams) {
-    const st = s.store.state()
-    if (s.config.storage === "memory") memory += st.bytes
-    else storage += st.bytes
-    messages += st.msgs
-    bytes += st.bytes
-    consumers += s.consumers.size
-    const labels = { ...account, stream_name: s.name, stream_leader: "", is_stream_leader: "true" }
-    out.add(`${jsSystem}_stream_total_messages`, "gauge", "Messages stored in the stream", labels, st.msgs)
-    out.add(`${jsSystem}_stream_total_bytes`, "gauge", "Bytes stored in the stream", labels, st.bytes)
-    out.add(`${jsSystem}_stream_first_seq`, "gauge", "First sequence in the stream", labels, st.firstSeq)
-    out.add(`${jsSystem}_stream_last_seq`, "gauge", "Last sequence in the stream", labels, st.lastSeq)
-    out.add(`${jsSystem}_stream_consumer_count`, "gauge", "Consumers on the stream", labels, s.consumers.size)
-    for (const c of js.registry.consumersOf(s.name)) {
-      const info = consumerInfo(c)
-      const cl = {
-        ...labels,
-        consumer_name: c.name,
-        consumer_leader: "",
-        is_consumer_leader: "true",
-        consumer_desc: c.config.description ?? "",
-        consumer_created: rfc3339(c.created)
+  let streams = 0
+  let apiTotal = 0
+  let apiErrors = 0
+  // Every JetStream account, labelled with its name (nats-server's exporter labels account and account_id).
+  for (const acc of enabledAccounts(js)) {
+    apiTotal += acc.stats.total
+    apiErrors += acc.stats.errors
+    const account = { ...jsServer, account: acc.account, account_id: acc.account }
+    for (const s of acc.registry.all()) {
+      streams++
+      const st = s.store.state()
+      if (s.config.storage === "memory") memory += st.bytes
+      else storage += st.bytes
+      messages += st.msgs
+      bytes += st.bytes
+      consumers += s.consumers.size
+      const labels = { ...account, stream_name: s.name, stream_leader: "", is_stream_leader: "true" }
+      out.add(`${jsSystem}_stream_total_messages`, "gauge", "Messages stored in the stream", labels, st.msgs)
+      out.add(`${jsSystem}_stream_total_bytes`, "gauge", "Bytes stored in the stream", labels, st.bytes)
+      out.add(`${jsSystem}_stream_first_seq`, "gauge", "First sequence in the stream", labels, st.firstSeq)
+      out.add(`${jsSystem}_stream_last_seq`, "gauge", "Last sequence in the stream", labels, st.lastSeq)
+      out.add(`${jsSystem}_stream_consumer_count`, "gauge", "Consumers on the stream", labels, s.consumers.size)
+      for (const c of acc.registry.consumersOf(s.name)) {
+        const info = consumerInfo(c)
+        const cl = {
+          ...labels,
+          consumer_name: c.name,
+          consumer_leader: "",
+          is_consumer_leader: "true",
+          consumer_desc: c.config.description ?? "",
+          consumer_created: rfc3339(c.created)
+        }
+        const delivered = info.delivered as { stream_seq: number; consumer_seq: number }
+        const ackFloor = info.ack_floor as { stream_seq: number; consumer_seq: number }
+        const m = (name: string, help: string, value: number) =>
+          out.add(`${jsSystem}_consumer_${name}`, "gauge", help, cl, value)
+        m("num_pending", "Messages not yet delivered to the consumer", info.num_pending as number)
+        m("num_ack_pending", "Delivered messages awaiting acknowledgement", info.num_ack_pending as number)
+        m("num_redelivered", "Messages redelivered and not yet acknowledged", info.num_redelivered as number)
+        m("num_waiting", "Waiting pull requests", info.num_waiting as number)
+        m("delivered_stream_seq", "Last delivered stream sequence", delivered.stream_seq)
+        m("delivered_consumer_seq", "Last delivered consumer sequence", delivered.consumer_seq)
+        m("ack_floor_stream_seq", "Stream sequence of the ack floor", ackFloor.stream_seq)
+        m("ack_floor_consumer_seq", "Consumer sequence of the ack floor", ackFloor.consumer_seq)
       }
-      const delivered = info.delivered as { stream_seq: number; consumer_seq: number }
-      const ackFloor = info.ack_floor as { stream_seq: number; consumer_seq: number }
-      const m = (name: string, help: string, value: number) =>
-        out.add(`${jsSystem}_consumer_${name}`, "gauge", help, cl, value)
-      m("num_pending", "Messages not yet delivered to the consumer", info.num_pending as number)
-      m("num_ack_pending", "Delivered messages awaiting acknowledgement", info.num_ack_pending as number)
-      m("num_redelivered", "Messages redelivered and not yet acknowledged", info.num_redelivered as number)
-      m("num_waiting", "Waiting pull requests", info.num_waiting as number)
-      m("delivered_stream_seq", "Last delivered stream sequence", delivered.stream_seq)
-      m("delivered_consumer_seq", "Last delivered consumer sequence", delivered.consumer_seq)
-      m("ack_floor_stream_seq", "Stream sequence of the ack floor", ackFloor.stream_seq)
-      m("ack_floor_consumer_seq", "Consumer sequence of the ack floor", ackFloor.consumer_seq)
     }
   }
-  out.add(`${jsSystem}_server_total_streams`, "gauge", "Streams on the server", jsServer, streams.length)
+  out.add(`${jsSystem}_server_total_streams`, "gauge", "Streams on the server", jsServer, streams)
   out.add(`${jsSystem}_server_total_consumers`, "gauge", "Consumers on the server", jsServer, consumers)
   out.add(`${jsSystem}_server_total_messages`, "gauge", "Messages stored in all streams", jsServer, messages)
   out.add(`${jsSystem}_server_total_message_bytes`, "gauge", "Bytes stored in all streams", jsServer, bytes)
@@ -182,13 +191,13 @@ export const metrics = (input: MetricsInput): string => {
   // The varz collector's view of /varz's jetstream object.
   out.add(`${core}_varz_jetstream_stats_memory`, "gauge", "Bytes used by memory streams", server, memory)
   out.add(`${core}_varz_jetstream_stats_storage`, "gauge", "Bytes used by file streams", server, storage)
-  out.add(`${core}_varz_jetstream_stats_api_total`, "counter", "JetStream API requests served", server, js.stats.total)
+  out.add(`${core}_varz_jetstream_stats_api_total`, "counter", "JetStream API requests served", server, apiTotal)
   out.add(
     `${core}_varz_jetstream_stats_api_errors`,
     "counter",
     "JetStream API requests answered with an error",
     server,
-    js.stats.errors
+    apiErrors
   )
   if (input.limits !== undefined) {
     out.add(

@@ -8,6 +8,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
+import { Accounts } from "../accounts/Accounts.ts"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { Router } from "../core/Router.ts"
 import { Server, type ServerShape } from "../core/Server.ts"
@@ -15,6 +16,7 @@ import { JetStream, type JetStreamShape } from "../jetstream/JetStream.ts"
 import { Log } from "../log/Log.ts"
 import { HttpListener, type HttpRequest, type HttpResponse } from "../platform/HttpListener.ts"
 import { TransportError } from "../platform/Transport.ts"
+import { accountz } from "./Accountz.ts"
 import { connz, parseConnzQuery, parseSubszQuery, subsz } from "./Connz.ts"
 import { encodeIndent, QueryError } from "./GoFormat.ts"
 import { healthz, parseHealthzQuery } from "./Healthz.ts"
@@ -55,6 +57,7 @@ const ROOT = (port: number) =>
 <a href="./varz">General</a>
 <a href="./jsz">JetStream</a>
 <a href="./connz">Connections</a>
+<a href="./accountz">Accounts</a>
 <a href="./subsz">Subscriptions</a>
 <a href="./healthz">Health</a>
 <a href="./metrics">Metrics</a>
@@ -81,8 +84,11 @@ const cpuSampler = () => {
   }
 }
 
+/** What the monitor reads; the accounts feed /accountz, /connz?acc= and the per-account /subsz. */
+type Needs = ServerConfig | Router | Log | HttpListener | Accounts
+
 export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-jetstream/monitoring/Monitor") {
-  static readonly layer: Layer.Layer<Monitor, TransportError, ServerConfig | Router | Log | HttpListener> = Layer
+  static readonly layer: Layer.Layer<Monitor, TransportError, Needs> = Layer
     .effect(
       Monitor
     )(
@@ -91,6 +97,9 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
         const router = yield* Router
         const log = yield* Log
         const listener = yield* HttpListener
+        const accounts = yield* Accounts
+        const accountsSince = Date.now()
+        const routers = accounts.all().map((a) => a.router)
         let server: ServerShape | undefined
         let jetstream: JetStreamShape | undefined
         let limits: JetStreamLimits | undefined
@@ -121,7 +130,7 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
           cores: os.availableParallelism()
         })
 
-        const sources = (s: ServerShape): Sources => ({ config, server: s, router, jetstream, http, requests })
+        const sources = (s: ServerShape): Sources => ({ config, server: s, router, routers, jetstream, http, requests })
 
         const count = (path: string) => requests.set(path, (requests.get(path) ?? 0) + 1)
 
@@ -138,13 +147,26 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
             if (!(opts instanceof QueryError) || opts.counted) count(req.path)
             if (opts instanceof QueryError) return text(400, opts.message)
             if (server === undefined) return text(503, "server is starting")
-            return json(req, encodeIndent(connz(server, opts, Date.now())))
+            return json(req, encodeIndent(connz(server, opts, Date.now(), (a) => accounts.get(a) !== undefined)))
+          },
+          "/accountz": (req) => {
+            if (server === undefined) return text(503, "server is starting")
+            const body = accountz({
+              server,
+              accounts,
+              updatedMs: accountsSince,
+              jetstreamEnabled: (a) => jetstream?.accounts.some((j) => j.account === a && j.enabled) ?? false,
+              nowMs: Date.now()
+            }, req.query.get("acc") ?? "")
+            return typeof body === "string" ? text(400, body) : json(req, encodeIndent(body))
           },
           "/subsz": (req) => {
             const opts = parseSubszQuery(req.query)
             if (opts instanceof QueryError) return text(400, opts.message)
             if (server === undefined) return text(503, "server is starting")
-            return json(req, encodeIndent(subsz(server, router, opts, Date.now())))
+            // Every account's subscriptions, or the `acc` one's (none for an unknown account).
+            const selected = accounts.all().filter((a) => opts.account === undefined || a.name === opts.account)
+            return json(req, encodeIndent(subsz(server, selected.map((a) => a.router), opts, Date.now())))
           },
           "/jsz": (req) => {
             const opts = parseJszQuery(req.query)

@@ -14,6 +14,8 @@ export interface Sources {
   readonly config: BrokerConfig
   readonly server: ServerShape
   readonly router: MessageRouter
+  /** Every account's router, the global one first (/varz `subscriptions` counts them all). */
+  readonly routers?: ReadonlyArray<MessageRouter>
   /** Present once JetStream is running (undefined when disabled or still recovering). */
   readonly jetstream: JetStreamShape | undefined
   /** The bound monitoring listener. */

@@ -83,7 +83,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     in_bytes: inBytes + closed.inBytes,
     out_bytes: outBytes + closed.outBytes,
     slow_consumers: server.slowConsumers(),
-    subscriptions: router.sublist.size,
+    subscriptions: (src.routers ?? [router]).reduce((n, r) => n + r.sublist.size, 0),
     http_req_stats: requests,
     config_load_time: timeMs(server.startedAt.getTime())
   }

@@ -51,6 +51,9 @@ export class MetaStore extends Context.Service<MetaStore, {
   ): Layer.Layer<MetaStore> => Layer.sync(MetaStore, () => make(diskFiles(options.dir, options.cipher)))
 }
 
+/** The file-backed service without a layer (one per JetStream account, each under its own directory). */
+export const makeFile = (dir: string, cipher?: Cipher.StoreCipher): MetaStore["Service"] => make(diskFiles(dir, cipher))
+
 // ---- decoding ------------------------------------------------------------------------------------------------
 
 const strict = { onExcessProperty: "error", errors: "all" } as const

@@ -61,7 +61,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
       return yield* ApiErrors.streamNotFound()
     }
-    const decoded = decodeConsumerCreate(body, subject, stream.config)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -71,7 +71,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       c.config
     )
     const existing = ctx.registry.getConsumer(streamName, name)
-    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined)
+    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
     if (bad !== undefined) return yield* bad
     if (existing !== undefined) {
       // 2.9.10 has no create/update `action`: an existing name is always an update attempt.

@@ -5,11 +5,13 @@
 import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
+import type { ConsumerLimits } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
   sameConfig,
+  type ServerStreamLimits,
   type StreamConfig,
   subjectsOverlap
 } from "../model/StreamConfig.ts"
@@ -30,7 +32,14 @@ export interface ApiContext {
   /** Publishes `$JS.EVENT.ADVISORY.<event>.<stream>[.<consumer>]` (stream_action / consumer_action). */
   readonly advise?: (event: ActionAdvisory, stream: string, consumer?: string) => void
   readonly nowNs: () => bigint
-  readonly limits: { readonly maxMemoryStore?: number; readonly maxFileStore?: number }
+  readonly limits: ServerStreamLimits
+  /**
+   * The account's JetStream limits for a new stream (nats-server jsNonClusteredStreamLimitsCheck:
+   * max_streams, max_consumers, reserved bytes), checked before the stream is looked up.
+   */
+  readonly checkAccountLimits?: (config: StreamConfig, old?: StreamConfig) => ApiError | undefined
+  /** The account's consumer limits (`max_consumers`, `max_ack_pending`). */
+  readonly consumerLimits?: ConsumerLimits
 }
 
 /**
@@ -49,6 +58,8 @@ export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     const decoded = decodeStreamCreate(body, name, ctx.limits)
     if (!decoded.ok) return yield* decoded.error
     const config = decoded.config
+    const overLimit = ctx.checkAccountLimits?.(config)
+    if (overLimit !== undefined) return yield* overLimit
     const existing = ctx.registry.get(config.name)
     if (existing !== undefined) {
       if (!sameConfig(existing.config, config)) return yield* ApiErrors.streamNameExist()
@@ -69,6 +80,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     if (!decoded.ok) return yield* decoded.error
     if (actor === undefined) return yield* ApiErrors.streamNotFound()
     const next = decoded.config
+    const overLimit = ctx.checkAccountLimits?.(next, actor.config)
+    if (overLimit !== undefined) return yield* overLimit
     if (overlapsOther(ctx.registry, next)) return yield* ApiErrors.streamSubjectOverlap()
     yield* actor.call((a) => {
       const before = a.config

@@ -58,6 +58,11 @@ export interface StreamContext {
   readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
+  /**
+   * True when storing `bytes` more would take the account past its JetStream limit for this storage
+   * (nats-server stores, finds limitsExceeded and removes the message again: the same outcome).
+   */
+  readonly accountFull?: (storage: "file" | "memory", bytes: number) => boolean
 }
 
 export class StreamActor {
@@ -394,6 +399,9 @@ export class StreamActor {
     }
     if ((hdr?.length ?? 0) > 65535) return this.queueError(reply, ApiErrors.streamHeaderExceedsMaximum())
     if (this.ctx.storeFull?.(cfg.storage) === true) return this.queueError(reply, ApiErrors.insufficientResources())
+    if (this.ctx.accountFull?.(cfg.storage, this.accountGrowth(subject.length + size + 16)) === true) {
+      return this.queueError(reply, ApiErrors.accountResourcesExceeded())
+    }
     if (cfg.discard === "new") {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
@@ -423,6 +431,23 @@ export class StreamActor {
       this.removedGen++
     }
     return this.lastSeq === seq
+  }
+
+  /**
+   * How much this message grows the stream once discard-old limits have trimmed it: nats-server
+   * judges the account's usage after the store made room, so a full stream that evicts its oldest
+   * message does not count against the account (max_msgs eviction estimated at the average size).
+   */
+  private accountGrowth(accounted: number): number {
+    const cfg = this.config
+    if (cfg.discard !== "old") return accounted
+    const st = this.store.state()
+    let after = st.bytes + accounted
+    if (cfg.max_msgs > 0 && st.msgs >= cfg.max_msgs && st.msgs > 0) {
+      after -= (st.msgs + 1 - cfg.max_msgs) * (st.bytes / st.msgs)
+    }
+    if (cfg.max_bytes > 0) after = Math.min(after, cfg.max_bytes)
+    return after - st.bytes
   }
 
   /**

@@ -1,0 +1,353 @@
+/**
+ * One account's JetStream: its streams (a StreamRegistry over the account's own stores), its
+ * `$JS.API.>` subscription in the account's router, and its limits (nats-server jsAccount). Two
+ * accounts each have one of these, so both may own a stream `ORDERS`; a request only ever reaches
+ * the instance of the requester's account.
+ *
+ * An account without JetStream answers every API request with 10039 (nats-server
+ * enableJetStreamInfoServiceImportOnly, then checkJetStream in each handler).
+ *
+ * Requests are served one at a time by the account's API fiber (management traffic, not the
+ * publish hot path); pull requests go straight to the consumer's mailbox.
+ */
+import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
+import { Buffer } from "node:buffer"
+import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
+import type { BrokerConfig } from "../config/BrokerConfig.ts"
+import type { BrokerClockShape } from "../core/BrokerClock.ts"
+import { InternalClient } from "../core/InternalClient.ts"
+import type { MessageRouter } from "../core/Router.ts"
+import type { Logger } from "../log/Log.ts"
+import { makeServerId } from "../protocol/ServerInfo.ts"
+import type { EventLogStore } from "../store/EventLogStore.ts"
+import type { MetaStore } from "../store/MetaStore.ts"
+import type { StreamStore } from "../store/StreamStore.ts"
+import { defectText, NEXT_PREFIX, PREFIX, resolve, type Resolved, type RouteSpec, T } from "./api/ApiRoutes.ts"
+import type * as StreamApi from "./api/StreamApi.ts"
+import { encodeJson, formatTime } from "./codec/Json.ts"
+import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
+import { decodePullRequest } from "./model/PullRequest.ts"
+import { emptyRequest } from "./model/Requests.ts"
+import type { StreamConfig } from "./model/StreamConfig.ts"
+import type { StoreLimits } from "./StoreLimits.ts"
+import { StreamRegistry } from "./StreamRegistry.ts"
+
+export interface ApiStats {
+  total: number
+  errors: number
+}
+
+export interface AccountJetStreamDeps {
+  readonly account: string
+  readonly router: MessageRouter
+  /** Undefined: JetStream is not enabled for the account (its API answers 10039). */
+  readonly limits: JetStreamLimits | undefined
+  /**
+   * The account imports a service covering `$JS.API.INFO` (another account's JetStream): without
+   * JetStream of its own it then answers nothing itself (nats-server serviceImportShadowed).
+   */
+  readonly apiImported?: boolean
+  readonly fileStore: StreamStore["Service"]
+  readonly memoryStore: StreamStore["Service"]
+  readonly meta: MetaStore["Service"] | undefined
+  readonly journals: EventLogStore["Service"]
+  /** Server-wide store limits (shared by every account). */
+  readonly storeLimits: StoreLimits
+  readonly config: BrokerConfig
+  readonly clock: BrokerClockShape
+  readonly log: Logger
+}
+
+export interface AccountJetStream {
+  readonly account: string
+  readonly enabled: boolean
+  readonly registry: StreamRegistry
+  readonly stats: ApiStats
+  readonly limits: JetStreamLimits | undefined
+  /** Bytes stored by the account's streams. */
+  readonly usage: () => { readonly memory: number; readonly storage: number }
+}
+
+interface ApiRequest {
+  readonly subject: string
+  readonly reply: string | undefined
+  readonly body: Uint8Array
+}
+
+/**
+ * nats-server jsNonClusteredStreamLimitsCheck for a new stream: max_streams, the stream's
+ * max_consumers against the account's, then its max_bytes (1 when unset) on top of what the
+ * account's other streams of that storage reserve. For an update (`old` given, nats-server
+ * configUpdateCheck) no stream count, and only the growth of max_bytes is added to a reservation
+ * that keeps the old value.
+ */
+export const checkStreamLimits = (
+  limits: JetStreamLimits,
+  registry: StreamRegistry,
+  config: StreamConfig,
+  old?: StreamConfig
+): ApiError | undefined => {
+  if (old === undefined && limits.maxStreams > 0 && registry.size >= limits.maxStreams) {
+    return ApiErrors.maximumStreamsLimit()
+  }
+  if (config.max_consumers > 0 && limits.maxConsumers > 0 && config.max_consumers > limits.maxConsumers) {
+    return ApiErrors.maximumConsumersLimit()
+  }
+  let reserved = 0
+  for (const s of registry.all()) {
+    if (s.config.storage === config.storage && s.name !== config.name && s.config.max_bytes > 0) {
+      reserved += s.config.max_bytes
+    }
+  }
+  let add = config.max_bytes < 0 ? 1 : config.max_bytes
+  if (old !== undefined) {
+    reserved += old.max_bytes
+    add = Math.max(0, config.max_bytes - old.max_bytes)
+  }
+  if (config.storage === "memory") {
+    if (limits.maxMemory >= 0 && reserved + add > limits.maxMemory) return ApiErrors.memoryResourcesExceeded()
+  } else if (limits.maxStore >= 0 && reserved + add > limits.maxStore) return ApiErrors.storageResourcesExceeded()
+  return undefined
+}
+
+export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { config, log, clock, fileStore, memoryStore, storeLimits } = deps
+    const limits = deps.limits
+    const root = yield* Effect.scope
+    const client = new InternalClient(deps.router)
+    const nowNs = clock.nowNs
+    const run = yield* FiberSet.makeRuntime<never>()
+    const usage = () => ({ memory: memoryStore.usedBytes(), storage: fileStore.usedBytes() })
+    // Unlimited accounts (the global one without accounts configured) skip the check on every publish.
+    const bounded = limits !== undefined &&
+      (limits.maxMemory >= 0 || limits.maxStore >= 0 || limits.memoryMaxStreamBytes > 0 ||
+        limits.storeMaxStreamBytes > 0)
+    const accountFull = limits === undefined || !bounded ? undefined : (storage: "file" | "memory", bytes: number) => {
+      const total = (storage === "memory" ? memoryStore.usedBytes() : fileStore.usedBytes()) + bytes
+      const perStream = storage === "memory" ? limits.memoryMaxStreamBytes : limits.storeMaxStreamBytes
+      const max = storage === "memory" ? limits.maxMemory : limits.maxStore
+      return (perStream > 0 && total > perStream) || (max >= 0 && total > max)
+    }
+    const registry = new StreamRegistry({
+      nowMs: clock.nowMs,
+      schedule: clock.schedule,
+      run: (e) => void run(e),
+      root,
+      fileStore,
+      memoryStore,
+      meta: deps.meta,
+      journals: deps.journals,
+      ctx: {
+        client,
+        log,
+        nowNs,
+        ...(config.domain !== undefined ? { domain: config.domain } : {}),
+        storeFull: (storage) => storeLimits.full(storage),
+        ...(accountFull === undefined ? {} : { accountFull })
+      },
+      log
+    })
+    const stats: ApiStats = { total: 0, errors: 0 }
+    const self: AccountJetStream = {
+      account: deps.account,
+      enabled: limits !== undefined,
+      registry,
+      stats,
+      limits,
+      usage
+    }
+
+    const respond = (reply: string | undefined, json: string) => {
+      if (reply !== undefined) client.publish(reply, undefined, -1, Buffer.from(json, "utf8"))
+    }
+    const subscribeApi = (
+      subject: string,
+      onApi: (s: string, r: string | undefined, h: number, m: Uint8Array) => void
+    ) => {
+      if (client.subscribe(subject, onApi) === undefined) {
+        return Effect.die(new Error(`cannot subscribe to ${subject}`))
+      }
+      return Effect.void
+    }
+    yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
+    // A JetStream domain also answers on $JS.<domain>.API.> (what clients use to reach it by domain).
+    const domainPrefix = config.domain === undefined ? undefined : `$JS.${config.domain}.API.`
+
+    if (limits === undefined && deps.apiImported === true) return self
+    if (limits === undefined) {
+      // nats-server: every API handler starts with checkJetStream and answers 10039 in its own type.
+      const onDisabled = (subject: string, reply: string | undefined) => {
+        if (reply === undefined) return
+        const api = domainPrefix !== undefined && subject.startsWith(domainPrefix)
+          ? PREFIX + subject.slice(domainPrefix.length)
+          : subject
+        const found = api === `${PREFIX}INFO`
+          ? { route: { type: "account_info_response", zero: undefined } }
+          : resolve(api)
+        if (found === undefined) return
+        respond(reply, apiErrorResponse(T + found.route.type, ApiErrors.notEnabledForAccount(), found.route.zero))
+      }
+      yield* subscribeApi(`${PREFIX}>`, onDisabled)
+      if (domainPrefix !== undefined) yield* subscribeApi(`${domainPrefix}>`, onDisabled)
+      return self
+    }
+
+    // Account limits reach the stream config checks (max_bytes_required, per-stream bytes) and the consumers.
+    const apiLimits = {
+      get maxMemoryStore() {
+        return storeLimits.maxMemoryStore
+      },
+      get maxFileStore() {
+        return storeLimits.maxFileStore
+      },
+      ...(limits.maxBytesRequired ? { maxBytesRequired: true } : {}),
+      ...(limits.memoryMaxStreamBytes > 0 ? { maxMemoryStreamBytes: limits.memoryMaxStreamBytes } : {}),
+      ...(limits.storeMaxStreamBytes > 0 ? { maxFileStreamBytes: limits.storeMaxStreamBytes } : {})
+    }
+    const advise = (event: StreamApi.ActionAdvisory, stream: string, consumer?: string) => {
+      const action = event.endsWith("CREATED") ? "create" : event.endsWith("DELETED") ? "delete" : "modify"
+      const body = encodeJson({
+        type: `io.nats.jetstream.advisory.v1.${consumer === undefined ? "stream" : "consumer"}_action`,
+        id: makeServerId().slice(1, 23),
+        timestamp: formatTime(nowNs()),
+        stream,
+        ...(consumer === undefined ? {} : { consumer }),
+        action,
+        ...(config.domain !== undefined ? { domain: config.domain } : {})
+      })
+      const subject = `$JS.EVENT.ADVISORY.${event}.${stream}${consumer === undefined ? "" : `.${consumer}`}`
+      client.publish(subject, undefined, -1, Buffer.from(body, "utf8"))
+    }
+    const ctx: StreamApi.ApiContext = {
+      registry,
+      nowNs,
+      limits: apiLimits,
+      advise,
+      checkAccountLimits: (cfg, old) => checkStreamLimits(limits, registry, cfg, old),
+      consumerLimits: {
+        ...(limits.maxConsumers > 0 ? { accountMaxConsumers: limits.maxConsumers } : {}),
+        ...(limits.maxAckPending > 0 ? { accountMaxAckPending: limits.maxAckPending } : {})
+      }
+    }
+
+    const recovered = yield* registry.recover()
+    log.info(
+      `  Recovered ${recovered} stream(s)${deps.account === GLOBAL_ACCOUNT ? "" : ` of account ${deps.account}`}`
+    )
+
+    const requests = yield* Queue.bounded<ApiRequest>(4096)
+    const sendStatus = (to: string, line: string) => {
+      const hdr = Buffer.from(`NATS/1.0 ${line}\r\n\r\n`, "latin1")
+      client.publish(to, undefined, hdr.length, hdr)
+    }
+    const onApi = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array) => {
+      if (reply === undefined) return
+      const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+      // Pull requests are the consumer hot path: straight to the consumer's mailbox.
+      if (subject.startsWith(NEXT_PREFIX)) {
+        const t = subject.split(".")
+        if (t.length !== 7) return
+        const consumer = registry.getConsumer(t[5]!, t[6]!)
+        if (consumer === undefined) return
+        if (!consumer.isPull) return sendStatus(reply, "409 Consumer is push based")
+        const decoded = decodePullRequest(body)
+        if (!decoded.ok) return sendStatus(reply, `400 ${decoded.description}`)
+        consumer.offer({ _tag: "Pull", reply, request: decoded.request })
+        return
+      }
+      if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
+        log.warn(`JetStream API queue full, dropping request on ${subject}`)
+      }
+    }
+    yield* subscribeApi(`${PREFIX}>`, onApi)
+    if (domainPrefix !== undefined) {
+      yield* subscribeApi(
+        `${domainPrefix}>`,
+        (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg)
+      )
+    }
+
+    // Account INFO: 2.9.10 ignores its body; a body with members is refused (strict decoding).
+    const accountRoute: RouteSpec = {
+      type: "account_info_response",
+      run: (_ctx, _token, body) => {
+        const notEmpty = emptyRequest(body)
+        return notEmpty !== undefined ?
+          Effect.fail(notEmpty) :
+          Effect.sync(() => accountInfo(registry, usage(), stats, limits, config.domain))
+      }
+    }
+
+    // Every request is answered: an ApiError in the handler's error channel becomes the error
+    // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
+    const serve = (req: ApiRequest): Effect.Effect<void> => {
+      const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
+        ? { route: accountRoute, token: "" }
+        : resolve(req.subject)
+      // nats-server 2.9 does not answer API subjects it does not know.
+      if (found === undefined) return Effect.void
+      const { route, token } = found
+      stats.total++
+      // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
+      if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()
+      const type = T + route.type
+      const failed = (error: ApiError) => {
+        stats.errors++
+        return apiErrorResponse(type, error, route.zero)
+      }
+      return Effect.suspend(() => route.run(ctx, token, req.body)).pipe(
+        Effect.match({ onSuccess: (body) => apiResponse(type, body), onFailure: failed }),
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
+          return Effect.sync(() => {
+            log.error(`JetStream API ${req.subject} failed: ${Cause.pretty(cause)}`)
+            return failed((route.general ?? ApiErrors.streamGeneralError)(defectText(cause)))
+          })
+        }),
+        Effect.flatMap((json) => Effect.sync(() => respond(req.reply, json)))
+      )
+    }
+    // The API fiber outlives any one request: even a failure to send the reply is only logged.
+    const serveSafely = (req: ApiRequest): Effect.Effect<void> =>
+      Effect.suspend(() => serve(req)).pipe(
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause)
+            ? Effect.failCause(cause)
+            : Effect.sync(() => log.error(`JetStream API ${req.subject} could not be answered: ${Cause.pretty(cause)}`))
+        )
+      )
+
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true }))
+      )
+    )
+    return self
+  })
+
+/** `$JS.API.INFO` (nats-server JetStreamAccountStats): usage, counts, the account's limits, API totals. */
+const accountInfo = (
+  registry: StreamRegistry,
+  usage: { readonly memory: number; readonly storage: number },
+  stats: ApiStats,
+  limits: JetStreamLimits,
+  domain: string | undefined
+): Record<string, unknown> => ({
+  memory: usage.memory,
+  storage: usage.storage,
+  streams: registry.size,
+  consumers: registry.consumerCount,
+  limits: {
+    max_memory: limits.maxMemory,
+    max_storage: limits.maxStore,
+    max_streams: limits.maxStreams,
+    max_consumers: limits.maxConsumers,
+    max_ack_pending: limits.maxAckPending,
+    memory_max_stream_bytes: limits.memoryMaxStreamBytes,
+    storage_max_stream_bytes: limits.storeMaxStreamBytes,
+    max_bytes_required: limits.maxBytesRequired
+  },
+  ...(domain !== undefined ? { domain } : {}),
+  api: { total: stats.total, errors: stats.errors }
+})
