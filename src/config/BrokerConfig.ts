@@ -4,6 +4,7 @@
  */
 import { Context, Layer } from "effect"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
@@ -49,6 +50,8 @@ export interface BrokerConfig {
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
   readonly tls: TlsSettings | undefined
+  /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
+  readonly mappings: ReadonlyArray<MappingSpec> | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -78,7 +81,8 @@ export const defaults: BrokerConfig = {
   sync: "write",
   domain: undefined,
   auth: undefined,
-  tls: undefined
+  tls: undefined,
+  mappings: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }
