@@ -40,7 +40,8 @@ export const StreamConfigDoc = Schema.Struct({
   allow_rollup_hdrs: Schema.Boolean,
   metadata: opt(Metadata),
   first_seq: opt(Int),
-  template_owner: opt(Schema.String)
+  template_owner: opt(Schema.String),
+  republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) }))
 })
 
 export const ConsumerConfigDoc = Schema.Struct({

@@ -68,7 +68,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   compression: { value: "s2" },
   first_seq: { value: 5, zero: 0 },
   subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },
-  republish: { value: { src: ">", dest: "r.>" }, error: "stream republish is not supported" },
+  republish: { value: { src: ">", dest: "r.>" } },
   allow_direct: { value: true, zero: false },
   mirror_direct: { value: true, zero: false, error: "stream has no mirror but does have mirror direct" },
   discard_new_per_subject: { value: true, zero: false, with: { discard: "new", max_msgs_per_subject: 1 } },

@@ -211,6 +211,30 @@ const cases: ReadonlyArray<Case> = [
   update("discard new per subject kept rules", [wq], wq.replace(`"discard":"new"`, `"discard":"old"`)),
   update("template owner", [`{"name":"%"}`], `{"name":"%","template_owner":"T"}`),
   update("republish", [`{"name":"%"}`], `{"name":"%","republish":{"dest":"zz.>"}}`),
+  create("republish all", `{"name":"%","subjects":["%.>"],"republish":{"dest":"rp.%.>"}}`),
+  create(
+    "republish headers only",
+    `{"name":"%","subjects":["%.>"],"republish":{"src":"%.a.*","dest":"rp.$1","headers_only":true}}`
+  ),
+  create(
+    "republish headers only false",
+    `{"name":"%","subjects":["%.>"],"republish":{"src":"","dest":"rp.>","headers_only":false}}`
+  ),
+  create("republish transform not valid", `{"name":"%","subjects":["%.*"],"republish":{"src":"%.*","dest":"rp"}}`),
+  create("republish cycle on create", `{"name":"%","subjects":["%.>"],"republish":{"dest":"%.x.>"}}`),
+  create("republish source not in subjects", `{"name":"%","subjects":["%.a"],"republish":{"src":"q.>","dest":"rp.>"}}`),
+  create("republish bad field type", `{"name":"%","republish":{"dest":1}}`),
+  update(
+    "republish unchanged",
+    [`{"name":"%","republish":{"dest":"rq.>"}}`],
+    `{"name":"%","republish":{"src":">","dest":"rq.>"}}`
+  ),
+  update(
+    "republish changed",
+    [`{"name":"%","republish":{"dest":"rq.>"}}`],
+    `{"name":"%","republish":{"dest":"rq.>","headers_only":true}}`
+  ),
+  update("republish removed", [`{"name":"%","republish":{"dest":"rq.>"}}`], `{"name":"%"}`),
   update("republish source outside subjects", [`{"name":"%"}`], `{"name":"%","republish":{"src":"q","dest":"zz.>"}}`),
   update("republish cycle", [`{"name":"%"}`], `{"name":"%","republish":{"dest":"%"}}`),
   update("mirror", [`{"name":"%"}`], `{"name":"%","mirror":{"name":"X"}}`),

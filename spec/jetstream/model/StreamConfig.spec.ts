@@ -283,7 +283,7 @@ describe("decodeStreamCreate: defaults and limits", () => {
       invalidConfig("storage type \"any\" is not supported")
     )
   })
-  it("unsupported mirror / sources / republish are refused by name", () => {
+  it("unsupported mirror / sources are refused by name; republish is validated", () => {
     assert.deepStrictEqual(
       createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"),
       invalidConfig("stream mirrors are not supported")
@@ -292,9 +292,13 @@ describe("decodeStreamCreate: defaults and limits", () => {
       createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"),
       invalidConfig("stream sources are not supported")
     )
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}").republish, {
+      src: ">",
+      dest: "out.>"
+    })
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}"),
-      invalidConfig("stream republish is not supported")
+      createError("{\"name\":\"S\",\"subjects\":[\"s.*\"],\"republish\":{\"src\":\"s.*\",\"dest\":\"out\"}}"),
+      invalidConfig("stream configuration for republish not valid")
     )
     assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":null,\"sources\":[],\"republish\":null}"), DEFAULTS)
   })

@@ -75,7 +75,7 @@ export const PLACEMENT_FIELDS: FieldTable = {
   preferred: unsupported(str, "2.11")
 }
 
-/** nats-server `RePublish`: the whole object is refused on create/update (see StreamConfig.ts). */
+/** nats-server `RePublish` (stream/Republish.ts acts on it). */
 export const REPUBLISH_FIELDS: FieldTable = { src: honoured, dest: honoured, headers_only: honoured }
 
 /** nats-server `StreamConsumerLimits`. */
@@ -115,7 +115,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
   first_seq: honoured,
   subject_transform: unsupported({ kind: "object", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
-  republish: validated,
+  republish: honoured,
   allow_direct: honoured,
   mirror_direct: validated, // needs a mirror
   discard_new_per_subject: honoured,

@@ -11,9 +11,10 @@
  * `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
  *
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
- * - `mirror`, `sources` and `republish` are refused with a stream-invalid-config error naming the
- *   field (on update, an added mirror or republish gets nats-server's own "can not be updated" /
- *   "can not change RePublish" errors, since a stream without them can never gain them).
+ * - `mirror` and `sources` are refused with a stream-invalid-config error naming the field (on
+ *   update, an added mirror gets nats-server's own "can not be updated" error, since a stream
+ *   without one can never gain it). `republish` is built (stream/Republish.ts) and, as in 2.9.10,
+ *   can not change on update.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
@@ -25,6 +26,7 @@
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
+import { compileTransform } from "../../subject/SubjectTransform.ts"
 import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
@@ -71,6 +73,15 @@ export interface StreamConfig {
   readonly metadata?: Readonly<Record<string, string>>
   readonly first_seq?: number
   readonly template_owner?: string
+  /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
+  readonly republish?: Republish
+}
+
+/** nats-server `RePublish`. */
+export interface Republish {
+  readonly src: string
+  readonly dest: string
+  readonly headers_only?: boolean
 }
 
 /**
@@ -267,14 +278,18 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
   }
 
   if (cfg.republish !== undefined) {
-    const src = cfg.republish.src === "" ? ">" : cfg.republish.src
-    if (!own.some((s) => subjectsCollide(src, s))) {
+    // Empty means all, and the stored config says so.
+    const republish = { ...cfg.republish, src: cfg.republish.src === "" ? ">" : cfg.republish.src }
+    cfg.republish = republish
+    if (!own.some((s) => subjectsCollide(republish.src, s))) {
       return invalid("stream configuration for republish source is not valid subset of subjects")
     }
-    if (own.some((s) => subjectsCollide(cfg.republish!.dest, s))) {
+    if (own.some((s) => subjectsCollide(republish.dest, s))) {
       return invalid("stream configuration for republish destination forms a cycle")
     }
-    if (mode === "create") return invalid("stream republish is not supported")
+    if (!compileTransform(republish.src, republish.dest).ok) {
+      return invalid("stream configuration for republish not valid")
+    }
   }
   return { ok: true, cfg }
 }
@@ -330,7 +345,16 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   allow_rollup_hdrs: c.allow_rollup_hdrs,
   ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
   ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
-  ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {})
+  ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
+  ...(c.republish !== undefined ?
+    {
+      republish: {
+        src: c.republish.src,
+        dest: c.republish.dest,
+        ...(c.republish.headers_only ? { headers_only: true } : {})
+      }
+    } :
+    {})
 })
 
 const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
@@ -436,7 +460,7 @@ export const decodeStreamUpdate = (
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
   if (cfg.mirror) return fail(ApiErrors.streamMirrorNotUpdatable())
-  if (cfg.republish !== undefined) {
+  if (!sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }
   // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
@@ -455,6 +479,12 @@ export const decodeStreamUpdate = (
   if (limit !== undefined) return fail(limit)
   return { ok: true, config: toStreamConfig(cfg) }
 }
+
+/** nats-server compares the normalized `RePublish` structs (reflect.DeepEqual). */
+const sameRepublish = (a: RawConfig["republish"], b: Republish | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : a.src === b.src && a.dest === b.dest && a.headers_only === (b.headers_only === true)
 
 /**
  * The JSON object nats-server sends for a config (`config` in stream info), keys in its order and
@@ -485,6 +515,13 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
     out.placement = p
   }
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
+  if (c.republish !== undefined) {
+    const r: Record<string, unknown> = {}
+    if (c.republish.src !== "") r.src = c.republish.src
+    r.dest = c.republish.dest
+    if (c.republish.headers_only === true) r.headers_only = true
+    out.republish = r
+  }
   out.allow_direct = c.allow_direct
   out.mirror_direct = c.mirror_direct
   if (c.discard_new_per_subject === true) out.discard_new_per_subject = true

@@ -52,7 +52,7 @@ export interface RawConfig {
   placement: Placement | undefined
   mirror: boolean
   sources: number
-  republish: { src: string; dest: string } | undefined
+  republish: { src: string; dest: string; headers_only: boolean } | undefined
   allow_direct: boolean
   mirror_direct: boolean
   discard_new_per_subject: boolean
@@ -220,9 +220,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
         cfg.republish = undefined
         return
       }
-      const r = { src: "", dest: "" }
+      const r = { src: "", dest: "", headers_only: false }
       strictFields(o, REPUBLISH_FIELDS, strict, "republish.", (k, x) => {
-        if (k === "headers_only") decodeBool(x, "republish.headers_only")
+        if (k === "headers_only") r.headers_only = decodeBool(x, "republish.headers_only") ?? r.headers_only
         else if (k === "src" || k === "dest") r[k] = decodeString(x, `republish.${k}`) ?? r[k]
       })
       cfg.republish = r

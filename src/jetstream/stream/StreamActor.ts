@@ -21,6 +21,7 @@ import type { StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
+import { Republisher } from "./Republish.ts"
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
 export interface StreamConsumer {
@@ -77,6 +78,9 @@ export class StreamActor {
    * it changes), not once per publish.
    */
   private writeFailure: string | undefined
+  /** Built for the config's `republish` (rebuilt when the config object changes). */
+  private republisher: Republisher | undefined
+  private republishFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -200,6 +204,7 @@ export class StreamActor {
     this.lastSeq = this.store.state().lastSeq
     // Whether the batch's writes reached the policy's durability is unknown: no ack may claim it.
     this.acks.failAbove(0, ApiErrors.streamStoreFailed(`stream '${this.name}' failed while storing the batch`))
+    this.republisher?.flush(0, () => {})
     this.acks.flush()
   }
 
@@ -231,6 +236,8 @@ export class StreamActor {
       }
       if (syncNeeded) this.tryStore("enforce limits", () => this.enforceLimits())
       const finish = Effect.sync(() => {
+        // Republished before the PubAcks, as nats-server; none for appends the store took back.
+        this.republisher?.flush(this.lastSeq, (to, hdrLen, msg) => this.ctx.client.publish(to, undefined, hdrLen, msg))
         this.acks.flush()
         // Management calls run after the publishes queued before them are durable and acked.
         for (const c of calls) c.run(this)
@@ -398,6 +405,10 @@ export class StreamActor {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
     }
+    const rp = this.republishing()
+    const republishTo = rp?.destination(subject)
+    // Nats-Last-Sequence: the subject's previous message, looked up only when republishing.
+    const subjectLast = republishTo === undefined ? 0 : this.store.lastBySubject(subject)?.seq ?? 0
     let seq: number
     try {
       seq = this.store.appendBatch([{ subject, hdr, data, ts: now }])[0]!
@@ -412,6 +423,7 @@ export class StreamActor {
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data)
     // Queued first: a failure below that takes this append back turns it into the error.
     if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
     // Interest retention keeps a message only while some consumer wants it.
@@ -423,6 +435,22 @@ export class StreamActor {
       this.removedGen++
     }
     return this.lastSeq === seq
+  }
+
+  private republishing(): Republisher | undefined {
+    if (this.republishFor !== this.config) {
+      this.republishFor = this.config
+      const want = this.config.republish
+      const have = this.republisher?.config
+      if (want === undefined) this.republisher = undefined
+      else if (
+        have === undefined || have.src !== want.src || have.dest !== want.dest ||
+        have.headers_only !== want.headers_only
+      ) {
+        this.republisher = Republisher.make(this.name, want)
+      }
+    }
+    return this.republisher
   }
 
   /**
