@@ -41,7 +41,13 @@ export const StreamConfigDoc = Schema.Struct({
   metadata: opt(Metadata),
   first_seq: opt(Int),
   template_owner: opt(Schema.String),
-  republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) }))
+  republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
+  mirror: opt(Schema.Struct({
+    name: Schema.String,
+    opt_start_seq: opt(Int),
+    opt_start_time: opt(Schema.String),
+    filter_subject: opt(Schema.String)
+  }))
 })
 
 export const ConsumerConfigDoc = Schema.Struct({

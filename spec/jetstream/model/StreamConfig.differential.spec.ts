@@ -238,6 +238,23 @@ const cases: ReadonlyArray<Case> = [
   update("republish source outside subjects", [`{"name":"%"}`], `{"name":"%","republish":{"src":"q","dest":"zz.>"}}`),
   update("republish cycle", [`{"name":"%"}`], `{"name":"%","republish":{"dest":"%"}}`),
   update("mirror", [`{"name":"%"}`], `{"name":"%","mirror":{"name":"X"}}`),
+  create("mirror plain", `{"name":"%","mirror":{"name":"ORIG"}}`),
+  create(
+    "mirror start time and filter",
+    `{"name":"%","mirror":{"name":"ORIG","opt_start_time":"2024-01-02T03:04:05.120+02:00","opt_start_seq":0,"filter_subject":"a.>"}}`
+  ),
+  create("mirror start seq", `{"name":"%","mirror":{"name":"ORIG","opt_start_seq":7},"max_age":5000000000}`),
+  create("mirror name wrong type", `{"name":"%","mirror":{"name":1}}`),
+  create("mirror start seq negative", `{"name":"%","mirror":{"name":"O","opt_start_seq":-1}}`),
+  create("mirror bad start time", `{"name":"%","mirror":{"name":"O","opt_start_time":"yesterday"}}`),
+  create("mirror null", `{"name":"%","mirror":null}`),
+  create("mirror direct with mirror", `{"name":"%","mirror":{"name":"ORIG"},"mirror_direct":true}`),
+  update(
+    "mirror unchanged",
+    [`{"name":"%","mirror":{"name":"ORIG"}}`],
+    `{"name":"%","mirror":{"name":"ORIG"},"max_msgs":5}`
+  ),
+  update("mirror removed", [`{"name":"%","mirror":{"name":"ORIG"}}`], `{"name":"%"}`),
   update("mirror with subjects", [`{"name":"%"}`], `{"name":"%","subjects":["%"],"mirror":{"name":"X"}}`),
   update("mirror direct without mirror", [`{"name":"%"}`], `{"name":"%","mirror_direct":true}`),
   update("name mismatch", [`{"name":"%"}`], `{"name":"OTHER"}`),

@@ -283,10 +283,11 @@ describe("decodeStreamCreate: defaults and limits", () => {
       invalidConfig("storage type \"any\" is not supported")
     )
   })
-  it("unsupported mirror / sources are refused by name; republish is validated", () => {
+  it("sources and external mirrors are refused by name; mirror and republish are validated", () => {
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}").mirror, { name: "O" })
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"),
-      invalidConfig("stream mirrors are not supported")
+      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\",\"external\":{\"api\":\"$JS.D.API\"}}}"),
+      invalidConfig("stream mirror external (another account or domain) is not supported")
     )
     assert.deepStrictEqual(
       createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"),

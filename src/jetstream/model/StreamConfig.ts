@@ -41,7 +41,7 @@ import {
 } from "./Names.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
-import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
+import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -75,6 +75,17 @@ export interface StreamConfig {
   readonly template_owner?: string
   /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
   readonly republish?: Republish
+  /** This stream follows another one (stream/StreamSource.ts). */
+  readonly mirror?: StreamSource
+}
+
+/** nats-server `StreamSource` (no `external`: other accounts and domains are refused). */
+export interface StreamSource {
+  readonly name: string
+  readonly opt_start_seq?: number
+  /** RFC 3339 as Go writes it back. */
+  readonly opt_start_time?: string
+  readonly filter_subject?: string
 }
 
 /** nats-server `RePublish`. */
@@ -104,6 +115,8 @@ export interface ServerStreamLimits {
   readonly maxMemoryStreamBytes?: number
   /** Account limit on a single file stream's `max_bytes` (`storage_max_stream_bytes`). */
   readonly maxFileStreamBytes?: number
+  /** The other streams of the account, for the mirror checks (origin limits, cycles). */
+  readonly stream?: (name: string) => StreamConfig | undefined
 }
 
 export type DecodeResult =
@@ -197,7 +210,7 @@ const MIN_WINDOW = 100_000_000n // 100ms
 const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
 
 /** nats-server `checkStreamCfg`: validates and fills defaults. `mode` picks what we refuse. */
-const checkConfig = (input: RawConfig, mode: "create" | "update", limits: ServerStreamLimits): Checked => {
+const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: ServerStreamLimits): Checked => {
   if (!isGoValidName(input.name)) return invalid("stream name is required and can not contain '.', '*', '>'")
   if (byteLength(input.name) > MAX_NAME_LEN) {
     return invalid(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`)
@@ -219,7 +232,7 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
   if (cfg.max_consumers === 0n) cfg.max_consumers = -1n
   // The default window follows max_age when that is shorter (even when max_age is negative, which
   // then fails the negative-window check below, as in nats-server).
-  if (cfg.duplicate_window === 0n && !cfg.mirror) {
+  if (cfg.duplicate_window === 0n && cfg.mirror === undefined) {
     cfg.duplicate_window = cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW ? cfg.max_age : DEFAULT_WINDOW
   }
   if (cfg.max_age > 0n && cfg.max_age < MIN_WINDOW) return invalid("max age needs to be >= 100ms")
@@ -235,18 +248,45 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
     if (cfg.discard !== "new") return invalid("discard new per subject requires discard new policy to be set")
     if (cfg.max_msgs_per_subject <= 0n) return invalid("discard new per subject requires max msgs per subject > 0")
   }
-  if (cfg.mirror) {
-    if (mode === "create") return invalid("stream mirrors are not supported")
-    // On update nats-server validates the mirror and then refuses any change to it; a stream of
-    // ours never has one, so only the checks that come first matter.
+  if (cfg.mirror !== undefined) {
+    const m = cfg.mirror
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    // The origin need not exist yet; when it does, its limits and subjects are checked.
+    const origin = limits.stream?.(m.name)
+    if (origin !== undefined) {
+      if (cfg.max_msg_size > 0n && origin.max_msg_size > 0 && cfg.max_msg_size < BigInt(origin.max_msg_size)) {
+        return { ok: false, error: ApiErrors.mirrorMaxMessageSizeTooBig() }
+      }
+      if (
+        m.filter_subject !== "" && origin.subjects.length > 0 &&
+        !origin.subjects.some((s) => subjectsCollide(s, m.filter_subject))
+      ) {
+        return invalid(
+          `mirror '${m.name}' filter subject '${m.filter_subject}' does not overlap with any origin stream subject`
+        )
+      }
+    }
+    // Deviation: no other accounts or domains here, so a mirror through `external` could never connect.
+    if (m.external !== undefined) {
+      return invalid("stream mirror external (another account or domain) is not supported")
+    }
+    // Direct gets follow the origin's setting.
+    if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
+    // A chain of mirrors that comes back to this stream would copy itself.
+    const visited = new Set([cfg.name])
+    let next: string | undefined = m.name
+    while (next !== undefined) {
+      if (visited.has(next)) return invalid("detected cycle")
+      visited.add(next)
+      next = limits.stream?.(next)?.mirror?.name
+    }
   }
   if (cfg.sources > 0) return invalid("stream sources are not supported")
 
   const subjects = cfg.subjects ?? []
   if (subjects.length === 0) {
-    if (!cfg.mirror) cfg.subjects = [cfg.name]
+    if (cfg.mirror === undefined) cfg.subjects = [cfg.name]
   } else {
     const seen = new Set<string>()
     for (const subject of subjects) {
@@ -346,6 +386,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
   ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
+  ...(c.mirror !== undefined ? { mirror: toSource(c.mirror) } : {}),
   ...(c.republish !== undefined ?
     {
       republish: {
@@ -388,7 +429,7 @@ export const decodeStreamCreate = (
   if (subjectName !== raw.name) return fail(ApiErrors.streamMismatch())
   if (hasPathSeparator(subjectName)) return fail(ApiErrors.streamNameContainsPathSeparators())
   if (raw.sealed) return fail(ApiErrors.streamInvalidConfig("stream configuration for create can not be sealed"))
-  if (raw.mirror_direct && !raw.mirror) {
+  if (raw.mirror_direct && raw.mirror === undefined) {
     return fail(ApiErrors.streamInvalidConfig("stream has no mirror but does have mirror direct"))
   }
   // jsNonClusteredStreamLimitsCheck runs on the config as sent: an unset storage is checked against
@@ -459,7 +500,7 @@ export const decodeStreamUpdate = (
   if (!cfg.deny_purge && current.deny_purge) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
-  if (cfg.mirror) return fail(ApiErrors.streamMirrorNotUpdatable())
+  if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
   if (!sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }
@@ -478,6 +519,28 @@ export const decodeStreamUpdate = (
   const limit = checkServerBytes(cfg.storage, growth > 0n ? growth : 0n, limits)
   if (limit !== undefined) return fail(limit)
   return { ok: true, config: toStreamConfig(cfg) }
+}
+
+const toSource = (m: RawSource): StreamSource => ({
+  name: m.name,
+  ...(m.opt_start_seq > 0n ? { opt_start_seq: Number(m.opt_start_seq) } : {}),
+  ...(m.opt_start_time !== undefined ? { opt_start_time: m.opt_start_time.text } : {}),
+  ...(m.filter_subject !== "" ? { filter_subject: m.filter_subject } : {})
+})
+
+/** nats-server compares the `StreamSource` structs (reflect.DeepEqual; times by instant and zone). */
+const sameSource = (a: RawSource | undefined, b: StreamSource | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : JSON.stringify(toSource(a)) === JSON.stringify(b) && a.external === undefined
+
+/** nats-server `StreamSource` JSON, keys in its order with its `omitempty`s. */
+export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => {
+  const out: Record<string, unknown> = { name: m.name }
+  if (m.opt_start_seq !== undefined && m.opt_start_seq !== 0) out.opt_start_seq = uint64Json(m.opt_start_seq)
+  if (m.opt_start_time !== undefined) out.opt_start_time = m.opt_start_time
+  if (m.filter_subject !== undefined && m.filter_subject !== "") out.filter_subject = m.filter_subject
+  return out
 }
 
 /** nats-server compares the normalized `RePublish` structs (reflect.DeepEqual). */
@@ -514,6 +577,7 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
     if (c.placement.tags !== undefined && c.placement.tags.length > 0) p.tags = [...c.placement.tags]
     out.placement = p
   }
+  if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
   if (c.republish !== undefined) {
     const r: Record<string, unknown> = {}

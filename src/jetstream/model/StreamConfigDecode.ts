@@ -20,16 +20,29 @@ import {
   UINT64_MAX,
   unmarshalObject
 } from "../codec/GoJson.ts"
+import { normalizeTime } from "../codec/GoTime.ts"
 import {
+  EXTERNAL_STREAM_FIELDS,
   noStrictness,
   PLACEMENT_FIELDS,
   REPUBLISH_FIELDS,
   STREAM_CONFIG_FIELDS,
   STREAM_REQUEST_FIELDS,
+  STREAM_SOURCE_FIELDS,
   strictFields,
   type Strictness
 } from "./ConfigFields.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
+
+/** nats-server `StreamSource` after `json.Unmarshal` (a mirror, or one of the sources). */
+export interface RawSource {
+  name: string
+  opt_start_seq: bigint
+  /** Go's RFC 3339 round trip of the text, and its instant. */
+  opt_start_time: { readonly text: string; readonly ns: bigint } | undefined
+  filter_subject: string
+  external: { api: string; deliver: string } | undefined
+}
 
 /** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
 export interface RawConfig {
@@ -50,7 +63,7 @@ export interface RawConfig {
   template_owner: string
   duplicate_window: bigint
   placement: Placement | undefined
-  mirror: boolean
+  mirror: RawSource | undefined
   sources: number
   republish: { src: string; dest: string; headers_only: boolean } | undefined
   allow_direct: boolean
@@ -86,7 +99,7 @@ const zeroConfig = (): RawConfig => ({
   template_owner: "",
   duplicate_window: 0n,
   placement: undefined,
-  mirror: false,
+  mirror: undefined,
   sources: 0,
   republish: undefined,
   allow_direct: false,
@@ -199,9 +212,11 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       }
       return
     }
-    case "mirror":
-      cfg.mirror = decodeObjectOrNull(v, field) !== undefined
+    case "mirror": {
+      const o = decodeObjectOrNull(v, field)
+      cfg.mirror = o === undefined ? undefined : decodeSource(o, strict, "mirror", cfg.mirror)
       return
+    }
     case "sources": {
       if (v === null) {
         cfg.sources = 0
@@ -232,6 +247,53 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       cfg.metadata = decodeStringMap(v, field, cfg.metadata)
       return
   }
+}
+
+/** Fills a `StreamSource` (Go decodes into the existing struct, so a repeated key updates it). */
+const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: RawSource | undefined): RawSource => {
+  const r: RawSource = into ?? {
+    name: "",
+    opt_start_seq: 0n,
+    opt_start_time: undefined,
+    filter_subject: "",
+    external: undefined
+  }
+  strictFields(o, STREAM_SOURCE_FIELDS, strict, `${path}.`, (k, x) => {
+    const f = `${path}.${k}`
+    switch (k) {
+      case "name":
+      case "filter_subject":
+        r[k] = decodeString(x, f) ?? r[k]
+        return
+      case "opt_start_seq":
+        r.opt_start_seq = decodeInt(x, f, 0n, UINT64_MAX) ?? r.opt_start_seq
+        return
+      case "opt_start_time": {
+        if (x === null) {
+          r.opt_start_time = undefined
+          return
+        }
+        const t = typeof x === "string" ? normalizeTime(x) : undefined
+        if (t === undefined) throw new TypeMismatch(kindOf(x), f)
+        r.opt_start_time = t
+        return
+      }
+      case "external": {
+        const e = decodeObjectOrNull(x, f)
+        if (e === undefined) {
+          r.external = undefined
+          return
+        }
+        const ext = r.external ?? { api: "", deliver: "" }
+        strictFields(e, EXTERNAL_STREAM_FIELDS, strict, `${f}.`, (ek, ex) => {
+          if (ek === "api" || ek === "deliver") ext[ek] = decodeString(ex, `${f}.${ek}`) ?? ext[ek]
+        })
+        r.external = ext
+        return
+      }
+    }
+  })
+  return r
 }
 
 // StreamConfigRequest embeds StreamConfig, so the request's own keys sit beside the config's.

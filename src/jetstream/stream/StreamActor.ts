@@ -22,6 +22,11 @@ import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
+import { MirrorFollower, rollupOf, type SourcedRecord } from "./StreamSource.ts"
+
+/** The subject of a gap placeholder (removed in the same call: never visible). */
+const GAP_SUBJECT = "_gap"
+const EMPTY = new Uint8Array(0)
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
 export interface StreamConsumer {
@@ -50,6 +55,12 @@ export type StreamCommand =
     readonly msg: Uint8Array
   }
   | { readonly _tag: "Expire" }
+  /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
+  | {
+    readonly _tag: "Ingest"
+    readonly records: ReadonlyArray<SourcedRecord>
+    readonly done: (ok: boolean) => void
+  }
 
 export interface StreamContext {
   readonly client: InternalClient
@@ -59,6 +70,9 @@ export interface StreamContext {
   readonly domain?: string
   /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
   readonly storeFull?: (storage: "file" | "memory") => boolean
+  /** The account's other streams by name (a mirror finds its origin). */
+  readonly lookup?: (name: string) => StreamActor | undefined
+  readonly nowMs?: () => number
 }
 
 export class StreamActor {
@@ -91,6 +105,10 @@ export class StreamActor {
   removedGen = 0
   /** Consumers by name; woken after every batch that changed the stream. */
   readonly consumers = new Map<string, StreamConsumer>()
+  /** Mirrors following this stream (StreamSource.ts), woken like consumers. */
+  readonly followers = new Set<() => void>()
+  /** Present when this stream is a mirror. */
+  readonly mirror: MirrorFollower | undefined
 
   private constructor(
     config: StreamConfig,
@@ -106,6 +124,7 @@ export class StreamActor {
     this.acks = new PubAcks(config.name, ctx.domain, (reply, body) => ctx.client.publish(reply, undefined, -1, body))
     this.kernel = kernel
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
+    this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
     this.lastSeq = st.lastSeq
     this.lastTs = st.lastTs
@@ -143,12 +162,17 @@ export class StreamActor {
         (batch) => actor.runBatch(batch),
         () => actor.recover(),
         (cmd) => {
+          if (cmd._tag === "Ingest") cmd.done(false)
           if (cmd._tag === "Publish" && cmd.reply !== undefined) {
             actor.acks.sendError(cmd.reply, ApiErrors.streamStoreFailed(`stream '${actor.name}' is unavailable`))
           }
         }
       )
       yield* Effect.forkScoped(actor.expiryTimer())
+      if (actor.mirror !== undefined) {
+        const lookup = ctx.lookup ?? (() => undefined)
+        yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
+      }
       return actor
     })
 
@@ -164,6 +188,11 @@ export class StreamActor {
           this.kernel.state === "running" ? "stream is busy, try again" : `stream '${this.name}' is unavailable`
         )
     )
+  }
+
+  /** A mirror's batch for the mailbox (MirrorFollower); false when the mailbox is full. */
+  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void): boolean {
+    return this.kernel.offer({ _tag: "Ingest", records, done })
   }
 
   private subscribe(): void {
@@ -217,6 +246,8 @@ export class StreamActor {
       let syncNeeded = false
       const lastBefore = this.lastSeq
       const calls: Array<Call<StreamActor>> = []
+      const ingested: Array<(ok: boolean) => void> = []
+      let ingestOk = true
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
           try {
@@ -227,6 +258,13 @@ export class StreamActor {
             this.storeFailed(e, "check a msg")
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
+          touched = true
+        } else if (cmd._tag === "Ingest") {
+          ingested.push(cmd.done)
+          if (this.tryStore("store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
+            ingestOk = false
+          }
+          syncNeeded = true
           touched = true
         } else if (cmd._tag === "Expire") {
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
@@ -239,10 +277,12 @@ export class StreamActor {
         // Republished before the PubAcks, as nats-server; none for appends the store took back.
         this.republisher?.flush(this.lastSeq, (to, hdrLen, msg) => this.ctx.client.publish(to, undefined, hdrLen, msg))
         this.acks.flush()
+        for (const done of ingested) done(ingestOk)
         // Management calls run after the publishes queued before them are durable and acked.
         for (const c of calls) c.run(this)
         if (touched || calls.length > 0) {
           for (const c of this.consumers.values()) c.wake()
+          for (const f of this.followers) f()
         }
       })
       if (!syncNeeded) return finish
@@ -265,6 +305,7 @@ export class StreamActor {
             }),
           onFailure: (e) =>
             Effect.sync(() => {
+              ingestOk = false
               this.writeFailed(e)
               // The bytes are written but not durable: acks must not claim durability we do not have.
               this.failAcksAbove(lastBefore, e)
@@ -435,6 +476,47 @@ export class StreamActor {
       this.removedGen++
     }
     return this.lastSeq === seq
+  }
+
+  /**
+   * Stores a mirror's batch under the origin's sequences: sequences already here are skipped (a
+   * batch handed over twice), missing ones become gaps, so this log's sequences stay the origin's.
+   * Returns true (tryStore's "done"); a store failure throws.
+   */
+  private storeSourced(records: ReadonlyArray<SourcedRecord>): true {
+    const cfg = this.config
+    for (const r of records) {
+      if (r.seq <= this.lastSeq) continue
+      this.skipTo(r.seq)
+      const ts = r.ts > this.lastTs ? r.ts : this.lastTs
+      const seq = this.store.appendBatch([{ subject: r.subject, hdr: r.hdr, data: r.data, ts }])[0]!
+      this.lastSeq = seq
+      this.lastTs = ts
+      const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
+      if (rollup !== undefined) {
+        this.store.flush()
+        this.store.purge(rollup === "sub" ? { filter: r.subject, keep: 1 } : { keep: 1 })
+        this.removedGen++
+      }
+    }
+    return true
+  }
+
+  /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */
+  private skipTo(seq: number): void {
+    if (seq <= this.lastSeq + 1) return
+    if (this.store.state().msgs === 0) {
+      this.store.purge({ seq })
+    } else {
+      // A log has no gap record: each missing sequence is an append taken back at once (deleted, as in
+      // nats-server, whose mirrors store a skip marker per missing sequence).
+      for (let s = this.lastSeq + 1; s < seq; s++) {
+        const gap = this.store.appendBatch([{ subject: GAP_SUBJECT, hdr: undefined, data: EMPTY, ts: this.lastTs }])[0]!
+        this.store.remove(gap)
+      }
+    }
+    this.lastSeq = seq - 1
+    this.removedGen++
   }
 
   private republishing(): Republisher | undefined {
