@@ -41,6 +41,14 @@ recordedSuite("stream mirrors", { storages: ["file", "memory"] }, (broker) => {
     expect(f.later).toEqual({ messages: 6, first_seq: 4, last_seq: 12, num_subjects: 1, num_deleted: 3 })
   })
 
+  it("mirror_direct: the mirror answers direct gets for its origin once caught up", async () => {
+    expect(await mirrorScenarios.mirrorDirect(broker.url)).toEqual({
+      mirrorDirect: true,
+      answeredBy: ["DM", "DO"],
+      values: ["3:v3"]
+    })
+  })
+
   it("refuses mirror configs as nats-server does", async () => {
     expect(await mirrorScenarios.mirrorConfigErrors(broker.url)).toEqual({
       withSubjects: "400 10034 stream mirrors can not contain subjects",

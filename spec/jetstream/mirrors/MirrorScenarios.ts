@@ -151,6 +151,27 @@ export const mirrorScenarios = {
     })
   },
 
+  async mirrorDirect(url: string) {
+    return withJs(url, async (nc, jsm) => {
+      await jsm.streams.add({ name: "DO", subjects: ["do.*"], storage: "memory" as never, allow_direct: true })
+      const js = jetstream(nc)
+      for (let i = 1; i <= 3; i++) await js.publish("do.k", `v${i}`)
+      const created = await jsm.streams.add({ name: "DM", mirror: { name: "DO" }, storage: "memory" as never })
+      await waitFor(jsm, "DM", (si) => si.state.last_seq === 3)
+      // The origin and its mirror now share the origin's direct get subjects (one queue group).
+      const answeredBy = new Set<string>()
+      const values = new Set<string>()
+      for (let i = 0; i < 24; i++) {
+        const m = await nc.request("$JS.API.DIRECT.GET.DO", JSON.stringify({ last_by_subj: "do.k" }))
+        answeredBy.add(m.headers?.get("Nats-Stream") ?? "?")
+        values.add(`${m.headers?.get("Nats-Sequence")}:${dc.decode(m.data)}`)
+      }
+      await jsm.streams.delete("DM")
+      await jsm.streams.delete("DO")
+      return { mirrorDirect: created.config.mirror_direct, answeredBy: [...answeredBy].sort(), values: [...values] }
+    })
+  },
+
   async mirrorConfigErrors(url: string) {
     return withJs(url, async (_nc, jsm) => {
       await jsm.streams.add({ name: "EO", subjects: ["eo.*"], storage: "memory" as never, max_msg_size: 1000 })

@@ -190,6 +190,14 @@ export class StreamActor {
     )
   }
 
+  /** `mirror_direct`: once the mirror has (nearly) caught up it answers direct gets for its origin too. */
+  mirrorCaughtUp(): void {
+    if (this.mirrorDirectSubs !== undefined || this.config.mirror === undefined || !this.config.mirror_direct) return
+    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name)
+    this.subs.push(...this.mirrorDirectSubs)
+  }
+  private mirrorDirectSubs: Array<Subscription> | undefined
+
   /** A mirror's batch for the mailbox (MirrorFollower); false when the mailbox is full. */
   ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void): boolean {
     return this.kernel.offer({ _tag: "Ingest", records, done })
@@ -209,6 +217,7 @@ export class StreamActor {
   private unsubscribe(): void {
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
+    this.mirrorDirectSubs = undefined
   }
 
   /** Re-subscribes after a subjects change. */

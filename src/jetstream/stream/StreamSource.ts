@@ -42,11 +42,15 @@ export interface FollowingStream {
   readonly store: MessageLog
   /** Queues a batch for the stream's mailbox; `done(ok)` runs once it is stored (or failed). */
   ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void): boolean
+  /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
+  mirrorCaughtUp(): void
 }
 
 /** How many messages (and bytes) one hand-over carries at most: bounded memory, steady batches. */
 const BATCH_MSGS = 2048
 const BATCH_BYTES = 4 * 1024 * 1024
+/** nats-server `dgetCaughtUpThresh`: a mirror this close to its origin serves its direct gets. */
+const CAUGHT_UP = 10
 /** nats-server's source heartbeat interval. */
 const TICK_MS = 1000
 
@@ -117,6 +121,7 @@ export class MirrorFollower {
         }
         this.cursor = batch.upTo
         this.lag = origin.store.countMatching(batch.upTo + 1, this.filter)
+        if (this.lag < CAUGHT_UP) self.mirrorCaughtUp()
         // More to copy: go again at once.
         if (this.lag > 0) this.wake.openUnsafe()
       }
