@@ -14,6 +14,13 @@ const Metadata = Schema.Record(Schema.String, Schema.String)
 /** Sequences, counts, sizes and nanosecond durations: JSON numbers that are integers. */
 const Int = Schema.Number.check(Schema.isInt())
 
+const Source = Schema.Struct({
+  name: Schema.String,
+  opt_start_seq: opt(Int),
+  opt_start_time: opt(Schema.String),
+  filter_subject: opt(Schema.String)
+})
+
 export const StreamConfigDoc = Schema.Struct({
   name: Schema.String,
   description: opt(Schema.String),
@@ -42,12 +49,8 @@ export const StreamConfigDoc = Schema.Struct({
   first_seq: opt(Int),
   template_owner: opt(Schema.String),
   republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
-  mirror: opt(Schema.Struct({
-    name: Schema.String,
-    opt_start_seq: opt(Int),
-    opt_start_time: opt(Schema.String),
-    filter_subject: opt(Schema.String)
-  }))
+  mirror: opt(Source),
+  sources: opt(Schema.Array(Source))
 })
 
 export const ConsumerConfigDoc = Schema.Struct({

@@ -1,8 +1,10 @@
 /**
- * Mirrors across restarts of a file-store broker: a mirror resumes at its last sequence + 1, so
+ * Mirrors and sources across restarts of a file-store broker: a mirror resumes at its last
+ * sequence + 1 and a sourcing stream after the last `Nats-Stream-Source` it stored, so
  * whatever interleaving of publishes and restarts (including a restart while it is still catching
  * up), once caught up it equals its origin message for message (sequence, subject, headers, payload)
- * with no duplicate and no gap. Property-checked with fast-check.
+ * with no duplicate and no gap, and the sourcing stream holds every origin message exactly once.
+ * Property-checked with fast-check.
  */
 import { fc } from "@fast-check/vitest"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
@@ -24,6 +26,7 @@ const run = async (ops: ReadonlyArray<Op>) => {
     let jsm = await jetstreamManager(nc)
     await jsm.streams.add({ name: "RO", subjects: ["ro.*"] })
     await jsm.streams.add({ name: "RM", mirror: { name: "RO" } })
+    await jsm.streams.add({ name: "RS", sources: [{ name: "RO" }] })
     let published = 0
     for (const op of ops) {
       if (op._tag === "publish") {
@@ -45,10 +48,19 @@ const run = async (ops: ReadonlyArray<Op>) => {
       }
     }
     await waitFor(jsm, "RM", (si) => si.state.last_seq === published && si.mirror?.lag === 0)
+    await waitFor(jsm, "RS", (si) => si.state.messages >= published && si.sources?.[0]?.lag === 0)
     const origin = await contents(jsm, "RO")
     const mirror = await contents(jsm, "RM")
+    // The sourcing stream's copies, as (origin sequence from the header, subject, payload).
+    const sourced =
+      ((await contents(jsm, "RS")) as Array<{ subject: string; data: string; headers: Array<[string, string]> }>)
+        .map((m) => ({
+          seq: Number(m.headers.find(([k]) => k === "Nats-Stream-Source")![1].split(" ")[1]),
+          subject: m.subject,
+          data: m.data
+        }))
     const info = await jsm.streams.info("RM")
-    return { published, origin, mirror, state: info.state }
+    return { published, origin, mirror, sourced, state: info.state }
   } finally {
     await nc.close().catch(() => undefined)
     await broker.stop()
@@ -76,6 +88,7 @@ describe("mirrors across restarts", () => {
     assert.strictEqual(r.state.messages, 100)
     assert.strictEqual(r.state.first_seq, 1)
     assert.deepStrictEqual(r.mirror, r.origin)
+    assert.deepStrictEqual(r.sourced.map((m) => m.seq), Array.from({ length: 100 }, (_, i) => i + 1))
   }, 60_000)
 
   it("property: any interleaving of publishes and restarts leaves the mirror equal to its origin", async () => {
@@ -84,6 +97,14 @@ describe("mirrors across restarts", () => {
         const r = await run(ops)
         assert.strictEqual(r.mirror.length, r.published)
         assert.deepStrictEqual(r.mirror, r.origin)
+        assert.deepStrictEqual(
+          r.sourced,
+          (r.origin as Array<{ seq: number; subject: string; data: string }>).map((m) => ({
+            seq: m.seq,
+            subject: m.subject,
+            data: m.data
+          }))
+        )
       }),
       { numRuns: 8 }
     )

@@ -64,7 +64,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   duplicate_window: { value: 5_000_000_000, zero: 0 },
   placement: { value: { tags: ["a"] } },
   mirror: { value: { name: "X" } },
-  sources: { value: [{ name: "X" }], zero: [], error: "stream sources are not supported" },
+  sources: { value: [{ name: "X" }], zero: [] },
   compression: { value: "s2" },
   first_seq: { value: 5, zero: 0 },
   subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },

@@ -240,6 +240,15 @@ const cases: ReadonlyArray<Case> = [
   update("mirror", [`{"name":"%"}`], `{"name":"%","mirror":{"name":"X"}}`),
   create("mirror plain", `{"name":"%","mirror":{"name":"ORIG"}}`),
   create(
+    "sources plain",
+    `{"name":"%","sources":[{"name":"A"},{"name":"B","filter_subject":"b.>","opt_start_seq":3}]}`
+  ),
+  create("sources with subjects", `{"name":"%","subjects":["%.x"],"sources":[{"name":"A"}]}`),
+  create("sources empty list", `{"name":"%","sources":[]}`),
+  create("sources wrong type", `{"name":"%","sources":{"name":"A"}}`),
+  update("sources added", [`{"name":"%"}`], `{"name":"%","sources":[{"name":"A"}]}`),
+  update("sources removed", [`{"name":"%","sources":[{"name":"A"}]}`], `{"name":"%"}`),
+  create(
     "mirror start time and filter",
     `{"name":"%","mirror":{"name":"ORIG","opt_start_time":"2024-01-02T03:04:05.120+02:00","opt_start_seq":0,"filter_subject":"a.>"}}`
   ),

@@ -54,7 +54,7 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
 
 /** nats-server's create response has config, created and state only (no mirror/sources info). */
 const createdInfo = (actor: StreamActor): ApiBody => {
-  const { mirror: _mirror, ...info } = streamInfo(actor)
+  const { mirror: _mirror, sources: _sources, ...info } = streamInfo(actor)
   return info
 }
 
@@ -93,6 +93,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (before.subjects.join("\u0000") !== next.subjects.join("\u0000")) a.resubscribe()
       if (before.allow_direct !== next.allow_direct) a.resubscribe()
       if (before.duplicate_window !== next.duplicate_window) a.rebuildDedupe()
+      a.syncSources()
       a.enforceLimits()
       ctx.registry.saveConfig(a)
     })

@@ -133,7 +133,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   duplicate_window: honoured,
   placement: honoured,
   mirror: honoured,
-  sources: validated,
+  sources: honoured,
   compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
   first_seq: honoured,
   subject_transform: unsupported({ kind: "object", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),

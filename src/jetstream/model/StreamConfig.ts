@@ -77,6 +77,8 @@ export interface StreamConfig {
   readonly republish?: Republish
   /** This stream follows another one (stream/StreamSource.ts). */
   readonly mirror?: StreamSource
+  /** Streams whose messages this one also takes in (stream/StreamSource.ts). */
+  readonly sources?: ReadonlyArray<StreamSource>
 }
 
 /** nats-server `StreamSource` (no `external`: other accounts and domains are refused). */
@@ -251,7 +253,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   if (cfg.mirror !== undefined) {
     const m = cfg.mirror
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
-    if (cfg.sources > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
     const origin = limits.stream?.(m.name)
     if (origin !== undefined) {
@@ -273,20 +275,58 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
     // Direct gets follow the origin's setting.
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
-    // A chain of mirrors that comes back to this stream would copy itself.
-    const visited = new Set([cfg.name])
-    let next: string | undefined = m.name
-    while (next !== undefined) {
-      if (visited.has(next)) return invalid("detected cycle")
-      visited.add(next)
-      next = limits.stream?.(next)?.mirror?.name
+  }
+  const streamSubs: Array<string> = []
+  for (const src of cfg.sources) {
+    if (src === null) return invalid("stream source can not be null")
+    const origin = limits.stream?.(src.name)
+    if (origin !== undefined) {
+      streamSubs.push(...origin.subjects)
+      if (cfg.max_msg_size > 0n && origin.max_msg_size > 0 && cfg.max_msg_size < BigInt(origin.max_msg_size)) {
+        return { ok: false, error: ApiErrors.sourceMaxMessageSizeTooBig() }
+      }
+      // nats-server checks the filter against the subjects of every source seen so far.
+      if (
+        src.filter_subject !== "" && streamSubs.length > 0 &&
+        !streamSubs.some((s) => subjectsCollide(s, src.filter_subject))
+      ) {
+        return invalid(
+          `source '${src.name}' filter subject '${src.filter_subject}' does not overlap with any origin stream subject`
+        )
+      }
+    }
+    if (src.external !== undefined) {
+      return invalid("stream source external (another account or domain) is not supported")
     }
   }
-  if (cfg.sources > 0) return invalid("stream sources are not supported")
+  // A chain of sources and mirrors that comes back to this stream would feed itself.
+  {
+    const visited = new Set<string>()
+    const toVisit: Array<
+      { name: string; sources: ReadonlyArray<{ name: string } | null>; mirror?: { name: string } | undefined }
+    > = [
+      { name: cfg.name, sources: cfg.sources, mirror: cfg.mirror }
+    ]
+    while (toVisit.length > 0) {
+      const c = toVisit.shift()!
+      visited.add(c.name)
+      for (const src of c.sources) {
+        if (src === null) continue
+        if (visited.has(src.name)) return invalid("detected cycle")
+        const o = limits.stream?.(src.name)
+        if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
+      }
+      if (c.mirror !== undefined) {
+        if (visited.has(c.mirror.name)) return invalid("detected cycle")
+        const o = limits.stream?.(c.mirror.name)
+        if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
+      }
+    }
+  }
 
   const subjects = cfg.subjects ?? []
   if (subjects.length === 0) {
-    if (cfg.mirror === undefined) cfg.subjects = [cfg.name]
+    if (cfg.mirror === undefined && cfg.sources.length === 0) cfg.subjects = [cfg.name]
   } else {
     const seen = new Set<string>()
     for (const subject of subjects) {
@@ -387,6 +427,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.mirror !== undefined ? { mirror: toSource(c.mirror) } : {}),
+  ...(c.sources.length > 0 ? { sources: c.sources.filter((x) => x !== null).map(toSource) } : {}),
   ...(c.republish !== undefined ?
     {
       republish: {
@@ -578,6 +619,7 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
     out.placement = p
   }
   if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
+  if (c.sources !== undefined && c.sources.length > 0) out.sources = c.sources.map(encodeStreamSource)
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
   if (c.republish !== undefined) {
     const r: Record<string, unknown> = {}

@@ -64,7 +64,8 @@ export interface RawConfig {
   duplicate_window: bigint
   placement: Placement | undefined
   mirror: RawSource | undefined
-  sources: number
+  /** `null` elements are kept (nats-server 2.9.10 crashes on them; the validation refuses them). */
+  sources: Array<RawSource | null>
   republish: { src: string; dest: string; headers_only: boolean } | undefined
   allow_direct: boolean
   mirror_direct: boolean
@@ -100,7 +101,7 @@ const zeroConfig = (): RawConfig => ({
   duplicate_window: 0n,
   placement: undefined,
   mirror: undefined,
-  sources: 0,
+  sources: [],
   republish: undefined,
   allow_direct: false,
   mirror_direct: false,
@@ -219,14 +220,16 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     }
     case "sources": {
       if (v === null) {
-        cfg.sources = 0
+        cfg.sources = []
         return
       }
       if (!Array.isArray(v)) throw new TypeMismatch(kindOf(v), field)
       for (const e of v) {
         if (e !== null && !(e instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(e), field)
       }
-      cfg.sources = v.length
+      cfg.sources = v.map((e, i) =>
+        e === null ? null : decodeSource(e as ObjectLiteral, strict, "sources", cfg.sources[i] ?? undefined)
+      )
       return
     }
     case "republish": {

@@ -6,7 +6,7 @@
  * batch to the store's durability policy once, and only then sends the PubAcks. Management
  * commands travel through the same mailbox so they are ordered with publishes.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -22,7 +22,7 @@ import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
-import { MirrorFollower, rollupOf, type SourcedRecord } from "./StreamSource.ts"
+import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -60,6 +60,8 @@ export type StreamCommand =
     readonly _tag: "Ingest"
     readonly records: ReadonlyArray<SourcedRecord>
     readonly done: (ok: boolean) => void
+    /** Set for a source (new sequences, tagged); unset for the mirror (the origin's sequences). */
+    readonly source: string | undefined
   }
 
 export interface StreamContext {
@@ -169,10 +171,17 @@ export class StreamActor {
         }
       )
       yield* Effect.forkScoped(actor.expiryTimer())
+      const lookup = ctx.lookup ?? (() => undefined)
       if (actor.mirror !== undefined) {
-        const lookup = ctx.lookup ?? (() => undefined)
         yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
       }
+      // Source followers come and go with config updates: each runs in the actor's scope until stopped.
+      const runFollower = yield* FiberSet.makeRuntime<never>()
+      actor.forkFollower = (f) => {
+        const fiber = runFollower(Effect.scoped(f.run(actor, lookup, ctx.nowMs ?? Date.now)))
+        return () => void Effect.runFork(Fiber.interrupt(fiber))
+      }
+      actor.syncSources()
       return actor
     })
 
@@ -199,8 +208,42 @@ export class StreamActor {
   private mirrorDirectSubs: Array<Subscription> | undefined
 
   /** A mirror's batch for the mailbox (MirrorFollower); false when the mailbox is full. */
-  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void): boolean {
-    return this.kernel.offer({ _tag: "Ingest", records, done })
+  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean {
+    return this.kernel.offer({ _tag: "Ingest", records, done, source })
+  }
+
+  /** nats-server `startingSequenceForSources`: the newest stored message tagged with `source`. */
+  lastSourced(source: string): number | undefined {
+    const st = this.store.state()
+    for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0; seq--) {
+      const m = this.store.get(seq)
+      const n = m === undefined ? undefined : sourcedSeq(m.hdr, source)
+      if (n !== undefined) return n
+    }
+    return undefined
+  }
+
+  /** Followers of this stream's `sources`, by source name. */
+  readonly sourceFollowers = new Map<string, { readonly follower: MirrorFollower; readonly stop: () => void }>()
+  private forkFollower: ((f: MirrorFollower) => () => void) | undefined
+
+  /** Starts followers for added sources and stops those of removed ones (create, update). */
+  syncSources(): void {
+    const fork = this.forkFollower
+    if (fork === undefined) return
+    const want = new Map((this.config.sources ?? []).map((s) => [s.name, s]))
+    for (const [name, f] of this.sourceFollowers) {
+      const w = want.get(name)
+      if (w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source)) {
+        f.stop()
+        this.sourceFollowers.delete(name)
+      }
+    }
+    for (const [name, src] of want) {
+      if (this.sourceFollowers.has(name)) continue
+      const follower = new MirrorFollower(src, "source")
+      this.sourceFollowers.set(name, { follower, stop: fork(follower) })
+    }
   }
 
   private subscribe(): void {
@@ -270,7 +313,22 @@ export class StreamActor {
           touched = true
         } else if (cmd._tag === "Ingest") {
           ingested.push(cmd.done)
-          if (this.tryStore("store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
+          if (cmd.source !== undefined) {
+            // Sourced messages are publishes to this stream (its checks, dedupe, limits, republish).
+            for (const r of cmd.records) {
+              const hdr = withSourceHeader(r.hdr, cmd.source, r.seq)
+              const msg = new Uint8Array(hdr.length + r.data.length)
+              msg.set(hdr)
+              msg.set(r.data, hdr.length)
+              try {
+                if (this.processPublish(r.subject, undefined, hdr.length, msg)) syncNeeded = true
+              } catch (e) {
+                if (!isStoreError(e)) throw e
+                this.storeFailed(e, "store a sourced msg")
+                ingestOk = false
+              }
+            }
+          } else if (this.tryStore("store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
             ingestOk = false
           }
           syncNeeded = true

@@ -12,6 +12,7 @@
  * heartbeat (it keeps `active` fresh and notices an origin that appears or goes away).
  */
 import { Effect, Latch } from "effect"
+import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog } from "../../store/MessageLog.ts"
 import { toWire } from "../../subject/Subject.ts"
@@ -40,8 +41,14 @@ export interface OriginStream {
 export interface FollowingStream {
   readonly name: string
   readonly store: MessageLog
-  /** Queues a batch for the stream's mailbox; `done(ok)` runs once it is stored (or failed). */
-  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void): boolean
+  /**
+   * Queues a batch for the stream's mailbox; `done(ok)` runs once it is stored (or failed). With
+   * `source`, the messages are new publishes to this stream tagged `Nats-Stream-Source: <source> <seq>`;
+   * without, they keep their sequences (a mirror).
+   */
+  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean
+  /** The origin sequence of the last message this stream took from `source` (its `Nats-Stream-Source`). */
+  lastSourced(source: string): number | undefined
   /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
   mirrorCaughtUp(): void
 }
@@ -56,6 +63,8 @@ const TICK_MS = 1000
 
 export class MirrorFollower {
   readonly source: StreamSource
+  /** "mirror": the origin's sequences; "source": new sequences, tagged with the origin's. */
+  readonly mode: "mirror" | "source"
   /** Messages of the origin (matching the filter) not copied yet. */
   lag = 0
   /** When the origin was last reached (ms), for `active`; undefined = never. */
@@ -69,8 +78,9 @@ export class MirrorFollower {
   /** The highest origin sequence examined (non-matching ones included): scanning resumes after it. */
   private cursor: number | undefined
 
-  constructor(source: StreamSource) {
+  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror") {
     this.source = source
+    this.mode = mode
     this.filter = source.filter_subject === undefined || source.filter_subject === "" ?
       ">" :
       toWire(source.filter_subject)
@@ -111,7 +121,11 @@ export class MirrorFollower {
         const batch = this.collect(self, origin)
         if (batch === undefined) continue
         const ok = yield* Effect.callback<boolean>((resume) => {
-          if (!self.ingestSourced(batch.records, (ok) => resume(Effect.succeed(ok)))) resume(Effect.succeed(false))
+          const done = (ok: boolean) => resume(Effect.succeed(ok))
+          const queued = this.mode === "source" ?
+            self.ingestSourced(batch.records, done, this.source.name) :
+            self.ingestSourced(batch.records, done)
+          if (!queued) resume(Effect.succeed(false))
         })
         if (!ok) {
           // The mirror could not store (or take) the batch: start over from what it has.
@@ -121,7 +135,7 @@ export class MirrorFollower {
         }
         this.cursor = batch.upTo
         this.lag = origin.store.countMatching(batch.upTo + 1, this.filter)
-        if (this.lag < CAUGHT_UP) self.mirrorCaughtUp()
+        if (this.lag < CAUGHT_UP && this.mode === "mirror") self.mirrorCaughtUp()
         // More to copy: go again at once.
         if (this.lag > 0) this.wake.openUnsafe()
       }
@@ -144,9 +158,17 @@ export class MirrorFollower {
     const mine = self.store.state()
     const theirs = origin.store.state()
     let from: number
+    // Nothing taken from this origin yet: where the config says to start.
+    let fresh = false
     if (this.cursor !== undefined) from = this.cursor + 1
-    else if (mine.lastSeq === 0) from = this.startSeq(origin)
-    else from = mine.lastSeq + 1
+    else if (this.mode === "source") {
+      const last = self.lastSourced(this.source.name)
+      fresh = last === undefined
+      from = last === undefined ? this.startSeq(origin) : last + 1
+    } else {
+      fresh = mine.lastSeq === 0
+      from = fresh ? this.startSeq(origin) : mine.lastSeq + 1
+    }
     from = Math.max(from, theirs.firstSeq)
     const records: Array<SourcedRecord> = []
     let bytes = 0
@@ -173,7 +195,7 @@ export class MirrorFollower {
     if (records.length === 0) {
       // Only gaps or non-matching messages so far: remember them, store nothing until a message comes.
       // A new mirror starting at a time keeps asking the origin where that time begins.
-      const timed = mine.lastSeq === 0 && this.source.opt_start_time !== undefined
+      const timed = fresh && this.source.opt_start_time !== undefined
       if (!timed) this.cursor = Math.max(this.cursor ?? 0, upTo)
       this.lag = 0
       return undefined
@@ -190,6 +212,30 @@ export class MirrorFollower {
     }
     return 1
   }
+}
+
+const SOURCE_HEADER = "Nats-Stream-Source"
+
+/**
+ * The header block of a sourced message: its own headers without an earlier `Nats-Stream-Source`
+ * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`.
+ */
+export const withSourceHeader = (hdr: Uint8Array | undefined, source: string, seq: number): Uint8Array => {
+  const line = `${SOURCE_HEADER}: ${toWire(source)} ${seq}\r\n`
+  if (hdr === undefined || hdr.length <= 4) return Buffer.from(`NATS/1.0\r\n${line}\r\n`, "latin1")
+  const text = Buffer.from(hdr.buffer, hdr.byteOffset, hdr.length).toString("latin1")
+  const lines = text.slice(0, -2).split("\r\n").filter((l, i) => i === 0 || !/^nats-stream-source:/i.test(l))
+  return Buffer.from(`${lines.join("\r\n")}${lines[lines.length - 1] === "" ? "" : "\r\n"}${line}\r\n`, "latin1")
+}
+
+/** `<name> <seq>` of a stored message's `Nats-Stream-Source`, if it came from `source`. */
+export const sourcedSeq = (hdr: Uint8Array | undefined, source: string): number | undefined => {
+  if (hdr === undefined) return undefined
+  const v = headerValue(hdr, SOURCE_HEADER)
+  if (v === undefined) return undefined
+  const f = v.trim().split(/\s+/)
+  if (f.length !== 2 || f[0] !== toWire(source) || !/^\d+$/.test(f[1]!)) return undefined
+  return Number(f[1])
 }
 
 /** Whether a message's headers ask the stream to roll up (mirrored rollups apply in the mirror too). */
