@@ -5,8 +5,7 @@
  * - `honoured`: decoded by StreamConfigDecode.ts / ConsumerConfigDecode.ts and acted on (it
  *   round-trips in STREAM.INFO / CONSUMER.INFO).
  * - `validated`: decoded, and refused by the config validation with its own error whenever set
- *   on create (mirror, sources, republish, mirror_direct, template_owner: nats-server features
- *   this broker does not offer).
+ *   on create (template_owner: a nats-server feature this broker does not offer).
  * - `unsupported`: a field of the current server we do not implement. Real clients send zero values
  *   (nats.go never omits a struct such as `consumer_limits`), so the key is accepted only with its
  *   Go zero value (or documented default); anything else is refused, never silently dropped.

@@ -11,10 +11,10 @@
  * `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
  *
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
- * - `mirror` and `sources` are refused with a stream-invalid-config error naming the field (on
- *   update, an added mirror gets nats-server's own "can not be updated" error, since a stream
- *   without one can never gain it). `republish` is built (stream/Republish.ts) and, as in 2.9.10,
- *   can not change on update.
+ * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them;
+ *   their `external` (another account or domain) is refused, and so is a `null` source (2.9.10
+ *   crashes on it). `republish` is built (stream/Republish.ts) and, as in 2.9.10, can not change
+ *   on update.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
