@@ -93,7 +93,7 @@ describe("MetaStore", () => {
         "2-wrong-type.json": JSON.stringify({ ...good, config: { ...good.config, name: "W", max_msgs: "10" } }),
         "3-unknown-field.json": JSON.stringify({
           ...good,
-          config: { ...good.config, name: "U", mirror: { name: "M" } }
+          config: { ...good.config, name: "U", subject_transform: { src: "a", dest: "b" } }
         }),
         "4-unknown-value.json": JSON.stringify({
           ...good,

@@ -5,6 +5,7 @@
 import { Context, Layer } from "effect"
 import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
@@ -56,6 +57,8 @@ export interface BrokerConfig {
   readonly encryption: { readonly cipher: "chacha" | "aes"; readonly key: string } | undefined
   /** `accounts { }`; undefined = only the global account `$G` (nats-server without accounts). */
   readonly accounts: AccountsSettings | undefined
+  /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
+  readonly mappings: ReadonlyArray<MappingSpec> | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -88,7 +91,8 @@ export const defaults: BrokerConfig = {
   auth: undefined,
   tls: undefined,
   encryption: undefined,
-  accounts: undefined
+  accounts: undefined,
+  mappings: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

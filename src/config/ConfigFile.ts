@@ -24,6 +24,7 @@ import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
+import * as MappingsConfigFile from "./MappingsConfigFile.ts"
 
 export interface ConfigIssue {
   readonly pos: Position
@@ -47,8 +48,6 @@ export type LoadResult =
 /** Known to nats-server, not built here: accepted with a warning. */
 const UNSUPPORTED = new Set([
   "client_advertise",
-  "mappings",
-  "maps",
   "disable_sublist_cache",
   "no_sublist_cache",
   "http_base_path",
@@ -322,6 +321,12 @@ class Mapper {
         return this.accounts(e)
       case "tls":
         return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
+      case "mappings":
+      case "maps":
+        return this.set(
+          "mappings",
+          MappingsConfigFile.mappingsBlock(e, { error: (pos, m) => this.errors.push({ pos, message: m }) })
+        )
     }
     const refused = REFUSED[key]
     if (refused !== undefined) return this.error(e, `${e.key}: ${refused}`)

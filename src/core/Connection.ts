@@ -16,6 +16,7 @@ import { decodeConnect } from "../protocol/Connect.ts"
 import { NO_RESPONDERS } from "../protocol/Headers.ts"
 import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Parser.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
+import type { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { enterProducer, Gate, type Producer } from "./Backpressure.ts"
 import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
@@ -38,6 +39,8 @@ export interface ConnectionContext {
   /** TLS `verify_and_map`: the client certificate, not CONNECT, names the user. */
   readonly tlsMap?: boolean
   readonly closed: (conn: ClientConnection, reason: string) => void
+  /** Core subject mappings (config `mappings {}`); absent when none are configured. */
+  readonly mappings?: SubjectMappings | undefined
 }
 
 export interface ConnectionStats {
@@ -217,17 +220,27 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.ok()
   }
 
-  pub(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
+  pub(published: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     if (this.awaitingAuth && !this.admitWithoutConnect()) return
+    let subject = published
     this.stats.inMsgs++
     this.stats.inBytes += msg.length
     if (this.ctx.log.traceEnabled) {
       this.trace(`${hdrLen < 0 ? "PUB" : "HPUB"} ${subject}${reply === undefined ? "" : " " + reply} ${msg.length}`)
     }
     if (hdrLen >= 0 && !this.headers) return this.close("Protocol Violation", "Headers Not Negotiated")
-    if (this.pedantic && !isValidLiteralSubject(subject)) {
+    if (this.pedantic && !isValidLiteralSubject(published)) {
       // nats-server 2.9 reports this and then delivers anyway; we report it and drop the message.
       return this.err("Invalid Publish Subject")
+    }
+    // nats-server maps in the parser, once the arguments are checked: permissions and routing see the mapped subject.
+    const mappings = this.ctx.mappings
+    // The config's top-level mappings belong to the global account (nats-server adds them to $G).
+    if (mappings !== undefined && this.account === "$G") {
+      const mapped = mappings.map(subject)
+      if (mapped === undefined) return this.ok()
+      if (mapped !== subject && this.ctx.log.traceEnabled) this.trace(`MAPPING ${subject} -> ${mapped}`)
+      subject = mapped
     }
     const perms = this.perms
     if ((perms !== undefined && !perms.canPublish(subject)) || isGatewayRoutedSubject(subject)) {

@@ -18,6 +18,7 @@ import type { ReloadPlan } from "../config/ReloadPlan.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
+import { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { ClientConnection, type ConnectionContext, type ConnectionStats } from "./Connection.ts"
 import { Router } from "./Router.ts"
 
@@ -86,6 +87,13 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         ...(config.jetstream ? { jetstream: true } : {})
       }
 
+      // Validated at config load; compiled once here. Absent mappings cost a publish nothing.
+      const compiled = config.mappings === undefined || config.mappings.length === 0
+        ? undefined
+        : SubjectMappings.make(config.mappings)
+      if (compiled !== undefined && !compiled.ok) {
+        return yield* Effect.die(new Error(`mapping for ${JSON.stringify(compiled.src)}: ${compiled.error}`))
+      }
       const ctx: { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] } = {
         router,
         accountRouter: (name) => accounts.get(name)?.router,
@@ -99,6 +107,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         leaveAccount: (name) => accountConnections.set(name, Math.max(0, (accountConnections.get(name) ?? 1) - 1)),
         config,
         log,
+        ...(compiled?.ok === true ? { mappings: compiled.mappings } : {}),
         auth: auth?.required === true ? auth : undefined,
         tlsMap: config.tls?.map === true,
         info: (cid, clientIp, nonce) =>

@@ -82,6 +82,7 @@ export class StreamRegistry {
   /** Opens the log, starts the actor and (for new file streams) persists the metadata. */
   start(config: StreamConfig, created: bigint, persist: boolean): Effect.Effect<StreamActor, ApiError> {
     const deps = this.deps
+    const registry = this
     return Effect.gen({ self: this }, function*() {
       const scope = yield* Scope.fork(deps.root)
       const store = config.storage === "memory" ? deps.memoryStore : deps.fileStore
@@ -90,7 +91,9 @@ export class StreamRegistry {
           config.name,
           config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}
         )
-        return yield* StreamActor.make(config, created, log, deps.ctx)
+        // Mirrors find their origin among the registry's streams, whenever it exists.
+        const ctx: StreamContext = { ...deps.ctx, lookup: (n) => registry.get(n), nowMs: deps.nowMs }
+        return yield* StreamActor.make(config, created, log, ctx)
       }).pipe(Scope.provide(scope))
       const actor = yield* started.pipe(
         Effect.catchCause((cause): Effect.Effect<never, ApiError> => {
@@ -103,6 +106,8 @@ export class StreamRegistry {
         })
       )
       this.entries.set(config.name, { actor, scope, consumers: new Map() })
+      // Mirrors waiting for a stream of this name start following at once.
+      for (const e of this.entries.values()) if (e.actor.mirror?.source.name === config.name) e.actor.mirror.poke()
       if (persist && config.storage === "file" && deps.meta !== undefined) {
         const saved = yield* Effect.exit(deps.meta.saveStream({ config, created: String(created) }))
         if (Exit.isFailure(saved)) {

@@ -14,6 +14,13 @@ const Metadata = Schema.Record(Schema.String, Schema.String)
 /** Sequences, counts, sizes and nanosecond durations: JSON numbers that are integers. */
 const Int = Schema.Number.check(Schema.isInt())
 
+const Source = Schema.Struct({
+  name: Schema.String,
+  opt_start_seq: opt(Int),
+  opt_start_time: opt(Schema.String),
+  filter_subject: opt(Schema.String)
+})
+
 export const StreamConfigDoc = Schema.Struct({
   name: Schema.String,
   description: opt(Schema.String),
@@ -40,7 +47,10 @@ export const StreamConfigDoc = Schema.Struct({
   allow_rollup_hdrs: Schema.Boolean,
   metadata: opt(Metadata),
   first_seq: opt(Int),
-  template_owner: opt(Schema.String)
+  template_owner: opt(Schema.String),
+  republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
+  mirror: opt(Source),
+  sources: opt(Schema.Array(Source))
 })
 
 export const ConsumerConfigDoc = Schema.Struct({

@@ -63,14 +63,14 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   template_owner: { value: "T", zero: "", error: "stream not owned by template" },
   duplicate_window: { value: 5_000_000_000, zero: 0 },
   placement: { value: { tags: ["a"] } },
-  mirror: { value: { name: "X" }, error: "stream mirrors are not supported" },
-  sources: { value: [{ name: "X" }], zero: [], error: "stream sources are not supported" },
+  mirror: { value: { name: "X" } },
+  sources: { value: [{ name: "X" }], zero: [] },
   compression: { value: "s2" },
   first_seq: { value: 5, zero: 0 },
   subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },
-  republish: { value: { src: ">", dest: "r.>" }, error: "stream republish is not supported" },
+  republish: { value: { src: ">", dest: "r.>" } },
   allow_direct: { value: true, zero: false },
-  mirror_direct: { value: true, zero: false, error: "stream has no mirror but does have mirror direct" },
+  mirror_direct: { value: true, zero: false, with: { mirror: { name: "X" } } },
   discard_new_per_subject: { value: true, zero: false, with: { discard: "new", max_msgs_per_subject: 1 } },
   sealed: { value: true, zero: false, update: true },
   deny_delete: { value: true, zero: false },
@@ -146,6 +146,8 @@ const zerosOf = (t: GoType): ReadonlyArray<Json> => {
       return [null]
     case "enum":
       return t.zero // Go's enum decoders refuse null
+    case "objects":
+      return [null, []]
     case "object":
       return [
         null,

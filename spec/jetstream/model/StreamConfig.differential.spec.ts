@@ -211,9 +211,59 @@ const cases: ReadonlyArray<Case> = [
   update("discard new per subject kept rules", [wq], wq.replace(`"discard":"new"`, `"discard":"old"`)),
   update("template owner", [`{"name":"%"}`], `{"name":"%","template_owner":"T"}`),
   update("republish", [`{"name":"%"}`], `{"name":"%","republish":{"dest":"zz.>"}}`),
+  create("republish all", `{"name":"%","subjects":["%.>"],"republish":{"dest":"rp.%.>"}}`),
+  create(
+    "republish headers only",
+    `{"name":"%","subjects":["%.>"],"republish":{"src":"%.a.*","dest":"rp.$1","headers_only":true}}`
+  ),
+  create(
+    "republish headers only false",
+    `{"name":"%","subjects":["%.>"],"republish":{"src":"","dest":"rp.>","headers_only":false}}`
+  ),
+  create("republish transform not valid", `{"name":"%","subjects":["%.*"],"republish":{"src":"%.*","dest":"rp"}}`),
+  create("republish cycle on create", `{"name":"%","subjects":["%.>"],"republish":{"dest":"%.x.>"}}`),
+  create("republish source not in subjects", `{"name":"%","subjects":["%.a"],"republish":{"src":"q.>","dest":"rp.>"}}`),
+  create("republish bad field type", `{"name":"%","republish":{"dest":1}}`),
+  update(
+    "republish unchanged",
+    [`{"name":"%","republish":{"dest":"rq.>"}}`],
+    `{"name":"%","republish":{"src":">","dest":"rq.>"}}`
+  ),
+  update(
+    "republish changed",
+    [`{"name":"%","republish":{"dest":"rq.>"}}`],
+    `{"name":"%","republish":{"dest":"rq.>","headers_only":true}}`
+  ),
+  update("republish removed", [`{"name":"%","republish":{"dest":"rq.>"}}`], `{"name":"%"}`),
   update("republish source outside subjects", [`{"name":"%"}`], `{"name":"%","republish":{"src":"q","dest":"zz.>"}}`),
   update("republish cycle", [`{"name":"%"}`], `{"name":"%","republish":{"dest":"%"}}`),
   update("mirror", [`{"name":"%"}`], `{"name":"%","mirror":{"name":"X"}}`),
+  create("mirror plain", `{"name":"%","mirror":{"name":"ORIG"}}`),
+  create(
+    "sources plain",
+    `{"name":"%","sources":[{"name":"A"},{"name":"B","filter_subject":"b.>","opt_start_seq":3}]}`
+  ),
+  create("sources with subjects", `{"name":"%","subjects":["%.x"],"sources":[{"name":"A"}]}`),
+  create("sources empty list", `{"name":"%","sources":[]}`),
+  create("sources wrong type", `{"name":"%","sources":{"name":"A"}}`),
+  update("sources added", [`{"name":"%"}`], `{"name":"%","sources":[{"name":"A"}]}`),
+  update("sources removed", [`{"name":"%","sources":[{"name":"A"}]}`], `{"name":"%"}`),
+  create(
+    "mirror start time and filter",
+    `{"name":"%","mirror":{"name":"ORIG","opt_start_time":"2024-01-02T03:04:05.120+02:00","opt_start_seq":0,"filter_subject":"a.>"}}`
+  ),
+  create("mirror start seq", `{"name":"%","mirror":{"name":"ORIG","opt_start_seq":7},"max_age":5000000000}`),
+  create("mirror name wrong type", `{"name":"%","mirror":{"name":1}}`),
+  create("mirror start seq negative", `{"name":"%","mirror":{"name":"O","opt_start_seq":-1}}`),
+  create("mirror bad start time", `{"name":"%","mirror":{"name":"O","opt_start_time":"yesterday"}}`),
+  create("mirror null", `{"name":"%","mirror":null}`),
+  create("mirror direct with mirror", `{"name":"%","mirror":{"name":"ORIG"},"mirror_direct":true}`),
+  update(
+    "mirror unchanged",
+    [`{"name":"%","mirror":{"name":"ORIG"}}`],
+    `{"name":"%","mirror":{"name":"ORIG"},"max_msgs":5}`
+  ),
+  update("mirror removed", [`{"name":"%","mirror":{"name":"ORIG"}}`], `{"name":"%"}`),
   update("mirror with subjects", [`{"name":"%"}`], `{"name":"%","subjects":["%"],"mirror":{"name":"X"}}`),
   update("mirror direct without mirror", [`{"name":"%"}`], `{"name":"%","mirror_direct":true}`),
   update("name mismatch", [`{"name":"%"}`], `{"name":"OTHER"}`),

@@ -283,18 +283,24 @@ describe("decodeStreamCreate: defaults and limits", () => {
       invalidConfig("storage type \"any\" is not supported")
     )
   })
-  it("unsupported mirror / sources / republish are refused by name", () => {
+  it("external mirrors and null sources are refused; mirror, sources and republish are validated", () => {
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}").mirror, { name: "O" })
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}"),
-      invalidConfig("stream mirrors are not supported")
+      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\",\"external\":{\"api\":\"$JS.D.API\"}}}"),
+      invalidConfig("stream mirror external (another account or domain) is not supported")
     )
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}").sources, [{ name: "O" }])
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}"),
-      invalidConfig("stream sources are not supported")
+      createError("{\"name\":\"S\",\"sources\":[null]}"),
+      invalidConfig("stream source can not be null")
     )
+    assert.deepStrictEqual(created("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}").republish, {
+      src: ">",
+      dest: "out.>"
+    })
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"republish\":{\"dest\":\"out.>\"}}"),
-      invalidConfig("stream republish is not supported")
+      createError("{\"name\":\"S\",\"subjects\":[\"s.*\"],\"republish\":{\"src\":\"s.*\",\"dest\":\"out\"}}"),
+      invalidConfig("stream configuration for republish not valid")
     )
     assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":null,\"sources\":[],\"republish\":null}"), DEFAULTS)
   })
@@ -450,10 +456,9 @@ describe("decodeStreamUpdate", () => {
       updateError(plain, encodeJson({ name: "S", subjects: ["x"], mirror: { name: "O" } })),
       ApiErrors.mirrorWithSubjects()
     )
-    assert.deepStrictEqual(
-      updateError(plain, encodeJson({ name: "S", sources: [{ name: "O" }] })),
-      invalidConfig("stream sources are not supported")
-    )
+    // Sources may change on update.
+    const withSources = updated(plain, encodeJson({ name: "S", sources: [{ name: "O" }] }))
+    assert.deepStrictEqual(withSources.ok ? withSources.config.sources : withSources.error, [{ name: "O" }])
     assert.deepStrictEqual(updateError(wq, body({ num_replicas: 3 })), ApiErrors.streamReplicasNotSupported())
   })
   it("sealing adjusts the config and cannot be undone", () => {

@@ -4,8 +4,11 @@
  * consumer's mailbox from the router callback (see JetStream.ts).
  */
 import { Effect } from "effect"
+import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
+import { configFilters } from "../consumer/ConsumerFilter.ts"
+import { deadLetterSubject, invalidDeadLetter } from "../consumer/DeadLetter.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import {
   checkAgainstStream,
@@ -25,6 +28,21 @@ const generateName = (): string => {
   let s = ""
   for (let i = 0; i < 8; i++) s += NAME_CHARS[Math.floor(Math.random() * NAME_CHARS.length)]
   return s
+}
+
+/**
+ * Our `dead_letter` metadata extension (consumer/DeadLetter.ts): a literal subject, and not one this
+ * consumer would take in again (each copy would be dead-lettered in turn, for ever).
+ */
+const deadLetterRefusal = (config: ConsumerConfig, streamSubjects: ReadonlyArray<string>): string | undefined => {
+  const invalid = invalidDeadLetter(config.metadata)
+  if (invalid !== undefined) return invalid
+  const to = deadLetterSubject(config.metadata)
+  if (to === undefined) return undefined
+  const filters = configFilters(config).map(toWire)
+  const captured = streamSubjects.some((s) => matches(toWire(s), to))
+  const taken = filters.length === 0 || filters.some((f) => matches(f, to))
+  return captured && taken ? "consumer metadata dead_letter would be consumed by this consumer again" : undefined
 }
 
 const msToTime = (ms: number) => formatTime(BigInt(Math.floor(ms)) * 1_000_000n)
@@ -73,6 +91,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const existing = ctx.registry.getConsumer(streamName, name)
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
     if (bad !== undefined) return yield* bad
+    const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
+    if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
       // 2.9.10 has no create/update `action`: an existing name is always an update attempt.
       if (sameConsumerConfig(existing.config, config)) return consumerInfo(existing)

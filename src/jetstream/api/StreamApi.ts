@@ -50,12 +50,28 @@ export interface ApiContext {
 export type ApiBody = Record<string, unknown>
 export type ApiHandler = Effect.Effect<ApiBody, ApiError>
 
+/** The server limits plus the other streams (mirror checks look at the origin). */
+const withStreams = (ctx: ApiContext): ServerStreamLimits => {
+  const { maxMemoryStore, maxFileStore } = ctx.limits
+  return {
+    ...(maxMemoryStore !== undefined ? { maxMemoryStore } : {}),
+    ...(maxFileStore !== undefined ? { maxFileStore } : {}),
+    stream: (n: string) => ctx.registry.get(n)?.config
+  }
+}
+
+/** nats-server's create response has config, created and state only (no mirror/sources info). */
+const createdInfo = (actor: StreamActor): ApiBody => {
+  const { mirror: _mirror, sources: _sources, ...info } = streamInfo(actor)
+  return info
+}
+
 const overlapsOther = (registry: StreamRegistry, config: StreamConfig): boolean =>
   registry.all().some((a) => a.name !== config.name && subjectsOverlap(a.config.subjects, config.subjects))
 
 export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
-    const decoded = decodeStreamCreate(body, name, ctx.limits)
+    const decoded = decodeStreamCreate(body, name, withStreams(ctx))
     if (!decoded.ok) return yield* decoded.error
     const config = decoded.config
     const overLimit = ctx.checkAccountLimits?.(config)
@@ -64,19 +80,19 @@ export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     if (existing !== undefined) {
       if (!sameConfig(existing.config, config)) return yield* ApiErrors.streamNameExist()
       // nats-server 2.9.10 reports did_create on an idempotent create too.
-      return { ...streamInfo(existing), did_create: true }
+      return { ...createdInfo(existing), did_create: true }
     }
     if (overlapsOther(ctx.registry, config)) return yield* ApiErrors.streamSubjectOverlap()
     const started = yield* ctx.registry.start(config, ctx.nowNs(), true)
     ctx.advise?.("STREAM.CREATED", config.name)
-    return { ...streamInfo(started), did_create: true }
+    return { ...createdInfo(started), did_create: true }
   })
 
 export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const actor = ctx.registry.get(name)
     // The decoder reports body errors before "stream not found", in nats-server's order.
-    const decoded = decodeStreamUpdate(body, name, actor?.config, ctx.limits)
+    const decoded = decodeStreamUpdate(body, name, actor?.config, withStreams(ctx))
     if (!decoded.ok) return yield* decoded.error
     if (actor === undefined) return yield* ApiErrors.streamNotFound()
     const next = decoded.config
@@ -89,6 +105,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (before.subjects.join("\u0000") !== next.subjects.join("\u0000")) a.resubscribe()
       if (before.allow_direct !== next.allow_direct) a.resubscribe()
       if (before.duplicate_window !== next.duplicate_window) a.rebuildDedupe()
+      a.syncSources()
       a.enforceLimits()
       ctx.registry.saveConfig(a)
     })

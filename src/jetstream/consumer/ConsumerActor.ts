@@ -28,6 +28,7 @@ import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./Ac
 import { AckState } from "./AckState.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
+import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
 import { pacingFor } from "./Pacing.ts"
@@ -42,6 +43,8 @@ export type ConsumerCommand =
   | { readonly _tag: "Tick" }
   /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*`. */
   | { readonly _tag: "FlowControlReply"; readonly subject: string }
+  /** A dead-letter copy of `sseq` was answered (or timed out): finish giving it up (DeadLetter.ts). */
+  | { readonly _tag: "DeadLettered"; readonly sseq: number }
 
 export interface ConsumerContext {
   readonly client: InternalClient
@@ -89,6 +92,9 @@ export class ConsumerActor {
   private events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
   private ackReplies: Array<string> = []
+  /** Dead-letter copies waiting for their PubAck, by stream sequence (DeadLetter.ts). */
+  private readonly deadLettering = new Map<number, { readonly reason: DeadLetterReason; readonly dseq: number }>()
+  private deadLetters: DeadLetters | undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
 
@@ -209,6 +215,7 @@ export class ConsumerActor {
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
     this.unlisten()
+    this.deadLetters?.stop()
     if (this.timer !== undefined) this.timer()
   }
 
@@ -230,6 +237,9 @@ export class ConsumerActor {
             break
           case "FlowControlReply":
             this.flow.answered(cmd.subject)
+            break
+          case "DeadLettered":
+            this.deadLettered(cmd.sseq, now)
             break
           default:
             break
@@ -317,10 +327,12 @@ export class ConsumerActor {
       }
       case "term": {
         const p = this.state.pending.get(sseq)
-        this.ackOne(sseq, dseq, now)
         if (p !== undefined) {
           this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+          // With a dead-letter subject the term is recorded once the copy is stored.
+          if (this.deadLetter(sseq, "terminated", p, dseq)) break
         }
+        this.ackOne(sseq, dseq, now)
         break
       }
     }
@@ -430,9 +442,12 @@ export class ConsumerActor {
       const p = this.state.pending.get(sseq)
       if (p === undefined) continue
       if (maxDeliver > 0 && p.count >= maxDeliver) {
+        if (this.deadLettering.has(sseq)) continue
+        this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
+        // With a dead-letter subject the give-up is recorded once the copy is stored.
+        if (this.deadLetter(sseq, "max_deliveries", p, p.dseq)) continue
         this.state.giveUp(sseq)
         this.events.push({ e: "g", s: sseq })
-        this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
         continue
       }
       const msg = store.get(sseq)
@@ -618,6 +633,41 @@ export class ConsumerActor {
     } else {
       this.ctx.client.publishAs(to, m.subject, reply, -1, data)
     }
+  }
+
+  /**
+   * Sends the dead-letter copy of `sseq` when the config names a subject; true when the give-up (or
+   * the term's ack) now waits for its PubAck. The message stays pending meanwhile, never redelivered.
+   */
+  private deadLetter(
+    sseq: number,
+    reason: DeadLetterReason,
+    p: { deadline: number; readonly count: number },
+    dseq: number
+  ): boolean {
+    const to = deadLetterSubject(this.config.metadata)
+    if (to === undefined) return false
+    const m = this.stream.store.get(sseq)
+    if (m === undefined) return false
+    this.deadLetters ??= new DeadLetters(this.ctx.client, this.stream.name, this.name, (seq) => {
+      this.offer({ _tag: "DeadLettered", sseq: seq })
+    })
+    if (!this.deadLetters.send(to, m, reason, p.count)) return false
+    p.deadline = Infinity
+    this.deadLettering.set(sseq, { reason, dseq })
+    // Nobody answering (a plain subscriber, no stream): give up without the confirmation.
+    this.ctx.schedule(DEAD_LETTER_ACK_TIMEOUT_MS, () => this.offer({ _tag: "DeadLettered", sseq }))
+    return true
+  }
+
+  private deadLettered(sseq: number, now: number): void {
+    const d = this.deadLettering.get(sseq)
+    if (d === undefined) return
+    this.deadLettering.delete(sseq)
+    if (d.reason === "terminated") return this.ackOne(sseq, d.dseq, now)
+    if (!this.state.pending.has(sseq)) return
+    this.state.giveUp(sseq)
+    this.events.push({ e: "g", s: sseq })
   }
 
   private advisory(kind: string, type: string, fields: Record<string, number>): void {

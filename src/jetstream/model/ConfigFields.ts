@@ -5,8 +5,7 @@
  * - `honoured`: decoded by StreamConfigDecode.ts / ConsumerConfigDecode.ts and acted on (it
  *   round-trips in STREAM.INFO / CONSUMER.INFO).
  * - `validated`: decoded, and refused by the config validation with its own error whenever set
- *   on create (mirror, sources, republish, mirror_direct, template_owner: nats-server features
- *   this broker does not offer).
+ *   on create (template_owner: a nats-server feature this broker does not offer).
  * - `unsupported`: a field of the current server we do not implement. Real clients send zero values
  *   (nats.go never omits a struct such as `consumer_limits`), so the key is accepted only with its
  *   Go zero value (or documented default); anything else is refused, never silently dropped.
@@ -52,6 +51,8 @@ export type GoType =
   | { readonly kind: "enum"; readonly values: ReadonlyArray<string>; readonly zero: ReadonlyArray<string> }
   /** A (pointer to a) struct: zero when every field is zero; keys are strict too. */
   | { readonly kind: "object"; readonly fields: FieldTable }
+  /** A slice of such structs: zero when `null` or empty. */
+  | { readonly kind: "objects"; readonly fields: FieldTable }
 
 export type FieldSupport =
   | { readonly support: "honoured" }
@@ -75,7 +76,7 @@ export const PLACEMENT_FIELDS: FieldTable = {
   preferred: unsupported(str, "2.11")
 }
 
-/** nats-server `RePublish`: the whole object is refused on create/update (see StreamConfig.ts). */
+/** nats-server `RePublish` (stream/Republish.ts acts on it). */
 export const REPUBLISH_FIELDS: FieldTable = { src: honoured, dest: honoured, headers_only: honoured }
 
 /** nats-server `StreamConsumerLimits`. */
@@ -88,6 +89,26 @@ export const CONSUMER_LIMITS_FIELDS: FieldTable = {
 export const SUBJECT_TRANSFORM_FIELDS: FieldTable = {
   src: unsupported(str, "2.10"),
   dest: unsupported(str, "2.10")
+}
+
+/** nats-server `ExternalStream` (another account or domain: refused, see StreamConfig.ts). */
+export const EXTERNAL_STREAM_FIELDS: FieldTable = { api: honoured, deliver: honoured }
+
+/** nats-server `StreamConsumerSource` (2.12: source through a named durable). */
+export const STREAM_CONSUMER_SOURCE_FIELDS: FieldTable = {
+  name: unsupported(str, "2.12"),
+  deliver_subject: unsupported(str, "2.12")
+}
+
+/** nats-server `StreamSource` (mirror and each of sources). */
+export const STREAM_SOURCE_FIELDS: FieldTable = {
+  name: honoured,
+  opt_start_seq: honoured,
+  opt_start_time: honoured,
+  filter_subject: honoured,
+  subject_transforms: unsupported({ kind: "objects", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
+  external: honoured,
+  consumer: unsupported({ kind: "object", fields: STREAM_CONSUMER_SOURCE_FIELDS }, "2.12")
 }
 
 /** nats-server's current `StreamConfig`, in its struct order. */
@@ -110,14 +131,14 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   template_owner: validated,
   duplicate_window: honoured,
   placement: honoured,
-  mirror: validated,
-  sources: validated,
+  mirror: honoured,
+  sources: honoured,
   compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
   first_seq: honoured,
   subject_transform: unsupported({ kind: "object", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
-  republish: validated,
+  republish: honoured,
   allow_direct: honoured,
-  mirror_direct: validated, // needs a mirror
+  mirror_direct: honoured,
   discard_new_per_subject: honoured,
   sealed: honoured,
   deny_delete: honoured,
@@ -229,6 +250,12 @@ const isZero = (type: GoType, v: unknown, field: string, out: Strictness, path: 
         throw new TypeMismatch(kindOf(v), field)
       }
       return type.zero.includes(v)
+    }
+    case "objects": {
+      if (v === null) return true
+      if (!Array.isArray(v)) throw new TypeMismatch(kindOf(v), field)
+      for (const e of v) isZero({ kind: "object", fields: type.fields }, e, field, out, path)
+      return v.length === 0
     }
     case "object": {
       const o = decodeObjectOrNull(v, field)

@@ -11,9 +11,10 @@
  * `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
  *
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
- * - `mirror`, `sources` and `republish` are refused with a stream-invalid-config error naming the
- *   field (on update, an added mirror or republish gets nats-server's own "can not be updated" /
- *   "can not change RePublish" errors, since a stream without them can never gain them).
+ * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them;
+ *   their `external` (another account or domain) is refused, and so is a `null` source (2.9.10
+ *   crashes on it). `republish` is built (stream/Republish.ts) and, as in 2.9.10, can not change
+ *   on update.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
@@ -25,6 +26,7 @@
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
+import { compileTransform } from "../../subject/SubjectTransform.ts"
 import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
@@ -39,7 +41,7 @@ import {
 } from "./Names.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
-import { type RawConfig, unmarshal } from "./StreamConfigDecode.ts"
+import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -71,6 +73,28 @@ export interface StreamConfig {
   readonly metadata?: Readonly<Record<string, string>>
   readonly first_seq?: number
   readonly template_owner?: string
+  /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
+  readonly republish?: Republish
+  /** This stream follows another one (stream/StreamSource.ts). */
+  readonly mirror?: StreamSource
+  /** Streams whose messages this one also takes in (stream/StreamSource.ts). */
+  readonly sources?: ReadonlyArray<StreamSource>
+}
+
+/** nats-server `StreamSource` (no `external`: other accounts and domains are refused). */
+export interface StreamSource {
+  readonly name: string
+  readonly opt_start_seq?: number
+  /** RFC 3339 as Go writes it back. */
+  readonly opt_start_time?: string
+  readonly filter_subject?: string
+}
+
+/** nats-server `RePublish`. */
+export interface Republish {
+  readonly src: string
+  readonly dest: string
+  readonly headers_only?: boolean
 }
 
 /**
@@ -93,6 +117,8 @@ export interface ServerStreamLimits {
   readonly maxMemoryStreamBytes?: number
   /** Account limit on a single file stream's `max_bytes` (`storage_max_stream_bytes`). */
   readonly maxFileStreamBytes?: number
+  /** The other streams of the account, for the mirror checks (origin limits, cycles). */
+  readonly stream?: (name: string) => StreamConfig | undefined
 }
 
 export type DecodeResult =
@@ -186,7 +212,7 @@ const MIN_WINDOW = 100_000_000n // 100ms
 const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
 
 /** nats-server `checkStreamCfg`: validates and fills defaults. `mode` picks what we refuse. */
-const checkConfig = (input: RawConfig, mode: "create" | "update", limits: ServerStreamLimits): Checked => {
+const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: ServerStreamLimits): Checked => {
   if (!isGoValidName(input.name)) return invalid("stream name is required and can not contain '.', '*', '>'")
   if (byteLength(input.name) > MAX_NAME_LEN) {
     return invalid(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`)
@@ -208,7 +234,7 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
   if (cfg.max_consumers === 0n) cfg.max_consumers = -1n
   // The default window follows max_age when that is shorter (even when max_age is negative, which
   // then fails the negative-window check below, as in nats-server).
-  if (cfg.duplicate_window === 0n && !cfg.mirror) {
+  if (cfg.duplicate_window === 0n && cfg.mirror === undefined) {
     cfg.duplicate_window = cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW ? cfg.max_age : DEFAULT_WINDOW
   }
   if (cfg.max_age > 0n && cfg.max_age < MIN_WINDOW) return invalid("max age needs to be >= 100ms")
@@ -224,18 +250,83 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
     if (cfg.discard !== "new") return invalid("discard new per subject requires discard new policy to be set")
     if (cfg.max_msgs_per_subject <= 0n) return invalid("discard new per subject requires max msgs per subject > 0")
   }
-  if (cfg.mirror) {
-    if (mode === "create") return invalid("stream mirrors are not supported")
-    // On update nats-server validates the mirror and then refuses any change to it; a stream of
-    // ours never has one, so only the checks that come first matter.
+  if (cfg.mirror !== undefined) {
+    const m = cfg.mirror
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
-    if (cfg.sources > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    // The origin need not exist yet; when it does, its limits and subjects are checked.
+    const origin = limits.stream?.(m.name)
+    if (origin !== undefined) {
+      if (cfg.max_msg_size > 0n && origin.max_msg_size > 0 && cfg.max_msg_size < BigInt(origin.max_msg_size)) {
+        return { ok: false, error: ApiErrors.mirrorMaxMessageSizeTooBig() }
+      }
+      if (
+        m.filter_subject !== "" && origin.subjects.length > 0 &&
+        !origin.subjects.some((s) => subjectsCollide(s, m.filter_subject))
+      ) {
+        return invalid(
+          `mirror '${m.name}' filter subject '${m.filter_subject}' does not overlap with any origin stream subject`
+        )
+      }
+    }
+    // Deviation: no other accounts or domains here, so a mirror through `external` could never connect.
+    if (m.external !== undefined) {
+      return invalid("stream mirror external (another account or domain) is not supported")
+    }
+    // Direct gets follow the origin's setting.
+    if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
-  if (cfg.sources > 0) return invalid("stream sources are not supported")
+  const streamSubs: Array<string> = []
+  for (const src of cfg.sources) {
+    if (src === null) return invalid("stream source can not be null")
+    const origin = limits.stream?.(src.name)
+    if (origin !== undefined) {
+      streamSubs.push(...origin.subjects)
+      if (cfg.max_msg_size > 0n && origin.max_msg_size > 0 && cfg.max_msg_size < BigInt(origin.max_msg_size)) {
+        return { ok: false, error: ApiErrors.sourceMaxMessageSizeTooBig() }
+      }
+      // nats-server checks the filter against the subjects of every source seen so far.
+      if (
+        src.filter_subject !== "" && streamSubs.length > 0 &&
+        !streamSubs.some((s) => subjectsCollide(s, src.filter_subject))
+      ) {
+        return invalid(
+          `source '${src.name}' filter subject '${src.filter_subject}' does not overlap with any origin stream subject`
+        )
+      }
+    }
+    if (src.external !== undefined) {
+      return invalid("stream source external (another account or domain) is not supported")
+    }
+  }
+  // A chain of sources and mirrors that comes back to this stream would feed itself.
+  {
+    const visited = new Set<string>()
+    const toVisit: Array<
+      { name: string; sources: ReadonlyArray<{ name: string } | null>; mirror?: { name: string } | undefined }
+    > = [
+      { name: cfg.name, sources: cfg.sources, mirror: cfg.mirror }
+    ]
+    while (toVisit.length > 0) {
+      const c = toVisit.shift()!
+      visited.add(c.name)
+      for (const src of c.sources) {
+        if (src === null) continue
+        if (visited.has(src.name)) return invalid("detected cycle")
+        const o = limits.stream?.(src.name)
+        if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
+      }
+      if (c.mirror !== undefined) {
+        if (visited.has(c.mirror.name)) return invalid("detected cycle")
+        const o = limits.stream?.(c.mirror.name)
+        if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
+      }
+    }
+  }
 
   const subjects = cfg.subjects ?? []
   if (subjects.length === 0) {
-    if (!cfg.mirror) cfg.subjects = [cfg.name]
+    if (cfg.mirror === undefined && cfg.sources.length === 0) cfg.subjects = [cfg.name]
   } else {
     const seen = new Set<string>()
     for (const subject of subjects) {
@@ -267,14 +358,18 @@ const checkConfig = (input: RawConfig, mode: "create" | "update", limits: Server
   }
 
   if (cfg.republish !== undefined) {
-    const src = cfg.republish.src === "" ? ">" : cfg.republish.src
-    if (!own.some((s) => subjectsCollide(src, s))) {
+    // Empty means all, and the stored config says so.
+    const republish = { ...cfg.republish, src: cfg.republish.src === "" ? ">" : cfg.republish.src }
+    cfg.republish = republish
+    if (!own.some((s) => subjectsCollide(republish.src, s))) {
       return invalid("stream configuration for republish source is not valid subset of subjects")
     }
-    if (own.some((s) => subjectsCollide(cfg.republish!.dest, s))) {
+    if (own.some((s) => subjectsCollide(republish.dest, s))) {
       return invalid("stream configuration for republish destination forms a cycle")
     }
-    if (mode === "create") return invalid("stream republish is not supported")
+    if (!compileTransform(republish.src, republish.dest).ok) {
+      return invalid("stream configuration for republish not valid")
+    }
   }
   return { ok: true, cfg }
 }
@@ -330,7 +425,18 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   allow_rollup_hdrs: c.allow_rollup_hdrs,
   ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
   ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
-  ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {})
+  ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
+  ...(c.mirror !== undefined ? { mirror: toSource(c.mirror) } : {}),
+  ...(c.sources.length > 0 ? { sources: c.sources.filter((x) => x !== null).map(toSource) } : {}),
+  ...(c.republish !== undefined ?
+    {
+      republish: {
+        src: c.republish.src,
+        dest: c.republish.dest,
+        ...(c.republish.headers_only ? { headers_only: true } : {})
+      }
+    } :
+    {})
 })
 
 const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
@@ -364,7 +470,7 @@ export const decodeStreamCreate = (
   if (subjectName !== raw.name) return fail(ApiErrors.streamMismatch())
   if (hasPathSeparator(subjectName)) return fail(ApiErrors.streamNameContainsPathSeparators())
   if (raw.sealed) return fail(ApiErrors.streamInvalidConfig("stream configuration for create can not be sealed"))
-  if (raw.mirror_direct && !raw.mirror) {
+  if (raw.mirror_direct && raw.mirror === undefined) {
     return fail(ApiErrors.streamInvalidConfig("stream has no mirror but does have mirror direct"))
   }
   // jsNonClusteredStreamLimitsCheck runs on the config as sent: an unset storage is checked against
@@ -435,8 +541,8 @@ export const decodeStreamUpdate = (
   if (!cfg.deny_purge && current.deny_purge) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
-  if (cfg.mirror) return fail(ApiErrors.streamMirrorNotUpdatable())
-  if (cfg.republish !== undefined) {
+  if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
+  if (!sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }
   // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
@@ -455,6 +561,34 @@ export const decodeStreamUpdate = (
   if (limit !== undefined) return fail(limit)
   return { ok: true, config: toStreamConfig(cfg) }
 }
+
+const toSource = (m: RawSource): StreamSource => ({
+  name: m.name,
+  ...(m.opt_start_seq > 0n ? { opt_start_seq: Number(m.opt_start_seq) } : {}),
+  ...(m.opt_start_time !== undefined ? { opt_start_time: m.opt_start_time.text } : {}),
+  ...(m.filter_subject !== "" ? { filter_subject: m.filter_subject } : {})
+})
+
+/** nats-server compares the `StreamSource` structs (reflect.DeepEqual; times by instant and zone). */
+const sameSource = (a: RawSource | undefined, b: StreamSource | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : JSON.stringify(toSource(a)) === JSON.stringify(b) && a.external === undefined
+
+/** nats-server `StreamSource` JSON, keys in its order with its `omitempty`s. */
+export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => {
+  const out: Record<string, unknown> = { name: m.name }
+  if (m.opt_start_seq !== undefined && m.opt_start_seq !== 0) out.opt_start_seq = uint64Json(m.opt_start_seq)
+  if (m.opt_start_time !== undefined) out.opt_start_time = m.opt_start_time
+  if (m.filter_subject !== undefined && m.filter_subject !== "") out.filter_subject = m.filter_subject
+  return out
+}
+
+/** nats-server compares the normalized `RePublish` structs (reflect.DeepEqual). */
+const sameRepublish = (a: RawConfig["republish"], b: Republish | undefined): boolean =>
+  a === undefined || b === undefined
+    ? a === b
+    : a.src === b.src && a.dest === b.dest && a.headers_only === (b.headers_only === true)
 
 /**
  * The JSON object nats-server sends for a config (`config` in stream info), keys in its order and
@@ -484,7 +618,16 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
     if (c.placement.tags !== undefined && c.placement.tags.length > 0) p.tags = [...c.placement.tags]
     out.placement = p
   }
+  if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
+  if (c.sources !== undefined && c.sources.length > 0) out.sources = c.sources.map(encodeStreamSource)
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
+  if (c.republish !== undefined) {
+    const r: Record<string, unknown> = {}
+    if (c.republish.src !== "") r.src = c.republish.src
+    r.dest = c.republish.dest
+    if (c.republish.headers_only === true) r.headers_only = true
+    out.republish = r
+  }
   out.allow_direct = c.allow_direct
   out.mirror_direct = c.mirror_direct
   if (c.discard_new_per_subject === true) out.discard_new_per_subject = true

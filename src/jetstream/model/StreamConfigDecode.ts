@@ -20,16 +20,29 @@ import {
   UINT64_MAX,
   unmarshalObject
 } from "../codec/GoJson.ts"
+import { normalizeTime } from "../codec/GoTime.ts"
 import {
+  EXTERNAL_STREAM_FIELDS,
   noStrictness,
   PLACEMENT_FIELDS,
   REPUBLISH_FIELDS,
   STREAM_CONFIG_FIELDS,
   STREAM_REQUEST_FIELDS,
+  STREAM_SOURCE_FIELDS,
   strictFields,
   type Strictness
 } from "./ConfigFields.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
+
+/** nats-server `StreamSource` after `json.Unmarshal` (a mirror, or one of the sources). */
+export interface RawSource {
+  name: string
+  opt_start_seq: bigint
+  /** Go's RFC 3339 round trip of the text, and its instant. */
+  opt_start_time: { readonly text: string; readonly ns: bigint } | undefined
+  filter_subject: string
+  external: { api: string; deliver: string } | undefined
+}
 
 /** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
 export interface RawConfig {
@@ -50,9 +63,10 @@ export interface RawConfig {
   template_owner: string
   duplicate_window: bigint
   placement: Placement | undefined
-  mirror: boolean
-  sources: number
-  republish: { src: string; dest: string } | undefined
+  mirror: RawSource | undefined
+  /** `null` elements are kept (nats-server 2.9.10 crashes on them; the validation refuses them). */
+  sources: Array<RawSource | null>
+  republish: { src: string; dest: string; headers_only: boolean } | undefined
   allow_direct: boolean
   mirror_direct: boolean
   discard_new_per_subject: boolean
@@ -86,8 +100,8 @@ const zeroConfig = (): RawConfig => ({
   template_owner: "",
   duplicate_window: 0n,
   placement: undefined,
-  mirror: false,
-  sources: 0,
+  mirror: undefined,
+  sources: [],
   republish: undefined,
   allow_direct: false,
   mirror_direct: false,
@@ -199,19 +213,23 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       }
       return
     }
-    case "mirror":
-      cfg.mirror = decodeObjectOrNull(v, field) !== undefined
+    case "mirror": {
+      const o = decodeObjectOrNull(v, field)
+      cfg.mirror = o === undefined ? undefined : decodeSource(o, strict, "mirror", cfg.mirror)
       return
+    }
     case "sources": {
       if (v === null) {
-        cfg.sources = 0
+        cfg.sources = []
         return
       }
       if (!Array.isArray(v)) throw new TypeMismatch(kindOf(v), field)
       for (const e of v) {
         if (e !== null && !(e instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(e), field)
       }
-      cfg.sources = v.length
+      cfg.sources = v.map((e, i) =>
+        e === null ? null : decodeSource(e as ObjectLiteral, strict, "sources", cfg.sources[i] ?? undefined)
+      )
       return
     }
     case "republish": {
@@ -220,9 +238,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
         cfg.republish = undefined
         return
       }
-      const r = { src: "", dest: "" }
+      const r = { src: "", dest: "", headers_only: false }
       strictFields(o, REPUBLISH_FIELDS, strict, "republish.", (k, x) => {
-        if (k === "headers_only") decodeBool(x, "republish.headers_only")
+        if (k === "headers_only") r.headers_only = decodeBool(x, "republish.headers_only") ?? r.headers_only
         else if (k === "src" || k === "dest") r[k] = decodeString(x, `republish.${k}`) ?? r[k]
       })
       cfg.republish = r
@@ -232,6 +250,53 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       cfg.metadata = decodeStringMap(v, field, cfg.metadata)
       return
   }
+}
+
+/** Fills a `StreamSource` (Go decodes into the existing struct, so a repeated key updates it). */
+const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: RawSource | undefined): RawSource => {
+  const r: RawSource = into ?? {
+    name: "",
+    opt_start_seq: 0n,
+    opt_start_time: undefined,
+    filter_subject: "",
+    external: undefined
+  }
+  strictFields(o, STREAM_SOURCE_FIELDS, strict, `${path}.`, (k, x) => {
+    const f = `${path}.${k}`
+    switch (k) {
+      case "name":
+      case "filter_subject":
+        r[k] = decodeString(x, f) ?? r[k]
+        return
+      case "opt_start_seq":
+        r.opt_start_seq = decodeInt(x, f, 0n, UINT64_MAX) ?? r.opt_start_seq
+        return
+      case "opt_start_time": {
+        if (x === null) {
+          r.opt_start_time = undefined
+          return
+        }
+        const t = typeof x === "string" ? normalizeTime(x) : undefined
+        if (t === undefined) throw new TypeMismatch(kindOf(x), f)
+        r.opt_start_time = t
+        return
+      }
+      case "external": {
+        const e = decodeObjectOrNull(x, f)
+        if (e === undefined) {
+          r.external = undefined
+          return
+        }
+        const ext = r.external ?? { api: "", deliver: "" }
+        strictFields(e, EXTERNAL_STREAM_FIELDS, strict, `${f}.`, (ek, ex) => {
+          if (ek === "api" || ek === "deliver") ext[ek] = decodeString(ex, `${f}.${ek}`) ?? ext[ek]
+        })
+        r.external = ext
+        return
+      }
+    }
+  })
+  return r
 }
 
 // StreamConfigRequest embeds StreamConfig, so the request's own keys sit beside the config's.

@@ -40,9 +40,17 @@ export const directReply = (actor: DirectGetSource, m: StoredMessage): { hdr: Ui
   return { hdr: Buffer.concat([stored, Buffer.from(lines, "latin1")]), data: m.data }
 }
 
-/** Subscribes the stream's direct get subjects; returns the subscriptions to remove later. */
-export const subscribeDirectGet = (actor: DirectGetSource, client: InternalClient): Array<Subscription> => {
-  const base = `$JS.API.DIRECT.GET.${actor.name}`
+/**
+ * Subscribes the stream's direct get subjects; returns the subscriptions to remove later. A mirror
+ * with `mirror_direct` also answers for its origin (`forStream`), in the same queue group, so
+ * direct gets spread over the origin and its mirrors (the replies name the stream that answered).
+ */
+export const subscribeDirectGet = (
+  actor: DirectGetSource,
+  client: InternalClient,
+  forStream: string = actor.name
+): Array<Subscription> => {
+  const base = `$JS.API.DIRECT.GET.${forStream}`
   const subs: Array<Subscription | undefined> = [
     client.subscribe(base, (_s, to, hdrLen, msg) => {
       if (to === undefined) return

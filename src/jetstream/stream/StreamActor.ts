@@ -6,7 +6,7 @@
  * batch to the store's durability policy once, and only then sends the PubAcks. Management
  * commands travel through the same mailbox so they are ordered with publishes.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -21,6 +21,12 @@ import type { StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
+import { Republisher } from "./Republish.ts"
+import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
+
+/** The subject of a gap placeholder (removed in the same call: never visible). */
+const GAP_SUBJECT = "_gap"
+const EMPTY = new Uint8Array(0)
 
 /** What a stream needs from its consumers (kept structural to avoid an import cycle). */
 export interface StreamConsumer {
@@ -49,6 +55,14 @@ export type StreamCommand =
     readonly msg: Uint8Array
   }
   | { readonly _tag: "Expire" }
+  /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
+  | {
+    readonly _tag: "Ingest"
+    readonly records: ReadonlyArray<SourcedRecord>
+    readonly done: (ok: boolean) => void
+    /** Set for a source (new sequences, tagged); unset for the mirror (the origin's sequences). */
+    readonly source: string | undefined
+  }
 
 export interface StreamContext {
   readonly client: InternalClient
@@ -63,6 +77,9 @@ export interface StreamContext {
    * (nats-server stores, finds limitsExceeded and removes the message again: the same outcome).
    */
   readonly accountFull?: (storage: "file" | "memory", bytes: number) => boolean
+  /** The account's other streams by name (a mirror finds its origin). */
+  readonly lookup?: (name: string) => StreamActor | undefined
+  readonly nowMs?: () => number
 }
 
 export class StreamActor {
@@ -82,6 +99,9 @@ export class StreamActor {
    * it changes), not once per publish.
    */
   private writeFailure: string | undefined
+  /** Built for the config's `republish` (rebuilt when the config object changes). */
+  private republisher: Republisher | undefined
+  private republishFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -92,6 +112,10 @@ export class StreamActor {
   removedGen = 0
   /** Consumers by name; woken after every batch that changed the stream. */
   readonly consumers = new Map<string, StreamConsumer>()
+  /** Mirrors following this stream (StreamSource.ts), woken like consumers. */
+  readonly followers = new Set<() => void>()
+  /** Present when this stream is a mirror. */
+  readonly mirror: MirrorFollower | undefined
 
   private constructor(
     config: StreamConfig,
@@ -107,6 +131,7 @@ export class StreamActor {
     this.acks = new PubAcks(config.name, ctx.domain, (reply, body) => ctx.client.publish(reply, undefined, -1, body))
     this.kernel = kernel
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
+    this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
     this.lastSeq = st.lastSeq
     this.lastTs = st.lastTs
@@ -144,12 +169,24 @@ export class StreamActor {
         (batch) => actor.runBatch(batch),
         () => actor.recover(),
         (cmd) => {
+          if (cmd._tag === "Ingest") cmd.done(false)
           if (cmd._tag === "Publish" && cmd.reply !== undefined) {
             actor.acks.sendError(cmd.reply, ApiErrors.streamStoreFailed(`stream '${actor.name}' is unavailable`))
           }
         }
       )
       yield* Effect.forkScoped(actor.expiryTimer())
+      const lookup = ctx.lookup ?? (() => undefined)
+      if (actor.mirror !== undefined) {
+        yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
+      }
+      // Source followers come and go with config updates: each runs in the actor's scope until stopped.
+      const runFollower = yield* FiberSet.makeRuntime<never>()
+      actor.forkFollower = (f) => {
+        const fiber = runFollower(Effect.scoped(f.run(actor, lookup, ctx.nowMs ?? Date.now)))
+        return () => void Effect.runFork(Fiber.interrupt(fiber))
+      }
+      actor.syncSources()
       return actor
     })
 
@@ -167,6 +204,53 @@ export class StreamActor {
     )
   }
 
+  /** `mirror_direct`: once the mirror has (nearly) caught up it answers direct gets for its origin too. */
+  mirrorCaughtUp(): void {
+    if (this.mirrorDirectSubs !== undefined || this.config.mirror === undefined || !this.config.mirror_direct) return
+    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name)
+    this.subs.push(...this.mirrorDirectSubs)
+  }
+  private mirrorDirectSubs: Array<Subscription> | undefined
+
+  /** A mirror's batch for the mailbox (MirrorFollower); false when the mailbox is full. */
+  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean {
+    return this.kernel.offer({ _tag: "Ingest", records, done, source })
+  }
+
+  /** nats-server `startingSequenceForSources`: the newest stored message tagged with `source`. */
+  lastSourced(source: string): number | undefined {
+    const st = this.store.state()
+    for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0; seq--) {
+      const m = this.store.get(seq)
+      const n = m === undefined ? undefined : sourcedSeq(m.hdr, source)
+      if (n !== undefined) return n
+    }
+    return undefined
+  }
+
+  /** Followers of this stream's `sources`, by source name. */
+  readonly sourceFollowers = new Map<string, { readonly follower: MirrorFollower; readonly stop: () => void }>()
+  private forkFollower: ((f: MirrorFollower) => () => void) | undefined
+
+  /** Starts followers for added sources and stops those of removed ones (create, update). */
+  syncSources(): void {
+    const fork = this.forkFollower
+    if (fork === undefined) return
+    const want = new Map((this.config.sources ?? []).map((s) => [s.name, s]))
+    for (const [name, f] of this.sourceFollowers) {
+      const w = want.get(name)
+      if (w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source)) {
+        f.stop()
+        this.sourceFollowers.delete(name)
+      }
+    }
+    for (const [name, src] of want) {
+      if (this.sourceFollowers.has(name)) continue
+      const follower = new MirrorFollower(src, "source")
+      this.sourceFollowers.set(name, { follower, stop: fork(follower) })
+    }
+  }
+
   private subscribe(): void {
     for (const subject of this.config.subjects) {
       const sub = this.ctx.client.subscribe(
@@ -181,6 +265,7 @@ export class StreamActor {
   private unsubscribe(): void {
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
+    this.mirrorDirectSubs = undefined
   }
 
   /** Re-subscribes after a subjects change. */
@@ -205,6 +290,7 @@ export class StreamActor {
     this.lastSeq = this.store.state().lastSeq
     // Whether the batch's writes reached the policy's durability is unknown: no ack may claim it.
     this.acks.failAbove(0, ApiErrors.streamStoreFailed(`stream '${this.name}' failed while storing the batch`))
+    this.republisher?.flush(0, () => {})
     this.acks.flush()
   }
 
@@ -217,6 +303,8 @@ export class StreamActor {
       let syncNeeded = false
       const lastBefore = this.lastSeq
       const calls: Array<Call<StreamActor>> = []
+      const ingested: Array<(ok: boolean) => void> = []
+      let ingestOk = true
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
           try {
@@ -228,6 +316,28 @@ export class StreamActor {
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
           touched = true
+        } else if (cmd._tag === "Ingest") {
+          ingested.push(cmd.done)
+          if (cmd.source !== undefined) {
+            // Sourced messages are publishes to this stream (its checks, dedupe, limits, republish).
+            for (const r of cmd.records) {
+              const hdr = withSourceHeader(r.hdr, cmd.source, r.seq)
+              const msg = new Uint8Array(hdr.length + r.data.length)
+              msg.set(hdr)
+              msg.set(r.data, hdr.length)
+              try {
+                if (this.processPublish(r.subject, undefined, hdr.length, msg)) syncNeeded = true
+              } catch (e) {
+                if (!isStoreError(e)) throw e
+                this.storeFailed(e, "store a sourced msg")
+                ingestOk = false
+              }
+            }
+          } else if (this.tryStore("store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
+            ingestOk = false
+          }
+          syncNeeded = true
+          touched = true
         } else if (cmd._tag === "Expire") {
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
         } else {
@@ -236,11 +346,15 @@ export class StreamActor {
       }
       if (syncNeeded) this.tryStore("enforce limits", () => this.enforceLimits())
       const finish = Effect.sync(() => {
+        // Republished before the PubAcks, as nats-server; none for appends the store took back.
+        this.republisher?.flush(this.lastSeq, (to, hdrLen, msg) => this.ctx.client.publish(to, undefined, hdrLen, msg))
         this.acks.flush()
+        for (const done of ingested) done(ingestOk)
         // Management calls run after the publishes queued before them are durable and acked.
         for (const c of calls) c.run(this)
         if (touched || calls.length > 0) {
           for (const c of this.consumers.values()) c.wake()
+          for (const f of this.followers) f()
         }
       })
       if (!syncNeeded) return finish
@@ -263,6 +377,7 @@ export class StreamActor {
             }),
           onFailure: (e) =>
             Effect.sync(() => {
+              ingestOk = false
               this.writeFailed(e)
               // The bytes are written but not durable: acks must not claim durability we do not have.
               this.failAcksAbove(lastBefore, e)
@@ -406,6 +521,10 @@ export class StreamActor {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
     }
+    const rp = this.republishing()
+    const republishTo = rp?.destination(subject)
+    // Nats-Last-Sequence: the subject's previous message, looked up only when republishing.
+    const subjectLast = republishTo === undefined ? 0 : this.store.lastBySubject(subject)?.seq ?? 0
     let seq: number
     try {
       seq = this.store.appendBatch([{ subject, hdr, data, ts: now }])[0]!
@@ -420,6 +539,7 @@ export class StreamActor {
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
+    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data)
     // Queued first: a failure below that takes this append back turns it into the error.
     if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
     // Interest retention keeps a message only while some consumer wants it.
@@ -448,6 +568,63 @@ export class StreamActor {
     }
     if (cfg.max_bytes > 0) after = Math.min(after, cfg.max_bytes)
     return after - st.bytes
+  }
+
+  /**
+   * Stores a mirror's batch under the origin's sequences: sequences already here are skipped (a
+   * batch handed over twice), missing ones become gaps, so this log's sequences stay the origin's.
+   * Returns true (tryStore's "done"); a store failure throws.
+   */
+  private storeSourced(records: ReadonlyArray<SourcedRecord>): true {
+    const cfg = this.config
+    for (const r of records) {
+      if (r.seq <= this.lastSeq) continue
+      this.skipTo(r.seq)
+      const ts = r.ts > this.lastTs ? r.ts : this.lastTs
+      const seq = this.store.appendBatch([{ subject: r.subject, hdr: r.hdr, data: r.data, ts }])[0]!
+      this.lastSeq = seq
+      this.lastTs = ts
+      const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
+      if (rollup !== undefined) {
+        this.store.flush()
+        this.store.purge(rollup === "sub" ? { filter: r.subject, keep: 1 } : { keep: 1 })
+        this.removedGen++
+      }
+    }
+    return true
+  }
+
+  /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */
+  private skipTo(seq: number): void {
+    if (seq <= this.lastSeq + 1) return
+    if (this.store.state().msgs === 0) {
+      this.store.purge({ seq })
+    } else {
+      // A log has no gap record: each missing sequence is an append taken back at once (deleted, as in
+      // nats-server, whose mirrors store a skip marker per missing sequence).
+      for (let s = this.lastSeq + 1; s < seq; s++) {
+        const gap = this.store.appendBatch([{ subject: GAP_SUBJECT, hdr: undefined, data: EMPTY, ts: this.lastTs }])[0]!
+        this.store.remove(gap)
+      }
+    }
+    this.lastSeq = seq - 1
+    this.removedGen++
+  }
+
+  private republishing(): Republisher | undefined {
+    if (this.republishFor !== this.config) {
+      this.republishFor = this.config
+      const want = this.config.republish
+      const have = this.republisher?.config
+      if (want === undefined) this.republisher = undefined
+      else if (
+        have === undefined || have.src !== want.src || have.dest !== want.dest ||
+        have.headers_only !== want.headers_only
+      ) {
+        this.republisher = Republisher.make(this.name, want)
+      }
+    }
+    return this.republisher
   }
 
   /**

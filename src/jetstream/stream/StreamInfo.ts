@@ -50,7 +50,15 @@ const toFilter = (f: string) => Buffer.from(f, "utf8").toString("latin1")
 export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Record<string, unknown> => ({
   config: encodeStreamConfig(actor.config),
   created: formatTime(actor.created),
-  state: streamState(actor, options)
+  state: streamState(actor, options),
+  ...(actor.mirror !== undefined ? { mirror: actor.mirror.info(Date.now()) } : {}),
+  ...(actor.sourceFollowers.size > 0 ?
+    {
+      sources: [...actor.sourceFollowers.values()].map((f) => f.follower.info(Date.now())).sort((a, b) =>
+        String(a.name) < String(b.name) ? -1 : 1
+      )
+    } :
+    {})
 })
 
 /** STREAM.MSG.GET's `message` object. */

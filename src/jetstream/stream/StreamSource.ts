@@ -1,0 +1,246 @@
+/**
+ * A stream that follows another one inside the broker: the mirror (`mirror { name, opt_start_seq,
+ * opt_start_time, filter_subject }`). nats-server does this with an ephemeral push consumer on the
+ * origin and a socket-free internal subscription; here the follower reads the origin's log directly
+ * (as consumers do) and hands batches to its own stream's mailbox, so there is no hop and no
+ * consumer visible on the origin.
+ *
+ * Position is the follower's own log: a mirror stores each message under the origin's sequence, so
+ * after a restart it resumes at its last sequence + 1 (no gap, no duplicate) and sequences the
+ * origin no longer has (deleted, expired, filtered out) become gaps in the mirror too. The origin
+ * wakes the follower after every batch it stores; a 1 s tick stands in for nats-server's source
+ * heartbeat (it keeps `active` fresh and notices an origin that appears or goes away).
+ */
+import { Effect, Latch } from "effect"
+import { Buffer } from "node:buffer"
+import { headerValue } from "../../protocol/Headers.ts"
+import type { MessageLog } from "../../store/MessageLog.ts"
+import { toWire } from "../../subject/Subject.ts"
+import { parseTime } from "../codec/GoTime.ts"
+import { type ApiError, ApiErrors } from "../model/ApiError.ts"
+import type { StreamConfig, StreamSource } from "../model/StreamConfig.ts"
+
+/** A message copied from the origin, kept under its origin sequence. */
+export interface SourcedRecord {
+  readonly seq: number
+  readonly subject: string
+  readonly hdr: Uint8Array | undefined
+  readonly data: Uint8Array
+  readonly ts: bigint
+}
+
+/** What the follower sees of the origin stream (the actor, structurally). */
+export interface OriginStream {
+  readonly config: StreamConfig
+  readonly store: MessageLog
+  /** Called after each batch the origin stored; the follower registers here while it follows. */
+  readonly followers: Set<() => void>
+}
+
+/** What the follower needs of the stream it fills. */
+export interface FollowingStream {
+  readonly name: string
+  readonly store: MessageLog
+  /**
+   * Queues a batch for the stream's mailbox; `done(ok)` runs once it is stored (or failed). With
+   * `source`, the messages are new publishes to this stream tagged `Nats-Stream-Source: <source> <seq>`;
+   * without, they keep their sequences (a mirror).
+   */
+  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean
+  /** The origin sequence of the last message this stream took from `source` (its `Nats-Stream-Source`). */
+  lastSourced(source: string): number | undefined
+  /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
+  mirrorCaughtUp(): void
+}
+
+/** How many messages (and bytes) one hand-over carries at most: bounded memory, steady batches. */
+const BATCH_MSGS = 2048
+const BATCH_BYTES = 4 * 1024 * 1024
+/** nats-server `dgetCaughtUpThresh`: a mirror this close to its origin serves its direct gets. */
+const CAUGHT_UP = 10
+/** nats-server's source heartbeat interval. */
+const TICK_MS = 1000
+
+export class MirrorFollower {
+  readonly source: StreamSource
+  /** "mirror": the origin's sequences; "source": new sequences, tagged with the origin's. */
+  readonly mode: "mirror" | "source"
+  /** Messages of the origin (matching the filter) not copied yet. */
+  lag = 0
+  /** When the origin was last reached (ms), for `active`; undefined = never. */
+  private lastContact: number | undefined
+  private error: ApiError | undefined
+  private readonly filter: string
+  private readonly wake = Latch.makeUnsafe(true)
+  /** Wakes the follower now (the origin stored a batch, or a stream of the origin's name appeared). */
+  readonly poke = () => void this.wake.openUnsafe()
+  private following: OriginStream | undefined
+  /** The highest origin sequence examined (non-matching ones included): scanning resumes after it. */
+  private cursor: number | undefined
+
+  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror") {
+    this.source = source
+    this.mode = mode
+    this.filter = source.filter_subject === undefined || source.filter_subject === "" ?
+      ">" :
+      toWire(source.filter_subject)
+  }
+
+  /** nats-server `StreamSourceInfo`: name, lag, active (ns since last contact, -1 never), error. */
+  info(nowMs: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      name: this.source.name,
+      lag: this.lag,
+      active: this.lastContact === undefined ? -1 : Math.max(0, nowMs - this.lastContact) * 1_000_000
+    }
+    if (this.error !== undefined) {
+      out.error = { code: this.error.code, err_code: this.error.err_code, description: this.error.description }
+    }
+    return out
+  }
+
+  /** The follower's loop, forked in the mirror's scope: closing it stops following. */
+  run(
+    self: FollowingStream,
+    lookup: (name: string) => OriginStream | undefined,
+    nowMs: () => number
+  ): Effect.Effect<never> {
+    return Effect.gen({ self: this }, function*() {
+      yield* Effect.addFinalizer(() => Effect.sync(() => this.follow(undefined)))
+      while (true) {
+        yield* Effect.timeoutOption(this.wake.await, TICK_MS)
+        this.wake.closeUnsafe()
+        const origin = lookup(this.source.name)
+        this.follow(origin)
+        if (origin === undefined) {
+          this.error = ApiErrors.streamNotFound()
+          continue
+        }
+        this.error = undefined
+        this.lastContact = nowMs()
+        const batch = this.collect(self, origin)
+        if (batch === undefined) continue
+        const ok = yield* Effect.callback<boolean>((resume) => {
+          const done = (ok: boolean) => resume(Effect.succeed(ok))
+          const queued = this.mode === "source" ?
+            self.ingestSourced(batch.records, done, this.source.name) :
+            self.ingestSourced(batch.records, done)
+          if (!queued) resume(Effect.succeed(false))
+        })
+        if (!ok) {
+          // The mirror could not store (or take) the batch: start over from what it has.
+          this.cursor = undefined
+          this.error = ApiErrors.streamStoreFailed(`stream '${self.name}' could not store mirrored messages`)
+          continue
+        }
+        this.cursor = batch.upTo
+        this.lag = origin.store.countMatching(batch.upTo + 1, this.filter)
+        if (this.lag < CAUGHT_UP && this.mode === "mirror") self.mirrorCaughtUp()
+        // More to copy: go again at once.
+        if (this.lag > 0) this.wake.openUnsafe()
+      }
+    }) as Effect.Effect<never>
+  }
+
+  /** Registers with the origin (and leaves the previous one, which may have been deleted and re-created). */
+  private follow(origin: OriginStream | undefined): void {
+    if (this.following === origin) return
+    this.following?.followers.delete(this.poke)
+    this.following = origin
+    origin?.followers.add(this.poke)
+  }
+
+  /** Reads the next batch from the origin's log, or undefined when there is nothing new. */
+  private collect(
+    self: FollowingStream,
+    origin: OriginStream
+  ): { readonly records: Array<SourcedRecord>; readonly upTo: number } | undefined {
+    const mine = self.store.state()
+    const theirs = origin.store.state()
+    let from: number
+    // Nothing taken from this origin yet: where the config says to start.
+    let fresh = false
+    if (this.cursor !== undefined) from = this.cursor + 1
+    else if (this.mode === "source") {
+      const last = self.lastSourced(this.source.name)
+      fresh = last === undefined
+      from = last === undefined ? this.startSeq(origin) : last + 1
+    } else {
+      fresh = mine.lastSeq === 0
+      from = fresh ? this.startSeq(origin) : mine.lastSeq + 1
+    }
+    from = Math.max(from, theirs.firstSeq)
+    const records: Array<SourcedRecord> = []
+    let bytes = 0
+    let upTo = from - 1
+    let seq = from
+    while (records.length < BATCH_MSGS && bytes < BATCH_BYTES && seq <= theirs.lastSeq) {
+      if (this.filter !== ">") {
+        const next = origin.store.firstSeqMatching(seq, this.filter)
+        if (next === undefined || next > theirs.lastSeq) {
+          upTo = theirs.lastSeq
+          break
+        }
+        seq = next
+      }
+      const m = origin.store.get(seq)
+      if (m !== undefined) {
+        // Copies: the origin's reads may be views into its shared read buffer.
+        records.push({ seq, subject: m.subject, hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
+        bytes += m.data.length + (m.hdr?.length ?? 0)
+      }
+      upTo = seq
+      seq++
+    }
+    if (records.length === 0) {
+      // Only gaps or non-matching messages so far: remember them, store nothing until a message comes.
+      // A new mirror starting at a time keeps asking the origin where that time begins.
+      const timed = fresh && this.source.opt_start_time !== undefined
+      if (!timed) this.cursor = Math.max(this.cursor ?? 0, upTo)
+      this.lag = 0
+      return undefined
+    }
+    return { records, upTo }
+  }
+
+  /** Where a new mirror starts: `opt_start_seq`, else the first message at `opt_start_time`, else the origin's first. */
+  private startSeq(origin: OriginStream): number {
+    if (this.source.opt_start_seq !== undefined && this.source.opt_start_seq > 0) return this.source.opt_start_seq
+    if (this.source.opt_start_time !== undefined) {
+      const ns = parseTime(this.source.opt_start_time) ?? 0n
+      return origin.store.firstSeqAtOrAfterTime(ns) ?? origin.store.state().lastSeq + 1
+    }
+    return 1
+  }
+}
+
+const SOURCE_HEADER = "Nats-Stream-Source"
+
+/**
+ * The header block of a sourced message: its own headers without an earlier `Nats-Stream-Source`
+ * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`.
+ */
+export const withSourceHeader = (hdr: Uint8Array | undefined, source: string, seq: number): Uint8Array => {
+  const line = `${SOURCE_HEADER}: ${toWire(source)} ${seq}\r\n`
+  if (hdr === undefined || hdr.length <= 4) return Buffer.from(`NATS/1.0\r\n${line}\r\n`, "latin1")
+  const text = Buffer.from(hdr.buffer, hdr.byteOffset, hdr.length).toString("latin1")
+  const lines = text.slice(0, -2).split("\r\n").filter((l, i) => i === 0 || !/^nats-stream-source:/i.test(l))
+  return Buffer.from(`${lines.join("\r\n")}${lines[lines.length - 1] === "" ? "" : "\r\n"}${line}\r\n`, "latin1")
+}
+
+/** `<name> <seq>` of a stored message's `Nats-Stream-Source`, if it came from `source`. */
+export const sourcedSeq = (hdr: Uint8Array | undefined, source: string): number | undefined => {
+  if (hdr === undefined) return undefined
+  const v = headerValue(hdr, SOURCE_HEADER)
+  if (v === undefined) return undefined
+  const f = v.trim().split(/\s+/)
+  if (f.length !== 2 || f[0] !== toWire(source) || !/^\d+$/.test(f[1]!)) return undefined
+  return Number(f[1])
+}
+
+/** Whether a message's headers ask the stream to roll up (mirrored rollups apply in the mirror too). */
+export const rollupOf = (hdr: Uint8Array | undefined): "sub" | "all" | undefined => {
+  if (hdr === undefined) return undefined
+  const r = headerValue(hdr, "Nats-Rollup")
+  return r === "sub" || r === "all" ? r : undefined
+}
