@@ -14,6 +14,7 @@ import * as crypto from "node:crypto"
 import type { X509Certificate } from "node:crypto"
 import type { AuthSettings, NkeyUser, PasswordUser } from "./AuthSettings.ts"
 import { authRequired, nonceRequired } from "./AuthSettings.ts"
+import { OperatorAuthenticator } from "./jwt/OperatorAuthenticator.ts"
 import { ClientPermissions } from "./Permissions.ts"
 
 export interface Credentials {
@@ -22,6 +23,8 @@ export interface Credentials {
   readonly auth_token?: string | undefined
   readonly nkey?: string | undefined
   readonly sig?: string | undefined
+  /** Operator mode: the user JWT. */
+  readonly jwt?: string | undefined
 }
 
 export type AuthResult =
@@ -31,8 +34,18 @@ export type AuthResult =
     readonly who: string | undefined
     /** The account the client joins; undefined = the global account (`$G`). */
     readonly account?: string | undefined
+    /** Operator mode: close the connection after this long with this error (the JWT expires). */
+    readonly expires?: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
+    /** Operator mode: to be called once the connection closes (account connection count). */
+    readonly release?: (() => void) | undefined
   }
-  | { readonly ok: false; readonly reason: string }
+  | {
+    readonly ok: false
+    readonly reason: string
+    /** Set when nats-server answers with its own error instead of `Authorization Violation`. */
+    readonly errText?: string | undefined
+    readonly closeReason?: string | undefined
+  }
 
 /** nats-server isBcrypt. */
 const BCRYPT = /^\$2[abxy]\$\d{2}\$/
@@ -109,6 +122,7 @@ export class Authenticator {
   readonly timeoutMs: number
   private readonly users = new Map<string, PasswordUser>()
   private readonly nkeys = new Map<string, NkeyUser>()
+  private readonly operator: OperatorAuthenticator | undefined
 
   readonly settings: AuthSettings
 
@@ -119,6 +133,7 @@ export class Authenticator {
     this.timeoutMs = settings.timeoutMs
     for (const u of settings.users) this.users.set(u.user, u)
     for (const n of settings.nkeys) this.nkeys.set(n.nkey, n)
+    this.operator = settings.operator === undefined ? undefined : new OperatorAuthenticator(settings.operator)
   }
 
   /** nats-server's nonce: 11 random bytes, raw URL base64. */
@@ -151,8 +166,10 @@ export class Authenticator {
     return { ok: false, reason: "User required in cert, none matched" }
   }
 
-  authenticate(c: Credentials, nonce: string | undefined): AuthResult {
+  authenticate(c: Credentials, nonce: string | undefined, clientIp = ""): AuthResult {
     if (!this.required) return { ok: true, permissions: undefined, who: undefined }
+    // nats-server: with trusted keys a user JWT is required, whatever else the client sends.
+    if (this.operator !== undefined) return this.operator.authenticate(c, nonce, clientIp)
     const s = this.settings
     let user = c.user ?? ""
     let pass = c.pass ?? ""

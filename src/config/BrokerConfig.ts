@@ -3,6 +3,7 @@
  * the config file produce partial overrides that are merged over `defaults`.
  */
 import { Context, Layer } from "effect"
+import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 
@@ -49,6 +50,8 @@ export interface BrokerConfig {
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
   readonly tls: TlsSettings | undefined
+  /** Accounts besides the global one (operator mode: from the preloaded account JWTs); undefined = none. */
+  readonly accounts: AccountsSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -78,7 +81,8 @@ export const defaults: BrokerConfig = {
   sync: "write",
   domain: undefined,
   auth: undefined,
-  tls: undefined
+  tls: undefined,
+  accounts: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

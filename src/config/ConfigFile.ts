@@ -16,7 +16,8 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
-import type { AuthSettings } from "../auth/AuthSettings.ts"
+import { type AuthSettings, empty as emptyAuth } from "../auth/AuthSettings.ts"
+import { OPERATOR_KEYS, OperatorConfig } from "../auth/jwt/OperatorConfigFile.ts"
 import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
@@ -69,8 +70,6 @@ const UNSUPPORTED = new Set([
   "ocsp",
   "allow_non_tls",
   "lame_duck_grace_period",
-  "system_account",
-  "system",
   "no_system_account",
   "no_system",
   "no_sys_acc",
@@ -86,26 +85,8 @@ const UNSUPPORTED = new Set([
 
 /** Known to nats-server and security-relevant: ignoring them would run the broker open. */
 const REFUSED: Record<string, string> = {
-  resolver_tls: "TLS is not supported yet; refusing to start without it"
-}
-for (
-  const k of [
-    "operator",
-    "operators",
-    "roots",
-    "root",
-    "root_operators",
-    "root_operator",
-    "resolver",
-    "account_resolver",
-    "accounts_resolver",
-    "resolver_preload",
-    "resolver_pinned_accounts",
-    "trusted",
-    "trusted_keys"
-  ]
-) {
-  REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
+  resolver_tls: "TLS is not supported yet; refusing to start without it",
+  resolver_pinned_accounts: "pinned accounts are not supported yet; refusing to start without them"
 }
 
 const JETSTREAM_UNSUPPORTED = new Set(["cipher", "extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
@@ -161,6 +142,9 @@ class Mapper {
   auth: Omit<AuthSettings, "noAuthUser"> | undefined
   noAuthUser: ConfigEntry | undefined
   readonly issues: AuthConfigFile.AuthIssues = { error: (pos, message) => this.errors.push({ pos, message }) }
+  readonly operator = new OperatorConfig(this.issues)
+  systemAccount: ConfigEntry | undefined
+  accountsEntry: ConfigEntry | undefined
 
   error(e: ConfigEntry, message: string) {
     this.errors.push({ pos: e.keyPos, message })
@@ -307,6 +291,10 @@ class Mapper {
       case "tls":
         return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
     }
+    if (OPERATOR_KEYS.has(key)) {
+      if (key === "system_account" || key === "system") this.systemAccount = e
+      return this.operator.take(e)
+    }
     const refused = REFUSED[key]
     if (refused !== undefined) return this.error(e, `${e.key}: ${refused}`)
     if (UNSUPPORTED.has(key)) return this.unsupported(e)
@@ -403,10 +391,23 @@ class Mapper {
         AuthConfigFile.checkNoAuthUser(noAuthUser, this.auth?.users, this.noAuthUser.keyPos, this.issues)
       }
     }
+    const direct = {
+      users: (this.auth?.users.length ?? 0) > 0 || (this.auth?.nkeys.length ?? 0) > 0,
+      accounts: this.accountsEntry?.value._tag === "Map" && this.accountsEntry.value.entries.size > 0
+    }
+    const operator = this.operator.finish(direct)
+    if (operator !== undefined) {
+      this.set("auth", { ...(this.auth ?? emptyAuth), noAuthUser, operator })
+      this.set("accounts", this.operator.accountsOf(operator))
+      return
+    }
+    // Outside operator mode the system account is the account runtime's (not built yet).
+    if (this.systemAccount !== undefined) this.unsupported(this.systemAccount)
     if (this.auth !== undefined) this.set("auth", { ...this.auth, noAuthUser })
   }
 
   accounts(e: ConfigEntry) {
+    this.accountsEntry = e
     if (e.value._tag !== "Map") return this.error(e, `${e.key}: expected a block, got ${kindOf(e.value)}`)
     for (const acc of e.value.entries.values()) {
       if (acc.value._tag !== "Map") continue

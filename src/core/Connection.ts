@@ -80,6 +80,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private readonly onDone: Array<() => void> = []
   /** Set by authentication; undefined = everything allowed. */
   private perms: ClientPermissions | undefined = undefined
+  /** The account authentication placed the client in; undefined = the global account. */
+  account: string | undefined = undefined
   /** True from INFO until an accepted CONNECT when authentication is required. */
   private awaitingAuth = false
   private nonce: string | undefined = undefined
@@ -178,8 +180,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (this.ctx.auth !== undefined) {
       const r = this.ctx.tlsMap === true
         ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
-        : this.ctx.auth.authenticate(o, this.nonce)
-      if (!r.ok) return this.authViolation(r.reason)
+        : this.ctx.auth.authenticate(o, this.nonce, this.wire.remoteAddress)
+      if (!r.ok) {
+        if (r.errText !== undefined) return this.close(r.closeReason ?? r.errText, r.errText)
+        return this.authViolation(r.reason)
+      }
       this.admit(r)
     }
     if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
@@ -315,6 +320,15 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   private admit(r: Extract<AuthResult, { ok: true }>): void {
     this.awaitingAuth = false
     this.perms = r.permissions
+    this.account = r.account
+    if (r.release !== undefined) this.onDone.push(r.release)
+    const exp = r.expires
+    if (exp !== undefined) {
+      // nats-server setExpirationTimer: the user (or account) JWT's `exp` ends the connection.
+      const timer = setTimeout(() => this.close(exp.reason, exp.errText), exp.inMs)
+      timer.unref?.()
+      this.onDone.push(() => clearTimeout(timer))
+    }
   }
 
   /**

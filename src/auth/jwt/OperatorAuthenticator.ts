@@ -1,0 +1,226 @@
+/**
+ * Operator mode (decentralised auth): a client proves who it is with a user JWT and a signature
+ * of the INFO nonce by the user's nkey, the `.creds` flow of nats.js `credsAuthenticator` and
+ * nats.go `UserCredentials`. Checked in nats-server 2.9.10's order (`auth.go`
+ * processClientOrLeafAuthentication, `server.go` fetchAccountClaims/verifyAccountClaims,
+ * `client.go` registerWithAccount): user JWT present, decodable and within `nbf`/`exp`;
+ * connection type allowed; its account known to the resolver, signed by a trusted operator key,
+ * not expired, and the user's issuer one of the account's keys; bearer tokens only where the
+ * account allows them, otherwise the nonce signature; not revoked; source network allowed;
+ * then the account's connection limit.
+ *
+ * Every failure but the last is `Authorization Violation` (the reason goes to the log, as
+ * nats-server's debug lines); the connection limit answers nats-server's own error.
+ */
+import type { User } from "@nats-io/jwt"
+import { fromPublic } from "@nats-io/nkeys"
+import { Buffer } from "node:buffer"
+import * as net from "node:net"
+import { ClientPermissions, type Permissions } from "../Permissions.ts"
+import { decodeUser, timeIssue, type UserClaims } from "./JwtClaims.ts"
+import { permissionsFromJwt } from "./JwtPermissions.ts"
+import type { OperatorSettings, PreloadedAccount } from "./OperatorSettings.ts"
+
+/** jwt/v2 `All`: a revocation of every user issued at or before the time. */
+const ALL_USERS = "*"
+
+/** Connection types nats-server 2.9.10 knows (convertAllowedConnectionTypes); ours are all STANDARD. */
+const KNOWN_CONNECTION_TYPES = new Set(["STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS"])
+
+export interface JwtCredentials {
+  readonly jwt?: string | undefined
+  readonly sig?: string | undefined
+}
+
+export type JwtAuthResult =
+  | {
+    readonly ok: true
+    readonly permissions: ClientPermissions | undefined
+    /** The user's public key. */
+    readonly who: string
+    /** The account's public key. */
+    readonly account: string
+    /** When the connection must be closed, and with which error: the user's or the account's JWT expiry. */
+    readonly expires: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
+    /** Call when the connection closes (it counts against the account's `conn` limit until then). */
+    readonly release: () => void
+  }
+  | {
+    readonly ok: false
+    readonly reason: string
+    /** Set when nats-server answers something other than `Authorization Violation`. */
+    readonly errText?: string
+    readonly closeReason?: string
+  }
+
+interface AccountState {
+  readonly preload: PreloadedAccount
+  readonly signingKeys: ReadonlySet<string>
+  readonly revocations: ReadonlyMap<string, number>
+  readonly defaultPermissions: Permissions | undefined
+  readonly maxConnections: number
+  readonly disallowBearer: boolean
+  connections: number
+}
+
+/** nats-server accepts the nonce signature as raw URL base64, else standard base64. */
+const decodeSig = (sig: string): Uint8Array | undefined => {
+  if (/^[A-Za-z0-9_-]*$/.test(sig)) return Buffer.from(sig, "base64url")
+  if (/^[A-Za-z0-9+/]*={0,2}$/.test(sig) && sig.length % 4 === 0) return Buffer.from(sig, "base64")
+  return undefined
+}
+
+const fail = (reason: string): JwtAuthResult => ({ ok: false, reason })
+
+/** nats-server validateSrc: the client's address must be in one of the user's CIDR blocks. */
+const sourceAllowed = (src: ReadonlyArray<string>, host: string): boolean => {
+  if (src.length === 0) return true
+  const family = net.isIP(host)
+  if (family === 0) return false
+  const list = new net.BlockList()
+  for (const cidr of src) {
+    const [addr, bits] = cidr.split("/")
+    const f = net.isIP(addr ?? "")
+    if (f === 0 || bits === undefined || !/^\d+$/.test(bits)) return false
+    list.addSubnet(addr!, Number(bits), f === 4 ? "ipv4" : "ipv6")
+  }
+  return list.check(host, family === 4 ? "ipv4" : "ipv6")
+}
+
+export class OperatorAuthenticator {
+  private readonly trusted: ReadonlySet<string>
+  private readonly accounts = new Map<string, AccountState>()
+  private readonly now: () => number
+
+  constructor(settings: OperatorSettings, now: () => number = Date.now) {
+    this.now = now
+    this.trusted = new Set(settings.trustedKeys)
+    for (const [key, p] of settings.accounts) {
+      const nats = p.claims.nats ?? {}
+      const keys = new Set<string>()
+      for (const k of nats.signing_keys ?? []) if (typeof k === "string") keys.add(k)
+      // The account's own key signs users too, unless its operator asks for strict signing-key use.
+      const strict = settings.operators.some((o) =>
+        o.claims.sub === p.claims.iss
+        && (o.claims.nats as { strict_signing_key_usage?: unknown }).strict_signing_key_usage === true
+      )
+      if (!strict) keys.add(p.claims.sub)
+      const revocations = new Map<string, number>()
+      for (const [u, t] of Object.entries(nats.revocations ?? {})) if (typeof t === "number") revocations.set(u, t)
+      const limits = nats.limits ?? {}
+      this.accounts.set(key, {
+        preload: p,
+        signingKeys: keys,
+        revocations,
+        defaultPermissions: permissionsFromJwt(nats.default_permissions),
+        maxConnections: typeof limits.conn === "number" ? limits.conn : 0,
+        disallowBearer: limits.disallow_bearer === true || nats.disallow_bearer === true,
+        connections: 0
+      })
+    }
+  }
+
+  authenticate(c: JwtCredentials, nonce: string | undefined, clientIp: string): JwtAuthResult {
+    if ((c.jwt ?? "") === "") return fail("Authentication requires a user JWT")
+    const d = decodeUser(c.jwt!)
+    if (!d.ok) return fail(`User JWT not valid: ${d.error}`)
+    const juc: UserClaims = d.claims
+    const nowSec = Math.floor(this.now() / 1000)
+    const tIssue = timeIssue(juc, nowSec)
+    if (tIssue !== undefined) return fail(`User JWT no longer valid: ${tIssue}`)
+    const u: Partial<User> = juc.nats ?? {}
+    const types = (u.allowed_connection_types ?? []) as ReadonlyArray<string>
+    if (types.length > 0) {
+      const known = types.filter((t) => KNOWN_CONNECTION_TYPES.has(t))
+      if (known.length === 0 || !known.includes("STANDARD")) return fail("Connection type not allowed")
+    }
+    const issuer = (u.issuer_account ?? "") !== "" ? u.issuer_account! : juc.iss
+    const acc = this.accounts.get(issuer)
+    if (acc === undefined) return fail(`Account JWT lookup error: account ${issuer} not found`)
+    const ac = acc.preload.claims
+    if (ac.sub !== issuer) return fail("Account JWT lookup error: account validation failed")
+    if (!this.trusted.has(ac.iss)) return fail("Account JWT not signed by trusted operator")
+    const accIssue = timeIssue(ac, nowSec)
+    if (accIssue === "claim is not yet valid") return fail("Account JWT lookup error: account validation failed")
+    if (!acc.signingKeys.has(juc.iss)) return fail("User JWT issuer is not known")
+    if (accIssue !== undefined) return fail("Account JWT has expired")
+    const bearer = u.bearer_token === true
+    if (bearer && acc.disallowBearer) return fail("Account does not allow bearer token")
+    if (!bearer) {
+      if ((c.sig ?? "") === "") return fail("Signature missing")
+      const sig = decodeSig(c.sig!)
+      if (sig === undefined) return fail("Signature not valid base64")
+      let verified = false
+      try {
+        verified = nonce !== undefined && fromPublic(juc.sub).verify(Buffer.from(nonce, "latin1"), sig)
+      } catch {
+        verified = false
+      }
+      if (!verified) return fail("Signature not verified")
+    }
+    if (this.revoked(acc, juc.sub, juc.iat)) return fail("User authentication revoked")
+    if (!sourceAllowed((u.src ?? []) as ReadonlyArray<string>, clientIp)) return fail(`Bad src Ip ${clientIp}`)
+    if ((u.times ?? []).length > 0) return fail("connect time ranges (times) in user JWTs are not supported yet")
+    for (const k of ["subs", "payload", "data"] as const) {
+      const v = (u as Record<string, unknown>)[k]
+      if (v !== -1) return fail(`user JWT limit ${k} ${String(v ?? 0)}: only -1 (unlimited) is supported yet`)
+    }
+    const own = permissionsFromJwt(u)
+    const perms = own ?? acc.defaultPermissions
+    if (acc.maxConnections !== -1 && acc.connections >= acc.maxConnections) {
+      return {
+        ok: false,
+        reason: "maximum account active connections exceeded",
+        errText: "maximum account active connections exceeded",
+        closeReason: "Maximum Account Connections Exceeded"
+      }
+    }
+    acc.connections++
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      acc.connections--
+    }
+    return {
+      ok: true,
+      permissions: perms === undefined ? undefined : new ClientPermissions(perms, this.now),
+      who: juc.sub,
+      account: issuer,
+      expires: this.expiry(juc, ac.exp, nowSec),
+      release
+    }
+  }
+
+  /** nats-server setExpiration: a timer at the user's `exp` (whole seconds from now); the account's `exp` too. */
+  private expiry(
+    juc: UserClaims,
+    accountExp: number | undefined,
+    nowSec: number
+  ): Extract<JwtAuthResult, { ok: true }>["expires"] {
+    const userExp = typeof juc.exp === "number" && juc.exp > 0 ? juc.exp : undefined
+    const accExp = typeof accountExp === "number" && accountExp > 0 ? accountExp : undefined
+    if (userExp === undefined && accExp === undefined) return undefined
+    if (accExp !== undefined && (userExp === undefined || accExp < userExp)) {
+      return {
+        inMs: Math.max(0, accExp - nowSec) * 1000,
+        errText: "Account Authentication Expired",
+        reason: "Authentication Expired"
+      }
+    }
+    return {
+      inMs: Math.max(0, userExp! - nowSec) * 1000,
+      errText: "User Authentication Expired",
+      reason: "Authentication Expired"
+    }
+  }
+
+  /** nats-server isRevoked: revoked when the user JWT was issued at or before the revocation time. */
+  private revoked(acc: AccountState, user: string, issuedAt: number): boolean {
+    if (acc.revocations.size === 0) return false
+    const t = acc.revocations.get(user)
+    if (t !== undefined && t >= issuedAt) return true
+    const all = acc.revocations.get(ALL_USERS)
+    return all !== undefined && all >= issuedAt
+  }
+}
