@@ -14,6 +14,7 @@ import {
   encodeUser,
   fmtCreds,
   type KeyPair,
+  type Operator as OperatorFields,
   type User
 } from "@nats-io/jwt"
 import * as fs from "node:fs"
@@ -40,9 +41,9 @@ export interface Operator {
   readonly jwt: string
 }
 
-export const makeOperator = async (): Promise<Operator> => {
+export const makeOperator = async (claims: Partial<OperatorFields> = {}): Promise<Operator> => {
   const kp = createOperator()
-  return { kp, jwt: await encodeOperator("OP", kp) }
+  return { kp, jwt: await encodeOperator("OP", kp, claims) }
 }
 
 export interface TestAccount {

@@ -82,8 +82,15 @@ export class OperatorConfig {
   private readonly issues: OperatorIssues
   private readonly preloadPos = new Map<string, Position>()
 
+  private failures = 0
+
   constructor(issues: OperatorIssues) {
-    this.issues = issues
+    this.issues = {
+      error: (pos, message) => {
+        this.failures++
+        issues.error(pos, message)
+      }
+    }
   }
 
   /** Remembers an operator-mode key; read in `finish`, once every key is known (Go reads them in map order). */
@@ -115,7 +122,7 @@ export class OperatorConfig {
     const e = this.system
     if (e === undefined) return undefined
     if (e.value._tag !== "String") {
-      this.issues.error(e.value.pos, "system account name must be a string")
+      this.issues.error(e.keyPos, "system account name must be a string")
       return undefined
     }
     return e.value.value
@@ -141,7 +148,8 @@ export class OperatorConfig {
     const resolver = this.resolver === undefined ? undefined : this.readResolver(this.resolver)
     const preload = this.preload === undefined ? new Map<string, PreloadedAccount>() : this.readPreload(this.preload)
     const trustedKeys = this.trusted === undefined ? [] : this.readTrusted(this.trusted)
-    if (resolver === "refused") return undefined
+    // nats-server stops at the first bad key (`-t` reports it); only a well-formed set is validated further.
+    if (resolver === "refused" || this.failures > 0) return undefined
     const first = this.operator ?? this.trusted ?? this.resolver!
     if (operators.length === 1 && resolver === undefined) {
       const url = operators[0]!.claims.nats.account_server_url
@@ -277,16 +285,16 @@ export class OperatorConfig {
     }
     for (const a of e.value.entries.values()) {
       if (a.value._tag !== "String") {
-        this.issues.error(a.value.pos, "preload map value should be a string JWT")
+        this.issues.error(a.keyPos, "preload map value should be a string JWT")
         continue
       }
       const d = decodeAccount(a.value.value)
       if (!d.ok) {
-        this.issues.error(a.value.pos, "invalid account JWT")
+        this.issues.error(a.keyPos, "invalid account JWT")
         continue
       }
       out.set(a.key, { key: a.key, jwt: a.value.value, claims: d.claims })
-      this.preloadPos.set(a.key, a.value.pos)
+      this.preloadPos.set(a.key, a.keyPos)
     }
     return out
   }
