@@ -222,8 +222,8 @@ describe("features not built yet", () => {
         "accounts { A: { users: [ { user: a, password: b } ] } }",
         /^\/etc\/b\.conf:1:12: accounts\.A: account users are not supported yet; refusing/
       ],
-      ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
-      ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
+      ["operator: /etc/op.jwt", /error parsing operator JWT: open \/etc\/op\.jwt: no such file or directory/],
+      ["resolver_pinned_accounts: [A]", /pinned accounts are not supported yet; refusing/],
       [
         "tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }",
         /tls\.cipher_suites: not supported yet; refusing to start/

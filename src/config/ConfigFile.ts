@@ -142,8 +142,12 @@ class Mapper {
   auth: Omit<AuthSettings, "noAuthUser"> | undefined
   noAuthUser: ConfigEntry | undefined
   readonly issues: AuthConfigFile.AuthIssues = { error: (pos, message) => this.errors.push({ pos, message }) }
-  readonly operator = new OperatorConfig(this.issues)
-  systemAccount: ConfigEntry | undefined
+  readonly operator = new OperatorConfig({
+    error: (pos, message) => this.errors.push({ pos, message }),
+    warn: (pos, message) => this.warnings.push({ pos, message })
+  })
+  /** Where the "system_account is not supported" warning sits; dropped again in operator mode. */
+  systemWarning: ConfigIssue | undefined
   accountsEntry: ConfigEntry | undefined
 
   error(e: ConfigEntry, message: string) {
@@ -292,7 +296,11 @@ class Mapper {
         return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
     }
     if (OPERATOR_KEYS.has(key)) {
-      if (key === "system_account" || key === "system") this.systemAccount = e
+      if (key === "system_account" || key === "system") {
+        // Outside operator mode the system account belongs to the account runtime (not built yet).
+        this.unsupported(e)
+        this.systemWarning = this.warnings.at(-1)
+      }
       return this.operator.take(e)
     }
     const refused = REFUSED[key]
@@ -399,10 +407,9 @@ class Mapper {
     if (operator !== undefined) {
       this.set("auth", { ...(this.auth ?? emptyAuth), noAuthUser, operator })
       this.set("accounts", this.operator.accountsOf(operator))
+      if (this.systemWarning !== undefined) this.warnings.splice(this.warnings.indexOf(this.systemWarning), 1)
       return
     }
-    // Outside operator mode the system account is the account runtime's (not built yet).
-    if (this.systemAccount !== undefined) this.unsupported(this.systemAccount)
     if (this.auth !== undefined) this.set("auth", { ...this.auth, noAuthUser })
   }
 

@@ -19,6 +19,7 @@ import type { OperatorSettings, PreloadedAccount, TrustedOperator } from "./Oper
 
 export interface OperatorIssues {
   error(pos: Position, message: string): void
+  warn(pos: Position, message: string): void
 }
 
 /** Keys this reader owns (with nats-server's aliases). */
@@ -89,7 +90,8 @@ export class OperatorConfig {
       error: (pos, message) => {
         this.failures++
         issues.error(pos, message)
-      }
+      },
+      warn: (pos, message) => issues.warn(pos, message)
     }
   }
 
@@ -134,8 +136,14 @@ export class OperatorConfig {
    * mode forbids.
    */
   finish(direct: { readonly users: boolean; readonly accounts: boolean }): OperatorSettings | undefined {
-    if (this.operator === undefined && this.trusted === undefined && this.resolver === undefined) {
+    if (this.operator === undefined && this.trusted === undefined) {
+      // nats-server: without trusted keys no client needs a JWT, so a resolver is never asked.
+      const r = this.resolver === undefined ? undefined : this.readResolver(this.resolver)
       if (this.preload !== undefined) this.readPreload(this.preload)
+      const unused = this.resolver ?? this.preload
+      if (r !== "refused" && this.failures === 0 && unused !== undefined) {
+        this.issues.warn(unused.keyPos, `${unused.key} without operator or trusted keys is ignored`)
+      }
       return undefined
     }
     const err = (e: ConfigEntry, message: string) => this.issues.error(e.keyPos, message)
