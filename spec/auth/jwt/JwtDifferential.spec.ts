@@ -5,7 +5,7 @@
  * same close. Skipped (reason printed) when nats-server is not on PATH; the expected bytes are
  * also asserted literally so the suite means something without it.
  */
-import { createAccount, createUser, type KeyPair } from "@nats-io/jwt"
+import { createAccount, createOperator, createUser, type KeyPair } from "@nats-io/jwt"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
@@ -177,6 +177,54 @@ describe("operator mode, raw CONNECT", () => {
       if (nats !== undefined) {
         const want = strip(await rawJwtExchange(nats.port, c.send, c.waitMs))
         expect(got, `vs nats-server: ${name}`).toEqual(want)
+      }
+    }
+  })
+})
+
+describe("operator signing keys", () => {
+  let ours: RunningBroker
+  let nats: RunningNatsServer | undefined
+  const sample: Record<string, Case> = {}
+  beforeAll(async () => {
+    const osk = createOperator()
+    // strict_signing_key_usage: only the signing keys, not the operator's identity key, sign accounts.
+    const op = await makeOperator({ signing_keys: [osk.getPublicKey()], strict_signing_key_usage: true } as never)
+    const ask = createAccount()
+    const bySigningKey = await makeAccount(osk, { signing_keys: [ask.getPublicKey()] })
+    const byIdentity = await makeAccount(op.kp)
+    const text = operatorConf(tmpDir(), op, [bySigningKey, byIdentity])
+    sample["account signed by an operator signing key, user by the account's signing key"] = {
+      send: withJwt(await makeUser(ask, { issuer_account: bySigningKey.key })),
+      expect: { text: OK, closed: false }
+    }
+    // Strict use extends to the account: its identity key no longer signs users.
+    sample["account signed by an operator signing key, user by the account's identity key"] = {
+      send: withJwt(await makeUser(bySigningKey.kp)),
+      expect: { text: VIOLATION, closed: true }
+    }
+    sample["account signed by the operator's identity key under strict signing-key use"] = {
+      send: withJwt(await makeUser(byIdentity.kp)),
+      expect: { text: VIOLATION, closed: true }
+    }
+    ours = await startBrokerWithConf(text)
+    if (natsServer !== undefined) nats = await startNatsServer(["-c", writeConf(text)])
+  })
+  afterAll(async () => {
+    await ours?.stop()
+    await nats?.stop()
+  })
+
+  it("trusts what nats-server trusts", async () => {
+    for (const [name, c] of Object.entries(sample)) {
+      const r = await rawJwtExchange(ours.port, c.send)
+      expect({ text: r.text, closed: r.closed }, `ours: ${name}`).toEqual(c.expect)
+      if (nats !== undefined) {
+        const n = await rawJwtExchange(nats.port, c.send)
+        expect({ text: r.text, closed: r.closed }, `vs nats-server: ${name}`).toEqual({
+          text: n.text,
+          closed: n.closed
+        })
       }
     }
   })

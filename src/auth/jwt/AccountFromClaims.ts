@@ -5,7 +5,7 @@
  *
  * Claims we do not implement are refused (a string naming the field), never dropped: subject
  * mappings, external authorization, activation tokens (`token_req`, import `token`), service
- * latency tracking, and any subscription/payload/data limit other than unlimited (-1). Note that
+ * latency tracking, scoped signing keys (user permission templates), and any subscription/payload/data limit other than unlimited (-1). Note that
  * Go reads an absent limit as 0, so `conn`, `subs`, `payload` and `data` must be written
  * (nsc writes -1).
  */
@@ -67,6 +67,9 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
   }
   if (nats.authorization !== undefined && (nats.authorization.auth_users ?? []).length > 0) {
     return refuse("external authorization (auth callout) is")
+  }
+  if ((nats.signing_keys ?? []).some((k) => typeof k !== "string")) {
+    return refuse("scoped signing keys (user_scope templates) are")
   }
   const limits = (nats.limits ?? {}) as JsFields
   for (const k of ["subs", "payload", "data"] as const) {

@@ -99,10 +99,11 @@ export class OperatorAuthenticator {
       const nats = p.claims.nats ?? {}
       const keys = new Set<string>()
       for (const k of nats.signing_keys ?? []) if (typeof k === "string") keys.add(k)
-      // The account's own key signs users too, unless its operator asks for strict signing-key use.
+      // The account's own key signs users too, unless the account was issued by a signing key of
+      // an operator that asks for strict signing-key use (nats-server processTrustedKeys).
       const strict = settings.operators.some((o) =>
-        o.claims.sub === p.claims.iss
-        && (o.claims.nats as { strict_signing_key_usage?: unknown }).strict_signing_key_usage === true
+        (o.claims.nats as { strict_signing_key_usage?: unknown }).strict_signing_key_usage === true
+        && (o.claims.nats.signing_keys ?? []).includes(p.claims.iss)
       )
       if (!strict) keys.add(p.claims.sub)
       const revocations = new Map<string, number>()
