@@ -234,14 +234,17 @@ describe("operator mode, while connected", () => {
   let ours: RunningBroker
   let nats: RunningNatsServer | undefined
   let shortLived: TestUser
+  let ofShortAccount: TestUser
   let first: TestUser
   let second: TestUser
   beforeAll(async () => {
     const op = await makeOperator()
     const a = await makeAccount(op.kp)
     const one = await makeAccount(op.kp, { limits: { conn: 1 } })
-    const text = operatorConf(tmpDir(), op, [a, one])
-    shortLived = await makeUser(a.kp, {}, { exp: nowSec() + 2 })
+    const shortAccount = await makeAccount(op.kp, {}, { exp: nowSec() + 3 })
+    const text = operatorConf(tmpDir(), op, [a, one, shortAccount])
+    ofShortAccount = await makeUser(shortAccount.kp)
+    shortLived = await makeUser(a.kp, {}, { exp: nowSec() + 3 })
     first = await makeUser(one.kp)
     second = await makeUser(one.kp)
     ours = await startBrokerWithConf(text)
@@ -253,10 +256,22 @@ describe("operator mode, while connected", () => {
   })
 
   it("closes the connection at the user JWT's exp with 'User Authentication Expired'", async () => {
-    const run = (port: number) => rawJwtExchange(port, withJwt(shortLived), 4_000)
+    const run = (port: number) => rawJwtExchange(port, withJwt(shortLived), 5_000)
     const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
     expect({ text: got.text, closed: got.closed }).toEqual({
       text: OK + "-ERR 'User Authentication Expired'\r\n",
+      closed: true
+    })
+    if (want !== undefined) {
+      expect({ text: got.text, closed: got.closed }).toEqual({ text: want.text, closed: want.closed })
+    }
+  }, 15_000)
+
+  it("closes the connection at the account JWT's exp with 'Account Authentication Expired'", async () => {
+    const run = (port: number) => rawJwtExchange(port, withJwt(ofShortAccount), 5_000)
+    const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
+    expect({ text: got.text, closed: got.closed }).toEqual({
+      text: OK + "-ERR 'Account Authentication Expired'\r\n",
       closed: true
     })
     if (want !== undefined) {
