@@ -255,28 +255,23 @@ describe("operator mode, while connected", () => {
     await nats?.stop()
   })
 
-  it("closes the connection at the user JWT's exp with 'User Authentication Expired'", async () => {
-    const run = (port: number) => rawJwtExchange(port, withJwt(shortLived), 5_000)
-    const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
-    expect({ text: got.text, closed: got.closed }).toEqual({
-      text: OK + "-ERR 'User Authentication Expired'\r\n",
-      closed: true
-    })
-    if (want !== undefined) {
-      expect({ text: got.text, closed: got.closed }).toEqual({ text: want.text, closed: want.closed })
-    }
-  }, 15_000)
+  // nats-server also sends its first PING about 2 s after CONNECT (setFirstPingTimer), which we do
+  // not; that is not what is tested here, so server PINGs are left out of the comparison.
+  const noPing = (r: RawJwtResult) => ({ text: r.text.replaceAll("PING\r\n", ""), closed: r.closed })
 
-  it("closes the connection at the account JWT's exp with 'Account Authentication Expired'", async () => {
-    const run = (port: number) => rawJwtExchange(port, withJwt(ofShortAccount), 5_000)
+  it("closes the connection at the user's or the account's JWT exp, with nats-server's error", async () => {
+    // All at once: both JWTs expire a few seconds after the servers started.
+    const run = (port: number) =>
+      Promise.all([
+        rawJwtExchange(port, withJwt(shortLived), 5_000).then(noPing),
+        rawJwtExchange(port, withJwt(ofShortAccount), 5_000).then(noPing)
+      ])
     const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
-    expect({ text: got.text, closed: got.closed }).toEqual({
-      text: OK + "-ERR 'Account Authentication Expired'\r\n",
-      closed: true
-    })
-    if (want !== undefined) {
-      expect({ text: got.text, closed: got.closed }).toEqual({ text: want.text, closed: want.closed })
-    }
+    expect(got).toEqual([
+      { text: OK + "-ERR 'User Authentication Expired'\r\n", closed: true },
+      { text: OK + "-ERR 'Account Authentication Expired'\r\n", closed: true }
+    ])
+    if (want !== undefined) expect(got).toEqual(want)
   }, 15_000)
 
   it("refuses a connection over the account's conn limit as nats-server does", async () => {
