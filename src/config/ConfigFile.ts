@@ -8,9 +8,10 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for accounts, JWT or encryption at rest — running without them would
+ * except those that ask for accounts or encryption at rest — running without them would
  * open access, so the broker refuses to start. `authorization` and `no_auth_user` are honoured
- * (src/auth), `tls` too (src/tls). `jetstream.sync_interval`, `max_buffered_msgs` and
+ * (src/auth), operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), and `tls`
+ * (src/tls). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
