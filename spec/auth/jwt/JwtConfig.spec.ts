@@ -53,9 +53,14 @@ describe("operator keys under -t", () => {
   it.skipIf(natsServer === undefined)("reports what nats-server -t reports", async () => {
     const opFile = path.join(dir, "op.jwt")
     fs.writeFileSync(opFile, op.jwt)
+    // nsc writes operator JWTs armoured like a .creds file.
+    const decorated = path.join(dir, "op-decorated.jwt")
+    fs.writeFileSync(decorated, `-----BEGIN NATS OPERATOR JWT-----\n${op.jwt}\n------END NATS OPERATOR JWT------\n`)
     const tampered = op.jwt.slice(0, -4) + (op.jwt.endsWith("AAAA") ? "BBBB" : "AAAA")
     const samples = [
       operatorConf(dir, op, [acc]),
+      `operator: "${decorated}"\nresolver: MEMORY\nresolver_preload: { ${acc.key}: ${acc.jwt} }`,
+      `operator: "${dir}"\nresolver: MEMORY`,
       `operator: ${op.jwt}\nresolver: MEMORY\nresolver_preload: { ${acc.key}: ${acc.jwt} }`,
       `operator: "${opFile}"\nresolver: mem`,
       `operator: "${opFile}"\nresolver: MEMORY\nsystem_account: ${acc.key}\nresolver_preload: { ${acc.key}: ${acc.jwt} }`,
