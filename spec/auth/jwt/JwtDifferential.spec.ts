@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
 import { startBrokerWithConf, writeConf } from "../AuthServers.ts"
 import {
+  clockAwayFromMidnight,
   connectLine,
   makeAccount,
   makeOperator,
@@ -78,6 +79,35 @@ beforeAll(async () => {
   const otherNet = await makeUser(a.kp, { src: ["10.1.0.0/16"] })
   const loopback = await makeUser(a.kp, { src: ["127.0.0.0/8"] })
   const ofDefaults = await makeUser(defaults.kp)
+  const clock = clockAwayFromMidnight()
+  const inWindow = await makeUser(a.kp, {
+    times_location: clock.locale,
+    times: [{ start: clock.at(-3600), end: clock.at(3600) }]
+  })
+  const outOfWindow = await makeUser(a.kp, {
+    times_location: clock.locale,
+    times: [{ start: clock.at(3600), end: clock.at(7200) }, { start: clock.at(-7200), end: clock.at(-3600) }]
+  })
+  // At least 5 hours from the server's zone (UTC here): passes only when the window is read in
+  // the JWT's zone; the half-hour window cannot match the server's own clock.
+  const localHour = new Date().getHours()
+  const far = clockAwayFromMidnight(
+    ["Asia/Tokyo", "America/Los_Angeles", "Asia/Kolkata", "America/New_York", "Australia/Sydney"].filter((z) => {
+      const h = Number(
+        new Intl.DateTimeFormat("en-GB", { timeZone: z, hour: "2-digit", hourCycle: "h23" }).format(new Date())
+      )
+      const d = Math.abs(h - localHour)
+      return Math.min(d, 24 - d) >= 5
+    })
+  )
+  const farWindow = await makeUser(a.kp, {
+    times_location: far.locale,
+    times: [{ start: far.at(-1800), end: far.at(1800) }]
+  })
+  const badLocale = await makeUser(a.kp, {
+    times_location: "Mars/Olympus",
+    times: [{ start: "00:00:00", end: "23:59:59" }]
+  })
   const tampered = { ...good, jwt: good.jwt.slice(0, -4) + (good.jwt.endsWith("AAAA") ? "BBBB" : "AAAA") }
 
   const violation = { text: VIOLATION, closed: true }
@@ -126,6 +156,10 @@ beforeAll(async () => {
       "STANDARD among the allowed types": { send: withJwt(standard), expect: { text: OK, closed: false } },
       "source network excludes the client": { send: withJwt(otherNet), expect: violation },
       "source network includes the client": { send: withJwt(loopback), expect: { text: OK, closed: false } },
+      "inside the connect-time window": { send: withJwt(inWindow), expect: { text: OK, closed: false } },
+      "inside the window in the JWT's time zone": { send: withJwt(farWindow), expect: { text: OK, closed: false } },
+      "outside every connect-time window": { send: withJwt(outOfWindow), expect: violation },
+      "connect times in an unknown time zone": { send: withJwt(badLocale), expect: violation },
       "user JWT permissions": {
         send: withJwt(perms, "PUB foo 1\r\nx\r\nPUB bar 1\r\nx\r\nSUB secret 1\r\nSUB open 2\r\nPING\r\n"),
         expect: {
@@ -235,6 +269,7 @@ describe("operator mode, while connected", () => {
   let nats: RunningNatsServer | undefined
   let shortLived: TestUser
   let ofShortAccount: TestUser
+  let closingWindow: TestUser
   let first: TestUser
   let second: TestUser
   beforeAll(async () => {
@@ -244,6 +279,11 @@ describe("operator mode, while connected", () => {
     const shortAccount = await makeAccount(op.kp, {}, { exp: nowSec() + 3 })
     const text = operatorConf(tmpDir(), op, [a, one, shortAccount])
     ofShortAccount = await makeUser(shortAccount.kp)
+    const clock = clockAwayFromMidnight()
+    closingWindow = await makeUser(a.kp, {
+      times_location: clock.locale,
+      times: [{ start: clock.at(-60), end: clock.at(3) }]
+    })
     shortLived = await makeUser(a.kp, {}, { exp: nowSec() + 3 })
     first = await makeUser(one.kp)
     second = await makeUser(one.kp)
@@ -259,20 +299,27 @@ describe("operator mode, while connected", () => {
   // not; that is not what is tested here, so server PINGs are left out of the comparison.
   const noPing = (r: RawJwtResult) => ({ text: r.text.replaceAll("PING\r\n", ""), closed: r.closed })
 
-  it("closes the connection at the user's or the account's JWT exp, with nats-server's error", async () => {
-    // All at once: both JWTs expire a few seconds after the servers started.
-    const run = (port: number) =>
-      Promise.all([
-        rawJwtExchange(port, withJwt(shortLived), 5_000).then(noPing),
-        rawJwtExchange(port, withJwt(ofShortAccount), 5_000).then(noPing)
+  it(
+    "closes the connection at the user's or the account's JWT exp, or the window's end, with nats-server's error",
+    async () => {
+      // All at once: both JWTs expire a few seconds after the servers started.
+      const run = (port: number) =>
+        Promise.all([
+          rawJwtExchange(port, withJwt(shortLived), 5_000).then(noPing),
+          rawJwtExchange(port, withJwt(ofShortAccount), 5_000).then(noPing),
+          rawJwtExchange(port, withJwt(closingWindow), 5_000).then(noPing)
+        ])
+      const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
+      expect(got).toEqual([
+        { text: OK + "-ERR 'User Authentication Expired'\r\n", closed: true },
+        { text: OK + "-ERR 'Account Authentication Expired'\r\n", closed: true },
+        // The end of the connect-time window ends the connection the same way (nats-server setExpiration).
+        { text: OK + "-ERR 'User Authentication Expired'\r\n", closed: true }
       ])
-    const [got, want] = await Promise.all([run(ours.port), nats === undefined ? undefined : run(nats.port)])
-    expect(got).toEqual([
-      { text: OK + "-ERR 'User Authentication Expired'\r\n", closed: true },
-      { text: OK + "-ERR 'Account Authentication Expired'\r\n", closed: true }
-    ])
-    if (want !== undefined) expect(got).toEqual(want)
-  }, 15_000)
+      if (want !== undefined) expect(got).toEqual(want)
+    },
+    15_000
+  )
 
   it("refuses a connection over the account's conn limit as nats-server does", async () => {
     const run = async (port: number) => {

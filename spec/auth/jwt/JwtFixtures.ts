@@ -75,7 +75,8 @@ export interface TestUser {
 
 export const makeUser = async (
   issuer: KeyPair,
-  claims: Partial<User> = {},
+  // `times_location` is Go's name for the time zone of `times` (@nats-io/jwt's type lacks it).
+  claims: Partial<User> & { readonly times_location?: string } = {},
   opts: { exp?: number; nbf?: number; kp?: KeyPair } = {}
 ): Promise<TestUser> => {
   const kp = opts.kp ?? createUser()
@@ -150,3 +151,26 @@ export const signNonce = (kp: KeyPair, info: Record<string, unknown>): string =>
 
 export const connectLine = (o: Record<string, unknown>) =>
   `CONNECT ${JSON.stringify({ verbose: true, pedantic: false, ...o })}\r\n`
+
+/**
+ * A time zone whose wall clock is now well away from midnight, and HH:MM:SS there `offsetS`
+ * seconds from now: connect-time windows built from it do not wrap past midnight.
+ */
+export const clockAwayFromMidnight = (
+  candidates: ReadonlyArray<string> = ["UTC", "Asia/Tokyo", "America/New_York", "Asia/Kolkata"]
+): { readonly locale: string; readonly at: (offsetS: number) => string } => {
+  const fmt = (locale: string, ms: number) =>
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: locale,
+      hourCycle: "h23",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit"
+    }).format(new Date(ms))
+  const locale = candidates.find((l) => {
+    const h = Number(fmt(l, Date.now()).slice(0, 2))
+    return h >= 3 && h <= 20
+  })
+  if (locale === undefined) throw new Error(`no time zone of ${candidates.join(", ")} is away from midnight now`)
+  return { locale, at: (offsetS) => fmt(locale, Date.now() + offsetS * 1000) }
+}

@@ -87,6 +87,62 @@ const sourceAllowed = (src: ReadonlyArray<string>, host: string): boolean => {
   return list.check(host, family === 4 ? "ipv4" : "ipv6")
 }
 
+const HMS = /^(\d{2}):(\d{2}):(\d{2})$/
+
+const secondsOfDay = (hms: unknown): number | undefined => {
+  const m = typeof hms === "string" ? HMS.exec(hms) : null
+  if (m === null) return undefined
+  const [h, mi, se] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  return h < 24 && mi < 60 && se < 60 ? h * 3600 + mi * 60 + se : undefined
+}
+
+/** Wall-clock seconds since midnight (with the milliseconds) in the IANA zone `zone`, or the local one. */
+const wallClock = (nowMs: number, zone: string): number | undefined => {
+  if (zone === "") {
+    const d = new Date(nowMs)
+    return d.getHours() * 3600 + d.getMinutes() * 60 + d.getSeconds() + d.getMilliseconds() / 1000
+  }
+  let parts: Array<Intl.DateTimeFormatPart>
+  try {
+    parts = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit"
+    }).formatToParts(new Date(nowMs))
+  } catch {
+    return undefined // Go: time.LoadLocation fails, the JWT is invalid
+  }
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? NaN)
+  return get("hour") * 3600 + get("minute") * 60 + get("second") + (nowMs % 1000) / 1000
+}
+
+/**
+ * nats-server validateTimes: the user may connect when now (in the JWT's `times_location`, else
+ * the server's time zone) is strictly inside one of the `times` ranges of today; a range whose
+ * start is after its end ends tomorrow (and, as in nats-server, only admits times after its
+ * start). Returns how long the connection may stay (ms; 0 = no ranges, no limit), or undefined
+ * when outside every range.
+ */
+export const connectWindow = (
+  times: ReadonlyArray<{ start?: string; end?: string }>,
+  zone: string,
+  nowMs: number
+): number | undefined => {
+  if (times.length === 0) return 0
+  const now = wallClock(nowMs, zone)
+  if (now === undefined) return undefined
+  for (const t of times) {
+    const start = secondsOfDay(t.start)
+    const endOfDay = secondsOfDay(t.end)
+    if (start === undefined || endOfDay === undefined) return undefined
+    const end = start > endOfDay ? endOfDay + 86_400 : endOfDay
+    if (start < now && end > now) return Math.round((end - now) * 1000)
+  }
+  return undefined
+}
+
 export class OperatorAuthenticator {
   private readonly trusted: ReadonlySet<string>
   private readonly accounts = new Map<string, AccountState>()
@@ -161,7 +217,10 @@ export class OperatorAuthenticator {
     }
     if (this.revoked(acc, juc.sub, juc.iat)) return fail("User authentication revoked")
     if (!sourceAllowed((u.src ?? []) as ReadonlyArray<string>, clientIp)) return fail(`Bad src Ip ${clientIp}`)
-    if ((u.times ?? []).length > 0) return fail("connect time ranges (times) in user JWTs are not supported yet")
+    // Go's field is `times_location` (@nats-io/jwt's type calls it `locale`, which nats-server never reads).
+    const location = (u as { times_location?: unknown }).times_location
+    const window = connectWindow(u.times ?? [], typeof location === "string" ? location : "", this.now())
+    if (window === undefined) return fail("Outside connect times")
     for (const k of ["subs", "payload", "data"] as const) {
       const v = (u as Record<string, unknown>)[k]
       if (v !== -1) return fail(`user JWT limit ${k} ${String(v ?? 0)}: only -1 (unlimited) is supported yet`)
@@ -188,32 +247,31 @@ export class OperatorAuthenticator {
       permissions: perms === undefined ? undefined : new ClientPermissions(perms, this.now),
       who: juc.sub,
       account: issuer,
-      expires: this.expiry(juc, ac.exp, nowSec),
+      expires: this.expiry(juc, ac.exp, nowSec, window),
       release
     }
   }
 
-  /** nats-server setExpiration: a timer at the user's `exp` (whole seconds from now); the account's `exp` too. */
+  /**
+   * nats-server setExpiration: a timer at the user's `exp` (whole seconds from now), or at the end
+   * of the connect-time window when that comes first; the account's `exp` (its own timer there) too.
+   */
   private expiry(
     juc: UserClaims,
     accountExp: number | undefined,
-    nowSec: number
+    nowSec: number,
+    windowMs: number
   ): Extract<JwtAuthResult, { ok: true }>["expires"] {
     const userExp = typeof juc.exp === "number" && juc.exp > 0 ? juc.exp : undefined
     const accExp = typeof accountExp === "number" && accountExp > 0 ? accountExp : undefined
-    if (userExp === undefined && accExp === undefined) return undefined
-    if (accExp !== undefined && (userExp === undefined || accExp < userExp)) {
-      return {
-        inMs: Math.max(0, accExp - nowSec) * 1000,
-        errText: "Account Authentication Expired",
-        reason: "Authentication Expired"
-      }
+    let userMs = userExp === undefined ? undefined : Math.max(0, userExp - nowSec) * 1000
+    if (windowMs > 0 && (userMs === undefined || windowMs < userMs)) userMs = windowMs
+    const accMs = accExp === undefined ? undefined : Math.max(0, accExp - nowSec) * 1000
+    if (accMs !== undefined && (userMs === undefined || accMs < userMs)) {
+      return { inMs: accMs, errText: "Account Authentication Expired", reason: "Authentication Expired" }
     }
-    return {
-      inMs: Math.max(0, userExp! - nowSec) * 1000,
-      errText: "User Authentication Expired",
-      reason: "Authentication Expired"
-    }
+    if (userMs === undefined) return undefined
+    return { inMs: userMs, errText: "User Authentication Expired", reason: "Authentication Expired" }
   }
 
   /** nats-server isRevoked: revoked when the user JWT was issued at or before the revocation time. */
