@@ -115,7 +115,8 @@ export interface RawJwtResult {
 export const rawJwtExchange = (
   port: number,
   input: (info: Record<string, unknown>) => string,
-  waitMs = 300
+  // Generous: an answer that stops coming ends the exchange, and the machine may be busy.
+  waitMs = 750
 ): Promise<RawJwtResult> =>
   new Promise((resolve, reject) => {
     const s = net.connect(port, "127.0.0.1")

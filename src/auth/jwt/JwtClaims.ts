@@ -6,6 +6,7 @@
  */
 import { type Account, type ClaimsData, decode, type Operator, type User } from "@nats-io/jwt"
 import { fromPublic } from "@nats-io/nkeys"
+import { accountShapeError, operatorShapeError, userShapeError } from "./JwtShapes.ts"
 
 export type OperatorClaims = ClaimsData<Operator>
 export type AccountClaims = ClaimsData<Account>
@@ -32,6 +33,12 @@ export const isPublicKey = (key: unknown, role: Kind): key is string => {
 /** Who may sign a claim of this kind (jwt/v2 ExpectedPrefixes). */
 const ISSUER: Record<Kind, Kind> = { operator: "operator", account: "operator", user: "account" }
 
+const SHAPE: Record<Kind, (claims: unknown) => string | undefined> = {
+  operator: operatorShapeError,
+  account: accountShapeError,
+  user: userShapeError
+}
+
 const claimKind = (c: ClaimsData<unknown>): unknown => {
   const v1 = (c as { type?: unknown }).type
   if (typeof v1 === "string" && v1 !== "") return v1
@@ -57,6 +64,8 @@ export const decodeClaims = <T>(token: string, kind: Kind): Decoded<ClaimsData<T
   }
   if (typeof claims !== "object" || claims === null) return { ok: false, error: "invalid JWT: not an object" }
   if (claimKind(claims) !== kind) return { ok: false, error: `not ${kind} claim` }
+  const shape = SHAPE[kind](claims)
+  if (shape !== undefined) return { ok: false, error: `json: cannot unmarshal ${kind} claims: ${shape}` }
   if (!isPublicKey(claims.iss, ISSUER[kind])) {
     return { ok: false, error: `unable to validate expected prefixes - [${ISSUER[kind]}]` }
   }
