@@ -396,7 +396,10 @@ class Mapper {
     if (this.noAuthUser !== undefined) {
       noAuthUser = this.string(this.noAuthUser)
       if (noAuthUser === "") noAuthUser = undefined
-      if (noAuthUser !== undefined) {
+      if (noAuthUser !== undefined && this.operator.hasOperator()) {
+        // nats-server validateNoAuthUser, before it looks for the user.
+        this.error(this.noAuthUser, "no_auth_user not compatible with Trusted Operator")
+      } else if (noAuthUser !== undefined) {
         AuthConfigFile.checkNoAuthUser(noAuthUser, this.auth?.users, this.noAuthUser.keyPos, this.issues)
       }
     }

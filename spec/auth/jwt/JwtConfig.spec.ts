@@ -93,7 +93,8 @@ describe("operator keys under -t", () => {
     fs.writeFileSync(opFile, op.jwt)
     const samples = [
       `operator: "${opFile}"\nresolver: MEMORY\nauthorization { users: [ { user: a, password: b } ] }`,
-      `operator: "${opFile}"\nresolver: MEMORY\ntrusted: ${op.kp.getPublicKey()}`
+      `operator: "${opFile}"\nresolver: MEMORY\ntrusted: ${op.kp.getPublicKey()}`,
+      `operator: "${opFile}"\nresolver: MEMORY\nno_auth_user: ann`
     ]
     for (const text of samples) {
       const file = write(text)

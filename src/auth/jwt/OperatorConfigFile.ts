@@ -119,6 +119,11 @@ export class OperatorConfig {
     }
   }
 
+  /** Whether the file names an operator (some checks of other keys depend on it). */
+  hasOperator(): boolean {
+    return this.operator !== undefined
+  }
+
   /** The `system_account` named in the file (also outside operator mode), or undefined. */
   systemAccount(): string | undefined {
     const e = this.system
