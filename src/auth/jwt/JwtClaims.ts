@@ -70,7 +70,8 @@ export const decodeClaims = <T>(token: string, kind: Kind): Decoded<ClaimsData<T
     return { ok: false, error: `unable to validate expected prefixes - [${ISSUER[kind]}]` }
   }
   if (!isPublicKey(claims.sub, kind)) return { ok: false, error: `invalid subject: ${String(claims.sub)}` }
-  return { ok: true, claims }
+  // Go decodes a `null` or absent `nats` object as its zero value; so do we, once, here.
+  return { ok: true, claims: claims.nats == null ? { ...claims, nats: {} } : claims }
 }
 
 export const decodeOperator = (token: string) => decodeClaims<Operator>(token, "operator")

@@ -13,9 +13,8 @@
  * nats-server's debug lines); the connection limit answers nats-server's own error.
  */
 import type { User } from "@nats-io/jwt"
-import { fromPublic } from "@nats-io/nkeys"
-import { Buffer } from "node:buffer"
 import * as net from "node:net"
+import { verifyNonce } from "../NonceSignature.ts"
 import { ClientPermissions, type Permissions } from "../Permissions.ts"
 import { decodeUser, timeIssue, type UserClaims } from "./JwtClaims.ts"
 import { permissionsFromJwt } from "./JwtPermissions.ts"
@@ -63,12 +62,8 @@ interface AccountState {
   connections: number
 }
 
-/** nats-server accepts the nonce signature as raw URL base64, else standard base64. */
-const decodeSig = (sig: string): Uint8Array | undefined => {
-  if (/^[A-Za-z0-9_-]*$/.test(sig)) return Buffer.from(sig, "base64url")
-  if (/^[A-Za-z0-9+/]*={0,2}$/.test(sig) && sig.length % 4 === 0) return Buffer.from(sig, "base64")
-  return undefined
-}
+/** How many verified user JWTs are remembered. */
+const VERIFIED_CACHE = 4096
 
 const fail = (reason: string): JwtAuthResult => ({ ok: false, reason })
 
@@ -146,6 +141,7 @@ export const connectWindow = (
 export class OperatorAuthenticator {
   private readonly trusted: ReadonlySet<string>
   private readonly accounts = new Map<string, AccountState>()
+  private readonly verified = new Map<string, UserClaims>()
   private readonly now: () => number
 
   constructor(settings: OperatorSettings, now: () => number = Date.now) {
@@ -179,7 +175,7 @@ export class OperatorAuthenticator {
 
   authenticate(c: JwtCredentials, nonce: string | undefined, clientIp: string): JwtAuthResult {
     if ((c.jwt ?? "") === "") return fail("Authentication requires a user JWT")
-    const d = decodeUser(c.jwt!)
+    const d = this.decodeCached(c.jwt!)
     if (!d.ok) return fail(`User JWT not valid: ${d.error}`)
     const juc: UserClaims = d.claims
     const nowSec = Math.floor(this.now() / 1000)
@@ -205,15 +201,7 @@ export class OperatorAuthenticator {
     if (bearer && acc.disallowBearer) return fail("Account does not allow bearer token")
     if (!bearer) {
       if ((c.sig ?? "") === "") return fail("Signature missing")
-      const sig = decodeSig(c.sig!)
-      if (sig === undefined) return fail("Signature not valid base64")
-      let verified = false
-      try {
-        verified = nonce !== undefined && fromPublic(juc.sub).verify(Buffer.from(nonce, "latin1"), sig)
-      } catch {
-        verified = false
-      }
-      if (!verified) return fail("Signature not verified")
+      if (nonce === undefined || !verifyNonce(juc.sub, nonce, c.sig!)) return fail("Signature not verified")
     }
     if (this.revoked(acc, juc.sub, juc.iat)) return fail("User authentication revoked")
     if (!sourceAllowed((u.src ?? []) as ReadonlyArray<string>, clientIp)) return fail(`Bad src Ip ${clientIp}`)
@@ -272,6 +260,27 @@ export class OperatorAuthenticator {
     }
     if (userMs === undefined) return undefined
     return { inMs: userMs, errText: "User Authentication Expired", reason: "Authentication Expired" }
+  }
+
+  /**
+   * @nats-io/jwt verifies a JWT's signature in pure JavaScript (tens of milliseconds of event-loop
+   * time); clients reconnect with the same creds, so a verified JWT is remembered (by its exact
+   * text, a bounded number of them). Time checks are made on every use, never cached.
+   */
+  private decodeCached(token: string): ReturnType<typeof decodeUser> {
+    const hit = this.verified.get(token)
+    if (hit !== undefined) {
+      // Most recently used last, so the oldest entry is the first one evicted.
+      this.verified.delete(token)
+      this.verified.set(token, hit)
+      return { ok: true, claims: hit }
+    }
+    const d = decodeUser(token)
+    if (d.ok) {
+      this.verified.set(token, d.claims)
+      if (this.verified.size > VERIFIED_CACHE) this.verified.delete(this.verified.keys().next().value!)
+    }
+    return d
   }
 
   /** nats-server isRevoked: revoked when the user JWT was issued at or before the revocation time. */

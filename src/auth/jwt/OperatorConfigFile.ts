@@ -199,10 +199,8 @@ export class OperatorConfig {
         }
         const strict = (o.claims.nats as { strict_signing_key_usage?: unknown }).strict_signing_key_usage === true
         if (!strict) trustedKeys.push(o.claims.sub)
-        for (const k of o.claims.nats.signing_keys ?? []) {
-          if (typeof k === "string") trustedKeys.push(k)
-          else return fail(first, `operator ${o.claims.sub}: scoped operator signing keys are not supported`)
-        }
+        // Operator signing keys are plain keys (JwtShapes checks they are strings).
+        for (const k of o.claims.nats.signing_keys ?? []) trustedKeys.push(k as string)
       }
       for (const k of trustedKeys) {
         if (!isPublicKey(k, "operator")) {
