@@ -6,6 +6,7 @@
 import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
+import { operatorStartupLog } from "../auth/jwt/OperatorLog.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError } from "../platform/Transport.ts"
@@ -135,6 +136,11 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
       if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
         log.warn("Plaintext passwords detected, use nkeys or bcrypt")
+      }
+      if (config.auth?.operator !== undefined) {
+        const lines = operatorStartupLog(config.auth.operator, Date.now())
+        for (const line of lines.info) log.info(line)
+        for (const line of lines.warn) log.warn(line)
       }
       if (config.tls !== undefined) {
         log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)

@@ -91,10 +91,14 @@ describe("operator keys under -t", () => {
   it.skipIf(natsServer === undefined)("reports nats-server's start-up errors of operator mode", async () => {
     const opFile = path.join(dir, "op2.jwt")
     fs.writeFileSync(opFile, op.jwt)
+    const foreign = await makeAccount((await makeOperator()).kp)
     const samples = [
       `operator: "${opFile}"\nresolver: MEMORY\nauthorization { users: [ { user: a, password: b } ] }`,
       `operator: "${opFile}"\nresolver: MEMORY\ntrusted: ${op.kp.getPublicKey()}`,
-      `operator: "${opFile}"\nresolver: MEMORY\nno_auth_user: ann`
+      `operator: "${opFile}"\nresolver: MEMORY\nno_auth_user: ann`,
+      `operator: "${opFile}"\nresolver: MEMORY\nsystem_account: ${acc.key}`,
+      `operator: "${opFile}"\nresolver: MEMORY\nsystem_account: SYS`,
+      `operator: "${opFile}"\nresolver: MEMORY\nsystem_account: ${foreign.key}\nresolver_preload: { ${foreign.key}: ${foreign.jwt} }`
     ]
     for (const text of samples) {
       const file = write(text)
@@ -172,10 +176,11 @@ describe("operator settings", () => {
   })
 
   it("takes the system account from the operator JWT and defaults to $SYS", async () => {
-    const withSys = await makeOperator({ system_account: acc.key })
-    const file = write(operatorConf(dir, withSys, [await makeAccount(withSys.kp)]))
+    const sysKp = createAccount()
+    const withSys = await makeOperator({ system_account: sysKp.getPublicKey() })
+    const file = write(operatorConf(dir, withSys, [await makeAccount(withSys.kp, {}, { kp: sysKp })]))
     const r = ConfigFile.load(file)
-    expect(r._tag === "Success" ? r.config.accounts?.systemAccount : r.errors).toBe(acc.key)
+    expect(r._tag === "Success" ? r.config.accounts?.systemAccount : r.errors).toBe(sysKp.getPublicKey())
     const plain = ConfigFile.load(write(operatorConf(dir, op, [acc])))
     expect(plain._tag === "Success" ? plain.config.accounts?.systemAccount : plain.errors).toBe("$SYS")
   })

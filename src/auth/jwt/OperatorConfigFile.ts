@@ -14,7 +14,7 @@ import type { AccountSettings, AccountsSettings } from "../../accounts/AccountSe
 import { DEFAULT_SYSTEM_ACCOUNT } from "../../accounts/AccountSettings.ts"
 import type { ConfigEntry, ConfigValue, Position } from "../../config/ConfigValue.ts"
 import { accountFromClaims } from "./AccountFromClaims.ts"
-import { decodeAccount, decodeOperator, isPublicKey, JWT_PREFIX, parseDecoratedJwt } from "./JwtClaims.ts"
+import { decodeAccount, decodeOperator, isPublicKey, JWT_PREFIX, parseDecoratedJwt, timeIssue } from "./JwtClaims.ts"
 import type { OperatorSettings, PreloadedAccount, TrustedOperator } from "./OperatorSettings.ts"
 
 export interface OperatorIssues {
@@ -211,7 +211,26 @@ export class OperatorConfig {
       // Trusted keys without a resolver: no account can ever be found, so no client could connect.
       return fail(first, "trusted keys require an account resolver (resolver: MEMORY) to be configured")
     }
+    if (systemAccount !== undefined) {
+      // nats-server configureAccounts looks the system account up through the resolver at start.
+      const missing = this.systemAccountProblem(systemAccount, preload, trustedKeys)
+      if (missing !== undefined) return fail(this.system ?? first, `error resolving system account: ${missing}`)
+    }
     return { operators, trustedKeys, accounts: preload, systemAccount }
+  }
+
+  /** Why the resolver would not produce the system account (nats-server fetchAccount's errors), if it would not. */
+  private systemAccountProblem(
+    name: string,
+    preload: ReadonlyMap<string, PreloadedAccount>,
+    trustedKeys: ReadonlyArray<string>
+  ): string | undefined {
+    if (!isPublicKey(name, "account")) return "will only fetch valid account keys"
+    const p = preload.get(name)
+    if (p === undefined) return "account missing"
+    const valid = trustedKeys.includes(p.claims.iss) && p.claims.sub === name
+      && timeIssue(p.claims, Math.floor(Date.now() / 1000)) === undefined
+    return valid ? undefined : "account validation failed"
   }
 
   /**
