@@ -131,7 +131,10 @@ describe("operator settings", () => {
       ],
       imports: [
         { name: "i", subject: "other.events", account: acc.key, type: "stream", to: "pre" },
-        { name: "j", subject: "other.svc", account: acc.key, type: "service", local_subject: "svc" }
+        { name: "j", subject: "other.svc", account: acc.key, type: "service", local_subject: "svc" },
+        // The deprecated `to` of a service import names the exporter's subject (nats-server).
+        { name: "k", subject: "ask", account: acc.key, type: "service", to: "other.ask" },
+        { name: "l", subject: "plain.svc", account: acc.key, type: "service" }
       ],
       default_permissions: { sub: { allow: ["x.>"] } },
       revocations: { UREVOKED: 100 }
@@ -165,7 +168,11 @@ describe("operator settings", () => {
       },
       imports: {
         streams: [{ account: acc.key, subject: "other.events", prefix: "pre", to: undefined }],
-        services: [{ account: acc.key, subject: "other.svc", to: "svc" }]
+        services: [
+          { account: acc.key, subject: "other.svc", to: "svc" },
+          { account: acc.key, subject: "other.ask", to: "ask" },
+          { account: acc.key, subject: "plain.svc", to: undefined }
+        ]
       },
       defaultPermissions: { publish: undefined, subscribe: { allow: ["x.>"], deny: undefined } },
       revocations: new Map([["UREVOKED", 100]]),
@@ -225,6 +232,16 @@ describe("operator settings", () => {
       async (o) =>
         operatorConf(dir, o, [await makeAccount(o.kp, { mappings: { a: [{ subject: "b", weight: 100 }] } } as never)]),
       /subject mappings are not supported yet/
+    ],
+    [
+      "local_subject wildcard references",
+      async (o) =>
+        operatorConf(dir, o, [
+          await makeAccount(o.kp, {
+            imports: [{ name: "i", subject: "a.*", account: acc.key, type: "stream", local_subject: "b.$1" }]
+          })
+        ]),
+      /local_subject wildcard references \(\$1\) are not supported yet/
     ],
     [
       "pinned accounts",

@@ -99,6 +99,9 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
     if ((i.token ?? "") !== "") return refuse(`import ${JSON.stringify(i.subject)}: activation tokens are`)
     if (i.share === true) return refuse(`import ${JSON.stringify(i.subject)}: share (latency tracing) is`)
     const local = i.local_subject ?? ""
+    if (/\$\d/.test(local)) {
+      return refuse(`import ${JSON.stringify(i.subject)}: local_subject wildcard references ($1) are`)
+    }
     if (i.type === "stream") {
       // local_subject wins over the deprecated `to` (nats-server: "set local subject implies to is empty").
       if (local !== "") streamsImp.push({ account: i.account, subject: i.subject, prefix: undefined, to: local })
@@ -111,9 +114,12 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
         })
       }
     } else if (i.type === "service") {
-      // `subject` is the exporter's subject; importers publish on local_subject (or `to`, or the subject itself).
-      const to = local !== "" ? local : (i.to ?? "") !== "" ? i.to : undefined
-      servicesImp.push({ account: i.account, subject: i.subject, to })
+      // nats-server: with local_subject, importers publish on it and the exporter gets `subject`;
+      // without it they publish on `subject`, and the exporter gets the deprecated `to` if set.
+      const to = i.to ?? ""
+      if (local !== "") servicesImp.push({ account: i.account, subject: i.subject, to: local })
+      else if (to !== "") servicesImp.push({ account: i.account, subject: to, to: i.subject })
+      else servicesImp.push({ account: i.account, subject: i.subject, to: undefined })
     } else return refuse(`import of type ${JSON.stringify(i.type)} is`)
   }
 
