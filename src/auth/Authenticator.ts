@@ -5,7 +5,8 @@
  * credentials), else the single token or user/password.
  *
  * Passwords and tokens that look like bcrypt hashes are compared with bcryptjs; nkey signatures
- * of the INFO nonce are ed25519, verified with node:crypto.
+ * of the INFO nonce are ed25519, verified with node:crypto. In operator mode every client needs a
+ * user JWT, checked by jwt/OperatorAuthenticator.ts.
  */
 import bcrypt from "bcryptjs"
 import { Buffer } from "node:buffer"

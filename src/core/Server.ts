@@ -71,7 +71,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         config,
         log,
         auth: auth?.required === true ? auth : undefined,
-        tlsMap: config.tls?.map === true,
+        // Operator mode: the user JWT names the user; nats-server maps certificates to configured users only.
+        tlsMap: config.tls?.map === true && config.auth?.operator === undefined,
         info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,

@@ -10,6 +10,7 @@ import * as legacy from "nats"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../../support/Broker.ts"
 import { sleep } from "../../support/Js.ts"
+import { makeCerts } from "../../tls/TlsCerts.ts"
 import { startBrokerWithConf, startNatsWithConf } from "../AuthServers.ts"
 import { makeAccount, makeOperator, makeUser, nowSec, operatorConf, type TestUser, tmpDir } from "./JwtFixtures.ts"
 
@@ -174,4 +175,41 @@ describe("operator mode through the official clients", () => {
       if (theirs !== undefined) expect(ours).toEqual(theirs)
     }, 15_000)
   }
+})
+
+describe("operator mode behind TLS verify_and_map", () => {
+  it("the user JWT, not the certificate, names the user (as nats-server)", async () => {
+    const certs = makeCerts()
+    const op = await makeOperator()
+    const a = await makeAccount(op.kp)
+    const u = await makeUser(a.kp)
+    const conf = operatorConf(
+      tmpDir(),
+      op,
+      [a],
+      `tls {
+  cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", ca_file: "${certs.ca}", verify_and_map: true
+}`
+    )
+    const [broker, nats] = await Promise.all([
+      startBrokerWithConf(conf),
+      natsServer === undefined ? undefined : startNatsWithConf(conf)
+    ])
+    try {
+      const run = async (url: string) => {
+        const tls = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey }
+        const nc = await open(url, { tls, authenticator: credsAuthenticator(u.creds) })
+        const rtt = await nc.rtt()
+        await nc.close()
+        const bad = await open(url, { tls }).then(async (c) => (await c.close(), "connected"), failure)
+        return { connected: rtt >= 0, withoutJwt: bad }
+      }
+      const ours = await run(broker.url)
+      expect(ours).toEqual({ connected: true, withoutJwt: "AuthorizationError: Authorization Violation" })
+      if (nats !== undefined) expect(ours).toEqual(await run(nats.url))
+    } finally {
+      await Promise.all([broker.stop(), nats?.stop()])
+      certs.remove()
+    }
+  }, 20_000)
 })
