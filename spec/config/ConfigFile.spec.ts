@@ -268,8 +268,8 @@ describe("features not built yet", () => {
         "accounts { A: { mappings: { a: b } } }",
         /^\/etc\/b\.conf:1:17: accounts\.A\.mappings: subject mappings are not/
       ],
-      ["operator: /etc/op.jwt", /operator: JWT\/operator authentication is not supported yet; refusing/],
-      ["resolver: MEMORY", /resolver: JWT\/operator authentication/],
+      ["operator: /etc/op.jwt", /error parsing operator JWT: open \/etc\/op\.jwt: no such file or directory/],
+      ["resolver_pinned_accounts: [A]", /pinned accounts are not supported yet; refusing/],
       [
         "tls { cipher_suites: [\"TLS_AES_128_GCM_SHA256\"] }",
         /tls\.cipher_suites: not supported yet; refusing to start/

@@ -30,13 +30,17 @@ describe("config file errors stop startup with exit 1", () => {
   })
 
   it("a config with a broken tls block or JWT authentication refuses to start; all errors are listed", async () => {
-    const file = write(tmp(), "auth.conf", "port: -1\ntls { cert_file: a.pem }\nresolver: MEMORY\nbogus: 1\n")
+    const file = write(
+      tmp(),
+      "auth.conf",
+      "port: -1\ntls { cert_file: a.pem }\nresolver: URL(http://127.0.0.1:9)\nbogus: 1\n"
+    )
     const r = await runCli(["-c", file])
     assert.strictEqual(r.code, 1)
     assert.include(r.stderr, `${file}:2:1: missing 'key_file' in TLS configuration`)
     assert.include(
       r.stderr,
-      `${file}:3:1: resolver: JWT/operator authentication is not supported yet; refusing to start`
+      `${file}:3:1: resolver: the URL account resolver is not supported yet; use MEMORY`
     )
     assert.include(r.stderr, `${file}:4:1: unknown field "bogus"`)
     assert.notInclude(r.stderr, "Listening")

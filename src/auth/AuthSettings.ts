@@ -2,6 +2,7 @@
  * The server's client-authentication settings, as nats-server's `authorization` block, the
  * top-level `no_auth_user` and the `--user`/`--pass`/`--auth` flags describe them.
  */
+import type { OperatorSettings } from "./jwt/OperatorSettings.ts"
 import type { Permissions } from "./Permissions.ts"
 
 export interface PasswordUser {
@@ -40,6 +41,8 @@ export interface AuthSettings {
    * default from TLS (getDefaultAuthTimeout: the TLS timeout plus one second).
    */
   readonly timeoutSet?: boolean
+  /** Operator mode (`operator`/`trusted` with `resolver: MEMORY`): clients authenticate with user JWTs. */
+  readonly operator?: OperatorSettings | undefined
 }
 
 /**
@@ -68,10 +71,13 @@ export const empty: AuthSettings = {
 
 /** nats-server configureAuthorization: any of these makes INFO say `auth_required`. */
 export const authRequired = (a: AuthSettings | undefined): boolean =>
-  a !== undefined && (a.users.length > 0 || a.nkeys.length > 0 || (a.user ?? "") !== "" || (a.token ?? "") !== "")
+  a !== undefined &&
+  (a.operator !== undefined || a.users.length > 0 || a.nkeys.length > 0 || (a.user ?? "") !== "" ||
+    (a.token ?? "") !== "")
 
-/** nats-server sends a nonce when nkey users exist. */
-export const nonceRequired = (a: AuthSettings | undefined): boolean => a !== undefined && a.nkeys.length > 0
+/** nats-server sends a nonce when nkey users exist, and in operator mode (user JWTs sign it). */
+export const nonceRequired = (a: AuthSettings | undefined): boolean =>
+  a !== undefined && (a.nkeys.length > 0 || a.operator !== undefined)
 
 /** Flags override the file field by field (nats-server MergeOptions). */
 export const merge = (

@@ -5,15 +5,17 @@
  * credentials), else the single token or user/password.
  *
  * Passwords and tokens that look like bcrypt hashes are compared with bcryptjs; nkey signatures
- * of the INFO nonce are ed25519, verified with node:crypto.
+ * of the INFO nonce are ed25519, verified with node:crypto. In operator mode every client needs a
+ * user JWT, checked by jwt/OperatorAuthenticator.ts.
  */
-import { fromPublic } from "@nats-io/nkeys"
 import bcrypt from "bcryptjs"
 import { Buffer } from "node:buffer"
 import * as crypto from "node:crypto"
 import type { X509Certificate } from "node:crypto"
 import type { AuthSettings, NkeyUser, PasswordUser } from "./AuthSettings.ts"
 import { authRequired, nonceRequired } from "./AuthSettings.ts"
+import { OperatorAuthenticator } from "./jwt/OperatorAuthenticator.ts"
+import { verifyNonce } from "./NonceSignature.ts"
 import { ClientPermissions } from "./Permissions.ts"
 
 export interface Credentials {
@@ -22,6 +24,8 @@ export interface Credentials {
   readonly auth_token?: string | undefined
   readonly nkey?: string | undefined
   readonly sig?: string | undefined
+  /** Operator mode: the user JWT. */
+  readonly jwt?: string | undefined
 }
 
 export type AuthResult =
@@ -31,8 +35,18 @@ export type AuthResult =
     readonly who: string | undefined
     /** The account the client joins; undefined = the global account (`$G`). */
     readonly account?: string | undefined
+    /** Operator mode: close the connection after this long with this error (the JWT expires). */
+    readonly expires?: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
+    /** Operator mode: to be called once the connection closes (account connection count). */
+    readonly release?: (() => void) | undefined
   }
-  | { readonly ok: false; readonly reason: string }
+  | {
+    readonly ok: false
+    readonly reason: string
+    /** Set when nats-server answers with its own error instead of `Authorization Violation`. */
+    readonly errText?: string | undefined
+    readonly closeReason?: string | undefined
+  }
 
 /** nats-server isBcrypt. */
 const BCRYPT = /^\$2[abxy]\$\d{2}\$/
@@ -56,51 +70,7 @@ export const comparePasswords = (server: string, client: string): boolean => {
 export const hasPlaintextPasswords = (s: AuthSettings): boolean =>
   ((s.password ?? "") !== "" && !BCRYPT.test(s.password!)) || s.users.some((u) => !BCRYPT.test(u.password))
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-/** The 32 raw ed25519 bytes of a public nkey (validated, prefix and CRC16 checked, by @nats-io/nkeys). */
-const rawPublicKey = (nkey: string): Uint8Array | undefined => {
-  try {
-    fromPublic(nkey)
-  } catch {
-    return undefined
-  }
-  let bits = 0
-  let value = 0
-  const out: Array<number> = []
-  for (const ch of nkey) {
-    value = (value << 5) | BASE32.indexOf(ch)
-    bits += 5
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff)
-      bits -= 8
-    }
-  }
-  // prefix byte, 32 key bytes, 2 CRC bytes
-  return Uint8Array.from(out.slice(1, 33))
-}
-
-/** DER SubjectPublicKeyInfo header of an ed25519 key (RFC 8410). */
-const ED25519_SPKI = Buffer.from("302a300506032b6570032100", "hex")
-
-const decodeSig = (sig: string): Buffer | undefined => {
-  // nats-server: raw URL base64 first, then standard base64.
-  if (/^[A-Za-z0-9_-]*$/.test(sig)) return Buffer.from(sig, "base64url")
-  if (/^[A-Za-z0-9+/]*={0,2}$/.test(sig) && sig.length % 4 === 0) return Buffer.from(sig, "base64")
-  return undefined
-}
-
-export const verifyNonce = (nkey: string, nonce: string, sig: string): boolean => {
-  const raw = rawPublicKey(nkey)
-  const s = decodeSig(sig)
-  if (raw === undefined || s === undefined) return false
-  try {
-    const key = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: "der", type: "spki" })
-    return crypto.verify(null, Buffer.from(nonce, "latin1"), key, s)
-  } catch {
-    return false
-  }
-}
+export { verifyNonce } from "./NonceSignature.ts"
 
 /** Server-wide authentication state, built once from the settings. */
 export class Authenticator {
@@ -109,6 +79,7 @@ export class Authenticator {
   readonly timeoutMs: number
   private readonly users = new Map<string, PasswordUser>()
   private readonly nkeys = new Map<string, NkeyUser>()
+  private readonly operator: OperatorAuthenticator | undefined
 
   readonly settings: AuthSettings
 
@@ -119,6 +90,7 @@ export class Authenticator {
     this.timeoutMs = settings.timeoutMs
     for (const u of settings.users) this.users.set(u.user, u)
     for (const n of settings.nkeys) this.nkeys.set(n.nkey, n)
+    this.operator = settings.operator === undefined ? undefined : new OperatorAuthenticator(settings.operator)
   }
 
   /**
@@ -166,8 +138,10 @@ export class Authenticator {
     return { ok: false, reason: "User required in cert, none matched" }
   }
 
-  authenticate(c: Credentials, nonce: string | undefined): AuthResult {
+  authenticate(c: Credentials, nonce: string | undefined, clientIp = ""): AuthResult {
     if (!this.required) return { ok: true, permissions: undefined, who: undefined }
+    // nats-server: with trusted keys a user JWT is required, whatever else the client sends.
+    if (this.operator !== undefined) return this.operator.authenticate(c, nonce, clientIp)
     const s = this.settings
     let user = c.user ?? ""
     let pass = c.pass ?? ""

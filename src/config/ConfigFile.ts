@@ -8,9 +8,10 @@
  * unknown key is an error unless the file uses it as a `$variable`.
  *
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
- * except those that ask for JWT — running without them would open access, so the broker refuses to
- * start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts), `tls`
- * too (src/tls), `jetstream { cipher, key }` too (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
+ * except those that ask for what is not built and would open access if ignored: the broker refuses
+ * to start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts),
+ * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls) and
+ * `jetstream { cipher, key }` (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
 import * as fs from "node:fs"
@@ -19,6 +20,7 @@ import * as AccountsConfigFile from "../accounts/AccountsConfigFile.ts"
 import { DEFAULT_SYSTEM_ACCOUNT } from "../accounts/AccountSettings.ts"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import { type AuthSettings, empty as emptyAuth } from "../auth/AuthSettings.ts"
+import { OPERATOR_KEYS, OperatorConfig } from "../auth/jwt/OperatorConfigFile.ts"
 import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
@@ -68,8 +70,6 @@ const UNSUPPORTED = new Set([
   "ocsp",
   "allow_non_tls",
   "lame_duck_grace_period",
-  "system_account",
-  "system",
   "no_system_account",
   "no_system",
   "no_sys_acc",
@@ -85,26 +85,8 @@ const UNSUPPORTED = new Set([
 
 /** Known to nats-server and security-relevant: ignoring them would run the broker open. */
 const REFUSED: Record<string, string> = {
-  resolver_tls: "TLS is not supported yet; refusing to start without it"
-}
-for (
-  const k of [
-    "operator",
-    "operators",
-    "roots",
-    "root",
-    "root_operators",
-    "root_operator",
-    "resolver",
-    "account_resolver",
-    "accounts_resolver",
-    "resolver_preload",
-    "resolver_pinned_accounts",
-    "trusted",
-    "trusted_keys"
-  ]
-) {
-  REFUSED[k] = "JWT/operator authentication is not supported yet; refusing to start without it"
+  resolver_tls: "TLS is not supported yet; refusing to start without it",
+  resolver_pinned_accounts: "pinned accounts are not supported yet; refusing to start without them"
 }
 
 const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
@@ -161,6 +143,13 @@ class Mapper {
   noAuthUser: ConfigEntry | undefined
   accountsParsed: AccountsConfigFile.ParsedAccounts | undefined
   readonly issues: AuthConfigFile.AuthIssues = { error: (pos, message) => this.errors.push({ pos, message }) }
+  readonly operator = new OperatorConfig({
+    error: (pos, message) => this.errors.push({ pos, message }),
+    warn: (pos, message) => this.warnings.push({ pos, message })
+  })
+  /** Where the "system_account is not supported" warning sits; dropped again in operator mode. */
+  systemWarning: ConfigIssue | undefined
+  accountsEntry: ConfigEntry | undefined
 
   error(e: ConfigEntry, message: string) {
     this.errors.push({ pos: e.keyPos, message })
@@ -328,6 +317,14 @@ class Mapper {
           MappingsConfigFile.mappingsBlock(e, { error: (pos, m) => this.errors.push({ pos, message: m }) })
         )
     }
+    if (OPERATOR_KEYS.has(key)) {
+      if (key === "system_account" || key === "system") {
+        // Outside operator mode the system account belongs to the account runtime (not built yet).
+        this.unsupported(e)
+        this.systemWarning = this.warnings.at(-1)
+      }
+      return this.operator.take(e)
+    }
     const refused = REFUSED[key]
     if (refused !== undefined) return this.error(e, `${e.key}: ${refused}`)
     if (UNSUPPORTED.has(key)) return this.unsupported(e)
@@ -439,14 +436,29 @@ class Mapper {
     if (this.noAuthUser !== undefined) {
       noAuthUser = this.string(this.noAuthUser)
       if (noAuthUser === "") noAuthUser = undefined
-      if (noAuthUser !== undefined) {
+      if (noAuthUser !== undefined && this.operator.hasOperator()) {
+        // nats-server validateNoAuthUser, before it looks for the user.
+        this.error(this.noAuthUser, "no_auth_user not compatible with Trusted Operator")
+      } else if (noAuthUser !== undefined) {
         AuthConfigFile.checkNoAuthUser(noAuthUser, this.auth?.users, this.noAuthUser.keyPos, this.issues)
       }
+    }
+    const direct = {
+      users: (this.auth?.users.length ?? 0) > 0 || (this.auth?.nkeys.length ?? 0) > 0,
+      accounts: this.accountsEntry?.value._tag === "Map" && this.accountsEntry.value.entries.size > 0
+    }
+    const operator = this.operator.finish(direct)
+    if (operator !== undefined) {
+      this.set("auth", { ...(this.auth ?? emptyAuth), noAuthUser, operator })
+      this.set("accounts", this.operator.accountsOf(operator))
+      if (this.systemWarning !== undefined) this.warnings.splice(this.warnings.indexOf(this.systemWarning), 1)
+      return
     }
     if (this.auth !== undefined) this.set("auth", { ...this.auth, noAuthUser })
   }
 
   accounts(e: ConfigEntry) {
+    this.accountsEntry = e
     this.accountsParsed = AccountsConfigFile.accounts(e, parseGoDuration, this.issues)
   }
 

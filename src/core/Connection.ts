@@ -201,8 +201,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (this.ctx.auth !== undefined) {
       const r = this.ctx.tlsMap === true
         ? this.ctx.auth.authenticateCertificate(this.wire.peerCertificate(), o.pass)
-        : this.ctx.auth.authenticate(o, this.nonce)
-      if (!r.ok) return this.authViolation(r.reason)
+        : this.ctx.auth.authenticate(o, this.nonce, this.wire.remoteAddress)
+      if (!r.ok) {
+        if (r.errText !== undefined) return this.close(r.closeReason ?? r.errText, r.errText)
+        return this.authViolation(r.reason)
+      }
       if (!this.admit(r)) return
     }
     if (o.protocol !== undefined && o.protocol > 1) return this.close("Bad Client Protocol", "invalid client protocol")
@@ -346,6 +349,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   // --- authentication ------------------------------------------------------------------
 
   private admit(r: Extract<AuthResult, { ok: true }>): boolean {
+    // An operator-mode admission holds a place under the account JWT's `conn` limit until the close.
+    if (r.release !== undefined) this.onDone.push(r.release)
     if (r.account !== undefined) {
       const router = this.ctx.accountRouter?.(r.account)
       if (router === undefined) {
@@ -364,6 +369,13 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.awaitingAuth = false
     this.perms = r.permissions
     this.authorizedUser = r.who
+    const exp = r.expires
+    if (exp !== undefined) {
+      // nats-server setExpirationTimer: the user (or account) JWT's `exp` ends the connection.
+      const timer = setTimeout(() => this.close(exp.reason, exp.errText), exp.inMs)
+      timer.unref?.()
+      this.onDone.push(() => clearTimeout(timer))
+    }
     return true
   }
 

@@ -7,6 +7,7 @@ import { Context, Deferred, Effect, FiberSet, Layer } from "effect"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Authenticator, hasPlaintextPasswords } from "../auth/Authenticator.ts"
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
+import { operatorStartupLog } from "../auth/jwt/OperatorLog.ts"
 import {
   ADVERTISED_NATS_VERSION,
   BROKER_NAME,
@@ -109,7 +110,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         log,
         ...(compiled?.ok === true ? { mappings: compiled.mappings } : {}),
         auth: auth?.required === true ? auth : undefined,
-        tlsMap: config.tls?.map === true,
+        // Operator mode: the user JWT names the user; nats-server maps certificates to configured users only.
+        tlsMap: config.tls?.map === true && config.auth?.operator === undefined,
         info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,
@@ -174,6 +176,11 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       log.info(`  Runtime: ${runtimeName()}, server id: ${serverId}, name: ${serverName}`)
       if (config.auth !== undefined && hasPlaintextPasswords(config.auth)) {
         log.warn("Plaintext passwords detected, use nkeys or bcrypt")
+      }
+      if (config.auth?.operator !== undefined) {
+        const lines = operatorStartupLog(config.auth.operator, Date.now())
+        for (const line of lines.info) log.info(line)
+        for (const line of lines.warn) log.warn(line)
       }
       if (config.tls !== undefined) {
         log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)

@@ -1,0 +1,101 @@
+/**
+ * NATS JWTs decoded and signature-checked by @nats-io/jwt, with the checks and error texts of the
+ * Go library nats-server 2.9.10 uses (nats-io/jwt/v2 `Decode`, `DecodeOperatorClaims`, ...): the
+ * claim type must match, the issuer must be a key of the expected kind, and `exp`/`nbf` are the
+ * "time checks" nats-server treats as blocking.
+ */
+import { type Account, type ClaimsData, decode, type Operator, type User } from "@nats-io/jwt"
+import { fromPublic } from "@nats-io/nkeys"
+import { accountShapeError, operatorShapeError, userShapeError } from "./JwtShapes.ts"
+
+export type OperatorClaims = ClaimsData<Operator>
+export type AccountClaims = ClaimsData<Account>
+export type UserClaims = ClaimsData<User>
+
+type Kind = "operator" | "account" | "user"
+
+export type Decoded<T> = { readonly ok: true; readonly claims: T } | { readonly ok: false; readonly error: string }
+
+/** The one-letter nkey prefix of each role (O, A, U). */
+const PREFIX: Record<Kind, string> = { operator: "O", account: "A", user: "U" }
+
+/** Public nkey of the given role: prefix, base32 and CRC16 checked by @nats-io/nkeys. */
+export const isPublicKey = (key: unknown, role: Kind): key is string => {
+  if (typeof key !== "string" || !key.startsWith(PREFIX[role])) return false
+  try {
+    fromPublic(key)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Who may sign a claim of this kind (jwt/v2 ExpectedPrefixes). */
+const ISSUER: Record<Kind, Kind> = { operator: "operator", account: "operator", user: "account" }
+
+const SHAPE: Record<Kind, (claims: unknown) => string | undefined> = {
+  operator: operatorShapeError,
+  account: accountShapeError,
+  user: userShapeError
+}
+
+const claimKind = (c: ClaimsData<unknown>): unknown => {
+  const v1 = (c as { type?: unknown }).type
+  if (typeof v1 === "string" && v1 !== "") return v1
+  return (c.nats as { type?: unknown } | undefined)?.type
+}
+
+/** Maps the JavaScript library's exceptions to the Go library's messages where they mean the same. */
+const goError = (e: unknown): string => {
+  const m = e instanceof Error ? e.message : String(e)
+  if (m.startsWith("invalid jwt - ")) return "expected 3 chunks"
+  if (m === "sig verification failed") return "claim failed V2 signature verification"
+  if (m.startsWith("not a nats jwt - typ")) return "not supported type"
+  if (m.startsWith("not a nats jwt - alg")) return "unexpected algorithm"
+  return `invalid JWT: ${m}`
+}
+
+export const decodeClaims = <T>(token: string, kind: Kind): Decoded<ClaimsData<T>> => {
+  let claims: ClaimsData<T>
+  try {
+    claims = decode<T>(token)
+  } catch (e) {
+    return { ok: false, error: goError(e) }
+  }
+  if (typeof claims !== "object" || claims === null) return { ok: false, error: "invalid JWT: not an object" }
+  if (claimKind(claims) !== kind) return { ok: false, error: `not ${kind} claim` }
+  const shape = SHAPE[kind](claims)
+  if (shape !== undefined) return { ok: false, error: `json: cannot unmarshal ${kind} claims: ${shape}` }
+  if (!isPublicKey(claims.iss, ISSUER[kind])) {
+    return { ok: false, error: `unable to validate expected prefixes - [${ISSUER[kind]}]` }
+  }
+  if (!isPublicKey(claims.sub, kind)) return { ok: false, error: `invalid subject: ${String(claims.sub)}` }
+  // Go decodes a `null` or absent `nats` object as its zero value; so do we, once, here.
+  return { ok: true, claims: claims.nats == null ? { ...claims, nats: {} } : claims }
+}
+
+export const decodeOperator = (token: string) => decodeClaims<Operator>(token, "operator")
+export const decodeAccount = (token: string) => decodeClaims<Account>(token, "account")
+export const decodeUser = (token: string) => decodeClaims<User>(token, "user")
+
+/**
+ * jwt/v2 ClaimsData.Validate time checks: expired (`exp` passed) or not yet valid (`nbf` ahead);
+ * undefined when neither. `nowSec` is unix seconds.
+ */
+export const timeIssue = (c: ClaimsData<unknown>, nowSec: number): string | undefined => {
+  if (typeof c.exp === "number" && c.exp > 0 && nowSec > c.exp) return "claim is expired"
+  if (typeof c.nbf === "number" && c.nbf > 0 && nowSec < c.nbf) return "claim is not yet valid"
+  return undefined
+}
+
+/** nats-server jwtPrefix: a string that starts so may be an inline JWT rather than a file name. */
+export const JWT_PREFIX = "eyJ"
+
+/**
+ * jwt/v2 ParseDecoratedJWT: a `.jwt`/`.creds` file with `-----BEGIN ...-----` armour yields the
+ * first armoured block; anything else is the token itself.
+ */
+export const parseDecoratedJwt = (contents: string): string => {
+  const m = /\s*(?:-{3,}.*-{3,}\r?\n)([\w\-.=]+)(?:\r?\n-{3,}.*-{3,}(?:\r?\n|$))/.exec(contents)
+  return m === null ? contents : m[1]!
+}
