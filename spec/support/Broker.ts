@@ -73,11 +73,16 @@ export const startNatsServer = async (args: ReadonlyArray<string> = []): Promise
   })
   const portsFile = path.join(dir, `nats-server_${child.pid}.ports`)
   const deadline = Date.now() + 10_000
-  while (!fs.existsSync(portsFile)) {
-    if (Date.now() > deadline) throw new Error("nats-server did not write its ports file")
-    await new Promise((r) => setTimeout(r, 20))
+  // The file may exist before its content is written: read until it parses.
+  let ports: { nats: Array<string>; monitoring?: Array<string> } | undefined
+  while (ports === undefined) {
+    try {
+      ports = JSON.parse(fs.readFileSync(portsFile, "utf8"))
+    } catch {
+      if (Date.now() > deadline) throw new Error("nats-server did not write its ports file")
+      await new Promise((r) => setTimeout(r, 20))
+    }
   }
-  const ports = JSON.parse(fs.readFileSync(portsFile, "utf8")) as { nats: Array<string>; monitoring?: Array<string> }
   const url = ports.nats[0]!
   const monitoring = ports.monitoring?.[0]
   return {
