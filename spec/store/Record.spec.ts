@@ -19,6 +19,25 @@ describe("crc32", () => {
       assert.strictEqual(crc32(bytes), crc32(bytes, k, bytes.length, crc32(bytes, 0, k)))
     }
   )
+  // Long ranges go to zlib's native crc32, short ones to the JS tables: chaining a long range from short pieces
+  // crosses between the two, so both must compute the same function (and honour start/end/seed).
+  test.prop([fc.uint8Array({ minLength: 400, maxLength: 3000 }), fc.nat(3000), fc.nat(3000)])(
+    "the native and JS paths agree: long ranges chain from short pieces",
+    (bytes, a, b) => {
+      const lo = Math.min(a, b, bytes.length)
+      const hi = Math.min(Math.max(a, b), bytes.length)
+      let seed = 0
+      for (let i = lo; i < hi; i += 7) seed = crc32(bytes, i, Math.min(i + 7, hi), seed)
+      assert.strictEqual(crc32(bytes, lo, hi), seed)
+    }
+  )
+  it("a long range is the standard CRC-32", () => {
+    const big = Buffer.alloc(20_000, "The quick brown fox jumps over the lazy dog")
+    let seed = 0
+    for (let i = 0; i < big.length; i += 100) seed = crc32(big, i, i + 100, seed)
+    assert.strictEqual(crc32(big), seed)
+    assert.strictEqual(crc32(big, 0, 43), 0x414fa339)
+  })
 })
 
 describe("record framing", () => {
