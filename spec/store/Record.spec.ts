@@ -67,6 +67,19 @@ describe("record framing", () => {
     assert.strictEqual(Record.check(buf, 8, len, true), Record.Check.Dead)
   })
 
+  // decode reuses the previous subject's string when the bytes are the same: a same-length different subject, or
+  // the same one in another buffer, must still come out exactly.
+  test.prop([fc.array(fc.constantFrom("bench.data", "bench.date", "bench.dat", "orders.eu", "bench.data"), {
+    minLength: 1,
+    maxLength: 20
+  })])("consecutive decodes of similar subjects each return their own subject", (subjects) => {
+    for (const [i, subject] of subjects.entries()) {
+      const buf = Buffer.alloc(Record.frameLength(subject.length, 0, 1))
+      Record.encode(buf, 0, i + 1, subject, undefined, new Uint8Array([i]), 1n)
+      assert.strictEqual(Record.decode(buf, 0, i + 1).subject, subject)
+    }
+  })
+
   it("a state word that is neither LIVE nor DEAD is corruption", () => {
     const buf = Buffer.alloc(64)
     const end = Record.encode(buf, 0, 1, "a", undefined, new Uint8Array([1, 2]), 5n)

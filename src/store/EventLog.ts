@@ -13,6 +13,11 @@ export interface EventLogOptions<S, E> {
   readonly decodeState: (u: unknown) => S
   /** To a JSON-serialisable value; default: the event itself. */
   readonly encodeEvent?: (e: E) => unknown
+  /**
+   * Hot-path replacement for `JSON.stringify(encodeEvent(e))`: must return exactly that text (the file layer
+   * writes it; the memory layer ignores it). For logs that append an event per message.
+   */
+  readonly stringifyEvent?: (e: E) => string
   readonly encodeState?: (s: S) => unknown
   /** Snapshot after this many events since the last one. Default 1000. */
   readonly snapshotEvery?: number

@@ -124,6 +124,29 @@ export const readTs = (buf: Buffer, off: number): bigint => buf.readBigInt64LE(o
 export const readSubject = (buf: Buffer, off: number): string =>
   buf.toString("latin1", off + HEADER, off + HEADER + buf.readUInt16LE(off + 8))
 
+/**
+ * The last decoded subject, as bytes and as the string: a consumer reading a stream mostly meets the same few
+ * subjects in a row, and comparing a few bytes in JS is cheaper than decoding (and allocating) the string again.
+ */
+const lastSubject = { bytes: new Uint8Array(256), len: -1, text: "" }
+
+const subjectAt = (buf: Buffer, at: number, len: number): string => {
+  const last = lastSubject
+  if (len === last.len) {
+    const bytes = last.bytes
+    let i = 0
+    while (i < len && buf[at + i] === bytes[i]) i++
+    if (i === len) return last.text
+  }
+  const text = buf.toString("latin1", at, at + len)
+  if (len <= last.bytes.length) {
+    last.bytes.set(buf.subarray(at, at + len))
+    last.len = len
+    last.text = text
+  }
+  return text
+}
+
 /** Decodes a record checked by `check`; `hdr`/`data` are views into `buf`, not copies. */
 export const decode = (buf: Buffer, off: number, seq: number) => {
   const len = buf.readUInt32LE(off + 4)
@@ -133,7 +156,7 @@ export const decode = (buf: Buffer, off: number, seq: number) => {
   const b = off + HEADER
   return {
     seq,
-    subject: buf.toString("latin1", b, b + sl),
+    subject: subjectAt(buf, b, sl),
     hdr: hasHdr ? buf.subarray(b + sl, b + sl + hl) : undefined,
     data: buf.subarray(b + sl + hl, off + len),
     ts: buf.readBigInt64LE(off + 24)

@@ -132,20 +132,24 @@ export class Sublist<S extends Subscribable> {
   /** All subscriptions whose subject matches the literal `subject`. */
   match(subject: string): SublistResult<S> {
     this.stats.matches++
-    const cached = this.cache.get(subject)
-    if (cached !== undefined) {
-      this.stats.cacheHits++
-      return cached
+    // Ack subjects are unique per delivery: looking them up (hashing a long new string) always misses, and
+    // caching them would only evict the hot subjects and churn the heap. (Inboxes are not: a push deliver
+    // subject or a pull reply takes many messages.)
+    const oneShot = isOneShot(subject)
+    if (!oneShot) {
+      const cached = this.cache.get(subject)
+      if (cached !== undefined) {
+        this.stats.cacheHits++
+        return cached
+      }
     }
     const psubs: Array<S> = []
     const groups = new Map<string, Array<S>>()
-    matchLevel(this.root, subject.split("."), 0, psubs, groups)
+    matchLevel(this.root, subject, 0, psubs, groups)
     const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
       ? EMPTY
       : { psubs, qsubs: Array.from(groups.values()) }
-    // Ack subjects are unique per delivery: caching them would only evict the hot subjects and
-    // churn the heap. (Inboxes are not: a push deliver subject or a pull reply takes many messages.)
-    if (isOneShot(subject)) return result
+    if (oneShot) return result
     if (this.cache.size >= this.cacheLimit) {
       // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
       this.cache.delete(this.cache.keys().next().value!)
@@ -198,23 +202,26 @@ const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>
   }
 }
 
+/** Walks the trie along the tokens of `subject` from `start` (tokens are cut as needed, not split up front). */
 const matchLevel = <S>(
   level: Level<S>,
-  tokens: ReadonlyArray<string>,
-  i: number,
+  subject: string,
+  start: number,
   psubs: Array<S>,
   groups: Map<string, Array<S>>
 ): void => {
-  const last = i === tokens.length - 1
+  const dot = subject.indexOf(".", start)
+  const last = dot < 0
   if (level.fwc !== undefined) addNode(level.fwc, psubs, groups)
   if (level.pwc !== undefined) {
     if (last) addNode(level.pwc, psubs, groups)
-    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, tokens, i + 1, psubs, groups)
+    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, subject, dot + 1, psubs, groups)
   }
-  const node = level.nodes.get(tokens[i]!)
+  if (level.nodes.size === 0) return
+  const node = level.nodes.get(last ? (start === 0 ? subject : subject.slice(start)) : subject.slice(start, dot))
   if (node !== undefined) {
     if (last) addNode(node, psubs, groups)
-    else if (node.next !== undefined) matchLevel(node.next, tokens, i + 1, psubs, groups)
+    else if (node.next !== undefined) matchLevel(node.next, subject, dot + 1, psubs, groups)
   }
 }
 

@@ -3,9 +3,11 @@
  * the journal file, and well-formed ones fold to the same state as before the restart.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { test } from "@fast-check/vitest"
 import { Effect } from "effect"
+import fc from "fast-check"
 import * as path from "node:path"
-import { type ConsumerEvent, journalOptions } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
+import { type ConsumerEvent, journalOptions, stringifyEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
 import { EventLogStore } from "../../../src/store/EventLogStore.ts"
 import { tempDir } from "../../store/support.ts"
 
@@ -30,6 +32,21 @@ const writeRaw = (dir: string, values: ReadonlyArray<unknown>, snapshot?: unknow
 const reopen = (dir: string) =>
   Effect.scoped(EventLogStore.use((s) => Effect.map(s.open("j", journalOptions(1)), (log) => log.state().toJson())))
     .pipe(Effect.provide(EventLogStore.layerFile({ dir })))
+
+const seq = fc.maxSafeNat()
+const anyEvent: fc.Arbitrary<ConsumerEvent> = fc.oneof(
+  fc.record({ e: fc.constant("d" as const), s: seq, t: fc.constantFrom(0 as const, 1 as const) }),
+  fc.record({ e: fc.constant("a" as const), s: seq, d: seq }),
+  fc.record({ e: fc.constant("A" as const), s: seq, d: seq }),
+  fc.record({ e: fc.constant("g" as const), s: seq })
+)
+
+describe("consumer journal encoding", () => {
+  // The journal file holds JSON.stringify's text; the hand-written encoder must never differ from it.
+  test.prop([anyEvent])("stringifyEvent writes exactly JSON.stringify's text", (ev) => {
+    assert.strictEqual(stringifyEvent(ev), JSON.stringify(ev))
+  })
+})
 
 describe("consumer journal decoding", () => {
   it.effect("well-formed events fold back to the same progress", () =>
