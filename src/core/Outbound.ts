@@ -37,7 +37,7 @@ export class Outbound {
   text(text: string): void {
     const n = text.length
     this.ensure(n)
-    this.pos += this.slab.write(text, this.pos, "latin1")
+    this.pos = writeLatin1(this.slab, this.pos, text)
     this.pending += n
   }
 
@@ -68,7 +68,7 @@ export class Outbound {
     slab.set(prefix, pos)
     pos += prefix.length
     if (reply !== undefined) {
-      pos += slab.write(reply, pos, "latin1")
+      pos = writeLatin1(slab, pos, reply)
       slab[pos++] = 32
     }
     if (hdrLen >= 0) {
@@ -102,6 +102,17 @@ export class Outbound {
     }
     return out
   }
+}
+
+/**
+ * Writes a latin1 string at `pos` and returns the end. Reply subjects and protocol lines are short: a JS copy
+ * beats the call into the native encoder (a visible share of every delivery); long strings still go native.
+ */
+const writeLatin1 = (buf: Buffer, pos: number, text: string): number => {
+  const n = text.length
+  if (n > 96) return pos + buf.write(text, pos, "latin1")
+  for (let i = 0; i < n; i++) buf[pos + i] = text.charCodeAt(i)
+  return pos + n
 }
 
 const writeInt = (buf: Uint8Array, pos: number, n: number): number => {

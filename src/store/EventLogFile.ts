@@ -100,8 +100,7 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     this.options = options
     this.policy = policy
     const encode = options.encodeEvent
-    this.stringify = options.stringifyEvent ??
-      (encode === undefined ? (e: E) => JSON.stringify(e) : (e: E) => JSON.stringify(encode(e)))
+    this.stringify = encode === undefined ? (e: E) => JSON.stringify(e) : (e: E) => JSON.stringify(encode(e))
     this.eventsFile = path.join(dir, fileName(name) + ".events")
     this.snapFile = path.join(dir, fileName(name) + ".snap")
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
@@ -178,22 +177,23 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   append(events: ReadonlyArray<E>): S {
     if (this.closed) throw StoreError.closed(this.name)
     if (events.length === 0) return this.current
-    const stringify = this.stringify
+    const writer = this.options.writeEvent
     let next = this.current
     let n = this.lastN
     // Every frame of the batch is encoded into one reused buffer: one write, no per-event Buffer.
     let out = this.scratch
     let len = 0
     for (const e of events) {
-      const json = stringify(e)
-      const room = FRAME + json.length * 3 // UTF-8 needs at most 3 bytes per UTF-16 unit
+      const json = writer === undefined ? this.stringify(e) : ""
+      // UTF-8 needs at most 3 bytes per UTF-16 unit.
+      const room = FRAME + (writer === undefined ? json.length * 3 : writer.maxBytes)
       if (len + room > out.length) {
         const grown = Buffer.allocUnsafe(Math.max(out.length * 2, len + room))
         out.copy(grown, 0, 0, len)
         out = grown
       }
       const body = len + FRAME
-      const bytes = writeText(out, json, body)
+      const bytes = writer === undefined ? writeText(out, json, body) : writer.write(e, out, body) - body
       out.writeUInt32LE(bytes, len)
       out.writeUInt32LE(crc32(out, body, body + bytes), len + 4)
       n++

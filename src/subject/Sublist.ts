@@ -143,12 +143,12 @@ export class Sublist<S extends Subscribable> {
         return cached
       }
     }
-    const psubs: Array<S> = []
-    const groups = new Map<string, Array<S>>()
-    matchLevel(this.root, subject, 0, psubs, groups)
-    const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
+    const out: MatchOut<S> = { psubs: [], groups: undefined }
+    matchLevel(this.root, subject, 0, out)
+    const { groups, psubs } = out
+    const result: SublistResult<S> = psubs.length === 0 && groups === undefined
       ? EMPTY
-      : { psubs, qsubs: Array.from(groups.values()) }
+      : { psubs, qsubs: groups === undefined ? NO_GROUPS : Array.from(groups.values()) }
     if (oneShot) return result
     if (this.cache.size >= this.cacheLimit) {
       // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
@@ -190,8 +190,19 @@ const isOneShot = (subject: string): boolean => subject.charCodeAt(0) === 36 /* 
 
 const isEmptyLevel = <S>(l: Level<S>): boolean => l.nodes.size === 0 && l.pwc === undefined && l.fwc === undefined
 
-const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>>): void => {
+/** What a match collects; the queue-group map is made only when a queue subscriber matches (acks have none). */
+interface MatchOut<S> {
+  readonly psubs: Array<S>
+  groups: Map<string, Array<S>> | undefined
+}
+
+const NO_GROUPS: ReadonlyArray<never> = []
+
+const addNode = <S>(node: Node<S>, out: MatchOut<S>): void => {
+  const psubs = out.psubs
   for (const s of node.psubs) psubs.push(s)
+  if (node.qsubs.size === 0) return
+  const groups = out.groups ??= new Map()
   for (const [name, members] of node.qsubs) {
     let g = groups.get(name)
     if (g === undefined) {
@@ -203,25 +214,19 @@ const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>
 }
 
 /** Walks the trie along the tokens of `subject` from `start` (tokens are cut as needed, not split up front). */
-const matchLevel = <S>(
-  level: Level<S>,
-  subject: string,
-  start: number,
-  psubs: Array<S>,
-  groups: Map<string, Array<S>>
-): void => {
+const matchLevel = <S>(level: Level<S>, subject: string, start: number, out: MatchOut<S>): void => {
   const dot = subject.indexOf(".", start)
   const last = dot < 0
-  if (level.fwc !== undefined) addNode(level.fwc, psubs, groups)
+  if (level.fwc !== undefined) addNode(level.fwc, out)
   if (level.pwc !== undefined) {
-    if (last) addNode(level.pwc, psubs, groups)
-    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, subject, dot + 1, psubs, groups)
+    if (last) addNode(level.pwc, out)
+    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, subject, dot + 1, out)
   }
   if (level.nodes.size === 0) return
   const node = level.nodes.get(last ? (start === 0 ? subject : subject.slice(start)) : subject.slice(start, dot))
   if (node !== undefined) {
-    if (last) addNode(node, psubs, groups)
-    else if (node.next !== undefined) matchLevel(node.next, subject, dot + 1, psubs, groups)
+    if (last) addNode(node, out)
+    else if (node.next !== undefined) matchLevel(node.next, subject, dot + 1, out)
   }
 }
 

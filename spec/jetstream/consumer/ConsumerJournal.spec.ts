@@ -7,7 +7,7 @@ import { test } from "@fast-check/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
 import * as path from "node:path"
-import { type ConsumerEvent, journalOptions, stringifyEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
+import { type ConsumerEvent, journalOptions, writeEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
 import { EventLogStore } from "../../../src/store/EventLogStore.ts"
 import { tempDir } from "../../store/support.ts"
 
@@ -43,8 +43,11 @@ const anyEvent: fc.Arbitrary<ConsumerEvent> = fc.oneof(
 
 describe("consumer journal encoding", () => {
   // The journal file holds JSON.stringify's text; the hand-written encoder must never differ from it.
-  test.prop([anyEvent])("stringifyEvent writes exactly JSON.stringify's text", (ev) => {
-    assert.strictEqual(stringifyEvent(ev), JSON.stringify(ev))
+  test.prop([anyEvent, fc.nat(16)])("writeEvent writes exactly JSON.stringify's text", (ev, at) => {
+    const out = Buffer.alloc(at + writeEvent.maxBytes)
+    const end = writeEvent.write(ev, out, at)
+    assert.isAtMost(end - at, writeEvent.maxBytes)
+    assert.strictEqual(out.toString("utf8", at, end), JSON.stringify(ev))
   })
 })
 
