@@ -134,14 +134,36 @@ export interface Flushable {
 
 const dirty = new Set<Flushable>()
 let scheduled = false
+let soon = false
 
-const flushAll = () => {
-  scheduled = false
+const flushDirty = () => {
   // A flush may enqueue more output (e.g. an error then close); loop until quiet.
   for (const f of dirty) {
     dirty.delete(f)
     f.flush()
   }
+}
+
+const flushAll = () => {
+  scheduled = false
+  flushDirty()
+}
+
+const flushSoonNow = () => {
+  soon = false
+  flushDirty()
+}
+
+/**
+ * Output produced outside I/O callbacks (an actor's batch, which Effect runs from a setImmediate) would wait for
+ * the next loop iteration's flush: one more turn of latency on every JetStream reply. Called at the end of such
+ * a batch, this flushes once the current macrotask is done instead, so everything the actors running in the
+ * same scheduler tick produced still leaves in one write per connection.
+ */
+export const flushSoon = (): void => {
+  if (soon || dirty.size === 0) return
+  soon = true
+  queueMicrotask(flushSoonNow)
 }
 
 /**
