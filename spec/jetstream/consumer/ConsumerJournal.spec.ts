@@ -4,10 +4,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { test } from "@fast-check/vitest"
-import { Effect } from "effect"
+import { Effect, Schema } from "effect"
 import fc from "fast-check"
 import * as path from "node:path"
-import { type ConsumerEvent, journalOptions, writeEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
+import { ConsumerEvent, journalOptions, writeEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
 import { EventLogStore } from "../../../src/store/EventLogStore.ts"
 import { tempDir } from "../../store/support.ts"
 
@@ -49,6 +49,37 @@ describe("consumer journal encoding", () => {
     assert.isAtMost(end - at, writeEvent.maxBytes)
     assert.strictEqual(out.toString("utf8", at, end), JSON.stringify(ev))
   })
+})
+
+/** Near-misses of the event shapes: wrong tags, types, signs, fractions, missing and extra keys. */
+const nearMiss = fc.record({
+  e: fc.constantFrom("d", "a", "A", "g", "x", 1),
+  s: fc.oneof(fc.nat(), fc.constant(-1), fc.constant(1.5), fc.constant("1")),
+  t: fc.option(fc.constantFrom(0, 1, 2, "1", true), { nil: undefined }),
+  d: fc.option(fc.oneof(fc.nat(), fc.constant(-2), fc.constant(0.5)), { nil: undefined }),
+  z: fc.option(fc.constant(0), { nil: undefined })
+}, { requiredKeys: ["e"] })
+
+describe("consumer journal event decoding", () => {
+  const schemaDecode = Schema.decodeUnknownSync(ConsumerEvent, { onExcessProperty: "error" })
+  const outcome = (f: () => unknown) => {
+    try {
+      return { ok: f() }
+    } catch {
+      return { thrown: true }
+    }
+  }
+  // The fast path for well-formed events must accept and reject exactly what the schema does.
+  test.prop([fc.oneof(anyEvent, nearMiss, fc.anything())], { numRuns: 2000 })(
+    "the journal's decodeEvent agrees with the ConsumerEvent schema",
+    (u) => {
+      const viaJson = JSON.parse(JSON.stringify(u) ?? "null") as unknown
+      assert.deepStrictEqual(
+        outcome(() => journalOptions(1).decodeEvent(viaJson)),
+        outcome(() => schemaDecode(viaJson))
+      )
+    }
+  )
 })
 
 describe("consumer journal decoding", () => {
