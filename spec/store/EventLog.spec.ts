@@ -162,6 +162,33 @@ describe("EventLog file recovery", () => {
       assert.strictEqual(state.delivered, 4)
     }))
 
+  // One append encodes the whole batch into a reused buffer that grows past its initial 16 KiB; multi-byte UTF-8
+  // text must be framed by its byte length, not its string length.
+  it.effect("a large batch with multi-byte text reads back intact, and so does the next append", () =>
+    Effect.gen(function*() {
+      const dir = tempDir()
+      const layer = EventLogStore.layerFile({ dir })
+      const big: Array<Ev> = Array.from(
+        { length: 3000 },
+        (_, i): Ev =>
+          i % 3 === 0 ? { _tag: "Config", value: `žluťoučký kůň ${i} \u{1F600}` } : { _tag: "Delivered", seq: i }
+      )
+      const expected = big.reduce(fold, initial)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const log = yield* EventLogStore.use((s) => s.open("t", options(1_000_000)))
+        log.append(big)
+        log.append([{ _tag: "Config", value: "after ✓" }])
+      })).pipe(Effect.provide(layer))
+      const state = yield* Effect.scoped(EventLogStore.use((s) => s.open("t", options(1_000_000)))).pipe(
+        Effect.map((l) => l.state()),
+        Effect.provide(layer)
+      )
+      assert.strictEqual(state.delivered, expected.delivered)
+      assert.deepStrictEqual(state.pending, expected.pending)
+      assert.strictEqual(state.config, "after ✓")
+      assert.isTrue(fs.statSync(path.join(dir, "t.events")).size > 16 * 1024)
+    }))
+
   it.effect("a corrupt snapshot is a typed Corrupt error", () =>
     Effect.gen(function*() {
       const dir = tempDir()

@@ -19,6 +19,25 @@ describe("crc32", () => {
       assert.strictEqual(crc32(bytes), crc32(bytes, k, bytes.length, crc32(bytes, 0, k)))
     }
   )
+  // Long ranges go to zlib's native crc32, short ones to the JS tables: chaining a long range from short pieces
+  // crosses between the two, so both must compute the same function (and honour start/end/seed).
+  test.prop([fc.uint8Array({ minLength: 400, maxLength: 3000 }), fc.nat(3000), fc.nat(3000)])(
+    "the native and JS paths agree: long ranges chain from short pieces",
+    (bytes, a, b) => {
+      const lo = Math.min(a, b, bytes.length)
+      const hi = Math.min(Math.max(a, b), bytes.length)
+      let seed = 0
+      for (let i = lo; i < hi; i += 7) seed = crc32(bytes, i, Math.min(i + 7, hi), seed)
+      assert.strictEqual(crc32(bytes, lo, hi), seed)
+    }
+  )
+  it("a long range is the standard CRC-32", () => {
+    const big = Buffer.alloc(20_000, "The quick brown fox jumps over the lazy dog")
+    let seed = 0
+    for (let i = 0; i < big.length; i += 100) seed = crc32(big, i, i + 100, seed)
+    assert.strictEqual(crc32(big), seed)
+    assert.strictEqual(crc32(big, 0, 43), 0x414fa339)
+  })
 })
 
 describe("record framing", () => {
@@ -46,6 +65,19 @@ describe("record framing", () => {
     assert.strictEqual(Record.check(buf, 8, len - 1, true), Record.Check.Torn)
     buf.writeUInt32LE(Record.DEAD, 8 + Record.STATE_OFFSET)
     assert.strictEqual(Record.check(buf, 8, len, true), Record.Check.Dead)
+  })
+
+  // decode reuses the previous subject's string when the bytes are the same: a same-length different subject, or
+  // the same one in another buffer, must still come out exactly.
+  test.prop([fc.array(fc.constantFrom("bench.data", "bench.date", "bench.dat", "orders.eu", "bench.data"), {
+    minLength: 1,
+    maxLength: 20
+  })])("consecutive decodes of similar subjects each return their own subject", (subjects) => {
+    for (const [i, subject] of subjects.entries()) {
+      const buf = Buffer.alloc(Record.frameLength(subject.length, 0, 1))
+      Record.encode(buf, 0, i + 1, subject, undefined, new Uint8Array([i]), 1n)
+      assert.strictEqual(Record.decode(buf, 0, i + 1).subject, subject)
+    }
   })
 
   it("a state word that is neither LIVE nor DEAD is corruption", () => {

@@ -37,7 +37,7 @@ export class Outbound {
   text(text: string): void {
     const n = text.length
     this.ensure(n)
-    this.pos += this.slab.write(text, this.pos, "latin1")
+    this.pos = writeLatin1(this.slab, this.pos, text)
     this.pending += n
   }
 
@@ -68,7 +68,7 @@ export class Outbound {
     slab.set(prefix, pos)
     pos += prefix.length
     if (reply !== undefined) {
-      pos += slab.write(reply, pos, "latin1")
+      pos = writeLatin1(slab, pos, reply)
       slab[pos++] = 32
     }
     if (hdrLen >= 0) {
@@ -104,6 +104,17 @@ export class Outbound {
   }
 }
 
+/**
+ * Writes a latin1 string at `pos` and returns the end. Reply subjects and protocol lines are short: a JS copy
+ * beats the call into the native encoder (a visible share of every delivery); long strings still go native.
+ */
+const writeLatin1 = (buf: Buffer, pos: number, text: string): number => {
+  const n = text.length
+  if (n > 96) return pos + buf.write(text, pos, "latin1")
+  for (let i = 0; i < n; i++) buf[pos + i] = text.charCodeAt(i)
+  return pos + n
+}
+
 const writeInt = (buf: Uint8Array, pos: number, n: number): number => {
   if (n < 10) {
     buf[pos] = 48 + n
@@ -123,14 +134,36 @@ export interface Flushable {
 
 const dirty = new Set<Flushable>()
 let scheduled = false
+let soon = false
 
-const flushAll = () => {
-  scheduled = false
+const flushDirty = () => {
   // A flush may enqueue more output (e.g. an error then close); loop until quiet.
   for (const f of dirty) {
     dirty.delete(f)
     f.flush()
   }
+}
+
+const flushAll = () => {
+  scheduled = false
+  flushDirty()
+}
+
+const flushSoonNow = () => {
+  soon = false
+  flushDirty()
+}
+
+/**
+ * Output produced outside I/O callbacks (an actor's batch, which Effect runs from a setImmediate) would wait for
+ * the next loop iteration's flush: one more turn of latency on every JetStream reply. Called at the end of such
+ * a batch, this flushes once the current macrotask is done instead, so everything the actors running in the
+ * same scheduler tick produced still leaves in one write per connection.
+ */
+export const flushSoon = (): void => {
+  if (soon || dirty.size === 0) return
+  soon = true
+  queueMicrotask(flushSoonNow)
 }
 
 /**

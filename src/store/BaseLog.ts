@@ -319,6 +319,16 @@ export abstract class BaseLog<R = never> implements MessageLog {
     return { ...base, deleted }
   }
 
+  firstSequence(): number {
+    this.assertOpen()
+    return this.firstSeq
+  }
+
+  lastSequence(): number {
+    this.assertOpen()
+    return this.lastSeq
+  }
+
   private memo(filter: string): MatchMemo {
     return new MatchMemo(filter, (id) => this.subjects.names[id]!)
   }

@@ -13,6 +13,15 @@ export interface EventLogOptions<S, E> {
   readonly decodeState: (u: unknown) => S
   /** To a JSON-serialisable value; default: the event itself. */
   readonly encodeEvent?: (e: E) => unknown
+  /**
+   * Hot-path replacement for `JSON.stringify(encodeEvent(e))`, for logs that append an event per message:
+   * `write` puts exactly that text's UTF-8 bytes (at most `maxBytes`) into `out` at `at` and returns the end.
+   * The file layer uses it; the memory layer keeps events as they are.
+   */
+  readonly writeEvent?: {
+    readonly maxBytes: number
+    readonly write: (e: E, out: Uint8Array, at: number) => number
+  }
   readonly encodeState?: (s: S) => unknown
   /** Snapshot after this many events since the last one. Default 1000. */
   readonly snapshotEvery?: number

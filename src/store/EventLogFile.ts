@@ -25,6 +25,7 @@ import * as StoreError from "./StoreError.ts"
 
 const FRAME = 16
 const TWO32 = 4294967296
+const SCRATCH_KEEP = 1024 * 1024
 
 const numberBytes = (n: number): Buffer => {
   const b = Buffer.allocUnsafe(8)
@@ -43,6 +44,22 @@ const frame = (n: number, json: string, key: Cipher.FileKey | undefined): Buffer
   nb.copy(b, 8)
   body.copy(b, FRAME)
   return b
+}
+
+/**
+ * Writes `text` as UTF-8 at `at` (room for 3 bytes per unit is ensured) and returns the byte count. Journal
+ * events are short ASCII JSON: copying the units in JS beats a call into the native encoder; anything else
+ * goes to it.
+ */
+const writeText = (out: Buffer, text: string, at: number): number => {
+  const n = text.length
+  if (n > 256) return out.write(text, at, "utf8")
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 128) return out.write(text, at, "utf8")
+    out[at + i] = c
+  }
+  return n
 }
 
 interface Frame {
@@ -95,6 +112,8 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   private key: Cipher.FileKey | undefined
   /** A plaintext file was read while a key is configured: rewrite encrypted once open. */
   private convert = false
+  private readonly stringify: (e: E) => string
+  private scratch: Buffer = Buffer.allocUnsafe(16 * 1024)
 
   constructor(
     dir: string,
@@ -107,6 +126,8 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     this.options = options
     this.policy = policy
     this.cipher = cipher
+    const encode = options.encodeEvent
+    this.stringify = encode === undefined ? (e: E) => JSON.stringify(e) : (e: E) => JSON.stringify(encode(e))
     this.eventsFile = path.join(dir, fileName(name) + ".events")
     this.snapFile = path.join(dir, fileName(name) + ".snap")
     StoreError.ioSync(dir, "mkdir", () => fs.mkdirSync(dir, { recursive: true }))
@@ -226,15 +247,47 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
   append(events: ReadonlyArray<E>): S {
     if (this.closed) throw StoreError.closed(this.name)
     if (events.length === 0) return this.current
-    const encode = this.options.encodeEvent ?? ((e: E): unknown => e)
+    const writer = this.options.writeEvent
     let next = this.current
-    const frames: Array<Buffer> = []
     let n = this.lastN
+    // Every frame of the batch is encoded into one reused buffer: one write, no per-event Buffer.
+    let out = this.scratch
+    let len = 0
     for (const e of events) {
-      frames.push(frame(++n, JSON.stringify(encode(e)), this.key))
+      if (this.key !== undefined) {
+        // Encrypted journals seal each frame on its own (the in-place encoding below is for plaintext).
+        const sealed = frame(++n, this.stringify(e), this.key)
+        if (len + sealed.length > out.length) {
+          const grown = Buffer.allocUnsafe(Math.max(out.length * 2, len + sealed.length))
+          out.copy(grown, 0, 0, len)
+          out = grown
+        }
+        sealed.copy(out, len)
+        len += sealed.length
+        next = this.options.fold(next, e)
+        continue
+      }
+      const json = writer === undefined ? this.stringify(e) : ""
+      // UTF-8 needs at most 3 bytes per UTF-16 unit.
+      const room = FRAME + (writer === undefined ? json.length * 3 : writer.maxBytes)
+      if (len + room > out.length) {
+        const grown = Buffer.allocUnsafe(Math.max(out.length * 2, len + room))
+        out.copy(grown, 0, 0, len)
+        out = grown
+      }
+      const body = len + FRAME
+      const bytes = writer === undefined ? writeText(out, json, body) : writer.write(e, out, body) - body
+      out.writeUInt32LE(bytes, len)
+      out.writeUInt32LE(crc32(out, body, body + bytes), len + 4)
+      n++
+      out.writeUInt32LE(n % TWO32, len + 8)
+      out.writeUInt32LE(Math.floor(n / TWO32), len + 12)
+      len = body + bytes
       next = this.options.fold(next, e)
     }
-    const buf = frames.length === 1 ? frames[0]! : Buffer.concat(frames)
+    // Keep a moderately sized buffer for the next batch; drop one grown by a rare huge batch.
+    if (out.length <= SCRATCH_KEEP) this.scratch = out
+    const buf = out.subarray(0, len)
     try {
       writeFull(this.eventsFile, this.fd, buf, buf.length, this.size)
     } catch (e) {

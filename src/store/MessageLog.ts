@@ -110,6 +110,9 @@ export interface MessageLog {
   purge(request?: PurgeRequest): number
   enforceLimits(limits: Limits): Removed
   state(options?: { readonly deleted?: boolean }): StoreState
+  /** `state().firstSeq` and `state().lastSeq` without building the state: consumers ask on every delivery. */
+  firstSequence(): number
+  lastSequence(): number
   /** Reclaims space held by deleted messages (file layer rewrites sparse segments). */
   compact(): void
   /**

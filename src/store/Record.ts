@@ -155,6 +155,29 @@ export const decodeSealed = (buf: Buffer, off: number, seq: number, key: FileKey
   }
 }
 
+/**
+ * The last decoded subject, as bytes and as the string: a consumer reading a stream mostly meets the same few
+ * subjects in a row, and comparing a few bytes in JS is cheaper than decoding (and allocating) the string again.
+ */
+const lastSubject = { bytes: new Uint8Array(256), len: -1, text: "" }
+
+const subjectAt = (buf: Buffer, at: number, len: number): string => {
+  const last = lastSubject
+  if (len === last.len) {
+    const bytes = last.bytes
+    let i = 0
+    while (i < len && buf[at + i] === bytes[i]) i++
+    if (i === len) return last.text
+  }
+  const text = buf.toString("latin1", at, at + len)
+  if (len <= last.bytes.length) {
+    last.bytes.set(buf.subarray(at, at + len))
+    last.len = len
+    last.text = text
+  }
+  return text
+}
+
 /** Decodes a record checked by `check`; `hdr`/`data` are views into `buf`, not copies. */
 export const decode = (buf: Buffer, off: number, seq: number) => {
   const len = buf.readUInt32LE(off + 4)
@@ -164,7 +187,7 @@ export const decode = (buf: Buffer, off: number, seq: number) => {
   const b = off + HEADER
   return {
     seq,
-    subject: buf.toString("latin1", b, b + sl),
+    subject: subjectAt(buf, b, sl),
     hdr: hasHdr ? buf.subarray(b + sl, b + sl + hl) : undefined,
     data: buf.subarray(b + sl + hl, off + len),
     ts: buf.readBigInt64LE(off + 24)

@@ -132,20 +132,24 @@ export class Sublist<S extends Subscribable> {
   /** All subscriptions whose subject matches the literal `subject`. */
   match(subject: string): SublistResult<S> {
     this.stats.matches++
-    const cached = this.cache.get(subject)
-    if (cached !== undefined) {
-      this.stats.cacheHits++
-      return cached
+    // Ack subjects are unique per delivery: looking them up (hashing a long new string) always misses, and
+    // caching them would only evict the hot subjects and churn the heap. (Inboxes are not: a push deliver
+    // subject or a pull reply takes many messages.)
+    const oneShot = isOneShot(subject)
+    if (!oneShot) {
+      const cached = this.cache.get(subject)
+      if (cached !== undefined) {
+        this.stats.cacheHits++
+        return cached
+      }
     }
-    const psubs: Array<S> = []
-    const groups = new Map<string, Array<S>>()
-    matchLevel(this.root, subject.split("."), 0, psubs, groups)
-    const result: SublistResult<S> = psubs.length === 0 && groups.size === 0
+    const out: MatchOut<S> = { psubs: [], groups: undefined }
+    matchLevel(this.root, subject, 0, out)
+    const { groups, psubs } = out
+    const result: SublistResult<S> = psubs.length === 0 && groups === undefined
       ? EMPTY
-      : { psubs, qsubs: Array.from(groups.values()) }
-    // Ack subjects are unique per delivery: caching them would only evict the hot subjects and
-    // churn the heap. (Inboxes are not: a push deliver subject or a pull reply takes many messages.)
-    if (isOneShot(subject)) return result
+      : { psubs, qsubs: groups === undefined ? NO_GROUPS : Array.from(groups.values()) }
+    if (oneShot) return result
     if (this.cache.size >= this.cacheLimit) {
       // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
       this.cache.delete(this.cache.keys().next().value!)
@@ -186,8 +190,19 @@ const isOneShot = (subject: string): boolean => subject.charCodeAt(0) === 36 /* 
 
 const isEmptyLevel = <S>(l: Level<S>): boolean => l.nodes.size === 0 && l.pwc === undefined && l.fwc === undefined
 
-const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>>): void => {
+/** What a match collects; the queue-group map is made only when a queue subscriber matches (acks have none). */
+interface MatchOut<S> {
+  readonly psubs: Array<S>
+  groups: Map<string, Array<S>> | undefined
+}
+
+const NO_GROUPS: ReadonlyArray<never> = []
+
+const addNode = <S>(node: Node<S>, out: MatchOut<S>): void => {
+  const psubs = out.psubs
   for (const s of node.psubs) psubs.push(s)
+  if (node.qsubs.size === 0) return
+  const groups = out.groups ??= new Map()
   for (const [name, members] of node.qsubs) {
     let g = groups.get(name)
     if (g === undefined) {
@@ -198,23 +213,20 @@ const addNode = <S>(node: Node<S>, psubs: Array<S>, groups: Map<string, Array<S>
   }
 }
 
-const matchLevel = <S>(
-  level: Level<S>,
-  tokens: ReadonlyArray<string>,
-  i: number,
-  psubs: Array<S>,
-  groups: Map<string, Array<S>>
-): void => {
-  const last = i === tokens.length - 1
-  if (level.fwc !== undefined) addNode(level.fwc, psubs, groups)
+/** Walks the trie along the tokens of `subject` from `start` (tokens are cut as needed, not split up front). */
+const matchLevel = <S>(level: Level<S>, subject: string, start: number, out: MatchOut<S>): void => {
+  const dot = subject.indexOf(".", start)
+  const last = dot < 0
+  if (level.fwc !== undefined) addNode(level.fwc, out)
   if (level.pwc !== undefined) {
-    if (last) addNode(level.pwc, psubs, groups)
-    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, tokens, i + 1, psubs, groups)
+    if (last) addNode(level.pwc, out)
+    else if (level.pwc.next !== undefined) matchLevel(level.pwc.next, subject, dot + 1, out)
   }
-  const node = level.nodes.get(tokens[i]!)
+  if (level.nodes.size === 0) return
+  const node = level.nodes.get(last ? (start === 0 ? subject : subject.slice(start)) : subject.slice(start, dot))
   if (node !== undefined) {
-    if (last) addNode(node, psubs, groups)
-    else if (node.next !== undefined) matchLevel(node.next, tokens, i + 1, psubs, groups)
+    if (last) addNode(node, out)
+    else if (node.next !== undefined) matchLevel(node.next, subject, dot + 1, out)
   }
 }
 

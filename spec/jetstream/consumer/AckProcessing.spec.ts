@@ -1,6 +1,6 @@
 import { assert, describe, it } from "vitest"
 import { parseGoDuration } from "../../../src/jetstream/codec/GoTime.ts"
-import { ackKind, nakDelayMs, nextPullRequest } from "../../../src/jetstream/consumer/AckProcessing.ts"
+import { ackKind, ackTarget, nakDelayMs, nextPullRequest } from "../../../src/jetstream/consumer/AckProcessing.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
 
@@ -17,6 +17,32 @@ describe("ackKind (nats-server's processAck)", () => {
     for (const other of ["+ACKS", "+ACK ", "+OKAY", "+WPI2", "+TERMINATE", "ack", "+nak", "{}"]) {
       assert.strictEqual(ackKind(b(other)), undefined, other)
     }
+  })
+})
+
+describe("ackTarget (nats-server's ackReplyInfo)", () => {
+  it("reads the stream and consumer sequence of a nine-token ack subject", () => {
+    assert.deepStrictEqual(ackTarget("$JS.ACK.S.C.1.42.7.1700000000000000000.0"), { sseq: 42, dseq: 7 })
+    assert.deepStrictEqual(ackTarget("$JS.ACK.ORDERS.c-1.3.9007199254740991.12.1.5"), {
+      sseq: 9007199254740991,
+      dseq: 12
+    })
+    // A consumer sequence that is not digits names no delivery of its own (the stream sequence still counts).
+    assert.deepStrictEqual(ackTarget("$JS.ACK.S.C.1.42.x.1.0"), { sseq: 42, dseq: -1 })
+  })
+  it("names nothing for other token counts, empty or non-decimal stream sequences, or zero", () => {
+    for (
+      const s of [
+        "$JS.ACK.S.C.1.42.7.1",
+        "$JS.ACK.S.C.1.42.7.1.0.9",
+        "$JS.ACK.S.C.1..7.1.0",
+        "$JS.ACK.S.C.1.4a.7.1.0",
+        "$JS.ACK.S.C.1. 42.7.1.0",
+        "$JS.ACK.S.C.1.0x10.7.1.0",
+        "$JS.ACK.S.C.1.0.7.1.0",
+        "$JS.ACK.S.C.1.99999999999999999999.7.1.0"
+      ]
+    ) assert.strictEqual(ackTarget(s), undefined, s)
   })
 })
 

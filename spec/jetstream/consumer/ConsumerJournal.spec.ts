@@ -3,9 +3,11 @@
  * the journal file, and well-formed ones fold to the same state as before the restart.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { test } from "@fast-check/vitest"
+import { Effect, Schema } from "effect"
+import fc from "fast-check"
 import * as path from "node:path"
-import { type ConsumerEvent, journalOptions } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
+import { ConsumerEvent, journalOptions, writeEvent } from "../../../src/jetstream/consumer/ConsumerJournal.ts"
 import { EventLogStore } from "../../../src/store/EventLogStore.ts"
 import { tempDir } from "../../store/support.ts"
 
@@ -30,6 +32,55 @@ const writeRaw = (dir: string, values: ReadonlyArray<unknown>, snapshot?: unknow
 const reopen = (dir: string) =>
   Effect.scoped(EventLogStore.use((s) => Effect.map(s.open("j", journalOptions(1)), (log) => log.state().toJson())))
     .pipe(Effect.provide(EventLogStore.layerFile({ dir })))
+
+const seq = fc.maxSafeNat()
+const anyEvent: fc.Arbitrary<ConsumerEvent> = fc.oneof(
+  fc.record({ e: fc.constant("d" as const), s: seq, t: fc.constantFrom(0 as const, 1 as const) }),
+  fc.record({ e: fc.constant("a" as const), s: seq, d: seq }),
+  fc.record({ e: fc.constant("A" as const), s: seq, d: seq }),
+  fc.record({ e: fc.constant("g" as const), s: seq })
+)
+
+describe("consumer journal encoding", () => {
+  // The journal file holds JSON.stringify's text; the hand-written encoder must never differ from it.
+  test.prop([anyEvent, fc.nat(16)])("writeEvent writes exactly JSON.stringify's text", (ev, at) => {
+    const out = Buffer.alloc(at + writeEvent.maxBytes)
+    const end = writeEvent.write(ev, out, at)
+    assert.isAtMost(end - at, writeEvent.maxBytes)
+    assert.strictEqual(out.toString("utf8", at, end), JSON.stringify(ev))
+  })
+})
+
+/** Near-misses of the event shapes: wrong tags, types, signs, fractions, missing and extra keys. */
+const nearMiss = fc.record({
+  e: fc.constantFrom("d", "a", "A", "g", "x", 1),
+  s: fc.oneof(fc.nat(), fc.constant(-1), fc.constant(1.5), fc.constant("1")),
+  t: fc.option(fc.constantFrom(0, 1, 2, "1", true), { nil: undefined }),
+  d: fc.option(fc.oneof(fc.nat(), fc.constant(-2), fc.constant(0.5)), { nil: undefined }),
+  z: fc.option(fc.constant(0), { nil: undefined })
+}, { requiredKeys: ["e"] })
+
+describe("consumer journal event decoding", () => {
+  const schemaDecode = Schema.decodeUnknownSync(ConsumerEvent, { onExcessProperty: "error" })
+  const outcome = (f: () => unknown) => {
+    try {
+      return { ok: f() }
+    } catch {
+      return { thrown: true }
+    }
+  }
+  // The fast path for well-formed events must accept and reject exactly what the schema does.
+  test.prop([fc.oneof(anyEvent, nearMiss, fc.anything())], { numRuns: 2000 })(
+    "the journal's decodeEvent agrees with the ConsumerEvent schema",
+    (u) => {
+      const viaJson = JSON.parse(JSON.stringify(u) ?? "null") as unknown
+      assert.deepStrictEqual(
+        outcome(() => journalOptions(1).decodeEvent(viaJson)),
+        outcome(() => schemaDecode(viaJson))
+      )
+    }
+  )
+})
 
 describe("consumer journal decoding", () => {
   it.effect("well-formed events fold back to the same progress", () =>

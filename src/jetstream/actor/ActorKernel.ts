@@ -12,6 +12,7 @@
  * call is refused, so a broken actor is visible instead of restarting in a loop.
  */
 import { Cause, Deferred, Duration, Effect, Queue, type Scope } from "effect"
+import { flushSoon } from "../../core/Outbound.ts"
 
 /** Runs a function inside the actor; built by `call`. */
 export interface Call<Self> {
@@ -112,6 +113,7 @@ export class ActorKernel<Cmd extends { readonly _tag: string }, Self> {
       while (true) {
         const batch = yield* Queue.takeAll(self.mailbox)
         const exit = yield* Effect.exit(step(batch))
+        flushSoon()
         if (exit._tag === "Success") continue
         if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause)
         const now = yield* Effect.clockWith((c) => c.currentTimeMillis)

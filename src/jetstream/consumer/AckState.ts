@@ -167,15 +167,20 @@ export class AckState {
     return this.redeliver.shift()
   }
 
-  /** Moves every pending message whose deadline passed onto the redelivery queue. */
-  expire(nowMs: number): void {
+  /**
+   * Moves every pending message whose deadline passed onto the redelivery queue. Returns the earliest deadline
+   * still ahead (Infinity if none), found in the same pass, so the caller need not scan the pending set again.
+   */
+  expire(nowMs: number): number {
+    let earliest = Infinity
     for (const [sseq, p] of this.pending) {
       if (p.deadline <= nowMs) {
         this.queueRedelivery(sseq)
         // Not re-armed until it is actually redelivered.
         p.deadline = Infinity
-      }
+      } else if (p.deadline < earliest) earliest = p.deadline
     }
+    return earliest
   }
 
   toJson(): AckStateJson {

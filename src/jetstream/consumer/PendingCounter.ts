@@ -17,15 +17,15 @@ export class PendingCounter {
 
   /** Undelivered matching messages at or after `nextSeq`. */
   current(store: MessageLog, nextSeq: number, filter: ConsumerFilter, removedGen: number): number {
-    const st = store.state()
-    const from = Math.max(nextSeq, st.firstSeq)
+    const from = Math.max(nextSeq, store.firstSequence())
+    const lastSeq = store.lastSequence()
     if (this.gen !== removedGen || this.countedUpTo < 0) {
       this.count = filter.count(store, from)
-      this.countedUpTo = st.lastSeq
+      this.countedUpTo = lastSeq
       this.gen = removedGen
-    } else if (st.lastSeq > this.countedUpTo) {
+    } else if (lastSeq > this.countedUpTo) {
       this.count += filter.count(store, Math.max(this.countedUpTo + 1, from))
-      this.countedUpTo = st.lastSeq
+      this.countedUpTo = lastSeq
     }
     return this.count
   }
