@@ -170,6 +170,70 @@ describe("configuration reload", () => {
   })
 })
 
+const ACCOUNTS_BEFORE = `accounts {
+  A: { users: [ { user: a1, password: p }, { user: a2, password: p } ] }
+  B: { users: [ { user: b1, password: p } ] }
+}
+`
+const ACCOUNTS_AFTER = `accounts {
+  A: { users: [ { user: a1, password: p }, { user: a3, password: p } ] }
+  B: { users: [ { user: b1, password: p }, { user: a2, password: p } ] }
+}
+`
+
+/** Users move between accounts: the moved one is closed, the others stay, a new one can connect. */
+const accountsScenario = async (port: number, conf: string, reload: () => Promise<void>) => {
+  const a1 = await rawClient(port, { user: "a1", pass: "p" }, "SUB x 1\r\n")
+  const a2 = await rawClient(port, { user: "a2", pass: "p" }, "")
+  fs.writeFileSync(conf, ACCOUNTS_AFTER)
+  await reload()
+  await until(() => a2.closed())
+  const a3 = await rawClient(port, { user: "a3", pass: "p" }, "PUB x 2\r\nhi\r\n")
+  const b1 = await rawClient(port, { user: "b1", pass: "p" }, "PUB x 2\r\nno\r\n")
+  a1.send("PING\r\n")
+  await until(() => a1.output().split("PONG\r\n").length >= 3)
+  const result = { a1: a1.output(), a1Open: !a1.closed(), a2: a2.output() }
+  for (const c of [a1, a3, b1]) c.end()
+  return result
+}
+
+const ACCOUNTS_EXPECTED = { a1: "PONG\r\nMSG x 1 2\r\nhi\r\nPONG\r\n", a1Open: true, a2: "PONG\r\n" }
+
+describe("configuration reload with accounts", () => {
+  it("moves users between accounts without touching the others; other account changes are refused", async () => {
+    const dir = tmp()
+    const conf = path.join(dir, "acc.conf")
+    const pidFile = path.join(dir, "broker.pid")
+    fs.writeFileSync(conf, ACCOUNTS_BEFORE)
+    const b = await startCli(["-c", conf, "-P", pidFile])
+    const reload = async () => {
+      expect((await runCli(["--signal", `reload=${pidFile}`])).code).toBe(0)
+    }
+    expect(await accountsScenario(b.port, conf, reload)).toEqual(ACCOUNTS_EXPECTED)
+    expect(b.log()).toContain("[INF] Reloaded: accounts")
+    fs.writeFileSync(conf, ACCOUNTS_AFTER.replace("B: {", "B: { exports: [ { stream: x } ],"))
+    await reload()
+    await until(() => b.log().includes("Failed to reload"))
+    expect(b.log()).toContain(
+      "Failed to reload server configuration: config reload not supported for accounts: only their users and permissions may change"
+    )
+    await b.stop()
+  })
+
+  it.skipIf(natsServerPath() === undefined)("matches nats-server 2.9.10 when users move", async () => {
+    const dir = tmp()
+    const conf = path.join(dir, "acc.conf")
+    const pidFile = path.join(dir, "nats.pid")
+    fs.writeFileSync(conf, ACCOUNTS_BEFORE)
+    const n = await startNatsServer(["-c", conf, "-P", pidFile])
+    const theirs = await accountsScenario(n.port, conf, async () => {
+      expect((await runCli(["--signal", `reload=${pidFile}`])).code).toBe(0)
+    })
+    await n.stop()
+    expect(theirs).toEqual(ACCOUNTS_EXPECTED)
+  })
+})
+
 describe("reload plan", () => {
   const base = make({
     auth: {

@@ -61,8 +61,6 @@ const goDuration = (ms: number): string => {
   return `${ms / 1000}s`
 }
 
-const display = (v: unknown): string => (v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v))
-
 const authNotices = (before: AuthSettings, after: AuthSettings): Array<string> | string => {
   const out: Array<string> = []
   if (before.user !== after.user) out.push("Reloaded: authorization username")
@@ -91,10 +89,30 @@ export const planReload = (current: BrokerConfig, next: BrokerConfig): ReloadPla
     if (sameValue(before, after)) continue
     switch (key) {
       case "auth": {
+        // Operator mode's trust (operator JWTs, preloaded accounts) is fixed at start for now.
+        if (current.auth?.operator !== undefined || next.auth?.operator !== undefined) {
+          return { ok: false, error: "config reload not supported for operator mode (trusted operators and resolver)" }
+        }
         const n = authNotices(current.auth ?? emptyAuth, next.auth ?? emptyAuth)
         if (typeof n === "string") return { ok: false, error: n }
         notices.push(...n)
         authChanged = true
+        break
+      }
+      case "accounts": {
+        // The subject spaces, their imports and JetStream are built once; users move with `auth`.
+        const shape = (a: BrokerConfig["accounts"]) =>
+          a === undefined ? undefined : {
+            systemAccount: a.systemAccount,
+            accounts: a.accounts.map(({ users: _u, nkeys: _n, defaultPermissions: _p, ...rest }) => rest)
+          }
+        if (!sameValue(shape(current.accounts), shape(next.accounts))) {
+          return {
+            ok: false,
+            error: "config reload not supported for accounts: only their users and permissions may change"
+          }
+        }
+        notices.push("Reloaded: accounts")
         break
       }
       case "debug":
@@ -141,7 +159,17 @@ export const planReload = (current: BrokerConfig, next: BrokerConfig): ReloadPla
   return { ok: true, notices, authChanged }
 }
 
-const refuse = (key: keyof BrokerConfig, before: unknown, after: unknown): ReloadPlan => ({
-  ok: false,
-  error: `config reload not supported for ${GO_NAMES[key] ?? key}: old=${display(before)}, new=${display(after)}`
-})
+/**
+ * nats-server prints both values; we print scalars only: a block (TLS, accounts) may hold passwords,
+ * keys or certificates, which have no place in a log line.
+ */
+const refuse = (key: keyof BrokerConfig, before: unknown, after: unknown): ReloadPlan => {
+  const name = GO_NAMES[key] ?? key
+  const scalar = (v: unknown) => v === undefined || v === null || typeof v !== "object"
+  return {
+    ok: false,
+    error: scalar(before) && scalar(after)
+      ? `config reload not supported for ${name}: old=${before ?? ""}, new=${after ?? ""}`
+      : `config reload not supported for ${name}`
+  }
+}

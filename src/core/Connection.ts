@@ -408,7 +408,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       ? (auth.noAuthUser() ?? { ok: false, reason: "no CONNECT" })
       : this.ctx.tlsMap === true
       ? auth.authenticateCertificate(this.wire.peerCertificate(), this.credentials.pass)
-      : auth.authenticate(this.credentials, this.nonce)
+      : auth.authenticate(this.credentials, this.nonce, this.wire.remoteAddress)
     if (!r.ok) return this.authViolation(r.reason)
     // nats-server clientHasMovedToDifferentAccount: closed, without an error.
     if ((r.account ?? "$G") !== this.account) return this.close("Client Closed")
