@@ -42,12 +42,36 @@ const decodeSig = (sig: string): Buffer | undefined => {
 }
 
 export const verifyNonce = (nkey: string, nonce: string, sig: string): boolean => {
-  const raw = rawPublicKey(nkey)
   const s = decodeSig(sig)
-  if (raw === undefined || s === undefined) return false
+  return s !== undefined && verifyEd25519(nkey, Buffer.from(nonce, "latin1"), s) === true
+}
+
+/** Key objects of recently seen nkeys (issuers and users repeat; building one costs more than a verify). */
+const keys = new Map<string, crypto.KeyObject>()
+const KEYS_KEPT = 1024
+
+const keyObject = (nkey: string): crypto.KeyObject | undefined => {
+  const known = keys.get(nkey)
+  if (known !== undefined) return known
+  const raw = rawPublicKey(nkey)
+  if (raw === undefined) return undefined
+  const key = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: "der", type: "spki" })
+  if (keys.size >= KEYS_KEPT) keys.delete(keys.keys().next().value!)
+  keys.set(nkey, key)
+  return key
+}
+
+/** An ed25519 signature of `data` by a public nkey; undefined when the key is not a valid public nkey. */
+export const verifyEd25519 = (nkey: string, data: Uint8Array, sig: Uint8Array): boolean | undefined => {
+  let key: crypto.KeyObject | undefined
   try {
-    const key = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI, raw]), format: "der", type: "spki" })
-    return crypto.verify(null, Buffer.from(nonce, "latin1"), key, s)
+    key = keyObject(nkey)
+  } catch {
+    return undefined
+  }
+  if (key === undefined) return undefined
+  try {
+    return crypto.verify(null, data, key, sig)
   } catch {
     return false
   }
