@@ -16,6 +16,7 @@ import {
   type ConsumerConfig,
   decodeConsumerCreate,
   encodeConsumerConfig,
+  sameAsStored,
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
@@ -89,12 +90,17 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       c.config
     )
     const existing = ctx.registry.getConsumer(streamName, name)
+    // 2.10 `action`: "create" must not change an existing consumer, "update" must find one.
+    if (existing !== undefined && req.action === "create" && !sameAsStored(existing.config, config)) {
+      return yield* ApiErrors.consumerAlreadyExists()
+    }
+    if (existing === undefined && req.action === "update") return yield* ApiErrors.consumerDoesNotExist()
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
-      // 2.9.10 has no create/update `action`: an existing name is always an update attempt.
+      // Without an `action` (or with "update") an existing name is an update attempt.
       if (sameConsumerConfig(existing.config, config)) return consumerInfo(existing)
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused

@@ -69,6 +69,24 @@ const createdInfo = (actor: StreamActor): ApiBody => {
 const overlapsOther = (registry: StreamRegistry, config: StreamConfig): boolean =>
   registry.all().some((a) => a.name !== config.name && subjectsOverlap(a.config.subjects, config.subjects))
 
+/**
+ * nats-server's check when an update sets a new non-zero `consumer_limits` value: every consumer
+ * must be within the limits that are set (the current server's rule; 2.10 also refused removing a
+ * limit while consumers had a threshold). The consumer names are sorted (nats-server lists them in map order).
+ */
+const consumersOverLimits = (registry: StreamRegistry, old: StreamConfig, next: StreamConfig): string | undefined => {
+  const threshold = next.consumer_limits?.inactive_threshold ?? 0
+  const pending = next.consumer_limits?.max_ack_pending ?? 0
+  const changed = (threshold > 0 && threshold !== (old.consumer_limits?.inactive_threshold ?? 0)) ||
+    (pending > 0 && pending !== (old.consumer_limits?.max_ack_pending ?? 0))
+  if (!changed) return undefined
+  const names = registry.consumersOf(next.name).filter((c) =>
+    (threshold > 0 && (c.config.inactive_threshold ?? 0) > threshold) ||
+    (pending > 0 && c.config.max_ack_pending > pending)
+  ).map((c) => c.name).sort()
+  return names.length === 0 ? undefined : `change to limits violates consumers: ${names.join(", ")}`
+}
+
 export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const decoded = decodeStreamCreate(body, name, withStreams(ctx))
@@ -98,6 +116,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     const next = decoded.config
     const overLimit = ctx.checkAccountLimits?.(next, actor.config)
     if (overLimit !== undefined) return yield* overLimit
+    const violating = consumersOverLimits(ctx.registry, actor.config, next)
+    if (violating !== undefined) return yield* ApiErrors.streamUpdate(violating)
     if (overlapsOther(ctx.registry, next)) return yield* ApiErrors.streamSubjectOverlap()
     yield* actor.call((a) => {
       const before = a.config
