@@ -302,6 +302,45 @@ describe("CONSUMER.CREATE action", () => {
   })
 })
 
+describe("ts (2.10: the server time of an info reply)", () => {
+  it("ends every stream and consumer info: create, update, info, list", async () => {
+    const before = Date.now()
+    const replies: Array<string> = []
+    const raw = async (subject: string, body: unknown) => {
+      const m = await nc.request(
+        `$JS.API.${subject}`,
+        enc.encode(typeof body === "string" ? body : JSON.stringify(body)),
+        {
+          timeout: 5000
+        }
+      )
+      replies.push(dec.decode(m.data))
+      return JSON.parse(dec.decode(m.data)) as Record<string, unknown>
+    }
+    await raw("STREAM.CREATE.TS", { name: "TS", subjects: ["ts"] })
+    await raw("STREAM.UPDATE.TS", { name: "TS", subjects: ["ts"], description: "d" })
+    await raw("STREAM.INFO.TS", "")
+    const streams = (await raw("STREAM.LIST", {})).streams as Array<Record<string, unknown>>
+    await raw("CONSUMER.CREATE.TS.C", { stream_name: "TS", config: { durable_name: "C", ack_policy: "explicit" } })
+    await raw("CONSUMER.INFO.TS.C", "")
+    const consumers = (await raw("CONSUMER.LIST.TS", {})).consumers as Array<Record<string, unknown>>
+    const after = Date.now()
+    const stamps = replies.flatMap((r) => [...r.matchAll(/"ts":"([^"]+)"/g)].map((m) => m[1]!))
+    // One per reply, plus one per stream and consumer in the lists (the lists' items carry it).
+    expect(stamps.length).toBe(replies.length - 2 + streams.length + consumers.length)
+    for (const t of stamps) {
+      expect(t).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/)
+      const ms = Date.parse(t)
+      expect(ms).toBeGreaterThanOrEqual(before - 1)
+      expect(ms).toBeLessThanOrEqual(after + 1)
+    }
+    // Where 2.10 puts it: last member of the info, before the create response's did_create.
+    expect(replies[0]).toMatch(/"ts":"[^"]+","did_create":true}$/)
+    expect(replies[2]).toMatch(/"consumer_count":0},"ts":"[^"]+"}$/)
+    expect(replies[5]).toMatch(/"num_pending":0,"ts":"[^"]+"}$/)
+  })
+})
+
 describe("restart", () => {
   it("keeps stream and consumer metadata, first_seq and consumer_limits", async () => {
     const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-210-"))

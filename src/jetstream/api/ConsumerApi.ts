@@ -1,6 +1,6 @@
 /**
  * `$JS.API.CONSUMER.*` handlers (CREATE, DURABLE.CREATE, INFO, NAMES, LIST, DELETE) and consumer
- * info JSON in nats-server 2.9.10's shape. MSG.NEXT is not here: pull requests go straight to the
+ * info JSON in nats-server 2.9.10's shape, plus 2.10's `ts` (API replies only; /jsz keeps 2.9.10's). MSG.NEXT is not here: pull requests go straight to the
  * consumer's mailbox from the router callback (see JetStream.ts).
  */
 import { Effect } from "effect"
@@ -22,7 +22,7 @@ import {
 } from "../model/ConsumerConfig.ts"
 import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
 import * as Requests from "../model/Requests.ts"
-import type { ApiContext, ApiHandler } from "./StreamApi.ts"
+import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 const generateName = (): string => {
@@ -101,12 +101,12 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
       // Without an `action` (or with "update") an existing name is an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return consumerInfo(existing)
+      if (sameConsumerConfig(existing.config, config)) return stamped(ctx, consumerInfo(existing))
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
       ctx.registry.saveConsumer(existing)
-      return consumerInfo(existing)
+      return stamped(ctx, consumerInfo(existing))
     }
     if (stream.config.max_consumers > 0 && ctx.registry.consumersOf(streamName).length >= stream.config.max_consumers) {
       return yield* ApiErrors.maximumConsumersLimit()
@@ -114,7 +114,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const started = yield* ctx.registry.startConsumer(streamName, name, config, ctx.nowNs())
     ctx.registry.saveConsumer(started)
     ctx.advise?.("CONSUMER.CREATED", streamName, name)
-    return consumerInfo(started)
+    return stamped(ctx, consumerInfo(started))
   })
 
 const findConsumer = (
@@ -132,7 +132,7 @@ const findConsumer = (
 }
 
 export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
-  Effect.map(findConsumer(ctx, stream, name, body), consumerInfo)
+  Effect.map(findConsumer(ctx, stream, name, body), (c) => stamped(ctx, consumerInfo(c)))
 
 export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
@@ -163,4 +163,4 @@ export const consumerNames = (ctx: ApiContext, stream: string, body: Uint8Array)
   listConsumers(ctx, stream, body, 1024, (c) => c.name)
 
 export const consumerList = (ctx: ApiContext, stream: string, body: Uint8Array): ApiHandler =>
-  listConsumers(ctx, stream, body, 256, consumerInfo)
+  listConsumers(ctx, stream, body, 256, (c) => stamped(ctx, consumerInfo(c)))
