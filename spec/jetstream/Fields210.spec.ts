@@ -184,6 +184,22 @@ describe("consumer_limits", () => {
     })
   })
 
+  it("are decoded as Go does: integers only, unknown keys named", async () => {
+    for (const l of [{ max_ack_pending: "5" }, { inactive_threshold: 1.5 }, { max_ack_pending: true }]) {
+      expect((await api("STREAM.CREATE.CLX", { name: "CLX", consumer_limits: l })).error).toEqual({
+        code: 400,
+        err_code: 10025,
+        description: "invalid JSON"
+      })
+    }
+    expect((await api("STREAM.CREATE.CLX", { name: "CLX", consumer_limits: { max_waiting: 1 } })).error?.description)
+      .toBe(`invalid JSON: json: unknown field "max_waiting"`)
+    // `null` leaves Go's struct value as it is: no limits.
+    const r = await api("STREAM.CREATE.CLX", { name: "CLX", consumer_limits: null })
+    expect(r.error).toBeUndefined()
+    expect(r.config).not.toHaveProperty("consumer_limits")
+  })
+
   it("an ack-none push consumer gets the max_ack_pending default too, and then fails 10082 (as 2.10)", async () => {
     const r = await api("CONSUMER.CREATE.CL.P", {
       stream_name: "CL",

@@ -1,7 +1,8 @@
 /**
  * `$JS.API.CONSUMER.*` handlers (CREATE, DURABLE.CREATE, INFO, NAMES, LIST, DELETE) and consumer
- * info JSON in nats-server 2.9.10's shape, plus 2.10's `ts` (API replies only; /jsz keeps 2.9.10's). MSG.NEXT is not here: pull requests go straight to the
- * consumer's mailbox from the router callback (see JetStream.ts).
+ * info JSON in nats-server 2.9.10's shape, plus 2.10's `ts` in API replies (/jsz keeps 2.9.10's).
+ * MSG.NEXT is not here: pull requests go straight to the consumer's mailbox from the router
+ * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
 import { matches, toWire } from "../../subject/Subject.ts"
