@@ -311,6 +311,18 @@ describe("CONSUMER.CREATE action", () => {
     expect((await req("C", "upsert")).error).toEqual({ code: 400, err_code: 10025, description: "invalid JSON" })
   })
 
+  it("a one-token filter in the subject is compared with the config's (2.10)", async () => {
+    expect((await api("STREAM.CREATE.ONE", { name: "ONE", subjects: ["one"] })).error).toBeUndefined()
+    const create = (config: Record<string, unknown>) =>
+      api("CONSUMER.CREATE.ONE.C.one", { stream_name: "ONE", config: { name: "C", ...config } })
+    expect((await create({})).error).toEqual({
+      code: 400,
+      err_code: 10131,
+      description: "Consumer create request did not match filtered subject from create subject"
+    })
+    expect((await create({ filter_subject: "one" })).config?.filter_subject).toBe("one")
+  })
+
   it("create on a named ephemeral that left inactive_threshold unset compares as sent: 10148 (as 2.10)", async () => {
     const eph = () => api("CONSUMER.CREATE.ACT.EPH", { stream_name: "ACT", action: "create", config: { name: "EPH" } })
     expect((await eph()).config?.inactive_threshold).toBe(5_000_000_000)

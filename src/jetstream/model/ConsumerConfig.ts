@@ -20,8 +20,6 @@
  *    nats-server does not report it there either).
  *
  * Known quirks of 2.9.10 kept on purpose (they are visible on the wire):
- * - `CONSUMER.CREATE.<s>.<c>.<filter>` only compares the filter when it has 2+ tokens; a one-token
- *   filter in the subject is ignored.
  * - Re-creating a consumer that has `opt_start_time` fails with "start time can not be updated"
  *   unless the config is identical (nats-server compares the time pointers); a named ephemeral
  *   never counts as identical because its stored `inactive_threshold` was stamped to 5s.
@@ -34,6 +32,8 @@
  * Deliberate deviations:
  * - A body `name` with '/' or '\' (legacy `CONSUMER.CREATE.<s>`) is refused with the path
  *   separator error; 2.9.10 accepts it and makes nested directories out of it.
+ * - `CONSUMER.CREATE.<s>.<c>.<filter>` compares a one-token filter too (10131), as 2.10 does;
+ *   2.9.10 takes the filter from the subject only when it has two or more tokens.
  * - `metadata` (2.10) is decoded and echoed (last key), at most 128 KiB (10135); `action` (2.10:
  *   "create", "update", "" — anything else is invalid JSON) is acted on by the caller with
  *   `sameAsStored` (10148 consumer already exists, 10149 consumer does not exist); the stream's
@@ -429,8 +429,8 @@ export const decodeConsumerCreate = (
       streamName = tokens[4]!
       name = tokens[5]!
     }
-    // Quirk kept: only a filter of two or more tokens is taken from the subject.
-    if (tokens.length > 7) filter = tokens.slice(6).join(".")
+    // 2.10: any filter after the consumer token of the new API (2.9.10 ignored a one-token one).
+    if (kind === "new" && tokens.length > 6) filter = tokens.slice(6).join(".")
   }
   if (streamName !== req.stream) return fail(ApiErrors.streamMismatch())
   if (name !== "" && hasPathSeparator(name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
