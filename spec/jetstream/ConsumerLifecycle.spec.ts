@@ -13,16 +13,17 @@ describe("consumer lifecycle and flow limits", () => {
   })
   afterAll(() => broker.stop())
 
-  it("removes an ephemeral consumer after its inactive threshold; a durable one stays", async () => {
+  it("removes an ephemeral consumer after its inactive threshold, and a durable one that set one (2.10); a durable without one stays", async () => {
     const nc = await connect({ servers: broker.url })
     const jsm = await jetstreamManager(nc)
     await jsm.streams.add({ name: "LIFE", subjects: ["life"] })
     const eph = await jsm.consumers.add("LIFE", { ack_policy: AckPolicy.Explicit, inactive_threshold: 300_000_000 })
     await jsm.consumers.add("LIFE", {
-      durable_name: "stays",
+      durable_name: "goes",
       ack_policy: AckPolicy.Explicit,
       inactive_threshold: 300_000_000
     })
+    await jsm.consumers.add("LIFE", { durable_name: "stays", ack_policy: AckPolicy.Explicit })
     expect(eph.config.durable_name).toBeUndefined()
     expect(eph.config.inactive_threshold).toBe(300_000_000)
     await sleep(900)

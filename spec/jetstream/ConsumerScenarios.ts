@@ -329,12 +329,14 @@ export const consumerScenarios = {
         jsm.consumers.add("ER", { durable_name: "f", ack_policy: AckPolicy.Explicit, filter_subject: "other" })
       )
       await jsm.consumers.add("ER", { durable_name: "same", ack_policy: AckPolicy.Explicit })
+      // nats.js's add() sends action "create", which a 2.10 server (and we) answer with 10148 for a
+      // changed config; "update" reaches the update rules on both 2.9.10 and us.
       const changedPolicy = await failure(
         jsm.consumers.add("ER", {
           durable_name: "same",
           ack_policy: AckPolicy.Explicit,
           deliver_policy: DeliverPolicy.New
-        })
+        }, "update" as never)
       )
       const names: Array<string> = []
       for await (const n of jsm.consumers.list("ER")) names.push(n.name)

@@ -48,6 +48,8 @@ export interface StreamInfo {
   /** RFC 3339 */
   readonly created: string
   readonly state: StreamState
+  /** RFC 3339: the broker's time when it answered (2.10). */
+  readonly ts?: string
 }
 
 /** Reply of CONSUMER.CREATE / CONSUMER.INFO. */
@@ -62,6 +64,8 @@ export interface ConsumerInfo {
   readonly num_redelivered: number
   readonly num_waiting: number
   readonly num_pending: number
+  /** RFC 3339: the broker's time when it answered (2.10). */
+  readonly ts?: string
 }
 
 /** The broker's acknowledgement of a JetStream publish. */

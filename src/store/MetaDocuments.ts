@@ -47,6 +47,7 @@ export const StreamConfigDoc = Schema.Struct({
   allow_rollup_hdrs: Schema.Boolean,
   metadata: opt(Metadata),
   first_seq: opt(Int),
+  consumer_limits: opt(Schema.Struct({ inactive_threshold: opt(Int), max_ack_pending: opt(Int) })),
   template_owner: opt(Schema.String),
   republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
   mirror: opt(Source),

@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10 and the 4 filter_subjects ones of 2.10, with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10 and 9 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 136)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 136)
+    assert.strictEqual(names.length, 141)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 141)
     assert.deepStrictEqual(
       [
         ApiErrorCodes.consumerDuplicateFilterSubjects,
@@ -21,6 +21,23 @@ describe("ApiErrors", () => {
         ApiErrorCodes.consumerEmptyFilter
       ],
       [10136, 10137, 10138, 10139]
+    )
+    // nats-server 2.10 errors.json, verbatim.
+    assert.deepStrictEqual(
+      [
+        ApiErrors.consumerMetadataLength("128KB"),
+        ApiErrors.mirrorWithFirstSeq(),
+        ApiErrors.consumerAlreadyExists(),
+        ApiErrors.consumerDoesNotExist(),
+        ApiErrors.consumerInactiveThresholdExcess("1m0s")
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10135, description: "consumer metadata exceeds maximum size of 128KB" },
+        { code: 400, err_code: 10143, description: "stream mirrors can not have first sequence configured" },
+        { code: 400, err_code: 10148, description: "consumer already exists" },
+        { code: 400, err_code: 10149, description: "consumer does not exist" },
+        { code: 400, err_code: 10153, description: "consumer inactive threshold exceeds system limit of 1m0s" }
+      ]
     )
   })
   it("exact values of the common stream errors", () => {

@@ -76,7 +76,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   deny_delete: { value: true, zero: false },
   deny_purge: { value: true, zero: false },
   allow_rollup_hdrs: { value: true, zero: false },
-  consumer_limits: { value: { max_ack_pending: 5 }, refusedAs: "consumer_limits.max_ack_pending" },
+  consumer_limits: { value: { inactive_threshold: 60_000_000_000, max_ack_pending: 5 }, zero: {} },
   allow_msg_ttl: { value: true },
   subject_delete_marker_ttl: { value: 1_000_000_000 },
   allow_msg_counter: { value: true },

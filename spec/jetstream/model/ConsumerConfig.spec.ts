@@ -251,8 +251,10 @@ describe("decodeConsumerCreate: errors", () => {
     })
   })
 
-  it("a one-token filter in the subject is ignored (2.9.10)", () => {
-    assert.strictEqual(created(`{}`, `${LEGACY}.N.xyz`).name, "N")
+  it("a one-token filter in the subject is compared (2.10; 2.9.10 ignored it)", () => {
+    assert.deepStrictEqual(createError(`{}`, `${LEGACY}.N.xyz`), ApiErrors.consumerCreateFilterSubjectMismatch())
+    const one = stream(`{"name":"S","subjects":["xyz"]}`)
+    assert.strictEqual(created(`{"filter_subject":"xyz"}`, `${LEGACY}.N.xyz`, one).filter_subject, "xyz")
   })
 
   it("error wire JSON", () => {

@@ -95,9 +95,9 @@ const cases: ReadonlyArray<Case> = [
     `stream configuration field "compression" is not supported`
   ),
   refused(
-    "consumer limits refused",
-    `{"name":"%","consumer_limits":{"max_ack_pending":5}}`,
-    `stream configuration field "consumer_limits.max_ack_pending" is not supported`
+    "subject transform refused (a nested field)",
+    `{"name":"%","subject_transform":{"src":">","dest":"t.>"}}`,
+    `stream configuration field "subject_transform.src" is not supported`
   ),
   refused(
     "allow_msg_ttl refused",

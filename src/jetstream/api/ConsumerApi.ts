@@ -1,7 +1,8 @@
 /**
  * `$JS.API.CONSUMER.*` handlers (CREATE, DURABLE.CREATE, INFO, NAMES, LIST, DELETE) and consumer
- * info JSON in nats-server 2.9.10's shape. MSG.NEXT is not here: pull requests go straight to the
- * consumer's mailbox from the router callback (see JetStream.ts).
+ * info JSON in nats-server 2.9.10's shape, plus 2.10's `ts` in API replies (/jsz keeps 2.9.10's).
+ * MSG.NEXT is not here: pull requests go straight to the consumer's mailbox from the router
+ * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
 import { matches, toWire } from "../../subject/Subject.ts"
@@ -16,12 +17,13 @@ import {
   type ConsumerConfig,
   decodeConsumerCreate,
   encodeConsumerConfig,
+  sameAsStored,
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
 import * as Requests from "../model/Requests.ts"
-import type { ApiContext, ApiHandler } from "./StreamApi.ts"
+import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 const generateName = (): string => {
@@ -89,18 +91,23 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       c.config
     )
     const existing = ctx.registry.getConsumer(streamName, name)
+    // 2.10 `action`: "create" must not change an existing consumer, "update" must find one.
+    if (existing !== undefined && req.action === "create" && !sameAsStored(existing.config, config)) {
+      return yield* ApiErrors.consumerAlreadyExists()
+    }
+    if (existing === undefined && req.action === "update") return yield* ApiErrors.consumerDoesNotExist()
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
-      // 2.9.10 has no create/update `action`: an existing name is always an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return consumerInfo(existing)
+      // Without an `action` (or with "update") an existing name is an update attempt.
+      if (sameConsumerConfig(existing.config, config)) return stamped(ctx, consumerInfo(existing))
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
       ctx.registry.saveConsumer(existing)
-      return consumerInfo(existing)
+      return stamped(ctx, consumerInfo(existing))
     }
     if (stream.config.max_consumers > 0 && ctx.registry.consumersOf(streamName).length >= stream.config.max_consumers) {
       return yield* ApiErrors.maximumConsumersLimit()
@@ -108,7 +115,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const started = yield* ctx.registry.startConsumer(streamName, name, config, ctx.nowNs())
     ctx.registry.saveConsumer(started)
     ctx.advise?.("CONSUMER.CREATED", streamName, name)
-    return consumerInfo(started)
+    return stamped(ctx, consumerInfo(started))
   })
 
 const findConsumer = (
@@ -126,7 +133,7 @@ const findConsumer = (
 }
 
 export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
-  Effect.map(findConsumer(ctx, stream, name, body), consumerInfo)
+  Effect.map(findConsumer(ctx, stream, name, body), (c) => stamped(ctx, consumerInfo(c)))
 
 export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
@@ -157,4 +164,4 @@ export const consumerNames = (ctx: ApiContext, stream: string, body: Uint8Array)
   listConsumers(ctx, stream, body, 1024, (c) => c.name)
 
 export const consumerList = (ctx: ApiContext, stream: string, body: Uint8Array): ApiHandler =>
-  listConsumers(ctx, stream, body, 256, consumerInfo)
+  listConsumers(ctx, stream, body, 256, (c) => stamped(ctx, consumerInfo(c)))

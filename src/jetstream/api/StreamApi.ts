@@ -4,6 +4,7 @@
  */
 import { Effect } from "effect"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
+import { formatTime } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { ConsumerLimits } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
@@ -60,14 +61,41 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
   }
 }
 
-/** nats-server's create response has config, created and state only (no mirror/sources info). */
-const createdInfo = (actor: StreamActor): ApiBody => {
+/**
+ * 2.10 stream info ends with `ts`, the server time the info was gathered (no omitempty); the
+ * stream itself is not needed to tell it, so it is stamped here, where the API clock is.
+ */
+export const stamped = (ctx: ApiContext, info: Record<string, unknown>): ApiBody => ({
+  ...info,
+  ts: formatTime(ctx.nowNs())
+})
+
+/** nats-server's create response has config, created and state only (no mirror/sources info), and `ts`. */
+const createdInfo = (ctx: ApiContext, actor: StreamActor): ApiBody => {
   const { mirror: _mirror, sources: _sources, ...info } = streamInfo(actor)
-  return info
+  return stamped(ctx, info)
 }
 
 const overlapsOther = (registry: StreamRegistry, config: StreamConfig): boolean =>
   registry.all().some((a) => a.name !== config.name && subjectsOverlap(a.config.subjects, config.subjects))
+
+/**
+ * nats-server's check when an update sets a new non-zero `consumer_limits` value: every consumer
+ * must be within the limits that are set (the current server's rule; 2.10 also refused removing a
+ * limit while consumers had a threshold). The consumer names are sorted (nats-server lists them in map order).
+ */
+const consumersOverLimits = (registry: StreamRegistry, old: StreamConfig, next: StreamConfig): string | undefined => {
+  const threshold = next.consumer_limits?.inactive_threshold ?? 0
+  const pending = next.consumer_limits?.max_ack_pending ?? 0
+  const changed = (threshold > 0 && threshold !== (old.consumer_limits?.inactive_threshold ?? 0)) ||
+    (pending > 0 && pending !== (old.consumer_limits?.max_ack_pending ?? 0))
+  if (!changed) return undefined
+  const names = registry.consumersOf(next.name).filter((c) =>
+    (threshold > 0 && (c.config.inactive_threshold ?? 0) > threshold) ||
+    (pending > 0 && c.config.max_ack_pending > pending)
+  ).map((c) => c.name).sort()
+  return names.length === 0 ? undefined : `change to limits violates consumers: ${names.join(", ")}`
+}
 
 export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
@@ -80,12 +108,12 @@ export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     if (existing !== undefined) {
       if (!sameConfig(existing.config, config)) return yield* ApiErrors.streamNameExist()
       // nats-server 2.9.10 reports did_create on an idempotent create too.
-      return { ...createdInfo(existing), did_create: true }
+      return { ...createdInfo(ctx, existing), did_create: true }
     }
     if (overlapsOther(ctx.registry, config)) return yield* ApiErrors.streamSubjectOverlap()
     const started = yield* ctx.registry.start(config, ctx.nowNs(), true)
     ctx.advise?.("STREAM.CREATED", config.name)
-    return { ...createdInfo(started), did_create: true }
+    return { ...createdInfo(ctx, started), did_create: true }
   })
 
 export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
@@ -98,6 +126,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     const next = decoded.config
     const overLimit = ctx.checkAccountLimits?.(next, actor.config)
     if (overLimit !== undefined) return yield* overLimit
+    const violating = consumersOverLimits(ctx.registry, actor.config, next)
+    if (violating !== undefined) return yield* ApiErrors.streamUpdate(violating)
     if (overlapsOther(ctx.registry, next)) return yield* ApiErrors.streamSubjectOverlap()
     yield* actor.call((a) => {
       const before = a.config
@@ -110,7 +140,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       ctx.registry.saveConfig(a)
     })
     ctx.advise?.("STREAM.UPDATED", name)
-    return streamInfo(actor)
+    return stamped(ctx, streamInfo(actor))
   })
 
 /** The decoded request, or a failure in the error channel. */
@@ -131,7 +161,7 @@ export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Arra
       subjectsFilter: req.subjects_filter === "" ? undefined : req.subjects_filter,
       deletedDetails: req.deleted_details
     })
-    return { total: 0, offset: 0, limit: 0, ...info }
+    return { total: 0, offset: 0, limit: 0, ...stamped(ctx, info) }
   })
 
 /** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */
@@ -157,7 +187,7 @@ export const streamNames = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
   listStreams(ctx, body, 1024, (a) => a.name, null)
 
 export const streamList = (ctx: ApiContext, body: Uint8Array): ApiHandler =>
-  listStreams(ctx, body, 256, (a) => streamInfo(a), [])
+  listStreams(ctx, body, 256, (a) => stamped(ctx, streamInfo(a)), [])
 
 export const deleteStream = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {

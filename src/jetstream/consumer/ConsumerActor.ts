@@ -55,7 +55,7 @@ export interface ConsumerContext {
   readonly schedule: (ms: number, f: () => void) => () => void
   /** Retention hook: the stream decides whether an acked message can go. */
   readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
-  /** Ephemeral consumer idle past its inactive threshold. */
+  /** Consumer idle past its inactive threshold (ephemerals always have one; durables when set, as 2.10). */
   readonly inactive: (consumer: ConsumerActor) => void
 }
 
@@ -403,7 +403,7 @@ export class ConsumerActor {
       )
     }
     const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0 && this.config.durable_name === undefined) {
+    if (threshold !== undefined && threshold > 0) {
       const active = this.isPull
         ? this.waiting.size > 0
         : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
@@ -424,7 +424,7 @@ export class ConsumerActor {
     const hb = this.config.idle_heartbeat
     if (!this.isPull && hb !== undefined && hb > 0) at = Math.min(at, this.lastPushSignal + hb / 1e6)
     const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0 && this.config.durable_name === undefined) {
+    if (threshold !== undefined && threshold > 0) {
       at = Math.min(at, this.lastActivity + threshold / 1e6)
     }
     if (at === Infinity || this.closed) return
@@ -730,6 +730,8 @@ export class ConsumerActor {
       this.pending = new PendingCounter()
       this.wake()
     }
+    // A changed threshold counts from now, as nats-server restarts its delete timer.
+    if (config.inactive_threshold !== this.config.inactive_threshold) this.lastActivity = this.ctx.nowMs()
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
   }

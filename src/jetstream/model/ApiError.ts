@@ -1,7 +1,8 @@
 /**
  * JetStream API errors as nats-server 2.9.10 puts them on the wire: an HTTP-ish `code`, a stable
  * `err_code` and a `description`. The table mirrors nats-server's errors.json (all 132 entries of
- * 2.9.10); only `code`/`err_code` are contract for clients, but we keep descriptions byte-identical
+ * 2.9.10, plus the 2.10 ones of the features built: filter_subjects, metadata, first_seq, action,
+ * consumer_limits); only `code`/`err_code` are contract for clients, but we keep descriptions byte-identical
  * so differential tests can compare whole replies.
  *
  * Constructor names are the nats-server constant without the `JS` prefix and the `Err`/`ErrF`/`F`
@@ -217,7 +218,15 @@ export const ApiErrors = {
   consumerMultipleFiltersNotAllowed: (): ApiError =>
     make(400, 10137, "consumer with multiple subject filters cannot use subject based API"),
   consumerOverlappingSubjectFilters: (): ApiError => make(400, 10138, "consumer subject filters cannot overlap"),
-  consumerEmptyFilter: (): ApiError => make(400, 10139, "consumer filter in FilterSubjects cannot be empty")
+  consumerEmptyFilter: (): ApiError => make(400, 10139, "consumer filter in FilterSubjects cannot be empty"),
+  // 2.10: metadata, first_seq, the create/update `action` and the stream's consumer limits.
+  consumerMetadataLength: (limit: Detail): ApiError =>
+    fill(400, 10135, "consumer metadata exceeds maximum size of {limit}", { limit }),
+  mirrorWithFirstSeq: (): ApiError => make(400, 10143, "stream mirrors can not have first sequence configured"),
+  consumerAlreadyExists: (): ApiError => make(400, 10148, "consumer already exists"),
+  consumerDoesNotExist: (): ApiError => make(400, 10149, "consumer does not exist"),
+  consumerInactiveThresholdExcess: (limit: Detail): ApiError =>
+    fill(400, 10153, "consumer inactive threshold exceeds system limit of {limit}", { limit })
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -359,7 +368,12 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerDuplicateFilterSubjects: 10136,
   consumerMultipleFiltersNotAllowed: 10137,
   consumerOverlappingSubjectFilters: 10138,
-  consumerEmptyFilter: 10139
+  consumerEmptyFilter: 10139,
+  consumerMetadataLength: 10135,
+  mirrorWithFirstSeq: 10143,
+  consumerAlreadyExists: 10148,
+  consumerDoesNotExist: 10149,
+  consumerInactiveThresholdExcess: 10153
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -79,10 +79,10 @@ export const PLACEMENT_FIELDS: FieldTable = {
 /** nats-server `RePublish` (stream/Republish.ts acts on it). */
 export const REPUBLISH_FIELDS: FieldTable = { src: honoured, dest: honoured, headers_only: honoured }
 
-/** nats-server `StreamConsumerLimits`. */
+/** nats-server `StreamConsumerLimits` (defaults and caps for the stream's consumers, ConsumerConfig.ts). */
 export const CONSUMER_LIMITS_FIELDS: FieldTable = {
-  inactive_threshold: unsupported(int, "2.10"),
-  max_ack_pending: unsupported(int, "2.10")
+  inactive_threshold: honoured,
+  max_ack_pending: honoured
 }
 
 /** nats-server `SubjectTransformConfig`. */
@@ -144,7 +144,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   deny_delete: honoured,
   deny_purge: honoured,
   allow_rollup_hdrs: honoured,
-  consumer_limits: unsupported({ kind: "object", fields: CONSUMER_LIMITS_FIELDS }, "2.10"),
+  consumer_limits: honoured,
   allow_msg_ttl: unsupported(bool, "2.11"),
   subject_delete_marker_ttl: unsupported(int, "2.11"),
   allow_msg_counter: unsupported(bool, "2.12"),
@@ -213,7 +213,7 @@ export const CONSUMER_REQUEST_FIELDS: FieldTable = {
 export interface Strictness {
   /** A key that is no field of the struct (10025 unknown field). */
   unknown: string | undefined
-  /** An unsupported field set to a non-zero value, as a dotted path (`consumer_limits.max_ack_pending`). */
+  /** An unsupported field set to a non-zero value, as a dotted path (`subject_transform.src`). */
   refused: string | undefined
 }
 
@@ -261,7 +261,7 @@ const isZero = (type: GoType, v: unknown, field: string, out: Strictness, path: 
       const o = decodeObjectOrNull(v, field)
       if (o === undefined) return true
       const before = out.refused
-      // A non-zero nested field is recorded under its own path (`consumer_limits.max_ack_pending`).
+      // A non-zero nested field is recorded under its own path (`subject_transform.src`).
       strictFields(o, type.fields, out, `${path}.`, () => {
         throw new Error(`${path}: the nested tables hold unsupported fields only`)
       })

@@ -20,8 +20,6 @@
  *    nats-server does not report it there either).
  *
  * Known quirks of 2.9.10 kept on purpose (they are visible on the wire):
- * - `CONSUMER.CREATE.<s>.<c>.<filter>` only compares the filter when it has 2+ tokens; a one-token
- *   filter in the subject is ignored.
  * - Re-creating a consumer that has `opt_start_time` fails with "start time can not be updated"
  *   unless the config is identical (nats-server compares the time pointers); a named ephemeral
  *   never counts as identical because its stored `inactive_threshold` was stamped to 5s.
@@ -34,8 +32,12 @@
  * Deliberate deviations:
  * - A body `name` with '/' or '\' (legacy `CONSUMER.CREATE.<s>`) is refused with the path
  *   separator error; 2.9.10 accepts it and makes nested directories out of it.
- * - `metadata` (2.10) is decoded and echoed (last key); `action` (2.10) is decoded ("create",
- *   "update", "" — anything else is invalid JSON); 2.9.10 ignores both. A key that is no field of
+ * - `CONSUMER.CREATE.<s>.<c>.<filter>` compares a one-token filter too (10131), as 2.10 does;
+ *   2.9.10 takes the filter from the subject only when it has two or more tokens.
+ * - `metadata` (2.10) is decoded and echoed (last key), at most 128 KiB (10135); `action` (2.10:
+ *   "create", "update", "" — anything else is invalid JSON) is acted on by the caller with
+ *   `sameAsStored` (10148 consumer already exists, 10149 consumer does not exist); the stream's
+ *   `consumer_limits` are defaults and caps (10121, 10153). 2.9.10 ignores all of these. A key that is no field of
  *   the current server's request or config struct is refused (`invalid JSON: json: unknown field
  *   "x"`, 2.12 strict mode); a current field we do not implement (
  *   `priority_*`, `pause_until`, `pedantic`, ...) is accepted only with its zero value, else
@@ -46,6 +48,7 @@
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
+import { goDurationString } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { consumerFieldRefused } from "./ConfigFields.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
@@ -56,7 +59,9 @@ import {
   isLiteralSubject as isLiteral,
   isValidSubject,
   MAX_DESCRIPTION_LEN,
+  MAX_METADATA_LEN,
   MAX_NAME_LEN,
+  metadataLength,
   subjectIsSubsetMatch
 } from "./Names.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
@@ -165,13 +170,17 @@ export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<str
 type Limits = ConsumerLimits
 
 /** nats-server `setConsumerConfigDefaults` (ephemeral inactive threshold is stamped later). */
-const applyDefaults = (c: RawConfig, limits: Limits): void => {
+const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits): void => {
   const pull = c.deliver_subject === ""
   const acks = c.ack_policy === "explicit" || c.ack_policy === "all"
   if (pull && c.max_waiting === 0n) c.max_waiting = BigInt(DEFAULT_MAX_WAITING)
   if (c.ack_wait === 0n && acks) c.ack_wait = BigInt(DEFAULT_ACK_WAIT)
   if (c.max_deliver === 0n) c.max_deliver = -1n
   if (c.backoff !== null && c.backoff.length > 0) c.ack_wait = c.backoff[0]!
+  // 2.10: the stream's consumer_limits are the defaults, for any ack policy (so an ack-none push
+  // consumer on such a stream then fails the "max ack pending requires ack policy" check, as there).
+  if (c.max_ack_pending === 0n) c.max_ack_pending = big(stream.consumer_limits?.max_ack_pending)
+  if (c.inactive_threshold === 0n) c.inactive_threshold = big(stream.consumer_limits?.inactive_threshold)
   if (acks && c.max_ack_pending === 0n) {
     let pending = DEFAULT_MAX_ACK_PENDING
     if ((limits.maxAckPending ?? 0) > 0 && limits.maxAckPending! < pending) pending = limits.maxAckPending!
@@ -287,6 +296,14 @@ const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiErr
   if (accountPending > 0 && c.max_ack_pending > BigInt(accountPending)) {
     return ApiErrors.consumerMaxPendingAckExcess(accountPending)
   }
+  const streamPending = stream.consumer_limits?.max_ack_pending ?? 0
+  if (streamPending > 0 && c.max_ack_pending > BigInt(streamPending)) {
+    return ApiErrors.consumerMaxPendingAckExcess(streamPending)
+  }
+  const streamThreshold = stream.consumer_limits?.inactive_threshold ?? 0
+  if (streamThreshold > 0 && c.inactive_threshold > BigInt(streamThreshold)) {
+    return ApiErrors.consumerInactiveThresholdExcess(goDurationString(streamThreshold))
+  }
 
   if (c.direct) {
     if (c.deliver_subject === "") return ApiErrors.consumerDirectRequiresPush()
@@ -306,6 +323,9 @@ const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiErr
   if (c.flow_control && c.idle_heartbeat === 0n) return ApiErrors.consumerWithFlowControlNeedsHeartbeats()
   if (c.durable_name !== "" && c.name !== "" && c.name !== c.durable_name) {
     return ApiErrors.consumerCreateDurableAndNameMismatch()
+  }
+  if (metadataLength(c.metadata) > MAX_METADATA_LEN) {
+    return ApiErrors.consumerMetadataLength(`${MAX_METADATA_LEN / 1024}KB`)
   }
   return undefined
 }
@@ -409,8 +429,8 @@ export const decodeConsumerCreate = (
       streamName = tokens[4]!
       name = tokens[5]!
     }
-    // Quirk kept: only a filter of two or more tokens is taken from the subject.
-    if (tokens.length > 7) filter = tokens.slice(6).join(".")
+    // 2.10: any filter after the consumer token of the new API (2.9.10 ignored a one-token one).
+    if (kind === "new" && tokens.length > 6) filter = tokens.slice(6).join(".")
   }
   if (streamName !== req.stream) return fail(ApiErrors.streamMismatch())
   if (name !== "" && hasPathSeparator(name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
@@ -430,7 +450,7 @@ export const decodeConsumerCreate = (
   // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
 
-  applyDefaults(c, limits)
+  applyDefaults(c, stream, limits)
   const error = checkConfig(c, stream, limits)
   if (error !== undefined) return fail(error)
   const sentThreshold = c.inactive_threshold
@@ -572,6 +592,14 @@ const canonical = (c: ConsumerConfig): string =>
 
 /** Same config (nats-server compares the structs; absent and zero/empty fields coincide). */
 export const sameConsumerConfig = (a: ConsumerConfig, b: ConsumerConfig): boolean => canonical(a) === canonical(b)
+
+/**
+ * The 2.10 `action: "create"` test: nats-server compares the config as sent (defaulted, before the
+ * ephemeral threshold stamp) with the stored one, so re-creating a named ephemeral that left
+ * `inactive_threshold` unset is "consumer already exists", as there.
+ */
+export const sameAsStored = (current: ConsumerConfig, next: ConsumerConfig): boolean =>
+  sameConsumerConfig(current, asSent(next))
 
 /**
  * nats-server `checkNewConsumerConfig`: the error for changing an immutable field of an existing

@@ -10,6 +10,8 @@
 export const MAX_NAME_LEN = 255
 /** nats-server `JSMaxDescriptionLen` (bytes). */
 export const MAX_DESCRIPTION_LEN = 4 * 1024
+/** nats-server `JSMaxMetadataLen` (2.10): the keys and values of a `metadata` map, in bytes. */
+export const MAX_METADATA_LEN = 128 * 1024
 
 const encoder = new TextEncoder()
 
@@ -73,3 +75,10 @@ export const isSubsetMatchTokens = (
 /** nats-server `subjectIsSubsetMatch(subject, test)` (a `test` token starting with '*' matches any token). */
 export const subjectIsSubsetMatch = (subject: string, test: string): boolean =>
   isSubsetMatchTokens(subject.split("."), test.split("."), true)
+
+/** The size nats-server checks against `MAX_METADATA_LEN`: the bytes of every key and value. */
+export const metadataLength = (m: Readonly<Record<string, string>> | undefined): number => {
+  let n = 0
+  if (m !== undefined) { for (const [k, v] of Object.entries(m)) n += byteLength(k) + byteLength(v) }
+  return n
+}

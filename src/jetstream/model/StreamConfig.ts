@@ -18,7 +18,9 @@
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
- * - `metadata` and `first_seq` (nats-server 2.10) are accepted and echoed; 2.9.10 drops them.
+ * - `metadata`, `first_seq` and `consumer_limits` (nats-server 2.10) are honoured as 2.10 does: the
+ *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
+ *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
  *   implement (`compression`, `consumer_limits`, `allow_msg_ttl`, `persist_mode`, ...) is
@@ -37,7 +39,9 @@ import {
   isSubsetMatchTokens,
   isValidSubject,
   MAX_DESCRIPTION_LEN,
-  MAX_NAME_LEN
+  MAX_METADATA_LEN,
+  MAX_NAME_LEN,
+  metadataLength
 } from "./Names.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
@@ -72,6 +76,8 @@ export interface StreamConfig {
   readonly allow_rollup_hdrs: boolean
   readonly metadata?: Readonly<Record<string, string>>
   readonly first_seq?: number
+  /** Defaults and caps for the stream's consumers (absent when both are zero). */
+  readonly consumer_limits?: StreamConsumerLimits
   readonly template_owner?: string
   /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
   readonly republish?: Republish
@@ -79,6 +85,12 @@ export interface StreamConfig {
   readonly mirror?: StreamSource
   /** Streams whose messages this one also takes in (stream/StreamSource.ts). */
   readonly sources?: ReadonlyArray<StreamSource>
+}
+
+/** nats-server `StreamConsumerLimits`: ns and a count; 0 (omitted) = no limit. */
+export interface StreamConsumerLimits {
+  readonly inactive_threshold?: number
+  readonly max_ack_pending?: number
 }
 
 /** nats-server `StreamSource` (no `external`: other accounts and domains are refused). */
@@ -220,6 +232,9 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   if (byteLength(input.description) > MAX_DESCRIPTION_LEN) {
     return invalid(`stream description is too long, maximum allowed is ${MAX_DESCRIPTION_LEN}`)
   }
+  if (metadataLength(input.metadata) > MAX_METADATA_LEN) {
+    return invalid(`stream metadata exceeds maximum size of ${MAX_METADATA_LEN} bytes`)
+  }
   const cfg: RawConfig = { ...input }
   if (cfg.storage === undefined) cfg.storage = "file"
   // Deviation: 2.9.10 decodes "any" and then crashes creating the store.
@@ -252,6 +267,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   if (cfg.mirror !== undefined) {
     const m = cfg.mirror
+    if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -425,6 +441,18 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   allow_rollup_hdrs: c.allow_rollup_hdrs,
   ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
   ...(c.first_seq > 0n ? { first_seq: toNumber(c.first_seq) } : {}),
+  ...(c.consumer_limits.inactive_threshold !== 0n || c.consumer_limits.max_ack_pending !== 0n ?
+    {
+      consumer_limits: {
+        ...(c.consumer_limits.inactive_threshold !== 0n ?
+          { inactive_threshold: toNumber(c.consumer_limits.inactive_threshold) } :
+          {}),
+        ...(c.consumer_limits.max_ack_pending !== 0n ?
+          { max_ack_pending: toNumber(c.consumer_limits.max_ack_pending) } :
+          {})
+      }
+    } :
+    {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.mirror !== undefined ? { mirror: toSource(c.mirror) } : {}),
   ...(c.sources.length > 0 ? { sources: c.sources.filter((x) => x !== null).map(toSource) } : {}),
@@ -635,6 +663,16 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   out.deny_delete = c.deny_delete
   out.deny_purge = c.deny_purge
   out.allow_rollup_hdrs = c.allow_rollup_hdrs
+  // 2.10 always writes `consumer_limits` (no omitempty); we write it only when set, so a stream
+  // without limits reads byte for byte as the 2.9.10 we advertise.
+  if (c.consumer_limits !== undefined) {
+    const l: Record<string, unknown> = {}
+    if (nonZeroNum(c.consumer_limits.inactive_threshold)) {
+      l.inactive_threshold = int64Json(c.consumer_limits.inactive_threshold)
+    }
+    if (nonZeroNum(c.consumer_limits.max_ack_pending)) l.max_ack_pending = int64Json(c.consumer_limits.max_ack_pending)
+    if (Object.keys(l).length > 0) out.consumer_limits = l
+  }
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {
@@ -647,6 +685,8 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   }
   return out
 }
+
+const nonZeroNum = (n: number | undefined): n is number => n !== undefined && n !== 0
 
 const canonical = (c: StreamConfig): string =>
   JSON.stringify(encodeStreamConfig(c), (_k, v: unknown) => typeof v === "bigint" ? v.toString() : v)

@@ -22,6 +22,7 @@ import {
 } from "../codec/GoJson.ts"
 import { normalizeTime } from "../codec/GoTime.ts"
 import {
+  CONSUMER_LIMITS_FIELDS,
   EXTERNAL_STREAM_FIELDS,
   noStrictness,
   PLACEMENT_FIELDS,
@@ -76,6 +77,8 @@ export interface RawConfig {
   allow_rollup_hdrs: boolean
   metadata: Record<string, string> | undefined
   first_seq: bigint
+  /** `StreamConsumerLimits`, a struct value in Go (never nil; `null` leaves it as it was). */
+  consumer_limits: { inactive_threshold: bigint; max_ack_pending: bigint }
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
   unknown: string | undefined
   /** The first unsupported field set to a non-zero value (ConfigFields.ts). */
@@ -112,6 +115,7 @@ const zeroConfig = (): RawConfig => ({
   allow_rollup_hdrs: false,
   metadata: undefined,
   first_seq: 0n,
+  consumer_limits: { inactive_threshold: 0n, max_ack_pending: 0n },
   unknown: undefined,
   refused: undefined
 })
@@ -146,7 +150,8 @@ export const CONFIG_FIELDS = [
   "deny_purge",
   "allow_rollup_hdrs",
   "metadata",
-  "first_seq"
+  "first_seq",
+  "consumer_limits"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -249,6 +254,16 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "metadata":
       cfg.metadata = decodeStringMap(v, field, cfg.metadata)
       return
+    case "consumer_limits": {
+      const o = decodeObjectOrNull(v, field)
+      if (o === undefined) return
+      const l = { ...cfg.consumer_limits }
+      strictFields(o, CONSUMER_LIMITS_FIELDS, strict, "consumer_limits.", (k, x) => {
+        if (k === "inactive_threshold" || k === "max_ack_pending") l[k] = decodeInt(x, `consumer_limits.${k}`) ?? l[k]
+      })
+      cfg.consumer_limits = l
+      return
+    }
   }
 }
 
