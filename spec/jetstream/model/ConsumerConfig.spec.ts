@@ -1,4 +1,5 @@
 import { assert, describe, it } from "vitest"
+import { actionRefusal } from "../../../src/jetstream/api/ConsumerApi.ts"
 import { encodeJson } from "../../../src/jetstream/codec/Json.ts"
 import { type ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import {
@@ -486,5 +487,21 @@ describe("decodePullRequest", () => {
     assert.strictEqual(e(`{"a":1}}`), "invalid character '}' after top-level value")
     assert.strictEqual(e("[".repeat(10001)), "invalid character '[' exceeded max depth")
     assert.strictEqual(e("[".repeat(10000)), "unexpected end of JSON input")
+  })
+})
+
+describe("CONSUMER.CREATE action at the 2.10 level (api/ConsumerApi.ts actionRefusal)", () => {
+  const NEW = "$JS.API.CONSUMER.CREATE.S.X"
+  const stored = created(`{"durable_name":"X","description":"one"}`, NEW)
+  const changed = created(`{"durable_name":"X","description":"two"}`, NEW)
+  it("create on a changed consumer is 10148, on an identical one fine; update of a missing one 10149", () => {
+    assert.deepStrictEqual(actionRefusal("2.10.0", "create", stored, changed), ApiErrors.consumerAlreadyExists())
+    assert.isUndefined(actionRefusal("2.10.0", "create", stored, stored))
+    assert.deepStrictEqual(actionRefusal("2.11.4", "update", undefined, changed), ApiErrors.consumerDoesNotExist())
+    assert.isUndefined(actionRefusal("2.10.0", "", stored, changed))
+  })
+  it("is not acted on at 2.9.10 (which has no action)", () => {
+    assert.isUndefined(actionRefusal("2.9.10", "create", stored, changed))
+    assert.isUndefined(actionRefusal("2.9.10", "update", undefined, changed))
   })
 })

@@ -5,6 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
+import { ADVERTISED_NATS_VERSION } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -24,6 +25,32 @@ import {
 import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
 import * as Requests from "../model/Requests.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
+
+/** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
+export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
+  const [a = 0, b = 0] = version.split(".").map(Number)
+  return a > major || (a === major && b >= minor)
+}
+
+/**
+ * CONSUMER.CREATE's `action` (2.10): "create" must not change an existing consumer, "update" must
+ * find one. Acted on only at the feature level we advertise: nats.js sends "create" with every
+ * `consumers.add()`, and a 2.9.10 server ignores it (re-adding with a changed config updates), so
+ * while INFO says 2.9.10 we do the same; the value is still checked (anything else is invalid JSON).
+ */
+export const actionRefusal = (
+  level: string,
+  action: string,
+  existing: ConsumerConfig | undefined,
+  requested: ConsumerConfig
+): ApiError | undefined => {
+  if (!levelAtLeast(level, 2, 10)) return undefined
+  if (existing !== undefined && action === "create" && !sameAsStored(existing, requested)) {
+    return ApiErrors.consumerAlreadyExists()
+  }
+  if (existing === undefined && action === "update") return ApiErrors.consumerDoesNotExist()
+  return undefined
+}
 
 const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 const generateName = (): string => {
@@ -91,11 +118,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       c.config
     )
     const existing = ctx.registry.getConsumer(streamName, name)
-    // 2.10 `action`: "create" must not change an existing consumer, "update" must find one.
-    if (existing !== undefined && req.action === "create" && !sameAsStored(existing.config, config)) {
-      return yield* ApiErrors.consumerAlreadyExists()
-    }
-    if (existing === undefined && req.action === "update") return yield* ApiErrors.consumerDoesNotExist()
+    const refused = actionRefusal(ADVERTISED_NATS_VERSION, req.action ?? "", existing?.config, config)
+    if (refused !== undefined) return yield* refused
     const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
