@@ -116,7 +116,8 @@ export const startSystemServices = (
     const data = compute(decoded.options)
     if (data === undefined) return
     if (data instanceof ReportError) {
-      return send(reply, { server: server(), error: { code: 500, description: data.message } })
+      // nats-server sets `data` to the report's nil pointer before it sees the error: it marshals as null.
+      return send(reply, { server: server(), data: null, error: { code: 500, description: data.message } })
     }
     send(reply, { server: server(), data })
   }
