@@ -357,8 +357,6 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   // --- authentication ------------------------------------------------------------------
 
   private admit(r: Extract<AuthResult, { ok: true }>): boolean {
-    // An operator-mode admission holds a place under the account JWT's `conn` limit until the close.
-    if (r.release !== undefined) this.onDone.push(r.release)
     if (r.account !== undefined) {
       const router = this.ctx.accountRouter?.(r.account)
       if (router === undefined) {
@@ -366,7 +364,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         return false
       }
       if (this.ctx.joinAccount !== undefined && !this.ctx.joinAccount(r.account)) {
-        // nats-server maxAccountConnExceeded.
+        // nats-server maxAccountConnExceeded: the one count of the account's clients (JWT `conn`).
         this.close("Maximum Account Connections Exceeded", "maximum account active connections exceeded")
         return false
       }
