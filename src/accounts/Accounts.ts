@@ -46,7 +46,8 @@ export interface AccountsShape {
 export const make = (
   settings: ReadonlyArray<AccountSettings>,
   globalRouter: MessageRouter,
-  systemAccount: string | undefined = DEFAULT_SYSTEM_ACCOUNT,
+  /** Undefined = no system account (`no_system_account`). */
+  systemAccount: string | undefined,
   operatorMode = false
 ): AccountsShape & { readonly stop: () => void } => {
   const global = new Account(emptyAccount(GLOBAL_ACCOUNT), globalRouter)

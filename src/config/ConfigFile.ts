@@ -133,6 +133,8 @@ const checkPort = (port: number, what: string): string | undefined =>
 
 const DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 const randomDigits = (n: number): string => Array.from({ length: n }, () => DIGITS[randomInt(DIGITS.length)]).join("")
+/** The generated `$G` user of a system-account-only config: one per process, so a reload keeps it (nats-server sysAccOnlyNoAuthUser). */
+let sysOnlyNoAuthUser: string | undefined
 
 class Mapper {
   readonly errors: Array<ConfigIssue> = []
@@ -468,7 +470,7 @@ class Mapper {
     if (system !== undefined && this.sysOnlyNeedsGlobalUser(system, noAuthUser)) {
       // nats-server configureAccounts: when the only configured account is the system account (given
       // users that way), clients without credentials still land in $G, as a generated no_auth_user.
-      const name = `nats-${randomDigits(8)}`
+      const name = (sysOnlyNoAuthUser ??= `nats-${randomDigits(8)}`)
       const base = this.auth ?? emptyAuth
       this.auth = { ...base, users: [...base.users, { user: name, password: name.slice(5), permissions: undefined }] }
       noAuthUser = name
