@@ -6,8 +6,7 @@
  * sets (`server`, `data`, `error`) must match.
  *
  * The `nats` CLI is not installed here, so the requests `nats server list` and
- * `nats server report jetstream` send are emulated: natscli's bodies are Go-marshalled
- * `*EventOptions` structs, every key present (`tags: null` included).
+ * `nats server report jetstream` send are emulated from natscli's source (subjects and bodies).
  */
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
@@ -263,36 +262,55 @@ describe("system account services", () => {
     }
   })
 
-  it("answers what `nats server list` and `nats server report jetstream` send", async () => {
-    // natscli marshals Go structs: every option key is present, `tags` is null.
-    const filter = { server_name: "", cluster: "", host: "", tags: null, domain: "" }
+  it("answers what `nats server list` and `nats server report jetstream [--account A]` send", async () => {
+    // natscli (cli/server_list_command.go, server_report_command.go): `server list` pings with no
+    // body; `report jetstream` marshals JszEventOptions, whose fields are all omitempty, so the body
+    // is `{}`, or with --account the account, streams, consumer and limit 10000.
     const results = await onEach(async (url) => {
       const sys = await as(url, "sys")
       try {
-        const list = await ask(sys, "$SYS.REQ.SERVER.PING", filter)
-        const report = await ask(sys, "$SYS.REQ.SERVER.PING.JSZ", {
-          account: "",
-          accounts: true,
+        const list = await ask(sys, "$SYS.REQ.SERVER.PING")
+        const report = await ask(sys, "$SYS.REQ.SERVER.PING.JSZ", {})
+        const forAccount = await ask(sys, "$SYS.REQ.SERVER.PING.JSZ", {
+          account: "A",
           streams: true,
           consumer: true,
-          config: true,
-          leader_only: false,
-          offset: 0,
-          limit: 0,
-          ...filter
+          limit: 10000
         })
-        return [list, report] as const
+        return [list, report, forAccount] as const
       } finally {
         await sys.close()
       }
     })
-    for (const [name, [list, report]] of results) {
-      expect([name, typeof list.statsz.connections]).toEqual([name, "number"])
-      const a = (report.data.account_details as Array<Json>).find((d) => d.name === "A")!
-      expect([name, a.stream_detail.map((s: Json) => s.name)]).toEqual([name, ["ORDERS"]])
-      expect(a.stream_detail[0].config.subjects).toEqual(["orders.>"])
+    for (const [name, [list, report, forAccount]] of results) {
+      expect([name, list.server.jetstream, typeof list.statsz.connections]).toEqual([name, true, "number"])
+      expect([name, report.data.streams, report.data.account_details]).toEqual([name, 1, undefined])
+      const details = forAccount.data.account_details as Array<Json>
+      expect([name, details.map((d) => d.name)]).toEqual([name, ["A"]])
+      expect(details[0]!.stream_detail.map((s: Json) => s.name)).toEqual(["ORDERS"])
+      expect(details[0]!.stream_detail[0].state.messages).toBe(1)
     }
     sameEnvelope(results.map(([n, [l]]) => [n, l]))
     sameEnvelope(results.map(([n, [, r]]) => [n, r]))
+    sameEnvelope(results.map(([n, [, , a]]) => [n, a]))
+  })
+
+  it("takes a Go-marshalled body with every filter key present (tags: null) as nats-server", async () => {
+    const results = await onEach(async (url) => {
+      const sys = await as(url, "sys")
+      try {
+        return await ask(sys, "$SYS.REQ.SERVER.PING.VARZ", {
+          server_name: "",
+          cluster: "",
+          host: "",
+          tags: null,
+          domain: ""
+        })
+      } finally {
+        await sys.close()
+      }
+    })
+    for (const [name, r] of results) expect([name, typeof r.data.server_id]).toEqual([name, "string"])
+    sameEnvelope(results)
   })
 })
