@@ -313,4 +313,48 @@ describe("system account services", () => {
     for (const [name, r] of results) expect([name, typeof r.data.server_id]).toEqual([name, "string"])
     sameEnvelope(results)
   })
+
+  it("answers HEALTHZ, ACCOUNTZ and the account-scoped services with nats-server's data keys", async () => {
+    const asks: ReadonlyArray<readonly [string, unknown]> = [
+      ["$SYS.REQ.SERVER.PING.HEALTHZ", undefined],
+      ["$SYS.REQ.SERVER.PING.ACCOUNTZ", undefined],
+      ["$SYS.REQ.SERVER.PING.ACCOUNTZ", { account: "A" }],
+      ["$SYS.REQ.ACCOUNT.A.CONNZ", undefined],
+      ["$SYS.REQ.ACCOUNT.A.SUBSZ", undefined],
+      ["$SYS.REQ.ACCOUNT.A.JSZ", undefined]
+    ]
+    const results = await onEach(async (url) => {
+      const sys = await as(url, "sys")
+      const a = await as(url, "a")
+      try {
+        a.subscribe("watch.me")
+        await a.flush()
+        const out: Array<Json> = []
+        for (const [subject, body] of asks) out.push(await ask(sys, subject, body))
+        return out
+      } finally {
+        await a.close()
+        await sys.close()
+      }
+    })
+    for (const [name, [health, accounts, accountA, connz, subsz]] of results) {
+      expect([name, health!.data]).toEqual([name, { status: "ok" }])
+      expect([name, accounts!.data.system_account, [...accounts!.data.accounts].sort()]).toEqual([
+        name,
+        "SYS",
+        ["$G", "A", "B", "SYS"]
+      ])
+      expect([name, accountA!.data.account_detail.account_name]).toEqual([name, "A"])
+      expect([name, connz!.data.num_connections]).toEqual([name, 1])
+      const subjects = (subsz!.data.subscriptions_list as Array<Json>).map((x) => x.subject)
+      expect([name, subjects.includes("watch.me")]).toEqual([name, true])
+    }
+    if (results.length === 2) {
+      const [[, ours], [, theirs]] = results
+      asks.forEach(([subject], i) => {
+        expect([subject, keys(ours![i])]).toEqual([subject, keys(theirs![i])])
+        expect([subject, keys(ours![i]!.data)]).toEqual([subject, keys(theirs![i]!.data)])
+      })
+    }
+  })
 })

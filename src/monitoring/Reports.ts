@@ -17,7 +17,7 @@ import { JetStream, type JetStreamShape } from "../jetstream/JetStream.ts"
 import { accountz } from "./Accountz.ts"
 import { connz, type ConnzOptions, subsz, type SubszOptions } from "./Connz.ts"
 import { type HealthStatus, healthz, type HealthzOptions } from "./Healthz.ts"
-import { jetStreamConfig, jetStreamStats, jsz, type JszOptions } from "./Jsz.ts"
+import { jetStreamConfig, jetStreamStats, jsz, jszAccount, type JszOptions } from "./Jsz.ts"
 import { type JetStreamLimits, jetStreamLimits, type Sample, type Sources } from "./Sources.ts"
 import { varz } from "./Varz.ts"
 
@@ -44,6 +44,8 @@ export interface ReportsShape {
   readonly connz: (opts: ConnzOptions) => Report
   readonly subsz: (opts: SubszOptions) => Report
   readonly jsz: (opts: JszOptions) => Report
+  /** One account's JetStream detail (`opts.account`). */
+  readonly jszAccount: (opts: JszOptions) => Report
   readonly healthz: (opts: HealthzOptions) => HealthStatus
   readonly accountz: (acc: string) => Report
   /** nats-server ServerStats (the `statsz` of `$SYS.REQ.SERVER.PING`). */
@@ -109,6 +111,19 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
         requests,
         systemAccount: accounts.system?.name
       })
+      const jszInput = () => {
+        if (server === undefined || (config.jetstream && jetstream === undefined)) {
+          return new ReportUnavailable("JetStream is recovering")
+        }
+        return {
+          serverId: server.serverId,
+          serverName: server.serverName,
+          js: jetstream,
+          limits: limits ?? { maxMemory: 0, maxStorage: 0 },
+          domain: config.domain,
+          nowMs: Date.now()
+        }
+      }
       const varzNow = (): Report => (server === undefined ? STARTING : varz(sources(server), sample(), limits))
 
       return Reports.of({
@@ -124,17 +139,14 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           return subsz(server, selected.map((a) => a.router), opts, Date.now())
         },
         jsz: (opts) => {
-          if (server === undefined || (config.jetstream && jetstream === undefined)) {
-            return new ReportUnavailable("JetStream is recovering")
-          }
-          return jsz({
-            serverId: server.serverId,
-            serverName: server.serverName,
-            js: jetstream,
-            limits: limits ?? { maxMemory: 0, maxStorage: 0 },
-            domain: config.domain,
-            nowMs: Date.now()
-          }, opts)
+          const input = jszInput()
+          return input instanceof ReportUnavailable ? input : jsz(input, opts)
+        },
+        jszAccount: (opts) => {
+          const input = jszInput()
+          if (input instanceof ReportUnavailable) return input
+          const r = jszAccount(input, opts, accounts.get(opts.account) !== undefined)
+          return typeof r === "string" ? new ReportRefused(r) : r
         },
         healthz: (opts) =>
           healthz({

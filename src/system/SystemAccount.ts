@@ -11,6 +11,7 @@ import type { ClientConnection } from "../core/Connection.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Server } from "../core/Server.ts"
 import type { ConnzOptions } from "../monitoring/Connz.ts"
+import type { JszOptions } from "../monitoring/Jsz.ts"
 import { isData, type Report, Reports } from "../monitoring/Reports.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
 import type { OptionsOf } from "./EventOptions.ts"
@@ -63,6 +64,20 @@ export const connzOptions = (o: OptionsOf<"CONNZ">): ConnzOptions | ReportError 
   }
 }
 
+const jszOptions = (o: OptionsOf<"JSZ">): JszOptions => {
+  // A single server leads everything it has, so `leader_only` selects all of it.
+  const streams = o.streams || o.consumer
+  return {
+    accounts: o.accounts || streams,
+    streams,
+    consumers: o.consumer,
+    config: o.config,
+    offset: o.offset,
+    limit: o.limit === 0 ? DEFAULT_LIST_SIZE : o.limit,
+    account: o.account
+  }
+}
+
 /** The SystemReports SystemServices asks for, computed by the shared monitoring reports. */
 export const systemReports = (reports: Reports["Service"]): SystemReports => ({
   statsz: () => {
@@ -87,19 +102,8 @@ export const systemReports = (reports: Reports["Service"]): SystemReports => ({
       account: o.account === "" ? undefined : o.account
     }))
   },
-  jsz: (o) => {
-    // A single server leads everything it has, so `leader_only` selects all of it.
-    const streams = o.streams || o.consumer
-    return toSystem(reports.jsz({
-      accounts: o.accounts || streams,
-      streams,
-      consumers: o.consumer,
-      config: o.config,
-      offset: o.offset,
-      limit: o.limit === 0 ? DEFAULT_LIST_SIZE : o.limit,
-      account: o.account
-    }))
-  },
+  jsz: (o) => toSystem(reports.jsz(jszOptions(o))),
+  accountJsz: (o) => toSystem(reports.jszAccount(jszOptions(o))),
   healthz: (o) => {
     const s = reports.healthz({ jsEnabledOnly: o["js-enabled-only"], jsServerOnly: o["js-server-only"] })
     return s.error === undefined ? { status: s.status } : { status: s.status, error: s.error }

@@ -36,6 +36,8 @@ export interface SystemReports {
   readonly connz: (o: OptionsOf<"CONNZ">) => Report
   readonly subsz: (o: OptionsOf<"SUBSZ">) => Report
   readonly jsz: (o: OptionsOf<"JSZ">) => Report
+  /** `$SYS.REQ.ACCOUNT.<acc>.JSZ`: that account's detail alone (nats-server JszAccount). */
+  readonly accountJsz: (o: OptionsOf<"JSZ">) => Report
   readonly healthz: (o: OptionsOf<"HEALTHZ">) => Report
   readonly accountz: (o: OptionsOf<"ACCOUNTZ">) => Report
   /** `$SYS.REQ.ACCOUNT.<acc>.INFO`; undefined when the account does not exist. */
@@ -163,7 +165,7 @@ export const startSystemServices = (
         case "CONNZ":
           return serve("CONNZ", reply, body, (o) => reports.connz({ ...o, acc: account }))
         case "JSZ":
-          return serve("JSZ", reply, body, (o) => reports.jsz({ ...o, account }))
+          return serve("JSZ", reply, body, (o) => reports.accountJsz({ ...o, account }))
         case "INFO":
           return serve("INFO", reply, body, () => reports.accountInfo(account))
       }
