@@ -357,4 +357,28 @@ describe("system account services", () => {
       })
     }
   })
+
+  it("refuses the account services for an unknown account or one without JetStream as nats-server", async () => {
+    const results = await onEach(async (url) => {
+      const sys = await as(url, "sys")
+      try {
+        return [
+          await ask(sys, "$SYS.REQ.ACCOUNT.NOPE.INFO"),
+          await ask(sys, "$SYS.REQ.ACCOUNT.NOPE.JSZ"),
+          await ask(sys, "$SYS.REQ.ACCOUNT.B.JSZ")
+        ]
+      } finally {
+        await sys.close()
+      }
+    })
+    for (const [name, [info, jszUnknown, jszPlain]] of results) {
+      expect([name, info!.error]).toEqual([name, { code: 500, description: "Account NOPE does not exist" }])
+      expect([name, jszUnknown!.error]).toEqual([name, { code: 500, description: `account "NOPE" not found` }])
+      expect([name, jszPlain!.error]).toEqual([name, { code: 500, description: `account "B" not jetstream enabled` }])
+    }
+    if (results.length === 2) {
+      const [[, ours], [, theirs]] = results
+      ours!.forEach((r, i) => expect(keys(r)).toEqual(keys(theirs![i])))
+    }
+  })
 })
