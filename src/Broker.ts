@@ -12,6 +12,7 @@ import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
+import { Reports } from "./monitoring/Reports.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { cipherLabel, StoreCipher, verifyStore } from "./store/Cipher.ts"
@@ -19,6 +20,7 @@ import { EventLogStore } from "./store/EventLogStore.ts"
 import { MetaStore } from "./store/MetaStore.ts"
 import * as StoreError from "./store/StoreError.ts"
 import { StreamStore } from "./store/StreamStore.ts"
+import * as SystemAccount from "./system/SystemAccount.ts"
 
 export interface BrokerLayerOptions {
   /** Silence all log output (tests, embedding). */
@@ -38,7 +40,7 @@ export const coreLayer = <E = never>(
   config: BrokerConfig,
   options: BrokerLayerOptions = {},
   /** Started right after config/router/log and before JetStream (the monitoring port, from `layer`). */
-  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log | Accounts>
+  observe?: Layer.Layer<Monitor, E, ServerConfig | Router | Log | Accounts | Reports>
 ) => {
   const basics = Layer.mergeAll(
     ServerConfig.layer(config),
@@ -48,7 +50,8 @@ export const coreLayer = <E = never>(
       : Log.layer({ debug: config.debug, trace: config.trace, logtime: config.logtime, file: config.logFile })
   )
   // Every account's subject space (the global one is Router's), linked by the configured imports.
-  const services = Layer.provideMerge(Accounts.layer, basics)
+  // The monitoring reports, read by the HTTP monitor and the system account's services alike.
+  const services = Layer.provideMerge(Reports.layer, Layer.provideMerge(Accounts.layer, basics))
   // The monitor starts before JetStream (as in nats-server), so /healthz answers 503 during recovery.
   const base = observe === undefined ? services : Layer.provideMerge(observe, services)
   if (!config.jetstream) return base
@@ -84,7 +87,7 @@ export const coreLayer = <E = never>(
     JetStream.layer,
     Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer)
   )
-  return Layer.provideMerge(Monitor.attachJetStream, withJetStream)
+  return Layer.provideMerge(Reports.attachJetStream, withJetStream)
 }
 
 /** Everything a running broker provides: the TCP server, the router and (with -js) JetStream. */
@@ -104,6 +107,10 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
       Transport.layerNode
     )
   )
-  // Once the client listener is up: the monitor reports it and the ports file names its port.
-  return Layer.provideMerge(Layer.merge(Monitor.attachServer, PortsFile.layer), server)
+  // Once the client listener is up: the reports include it, the ports file names its port, and the
+  // system account's services start (they report on the server).
+  return Layer.provideMerge(
+    SystemAccount.layer,
+    Layer.provideMerge(Layer.merge(Reports.attachServer, PortsFile.layer), server)
+  )
 }

@@ -202,9 +202,13 @@ describe("/subsz and /varz over accounts", () => {
       expect(await subjects("&acc=A")).toEqual(["_R_", "s.>", "x.>"])
       expect(await subjects("&acc=B")).toEqual(["ask", "y", "z"])
       expect(await subjects("&acc=NOPE")).toEqual([])
-      expect(await subjects("")).toEqual(["_R_", "ask", "s.>", "x.>", "y", "z"])
-      expect(((await get(port, "/subsz")).body as Json).num_subscriptions).toBe(6)
-      expect(((await get(port, "/varz")).body as Json).subscriptions).toBe(6)
+      // The system account's services subscribe in $SYS (as nats-server's), counted with the rest.
+      const system = await subjects("&acc=$SYS")
+      expect(system).toContain("$SYS.REQ.SERVER.PING")
+      expect(system.every((s) => s.startsWith("$SYS.") || s.startsWith("$JS."))).toBe(true)
+      expect((await subjects("")).filter((s) => !system.includes(s))).toEqual(["_R_", "ask", "s.>", "x.>", "y", "z"])
+      expect(((await get(port, "/subsz")).body as Json).num_subscriptions).toBe(6 + system.length)
+      expect(((await get(port, "/varz")).body as Json).subscriptions).toBe(6 + system.length)
     } finally {
       await a.close()
       await b.close()

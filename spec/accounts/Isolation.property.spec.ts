@@ -167,7 +167,7 @@ describe("accounts isolation property", () => {
       fc.property(world, (w) => {
         const settings = settingsOf(w)
         // The global account takes no part: every account here is a configured one.
-        const runtime = make(settings, new MessageRouter())
+        const runtime = make(settings, new MessageRouter(), undefined)
         try {
           const counts = w.subs.map(() => 0)
           const owner = (k: number): Subscriber => ({

@@ -92,7 +92,8 @@ describe("monitoring endpoints", () => {
       "slow_consumers",
       "subscriptions",
       "http_req_stats",
-      "config_load_time"
+      "config_load_time",
+      "system_account"
     ])
     expect(v.server_id).toBe(broker.server.serverId)
     expect(v).toMatchObject({
@@ -124,7 +125,10 @@ describe("monitoring endpoints", () => {
     expect(v.uptime).toMatch(/^\d+s$/)
     expect(v.start).toMatch(ISO)
     expect(v.mem).toBeGreaterThan(1_000_000)
-    expect(v.subscriptions).toBe(broker.router.sublist.size)
+    // Every account's: the global one's and the system account's services'.
+    const system = (await getJson("/subsz?acc=$SYS")).num_subscriptions
+    expect(system).toBeGreaterThanOrEqual(19)
+    expect(v.subscriptions).toBe(broker.router.sublist.size + system)
     expect(v.jetstream.config.max_memory).toBeGreaterThan(0)
     expect(v.jetstream.stats).toEqual({
       memory: 170,
@@ -218,7 +222,8 @@ describe("monitoring endpoints", () => {
   })
 
   it("/subsz reports sublist statistics, and the list with subs=1", async () => {
-    const s = await getJson("/subsz")
+    // The global account's: the system account's services hold subscriptions of their own.
+    const s = await getJson("/subsz?acc=$G")
     expect(Object.keys(s)).toEqual([
       "num_subscriptions",
       "num_cache",
@@ -230,7 +235,7 @@ describe("monitoring endpoints", () => {
       "avg_fanout"
     ])
     expect(s.num_subscriptions).toBe(broker.router.sublist.size)
-    const d = await getJson("/subsz?subs=1&limit=500")
+    const d = await getJson("/subsz?subs=1&limit=500&acc=$G")
     expect(d).toMatchObject({
       server_id: broker.server.serverId,
       total: broker.router.sublist.size,

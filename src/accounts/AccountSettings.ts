@@ -96,7 +96,10 @@ export interface AccountSettings {
   readonly defaultPermissions: Permissions | undefined
   /** Operator mode: user public key → revoked when the user JWT was issued at or before this (unix s). */
   readonly revocations: ReadonlyMap<string, number>
-  /** Operator mode: account connection limit (-1 unlimited). */
+  /**
+   * Operator mode: account connection limit (-1 unlimited), JWT `limits.conn`; enforced once, when a
+   * client joins the account (Server joinAccount), not by the authenticator.
+   */
   readonly maxConnections: number
 }
 

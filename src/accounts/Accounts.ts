@@ -10,7 +10,7 @@
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { MessageRouter, Router } from "../core/Router.ts"
-import { type AccountSettings, emptyAccount, GLOBAL_ACCOUNT } from "./AccountSettings.ts"
+import { type AccountSettings, DEFAULT_SYSTEM_ACCOUNT, emptyAccount, GLOBAL_ACCOUNT } from "./AccountSettings.ts"
 import { findExport } from "./ImportRules.ts"
 import { startServiceImport, startStreamImport } from "./Imports.ts"
 
@@ -27,21 +27,35 @@ export class Account {
 
 export interface AccountsShape {
   readonly global: Account
-  /** True when accounts besides `$G` are configured (nats-server !globalAccountOnly). */
+  /** The system account (`$SYS.>` services and events), undefined with `no_system_account`. */
+  readonly system: Account | undefined
+  /**
+   * True when accounts besides `$G` and the system account are configured, or in operator mode
+   * (nats-server !globalAccountOnly).
+   */
   readonly configured: boolean
   readonly get: (name: string) => Account | undefined
-  /** `$G` first, then the configured accounts in configuration order. */
+  /** `$G` first, then the configured accounts in configuration order, then a created system account. */
   readonly all: () => ReadonlyArray<Account>
 }
 
-/** Builds the accounts and starts their imports; `stop` ends the imports. */
+/**
+ * Builds the accounts and starts their imports; `stop` ends the imports. The system account is
+ * one of the configured ones when named so, else created empty (nats-server SetDefaultSystemAccount).
+ */
 export const make = (
   settings: ReadonlyArray<AccountSettings>,
-  globalRouter: MessageRouter
+  globalRouter: MessageRouter,
+  /** Undefined = no system account (`no_system_account`). */
+  systemAccount: string | undefined,
+  operatorMode = false
 ): AccountsShape & { readonly stop: () => void } => {
   const global = new Account(emptyAccount(GLOBAL_ACCOUNT), globalRouter)
   const byName = new Map<string, Account>([[GLOBAL_ACCOUNT, global]])
   for (const s of settings) byName.set(s.name, new Account(s, new MessageRouter()))
+  if (systemAccount !== undefined && !byName.has(systemAccount)) {
+    byName.set(systemAccount, new Account(emptyAccount(systemAccount), new MessageRouter()))
+  }
   const stops: Array<() => void> = []
   for (const acc of byName.values()) {
     for (const i of acc.settings.imports.streams) {
@@ -62,7 +76,8 @@ export const make = (
   const all = [...byName.values()]
   return {
     global,
-    configured: settings.length > 0,
+    system: systemAccount === undefined ? undefined : byName.get(systemAccount),
+    configured: operatorMode || settings.some((s) => s.name !== systemAccount),
     get: (name) => byName.get(name),
     all: () => all,
     stop: () => {
@@ -77,7 +92,14 @@ export class Accounts extends Context.Service<Accounts, AccountsShape>()("effect
       const config = yield* ServerConfig
       const router = yield* Router
       const accounts = yield* Effect.acquireRelease(
-        Effect.sync(() => make(config.accounts?.accounts ?? [], router)),
+        Effect.sync(() =>
+          make(
+            config.accounts?.accounts ?? [],
+            router,
+            config.accounts === undefined ? DEFAULT_SYSTEM_ACCOUNT : config.accounts.systemAccount,
+            config.auth?.operator !== undefined
+          )
+        ),
         (a) => Effect.sync(() => a.stop())
       )
       return accounts

@@ -16,9 +16,25 @@
 import { randomBytes } from "node:crypto"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
+import { compileTransform, tokenizeWildcards } from "../subject/SubjectTransform.ts"
 import type { ResponseType, ServiceImport, StreamImport } from "./AccountSettings.ts"
 import { streamTarget } from "./ImportRules.ts"
-import { makeTransform } from "./SubjectTransform.ts"
+
+/**
+ * The subject rewrite of an import whose source has wildcards and whose target names another
+ * subject: nats-server `newTransform(from, transformTokenize(to))`, on the shared mapping engine.
+ * Built once per import; a literal source always becomes the target as is.
+ */
+const makeTransform = (from: string, to: string): (subject: string) => string => {
+  if (to === from) return (s) => s
+  if (!from.split(".").some((t) => t === "*" || t === ">")) return () => to
+  const compiled = compileTransform(from, tokenizeWildcards(to))
+  // Not checked at config load yet: nats-server refuses such an import at start, and so does this (a
+  // defect that stops the start with the import named) rather than deliver on a wrong subject.
+  if (!compiled.ok) throw new Error(`import of ${from} as ${to}: ${compiled.error}`)
+  const t = compiled.transform
+  return (s) => t.apply(s)
+}
 
 export interface ImportEnds {
   readonly importer: MessageRouter

@@ -37,8 +37,6 @@ export type AuthResult =
     readonly account?: string | undefined
     /** Operator mode: close the connection after this long with this error (the JWT expires). */
     readonly expires?: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
-    /** Operator mode: to be called once the connection closes (account connection count). */
-    readonly release?: (() => void) | undefined
   }
   | {
     readonly ok: false

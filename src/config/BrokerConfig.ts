@@ -55,7 +55,10 @@ export interface BrokerConfig {
   readonly tls: TlsSettings | undefined
   /** Encryption at rest of the file store (`jetstream { cipher, key }`); undefined = plaintext files. */
   readonly encryption: { readonly cipher: "chacha" | "aes"; readonly key: string } | undefined
-  /** `accounts { }`; undefined = only the global account `$G` (nats-server without accounts). */
+  /**
+   * `accounts { }` and the system account; undefined = the global account `$G` and the default
+   * system account `$SYS` (nats-server without accounts).
+   */
   readonly accounts: AccountsSettings | undefined
   /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
   readonly mappings: ReadonlyArray<MappingSpec> | undefined

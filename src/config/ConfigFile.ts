@@ -14,6 +14,7 @@
  * `jetstream { cipher, key }` (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
  * `max_buffered_size` (nats-server 2.10+) are accepted.
  */
+import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as AccountsConfigFile from "../accounts/AccountsConfigFile.ts"
@@ -70,9 +71,6 @@ const UNSUPPORTED = new Set([
   "ocsp",
   "allow_non_tls",
   "lame_duck_grace_period",
-  "no_system_account",
-  "no_system",
-  "no_sys_acc",
   "no_header_support",
   "connect_error_reports",
   "reconnect_error_reports",
@@ -133,6 +131,11 @@ const hostPort = (v: ConfigValue): { host?: string; port: number } | string => {
 const checkPort = (port: number, what: string): string | undefined =>
   port < -1 || port > 65535 ? `${what} ${port} is out of range (use 0..65535, or -1 for a random port)` : undefined
 
+const DIGITS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+const randomDigits = (n: number): string => Array.from({ length: n }, () => DIGITS[randomInt(DIGITS.length)]).join("")
+/** The generated `$G` user of a system-account-only config: one per process, so a reload keeps it (nats-server sysAccOnlyNoAuthUser). */
+let sysOnlyNoAuthUser: string | undefined
+
 class Mapper {
   readonly errors: Array<ConfigIssue> = []
   readonly warnings: Array<ConfigIssue> = []
@@ -147,8 +150,10 @@ class Mapper {
     error: (pos, message) => this.errors.push({ pos, message }),
     warn: (pos, message) => this.warnings.push({ pos, message })
   })
-  /** Where the "system_account is not supported" warning sits; dropped again in operator mode. */
-  systemWarning: ConfigIssue | undefined
+  /** `no_system_account` (or its aliases) set to true. */
+  noSystemAccount = false
+  /** `system_account` as read outside operator mode (read once: a wrong type is reported once). */
+  explicitSystem: string | undefined
   accountsEntry: ConfigEntry | undefined
 
   error(e: ConfigEntry, message: string) {
@@ -310,6 +315,13 @@ class Mapper {
         return this.accounts(e)
       case "tls":
         return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
+      case "no_system_account":
+      case "no_system":
+      case "no_sys_acc": {
+        const b = this.bool(e)
+        if (b !== undefined) this.noSystemAccount = b
+        return
+      }
       case "mappings":
       case "maps":
         return this.set(
@@ -318,11 +330,6 @@ class Mapper {
         )
     }
     if (OPERATOR_KEYS.has(key)) {
-      if (key === "system_account" || key === "system") {
-        // Outside operator mode the system account belongs to the account runtime (not built yet).
-        this.unsupported(e)
-        this.systemWarning = this.warnings.at(-1)
-      }
       return this.operator.take(e)
     }
     const refused = REFUSED[key]
@@ -450,11 +457,71 @@ class Mapper {
     const operator = this.operator.finish(direct)
     if (operator !== undefined) {
       this.set("auth", { ...(this.auth ?? emptyAuth), noAuthUser, operator })
-      this.set("accounts", this.operator.accountsOf(operator))
-      if (this.systemWarning !== undefined) this.warnings.splice(this.warnings.indexOf(this.systemWarning), 1)
+      const accounts = this.operator.accountsOf(operator)
+      this.set(
+        "accounts",
+        this.noSystemAccount && operator.systemAccount === undefined
+          ? { ...accounts, systemAccount: undefined }
+          : accounts
+      )
       return
     }
+    const system = this.systemAccountName()
+    if (system !== undefined && this.sysOnlyNeedsGlobalUser(system, noAuthUser)) {
+      // nats-server configureAccounts: when the only configured account is the system account (given
+      // users that way), clients without credentials still land in $G, as a generated no_auth_user.
+      const name = (sysOnlyNoAuthUser ??= `nats-${randomDigits(8)}`)
+      const base = this.auth ?? emptyAuth
+      this.auth = { ...base, users: [...base.users, { user: name, password: name.slice(5), permissions: undefined }] }
+      noAuthUser = name
+    }
     if (this.auth !== undefined) this.set("auth", { ...this.auth, noAuthUser })
+  }
+
+  /**
+   * The system account outside operator mode: `system_account`, else an account named `$SYS`,
+   * else the default `$SYS` (created empty) unless `no_system_account`. Checked against the
+   * configured accounts (nats-server fails its start with "account missing").
+   */
+  finishSystemAccount() {
+    if (this.operator.hasOperator() || this.operator.hasTrusted()) return
+    const named = this.operator.systemAccount()
+    this.explicitSystem = named
+    const configured = this.accountsParsed?.accounts ?? []
+    if (named !== undefined && named !== DEFAULT_SYSTEM_ACCOUNT && !configured.some((a) => a.name === named)) {
+      this.errors.push({
+        pos: this.operator.systemEntry()!.keyPos,
+        message: "error resolving system account: account missing"
+      })
+      return
+    }
+    const system = named ?? (this.noSystemAccount ? undefined : DEFAULT_SYSTEM_ACCOUNT)
+    const sys = configured.find((a) => a.name === system)
+    if (sys?.jetstream !== undefined) {
+      const e = this.operator.systemEntry() ?? this.accountsEntry!
+      this.errors.push({ pos: e.keyPos, message: "Not allowed to enable JetStream on the system account" })
+      return
+    }
+    // Without accounts or system account keys the default applies (config.accounts undefined: `$SYS`).
+    if (this.accountsParsed === undefined && named === undefined && !this.noSystemAccount) return
+    this.set("accounts", { accounts: configured, systemAccount: system })
+  }
+
+  /** The explicitly chosen system account (nats-server opts.SystemAccount before the default). */
+  private systemAccountName(): string | undefined {
+    if (this.operator.hasOperator() || this.operator.hasTrusted()) return undefined
+    if (this.explicitSystem !== undefined) return this.explicitSystem
+    return this.accountsParsed?.accounts.some((a) => a.name === DEFAULT_SYSTEM_ACCOUNT) === true
+      ? DEFAULT_SYSTEM_ACCOUNT
+      : undefined
+  }
+
+  private sysOnlyNeedsGlobalUser(system: string, noAuthUser: string | undefined): boolean {
+    if (noAuthUser !== undefined) return false
+    // nats-server counts $G and the system account: exactly two accounts exist.
+    const names = new Set((this.accountsParsed?.accounts ?? []).map((a) => a.name))
+    names.add(system)
+    return names.size === 1
   }
 
   accounts(e: ConfigEntry) {
@@ -469,7 +536,6 @@ class Mapper {
   finishAccounts() {
     const parsed = this.accountsParsed
     if (parsed === undefined) return
-    this.set("accounts", { accounts: parsed.accounts, systemAccount: DEFAULT_SYSTEM_ACCOUNT })
     if (parsed.users.length + parsed.nkeys.length === 0) return
     const pos = parsed.usersPos!
     const auth = this.auth
@@ -497,6 +563,7 @@ export const load = (file: string, options: ConfigLexer.ParseOptions = {}): Load
   const m = new Mapper()
   for (const e of parsed.root.entries.values()) m.top(e)
   m.finishAccounts()
+  m.finishSystemAccount()
   m.finishAuth()
   if (m.errors.length > 0) return { _tag: "Failure", errors: m.errors }
   return { _tag: "Success", config: m.out, warnings: m.warnings, notes: m.notes }

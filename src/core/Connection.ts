@@ -39,6 +39,8 @@ export interface ConnectionContext {
   /** TLS `verify_and_map`: the client certificate, not CONNECT, names the user. */
   readonly tlsMap?: boolean
   readonly closed: (conn: ClientConnection, reason: string) => void
+  /** A client finished CONNECT (nats-server sends the account's connect event then). */
+  readonly connected?: (conn: ClientConnection) => void
   /** Core subject mappings (config `mappings {}`); absent when none are configured. */
   readonly mappings?: SubjectMappings | undefined
 }
@@ -102,6 +104,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   account = "$G"
   /** The user (or nkey) authentication admitted, for /connz `authorized_user`. */
   authorizedUser: string | undefined = undefined
+  /** Its CONNECT was accepted and reported (`connected`), so its close is reported too. */
+  announced = false
   /** CONNECT's credentials, kept so a configuration reload can check the client again. */
   private credentials: Credentials | undefined = undefined
 
@@ -221,6 +225,10 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.lang = o.lang
     this.version = o.version
     this.ok()
+    if (!this.announced) {
+      this.announced = true
+      this.ctx.connected?.(this)
+    }
   }
 
   pub(published: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
@@ -349,8 +357,6 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   // --- authentication ------------------------------------------------------------------
 
   private admit(r: Extract<AuthResult, { ok: true }>): boolean {
-    // An operator-mode admission holds a place under the account JWT's `conn` limit until the close.
-    if (r.release !== undefined) this.onDone.push(r.release)
     if (r.account !== undefined) {
       const router = this.ctx.accountRouter?.(r.account)
       if (router === undefined) {
@@ -358,7 +364,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
         return false
       }
       if (this.ctx.joinAccount !== undefined && !this.ctx.joinAccount(r.account)) {
-        // nats-server maxAccountConnExceeded.
+        // nats-server maxAccountConnExceeded: the one count of the account's clients (JWT `conn`).
         this.close("Maximum Account Connections Exceeded", "maximum account active connections exceeded")
         return false
       }

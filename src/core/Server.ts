@@ -41,6 +41,13 @@ export interface ServerShape {
    * and with changed authorization every open client is checked again (Connection.reauthorize).
    */
   readonly reload: (next: BrokerConfig, plan: Extract<ReloadPlan, { ok: true }>) => void
+  /** Observes clients that finished CONNECT and their closes (the system account's events); returns the unwatch. */
+  readonly watchClients: (watcher: ClientWatcher) => () => void
+}
+
+export interface ClientWatcher {
+  readonly connected: (conn: ClientConnection) => void
+  readonly disconnected: (conn: ClientConnection, reason: string) => void
 }
 
 /** What the server layer reads; the accounts give each authenticated client its subject space. */
@@ -61,6 +68,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       const connections = new Set<ClientConnection>()
       // Clients per configured account, against its connection limit (JWT `limits.conn`).
       const accountConnections = new Map<string, number>()
+      const watchers = new Set<ClientWatcher>()
       let nextCid = 0
       let slowConsumers = 0
       const closedStats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
@@ -121,8 +129,12 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
             ...(nonce === undefined ? {} : { nonce }),
             ...(config.jetstream && config.domain !== undefined ? { domain: config.domain } : {})
           }),
+        connected: (conn) => {
+          for (const w of watchers) w.connected(conn)
+        },
         closed: (conn, reason) => {
           if (!connections.delete(conn)) return
+          if (conn.announced) { for (const w of watchers) w.disconnected(conn, reason) }
           if (reason.startsWith("Slow Consumer")) slowConsumers++
           closedStats.inMsgs += conn.stats.inMsgs
           closedStats.inBytes += conn.stats.inBytes
@@ -208,6 +220,10 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         totalConnections: () => nextCid,
         slowConsumers: () => slowConsumers,
         closedStats: () => closedStats,
+        watchClients: (w) => {
+          watchers.add(w)
+          return () => watchers.delete(w)
+        },
         reload: (next, plan) => {
           ctx.config = next
           log.reconfigure({ debug: next.debug, trace: next.trace, logtime: next.logtime })

@@ -72,8 +72,11 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const out: Array<AccountJetStream.AccountJetStream> = []
       for (const acc of accounts.all()) {
         const global = acc.name === GLOBAL_ACCOUNT
+        // The system account never has JetStream (nats-server refuses it at start).
         const limits: JetStreamLimits | undefined = global
           ? (accounts.configured ? undefined : UNLIMITED)
+          : acc === accounts.system
+          ? undefined
           : acc.settings.jetstream
         let own: {
           file: StreamStore["Service"]

@@ -1,7 +1,8 @@
 /**
  * `/accountz` and `/accountz?acc=<name>` in nats-server 2.9.10's shapes (monitor.go `Accountz`,
- * `AccountInfo`, `ExtExport`, `ExtImport`). The system account is not built: `system_account`
- * and `$SYS` (with its automatic `$SYS.REQ.*` imports) are absent.
+ * `AccountInfo`, `ExtExport`, `ExtImport`), with the `system_account` field. nats-server's
+ * automatic `$SYS.REQ.*` service imports are not listed: the system services answer inside
+ * the system account only.
  */
 import type { Account, AccountsShape } from "../accounts/Accounts.ts"
 import type { ResponseType } from "../accounts/AccountSettings.ts"
@@ -28,7 +29,12 @@ export interface AccountzInput {
 
 /** The body, or the 400 text nats-server sends for an unknown account. */
 export const accountz = (input: AccountzInput, acc: string): Record<string, unknown> | string => {
-  const base = { server_id: input.server.serverId, now: timeMs(input.nowMs) }
+  const sys = input.accounts.system?.name
+  const base = {
+    server_id: input.server.serverId,
+    now: timeMs(input.nowMs),
+    ...(sys === undefined ? {} : { system_account: sys })
+  }
   if (acc === "") return { ...base, accounts: input.accounts.all().map((a) => a.name) }
   const account = input.accounts.get(acc)
   if (account === undefined) return `Account ${acc} does not exist`

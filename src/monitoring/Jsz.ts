@@ -181,6 +181,18 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
   return out
 }
 
+/**
+ * One account's detail alone (nats-server JszAccount, `$SYS.REQ.ACCOUNT.<acc>.JSZ`), or the text of
+ * its refusal.
+ */
+export const jszAccount = (input: JszInput, opts: JszOptions, exists: boolean): Record<string, unknown> | string => {
+  if (input.js === undefined) return "jetstream not enabled"
+  if (!exists) return `account ${JSON.stringify(opts.account)} not found`
+  const js = enabledAccounts(input.js).find((a) => a.account === opts.account)
+  if (js === undefined) return `account ${JSON.stringify(opts.account)} not jetstream enabled`
+  return accountDetail(input, js, opts)
+}
+
 /** uint64 of an account limit, as nats-server prints it (-1 = unlimited = 2^64-1). */
 const u64 = (n: number | undefined): bigint => (n === undefined || n < 0 ? U64_MAX : BigInt(n))
 

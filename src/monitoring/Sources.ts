@@ -21,6 +21,8 @@ export interface Sources {
   /** The bound monitoring listener. */
   /** The monitoring listener; `secure` when it serves HTTPS (`https_port`). */
   readonly http: { readonly host: string; readonly port: number; readonly secure: boolean }
+  /** The system account's name (/varz `system_account`); undefined with `no_system_account`. */
+  readonly systemAccount?: string | undefined
   /** Requests served per endpoint path (/varz `http_req_stats`). */
   readonly requests: ReadonlyMap<string, number>
 }

@@ -85,6 +85,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     slow_consumers: server.slowConsumers(),
     subscriptions: (src.routers ?? [router]).reduce((n, r) => n + r.sublist.size, 0),
     http_req_stats: requests,
-    config_load_time: timeMs(server.startedAt.getTime())
+    config_load_time: timeMs(server.startedAt.getTime()),
+    ...(src.systemAccount === undefined ? {} : { system_account: src.systemAccount })
   }
 }

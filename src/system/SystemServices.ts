@@ -36,6 +36,8 @@ export interface SystemReports {
   readonly connz: (o: OptionsOf<"CONNZ">) => Report
   readonly subsz: (o: OptionsOf<"SUBSZ">) => Report
   readonly jsz: (o: OptionsOf<"JSZ">) => Report
+  /** `$SYS.REQ.ACCOUNT.<acc>.JSZ`: that account's detail alone (nats-server JszAccount). */
+  readonly accountJsz: (o: OptionsOf<"JSZ">) => Report
   readonly healthz: (o: OptionsOf<"HEALTHZ">) => Report
   readonly accountz: (o: OptionsOf<"ACCOUNTZ">) => Report
   /** `$SYS.REQ.ACCOUNT.<acc>.INFO`; undefined when the account does not exist. */
@@ -116,7 +118,8 @@ export const startSystemServices = (
     const data = compute(decoded.options)
     if (data === undefined) return
     if (data instanceof ReportError) {
-      return send(reply, { server: server(), error: { code: 500, description: data.message } })
+      // nats-server sets `data` to the report's nil pointer before it sees the error: it marshals as null.
+      return send(reply, { server: server(), data: null, error: { code: 500, description: data.message } })
     }
     send(reply, { server: server(), data })
   }
@@ -162,7 +165,7 @@ export const startSystemServices = (
         case "CONNZ":
           return serve("CONNZ", reply, body, (o) => reports.connz({ ...o, acc: account }))
         case "JSZ":
-          return serve("JSZ", reply, body, (o) => reports.jsz({ ...o, account }))
+          return serve("JSZ", reply, body, (o) => reports.accountJsz({ ...o, account }))
         case "INFO":
           return serve("INFO", reply, body, () => reports.accountInfo(account))
       }

@@ -41,8 +41,6 @@ export type JwtAuthResult =
     readonly account: string
     /** When the connection must be closed, and with which error: the user's or the account's JWT expiry. */
     readonly expires: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
-    /** Call when the connection closes (it counts against the account's `conn` limit until then). */
-    readonly release: () => void
   }
   | {
     readonly ok: false
@@ -57,9 +55,7 @@ interface AccountState {
   readonly signingKeys: ReadonlySet<string>
   readonly revocations: ReadonlyMap<string, number>
   readonly defaultPermissions: Permissions | undefined
-  readonly maxConnections: number
   readonly disallowBearer: boolean
-  connections: number
 }
 
 /** How many verified user JWTs are remembered. */
@@ -166,9 +162,7 @@ export class OperatorAuthenticator {
         signingKeys: keys,
         revocations,
         defaultPermissions: permissionsFromJwt(nats.default_permissions),
-        maxConnections: typeof limits.conn === "number" ? limits.conn : 0,
-        disallowBearer: limits.disallow_bearer === true || nats.disallow_bearer === true,
-        connections: 0
+        disallowBearer: limits.disallow_bearer === true || nats.disallow_bearer === true
       })
     }
   }
@@ -215,28 +209,14 @@ export class OperatorAuthenticator {
     }
     const own = permissionsFromJwt(u)
     const perms = own ?? acc.defaultPermissions
-    if (acc.maxConnections !== -1 && acc.connections >= acc.maxConnections) {
-      return {
-        ok: false,
-        reason: "maximum account active connections exceeded",
-        errText: "maximum account active connections exceeded",
-        closeReason: "Maximum Account Connections Exceeded"
-      }
-    }
-    acc.connections++
-    let released = false
-    const release = () => {
-      if (released) return
-      released = true
-      acc.connections--
-    }
+    // The account's `conn` limit is not checked here: the account runtime counts its clients when
+    // they join it (nats-server registerWithAccount), once, across reloads and re-authorizations.
     return {
       ok: true,
       permissions: perms === undefined ? undefined : new ClientPermissions(perms, this.now),
       who: juc.sub,
       account: issuer,
-      expires: this.expiry(juc, ac.exp, nowSec, window),
-      release
+      expires: this.expiry(juc, ac.exp, nowSec, window)
     }
   }
 

@@ -124,6 +124,16 @@ export class OperatorConfig {
     return this.operator !== undefined
   }
 
+  /** Whether the file names trusted keys (operator mode without an operator JWT). */
+  hasTrusted(): boolean {
+    return this.trusted !== undefined
+  }
+
+  /** The `system_account` entry, for errors placed at it. */
+  systemEntry(): ConfigEntry | undefined {
+    return this.system
+  }
+
   /** The `system_account` named in the file (also outside operator mode), or undefined. */
   systemAccount(): string | undefined {
     const e = this.system
