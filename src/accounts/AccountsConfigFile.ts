@@ -11,7 +11,7 @@
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import type { NkeyUser, PasswordUser } from "../auth/AuthSettings.ts"
 import type { Permissions } from "../auth/Permissions.ts"
-import type { ConfigEntry, ConfigValue, Position } from "../config/ConfigValue.ts"
+import { type ConfigEntry, type ConfigValue, goType, type Position } from "../config/ConfigValue.ts"
 import { hasWildcard, isValidSubject } from "../subject/Subject.ts"
 import {
   type AccountSettings,
@@ -72,26 +72,6 @@ const goValue = (v: ConfigValue): string => {
       return v.value.toISOString()
     default:
       return String(v.value)
-  }
-}
-
-/** Go's %T of a config value. */
-const goType = (v: ConfigValue): string => {
-  switch (v._tag) {
-    case "String":
-      return "string"
-    case "Integer":
-      return "int64"
-    case "Float":
-      return "float64"
-    case "Bool":
-      return "bool"
-    case "Datetime":
-      return "time.Time"
-    case "Array":
-      return "[]interface {}"
-    case "Map":
-      return "map[string]interface {}"
   }
 }
 

@@ -59,3 +59,23 @@ export const toJs = (v: ConfigValue): unknown => {
       return v.value
   }
 }
+
+/** Go's `%T` of a decoded config value, as nats-server prints it in type errors. */
+export const goType = (v: ConfigValue): string => {
+  switch (v._tag) {
+    case "String":
+      return "string"
+    case "Integer":
+      return "int64"
+    case "Float":
+      return "float64"
+    case "Bool":
+      return "bool"
+    case "Datetime":
+      return "time.Time"
+    case "Array":
+      return "[]interface {}"
+    case "Map":
+      return "map[string]interface {}"
+  }
+}

@@ -11,7 +11,8 @@ import { queryBool, QueryError, queryInt, timeMs, uptime } from "./GoFormat.ts"
 
 const DEFAULT_LIST_SIZE = 1024
 
-const SORTS = [
+/** nats-server SortOpt values (HTTP `sort=` and the `$SYS` CONNZ `sort` option). */
+export const CONNZ_SORT_OPTIONS = [
   "cid",
   "start",
   "subs",
@@ -26,7 +27,7 @@ const SORTS = [
   "stop",
   "reason"
 ] as const
-type SortOpt = (typeof SORTS)[number]
+type SortOpt = (typeof CONNZ_SORT_OPTIONS)[number]
 
 export interface ConnzOptions {
   readonly sort: SortOpt
@@ -76,7 +77,7 @@ export const parseConnzQuery = (q: URLSearchParams): ConnzOptions | QueryError =
   // nats-server 2.9.10 means to refuse `user`/`acc` without `auth`, but tests the filters before it
   // reads them (monitor.go Connz), so it never does: neither do we.
   const sort = (sortRaw === "" ? "cid" : sortRaw) as SortOpt
-  if (!SORTS.includes(sort)) return new QueryError(`invalid sorting option: ${sortRaw}`, true)
+  if (!CONNZ_SORT_OPTIONS.includes(sort)) return new QueryError(`invalid sorting option: ${sortRaw}`, true)
   if (sort === "stop" && state !== "closed") {
     return new QueryError("sort by stop only valid on closed connections", true)
   }

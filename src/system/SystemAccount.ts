@@ -11,6 +11,7 @@ import type { ClientConnection } from "../core/Connection.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Server } from "../core/Server.ts"
 import type { ConnzOptions } from "../monitoring/Connz.ts"
+import { CONNZ_SORT_OPTIONS } from "../monitoring/Connz.ts"
 import type { JszOptions } from "../monitoring/Jsz.ts"
 import { isData, type Report, Reports } from "../monitoring/Reports.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
@@ -18,21 +19,7 @@ import type { OptionsOf } from "./EventOptions.ts"
 import { type EventClient, ReportError, startSystemServices, type SystemReports } from "./SystemServices.ts"
 
 const DEFAULT_LIST_SIZE = 1024
-const CONNZ_SORTS = new Set([
-  "cid",
-  "start",
-  "subs",
-  "pending",
-  "msgs_to",
-  "msgs_from",
-  "bytes_to",
-  "bytes_from",
-  "last",
-  "idle",
-  "uptime",
-  "stop",
-  "reason"
-])
+const CONNZ_SORTS: ReadonlySet<string> = new Set(CONNZ_SORT_OPTIONS)
 /** nats-server ConnState: ConnOpen, ConnClosed, ConnAll. */
 const CONN_STATES = ["open", "closed", "all"] as const
 

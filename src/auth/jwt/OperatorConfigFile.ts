@@ -12,7 +12,7 @@
 import * as fs from "node:fs"
 import type { AccountSettings, AccountsSettings } from "../../accounts/AccountSettings.ts"
 import { DEFAULT_SYSTEM_ACCOUNT } from "../../accounts/AccountSettings.ts"
-import type { ConfigEntry, ConfigValue, Position } from "../../config/ConfigValue.ts"
+import { type ConfigEntry, goType, type Position } from "../../config/ConfigValue.ts"
 import { accountFromClaims } from "./AccountFromClaims.ts"
 import { decodeAccount, decodeOperator, isPublicKey, JWT_PREFIX, parseDecoratedJwt, timeIssue } from "./JwtClaims.ts"
 import type { OperatorSettings, PreloadedAccount, TrustedOperator } from "./OperatorSettings.ts"
@@ -39,26 +39,6 @@ export const OPERATOR_KEYS = new Set([
   "system_account",
   "system"
 ])
-
-/** Go's `%T` of a decoded config value, as nats-server prints it in type errors. */
-const goType = (v: ConfigValue): string => {
-  switch (v._tag) {
-    case "String":
-      return "string"
-    case "Integer":
-      return "int64"
-    case "Float":
-      return "float64"
-    case "Bool":
-      return "bool"
-    case "Datetime":
-      return "time.Time"
-    case "Array":
-      return "[]interface {}"
-    case "Map":
-      return "map[string]interface {}"
-  }
-}
 
 /** Go os.ReadFile's error for a failed read. */
 const readError = (file: string, e: NodeJS.ErrnoException): string => {
