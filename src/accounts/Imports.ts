@@ -32,17 +32,25 @@ export interface ImportEnds {
 const MAX_HOPS = 8
 let hops = 0
 
+/**
+ * Publishes in the other account. With `presentAs` (a JetStream delivery, routed on one subject and
+ * shown as another) the message is routed on `subject` there and still shown as `presentAs`, as
+ * nats-server's processMsgResults does for import subscriptions.
+ */
 const forward = (
   router: MessageRouter,
   subject: string,
   reply: string | undefined,
   hdrLen: number,
-  msg: Uint8Array
+  msg: Uint8Array,
+  presentAs?: string
 ): number => {
   if (hops >= MAX_HOPS) return 0
   hops++
   try {
-    return router.publish(undefined, subject, reply, hdrLen, msg)
+    return presentAs === undefined
+      ? router.publish(undefined, subject, reply, hdrLen, msg)
+      : router.publishAs(subject, presentAs, reply, hdrLen, msg)
   } finally {
     hops--
   }
@@ -62,9 +70,16 @@ export const streamImportTarget = (i: StreamImport): { readonly to: string; read
 export const startStreamImport = (i: StreamImport, ends: ImportEnds): () => void => {
   const client = new InternalClient(ends.exporter)
   const { map } = streamImportTarget(i)
-  client.subscribe(i.subject, (subject, reply, hdrLen, msg) => {
-    forward(ends.importer, map(subject), reply, hdrLen, msg)
-  })
+  client.subscribe(
+    i.subject,
+    (subject, reply, hdrLen, msg) => {
+      forward(ends.importer, map(subject), reply, hdrLen, msg)
+    },
+    undefined,
+    (to, subject, reply, hdrLen, msg) => {
+      forward(ends.importer, map(to), reply, hdrLen, msg, subject)
+    }
+  )
   return () => client.unsubscribeAll()
 }
 
@@ -93,9 +108,10 @@ export const startServiceImport = (
   const pending = new Map<string, PendingResponse>()
   let next = 0
 
-  importerClient.subscribe(local, (subject, reply, hdrLen, msg) => {
+  // `presentAs`: the subject a JetStream delivery shows (see `forward`); routing uses `subject`.
+  const request = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array, presentAs?: string) => {
     if (reply === undefined) {
-      forward(ends.exporter, map(subject), undefined, hdrLen, msg)
+      forward(ends.exporter, map(subject), undefined, hdrLen, msg, presentAs)
       return
     }
     const token = (next++).toString(36)
@@ -104,9 +120,10 @@ export const startServiceImport = (
       responseType: export_.responseType,
       expiresAt: nowMs() + export_.responseThresholdMs
     })
-    forward(ends.exporter, map(subject), prefix + token, hdrLen, msg)
-  })
-  exporterClient.subscribe(`${prefix}>`, (subject, reply, hdrLen, msg) => {
+    forward(ends.exporter, map(subject), prefix + token, hdrLen, msg, presentAs)
+  }
+  // Responses: a pull consumer's messages come routed on the `_R_` reply and shown as their own subject.
+  const respond = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array, presentAs?: string) => {
     const token = subject.slice(prefix.length)
     const p = pending.get(token)
     if (p === undefined) return
@@ -115,8 +132,20 @@ export const startServiceImport = (
       return
     }
     if (p.responseType === "Singleton") pending.delete(token)
-    forward(ends.importer, p.reply, reply, hdrLen, msg)
-  })
+    forward(ends.importer, p.reply, reply, hdrLen, msg, presentAs)
+  }
+  importerClient.subscribe(
+    local,
+    (subject, reply, hdrLen, msg) => request(subject, reply, hdrLen, msg),
+    undefined,
+    (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject)
+  )
+  exporterClient.subscribe(
+    `${prefix}>`,
+    (subject, reply, hdrLen, msg) => respond(subject, reply, hdrLen, msg),
+    undefined,
+    (to, subject, reply, hdrLen, msg) => respond(to, reply, hdrLen, msg, subject)
+  )
   // Mappings of requests nobody answered (or of streamed responses) end at the threshold.
   const sweep = setInterval(() => {
     const now = nowMs()
