@@ -2,8 +2,8 @@
  * JetStream deliveries crossing an account import (the setup of nats.c's KeyValueCrossAccount
  * test): account I reaches A's JetStream API through a service import under the prefix `fromA`
  * and A exports `accI.>` as a stream to I. A push consumer whose deliver subject is `accI.<x>`
- * delivers to I's subscriber, and a pull consumer's messages come back through the service import;
- * both show the stored message's own subject. Runs against nats-server 2.9.10 too when on PATH.
+ * is bound (push_bound) only once I subscribes, then delivers to I's subscriber; a pull consumer's
+ * messages come back through the service import; both show the stored message's own subject. Runs against nats-server 2.9.10 too when on PATH.
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
@@ -44,6 +44,10 @@ const scenario = async (url: string) => {
     a.publish("s.one", "1")
     a.publish("s.two", "2")
     await a.flush()
+    // The consumer exists before anyone in I listens: not bound, nothing delivered yet.
+    const jsmI = await jetstreamManager(i, { apiPrefix: "fromA" })
+    const push = await jsmI.consumers.add("S", { deliver_subject: "accI.deliver", ack_policy: "none" })
+    const boundBefore = push.push_bound === true
     const pushed: Array<string> = []
     const done = new Promise<void>((resolve) => {
       i.subscribe("accI.deliver", {
@@ -54,9 +58,8 @@ const scenario = async (url: string) => {
       })
     })
     await i.flush()
-    const jsmI = await jetstreamManager(i, { apiPrefix: "fromA" })
-    await jsmI.consumers.add("S", { deliver_subject: "accI.deliver", ack_policy: "none" })
     await Promise.race([done, new Promise((r) => setTimeout(r, 3000))])
+    const boundAfter = (await jsmA.consumers.info("S", push.name)).push_bound === true
     await jsmI.consumers.add("S", { durable_name: "P", ack_policy: "none" })
     const c = await jetstream(i, { apiPrefix: "fromA" }).consumers.get("S", "P")
     const pulled: Array<string> = []
@@ -65,7 +68,7 @@ const scenario = async (url: string) => {
       const m = await c.next({ expires: 3000 })
       pulled.push(m === null ? "none" : `${m.subject}=${m.string()}`)
     }
-    return { pushed, pulled }
+    return { boundBefore, pushed, boundAfter, pulled }
   } finally {
     await Promise.all([a.close(), i.close()])
   }
@@ -92,7 +95,12 @@ describe("JetStream deliveries across account imports", () => {
 
   it("push to an exported deliver subject and pull through the service import show the stored subjects", async () => {
     const got = await scenario(ours.url)
-    expect(got).toEqual({ pushed: ["s.one=1", "s.two=2"], pulled: ["s.one=1", "s.two=2"] })
+    expect(got).toEqual({
+      boundBefore: false,
+      pushed: ["s.one=1", "s.two=2"],
+      boundAfter: true,
+      pulled: ["s.one=1", "s.two=2"]
+    })
     if (theirs !== undefined) expect(await scenario(theirs.url)).toEqual(got)
   })
 })

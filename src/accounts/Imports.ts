@@ -15,7 +15,8 @@
  */
 import { randomBytes } from "node:crypto"
 import { InternalClient } from "../core/InternalClient.ts"
-import type { MessageRouter } from "../core/Router.ts"
+import type { MessageRouter, Subscription } from "../core/Router.ts"
+import { overlaps } from "../subject/Subject.ts"
 import type { ResponseType, ServiceImport, StreamImport } from "./AccountSettings.ts"
 import { streamTarget } from "./ImportRules.ts"
 import { makeTransform } from "./SubjectTransform.ts"
@@ -56,6 +57,17 @@ const forward = (
   }
 }
 
+/** `router.hasInterest` under the same hop limit as `forward` (imports can chain or loop). */
+const interestAcross = (router: MessageRouter, subject: string): boolean => {
+  if (hops >= MAX_HOPS) return false
+  hops++
+  try {
+    return router.hasInterest(subject)
+  } finally {
+    hops--
+  }
+}
+
 /** Where an imported stream's messages appear in the importing account, and the per-message rewrite. */
 export const streamImportTarget = (i: StreamImport): { readonly to: string; readonly map: (s: string) => string } => {
   const to = streamTarget(i)
@@ -69,18 +81,33 @@ export const streamImportTarget = (i: StreamImport): { readonly to: string; read
 /** Starts a stream import; the returned function stops it. */
 export const startStreamImport = (i: StreamImport, ends: ImportEnds): () => void => {
   const client = new InternalClient(ends.exporter)
-  const { map } = streamImportTarget(i)
-  client.subscribe(
+  const { map, to: target } = streamImportTarget(i)
+  const sub = client.subscribe(
     i.subject,
     (subject, reply, hdrLen, msg) => {
       forward(ends.importer, map(subject), reply, hdrLen, msg)
     },
     undefined,
-    (to, subject, reply, hdrLen, msg) => {
-      forward(ends.importer, map(to), reply, hdrLen, msg, subject)
+    {
+      routed: (to, subject, reply, hdrLen, msg) => {
+        forward(ends.importer, map(to), reply, hdrLen, msg, subject)
+      },
+      // Interest here only while someone in the importer would receive the message, as nats-server's
+      // shadow subscriptions (a push consumer delivering to an imported subject waits for that, push_bound).
+      interest: (subject) => interestAcross(ends.importer, map(subject))
     }
   )
-  return () => client.unsubscribeAll()
+  // A subscriber arriving in the importer is interest arriving here: wake the exporter's listeners.
+  const listener = (s: Subscription) => {
+    if (sub !== undefined && s.owner !== client && overlaps(s.subject, target)) {
+      for (const l of ends.exporter.subscribeListeners) l(sub)
+    }
+  }
+  ends.importer.subscribeListeners.add(listener)
+  return () => {
+    ends.importer.subscribeListeners.delete(listener)
+    client.unsubscribeAll()
+  }
 }
 
 interface PendingResponse {
@@ -138,13 +165,13 @@ export const startServiceImport = (
     local,
     (subject, reply, hdrLen, msg) => request(subject, reply, hdrLen, msg),
     undefined,
-    (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject)
+    { routed: (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject) }
   )
   exporterClient.subscribe(
     `${prefix}>`,
     (subject, reply, hdrLen, msg) => respond(subject, reply, hdrLen, msg),
     undefined,
-    (to, subject, reply, hdrLen, msg) => respond(to, reply, hdrLen, msg, subject)
+    { routed: (to, subject, reply, hdrLen, msg) => respond(to, reply, hdrLen, msg, subject) }
   )
   // Mappings of requests nobody answered (or of streamed responses) end at the threshold.
   const sweep = setInterval(() => {

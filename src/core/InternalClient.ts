@@ -15,6 +15,14 @@ export type RoutedHandler = (
   msg: Uint8Array
 ) => void
 
+/** What an account import's subscription adds to a plain one. */
+export interface ImportHooks {
+  /** Receives the messages published with `publishAs` (matched on one subject, shown as another). */
+  readonly routed?: RoutedHandler
+  /** Whether a message on `subject` reaches a subscriber beyond this one (see `Subscriber.interestIn`). */
+  readonly interest?: (subject: string) => boolean
+}
+
 let nextInternalId = 0
 
 export class InternalClient implements Subscriber {
@@ -22,7 +30,7 @@ export class InternalClient implements Subscriber {
   readonly echo = true
   private readonly router: MessageRouter
   private readonly handlers = new Map<Subscription, InternalHandler>()
-  private readonly routed = new Map<Subscription, RoutedHandler>()
+  private readonly hooks = new Map<Subscription, ImportHooks>()
   private sids = 0
 
   constructor(router: MessageRouter) {
@@ -31,33 +39,25 @@ export class InternalClient implements Subscriber {
     this.cid = -++nextInternalId
   }
 
-  /**
-   * `routed`, when given, receives the messages published with `publishAs` (matched on one
-   * subject, presented as another) instead of `handler`; account imports need the routing subject.
-   */
-  subscribe(
-    subject: string,
-    handler: InternalHandler,
-    queue?: string,
-    routed?: RoutedHandler
-  ): Subscription | undefined {
+  /** `hooks` are for account imports: the routing subject of `publishAs` messages, and interest. */
+  subscribe(subject: string, handler: InternalHandler, queue?: string, hooks?: ImportHooks): Subscription | undefined {
     const sub = new Subscription(this, subject, queue, String(++this.sids))
     if (!this.router.subscribe(sub)) return undefined
     this.handlers.set(sub, handler)
-    if (routed !== undefined) this.routed.set(sub, routed)
+    if (hooks !== undefined) this.hooks.set(sub, hooks)
     return sub
   }
 
   unsubscribe(sub: Subscription): void {
     this.handlers.delete(sub)
-    this.routed.delete(sub)
+    this.hooks.delete(sub)
     this.router.unsubscribe(sub)
   }
 
   unsubscribeAll(): void {
     for (const sub of this.handlers.keys()) this.router.unsubscribe(sub)
     this.handlers.clear()
-    this.routed.clear()
+    this.hooks.clear()
   }
 
   /** Publishes as the server (no echo suppression, no no-responders). */
@@ -90,13 +90,18 @@ export class InternalClient implements Subscriber {
     hdrLen: number,
     msg: Uint8Array
   ): void {
-    const r = this.routed.get(sub)
+    const r = this.hooks.get(sub)?.routed
     if (r !== undefined) r(to, subject, reply, hdrLen, msg)
     else this.handlers.get(sub)?.(subject, reply, hdrLen, msg)
   }
 
+  interestIn(sub: Subscription, subject: string): boolean {
+    const f = this.hooks.get(sub)?.interest
+    return f === undefined || f(subject)
+  }
+
   autoUnsubscribed(sub: Subscription): void {
     this.handlers.delete(sub)
-    this.routed.delete(sub)
+    this.hooks.delete(sub)
   }
 }

@@ -27,6 +27,12 @@ export interface Subscriber {
     hdrLen: number,
     msg: Uint8Array
   ): void
+  /**
+   * Whether a message on `subject` delivered to `sub` reaches anyone (an account import's
+   * subscription answers for the importing account's subscribers, as nats-server's shadow
+   * subscriptions exist only while the importer has one); absent means yes.
+   */
+  interestIn?(sub: Subscription, subject: string): boolean
   /** Called when a subscription reached its `UNSUB <sid> <max>` count and was removed. */
   autoUnsubscribed(sub: Subscription): void
 }
@@ -138,7 +144,11 @@ export class MessageRouter {
   /** Is anyone subscribed to a subject matching `to`? */
   hasInterest(to: string): boolean {
     const r = this.sublist.match(to)
-    return r.psubs.length > 0 || r.qsubs.length > 0
+    for (const s of r.psubs) if (s.owner.interestIn === undefined || s.owner.interestIn(s, to)) return true
+    for (const group of r.qsubs) {
+      for (const s of group) if (s.owner.interestIn === undefined || s.owner.interestIn(s, to)) return true
+    }
+    return false
   }
 
   /** Called after every successful subscribe (push consumers wait for interest in their deliver subject). */
