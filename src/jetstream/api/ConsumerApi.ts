@@ -16,6 +16,7 @@ import {
   type ConsumerConfig,
   decodeConsumerCreate,
   encodeConsumerConfig,
+  filterScope,
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
@@ -79,7 +80,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
       return yield* ApiErrors.streamNotFound()
     }
-    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits)
+    const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -89,7 +91,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       c.config
     )
     const existing = ctx.registry.getConsumer(streamName, name)
-    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
+    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits, scope)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
