@@ -39,6 +39,11 @@ export type AuthResult =
     readonly expires?: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
     /** Operator mode: to be called once the connection closes (account connection count). */
     readonly release?: (() => void) | undefined
+    /**
+     * Operator mode: the user's and account's JWT payload limit, the smaller one (-1 = unlimited);
+     * the connection applies the smaller of it and the server's max_payload.
+     */
+    readonly maxPayload?: number | undefined
   }
   | {
     readonly ok: false
