@@ -15,7 +15,8 @@
  */
 import { randomBytes } from "node:crypto"
 import { InternalClient } from "../core/InternalClient.ts"
-import type { MessageRouter } from "../core/Router.ts"
+import type { MessageRouter, Subscription } from "../core/Router.ts"
+import { overlaps } from "../subject/Subject.ts"
 import { compileTransform, tokenizeWildcards } from "../subject/SubjectTransform.ts"
 import type { ResponseType, ServiceImport, StreamImport } from "./AccountSettings.ts"
 import { streamTarget } from "./ImportRules.ts"
@@ -48,17 +49,36 @@ export interface ImportEnds {
 const MAX_HOPS = 8
 let hops = 0
 
+/**
+ * Publishes in the other account. With `presentAs` (a JetStream delivery, routed on one subject and
+ * shown as another) the message is routed on `subject` there and still shown as `presentAs`, as
+ * nats-server's processMsgResults does for import subscriptions.
+ */
 const forward = (
   router: MessageRouter,
   subject: string,
   reply: string | undefined,
   hdrLen: number,
-  msg: Uint8Array
+  msg: Uint8Array,
+  presentAs?: string
 ): number => {
   if (hops >= MAX_HOPS) return 0
   hops++
   try {
-    return router.publish(undefined, subject, reply, hdrLen, msg)
+    return presentAs === undefined
+      ? router.publish(undefined, subject, reply, hdrLen, msg)
+      : router.publishAs(subject, presentAs, reply, hdrLen, msg)
+  } finally {
+    hops--
+  }
+}
+
+/** `router.hasInterest` under the same hop limit as `forward` (imports can chain or loop). */
+const interestAcross = (router: MessageRouter, subject: string): boolean => {
+  if (hops >= MAX_HOPS) return false
+  hops++
+  try {
+    return router.hasInterest(subject)
   } finally {
     hops--
   }
@@ -77,11 +97,33 @@ export const streamImportTarget = (i: StreamImport): { readonly to: string; read
 /** Starts a stream import; the returned function stops it. */
 export const startStreamImport = (i: StreamImport, ends: ImportEnds): () => void => {
   const client = new InternalClient(ends.exporter)
-  const { map } = streamImportTarget(i)
-  client.subscribe(i.subject, (subject, reply, hdrLen, msg) => {
-    forward(ends.importer, map(subject), reply, hdrLen, msg)
-  })
-  return () => client.unsubscribeAll()
+  const { map, to: target } = streamImportTarget(i)
+  const sub = client.subscribe(
+    i.subject,
+    (subject, reply, hdrLen, msg) => {
+      forward(ends.importer, map(subject), reply, hdrLen, msg)
+    },
+    undefined,
+    {
+      routed: (to, subject, reply, hdrLen, msg) => {
+        forward(ends.importer, map(to), reply, hdrLen, msg, subject)
+      },
+      // Interest here only while someone in the importer would receive the message, as nats-server's
+      // shadow subscriptions (a push consumer delivering to an imported subject waits for that, push_bound).
+      interest: (subject) => interestAcross(ends.importer, map(subject))
+    }
+  )
+  // A subscriber arriving in the importer is interest arriving here: wake the exporter's listeners.
+  const listener = (s: Subscription) => {
+    if (sub !== undefined && s.owner !== client && overlaps(s.subject, target)) {
+      for (const l of ends.exporter.subscribeListeners) l(sub)
+    }
+  }
+  ends.importer.subscribeListeners.add(listener)
+  return () => {
+    ends.importer.subscribeListeners.delete(listener)
+    client.unsubscribeAll()
+  }
 }
 
 interface PendingResponse {
@@ -109,9 +151,10 @@ export const startServiceImport = (
   const pending = new Map<string, PendingResponse>()
   let next = 0
 
-  importerClient.subscribe(local, (subject, reply, hdrLen, msg) => {
+  // `presentAs`: the subject a JetStream delivery shows (see `forward`); routing uses `subject`.
+  const request = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array, presentAs?: string) => {
     if (reply === undefined) {
-      forward(ends.exporter, map(subject), undefined, hdrLen, msg)
+      forward(ends.exporter, map(subject), undefined, hdrLen, msg, presentAs)
       return
     }
     const token = (next++).toString(36)
@@ -120,9 +163,10 @@ export const startServiceImport = (
       responseType: export_.responseType,
       expiresAt: nowMs() + export_.responseThresholdMs
     })
-    forward(ends.exporter, map(subject), prefix + token, hdrLen, msg)
-  })
-  exporterClient.subscribe(`${prefix}>`, (subject, reply, hdrLen, msg) => {
+    forward(ends.exporter, map(subject), prefix + token, hdrLen, msg, presentAs)
+  }
+  // Responses: a pull consumer's messages come routed on the `_R_` reply and shown as their own subject.
+  const respond = (subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array, presentAs?: string) => {
     const token = subject.slice(prefix.length)
     const p = pending.get(token)
     if (p === undefined) return
@@ -131,8 +175,20 @@ export const startServiceImport = (
       return
     }
     if (p.responseType === "Singleton") pending.delete(token)
-    forward(ends.importer, p.reply, reply, hdrLen, msg)
-  })
+    forward(ends.importer, p.reply, reply, hdrLen, msg, presentAs)
+  }
+  importerClient.subscribe(
+    local,
+    (subject, reply, hdrLen, msg) => request(subject, reply, hdrLen, msg),
+    undefined,
+    { routed: (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject) }
+  )
+  exporterClient.subscribe(
+    `${prefix}>`,
+    (subject, reply, hdrLen, msg) => respond(subject, reply, hdrLen, msg),
+    undefined,
+    { routed: (to, subject, reply, hdrLen, msg) => respond(to, reply, hdrLen, msg, subject) }
+  )
   // Mappings of requests nobody answered (or of streamed responses) end at the threshold.
   const sweep = setInterval(() => {
     const now = nowMs()

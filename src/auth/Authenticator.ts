@@ -37,6 +37,11 @@ export type AuthResult =
     readonly account?: string | undefined
     /** Operator mode: close the connection after this long with this error (the JWT expires). */
     readonly expires?: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
+    /**
+     * Operator mode: the user's and account's JWT payload limit, the smaller one (-1 = unlimited);
+     * the connection applies the smaller of it and the server's max_payload.
+     */
+    readonly maxPayload?: number | undefined
   }
   | {
     readonly ok: false

@@ -373,6 +373,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       this.onDone.push(() => this.ctx.leaveAccount?.(r.account!))
     }
     this.awaitingAuth = false
+    if (r.maxPayload !== undefined && r.maxPayload !== -1 && r.maxPayload < this.ctx.config.maxPayload) {
+      // nats-server applyAccountLimits: the JWT's payload limit, when smaller than the server's,
+      // applies from here on (INFO went out with the server's before the CONNECT).
+      this.parser.setLimits({ maxPayload: r.maxPayload, maxControlLine: this.ctx.config.maxControlLine })
+    }
     this.perms = r.permissions
     this.authorizedUser = r.who
     const exp = r.expires

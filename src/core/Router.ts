@@ -14,6 +14,25 @@ export interface Subscriber {
   /** When false, messages this subscriber publishes are not delivered back to it. */
   readonly echo: boolean
   deliver(sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void
+  /**
+   * A message matched on `to` but presented as `subject` (`publishAs`: JetStream deliveries). An
+   * account import routes such a message on `to` in the other account (nats-server's shadow
+   * subscriptions and service-import responses swap the two); without it `deliver` gets `subject`.
+   */
+  deliverRouted?(
+    sub: Subscription,
+    to: string,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array
+  ): void
+  /**
+   * Whether a message on `subject` delivered to `sub` reaches anyone (an account import's
+   * subscription answers for the importing account's subscribers, as nats-server's shadow
+   * subscriptions exist only while the importer has one); absent means yes.
+   */
+  interestIn?(sub: Subscription, subject: string): boolean
   /** Called when a subscription reached its `UNSUB <sid> <max>` count and was removed. */
   autoUnsubscribed(sub: Subscription): void
 }
@@ -111,12 +130,12 @@ export class MessageRouter {
     const result = this.sublist.match(to)
     let n = 0
     for (const s of result.psubs) {
-      this.deliverTo(s, subject, reply, hdrLen, msg)
+      this.deliverTo(s, subject, reply, hdrLen, msg, to)
       n++
     }
     for (const group of result.qsubs) {
       const s = group[this.rr++ % group.length]!
-      this.deliverTo(s, subject, reply, hdrLen, msg)
+      this.deliverTo(s, subject, reply, hdrLen, msg, to)
       n++
     }
     return n
@@ -125,18 +144,31 @@ export class MessageRouter {
   /** Is anyone subscribed to a subject matching `to`? */
   hasInterest(to: string): boolean {
     const r = this.sublist.match(to)
-    return r.psubs.length > 0 || r.qsubs.length > 0
+    for (const s of r.psubs) if (s.owner.interestIn === undefined || s.owner.interestIn(s, to)) return true
+    for (const group of r.qsubs) {
+      for (const s of group) if (s.owner.interestIn === undefined || s.owner.interestIn(s, to)) return true
+    }
+    return false
   }
 
   /** Called after every successful subscribe (push consumers wait for interest in their deliver subject). */
   readonly subscribeListeners = new Set<(sub: Subscription) => void>()
 
-  private deliverTo(s: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array) {
+  private deliverTo(
+    s: Subscription,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    routedOn?: string
+  ) {
     if (s.max > 0 && s.delivered >= s.max) return
     s.delivered++
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
-    s.owner.deliver(s, subject, reply, hdrLen, msg)
+    if (routedOn !== undefined && s.owner.deliverRouted !== undefined) {
+      s.owner.deliverRouted(s, routedOn, subject, reply, hdrLen, msg)
+    } else s.owner.deliver(s, subject, reply, hdrLen, msg)
     if (s.max > 0 && s.delivered >= s.max) {
       this.sublist.remove(s)
       s.owner.autoUnsubscribed(s)

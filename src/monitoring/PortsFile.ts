@@ -20,8 +20,8 @@ import { Monitor } from "./Monitor.ts"
 /** `host:port` for every address a listener on `host` answers on (nats-server `resolveHostPorts`). */
 export const hostPorts = (host: string, port: number, interfaces = os.networkInterfaces()): Array<string> => {
   const join = (ip: string) => (ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`)
-  // Node binds "0.0.0.0" to IPv4 only (Go binds it dual-stack), so we list only addresses we
-  // really accept on; "::" is dual-stack in both.
+  // "0.0.0.0" is bound dual-stack where the host has IPv6 (platform/WildcardListen), but may have
+  // fallen back to IPv4 only, so only the IPv4 addresses, which answer either way, are listed.
   const family = host === "0.0.0.0" ? "IPv4" : host === "::" ? "any" : undefined
   if (family === undefined) return [join(host)]
   const out: Array<string> = []

@@ -12,6 +12,7 @@ import * as http from "node:http"
 import * as https from "node:https"
 import type * as net from "node:net"
 import { TransportError } from "./Transport.ts"
+import { listenWildcard } from "./WildcardListen.ts"
 
 export interface HttpRequest {
   readonly method: string
@@ -66,16 +67,15 @@ export class HttpListener extends Context.Service<HttpListener, HttpListenerShap
             : https.createServer({ cert: tls.cert, key: tls.key }, serve(handle))
           // Monitoring clients (Prometheus, health checks) poll; keep-alive sockets must not hold shutdown.
           server.keepAliveTimeout = 5_000
-          server.once("error", (err: NodeJS.ErrnoException) =>
+          listenWildcard(server, port === -1 ? 0 : port, host, () => {
+            const addr = server.address() as net.AddressInfo
+            resume(Effect.succeed({ server, host, port: addr.port }))
+          }, (err) =>
             resume(
               Effect.fail(
                 new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })
               )
             ))
-          server.listen(port === -1 ? 0 : port, host, () => {
-            const addr = server.address() as net.AddressInfo
-            resume(Effect.succeed({ server, host, port: addr.port }))
-          })
         }),
         ({ server }) =>
           Effect.sync(() => {

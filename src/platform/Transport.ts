@@ -16,6 +16,7 @@ import type { X509Certificate } from "node:crypto"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
+import { listenWildcard } from "./WildcardListen.ts"
 
 export interface WireEvents {
   data(chunk: Uint8Array): void
@@ -231,16 +232,15 @@ export class Transport extends Context.Service<Transport, TransportShape>()("eff
             { noDelay: true, allowHalfOpen: false },
             (socket) => accept(wrap(socket, tlsUp))
           )
-          server.once("error", (err: NodeJS.ErrnoException) =>
+          listenWildcard(server, port === -1 ? 0 : port, host, () => {
+            const addr = server.address() as net.AddressInfo
+            resume(Effect.succeed({ server, listener: { host, port: addr.port } }))
+          }, (err) =>
             resume(
               Effect.fail(
                 new TransportError({ message: `cannot listen on ${host}:${port}: ${err.message}`, code: err.code })
               )
             ))
-          server.listen(port === -1 ? 0 : port, host, () => {
-            const addr = server.address() as net.AddressInfo
-            resume(Effect.succeed({ server, listener: { host, port: addr.port } }))
-          })
         }),
         // Stop accepting only: open connections are closed (flushed) by their own finalizers, and
         // `close`'s callback would wait for them.

@@ -59,9 +59,12 @@ beforeAll(async () => {
   const noBearer = await makeAccount(op.kp, { limits: { disallow_bearer: true } })
   const defaults = await makeAccount(op.kp, { default_permissions: { pub: { deny: ["nope"] } } })
   const untrusted = await makeAccount(other.kp)
+  const payload4 = await makeAccount(op.kp, { limits: { payload: 4 } })
+  // No `payload` in the JWT: Go reads 0, so only empty messages may be published.
+  const payloadAbsent = await makeAccount(op.kp, { limits: { payload: undefined } as never })
   const expiredAcc = await makeAccount(op.kp, {}, { exp: nowSec() - 60 })
   const unknownAcc = createAccount()
-  conf = operatorConf(tmpDir(), op, [a, all, noBearer, defaults, untrusted, expiredAcc])
+  conf = operatorConf(tmpDir(), op, [a, all, noBearer, defaults, untrusted, expiredAcc, payload4, payloadAbsent])
 
   const good = await makeUser(a.kp)
   const perms = await makeUser(a.kp, { pub: { allow: ["foo", "_INBOX.>"] }, sub: { deny: ["secret"] } })
@@ -113,6 +116,27 @@ beforeAll(async () => {
   const tampered = { ...good, jwt: good.jwt.slice(0, -4) + (good.jwt.endsWith("AAAA") ? "BBBB" : "AAAA") }
 
   const violation = { text: VIOLATION, closed: true }
+  const ofPayload4 = await makeUser(payload4.kp)
+  const ofPayloadAbsent = await makeUser(payloadAbsent.kp)
+  const userPayload2 = await makeUser(a.kp, { payload: 2 })
+  const payloadViolation = "-ERR 'Maximum Payload Violation'\r\n"
+  Object.assign(
+    cases,
+    {
+      "account JWT payload 4: 4 bytes pass, 5 are a violation": {
+        send: withJwt(ofPayload4, "PUB x 4\r\nabcd\r\nPUB x 5\r\nabcde\r\n"),
+        expect: { text: `+OK\r\n+OK\r\n${payloadViolation}`, closed: true }
+      },
+      "account JWT without payload (0): an empty message passes, one byte is a violation": {
+        send: withJwt(ofPayloadAbsent, "PUB x 0\r\n\r\nPUB x 1\r\na\r\n"),
+        expect: { text: `+OK\r\n+OK\r\n${payloadViolation}`, closed: true }
+      },
+      "user JWT payload 2 in an unlimited account: 3 bytes are a violation": {
+        send: withJwt(userPayload2, "PUB x 2\r\nab\r\nPUB x 3\r\nabc\r\n"),
+        expect: { text: `+OK\r\n+OK\r\n${payloadViolation}`, closed: true }
+      }
+    } satisfies Record<string, Case>
+  )
   Object.assign(
     cases,
     {

@@ -4,7 +4,7 @@
  * issue time, expiry by `exp`/`nbf` at an injected clock).
  */
 import { test } from "@fast-check/vitest"
-import { createAccount, createUser, type KeyPair } from "@nats-io/jwt"
+import { Algorithms, createAccount, createUser, encode, type KeyPair } from "@nats-io/jwt"
 import fc from "fast-check"
 import { Buffer } from "node:buffer"
 import { describe, expect, it } from "vitest"
@@ -57,6 +57,35 @@ describe("operator-mode Authenticator", () => {
       .toEqual({ ok: false, reason: "Authentication requires a user JWT" })
     expect(pick(auth.authenticate({ jwt: ua.jwt, sig: sig(ub.kp) }, NONCE, "127.0.0.1")))
       .toEqual({ ok: false, reason: "Signature not verified" })
+  })
+
+  it("reads a version 1 user JWT's absent limits as unlimited and its top-level issuer_account, as jwt/v2 does", async () => {
+    const op = await makeOperator()
+    const sk = createAccount()
+    const a = await makeAccount(op.kp, { signing_keys: [sk.getPublicKey()] })
+    const auth = new OperatorAuthenticator(settingsOf(op, [a]))
+    const u = createUser()
+    // A v1 claim: `type` at the top level, no `nats.version`, no limits (as nats.js' and nats.c's test creds).
+    const v1 = (issuer: KeyPair, top: Record<string, unknown>) =>
+      encode(
+        Algorithms.v1,
+        { sub: u.getPublicKey(), type: "user", ...top, nats: { pub: {}, sub: {} } } as never,
+        issuer
+      )
+    const pick = (r: ReturnType<OperatorAuthenticator["authenticate"]>) =>
+      r.ok ? { account: r.account, who: r.who } : r.reason
+    expect(pick(auth.authenticate({ jwt: await v1(a.kp, {}), sig: sig(u) }, NONCE, "127.0.0.1")))
+      .toEqual({ account: a.key, who: u.getPublicKey() })
+    expect(pick(auth.authenticate({ jwt: await v1(sk, { issuer_account: a.key }), sig: sig(u) }, NONCE, "127.0.0.1")))
+      .toEqual({ account: a.key, who: u.getPublicKey() })
+    // The same claim as version 2 reads the absent limits as 0, which is refused as not built.
+    const v2 = await encode(
+      Algorithms.v2,
+      { sub: u.getPublicKey(), nats: { type: "user", pub: {}, sub: {} } } as never,
+      a.kp
+    )
+    expect(pick(auth.authenticate({ jwt: v2, sig: sig(u) }, NONCE, "127.0.0.1")))
+      .toBe("user JWT limit subs 0: only -1 (unlimited) is supported yet")
   })
 
   it("leaves the account's conn limit to the account runtime (it counts once, at the join)", async () => {

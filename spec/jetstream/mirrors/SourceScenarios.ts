@@ -18,6 +18,29 @@ const sorted = (ms: Array<unknown>) =>
     .sort((a, b) => (`${a.subject}/${a.data}` < `${b.subject}/${b.data}` ? -1 : 1))
 
 export const sourceScenarios = {
+  /** A consumer filter is checked against the subjects of the streams sourced or mirrored, recursively. */
+  async consumerFilterOnSourcedStream(url: string) {
+    return withJs(url, async (_nc, jsm) => {
+      await jsm.streams.add({ name: "FO", subjects: ["fo.*"], storage: "memory" as never })
+      await jsm.streams.add({ name: "FM", mirror: { name: "FO" }, storage: "memory" as never })
+      await jsm.streams.add({ name: "FS", sources: [{ name: "FM" }], storage: "memory" as never })
+      let n = 0
+      const add = (stream: string, filter: string) =>
+        failure(
+          jsm.consumers.add(stream, {
+            durable_name: `d${n++}`,
+            ack_policy: "explicit" as never,
+            filter_subject: filter
+          })
+        )
+      return {
+        sourcedInside: await add("FS", "fo.b"),
+        sourcedOutside: await add("FS", "zz.b"),
+        mirrorInside: await add("FM", "fo.*")
+      }
+    })
+  },
+
   async sourcesFanIn(url: string) {
     return withJs(url, async (nc, jsm) => {
       await jsm.streams.add({ name: "SA", subjects: ["sa.*"], storage: "memory" as never })

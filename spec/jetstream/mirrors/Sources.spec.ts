@@ -30,6 +30,14 @@ recordedSuite("stream sources", { storages: ["file", "memory"] }, (broker) => {
     expect(r.all.some((m) => m.data === "a4")).toBe(true)
   })
 
+  it("checks a consumer filter against the sourced and mirrored streams' subjects", async () => {
+    expect(await sourceScenarios.consumerFilterOnSourcedStream(broker.url)).toEqual({
+      sourcedInside: "ok",
+      sourcedOutside: "400 10093 consumer filter subject is not a valid subset of the interest subjects",
+      mirrorInside: "ok"
+    })
+  })
+
   it("refuses source configs as nats-server does", async () => {
     expect(await sourceScenarios.sourceConfigErrors(broker.url)).toEqual({
       smallMsgSize: "400 10046 stream source must have max message size >= target",

@@ -94,7 +94,28 @@ export const decodeClaims = <T>(token: string, kind: Kind): Decoded<ClaimsData<T
   }
   if (!isPublicKey(claims.sub, kind)) return { ok: false, error: `invalid subject: ${String(claims.sub)}` }
   // Go decodes a `null` or absent `nats` object as its zero value; so do we, once, here.
-  return { ok: true, claims: claims.nats == null ? { ...claims, nats: {} } : claims }
+  const nats = (claims.nats ?? {}) as Record<string, unknown>
+  if (kind === "user" && isV1(claims)) {
+    return { ok: true, claims: { ...claims, nats: migrateV1User(claims, nats) as T } }
+  }
+  return { ok: true, claims: claims.nats == null ? { ...claims, nats: nats as T } : claims }
+}
+
+/** jwt/v2 `identifier.Version`: a top-level `type` marks a version 1 JWT. */
+const isV1 = (c: ClaimsData<unknown>): boolean => {
+  const t = (c as { type?: unknown }).type
+  return typeof t === "string" && t !== ""
+}
+
+/**
+ * jwt/v2 `loadUser` for version 1: the subs/data/payload limits start at -1 (unlimited) before the
+ * JSON is read, so a v1 user JWT that leaves them out is unlimited (a v2 one reads 0). The v1 `nats`
+ * object holds only permissions, limits and bearer_token; `issuer_account` is read from the top level.
+ */
+const migrateV1User = (c: ClaimsData<unknown>, nats: Record<string, unknown>): Record<string, unknown> => {
+  const { allowed_connection_types: _types, issuer_account: _issuer, ...v1 } = nats
+  const top = (c as { issuer_account?: unknown }).issuer_account
+  return { subs: -1, data: -1, payload: -1, ...v1, ...(typeof top === "string" ? { issuer_account: top } : {}) }
 }
 
 export const decodeOperator = (token: string) => decodeClaims<Operator>(token, "operator")

@@ -41,6 +41,8 @@ export type JwtAuthResult =
     readonly account: string
     /** When the connection must be closed, and with which error: the user's or the account's JWT expiry. */
     readonly expires: { readonly inMs: number; readonly errText: string; readonly reason: string } | undefined
+    /** The smaller of the user's and the account's JWT payload limits (-1 = unlimited). */
+    readonly maxPayload: number
   }
   | {
     readonly ok: false
@@ -203,10 +205,13 @@ export class OperatorAuthenticator {
     const location = (u as { times_location?: unknown }).times_location
     const window = connectWindow(u.times ?? [], typeof location === "string" ? location : "", this.now())
     if (window === undefined) return fail("Outside connect times")
-    for (const k of ["subs", "payload", "data"] as const) {
-      const v = (u as Record<string, unknown>)[k]
-      if (v !== -1) return fail(`user JWT limit ${k} ${String(v ?? 0)}: only -1 (unlimited) is supported yet`)
-    }
+    // nats-server 2.9.10 enforces subs and payload (`data` is never read); subs is not built yet.
+    const subs = (u as Record<string, unknown>)["subs"]
+    if (subs !== -1) return fail(`user JWT limit subs ${String(subs ?? 0)}: only -1 (unlimited) is supported yet`)
+    const payload = (u as Record<string, unknown>)["payload"]
+    // Go reads an absent limit as 0 (a v2 JWT; v1 ones were given -1 when decoded).
+    const userPayload = typeof payload === "number" ? payload : 0
+    const accountPayload = (ac.nats?.limits as Record<string, unknown> | undefined)?.["payload"]
     const own = permissionsFromJwt(u)
     const perms = own ?? acc.defaultPermissions
     // The account's `conn` limit is not checked here: the account runtime counts its clients when
@@ -216,7 +221,8 @@ export class OperatorAuthenticator {
       permissions: perms === undefined ? undefined : new ClientPermissions(perms, this.now),
       who: juc.sub,
       account: issuer,
-      expires: this.expiry(juc, ac.exp, nowSec, window)
+      expires: this.expiry(juc, ac.exp, nowSec, window),
+      maxPayload: minLimit(userPayload, typeof accountPayload === "number" ? accountPayload : 0)
     }
   }
 
@@ -272,3 +278,7 @@ export class OperatorAuthenticator {
     return all !== undefined && all >= issuedAt
   }
 }
+
+/** nats-server minLimit: the smaller of two limits where -1 means unlimited. */
+export const minLimit = (value: number, limit: number): number =>
+  value === -1 ? limit : limit === -1 ? value : Math.min(value, limit)

@@ -18,6 +18,7 @@ import {
   type ConsumerConfig,
   decodeConsumerCreate,
   encodeConsumerConfig,
+  filterScope,
   sameAsStored,
   sameConsumerConfig,
   updatedConfig
@@ -108,7 +109,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
       return yield* ApiErrors.streamNotFound()
     }
-    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits)
+    const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -120,7 +122,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const existing = ctx.registry.getConsumer(streamName, name)
     const refused = actionRefusal(ADVERTISED_NATS_VERSION, req.action ?? "", existing?.config, config)
     if (refused !== undefined) return yield* refused
-    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits)
+    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits, scope)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)

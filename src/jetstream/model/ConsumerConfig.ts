@@ -163,6 +163,28 @@ export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<str
   return subjects.some((s) => subjectIsSubsetMatch(filter, s) || (wildcard && subjectIsSubsetMatch(s, filter)))
 }
 
+/**
+ * The subjects a consumer's filter may select from (nats-server `gatherSourceMirrorSubjects`): the
+ * stream's own, then its mirror's or sources' streams' subjects, recursively, each stream once.
+ * A sourced or mirroring stream usually has no subjects of its own.
+ */
+export const filterScope = (
+  stream: StreamConfig,
+  lookup: (name: string) => StreamConfig | undefined
+): ReadonlyArray<string> => {
+  const seen = new Set<string>()
+  const gather = (name: string): Array<string> => {
+    if (seen.has(name)) return []
+    const cfg = lookup(name)
+    if (cfg === undefined) return []
+    seen.add(name)
+    return [...cfg.subjects, ...upstream(cfg)]
+  }
+  const upstream = (cfg: StreamConfig): Array<string> =>
+    cfg.mirror !== undefined ? gather(cfg.mirror.name) : (cfg.sources ?? []).flatMap((src) => gather(src.name))
+  return [...stream.subjects, ...upstream(stream)]
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +267,7 @@ const streamReplicas = (stream: StreamConfig): bigint => BigInt(stream.num_repli
  * entry, an invalid subject, one filter a subset of another — which also catches duplicates) and
  * of `addConsumer` (every filter inside the stream's subjects).
  */
-const checkFilterSubjects = (c: RawConfig, stream: StreamConfig): ApiError | undefined => {
+const checkFilterSubjects = (c: RawConfig, scope: ReadonlyArray<string>): ApiError | undefined => {
   const list = c.filter_subjects ?? []
   if (list.length === 0) return undefined
   if (c.filter_subject !== "") return ApiErrors.consumerDuplicateFilterSubjects()
@@ -256,12 +278,17 @@ const checkFilterSubjects = (c: RawConfig, stream: StreamConfig): ApiError | und
       if (i !== j && subjectIsSubsetMatch(list[i]!, list[j]!)) return ApiErrors.consumerOverlappingSubjectFilters()
     }
   }
-  if (list.some((f) => !isFilterWithinStream(f, stream.subjects))) return ApiErrors.consumerFilterNotSubset()
+  if (list.some((f) => !isFilterWithinStream(f, scope))) return ApiErrors.consumerFilterNotSubset()
   return undefined
 }
 
 /** nats-server `checkConsumerCfg`, in its order. */
-const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiError | undefined => {
+const checkConfig = (
+  c: RawConfig,
+  stream: StreamConfig,
+  limits: Limits,
+  scope: ReadonlyArray<string>
+): ApiError | undefined => {
   if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
   if (c.num_replicas < 0n) return ApiErrors.replicasCountCannotBeNegative()
   const backoffs = c.backoff?.length ?? 0
@@ -309,10 +336,10 @@ const checkConfig = (c: RawConfig, stream: StreamConfig, limits: Limits): ApiErr
     if (c.deliver_subject === "") return ApiErrors.consumerDirectRequiresPush()
     if (c.durable_name !== "") return ApiErrors.consumerDirectRequiresEphemeral()
   }
-  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
+  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, scope)) {
     return ApiErrors.consumerFilterNotSubset()
   }
-  const filters = checkFilterSubjects(c, stream)
+  const filters = checkFilterSubjects(c, scope)
   if (filters !== undefined) return filters
   const start = checkStartPosition(c)
   if (start !== undefined) return start
@@ -401,7 +428,8 @@ export const decodeConsumerCreate = (
   body: Uint8Array | string,
   subject: string,
   stream: StreamConfig,
-  limits: ConsumerLimits = {}
+  limits: ConsumerLimits = {},
+  scope: ReadonlyArray<string> = stream.subjects
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
@@ -451,7 +479,7 @@ export const decodeConsumerCreate = (
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
 
   applyDefaults(c, stream, limits)
-  const error = checkConfig(c, stream, limits)
+  const error = checkConfig(c, stream, limits, scope)
   if (error !== undefined) return fail(error)
   const sentThreshold = c.inactive_threshold
   if (c.durable_name === "" && c.inactive_threshold <= 0n) c.inactive_threshold = BigInt(DEFAULT_INACTIVE_THRESHOLD)
@@ -534,7 +562,8 @@ export const checkAgainstStream = (
   stream: StreamConfig,
   others: ReadonlyArray<ConsumerConfig>,
   isUpdate: boolean,
-  limits: ConsumerLimits = {}
+  limits: ConsumerLimits = {},
+  scope: ReadonlyArray<string> = stream.subjects
 ): ApiError | undefined => {
   const c = rawOf(config)
   if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
@@ -543,10 +572,10 @@ export const checkAgainstStream = (
   } else if (c.ack_policy === "none" && stream.retention === "workqueue") {
     return ApiErrors.consumerPullRequiresAck()
   }
-  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, stream.subjects)) {
+  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, scope)) {
     return ApiErrors.consumerFilterNotSubset()
   }
-  if ((c.filter_subjects ?? []).some((f) => !isFilterWithinStream(f, stream.subjects))) {
+  if ((c.filter_subjects ?? []).some((f) => !isFilterWithinStream(f, scope))) {
     return ApiErrors.consumerFilterNotSubset()
   }
   if (isUpdate) return undefined
