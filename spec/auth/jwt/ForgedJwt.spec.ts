@@ -3,7 +3,7 @@
  * by the node:crypto pre-check in JwtClaims with the Go library's message, and a genuine one still
  * decodes: the pre-check only ever refuses what the library would refuse too.
  */
-import { createAccount } from "@nats-io/jwt"
+import { Algorithms, createAccount, createUser, encode } from "@nats-io/jwt"
 import fc from "fast-check"
 import { Buffer } from "node:buffer"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -42,6 +42,21 @@ describe("forged user JWTs", () => {
     const p = payloadOf(other.jwt)
     const claimed = withPayload(other.jwt, { ...p, iss: account.key })
     expect(decodeUser(claimed)).toEqual({ ok: false, error: "claim failed V2 signature verification" })
+  })
+
+  it("a version 1 JWT (its signature covers the claims only) decodes, and a changed one is refused", async () => {
+    const u = createUser()
+    const v1 = await encode(
+      Algorithms.v1,
+      { sub: u.getPublicKey(), type: "user", nats: { pub: {}, sub: {} } } as never,
+      account.kp
+    )
+    expect(decodeUser(v1).ok).toBe(true)
+    const p = payloadOf(v1)
+    expect(decodeUser(withPayload(v1, { ...p, name: "x" }))).toEqual({
+      ok: false,
+      error: "claim failed V2 signature verification"
+    })
   })
 
   it("any single-character change of the signature or payload is refused", () => {

@@ -66,15 +66,19 @@ const goError = (e: unknown): string => {
 const forged = (token: string): boolean => {
   const parts = token.split(".")
   if (parts.length !== 3) return false
+  let alg: unknown
   let iss: unknown
   try {
+    alg = (JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8")) as { alg?: unknown } | null)?.alg
     iss = (JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { iss?: unknown } | null)?.iss
   } catch {
     return false
   }
   if (typeof iss !== "string") return false
-  const signed = Buffer.from(`${parts[0]}.${parts[1]}`, "utf8")
-  return verifyEd25519(iss, signed, Buffer.from(parts[2]!, "base64url")) === false
+  // What each version signs: v2 ("ed25519-nkey") the header and the claims, v1 ("ed25519") the claims only.
+  const input = alg === "ed25519-nkey" ? `${parts[0]}.${parts[1]}` : alg === "ed25519" ? parts[1]! : undefined
+  if (input === undefined) return false
+  return verifyEd25519(iss, Buffer.from(input, "utf8"), Buffer.from(parts[2]!, "base64url")) === false
 }
 
 export const decodeClaims = <T>(token: string, kind: Kind): Decoded<ClaimsData<T>> => {
