@@ -143,6 +143,10 @@ const refused: Array<readonly [string, string]> = [
   [
     "accounts { A: { exports: [ {service: foo}, {service: bar} ] }, B: { imports: [ {service: {account: A, subject: foo}, to: x}, {service: {account: A, subject: bar}, to: x} ] } }",
     "Duplicate service import subject \"x\", previously used in import for account \"A\", subject \"foo\""
+  ],
+  [
+    "accounts { A: { exports: [ {service: \"a.*\"} ] }, B: { imports: [ {service: {account: A, subject: \"a.*\"}, to: b} ] } }",
+    "Error adding service import \"a.*\": failed to create mapping transform for service import subject \"b\" to \"a.*\": invalid mapping destination: not using all of the token wildcard(s) in b"
   ]
 ]
 

@@ -13,6 +13,7 @@ import type { NkeyUser, PasswordUser } from "../auth/AuthSettings.ts"
 import type { Permissions } from "../auth/Permissions.ts"
 import { type ConfigEntry, type ConfigValue, goType, type Position } from "../config/ConfigValue.ts"
 import { hasWildcard, isValidSubject } from "../subject/Subject.ts"
+import { compileTransform, tokenizeWildcards } from "../subject/SubjectTransform.ts"
 import {
   type AccountSettings,
   DEFAULT_SYSTEM_ACCOUNT,
@@ -605,6 +606,19 @@ export const accounts = (
       if (serviceImportFormsCycle(byName, me, exporter, i.to ?? i.subject)) {
         bad("import forms a cycle")
         continue
+      }
+      // nats-server addServiceImport: a wildcard import under another local subject needs a transform
+      // back to the exported subject, so the local subject must use every wildcard.
+      const local = i.to ?? i.subject
+      if (local !== i.subject && hasWildcard(i.subject)) {
+        const t = compileTransform(i.subject, tokenizeWildcards(local))
+        if (!t.ok) {
+          bad(
+            `failed to create mapping transform for service import subject ${JSON.stringify(local)} to ${
+              JSON.stringify(i.subject)
+            }: ${t.error}`
+          )
+        }
       }
     }
     d.settings.exports = { streams: d.streamExports, services: d.serviceExports }
