@@ -17,6 +17,7 @@ import type { AppendRecord } from "../../src/store/MessageLog.ts"
 import { MetaStore } from "../../src/store/MetaStore.ts"
 import * as SealedSubjects from "../../src/store/SealedSubjects.ts"
 import { isStoreError, type StoreError } from "../../src/store/StoreError.ts"
+import { defaultStreamConfig } from "../support/StreamConfigs.ts"
 import { tempDir } from "./support.ts"
 
 const SECRET = "the-payload-nobody-may-read"
@@ -82,28 +83,7 @@ const journal: EventLogOptions<ReadonlyArray<Ev>, Ev> = {
   snapshotEvery: 5
 }
 
-const streamConfig = (name: string): StreamConfig => ({
-  name,
-  subjects: [`${name}.>`],
-  retention: "limits",
-  max_consumers: -1,
-  max_msgs: -1,
-  max_bytes: -1,
-  max_age: 0,
-  max_msgs_per_subject: -1,
-  max_msg_size: -1,
-  discard: "old",
-  storage: "file",
-  num_replicas: 1,
-  duplicate_window: 120_000_000_000,
-  allow_direct: false,
-  mirror_direct: false,
-  sealed: false,
-  deny_delete: false,
-  deny_purge: false,
-  allow_rollup_hdrs: false,
-  description: SECRET
-})
+const streamConfig = (name: string): StreamConfig => defaultStreamConfig(name, { description: SECRET })
 
 /** A whole store written with `cipher`: a stream log over several segments, a journal, a metadata document. */
 const writeStore = (root: string, cipher: StoreCipher | undefined) =>

@@ -12,30 +12,10 @@ import type { ConsumerConfig } from "../../src/jetstream/model/ConsumerConfig.ts
 import type { StreamConfig } from "../../src/jetstream/model/StreamConfig.ts"
 import { StoreCipher } from "../../src/store/Cipher.ts"
 import { MetaStore } from "../../src/store/MetaStore.ts"
+import { defaultStreamConfig } from "../support/StreamConfigs.ts"
 import { tempDir } from "./support.ts"
 
-const stream = (name: string, over: Partial<StreamConfig> = {}): StreamConfig => ({
-  name,
-  subjects: [`${name}.>`],
-  retention: "limits",
-  max_consumers: -1,
-  max_msgs: -1,
-  max_bytes: -1,
-  max_age: 0,
-  max_msgs_per_subject: -1,
-  max_msg_size: -1,
-  discard: "old",
-  storage: "file",
-  num_replicas: 1,
-  duplicate_window: 120_000_000_000,
-  allow_direct: false,
-  mirror_direct: false,
-  sealed: false,
-  deny_delete: false,
-  deny_purge: false,
-  allow_rollup_hdrs: false,
-  ...over
-})
+const stream = (name: string, over: Partial<StreamConfig> = {}): StreamConfig => defaultStreamConfig(name, over)
 
 const consumer: ConsumerConfig = {
   durable_name: "worker",

@@ -12,6 +12,7 @@ import {
   subjectsCollide,
   subjectsOverlap
 } from "../../../src/jetstream/model/StreamConfig.ts"
+import { defaultStreamConfig } from "../../support/StreamConfigs.ts"
 
 const invalidConfig = (description: string): ApiError =>
   new ApiError(new ApiError({ code: 500, err_code: 10052, description }))
@@ -42,27 +43,7 @@ const updateError = (
   return r.error
 }
 
-const DEFAULTS: StreamConfig = {
-  name: "S",
-  subjects: ["S"],
-  retention: "limits",
-  max_consumers: -1,
-  max_msgs: -1,
-  max_bytes: -1,
-  max_age: 0,
-  max_msgs_per_subject: -1,
-  max_msg_size: -1,
-  discard: "old",
-  storage: "file",
-  num_replicas: 1,
-  duplicate_window: 120_000_000_000,
-  allow_direct: false,
-  mirror_direct: false,
-  sealed: false,
-  deny_delete: false,
-  deny_purge: false,
-  allow_rollup_hdrs: false
-}
+const DEFAULTS: StreamConfig = defaultStreamConfig("S", { subjects: ["S"] })
 
 describe("decodeStreamCreate: JSON", () => {
   const invalidJson = ApiErrors.invalidJSON()
