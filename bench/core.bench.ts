@@ -21,6 +21,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { Buffer } from "node:buffer"
 import * as os from "node:os"
+import { interleaved, type InterleaveOptions, machineInfo, runBench, type Session } from "./Interleave.ts"
 import {
   Counter,
   errorText,
@@ -184,61 +185,6 @@ interface Target {
   readonly events: Array<string>
   idle: MemReading | undefined
   sampler: RssSampler | undefined
-}
-
-interface Session<R> {
-  readonly measure: (run: number) => Promise<R>
-  readonly close: () => Promise<void>
-}
-
-const interleaved = async <R extends { readonly error?: string }>(
-  name: string,
-  targets: ReadonlyArray<Target>,
-  opts: Options,
-  runs: number,
-  open: (t: Target) => Promise<Session<R>>
-): Promise<Map<ServerKind, Array<R>>> => {
-  const sessions = new Map<ServerKind, Session<R>>()
-  const all: Array<Session<R>> = []
-  const out = new Map<ServerKind, Array<R>>()
-  try {
-    for (const t of targets) {
-      if (!t.server.alive) {
-        t.events.push(`${name}: skipped, server not running`)
-        continue
-      }
-      progress(`${name}: ${t.kind}: connect + warm-up`)
-      try {
-        const session = await open(t)
-        all.push(session)
-        sessions.set(t.kind, session)
-        out.set(t.kind, [])
-      } catch (e) {
-        t.events.push(`${name}: ${errorText(e)}`)
-      }
-    }
-    for (let r = 0; r < runs; r++) {
-      for (const t of targets) {
-        const session = sessions.get(t.kind)
-        const results = out.get(t.kind)
-        if (session === undefined || results === undefined) continue
-        await waitForQuiet(opts.quietWaitSeconds * 1000)
-        progress(`${name}: ${t.kind}: run ${r + 1}/${runs}`)
-        try {
-          const res = await session.measure(r)
-          results.push(res)
-          if (res.error !== undefined) sessions.delete(t.kind) // gone or broken: later runs would only wait out deadlines
-        } catch (e) {
-          t.events.push(`${name}: ${errorText(e)}`)
-          sessions.delete(t.kind)
-        }
-        await sleep(200)
-      }
-    }
-  } finally {
-    for (const session of all) await session.close().catch(() => undefined)
-  }
-  return out
 }
 
 /**
@@ -541,6 +487,11 @@ const rawPubSubSession = async (t: Target, opts: Options): Promise<Session<PubSu
 // ---------------------------------------------------------------------------------------------
 // servers
 
+const pacing = (opts: Options): InterleaveOptions => ({
+  quietWaitMs: opts.quietWaitSeconds * 1000,
+  pauseMs: 200
+})
+
 const startTarget = async (kind: ServerKind, natsPath: string | undefined): Promise<Target> => {
   const version = versionOf(kind, natsPath)
   progress(`${kind} (${version}): starting`)
@@ -688,11 +639,17 @@ const main = async (): Promise<void> => {
       t.idle = readMem(t.server.pid)
       t.sampler = new RssSampler(t.server.pid)
     }
-    const client = await interleaved("pub/sub nats.js", targets, opts, opts.runs, (t) => clientPubSubSession(t, opts))
+    const client = await interleaved(
+      "pub/sub nats.js",
+      targets,
+      pacing(opts),
+      opts.runs,
+      (t) => clientPubSubSession(t, opts)
+    )
     const raw = opts.raw
-      ? await interleaved("pub/sub raw", targets, opts, opts.runs, (t) => rawPubSubSession(t, opts))
+      ? await interleaved("pub/sub raw", targets, pacing(opts), opts.runs, (t) => rawPubSubSession(t, opts))
       : new Map<ServerKind, Array<PubSubRun>>()
-    const rr = await interleaved("request/reply", targets, opts, opts.runs, (t) => requestReplySession(t, opts))
+    const rr = await interleaved("request/reply", targets, pacing(opts), opts.runs, (t) => requestReplySession(t, opts))
     for (const t of targets) {
       results.set(
         t.kind,
@@ -705,12 +662,7 @@ const main = async (): Promise<void> => {
   const ejs = results.get("effect-jetstream")
   const nats = results.get("nats-server")
   const rows = rowsOf(ejs, nats, opts)
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "?",
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`
-  }
+  const machine = machineInfo()
 
   if (opts.json) {
     const ratios: Record<string, number | null> = {}
@@ -771,13 +723,6 @@ const main = async (): Promise<void> => {
   process.stdout.write(`${out.join("\n")}\n`)
 }
 
-try {
-  await main()
-} catch (e) {
-  process.stderr.write(`benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-  process.exitCode = 1
-} finally {
+await runBench(main, () => {
   killAllNow()
-}
-// the status iterators of closed clients and any stray timers must not keep us alive
-process.exit(process.exitCode ?? 0)
+})

@@ -32,6 +32,7 @@ import { connect, createInbox, type NatsConnection } from "@nats-io/transport-no
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { interleaved, type InterleaveOptions, machineInfo, runBench, type Session } from "./Interleave.ts"
 import {
   errorText,
   fail,
@@ -216,6 +217,11 @@ const openClient = async (port: number, name: string, events: Array<string>): Pr
   return nc
 }
 
+const pacing = (opts: Options): InterleaveOptions => ({
+  quietWaitMs: opts.quietWaitSeconds * 1000,
+  pauseMs: 100
+})
+
 const startTarget = async (kind: ServerKind, natsPath: string | undefined): Promise<Target> => {
   const version = versionOf(kind, natsPath)
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `js-bench-${kind === "nats-server" ? "nats" : "ejs"}-`))
@@ -274,63 +280,6 @@ const timed = async <A>(
 
 /** Share of the whole machine used by processes other than the server and this one, %. */
 const otherLoadPct = (c: RunCpu): number => c.machineCpuPct - (c.serverCpuPct + c.loadgenCpuPct) / os.cpus().length
-
-interface Session<R> {
-  readonly measure: (run: number) => Promise<R>
-  readonly close: () => Promise<void>
-}
-
-const interleaved = async <R>(
-  name: string,
-  targets: ReadonlyArray<Target>,
-  opts: Options,
-  runs: number,
-  open: (t: Target) => Promise<Session<R>>
-): Promise<Map<ServerKind, Array<R>>> => {
-  const sessions = new Map<ServerKind, Session<R>>()
-  const all: Array<Session<R>> = []
-  const out = new Map<ServerKind, Array<R>>()
-  try {
-    for (const t of targets) {
-      if (!t.server.alive) {
-        t.events.push(`${name}: skipped, server not running`)
-        continue
-      }
-      progress(`${name}: ${t.kind}: set up + warm-up`)
-      try {
-        const session = await open(t)
-        all.push(session)
-        sessions.set(t.kind, session)
-        out.set(t.kind, [])
-      } catch (e) {
-        t.events.push(`${name}: set-up failed: ${errorText(e)}`)
-      }
-    }
-    for (let r = 0; r < runs; r++) {
-      for (const t of targets) {
-        const session = sessions.get(t.kind)
-        const results = out.get(t.kind)
-        if (session === undefined || results === undefined) continue
-        await waitForQuietMachine(opts.quietWaitSeconds * 1000, progress)
-        progress(`${name}: ${t.kind}: run ${r + 1}/${runs}`)
-        try {
-          results.push(await session.measure(r))
-        } catch (e) {
-          t.events.push(`${name}: run ${r + 1}: ${errorText(e)}`)
-          sessions.delete(t.kind) // broken: later runs would only wait out deadlines
-        }
-        await sleep(100)
-      }
-    }
-  } finally {
-    for (const [i, session] of all.entries()) {
-      await session.close().catch((e: unknown) => {
-        progress(`${name}: clean-up ${i}: ${errorText(e)}`)
-      })
-    }
-  }
-  return out
-}
 
 // ---------------------------------------------------------------------------------------------
 // pipelining
@@ -1004,7 +953,7 @@ const main = async (): Promise<void> => {
           const res = await interleaved(
             `publish ${label}`,
             targets,
-            opts,
+            pacing(opts),
             opts.runs,
             (t) => publishSession(t, opts, storage, size)
           )
@@ -1052,7 +1001,7 @@ const main = async (): Promise<void> => {
         const res = await interleaved(
           `consume ${kind}`,
           ready,
-          opts,
+          pacing(opts),
           opts.consumeRuns,
           (t) => consumerSession(t, opts, kind)
         )
@@ -1067,7 +1016,7 @@ const main = async (): Promise<void> => {
 
     if (opts.phases.includes("kv")) {
       const direct = new Map<ServerKind, boolean>()
-      const res = await interleaved("kv", targets, opts, opts.runs, async (t) => {
+      const res = await interleaved("kv", targets, pacing(opts), opts.runs, async (t) => {
         const s = await kvSession(t, opts)
         direct.set(t.kind, s.direct)
         return s
@@ -1086,7 +1035,7 @@ const main = async (): Promise<void> => {
     }
 
     if (opts.phases.includes("obj")) {
-      const res = await interleaved("object store", targets, opts, opts.runs, (t) => objSession(t, opts))
+      const res = await interleaved("object store", targets, pacing(opts), opts.runs, (t) => objSession(t, opts))
       rateRows(`object put ${opts.objMib} MiB, MiB/s`, mapPick(res, (r) => r.put), undefined, 1)
       rateRows(`object get ${opts.objMib} MiB, MiB/s`, mapPick(res, (r) => r.get), undefined, 1)
     }
@@ -1122,12 +1071,7 @@ const main = async (): Promise<void> => {
   rows.push(memRow("server VmHWM (peak since start), MB", (m) => m.hwmMb))
   rows.push(memRow("server RSS at end, MB", (m) => m.endRssMb))
 
-  const machine = {
-    cpus: os.cpus().length,
-    cpuModel: os.cpus()[0]?.model ?? "?",
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`
-  }
+  const machine = machineInfo()
   const totalSeconds = (nowMs() - started) / 1000
   if (opts.json) {
     const ratios: Record<string, number | null> = {}
@@ -1175,14 +1119,7 @@ const main = async (): Promise<void> => {
   process.stdout.write(`${out.join("\n")}\n`)
 }
 
-try {
-  await main()
-} catch (e) {
-  process.stderr.write(`benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-  process.exitCode = 1
-} finally {
+await runBench(main, () => {
   killAllNow()
   removeTempDirs()
-}
-// the status iterators of closed clients and any stray timers must not keep us alive
-process.exit(process.exitCode ?? 0)
+})
