@@ -12,9 +12,9 @@ import { connect as legacyConnect } from "nats"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
-import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+import { describe, expect, it, onTestFinished } from "vitest"
+import { onBothServers, startBrokerWithConf } from "../auth/AuthServers.ts"
+import { natsServerPath } from "../support/Broker.ts"
 import { failure } from "../support/Js.ts"
 
 const natsServer = natsServerPath()
@@ -252,34 +252,19 @@ const expected: Record<string, unknown> = {
 }
 
 describe("per-account JetStream", () => {
-  let ours: RunningBroker
-  let theirs: RunningNatsServer | undefined
-  const dirs: Array<string> = []
-  const tmp = () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), "acc-js-"))
-    dirs.push(d)
-    return d
-  }
-  beforeAll(async () => {
-    ours = await startBrokerWithConf(conf(tmp()))
-    if (natsServer !== undefined) theirs = await startNatsWithConf(conf(tmp()))
-  })
-  afterAll(async () => {
-    await ours?.stop()
-    await theirs?.stop()
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
-  })
+  const servers = onBothServers("acc-js-", conf)
 
   for (const [name, run] of Object.entries(scenarios)) {
     it(name, async () => {
-      const got = await run(ours.url)
+      const got = await run(servers.ours.url)
       expect(got).toEqual(expected[name])
-      if (theirs !== undefined) expect(await run(theirs.url)).toEqual(got)
+      if (servers.theirs !== undefined) expect(await run(servers.theirs.url)).toEqual(got)
     })
   }
 
   it("a restart recovers every account's streams into its own account", async () => {
-    const dir = tmp()
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "acc-js-restart-"))
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
     const first = await startBrokerWithConf(conf(dir))
     try {
       for (const u of ["a", "b"]) {

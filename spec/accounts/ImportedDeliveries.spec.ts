@@ -7,12 +7,9 @@
  */
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
-import { natsServerPath, type RunningBroker, type RunningNatsServer } from "../support/Broker.ts"
+import { describe, expect, it } from "vitest"
+import { onBothServers } from "../auth/AuthServers.ts"
+import { natsServerPath } from "../support/Broker.ts"
 
 const natsServer = natsServerPath()
 if (natsServer === undefined) console.log("imported deliveries differential skipped: nats-server is not on PATH")
@@ -75,32 +72,16 @@ const scenario = async (url: string) => {
 }
 
 describe("JetStream deliveries across account imports", () => {
-  let ours: RunningBroker
-  let theirs: RunningNatsServer | undefined
-  const dirs: Array<string> = []
-  const tmp = () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), "acc-imp-"))
-    dirs.push(d)
-    return d
-  }
-  beforeAll(async () => {
-    ours = await startBrokerWithConf(conf(tmp()))
-    if (natsServer !== undefined) theirs = await startNatsWithConf(conf(tmp()))
-  })
-  afterAll(async () => {
-    await ours?.stop()
-    await theirs?.stop()
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
-  })
+  const servers = onBothServers("acc-imp-", conf)
 
   it("push to an exported deliver subject and pull through the service import show the stored subjects", async () => {
-    const got = await scenario(ours.url)
+    const got = await scenario(servers.ours.url)
     expect(got).toEqual({
       boundBefore: false,
       pushed: ["s.one=1", "s.two=2"],
       boundAfter: true,
       pulled: ["s.one=1", "s.two=2"]
     })
-    if (theirs !== undefined) expect(await scenario(theirs.url)).toEqual(got)
+    if (servers.theirs !== undefined) expect(await scenario(servers.theirs.url)).toEqual(got)
   })
 })

@@ -5,8 +5,15 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { afterAll, beforeAll } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
-import { type RunningBroker, type RunningNatsServer, startBroker, startNatsServer } from "../support/Broker.ts"
+import {
+  natsServerPath,
+  type RunningBroker,
+  type RunningNatsServer,
+  startBroker,
+  startNatsServer
+} from "../support/Broker.ts"
 
 export const writeConf = (text: string): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-auth-"))
@@ -23,3 +30,40 @@ export const startBrokerWithConf = async (text: string, jetstream = false): Prom
 }
 
 export const startNatsWithConf = (text: string): Promise<RunningNatsServer> => startNatsServer(["-c", writeConf(text)])
+
+/**
+ * Registers `beforeAll`/`afterAll` for a suite run on both servers: our broker and, when nats-server
+ * is on PATH, nats-server, each on `conf(dir)` with a fresh store directory of its own. The getters
+ * are valid inside the suite's tests.
+ */
+export const onBothServers = (
+  prefix: string,
+  conf: (storeDir: string) => string
+): { readonly ours: RunningBroker; readonly theirs: RunningNatsServer | undefined } => {
+  let ours: RunningBroker | undefined
+  let theirs: RunningNatsServer | undefined
+  const dirs: Array<string> = []
+  const tmp = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+    dirs.push(d)
+    return d
+  }
+  beforeAll(async () => {
+    ours = await startBrokerWithConf(conf(tmp()))
+    if (natsServerPath() !== undefined) theirs = await startNatsWithConf(conf(tmp()))
+  })
+  afterAll(async () => {
+    await ours?.stop()
+    await theirs?.stop()
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true })
+  })
+  return {
+    get ours() {
+      if (ours === undefined) throw new Error("onBothServers: used outside the suite's tests")
+      return ours
+    },
+    get theirs() {
+      return theirs
+    }
+  }
+}
