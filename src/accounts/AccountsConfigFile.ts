@@ -1,9 +1,9 @@
 /**
  * The `accounts { }` block of a nats-server configuration file, read into AccountsSettings with
  * nats-server 2.9.10's keys, aliases and checks (`opts.go` parseAccounts, parseJetStreamForAccount,
- * the export and import items are ExportImportConfig.ts's; and the
- * checks `accounts.go` makes when the parsed exports and imports are added: addStreamImport,
- * AddMappedStreamImport, AddServiceImport). Every problem is reported with nats-server's text.
+ * and the checks `accounts.go` makes when the parsed exports and imports are added:
+ * addStreamImport, AddMappedStreamImport, AddServiceImport; the items of the export and import
+ * lists are ExportImportConfig.ts's). Every problem is reported with nats-server's text.
  *
  * Refused (not built): account `nkey`, `mappings`, `limits`, export `latency` and
  * `account_token_position`, import `share: true`.
