@@ -67,7 +67,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   sources: { value: [{ name: "X" }], zero: [] },
   compression: { value: "s2" },
   first_seq: { value: 5, zero: 0 },
-  subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },
+  subject_transform: { value: { src: ">", dest: "t.>" } },
   republish: { value: { src: ">", dest: "r.>" } },
   allow_direct: { value: true, zero: false },
   mirror_direct: { value: true, zero: false, with: { mirror: { name: "X" } } },

@@ -95,9 +95,9 @@ const cases: ReadonlyArray<Case> = [
     `stream configuration field "compression" is not supported`
   ),
   refused(
-    "subject transform refused (a nested field)",
-    `{"name":"%","subject_transform":{"src":">","dest":"t.>"}}`,
-    `stream configuration field "subject_transform.src" is not supported`
+    "source consumer refused (a nested field)",
+    `{"name":"%","sources":[{"name":"X","consumer":{"name":"d"}}]}`,
+    `stream configuration field "sources.consumer.name" is not supported`
   ),
   refused(
     "allow_msg_ttl refused",

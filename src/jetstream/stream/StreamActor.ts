@@ -15,6 +15,7 @@ import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
+import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig } from "../model/StreamConfig.ts"
@@ -102,6 +103,9 @@ export class StreamActor {
   /** Built for the config's `republish` (rebuilt when the config object changes). */
   private republisher: Republisher | undefined
   private republishFor: StreamConfig | undefined
+  /** Built for the config's `subject_transform` (rebuilt when the config object changes). */
+  private inputTransform: SubjectTransform | undefined
+  private inputTransformFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -456,9 +460,11 @@ export class StreamActor {
    * nats-server's publish checks, in its order. Returns true when a message was appended.
    * Errors are answered in the same batch (after the sync) so replies keep publish order.
    */
-  private processPublish(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
+  private processPublish(inSubject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
     const cfg = this.config
     if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
+    // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
+    const subject = this.transformed(inSubject)
     const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
     const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
     // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
@@ -581,17 +587,36 @@ export class StreamActor {
       if (r.seq <= this.lastSeq) continue
       this.skipTo(r.seq)
       const ts = r.ts > this.lastTs ? r.ts : this.lastTs
-      const seq = this.store.appendBatch([{ subject: r.subject, hdr: r.hdr, data: r.data, ts }])[0]!
+      // nats-server stores mirrored messages through the same path as publishes: the stream's own
+      // transform applies after the mirror's.
+      const subject = this.transformed(r.subject)
+      const seq = this.store.appendBatch([{ subject, hdr: r.hdr, data: r.data, ts }])[0]!
       this.lastSeq = seq
       this.lastTs = ts
       const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
       if (rollup !== undefined) {
         this.store.flush()
-        this.store.purge(rollup === "sub" ? { filter: r.subject, keep: 1 } : { keep: 1 })
+        this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 })
         this.removedGen++
       }
     }
     return true
+  }
+
+  /** The subject a message is stored under: the config's `subject_transform` applied when it matches. */
+  private transformed(subject: string): string {
+    if (this.inputTransformFor !== this.config) {
+      this.inputTransformFor = this.config
+      const want = this.config.subject_transform
+      const have = this.inputTransform
+      if (want === undefined || want.dest === "") this.inputTransform = undefined
+      else if (have === undefined || have.src !== toWire(want.src || ">") || have.dest !== toWire(want.dest)) {
+        // Validated on create/update; a config that does not compile stores subjects unchanged.
+        const t = compileTransform(toWire(want.src || ">"), toWire(want.dest), { allWildcards: false })
+        this.inputTransform = t.ok ? t.transform : undefined
+      }
+    }
+    return this.inputTransform === undefined ? subject : this.inputTransform.match(subject) ?? subject
   }
 
   /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */

@@ -15,7 +15,8 @@ import { Effect, Latch } from "effect"
 import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog } from "../../store/MessageLog.ts"
-import { toWire } from "../../subject/Subject.ts"
+import { matches, toWire } from "../../subject/Subject.ts"
+import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { parseTime } from "../codec/GoTime.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig, StreamSource } from "../model/StreamConfig.ts"
@@ -70,7 +71,11 @@ export class MirrorFollower {
   /** When the origin was last reached (ms), for `active`; undefined = never. */
   private lastContact: number | undefined
   private error: ApiError | undefined
-  private readonly filter: string
+  /**
+   * What is taken from the origin: one subject filter each (wire form), with the transform that
+   * renames it (2.10 `subject_transforms`); one `>` or `filter_subject` entry without.
+   */
+  private readonly filters: ReadonlyArray<{ readonly filter: string; readonly transform: SubjectTransform | undefined }>
   private readonly wake = Latch.makeUnsafe(true)
   /** Wakes the follower now (the origin stored a batch, or a stream of the origin's name appeared). */
   readonly poke = () => void this.wake.openUnsafe()
@@ -81,9 +86,47 @@ export class MirrorFollower {
   constructor(source: StreamSource, mode: "mirror" | "source" = "mirror") {
     this.source = source
     this.mode = mode
-    this.filter = source.filter_subject === undefined || source.filter_subject === "" ?
-      ">" :
-      toWire(source.filter_subject)
+    const trs = source.subject_transforms ?? []
+    this.filters = trs.length > 0 ?
+      trs.map((t) => {
+        const filter = t.src === "" ? ">" : toWire(t.src)
+        const c = t.dest === "" ? undefined : compileTransform(filter, toWire(t.dest), { allWildcards: false })
+        // Validated on create/update; one that does not compile keeps the subject.
+        return { filter, transform: c?.ok === true ? c.transform : undefined }
+      }) :
+      [{
+        filter: source.filter_subject === undefined || source.filter_subject === "" ?
+          ">" :
+          toWire(source.filter_subject),
+        transform: undefined
+      }]
+  }
+
+  /** The first origin sequence at or after `seq` that one of the filters takes. */
+  private nextMatching(store: MessageLog, seq: number): number | undefined {
+    let best: number | undefined
+    for (const f of this.filters) {
+      if (f.filter === ">") return seq
+      const n = store.firstSeqMatching(seq, f.filter)
+      if (n !== undefined && (best === undefined || n < best)) best = n
+    }
+    return best
+  }
+
+  /** The subject a taken message is stored under (the first filter it matches renames it). */
+  private renamed(subject: string): string {
+    if (this.filters.length === 1 && this.filters[0]!.transform === undefined) return subject
+    for (const f of this.filters) {
+      if (f.filter === ">" || matches(f.filter, subject)) return f.transform?.apply(subject) ?? subject
+    }
+    return subject
+  }
+
+  /** Messages of the origin from `seq` on that the filters take (summed: 2.10 refuses overlaps). */
+  private countFrom(store: MessageLog, seq: number): number {
+    let n = 0
+    for (const f of this.filters) n += store.countMatching(seq, f.filter)
+    return n
   }
 
   /** nats-server `StreamSourceInfo`: name, lag, active (ns since last contact, -1 never), error. */
@@ -96,6 +139,12 @@ export class MirrorFollower {
     if (this.error !== undefined) {
       out.error = { code: this.error.code, err_code: this.error.err_code, description: this.error.description }
     }
+    // 2.10's StreamSourceInfo adds the filter and the transforms, as configured.
+    if (this.source.filter_subject !== undefined && this.source.filter_subject !== "") {
+      out.filter_subject = this.source.filter_subject
+    }
+    const trs = this.source.subject_transforms ?? []
+    if (trs.length > 0) out.subject_transforms = trs.map((t) => ({ src: t.src, dest: t.dest }))
     return out
   }
 
@@ -134,7 +183,7 @@ export class MirrorFollower {
           continue
         }
         this.cursor = batch.upTo
-        this.lag = origin.store.countMatching(batch.upTo + 1, this.filter)
+        this.lag = this.countFrom(origin.store, batch.upTo + 1)
         if (this.lag < CAUGHT_UP && this.mode === "mirror") self.mirrorCaughtUp()
         // More to copy: go again at once.
         if (this.lag > 0) this.wake.openUnsafe()
@@ -175,8 +224,8 @@ export class MirrorFollower {
     let upTo = from - 1
     let seq = from
     while (records.length < BATCH_MSGS && bytes < BATCH_BYTES && seq <= theirs.lastSeq) {
-      if (this.filter !== ">") {
-        const next = origin.store.firstSeqMatching(seq, this.filter)
+      if (this.filters.length > 1 || this.filters[0]!.filter !== ">") {
+        const next = this.nextMatching(origin.store, seq)
         if (next === undefined || next > theirs.lastSeq) {
           upTo = theirs.lastSeq
           break
@@ -186,7 +235,7 @@ export class MirrorFollower {
       const m = origin.store.get(seq)
       if (m !== undefined) {
         // Copies: the origin's reads may be views into its shared read buffer.
-        records.push({ seq, subject: m.subject, hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
+        records.push({ seq, subject: this.renamed(m.subject), hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
         bytes += m.data.length + (m.hdr?.length ?? 0)
       }
       upTo = seq
