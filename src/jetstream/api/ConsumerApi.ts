@@ -23,7 +23,6 @@ import {
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
-import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
 import * as Requests from "../model/Requests.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
@@ -104,10 +103,9 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
   Effect.gen(function*() {
     const stream = ctx.registry.get(streamName)
     if (stream === undefined) {
-      const raw = unmarshalRequest(body)
-      if (raw === undefined) return yield* ApiErrors.invalidJSON()
-      if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
-      return yield* ApiErrors.streamNotFound()
+      // The request's own checks (JSON, subject tokens, filter) come first, then "stream not found".
+      const decoded = decodeConsumerCreate(body, subject, undefined, ctx.consumerLimits)
+      return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
     const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
     const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope)

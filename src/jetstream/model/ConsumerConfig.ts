@@ -438,9 +438,9 @@ export const isPushConsumer = (config: ConsumerConfig): boolean =>
 export const decodeConsumerCreate = (
   body: Uint8Array | string,
   subject: string,
-  stream: StreamConfig,
+  stream: StreamConfig | undefined,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream.subjects
+  scope: ReadonlyArray<string> = stream?.subjects ?? []
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
@@ -488,6 +488,8 @@ export const decodeConsumerCreate = (
   if (c.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
   // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
+  // nats-server looks the stream up only after the checks of the request and its subject.
+  if (stream === undefined) return fail(ApiErrors.streamNotFound())
 
   applyDefaults(c, stream, limits)
   const error = checkConfig(c, stream, limits, scope)
