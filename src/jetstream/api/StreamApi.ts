@@ -18,7 +18,7 @@ import {
 } from "../model/StreamConfig.ts"
 import { lookupMessage } from "../stream/DirectGet.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { storedMessage, streamHasSubject, streamInfo } from "../stream/StreamInfo.ts"
+import { storedMessage, streamHasSubject, streamInfo, subjectsPage } from "../stream/StreamInfo.ts"
 import type { StreamRegistry } from "../StreamRegistry.ts"
 
 export type ActionAdvisory =
@@ -157,11 +157,13 @@ export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Arra
   Effect.gen(function*() {
     const req = yield* decoded(Requests.streamInfoRequest(body))
     const actor = yield* findStream(ctx, name)
-    const info = streamInfo(actor, {
-      subjectsFilter: req.subjects_filter === "" ? undefined : req.subjects_filter,
-      deletedDetails: req.deleted_details
-    })
-    return { total: 0, offset: 0, limit: 0, ...stamped(ctx, info) }
+    // Go's int offset: one past 2^53 is past any subject count as well.
+    const page = req.subjects_filter === "" ?
+      undefined :
+      subjectsPage(actor, req.subjects_filter, Number(req.offset))
+    const info = streamInfo(actor, { subjects: page?.subjects, deletedDetails: req.deleted_details })
+    // `alternates` (2.10) lists a stream's mirrors in a cluster only; a single server omits it.
+    return { total: page?.total ?? 0, offset: page?.offset ?? 0, limit: page?.limit ?? 0, ...stamped(ctx, info) }
   })
 
 /** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */
