@@ -50,6 +50,7 @@ export const StreamConfigDoc = Schema.Struct({
   first_seq: opt(Int),
   consumer_limits: opt(Schema.Struct({ inactive_threshold: opt(Int), max_ack_pending: opt(Int) })),
   template_owner: opt(Schema.String),
+  compression: opt(Schema.Literal("s2")),
   subject_transform: opt(Schema.Struct({ src: Schema.String, dest: Schema.String })),
   republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
   mirror: opt(Source),

@@ -65,7 +65,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   placement: { value: { tags: ["a"] } },
   mirror: { value: { name: "X" } },
   sources: { value: [{ name: "X" }], zero: [] },
-  compression: { value: "s2" },
+  compression: { value: "s2", zero: "none", enumType: true },
   first_seq: { value: 5, zero: 0 },
   subject_transform: { value: { src: ">", dest: "t.>" } },
   republish: { value: { src: ">", dest: "r.>" } },

@@ -90,9 +90,9 @@ const cases: ReadonlyArray<Case> = [
     `invalid JSON: json: unknown field "max_acks"`
   ),
   refused(
-    "compression s2 refused",
-    `{"name":"%","compression":"s2"}`,
-    `stream configuration field "compression" is not supported`
+    "allow_batched refused",
+    `{"name":"%","allow_batched":true}`,
+    `stream configuration field "allow_batched" is not supported`
   ),
   refused(
     "source consumer refused (a nested field)",

@@ -130,7 +130,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   placement: honoured,
   mirror: honoured,
   sources: honoured,
-  compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
+  compression: honoured,
   first_seq: honoured,
   subject_transform: honoured,
   republish: honoured,

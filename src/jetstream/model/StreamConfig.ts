@@ -80,6 +80,11 @@ export interface StreamConfig {
   /** Defaults and caps for the stream's consumers (absent when both are zero). */
   readonly consumer_limits?: StreamConsumerLimits
   readonly template_owner?: string
+  /**
+   * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
+   * (store/Compression.ts); memory streams keep it in their config and ignore it, as nats-server.
+   */
+  readonly compression?: "s2"
   /** 2.10: every message stored is renamed by this transform first (when its subject matches `src`). */
   readonly subject_transform?: SubjectTransformConfig
   /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
@@ -537,6 +542,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     } :
     {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
+  ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
     { subject_transform: { src: c.subject_transform.src, dest: c.subject_transform.dest } } :
     {}),
@@ -740,6 +746,9 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   }
   if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
   if (c.sources !== undefined && c.sources.length > 0) out.sources = c.sources.map(encodeStreamSource)
+  // 2.10 always writes `compression` ("none" too); we write it only when on, so a stream without it
+  // reads byte for byte as the 2.9.10 we advertise.
+  if (c.compression === "s2") out.compression = "s2"
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
   if (c.subject_transform !== undefined) {
     out.subject_transform = { src: c.subject_transform.src, dest: c.subject_transform.dest }

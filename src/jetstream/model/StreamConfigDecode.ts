@@ -76,6 +76,8 @@ export interface RawConfig {
   mirror: RawSource | undefined
   /** `null` elements are kept (nats-server 2.9.10 crashes on them; the validation refuses them). */
   sources: Array<RawSource | null>
+  /** `StoreCompression`: its UnmarshalJSON takes "none" and "s2" only (so `null` is invalid JSON). */
+  compression: "none" | "s2"
   /** nats-server `SubjectTransformConfig` (a pointer: `null` removes it). */
   subject_transform: RawTransform | undefined
   republish: { src: string; dest: string; headers_only: boolean } | undefined
@@ -116,6 +118,7 @@ const zeroConfig = (): RawConfig => ({
   placement: undefined,
   mirror: undefined,
   sources: [],
+  compression: "none",
   subject_transform: undefined,
   republish: undefined,
   allow_direct: false,
@@ -153,6 +156,7 @@ export const CONFIG_FIELDS = [
   "placement",
   "mirror",
   "sources",
+  "compression",
   "subject_transform",
   "republish",
   "allow_direct",
@@ -184,6 +188,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       return
     case "discard":
       cfg.discard = decodeEnum<DiscardPolicy>(v, field, ["old", "new"], true)
+      return
+    case "compression":
+      cfg.compression = decodeEnum<"none" | "s2">(v, field, ["none", "s2"])
       return
     case "storage":
       cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
