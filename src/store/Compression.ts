@@ -28,6 +28,44 @@ export const compressBody = (hdr: Uint8Array | undefined, data: Uint8Array): Uin
   return z.length < n ? z : undefined
 }
 
+/** Attempts judged together, the share of bytes they must save, and how many records a bad run skips. */
+const WINDOW = 32
+const WORTH = 1 / 8
+const BACK_OFF = 256
+
+/**
+ * `compressBody` for one log, giving up for a while on what does not compress: a stream of small or
+ * already-compressed messages would pay the (pure JavaScript) compressor for nothing on every append. After
+ * each WINDOW attempts that saved less than WORTH of their bytes, the next BACK_OFF records are stored as
+ * they are, then it tries again; so such a stream pays for about one record in nine.
+ */
+export class Compressor {
+  private attempts = 0
+  private input = 0
+  private saved = 0
+  private skip = 0
+
+  compress(hdr: Uint8Array | undefined, data: Uint8Array): Uint8Array | undefined {
+    if (this.skip > 0) {
+      this.skip--
+      return undefined
+    }
+    const n = (hdr?.length ?? 0) + data.length
+    if (n < MIN_INPUT) return undefined
+    const z = compressBody(hdr, data)
+    this.attempts++
+    this.input += n
+    if (z !== undefined) this.saved += n - z.length
+    if (this.attempts === WINDOW) {
+      if (this.saved < this.input * WORTH) this.skip = BACK_OFF
+      this.attempts = 0
+      this.input = 0
+      this.saved = 0
+    }
+    return z
+  }
+}
+
 /**
  * The uncompressed length a block declares (its leading varint), or -1 when the bytes cannot be a
  * block. Recovery counts a record's bytes with it without decompressing.

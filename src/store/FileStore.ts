@@ -30,7 +30,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
 import * as Cipher from "./Cipher.ts"
-import { compressBody } from "./Compression.ts"
+import { Compressor } from "./Compression.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
@@ -87,6 +87,7 @@ export class FileLog extends BaseLog {
   private readonly cipher: Cipher.StoreCipher | undefined
   /** `compression: "s2"`: records appended now are compressed (Compression.ts) where that saves bytes. */
   private compress: boolean
+  private readonly compressor = new Compressor()
 
   private constructor(
     name: string,
@@ -393,7 +394,7 @@ export class FileLog extends BaseLog {
       const hl = r.hdr === undefined ? 0 : r.hdr.length
       let seg = this.active
       // Only a version 2 segment may hold a compressed record (setCompression rolls to one).
-      const block = this.compress && seg.version === 2 ? compressBody(r.hdr, r.data) : undefined
+      const block = this.compress && seg.version === 2 ? this.compressor.compress(r.hdr, r.data) : undefined
       const len = (block === undefined
         ? Record.frameLength(sl, hl, r.data.length)
         : Record.compressedFrameLength(sl, block.length)) + seg.overhead
