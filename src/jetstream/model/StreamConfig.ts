@@ -21,9 +21,15 @@
  * - `metadata`, `first_seq` and `consumer_limits` (nats-server 2.10) are honoured as 2.10 does: the
  *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
  *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
+ * - `subject_transform`, the mirror's and sources' `subject_transforms` and `compression` (2.10) are
+ *   honoured and checked as 2.10+ checks them (10144-10147, 10150-10152, 10154-10156; sublist.go
+ *   ValidateMapping), editable on update. The transform functions are 2.9.10's set (no `random`,
+ *   `left`, `right`, and `partition` needs its wildcard arguments). One stream is sourced at most
+ *   once (10140 for a second source of the same name, also with other filters, which 2.10 allows:
+ *   our sources resume by name).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`compression`, `consumer_limits`, `allow_msg_ttl`, `persist_mode`, ...) is
+ *   implement (`allow_msg_ttl`, `persist_mode`, `pedantic`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
