@@ -24,13 +24,7 @@ import {
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
-import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
-
-/** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
-export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
-  const [a = 0, b = 0] = version.split(".").map(Number)
-  return a > major || (a === major && b >= minor)
-}
+import { type ApiContext, type ApiHandler, levelAtLeast, stamped } from "./StreamApi.ts"
 
 /**
  * CONSUMER.CREATE's `action` (2.10): "create" must not change an existing consumer, "update" must

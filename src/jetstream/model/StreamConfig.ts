@@ -13,8 +13,8 @@
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
  * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them;
  *   their `external` (another account or domain) is refused, and so is a `null` source (2.9.10
- *   crashes on it). `republish` is built (stream/Republish.ts) and, as in 2.9.10, can not change
- *   on update.
+ *   crashes on it). `republish` is built (stream/Republish.ts); as in 2.9.10 it can not change on
+ *   update, unless `republishEditable` (the 2.10 level) says it can.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
@@ -156,6 +156,8 @@ export interface ServerStreamLimits {
   readonly maxFileStreamBytes?: number
   /** The other streams of the account, for the mirror checks (origin limits, cycles). */
   readonly stream?: (name: string) => StreamConfig | undefined
+  /** 2.10: an update may change `republish` (2.9.10 refuses; the API decides by the advertised level). */
+  readonly republishEditable?: boolean
 }
 
 export type DecodeResult =
@@ -668,7 +670,7 @@ export const decodeStreamUpdate = (
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
   if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
-  if (!sameRepublish(cfg.republish, current.republish)) {
+  if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }
   // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
