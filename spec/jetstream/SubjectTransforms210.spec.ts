@@ -214,6 +214,14 @@ describe("mirror and source subject_transforms", () => {
       expect.objectContaining({ name: "ORIG", lag: 0, subject_transforms: transforms })
     ])
     expect(info.sources?.[0]).not.toHaveProperty("filter_subject")
+    // A consumer may filter on the renamed subjects (what the stream stores).
+    const c = await api("CONSUMER.CREATE.AGG.RENAMED", {
+      stream_name: "AGG",
+      config: { name: "RENAMED", filter_subject: "from.a.*", ack_policy: "explicit" }
+    })
+    expect(c.error).toBeUndefined()
+    expect((c as { num_pending?: number }).num_pending).toBe(2)
+    await api("CONSUMER.DELETE.AGG.RENAMED", "")
   })
 
   it("a mirror keeps the origin's sequences under the renamed subjects, and its own transform applies after", async () => {
