@@ -5,7 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -24,7 +24,7 @@ import {
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
-import { type ApiContext, type ApiHandler, levelAtLeast, stamped } from "./StreamApi.ts"
+import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 /**
  * CONSUMER.CREATE's `action` (2.10): "create" must not change an existing consumer, "update" must

@@ -3,7 +3,7 @@
  * and answers with nats-server's response type and shape.
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
@@ -53,12 +53,6 @@ export type ApiBody = Record<string, unknown>
 export type ApiHandler = Effect.Effect<ApiBody, ApiError>
 
 /** The server limits plus the other streams (mirror checks look at the origin). */
-/** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
-export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
-  const [a = 0, b = 0] = version.split(".").map(Number)
-  return a > major || (a === major && b >= minor)
-}
-
 const withStreams = (ctx: ApiContext): ServerStreamLimits => {
   const { maxMemoryStore, maxFileStore } = ctx.limits
   return {

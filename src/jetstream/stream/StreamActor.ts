@@ -545,7 +545,7 @@ export class StreamActor {
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
-    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data)
+    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data, now)
     // Queued first: a failure below that takes this append back turns it into the error.
     if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
     // Interest retention keeps a message only while some consumer wants it.
