@@ -291,6 +291,7 @@ describe("mirror and source subject_transforms", () => {
     expect(await source({ subject_transforms: [{ src: "o.a.*", dest: "" }, { src: "o.*.1", dest: "" }] }))
       .toBeUndefined()
     expect((await api("STREAM.DELETE.BADS", "")).error).toBeUndefined()
+    // The same stream twice alike is a duplicate; with other filters it is not (see below).
     expect(await source({}, [{ name: "ORIG" }])).toEqual({
       code: 400,
       err_code: 10140,
@@ -299,14 +300,57 @@ describe("mirror and source subject_transforms", () => {
     expect((await api("STREAM.INFO.BADM", "")).error?.err_code).toBe(10059)
   })
 
+  it("one stream sourced twice with other filters (2.10): each takes its own, and a restart repeats nothing", async () => {
+    const created = await api("STREAM.CREATE.TWICE", {
+      name: "TWICE",
+      sources: [
+        { name: "ORIG", subject_transforms: [{ src: "o.a.*", dest: "first.{{wildcard(1)}}" }] },
+        { name: "ORIG", filter_subject: "o.c.*" }
+      ]
+    })
+    expect(created.error).toBeUndefined()
+    await waitForMessages("TWICE", 3)
+    expect((await storedSubjects("TWICE")).sort()).toEqual(["first.1", "first.4", "o.c.3"])
+    const tags = async () => {
+      const out: Array<string> = []
+      const info = await api("STREAM.INFO.TWICE", "")
+      for (let seq = 1; seq <= info.state!.last_seq; seq++) {
+        const r = await api("STREAM.MSG.GET.TWICE", { seq }) as { message?: { hdrs?: string } }
+        const hdrs = Buffer.from(r.message?.hdrs ?? "", "base64").toString("latin1")
+        out.push(/Nats-Stream-Source: ([^\r]*)/.exec(hdrs)?.[1] ?? "")
+      }
+      return out.sort()
+    }
+    // Each copy names its source by stream, origin sequence, filters and destinations (nats-server's order).
+    expect(await tags()).toEqual([
+      "ORIG 1 o.a.* first.{{wildcard(1)}}",
+      "ORIG 3 o.c.* >",
+      "ORIG 4 o.a.* first.{{wildcard(1)}}"
+    ])
+    expect((await api("STREAM.INFO.TWICE", "")).sources?.map((x) => x.filter_subject ?? x.subject_transforms))
+      .toEqual(expect.arrayContaining([[{ src: "o.a.*", dest: "first.{{wildcard(1)}}" }], "o.c.*"]))
+    await nc.close()
+    await broker.stop()
+    broker = await startBroker({ jetstream: true, storeDir })
+    nc = await connect({ servers: broker.url, reconnect: false })
+    await publish("o.c.11")
+    await publish("o.a.12")
+    await waitForMessages("TWICE", 5)
+    await sleep(300)
+    expect((await storedSubjects("TWICE")).sort()).toEqual(["first.1", "first.12", "first.4", "o.c.11", "o.c.3"])
+  })
+
   it("source transforms can change on update and persist across a restart", async () => {
+    // (the test before published to ORIG too: AGG took its o.a.12 as from.a.12)
+    await waitForMessages("AGG", 4)
+    expect((await storedSubjects("AGG")).at(-1)).toBe("from.a.12")
     const updated = await api("STREAM.UPDATE.AGG", {
       name: "AGG",
       sources: [{ name: "ORIG", subject_transforms: [{ src: "o.>", dest: "all.>" }] }]
     })
     expect(updated.error).toBeUndefined()
     await publish("o.z.9")
-    await waitForMessages("AGG", 4)
+    await waitForMessages("AGG", 5)
     expect((await storedSubjects("AGG")).at(-1)).toBe("all.z.9")
     await nc.close()
     await broker.stop()
@@ -316,7 +360,7 @@ describe("mirror and source subject_transforms", () => {
       { name: "ORIG", subject_transforms: [{ src: "o.>", dest: "all.>" }] }
     ])
     await publish("o.y.10")
-    await waitForMessages("AGG", 5)
+    await waitForMessages("AGG", 6)
     expect((await storedSubjects("AGG")).at(-1)).toBe("all.y.10")
   })
 })

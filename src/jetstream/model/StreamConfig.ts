@@ -22,11 +22,9 @@
  *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
  *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
  * - `subject_transform`, the mirror's and sources' `subject_transforms` and `compression` (2.10) are
- *   honoured and checked as 2.10+ checks them (10144-10147, 10150-10152, 10154-10156; sublist.go
- *   ValidateMapping), editable on update. The transform functions are 2.9.10's set (no `random`,
- *   `left`, `right`, and `partition` needs its wildcard arguments). One stream is sourced at most
- *   once (10140 for a second source of the same name, also with other filters, which 2.10 allows:
- *   our sources resume by name).
+ *   honoured and checked as 2.10+ checks them (10140, 10144-10147, 10150-10152, 10154-10156;
+ *   sublist.go ValidateMapping), editable on update. The transform functions are 2.10's set (the
+ *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
  *   implement (`allow_msg_ttl`, `persist_mode`, `pedantic`, ...) is
@@ -125,6 +123,19 @@ export interface StreamSource {
 export interface SubjectTransformConfig {
   readonly src: string
   readonly dest: string
+}
+
+/**
+ * A source's identity among the stream's sources, as nats-server `composeIName` (without
+ * `external`): the stream's name, and when it filters, its filters and destinations (`>` for an
+ * empty one; several joined by form feeds). One stream may be sourced twice with other filters.
+ */
+export const sourceKey = (s: StreamSource): string => {
+  const trs = s.subject_transforms ?? []
+  if (trs.length === 0 && (s.filter_subject ?? "") === "") return s.name
+  const filters = trs.length > 0 ? trs.map((t) => t.src || ">") : [s.filter_subject!]
+  const dests = trs.length > 0 ? trs.map((t) => t.dest || ">") : [">"]
+  return `${s.name} ${filters.join("\f")} ${dests.join("\f")}`
 }
 
 /** nats-server `RePublish`. */
@@ -325,12 +336,11 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   const sourced = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
-    // 2.10 tells sources apart by name and filters; ours keep their position by name alone
-    // (`Nats-Stream-Source: <name> <seq>`), so one stream is sourced at most once.
-    if (sourced.has(src.name)) {
-      return { ok: false, error: ApiErrors.sourceDuplicateDetected() }
-    }
-    sourced.add(src.name)
+    // Sources are told apart by stream name and filters (nats-server composeIName): one stream may
+    // be sourced twice with other filters, not twice alike.
+    const key = sourceKey(toSource(src))
+    if (sourced.has(key)) return { ok: false, error: ApiErrors.sourceDuplicateDetected() }
+    sourced.add(key)
     const bad = checkSourceTransforms(src, "source")
     if (bad !== undefined) return { ok: false, error: bad }
     const origin = limits.stream?.(src.name)

@@ -18,7 +18,7 @@ import { toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import type { StreamConfig } from "../model/StreamConfig.ts"
+import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
@@ -222,17 +222,17 @@ export class StreamActor {
   }
 
   /** nats-server `startingSequenceForSources`: the newest stored message tagged with `source`. */
-  lastSourced(source: string): number | undefined {
+  lastSourced(key: string, byName: boolean): number | undefined {
     const st = this.store.state()
     for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0; seq--) {
       const m = this.store.get(seq)
-      const n = m === undefined ? undefined : sourcedSeq(m.hdr, source)
+      const n = m === undefined ? undefined : sourcedSeq(m.hdr, key, byName)
       if (n !== undefined) return n
     }
     return undefined
   }
 
-  /** Followers of this stream's `sources`, by source name. */
+  /** Followers of this stream's `sources`, by source key (sourceKey). */
   readonly sourceFollowers = new Map<string, { readonly follower: MirrorFollower; readonly stop: () => void }>()
   private forkFollower: ((f: MirrorFollower) => () => void) | undefined
 
@@ -240,18 +240,22 @@ export class StreamActor {
   syncSources(): void {
     const fork = this.forkFollower
     if (fork === undefined) return
-    const want = new Map((this.config.sources ?? []).map((s) => [s.name, s]))
-    for (const [name, f] of this.sourceFollowers) {
-      const w = want.get(name)
-      if (w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source)) {
+    const sources = this.config.sources ?? []
+    const want = new Map(sources.map((s) => [sourceKey(s), s]))
+    const sole = (s: { readonly name: string }) => sources.filter((o) => o.name === s.name).length === 1
+    for (const [key, f] of this.sourceFollowers) {
+      const w = want.get(key)
+      if (
+        w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source) || f.follower.soleOfName !== sole(w)
+      ) {
         f.stop()
-        this.sourceFollowers.delete(name)
+        this.sourceFollowers.delete(key)
       }
     }
-    for (const [name, src] of want) {
-      if (this.sourceFollowers.has(name)) continue
-      const follower = new MirrorFollower(src, "source")
-      this.sourceFollowers.set(name, { follower, stop: fork(follower) })
+    for (const [key, src] of want) {
+      if (this.sourceFollowers.has(key)) continue
+      const follower = new MirrorFollower(src, "source", sole(src))
+      this.sourceFollowers.set(key, { follower, stop: fork(follower) })
     }
   }
 

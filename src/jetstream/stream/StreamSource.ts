@@ -19,7 +19,7 @@ import { matches, toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { parseTime } from "../codec/GoTime.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import type { StreamConfig, StreamSource } from "../model/StreamConfig.ts"
+import { sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
 
 /** A message copied from the origin, kept under its origin sequence. */
 export interface SourcedRecord {
@@ -48,8 +48,11 @@ export interface FollowingStream {
    * without, they keep their sequences (a mirror).
    */
   ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean
-  /** The origin sequence of the last message this stream took from `source` (its `Nats-Stream-Source`). */
-  lastSourced(source: string): number | undefined
+  /**
+   * The origin sequence of the last message this stream took from the source `key` (sourceKey; its
+   * `Nats-Stream-Source`), or with `byName` from any source of that key's stream.
+   */
+  lastSourced(key: string, byName: boolean): number | undefined
   /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
   mirrorCaughtUp(): void
 }
@@ -83,9 +86,21 @@ export class MirrorFollower {
   /** The highest origin sequence examined (non-matching ones included): scanning resumes after it. */
   private cursor: number | undefined
 
-  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror") {
+  /** The source's identity among the stream's sources (sourceKey), written in `Nats-Stream-Source`. */
+  readonly key: string
+  /**
+   * The only source of its stream: its copies are tagged `<name> <seq>` as by nats-server 2.9.10,
+   * and it resumes after the newest message from that stream whatever filters it had, so changing
+   * them neither repeats nor skips messages. A stream sourced twice (2.10, other filters) tags and
+   * resumes each source by its whole key instead, as nats-server does.
+   */
+  readonly soleOfName: boolean
+
+  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror", soleOfName = true) {
     this.source = source
     this.mode = mode
+    this.key = sourceKey(source)
+    this.soleOfName = soleOfName
     const trs = source.subject_transforms ?? []
     this.filters = trs.length > 0 ?
       trs.map((t) => {
@@ -172,7 +187,7 @@ export class MirrorFollower {
         const ok = yield* Effect.callback<boolean>((resume) => {
           const done = (ok: boolean) => resume(Effect.succeed(ok))
           const queued = this.mode === "source" ?
-            self.ingestSourced(batch.records, done, this.source.name) :
+            self.ingestSourced(batch.records, done, this.soleOfName ? this.source.name : this.key) :
             self.ingestSourced(batch.records, done)
           if (!queued) resume(Effect.succeed(false))
         })
@@ -211,7 +226,7 @@ export class MirrorFollower {
     let fresh = false
     if (this.cursor !== undefined) from = this.cursor + 1
     else if (this.mode === "source") {
-      const last = self.lastSourced(this.source.name)
+      const last = self.lastSourced(this.key, this.soleOfName)
       fresh = last === undefined
       from = last === undefined ? this.startSeq(origin) : last + 1
     } else {
@@ -265,26 +280,45 @@ export class MirrorFollower {
 
 const SOURCE_HEADER = "Nats-Stream-Source"
 
+/** The source stream's name in a key (sourceKey). */
+const keyName = (key: string): string => {
+  const i = key.indexOf(" ")
+  return i < 0 ? key : key.slice(0, i)
+}
+
 /**
  * The header block of a sourced message: its own headers without an earlier `Nats-Stream-Source`
- * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`.
+ * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`,
+ * followed for a filtering source by its filters and destinations (nats-server's field order).
  */
-export const withSourceHeader = (hdr: Uint8Array | undefined, source: string, seq: number): Uint8Array => {
-  const line = `${SOURCE_HEADER}: ${toWire(source)} ${seq}\r\n`
+export const withSourceHeader = (hdr: Uint8Array | undefined, key: string, seq: number): Uint8Array => {
+  const name = keyName(key)
+  const rest = key.slice(name.length)
+  const line = `${SOURCE_HEADER}: ${toWire(name)} ${seq}${toWire(rest)}\r\n`
   if (hdr === undefined || hdr.length <= 4) return Buffer.from(`NATS/1.0\r\n${line}\r\n`, "latin1")
   const text = Buffer.from(hdr.buffer, hdr.byteOffset, hdr.length).toString("latin1")
   const lines = text.slice(0, -2).split("\r\n").filter((l, i) => i === 0 || !/^nats-stream-source:/i.test(l))
   return Buffer.from(`${lines.join("\r\n")}${lines[lines.length - 1] === "" ? "" : "\r\n"}${line}\r\n`, "latin1")
 }
 
-/** `<name> <seq>` of a stored message's `Nats-Stream-Source`, if it came from `source`. */
-export const sourcedSeq = (hdr: Uint8Array | undefined, source: string): number | undefined => {
+/**
+ * The origin sequence in a stored message's `Nats-Stream-Source` (`<name> <seq> [<filters> <dests>]`),
+ * if it came from the source `key`, or with `byName` from any source of that key's stream. A tag
+ * without filters matches by name either way: it was written while the stream was that stream's
+ * only source, so a source resumes after it (and copies nothing twice) when a second one is added.
+ */
+export const sourcedSeq = (hdr: Uint8Array | undefined, key: string, byName = false): number | undefined => {
   if (hdr === undefined) return undefined
   const v = headerValue(hdr, SOURCE_HEADER)
   if (v === undefined) return undefined
-  const f = v.trim().split(/\s+/)
-  if (f.length !== 2 || f[0] !== toWire(source) || !/^\d+$/.test(f[1]!)) return undefined
-  return Number(f[1])
+  // Spaces only: filters are joined by form feeds, which a split on any whitespace would cut.
+  const f = v.trim().split(" ")
+  if ((f.length !== 2 && f.length < 4) || !/^\d+$/.test(f[1]!)) return undefined
+  const wanted = toWire(key)
+  const matched = byName || f.length === 2 ?
+    f[0] === toWire(keyName(key)) :
+    `${f[0]} ${f[2]} ${f[3]}` === wanted
+  return matched ? Number(f[1]) : undefined
 }
 
 /** Whether a message's headers ask the stream to roll up (mirrored rollups apply in the mirror too). */
