@@ -7,7 +7,9 @@
  * >= 500k msgs/s at 128 B with the default policy, reopen of 1M <= 2 s, <= 64 B RSS per message.
  *
  * `--cipher=chacha` or `--cipher=aes` runs every file-layer case encrypted (jetstream { cipher, key }), to
- * measure what encryption at rest costs against the same run without it.
+ * measure what encryption at rest costs against the same run without it. `--compress` runs them with
+ * `compression: "s2"` (Compression.ts); `--payload=json` stores JSON-like payloads (repetitive, as real messages
+ * are) instead of one repeated byte, which flatters any compressor.
  *
  * Data goes to a temp directory that is removed at the end.
  */
@@ -28,7 +30,10 @@ const freshDir = () => path.join(root, String(dirs++))
 const cipherArg = process.argv.find((a) => a.startsWith("--cipher="))?.slice("--cipher=".length)
 if (cipherArg !== undefined && cipherArg !== "chacha" && cipherArg !== "aes") throw new Error(`--cipher=${cipherArg}?`)
 const cipher = cipherArg === undefined ? undefined : new StoreCipher(cipherArg as CipherName, "bench key")
-const openFile = (dir: string, policy: SyncPolicy) => FileLog.openSync(dir, "B", {}, policy, undefined, cipher)
+const compress = process.argv.includes("--compress")
+const jsonPayload = process.argv.includes("--payload=json")
+const openFile = (dir: string, policy: SyncPolicy) =>
+  FileLog.openSync(dir, "B", { compress }, policy, undefined, cipher)
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.()
 const now = () => performance.now()
@@ -39,8 +44,15 @@ const row = (r: Record<string, string>) => {
 }
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits })
 
+/** `size` bytes of JSON-like text: `{"id":…,"status":"shipped","lines":[{"sku":"AB-1","qty":1},…]}`, cut. */
+const jsonOf = (size: number): Uint8Array => {
+  let s = `{"id":12345,"status":"shipped","lines":[`
+  for (let i = 0; s.length < size; i++) s += `{"sku":"AB-${i % 7}","qty":${i % 3},"price":${(i * 37) % 1000}},`
+  return new TextEncoder().encode(s.slice(0, size))
+}
+
 const batchOf = (size: number, n: number, base: number): Array<AppendRecord> => {
-  const data = new Uint8Array(size).fill(7)
+  const data = jsonPayload ? jsonOf(size) : new Uint8Array(size).fill(7)
   return Array.from(
     { length: n },
     (_, i) => ({ subject: `bench.s.${(base + i) % 100}`, hdr: undefined, data, ts: BigInt(base + i) })
@@ -48,6 +60,9 @@ const batchOf = (size: number, n: number, base: number): Array<AppendRecord> => 
 }
 
 const BATCH = 100
+
+const segBytes = (dir: string) =>
+  fs.readdirSync(dir).filter((f) => f.endsWith(".seg")).reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0)
 
 const appendRun = async (log: MessageLog, size: number, total: number) => {
   const batch = batchOf(size, BATCH, 0)
@@ -69,16 +84,36 @@ const policies: ReadonlyArray<readonly [string, SyncPolicy]> = [
 const main = async () => {
   console.log(
     `store benchmark, node ${process.version}, ${os.cpus().length} cpus, batches of ${BATCH}, ` +
-      `file layer ${cipher === undefined ? "plaintext" : `encrypted (${cipher.cipher})`}`
+      `file layer ${cipher === undefined ? "plaintext" : `encrypted (${cipher.cipher})`}` +
+      `${compress ? ", compressed (s2)" : ""}, payload ${jsonPayload ? "JSON-like" : "one repeated byte"}`
   )
   console.log("case  |  msgs  |  msgs/s  |  MB/s")
   for (const size of [128, 16 * 1024]) {
     for (const [label, policy] of policies) {
       const total = policy === "always" ? (size === 128 ? 50_000 : 10_000) : size === 128 ? 1_000_000 : 40_000
-      const log = openFile(freshDir(), policy)
+      const dir = freshDir()
+      const log = openFile(dir, policy)
       const r = await appendRun(log, size, total)
-      await Effect.runPromise(log.close())
       row({ case: `append file ${size} B, ${label}`, msgs: fmt(total), rate: fmt(r.rate), mbs: fmt(r.mbs, 1) })
+      if (size > 128 && policy === "write") {
+        // What compression costs on the way out, and saves on disk, for messages big enough to compress.
+        const t = now()
+        for (let s = 1; s <= total; s++) log.get(s)
+        const secs = (now() - t) / 1000
+        row({
+          case: `sequential get ${size} B`,
+          msgs: fmt(total),
+          rate: fmt(total / secs),
+          mbs: fmt(total * size / secs / 1e6, 1)
+        })
+        row({
+          case: `segment files, ${fmt(total)} x ${size} B`,
+          msgs: fmt(total),
+          rate: `${fmt(segBytes(dir) / 1e6, 1)} MB`,
+          mbs: ""
+        })
+      }
+      await Effect.runPromise(log.close())
     }
     const mem = new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire()
     const total = size === 128 ? 1_000_000 : 40_000
@@ -93,6 +128,7 @@ const main = async () => {
     for (let done = 0; done < 1_000_000; done += 1000) log.appendBatch(batchOf(128, 1000, done))
     await Effect.runPromise(log.close())
   }
+  row({ case: "segment files, 1M x 128 B", msgs: "1,000,000", rate: `${fmt(segBytes(dir) / 1e6, 1)} MB`, mbs: "" })
   gc()
   const rss0 = process.memoryUsage().rss
   const t0 = now()

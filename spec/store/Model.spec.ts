@@ -1,7 +1,9 @@
 /**
  * Model-based property: random command sequences (append, delete, purge variants, limits, close-and-reopen) run
  * against the file layer, the memory layer and a deliberately naive model (a Map from sequence to message). After
- * every command all three must agree on the state, every message, and the filter queries.
+ * every command all three must agree on the state, every message, and the filter queries. The file layer also
+ * runs encrypted, compressed (`compression: "s2"`, turned on and off between commands and across reopens, so
+ * segments of both formats and records of both kinds mix) and both: its answers must not change.
  */
 import { Effect } from "effect"
 import fc from "fast-check"
@@ -114,14 +116,22 @@ class Model {
 
 interface Real {
   cipher: StoreCipher | undefined
+  compress: boolean
   file: FileLog
   mem: MessageLog
   dir: string
   nextTs: bigint
 }
 
-const openFile = (dir: string, cipher: StoreCipher | undefined) =>
-  FileLog.openSync(dir, "M", { maxSegmentBytes: 400, readCacheBytes: 64 * 1024 }, "write", undefined, cipher)
+const openFile = (dir: string, cipher: StoreCipher | undefined, compress = false) =>
+  FileLog.openSync(
+    dir,
+    "M",
+    { maxSegmentBytes: 400, readCacheBytes: 64 * 1024, compress },
+    "write",
+    undefined,
+    cipher
+  )
 
 const hex = (b: Uint8Array | undefined) => (b === undefined ? "-" : Buffer.from(b).toString("hex"))
 
@@ -192,14 +202,15 @@ const cmd = (name: string, run: (m: Model, r: Real) => void): Cmd => ({
   toString: () => name
 })
 
-const append = fc.array(fc.record({ s: fc.integer({ min: 0, max: SUBJECTS.length - 1 }), n: fc.nat(150) }), {
-  minLength: 1,
-  maxLength: 8
-}).map((batch) =>
-  cmd(`append(${batch.map((b) => `${SUBJECTS[b.s]}:${b.n}`).join(",")})`, (m, r) => {
+const append = fc.array(
+  fc.record({ s: fc.integer({ min: 0, max: SUBJECTS.length - 1 }), n: fc.nat(150), z: fc.boolean() }),
+  { minLength: 1, maxLength: 8 }
+).map((batch) =>
+  cmd(`append(${batch.map((b) => `${SUBJECTS[b.s]}:${b.n}${b.z ? "z" : ""}`).join(",")})`, (m, r) => {
     const recs = batch.map((b) => {
       r.nextTs += 10n
-      const data = new Uint8Array(b.n).map((_, i) => (i * 31 + b.n) & 255)
+      // `z`: a payload that compresses (a short period), else one that does not (stays a plain record).
+      const data = new Uint8Array(b.n).map((_, i) => (b.z ? i % 5 : i * 31 + b.n) & 255)
       return { subject: SUBJECTS[b.s]!, hdr: undefined, data, ts: r.nextTs }
     })
     const a = r.file.appendBatch(recs)
@@ -265,37 +276,54 @@ const limits = fc.record({
 const reopen = fc.constant(
   cmd("reopen", (_m, r) => {
     Effect.runSync(r.file.close())
-    r.file = openFile(r.dir, r.cipher)
+    r.file = openFile(r.dir, r.cipher, r.compress)
     Effect.runSync(r.mem.close())
     r.mem = (r.mem as MemoryLog).acquire()
     if (r.file.report.truncatedBytes !== 0) throw new Error(`clean reopen truncated: ${r.file.report.notes}`)
   })
 )
 
-describe("store model", () => {
-  // The encrypted file layer must answer exactly as the plain one (same accounting, same recovery).
-  const variants = [
-    ["", undefined, 300],
-    [" (encrypted, AES-256-GCM)", new StoreCipher("aes", "model key"), 100]
-  ] as const
-  it.each(variants)("file layer%s ≡ memory layer ≡ model under random commands", (_label, cipher, numRuns) => {
-    fc.assert(
-      fc.property(fc.commands([append, append, remove, purge, limits, reopen], { maxCommands: 50 }), (cmds) => {
-        const dir = tempDir()
-        const real: Real = {
-          cipher,
-          file: openFile(dir, cipher),
-          mem: new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire(),
-          dir,
-          nextTs: 0n
-        }
-        try {
-          fc.modelRun(() => ({ model: new Model(), real }), cmds)
-        } finally {
-          Effect.runSync(real.file.close())
-        }
-      }),
-      { numRuns }
-    )
+const toggleCompression = fc.constant(
+  cmd("toggle compression", (_m, r) => {
+    r.compress = !r.compress
+    r.file.setCompression(r.compress)
   })
+)
+
+describe("store model", () => {
+  // The encrypted and the compressed file layer must answer exactly as the plain one (same accounting,
+  // same recovery).
+  const variants = [
+    ["", undefined, false, 300],
+    [" (encrypted, AES-256-GCM)", new StoreCipher("aes", "model key"), false, 100],
+    [" (compressed)", undefined, true, 200],
+    [" (compressed and encrypted)", new StoreCipher("chacha", "model key"), true, 100]
+  ] as const
+  it.each(variants)(
+    "file layer%s ≡ memory layer ≡ model under random commands",
+    (_label, cipher, compress, numRuns) => {
+      const commands = compress ?
+        [append, append, remove, purge, limits, reopen, toggleCompression] :
+        [append, append, remove, purge, limits, reopen]
+      fc.assert(
+        fc.property(fc.commands(commands, { maxCommands: 50 }), (cmds) => {
+          const dir = tempDir()
+          const real: Real = {
+            cipher,
+            compress,
+            file: openFile(dir, cipher, compress),
+            mem: new MemoryLog("M", {}, new MemoryPool(Infinity)).acquire(),
+            dir,
+            nextTs: 0n
+          }
+          try {
+            fc.modelRun(() => ({ model: new Model(), real }), cmds)
+          } finally {
+            Effect.runSync(real.file.close())
+          }
+        }),
+        { numRuns }
+      )
+    }
+  )
 })

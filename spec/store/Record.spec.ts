@@ -57,7 +57,7 @@ describe("record framing", () => {
     assert.strictEqual(Record.encode(buf, 8, seq, subject, hdr, data, ts), len + 8)
     assert.strictEqual(Record.check(buf, 8, len, true), Record.Check.Live)
     assert.deepStrictEqual(Record.checked, { len, seq })
-    const m = Record.decode(buf, 8, seq)
+    const m = Record.decode(buf, 8, seq)!
     assert.strictEqual(m.subject, subject)
     assert.strictEqual(m.ts, ts)
     assert.deepStrictEqual([...m.data], [...data])
@@ -76,7 +76,7 @@ describe("record framing", () => {
     for (const [i, subject] of subjects.entries()) {
       const buf = Buffer.alloc(Record.frameLength(subject.length, 0, 1))
       Record.encode(buf, 0, i + 1, subject, undefined, new Uint8Array([i]), 1n)
-      assert.strictEqual(Record.decode(buf, 0, i + 1).subject, subject)
+      assert.strictEqual(Record.decode(buf, 0, i + 1)!.subject, subject)
     }
   })
 

@@ -5,7 +5,12 @@
 import { fc, test } from "@fast-check/vitest"
 import { assert, describe, it } from "vitest"
 import { SubjectMappings } from "../../src/subject/SubjectMappings.ts"
-import { compileTransform, TransformErrors } from "../../src/subject/SubjectTransform.ts"
+import {
+  compileTransform,
+  destinationPattern,
+  TransformErrors,
+  validateMapping
+} from "../../src/subject/SubjectTransform.ts"
 
 const map = (src: string, dest: string, subject: string) => {
   const t = compileTransform(src, dest)
@@ -98,6 +103,37 @@ describe("subject transforms", () => {
       }
     }
   )
+})
+
+describe("2.10+ stream and source transforms (ValidateMapping, non-strict NewSubjectTransform)", () => {
+  it("accepts unused wildcards and an empty destination, refuses what nats-server refuses", () => {
+    assert.isUndefined(validateMapping("a.*.*", "b.$1"))
+    assert.isUndefined(validateMapping("a.>", ""))
+    assert.isUndefined(validateMapping("", "x.>"))
+    assert.strictEqual(validateMapping("a.*", "b.$2"), `${TransformErrors.indexOutOfRange} in $2: [2]`)
+    assert.strictEqual(validateMapping("a.*", "b..c"), `${TransformErrors.invalidSubject} in `)
+    assert.strictEqual(validateMapping("a.*", "b.{{x(1)}}"), `${TransformErrors.unknownFunction} in {{x(1)}}`)
+    assert.strictEqual(validateMapping("a.*", "b.*"), TransformErrors.badSubject)
+    // A literal source: only a partition (over the whole subject) may stand in the destination.
+    assert.strictEqual(validateMapping("a", "b.$1"), `${TransformErrors.indexOutOfRange} in $1`)
+    assert.isUndefined(validateMapping("a.b", "p.{{partition(4,1)}}"))
+  })
+
+  it("a literal source's partition hashes the whole subject", () => {
+    const t = compileTransform("a.b", "p.{{partition(1000,1)}}", { allWildcards: false })
+    if (!t.ok) throw new Error(t.error)
+    let h = 0x811c9dc5
+    for (const c of Buffer.from("a.b", "latin1")) h = Math.imul(h ^ c, 0x01000193) >>> 0
+    assert.strictEqual(t.transform.match("a.b"), `p.${h % 1000}`)
+  })
+
+  it("destinationPattern: what a destination can produce, as a filter", () => {
+    assert.strictEqual(destinationPattern("out.{{wildcard(2)}}.$1"), "out.*.*")
+    assert.strictEqual(destinationPattern("p.{{partition(3,1)}}.x"), "p.*.x")
+    assert.strictEqual(destinationPattern("s.{{split(1,-)}}.x"), "s.>")
+    assert.strictEqual(destinationPattern("all.>"), "all.>")
+    assert.strictEqual(destinationPattern("fixed"), "fixed")
+  })
 })
 
 // fnv32a("ab") computed independently of the engine.

@@ -10,6 +10,12 @@ import type { TlsSettings } from "../tls/TlsSettings.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
 export const ADVERTISED_NATS_VERSION = "2.9.10"
+
+/** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
+export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
+  const [a = 0, b = 0] = version.split(".").map(Number)
+  return a > major || (a === major && b >= minor)
+}
 /** Our own product version, reported by `--version` and in logs, never in INFO `version`. */
 export const BROKER_VERSION = "0.1.0"
 export const BROKER_NAME = "effect-jetstream"

@@ -87,10 +87,10 @@ export class StreamRegistry {
       const scope = yield* Scope.fork(deps.root)
       const store = config.storage === "memory" ? deps.memoryStore : deps.fileStore
       const started = Effect.gen(function*() {
-        const log = yield* store.open(
-          config.name,
-          config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}
-        )
+        const log = yield* store.open(config.name, {
+          ...(config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}),
+          ...(config.compression === "s2" ? { compress: true } : {})
+        })
         // Mirrors find their origin among the registry's streams, whenever it exists.
         const ctx: StreamContext = { ...deps.ctx, lookup: (n) => registry.get(n), nowMs: deps.nowMs }
         return yield* StreamActor.make(config, created, log, ctx)

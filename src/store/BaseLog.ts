@@ -76,6 +76,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
   abstract flush(): void
   abstract sync(): Effect.Effect<void, StoreError.StoreError>
   abstract compact(): void
+  abstract setCompression(on: boolean): void
   abstract close(): Effect.Effect<void, StoreError.StoreError>
 
   // ---- helpers for the layers ------------------------------------------------------------------------------------
@@ -102,9 +103,17 @@ export abstract class BaseLog<R = never> implements MessageLog {
     return this.lastSeq + 1
   }
 
-  protected indexAppend(seq: number, subject: string, ts: bigint, off: number, size: number, ref?: R): void {
+  protected indexAppend(
+    seq: number,
+    subject: string,
+    ts: bigint,
+    off: number,
+    size: number,
+    ref?: R,
+    frame?: number
+  ): void {
     const id = this.subjects.add(subject, seq)
-    this.index.push(id, ts, off, size, ref)
+    this.index.push(id, ts, off, size, ref, frame)
     if (this.msgs === 0) this.firstSeq = seq
     this.msgs++
     this.bytes += size

@@ -30,6 +30,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
 import * as Cipher from "./Cipher.ts"
+import { Compressor } from "./Compression.ts"
 import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
@@ -84,6 +85,9 @@ export class FileLog extends BaseLog {
   readonly dir: string
   readonly policy: SyncPolicy
   private readonly cipher: Cipher.StoreCipher | undefined
+  /** `compression: "s2"`: records appended now are compressed (Compression.ts) where that saves bytes. */
+  private compress: boolean
+  private readonly compressor = new Compressor()
 
   private constructor(
     name: string,
@@ -96,6 +100,7 @@ export class FileLog extends BaseLog {
     super(name, config.firstSeq ?? 1, false)
     this.usage = usage
     this.cipher = cipher
+    this.compress = config.compress === true
     this.dir = dir
     this.policy = policy
     this.maxSegment = Math.min(config.maxSegmentBytes ?? DEFAULT_SEGMENT, MAX_SEGMENT)
@@ -209,11 +214,11 @@ export class FileLog extends BaseLog {
       const headerLen = encrypted ? header.length : Record.SEGMENT_HEADER
       if (got < headerLen && newest) {
         // Crash while creating the segment: nothing in it was ever written.
-        const fresh = Seg.newSegmentHeader(base, this.cipher)
+        const fresh = Seg.newSegmentHeader(base, this.cipher, this.segmentVersion)
         Seg.writeFull(file, fd, fresh.header, fresh.header.length, 0)
         StoreError.ioSync(file, "truncate", () => fs.ftruncateSync(fd, fresh.header.length))
         if (size > 0) notes.push(`rewrote torn header of ${path.basename(file)}`)
-        this.segments.push(new Seg.Segment(base, file, fd, fresh.key))
+        this.segments.push(new Seg.Segment(base, file, fd, fresh.key, this.segmentVersion))
         continue
       }
       let key: Cipher.FileKey | undefined
@@ -221,11 +226,12 @@ export class FileLog extends BaseLog {
         if (this.cipher === undefined) throw Cipher.keyRequired(file)
         key = this.cipher.openFile(file, header.subarray(0, Cipher.FILE_HEADER), Cipher.Purpose.Segment)
       }
-      const seg = new Seg.Segment(base, file, fd, key)
+      const segHeader = header.subarray(headerLen - Record.SEGMENT_HEADER, headerLen)
+      const seg = new Seg.Segment(base, file, fd, key, Record.segmentVersion(segHeader))
       this.segments.push(seg)
       // Subjects saved when the segment was sealed or the log closed: no decryption for those records.
       const known = key === undefined ? undefined : SealedSubjects.read(this.dir, base, this.cipher!)
-      const hb = Record.readSegmentHeader(header.subarray(headerLen - Record.SEGMENT_HEADER, headerLen))
+      const hb = Record.readSegmentHeader(segHeader)
       if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
       const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
         seg.records++
@@ -237,6 +243,12 @@ export class FileLog extends BaseLog {
         this.skipTo(seq)
         if (live) {
           seg.live++
+          // A compressed record counts its uncompressed bytes: the block says how many (the start of a
+          // sealed one is decrypted for that, without authenticating: reads do that).
+          const sealedStart = key !== undefined && Record.isCompressed(buf, at) ?
+            key.peek(buf, at + Record.HEADER, buf.readUInt16LE(at + 8) + 5) :
+            undefined
+          const accounted = Record.accountedOf(buf, at, seg.overhead, sealedStart)
           this.indexAppend(
             seq,
             key === undefined
@@ -244,7 +256,9 @@ export class FileLog extends BaseLog {
               : known?.subjectOf(seq, buf, at) ?? Record.readSealedSubject(buf, at, key),
             Record.readTs(buf, at),
             off,
-            Record.accountedFromFrame(len - seg.overhead)
+            accounted >= 0 ? accounted : Record.accountedFromFrame(len - seg.overhead),
+            undefined,
+            len
           )
         } else {
           this.indexHole(seq, Record.readTs(buf, at))
@@ -271,13 +285,14 @@ export class FileLog extends BaseLog {
     if (this.msgs === 0) this.firstSeq = this.lastSeq + 1
     this.index.dropBelow(this.firstSeq)
     if (this.segments.length === 0) {
-      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1, this.cipher))
+      this.segments.push(Seg.createSegment(this.dir, this.lastSeq + 1, this.cipher, this.segmentVersion))
       Seg.writeManifest(this.dir, [this.active.base], this.policy !== "write")
     } else if (manifest === undefined || manifest === "corrupt" || bases.length !== manifest.segments.length) {
       Seg.writeManifest(this.dir, bases, this.policy !== "write")
     }
     this.settle()
     if (this.cipher !== undefined && this.active.key === undefined) this.encryptFromNowOn(notes)
+    else if (this.compress && this.active.version === 1) this.rollToVersion2()
     this.reserveFloor()
     this.report = { segments: this.segments.length, msgs: this.msgs, truncatedBytes: truncated, notes }
   }
@@ -290,12 +305,45 @@ export class FileLog extends BaseLog {
     const old = this.active
     if (old.records === 0) {
       this.releaseFd(old.fd)
-      this.segments[this.segments.length - 1] = Seg.createSegment(this.dir, old.base, this.cipher)
+      this.segments[this.segments.length - 1] = Seg.createSegment(
+        this.dir,
+        old.base,
+        this.cipher,
+        this.segmentVersion
+      )
     } else {
       this.rotate(this.lastSeq + 1)
     }
     const plain = this.segments.filter((s) => s.key === undefined).length
     if (plain > 0) notes.push(`${plain} plaintext segment(s) kept readable; new records are encrypted`)
+  }
+
+  /** The format of segments created now: 2 (may hold compressed records) while compression is on. */
+  private get segmentVersion(): 1 | 2 {
+    return this.compress ? 2 : 1
+  }
+
+  /**
+   * Compression was turned on while the newest segment is of the first format (which old code reads without
+   * knowing about compressed records): it is replaced (when empty) or followed by a version 2 segment.
+   */
+  private rollToVersion2(): void {
+    const old = this.active
+    if (old.records === 0) {
+      this.releaseFd(old.fd)
+      this.segments[this.segments.length - 1] = Seg.createSegment(this.dir, old.base, this.cipher, 2)
+    } else {
+      this.rotate(this.lastSeq + 1)
+    }
+  }
+
+  setCompression(on: boolean): void {
+    if (on === this.compress) return
+    this.compress = on
+    if (on && this.active.version === 1) {
+      this.assertWritable()
+      this.rollToVersion2()
+    }
   }
 
   /**
@@ -345,7 +393,11 @@ export class FileLog extends BaseLog {
       if (sl > Record.MAX_SUBJECT || sl === 0) throw new TypeError(`subject length ${sl} out of range`)
       const hl = r.hdr === undefined ? 0 : r.hdr.length
       let seg = this.active
-      const len = Record.frameLength(sl, hl, r.data.length) + seg.overhead
+      // Only a version 2 segment may hold a compressed record (setCompression rolls to one).
+      const block = this.compress && seg.version === 2 ? this.compressor.compress(r.hdr, r.data) : undefined
+      const len = (block === undefined
+        ? Record.frameLength(sl, hl, r.data.length)
+        : Record.compressedFrameLength(sl, block.length)) + seg.overhead
       if (seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
         this.rotate(seq)
         seg = this.active
@@ -356,12 +408,12 @@ export class FileLog extends BaseLog {
       }
       const off = seg.size + this.pendingLen
       if (this.pendingLen === 0) this.pendingFirst = seq
-      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts, seg.key)
+      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts, seg.key, block)
       this.pendingLen += len
       seg.records++
       seg.live++
       seg.lastSeq = seq
-      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedFromFrame(len - seg.overhead))
+      this.indexAppend(seq, r.subject, r.ts, off, Record.accountedSize(sl, hl, r.data.length), undefined, len)
       out[i] = seq
     }
     return out
@@ -428,7 +480,7 @@ export class FileLog extends BaseLog {
       StoreError.ioSync(old.path, "fsync", () => fs.fsyncSync(old.fd))
       this.dirty.delete(old.fd)
     }
-    this.segments.push(Seg.createSegment(this.dir, nextBase, this.cipher))
+    this.segments.push(Seg.createSegment(this.dir, nextBase, this.cipher, this.segmentVersion))
     this.sealed(old)
     this.saveSubjects(old)
     Seg.writeManifest(this.dir, this.segments.map((s) => s.base), this.policy !== "write")
@@ -533,7 +585,7 @@ export class FileLog extends BaseLog {
   protected load(seq: number, pos: number): StoredMessage {
     const seg = this.segmentOf(seq)
     const off = this.index.off[pos]!
-    const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
+    const len = this.index.frame[pos]!
     if (seg === this.active && off + len > seg.size) this.flushPending()
     const buf = this.cache.read(seg, this.fdFor(seg), off, len)
     const at = this.cache.at
@@ -541,7 +593,11 @@ export class FileLog extends BaseLog {
     if (c !== Record.Check.Live || Record.checked.seq !== seq || Record.checked.len !== len) {
       throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed its checksum`)
     }
-    if (seg.key === undefined) return Record.decode(buf, at, seq)
+    if (seg.key === undefined) {
+      const m = Record.decode(buf, at, seq)
+      if (m === undefined) throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} does not decompress`)
+      return m
+    }
     const m = Record.decodeSealed(buf, at, seq, seg.key)
     if (m === undefined) throw StoreError.corrupt(seg.path, off, `record for sequence ${seq} failed authentication`)
     return m
@@ -553,7 +609,7 @@ export class FileLog extends BaseLog {
     const seg = this.segmentOf(seq)
     if (mark !== Mark.Floor) {
       const off = this.index.off[pos]!
-      const len = this.index.size[pos]! - 16 + Record.HEADER + seg.overhead
+      const len = this.index.frame[pos]!
       if (seg === this.active && off >= seg.size) {
         // Still in the pending buffer: mark it there (no syscall, and no write that could fail half-way).
         const at = off - seg.size

@@ -88,6 +88,9 @@ export class MemoryLog extends BaseLog<StoredMessage> {
     this.assertOpen()
   }
 
+  /** nats-server's memory store ignores `compression` too: nothing here is on disk. */
+  setCompression(_on: boolean): void {}
+
   close(): Effect.Effect<void> {
     return Effect.sync(() => {
       this.isClosed = true

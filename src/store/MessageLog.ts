@@ -42,6 +42,8 @@ export interface StoreConfig {
   readonly maxSegmentBytes?: number
   /** File layer: bytes of segment data kept in the read cache. Default 4 MiB. */
   readonly readCacheBytes?: number
+  /** File layer: compress records from now on (JetStream `compression: "s2"`); the memory layer ignores it. */
+  readonly compress?: boolean
 }
 
 /** Purge request, JetStream `STREAM.PURGE` semantics. `seq` is exclusive: purge messages below it. */
@@ -115,6 +117,11 @@ export interface MessageLog {
   lastSequence(): number
   /** Reclaims space held by deleted messages (file layer rewrites sparse segments). */
   compact(): void
+  /**
+   * Compresses records appended from now on, or stops (records already stored stay as they are and stay
+   * readable). The memory layer ignores it, as nats-server's memory store ignores `compression`.
+   */
+  setCompression(on: boolean): void
   /**
    * The write error that made the log refuse writes for good (an I/O error other than a full disk, a failed
    * fsync), or undefined. Reads keep working; a full disk is not such an error (writes resume when space frees).

@@ -18,7 +18,8 @@ const Source = Schema.Struct({
   name: Schema.String,
   opt_start_seq: opt(Int),
   opt_start_time: opt(Schema.String),
-  filter_subject: opt(Schema.String)
+  filter_subject: opt(Schema.String),
+  subject_transforms: opt(Schema.Array(Schema.Struct({ src: Schema.String, dest: Schema.String })))
 })
 
 export const StreamConfigDoc = Schema.Struct({
@@ -49,6 +50,8 @@ export const StreamConfigDoc = Schema.Struct({
   first_seq: opt(Int),
   consumer_limits: opt(Schema.Struct({ inactive_threshold: opt(Int), max_ack_pending: opt(Int) })),
   template_owner: opt(Schema.String),
+  compression: opt(Schema.Literal("s2")),
+  subject_transform: opt(Schema.Struct({ src: Schema.String, dest: Schema.String })),
   republish: opt(Schema.Struct({ src: Schema.String, dest: Schema.String, headers_only: opt(Schema.Boolean) })),
   mirror: opt(Source),
   sources: opt(Schema.Array(Source))

@@ -3,13 +3,13 @@
  *
  * Segment file = 16-byte segment header, then records back to back. All integers little-endian.
  *
- *   segment header: 0..8 magic "EJSLOG01" | 8..16 u64 base sequence (seq of the segment's first record)
+ *   segment header: 0..8 magic "EJSLOG01" or "EJSLOG02" | 8..16 u64 base sequence (seq of its first record)
  *
  *   record:
  *     0  u32 hcrc    CRC-32 of bytes [4, 32): makes `len` trustworthy before we believe it
  *     4  u32 len     whole record length, header included
  *     8  u16 subjLen
- *    10  u16 flags   bit 0: headers present (an empty header block differs from none)
+ *    10  u16 flags   bit 0: headers present (an empty header block differs from none); bit 1: compressed
  *    12  u32 hdrLen
  *    16  u64 seq
  *    24  i64 ts      nanoseconds since the Unix epoch
@@ -27,22 +27,37 @@
  * header bytes [4, 32) (length, sizes, flags, sequence, time) as associated data, so a record can be neither
  * altered nor moved to another sequence. `len` counts the OVERHEAD; bcrc covers the sealed body, so recovery
  * finds torn tails without the key doing any work.
+ *
+ * Compressed records (Compression.ts, `compression: "s2"`): the body is subject | one block holding
+ * headers and payload; `hdrLen` is still the headers' uncompressed length, and the payload's follows
+ * from the block's declared length. Only segments with the "EJSLOG02" magic hold such records: code
+ * that knows "EJSLOG01" alone refuses the whole store as "not a segment file" instead of misreading
+ * a compressed record as a corrupt one and truncating the segment there. A store written without
+ * compression keeps its "EJSLOG01" segments and reads as before once compression is turned on.
+ * Encrypted and compressed: compressed first, then sealed (the subject too, as for any sealed record).
  */
 import type { FileKey } from "./Cipher.ts"
 import { NONCE, OVERHEAD as SEALED } from "./Cipher.ts"
+import { declaredLength, decompressBody } from "./Compression.ts"
 import { crc32 } from "./Crc32.ts"
 
 export const SEGMENT_MAGIC = "EJSLOG01"
+/** Segments that may hold compressed records. */
+export const SEGMENT_MAGIC_V2 = "EJSLOG02"
 export const SEGMENT_HEADER = 16
 export const HEADER = 40
 export const STATE_OFFSET = 32
 export const LIVE = 0x4556494c // "LIVE"
 export const DEAD = 0x44414544 // "DEAD"
 const FLAG_HDR = 1
+const FLAG_S2 = 2
 const TWO32 = 4294967296
 
 export const frameLength = (subjectLen: number, hdrLen: number, dataLen: number): number =>
   HEADER + subjectLen + hdrLen + dataLen
+
+/** The frame of a compressed record (before any encryption overhead). */
+export const compressedFrameLength = (subjectLen: number, blockLen: number): number => HEADER + subjectLen + blockLen
 
 /** Bytes a message counts against `max_bytes`: subject + headers + data + 16 (same for every layer). */
 export const accountedSize = (subjectLen: number, hdrLen: number, dataLen: number): number =>
@@ -51,21 +66,27 @@ export const accountedSize = (subjectLen: number, hdrLen: number, dataLen: numbe
 /** Accounted size from a stored frame length (the subject/header split does not matter for the sum). */
 export const accountedFromFrame = (len: number): number => len - HEADER + 16
 
-export const writeSegmentHeader = (buf: Buffer, baseSeq: number): void => {
-  buf.write(SEGMENT_MAGIC, 0, "latin1")
+export const writeSegmentHeader = (buf: Buffer, baseSeq: number, version: 1 | 2 = 1): void => {
+  buf.write(version === 2 ? SEGMENT_MAGIC_V2 : SEGMENT_MAGIC, 0, "latin1")
   buf.writeUInt32LE(baseSeq % TWO32, 8)
   buf.writeUInt32LE(Math.floor(baseSeq / TWO32), 12)
 }
 
 /** Base sequence from a segment header, or undefined when the magic is wrong. */
 export const readSegmentHeader = (buf: Buffer): number | undefined => {
-  if (buf.length < SEGMENT_HEADER || buf.toString("latin1", 0, 8) !== SEGMENT_MAGIC) return undefined
+  if (buf.length < SEGMENT_HEADER) return undefined
+  const magic = buf.toString("latin1", 0, 8)
+  if (magic !== SEGMENT_MAGIC && magic !== SEGMENT_MAGIC_V2) return undefined
   return buf.readUInt32LE(8) + buf.readUInt32LE(12) * TWO32
 }
 
+/** The format version of a segment header read by `readSegmentHeader` (2: may hold compressed records). */
+export const segmentVersion = (buf: Buffer): 1 | 2 => buf.toString("latin1", 0, 8) === SEGMENT_MAGIC_V2 ? 2 : 1
+
 /**
- * Encodes one record at `off` (the caller ensured room for `frameLength`). Subjects must be latin1 strings
- * (every char < 256); the protocol layer guarantees that.
+ * Encodes one record at `off` (the caller ensured room for `frameLength`, or `compressedFrameLength` when
+ * `block` holds the compressed headers and payload). Subjects must be latin1 strings (every char < 256);
+ * the protocol layer guarantees that.
  */
 export const encode = (
   buf: Buffer,
@@ -75,14 +96,16 @@ export const encode = (
   hdr: Uint8Array | undefined,
   data: Uint8Array,
   ts: bigint,
-  key?: FileKey
+  key?: FileKey,
+  block?: Uint8Array
 ): number => {
   const sl = subject.length
   const hl = hdr === undefined ? 0 : hdr.length
-  const len = HEADER + sl + hl + data.length + (key === undefined ? 0 : SEALED)
+  const body = block === undefined ? hl + data.length : block.length
+  const len = HEADER + sl + body + (key === undefined ? 0 : SEALED)
   buf.writeUInt32LE(len, off + 4)
   buf.writeUInt16LE(sl, off + 8)
-  buf.writeUInt16LE(hdr === undefined ? 0 : FLAG_HDR, off + 10)
+  buf.writeUInt16LE((hdr === undefined ? 0 : FLAG_HDR) | (block === undefined ? 0 : FLAG_S2), off + 10)
   buf.writeUInt32LE(hl, off + 12)
   buf.writeUInt32LE(seq % TWO32, off + 16)
   buf.writeUInt32LE(Math.floor(seq / TWO32), off + 20)
@@ -90,12 +113,16 @@ export const encode = (
   buf.writeUInt32LE(LIVE, off + 32)
   let p = off + HEADER + (key === undefined ? 0 : NONCE)
   if (sl > 0) p += buf.write(subject, p, sl, "latin1")
-  if (hl > 0) {
-    buf.set(hdr!, p)
-    p += hl
+  if (block !== undefined) {
+    buf.set(block, p)
+  } else {
+    if (hl > 0) {
+      buf.set(hdr!, p)
+      p += hl
+    }
+    buf.set(data, p)
   }
-  buf.set(data, p)
-  if (key !== undefined) key.sealInPlace(buf, off + HEADER, sl + hl + data.length, buf.subarray(off + 4, off + 32))
+  if (key !== undefined) key.sealInPlace(buf, off + HEADER, sl + body, buf.subarray(off + 4, off + 32))
   buf.writeUInt32LE(crc32(buf, off + HEADER, off + len), off + 36)
   buf.writeUInt32LE(crc32(buf, off + 4, off + 32), off)
   return off + len
@@ -116,7 +143,9 @@ export const check = (buf: Buffer, off: number, avail: number, verifyBody: boole
   if (crc32(buf, off + 4, off + 32) !== buf.readUInt32LE(off)) return Check.Corrupt
   const sl = buf.readUInt16LE(off + 8)
   const hl = buf.readUInt32LE(off + 12)
-  if (len < HEADER + sl + hl) return Check.Corrupt
+  // A compressed body can be shorter than its headers.
+  const compressed = (buf.readUInt16LE(off + 10) & FLAG_S2) !== 0
+  if (len < HEADER + sl + (compressed ? 1 : hl)) return Check.Corrupt
   if (len > avail) return Check.Torn
   const state = buf.readUInt32LE(off + STATE_OFFSET)
   checked.len = len
@@ -131,6 +160,23 @@ export const check = (buf: Buffer, off: number, avail: number, verifyBody: boole
 export const checked = { len: 0, seq: 0 }
 
 export const readTs = (buf: Buffer, off: number): bigint => buf.readBigInt64LE(off + 24)
+
+export const isCompressed = (buf: Buffer, off: number): boolean => (buf.readUInt16LE(off + 10) & FLAG_S2) !== 0
+
+/**
+ * The bytes a checked record counts against `max_bytes` (subject + headers + payload + 16, uncompressed):
+ * from the frame, or for a compressed record from its block's declared length (`sealed`: the plaintext
+ * start of an encrypted record's block, from `FileKey.peek`). -1 when the block cannot be one.
+ */
+export const accountedOf = (buf: Buffer, off: number, overhead: number, sealed?: Buffer): number => {
+  const len = buf.readUInt32LE(off + 4)
+  if (!isCompressed(buf, off)) return accountedFromFrame(len - overhead)
+  const sl = buf.readUInt16LE(off + 8)
+  const raw = sealed !== undefined ?
+    declaredLength(sealed, sl, sealed.length) :
+    declaredLength(buf, off + HEADER + sl, off + len)
+  return raw < 0 ? -1 : accountedSize(sl, 0, raw)
+}
 export const readSubject = (buf: Buffer, off: number): string =>
   buf.toString("latin1", off + HEADER, off + HEADER + buf.readUInt16LE(off + 8))
 
@@ -146,6 +192,17 @@ export const decodeSealed = (buf: Buffer, off: number, seq: number, key: FileKey
   const hl = buf.readUInt32LE(off + 12)
   const plain = key.open(buf, off + HEADER, len - HEADER, buf.subarray(off + 4, off + 32))
   if (plain === undefined) return undefined
+  if ((buf.readUInt16LE(off + 10) & FLAG_S2) !== 0) {
+    const body = decompressBody(plain.subarray(sl))
+    if (body === undefined || body.length < hl) return undefined
+    return {
+      seq,
+      subject: plain.toString("latin1", 0, sl),
+      hdr: hasHdr ? body.subarray(0, hl) : undefined,
+      data: body.subarray(hl),
+      ts: buf.readBigInt64LE(off + 24)
+    }
+  }
   return {
     seq,
     subject: plain.toString("latin1", 0, sl),
@@ -178,13 +235,28 @@ const subjectAt = (buf: Buffer, at: number, len: number): string => {
   return text
 }
 
-/** Decodes a record checked by `check`; `hdr`/`data` are views into `buf`, not copies. */
+/**
+ * Decodes a record checked by `check`; `hdr`/`data` are views into `buf`, not copies (into a fresh buffer
+ * for a compressed record). Undefined when a compressed body does not decompress.
+ */
 export const decode = (buf: Buffer, off: number, seq: number) => {
   const len = buf.readUInt32LE(off + 4)
   const sl = buf.readUInt16LE(off + 8)
-  const hasHdr = (buf.readUInt16LE(off + 10) & FLAG_HDR) !== 0
+  const flags = buf.readUInt16LE(off + 10)
+  const hasHdr = (flags & FLAG_HDR) !== 0
   const hl = buf.readUInt32LE(off + 12)
   const b = off + HEADER
+  if ((flags & FLAG_S2) !== 0) {
+    const body = decompressBody(buf.subarray(b + sl, off + len))
+    if (body === undefined || body.length < hl) return undefined
+    return {
+      seq,
+      subject: subjectAt(buf, b, sl),
+      hdr: hasHdr ? body.subarray(0, hl) : undefined,
+      data: body.subarray(hl),
+      ts: buf.readBigInt64LE(off + 24)
+    }
+  }
   return {
     seq,
     subject: subjectAt(buf, b, sl),

@@ -42,11 +42,14 @@ export class Segment {
   readonly dataStart: number
   /** Bytes a record takes in this file beyond its plain framing (the sealed body's nonce and tag). */
   readonly overhead: number
+  /** Record format version (Record.ts): 2 may hold compressed records. */
+  readonly version: 1 | 2
 
-  constructor(base: number, path: string, fd: number, key?: Cipher.FileKey) {
+  constructor(base: number, path: string, fd: number, key?: Cipher.FileKey, version: 1 | 2 = 1) {
     this.base = base
     this.path = path
     this.fd = fd
+    this.version = version
     this.lastSeq = base - 1
     this.key = key
     this.dataStart = key === undefined ? Record.SEGMENT_HEADER : Cipher.FILE_HEADER + Record.SEGMENT_HEADER
@@ -89,20 +92,26 @@ export const readUpTo = (file: string, fd: number, buf: Uint8Array, at: number, 
  */
 export const newSegmentHeader = (
   base: number,
-  cipher: Cipher.StoreCipher | undefined
+  cipher: Cipher.StoreCipher | undefined,
+  version: 1 | 2 = 1
 ): { readonly header: Buffer; readonly key: Cipher.FileKey | undefined } => {
   const seg = Buffer.alloc(Record.SEGMENT_HEADER)
-  Record.writeSegmentHeader(seg, base)
+  Record.writeSegmentHeader(seg, base, version)
   if (cipher === undefined) return { header: seg, key: undefined }
   const enc = cipher.newFile(Cipher.Purpose.Segment)
   return { header: Buffer.concat([enc.header, seg]), key: enc.key }
 }
 
 /** Creates (or resets a leftover of) the segment file for `base` and writes its header. */
-export const createSegment = (dir: string, base: number, cipher?: Cipher.StoreCipher): Segment => {
+export const createSegment = (
+  dir: string,
+  base: number,
+  cipher?: Cipher.StoreCipher,
+  version: 1 | 2 = 1
+): Segment => {
   const file = path.join(dir, segmentFileName(base))
   const fd = StoreError.ioSync(file, "open", () => fs.openSync(file, "w+"))
-  const { header, key } = newSegmentHeader(base, cipher)
+  const { header, key } = newSegmentHeader(base, cipher, version)
   try {
     writeFull(file, fd, header, header.length, 0)
   } catch (e) {
@@ -111,7 +120,7 @@ export const createSegment = (dir: string, base: number, cipher?: Cipher.StoreCi
     fs.rmSync(file, { force: true })
     throw e
   }
-  return new Segment(base, file, fd, key)
+  return new Segment(base, file, fd, key, version)
 }
 
 export interface Manifest {

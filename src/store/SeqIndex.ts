@@ -21,6 +21,8 @@ export class SeqIndex<R = never> {
   ts: BigInt64Array
   off: Uint32Array
   size: Uint32Array
+  /** The file layer's record length on disk (compressed records are shorter than their size says). */
+  frame: Uint32Array
   refs: Array<R | undefined> | undefined
 
   constructor(base: number, withRefs: boolean) {
@@ -29,6 +31,7 @@ export class SeqIndex<R = never> {
     this.ts = new BigInt64Array(MIN_CAPACITY)
     this.off = new Uint32Array(MIN_CAPACITY)
     this.size = new Uint32Array(MIN_CAPACITY)
+    this.frame = new Uint32Array(MIN_CAPACITY)
     this.refs = withRefs ? [] : undefined
   }
 
@@ -43,13 +46,14 @@ export class SeqIndex<R = never> {
     return i >= 0 && i < this.count ? this.head + i : -1
   }
 
-  push(sid: number, ts: bigint, off: number, size: number, ref?: R): void {
+  push(sid: number, ts: bigint, off: number, size: number, ref?: R, frame = 0): void {
     if (this.head + this.count === this.sid.length) this.makeRoom()
     const p = this.head + this.count
     this.sid[p] = sid
     this.ts[p] = ts
     this.off[p] = off
     this.size[p] = size
+    this.frame[p] = frame
     if (this.refs !== undefined) this.refs[p] = ref
     this.count++
   }
@@ -102,10 +106,13 @@ export class SeqIndex<R = never> {
     off.set(this.off.subarray(h, e))
     const size = new Uint32Array(cap)
     size.set(this.size.subarray(h, e))
+    const frame = new Uint32Array(cap)
+    frame.set(this.frame.subarray(h, e))
     this.sid = sid
     this.ts = ts
     this.off = off
     this.size = size
+    this.frame = frame
     if (this.refs !== undefined) this.refs = this.refs.slice(h, e)
     this.head = 0
   }

@@ -274,7 +274,7 @@ class Compiled implements SubjectTransform {
             out += first
             break
           case Fn.Partition: {
-            let key = ""
+            let key = t.src.length === 0 ? subject : ""
             for (const s of t.src) key += tokens[s] ?? ""
             // Go: h % uint32(n); a zero bucket count panics there, we refuse nothing and map to 0.
             out += String(t.n === 0 ? 0 : fnv1a(key) % (t.n >>> 0))
@@ -307,8 +307,16 @@ class Compiled implements SubjectTransform {
   }
 }
 
+/**
+ * `allWildcards: false` is the non-strict form that stream and source transforms use in nats-server
+ * 2.10+ (`NewSubjectTransform`): a destination may leave some of the source's `*` tokens unused.
+ */
+export interface CompileOptions {
+  readonly allWildcards?: boolean
+}
+
 /** nats-server `newTransform`: checks both subjects and compiles the destination. */
-export const compileTransform = (src: string, dest: string): TransformResult => {
+export const compileTransform = (src: string, dest: string, options: CompileOptions = {}): TransformResult => {
   const s = subjectInfo(src)
   const d = subjectInfo(dest)
   // Valid subjects, `>` in both or neither, and no `*` in the destination.
@@ -339,8 +347,21 @@ export const compileTransform = (src: string, dest: string): TransformResult => 
       }
       dtoks.push({ fn: p.fn, text: token, src, n: p.n, delim: p.delim })
     }
-    if (placeholders < s.pwcs) return { ok: false, error: inToken(TransformErrors.notUsingAllWildcards, dest) }
+    if (options.allWildcards !== false && placeholders < s.pwcs) {
+      return { ok: false, error: inToken(TransformErrors.notUsingAllWildcards, dest) }
+    }
     // Without any function the destination is still walked token by token (it may end in `>`).
+  } else if (options.allWildcards === false) {
+    // 2.10+: a literal source has no wildcard for a function to read; a partition hashes the
+    // whole subject (its index arguments are dropped).
+    for (const token of d.tokens) {
+      const p = placeholder(token)
+      if (!p.ok) return p
+      if (p.fn === Fn.Literal) dtoks.push({ fn: Fn.Literal, text: token, src: [], n: -1, delim: "" })
+      else if (p.fn === Fn.Partition) dtoks.push({ fn: Fn.Partition, text: token, src: [], n: p.n, delim: "" })
+      else return { ok: false, error: inToken(TransformErrors.indexOutOfRange, token) }
+    }
+    if (!dtoks.some((t) => t.fn === Fn.Partition)) dtoks.length = 0
   }
   return { ok: true, transform: new Compiled(src, dest, s.tokens.length, dtoks) }
 }
@@ -349,4 +370,36 @@ export const compileTransform = (src: string, dest: string): TransformResult => 
 export const tokenizeWildcards = (subject: string): string => {
   let i = 1
   return subject.split(".").map((t) => (t === "*" ? `$${i++}` : t)).join(".")
+}
+
+/**
+ * nats-server 2.10+ `ValidateMapping`, the check of a stream's `subject_transform` and of a mirror's
+ * or source's `subject_transforms`: an empty destination is no transform, an empty source is `>`,
+ * then the destination's tokens and the (non-strict) transform itself. `undefined` when valid.
+ */
+export const validateMapping = (src: string, dest: string): string | undefined => {
+  if (dest === "") return undefined
+  const bad = validateMappingDestination(dest)
+  if (bad !== undefined) return bad
+  const t = compileTransform(src === "" ? ">" : src, dest, { allWildcards: false })
+  return t.ok ? undefined : t.error
+}
+
+/**
+ * The subjects a transform's destination can produce, as a subject filter: literal tokens kept,
+ * a one-token function (`$n`, `wildcard`, `partition`) becomes `*`, and a function that may yield
+ * several tokens (`split…`, `slice…`) or a `>` ends it with `>`. For checks such as a consumer's
+ * filter against what a stream stores.
+ */
+export const destinationPattern = (dest: string): string => {
+  const out: Array<string> = []
+  for (const t of dest.split(".")) {
+    const p = placeholder(t)
+    if (t === ">" || p.ok && p.fn !== Fn.Literal && p.fn !== Fn.Wildcard && p.fn !== Fn.Partition) {
+      out.push(">")
+      break
+    }
+    out.push(p.ok && p.fn === Fn.Literal ? t : "*")
+  }
+  return out.join(".")
 }

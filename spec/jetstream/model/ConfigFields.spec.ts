@@ -15,7 +15,8 @@ import {
   type FieldTable,
   type GoType,
   STREAM_CONFIG_FIELDS,
-  STREAM_REQUEST_FIELDS
+  STREAM_REQUEST_FIELDS,
+  STREAM_SOURCE_FIELDS
 } from "../../../src/jetstream/model/ConfigFields.ts"
 import { CONFIG_FIELDS as CONSUMER_DECODED } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
 import { CONFIG_FIELDS as STREAM_DECODED } from "../../../src/jetstream/model/StreamConfigDecode.ts"
@@ -65,9 +66,9 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   placement: { value: { tags: ["a"] } },
   mirror: { value: { name: "X" } },
   sources: { value: [{ name: "X" }], zero: [] },
-  compression: { value: "s2" },
+  compression: { value: "s2", zero: "none", enumType: true },
   first_seq: { value: 5, zero: 0 },
-  subject_transform: { value: { src: ">", dest: "t.>" }, refusedAs: "subject_transform.src" },
+  subject_transform: { value: { src: ">", dest: "t.>" } },
   republish: { value: { src: ">", dest: "r.>" } },
   allow_direct: { value: true, zero: false },
   mirror_direct: { value: true, zero: false, with: { mirror: { name: "X" } } },
@@ -185,7 +186,133 @@ const api = async (subject: string, body: Json | string): Promise<Reply> => {
 const fieldsOfTables = (...tables: ReadonlyArray<FieldTable>): ReadonlyArray<string> =>
   tables.flatMap((t) => Object.keys(t))
 
+/**
+ * The json keys of nats-server's current structs, in struct order (server/stream.go StreamConfig and
+ * StreamSource, server/consumer.go ConsumerConfig and CreateConsumerRequest, main at 2.15-dev, commit
+ * 1787eee03). `template_owner` is gone from them since 2.11; we keep it (2.9.10) and refuse it when set.
+ */
+const CURRENT_STREAM_CONFIG = [
+  "name",
+  "description",
+  "subjects",
+  "retention",
+  "max_consumers",
+  "max_msgs",
+  "max_bytes",
+  "max_age",
+  "max_msgs_per_subject",
+  "max_msg_size",
+  "discard",
+  "storage",
+  "num_replicas",
+  "no_ack",
+  "duplicate_window",
+  "placement",
+  "mirror",
+  "sources",
+  "compression",
+  "first_seq",
+  "subject_transform",
+  "republish",
+  "allow_direct",
+  "mirror_direct",
+  "discard_new_per_subject",
+  "sealed",
+  "deny_delete",
+  "deny_purge",
+  "allow_rollup_hdrs",
+  "consumer_limits",
+  "allow_msg_ttl",
+  "subject_delete_marker_ttl",
+  "allow_msg_counter",
+  "allow_atomic",
+  "allow_msg_schedules",
+  "persist_mode",
+  "allow_batched",
+  "metadata"
+]
+const CURRENT_STREAM_SOURCE = [
+  "name",
+  "opt_start_seq",
+  "opt_start_time",
+  "filter_subject",
+  "subject_transforms",
+  "external",
+  "consumer"
+]
+const CURRENT_CONSUMER_CONFIG = [
+  "durable_name",
+  "name",
+  "description",
+  "deliver_policy",
+  "opt_start_seq",
+  "opt_start_time",
+  "ack_policy",
+  "ack_wait",
+  "max_deliver",
+  "backoff",
+  "filter_subject",
+  "filter_subjects",
+  "replay_policy",
+  "rate_limit_bps",
+  "sample_freq",
+  "max_waiting",
+  "max_ack_pending",
+  "flow_control",
+  "headers_only",
+  "max_batch",
+  "max_expires",
+  "max_bytes",
+  "deliver_subject",
+  "deliver_group",
+  "idle_heartbeat",
+  "inactive_threshold",
+  "num_replicas",
+  "mem_storage",
+  "direct",
+  "sourcing",
+  "metadata",
+  "pause_until",
+  "priority_groups",
+  "priority_policy",
+  "priority_timeout"
+]
+const CURRENT_CONSUMER_REQUEST = ["stream_name", "config", "action", "pedantic"]
+
 describe("the tables", () => {
+  it("list every field of nats-server's current structs, and nothing else", () => {
+    expect(Object.keys(STREAM_CONFIG_FIELDS).filter((k) => k !== "template_owner")).toEqual(CURRENT_STREAM_CONFIG)
+    expect(Object.keys(STREAM_SOURCE_FIELDS)).toEqual(CURRENT_STREAM_SOURCE)
+    expect(Object.keys(CONSUMER_CONFIG_FIELDS)).toEqual(CURRENT_CONSUMER_CONFIG)
+    expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
+  })
+
+  it("the fields after 2.10 are all refused today (unsupported), the 2.10 ones all honoured", () => {
+    const unsupported = (t: FieldTable) =>
+      Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
+        `${k}@${(f as { since: string }).since}`
+      )
+    expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
+      "allow_msg_ttl@2.11",
+      "subject_delete_marker_ttl@2.11",
+      "allow_msg_counter@2.12",
+      "allow_atomic@2.12",
+      "allow_msg_schedules@2.12",
+      "persist_mode@2.12",
+      "allow_batched@2.14",
+      "pedantic@2.11"
+    ])
+    expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])
+    expect(unsupported({ ...CONSUMER_CONFIG_FIELDS, ...CONSUMER_REQUEST_FIELDS })).toEqual([
+      "sourcing@2.12",
+      "pause_until@2.11",
+      "priority_groups@2.11",
+      "priority_policy@2.11",
+      "priority_timeout@2.11",
+      "pedantic@2.11"
+    ])
+  })
+
   it("every field has a sample, and the decoders fill exactly the honoured and validated rows", () => {
     expect(Object.keys(STREAM_SAMPLES).sort()).toEqual(
       [...fieldsOfTables(STREAM_CONFIG_FIELDS, STREAM_REQUEST_FIELDS)].sort()
@@ -411,6 +538,16 @@ describe("consumer config fields", () => {
         description: "invalid JSON"
       })
     }
+  })
+
+  it("a value of the current server we do not build (ack_policy flow_control, 2.14) is refused naming the field", async () => {
+    const name = fresh()
+    expect((await create(name, { ack_policy: "flow_control" })).error).toEqual({
+      code: 500,
+      err_code: 10012,
+      description: `consumer configuration field "ack_policy" is not supported`
+    })
+    expect((await api(`CONSUMER.INFO.${S}.${name}`, "")).error?.err_code).toBe(10014)
   })
 
   it("a nats.go-shaped body is accepted", async () => {

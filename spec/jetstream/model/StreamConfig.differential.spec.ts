@@ -90,14 +90,14 @@ const cases: ReadonlyArray<Case> = [
     `invalid JSON: json: unknown field "max_acks"`
   ),
   refused(
-    "compression s2 refused",
-    `{"name":"%","compression":"s2"}`,
-    `stream configuration field "compression" is not supported`
+    "allow_batched refused",
+    `{"name":"%","allow_batched":true}`,
+    `stream configuration field "allow_batched" is not supported`
   ),
   refused(
-    "subject transform refused (a nested field)",
-    `{"name":"%","subject_transform":{"src":">","dest":"t.>"}}`,
-    `stream configuration field "subject_transform.src" is not supported`
+    "source consumer refused (a nested field)",
+    `{"name":"%","sources":[{"name":"X","consumer":{"name":"d"}}]}`,
+    `stream configuration field "sources.consumer.name" is not supported`
   ),
   refused(
     "allow_msg_ttl refused",

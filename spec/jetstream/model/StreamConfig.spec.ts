@@ -442,6 +442,22 @@ describe("decodeStreamUpdate", () => {
     assert.deepStrictEqual(withSources.ok ? withSources.config.sources : withSources.error, [{ name: "O" }])
     assert.deepStrictEqual(updateError(wq, body({ num_replicas: 3 })), ApiErrors.streamReplicasNotSupported())
   })
+  it("republish: refused at the advertised 2.9.10 level, editable at 2.10's (added, changed, removed)", () => {
+    const editable = { republishEditable: true }
+    const add = decodeStreamUpdate(body({ republish: { dest: "out.>" } }), "S", wq, editable)
+    assert.deepStrictEqual(add.ok ? add.config.republish : add.error, { src: ">", dest: "out.>" })
+    const withRp = add.ok ? add.config : wq
+    const change = decodeStreamUpdate(body({ republish: { src: "a", dest: "o.a" } }), "S", withRp, editable)
+    assert.deepStrictEqual(change.ok ? change.config.republish : change.error, { src: "a", dest: "o.a" })
+    const removed = decodeStreamUpdate(body({}), "S", withRp, editable)
+    assert.deepStrictEqual(removed.ok ? removed.config.republish : removed.error, undefined)
+    // The other checks still apply when editable: a cycle back into the stream.
+    const cycle = decodeStreamUpdate(body({ republish: { dest: "a" } }), "S", wq, editable)
+    assert.deepStrictEqual(
+      cycle.ok ? cycle.config : cycle.error,
+      invalidConfig("stream configuration for republish destination forms a cycle")
+    )
+  })
   it("sealing adjusts the config and cannot be undone", () => {
     const r = updated(wq, body({ sealed: true, max_age: 5_000_000_000, duplicate_window: 0 }))
     assert.deepStrictEqual(r, {

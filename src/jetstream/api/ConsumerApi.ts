@@ -5,7 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -23,15 +23,8 @@ import {
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
-import { unmarshalRequest } from "../model/ConsumerConfigDecode.ts"
 import * as Requests from "../model/Requests.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
-
-/** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
-export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
-  const [a = 0, b = 0] = version.split(".").map(Number)
-  return a > major || (a === major && b >= minor)
-}
 
 /**
  * CONSUMER.CREATE's `action` (2.10): "create" must not change an existing consumer, "update" must
@@ -104,10 +97,9 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
   Effect.gen(function*() {
     const stream = ctx.registry.get(streamName)
     if (stream === undefined) {
-      const raw = unmarshalRequest(body)
-      if (raw === undefined) return yield* ApiErrors.invalidJSON()
-      if (raw.unknown !== undefined) return yield* Requests.unknownField(raw.unknown)
-      return yield* ApiErrors.streamNotFound()
+      // The request's own checks (JSON, subject tokens, filter) come first, then "stream not found".
+      const decoded = decodeConsumerCreate(body, subject, undefined, ctx.consumerLimits)
+      return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
     const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
     const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope)

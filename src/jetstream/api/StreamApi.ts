@@ -3,6 +3,7 @@
  * and answers with nats-server's response type and shape.
  */
 import { Effect } from "effect"
+import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
@@ -18,7 +19,7 @@ import {
 } from "../model/StreamConfig.ts"
 import { lookupMessage } from "../stream/DirectGet.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { storedMessage, streamHasSubject, streamInfo } from "../stream/StreamInfo.ts"
+import { storedMessage, streamHasSubject, streamInfo, subjectsPage } from "../stream/StreamInfo.ts"
 import type { StreamRegistry } from "../StreamRegistry.ts"
 
 export type ActionAdvisory =
@@ -57,7 +58,9 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
   return {
     ...(maxMemoryStore !== undefined ? { maxMemoryStore } : {}),
     ...(maxFileStore !== undefined ? { maxFileStore } : {}),
-    stream: (n: string) => ctx.registry.get(n)?.config
+    stream: (n: string) => ctx.registry.get(n)?.config,
+    // 2.10 lets an update change `republish`; 2.9.10, the level we advertise, refuses it.
+    republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
   }
 }
 
@@ -135,6 +138,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (before.subjects.join("\u0000") !== next.subjects.join("\u0000")) a.resubscribe()
       if (before.allow_direct !== next.allow_direct) a.resubscribe()
       if (before.duplicate_window !== next.duplicate_window) a.rebuildDedupe()
+      // 2.10: compression can change on update; it applies to what is stored from now on.
+      if (before.compression !== next.compression) a.store.setCompression(next.compression === "s2")
       a.syncSources()
       a.enforceLimits()
       ctx.registry.saveConfig(a)
@@ -157,11 +162,13 @@ export const streamInfoRequest = (ctx: ApiContext, name: string, body: Uint8Arra
   Effect.gen(function*() {
     const req = yield* decoded(Requests.streamInfoRequest(body))
     const actor = yield* findStream(ctx, name)
-    const info = streamInfo(actor, {
-      subjectsFilter: req.subjects_filter === "" ? undefined : req.subjects_filter,
-      deletedDetails: req.deleted_details
-    })
-    return { total: 0, offset: 0, limit: 0, ...stamped(ctx, info) }
+    // Go's int offset: one past 2^53 is past any subject count as well.
+    const page = req.subjects_filter === "" ?
+      undefined :
+      subjectsPage(actor, req.subjects_filter, Number(req.offset))
+    const info = streamInfo(actor, { subjects: page?.subjects, deletedDetails: req.deleted_details })
+    // `alternates` (2.10) lists a stream's mirrors in a cluster only; a single server omits it.
+    return { total: page?.total ?? 0, offset: page?.offset ?? 0, limit: page?.limit ?? 0, ...stamped(ctx, info) }
   })
 
 /** STREAM.NAMES and STREAM.LIST: the same `subject` filter and paging, different page sizes and items. */

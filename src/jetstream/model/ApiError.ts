@@ -2,7 +2,7 @@
  * JetStream API errors as nats-server 2.9.10 puts them on the wire: an HTTP-ish `code`, a stable
  * `err_code` and a `description`. The table mirrors nats-server's errors.json (all 132 entries of
  * 2.9.10, plus the 2.10 ones of the features built: filter_subjects, metadata, first_seq, action,
- * consumer_limits); only `code`/`err_code` are contract for clients, but we keep descriptions byte-identical
+ * consumer_limits, subject transforms); only `code`/`err_code` are contract for clients, but we keep descriptions byte-identical
  * so differential tests can compare whole replies.
  *
  * Constructor names are the nats-server constant without the `JS` prefix and the `Err`/`ErrF`/`F`
@@ -226,7 +226,22 @@ export const ApiErrors = {
   consumerAlreadyExists: (): ApiError => make(400, 10148, "consumer already exists"),
   consumerDoesNotExist: (): ApiError => make(400, 10149, "consumer does not exist"),
   consumerInactiveThresholdExcess: (limit: Detail): ApiError =>
-    fill(400, 10153, "consumer inactive threshold exceeds system limit of {limit}", { limit })
+    fill(400, 10153, "consumer inactive threshold exceeds system limit of {limit}", { limit }),
+  sourceDuplicateDetected: (): ApiError => make(400, 10140, "duplicate source configuration detected"),
+  sourceInvalidStreamName: (): ApiError => make(400, 10141, "sourced stream name is invalid"),
+  mirrorInvalidStreamName: (): ApiError => make(400, 10142, "mirrored stream name is invalid"),
+  sourceMultipleFiltersNotAllowed: (): ApiError =>
+    make(400, 10144, "source with multiple subject transforms cannot also have a single subject filter"),
+  sourceInvalidSubjectFilter: (err: string): ApiError => fill(400, 10145, "source transform source: {err}", { err }),
+  sourceInvalidTransformDestination: (err: string): ApiError => fill(400, 10146, "source transform: {err}", { err }),
+  sourceOverlappingSubjectFilters: (): ApiError => make(400, 10147, "source filters can not overlap"),
+  mirrorMultipleFiltersNotAllowed: (): ApiError =>
+    make(400, 10150, "mirror with multiple subject transforms cannot also have a single subject filter"),
+  mirrorInvalidSubjectFilter: (err: string): ApiError => fill(400, 10151, "mirror transform source: {err}", { err }),
+  mirrorOverlappingSubjectFilters: (): ApiError => make(400, 10152, "mirror subject filters can not overlap"),
+  mirrorInvalidTransformDestination: (err: string): ApiError => fill(400, 10154, "mirror transform: {err}", { err }),
+  streamTransformInvalidSource: (err: string): ApiError => fill(400, 10155, "stream transform source: {err}", { err }),
+  streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err })
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -373,7 +388,20 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   mirrorWithFirstSeq: 10143,
   consumerAlreadyExists: 10148,
   consumerDoesNotExist: 10149,
-  consumerInactiveThresholdExcess: 10153
+  consumerInactiveThresholdExcess: 10153,
+  sourceDuplicateDetected: 10140,
+  sourceInvalidStreamName: 10141,
+  mirrorInvalidStreamName: 10142,
+  sourceMultipleFiltersNotAllowed: 10144,
+  sourceInvalidSubjectFilter: 10145,
+  sourceInvalidTransformDestination: 10146,
+  sourceOverlappingSubjectFilters: 10147,
+  mirrorMultipleFiltersNotAllowed: 10150,
+  mirrorInvalidSubjectFilter: 10151,
+  mirrorOverlappingSubjectFilters: 10152,
+  mirrorInvalidTransformDestination: 10154,
+  streamTransformInvalidSource: 10155,
+  streamTransformInvalidDestination: 10156
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

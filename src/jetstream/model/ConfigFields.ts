@@ -85,11 +85,8 @@ export const CONSUMER_LIMITS_FIELDS: FieldTable = {
   max_ack_pending: honoured
 }
 
-/** nats-server `SubjectTransformConfig`. */
-export const SUBJECT_TRANSFORM_FIELDS: FieldTable = {
-  src: unsupported(str, "2.10"),
-  dest: unsupported(str, "2.10")
-}
+/** nats-server `SubjectTransformConfig` (stream `subject_transform`, source `subject_transforms`). */
+export const SUBJECT_TRANSFORM_FIELDS: FieldTable = { src: honoured, dest: honoured }
 
 /** nats-server `ExternalStream` (another account or domain: refused, see StreamConfig.ts). */
 export const EXTERNAL_STREAM_FIELDS: FieldTable = { api: honoured, deliver: honoured }
@@ -106,7 +103,7 @@ export const STREAM_SOURCE_FIELDS: FieldTable = {
   opt_start_seq: honoured,
   opt_start_time: honoured,
   filter_subject: honoured,
-  subject_transforms: unsupported({ kind: "objects", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
+  subject_transforms: honoured,
   external: honoured,
   consumer: unsupported({ kind: "object", fields: STREAM_CONSUMER_SOURCE_FIELDS }, "2.12")
 }
@@ -133,9 +130,9 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   placement: honoured,
   mirror: honoured,
   sources: honoured,
-  compression: unsupported({ kind: "enum", values: ["none", "s2"], zero: ["none"] }, "2.10"),
+  compression: honoured,
   first_seq: honoured,
-  subject_transform: unsupported({ kind: "object", fields: SUBJECT_TRANSFORM_FIELDS }, "2.10"),
+  subject_transform: honoured,
   republish: honoured,
   allow_direct: honoured,
   mirror_direct: honoured,

@@ -47,6 +47,7 @@
  *   subject-based create API, each filter inside the stream); 2.9.10 ignores the key.
  * - `opt_start_time` accepts strict RFC 3339 only (Go 1.19 also takes e.g. one-digit hours).
  */
+import { destinationPattern } from "../../subject/SubjectTransform.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { goDurationString } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
@@ -66,7 +67,7 @@ import {
 } from "./Names.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
-import type { StreamConfig } from "./StreamConfig.ts"
+import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
 
@@ -178,11 +179,21 @@ export const filterScope = (
     const cfg = lookup(name)
     if (cfg === undefined) return []
     seen.add(name)
-    return [...cfg.subjects, ...upstream(cfg)]
+    return [...own(cfg), ...upstream(cfg)]
   }
+  // 2.10: what a stream stores includes what its subject transform renames subjects to.
+  const own = (cfg: StreamConfig): Array<string> =>
+    cfg.subject_transform !== undefined && cfg.subject_transform.dest !== "" ?
+      [...cfg.subjects, destinationPattern(cfg.subject_transform.dest)] :
+      [...cfg.subjects]
+  // A mirror's or source's own transforms rename what it takes from upstream.
+  const fromSource = (src: StreamSource): Array<string> => [
+    ...gather(src.name),
+    ...(src.subject_transforms ?? []).filter((t) => t.dest !== "").map((t) => destinationPattern(t.dest))
+  ]
   const upstream = (cfg: StreamConfig): Array<string> =>
-    cfg.mirror !== undefined ? gather(cfg.mirror.name) : (cfg.sources ?? []).flatMap((src) => gather(src.name))
-  return [...stream.subjects, ...upstream(stream)]
+    cfg.mirror !== undefined ? fromSource(cfg.mirror) : (cfg.sources ?? []).flatMap(fromSource)
+  return [...own(stream), ...upstream(stream)]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,9 +438,9 @@ export const isPushConsumer = (config: ConsumerConfig): boolean =>
 export const decodeConsumerCreate = (
   body: Uint8Array | string,
   subject: string,
-  stream: StreamConfig,
+  stream: StreamConfig | undefined,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream.subjects
+  scope: ReadonlyArray<string> = stream?.subjects ?? []
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
@@ -477,6 +488,8 @@ export const decodeConsumerCreate = (
   if (c.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
   // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
+  // nats-server looks the stream up only after the checks of the request and its subject.
+  if (stream === undefined) return fail(ApiErrors.streamNotFound())
 
   applyDefaults(c, stream, limits)
   const error = checkConfig(c, stream, limits, scope)

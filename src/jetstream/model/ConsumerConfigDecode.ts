@@ -17,7 +17,13 @@ import {
   unmarshalObject
 } from "../codec/GoJson.ts"
 import { normalizeTime } from "../codec/GoTime.ts"
-import { CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS, noStrictness, strictFields } from "./ConfigFields.ts"
+import {
+  CONSUMER_CONFIG_FIELDS,
+  CONSUMER_REQUEST_FIELDS,
+  noStrictness,
+  strictFields,
+  type Strictness
+} from "./ConfigFields.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 
 // Re-exported: the decoder's own users (and its spec) know it from here.
@@ -103,7 +109,7 @@ const DELIVER_POLICIES: ReadonlyArray<DeliverPolicy> = [
   "last_per_subject"
 ]
 
-const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void => {
+const applyField = (cfg: RawConfig, strict: Strictness, field: keyof RawConfig, v: unknown): void => {
   switch (field) {
     case "durable_name":
     case "name":
@@ -120,9 +126,13 @@ const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void =>
       cfg.deliver_policy = p === "undefined" ? "all" : p
       return
     }
-    case "ack_policy":
-      cfg.ack_policy = decodeEnum<AckPolicy>(v, field, ["none", "all", "explicit"])
+    case "ack_policy": {
+      // "flow_control" (2.14, for sourcing consumers) is a value of the current server we do not build.
+      const p = decodeEnum<AckPolicy | "flow_control">(v, field, ["none", "all", "explicit", "flow_control"])
+      if (p === "flow_control") strict.refused ??= "ack_policy"
+      else cfg.ack_policy = p
       return
+    }
     case "replay_policy":
       cfg.replay_policy = decodeEnum<ReplayPolicy>(v, field, ["instant", "original"])
       return
@@ -204,7 +214,7 @@ export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefi
           const config = decodeObjectOrNull(v, k)
           if (config !== undefined) {
             strictFields(config, CONSUMER_CONFIG_FIELDS, strict, "", (field, x) =>
-              applyField(req.config, field as keyof RawConfig, x))
+              applyField(req.config, strict, field as keyof RawConfig, x))
           }
         }
       })

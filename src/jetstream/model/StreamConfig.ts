@@ -13,22 +13,26 @@
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
  * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them;
  *   their `external` (another account or domain) is refused, and so is a `null` source (2.9.10
- *   crashes on it). `republish` is built (stream/Republish.ts) and, as in 2.9.10, can not change
- *   on update.
+ *   crashes on it). `republish` is built (stream/Republish.ts); as in 2.9.10 it can not change on
+ *   update, unless `republishEditable` (the 2.10 level) says it can.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
  * - `metadata`, `first_seq` and `consumer_limits` (nats-server 2.10) are honoured as 2.10 does: the
  *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
  *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
+ * - `subject_transform`, the mirror's and sources' `subject_transforms` and `compression` (2.10) are
+ *   honoured and checked as 2.10+ checks them (10140, 10144-10147, 10150-10152, 10154-10156;
+ *   sublist.go ValidateMapping), editable on update. The transform functions are 2.10's set (the
+ *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`compression`, `consumer_limits`, `allow_msg_ttl`, `persist_mode`, ...) is
+ *   implement (`allow_msg_ttl`, `persist_mode`, `pedantic`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
-import { compileTransform } from "../../subject/SubjectTransform.ts"
+import { compileTransform, validateMapping } from "../../subject/SubjectTransform.ts"
 import { goQuote, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
@@ -41,7 +45,8 @@ import {
   MAX_DESCRIPTION_LEN,
   MAX_METADATA_LEN,
   MAX_NAME_LEN,
-  metadataLength
+  metadataLength,
+  subjectIsSubsetMatch
 } from "./Names.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
@@ -79,6 +84,13 @@ export interface StreamConfig {
   /** Defaults and caps for the stream's consumers (absent when both are zero). */
   readonly consumer_limits?: StreamConsumerLimits
   readonly template_owner?: string
+  /**
+   * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
+   * (store/Compression.ts); memory streams keep it in their config and ignore it, as nats-server.
+   */
+  readonly compression?: "s2"
+  /** 2.10: every message stored is renamed by this transform first (when its subject matches `src`). */
+  readonly subject_transform?: SubjectTransformConfig
   /** Republish stored messages (`src` is `>` when sent empty, as nats-server normalizes it). */
   readonly republish?: Republish
   /** This stream follows another one (stream/StreamSource.ts). */
@@ -100,6 +112,30 @@ export interface StreamSource {
   /** RFC 3339 as Go writes it back. */
   readonly opt_start_time?: string
   readonly filter_subject?: string
+  /**
+   * 2.10: several filters, each renaming what it takes (`dest` empty keeps the subject). A message
+   * is taken when it matches one `src`; absent or empty = `filter_subject` alone.
+   */
+  readonly subject_transforms?: ReadonlyArray<SubjectTransformConfig>
+}
+
+/** nats-server `SubjectTransformConfig`: `src` empty means `>`, `dest` empty means no transform. */
+export interface SubjectTransformConfig {
+  readonly src: string
+  readonly dest: string
+}
+
+/**
+ * A source's identity among the stream's sources, as nats-server `composeIName` (without
+ * `external`): the stream's name, and when it filters, its filters and destinations (`>` for an
+ * empty one; several joined by form feeds). One stream may be sourced twice with other filters.
+ */
+export const sourceKey = (s: StreamSource): string => {
+  const trs = s.subject_transforms ?? []
+  if (trs.length === 0 && (s.filter_subject ?? "") === "") return s.name
+  const filters = trs.length > 0 ? trs.map((t) => t.src || ">") : [s.filter_subject!]
+  const dests = trs.length > 0 ? trs.map((t) => t.dest || ">") : [">"]
+  return `${s.name} ${filters.join("\f")} ${dests.join("\f")}`
 }
 
 /** nats-server `RePublish`. */
@@ -131,6 +167,8 @@ export interface ServerStreamLimits {
   readonly maxFileStreamBytes?: number
   /** The other streams of the account, for the mirror checks (origin limits, cycles). */
   readonly stream?: (name: string) => StreamConfig | undefined
+  /** 2.10: an update may change `republish` (2.9.10 refuses; the API decides by the advertised level). */
+  readonly republishEditable?: boolean
 }
 
 export type DecodeResult =
@@ -270,6 +308,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    const bad = checkSourceTransforms(m, "mirror")
+    if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
     const origin = limits.stream?.(m.name)
     if (origin !== undefined) {
@@ -293,8 +333,16 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
   const streamSubs: Array<string> = []
+  const sourced = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
+    // Sources are told apart by stream name and filters (nats-server composeIName): one stream may
+    // be sourced twice with other filters, not twice alike.
+    const key = sourceKey(toSource(src))
+    if (sourced.has(key)) return { ok: false, error: ApiErrors.sourceDuplicateDetected() }
+    sourced.add(key)
+    const bad = checkSourceTransforms(src, "source")
+    if (bad !== undefined) return { ok: false, error: bad }
     const origin = limits.stream?.(src.name)
     if (origin !== undefined) {
       streamSubs.push(...origin.subjects)
@@ -373,11 +421,31 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
   }
 
+  // 2.10 `checkStreamCfg`: the transform's source must be a subject, the whole mapping valid
+  // (ValidateMapping). Its source need not be one of the stream's subjects: a stored message whose
+  // subject does not match keeps its subject.
+  const st = cfg.subject_transform
+  if (st !== undefined) {
+    if (st.src !== "" && !isValidSubject(st.src)) {
+      return { ok: false, error: ApiErrors.streamTransformInvalidSource(`invalid subject ${st.src}`) }
+    }
+    const bad = validateMapping(st.src, st.dest)
+    if (bad !== undefined) return { ok: false, error: ApiErrors.streamTransformInvalidDestination(bad) }
+  }
+
   if (cfg.republish !== undefined) {
     // Empty means all, and the stored config says so.
     const republish = { ...cfg.republish, src: cfg.republish.src === "" ? ">" : cfg.republish.src }
+    // 2.10: `>` to `>` would loop, unless the transform renames the stream's only subject: then it
+    // republishes every message under its transformed subject.
+    const implicit = republish.src === ">" && republish.dest === ">" && st !== undefined && own.length === 1 &&
+      st.src === own[0]
+    if (implicit) {
+      republish.src = st.dest
+      republish.dest = st.dest
+    }
     cfg.republish = republish
-    if (!own.some((s) => subjectsCollide(republish.src, s))) {
+    if (!implicit && !own.some((s) => subjectsCollide(republish.src, s))) {
       return invalid("stream configuration for republish source is not valid subset of subjects")
     }
     if (own.some((s) => subjectsCollide(republish.dest, s))) {
@@ -388,6 +456,44 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
   }
   return { ok: true, cfg }
+}
+
+/**
+ * 2.10 `checkStreamCfg` on a mirror's or source's `subject_transforms`: not beside a
+ * `filter_subject`, each source a subject and each mapping valid (ValidateMapping), and no two
+ * sources overlapping (mirrors: could match one subject; sources: one is a subset of the other).
+ */
+const checkSourceTransforms = (src: RawSource, kind: "mirror" | "source"): ApiError | undefined => {
+  const trs = src.subject_transforms
+  if (trs.length === 0) return undefined
+  const mirror = kind === "mirror"
+  if (src.filter_subject !== "") {
+    return mirror ? ApiErrors.mirrorMultipleFiltersNotAllowed() : ApiErrors.sourceMultipleFiltersNotAllowed()
+  }
+  for (const [i, t] of trs.entries()) {
+    if (t.src !== "" && !isValidSubject(t.src)) {
+      const err = `invalid subject ${t.src}`
+      return mirror ? ApiErrors.mirrorInvalidSubjectFilter(err) : ApiErrors.sourceInvalidSubjectFilter(err)
+    }
+    const bad = validateMapping(t.src, t.dest)
+    if (bad !== undefined) {
+      return mirror
+        ? ApiErrors.mirrorInvalidTransformDestination(bad)
+        : ApiErrors.sourceInvalidTransformDestination(bad)
+    }
+    // nats-server checks a mirror's overlaps transform by transform, after that one's validity.
+    if (mirror && trs.some((o, j) => j !== i && subjectsCollide(t.src, o.src))) {
+      return ApiErrors.mirrorOverlappingSubjectFilters()
+    }
+  }
+  if (!mirror) {
+    for (const [i, t] of trs.entries()) {
+      if (trs.some((o, j) => j !== i && subjectIsSubsetMatch(t.src, o.src))) {
+        return ApiErrors.sourceOverlappingSubjectFilters()
+      }
+    }
+  }
+  return undefined
 }
 
 /** nats-server `checkBytesLimits` against the server's totals. */
@@ -454,6 +560,10 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     } :
     {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
+  ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
+  ...(c.subject_transform !== undefined ?
+    { subject_transform: { src: c.subject_transform.src, dest: c.subject_transform.dest } } :
+    {}),
   ...(c.mirror !== undefined ? { mirror: toSource(c.mirror) } : {}),
   ...(c.sources.length > 0 ? { sources: c.sources.filter((x) => x !== null).map(toSource) } : {}),
   ...(c.republish !== undefined ?
@@ -570,7 +680,7 @@ export const decodeStreamUpdate = (
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
   if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
-  if (!sameRepublish(cfg.republish, current.republish)) {
+  if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }
   // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
@@ -594,7 +704,10 @@ const toSource = (m: RawSource): StreamSource => ({
   name: m.name,
   ...(m.opt_start_seq > 0n ? { opt_start_seq: Number(m.opt_start_seq) } : {}),
   ...(m.opt_start_time !== undefined ? { opt_start_time: m.opt_start_time.text } : {}),
-  ...(m.filter_subject !== "" ? { filter_subject: m.filter_subject } : {})
+  ...(m.filter_subject !== "" ? { filter_subject: m.filter_subject } : {}),
+  ...(m.subject_transforms.length > 0 ?
+    { subject_transforms: m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest })) } :
+    {})
 })
 
 /** nats-server compares the `StreamSource` structs (reflect.DeepEqual; times by instant and zone). */
@@ -609,6 +722,9 @@ export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => 
   if (m.opt_start_seq !== undefined && m.opt_start_seq !== 0) out.opt_start_seq = uint64Json(m.opt_start_seq)
   if (m.opt_start_time !== undefined) out.opt_start_time = m.opt_start_time
   if (m.filter_subject !== undefined && m.filter_subject !== "") out.filter_subject = m.filter_subject
+  if (m.subject_transforms !== undefined && m.subject_transforms.length > 0) {
+    out.subject_transforms = m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest }))
+  }
   return out
 }
 
@@ -648,7 +764,13 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   }
   if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
   if (c.sources !== undefined && c.sources.length > 0) out.sources = c.sources.map(encodeStreamSource)
+  // 2.10 always writes `compression` ("none" too); we write it only when on, so a stream without it
+  // reads byte for byte as the 2.9.10 we advertise.
+  if (c.compression === "s2") out.compression = "s2"
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
+  if (c.subject_transform !== undefined) {
+    out.subject_transform = { src: c.subject_transform.src, dest: c.subject_transform.dest }
+  }
   if (c.republish !== undefined) {
     const r: Record<string, unknown> = {}
     if (c.republish.src !== "") r.src = c.republish.src

@@ -31,7 +31,8 @@ import {
   STREAM_REQUEST_FIELDS,
   STREAM_SOURCE_FIELDS,
   strictFields,
-  type Strictness
+  type Strictness,
+  SUBJECT_TRANSFORM_FIELDS
 } from "./ConfigFields.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 
@@ -42,7 +43,15 @@ export interface RawSource {
   /** Go's RFC 3339 round trip of the text, and its instant. */
   opt_start_time: { readonly text: string; readonly ns: bigint } | undefined
   filter_subject: string
+  /** `[]SubjectTransformConfig`: a `null` element is a zero struct, as Go decodes it. */
+  subject_transforms: Array<RawTransform>
   external: { api: string; deliver: string } | undefined
+}
+
+/** nats-server `SubjectTransformConfig`. */
+export interface RawTransform {
+  src: string
+  dest: string
 }
 
 /** nats-server's `StreamConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
@@ -67,6 +76,10 @@ export interface RawConfig {
   mirror: RawSource | undefined
   /** `null` elements are kept (nats-server 2.9.10 crashes on them; the validation refuses them). */
   sources: Array<RawSource | null>
+  /** `StoreCompression`: its UnmarshalJSON takes "none" and "s2" only (so `null` is invalid JSON). */
+  compression: "none" | "s2"
+  /** nats-server `SubjectTransformConfig` (a pointer: `null` removes it). */
+  subject_transform: RawTransform | undefined
   republish: { src: string; dest: string; headers_only: boolean } | undefined
   allow_direct: boolean
   mirror_direct: boolean
@@ -105,6 +118,8 @@ const zeroConfig = (): RawConfig => ({
   placement: undefined,
   mirror: undefined,
   sources: [],
+  compression: "none",
+  subject_transform: undefined,
   republish: undefined,
   allow_direct: false,
   mirror_direct: false,
@@ -141,6 +156,8 @@ export const CONFIG_FIELDS = [
   "placement",
   "mirror",
   "sources",
+  "compression",
+  "subject_transform",
   "republish",
   "allow_direct",
   "mirror_direct",
@@ -171,6 +188,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       return
     case "discard":
       cfg.discard = decodeEnum<DiscardPolicy>(v, field, ["old", "new"], true)
+      return
+    case "compression":
+      cfg.compression = decodeEnum<"none" | "s2">(v, field, ["none", "s2"])
       return
     case "storage":
       cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
@@ -237,6 +257,11 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       )
       return
     }
+    case "subject_transform": {
+      const o = decodeObjectOrNull(v, field)
+      cfg.subject_transform = o === undefined ? undefined : decodeTransform(o, strict, field, cfg.subject_transform)
+      return
+    }
     case "republish": {
       const o = decodeObjectOrNull(v, field)
       if (o === undefined) {
@@ -267,6 +292,20 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
   }
 }
 
+/** Fills a `SubjectTransformConfig` (into the existing struct, as Go does for a repeated key). */
+const decodeTransform = (
+  o: ObjectLiteral,
+  strict: Strictness,
+  path: string,
+  into: RawTransform | undefined
+): RawTransform => {
+  const r: RawTransform = into ?? { src: "", dest: "" }
+  strictFields(o, SUBJECT_TRANSFORM_FIELDS, strict, `${path}.`, (k, x) => {
+    if (k === "src" || k === "dest") r[k] = decodeString(x, `${path}.${k}`) ?? r[k]
+  })
+  return r
+}
+
 /** Fills a `StreamSource` (Go decodes into the existing struct, so a repeated key updates it). */
 const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: RawSource | undefined): RawSource => {
   const r: RawSource = into ?? {
@@ -274,6 +313,7 @@ const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: 
     opt_start_seq: 0n,
     opt_start_time: undefined,
     filter_subject: "",
+    subject_transforms: [],
     external: undefined
   }
   strictFields(o, STREAM_SOURCE_FIELDS, strict, `${path}.`, (k, x) => {
@@ -294,6 +334,22 @@ const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: 
         const t = typeof x === "string" ? normalizeTime(x) : undefined
         if (t === undefined) throw new TypeMismatch(kindOf(x), f)
         r.opt_start_time = t
+        return
+      }
+      case "subject_transforms": {
+        if (x === null) {
+          r.subject_transforms = []
+          return
+        }
+        if (!Array.isArray(x)) throw new TypeMismatch(kindOf(x), f)
+        for (const e of x) {
+          if (e !== null && !(e instanceof ObjectLiteral)) throw new TypeMismatch(kindOf(e), f)
+        }
+        // Go decodes into the existing elements of the slice.
+        r.subject_transforms = x.map((e, i) => {
+          const into = r.subject_transforms[i] ?? { src: "", dest: "" }
+          return e === null ? into : decodeTransform(e as ObjectLiteral, strict, f, into)
+        })
         return
       }
       case "external": {

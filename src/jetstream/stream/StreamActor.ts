@@ -15,9 +15,10 @@ import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
+import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import type { StreamConfig } from "../model/StreamConfig.ts"
+import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
@@ -102,6 +103,9 @@ export class StreamActor {
   /** Built for the config's `republish` (rebuilt when the config object changes). */
   private republisher: Republisher | undefined
   private republishFor: StreamConfig | undefined
+  /** Built for the config's `subject_transform` (rebuilt when the config object changes). */
+  private inputTransform: SubjectTransform | undefined
+  private inputTransformFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   /**
@@ -218,17 +222,17 @@ export class StreamActor {
   }
 
   /** nats-server `startingSequenceForSources`: the newest stored message tagged with `source`. */
-  lastSourced(source: string): number | undefined {
+  lastSourced(key: string, byName: boolean): number | undefined {
     const st = this.store.state()
     for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0; seq--) {
       const m = this.store.get(seq)
-      const n = m === undefined ? undefined : sourcedSeq(m.hdr, source)
+      const n = m === undefined ? undefined : sourcedSeq(m.hdr, key, byName)
       if (n !== undefined) return n
     }
     return undefined
   }
 
-  /** Followers of this stream's `sources`, by source name. */
+  /** Followers of this stream's `sources`, by source key (sourceKey). */
   readonly sourceFollowers = new Map<string, { readonly follower: MirrorFollower; readonly stop: () => void }>()
   private forkFollower: ((f: MirrorFollower) => () => void) | undefined
 
@@ -236,18 +240,22 @@ export class StreamActor {
   syncSources(): void {
     const fork = this.forkFollower
     if (fork === undefined) return
-    const want = new Map((this.config.sources ?? []).map((s) => [s.name, s]))
-    for (const [name, f] of this.sourceFollowers) {
-      const w = want.get(name)
-      if (w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source)) {
+    const sources = this.config.sources ?? []
+    const want = new Map(sources.map((s) => [sourceKey(s), s]))
+    const sole = (s: { readonly name: string }) => sources.filter((o) => o.name === s.name).length === 1
+    for (const [key, f] of this.sourceFollowers) {
+      const w = want.get(key)
+      if (
+        w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source) || f.follower.soleOfName !== sole(w)
+      ) {
         f.stop()
-        this.sourceFollowers.delete(name)
+        this.sourceFollowers.delete(key)
       }
     }
-    for (const [name, src] of want) {
-      if (this.sourceFollowers.has(name)) continue
-      const follower = new MirrorFollower(src, "source")
-      this.sourceFollowers.set(name, { follower, stop: fork(follower) })
+    for (const [key, src] of want) {
+      if (this.sourceFollowers.has(key)) continue
+      const follower = new MirrorFollower(src, "source", sole(src))
+      this.sourceFollowers.set(key, { follower, stop: fork(follower) })
     }
   }
 
@@ -456,9 +464,11 @@ export class StreamActor {
    * nats-server's publish checks, in its order. Returns true when a message was appended.
    * Errors are answered in the same batch (after the sync) so replies keep publish order.
    */
-  private processPublish(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
+  private processPublish(inSubject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
     const cfg = this.config
     if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
+    // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
+    const subject = this.transformed(inSubject)
     const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
     const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
     // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
@@ -539,7 +549,7 @@ export class StreamActor {
     this.lastTs = now
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
-    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data)
+    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data, now)
     // Queued first: a failure below that takes this append back turns it into the error.
     if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
     // Interest retention keeps a message only while some consumer wants it.
@@ -581,17 +591,36 @@ export class StreamActor {
       if (r.seq <= this.lastSeq) continue
       this.skipTo(r.seq)
       const ts = r.ts > this.lastTs ? r.ts : this.lastTs
-      const seq = this.store.appendBatch([{ subject: r.subject, hdr: r.hdr, data: r.data, ts }])[0]!
+      // nats-server stores mirrored messages through the same path as publishes: the stream's own
+      // transform applies after the mirror's.
+      const subject = this.transformed(r.subject)
+      const seq = this.store.appendBatch([{ subject, hdr: r.hdr, data: r.data, ts }])[0]!
       this.lastSeq = seq
       this.lastTs = ts
       const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
       if (rollup !== undefined) {
         this.store.flush()
-        this.store.purge(rollup === "sub" ? { filter: r.subject, keep: 1 } : { keep: 1 })
+        this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 })
         this.removedGen++
       }
     }
     return true
+  }
+
+  /** The subject a message is stored under: the config's `subject_transform` applied when it matches. */
+  private transformed(subject: string): string {
+    if (this.inputTransformFor !== this.config) {
+      this.inputTransformFor = this.config
+      const want = this.config.subject_transform
+      const have = this.inputTransform
+      if (want === undefined || want.dest === "") this.inputTransform = undefined
+      else if (have === undefined || have.src !== toWire(want.src || ">") || have.dest !== toWire(want.dest)) {
+        // Validated on create/update; a config that does not compile stores subjects unchanged.
+        const t = compileTransform(toWire(want.src || ">"), toWire(want.dest), { allWildcards: false })
+        this.inputTransform = t.ok ? t.transform : undefined
+      }
+    }
+    return this.inputTransform === undefined ? subject : this.inputTransform.match(subject) ?? subject
   }
 
   /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */

@@ -10,7 +10,8 @@ import { encodeStreamConfig } from "../model/StreamConfig.ts"
 import type { StreamActor } from "./StreamActor.ts"
 
 export interface StateOptions {
-  readonly subjectsFilter?: string | undefined
+  /** The page of `subjects` to report (subjectsPage). */
+  readonly subjects?: Readonly<Record<string, number>> | undefined
   readonly deletedDetails?: boolean | undefined
   readonly consumerCount?: number
 }
@@ -29,14 +30,7 @@ export const streamState = (actor: StreamActor, options: StateOptions = {}): Rec
     last_ts: formatTime(st.lastSeq === 0 ? 0n : st.lastTs)
   }
   if (st.numSubjects > 0) state.num_subjects = st.numSubjects
-  if (options.subjectsFilter !== undefined && options.subjectsFilter !== "") {
-    const counts = actor.store.subjectCounts(toFilter(options.subjectsFilter))
-    if (counts.size > 0) {
-      const subjects: Record<string, number> = {}
-      for (const [s, n] of counts) subjects[fromWire(s)] = n
-      state.subjects = subjects
-    }
-  }
+  if (options.subjects !== undefined) state.subjects = options.subjects
   if (st.numDeleted > 0) {
     if (st.deleted !== undefined && st.deleted.length > 0) state.deleted = st.deleted
     state.num_deleted = st.numDeleted
@@ -46,6 +40,37 @@ export const streamState = (actor: StreamActor, options: StateOptions = {}): Rec
 }
 
 const toFilter = (f: string) => Buffer.from(f, "utf8").toString("latin1")
+
+/** nats-server `JSMaxSubjectDetails`: the most subjects one STREAM.INFO reply lists. */
+export const MAX_SUBJECT_DETAILS = 100_000
+
+/** A page of STREAM.INFO's per-subject counts, and the `ApiPaged` members that describe it. */
+export interface SubjectsPage {
+  readonly total: number
+  readonly offset: number
+  readonly limit: number
+  readonly subjects: Readonly<Record<string, number>> | undefined
+}
+
+/**
+ * nats-server `jsStreamInfoRequest` with a `subjects_filter`: the matching subjects sorted (byte
+ * order), `MAX_SUBJECT_DETAILS` of them from `offset` (clamped to the count). Nothing matching:
+ * all zero and no `subjects`, as there.
+ */
+export const subjectsPage = (actor: StreamActor, filter: string, offset: number): SubjectsPage => {
+  const counts = actor.store.subjectCounts(toFilter(filter))
+  if (counts.size === 0) return { total: 0, offset: 0, limit: 0, subjects: undefined }
+  // Wire subjects are latin1 strings of the bytes, so code-unit order is Go's byte order.
+  const sorted = [...counts.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+  const from = Math.min(offset, sorted.length)
+  const page = sorted.slice(from, from + MAX_SUBJECT_DETAILS)
+  let subjects: Record<string, number> | undefined
+  if (page.length > 0) {
+    subjects = {}
+    for (const s of page) subjects[fromWire(s)] = counts.get(s)!
+  }
+  return { total: counts.size, offset: from, limit: MAX_SUBJECT_DETAILS, subjects }
+}
 
 export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Record<string, unknown> => ({
   config: encodeStreamConfig(actor.config),

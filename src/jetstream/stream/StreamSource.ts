@@ -15,10 +15,11 @@ import { Effect, Latch } from "effect"
 import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog } from "../../store/MessageLog.ts"
-import { toWire } from "../../subject/Subject.ts"
+import { matches, toWire } from "../../subject/Subject.ts"
+import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { parseTime } from "../codec/GoTime.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import type { StreamConfig, StreamSource } from "../model/StreamConfig.ts"
+import { sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
 
 /** A message copied from the origin, kept under its origin sequence. */
 export interface SourcedRecord {
@@ -47,8 +48,11 @@ export interface FollowingStream {
    * without, they keep their sequences (a mirror).
    */
   ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean
-  /** The origin sequence of the last message this stream took from `source` (its `Nats-Stream-Source`). */
-  lastSourced(source: string): number | undefined
+  /**
+   * The origin sequence of the last message this stream took from the source `key` (sourceKey; its
+   * `Nats-Stream-Source`), or with `byName` from any source of that key's stream.
+   */
+  lastSourced(key: string, byName: boolean): number | undefined
   /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
   mirrorCaughtUp(): void
 }
@@ -70,7 +74,11 @@ export class MirrorFollower {
   /** When the origin was last reached (ms), for `active`; undefined = never. */
   private lastContact: number | undefined
   private error: ApiError | undefined
-  private readonly filter: string
+  /**
+   * What is taken from the origin: one subject filter each (wire form), with the transform that
+   * renames it (2.10 `subject_transforms`); one `>` or `filter_subject` entry without.
+   */
+  private readonly filters: ReadonlyArray<{ readonly filter: string; readonly transform: SubjectTransform | undefined }>
   private readonly wake = Latch.makeUnsafe(true)
   /** Wakes the follower now (the origin stored a batch, or a stream of the origin's name appeared). */
   readonly poke = () => void this.wake.openUnsafe()
@@ -78,12 +86,62 @@ export class MirrorFollower {
   /** The highest origin sequence examined (non-matching ones included): scanning resumes after it. */
   private cursor: number | undefined
 
-  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror") {
+  /** The source's identity among the stream's sources (sourceKey), written in `Nats-Stream-Source`. */
+  readonly key: string
+  /**
+   * The only source of its stream: its copies are tagged `<name> <seq>` as by nats-server 2.9.10,
+   * and it resumes after the newest message from that stream whatever filters it had, so changing
+   * them neither repeats nor skips messages. A stream sourced twice (2.10, other filters) tags and
+   * resumes each source by its whole key instead, as nats-server does.
+   */
+  readonly soleOfName: boolean
+
+  constructor(source: StreamSource, mode: "mirror" | "source" = "mirror", soleOfName = true) {
     this.source = source
     this.mode = mode
-    this.filter = source.filter_subject === undefined || source.filter_subject === "" ?
-      ">" :
-      toWire(source.filter_subject)
+    this.key = sourceKey(source)
+    this.soleOfName = soleOfName
+    const trs = source.subject_transforms ?? []
+    this.filters = trs.length > 0 ?
+      trs.map((t) => {
+        const filter = t.src === "" ? ">" : toWire(t.src)
+        const c = t.dest === "" ? undefined : compileTransform(filter, toWire(t.dest), { allWildcards: false })
+        // Validated on create/update; one that does not compile keeps the subject.
+        return { filter, transform: c?.ok === true ? c.transform : undefined }
+      }) :
+      [{
+        filter: source.filter_subject === undefined || source.filter_subject === "" ?
+          ">" :
+          toWire(source.filter_subject),
+        transform: undefined
+      }]
+  }
+
+  /** The first origin sequence at or after `seq` that one of the filters takes. */
+  private nextMatching(store: MessageLog, seq: number): number | undefined {
+    let best: number | undefined
+    for (const f of this.filters) {
+      if (f.filter === ">") return seq
+      const n = store.firstSeqMatching(seq, f.filter)
+      if (n !== undefined && (best === undefined || n < best)) best = n
+    }
+    return best
+  }
+
+  /** The subject a taken message is stored under (the first filter it matches renames it). */
+  private renamed(subject: string): string {
+    if (this.filters.length === 1 && this.filters[0]!.transform === undefined) return subject
+    for (const f of this.filters) {
+      if (f.filter === ">" || matches(f.filter, subject)) return f.transform?.apply(subject) ?? subject
+    }
+    return subject
+  }
+
+  /** Messages of the origin from `seq` on that the filters take (summed: 2.10 refuses overlaps). */
+  private countFrom(store: MessageLog, seq: number): number {
+    let n = 0
+    for (const f of this.filters) n += store.countMatching(seq, f.filter)
+    return n
   }
 
   /** nats-server `StreamSourceInfo`: name, lag, active (ns since last contact, -1 never), error. */
@@ -96,6 +154,12 @@ export class MirrorFollower {
     if (this.error !== undefined) {
       out.error = { code: this.error.code, err_code: this.error.err_code, description: this.error.description }
     }
+    // 2.10's StreamSourceInfo adds the filter and the transforms, as configured.
+    if (this.source.filter_subject !== undefined && this.source.filter_subject !== "") {
+      out.filter_subject = this.source.filter_subject
+    }
+    const trs = this.source.subject_transforms ?? []
+    if (trs.length > 0) out.subject_transforms = trs.map((t) => ({ src: t.src, dest: t.dest }))
     return out
   }
 
@@ -123,7 +187,7 @@ export class MirrorFollower {
         const ok = yield* Effect.callback<boolean>((resume) => {
           const done = (ok: boolean) => resume(Effect.succeed(ok))
           const queued = this.mode === "source" ?
-            self.ingestSourced(batch.records, done, this.source.name) :
+            self.ingestSourced(batch.records, done, this.soleOfName ? this.source.name : this.key) :
             self.ingestSourced(batch.records, done)
           if (!queued) resume(Effect.succeed(false))
         })
@@ -134,7 +198,7 @@ export class MirrorFollower {
           continue
         }
         this.cursor = batch.upTo
-        this.lag = origin.store.countMatching(batch.upTo + 1, this.filter)
+        this.lag = this.countFrom(origin.store, batch.upTo + 1)
         if (this.lag < CAUGHT_UP && this.mode === "mirror") self.mirrorCaughtUp()
         // More to copy: go again at once.
         if (this.lag > 0) this.wake.openUnsafe()
@@ -162,7 +226,7 @@ export class MirrorFollower {
     let fresh = false
     if (this.cursor !== undefined) from = this.cursor + 1
     else if (this.mode === "source") {
-      const last = self.lastSourced(this.source.name)
+      const last = self.lastSourced(this.key, this.soleOfName)
       fresh = last === undefined
       from = last === undefined ? this.startSeq(origin) : last + 1
     } else {
@@ -175,8 +239,8 @@ export class MirrorFollower {
     let upTo = from - 1
     let seq = from
     while (records.length < BATCH_MSGS && bytes < BATCH_BYTES && seq <= theirs.lastSeq) {
-      if (this.filter !== ">") {
-        const next = origin.store.firstSeqMatching(seq, this.filter)
+      if (this.filters.length > 1 || this.filters[0]!.filter !== ">") {
+        const next = this.nextMatching(origin.store, seq)
         if (next === undefined || next > theirs.lastSeq) {
           upTo = theirs.lastSeq
           break
@@ -186,7 +250,7 @@ export class MirrorFollower {
       const m = origin.store.get(seq)
       if (m !== undefined) {
         // Copies: the origin's reads may be views into its shared read buffer.
-        records.push({ seq, subject: m.subject, hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
+        records.push({ seq, subject: this.renamed(m.subject), hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
         bytes += m.data.length + (m.hdr?.length ?? 0)
       }
       upTo = seq
@@ -216,26 +280,45 @@ export class MirrorFollower {
 
 const SOURCE_HEADER = "Nats-Stream-Source"
 
+/** The source stream's name in a key (sourceKey). */
+const keyName = (key: string): string => {
+  const i = key.indexOf(" ")
+  return i < 0 ? key : key.slice(0, i)
+}
+
 /**
  * The header block of a sourced message: its own headers without an earlier `Nats-Stream-Source`
- * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`.
+ * (daisy chains keep only the last hop, as nats-server), plus `Nats-Stream-Source: <name> <seq>`,
+ * followed for a filtering source by its filters and destinations (nats-server's field order).
  */
-export const withSourceHeader = (hdr: Uint8Array | undefined, source: string, seq: number): Uint8Array => {
-  const line = `${SOURCE_HEADER}: ${toWire(source)} ${seq}\r\n`
+export const withSourceHeader = (hdr: Uint8Array | undefined, key: string, seq: number): Uint8Array => {
+  const name = keyName(key)
+  const rest = key.slice(name.length)
+  const line = `${SOURCE_HEADER}: ${toWire(name)} ${seq}${toWire(rest)}\r\n`
   if (hdr === undefined || hdr.length <= 4) return Buffer.from(`NATS/1.0\r\n${line}\r\n`, "latin1")
   const text = Buffer.from(hdr.buffer, hdr.byteOffset, hdr.length).toString("latin1")
   const lines = text.slice(0, -2).split("\r\n").filter((l, i) => i === 0 || !/^nats-stream-source:/i.test(l))
   return Buffer.from(`${lines.join("\r\n")}${lines[lines.length - 1] === "" ? "" : "\r\n"}${line}\r\n`, "latin1")
 }
 
-/** `<name> <seq>` of a stored message's `Nats-Stream-Source`, if it came from `source`. */
-export const sourcedSeq = (hdr: Uint8Array | undefined, source: string): number | undefined => {
+/**
+ * The origin sequence in a stored message's `Nats-Stream-Source` (`<name> <seq> [<filters> <dests>]`),
+ * if it came from the source `key`, or with `byName` from any source of that key's stream. A tag
+ * without filters matches by name either way: it was written while the stream was that stream's
+ * only source, so a source resumes after it (and copies nothing twice) when a second one is added.
+ */
+export const sourcedSeq = (hdr: Uint8Array | undefined, key: string, byName = false): number | undefined => {
   if (hdr === undefined) return undefined
   const v = headerValue(hdr, SOURCE_HEADER)
   if (v === undefined) return undefined
-  const f = v.trim().split(/\s+/)
-  if (f.length !== 2 || f[0] !== toWire(source) || !/^\d+$/.test(f[1]!)) return undefined
-  return Number(f[1])
+  // Spaces only: filters are joined by form feeds, which a split on any whitespace would cut.
+  const f = v.trim().split(" ")
+  if ((f.length !== 2 && f.length < 4) || !/^\d+$/.test(f[1]!)) return undefined
+  const wanted = toWire(key)
+  const matched = byName || f.length === 2 ?
+    f[0] === toWire(keyName(key)) :
+    `${f[0]} ${f[2]} ${f[3]}` === wanted
+  return matched ? Number(f[1]) : undefined
 }
 
 /** Whether a message's headers ask the stream to roll up (mirrored rollups apply in the mirror too). */
