@@ -66,6 +66,13 @@ export const parseOrigin = (origin: string): AllowedOrigin | string => {
   }
   // Userinfo is not part of an origin.
   const authority = m[2]!.replace(/^.*@/, "")
+  // Go url.Parse: whatever follows the last colon of a host that is not an IPv6 literal is its port.
+  const lastColon = authority.lastIndexOf(":")
+  if (lastColon >= 0 && !authority.endsWith("]") && !/^\d*$/.test(authority.slice(lastColon + 1))) {
+    return `unable to parse allowed origin: parse ${JSON.stringify(origin)}: invalid port ${
+      JSON.stringify(authority.slice(lastColon))
+    } after host`
+  }
   if (authority === "") return `unable to parse allowed origin ${JSON.stringify(origin)}: host is required`
   const hp = hostAndPort(scheme === "https", authority)
   if (typeof hp === "string") return `unable to parse allowed origin: ${hp}`

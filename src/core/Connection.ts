@@ -52,6 +52,12 @@ export interface ConnectionStats {
   outBytes: number
 }
 
+/** nats-server's close reasons (ClosedState) for the parser errors that have their own. */
+const FATAL_REASONS: Partial<Record<string, string>> = {
+  "Maximum Payload Violation": "Maximum Message Payload Exceeded",
+  "maximum control line exceeded": "Maximum Control Line Exceeded"
+}
+
 /**
  * A producer held by a congested receiver is let go after this long even if the receiver has not
  * drained (nats-server caps a producer's stall at 1 s too), so no cycle of connections waiting on
@@ -314,7 +320,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   fatal(error: ProtocolViolation): void {
     if (this.awaitingAuth && !this.admitWithoutConnect()) return
     this.ctx.log.debug(`${this.label} - protocol error: ${error.text} (${error.detail})`)
-    this.close("Protocol Violation", error.text)
+    this.close(FATAL_REASONS[error.text] ?? "Protocol Violation", error.text)
   }
 
   // --- Subscriber --------------------------------------------------------------------------

@@ -115,6 +115,7 @@ const httpError = (status: number): string => {
   const text = http.STATUS_CODES[status] ?? "Error"
   const body = `${text}\n`
   return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\n` +
+    `Date: ${new Date().toUTCString()}\r\n` +
     `X-Content-Type-Options: nosniff\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`
 }
 
@@ -145,12 +146,12 @@ const credentialsFrom = (req: http.IncomingMessage, names: WebsocketListen["cook
 /** nats-server's close status for a connection's close reason (wsEnqueueCloseMessage). */
 const closeStatus = (reason: string | undefined): number => {
   if (reason === undefined || reason === "Client Closed") return 1000
+  if (reason === "Maximum Message Payload Exceeded") return 1009
   if (
     reason.startsWith("Authentication") || reason.startsWith("Slow Consumer") || reason.startsWith("Maximum") ||
     reason === "Missing Account" || reason === "Credentials Revoked" || reason === "Authorization Violation"
   ) return 1008
   if (reason === "Parse Error" || reason === "Protocol Violation" || reason === "Bad Client Protocol") return 1002
-  if (reason === "Maximum Payload Exceeded") return 1009
   if (reason === "Stale Connection" || reason === "Server Shutdown" || reason.endsWith("Error")) return 1001
   return 1011
 }
@@ -164,7 +165,9 @@ const closeText = (reason: string): string => {
 const wrap = (ws: WebSocket, socket: net.Socket, req: http.IncomingMessage, opts: WebsocketListen): Wire => {
   const forwarded = req.headers["x-forwarded-for"]
   const first = Array.isArray(forwarded) ? forwarded[0] : forwarded
-  const remoteAddress = first !== undefined && net.isIP(first) !== 0 ? first : socket.remoteAddress ?? "unknown"
+  // The dual-stack wildcard listener sees IPv4 peers as `::ffff:a.b.c.d`; nats-server reports `a.b.c.d`.
+  const peer = (socket.remoteAddress ?? "unknown").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "")
+  const remoteAddress = first !== undefined && net.isIP(first) !== 0 ? first : peer
   const hwm = socket.writableHighWaterMark
   let events: WireEvents | undefined
   // The socket's `drain` does not cover bytes `ws` still holds (queued behind deflate), so drain
