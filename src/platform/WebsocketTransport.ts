@@ -245,9 +245,19 @@ export const listenWebsocket = (
           for (const [k, v] of opts.headers) headers.push(`${k}: ${v}`)
         })
       }
+      // Node checks the header and request timeouts on an interval (30 s by default): a shorter
+      // handshake_timeout needs a shorter interval to mean anything.
+      const timeouts = opts.handshakeTimeoutMs > 0
+        ? {
+          headersTimeout: opts.handshakeTimeoutMs,
+          requestTimeout: opts.handshakeTimeoutMs,
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(opts.handshakeTimeoutMs / 4)))
+        }
+        : {}
       let server: http.Server
       try {
-        server = opts.tls === undefined ? http.createServer() : https.createServer({
+        server = opts.tls === undefined ? http.createServer(timeouts) : https.createServer({
+          ...timeouts,
           cert: opts.tls.cert,
           key: opts.tls.key,
           ...(opts.tls.verify && opts.tls.ca !== undefined ? { ca: opts.tls.ca } : {}),
@@ -257,10 +267,6 @@ export const listenWebsocket = (
         })
       } catch (err) {
         return resume(Effect.fail(new TransportError({ message: `TLS: ${(err as Error).message}`, code: undefined })))
-      }
-      if (opts.handshakeTimeoutMs > 0) {
-        server.headersTimeout = opts.handshakeTimeoutMs
-        server.requestTimeout = opts.handshakeTimeoutMs
       }
       const remoteOf = (s: net.Socket) => `${s.remoteAddress ?? "unknown"}:${s.remotePort ?? 0}`
       server.on("tlsClientError", (err: Error, s: tls.TLSSocket) => {

@@ -1,0 +1,193 @@
+/**
+ * The WebSocket listener's behaviour beyond what nats-server 2.9.10 can be compared on (its newer
+ * keys and fixes, and this broker's back-pressure): cookies standing in for CONNECT credentials,
+ * wss with the block's certificate, INFO naming the WebSocket listener, the block's ping interval,
+ * extra response headers, the same-origin scheme check, X-Forwarded-For, the handshake timeout,
+ * the shutdown close frame, and a slow WebSocket consumer cut off alone while a reader keeps up.
+ */
+import { wsconnect } from "@nats-io/nats-core"
+import { connect } from "@nats-io/transport-node"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeCerts, type TestCerts } from "../tls/TlsCerts.ts"
+import { rawWs, startBrokerFrom, upgrade, type WsServer } from "./WsServers.ts"
+
+const firstInfo = async (url: string, options: Parameters<typeof rawWs>[1] = {}) => {
+  const c = await rawWs(url, options)
+  const line = await c.waitFor(/INFO .*\r\n/)
+  c.ws.close()
+  return JSON.parse(line.slice(5)) as Record<string, unknown>
+}
+
+describe("cookies stand in for the credentials CONNECT leaves empty", () => {
+  let s: WsServer
+  beforeAll(async () => {
+    s = await startBrokerFrom(`websocket {
+  port: -1, no_tls: true
+  authorization { user: cu, password: cp }
+  user_cookie: nu, pass_cookie: np
+}`)
+  })
+  afterAll(() => s.stop())
+
+  const attempt = async (cookie: string | undefined, connectJson: string) => {
+    const c = await rawWs(`ws://127.0.0.1:${s.wsPort}`, cookie === undefined ? {} : { headers: { Cookie: cookie } })
+    c.ws.send(`CONNECT ${connectJson}\r\nPING\r\n`)
+    const answer = await c.waitFor(/PONG\r\n|-ERR '[^']*'\r\n/)
+    c.ws.close()
+    return answer.trim()
+  }
+
+  it("admits a client whose cookies hold the user and password", async () => {
+    expect(await attempt(`other=1; nu=cu; np="cp"`, `{"verbose":false}`)).toBe("PONG")
+  })
+  it("refuses without the cookies, and CONNECT's own credentials win over them", async () => {
+    expect(await attempt(undefined, `{"verbose":false}`)).toBe("-ERR 'Authorization Violation'")
+    expect(await attempt(`nu=cu; np=cp`, `{"verbose":false,"user":"cu","pass":"wrong"}`)).toBe(
+      "-ERR 'Authorization Violation'"
+    )
+  })
+})
+
+describe("wss with the block's own certificate", () => {
+  let certs: TestCerts
+  let s: WsServer
+  beforeAll(async () => {
+    certs = makeCerts()
+    s = await startBrokerFrom(`websocket {
+  port: -1
+  tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}" }
+}`)
+  })
+  afterAll(async () => {
+    await s.stop()
+    certs.remove()
+  })
+
+  it("INFO names the WebSocket listener and its TLS, and the protocol runs inside TLS", async () => {
+    const ca = fs.readFileSync(certs.ca)
+    const info = await firstInfo(`wss://127.0.0.1:${s.wsPort}`, { ca })
+    expect([info.host, info.port, info.tls_required, info.tls_available]).toEqual(["0.0.0.0", s.wsPort, true, true])
+    const c = await rawWs(`wss://127.0.0.1:${s.wsPort}`, { ca })
+    c.ws.send(`CONNECT {"verbose":false}\r\nPING\r\n`)
+    expect(await c.waitFor(/PONG\r\n/)).toBe("PONG\r\n")
+    c.ws.close()
+  })
+
+  it("a plaintext upgrade to the wss port gets no WebSocket", async () => {
+    await expect(rawWs(`ws://127.0.0.1:${s.wsPort}`)).rejects.toThrow()
+  })
+})
+
+describe("the block's ping_interval, headers, origins, forwarded address and handshake timeout", () => {
+  let s: WsServer
+  beforeAll(async () => {
+    s = await startBrokerFrom(`websocket {
+  port: -1, no_tls: true
+  ping_interval: "500ms"
+  headers { "X-Frame-Options": "DENY" }
+  same_origin: true
+  handshake_timeout: "400ms"
+}`)
+  })
+  afterAll(() => s.stop())
+
+  it("pings WebSocket clients on the block's interval, not the top level's 2 minutes", async () => {
+    const c = await rawWs(`ws://127.0.0.1:${s.wsPort}`)
+    c.ws.send(`CONNECT {"verbose":false}\r\n`)
+    const tcp = new net.Socket()
+    let tcpText = ""
+    tcp.on("data", (d) => (tcpText += d.toString()))
+    await new Promise<void>((r) => tcp.connect(s.port, "127.0.0.1", r))
+    tcp.write(`CONNECT {"verbose":false}\r\n`)
+    expect(await c.waitFor(/PING\r\n/, 3000)).toBe("PING\r\n")
+    c.ws.close()
+    tcp.destroy()
+    expect(tcpText).not.toContain("PING")
+  })
+
+  it("adds the configured headers to the 101 response", async () => {
+    const u = await upgrade(s.wsPort, {})
+    expect([u.status, u.headers["x-frame-options"]]).toEqual([101, "DENY"])
+  })
+
+  it("same_origin compares the scheme too (nats-server 2.10+): https is not this plain listener's origin", async () => {
+    expect((await upgrade(s.wsPort, { Origin: `http://127.0.0.1:${s.wsPort}` })).status).toBe(101)
+    expect((await upgrade(s.wsPort, { Origin: `https://127.0.0.1:${s.wsPort}` })).status).toBe(403)
+  })
+
+  it("reports the X-Forwarded-For address as the client's", async () => {
+    const info = await firstInfo(`ws://127.0.0.1:${s.wsPort}`, { headers: { "X-Forwarded-For": "203.0.113.9" } })
+    expect(info.client_ip).toBe("203.0.113.9")
+    const direct = await firstInfo(`ws://127.0.0.1:${s.wsPort}`)
+    expect(direct.client_ip).toBe("127.0.0.1")
+  })
+
+  it("drops a connection that does not finish its upgrade within handshake_timeout", async () => {
+    const sock = net.connect(s.wsPort, "127.0.0.1")
+    await new Promise((r) => sock.once("connect", r))
+    sock.write("GET / HTTP/1.1\r\nHost: x\r\n")
+    // Read, or the server's FIN is never seen.
+    sock.resume()
+    const started = Date.now()
+    await new Promise((r) => sock.once("close", r))
+    expect(Date.now() - started).toBeLessThan(2500)
+  })
+})
+
+describe("shutdown and slow consumers", () => {
+  it("a broker shutdown closes WebSocket clients with 1001 Server Shutdown", async () => {
+    const s = await startBrokerFrom(`websocket { port: -1, no_tls: true }`)
+    const c = await rawWs(`ws://127.0.0.1:${s.wsPort}`)
+    c.ws.send(`CONNECT {"verbose":false}\r\nPING\r\n`)
+    await c.waitFor(/PONG/)
+    await s.stop()
+    expect(await c.closed).toEqual({ code: 1001, reason: "Server Shutdown" })
+  })
+
+  it("cuts off a WebSocket subscriber that stops reading, alone; a WebSocket reader gets every message", async () => {
+    const s = await startBrokerFrom(`write_deadline: "2s"\nwebsocket { port: -1, no_tls: true }`)
+    try {
+      const stalled = await rawWs(`ws://127.0.0.1:${s.wsPort}`)
+      stalled.ws.send(`CONNECT {"verbose":false}\r\nSUB flood 1\r\nPING\r\n`)
+      await stalled.waitFor(/PONG/)
+      // Stop reading: the kernel buffers fill, then the broker's queue for it.
+      stalled.ws.pause()
+
+      const reader = await wsconnect({ servers: `ws://127.0.0.1:${s.wsPort}` })
+      let received = 0
+      let inOrder = true
+      const sub = reader.subscribe("flood", {
+        callback: (_e, m) => {
+          if (Number(m.string().slice(0, 10)) !== received) inOrder = false
+          received++
+        }
+      })
+      await reader.flush()
+      const pub = await connect({ servers: `127.0.0.1:${s.port}` })
+      const filler = "x".repeat(1014)
+      let published = 0
+      const until = Date.now() + 5_000
+      while (Date.now() < until) {
+        for (let i = 0; i < 200; i++) pub.publish("flood", `${String(published++).padStart(10, "0")}${filler}`)
+        await pub.flush()
+      }
+      await pub.flush()
+      const deadline = Date.now() + 10_000
+      while (received < published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(received).toBe(published)
+      expect(inOrder).toBe(true)
+      expect(reader.isClosed()).toBe(false)
+      expect(s.broker!.server.slowConsumers()).toBe(1)
+      // Reading again, it finds its connection gone (abruptly: there was no room for a close frame).
+      stalled.ws.resume()
+      expect((await stalled.closed).code).toBe(1006)
+      sub.unsubscribe()
+      await reader.close()
+      await pub.close()
+    } finally {
+      await s.stop()
+    }
+  }, 30_000)
+})
