@@ -24,10 +24,10 @@ const haveChromium = fs.existsSync(CHROMIUM)
 if (!haveChromium) console.log(`browser tests skipped: ${CHROMIUM} is absent (apt-get install chromium)`)
 
 /** Polls `f` until it returns true (the page's state changes asynchronously). */
-const eventually = async (f: () => Promise<boolean>, ms = 5000) => {
+const eventually = async (f: () => Promise<boolean>, what: () => Promise<unknown>, ms = 15_000) => {
   const end = Date.now() + ms
   while (!(await f())) {
-    if (Date.now() > end) throw new Error("condition not met in time")
+    if (Date.now() > end) throw new Error(`condition not met in time: ${JSON.stringify(await what())}`)
     await new Promise((r) => setTimeout(r, 25))
   }
 }
@@ -95,7 +95,7 @@ describe.skipIf(!haveChromium)("a browser page and a Node TCP client through the
     await tcp.flush()
     for (const n of ["one", "two", "three"]) tcp.publish("browser.in", n)
     await tcp.flush()
-    await eventually(async () => (await call("inbox")).length === 3)
+    await eventually(async () => (await call("inbox")).length >= 3, () => call("inbox"))
     expect(await call("inbox")).toEqual(["one", "two", "three"])
     await call("publish", "browser.out", "hello from chromium")
     const got: Array<string> = []
@@ -120,19 +120,21 @@ describe.skipIf(!haveChromium)("a browser page and a Node TCP client through the
     expect(acks).toEqual([1, 2, 3])
     expect(await call("fetch", 3)).toEqual(["orders.new:a:1", "orders.paid:b:2", "orders.new:c:3"])
     // The page's acks reached the consumer.
-    await eventually(async () => (await (await js.consumers.get("ORDERS", "web")).info()).num_ack_pending === 0)
-    const info = await (await js.consumers.get("ORDERS", "web")).info()
-    expect([info.delivered.stream_seq, info.ack_floor.stream_seq, info.num_pending]).toEqual([3, 3, 0])
+    const info = async () => (await js.consumers.get("ORDERS", "web")).info()
+    await eventually(async () => (await info()).num_ack_pending === 0, info)
+    const final = await info()
+    expect([final.delivered.stream_seq, final.ack_floor.stream_seq, final.num_pending]).toEqual([3, 3, 0])
   })
 
   it("watches a KV key the TCP client writes", async () => {
     await call("watchKv")
+    expect(await call("kvSeen")).toEqual(["color=none"])
     const kv = await new Kvm(tcp).open("cfg")
     await kv.put("color", "red")
     await kv.put("other", "ignored")
     await kv.put("color", "blue")
-    await eventually(async () => (await call("kvSeen")).length === 2)
-    expect(await call("kvSeen")).toEqual(["color=red", "color=blue"])
+    await eventually(async () => (await call("kvSeen")).length >= 3, () => call("kvSeen"))
+    expect(await call("kvSeen")).toEqual(["color=none", "color=red", "color=blue"])
     await call("close")
   })
 })

@@ -9,6 +9,8 @@ import { wsconnect } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeCerts, type TestCerts } from "../tls/TlsCerts.ts"
 import { rawWs, startBrokerFrom, upgrade, type WsServer } from "./WsServers.ts"
@@ -133,6 +135,20 @@ describe("the block's ping_interval, headers, origins, forwarded address and han
     const started = Date.now()
     await new Promise((r) => sock.once("close", r))
     expect(Date.now() - started).toBeLessThan(2500)
+  })
+})
+
+describe("the ports file", () => {
+  it("lists the WebSocket listener as nats-server does (\"websocket\": [\"ws://host:port\"])", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-wsports-"))
+    const s = await startBrokerFrom(`websocket { host: 127.0.0.1, port: -1, no_tls: true }`, { portsFileDir: dir })
+    try {
+      const ports = JSON.parse(fs.readFileSync(path.join(dir, `nats-server_${process.pid}.ports`), "utf8"))
+      expect(ports.websocket).toEqual([`ws://127.0.0.1:${s.wsPort}`])
+    } finally {
+      await s.stop()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -9,6 +9,7 @@ import * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import WebSocket from "ws"
+import type { BrokerConfigInput } from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { natsServerPath, type RunningBroker, startBroker } from "../support/Broker.ts"
 
@@ -23,7 +24,7 @@ export interface WsServer {
 }
 
 /** Our broker from `conf` (a nats-server config text), on random ports. */
-export const startBrokerFrom = async (conf: string, extra: { httpPort?: number } = {}): Promise<WsServer> => {
+export const startBrokerFrom = async (conf: string, extra: BrokerConfigInput = {}): Promise<WsServer> => {
   const loaded = ConfigFile.load("/ws-test.conf", { readFile: () => conf, env: {} })
   if (loaded._tag === "Failure") throw new Error(loaded.errors.map(ConfigFile.renderIssue).join("\n"))
   const broker = await startBroker({ ...loaded.config, host: "127.0.0.1", port: -1, ...extra })

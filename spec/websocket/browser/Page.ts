@@ -19,7 +19,7 @@ export interface PageApi {
   createStream(): Promise<ReadonlyArray<string>>
   /** Fetches and acks up to `n` messages from ORDERS/web: `subject:data:seq` each. */
   fetch(n: number): Promise<ReadonlyArray<string>>
-  /** Creates KV bucket `cfg` and watches its key `color`. */
+  /** Creates KV bucket `cfg`, sets `color` to `none` and watches the key until that value arrives. */
   watchKv(): Promise<void>
   /** What the watch saw so far: `key=value` each. */
   kvSeen(): ReadonlyArray<string>
@@ -69,10 +69,15 @@ const api: PageApi = {
   },
   async watchKv() {
     const kv = await new Kvm(conn()).create("cfg")
+    // The watch's consumer is created in the background: a value already there, delivered first,
+    // tells when it is ready (later writes would otherwise race its creation).
+    await kv.put("color", "none")
     const w = await kv.watch({ key: "color" })
     void (async () => {
       for await (const e of w) kvSeen.push(`${e.key}=${e.string()}`)
     })()
+    const end = Date.now() + 10_000
+    while (kvSeen.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10))
   },
   kvSeen: () => kvSeen,
   async close() {
