@@ -12,6 +12,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { connectUrls } from "../../src/core/WebsocketServer.ts"
 import { makeCerts, type TestCerts } from "../tls/TlsCerts.ts"
 import { rawWs, startBrokerFrom, upgrade, type WsServer } from "./WsServers.ts"
 
@@ -138,6 +139,23 @@ describe("the block's ping_interval, headers, origins, forwarded address and han
   })
 })
 
+describe("connect URLs for a cluster's ws_connect_urls", () => {
+  const interfaces = {
+    lo: [{ address: "127.0.0.1", family: "IPv4", internal: true }],
+    eth0: [
+      { address: "10.1.2.3", family: "IPv4", internal: false },
+      { address: "fe80::1", family: "IPv6", internal: false },
+      { address: "2001:db8::7", family: "IPv6", internal: false }
+    ]
+  } as unknown as ReturnType<typeof os.networkInterfaces>
+  it("are the advertise address, else the global addresses of a wildcard host, else the host", () => {
+    expect(connectUrls("ws.example.com:443", "0.0.0.0", 8080, interfaces)).toEqual(["ws.example.com:443"])
+    expect(connectUrls("ws.example.com", "0.0.0.0", 8080, interfaces)).toEqual(["ws.example.com:8080"])
+    expect(connectUrls(undefined, "0.0.0.0", 8080, interfaces)).toEqual(["10.1.2.3:8080", "[2001:db8::7]:8080"])
+    expect(connectUrls(undefined, "127.0.0.1", 8080, interfaces)).toEqual(["127.0.0.1:8080"])
+  })
+})
+
 describe("the ports file", () => {
   it("lists the WebSocket listener as nats-server does (\"websocket\": [\"ws://host:port\"])", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-wsports-"))
@@ -202,6 +220,41 @@ describe("shutdown and slow consumers", () => {
       sub.unsubscribe()
       await reader.close()
       await pub.close()
+    } finally {
+      await s.stop()
+    }
+  }, 30_000)
+
+  it("holds a WebSocket publisher for a stalled TCP subscriber, which alone is cut off", async () => {
+    const s = await startBrokerFrom(`write_deadline: "2s"\nwebsocket { port: -1, no_tls: true }`)
+    try {
+      const stalled = net.connect(s.port, "127.0.0.1")
+      let stalledText = ""
+      stalled.on("data", (d) => (stalledText += d.toString("latin1")))
+      stalled.write(`CONNECT {"verbose":false}\r\nSUB flood 1\r\nPING\r\n`)
+      while (!stalledText.includes("PONG")) await new Promise((r) => setTimeout(r, 10))
+      stalled.pause()
+
+      const reader = await connect({ servers: `127.0.0.1:${s.port}` })
+      let received = 0
+      reader.subscribe("flood", { callback: () => void received++ })
+      await reader.flush()
+      const pub = await wsconnect({ servers: `ws://127.0.0.1:${s.wsPort}` })
+      const payload = "p".repeat(1024)
+      let published = 0
+      const until = Date.now() + 5_000
+      while (Date.now() < until) {
+        for (let i = 0; i < 200; i++, published++) pub.publish("flood", payload)
+        await pub.flush()
+      }
+      const deadline = Date.now() + 10_000
+      while (received < published && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(received).toBe(published)
+      expect(pub.isClosed()).toBe(false)
+      expect(s.broker!.server.slowConsumers()).toBe(1)
+      stalled.destroy()
+      await pub.close()
+      await reader.close()
     } finally {
       await s.stop()
     }

@@ -8,6 +8,7 @@
  * listener's, which a browser cannot use).
  */
 import { Effect, type Scope } from "effect"
+import * as os from "node:os"
 import { Authenticator } from "../auth/Authenticator.ts"
 import { type AuthSettings, effectiveTimeoutMs, empty as emptyAuth, forWebsocket } from "../auth/AuthSettings.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
@@ -21,6 +22,36 @@ import type { ConnectionContext } from "./Connection.ts"
 export interface WebsocketListener extends Listener {
   readonly tls: boolean
   readonly settings: WebsocketSettings
+  /**
+   * `host:port`s a WebSocket client can reach this server on (nats-server getConnectURLs): the
+   * advertise address, else every global unicast address of a wildcard host, else the host. A
+   * cluster sends them to its peers as `ws_connect_urls`, which their WebSocket clients receive as
+   * `connect_urls`.
+   */
+  readonly connectUrls: ReadonlyArray<string>
+}
+
+export const connectUrls = (
+  advertise: string | undefined,
+  host: string,
+  port: number,
+  interfaces = os.networkInterfaces()
+): Array<string> => {
+  const join = (h: string, p: number | string) => (h.includes(":") ? `[${h}]:${p}` : `${h}:${p}`)
+  if (advertise !== undefined && advertise !== "") {
+    const m = /^(?:\[([^\]]*)\]|([^:]*))(?::(\d+))?$/.exec(advertise)
+    return m === null ? [advertise] : [join(m[1] ?? m[2] ?? "", m[3] ?? port)]
+  }
+  if (host !== "0.0.0.0" && host !== "::") return [join(host, port)]
+  const out: Array<string> = []
+  for (const addrs of Object.values(interfaces)) {
+    for (const a of addrs ?? []) {
+      // Go's IsGlobalUnicast: neither loopback nor link-local, of either family.
+      if (a.internal || /^fe[89ab]/i.test(a.address) || a.address.startsWith("169.254.")) continue
+      out.push(join(a.address, port))
+    }
+  }
+  return out
 }
 
 type InfoBase = Omit<ServerInfo, "client_id" | "client_ip" | "nonce">
@@ -124,7 +155,12 @@ export const startWebsocket = (
         log.info(`Listening for websocket clients on ${secure ? "wss" : "ws"}://${listener.host}:${listener.port}`)
         if (!secure) log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!")
       },
-      listener: { ...listener, tls: secure, settings: ws },
+      listener: {
+        ...listener,
+        tls: secure,
+        settings: ws,
+        connectUrls: connectUrls(ws.advertise, ws.host, listener.port)
+      },
       reauthorize: (next) => {
         wsCtx.auth = websocketAuth(next, ws)
       }
