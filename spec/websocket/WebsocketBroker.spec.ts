@@ -7,6 +7,7 @@
  */
 import { wsconnect } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
+import { Buffer } from "node:buffer"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
@@ -153,6 +154,92 @@ describe("connect URLs for a cluster's ws_connect_urls", () => {
     expect(connectUrls("ws.example.com", "0.0.0.0", 8080, interfaces)).toEqual(["ws.example.com:8080"])
     expect(connectUrls(undefined, "0.0.0.0", 8080, interfaces)).toEqual(["10.1.2.3:8080", "[2001:db8::7]:8080"])
     expect(connectUrls(undefined, "127.0.0.1", 8080, interfaces)).toEqual(["127.0.0.1:8080"])
+  })
+})
+
+/** The frames a raw socket reads after a hand-made upgrade: opcode, FIN, RSV1 (compressed) and length of each. */
+const rawFrames = async (
+  port: number,
+  headers: Record<string, string>,
+  send: string,
+  until: (n: number) => boolean
+) => {
+  const sock = net.connect(port, "127.0.0.1")
+  await new Promise((r) => sock.once("connect", r))
+  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("")
+  sock.write(
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+      `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${head}\r\n`
+  )
+  let buf = Buffer.alloc(0)
+  let upgraded = false
+  const frames: Array<{ opcode: number; fin: boolean; compressed: boolean; length: number }> = []
+  const masked = (text: string) => {
+    // A client frame must be masked; the all-zero key leaves the bytes as they are.
+    const body = Buffer.from(text)
+    return Buffer.concat([Buffer.from([0x81, 0x80 | 126, body.length >> 8, body.length & 255, 0, 0, 0, 0]), body])
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`frames so far: ${JSON.stringify(frames)}`)), 10_000)
+    sock.on("data", (d) => {
+      buf = Buffer.concat([buf, d])
+      if (!upgraded) {
+        const end = buf.indexOf("\r\n\r\n")
+        if (end < 0) return
+        upgraded = true
+        buf = buf.subarray(end + 4)
+        sock.write(masked(send))
+      }
+      for (;;) {
+        if (buf.length < 2) break
+        let len = buf[1]! & 127
+        let off = 2
+        if (len === 126) [len, off] = [buf.readUInt16BE(2), 4]
+        else if (len === 127) [len, off] = [Number(buf.readBigUInt64BE(2)), 10]
+        if (buf.length < off + len) break
+        frames.push({
+          opcode: buf[0]! & 15,
+          fin: (buf[0]! & 0x80) !== 0,
+          compressed: (buf[0]! & 0x40) !== 0,
+          length: len
+        })
+        buf = buf.subarray(off + len)
+      }
+      if (until(frames.length)) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+  })
+  sock.destroy()
+  return frames
+}
+
+describe("compressed messages for Safari", () => {
+  let s: WsServer
+  beforeAll(async () => {
+    s = await startBrokerFrom(`websocket { port: -1, no_tls: true, compression: true }`)
+  })
+  afterAll(() => s.stop())
+
+  it("a large compressed message goes out as one frame (Safari cannot read fragmented compressed ones)", async () => {
+    const tcp = await connect({ servers: `127.0.0.1:${s.port}` })
+    const safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 " +
+      "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+    const framesP = rawFrames(
+      s.wsPort,
+      { "User-Agent": safari, "Sec-WebSocket-Extensions": "permessage-deflate", Origin: "https://app.example" },
+      `CONNECT {"verbose":false}\r\nSUB big 1\r\nPING\r\n`,
+      (n) => n >= 3
+    )
+    // INFO and PONG first; the message is published until the subscription is there to get it.
+    const big = new Uint8Array(300_000).map((_, i) => (i * 7919) % 251)
+    const publishing = setInterval(() => tcp.publish("big", big), 100)
+    const frames = await framesP.finally(() => clearInterval(publishing))
+    await tcp.close()
+    expect(frames.every((f) => f.fin && f.opcode === 2)).toBe(true)
+    expect(frames.at(-1)!.compressed).toBe(true)
+    expect(frames.at(-1)!.length).toBeLessThan(300_000)
   })
 })
 
