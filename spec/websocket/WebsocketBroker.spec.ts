@@ -13,6 +13,7 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import WebSocket from "ws"
 import { connectUrls } from "../../src/core/WebsocketServer.ts"
 import { makeCerts, type TestCerts } from "../tls/TlsCerts.ts"
 import { rawWs, startBrokerFrom, upgrade, type WsServer } from "./WsServers.ts"
@@ -119,6 +120,20 @@ describe("the block's ping_interval, headers, origins, forwarded address and han
   it("same_origin compares the scheme too (nats-server 2.10+): https is not this plain listener's origin", async () => {
     expect((await upgrade(s.wsPort, { Origin: `http://127.0.0.1:${s.wsPort}` })).status).toBe(101)
     expect((await upgrade(s.wsPort, { Origin: `https://127.0.0.1:${s.wsPort}` })).status).toBe(403)
+  })
+
+  it("refuses the leaf node and MQTT paths (neither is built) with 404", async () => {
+    const at = (p: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${s.wsPort}${p}`)
+        ws.on("unexpected-response", (_req, res) => resolve(res.statusCode ?? 0))
+        ws.on("open", () => {
+          ws.close()
+          resolve(101)
+        })
+        ws.on("error", reject)
+      })
+    expect([await at("/leafnode"), await at("/mqtt"), await at("/")]).toEqual([404, 404, 101])
   })
 
   it("reports the X-Forwarded-For address as the client's", async () => {

@@ -97,6 +97,15 @@ const checkUpgrade = (
   opts: WebsocketListen
 ): HandshakeError | undefined => {
   const bad = (reason: string) => new HandshakeError({ status: 400, reason })
+  // nats-server serves leaf nodes and MQTT on these paths; neither is built here, and treating
+  // them as NATS clients would only fail later and more obscurely.
+  const pathname = (req.url ?? "/").split("?")[0]!
+  if (pathname.endsWith("/leafnode")) {
+    return new HandshakeError({ status: 404, reason: "leafnode websocket endpoint not enabled" })
+  }
+  if (pathname.endsWith("/mqtt")) {
+    return new HandshakeError({ status: 404, reason: "mqtt websocket endpoint not enabled" })
+  }
   if (req.method !== "GET") return new HandshakeError({ status: 405, reason: "request method must be GET" })
   if ((req.headers.host ?? "") === "") return bad("'Host' missing in request")
   if (!headerHas(req.headers.upgrade, "websocket")) return bad("invalid value for header 'Upgrade'")
