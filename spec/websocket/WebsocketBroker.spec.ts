@@ -85,6 +85,44 @@ describe("wss with the block's own certificate", () => {
   })
 })
 
+describe("wss with verify_and_map: the client certificate names the user", () => {
+  let certs: TestCerts
+  let s: WsServer
+  beforeAll(async () => {
+    certs = makeCerts()
+    s = await startBrokerFrom(`
+authorization { users: [{ user: "CN=carol,O=Acme", permissions: { publish: "carol.>" } }] }
+websocket {
+  port: -1
+  tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", ca_file: "${certs.ca}", verify_and_map: true }
+}`)
+  })
+  afterAll(async () => {
+    await s.stop()
+    certs.remove()
+  })
+
+  const session = async (cert: string, key: string) => {
+    const c = await rawWs(`wss://127.0.0.1:${s.wsPort}`, {
+      ca: fs.readFileSync(certs.ca),
+      cert: fs.readFileSync(cert),
+      key: fs.readFileSync(key)
+    })
+    c.ws.send(`CONNECT {"verbose":false}\r\nPUB carol.x 0\r\n\r\nPUB alice.x 0\r\n\r\nPING\r\n`)
+    const answer = await c.waitFor(/PONG\r\n|-ERR 'Authorization Violation'\r\n/)
+    c.ws.close()
+    return c.text().split("\r\n").slice(1, -1).concat(answer.startsWith("PONG") ? [] : ["closed"])
+  }
+
+  it("admits the mapped user with its permissions, refuses an unmapped certificate", async () => {
+    expect(await session(certs.carolCert, certs.carolKey)).toEqual([
+      `-ERR 'Permissions Violation for Publish to "alice.x"'`,
+      "PONG"
+    ])
+    expect(await session(certs.daveCert, certs.daveKey)).toEqual(["-ERR 'Authorization Violation'", "closed"])
+  })
+})
+
 describe("the block's ping_interval, headers, origins, forwarded address and handshake timeout", () => {
   let s: WsServer
   beforeAll(async () => {
