@@ -165,10 +165,13 @@ const closeStatus = (reason: string | undefined): number => {
   return 1011
 }
 
-/** A close frame's reason must fit a control frame (125 bytes, 2 of them the status). */
+/**
+ * A close frame's reason must fit a control frame (125 bytes, 2 of them the status). Cut short
+ * as nats-server does, with room for a replacement character where the cut splits one.
+ */
 const closeText = (reason: string): string => {
   const b = Buffer.from(reason, "utf8")
-  return b.length <= 123 ? reason : `${b.subarray(0, 120).toString("utf8")}...`
+  return b.length <= 123 ? reason : `${b.subarray(0, 117).toString("utf8")}...`
 }
 
 const wrap = (ws: WebSocket, socket: net.Socket, req: http.IncomingMessage, opts: WebsocketListen): Wire => {
