@@ -229,6 +229,7 @@ export const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssu
       }
     }
     const standardAllowed = types === undefined || types.length === 0 || types.includes("STANDARD")
+    const websocketAllowed = types === undefined || types.length === 0 || types.includes("WEBSOCKET")
     if (nkey === "" && user === "") {
       issues.error(item.pos, "User entry requires a user")
       return undefined
@@ -242,9 +243,15 @@ export const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssu
         issues.error(item.pos, "Nkey users do not take usernames or passwords")
         return undefined
       }
-      out.nkeys.push({ nkey, permissions: perms, standardAllowed })
+      out.nkeys.push({ nkey, permissions: perms, standardAllowed, ...(websocketAllowed ? {} : { websocketAllowed }) })
     } else {
-      out.users.push({ user, password, permissions: perms, standardAllowed })
+      out.users.push({
+        user,
+        password,
+        permissions: perms,
+        standardAllowed,
+        ...(websocketAllowed ? {} : { websocketAllowed })
+      })
     }
   }
   return out

@@ -12,6 +12,8 @@ export interface PasswordUser {
   readonly permissions: Permissions | undefined
   /** False when `allowed_connection_types` excludes plain client connections. */
   readonly standardAllowed?: boolean
+  /** False when `allowed_connection_types` excludes WEBSOCKET (undefined = allowed). */
+  readonly websocketAllowed?: boolean
   /** The account the user belongs to (`accounts { A: { users } }`); undefined = the global account. */
   readonly account?: string
 }
@@ -21,6 +23,7 @@ export interface NkeyUser {
   readonly nkey: string
   readonly permissions: Permissions | undefined
   readonly standardAllowed?: boolean
+  readonly websocketAllowed?: boolean
   readonly account?: string
 }
 
@@ -68,6 +71,16 @@ export const empty: AuthSettings = {
   noAuthUser: undefined,
   timeoutMs: DEFAULT_AUTH_TIMEOUT_MS
 }
+
+/**
+ * The settings as WebSocket clients see them: each user's WEBSOCKET permission in the place the
+ * authenticator checks for the connection type.
+ */
+export const forWebsocket = (a: AuthSettings): AuthSettings => ({
+  ...a,
+  users: a.users.map((u) => ({ ...u, standardAllowed: u.websocketAllowed !== false })),
+  nkeys: a.nkeys.map((n) => ({ ...n, standardAllowed: n.websocketAllowed !== false }))
+})
 
 /** nats-server configureAuthorization: any of these makes INFO say `auth_required`. */
 export const authRequired = (a: AuthSettings | undefined): boolean =>

@@ -86,14 +86,17 @@ export class Authenticator {
 
   readonly settings: AuthSettings
 
-  constructor(settings: AuthSettings) {
+  /** `connectionType`: the listener's, for JWT `allowed_connection_types` (users carry theirs, AuthSettings.forWebsocket). */
+  constructor(settings: AuthSettings, connectionType: "STANDARD" | "WEBSOCKET" = "STANDARD") {
     this.settings = settings
     this.required = authRequired(settings)
     this.needsNonce = nonceRequired(settings)
     this.timeoutMs = settings.timeoutMs
     for (const u of settings.users) this.users.set(u.user, u)
     for (const n of settings.nkeys) this.nkeys.set(n.nkey, n)
-    this.operator = settings.operator === undefined ? undefined : new OperatorAuthenticator(settings.operator)
+    this.operator = settings.operator === undefined
+      ? undefined
+      : new OperatorAuthenticator(settings.operator, Date.now, connectionType)
   }
 
   /**

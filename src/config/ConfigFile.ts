@@ -28,6 +28,7 @@ import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
 import * as MappingsConfigFile from "./MappingsConfigFile.ts"
+import * as WebsocketConfigFile from "./WebsocketConfigFile.ts"
 
 export interface ConfigIssue {
   readonly pos: Position
@@ -74,8 +75,6 @@ const UNSUPPORTED = new Set([
   "no_header_support",
   "connect_error_reports",
   "reconnect_error_reports",
-  "websocket",
-  "ws",
   "mqtt",
   "server_tags",
   "default_js_domain"
@@ -155,6 +154,11 @@ class Mapper {
   /** `system_account` as read outside operator mode (read once: a wrong type is reported once). */
   explicitSystem: string | undefined
   accountsEntry: ConfigEntry | undefined
+  websocket: WebsocketConfigFile.ReadWebsocket | undefined
+  readonly websocketIssues: WebsocketConfigFile.WebsocketIssues = {
+    error: (pos, message) => this.errors.push({ pos, message }),
+    warn: (pos, message) => this.warnings.push({ pos, message })
+  }
 
   error(e: ConfigEntry, message: string) {
     this.errors.push({ pos: e.keyPos, message })
@@ -322,6 +326,10 @@ class Mapper {
         if (b !== undefined) this.noSystemAccount = b
         return
       }
+      case "websocket":
+      case "ws":
+        this.websocket = WebsocketConfigFile.read(e, parseGoDuration, this.websocketIssues)
+        return
       case "mappings":
       case "maps":
         return this.set(
@@ -435,6 +443,18 @@ class Mapper {
         message: `jetstream.${cipherEntry.key} has no effect without jetstream.key: the store is not encrypted`
       })
     }
+  }
+
+  /** After the authorization is known: the WebSocket block's refusals (WebsocketConfigFile.validate). */
+  finishWebsocket() {
+    if (this.websocket === undefined) return
+    const auth = this.out.auth
+    const top = {
+      users: auth?.users ?? [],
+      nkeys: auth?.nkeys.length ?? 0,
+      trusted: this.operator.hasOperator() || this.operator.hasTrusted()
+    }
+    this.set("websocket", WebsocketConfigFile.validate(this.websocket, top, this.websocketIssues))
   }
 
   /** After every key is read: `no_auth_user` must name a user (nats-server validateNoAuthUser). */
@@ -565,6 +585,7 @@ export const load = (file: string, options: ConfigLexer.ParseOptions = {}): Load
   m.finishAccounts()
   m.finishSystemAccount()
   m.finishAuth()
+  m.finishWebsocket()
   if (m.errors.length > 0) return { _tag: "Failure", errors: m.errors }
   return { _tag: "Success", config: m.out, warnings: m.warnings, notes: m.notes }
 }

@@ -11,7 +11,7 @@ import type { Authenticator, AuthResult, Credentials } from "../auth/Authenticat
 import { type ClientPermissions, isGatewayRoutedSubject, isReservedReply } from "../auth/Permissions.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { Logger } from "../log/Log.ts"
-import type { Wire } from "../platform/Transport.ts"
+import type { Wire, WireCredentials } from "../platform/Transport.ts"
 import { decodeConnect } from "../protocol/Connect.ts"
 import { NO_RESPONDERS } from "../protocol/Headers.ts"
 import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Parser.ts"
@@ -50,6 +50,12 @@ export interface ConnectionStats {
   inBytes: number
   outMsgs: number
   outBytes: number
+}
+
+/** nats-server's close reasons (ClosedState) for the parser errors that have their own. */
+const FATAL_REASONS: Partial<Record<string, string>> = {
+  "Maximum Payload Violation": "Maximum Message Payload Exceeded",
+  "maximum control line exceeded": "Maximum Control Line Exceeded"
 }
 
 /**
@@ -200,7 +206,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       this.ctx.log.debug(`${this.label} - ${decoded.reason}`)
       return this.close("Protocol Violation", "Invalid CONNECT Payload")
     }
-    const o = decoded.options
+    const o = withWireCredentials(decoded.options, this.wire.credentials)
     this.credentials = o
     if (this.ctx.auth !== undefined) {
       const r = this.ctx.tlsMap === true
@@ -314,7 +320,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   fatal(error: ProtocolViolation): void {
     if (this.awaitingAuth && !this.admitWithoutConnect()) return
     this.ctx.log.debug(`${this.label} - protocol error: ${error.text} (${error.detail})`)
-    this.close("Protocol Violation", error.text)
+    this.close(FATAL_REASONS[error.text] ?? "Protocol Violation", error.text)
   }
 
   // --- Subscriber --------------------------------------------------------------------------
@@ -537,7 +543,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (errText !== undefined) this.out.text(`-ERR '${errText}'\r\n`)
     this.flush()
     this.teardown(reason)
-    this.wire.end()
+    this.wire.end(reason)
   }
 
   private teardown(reason: string): void {
@@ -550,5 +556,18 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.ctx.log.debug(`${this.label} - Client connection closed: ${reason}`)
     this.ctx.closed(this, reason)
     for (const f of this.onDone.splice(0)) f()
+  }
+}
+
+/** nats-server processConnect: a WebSocket cookie stands in for each credential CONNECT left empty. */
+const withWireCredentials = <O extends Credentials>(o: O, w: WireCredentials | undefined): O => {
+  if (w === undefined) return o
+  const pick = (mine: string | undefined, theirs: string | undefined) => (mine ?? "") === "" ? theirs : mine
+  return {
+    ...o,
+    user: pick(o.user, w.user),
+    pass: pick(o.pass, w.pass),
+    auth_token: pick(o.auth_token, w.auth_token),
+    jwt: pick(o.jwt, w.jwt)
   }
 }

@@ -17,11 +17,12 @@ import {
 } from "../config/BrokerConfig.ts"
 import type { ReloadPlan } from "../config/ReloadPlan.ts"
 import { Log } from "../log/Log.ts"
-import { Transport, type TransportError } from "../platform/Transport.ts"
+import { Transport, type TransportError, type Wire } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
 import { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { ClientConnection, type ConnectionContext, type ConnectionStats } from "./Connection.ts"
 import { Router } from "./Router.ts"
+import { startWebsocket, type WebsocketListener } from "./WebsocketServer.ts"
 
 export interface ServerShape {
   readonly serverId: string
@@ -41,6 +42,8 @@ export interface ServerShape {
    * and with changed authorization every open client is checked again (Connection.reauthorize).
    */
   readonly reload: (next: BrokerConfig, plan: Extract<ReloadPlan, { ok: true }>) => void
+  /** The WebSocket listener (`websocket {}`), once bound; undefined = off. */
+  readonly websocket: WebsocketListener | undefined
   /** Observes clients that finished CONNECT and their closes (the system account's events); returns the unwatch. */
   readonly watchClients: (watcher: ClientWatcher) => () => void
 }
@@ -148,9 +151,9 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         settings: config.tls,
         handshakeFailed: (remote: string, reason: string) => log.error(`${remote} - ${reason}`)
       }
-      const listener = yield* transport.listen(config.host, config.port, (wire) => {
+      const accept = (wire: Wire, context: ConnectionContext) => {
         const cid = ++nextCid
-        const conn = new ClientConnection(cid, wire, ctx)
+        const conn = new ClientConnection(cid, wire, context)
         conn.start()
         if (connections.size >= ctx.config.maxConnections) {
           log.warn(`${wire.remoteAddress}:${wire.remotePort} - cid:${cid} - maximum connections exceeded`)
@@ -170,8 +173,12 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
             (c) => Effect.sync(() => c.close("Server Shutdown"))
           )
         )
-      }, tlsListen)
+      }
+      const listener = yield* transport.listen(config.host, config.port, (wire) => accept(wire, ctx), tlsListen)
       boundPort = listener.port
+      const websocket = config.websocket === undefined
+        ? undefined
+        : yield* startWebsocket(config.websocket, { ctx, infoBase: () => infoBase, log, accept })
 
       const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
       yield* Effect.acquireRelease(
@@ -197,6 +204,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       if (config.tls !== undefined) {
         log.info(`TLS required for client connections${config.tls.verify ? " (client certificates verified)" : ""}`)
       }
+      websocket?.announce()
       log.info(`Listening for client connections on ${listener.host}:${listener.port}`)
       if (auth?.required !== true && !isLoopback(listener.host)) {
         // nats-server 2.9.10 logs nothing here; an open broker on a reachable address deserves a line.
@@ -220,6 +228,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         totalConnections: () => nextCid,
         slowConsumers: () => slowConsumers,
         closedStats: () => closedStats,
+        websocket: websocket?.listener,
         watchClients: (w) => {
           watchers.add(w)
           return () => watchers.delete(w)
@@ -234,6 +243,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
             infoBase = fresh?.required === true && fresh.settings.noAuthUser === undefined
               ? { ...rest, auth_required: true }
               : rest
+            websocket?.reauthorize(next)
             for (const c of [...connections]) c.reauthorize()
           }
           for (const n of plan.notices) log.info(n)

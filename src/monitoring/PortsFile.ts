@@ -4,7 +4,7 @@
  *
  * nats-server names the file after its executable (`filepath.Base(os.Args[0])`); harnesses look for
  * `nats-server_<pid>.ports`, so that is the name we use. Content follows nats-server `PortsInfo`:
- * `{"nats":[...],"monitoring":[...]}` with empty lists omitted (Go `omitempty`), and for a wildcard
+ * `{"nats":[...],"monitoring":[...],"websocket":[...]}` with empty lists omitted (Go `omitempty`), and for a wildcard
  * listen address one URL per interface address (`resolveHostPorts`), loopback first.
  */
 import { Effect, Layer, Option } from "effect"
@@ -37,6 +37,7 @@ export const hostPorts = (host: string, port: number, interfaces = os.networkInt
 export interface Ports {
   readonly nats: ReadonlyArray<string>
   readonly monitoring?: ReadonlyArray<string>
+  readonly websocket?: ReadonlyArray<string>
 }
 
 export const portsFileName = (dir: string, pid = process.pid): string => path.join(dir, `nats-server_${pid}.ports`)
@@ -60,7 +61,14 @@ export const layer: Layer.Layer<never, never, ServerConfig | Server | Log> = Lay
             `${monitor.value.secure ? "https" : "http"}://${hp}`
           )
         }
-        : {})
+        : {}),
+      ...(server.websocket === undefined
+        ? {}
+        : {
+          websocket: hostPorts(server.websocket.host, server.websocket.port).map((hp) =>
+            `${server.websocket!.tls ? "wss" : "ws"}://${hp}`
+          )
+        })
     }
     const file = portsFileName(dir)
     yield* Effect.acquireRelease(

@@ -7,6 +7,7 @@ import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION } from "../config/
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
 import type { JetStreamLimits, Sample, Sources } from "./Sources.ts"
+import { websocketVarz } from "./WebsocketVarz.ts"
 
 /** Our stand-in for Go's runtime version (`go`): product, version and JS runtime. */
 export const runtimeLabel = (): string => {
@@ -60,7 +61,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     gateway: {},
     leaf: {},
     mqtt: {},
-    websocket: {},
+    websocket: websocketVarz(server.websocket),
     jetstream: js === undefined || limits === undefined
       ? {}
       : { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) },

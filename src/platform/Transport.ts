@@ -26,10 +26,20 @@ export interface WireEvents {
   close(): void
 }
 
+/** Credentials the transport learnt outside CONNECT (WebSocket cookies); each fills an empty CONNECT field. */
+export interface WireCredentials {
+  readonly user?: string | undefined
+  readonly pass?: string | undefined
+  readonly auth_token?: string | undefined
+  readonly jwt?: string | undefined
+}
+
 /** One accepted client socket, as the core sees it. */
 export interface Wire {
   readonly remoteAddress: string
   readonly remotePort: number
+  /** Absent on TCP. */
+  readonly credentials?: WireCredentials | undefined
   /** Returns false when the kernel buffer is full (a `drain` event follows). */
   write(chunk: Uint8Array): boolean
   /**
@@ -42,8 +52,8 @@ export interface Wire {
   /** Stop reading (back-pressure on a producer); `resume` starts again. Idempotent. */
   pause(): void
   resume(): void
-  /** Flush what was written, then close. */
-  end(): void
+  /** Flush what was written, then close; `reason` is the connection's (a WebSocket close frame carries it). */
+  end(reason?: string): void
   /** Close now, dropping unsent data. */
   destroy(): void
   listen(events: WireEvents): void

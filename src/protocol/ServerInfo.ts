@@ -15,6 +15,7 @@ export const ServerInfo = Schema.Struct({
   auth_required: Schema.optionalKey(Schema.Boolean),
   tls_required: Schema.optionalKey(Schema.Boolean),
   tls_verify: Schema.optionalKey(Schema.Boolean),
+  tls_available: Schema.optionalKey(Schema.Boolean),
   max_payload: Schema.Number,
   jetstream: Schema.optionalKey(Schema.Boolean),
   client_id: Schema.Number,

@@ -142,8 +142,12 @@ export class OperatorAuthenticator {
   private readonly verified = new Map<string, UserClaims>()
   private readonly now: () => number
 
-  constructor(settings: OperatorSettings, now: () => number = Date.now) {
+  /** The listener's connection type a user JWT's `allowed_connection_types` must name. */
+  private readonly connectionType: string
+
+  constructor(settings: OperatorSettings, now: () => number = Date.now, connectionType = "STANDARD") {
     this.now = now
+    this.connectionType = connectionType
     this.trusted = new Set(settings.trustedKeys)
     for (const [key, p] of settings.accounts) {
       const nats = p.claims.nats ?? {}
@@ -181,7 +185,7 @@ export class OperatorAuthenticator {
     const types = (u.allowed_connection_types ?? []) as ReadonlyArray<string>
     if (types.length > 0) {
       const known = types.filter((t) => KNOWN_CONNECTION_TYPES.has(t))
-      if (known.length === 0 || !known.includes("STANDARD")) return fail("Connection type not allowed")
+      if (known.length === 0 || !known.includes(this.connectionType)) return fail("Connection type not allowed")
     }
     const issuer = (u.issuer_account ?? "") !== "" ? u.issuer_account! : juc.iss
     const acc = this.accounts.get(issuer)
