@@ -46,6 +46,13 @@ export const rawCases: Array<{ name: string; input: string; text: string; closed
     nats: true
   },
   {
+    name: "a CONNECT without a verbose key keeps it on",
+    input: "CONNECT {}\r\nSUB a 1\r\nPUB a 1\r\nx\r\nPING\r\n",
+    text: "+OK\r\n+OK\r\n+OK\r\nMSG a 1 1\r\nx\r\nPONG\r\n",
+    closed: false,
+    nats: true
+  },
+  {
     name: "verbose acknowledges every operation",
     input: "CONNECT {\"verbose\":true}\r\nSUB a 1\r\nPUB a 1\r\nx\r\nUNSUB 1\r\nPING\r\n",
     text: "+OK\r\n+OK\r\n+OK\r\nMSG a 1 1\r\nx\r\n+OK\r\nPONG\r\n",

@@ -222,8 +222,10 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (o.no_responders === true && o.headers !== true) {
       return this.close("Protocol Violation", "no responders requires headers support")
     }
-    this.verbose = o.verbose ?? false
-    this.pedantic = o.pedantic ?? false
+    // A client's options start as nats-server's defaults (verbose and pedantic on), which CONNECT
+    // overrides key by key: `CONNECT {}` keeps +OK acknowledgements and pedantic checks.
+    this.verbose = o.verbose ?? true
+    this.pedantic = o.pedantic ?? true
     this.echo = o.echo ?? true
     this.headers = o.headers ?? false
     this.noResponders = o.no_responders ?? false
