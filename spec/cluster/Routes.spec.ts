@@ -156,7 +156,7 @@ describe("core NATS across routes", () => {
 
   it("request/reply across nodes, and no-responders only when no node has interest", async () => {
     const [ra, sc2] = await Promise.all([open(a), open(c)])
-    sc2.subscribe("svc.echo", { callback: (_e, m) => m.respond(sc.encode(`echo:${dc.decode(m.data)}`)) })
+    sc2.subscribe("svc.echo", { callback: (_e, m) => void m.respond(sc.encode(`echo:${dc.decode(m.data)}`)) })
     await sc2.flush()
     await settle([a, b, c])
     const r = await ra.request("svc.echo", sc.encode("hi"), { timeout: 2000 })

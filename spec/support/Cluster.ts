@@ -115,7 +115,9 @@ export const settle = async (nodes: ReadonlyArray<ClusterNode>): Promise<void> =
     c.subscribe(subject, () => {})
     subs.push({ node: n, subject, stop: () => c.unsubscribeAll() })
   }
-  await until("interest to settle", () =>
-    subs.every((s) => nodes.every((n) => n === s.node || n.router.hasInterest(s.subject))))
+  await until(
+    "interest to settle",
+    () => subs.every((s) => nodes.every((n) => n === s.node || n.router.hasInterest(s.subject)))
+  )
   for (const s of subs) s.stop()
 }
