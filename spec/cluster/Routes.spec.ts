@@ -85,7 +85,7 @@ describe("core NATS across routes", () => {
     assert.strictEqual(route.stats.outMsgs - before, 3)
   })
 
-  it("headers and binary payloads cross intact (HRMSG)", async () => {
+  it("headers and binary payloads cross intact (HMSG on the route)", async () => {
     const [pa, sc2] = await Promise.all([open(a), open(c)])
     const sub = sc2.subscribe("h.test", { max: 1 })
     await sc2.flush()

@@ -338,7 +338,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
     this.stats.inBytes += msg.length
     if (this.ctx.log.traceEnabled) {
       const q = queues === undefined ? "" : ` [${queues.join(" ")}]`
-      this.trace(`${hdrLen < 0 ? "RMSG" : "HRMSG"} ${account} ${subject}${reply === undefined ? "" : ` ${reply}`}${q}`)
+      this.trace(`${hdrLen < 0 ? "RMSG" : "HMSG"} ${account} ${subject}${reply === undefined ? "" : ` ${reply}`}${q}`)
     }
     if (!this.registered) return this.authViolation("RMSG before INFO")
     let router = this.lastRouter
