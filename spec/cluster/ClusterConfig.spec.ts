@@ -7,8 +7,7 @@ import { mergeFlags } from "../../src/cluster/ClusterSettings.ts"
 import * as Cli from "../../src/config/Cli.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 
-const load = (text: string) =>
-  ConfigFile.load("/etc/c.conf", { readFile: () => text, env: {} } as unknown as Parameters<typeof ConfigFile.load>[1])
+const load = (text: string) => ConfigFile.load("/etc/c.conf", { readFile: () => text, env: {} })
 const ok = (text: string) => {
   const r = load(text)
   if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
