@@ -66,7 +66,6 @@ export interface RouteStats {
 /** nats-server's route parser takes lines and payloads far beyond a client's; these only bound memory. */
 const ROUTE_LIMITS = { maxPayload: 64 * 1024 * 1024, maxControlLine: 1024 * 1024 }
 const STALL_CAP_MS = 1_000
-const CRLF = Buffer.from("\r\n", "latin1")
 
 /** The peer's interest in one account: its subscriptions' owner and where local publishes go. */
 export class RouteAccount implements Subscriber, RemoteInterest {
@@ -74,6 +73,13 @@ export class RouteAccount implements Subscriber, RemoteInterest {
   readonly echo = true
   readonly route: RouteConnection
   readonly account: string
+  /**
+   * The cached "RMSG <account> <subject> " / "HMSG ..." prefixes of the last subject forwarded:
+   * traffic mostly repeats subjects, and the prefix is the bulk of each control line.
+   */
+  lastSubject: string | undefined = undefined
+  rmsgPrefix: Buffer | undefined = undefined
+  hmsgPrefix: Buffer | undefined = undefined
   constructor(route: RouteConnection, account: string) {
     this.route = route
     this.account = account
@@ -86,10 +92,10 @@ export class RouteAccount implements Subscriber, RemoteInterest {
     msg: Uint8Array,
     queues: ReadonlyArray<string> | undefined
   ): void {
-    this.route.sendMsg(this.account, subject, reply, queues, hdrLen, msg)
+    this.route.sendMsg(this, subject, reply, queues, hdrLen, msg)
   }
   deliver(_sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
-    this.route.sendMsg(this.account, subject, reply, undefined, hdrLen, msg)
+    this.route.sendMsg(this, subject, reply, undefined, hdrLen, msg)
   }
   autoUnsubscribed(): void {
     // Remote subscriptions carry no max: the peer sends RS- itself.
@@ -385,7 +391,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   // --- outbound ------------------------------------------------------------------------------
 
   sendMsg(
-    account: string,
+    to: RouteAccount,
     subject: string,
     reply: string | undefined,
     queues: ReadonlyArray<string> | undefined,
@@ -394,9 +400,20 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   ): void {
     if (this.isClosed) return
     const out = this.out
-    out.text(routedMsgLine(account, subject, reply, queues, hdrLen, msg.length))
+    if (queues === undefined || queues.length === 0) {
+      // "RMSG <acc> <subject> [reply] <size>" has the layout of a client MSG line: reuse its writer.
+      if (to.lastSubject !== subject) {
+        to.lastSubject = subject
+        to.rmsgPrefix = undefined
+        to.hmsgPrefix = undefined
+      }
+      const prefix = hdrLen >= 0
+        ? (to.hmsgPrefix ??= Buffer.from(`HMSG ${to.account} ${subject} `, "latin1"))
+        : (to.rmsgPrefix ??= Buffer.from(`RMSG ${to.account} ${subject} `, "latin1"))
+      out.msgLine(prefix, reply, hdrLen, msg.length)
+    } else out.text(routedMsgLine(to.account, subject, reply, queues, hdrLen, msg.length))
     out.bytes(msg)
-    out.bytes(CRLF)
+    out.crlf()
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
     const backlog = out.pending + this.wire.pendingBytes()
