@@ -126,6 +126,29 @@ describe("JetStream through another node", () => {
     assert.strictEqual(ack.seq, 1)
     const info = await jsm.streams.info("ROUTED")
     assert.strictEqual(info.state.messages, 1)
+    // A push consumer on N2 delivers to a subscriber on N3: the message keeps its stream subject and
+    // its ack reply (nats-server carries the subject after an `@` in the reply across the route).
+    const far = await as(n3, "a")
+    const got: Array<{ subject: string; reply: string | undefined }> = []
+    far.subscribe("push.here", {
+      callback: (_e, m) => {
+        got.push({ subject: m.subject, reply: m.reply })
+        m.respond()
+      }
+    })
+    await far.flush()
+    await settle([n1, n2, n3])
+    await jsm.consumers.add("ROUTED", { durable_name: "pusher", deliver_subject: "push.here", ack_policy: "explicit" })
+    await until("the push delivery", () => got.length === 1)
+    assert.strictEqual(got[0]!.subject, "routed.one")
+    assert.match(got[0]!.reply ?? "", /^\$JS\.ACK\.ROUTED\.pusher\.1\.1\.1\.\d+\.0$/)
+    // The ack travels back over the route to the consumer on N2.
+    let acked = 0
+    for (let i = 0; i < 100 && acked !== 1; i++) {
+      acked = (await jsm.consumers.info("ROUTED", "pusher")).ack_floor.stream_seq
+      if (acked !== 1) await sleep(50)
+    }
+    assert.strictEqual(acked, 1)
     await jsm.streams.delete("ROUTED")
   })
 })

@@ -380,7 +380,9 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   ok(): void {}
 
   err(text: string): void {
+    // nats-server processErr: a route that reports an error is closed.
     this.ctx.log.error(`${this.label} - Route Error ${JSON.stringify(text)}`)
+    this.close("Parse Error")
   }
 
   fatal(error: ProtocolViolation): void {
