@@ -9,6 +9,7 @@ import * as net from "node:net"
 import { afterEach, assert, describe, it } from "vitest"
 import { natsServerPath } from "../support/Broker.ts"
 import { type ClusterNode, settle, sleep, startNode, until, untilMesh } from "../support/Cluster.ts"
+import { startCli } from "../support/Process.ts"
 
 const BASE = 31600
 const nodes: Array<ClusterNode> = []
@@ -192,4 +193,63 @@ describe("a node killed and restarted while clients fail over", () => {
     assert.strictEqual(got.filter((s) => s === "fo.back").length, 1)
     assert.strictEqual(got.filter((s) => s === "fo.after").length, 1)
   }, 60_000)
+
+  it("a node killed with SIGKILL (child process): the others drop it, its clients move, it rejoins", async () => {
+    const a = await node({ name: "A", routePort: BASE + 51 })
+    const c = await node({ name: "C", routePort: BASE + 53, routes: [BASE + 51] })
+    await untilMesh([a, c])
+    const bArgs = [
+      "-p",
+      String(BASE + 62),
+      "-n",
+      "B",
+      "--cluster",
+      `nats://127.0.0.1:${BASE + 52}`,
+      "--cluster_name",
+      "test",
+      "--routes",
+      `nats://127.0.0.1:${BASE + 51}`
+    ]
+    let b = await startCli(bArgs)
+    await until("B in the mesh", () => a.cluster.routes().length === 2 && c.cluster.routes().length === 2, 15_000)
+    const sub = await connect({ servers: `127.0.0.1:${BASE + 62}`, reconnectTimeWait: 100, maxReconnectAttempts: -1 })
+    const pub = await connect({ servers: c.url })
+    clients.push(sub, pub)
+    await until("connect_urls", () => (sub.info?.connect_urls ?? []).length === 3)
+    const got: Array<string> = []
+    sub.subscribe("k9.>", { callback: (_e, m) => void got.push(m.subject) })
+    await sub.flush()
+    await until("interest on C", () => c.router.hasInterest("k9.x"))
+    pub.publish("k9.before")
+    await until("delivery through B", () => got.includes("k9.before"))
+
+    await b.stop("SIGKILL")
+    await until("A and C drop B", () => a.cluster.routes().length === 1 && c.cluster.routes().length === 1, 15_000)
+    await until("the subscriber on A or C", () => !sub.getServer().endsWith(`:${BASE + 62}`), 15_000)
+    await until("interest restored on C", () => c.router.hasInterest("k9.x"), 15_000)
+    pub.publish("k9.after")
+    await until("delivery after the kill", () => got.includes("k9.after"))
+
+    b = await startCli(bArgs)
+    try {
+      await until(
+        "B back in the mesh",
+        () => a.cluster.routes().length === 2 && c.cluster.routes().length === 2,
+        20_000
+      )
+      const fromB = await connect({ servers: `127.0.0.1:${BASE + 62}` })
+      clients.push(fromB)
+      let ok = false
+      for (let i = 0; i < 100 && !ok; i++) {
+        fromB.publish("k9.back")
+        await fromB.flush()
+        await sleep(50)
+        ok = got.includes("k9.back")
+      }
+      assert.isTrue(ok, "a publish on the restarted node reached the moved subscriber")
+      assert.strictEqual(got.filter((s) => s === "k9.after").length, 1)
+    } finally {
+      await b.stop("SIGKILL")
+    }
+  }, 90_000)
 })

@@ -19,7 +19,7 @@ import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription 
 import type { Logger } from "../log/Log.ts"
 import type { Wire } from "../platform/Transport.ts"
 import type { ProtocolViolation } from "../protocol/Parser.ts"
-import type { RouteUrl } from "./ClusterSettings.ts"
+import { DEFAULT_ROUTE_AUTH_TIMEOUT_MS, type RouteUrl } from "./ClusterSettings.ts"
 import { decodeRouteConnect, decodeRouteInfo, type RouteInfo } from "./RouteInfo.ts"
 import { routedMsgLine, RouteParser, type RouteSink } from "./RouteParser.ts"
 
@@ -198,10 +198,11 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
         lnoc: true
       }
       this.out.text(`CONNECT ${JSON.stringify(connect)}\r\n`)
-    } else if (this.ctx.auth !== undefined) {
+    } else {
+      // An inbound route must CONNECT in time, credentials or not (nats-server's auth timer).
       this.authTimer = setTimeout(() => {
         if (this.awaitingConnect) this.close("Authentication Timeout", "Authentication Timeout")
-      }, this.ctx.auth.timeoutMs)
+      }, this.ctx.auth?.timeoutMs ?? DEFAULT_ROUTE_AUTH_TIMEOUT_MS)
       this.authTimer.unref?.()
     }
     this.out.text(this.ctx.info())
