@@ -170,7 +170,8 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           headers: true,
           ...(settings.auth === undefined ? {} : { auth_required: true }),
           max_payload: config.maxPayload,
-          ...(config.jetstream ? { jetstream: true } : {}),
+          // No `jetstream`: a nats-server peer would count this server into its JetStream meta group
+          // (Raft over routes), which is not built here.
           cluster: clusterName,
           ...(dynamic ? { dynamic: true } : {}),
           ...(settings.noAdvertise ? {} : { connect_urls: ownUrls }),
