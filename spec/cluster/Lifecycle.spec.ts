@@ -76,6 +76,23 @@ describe("gossip", () => {
   })
 })
 
+describe("no_advertise", () => {
+  it("keeps other servers' client URLs out of client INFO; the routes still carry traffic", async () => {
+    const a = await node({ name: "A", routePort: BASE + 71, cluster: { noAdvertise: true } })
+    const b = await node({ name: "B", routePort: BASE + 72, routes: [BASE + 71], cluster: { noAdvertise: true } })
+    await untilMesh([a, b])
+    const [pa, sb] = [await connect({ servers: a.url }), await connect({ servers: b.url })]
+    clients.push(pa, sb)
+    assert.isUndefined(pa.info?.connect_urls)
+    assert.deepStrictEqual(pa.getServers().map((s) => s.listen), [`127.0.0.1:${a.port}`])
+    const sub = sb.subscribe("na.x", { max: 1 })
+    await sb.flush()
+    await settle([a, b])
+    pa.publish("na.x")
+    for await (const m of sub) assert.strictEqual(m.subject, "na.x")
+  })
+})
+
 describe("route authorization", () => {
   const auth = { user: "ruser", password: "s3cret", timeoutMs: 1000 }
 
