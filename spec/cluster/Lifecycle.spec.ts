@@ -4,6 +4,7 @@
  * official clients fail over keeps every subscription working.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
+import bcrypt from "bcryptjs"
 import { spawn } from "node:child_process"
 import * as net from "node:net"
 import { afterEach, assert, describe, it } from "vitest"
@@ -117,6 +118,20 @@ describe("route authorization", () => {
     await settle([a, good])
     pa.publish("auth.ok")
     for await (const m of sub) assert.strictEqual(m.subject, "auth.ok")
+  })
+
+  it("takes a bcrypt hash as the route password, as nats-server", async () => {
+    const hashed = { ...auth, password: bcrypt.hashSync("s3cret", 4) }
+    const a = await node({ name: "A", routePort: BASE + 16, cluster: { auth: hashed } })
+    const b = await node({ name: "B", routePort: BASE + 17, routes: [`nats://ruser:s3cret@127.0.0.1:${BASE + 16}`] })
+    await untilMesh([a, b])
+    const wrong = await routeHandshake(a.routePort, {
+      user: "ruser",
+      pass: hashed.password,
+      name: "X",
+      cluster: "test"
+    })
+    assert.deepStrictEqual(errLines(wrong), ["-ERR 'Authorization Violation'"])
   })
 
   it("answers a bad route CONNECT with nats-server's -ERR, on the wire", async () => {
