@@ -77,6 +77,22 @@ describe("gossip", () => {
   })
 })
 
+describe("cluster names", () => {
+  it("a generated name yields to a peer's configured one; two configured names never route", async () => {
+    const a = await node({ name: "A", routePort: BASE + 81, cluster: { name: undefined } })
+    const b = await node({ name: "B", routePort: BASE + 82, routes: [BASE + 81], clusterName: "fixed" })
+    await untilMesh([a, b])
+    assert.strictEqual(a.cluster.name(), "fixed")
+    const nc = await connect({ servers: a.url })
+    clients.push(nc)
+    assert.strictEqual(nc.info?.cluster, "fixed")
+    const other = await node({ name: "O", routePort: BASE + 83, routes: [BASE + 81], clusterName: "other" })
+    await sleep(1500)
+    assert.strictEqual(other.cluster.routes().length, 0)
+    assert.strictEqual(a.cluster.routes().length, 1)
+  })
+})
+
 describe("no_advertise", () => {
   it("keeps other servers' client URLs out of client INFO; the routes still carry traffic", async () => {
     const a = await node({ name: "A", routePort: BASE + 71, cluster: { noAdvertise: true } })
