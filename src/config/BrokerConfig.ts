@@ -5,6 +5,7 @@
 import { Context, Layer } from "effect"
 import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import type { ClusterSettings } from "../cluster/ClusterSettings.ts"
 import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
@@ -71,6 +72,8 @@ export interface BrokerConfig {
   readonly mappings: ReadonlyArray<MappingSpec> | undefined
   /** The WebSocket client listener (`websocket {}`); undefined = off. */
   readonly websocket: WebsocketSettings | undefined
+  /** Routes to other servers (`cluster {}`, `--cluster`/`--routes`); undefined = a single server. */
+  readonly cluster: ClusterSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -105,7 +108,8 @@ export const defaults: BrokerConfig = {
   encryption: undefined,
   accounts: undefined,
   mappings: undefined,
-  websocket: undefined
+  websocket: undefined,
+  cluster: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }
