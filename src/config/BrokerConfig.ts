@@ -62,6 +62,12 @@ export interface BrokerConfig {
   readonly accounts: AccountsSettings | undefined
   /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
   readonly mappings: ReadonlyArray<MappingSpec> | undefined
+  /** `jetstream { cluster_store }`: the PostgreSQL URL of JetStream cluster mode; undefined = not clustered. */
+  readonly clusterStore: string | undefined
+  /** `server_tags` (lowercased): what `placement { tags }` matches. */
+  readonly serverTags: ReadonlyArray<string>
+  /** `jetstream { unique_tag }`: the tag prefix replicas of one stream must differ in (R3; R1 has one peer). */
+  readonly uniqueTag: string | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -95,7 +101,10 @@ export const defaults: BrokerConfig = {
   tls: undefined,
   encryption: undefined,
   accounts: undefined,
-  mappings: undefined
+  mappings: undefined,
+  clusterStore: undefined,
+  serverTags: [],
+  uniqueTag: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

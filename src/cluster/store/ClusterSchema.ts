@@ -13,13 +13,15 @@ export const DDL: ReadonlyArray<string> = [
     version INTEGER PRIMARY KEY,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`,
-  // A node is live while its heartbeat is recent; `tags` are its server_tags (placement).
+  // A node is live while its heartbeat is recent; `tags` are its server_tags (placement); `usage`
+  // is what its streams hold per account (account INFO sums it over the live nodes).
   `CREATE TABLE IF NOT EXISTS ejs_nodes (
     server_name TEXT PRIMARY KEY,
     server_id TEXT NOT NULL,
     cluster TEXT NOT NULL,
     client_url TEXT NOT NULL,
     tags JSONB NOT NULL DEFAULT '[]',
+    usage JSONB NOT NULL DEFAULT '{}',
     started_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     heartbeat_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`,
@@ -32,7 +34,8 @@ export const DDL: ReadonlyArray<string> = [
     expires_at TIMESTAMPTZ NOT NULL
   )`,
   // A stream's assignment: `owner` runs it; `status` is 'pending' until the owner confirms the
-  // create ('ready') with `result` (its create response). `replicas` and `peers` are for R3.
+  // create ('ready') with `result` (its create response), or
+  // refuses it ('failed', `result` holds the error). `replicas` and `peers` are for R3.
   `CREATE TABLE IF NOT EXISTS ejs_streams (
     account TEXT NOT NULL,
     name TEXT NOT NULL,

@@ -48,7 +48,15 @@ export interface NodeInfo {
   readonly tags: ReadonlyArray<string>
 }
 
+/** One account's figures on one node (heartbeat), summed by the meta leader for account INFO. */
+export interface AccountUsage {
+  readonly memory: number
+  readonly storage: number
+  readonly consumers: number
+}
+
 export interface NodeRow extends NodeInfo {
+  readonly usage: Readonly<Record<string, AccountUsage>>
   /** Heartbeat within the liveness window, judged by PostgreSQL's clock. */
   readonly alive: boolean
 }
@@ -61,7 +69,7 @@ export interface LeaseRow {
   readonly live: boolean
 }
 
-export type StreamStatus = "pending" | "ready"
+export type StreamStatus = "pending" | "ready" | "failed"
 
 export interface StreamRow {
   readonly account: string
@@ -110,7 +118,7 @@ const run = (
 
 const big = (v: unknown): bigint => BigInt(v as string)
 
-const streamRow = (r: Record<string, unknown>): StreamRow => ({
+export const streamRow = (r: Record<string, unknown>): StreamRow => ({
   account: r.account as string,
   name: r.name as string,
   config: r.config,
@@ -122,7 +130,10 @@ const streamRow = (r: Record<string, unknown>): StreamRow => ({
 export interface ClusterStoreShape {
   readonly url: string
   /** Inserts or refreshes this node's row (its heartbeat). */
-  readonly heartbeat: (node: NodeInfo) => Effect.Effect<void, ClusterStoreError>
+  readonly heartbeat: (
+    node: NodeInfo,
+    usage: Readonly<Record<string, AccountUsage>>
+  ) => Effect.Effect<void, ClusterStoreError>
   /** Every node ever seen, with `alive` = heartbeat within `windowMs` of PostgreSQL's now. */
   readonly nodes: (windowMs: number) => Effect.Effect<Array<NodeRow>, ClusterStoreError>
   /**
@@ -148,6 +159,11 @@ export interface ClusterStoreShape {
     fence: Fence,
     body: (tx: Tx) => Effect.Effect<A, E>
   ) => Effect.Effect<A, E | StaleTerm | ClusterStoreError>
+  /**
+   * One statement outside any fence: only for writes guarded by their own row condition (an owner
+   * refusing the pending create assigned to it).
+   */
+  readonly exec: (sql: string, params?: ReadonlyArray<unknown>) => Effect.Effect<Array<Record<string, unknown>>, ClusterStoreError>
   readonly streams: () => Effect.Effect<Array<StreamRow>, ClusterStoreError>
   readonly consumers: () => Effect.Effect<Array<ConsumerRow>, ClusterStoreError>
   /** Publishes a hint on the channel (outside any transaction: a hint never blocks a commit). */
@@ -169,6 +185,9 @@ export const Sql = {
   streamByName: `SELECT account, name, config, owner, status, result FROM ejs_streams WHERE account = $1 AND name = $2`,
   confirmStream: `UPDATE ejs_streams SET status = 'ready', result = $4
     WHERE account = $1 AND name = $2 AND owner = $3 AND status = 'pending' RETURNING name`,
+  refuseStream: `UPDATE ejs_streams SET status = 'failed', result = $4
+    WHERE account = $1 AND name = $2 AND owner = $3 AND status = 'pending' RETURNING name`,
+  deleteFailed: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 AND status = 'failed' RETURNING name`,
   deletePending: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 AND status = 'pending' RETURNING name`,
   deleteStream: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 RETURNING name`,
   updateStreamConfig: `UPDATE ejs_streams SET config = $3 WHERE account = $1 AND name = $2 RETURNING name`,
@@ -260,21 +279,22 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
 
     const shape: ClusterStoreShape = {
       url,
-      heartbeat: (n) =>
+      heartbeat: (n, usage) =>
         Effect.asVoid(run(
           pool,
           "heartbeat",
-          `INSERT INTO ejs_nodes (server_name, server_id, cluster, client_url, tags) VALUES ($1, $2, $3, $4, $5)
+          `INSERT INTO ejs_nodes (server_name, server_id, cluster, client_url, tags, usage)
+             VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (server_name) DO UPDATE SET server_id = EXCLUDED.server_id, cluster = EXCLUDED.cluster,
-             client_url = EXCLUDED.client_url, tags = EXCLUDED.tags, heartbeat_at = now()`,
-          [n.serverName, n.serverId, n.cluster, n.clientUrl, JSON.stringify(n.tags)]
+             client_url = EXCLUDED.client_url, tags = EXCLUDED.tags, usage = EXCLUDED.usage, heartbeat_at = now()`,
+          [n.serverName, n.serverId, n.cluster, n.clientUrl, JSON.stringify(n.tags), JSON.stringify(usage)]
         )),
       nodes: (windowMs) =>
         Effect.map(
           run(
             pool,
             "nodes",
-            `SELECT server_name, server_id, cluster, client_url, tags,
+            `SELECT server_name, server_id, cluster, client_url, tags, usage,
                heartbeat_at > now() - ($1::bigint * interval '1 millisecond') AS alive
              FROM ejs_nodes ORDER BY server_name`,
             [windowMs]
@@ -286,6 +306,7 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
               cluster: r.cluster as string,
               clientUrl: r.client_url as string,
               tags: r.tags as Array<string>,
+              usage: r.usage as Record<string, AccountUsage>,
               alive: r.alive === true
             }))
         ),
@@ -346,6 +367,7 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
               }
         ),
       fenced,
+      exec: (sql, params) => run(pool, "exec", sql, params),
       streams: () =>
         Effect.map(
           run(
@@ -376,8 +398,6 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
     }
     return shape
   })
-
-export { streamRow as decodeStreamRow }
 
 /** Creates the tables when missing and records the schema version (one broker at a time). */
 const migrate = (pool: pg.Pool): Effect.Effect<void, ClusterStoreError> =>

@@ -1,0 +1,195 @@
+/**
+ * JetStream cluster mode on the PostgreSQL cluster store (src/cluster/store): this node's
+ * heartbeat, its leases, the meta leader election, and the cached view of the assignments every
+ * API decision reads synchronously.
+ *
+ * Every second a node: refreshes its heartbeat (with its usage), renews the leases it holds (the
+ * meta lease, its streams'), tries to take the meta lease when nobody holds it live, re-reads the
+ * nodes and assignments, and acts on the assignments that name it (create a pending stream; take
+ * the lease of a stream it owns: after a restart that re-adopts the streams recovered from its
+ * file store). A NOTIFY hint makes it do the same at once; the tick is what makes a lost hint
+ * harmless. Leases last LEASE_MS by PostgreSQL's clock, so a node that dies loses the meta lease
+ * within that time and its streams are reported offline once its heartbeat is that old.
+ */
+import { Effect, FiberSet, Layer, type Scope } from "effect"
+import { streamAsset, META_ASSET } from "../../cluster/store/ClusterSchema.ts"
+import * as ClusterStore from "../../cluster/store/ClusterStore.ts"
+import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.ts"
+import { createStream } from "../api/StreamApi.ts"
+import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
+import { makeGate } from "./ClusterRequests.ts"
+import { type ClusterView, key, LEASE_MS, metaFence, type MetaClusterOptions, TICK_MS } from "./ClusterView.ts"
+
+const make = (options: MetaClusterOptions): Effect.Effect<ClusterModeShape, ClusterStore.ClusterStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { log } = options
+    const store = yield* ClusterStore.make(options.url)
+    const runFork = yield* FiberSet.makeRuntime<never>()
+    let busy = false
+    let again = false
+    const view: ClusterView = {
+      options,
+      store,
+      nodes: [],
+      streams: new Map(),
+      metaLeader: undefined,
+      metaTerm: undefined,
+      metaRenewedAt: 0,
+      terms: new Map(),
+      accounts: new Map(),
+      fork: (e) => void runFork(e),
+      refresh: () => Effect.suspend(() => (busy ? Effect.sync(() => (again = true)) : tick()))
+    }
+    const node = {
+      serverName: options.serverName,
+      serverId: options.serverId,
+      cluster: options.clusterName,
+      clientUrl: options.clientUrl,
+      tags: options.tags
+    }
+    const usage = (): Record<string, AccountUsage> => {
+      const out: Record<string, AccountUsage> = {}
+      for (const [name, a] of view.accounts) out[name] = { ...a.usage(), consumers: a.registry.consumerCount }
+      return out
+    }
+    const warned = new Set<string>()
+    const warnOnce = (what: string) => {
+      if (warned.has(what)) return
+      warned.add(what)
+      log.warn(what)
+    }
+
+    /** Acts on the assignments naming this node: create what is pending, lease what is ready. */
+    const adopt = (row: StreamRow): Effect.Effect<void, ClusterStore.ClusterStoreError> =>
+      Effect.gen(function*() {
+        const local = view.accounts.get(row.account)
+        if (local === undefined) return
+        const k = key(row.account, row.name)
+        if (row.status === "ready") {
+          if (view.terms.has(k)) return
+          if (local.registry.get(row.name) === undefined) {
+            return warnOnce(`JetStream cluster: stream ${row.account} > ${row.name} is assigned here but has no data here`)
+          }
+          const term = yield* store.acquire(streamAsset(row.account, row.name), options.serverName, LEASE_MS)
+          if (term === undefined) return warnOnce(`JetStream cluster: the lease of ${row.account} > ${row.name} is held elsewhere`)
+          view.terms.set(k, term)
+          log.info(`JetStream cluster: owning stream ${row.account} > ${row.name} (term ${term})`)
+          return
+        }
+        if (row.status !== "pending" || creating.has(k)) return
+        creating.add(k)
+        yield* Effect.ensuring(create(local, row, k), Effect.sync(() => creating.delete(k)))
+      })
+    const creating = new Set<string>()
+
+    /** The owner's half of a create: the ordinary handler, then the confirmation (or the refusal). */
+    const create = (local: LocalAccount, row: StreamRow, k: string) =>
+      Effect.gen(function*() {
+        const body = new TextEncoder().encode(JSON.stringify(row.config))
+        const result = yield* Effect.result(createStream(local.ctx, row.name, body))
+        if (result._tag === "Failure") {
+          yield* store.exec(ClusterStore.Sql.refuseStream, [row.account, row.name, options.serverName, {
+            error: result.failure.toJSON()
+          }])
+        } else {
+          const asset = streamAsset(row.account, row.name)
+          const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
+          const fence = term === undefined ? undefined : { asset, owner: options.serverName, term }
+          const confirmed = fence === undefined ? [] : yield* Effect.catchTag(
+            store.fenced(fence, (tx) =>
+              tx.query(ClusterStore.Sql.confirmStream, [row.account, row.name, options.serverName, result.success])),
+            "StaleTerm",
+            () => Effect.succeed([])
+          )
+          if (confirmed.length === 0) {
+            // The meta leader gave up on this create (timeout): nothing of it may remain.
+            yield* local.registry.delete(row.name)
+            if (fence !== undefined) yield* Effect.ignore(store.exec(ClusterStore.Sql.deleteLease, [asset]))
+            return
+          }
+          view.terms.set(k, term!)
+          view.streams.set(k, { ...row, status: "ready", result: result.success })
+        }
+        yield* Effect.ignore(store.notify({ kind: "confirmed", account: row.account, stream: row.name }))
+      })
+
+    const tick = (): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        busy = true
+        yield* store.heartbeat(node, usage())
+        const held = [...view.terms].map(([k, term]) => {
+          const [account, name] = k.split("\u0000") as [string, string]
+          return { asset: streamAsset(account, name), term }
+        })
+        if (view.metaTerm !== undefined) held.push({ asset: META_ASSET, term: view.metaTerm })
+        const renewed = yield* store.renew(options.serverName, held, LEASE_MS)
+        if (view.metaTerm !== undefined) {
+          if (renewed.has(META_ASSET)) view.metaRenewedAt = Date.now()
+          else {
+            log.warn(`JetStream cluster: lost the meta leader lease (term ${view.metaTerm})`)
+            view.metaTerm = undefined
+          }
+        }
+        for (const [k] of view.terms) {
+          const [account, name] = k.split("\u0000") as [string, string]
+          if (!renewed.has(streamAsset(account, name))) view.terms.delete(k)
+        }
+        if (view.metaTerm === undefined) {
+          const term = yield* store.acquire(META_ASSET, options.serverName, LEASE_MS)
+          if (term !== undefined) {
+            view.metaTerm = term
+            view.metaRenewedAt = Date.now()
+            log.info(`JetStream cluster: meta leader (term ${term})`)
+          }
+        }
+        const lease = yield* store.lease(META_ASSET)
+        view.metaLeader = lease?.live === true ? lease.owner : undefined
+        view.nodes = yield* store.nodes(LEASE_MS)
+        const rows = yield* store.streams()
+        view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
+        for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
+      }).pipe(
+        Effect.catch((e) => Effect.sync(() => log.warn(`JetStream cluster: ${e.message}`))),
+        Effect.ensuring(Effect.suspend(() => {
+          busy = false
+          if (!again) return Effect.void
+          again = false
+          return tick()
+        }))
+      )
+
+    // The first tick before any account attaches: the node is registered and the view is filled.
+    yield* tick()
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), Effect.suspend(tick))))
+    yield* store.listen(
+      () => view.fork(view.refresh()),
+      () => view.fork(view.refresh())
+    )
+    // A graceful stop hands the meta lease over at once instead of after its expiry.
+    yield* Effect.addFinalizer(() => {
+      const fence = metaFence(view)
+      return fence === undefined ? Effect.void : Effect.ignore(store.release(fence))
+    })
+
+    const shape: ClusterModeShape = {
+      serverName: options.serverName,
+      clusterName: options.clusterName,
+      attach: (local) =>
+        Effect.gen(function*() {
+          view.accounts.set(local.account, local)
+          const gate: AccountGate = makeGate(view, local)
+          // Re-adopt at once what this node owns (after a restart its streams were just recovered).
+          yield* view.refresh()
+          return gate
+        }),
+      metaCluster: () => ({
+        name: options.clusterName,
+        leader: view.metaLeader,
+        cluster_size: view.nodes.filter((n) => n.cluster === options.clusterName).length
+      })
+    }
+    return shape
+  })
+
+export const layer = (options: MetaClusterOptions): Layer.Layer<ClusterMode, ClusterStore.ClusterStoreError> =>
+  Layer.effect(ClusterMode)(make(options))
