@@ -67,6 +67,8 @@ const forbidden = [
   ["store/", ["jetstream/api/", "jetstream/stream/", "jetstream/consumer/", "jetstream/actor/", "jetstream/JetStream.ts", "jetstream/StreamRegistry.ts", "core/", "embed/", "monitoring/"]],
   ["jetstream/actor/", ["jetstream/api/", "jetstream/stream/", "jetstream/consumer/", "jetstream/JetStream.ts", "jetstream/StreamRegistry.ts"]],
   ["protocol/", ["core/", "jetstream/", "store/"]],
+  // Routes sit on the core (routers, outbound buffers) and below JetStream, monitoring and the entry points.
+  ["cluster/", ["jetstream/", "monitoring/", "embed/", "system/", "store/"]],
   ["subject/", ["core/", "jetstream/", "store/"]]
 ]
 const violations = []

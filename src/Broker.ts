@@ -4,6 +4,7 @@
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { Accounts } from "./accounts/Accounts.ts"
+import { Cluster } from "./cluster/Cluster.ts"
 import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
@@ -109,8 +110,10 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   )
   // Once the client listener is up: the reports include it, the ports file names its port, and the
   // system account's services start (they report on the server).
-  return Layer.provideMerge(
+  const system = Layer.provideMerge(
     SystemAccount.layer,
     Layer.provideMerge(Layer.merge(Reports.attachServer, PortsFile.layer), server)
   )
+  // Routes last: every local subscription (JetStream's, the system account's) is announced to them.
+  return Layer.provideMerge(Cluster.layer, system)
 }

@@ -9,6 +9,7 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs"
 import * as AuthSettings from "./auth/AuthSettings.ts"
 import * as Broker from "./Broker.ts"
+import * as ClusterSettings from "./cluster/ClusterSettings.ts"
 import * as BrokerConfig from "./config/BrokerConfig.ts"
 import { BROKER_NAME } from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
@@ -70,9 +71,13 @@ const configFrom = (fileConfig: BrokerConfig.BrokerConfigInput): BrokerConfig.Br
   ...fileConfig,
   ...result.config,
   auth: AuthSettings.merge(fileConfig.auth, result.authFlags),
-  tls: result.tlsFlags === undefined ? fileConfig.tls : flagTls
+  tls: result.tlsFlags === undefined ? fileConfig.tls : flagTls,
+  cluster: ClusterSettings.mergeFlags(fileConfig.cluster, result.clusterFlags)
 })
 const input = configFrom(startFile)
+if (input.cluster === undefined && result.clusterFlags?.routes !== undefined) {
+  fail(["--routes needs --cluster (or a cluster block) to listen for routes"])
+}
 let config = BrokerConfig.make(input)
 
 if (result.checkConfig === true) {

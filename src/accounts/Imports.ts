@@ -110,7 +110,8 @@ export const startStreamImport = (i: StreamImport, ends: ImportEnds): () => void
       },
       // Interest here only while someone in the importer would receive the message, as nats-server's
       // shadow subscriptions (a push consumer delivering to an imported subject waits for that, push_bound).
-      interest: (subject) => interestAcross(ends.importer, map(subject))
+      interest: (subject) => interestAcross(ends.importer, map(subject)),
+      localOnly: true
     }
   )
   // A subscriber arriving in the importer is interest arriving here: wake the exporter's listeners.
@@ -181,7 +182,7 @@ export const startServiceImport = (
     local,
     (subject, reply, hdrLen, msg) => request(subject, reply, hdrLen, msg),
     undefined,
-    { routed: (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject) }
+    { routed: (to, subject, reply, hdrLen, msg) => request(to, reply, hdrLen, msg, subject), localOnly: true }
   )
   exporterClient.subscribe(
     `${prefix}>`,

@@ -5,6 +5,7 @@
 import { Context, Layer } from "effect"
 import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import type { ClusterSettings } from "../cluster/ClusterSettings.ts"
 import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 
@@ -62,6 +63,8 @@ export interface BrokerConfig {
   readonly accounts: AccountsSettings | undefined
   /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
   readonly mappings: ReadonlyArray<MappingSpec> | undefined
+  /** Routes to other servers (`cluster {}`, `--cluster`/`--routes`); undefined = a single server. */
+  readonly cluster: ClusterSettings | undefined
   /** `jetstream { cluster_store }`: the PostgreSQL URL of JetStream cluster mode; undefined = not clustered. */
   readonly clusterStore: string | undefined
   /** `server_tags` (lowercased): what `placement { tags }` matches. */
@@ -102,6 +105,7 @@ export const defaults: BrokerConfig = {
   encryption: undefined,
   accounts: undefined,
   mappings: undefined,
+  cluster: undefined,
   clusterStore: undefined,
   serverTags: [],
   uniqueTag: undefined

@@ -3,6 +3,7 @@
  * (`-p`, `--port`, `-port=4222`, `-js`, `-sd`, `-DV`, ...). Pure: argv in, a decision out.
  */
 import type { AuthSettings } from "../auth/AuthSettings.ts"
+import { type ClusterFlags, parseRouteUrl, type RouteUrl } from "../cluster/ClusterSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, type BrokerConfigInput } from "./BrokerConfig.ts"
 
 export type CliResult =
@@ -19,6 +20,8 @@ export type CliResult =
      * flags alone; `--tls=false` turns TLS off (and makes the other `--tls*` flags no-ops).
      */
     readonly tlsFlags?: TlsFlags
+    /** `--cluster`, `--routes`, `--cluster_name`, `--cluster_advertise`, `--no_advertise` (ClusterSettings.mergeFlags). */
+    readonly clusterFlags?: ClusterFlags
   }
   | { readonly _tag: "Print"; readonly text: string; readonly exitCode: 0 | 1 | 2 }
   /** `--signal <command>[=<pid or pid file>]`: signal a running broker and exit (nats-server `-sl`). */
@@ -67,6 +70,14 @@ TLS Options:
         --tlskey <file>              Private key for server certificate
         --tlsverify                  Enable TLS, verify client certificates
         --tlscacert <file>           Client certificate CA for verification
+
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes (nats://[user:pass@]host:port)
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
 
 JetStream Options:
     -js, --jetstream                 Enable JetStream functionality
@@ -123,6 +134,7 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
     keyFile?: string
     caFile?: string
   }
+  const clusterFlags: { -readonly [K in keyof ClusterFlags]?: ClusterFlags[K] } = {}
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i]!
     if (!raw.startsWith("-") || raw === "-" || raw === "--") return fail(`unexpected argument: ${raw}`)
@@ -190,6 +202,41 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
       tlsFlags.set = true
       continue
     }
+    if (name === "no_advertise") {
+      if (inline !== undefined && inline !== "true" && inline !== "false") {
+        return fail(`invalid boolean value ${JSON.stringify(inline)} for -${name}: parse error`)
+      }
+      clusterFlags.noAdvertise = inline !== "false"
+      continue
+    }
+    if (
+      name === "cluster" || name === "cluster_listen" || name === "routes" || name === "cluster_name" ||
+      name === "cluster_advertise" || name === "connect_retries"
+    ) {
+      const value = inline ?? argv[++i]
+      if (value === undefined) return fail(`flag needs an argument: ${raw}`)
+      if (name === "cluster" || name === "cluster_listen") {
+        const u = parseRouteUrl(value)
+        if (typeof u === "string") return fail(`invalid value ${JSON.stringify(value)} for flag ${raw}: ${u}`)
+        clusterFlags.listen = u
+      } else if (name === "routes") {
+        const routes: Array<RouteUrl> = []
+        for (const part of value.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+          const u = parseRouteUrl(part)
+          if (typeof u === "string") return fail(`invalid value ${JSON.stringify(value)} for flag ${raw}: ${u}`)
+          routes.push(u)
+        }
+        clusterFlags.routes = routes
+      } else if (name === "cluster_name") {
+        if (value === "" || /\s/.test(value)) return fail("cluster name cannot contain spaces or new lines")
+        clusterFlags.name = value
+      } else if (name === "cluster_advertise") clusterFlags.advertise = value
+      else {
+        if (!/^\d+$/.test(value)) return fail(`invalid value ${JSON.stringify(value)} for flag ${raw}: not an integer`)
+        clusterFlags.connectRetries = Number(value)
+      }
+      continue
+    }
     if (name === "user" || name === "pass" || name === "auth") {
       const value = inline ?? argv[++i]
       if (value === undefined) return fail(`flag needs an argument: ${raw}`)
@@ -227,6 +274,7 @@ export const parse = (argv: ReadonlyArray<string>): CliResult => {
     configFile,
     ...(checkConfig ? { checkConfig: true } : {}),
     ...(Object.keys(authFlags).length > 0 ? { authFlags } : {}),
+    ...(Object.keys(clusterFlags).length > 0 ? { clusterFlags } : {}),
     ...(!tlsFlags.set ? {} : tlsFlags.disabled ? { tlsFlags: { _tag: "Disabled" } as const } : {
       tlsFlags: {
         _tag: "Override",

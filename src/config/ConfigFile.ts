@@ -25,6 +25,7 @@ import { OPERATOR_KEYS, OperatorConfig } from "../auth/jwt/OperatorConfigFile.ts
 import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
+import * as ClusterConfigFile from "./ClusterConfigFile.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
 import * as MappingsConfigFile from "./MappingsConfigFile.ts"
@@ -54,7 +55,6 @@ const UNSUPPORTED = new Set([
   "disable_sublist_cache",
   "no_sublist_cache",
   "http_base_path",
-  "cluster",
   "gateway",
   "leaf",
   "leafnodes",
@@ -314,6 +314,14 @@ class Mapper {
         return
       case "accounts":
         return this.accounts(e)
+      case "cluster":
+        return this.set(
+          "cluster",
+          ClusterConfigFile.clusterBlock(e, parseGoDuration, {
+            error: (pos, message) => this.errors.push({ pos, message }),
+            warn: (pos, message) => this.warnings.push({ pos, message })
+          })
+        )
       case "tls":
         return this.set("tls", TlsConfigFile.tlsBlock(e, parseGoDuration, { error: (f, m) => this.error(f, m) }))
       case "no_system_account":

@@ -66,6 +66,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   headers = false
   noResponders = false
   name: string | undefined = undefined
+  /** CONNECT `protocol`: 1 and up take async INFO updates (the cluster's connect_urls). */
+  protocol = 0
   lang: string | undefined = undefined
   version: string | undefined = undefined
   readonly stats: ConnectionStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
@@ -222,6 +224,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.headers = o.headers ?? false
     this.noResponders = o.no_responders ?? false
     this.name = o.name
+    this.protocol = o.protocol ?? 0
     this.lang = o.lang
     this.version = o.version
     this.ok()
@@ -352,6 +355,13 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
 
   autoUnsubscribed(sub: Subscription): void {
     if (this.subs.get(sub.sid) === sub) this.subs.delete(sub.sid)
+  }
+
+  /** The server's INFO again (nats-server sendAsyncInfoToClients), to clients past CONNECT that take it. */
+  sendAsyncInfo(): void {
+    if (this.isClosed || !this.announced || this.protocol < 1) return
+    this.out.text(this.ctx.info(this.cid, this.wire.remoteAddress, undefined))
+    scheduleFlush(this)
   }
 
   // --- authentication ------------------------------------------------------------------

@@ -21,6 +21,8 @@ export interface ImportHooks {
   readonly routed?: RoutedHandler
   /** Whether a message on `subject` reaches a subscriber beyond this one (see `Subscriber.interestIn`). */
   readonly interest?: (subject: string) => boolean
+  /** Kept to this server (see `Subscription.localOnly`): an import's forwarding subscription. */
+  readonly localOnly?: boolean
 }
 
 let nextInternalId = 0
@@ -42,6 +44,7 @@ export class InternalClient implements Subscriber {
   /** `hooks` are for account imports: the routing subject of `publishAs` messages, and interest. */
   subscribe(subject: string, handler: InternalHandler, queue?: string, hooks?: ImportHooks): Subscription | undefined {
     const sub = new Subscription(this, subject, queue, String(++this.sids))
+    if (hooks?.localOnly === true) sub.localOnly = true
     if (!this.router.subscribe(sub)) return undefined
     this.handlers.set(sub, handler)
     if (hooks !== undefined) this.hooks.set(sub, hooks)

@@ -49,6 +49,18 @@ export class Subscription {
   wireSubject: string | undefined = undefined
   wireMsg: Uint8Array | undefined = undefined
   wireHmsg: Uint8Array | undefined = undefined
+  /**
+   * Set on the subscriptions that stand for another server's interest (a cluster route's RS+):
+   * a publish sends the message to that server once, however many of its subscriptions match.
+   */
+  remote: RemoteInterest | undefined = undefined
+  /** A remote queue subscription's weight: how many members the group has on that server. */
+  weight = 1
+  /**
+   * Never announced to other servers and never handed a message that came from one (account
+   * imports: cross-server traffic flows in the importing account, as nats-server's shadow subscriptions).
+   */
+  localOnly = false
   readonly owner: Subscriber
   readonly subject: string
   readonly queue: string | undefined
@@ -59,6 +71,18 @@ export class Subscription {
     this.queue = queue
     this.sid = sid
   }
+}
+
+/** Another server reached through a route, for one account: where a publish forwards a message once. */
+export interface RemoteInterest {
+  /** `queues`: the queue groups this server was chosen for (its members get the message there). */
+  forward(
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    queues: ReadonlyArray<string> | undefined
+  ): void
 }
 
 export interface RouterStats {
@@ -80,7 +104,9 @@ export class MessageRouter {
   }
 
   unsubscribe(sub: Subscription): boolean {
-    return this.sublist.remove(sub)
+    if (!this.sublist.remove(sub)) return false
+    if (this.unsubscribeListeners.size > 0) { for (const l of this.unsubscribeListeners) l(sub) }
+    return true
   }
 
   /**
@@ -98,9 +124,23 @@ export class MessageRouter {
     this.stats.inBytes += msg.length
     const result: SublistResult<Subscription> = this.sublist.match(subject)
     let n = 0
+    // Servers with interest, each sent the message once (with the queue groups it was picked for).
+    let remotes: Array<RemoteInterest> | undefined
+    let remoteQueues: Array<Array<string> | undefined> | undefined
     const psubs = result.psubs
     for (let i = 0; i < psubs.length; i++) {
       const s = psubs[i]!
+      const r = s.remote
+      if (r !== undefined) {
+        if (remotes === undefined) {
+          remotes = [r]
+          remoteQueues = [undefined]
+        } else if (!remotes.includes(r)) {
+          remotes.push(r)
+          remoteQueues!.push(undefined)
+        }
+        continue
+      }
       if (from !== undefined && s.owner === from && !from.echo) continue
       this.deliverTo(s, subject, reply, hdrLen, msg)
       n++
@@ -109,12 +149,119 @@ export class MessageRouter {
     for (let g = 0; g < qsubs.length; g++) {
       const group = qsubs[g]!
       const len = group.length
+      const chosen = this.pickMember(group, len, from)
+      if (chosen === undefined) continue
+      const r = chosen.remote
+      if (r === undefined) {
+        this.deliverTo(chosen, subject, reply, hdrLen, msg)
+        n++
+        continue
+      }
+      if (remotes === undefined) {
+        remotes = [r]
+        remoteQueues = [[chosen.queue!]]
+        continue
+      }
+      const at = remotes.indexOf(r)
+      if (at < 0) {
+        remotes.push(r)
+        remoteQueues!.push([chosen.queue!])
+      } else (remoteQueues![at] ??= []).push(chosen.queue!)
+    }
+    if (remotes !== undefined) {
+      for (let i = 0; i < remotes.length; i++) {
+        const queues = remoteQueues![i]
+        remotes[i]!.forward(subject, reply, hdrLen, msg, queues)
+        this.stats.outMsgs++
+        this.stats.outBytes += msg.length
+        n++
+      }
+    }
+    return n
+  }
+
+  /**
+   * One member of a queue group: round robin over the local members; a group with members on
+   * other servers is picked by weight, each server counting as many members as it announced
+   * (nats-server's random choice over the weight-expanded group).
+   */
+  private pickMember(group: ReadonlyArray<Subscription>, len: number, from: Subscriber | undefined) {
+    let total = 0
+    let remote = false
+    for (let k = 0; k < len; k++) {
+      const s = group[k]!
+      if (s.remote !== undefined) {
+        remote = true
+        total += s.weight
+      } else total++
+    }
+    if (!remote) {
       // Rotate the starting member so load spreads evenly across the group.
       const start = this.rr++ % len
       for (let k = 0; k < len; k++) {
         const s = group[(start + k) % len]!
         if (from !== undefined && s.owner === from && !from.echo) continue
-        this.deliverTo(s, subject, reply, hdrLen, msg)
+        return s
+      }
+      return undefined
+    }
+    let at = this.rr++ % total
+    let k = 0
+    for (; k < len; k++) {
+      const s = group[k]!
+      const w = s.remote !== undefined ? s.weight : 1
+      if (at < w) break
+      at -= w
+    }
+    for (let j = 0; j < len; j++) {
+      const s = group[(k + j) % len]!
+      if (s.remote === undefined && from !== undefined && s.owner === from && !from.echo) continue
+      return s
+    }
+    return undefined
+  }
+
+  /**
+   * A message another server forwarded: delivered to this server's own subscribers only (the
+   * cluster is a full mesh, so nothing is forwarded again), and to queue groups only when the
+   * sender picked this server for them (`queues`).
+   */
+  publishRouted(
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    queues: ReadonlyArray<string> | undefined
+  ): number {
+    this.stats.inMsgs++
+    this.stats.inBytes += msg.length
+    const result = this.sublist.match(subject)
+    // A JetStream delivery from another server: matched on `subject`, shown as the stream's subject.
+    let shown = subject
+    let routedOn: string | undefined
+    if (reply !== undefined && reply.startsWith(JS_ACK_PREFIX)) {
+      const at = reply.lastIndexOf("@")
+      if (at > 0 && at < reply.length - 1) {
+        shown = reply.slice(at + 1)
+        reply = reply.slice(0, at)
+        routedOn = subject
+      }
+    }
+    let n = 0
+    for (const s of result.psubs) {
+      if (s.remote !== undefined || s.localOnly) continue
+      this.deliverTo(s, shown, reply, hdrLen, msg, routedOn)
+      n++
+    }
+    if (queues === undefined || queues.length === 0) return n
+    for (const group of result.qsubs) {
+      if (!queues.includes(group[0]!.queue!)) continue
+      const len = group.length
+      const start = this.rr++ % len
+      for (let k = 0; k < len; k++) {
+        const s = group[(start + k) % len]!
+        if (s.remote !== undefined || s.localOnly) continue
+        this.deliverTo(s, shown, reply, hdrLen, msg, routedOn)
         n++
         break
       }
@@ -129,14 +276,31 @@ export class MessageRouter {
   publishAs(to: string, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): number {
     const result = this.sublist.match(to)
     let n = 0
+    let remotes: Array<RemoteInterest> | undefined
     for (const s of result.psubs) {
+      if (s.remote !== undefined) {
+        if (remotes === undefined) remotes = [s.remote]
+        else if (!remotes.includes(s.remote)) remotes.push(s.remote)
+        continue
+      }
       this.deliverTo(s, subject, reply, hdrLen, msg, to)
       n++
     }
     for (const group of result.qsubs) {
-      const s = group[this.rr++ % group.length]!
+      const s = this.pickMember(group, group.length, undefined)
+      if (s === undefined) continue
+      if (s.remote !== undefined) {
+        // nats-server carries the presented subject after an `@` in the JetStream ack reply.
+        s.remote.forward(to, presentedReply(reply, subject, to), hdrLen, msg, [s.queue!])
+        n++
+        continue
+      }
       this.deliverTo(s, subject, reply, hdrLen, msg, to)
       n++
+    }
+    if (remotes !== undefined) {
+      for (const r of remotes) r.forward(to, presentedReply(reply, subject, to), hdrLen, msg, undefined)
+      n += remotes.length
     }
     return n
   }
@@ -153,6 +317,8 @@ export class MessageRouter {
 
   /** Called after every successful subscribe (push consumers wait for interest in their deliver subject). */
   readonly subscribeListeners = new Set<(sub: Subscription) => void>()
+  /** Called after every removal, auto-unsubscribe included (the cluster withdraws interest from other servers). */
+  readonly unsubscribeListeners = new Set<(sub: Subscription) => void>()
 
   private deliverTo(
     s: Subscription,
@@ -170,11 +336,16 @@ export class MessageRouter {
       s.owner.deliverRouted(s, routedOn, subject, reply, hdrLen, msg)
     } else s.owner.deliver(s, subject, reply, hdrLen, msg)
     if (s.max > 0 && s.delivered >= s.max) {
-      this.sublist.remove(s)
+      this.unsubscribe(s)
       s.owner.autoUnsubscribed(s)
     }
   }
 }
+
+const JS_ACK_PREFIX = "$JS.ACK."
+
+const presentedReply = (reply: string | undefined, subject: string, to: string): string | undefined =>
+  reply !== undefined && subject !== to && reply.startsWith(JS_ACK_PREFIX) ? `${reply}@${subject}` : reply
 
 /** The server's router as a service; embedders and JetStream reach the same trie through it. */
 export class Router extends Context.Service<Router, MessageRouter>()("effect-jetstream/core/Router") {

@@ -41,6 +41,11 @@ export interface ServerShape {
    * and with changed authorization every open client is checked again (Connection.reauthorize).
    */
   readonly reload: (next: BrokerConfig, plan: Extract<ReloadPlan, { ok: true }>) => void
+  /**
+   * The cluster this server is in and the client URLs of every server in it (undefined with
+   * `no_advertise`): later INFOs carry them, and clients that take async INFO get one now.
+   */
+  readonly setClusterInfo: (cluster: string, connectUrls: ReadonlyArray<string> | undefined) => void
   /** Observes clients that finished CONNECT and their closes (the system account's events); returns the unwatch. */
   readonly watchClients: (watcher: ClientWatcher) => () => void
 }
@@ -220,6 +225,11 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         totalConnections: () => nextCid,
         slowConsumers: () => slowConsumers,
         closedStats: () => closedStats,
+        setClusterInfo: (cluster, connectUrls) => {
+          const { connect_urls: _, ...rest } = infoBase
+          infoBase = { ...rest, cluster, ...(connectUrls === undefined ? {} : { connect_urls: [...connectUrls] }) }
+          for (const c of connections) c.sendAsyncInfo()
+        },
         watchClients: (w) => {
           watchers.add(w)
           return () => watchers.delete(w)

@@ -74,6 +74,8 @@ export interface TransportShape {
     accept: (wire: Wire) => void,
     tls?: TlsListen
   ): Effect.Effect<Listener, TransportError, Scope.Scope>
+  /** Dials `host:port` (a route to another server); the wire is returned once the TCP connection is up. */
+  connect(host: string, port: number): Effect.Effect<Wire, TransportError>
 }
 
 /**
@@ -217,6 +219,24 @@ const wrap = (raw: net.Socket, tlsUp: TlsUpgrader | undefined): Wire => {
 
 export class Transport extends Context.Service<Transport, TransportShape>()("effect-jetstream/platform/Transport") {
   static readonly layerNode = Layer.succeed(Transport)({
+    connect: (host, port) =>
+      Effect.callback<Wire, TransportError>((resume) => {
+        const socket = net.connect({ host, port, noDelay: true })
+        const failed = (err: NodeJS.ErrnoException) =>
+          resume(
+            Effect.fail(
+              new TransportError({ message: `cannot connect to ${host}:${port}: ${err.message}`, code: err.code })
+            )
+          )
+        socket.once("error", failed)
+        socket.once("connect", () => {
+          socket.off("error", failed)
+          // "close" follows any later error; the route reports the reason itself.
+          socket.on("error", () => {})
+          resume(Effect.succeed(wrap(socket, undefined)))
+        })
+        return Effect.sync(() => void socket.destroy())
+      }),
     listen: (host, port, accept, tlsListen) =>
       Effect.acquireRelease(
         Effect.callback<{ server: net.Server; listener: Listener }, TransportError>((resume) => {

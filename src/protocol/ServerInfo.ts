@@ -20,6 +20,8 @@ export const ServerInfo = Schema.Struct({
   client_id: Schema.Number,
   client_ip: Schema.String,
   nonce: Schema.optionalKey(Schema.String),
+  cluster: Schema.optionalKey(Schema.String),
+  connect_urls: Schema.optionalKey(Schema.Array(Schema.String)),
   domain: Schema.optionalKey(Schema.String)
 })
 export type ServerInfo = typeof ServerInfo.Type
