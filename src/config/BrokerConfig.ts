@@ -119,6 +119,32 @@ export const make = (overrides: BrokerConfigInput = {}): BrokerConfig => {
   return out as unknown as BrokerConfig
 }
 
+/**
+ * Cluster mode is routes (`cluster {}` with a name) plus `jetstream { cluster_store }` plus a
+ * `server_name`: the reason a combination cannot run, or undefined. nats-server's own JetStream
+ * clustering (its Raft) is not built, so a cluster with JetStream needs the store.
+ */
+export const clusterModeProblem = (c: BrokerConfig): string | undefined => {
+  if (c.clusterStore !== undefined) {
+    if (!c.jetstream) return "jetstream.cluster_store is set but JetStream is not enabled"
+    if (c.cluster === undefined) {
+      return "jetstream.cluster_store needs a cluster {} block (routes to the other servers of the cluster)"
+    }
+    if (c.cluster.name === undefined || c.cluster.name === "") {
+      return "jetstream.cluster_store needs the cluster to have a name (cluster { name: ... } or --cluster_name)"
+    }
+    if (c.serverName === undefined || c.serverName === "") {
+      return "jetstream.cluster_store needs server_name: it names this server's leases and streams in the store"
+    }
+    return undefined
+  }
+  if (c.jetstream && c.cluster !== undefined) {
+    return "JetStream in a cluster needs jetstream { cluster_store: \"postgres://...\" }: " +
+      "this broker keeps the cluster's JetStream state in PostgreSQL and does not run nats-server's Raft"
+  }
+  return undefined
+}
+
 /** The resolved configuration as a service, so layers read it instead of taking parameters. */
 export class ServerConfig
   extends Context.Service<ServerConfig, BrokerConfig>()("effect-jetstream/config/ServerConfig")

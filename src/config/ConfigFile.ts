@@ -352,7 +352,9 @@ class Mapper {
   serverTags(e: ConfigEntry) {
     const v = e.value
     const items = v._tag === "String" ? [v] : v._tag === "Array" ? v.items : undefined
-    if (items === undefined) return this.error(e, `${e.key}: expected a string or an array of strings, got ${kindOf(v)}`)
+    if (items === undefined) {
+      return this.error(e, `${e.key}: expected a string or an array of strings, got ${kindOf(v)}`)
+    }
     const tags: Array<string> = []
     for (const item of items) {
       if (item._tag !== "String") return this.error(e, `${e.key}: every tag must be a string, got ${kindOf(item)}`)

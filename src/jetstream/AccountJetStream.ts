@@ -344,7 +344,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         : decision.wrap(Effect.suspend(() => route.run(ctx, token, req.body)))
       const answer = handler.pipe(
         Effect.match({
-          onSuccess: (body) => apiResponse(type, gate === undefined ? body : gate.decorate(type, body)),
+          // The owner adds its cluster section; the cluster's own answers carry the owner's already.
+          onSuccess: (body) =>
+            apiResponse(type, gate === undefined || decision._tag !== "Local" ? body : gate.decorate(type, body)),
           onFailure: failed
         }),
         Effect.catchCause((cause) => {

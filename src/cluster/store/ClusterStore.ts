@@ -163,7 +163,10 @@ export interface ClusterStoreShape {
    * One statement outside any fence: only for writes guarded by their own row condition (an owner
    * refusing the pending create assigned to it).
    */
-  readonly exec: (sql: string, params?: ReadonlyArray<unknown>) => Effect.Effect<Array<Record<string, unknown>>, ClusterStoreError>
+  readonly exec: (
+    sql: string,
+    params?: ReadonlyArray<unknown>
+  ) => Effect.Effect<Array<Record<string, unknown>>, ClusterStoreError>
   readonly streams: () => Effect.Effect<Array<StreamRow>, ClusterStoreError>
   readonly consumers: () => Effect.Effect<Array<ConsumerRow>, ClusterStoreError>
   /** Publishes a hint on the channel (outside any transaction: a hint never blocks a commit). */

@@ -209,39 +209,40 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     })
 
   /** Runs an owner's mutation and its record in one transaction under the stream's term. */
-  const fenced = (op: string, stream: string, consumer: string | undefined, request: Uint8Array) =>
-  (handler: Effect.Effect<ApiBody, ApiError>): Effect.Effect<ApiBody, ApiError> => {
-    const fence = streamFence(view, account, stream)
-    if (fence === undefined) return Effect.fail(notAvailable())
-    const k = key(account, stream)
-    return store.fenced(fence, (tx) =>
-      Effect.gen(function*() {
-        const body = yield* handler
-        if (op === "UPDATE") {
-          const config = JSON.parse(decodeUtf8(request))
-          yield* tx.query(Sql.updateStreamConfig, [account, stream, config])
-          const row = view.streams.get(k)
-          if (row !== undefined) view.streams.set(k, { ...row, config })
-        } else if (op === "DELETE") {
-          yield* tx.query(Sql.deleteStream, [account, stream])
-          yield* tx.query(Sql.deleteLease, [fence.asset])
-          view.streams.delete(k)
-          view.terms.delete(k)
-        } else if (op === "CONSUMER.DELETE") {
-          yield* tx.query(Sql.deleteConsumer, [account, stream, consumer])
-        } else {
-          // Durable consumers are recorded (an R3 owner will recover them from here); ephemeral ones live and die locally.
-          const cfg = body.config as Record<string, unknown> | undefined
-          if (cfg !== undefined && typeof cfg.durable_name === "string" && typeof body.name === "string") {
-            yield* tx.query(Sql.upsertConsumer, [account, stream, body.name, cfg])
+  const fenced =
+    (op: string, stream: string, consumer: string | undefined, request: Uint8Array) =>
+    (handler: Effect.Effect<ApiBody, ApiError>): Effect.Effect<ApiBody, ApiError> => {
+      const fence = streamFence(view, account, stream)
+      if (fence === undefined) return Effect.fail(notAvailable())
+      const k = key(account, stream)
+      return store.fenced(fence, (tx) =>
+        Effect.gen(function*() {
+          const body = yield* handler
+          if (op === "UPDATE") {
+            const config = JSON.parse(decodeUtf8(request))
+            yield* tx.query(Sql.updateStreamConfig, [account, stream, config])
+            const row = view.streams.get(k)
+            if (row !== undefined) view.streams.set(k, { ...row, config })
+          } else if (op === "DELETE") {
+            yield* tx.query(Sql.deleteStream, [account, stream])
+            yield* tx.query(Sql.deleteLease, [fence.asset])
+            view.streams.delete(k)
+            view.terms.delete(k)
+          } else if (op === "CONSUMER.DELETE") {
+            yield* tx.query(Sql.deleteConsumer, [account, stream, consumer])
+          } else {
+            // Durable consumers are recorded (an R3 owner will recover them from here); ephemeral ones live and die locally.
+            const cfg = body.config as Record<string, unknown> | undefined
+            if (cfg !== undefined && typeof cfg.durable_name === "string" && typeof body.name === "string") {
+              yield* tx.query(Sql.upsertConsumer, [account, stream, body.name, cfg])
+            }
           }
-        }
-        return body
-      })).pipe(
-        Effect.tap(() => Effect.ignore(store.notify({ kind: "changed", account, stream }))),
-        Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable()))
-      )
-  }
+          return body
+        })).pipe(
+          Effect.tap(() => Effect.ignore(store.notify({ kind: "changed", account, stream }))),
+          Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable()))
+        )
+    }
 
   const decide = (subject: string, body: Uint8Array): Decision => {
     const c = classify(subject)

@@ -67,4 +67,3 @@ export const storedError = (u: unknown): ApiError | undefined => {
   if (e === undefined || typeof e.code !== "number" || typeof e.err_code !== "number") return undefined
   return new ApiError({ code: e.code, err_code: e.err_code, description: String(e.description ?? "") })
 }
-

@@ -12,15 +12,17 @@
  * within that time and its streams are reported offline once its heartbeat is that old.
  */
 import { Effect, FiberSet, Layer, type Scope } from "effect"
-import { streamAsset, META_ASSET } from "../../cluster/store/ClusterSchema.ts"
+import { META_ASSET, streamAsset } from "../../cluster/store/ClusterSchema.ts"
 import * as ClusterStore from "../../cluster/store/ClusterStore.ts"
 import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.ts"
 import { createStream } from "../api/StreamApi.ts"
 import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
 import { makeGate } from "./ClusterRequests.ts"
-import { type ClusterView, key, LEASE_MS, metaFence, type MetaClusterOptions, TICK_MS } from "./ClusterView.ts"
+import { type ClusterView, key, LEASE_MS, type MetaClusterOptions, metaFence, TICK_MS } from "./ClusterView.ts"
 
-const make = (options: MetaClusterOptions): Effect.Effect<ClusterModeShape, ClusterStore.ClusterStoreError, Scope.Scope> =>
+const make = (
+  options: MetaClusterOptions
+): Effect.Effect<ClusterModeShape, ClusterStore.ClusterStoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const { log } = options
     const store = yield* ClusterStore.make(options.url)
@@ -68,10 +70,14 @@ const make = (options: MetaClusterOptions): Effect.Effect<ClusterModeShape, Clus
         if (row.status === "ready") {
           if (view.terms.has(k)) return
           if (local.registry.get(row.name) === undefined) {
-            return warnOnce(`JetStream cluster: stream ${row.account} > ${row.name} is assigned here but has no data here`)
+            return warnOnce(
+              `JetStream cluster: stream ${row.account} > ${row.name} is assigned here but has no data here`
+            )
           }
           const term = yield* store.acquire(streamAsset(row.account, row.name), options.serverName, LEASE_MS)
-          if (term === undefined) return warnOnce(`JetStream cluster: the lease of ${row.account} > ${row.name} is held elsewhere`)
+          if (term === undefined) {
+            return warnOnce(`JetStream cluster: the lease of ${row.account} > ${row.name} is held elsewhere`)
+          }
           view.terms.set(k, term)
           log.info(`JetStream cluster: owning stream ${row.account} > ${row.name} (term ${term})`)
           return
@@ -96,8 +102,11 @@ const make = (options: MetaClusterOptions): Effect.Effect<ClusterModeShape, Clus
           const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
           const fence = term === undefined ? undefined : { asset, owner: options.serverName, term }
           const confirmed = fence === undefined ? [] : yield* Effect.catchTag(
-            store.fenced(fence, (tx) =>
-              tx.query(ClusterStore.Sql.confirmStream, [row.account, row.name, options.serverName, result.success])),
+            store.fenced(
+              fence,
+              (tx) =>
+                tx.query(ClusterStore.Sql.confirmStream, [row.account, row.name, options.serverName, result.success])
+            ),
             "StaleTerm",
             () => Effect.succeed([])
           )
@@ -191,5 +200,8 @@ const make = (options: MetaClusterOptions): Effect.Effect<ClusterModeShape, Clus
     return shape
   })
 
-export const layer = (options: MetaClusterOptions): Layer.Layer<ClusterMode, ClusterStore.ClusterStoreError> =>
-  Layer.effect(ClusterMode)(make(options))
+/** A start that cannot reach the store stops with the reason (a defect: the entry points print its message). */
+export const layer = (options: MetaClusterOptions): Layer.Layer<ClusterMode> =>
+  Layer.effect(ClusterMode)(
+    Effect.catch(make(options), (e) => Effect.die(new Error(`cannot use the cluster store: ${e.detail}`)))
+  )

@@ -1,0 +1,196 @@
+/**
+ * JetStream cluster mode: three brokers with routes and a PostgreSQL cluster store, used through
+ * the official nats.js v3 clients connected to different nodes.
+ */
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { type ClusterNode, startCluster, type TestCluster } from "../support/Cluster.ts"
+import { failure, sleep } from "../support/Js.ts"
+import { describePostgres } from "../support/Postgres.ts"
+
+const dc = new TextDecoder()
+
+describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
+  let cluster: TestCluster
+  const conns: Array<NatsConnection> = []
+  const nc = async (node: ClusterNode) => {
+    const c = await connect({ servers: node.url(), reconnect: false })
+    conns.push(c)
+    return c
+  }
+  const jsz = async (node: ClusterNode) =>
+    (await (await fetch(`http://127.0.0.1:${node.monitorPort}/jsz`)).json()) as Record<string, unknown>
+  /** Every reply a raw API request gets within `ms` (exactly one node must answer). */
+  const replies = async (node: ClusterNode, subject: string, body = "", ms = 700): Promise<Array<string>> => {
+    const c = await nc(node)
+    const inbox = createInbox()
+    const got: Array<string> = []
+    const sub = c.subscribe(inbox, { callback: (_e, m) => got.push(dc.decode(m.data)) })
+    await c.flush()
+    c.publish(subject, body, { reply: inbox })
+    await sleep(ms)
+    sub.unsubscribe()
+    return got
+  }
+
+  beforeAll(async () => {
+    cluster = await startCluster([["az:a"], ["az:b", "ssd"], ["az:c"]])
+    // The first ticks elect a meta leader and fill every node's view of the others.
+    const deadline = Date.now() + 15_000
+    for (;;) {
+      const leaders = await Promise.all(cluster.nodes.map(async (n) => (await jsz(n)).meta_cluster))
+      const named = leaders.map((l) => (l as { leader?: string; cluster_size: number }))
+      if (named.every((l) => l.leader !== undefined && l.leader === named[0]!.leader && l.cluster_size === 3)) break
+      if (Date.now() > deadline) throw new Error(`no agreed meta leader: ${JSON.stringify(leaders)}`)
+      await sleep(200)
+    }
+  }, 60_000)
+  afterAll(async () => {
+    await Promise.all(conns.map((c) => c.close().catch(() => undefined)))
+    await cluster?.stop()
+  })
+
+  it("/jsz meta_cluster: every node names the same leader, cluster ejs, size 3", async () => {
+    const metas = await Promise.all(cluster.nodes.map(async (n) => (await jsz(n)).meta_cluster))
+    expect(metas[0]).toEqual({ name: "ejs", leader: expect.stringMatching(/^n[123]$/), cluster_size: 3 })
+    expect(metas[1]).toEqual(metas[0])
+    expect(metas[2]).toEqual(metas[0])
+  })
+
+  it("a stream and a consumer created through n1, published to through n2, consumed through n3", async () => {
+    const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode]
+    const jsm1 = await jetstreamManager(await nc(n1))
+    const created = await jsm1.streams.add({ name: "ORDERS", subjects: ["orders.>"] })
+    expect(created.config.name).toBe("ORDERS")
+    expect(created.cluster?.name).toBe("ejs")
+    const owner = created.cluster?.leader
+    expect(owner).toMatch(/^n[123]$/)
+    await jsm1.consumers.add("ORDERS", { durable_name: "proc", ack_policy: AckPolicy.Explicit })
+
+    const js2 = jetstream(await nc(n2))
+    for (let i = 1; i <= 5; i++) {
+      const ack = await js2.publish(`orders.${i}`, `order ${i}`)
+      expect(ack).toEqual({ stream: "ORDERS", seq: i, duplicate: false })
+    }
+
+    const js3 = jetstream(await nc(n3))
+    const consumer = await js3.consumers.get("ORDERS", "proc")
+    const batch = await consumer.fetch({ max_messages: 5, expires: 3000 })
+    const seen: Array<string> = []
+    for await (const m of batch) {
+      seen.push(`${m.subject}=${m.string()}`)
+      await m.ackAck()
+    }
+    expect(seen).toEqual([1, 2, 3, 4, 5].map((i) => `orders.${i}=order ${i}`))
+
+    const jsm3 = await jetstreamManager(await nc(n3))
+    const info = await jsm3.streams.info("ORDERS")
+    expect(info.state.messages).toBe(5)
+    expect(info.cluster).toEqual({ name: "ejs", leader: owner })
+    const ci = await jsm3.consumers.info("ORDERS", "proc")
+    expect([ci.num_ack_pending, ci.num_pending, ci.delivered.stream_seq]).toEqual([0, 0, 5])
+  })
+
+  it("every API request gets exactly one answer, whichever node it enters", async () => {
+    for (const node of cluster.nodes) {
+      const info = await replies(node, "$JS.API.STREAM.INFO.ORDERS")
+      expect(info.length).toBe(1)
+      expect(JSON.parse(info[0]!).state.messages).toBe(5)
+      const names = await replies(node, "$JS.API.STREAM.NAMES")
+      expect(names.map((r) => JSON.parse(r).streams)).toEqual([["ORDERS"]])
+      const missing = await replies(node, "$JS.API.STREAM.INFO.NOPE")
+      expect(missing.map((r) => JSON.parse(r).error)).toEqual([{
+        code: 404,
+        err_code: 10059,
+        description: "stream not found"
+      }])
+    }
+  })
+
+  it("placement by tags: the tagged node gets the stream; unmatched tags are refused with 10005", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[0]!))
+    const ssd = await jsm.streams.add({ name: "FAST", subjects: ["fast.>"], placement: { tags: ["ssd"] } })
+    expect(ssd.cluster?.leader).toBe("n2")
+    const c = await jsm.streams.add({ name: "ZONEC", subjects: ["zonec.>"], placement: { tags: ["az:c"] } })
+    expect(c.cluster?.leader).toBe("n3")
+    expect(await failure(jsm.streams.add({ name: "NOWHERE", subjects: ["nowhere.>"], placement: { tags: ["gpu"] } })))
+      .toBe("400 10005 no suitable peers for placement, tags not matched ['gpu']")
+    expect(await failure(jsm.streams.info("NOWHERE"))).toBe("404 10059 stream not found")
+  })
+
+  it("two nodes racing to create one name: one stream, and the different config gets 10058", async () => {
+    const a = await jetstreamManager(await nc(cluster.nodes[0]!))
+    const b = await jetstreamManager(await nc(cluster.nodes[2]!))
+    const results = await Promise.all([
+      failure(a.streams.add({ name: "RACE", subjects: ["race.a"] })),
+      failure(b.streams.add({ name: "RACE", subjects: ["race.b"] }))
+    ])
+    expect(results.sort()).toEqual(["400 10058 stream name already in use with a different configuration", "ok"])
+    // The same config twice at once: both succeed, one stream.
+    const same = await Promise.all([
+      failure(a.streams.add({ name: "TWIN", subjects: ["twin.>"] })),
+      failure(b.streams.add({ name: "TWIN", subjects: ["twin.>"] }))
+    ])
+    expect(same).toEqual(["ok", "ok"])
+    const names: Array<string> = []
+    for await (const n of a.streams.names()) names.push(n)
+    expect(names.sort()).toEqual(["FAST", "ORDERS", "RACE", "TWIN", "ZONEC"])
+  })
+
+  it(
+    "the owner killed: STREAM.INFO through another node says offline (10118); restarted: serves its data again",
+    async () => {
+      const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode]
+      const js = jetstream(await nc(n1))
+      for (let i = 0; i < 3; i++) await js.publish("zonec.x", `z${i}`)
+      await cluster.kill(n3)
+      const jsm = await jetstreamManager(await nc(n2))
+      // The owner's heartbeat ages out within the lease time (5 s); a new meta leader, if n3 led, as fast.
+      let answer = ""
+      const deadline = Date.now() + 20_000
+      while (Date.now() < deadline) {
+        answer = await failure(jsm.streams.info("ZONEC", { timeout: 1000 } as never))
+        if (answer.startsWith("500")) break
+        await sleep(300)
+      }
+      expect(answer).toBe("500 10118 stream is offline")
+      // Streams on live nodes keep serving meanwhile.
+      expect((await jsm.streams.info("FAST")).cluster?.leader).toBe("n2")
+
+      await cluster.start(n3)
+      let info: Awaited<ReturnType<typeof jsm.streams.info>> | undefined
+      const back = Date.now() + 20_000
+      while (Date.now() < back) {
+        try {
+          info = await jsm.streams.info("ZONEC")
+          break
+        } catch {
+          await sleep(300)
+        }
+      }
+      expect(info?.state.messages).toBe(3)
+      expect(info?.cluster).toEqual({ name: "ejs", leader: "n3" })
+      const jsz3 = await jsz(n3)
+      expect((jsz3.meta_cluster as { cluster_size: number }).cluster_size).toBe(3)
+    },
+    60_000
+  )
+
+  it("$JS.API.INFO through any node counts the cluster's streams and consumers", async () => {
+    for (const node of cluster.nodes) {
+      const jsm = await jetstreamManager(await nc(node))
+      const info = await jsm.getAccountInfo()
+      expect([info.streams, info.consumers]).toEqual([5, 1])
+    }
+  })
+
+  it("a stream deleted through one node is gone on all of them", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[1]!))
+    expect(await jsm.streams.delete("TWIN")).toBe(true)
+    for (const node of cluster.nodes) {
+      const j = await jetstreamManager(await nc(node))
+      expect(await failure(j.streams.info("TWIN"))).toBe("404 10059 stream not found")
+    }
+  })
+})
