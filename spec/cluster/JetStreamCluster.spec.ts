@@ -26,7 +26,7 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
     const c = await nc(node)
     const inbox = createInbox()
     const got: Array<string> = []
-    const sub = c.subscribe(inbox, { callback: (_e, m) => got.push(dc.decode(m.data)) })
+    const sub = c.subscribe(inbox, { callback: (_e, m) => void got.push(dc.decode(m.data)) })
     await c.flush()
     c.publish(subject, body, { reply: inbox })
     await sleep(ms)
@@ -110,11 +110,23 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
 
   it("placement by tags: the tagged node gets the stream; unmatched tags are refused with 10005", async () => {
     const jsm = await jetstreamManager(await nc(cluster.nodes[0]!))
-    const ssd = await jsm.streams.add({ name: "FAST", subjects: ["fast.>"], placement: { tags: ["ssd"] } })
+    const ssd = await jsm.streams.add({
+      name: "FAST",
+      subjects: ["fast.>"],
+      placement: { cluster: "ejs", tags: ["ssd"] }
+    })
     expect(ssd.cluster?.leader).toBe("n2")
-    const c = await jsm.streams.add({ name: "ZONEC", subjects: ["zonec.>"], placement: { tags: ["az:c"] } })
+    const c = await jsm.streams.add({
+      name: "ZONEC",
+      subjects: ["zonec.>"],
+      placement: { cluster: "", tags: ["az:c"] }
+    })
     expect(c.cluster?.leader).toBe("n3")
-    expect(await failure(jsm.streams.add({ name: "NOWHERE", subjects: ["nowhere.>"], placement: { tags: ["gpu"] } })))
+    expect(
+      await failure(
+        jsm.streams.add({ name: "NOWHERE", subjects: ["nowhere.>"], placement: { cluster: "", tags: ["gpu"] } })
+      )
+    )
       .toBe("400 10005 no suitable peers for placement, tags not matched ['gpu']")
     expect(await failure(jsm.streams.info("NOWHERE"))).toBe("404 10059 stream not found")
   })
