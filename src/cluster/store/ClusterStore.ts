@@ -191,6 +191,8 @@ export const Sql = {
   refuseStream: `UPDATE ejs_streams SET status = 'failed', result = $4
     WHERE account = $1 AND name = $2 AND owner = $3 AND status = 'pending' RETURNING name`,
   deleteFailed: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 AND status = 'failed' RETURNING name`,
+  adoptStream: `INSERT INTO ejs_streams (account, name, config, owner, status)
+    VALUES ($1, $2, $3, $4, 'ready') ON CONFLICT (account, name) DO NOTHING RETURNING name`,
   deletePending: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 AND status = 'pending' RETURNING name`,
   deleteStream: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 RETURNING name`,
   updateStreamConfig: `UPDATE ejs_streams SET config = $3 WHERE account = $1 AND name = $2 RETURNING name`,

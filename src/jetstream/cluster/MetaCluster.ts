@@ -11,11 +11,13 @@
  * harmless. Leases last LEASE_MS by PostgreSQL's clock, so a node that dies loses the meta lease
  * within that time and its streams are reported offline once its heartbeat is that old.
  */
-import { Effect, FiberSet, Layer, type Scope } from "effect"
+import { Cause, Effect, FiberSet, Layer, type Scope } from "effect"
 import { META_ASSET, streamAsset } from "../../cluster/store/ClusterSchema.ts"
 import * as ClusterStore from "../../cluster/store/ClusterStore.ts"
 import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.ts"
 import { createStream } from "../api/StreamApi.ts"
+import { encodeJson } from "../codec/Json.ts"
+import { encodeStreamConfig } from "../model/StreamConfig.ts"
 import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
 import { makeGate } from "./ClusterRequests.ts"
 import { type ClusterView, key, LEASE_MS, type MetaClusterOptions, metaFence, TICK_MS } from "./ClusterView.ts"
@@ -28,6 +30,7 @@ const make = (
     const store = yield* ClusterStore.make(options.url)
     const runFork = yield* FiberSet.makeRuntime<never>()
     let busy = false
+    let failing: string | undefined
     let again = false
     const view: ClusterView = {
       options,
@@ -158,7 +161,23 @@ const make = (
         view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
         for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
       }).pipe(
-        Effect.catch((e) => Effect.sync(() => log.warn(`JetStream cluster: ${e.message}`))),
+        // A store outage is logged when it starts and when it ends, not every second; a defect is
+        // logged too and the next tick runs all the same.
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (failing !== undefined) log.info(`JetStream cluster: the cluster store is reachable again`)
+            failing = undefined
+          })
+        ),
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.sync(() => {
+            const text = Cause.squash(cause) instanceof Error
+              ? (Cause.squash(cause) as Error).message
+              : Cause.pretty(cause)
+            if (failing !== text) log.warn(`JetStream cluster: ${text}`)
+            failing = text
+          })
+        ),
         Effect.ensuring(Effect.suspend(() => {
           busy = false
           if (!again) return Effect.void
@@ -187,6 +206,21 @@ const make = (
         Effect.gen(function*() {
           view.accounts.set(local.account, local)
           const gate: AccountGate = makeGate(view, local)
+          // Streams in this node's store that the cluster does not know (written before cluster mode)
+          // join it as this node's; a name another node already serves stays unserved here.
+          for (const actor of local.registry.all()) {
+            if (view.streams.has(key(local.account, actor.name))) continue
+            const config = encodeJson(encodeStreamConfig(actor.config))
+            const taken = yield* Effect.orElseSucceed(
+              store.exec(ClusterStore.Sql.adoptStream, [local.account, actor.name, config, options.serverName]),
+              () => []
+            )
+            if (taken.length === 0) {
+              warnOnce(`JetStream cluster: stream ${local.account} > ${actor.name} here is another node's; not served`)
+            } else {log.info(
+                `JetStream cluster: stream ${local.account} > ${actor.name} from this node's store joins the cluster`
+              )}
+          }
           // Re-adopt at once what this node owns (after a restart its streams were just recovered).
           yield* view.refresh()
           return gate
