@@ -247,7 +247,7 @@ describe("features not built yet", () => {
     const r = ok(
       "port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
         "mqtt { port: 1883 }\ngateway { name: g }\n" +
-        "jetstream { unique_tag: az }"
+        "jetstream { max_outstanding_catchup: 1 }"
     )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
@@ -256,7 +256,7 @@ describe("features not built yet", () => {
       "/etc/b.conf:4:1: websocket is not supported yet and is ignored",
       "/etc/b.conf:5:1: mqtt is not supported yet and is ignored",
       "/etc/b.conf:6:1: gateway is not supported yet and is ignored",
-      "/etc/b.conf:7:13: jetstream.unique_tag is not supported yet and is ignored"
+      "/etc/b.conf:7:13: jetstream.max_outstanding_catchup is not supported yet and is ignored"
     ])
   })
 
