@@ -14,7 +14,7 @@ import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
-import { Reports } from "./monitoring/Reports.ts"
+import { attachCluster, Reports } from "./monitoring/Reports.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { makeServerId } from "./protocol/ServerInfo.ts"
@@ -137,5 +137,5 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
     Layer.provideMerge(Layer.merge(Reports.attachServer, PortsFile.layer), server)
   )
   // Routes last: every local subscription (JetStream's, the system account's) is announced to them.
-  return Layer.provideMerge(Cluster.layer, system)
+  return Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
 }

@@ -5,14 +5,14 @@
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, expect, it } from "vitest"
-import { type ClusterNode, startCluster, type TestCluster } from "../support/Cluster.ts"
+import { type ClusterNode, startJetStreamCluster, type JetStreamCluster } from "../support/JsCluster.ts"
 import { failure, sleep } from "../support/Js.ts"
 import { describePostgres } from "../support/Postgres.ts"
 
 const dc = new TextDecoder()
 
 describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
-  let cluster: TestCluster
+  let cluster: JetStreamCluster
   const conns: Array<NatsConnection> = []
   const nc = async (node: ClusterNode) => {
     const c = await connect({ servers: node.url(), reconnect: false })
@@ -35,7 +35,7 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
   }
 
   beforeAll(async () => {
-    cluster = await startCluster([["az:a"], ["az:b", "ssd"], ["az:c"]])
+    cluster = await startJetStreamCluster([["az:a"], ["az:b", "ssd"], ["az:c"]])
     // The first ticks elect a meta leader and fill every node's view of the others.
     const deadline = Date.now() + 15_000
     for (;;) {

@@ -245,13 +245,13 @@ describe("encryption at rest and HTTPS monitoring", () => {
 describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
     const r = ok(
-      "port: 1\ncluster { name: c, listen: 6222 }\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
+      "port: 1\nclient_advertise: x\nleafnodes { port: 7422 }\nwebsocket { port: 8080 }\n" +
         "mqtt { port: 1883 }\ngateway { name: g }\n" +
         "jetstream { max_outstanding_catchup: 1 }"
     )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
-      "/etc/b.conf:2:1: cluster is not supported yet and is ignored",
+      "/etc/b.conf:2:1: client_advertise is not supported yet and is ignored",
       "/etc/b.conf:3:1: leafnodes is not supported yet and is ignored",
       "/etc/b.conf:4:1: websocket is not supported yet and is ignored",
       "/etc/b.conf:5:1: mqtt is not supported yet and is ignored",

@@ -48,13 +48,13 @@ describe("config file errors stop startup with exit 1", () => {
 
   it("-t checks the file and exits 0 (or 1), like nats-server -t", async () => {
     const dir = tmp()
-    const good = write(dir, "good.conf", "port: -1\ncluster { name: c }\n")
+    const good = write(dir, "good.conf", "port: -1\nleafnodes { port: 7422 }\n")
     const [ok, bad] = await Promise.all([
       runCli(["-c", good, "-t"]),
       runCli(["-c", write(dir, "b.conf", "port: x y"), "-t"])
     ])
     assert.strictEqual(ok.code, 0)
-    assert.include(ok.stderr, `${good}:2:1: cluster is not supported yet and is ignored`)
+    assert.include(ok.stderr, `${good}:2:1: leafnodes is not supported yet and is ignored`)
     assert.include(ok.stderr, `effect-jetstream: configuration file ${good} is valid`)
     assert.strictEqual(bad.code, 1)
   })

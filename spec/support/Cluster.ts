@@ -1,80 +1,123 @@
 /**
- * Three brokers joined by routes, in JetStream cluster mode on a temporary PostgreSQL: each node a
- * real CLI process (it can be killed and restarted with its store), ports from 32000-32999.
+ * Test support: brokers joined by routes, in this process, on loopback. Route ports are fixed
+ * (a node restarted must be found where its peers dial it); each spec file picks its own range.
  */
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import type { TestPostgres } from "../../src/testing/TestPostgres.ts"
-import { startTestPostgres } from "./Postgres.ts"
-import { type BrokerProcess, startCli } from "./Process.ts"
+import { Context, Effect, Exit, Layer, Option, Scope } from "effect"
+import * as Broker from "../../src/Broker.ts"
+import { Cluster, type ClusterShape } from "../../src/cluster/Cluster.ts"
+import type { ClusterSettings } from "../../src/cluster/ClusterSettings.ts"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
+import { InternalClient } from "../../src/core/InternalClient.ts"
+import { Router } from "../../src/core/Router.ts"
+import { Server } from "../../src/core/Server.ts"
+import { Monitor } from "../../src/monitoring/Monitor.ts"
 
 export interface ClusterNode {
   readonly name: string
-  readonly tags: ReadonlyArray<string>
-  readonly configFile: string
-  readonly monitorPort: number
-  proc: BrokerProcess | undefined
-  /** `nats://127.0.0.1:<client port>` of the running process. */
-  url(): string
-}
-
-export interface TestCluster {
-  readonly pg: TestPostgres
-  readonly nodes: ReadonlyArray<ClusterNode>
-  start(node: ClusterNode): Promise<void>
-  kill(node: ClusterNode): Promise<void>
+  readonly port: number
+  readonly url: string
+  readonly routePort: number
+  readonly cluster: ClusterShape
+  readonly server: (typeof Server)["Service"]
+  readonly router: (typeof Router)["Service"]
+  readonly monitorPort: number | undefined
   stop(): Promise<void>
 }
 
-let base = 32000 + Math.floor(Math.random() * 90) * 10
+export interface NodeOptions {
+  readonly name: string
+  readonly routePort: number
+  /** Route ports to dial (explicit routes). */
+  readonly routes?: ReadonlyArray<number | string>
+  readonly clusterName?: string
+  readonly clientPort?: number
+  readonly cluster?: Partial<ClusterSettings>
+  readonly config?: BrokerConfig.BrokerConfigInput
+}
 
-export const startCluster = async (tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []]): Promise<TestCluster> => {
-  const pg = await startTestPostgres()
-  base = base >= 32980 ? 32000 : base + 10
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-cluster-"))
-  const routePort = (i: number) => base + i
-  const nodes: Array<ClusterNode> = tags.map((t, i) => {
-    const name = `n${i + 1}`
-    const configFile = path.join(dir, `${name}.conf`)
-    const routes = tags.map((_, j) => `"nats://127.0.0.1:${routePort(j)}"`).filter((_, j) => j !== i)
-    fs.writeFileSync(
-      configFile,
-      [
-        `server_name: ${name}`,
-        `http: "127.0.0.1:${base + 5 + i}"`,
-        `server_tags: [${t.map((x) => JSON.stringify(x)).join(", ")}]`,
-        `jetstream { store_dir: ${JSON.stringify(path.join(dir, name))}, cluster_store: ${JSON.stringify(pg.url)} }`,
-        `cluster { name: ejs, listen: "127.0.0.1:${routePort(i)}", routes: [${routes.join(", ")}] }`
-      ].join("\n")
-    )
-    const node: ClusterNode = {
-      name,
-      tags: t,
-      configFile,
-      monitorPort: base + 5 + i,
-      proc: undefined,
-      url: () => `nats://127.0.0.1:${node.proc!.port}`
-    }
-    return node
+export const startNode = async (o: NodeOptions): Promise<ClusterNode> => {
+  const cluster: ClusterSettings = {
+    name: o.clusterName ?? "test",
+    host: "127.0.0.1",
+    port: o.routePort,
+    routes: (o.routes ?? []).map((r) => {
+      const url = typeof r === "number" ? `nats://127.0.0.1:${r}` : r
+      const u = new URL(url)
+      return {
+        url,
+        host: u.hostname,
+        port: Number(u.port),
+        user: u.username === "" ? undefined : decodeURIComponent(u.username),
+        password: u.password === "" ? undefined : decodeURIComponent(u.password)
+      }
+    }),
+    auth: undefined,
+    advertise: undefined,
+    noAdvertise: false,
+    connectRetries: 3,
+    ...o.cluster
+  }
+  const config = BrokerConfig.make({
+    host: "127.0.0.1",
+    port: o.clientPort ?? -1,
+    serverName: o.name,
+    ...o.config,
+    cluster
   })
-  const start = async (node: ClusterNode) => {
-    node.proc = await startCli(["-c", node.configFile])
-  }
-  const kill = async (node: ClusterNode) => {
-    await node.proc?.stop("SIGKILL")
-    node.proc = undefined
-  }
-  await Promise.all(nodes.map(start))
+  const scope = Effect.runSync(Scope.make())
+  const ctx = await Effect.runPromise(Layer.buildWithScope(Broker.layer(config, { silent: true }), scope))
+  const server = Context.get(ctx, Server)
+  const shape = Context.get(ctx, Cluster)
+  if (shape === undefined) throw new Error("cluster layer did not start")
   return {
-    pg,
-    nodes,
-    start,
-    kill,
-    stop: async () => {
-      await Promise.all(nodes.map((n) => n.proc?.stop("SIGTERM")))
-      await pg.stop()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+    name: o.name,
+    port: server.port,
+    url: `nats://127.0.0.1:${server.port}`,
+    routePort: shape.port,
+    cluster: shape,
+    server,
+    router: Context.get(ctx, Router),
+    monitorPort: Option.getOrUndefined(Context.getOption(ctx, Monitor))?.port,
+    stop: () => Effect.runPromise(Scope.close(scope, Exit.void))
   }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` until it holds (or fails the test after `ms`). */
+export const until = async (what: string, check: () => boolean, ms = 10_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+/** Every node has a route to every other one. */
+export const untilMesh = (nodes: ReadonlyArray<ClusterNode>, ms = 15_000) =>
+  until(
+    `a full mesh of ${nodes.length}`,
+    () => nodes.every((n) => n.cluster.routes().length === nodes.length - 1),
+    ms
+  )
+
+let sentinel = 0
+/**
+ * Waits until every node has seen all the interest changes the others announced so far: a route
+ * is one ordered stream, so once a fresh sentinel subscription of each node is known everywhere,
+ * every RS+/RS- sent before it has been applied too.
+ */
+export const settle = async (nodes: ReadonlyArray<ClusterNode>): Promise<void> => {
+  const subs: Array<{ node: ClusterNode; subject: string; stop: () => void }> = []
+  for (const n of nodes) {
+    const subject = `_SETTLE.${++sentinel}`
+    const c = new InternalClient(n.router)
+    c.subscribe(subject, () => {})
+    subs.push({ node: n, subject, stop: () => c.unsubscribeAll() })
+  }
+  await until(
+    "interest to settle",
+    () => subs.every((s) => nodes.every((n) => n === s.node || n.router.hasInterest(s.subject)))
+  )
+  for (const s of subs) s.stop()
 }

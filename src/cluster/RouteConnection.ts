@@ -104,6 +104,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   readonly configured: boolean
   readonly stats: RouteStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
   readonly startedAt = Date.now()
+  lastActivity = Date.now()
   remoteInfo: RouteInfo | undefined = undefined
   /** Set once the peer's INFO registered this route. */
   registered = false
@@ -167,7 +168,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   get pendingBytes(): number {
     return this.out.pending + this.wire.pendingBytes()
   }
-  /** The peer's subscriptions as `[account, subject, queue, weight]` (for /routez). */
+  /** The peer's subscriptions (for /routez). */
   remoteSubscriptions(): IterableIterator<Subscription> {
     return this.subs.values()
   }
@@ -201,6 +202,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
     this.flush()
     this.wire.listen({
       data: (chunk) => {
+        this.lastActivity = Date.now()
         const prev = enterProducer(this)
         try {
           this.parser.feed(chunk)
@@ -336,7 +338,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
     this.stats.inBytes += msg.length
     if (this.ctx.log.traceEnabled) {
       const q = queues === undefined ? "" : ` [${queues.join(" ")}]`
-      this.trace(`${hdrLen < 0 ? "RMSG" : "HRMSG"} ${account} ${subject}${reply === undefined ? "" : ` ${reply}`}${q}`)
+      this.trace(`${hdrLen < 0 ? "RMSG" : "HMSG"} ${account} ${subject}${reply === undefined ? "" : ` ${reply}`}${q}`)
     }
     if (!this.registered) return this.authViolation("RMSG before INFO")
     let router = this.lastRouter
@@ -364,7 +366,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
     if (this.ctx.log.traceEnabled) this.trace("PONG")
     this.pingsOut = 0
     if (this.pingSentAt !== 0) {
-      this.rttMs = Date.now() - this.pingSentAt
+      this.rttMs = performance.now() - this.pingSentAt
       this.pingSentAt = 0
     }
   }
@@ -447,8 +449,8 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
 
   private sendPing(): void {
     this.pingsOut++
-    this.pingSentAt = Date.now()
-    this.lastPing = this.pingSentAt
+    this.pingSentAt = performance.now()
+    this.lastPing = Date.now()
     this.out.text("PING\r\n")
     scheduleFlush(this)
   }

@@ -1,8 +1,9 @@
 /**
  * Incremental parser for nats-server's route protocol (what one server says to another):
  * INFO, CONNECT, PING/PONG, RS+/RS- (interest, with queue weights), LS+/LS- (the same with a
- * leafnode origin), RMSG/HRMSG (a message with its account, reply and the queue groups this server
- * was picked for), +OK and -ERR.
+ * leafnode origin), RMSG/HMSG (a message with its account, reply and the queue groups this server
+ * was picked for), +OK and -ERR. A message with headers is `HMSG` on a route (nats-server turns
+ * the R of RMSG into an H).
  *
  * Hot path, as the client parser (src/protocol/Parser.ts): plain synchronous code over the bytes,
  * a payload that arrives whole in one read is handed on as a view of that read; control lines are
@@ -18,7 +19,7 @@ export interface RouteSink {
   /** RS+ / LS+: `queue` with its weight (members on the remote server), else a plain subscription. */
   sub(account: string, subject: string, queue: string | undefined, weight: number): void
   unsub(account: string, subject: string, queue: string | undefined): void
-  /** RMSG (`hdrLen` -1) / HRMSG; `queues` is undefined when the line names none. */
+  /** RMSG (`hdrLen` -1) / HMSG; `queues` is undefined when the line names none. */
   msg(
     account: string,
     subject: string,
@@ -214,15 +215,16 @@ export class RouteParser {
     if (n === 0) return this.die(unknown, "empty control line")
     const s0 = this.argStart[0]!
     const l0 = this.argEnd[0]! - s0
-    // Messages dominate: recognise RMSG without building the verb string.
-    if (l0 === 4 && (line[s0]! | 0x20) === 0x72 && (line[s0 + 1]! | 0x20) === 0x6d) {
-      if ((line[s0 + 2]! | 0x20) === 0x73 && (line[s0 + 3]! | 0x20) === 0x67) return this.rmsg(line, n, false)
+    // Messages dominate: recognise RMSG / HMSG without building the verb string.
+    if (l0 === 4 && (line[s0 + 1]! | 0x20) === 0x6d && (line[s0 + 2]! | 0x20) === 0x73) {
+      const c0 = line[s0]! | 0x20
+      if ((line[s0 + 3]! | 0x20) === 0x67 && (c0 === 0x72 || c0 === 0x68)) return this.rmsg(line, n, c0 === 0x68)
     }
     const op = this.arg(line, 0).toUpperCase()
     switch (op) {
       case "RMSG":
         return this.rmsg(line, n, false)
-      case "HRMSG":
+      case "HMSG":
         return this.rmsg(line, n, true)
       case "RS+":
         return this.rsub(line, n, 1)
@@ -266,12 +268,12 @@ export class RouteParser {
   }
 
   /**
-   * `RMSG <account> <subject> [<reply> | + <reply> <queues...> | \| <queues...>] <size>`; HRMSG has
+   * `RMSG <account> <subject> [<reply> | + <reply> <queues...> | \| <queues...>] <size>`; HMSG has
    * the header size before the total. Layout as nats-server's processRoutedMsgArgs reads it.
    */
   private rmsg(line: Buffer, n: number, headers: boolean): void {
     const fixed = headers ? 5 : 4
-    if (n < fixed) return this.die(badArgs, `${headers ? "HRMSG" : "RMSG"} has too few arguments`)
+    if (n < fixed) return this.die(badArgs, `${headers ? "HMSG" : "RMSG"} has too few arguments`)
     const total = this.size(line, n - 1)
     const hdr = headers ? this.size(line, n - 2) : -1
     if (total < 0 || (headers && (hdr < 0 || hdr > total))) return this.die(badArgs, "routed message has a bad size")
@@ -305,7 +307,7 @@ export class RouteParser {
   }
 }
 
-/** The RMSG/HRMSG control line for one forwarded message (nats-server's layout, see `rmsg`). */
+/** The RMSG/HMSG control line for one forwarded message (nats-server's layout, see `rmsg`). */
 export const routedMsgLine = (
   account: string,
   subject: string,
@@ -314,7 +316,7 @@ export const routedMsgLine = (
   hdrLen: number,
   total: number
 ): string => {
-  let line = hdrLen >= 0 ? `HRMSG ${account} ${subject}` : `RMSG ${account} ${subject}`
+  let line = hdrLen >= 0 ? `HMSG ${account} ${subject}` : `RMSG ${account} ${subject}`
   if (queues !== undefined && queues.length > 0) {
     line += reply === undefined ? " |" : ` + ${reply}`
     for (const q of queues) line += ` ${q}`

@@ -17,6 +17,7 @@ import { parseHealthzQuery } from "./Healthz.ts"
 import { parseJszQuery } from "./Jsz.ts"
 import { metrics, parsePrefix } from "./Metrics.ts"
 import { isData, type Report, ReportRefused, Reports, ReportUnavailable } from "./Reports.ts"
+import { parseRoutezQuery } from "./Routez.ts"
 
 export interface MonitorShape {
   /** The host the monitor listens on, as configured (`http_host`). */
@@ -47,6 +48,7 @@ const ROOT = (port: number) =>
 <a href="./varz">General</a>
 <a href="./jsz">JetStream</a>
 <a href="./connz">Connections</a>
+<a href="./routez">Routes</a>
 <a href="./accountz">Accounts</a>
 <a href="./subsz">Subscriptions</a>
 <a href="./healthz">Health</a>
@@ -106,6 +108,11 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
             if (!(opts instanceof QueryError) || opts.counted) count(req.path)
             if (opts instanceof QueryError) return text(400, opts.message)
             return answer(req, reports.connz(opts))
+          },
+          "/routez": (req) => {
+            const opts = parseRoutezQuery(req.query)
+            if (opts instanceof QueryError) return text(400, opts.message)
+            return answer(req, reports.routez(opts))
           },
           "/accountz": (req) => answer(req, reports.accountz(req.query.get("acc") ?? "")),
           "/subsz": (req) => {

@@ -10,6 +10,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
 import { Accounts } from "../accounts/Accounts.ts"
+import { Cluster, type ClusterShape } from "../cluster/Cluster.ts"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { Router } from "../core/Router.ts"
 import { Server, type ServerShape } from "../core/Server.ts"
@@ -18,6 +19,7 @@ import { accountz } from "./Accountz.ts"
 import { connz, type ConnzOptions, subsz, type SubszOptions } from "./Connz.ts"
 import { type HealthStatus, healthz, type HealthzOptions } from "./Healthz.ts"
 import { jetStreamConfig, jetStreamStats, jsz, jszAccount, type JszOptions } from "./Jsz.ts"
+import { routez, type RoutezOptions } from "./Routez.ts"
 import { type JetStreamLimits, jetStreamLimits, type Sample, type Sources } from "./Sources.ts"
 import { varz } from "./Varz.ts"
 
@@ -58,6 +60,9 @@ export interface ReportsShape {
   readonly setHttp: (http: Sources["http"], requests: ReadonlyMap<string, number>) => void
   readonly attachJetStream: (js: JetStreamShape) => void
   readonly attachServer: (server: ServerShape) => void
+  readonly attachCluster: (cluster: ClusterShape | undefined) => void
+  /** nats-server Routez (`opts`: the route subscriptions to list). */
+  readonly routez: (opts: RoutezOptions) => Report
 }
 
 /** CPU percent since the previous sample, one decimal, like nats-server's `pse` figure. */
@@ -89,6 +94,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
       const accountsSince = Date.now()
       const routers = accounts.all().map((a) => a.router)
       let server: ServerShape | undefined
+      let cluster: ClusterShape | undefined
       let jetstream: JetStreamShape | undefined
       let limits: JetStreamLimits | undefined
       let http: Sources["http"] = { host: config.httpHost ?? config.host, port: 0, secure: false }
@@ -109,7 +115,8 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
         jetstream,
         http,
         requests,
-        systemAccount: accounts.system?.name
+        systemAccount: accounts.system?.name,
+        cluster
       })
       const jszInput = () => {
         if (server === undefined || (config.jetstream && jetstream === undefined)) {
@@ -200,7 +207,11 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
         },
         attachServer: (s) => {
           server = s
-        }
+        },
+        attachCluster: (c) => {
+          cluster = c
+        },
+        routez: (opts) => (server === undefined ? STARTING : routez(server.serverId, cluster, opts, Date.now()))
       })
     })
   )
@@ -223,6 +234,14 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
     })
   )
 }
+
+/** Reports the routes once the cluster is up (provide after Cluster.layer). */
+export const attachCluster: Layer.Layer<never, never, Cluster> = Layer.effectDiscard(
+  Effect.gen(function*() {
+    const reports = yield* Effect.serviceOption(Reports)
+    if (Option.isSome(reports)) reports.value.attachCluster(yield* Cluster)
+  })
+)
 
 export const isData = (r: Report): r is Record<string, unknown> =>
   !(r instanceof ReportUnavailable) && !(r instanceof ReportRefused)

@@ -5,6 +5,7 @@
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { ClusterShape } from "../cluster/Cluster.ts"
 import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import type { MessageRouter } from "../core/Router.ts"
 import type { ServerShape } from "../core/Server.ts"
@@ -23,6 +24,8 @@ export interface Sources {
   readonly http: { readonly host: string; readonly port: number; readonly secure: boolean }
   /** The system account's name (/varz `system_account`); undefined with `no_system_account`. */
   readonly systemAccount?: string | undefined
+  /** The routes to other servers, once they are up (undefined: no cluster configured). */
+  readonly cluster?: ClusterShape | undefined
   /** Requests served per endpoint path (/varz `http_req_stats`). */
   readonly requests: ReadonlyMap<string, number>
 }

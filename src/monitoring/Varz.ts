@@ -6,6 +6,7 @@ import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
+import { clusterVarz } from "./Routez.ts"
 import type { JetStreamLimits, Sample, Sources } from "./Sources.ts"
 
 /** Our stand-in for Go's runtime version (`go`): product, version and JS runtime. */
@@ -44,6 +45,9 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     go: runtimeLabel(),
     host: config.host,
     port: server.port,
+    ...(src.cluster === undefined || src.cluster.settings.noAdvertise
+      ? {}
+      : { connect_urls: src.cluster.clientUrls() }),
     ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
     max_connections: config.maxConnections,
     ping_interval: durationNs(config.pingIntervalMs),
@@ -56,7 +60,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     max_control_line: config.maxControlLine,
     max_payload: config.maxPayload,
     max_pending: config.maxPending,
-    cluster: {},
+    cluster: clusterVarz(src.cluster),
     gateway: {},
     leaf: {},
     mqtt: {},
@@ -75,8 +79,8 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     cpu: sample.cpu,
     connections: server.connections.size,
     total_connections: server.totalConnections(),
-    routes: 0,
-    remotes: 0,
+    routes: src.cluster?.routes().length ?? 0,
+    remotes: src.cluster?.routes().length ?? 0,
     leafnodes: 0,
     in_msgs: inMsgs + closed.inMsgs,
     out_msgs: outMsgs + closed.outMsgs,

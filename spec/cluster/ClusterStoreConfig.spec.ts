@@ -1,0 +1,80 @@
+/**
+ * The cluster mode settings: `jetstream { cluster_store, unique_tag }` and `server_tags` decoded
+ * strictly, and the combinations that cannot run refused at start with the reason.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
+import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { runCli } from "../support/Process.ts"
+
+const load = (text: string) =>
+  ConfigFile.load("/etc/c.conf", {
+    readFile: (f: string) => {
+      if (f !== "/etc/c.conf") throw new Error(`ENOENT: no such file '${f}'`)
+      return text
+    },
+    env: {}
+  })
+const config = (text: string) => {
+  const r = load(text)
+  if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
+  return BrokerConfig.make(r.config)
+}
+const errors = (text: string) => {
+  const r = load(text)
+  return r._tag === "Failure" ? r.errors.map(ConfigFile.renderIssue) : []
+}
+
+const CLUSTER = `server_name: a\ncluster { name: c1, listen: "127.0.0.1:-1" }`
+
+describe("cluster mode settings", () => {
+  it("cluster_store, unique_tag and server_tags are read (tags lowercased)", () => {
+    const c = config(
+      `${CLUSTER}\nserver_tags: ["AZ:1", "ssd"]\njetstream { cluster_store: "postgres://u@h:5432/db", unique_tag: "AZ:" }`
+    )
+    expect([c.clusterStore, c.serverTags, c.uniqueTag]).toEqual(["postgres://u@h:5432/db", ["az:1", "ssd"], "az:"])
+    expect(config(`server_tags: "one"`).serverTags).toEqual(["one"])
+    expect(BrokerConfig.clusterModeProblem(c)).toBeUndefined()
+  })
+
+  it("a cluster_store that is not a postgres URL, and tags that are not strings, are errors", () => {
+    expect(errors(`jetstream { cluster_store: "mysql://h/db" }`)).toEqual([
+      `/etc/c.conf:1:13: jetstream.cluster_store must be a postgres:// URL, got "mysql://h/db"`
+    ])
+    expect(errors(`server_tags: [true]`)).toEqual([
+      "/etc/c.conf:1:1: server_tags: every tag must be a string, got a boolean (true)"
+    ])
+  })
+
+  it("refuses the combinations cluster mode cannot run, saying what is missing", () => {
+    const problem = (text: string) => BrokerConfig.clusterModeProblem(config(text))
+    expect(problem(`server_name: a\njetstream { cluster_store: "postgres://h/db" }`)).toBe(
+      "jetstream.cluster_store needs a cluster {} block (routes to the other servers of the cluster)"
+    )
+    expect(problem(`cluster { name: c1, listen: "127.0.0.1:-1" }\njetstream { cluster_store: "postgres://h/db" }`))
+      .toBe("jetstream.cluster_store needs server_name: it names this server's leases and streams in the store")
+    expect(
+      problem(`server_name: a\ncluster { listen: "127.0.0.1:-1" }\njetstream { cluster_store: "postgres://h/db" }`)
+    )
+      .toBe("jetstream.cluster_store needs the cluster to have a name (cluster { name: ... } or --cluster_name)")
+    expect(problem(`${CLUSTER}\njetstream: enabled`)).toMatch(
+      /^JetStream in a cluster needs jetstream \{ cluster_store/
+    )
+    // Routes without JetStream, and JetStream without routes, are what they always were.
+    expect(problem(CLUSTER)).toBeUndefined()
+    expect(problem(`jetstream: enabled`)).toBeUndefined()
+  })
+
+  it("the CLI refuses to start a cluster with JetStream but no cluster store", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-ccfg-"))
+    const file = path.join(dir, "c.conf")
+    fs.writeFileSync(file, `${CLUSTER}\njetstream { store_dir: ${JSON.stringify(dir)} }`)
+    const r = await runCli(["-c", file, "-p", "-1"])
+    fs.rmSync(dir, { recursive: true, force: true })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain("JetStream in a cluster needs jetstream { cluster_store")
+  })
+})
