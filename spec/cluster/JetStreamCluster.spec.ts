@@ -4,9 +4,9 @@
  */
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
-import { afterAll, beforeAll, expect, it } from "vitest"
-import { type ClusterNode, startJetStreamCluster, type JetStreamCluster } from "../support/JsCluster.ts"
+import { afterAll, beforeAll, beforeEach, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
+import { type ClusterNode, type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
 import { describePostgres } from "../support/Postgres.ts"
 
 const dc = new TextDecoder()
@@ -46,6 +46,12 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       await sleep(200)
     }
   }, 60_000)
+  // A failure shows what the brokers logged (the interesting part of a cluster failure is there).
+  beforeEach((ctx) =>
+    ctx.onTestFailed(() => {
+      for (const n of cluster.nodes) console.log(`--- ${n.name}\n${n.proc?.log().slice(-4000) ?? "(not running)"}`)
+    })
+  )
   afterAll(async () => {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)))
     await cluster?.stop()
@@ -156,8 +162,9 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       const [n1, n2, n3] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode]
       const js = jetstream(await nc(n1))
       for (let i = 0; i < 3; i++) await js.publish("zonec.x", `z${i}`)
-      await cluster.kill(n3)
+      // Made before the kill: if n3 led the meta group, account requests wait for the next leader (up to ~5 s).
       const jsm = await jetstreamManager(await nc(n2))
+      await cluster.kill(n3)
       // The owner's heartbeat ages out within the lease time (5 s); a new meta leader, if n3 led, as fast.
       let answer = ""
       const deadline = Date.now() + 20_000

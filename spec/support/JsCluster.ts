@@ -29,7 +29,9 @@ export interface JetStreamCluster {
 
 let base = 32000 + Math.floor(Math.random() * 90) * 10
 
-export const startJetStreamCluster = async (tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []]): Promise<JetStreamCluster> => {
+export const startJetStreamCluster = async (
+  tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []]
+): Promise<JetStreamCluster> => {
   const pg = await startTestPostgres()
   base = base >= 32980 ? 32000 : base + 10
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-cluster-"))

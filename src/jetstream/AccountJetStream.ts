@@ -24,7 +24,7 @@ import type { MetaStore } from "../store/MetaStore.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
 import { defectText, NEXT_PREFIX, PREFIX, resolve, type Resolved, type RouteSpec, T } from "./api/ApiRoutes.ts"
 import type * as StreamApi from "./api/StreamApi.ts"
-import type { AccountGate, ClusterModeShape } from "./cluster/ClusterGate.ts"
+import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
@@ -320,15 +320,19 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
 
     // Every request is answered: an ApiError in the handler's error channel becomes the error
     // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
-    const serve = (req: ApiRequest): Effect.Effect<void> => {
+    const serve = (req: ApiRequest, decided?: Decision): Effect.Effect<void> => {
       const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
         ? { route: accountRoute, token: "" }
         : resolve(req.subject)
       // nats-server 2.9 does not answer API subjects it does not know.
       if (found === undefined) return Effect.void
       const { route, token } = found
-      const decision = gate?.decide(req.subject, req.body) ?? { _tag: "Local" }
+      const decision: Decision = decided ?? gate?.decide(req.subject, req.body) ?? { _tag: "Local" }
       if (decision._tag === "Silent") return Effect.void
+      if (decision._tag === "Confirm") {
+        const confirmed = Effect.flatMap(decision.confirm, (ok) => (ok ? serve(req, { _tag: "Local" }) : Effect.void))
+        return Effect.sync(() => void run(confirmed))
+      }
       stats.total++
       // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
       if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()

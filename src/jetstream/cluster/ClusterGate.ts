@@ -21,6 +21,11 @@ export type Decision =
   }
   /** Another node answers. */
   | { readonly _tag: "Silent" }
+  /**
+   * Serve locally only if `confirm` (a look at the store) says so: the meta leader's view of a
+   * stream may be a moment behind its owner's delete, and then nobody else would answer.
+   */
+  | { readonly _tag: "Confirm"; readonly confirm: Effect.Effect<boolean> }
   /** The cluster answers (meta leader requests, an offline stream); run apart from the API fiber. */
   | { readonly _tag: "Cluster"; readonly run: Effect.Effect<ApiBody, ApiError> }
 

@@ -277,7 +277,15 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     if (row.status === "ready" && !nodeAlive(view, row.owner)) {
       return { _tag: "Cluster", run: Effect.fail(ApiErrors.streamOffline()) }
     }
-    return { _tag: "Silent" }
+    // The owner answers while the stream exists; if the store says it is gone already (deleted a
+    // moment ago), the owner is silent and the meta leader gives the "not found".
+    return {
+      _tag: "Confirm",
+      confirm: Effect.map(Effect.orElseSucceed(readRow(c.stream), () => row), (now) => {
+        if (now === undefined) view.streams.delete(key(account, c.stream))
+        return now === undefined
+      })
+    }
   }
 
   return {

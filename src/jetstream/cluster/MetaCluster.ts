@@ -125,44 +125,9 @@ const make = (
         yield* Effect.ignore(store.notify({ kind: "confirmed", account: row.account, stream: row.name }))
       })
 
-    const tick = (): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        busy = true
-        yield* store.heartbeat(node, usage())
-        const held = [...view.terms].map(([k, term]) => {
-          const [account, name] = k.split("\u0000") as [string, string]
-          return { asset: streamAsset(account, name), term }
-        })
-        if (view.metaTerm !== undefined) held.push({ asset: META_ASSET, term: view.metaTerm })
-        const renewed = yield* store.renew(options.serverName, held, LEASE_MS)
-        if (view.metaTerm !== undefined) {
-          if (renewed.has(META_ASSET)) view.metaRenewedAt = Date.now()
-          else {
-            log.warn(`JetStream cluster: lost the meta leader lease (term ${view.metaTerm})`)
-            view.metaTerm = undefined
-          }
-        }
-        for (const [k] of view.terms) {
-          const [account, name] = k.split("\u0000") as [string, string]
-          if (!renewed.has(streamAsset(account, name))) view.terms.delete(k)
-        }
-        if (view.metaTerm === undefined) {
-          const term = yield* store.acquire(META_ASSET, options.serverName, LEASE_MS)
-          if (term !== undefined) {
-            view.metaTerm = term
-            view.metaRenewedAt = Date.now()
-            log.info(`JetStream cluster: meta leader (term ${term})`)
-          }
-        }
-        const lease = yield* store.lease(META_ASSET)
-        view.metaLeader = lease?.live === true ? lease.owner : undefined
-        view.nodes = yield* store.nodes(LEASE_MS)
-        const rows = yield* store.streams()
-        view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
-        for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
-      }).pipe(
-        // A store outage is logged when it starts and when it ends, not every second; a defect is
-        // logged too and the next tick runs all the same.
+    /** Logs a store outage when it starts and when it ends (not every second); a defect too. */
+    const logged = (what: Effect.Effect<void, ClusterStore.ClusterStoreError>): Effect.Effect<void> =>
+      what.pipe(
         Effect.tap(() =>
           Effect.sync(() => {
             if (failing !== undefined) log.info(`JetStream cluster: the cluster store is reachable again`)
@@ -171,13 +136,62 @@ const make = (
         ),
         Effect.catchCause((cause) =>
           Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.sync(() => {
-            const text = Cause.squash(cause) instanceof Error
-              ? (Cause.squash(cause) as Error).message
-              : Cause.pretty(cause)
+            const e = Cause.squash(cause)
+            const text = e instanceof Error ? e.message : Cause.pretty(cause)
             if (failing !== text) log.warn(`JetStream cluster: ${text}`)
             failing = text
           })
-        ),
+        )
+      )
+
+    /**
+     * Heartbeat and leases, on a loop of their own so a slow refresh never delays a renewal. The
+     * leader counts its lease from before the renewal was sent: it stops acting as leader before
+     * the store could consider the lease expired.
+     */
+    const renewTick = logged(Effect.gen(function*() {
+      yield* store.heartbeat(node, usage())
+      const held = [...view.terms].map(([k, term]) => {
+        const [account, name] = k.split("\u0000") as [string, string]
+        return { key: k, asset: streamAsset(account, name), term }
+      })
+      if (view.metaTerm !== undefined) held.push({ key: "", asset: META_ASSET, term: view.metaTerm })
+      const sent = Date.now()
+      const renewed = yield* store.renew(options.serverName, held, LEASE_MS)
+      if (view.metaTerm !== undefined) {
+        if (renewed.has(META_ASSET)) view.metaRenewedAt = sent
+        else {
+          log.warn(`JetStream cluster: lost the meta leader lease (term ${view.metaTerm})`)
+          view.metaTerm = undefined
+        }
+      }
+      // Only what was presented can be lost (a lease taken during the renewal is not in `held`).
+      for (const h of held) {
+        if (h.key !== "" && !renewed.has(h.asset) && view.terms.get(h.key) === h.term) view.terms.delete(h.key)
+      }
+      if (view.metaTerm === undefined) {
+        const asked = Date.now()
+        const term = yield* store.acquire(META_ASSET, options.serverName, LEASE_MS)
+        if (term !== undefined) {
+          view.metaTerm = term
+          view.metaRenewedAt = asked
+          view.metaLeader = options.serverName
+          log.info(`JetStream cluster: meta leader (term ${term})`)
+        }
+      }
+    }))
+
+    /** Re-reads the meta leader, the nodes and the assignments, and acts on this node's. */
+    const tick = (): Effect.Effect<void> =>
+      logged(Effect.gen(function*() {
+        busy = true
+        const lease = yield* store.lease(META_ASSET)
+        view.metaLeader = lease?.live === true ? lease.owner : undefined
+        view.nodes = yield* store.nodes(LEASE_MS)
+        const rows = yield* store.streams()
+        view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
+        for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
+      })).pipe(
         Effect.ensuring(Effect.suspend(() => {
           busy = false
           if (!again) return Effect.void
@@ -186,8 +200,10 @@ const make = (
         }))
       )
 
-    // The first tick before any account attaches: the node is registered and the view is filled.
+    // The first round before any account attaches: the node is registered and the view is filled.
+    yield* renewTick
     yield* tick()
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), renewTick)))
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), Effect.suspend(tick))))
     yield* store.listen(
       () => view.fork(view.refresh()),
