@@ -4,6 +4,7 @@
  */
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect, createInbox, type NatsConnection } from "@nats-io/transport-node"
+import pg from "pg"
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
 import { type ClusterNode, type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
@@ -201,6 +202,64 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       const jsm = await jetstreamManager(await nc(node))
       const info = await jsm.getAccountInfo()
       expect([info.streams, info.consumers]).toEqual([5, 1])
+    }
+  })
+
+  it("STREAM.LIST through any node gathers every owner's stream info", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[2]!))
+    const listed: Array<[string, number, string | undefined]> = []
+    for await (const si of jsm.streams.list()) listed.push([si.config.name, si.state.messages, si.cluster?.leader])
+    expect(listed.map(([n, m]) => [n, m])).toEqual([["FAST", 0], ["ORDERS", 5], ["RACE", 0], ["TWIN", 0], ["ZONEC", 3]])
+    expect(listed.find(([n]) => n === "FAST")?.[2]).toBe("n2")
+    expect(listed.find(([n]) => n === "ZONEC")?.[2]).toBe("n3")
+  })
+
+  it("an update through a non-owner is made by the owner and recorded in the store", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[0]!))
+    const updated = await jsm.streams.update("FAST", { subjects: ["fast.>"], max_msgs: 100 })
+    expect([updated.config.max_msgs, updated.cluster?.leader]).toEqual([100, "n2"])
+    const db = new pg.Client({ connectionString: cluster.pg.url })
+    await db.connect()
+    try {
+      const { rows } = await db.query("SELECT config->>'max_msgs' AS m FROM ejs_streams WHERE name = 'FAST'")
+      expect(rows).toEqual([{ m: "100" }])
+    } finally {
+      await db.end()
+    }
+  })
+
+  it("fencing: while another holder has the stream's lease, the owner's mutations commit nothing (10008)", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[1]!))
+    const db = new pg.Client({ connectionString: cluster.pg.url })
+    await db.connect()
+    try {
+      // An intruder takes the lease (as a node that believed n2 dead would): the term moves on.
+      await db.query(
+        "UPDATE ejs_leases SET owner = 'intruder', term = term + 1, expires_at = now() + interval '1 hour' WHERE asset = $1",
+        ["stream:%24G:FAST"]
+      )
+      expect(await failure(jsm.streams.update("FAST", { subjects: ["fast.>"], max_msgs: 7 })))
+        .toBe("503 10008 JetStream system temporarily unavailable")
+      expect(await failure(jsm.streams.delete("FAST"))).toBe("503 10008 JetStream system temporarily unavailable")
+      expect((await jsm.streams.info("FAST")).config.max_msgs).toBe(100)
+      const { rows } = await db.query("SELECT config->>'max_msgs' AS m FROM ejs_streams WHERE name = 'FAST'")
+      expect(rows).toEqual([{ m: "100" }])
+      // The intruder's lease expires: the owner takes it back with a new term and mutates again.
+      await db.query("UPDATE ejs_leases SET expires_at = now() - interval '1 second' WHERE asset = $1", [
+        "stream:%24G:FAST"
+      ])
+      let answer = ""
+      const deadline = Date.now() + 10_000
+      while (Date.now() < deadline) {
+        answer = await failure(jsm.streams.update("FAST", { subjects: ["fast.>"], max_msgs: 7 }))
+        if (answer === "ok") break
+        await sleep(200)
+      }
+      expect(answer).toBe("ok")
+      const lease = await db.query("SELECT owner FROM ejs_leases WHERE asset = $1", ["stream:%24G:FAST"])
+      expect(lease.rows).toEqual([{ owner: "n2" }])
+    } finally {
+      await db.end()
     }
   })
 
