@@ -307,4 +307,30 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       expect([r.status, await r.json()]).toEqual([200, { status: "ok" }])
     }
   }, 60_000)
+
+  it("a create whose owner never confirms (SIGSTOPped) fails after the timeout and leaves nothing", async () => {
+    const leader = ((await jsz(cluster.nodes[0]!)).meta_cluster as { leader: string }).leader
+    const victim = cluster.nodes.find((n) => n.name !== leader)!
+    const asker = cluster.nodes.find((n) => n !== victim)!
+    const jsm = await jetstreamManager(await nc(asker), { timeout: 30_000 })
+    // The node restarted by the test before is a candidate once the leader's view has its heartbeat (1 s ticks).
+    await sleep(1500)
+    victim.proc!.child.kill("SIGSTOP")
+    let answer: string
+    try {
+      // Placed on the frozen node: its heartbeat is still fresh, so it is still a candidate.
+      answer = await failure(
+        jsm.streams.add({ name: "FROZEN", subjects: ["frozen.>"], placement: { cluster: "", tags: [victim.tags[0]!] } })
+      )
+    } finally {
+      victim.proc!.child.kill("SIGCONT")
+    }
+    expect(answer).toBe(`500 10049 timed out waiting for server ${victim.name} to create the stream`)
+    // Thawed, the node finds no assignment: it creates nothing, and nobody knows the stream.
+    await sleep(3000)
+    for (const node of cluster.nodes) {
+      const r = await replies(node, "$JS.API.STREAM.INFO.FROZEN")
+      expect(r.map((x) => JSON.parse(x).error?.err_code)).toEqual([10059])
+    }
+  }, 60_000)
 })

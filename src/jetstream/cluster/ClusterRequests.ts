@@ -133,6 +133,11 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
       if (!decoded.ok) return yield* decoded.error
       const config = decoded.config
       let row = view.streams.get(key(account, name)) ?? (yield* readRow(name))
+      // A refusal nobody collected (its meta leader died waiting) does not hold the name.
+      if (row?.status === "failed") {
+        yield* store.exec(Sql.deleteFailed, [account, name])
+        row = undefined
+      }
       if (row === undefined) {
         const others = rowsOfAccount().filter((r) => r.name !== name)
         if (others.some((r) => subjectsOverlap(configOf(r)?.subjects ?? [], config.subjects))) {
