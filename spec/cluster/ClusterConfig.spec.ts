@@ -2,13 +2,16 @@
  * `cluster { }`, `--cluster`/`--routes` and friends: decoded strictly (nats-server's keys, aliases
  * and texts), keys not built refused, flags merged over the block as nats-server overrideCluster.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { assert, describe, it } from "vitest"
 import { mergeFlags } from "../../src/cluster/ClusterSettings.ts"
 import * as Cli from "../../src/config/Cli.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { runCli, startCli } from "../support/Process.ts"
 
-const load = (text: string) =>
-  ConfigFile.load("/etc/c.conf", { readFile: () => text, env: {} } as unknown as Parameters<typeof ConfigFile.load>[1])
+const load = (text: string) => ConfigFile.load("/etc/c.conf", { readFile: () => text, env: {} })
 const ok = (text: string) => {
   const r = load(text)
   if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
@@ -140,5 +143,35 @@ describe("cluster flags", () => {
     assert.strictEqual(bad._tag, "Print")
     const name = Cli.parse(["--cluster_name", "a b"])
     assert.strictEqual(name._tag, "Print")
+  })
+})
+
+describe("cluster from the command line", () => {
+  it("--routes without a route listener is refused before anything starts", async () => {
+    const r = await runCli(["-p", "-1", "--routes", "nats://127.0.0.1:31998"])
+    assert.strictEqual(r.code, 1)
+    assert.include(r.stderr, "--routes needs --cluster (or a cluster block) to listen for routes")
+  })
+
+  it("a cluster block starts the route listener; -t accepts the file", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-cluster-conf-"))
+    const file = path.join(dir, "c.conf")
+    fs.writeFileSync(file, `cluster { name: solo, listen: "127.0.0.1:31997" }\n`)
+    try {
+      const checked = await runCli(["-c", file, "-t"])
+      assert.strictEqual(checked.code, 0)
+      const b = await startCli(["-c", file])
+      try {
+        for (let i = 0; i < 100 && !b.log().includes("Cluster name is"); i++) {
+          await new Promise((r) => setTimeout(r, 50))
+        }
+        assert.include(b.log(), "Listening for route connections on 127.0.0.1:31997")
+        assert.include(b.log(), "Cluster name is solo")
+      } finally {
+        await b.stop()
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

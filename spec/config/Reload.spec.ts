@@ -280,4 +280,27 @@ describe("reload plan", () => {
     expect(planReload(withNoAuth, { ...withNoAuth, auth: { ...withNoAuth.auth, users: [], noAuthUser: undefined } }))
       .toMatchObject({ ok: true })
   })
+  it("refuses any change of the cluster block; the same block again is no change", () => {
+    const cluster = {
+      name: "c",
+      host: "127.0.0.1",
+      port: 6222,
+      routes: [],
+      auth: undefined,
+      advertise: undefined,
+      noAdvertise: false,
+      connectRetries: 0
+    }
+    const clustered = { ...base, cluster }
+    expect(planReload(clustered, { ...clustered, cluster: { ...cluster } })).toEqual({
+      ok: true,
+      authChanged: false,
+      notices: []
+    })
+    expect(planReload(clustered, { ...clustered, cluster: { ...cluster, name: "d" } })).toEqual({
+      ok: false,
+      error: "config reload not supported for cluster: restart the server to change its routes or cluster settings"
+    })
+    expect(planReload(base, clustered)).toMatchObject({ ok: false })
+  })
 })

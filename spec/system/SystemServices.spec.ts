@@ -38,6 +38,10 @@ const reports: SystemReports = {
   },
   healthz: () => ({ status: "ok" }),
   accountz: (o) => ({ account: o.account }),
+  routez: (o) => {
+    calls.push(["routez", o])
+    return { num_routes: 0 }
+  },
   accountInfo: (acc) => (acc === "A" ? { account_name: "A" } : new ReportError(`account "${acc}" not found`))
 }
 
@@ -103,6 +107,8 @@ describe("system account services", () => {
     ])
     expect(request("$SYS.REQ.SERVER.PING.HEALTHZ")[0]!.data).toEqual({ status: "ok" })
     expect(request("$SYS.REQ.SERVER.PING.ACCOUNTZ", `{"account":"A"}`)[0]!.data).toEqual({ account: "A" })
+    expect(request("$SYS.REQ.SERVER.PING.ROUTEZ", `{"subscriptions":true}`)[0]!.data).toEqual({ num_routes: 0 })
+    expect(calls.at(-1)).toEqual(["routez", { subscriptions: true, subscriptions_detail: false }])
     expect(request("$SYS.REQ.SERVER.OTHERID.VARZ")).toEqual([])
   })
 

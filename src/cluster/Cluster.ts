@@ -151,8 +151,11 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
         }
         return all
       }
-      const publishClientInfo = () =>
-        server.setClusterInfo(clusterName, settings.noAdvertise ? undefined : clientUrls())
+      // nats-server sends no INFO while shutting down: clients must keep the other servers to move to.
+      let stopping = false
+      const publishClientInfo = () => {
+        if (!stopping) server.setClusterInfo(clusterName, settings.noAdvertise ? undefined : clientUrls())
+      }
 
       // --- route INFO ---------------------------------------------------------------------------
       const routeInfo = () => {
@@ -328,6 +331,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
       for (const url of settings.routes) run(dial(url, true))
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
+          stopping = true
           for (const r of [...open]) r.close("Server Shutdown")
         })
       )

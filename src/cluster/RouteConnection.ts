@@ -19,7 +19,7 @@ import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription 
 import type { Logger } from "../log/Log.ts"
 import type { Wire } from "../platform/Transport.ts"
 import type { ProtocolViolation } from "../protocol/Parser.ts"
-import type { RouteUrl } from "./ClusterSettings.ts"
+import { DEFAULT_ROUTE_AUTH_TIMEOUT_MS, type RouteUrl } from "./ClusterSettings.ts"
 import { decodeRouteConnect, decodeRouteInfo, type RouteInfo } from "./RouteInfo.ts"
 import { routedMsgLine, RouteParser, type RouteSink } from "./RouteParser.ts"
 
@@ -66,7 +66,6 @@ export interface RouteStats {
 /** nats-server's route parser takes lines and payloads far beyond a client's; these only bound memory. */
 const ROUTE_LIMITS = { maxPayload: 64 * 1024 * 1024, maxControlLine: 1024 * 1024 }
 const STALL_CAP_MS = 1_000
-const CRLF = Buffer.from("\r\n", "latin1")
 
 /** The peer's interest in one account: its subscriptions' owner and where local publishes go. */
 export class RouteAccount implements Subscriber, RemoteInterest {
@@ -74,6 +73,13 @@ export class RouteAccount implements Subscriber, RemoteInterest {
   readonly echo = true
   readonly route: RouteConnection
   readonly account: string
+  /**
+   * The cached "RMSG <account> <subject> " / "HMSG ..." prefixes of the last subject forwarded:
+   * traffic mostly repeats subjects, and the prefix is the bulk of each control line.
+   */
+  lastSubject: string | undefined = undefined
+  rmsgPrefix: Buffer | undefined = undefined
+  hmsgPrefix: Buffer | undefined = undefined
   constructor(route: RouteConnection, account: string) {
     this.route = route
     this.account = account
@@ -86,10 +92,10 @@ export class RouteAccount implements Subscriber, RemoteInterest {
     msg: Uint8Array,
     queues: ReadonlyArray<string> | undefined
   ): void {
-    this.route.sendMsg(this.account, subject, reply, queues, hdrLen, msg)
+    this.route.sendMsg(this, subject, reply, queues, hdrLen, msg)
   }
   deliver(_sub: Subscription, subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
-    this.route.sendMsg(this.account, subject, reply, undefined, hdrLen, msg)
+    this.route.sendMsg(this, subject, reply, undefined, hdrLen, msg)
   }
   autoUnsubscribed(): void {
     // Remote subscriptions carry no max: the peer sends RS- itself.
@@ -192,10 +198,11 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
         lnoc: true
       }
       this.out.text(`CONNECT ${JSON.stringify(connect)}\r\n`)
-    } else if (this.ctx.auth !== undefined) {
+    } else {
+      // An inbound route must CONNECT in time, credentials or not (nats-server's auth timer).
       this.authTimer = setTimeout(() => {
         if (this.awaitingConnect) this.close("Authentication Timeout", "Authentication Timeout")
-      }, this.ctx.auth.timeoutMs)
+      }, this.ctx.auth?.timeoutMs ?? DEFAULT_ROUTE_AUTH_TIMEOUT_MS)
       this.authTimer.unref?.()
     }
     this.out.text(this.ctx.info())
@@ -374,7 +381,9 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   ok(): void {}
 
   err(text: string): void {
+    // nats-server processErr: a route that reports an error is closed.
     this.ctx.log.error(`${this.label} - Route Error ${JSON.stringify(text)}`)
+    this.close("Parse Error")
   }
 
   fatal(error: ProtocolViolation): void {
@@ -385,7 +394,7 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   // --- outbound ------------------------------------------------------------------------------
 
   sendMsg(
-    account: string,
+    to: RouteAccount,
     subject: string,
     reply: string | undefined,
     queues: ReadonlyArray<string> | undefined,
@@ -394,9 +403,20 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   ): void {
     if (this.isClosed) return
     const out = this.out
-    out.text(routedMsgLine(account, subject, reply, queues, hdrLen, msg.length))
+    if (queues === undefined || queues.length === 0) {
+      // "RMSG <acc> <subject> [reply] <size>" has the layout of a client MSG line: reuse its writer.
+      if (to.lastSubject !== subject) {
+        to.lastSubject = subject
+        to.rmsgPrefix = undefined
+        to.hmsgPrefix = undefined
+      }
+      const prefix = hdrLen >= 0
+        ? (to.hmsgPrefix ??= Buffer.from(`HMSG ${to.account} ${subject} `, "latin1"))
+        : (to.rmsgPrefix ??= Buffer.from(`RMSG ${to.account} ${subject} `, "latin1"))
+      out.msgLine(prefix, reply, hdrLen, msg.length)
+    } else out.text(routedMsgLine(to.account, subject, reply, queues, hdrLen, msg.length))
     out.bytes(msg)
-    out.bytes(CRLF)
+    out.crlf()
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
     const backlog = out.pending + this.wire.pendingBytes()

@@ -145,6 +145,12 @@ export const planReload = (current: BrokerConfig, next: BrokerConfig): ReloadPla
       case "maxMemoryStore":
       case "maxFileStore":
         return { ok: false, error: "config reload not supported for jetstream max memory and store" }
+      case "cluster":
+        // Routes, their listener and their credentials are fixed at start (nats-server reloads some of them).
+        return {
+          ok: false,
+          error: "config reload not supported for cluster: restart the server to change its routes or cluster settings"
+        }
       case "jetstream":
         return {
           ok: false,

@@ -97,14 +97,19 @@ export class MessageRouter {
   readonly stats: RouterStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
   private rr = 0
 
+  /** Subscriptions standing for other servers' interest: while there are none, publish takes the local-only path. */
+  private remoteSubs = 0
+
   subscribe(sub: Subscription): boolean {
     if (!this.sublist.insert(sub)) return false
+    if (sub.remote !== undefined) this.remoteSubs++
     if (this.subscribeListeners.size > 0) { for (const l of this.subscribeListeners) l(sub) }
     return true
   }
 
   unsubscribe(sub: Subscription): boolean {
     if (!this.sublist.remove(sub)) return false
+    if (sub.remote !== undefined) this.remoteSubs--
     if (this.unsubscribeListeners.size > 0) { for (const l of this.unsubscribeListeners) l(sub) }
     return true
   }
@@ -123,6 +128,41 @@ export class MessageRouter {
     this.stats.inMsgs++
     this.stats.inBytes += msg.length
     const result: SublistResult<Subscription> = this.sublist.match(subject)
+    if (this.remoteSubs > 0) return this.publishClustered(from, subject, reply, hdrLen, msg, result)
+    let n = 0
+    const psubs = result.psubs
+    for (let i = 0; i < psubs.length; i++) {
+      const s = psubs[i]!
+      if (from !== undefined && s.owner === from && !from.echo) continue
+      this.deliverTo(s, subject, reply, hdrLen, msg)
+      n++
+    }
+    const qsubs = result.qsubs
+    for (let g = 0; g < qsubs.length; g++) {
+      const group = qsubs[g]!
+      const len = group.length
+      // Rotate the starting member so load spreads evenly across the group.
+      const start = this.rr++ % len
+      for (let k = 0; k < len; k++) {
+        const s = group[(start + k) % len]!
+        if (from !== undefined && s.owner === from && !from.echo) continue
+        this.deliverTo(s, subject, reply, hdrLen, msg)
+        n++
+        break
+      }
+    }
+    return n
+  }
+
+  /** `publish` while other servers have interest here: each interested server gets the message once. */
+  private publishClustered(
+    from: Subscriber | undefined,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    result: SublistResult<Subscription>
+  ): number {
     let n = 0
     // Servers with interest, each sent the message once (with the queue groups it was picked for).
     let remotes: Array<RemoteInterest> | undefined

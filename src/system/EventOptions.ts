@@ -75,6 +75,7 @@ export const SERVICE_FIELDS = {
   },
   HEALTHZ: { "js-enabled-only": "bool", "js-server-only": "bool" },
   ACCOUNTZ: { account: "string" },
+  ROUTEZ: { subscriptions: "bool", subscriptions_detail: "bool" },
   INFO: {}
 } as const satisfies Record<string, Record<string, FieldType>>
 
@@ -100,6 +101,7 @@ const STRUCT_NAMES: Record<ServiceName, string> = {
   JSZ: "JszEventOptions",
   HEALTHZ: "HealthzEventOptions",
   ACCOUNTZ: "AccountzEventOptions",
+  ROUTEZ: "RoutezEventOptions",
   INFO: "AccInfoEventOptions"
 }
 

@@ -96,6 +96,7 @@ export const systemReports = (reports: Reports["Service"]): SystemReports => ({
     return s.error === undefined ? { status: s.status } : { status: s.status, error: s.error }
   },
   accountz: (o) => toSystem(reports.accountz(o.account)),
+  routez: (o) => toSystem(reports.routez({ subs: o.subscriptions, subsDetail: o.subscriptions_detail })),
   accountInfo: (account) => {
     const r = reports.accountz(account)
     if (!isData(r)) return new ReportError(r.message)
@@ -128,7 +129,8 @@ export const layer: Layer.Layer<never, never, Accounts | Server | Reports | Serv
       id: server.serverId,
       name: server.serverName,
       host: config.host,
-      cluster: "",
+      // A configured name; a generated one is not known until the routes form.
+      cluster: config.cluster?.name ?? "",
       tags: [],
       domain: config.domain ?? "",
       version: ADVERTISED_NATS_VERSION,

@@ -4,8 +4,8 @@
  * `nats server check` ask for, and the connect/disconnect events of accounts.
  *
  * - `$SYS.REQ.SERVER.PING` (and `.PING.STATSZ`): every server answers with its statsz;
- * - `$SYS.REQ.SERVER.PING.<svc>` and `$SYS.REQ.SERVER.<id>.<svc>` for VARZ, CONNZ, SUBSZ, JSZ,
- *   HEALTHZ, ACCOUNTZ: `{"server": {...}, "data": {...}}`, or `"error": {code, description}` (400
+ * - `$SYS.REQ.SERVER.PING.<svc>` and `$SYS.REQ.SERVER.<id>.<svc>` for VARZ, CONNZ, ROUTEZ, SUBSZ,
+ *   JSZ, HEALTHZ, ACCOUNTZ: `{"server": {...}, "data": {...}}`, or `"error": {code, description}` (400
  *   for a body that does not decode, 500 for options the report refuses);
  * - `$SYS.REQ.ACCOUNT.<acc>.<svc>` for SUBSZ, CONNZ, JSZ and INFO, scoped to one account.
  *
@@ -40,6 +40,7 @@ export interface SystemReports {
   readonly accountJsz: (o: OptionsOf<"JSZ">) => Report
   readonly healthz: (o: OptionsOf<"HEALTHZ">) => Report
   readonly accountz: (o: OptionsOf<"ACCOUNTZ">) => Report
+  readonly routez: (o: OptionsOf<"ROUTEZ">) => Report
   /** `$SYS.REQ.ACCOUNT.<acc>.INFO`; undefined when the account does not exist. */
   readonly accountInfo: (account: string) => Report
 }
@@ -74,7 +75,7 @@ export interface SystemServices {
   readonly stop: () => void
 }
 
-const SERVER_SERVICES = ["VARZ", "CONNZ", "SUBSZ", "JSZ", "HEALTHZ", "ACCOUNTZ"] as const
+const SERVER_SERVICES = ["VARZ", "CONNZ", "ROUTEZ", "SUBSZ", "JSZ", "HEALTHZ", "ACCOUNTZ"] as const
 const ACCOUNT_SERVICES = ["SUBSZ", "CONNZ", "JSZ", "INFO"] as const
 
 const timeOf = (ms: number): string => formatTime(BigInt(Math.floor(ms)) * 1_000_000n)
@@ -139,7 +140,8 @@ export const startSystemServices = (
     SUBSZ: reports.subsz,
     JSZ: reports.jsz,
     HEALTHZ: reports.healthz,
-    ACCOUNTZ: reports.accountz
+    ACCOUNTZ: reports.accountz,
+    ROUTEZ: reports.routez
   }
 
   client.subscribe("$SYS.REQ.SERVER.PING", (_s, reply, hdrLen, msg) => statsz(reply, payload(hdrLen, msg)))
