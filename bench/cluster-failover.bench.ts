@@ -12,24 +12,13 @@
  */
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
-import { type ChildProcess, spawn } from "node:child_process"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import { startJetStreamCluster } from "../spec/support/JsCluster.ts"
-import { findNatsServer, sleep } from "./support.ts"
+import { type BenchNode, startNatsCluster, waitFor } from "./natsCluster.ts"
+import { findNatsServer } from "./support.ts"
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] ?? 3) || 3
 
-interface Node {
-  readonly name: string
-  readonly url: () => string
-  readonly monitor: number
-  kill(): Promise<void>
-  start(): Promise<void>
-}
-
-const metaLeader = async (n: Node): Promise<string | undefined> => {
+const metaLeader = async (n: BenchNode): Promise<string | undefined> => {
   try {
     const j = (await (await fetch(`http://127.0.0.1:${n.monitor}/jsz`)).json()) as {
       meta_cluster?: { leader?: string }
@@ -40,17 +29,7 @@ const metaLeader = async (n: Node): Promise<string | undefined> => {
   }
 }
 
-const waitFor = async <A>(f: () => Promise<A | undefined>, ms = 60_000): Promise<A> => {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error("timed out")
-    await sleep(50)
-  }
-}
-
-const measure = async (label: string, nodes: ReadonlyArray<Node>) => {
+const measure = async (label: string, nodes: ReadonlyArray<BenchNode>) => {
   const metaTimes: Array<number> = []
   const ownerTimes: Array<string> = []
   for (let r = 0; r < rounds; r++) {
@@ -124,67 +103,11 @@ const ours = async () => {
 }
 
 const theirs = async (bin: string) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-nats-cluster-"))
-  const base = 32500
-  const procs: Array<ChildProcess | undefined> = [undefined, undefined, undefined]
-  const exits: Array<Promise<void> | undefined> = [undefined, undefined, undefined]
-  const names = ["n1", "n2", "n3"]
-  const start = async (i: number) => {
-    const routes = names.map((_, j) => `nats://127.0.0.1:${base + 10 + j}`).filter((_, j) => j !== i).join(",")
-    const conf = path.join(dir, `${names[i]}.conf`)
-    fs.writeFileSync(conf, `server_tags: ["node:${names[i]}"]\n`)
-    const p = spawn(bin, [
-      "-c",
-      conf,
-      "-a",
-      "127.0.0.1",
-      "-p",
-      String(base + i),
-      "-m",
-      String(base + 20 + i),
-      "-js",
-      "-sd",
-      path.join(dir, names[i]!),
-      "-n",
-      names[i]!,
-      "--cluster_name",
-      "nc",
-      "-cluster",
-      `nats://127.0.0.1:${base + 10 + i}`,
-      "-routes",
-      routes
-    ], { stdio: "ignore" })
-    procs[i] = p
-    exits[i] = new Promise((r) => p.once("exit", () => r()))
-    await waitFor(async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${base + 20 + i}/healthz`)).ok ? true : undefined
-      } catch {
-        return undefined
-      }
-    })
-  }
-  await Promise.all([0, 1, 2].map(start))
+  const c = await startNatsCluster(bin, 32500)
   try {
-    await measure(
-      "nats-server 2.9.10",
-      names.map((name, i) => ({
-        name,
-        url: () => `nats://127.0.0.1:${base + i}`,
-        monitor: base + 20 + i,
-        kill: async () => {
-          procs[i]?.kill("SIGKILL")
-          await exits[i]
-        },
-        start: () => start(i)
-      }))
-    )
+    await measure("nats-server 2.9.10", c.nodes)
   } finally {
-    for (let i = 0; i < 3; i++) {
-      procs[i]?.kill("SIGKILL")
-      await exits[i]
-    }
-    fs.rmSync(dir, { recursive: true, force: true })
+    await c.stop()
   }
 }
 
