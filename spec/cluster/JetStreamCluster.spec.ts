@@ -333,4 +333,28 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       expect(r.map((x) => JSON.parse(x).error?.err_code)).toEqual([10059])
     }
   }, 60_000)
+
+  it("PostgreSQL down: owners keep serving their streams; back up, the cluster carries on by itself", async () => {
+    const orders = cluster.nodes.find((n) => n.name === "n1")!
+    const jsm = await jetstreamManager(await nc(orders))
+    const owner = (await jsm.streams.info("ORDERS")).cluster!.leader
+    const viaOwner = await nc(cluster.nodes.find((n) => n.name === owner)!)
+    const before = (await (await jetstreamManager(viaOwner)).streams.info("ORDERS")).state.messages
+    await cluster.pg.halt()
+    try {
+      const js = jetstream(viaOwner)
+      for (let i = 0; i < 3; i++) expect((await js.publish("orders.during", "x")).seq).toBe(before + i + 1)
+    } finally {
+      await cluster.pg.resume()
+    }
+    let answer = ""
+    const deadline = Date.now() + 30_000
+    while (Date.now() < deadline) {
+      answer = await failure(jsm.streams.add({ name: "AFTERPG", subjects: ["afterpg.>"] }))
+      if (answer === "ok") break
+      await sleep(300)
+    }
+    expect(answer).toBe("ok")
+    expect((await jsm.streams.info("ORDERS")).state.messages).toBe(before + 3)
+  }, 60_000)
 })

@@ -20,6 +20,9 @@ export interface TestPostgres {
   readonly dir: string
   log(): string
   stop(): Promise<void>
+  /** Stops the server, keeping its data (an outage of the store); `resume` starts it again. */
+  halt(): Promise<void>
+  resume(): Promise<void>
 }
 
 export interface TestPostgresOptions {
@@ -85,44 +88,69 @@ export const startPostgres = async (options: TestPostgresOptions): Promise<TestP
     "listen_addresses=127.0.0.1",
     ...(options.fast === true ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : [])
   ]
-  const child: ChildProcess = spawn(path.join(bin, "postgres"), ["-D", data, ...settings], {
-    stdio: ["ignore", "pipe", "pipe"],
-    cwd: dir,
-    ...ids
-  })
   let log = ""
-  child.stdout!.on("data", (d) => (log += d))
-  child.stderr!.on("data", (d) => (log += d))
-  const exited = new Promise<void>((r) => child.once("exit", () => r()))
-  let running = true
-  void exited.then(() => (running = false))
-  const stop = async () => {
-    // SIGINT is PostgreSQL's fast shutdown: sessions are ended, nothing is left behind.
+  let child: ChildProcess
+  let exited: Promise<void>
+  let running = false
+  const launch = () => {
+    child = spawn(path.join(bin, "postgres"), ["-D", data, ...settings], {
+      stdio: ["ignore", "pipe", "pipe"],
+      cwd: dir,
+      ...ids
+    })
+    child.stdout!.on("data", (d) => (log += d))
+    child.stderr!.on("data", (d) => (log += d))
+    running = true
+    exited = new Promise<void>((r) => child.once("exit", () => r()))
+    void exited.then(() => (running = false))
+  }
+  // SIGINT is PostgreSQL's fast shutdown: sessions are ended, nothing is left behind.
+  const halt = async () => {
     if (running) child.kill("SIGINT")
     await exited
+  }
+  const stop = async () => {
+    await halt()
     fs.rmSync(dir, { recursive: true, force: true })
   }
   const base = `postgres://ejs@127.0.0.1:${options.port}`
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (!running) {
-      await stop()
-      throw new Error(`postgres exited during start:\n${log}`)
-    }
-    const c = new pg.Client({ connectionString: `${base}/postgres` })
-    try {
-      await c.connect()
-      const db = options.database ?? "ejs"
-      await c.query(`CREATE DATABASE "${db.replaceAll("\"", "\"\"")}"`)
-      await c.end()
-      return { url: `${base}/${db}`, port: options.port, dir, log: () => log, stop }
-    } catch (e) {
-      await c.end().catch(() => undefined)
-      if (Date.now() > deadline) {
+  const db = options.database ?? "ejs"
+  /** Until the server accepts a session (then `first` runs on it). */
+  const ready = async (first: (c: pg.Client) => Promise<unknown>) => {
+    const deadline = Date.now() + 30_000
+    for (;;) {
+      if (!running) {
         await stop()
-        throw new Error(`postgres did not accept connections: ${e instanceof Error ? e.message : e}\n${log}`)
+        throw new Error(`postgres exited during start:\n${log}`)
       }
-      await new Promise((r) => setTimeout(r, 100))
+      const c = new pg.Client({ connectionString: `${base}/postgres` })
+      try {
+        await c.connect()
+        await first(c)
+        await c.end()
+        return
+      } catch (e) {
+        await c.end().catch(() => undefined)
+        if (Date.now() > deadline) {
+          await stop()
+          throw new Error(`postgres did not accept connections: ${e instanceof Error ? e.message : e}\n${log}`)
+        }
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+  launch()
+  await ready((c) => c.query(`CREATE DATABASE "${db.replaceAll("\"", "\"\"")}"`))
+  return {
+    url: `${base}/${db}`,
+    port: options.port,
+    dir,
+    log: () => log,
+    stop,
+    halt,
+    resume: async () => {
+      launch()
+      await ready(() => Promise.resolve())
     }
   }
 }

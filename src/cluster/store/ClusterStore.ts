@@ -255,12 +255,18 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
           if (closed) return
           const c = new pg.Client({ connectionString: url })
           client = c
+          let retried = false
           const retry = () => {
+            if (retried) return
+            retried = true
             c.removeAllListeners()
+            c.on("error", () => {})
             c.end().catch(() => undefined)
             if (!closed) timer = setTimeout(open, 500)
           }
+          // A server restart ends the session with an error, or just ends it: either way, listen again.
           c.on("error", retry)
+          c.on("end", retry)
           c.on("notification", (n) => {
             if (n.channel !== CHANNEL || n.payload === undefined) return
             try {
