@@ -175,6 +175,12 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
         await sleep(300)
       }
       expect(answer).toBe("500 10118 stream is offline")
+      // A list names the stream it could not get from its owner.
+      const list = await replies(n2, "$JS.API.STREAM.LIST", "", 3000)
+      expect(list.length).toBe(1)
+      const listed = JSON.parse(list[0]!) as { missing?: Array<string>; streams: Array<{ config: { name: string } }> }
+      expect(listed.missing).toEqual(["ZONEC"])
+      expect(listed.streams.map((x) => x.config.name)).toEqual(["FAST", "ORDERS", "RACE", "TWIN"])
       // Streams on live nodes keep serving meanwhile.
       expect((await jsm.streams.info("FAST")).cluster?.leader).toBe("n2")
 

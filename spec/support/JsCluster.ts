@@ -30,7 +30,9 @@ export interface JetStreamCluster {
 let base = 32000 + Math.floor(Math.random() * 90) * 10
 
 export const startJetStreamCluster = async (
-  tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []]
+  tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []],
+  /** More config lines for every node (accounts, limits). */
+  extra = ""
 ): Promise<JetStreamCluster> => {
   const pg = await startTestPostgres()
   base = base >= 32980 ? 32000 : base + 10
@@ -47,7 +49,8 @@ export const startJetStreamCluster = async (
         `http: "127.0.0.1:${base + 5 + i}"`,
         `server_tags: [${t.map((x) => JSON.stringify(x)).join(", ")}]`,
         `jetstream { store_dir: ${JSON.stringify(path.join(dir, name))}, cluster_store: ${JSON.stringify(pg.url)} }`,
-        `cluster { name: ejs, listen: "127.0.0.1:${routePort(i)}", routes: [${routes.join(", ")}] }`
+        `cluster { name: ejs, listen: "127.0.0.1:${routePort(i)}", routes: [${routes.join(", ")}] }`,
+        extra
       ].join("\n")
     )
     const node: ClusterNode = {

@@ -139,6 +139,9 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
         row = undefined
       }
       if (row === undefined) {
+        // The account's stream count is the cluster's (the owner checks its other limits on its own store).
+        const limit = local.limits.maxStreams
+        if (limit > 0 && rowsOfAccount().length >= limit) return yield* ApiErrors.maximumStreamsLimit()
         const others = rowsOfAccount().filter((r) => r.name !== name)
         if (others.some((r) => subjectsOverlap(configOf(r)?.subjects ?? [], config.subjects))) {
           return yield* ApiErrors.streamSubjectOverlap()
