@@ -350,6 +350,16 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
     try {
       const js = jetstream(viaOwner)
       for (let i = 0; i < 3; i++) expect((await js.publish("orders.during", "x")).seq).toBe(before + i + 1)
+      // Once the meta lease could have expired, one node says there is no meta leader (as nats-server does).
+      await sleep(6500)
+      for (const node of cluster.nodes) {
+        const r = await replies(node, "$JS.API.INFO")
+        expect(r.map((x) => JSON.parse(x).error)).toEqual([{
+          code: 503,
+          err_code: 10008,
+          description: "JetStream system temporarily unavailable"
+        }])
+      }
     } finally {
       await cluster.pg.resume()
     }

@@ -22,7 +22,16 @@ import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import * as Requests from "../model/Requests.ts"
 import { decodeStreamCreate, sameConfig, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
 import type { AccountGate, Decision, LocalAccount } from "./ClusterGate.ts"
-import { type ClusterView, isMetaLeader, key, metaFence, nodeAlive, storedError, streamFence } from "./ClusterView.ts"
+import {
+  type ClusterView,
+  isMetaLeader,
+  key,
+  metaFence,
+  nodeAlive,
+  speaksForLeaderless,
+  storedError,
+  streamFence
+} from "./ClusterView.ts"
 import { place } from "./Placement.ts"
 
 export const CREATE_TIMEOUT_MS = 10_000
@@ -257,7 +266,9 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     if (c === undefined) return { _tag: "Local" }
     const leader = isMetaLeader(view)
     if (c.scope === "account") {
-      if (!leader) return { _tag: "Silent" }
+      if (!leader) {
+        return speaksForLeaderless(view) ? { _tag: "Cluster", run: Effect.fail(notAvailable()) } : { _tag: "Silent" }
+      }
       switch (c.op) {
         case "INFO":
           return { _tag: "Cluster", run: accountInfo(body) }

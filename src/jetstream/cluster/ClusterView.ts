@@ -37,6 +37,8 @@ export interface ClusterView {
   metaTerm: bigint | undefined
   /** When the meta lease was last renewed (Date.now()): a leader that cannot renew stops leading. */
   metaRenewedAt: number
+  /** Since when (Date.now()) the store has been failing this node; undefined while it answers. */
+  storeDownSince: number | undefined
   /** Terms of the stream leases this node holds, by key. */
   readonly terms: Map<string, bigint>
   readonly accounts: Map<string, LocalAccount>
@@ -48,6 +50,17 @@ export interface ClusterView {
 
 export const isMetaLeader = (v: ClusterView): boolean =>
   v.metaTerm !== undefined && Date.now() - v.metaRenewedAt < LEASE_MS - TICK_MS
+
+/**
+ * While the store is unreachable nobody can lead: after a lease time (so any former leader has
+ * stopped), the first live node by name, in the last view every node shares, says so (nats-server
+ * answers 10008 when it has no meta leader).
+ */
+export const speaksForLeaderless = (v: ClusterView): boolean => {
+  if (v.storeDownSince === undefined || Date.now() - v.storeDownSince < LEASE_MS) return false
+  const first = v.nodes.filter((n) => n.alive).map((n) => n.serverName).sort()[0]
+  return first === v.options.serverName
+}
 
 export const nodeAlive = (v: ClusterView, name: string): boolean =>
   v.nodes.some((n) => n.serverName === name && n.alive)

@@ -40,6 +40,7 @@ const make = (
       metaLeader: undefined,
       metaTerm: undefined,
       metaRenewedAt: 0,
+      storeDownSince: undefined,
       terms: new Map(),
       accounts: new Map(),
       fork: (e) => void runFork(e),
@@ -132,6 +133,7 @@ const make = (
           Effect.sync(() => {
             if (failing !== undefined) log.info(`JetStream cluster: the cluster store is reachable again`)
             failing = undefined
+            view.storeDownSince = undefined
           })
         ),
         Effect.catchCause((cause) =>
@@ -140,6 +142,7 @@ const make = (
             const text = e instanceof Error ? e.message : Cause.pretty(cause)
             if (failing !== text) log.warn(`JetStream cluster: ${text}`)
             failing = text
+            view.storeDownSince ??= Date.now()
           })
         )
       )
