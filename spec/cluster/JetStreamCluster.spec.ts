@@ -166,25 +166,27 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
       // Made before the kill: if n3 led the meta group, account requests wait for the next leader (up to ~5 s).
       const jsm = await jetstreamManager(await nc(n2))
       await cluster.kill(n3)
-      // The owner's heartbeat ages out within the lease time (5 s); a new meta leader, if n3 led, as fast.
-      let answer = ""
-      const deadline = Date.now() + 20_000
-      while (Date.now() < deadline) {
-        answer = await failure(jsm.streams.info("ZONEC", { timeout: 1000 } as never))
-        if (answer.startsWith("500")) break
-        await sleep(300)
+      try {
+        // The owner's heartbeat ages out within the lease time (5 s); a new meta leader, if n3 led, as fast.
+        let answer = ""
+        const deadline = Date.now() + 20_000
+        while (Date.now() < deadline) {
+          answer = await failure(jsm.streams.info("ZONEC", { timeout: 1000 } as never))
+          if (answer.startsWith("500")) break
+          await sleep(300)
+        }
+        expect(answer).toBe("500 10118 stream is offline")
+        // A list names the stream it could not get from its owner.
+        const list = await replies(n2, "$JS.API.STREAM.LIST", "", 3000)
+        expect(list.length).toBe(1)
+        const listed = JSON.parse(list[0]!) as { missing?: Array<string>; streams: Array<{ config: { name: string } }> }
+        expect(listed.missing).toEqual(["ZONEC"])
+        expect(listed.streams.map((x) => x.config.name)).toEqual(["FAST", "ORDERS", "RACE", "TWIN"])
+        // Streams on live nodes keep serving meanwhile.
+        expect((await jsm.streams.info("FAST")).cluster?.leader).toBe("n2")
+      } finally {
+        await cluster.start(n3)
       }
-      expect(answer).toBe("500 10118 stream is offline")
-      // A list names the stream it could not get from its owner.
-      const list = await replies(n2, "$JS.API.STREAM.LIST", "", 3000)
-      expect(list.length).toBe(1)
-      const listed = JSON.parse(list[0]!) as { missing?: Array<string>; streams: Array<{ config: { name: string } }> }
-      expect(listed.missing).toEqual(["ZONEC"])
-      expect(listed.streams.map((x) => x.config.name)).toEqual(["FAST", "ORDERS", "RACE", "TWIN"])
-      // Streams on live nodes keep serving meanwhile.
-      expect((await jsm.streams.info("FAST")).cluster?.leader).toBe("n2")
-
-      await cluster.start(n3)
       let info: Awaited<ReturnType<typeof jsm.streams.info>> | undefined
       const back = Date.now() + 20_000
       while (Date.now() < back) {
@@ -287,19 +289,22 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
     const killed = Date.now()
     await cluster.kill(leader)
     let next: string | undefined
-    while (Date.now() - killed < 20_000) {
-      next = (await meta(other)).leader
-      if (next !== undefined && next !== first) break
-      await sleep(100)
+    try {
+      while (Date.now() - killed < 20_000) {
+        next = (await meta(other)).leader
+        if (next !== undefined && next !== first) break
+        await sleep(100)
+      }
+      expect(next).toMatch(/^n[123]$/)
+      expect(next).not.toBe(first)
+      // Not an assertion on time (no wall-clock asserts); printed for the record.
+      console.log(`meta leader failover after kill -9: ${Date.now() - killed} ms`)
+      const created = await jsm.streams.add({ name: "AFTER", subjects: ["after.>"] })
+      expect(created.cluster?.leader).not.toBe(first)
+    } finally {
+      // Back in any case: the tests after this one use all three nodes.
+      await cluster.start(leader)
     }
-    expect(next).toMatch(/^n[123]$/)
-    expect(next).not.toBe(first)
-    // Not an assertion on time (no wall-clock asserts); printed for the record.
-    console.log(`meta leader failover after kill -9: ${Date.now() - killed} ms`)
-    const created = await jsm.streams.add({ name: "AFTER", subjects: ["after.>"] })
-    expect(created.cluster?.leader).not.toBe(first)
-
-    await cluster.start(leader)
     const deadline = Date.now() + 20_000
     let metas: Array<{ leader?: string; cluster_size: number }> = []
     while (Date.now() < deadline) {

@@ -26,6 +26,7 @@ import {
   type ClusterView,
   isMetaLeader,
   key,
+  LEASE_MS,
   metaFence,
   nodeAlive,
   speaksForLeaderless,
@@ -155,6 +156,9 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
         if (others.some((r) => subjectsOverlap(configOf(r)?.subjects ?? [], config.subjects))) {
           return yield* ApiErrors.streamSubjectOverlap()
         }
+        // Placement reads the nodes afresh: a node that died a moment ago must not be picked from a
+        // view up to a tick old (its create would wait for a confirmation that never comes).
+        view.nodes = yield* store.nodes(LEASE_MS)
         const counts = new Map<string, number>()
         for (const r of view.streams.values()) counts.set(r.owner, (counts.get(r.owner) ?? 0) + 1)
         const placed = place(

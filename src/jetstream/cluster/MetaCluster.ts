@@ -140,7 +140,8 @@ const make = (
           Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.sync(() => {
             const e = Cause.squash(cause)
             const text = e instanceof Error ? e.message : Cause.pretty(cause)
-            if (failing !== text) log.warn(`JetStream cluster: ${text}`)
+            // Both loops fail during an outage, each with its own statement: one warning for the outage.
+            if (failing === undefined) log.warn(`JetStream cluster: ${text}`)
             failing = text
             view.storeDownSince ??= Date.now()
           })
