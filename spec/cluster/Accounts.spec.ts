@@ -22,7 +22,9 @@ const accountsConfig = () => {
     users: [ { user: b, password: b } ]
     imports: [ { stream: { account: A, subject: "ev.>" } }, { service: { account: A, subject: "svc.>" } } ]
   }
-}`
+  SYS: { users: [ { user: sys, password: sys } ] }
+}
+system_account: SYS`
   const r = ConfigFile.load("/virtual/accounts.conf", { readFile: () => text, env: {} })
   if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
   return r.config
@@ -32,7 +34,7 @@ let n1: ClusterNode
 let n2: ClusterNode
 let n3: ClusterNode
 const clients: Array<NatsConnection> = []
-const as = async (n: ClusterNode, user: "a" | "b") => {
+const as = async (n: ClusterNode, user: "a" | "b" | "sys") => {
   const nc = await connect({ servers: n.url, user, pass: user, reconnect: false })
   clients.push(nc)
   return nc
@@ -112,6 +114,30 @@ describe("accounts across routes", () => {
     assert.strictEqual(dc.decode(r.data), "echo:hi")
     await sleep(100)
     assert.strictEqual(calls, 1)
+  })
+})
+
+describe("the system account across routes", () => {
+  it("$SYS.REQ.SERVER.PING is answered by every node, each listing its routes", async () => {
+    const sys = await as(n1, "sys")
+    const inbox = sys.subscribe("_INBOX.ping.>")
+    const answers: Array<{ server: { name: string }; statsz: Record<string, unknown> }> = []
+    void (async () => {
+      for await (const m of inbox) answers.push(JSON.parse(dc.decode(m.data)))
+    })()
+    await sys.flush()
+    await settle([n1, n2, n3])
+    sys.publish("$SYS.REQ.SERVER.PING", sc.encode(""), { reply: "_INBOX.ping.1" })
+    await until("three answers", () => answers.length === 3)
+    await sleep(200)
+    assert.sameMembers(answers.map((a) => a.server.name), ["N1", "N2", "N3"])
+    for (const a of answers) {
+      const routes = a.statsz.routes as Array<{ name: string; sent: { msgs: number } }>
+      assert.strictEqual(routes.length, 2)
+      assert.sameMembers(routes.map((r) => r.name), ["N1", "N2", "N3"].filter((n) => n !== a.server.name))
+      assert.strictEqual(a.statsz.active_servers, 3)
+    }
+    inbox.unsubscribe()
   })
 })
 

@@ -125,8 +125,11 @@ const traffic = (label: string, ours: () => number, theirs: () => number) => {
     await crossed(p1, t, "jobs.t")
     // Both servers know both members once a plain probe crossed; then publish from each side.
     const total = 200
-    for (let i = 0; i < total / 2; i++) p1.publish("jobs", sc.encode(`a${i}`))
-    for (let i = 0; i < total / 2; i++) p2.publish("jobs", sc.encode(`b${i}`))
+    // Some with headers: RMSG and HMSG with a queue list (`| <queue> [<hdr>] <size>`) both ways.
+    const h = headers()
+    h.set("Job", "x")
+    for (let i = 0; i < total / 2; i++) p1.publish("jobs", sc.encode(`a${i}`), i % 2 === 0 ? {} : { headers: h })
+    for (let i = 0; i < total / 2; i++) p2.publish("jobs", sc.encode(`b${i}`), { headers: h })
     await Promise.all([p1.flush(), p2.flush()])
     await until("queue deliveries", () => seen.size === total)
     await sleep(150)

@@ -4,6 +4,7 @@
  * official clients fail over keeps every subscription working.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
+import bcrypt from "bcryptjs"
 import { spawn } from "node:child_process"
 import * as net from "node:net"
 import { afterEach, assert, describe, it } from "vitest"
@@ -76,6 +77,23 @@ describe("gossip", () => {
   })
 })
 
+describe("no_advertise", () => {
+  it("keeps other servers' client URLs out of client INFO; the routes still carry traffic", async () => {
+    const a = await node({ name: "A", routePort: BASE + 71, cluster: { noAdvertise: true } })
+    const b = await node({ name: "B", routePort: BASE + 72, routes: [BASE + 71], cluster: { noAdvertise: true } })
+    await untilMesh([a, b])
+    const [pa, sb] = [await connect({ servers: a.url }), await connect({ servers: b.url })]
+    clients.push(pa, sb)
+    assert.isUndefined(pa.info?.connect_urls)
+    assert.deepStrictEqual(pa.getServers().map((s) => s.listen), [`127.0.0.1:${a.port}`])
+    const sub = sb.subscribe("na.x", { max: 1 })
+    await sb.flush()
+    await settle([a, b])
+    pa.publish("na.x")
+    for await (const m of sub) assert.strictEqual(m.subject, "na.x")
+  })
+})
+
 describe("route authorization", () => {
   const auth = { user: "ruser", password: "s3cret", timeoutMs: 1000 }
 
@@ -100,6 +118,20 @@ describe("route authorization", () => {
     await settle([a, good])
     pa.publish("auth.ok")
     for await (const m of sub) assert.strictEqual(m.subject, "auth.ok")
+  })
+
+  it("takes a bcrypt hash as the route password, as nats-server", async () => {
+    const hashed = { ...auth, password: bcrypt.hashSync("s3cret", 4) }
+    const a = await node({ name: "A", routePort: BASE + 16, cluster: { auth: hashed } })
+    const b = await node({ name: "B", routePort: BASE + 17, routes: [`nats://ruser:s3cret@127.0.0.1:${BASE + 16}`] })
+    await untilMesh([a, b])
+    const wrong = await routeHandshake(a.routePort, {
+      user: "ruser",
+      pass: hashed.password,
+      name: "X",
+      cluster: "test"
+    })
+    assert.deepStrictEqual(errLines(wrong), ["-ERR 'Authorization Violation'"])
   })
 
   it("answers a bad route CONNECT with nats-server's -ERR, on the wire", async () => {

@@ -226,6 +226,7 @@ describe("a node that joins late", () => {
     sa.subscribe("late.>", { callback: (_e, m) => void got.push(`A:${m.subject}`) })
     sb.subscribe("late.q", { queue: "lq", callback: (_e, m) => void got.push(`B:${m.subject}`) })
     await Promise.all([sa.flush(), sb.flush()])
+    const watcher = await open(c)
     const d = await startNode({
       name: "D",
       routePort: BASE + 4,
@@ -239,6 +240,8 @@ describe("a node that joins late", () => {
       sd.subscribe("back.to.d", { callback: (_e, m) => void fromD.push(m.subject) })
       await sd.flush()
       await untilMesh([a, b, c, d])
+      // Clients already connected hear of the new server by an async INFO with its client URL.
+      await until("the async INFO", () => watcher.getServers().some((s) => s.listen === `127.0.0.1:${d.port}`))
       await settle([a, b, c, d])
       sd.publish("late.q")
       sd.publish("late.x")

@@ -170,7 +170,8 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           headers: true,
           ...(settings.auth === undefined ? {} : { auth_required: true }),
           max_payload: config.maxPayload,
-          ...(config.jetstream ? { jetstream: true } : {}),
+          // No `jetstream`: a nats-server peer would count this server into its JetStream meta group
+          // (Raft over routes), which is not built here.
           cluster: clusterName,
           ...(dynamic ? { dynamic: true } : {}),
           ...(settings.noAdvertise ? {} : { connect_urls: ownUrls }),
@@ -298,8 +299,11 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           }
         })
 
+      // Servers being dialled because of gossip: several peers may tell us about the same one.
+      const dialling = new Set<string>()
       const implicit = (info: RouteInfo) => {
         if (info.server_id === server.serverId || routes.has(info.server_id) || info.ip === undefined) return
+        if (dialling.has(info.server_id)) return
         if (isConfigured(info.host, info.port)) return
         const parsed = parseRouteUrl(info.ip.replace(/^nats-route:/, "nats:").replace(/\/$/, ""))
         if (typeof parsed === "string") return log.error(`Error parsing URL from INFO: ${parsed}`)
@@ -307,7 +311,8 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           ? { ...parsed, user: settings.auth.user, password: settings.auth.password }
           : parsed
         if (isConfigured(url.host, url.port)) return
-        run(dial(url, false))
+        dialling.add(info.server_id)
+        run(dial(url, false).pipe(Effect.ensuring(Effect.sync(() => dialling.delete(info.server_id)))))
       }
 
       const listener = yield* transport.listen(settings.host, settings.port, (wire) => {

@@ -13,6 +13,7 @@
  * Plain synchronous code, driven by socket callbacks, as ClientConnection.
  */
 import { Buffer } from "node:buffer"
+import { comparePasswords } from "../auth/Authenticator.ts"
 import { enterProducer, Gate, type Producer } from "../core/Backpressure.ts"
 import { type Flushable, Outbound, scheduleFlush } from "../core/Outbound.ts"
 import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription } from "../core/Router.ts"
@@ -250,7 +251,8 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
       )
     }
     const auth = this.ctx.auth
-    if (auth !== undefined && (o.user !== auth.user || o.pass !== auth.password)) {
+    // nats-server checkRouterAuth: the user exactly, the password plain or as a bcrypt hash.
+    if (auth !== undefined && (o.user !== auth.user || !comparePasswords(auth.password, o.pass ?? ""))) {
       this.ctx.log.error(`${this.label} - authentication error - route credentials do not match`)
       return this.close("Authentication Failure", "Authorization Violation")
     }

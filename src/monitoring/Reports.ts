@@ -179,6 +179,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           const v = varzNow()
           if (!isData(v)) return v
           const js = jetstream
+          const routes = cluster?.routes() ?? []
           return {
             start: v.start,
             mem: v.mem,
@@ -192,6 +193,18 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
             sent: { msgs: v.out_msgs, bytes: v.out_bytes },
             received: { msgs: v.in_msgs, bytes: v.in_bytes },
             slow_consumers: v.slow_consumers,
+            ...(routes.length === 0 ? {} : {
+              routes: routes.map((r) => ({
+                rid: r.rid,
+                name: r.remoteInfo?.server_name ?? "",
+                sent: { msgs: r.stats.outMsgs, bytes: r.stats.outBytes },
+                received: { msgs: r.stats.inMsgs, bytes: r.stats.inBytes },
+                pending: r.pendingBytes
+              }))
+            }),
+            // nats-server counts the servers it heard from over the system account; in a full mesh
+            // that is this server and each one it has a route to.
+            active_servers: 1 + routes.length,
             ...(js === undefined || limits === undefined
               ? {}
               : { jetstream: { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) } })
