@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { planReload } from "../../src/config/ReloadPlan.ts"
 import { runCli } from "../support/Process.ts"
 
 const load = (text: string) =>
@@ -76,5 +77,17 @@ describe("cluster mode settings", () => {
     fs.rmSync(dir, { recursive: true, force: true })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain("JetStream in a cluster needs jetstream { cluster_store")
+  })
+
+  it("a reload keeps the same tags as they are, and refuses to change the store or the tags", () => {
+    const base = config(`${CLUSTER}\nserver_tags: [a]\njetstream { cluster_store: "postgres://h/db" }`)
+    const again = config(`${CLUSTER}\nserver_tags: [a]\njetstream { cluster_store: "postgres://h/db" }`)
+    expect(planReload(base, again)).toEqual({ ok: true, notices: [], authChanged: false })
+    const refusal = {
+      ok: false,
+      error: "config reload not supported for jetstream cluster_store, server_tags or unique_tag: restart the server"
+    }
+    expect(planReload(base, { ...base, serverTags: ["b"] })).toEqual(refusal)
+    expect(planReload(base, { ...base, clusterStore: "postgres://other/db" })).toEqual(refusal)
   })
 })
