@@ -38,6 +38,12 @@ describe("cluster mode settings", () => {
     )
     expect([c.clusterStore, c.serverTags, c.uniqueTag]).toEqual(["postgres://u@h:5432/db", ["az:1", "ssd"], "az:"])
     expect(config(`server_tags: "one"`).serverTags).toEqual(["one"])
+    // From the environment, like any value (keeps a password out of the file).
+    const fromEnv = ConfigFile.load("/etc/e.conf", {
+      readFile: () => "jetstream { cluster_store: $EJS_CLUSTER_STORE }",
+      env: { EJS_CLUSTER_STORE: "postgres://u:secret@h/db" }
+    })
+    expect(fromEnv._tag === "Success" ? fromEnv.config.clusterStore : fromEnv.errors).toBe("postgres://u:secret@h/db")
     expect(BrokerConfig.clusterModeProblem(c)).toBeUndefined()
   })
 
