@@ -96,4 +96,18 @@ describe("cluster mode settings", () => {
     expect(planReload(base, { ...base, serverTags: ["b"] })).toEqual(refusal)
     expect(planReload(base, { ...base, clusterStore: "postgres://other/db" })).toEqual(refusal)
   })
+
+  it("a start whose cluster store cannot be reached stops with the reason", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-ccfg-"))
+    const file = path.join(dir, "c.conf")
+    // Port 1 on loopback: nothing listens there.
+    fs.writeFileSync(
+      file,
+      `${CLUSTER}\njetstream { store_dir: ${JSON.stringify(dir)}, cluster_store: "postgres://ejs@127.0.0.1:1/db" }`
+    )
+    const r = await runCli(["-c", file, "-p", "-1"])
+    fs.rmSync(dir, { recursive: true, force: true })
+    expect(r.code).toBe(1)
+    expect(r.stdout + r.stderr).toContain("cannot use the cluster store: connect ECONNREFUSED 127.0.0.1:1")
+  })
 })
