@@ -69,7 +69,13 @@ const forbidden = [
   ["protocol/", ["core/", "jetstream/", "store/"]],
   // Routes sit on the core (routers, outbound buffers) and below JetStream, monitoring and the entry points.
   ["cluster/", ["jetstream/", "monitoring/", "embed/", "system/", "store/"]],
-  ["subject/", ["core/", "jetstream/", "store/"]]
+  ["subject/", ["core/", "jetstream/", "store/"]],
+  // The cluster store holds SQL only: nothing of the broker above it.
+  ["cluster/store/", ["cluster/Cluster.ts", "cluster/Route", "core/", "config/", "accounts/", "log/"]],
+  // Only the API level and above know about cluster mode.
+  ...["jetstream/model/", "jetstream/codec/", "jetstream/stream/", "jetstream/consumer/", "jetstream/actor/", "store/"].map(
+    (layer) => [layer, ["jetstream/cluster/", "cluster/store/"]]
+  )
 ]
 const violations = []
 for (const [file, deps] of graph) {

@@ -5,10 +5,11 @@ import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { Accounts } from "./accounts/Accounts.ts"
 import { Cluster } from "./cluster/Cluster.ts"
-import { type BrokerConfig, ServerConfig } from "./config/BrokerConfig.ts"
+import { type BrokerConfig, clusterModeProblem, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
+import * as MetaCluster from "./jetstream/cluster/MetaCluster.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
@@ -16,6 +17,7 @@ import * as PortsFile from "./monitoring/PortsFile.ts"
 import { attachCluster, Reports } from "./monitoring/Reports.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
+import { makeServerId } from "./protocol/ServerInfo.ts"
 import { cipherLabel, StoreCipher, verifyStore } from "./store/Cipher.ts"
 import { EventLogStore } from "./store/EventLogStore.ts"
 import { MetaStore } from "./store/MetaStore.ts"
@@ -84,12 +86,32 @@ export const coreLayer = <E = never>(
     : checked
   // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
   // memoized by reference, so `services` is still built once.
+  const deps = Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer)
   const withJetStream = Layer.provideMerge(
     JetStream.layer,
-    Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer)
+    config.clusterStore === undefined ? deps : Layer.merge(deps, Layer.provide(clusterMode(config), services))
   )
   return Layer.provideMerge(Reports.attachJetStream, withJetStream)
 }
+
+/** JetStream cluster mode on the cluster store (a start without the store reachable fails, saying why). */
+const clusterMode = (config: BrokerConfig) =>
+  Layer.unwrap(Effect.gen(function*() {
+    const problem = clusterModeProblem(config)
+    if (problem !== undefined) return yield* Effect.die(new Error(problem))
+    const log = yield* Log
+    const url = config.clusterStore!
+    log.info(`  Cluster store:   ${url.replace(/\/\/[^@/]*@/, "//")}`)
+    return MetaCluster.layer({
+      url,
+      serverName: config.serverName!,
+      serverId: makeServerId(),
+      clusterName: config.cluster!.name!,
+      clientUrl: `nats://${config.host}:${config.port}`,
+      tags: config.serverTags,
+      log
+    })
+  }))
 
 /** Everything a running broker provides: the TCP server, the router and (with -js) JetStream. */
 export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) => {

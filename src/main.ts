@@ -79,6 +79,8 @@ if (input.cluster === undefined && result.clusterFlags?.routes !== undefined) {
   fail(["--routes needs --cluster (or a cluster block) to listen for routes"])
 }
 let config = BrokerConfig.make(input)
+const clusterProblem = BrokerConfig.clusterModeProblem(config)
+if (clusterProblem !== undefined) fail([clusterProblem])
 
 if (result.checkConfig === true) {
   const warnings = loaded?._tag === "Success" ? loaded.warnings : []

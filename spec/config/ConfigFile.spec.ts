@@ -247,7 +247,7 @@ describe("features not built yet", () => {
     const r = ok(
       "port: 1\nclient_advertise: x\nleafnodes { port: 7422 }\n" +
         "mqtt { port: 1883 }\ngateway { name: g }\n" +
-        "jetstream { unique_tag: az }"
+        "jetstream { max_outstanding_catchup: 1 }"
     )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
@@ -255,7 +255,7 @@ describe("features not built yet", () => {
       "/etc/b.conf:3:1: leafnodes is not supported yet and is ignored",
       "/etc/b.conf:4:1: mqtt is not supported yet and is ignored",
       "/etc/b.conf:5:1: gateway is not supported yet and is ignored",
-      "/etc/b.conf:6:13: jetstream.unique_tag is not supported yet and is ignored"
+      "/etc/b.conf:6:13: jetstream.max_outstanding_catchup is not supported yet and is ignored"
     ])
   })
 

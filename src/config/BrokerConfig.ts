@@ -74,6 +74,12 @@ export interface BrokerConfig {
   readonly websocket: WebsocketSettings | undefined
   /** Routes to other servers (`cluster {}`, `--cluster`/`--routes`); undefined = a single server. */
   readonly cluster: ClusterSettings | undefined
+  /** `jetstream { cluster_store }`: the PostgreSQL URL of JetStream cluster mode; undefined = not clustered. */
+  readonly clusterStore: string | undefined
+  /** `server_tags` (lowercased): what `placement { tags }` matches. */
+  readonly serverTags: ReadonlyArray<string>
+  /** `jetstream { unique_tag }`: the tag prefix replicas of one stream must differ in (R3; R1 has one peer). */
+  readonly uniqueTag: string | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -109,7 +115,10 @@ export const defaults: BrokerConfig = {
   accounts: undefined,
   mappings: undefined,
   websocket: undefined,
-  cluster: undefined
+  cluster: undefined,
+  clusterStore: undefined,
+  serverTags: [],
+  uniqueTag: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }
@@ -118,6 +127,32 @@ export const make = (overrides: BrokerConfigInput = {}): BrokerConfig => {
   const out: Record<string, unknown> = { ...defaults }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) out[k] = v
   return out as unknown as BrokerConfig
+}
+
+/**
+ * Cluster mode is routes (`cluster {}` with a name) plus `jetstream { cluster_store }` plus a
+ * `server_name`: the reason a combination cannot run, or undefined. nats-server's own JetStream
+ * clustering (its Raft) is not built, so a cluster with JetStream needs the store.
+ */
+export const clusterModeProblem = (c: BrokerConfig): string | undefined => {
+  if (c.clusterStore !== undefined) {
+    if (!c.jetstream) return "jetstream.cluster_store is set but JetStream is not enabled"
+    if (c.cluster === undefined) {
+      return "jetstream.cluster_store needs a cluster {} block (routes to the other servers of the cluster)"
+    }
+    if (c.cluster.name === undefined || c.cluster.name === "") {
+      return "jetstream.cluster_store needs the cluster to have a name (cluster { name: ... } or --cluster_name)"
+    }
+    if (c.serverName === undefined || c.serverName === "") {
+      return "jetstream.cluster_store needs server_name: it names this server's leases and streams in the store"
+    }
+    return undefined
+  }
+  if (c.jetstream && c.cluster !== undefined) {
+    return "JetStream in a cluster needs jetstream { cluster_store: \"postgres://...\" }: " +
+      "this broker keeps the cluster's JetStream state in PostgreSQL and does not run nats-server's Raft"
+  }
+  return undefined
 }
 
 /** The resolved configuration as a service, so layers read it instead of taking parameters. */

@@ -76,7 +76,6 @@ const UNSUPPORTED = new Set([
   "connect_error_reports",
   "reconnect_error_reports",
   "mqtt",
-  "server_tags",
   "default_js_domain"
 ])
 
@@ -86,7 +85,7 @@ const REFUSED: Record<string, string> = {
   resolver_pinned_accounts: "pinned accounts are not supported yet; refusing to start without them"
 }
 
-const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "limits", "unique_tag", "max_outstanding_catchup"])
+const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "limits", "max_outstanding_catchup"])
 
 const kindOf = (v: ConfigValue): string => {
   switch (v._tag) {
@@ -309,6 +308,8 @@ class Mapper {
       }
       case "jetstream":
         return this.jetstream(e)
+      case "server_tags":
+        return this.serverTags(e)
       case "authorization":
         this.auth = AuthConfigFile.authorization(e, parseGoDuration, this.issues)
         return
@@ -353,6 +354,21 @@ class Mapper {
     if (UNSUPPORTED.has(key)) return this.unsupported(e)
     // nats-server: an unknown top-level key is an error unless the file uses it as a variable.
     if (!e.usedAsVariable) this.error(e, `unknown field "${e.key}"`)
+  }
+
+  /** nats-server `server_tags`: a string or an array of strings, lowercased (placement compares them so). */
+  serverTags(e: ConfigEntry) {
+    const v = e.value
+    const items = v._tag === "String" ? [v] : v._tag === "Array" ? v.items : undefined
+    if (items === undefined) {
+      return this.error(e, `${e.key}: expected a string or an array of strings, got ${kindOf(v)}`)
+    }
+    const tags: Array<string> = []
+    for (const item of items) {
+      if (item._tag !== "String") return this.error(e, `${e.key}: every tag must be a string, got ${kindOf(item)}`)
+      if (item.value.trim() !== "") tags.push(item.value.trim().toLowerCase())
+    }
+    this.set("serverTags", tags)
   }
 
   storeDir(e: ConfigEntry) {
@@ -419,6 +435,20 @@ class Mapper {
           const size = storageSize(f.value)
           if (typeof size === "string") this.error(f, `${f.key}: ${size}`)
           else this.notes.push({ pos: f.keyPos, message: `jetstream.${f.key} is accepted and ignored` })
+          break
+        }
+        case "cluster_store": {
+          const url = this.string(f)
+          if (url === undefined) break
+          if (!/^postgres(ql)?:\/\/./.test(url)) {
+            this.error(f, `jetstream.${f.key} must be a postgres:// URL, got ${JSON.stringify(url)}`)
+          } else this.set("clusterStore", url)
+          break
+        }
+        case "unique_tag": {
+          const tag = this.string(f)
+          // nats-server lowercases tags; an empty unique_tag is no constraint.
+          if (tag !== undefined) this.set("uniqueTag", tag === "" ? undefined : tag.toLowerCase())
           break
         }
         case "key":

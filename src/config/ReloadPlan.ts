@@ -152,6 +152,15 @@ export const planReload = (current: BrokerConfig, next: BrokerConfig): ReloadPla
           ok: false,
           error: "config reload not supported for cluster: restart the server to change its routes or cluster settings"
         }
+      case "clusterStore":
+      case "serverTags":
+      case "uniqueTag":
+        // The cluster store connection and this node's placement tags are fixed at start.
+        return {
+          ok: false,
+          error:
+            "config reload not supported for jetstream cluster_store, server_tags or unique_tag: restart the server"
+        }
       case "jetstream":
         return {
           ok: false,

@@ -24,6 +24,7 @@ import type { MetaStore } from "../store/MetaStore.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
 import { defectText, NEXT_PREFIX, PREFIX, resolve, type Resolved, type RouteSpec, T } from "./api/ApiRoutes.ts"
 import type * as StreamApi from "./api/StreamApi.ts"
+import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
@@ -56,6 +57,8 @@ export interface AccountJetStreamDeps {
   readonly config: BrokerConfig
   readonly clock: BrokerClockShape
   readonly log: Logger
+  /** Cluster mode: who answers which request (ClusterGate.ts); absent on a single server. */
+  readonly cluster?: ClusterModeShape
 }
 
 export interface AccountJetStream {
@@ -237,6 +240,42 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     )
 
     const requests = yield* Queue.bounded<ApiRequest>(4096)
+    // Requests the cluster makes as this server (the meta leader asking an owner): one wildcard inbox.
+    const inbox = `_INBOX.${makeServerId().slice(1, 23)}.`
+    const pending = new Map<string, (reply: string | undefined) => void>()
+    let inboxOpen = false
+    let nextRequest = 0
+    const request = (subject: string, body: string, timeoutMs: number): Promise<string | undefined> =>
+      new Promise((resolve) => {
+        if (!inboxOpen) {
+          inboxOpen = true
+          client.subscribe(`${inbox}*`, (s, _r, h, m) => {
+            const done = pending.get(s)
+            if (done === undefined) return
+            pending.delete(s)
+            done(Buffer.from(h > 0 ? m.subarray(h) : m).toString("utf8"))
+          })
+        }
+        const reply = inbox + String(++nextRequest)
+        const timer = setTimeout(() => {
+          pending.delete(reply)
+          resolve(undefined)
+        }, timeoutMs)
+        pending.set(reply, (r) => {
+          clearTimeout(timer)
+          resolve(r)
+        })
+        client.publish(subject, reply, -1, Buffer.from(body, "utf8"))
+      })
+    const gate: AccountGate | undefined = deps.cluster === undefined ? undefined : yield* deps.cluster.attach({
+      account: deps.account,
+      registry,
+      ctx,
+      limits,
+      accountInfo: () => accountInfo(registry, usage(), stats, limits, config.domain),
+      request: (subject, body, timeoutMs) => request(subject, body, timeoutMs),
+      usage
+    })
     const sendStatus = (to: string, line: string) => {
       const hdr = Buffer.from(`NATS/1.0 ${line}\r\n\r\n`, "latin1")
       client.publish(to, undefined, hdr.length, hdr)
@@ -281,13 +320,19 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
 
     // Every request is answered: an ApiError in the handler's error channel becomes the error
     // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
-    const serve = (req: ApiRequest): Effect.Effect<void> => {
+    const serve = (req: ApiRequest, decided?: Decision): Effect.Effect<void> => {
       const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
         ? { route: accountRoute, token: "" }
         : resolve(req.subject)
       // nats-server 2.9 does not answer API subjects it does not know.
       if (found === undefined) return Effect.void
       const { route, token } = found
+      const decision: Decision = decided ?? gate?.decide(req.subject, req.body) ?? { _tag: "Local" }
+      if (decision._tag === "Silent") return Effect.void
+      if (decision._tag === "Confirm") {
+        const confirmed = Effect.flatMap(decision.confirm, (ok) => (ok ? serve(req, { _tag: "Local" }) : Effect.void))
+        return Effect.sync(() => void run(confirmed))
+      }
       stats.total++
       // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
       if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()
@@ -296,8 +341,18 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         stats.errors++
         return apiErrorResponse(type, error, route.zero)
       }
-      return Effect.suspend(() => route.run(ctx, token, req.body)).pipe(
-        Effect.match({ onSuccess: (body) => apiResponse(type, body), onFailure: failed }),
+      const handler = decision._tag === "Cluster"
+        ? decision.run
+        : decision.wrap === undefined
+        ? Effect.suspend(() => route.run(ctx, token, req.body))
+        : decision.wrap(Effect.suspend(() => route.run(ctx, token, req.body)))
+      const answer = handler.pipe(
+        Effect.match({
+          // The owner adds its cluster section; the cluster's own answers carry the owner's already.
+          onSuccess: (body) =>
+            apiResponse(type, gate === undefined || decision._tag !== "Local" ? body : gate.decorate(type, body)),
+          onFailure: failed
+        }),
         Effect.catchCause((cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
           return Effect.sync(() => {
@@ -307,6 +362,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         }),
         Effect.flatMap((json) => Effect.sync(() => respond(req.reply, json)))
       )
+      // The cluster's answers wait on other nodes: they run beside the API fiber, never blocking it.
+      if (decision._tag === "Cluster") return Effect.sync(() => void run(answer))
+      return answer
     }
     // The API fiber outlives any one request: even a failure to send the reply is only logged.
     const serveSafely = (req: ApiRequest): Effect.Effect<void> =>

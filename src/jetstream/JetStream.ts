@@ -9,7 +9,7 @@
  * On disk the global account keeps the layout that predates accounts (`<store>/streams`,
  * `consumers`, `meta`); account A lives under `<store>/accounts/<A>/` with the same three.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
 import { Accounts } from "../accounts/Accounts.ts"
 import { GLOBAL_ACCOUNT, type JetStreamLimits, UNLIMITED } from "../accounts/AccountSettings.ts"
@@ -24,6 +24,7 @@ import { MetaStore } from "../store/MetaStore.ts"
 import { makeFile, makeMemory, StreamStore } from "../store/StreamStore.ts"
 import { isSubsetOf } from "../subject/Subject.ts"
 import * as AccountJetStream from "./AccountJetStream.ts"
+import { ClusterMode, type ClusterModeShape } from "./cluster/ClusterGate.ts"
 import { StoreLimits } from "./StoreLimits.ts"
 import type { StreamRegistry } from "./StreamRegistry.ts"
 
@@ -36,6 +37,8 @@ export interface JetStreamShape {
   readonly storeDir: string
   /** Every account's JetStream, `$G` first; `enabled` says which have it. */
   readonly accounts: ReadonlyArray<AccountJetStream.AccountJetStream>
+  /** Cluster mode (`jetstream { cluster_store }`); undefined on a single server. */
+  readonly cluster: ClusterModeShape | undefined
 }
 
 /** Directory of a configured account's data (names may hold any character but `.`-free path parts). */
@@ -52,6 +55,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       const journals = yield* EventLogStore
       const meta = yield* MetaStore
       const clock = yield* BrokerClock
+      const cluster = Option.getOrUndefined(yield* Effect.serviceOption(ClusterMode))
       const storeDir = path.resolve(config.storeDir)
       const persistent = fileStore.kind === "file"
       // Server-wide usage is the sum over every account's stores (filled in as they are made).
@@ -118,12 +122,13 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             storeLimits,
             config,
             clock,
-            log
+            log,
+            ...(cluster === undefined ? {} : { cluster })
           })
         )
       }
       const g = out[0]!
-      return { registry: g.registry, stats: g.stats, storeDir, accounts: out }
+      return { registry: g.registry, stats: g.stats, storeDir, accounts: out, cluster }
     })
   )
 }

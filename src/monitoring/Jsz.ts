@@ -168,7 +168,9 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
     streams,
     consumers,
     messages,
-    bytes
+    bytes,
+    // Cluster mode: the meta leader as the cluster store names it (nats-server's meta group).
+    ...(js.cluster === undefined ? {} : { meta_cluster: js.cluster.metaCluster() })
   }
   // nats-server Jsz: an `acc` naming a JetStream account selects it alone; else `accounts` pages them.
   const named = accounts.find((a) => a.account === opts.account)
@@ -222,7 +224,9 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
       name: s.name,
       created: formatTime(s.created),
       // A single server leads every stream it has (nats-server `clusterInfo` without a raft group).
-      cluster: { leader: input.serverName },
+      cluster: input.js?.cluster === undefined
+        ? { leader: input.serverName }
+        : { name: input.js.cluster.clusterName, leader: input.serverName },
       config: opts.config ? encodeStreamConfig(s.config) : undefined,
       state: streamState(s),
       consumer_detail: consumers.length > 0 ? consumers : undefined

@@ -159,7 +159,10 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           healthz({
             serverReady: server !== undefined,
             jetstreamConfigured: config.jetstream,
-            jetstreamReady: jetstream !== undefined
+            jetstreamReady: jetstream !== undefined,
+            metaLeaderKnown: jetstream?.cluster === undefined
+              ? undefined
+              : jetstream.cluster.metaCluster().leader !== undefined
           }, opts),
         accountz: (acc) => {
           if (server === undefined) return STARTING

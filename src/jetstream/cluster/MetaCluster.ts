@@ -1,0 +1,261 @@
+/**
+ * JetStream cluster mode on the PostgreSQL cluster store (src/cluster/store): this node's
+ * heartbeat, its leases, the meta leader election, and the cached view of the assignments every
+ * API decision reads synchronously.
+ *
+ * Every second a node: refreshes its heartbeat (with its usage), renews the leases it holds (the
+ * meta lease, its streams'), tries to take the meta lease when nobody holds it live, re-reads the
+ * nodes and assignments, and acts on the assignments that name it (create a pending stream; take
+ * the lease of a stream it owns: after a restart that re-adopts the streams recovered from its
+ * file store). A NOTIFY hint makes it do the same at once; the tick is what makes a lost hint
+ * harmless. Leases last LEASE_MS by PostgreSQL's clock, so a node that dies loses the meta lease
+ * within that time and its streams are reported offline once its heartbeat is that old.
+ */
+import { Cause, Effect, FiberSet, Layer, type Scope } from "effect"
+import { META_ASSET, streamAsset } from "../../cluster/store/ClusterSchema.ts"
+import * as ClusterStore from "../../cluster/store/ClusterStore.ts"
+import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.ts"
+import { createStream } from "../api/StreamApi.ts"
+import { encodeJson } from "../codec/Json.ts"
+import { encodeStreamConfig } from "../model/StreamConfig.ts"
+import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
+import { makeGate } from "./ClusterRequests.ts"
+import { type ClusterView, key, LEASE_MS, type MetaClusterOptions, metaFence, TICK_MS } from "./ClusterView.ts"
+
+const make = (
+  options: MetaClusterOptions
+): Effect.Effect<ClusterModeShape, ClusterStore.ClusterStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { log } = options
+    const store = yield* ClusterStore.make(options.url)
+    const runFork = yield* FiberSet.makeRuntime<never>()
+    let busy = false
+    let failing: string | undefined
+    let again = false
+    const view: ClusterView = {
+      options,
+      store,
+      nodes: [],
+      streams: new Map(),
+      metaLeader: undefined,
+      metaTerm: undefined,
+      metaRenewedAt: 0,
+      storeDownSince: undefined,
+      terms: new Map(),
+      accounts: new Map(),
+      fork: (e) => void runFork(e),
+      refresh: () => Effect.suspend(() => (busy ? Effect.sync(() => (again = true)) : tick()))
+    }
+    const node = {
+      serverName: options.serverName,
+      serverId: options.serverId,
+      cluster: options.clusterName,
+      clientUrl: options.clientUrl,
+      tags: options.tags
+    }
+    const usage = (): Record<string, AccountUsage> => {
+      const out: Record<string, AccountUsage> = {}
+      for (const [name, a] of view.accounts) out[name] = { ...a.usage(), consumers: a.registry.consumerCount }
+      return out
+    }
+    const warned = new Set<string>()
+    const warnOnce = (what: string) => {
+      if (warned.has(what)) return
+      warned.add(what)
+      log.warn(what)
+    }
+
+    /** Acts on the assignments naming this node: create what is pending, lease what is ready. */
+    const adopt = (row: StreamRow): Effect.Effect<void, ClusterStore.ClusterStoreError> =>
+      Effect.gen(function*() {
+        const local = view.accounts.get(row.account)
+        if (local === undefined) return
+        const k = key(row.account, row.name)
+        if (row.status === "ready") {
+          if (view.terms.has(k)) return
+          if (local.registry.get(row.name) === undefined) {
+            return warnOnce(
+              `JetStream cluster: stream ${row.account} > ${row.name} is assigned here but has no data here`
+            )
+          }
+          const term = yield* store.acquire(streamAsset(row.account, row.name), options.serverName, LEASE_MS)
+          if (term === undefined) {
+            return warnOnce(`JetStream cluster: the lease of ${row.account} > ${row.name} is held elsewhere`)
+          }
+          view.terms.set(k, term)
+          log.info(`JetStream cluster: owning stream ${row.account} > ${row.name} (term ${term})`)
+          return
+        }
+        if (row.status !== "pending" || creating.has(k)) return
+        creating.add(k)
+        yield* Effect.ensuring(create(local, row, k), Effect.sync(() => creating.delete(k)))
+      })
+    const creating = new Set<string>()
+
+    /** The owner's half of a create: the ordinary handler, then the confirmation (or the refusal). */
+    const create = (local: LocalAccount, row: StreamRow, k: string) =>
+      Effect.gen(function*() {
+        const body = new TextEncoder().encode(JSON.stringify(row.config))
+        const result = yield* Effect.result(createStream(local.ctx, row.name, body))
+        if (result._tag === "Failure") {
+          yield* store.exec(ClusterStore.Sql.refuseStream, [row.account, row.name, options.serverName, {
+            error: result.failure.toJSON()
+          }])
+        } else {
+          const asset = streamAsset(row.account, row.name)
+          const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
+          const fence = term === undefined ? undefined : { asset, owner: options.serverName, term }
+          const confirmed = fence === undefined ? [] : yield* Effect.catchTag(
+            store.fenced(
+              fence,
+              (tx) =>
+                tx.query(ClusterStore.Sql.confirmStream, [row.account, row.name, options.serverName, result.success])
+            ),
+            "StaleTerm",
+            () => Effect.succeed([])
+          )
+          if (confirmed.length === 0) {
+            // The meta leader gave up on this create (timeout): nothing of it may remain.
+            yield* local.registry.delete(row.name)
+            if (fence !== undefined) yield* Effect.ignore(store.exec(ClusterStore.Sql.deleteLease, [asset]))
+            return
+          }
+          view.terms.set(k, term!)
+          view.streams.set(k, { ...row, status: "ready", result: result.success })
+        }
+        yield* Effect.ignore(store.notify({ kind: "confirmed", account: row.account, stream: row.name }))
+      })
+
+    /** Logs a store outage when it starts and when it ends (not every second); a defect too. */
+    const logged = (what: Effect.Effect<void, ClusterStore.ClusterStoreError>): Effect.Effect<void> =>
+      what.pipe(
+        Effect.tap(() =>
+          Effect.sync(() => {
+            if (failing !== undefined) log.info(`JetStream cluster: the cluster store is reachable again`)
+            failing = undefined
+            view.storeDownSince = undefined
+          })
+        ),
+        Effect.catchCause((cause) =>
+          Cause.hasInterruptsOnly(cause) ? Effect.interrupt : Effect.sync(() => {
+            const e = Cause.squash(cause)
+            const text = e instanceof Error ? e.message : Cause.pretty(cause)
+            // Both loops fail during an outage, each with its own statement: one warning for the outage.
+            if (failing === undefined) log.warn(`JetStream cluster: ${text}`)
+            failing = text
+            view.storeDownSince ??= Date.now()
+          })
+        )
+      )
+
+    /**
+     * Heartbeat and leases, on a loop of their own so a slow refresh never delays a renewal. The
+     * leader counts its lease from before the renewal was sent: it stops acting as leader before
+     * the store could consider the lease expired.
+     */
+    const renewTick = logged(Effect.gen(function*() {
+      yield* store.heartbeat(node, usage())
+      const held = [...view.terms].map(([k, term]) => {
+        const [account, name] = k.split("\u0000") as [string, string]
+        return { key: k, asset: streamAsset(account, name), term }
+      })
+      if (view.metaTerm !== undefined) held.push({ key: "", asset: META_ASSET, term: view.metaTerm })
+      const sent = Date.now()
+      const renewed = yield* store.renew(options.serverName, held, LEASE_MS)
+      if (view.metaTerm !== undefined) {
+        if (renewed.has(META_ASSET)) view.metaRenewedAt = sent
+        else {
+          log.warn(`JetStream cluster: lost the meta leader lease (term ${view.metaTerm})`)
+          view.metaTerm = undefined
+        }
+      }
+      // Only what was presented can be lost (a lease taken during the renewal is not in `held`).
+      for (const h of held) {
+        if (h.key !== "" && !renewed.has(h.asset) && view.terms.get(h.key) === h.term) view.terms.delete(h.key)
+      }
+      if (view.metaTerm === undefined) {
+        const asked = Date.now()
+        const term = yield* store.acquire(META_ASSET, options.serverName, LEASE_MS)
+        if (term !== undefined) {
+          view.metaTerm = term
+          view.metaRenewedAt = asked
+          view.metaLeader = options.serverName
+          log.info(`JetStream cluster: meta leader (term ${term})`)
+        }
+      }
+    }))
+
+    /** Re-reads the meta leader, the nodes and the assignments, and acts on this node's. */
+    const tick = (): Effect.Effect<void> =>
+      logged(Effect.gen(function*() {
+        busy = true
+        const lease = yield* store.lease(META_ASSET)
+        view.metaLeader = lease?.live === true ? lease.owner : undefined
+        view.nodes = yield* store.nodes(LEASE_MS)
+        const rows = yield* store.streams()
+        view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
+        for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
+      })).pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          busy = false
+          if (!again) return Effect.void
+          again = false
+          return tick()
+        }))
+      )
+
+    // The first round before any account attaches: the node is registered and the view is filled.
+    yield* renewTick
+    yield* tick()
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), renewTick)))
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), Effect.suspend(tick))))
+    yield* store.listen(
+      () => view.fork(view.refresh()),
+      () => view.fork(view.refresh())
+    )
+    // A graceful stop hands the meta lease over at once instead of after its expiry.
+    yield* Effect.addFinalizer(() => {
+      const fence = metaFence(view)
+      return fence === undefined ? Effect.void : Effect.ignore(store.release(fence))
+    })
+
+    const shape: ClusterModeShape = {
+      serverName: options.serverName,
+      clusterName: options.clusterName,
+      attach: (local) =>
+        Effect.gen(function*() {
+          view.accounts.set(local.account, local)
+          const gate: AccountGate = makeGate(view, local)
+          // Streams in this node's store that the cluster does not know (written before cluster mode)
+          // join it as this node's; a name another node already serves stays unserved here.
+          for (const actor of local.registry.all()) {
+            if (view.streams.has(key(local.account, actor.name))) continue
+            const config = encodeJson(encodeStreamConfig(actor.config))
+            const taken = yield* Effect.orElseSucceed(
+              store.exec(ClusterStore.Sql.adoptStream, [local.account, actor.name, config, options.serverName]),
+              () => []
+            )
+            if (taken.length === 0) {
+              warnOnce(`JetStream cluster: stream ${local.account} > ${actor.name} here is another node's; not served`)
+            } else {log.info(
+                `JetStream cluster: stream ${local.account} > ${actor.name} from this node's store joins the cluster`
+              )}
+          }
+          // Re-adopt at once what this node owns (after a restart its streams were just recovered).
+          yield* view.refresh()
+          return gate
+        }),
+      metaCluster: () => ({
+        name: options.clusterName,
+        leader: view.metaLeader,
+        cluster_size: view.nodes.filter((n) => n.cluster === options.clusterName).length
+      })
+    }
+    return shape
+  })
+
+/** A start that cannot reach the store stops with the reason (a defect: the entry points print its message). */
+export const layer = (options: MetaClusterOptions): Layer.Layer<ClusterMode> =>
+  Layer.effect(ClusterMode)(
+    Effect.catch(make(options), (e) => Effect.die(new Error(`cannot use the cluster store: ${e.detail}`)))
+  )
