@@ -10,9 +10,13 @@ import { StatefulSet } from "kubernetes-models/apps/v1"
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1"
 import { ConfigMap, Secret, Service } from "kubernetes-models/v1"
 import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { parseAllDocuments } from "yaml"
+import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
+import * as ConfigFile from "../../src/config/ConfigFile.ts"
 
 const kubectl = spawnSync("sh", ["-c", "command -v kubectl"], { encoding: "utf8" }).stdout.trim()
 if (kubectl === "") {
@@ -163,5 +167,66 @@ describe.runIf(kubectl !== "")("deploy/kubernetes", () => {
       name: "EJS_CLUSTER_STORE",
       valueFrom: { secretKeyRef: { name: "ejs-store-app", key: "uri" } }
     })
+  })
+
+  it("gives each pod a configuration the broker accepts: cluster mode with routes to all three", () => {
+    const all = render()
+    const cm = one(all, "ConfigMap", "ejs-config") as { data: Record<string, string> }
+    const sts = one(all, "StatefulSet", "ejs") as {
+      spec: {
+        template: {
+          spec: { containers: Array<{ args: Array<string>; env: Array<{ name: string; value?: string }> }> }
+        }
+      }
+    }
+    const broker = sts.spec.template.spec.containers[0]!
+    expect(broker.args).toEqual(["-c", "/etc/ejs/ejs.conf"])
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-conf-"))
+    try {
+      const file = path.join(dir, "ejs.conf")
+      fs.writeFileSync(file, cm.data["ejs.conf"]!)
+      // The pod's environment as Kubernetes builds it: fieldRefs and Secrets, then `$(VAR)`
+      // references in later values expanded from earlier ones.
+      const env: Record<string, string> = {
+        POD_NAME: "ejs-1",
+        POD_NAMESPACE: "prod",
+        ROUTE_USER: "route",
+        ROUTE_PASSWORD: "s3cret",
+        EJS_CLUSTER_STORE: "postgresql://ejs:pw@ejs-store-rw.prod:5432/ejs"
+      }
+      for (const e of broker.env) {
+        if (e.value !== undefined) env[e.name] = e.value.replace(/\$\(([A-Z_]+)\)/g, (_, n: string) => env[n] ?? "")
+      }
+      const loaded = ConfigFile.load(file, { env })
+      if (loaded._tag === "Failure") throw new Error(loaded.errors.map(ConfigFile.renderIssue).join("\n"))
+      expect(loaded.warnings.map(ConfigFile.renderIssue)).toEqual([])
+      const config = BrokerConfig.make(loaded.config)
+      expect(BrokerConfig.clusterModeProblem(config)).toBeUndefined()
+      expect({
+        serverName: config.serverName,
+        port: config.port,
+        httpPort: config.httpPort,
+        jetstream: config.jetstream,
+        storeDir: config.storeDir,
+        clusterStore: config.clusterStore,
+        clusterName: config.cluster?.name,
+        clusterPort: config.cluster?.port,
+        routeAuth: config.cluster?.auth?.user,
+        routes: config.cluster?.routes.map((r) => `${r.user}:${r.password}@${r.host}:${r.port}`)
+      }).toEqual({
+        serverName: "ejs-1",
+        port: 4222,
+        httpPort: 8222,
+        jetstream: true,
+        storeDir: "/data",
+        clusterStore: "postgresql://ejs:pw@ejs-store-rw.prod:5432/ejs",
+        clusterName: "ejs",
+        clusterPort: 6222,
+        routeAuth: "route",
+        routes: [0, 1, 2].map((i) => `route:s3cret@ejs-${i}.ejs-headless.prod.svc:6222`)
+      })
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
