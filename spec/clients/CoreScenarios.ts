@@ -2,6 +2,10 @@
  * Core NATS scenarios driven through the official client. Each returns plain data describing what
  * the client observed, so the same scenario can be asserted against our broker (spec/clients) and
  * compared against nats-server (spec/differential).
+ *
+ * Given a second URL (`pubUrl`, another node of a cluster), the publishing and requesting side
+ * connects there while the subscribers stay on `url` (spec/cluster/WireAcrossNodes.spec.ts): the
+ * same observations must then hold across routes.
  */
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node"
 
@@ -10,6 +14,39 @@ const dc = new TextDecoder()
 
 const open = (url: string, opts: Parameters<typeof connect>[0] = {}) =>
   connect({ servers: url, ...opts, reconnect: opts.reconnect ?? false })
+
+let barriers = 0
+/**
+ * Returns once `pub` has seen every subscription `sub` made before, and `sub` has received every
+ * message `pub` published before: a request from `pub` answered by a fresh subscription of `sub`
+ * travels behind both (one connection and one route are each one ordered stream). A no-op when
+ * both sides are one connection.
+ */
+const barrier = async (sub: NatsConnection, pub: NatsConnection): Promise<void> => {
+  if (sub === pub) return
+  const subject = `_barrier.${++barriers}`
+  const responder = sub.subscribe(subject, { callback: (_e, m) => void m.respond() })
+  await sub.flush()
+  for (let tries = 0;; tries++) {
+    try {
+      await pub.request(subject, undefined, { timeout: 1_000 })
+      break
+    } catch (e) {
+      if (tries > 200) throw e
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  responder.unsubscribe()
+  await sub.flush()
+}
+
+/** The publishing side: the same connection on a single server, its own one on another node. */
+const publisherFor = async (nc: NatsConnection, url: string, pubUrl: string) => pubUrl === url ? nc : await open(pubUrl)
+
+const closeBoth = async (nc: NatsConnection, pub: NatsConnection) => {
+  if (pub !== nc) await pub.close()
+  await nc.close()
+}
 
 const collect = async (nc: NatsConnection, subject: string, n: number, opts: { queue?: string } = {}) => {
   const got: Array<string> = []
@@ -22,41 +59,53 @@ const collect = async (nc: NatsConnection, subject: string, n: number, opts: { q
 
 export const scenarios = {
   /** Plain publish/subscribe, ordered delivery, payload bytes intact. */
-  async pubsub(url: string) {
+  async pubsub(url: string, pubUrl = url) {
     const nc = await open(url)
+    const pub = await publisherFor(nc, url, pubUrl)
     const { got, done } = await collect(nc, "greet.joe", 3)
     await nc.flush()
-    for (const p of ["a", "bb", "ccc"]) nc.publish("greet.joe", sc.encode(p))
+    await barrier(nc, pub)
+    for (const p of ["a", "bb", "ccc"]) pub.publish("greet.joe", sc.encode(p))
     await done
     const binary = new Uint8Array(256).map((_, i) => i)
     const bin = nc.subscribe("bin", { max: 1 })
     await nc.flush()
-    nc.publish("bin", binary)
+    await barrier(nc, pub)
+    pub.publish("bin", binary)
     let same = false
     for await (const m of bin) same = Buffer.compare(Buffer.from(m.data), Buffer.from(binary)) === 0
-    await nc.close()
+    await closeBoth(nc, pub)
     return { got, binaryIntact: same }
   },
 
   /** `*` matches one token, `>` one or more; each subscription sees what it matches. */
-  async wildcards(url: string) {
+  async wildcards(url: string, pubUrl = url) {
     const nc = await open(url)
+    const pub = await publisherFor(nc, url, pubUrl)
     const patterns = ["a.*", "a.>", "*.b", ">", "a.*.c"]
     const seen: Record<string, Array<string>> = {}
     for (const p of patterns) {
       seen[p] = []
-      nc.subscribe(p, { callback: (_e, m) => void seen[p]!.push(m.subject) })
+      nc.subscribe(p, {
+        callback: (_e, m) => {
+          if (!m.subject.startsWith("_barrier.") && !m.subject.startsWith("_INBOX.")) seen[p]!.push(m.subject)
+        }
+      })
     }
     await nc.flush()
-    for (const s of ["a.b", "a.b.c", "x.b", "a", "b.c.d"]) nc.publish(s)
+    await barrier(nc, pub)
+    for (const s of ["a.b", "a.b.c", "x.b", "a", "b.c.d"]) pub.publish(s)
+    await pub.flush()
+    await barrier(nc, pub)
     await nc.flush()
-    await nc.close()
+    await closeBoth(nc, pub)
     return seen
   },
 
   /** Each message goes to exactly one member of a queue group; plain subscribers get all. */
-  async queueGroups(url: string) {
+  async queueGroups(url: string, pubUrl = url) {
     const nc = await open(url)
+    const pub = await publisherFor(nc, url, pubUrl)
     const members = [0, 1, 2].map(() => [] as Array<number>)
     for (const m of members) {
       nc.subscribe("work", { queue: "workers", callback: (_e, msg) => void m.push(Number(dc.decode(msg.data))) })
@@ -64,19 +113,23 @@ export const scenarios = {
     const plain: Array<number> = []
     nc.subscribe("work", { callback: (_e, msg) => void plain.push(Number(dc.decode(msg.data))) })
     await nc.flush()
-    for (let i = 0; i < 60; i++) nc.publish("work", sc.encode(String(i)))
+    await barrier(nc, pub)
+    for (let i = 0; i < 60; i++) pub.publish("work", sc.encode(String(i)))
+    await pub.flush()
+    await barrier(nc, pub)
     await nc.flush()
-    await nc.close()
+    await closeBoth(nc, pub)
     const all = members.flat().sort((a, b) => a - b)
     return { groupTotal: all.length, groupDistinct: new Set(all).size, plainTotal: plain.length }
   },
 
   /** Request/reply through the client's muxed inbox, sequential and concurrent. */
-  async requestReply(url: string) {
+  async requestReply(url: string, pubUrl = url) {
     const svc = await open(url)
     svc.subscribe("upper", { callback: (_e, m) => void m.respond(sc.encode(dc.decode(m.data).toUpperCase())) })
     await svc.flush()
-    const nc = await open(url)
+    const nc = await open(pubUrl)
+    if (pubUrl !== url) await barrier(svc, nc)
     const sequential: Array<string> = []
     for (const w of ["one", "two"]) sequential.push(dc.decode((await nc.request("upper", sc.encode(w))).data))
     const concurrent = await Promise.all(
@@ -88,8 +141,9 @@ export const scenarios = {
   },
 
   /** Headers on publish, on request and on the reply; repeated keys kept. */
-  async headers(url: string) {
+  async headers(url: string, pubUrl = url) {
     const nc = await open(url)
+    const pub = await publisherFor(nc, url, pubUrl)
     nc.subscribe("h.svc", {
       callback: (_e, m) => {
         const h = headers()
@@ -99,24 +153,25 @@ export const scenarios = {
     })
     const sub = nc.subscribe("h.pub", { max: 1 })
     await nc.flush()
+    await barrier(nc, pub)
     const h = headers()
     h.set("Id", "42")
     h.append("Multi", "x")
     h.append("Multi", "y")
-    nc.publish("h.pub", sc.encode("body"), { headers: h })
+    pub.publish("h.pub", sc.encode("body"), { headers: h })
     let seen: { id: string | undefined; multi: Array<string>; body: string } | undefined
     for await (const m of sub) {
       seen = { id: m.headers?.get("Id"), multi: m.headers?.values("Multi") ?? [], body: dc.decode(m.data) }
     }
-    const reply = await nc.request("h.svc", sc.encode("q"), { headers: h, timeout: 5_000 })
+    const reply = await pub.request("h.svc", sc.encode("q"), { headers: h, timeout: 5_000 })
     const result = { seen, replyEcho: reply.headers?.get("Echo-Id"), replyBody: dc.decode(reply.data) }
-    await nc.close()
+    await closeBoth(nc, pub)
     return result
   },
 
   /** A request nobody listens to fails fast with the 503 no-responders status. */
-  async noResponders(url: string) {
-    const nc = await open(url)
+  async noResponders(url: string, pubUrl = url) {
+    const nc = await open(pubUrl)
     const started = Date.now()
     let error = ""
     try {
@@ -130,8 +185,9 @@ export const scenarios = {
   },
 
   /** `subscribe({max})` and `unsubscribe(max)` stop after exactly max messages in total. */
-  async unsubscribeMax(url: string) {
+  async unsubscribeMax(url: string, pubUrl = url) {
     const nc = await open(url)
+    const pub = await publisherFor(nc, url, pubUrl)
     const a = nc.subscribe("u.a", { max: 3 })
     let bCount = 0
     const b = nc.subscribe("u.b", { callback: () => void bCount++ })
@@ -140,30 +196,37 @@ export const scenarios = {
       for await (const _ of a) aCount++
     })()
     await nc.flush()
-    nc.publish("u.b")
-    await nc.flush()
+    await barrier(nc, pub)
+    pub.publish("u.b")
+    await pub.flush()
+    await barrier(nc, pub)
     // One delivered so far; allow three in total.
     b.unsubscribe(3)
+    if (pub !== nc) await nc.flush()
     for (let i = 0; i < 5; i++) {
-      nc.publish("u.a")
-      nc.publish("u.b")
+      pub.publish("u.a")
+      pub.publish("u.b")
     }
-    await nc.flush()
+    await pub.flush()
+    await barrier(nc, pub)
     await aDone
     const result = { aCount, bCount, aClosed: a.isClosed(), bClosed: b.isClosed() }
-    await nc.close()
+    await closeBoth(nc, pub)
     return result
   },
 
   /** drain delivers what is in flight, then closes; flush is a full round trip. */
-  async drainAndFlush(url: string) {
+  async drainAndFlush(url: string, pubUrl = url) {
     const nc = await open(url)
-    const pub = await open(url)
+    const pub = await open(pubUrl)
     let received = 0
     const sub = nc.subscribe("d", { callback: () => void received++ })
     await nc.flush()
+    if (pubUrl !== url) await barrier(nc, pub)
     for (let i = 0; i < 1000; i++) pub.publish("d")
     await pub.flush()
+    // Across a route, flush is a round trip to the publisher's node only.
+    if (pubUrl !== url) await barrier(nc, pub)
     await sub.drain()
     const afterSubDrain = received
     const closed = nc.closed()
@@ -174,18 +237,20 @@ export const scenarios = {
   },
 
   /** With echo off a connection does not receive its own messages; others do. */
-  async echoOff(url: string) {
+  async echoOff(url: string, pubUrl = url) {
     const quiet = await open(url, { noEcho: true })
-    const other = await open(url)
+    const other = await open(pubUrl)
     let own = 0
     let theirs = 0
     quiet.subscribe("echo", { callback: () => void own++ })
     other.subscribe("echo", { callback: () => void theirs++ })
     await quiet.flush()
     await other.flush()
+    if (pubUrl !== url) await barrier(other, quiet)
     quiet.publish("echo")
     quiet.publish("echo")
     await quiet.flush()
+    if (pubUrl !== url) await barrier(other, quiet)
     await other.flush()
     await quiet.close()
     await other.close()
