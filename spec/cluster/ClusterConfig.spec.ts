@@ -162,7 +162,8 @@ describe("cluster from the command line", () => {
       assert.strictEqual(checked.code, 0)
       const b = await startCli(["-c", file])
       try {
-        for (let i = 0; i < 100 && !b.log().includes("Cluster name is"); i++) {
+        // The route listener starts after the client one; allow a loaded machine its time.
+        for (let i = 0; i < 400 && !b.log().includes("Listening for route connections"); i++) {
           await new Promise((r) => setTimeout(r, 50))
         }
         assert.include(b.log(), "Listening for route connections on 127.0.0.1:31997")
