@@ -10,7 +10,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
 import { Accounts } from "../accounts/Accounts.ts"
-import { ServerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, ServerConfig } from "../config/BrokerConfig.ts"
 import { Router } from "../core/Router.ts"
 import { Server, type ServerShape } from "../core/Server.ts"
 import { JetStream, type JetStreamShape } from "../jetstream/JetStream.ts"
@@ -121,6 +121,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           js: jetstream,
           limits: limits ?? { maxMemory: 0, maxStorage: 0 },
           domain: config.domain,
+          sync: config.sync,
           nowMs: Date.now()
         }
       }
@@ -184,7 +185,14 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
             slow_consumers: v.slow_consumers,
             ...(js === undefined || limits === undefined
               ? {}
-              : { jetstream: { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) } })
+              : {
+                jetstream: {
+                  config: jetStreamConfig(js, limits, config.domain, config.sync),
+                  stats: jetStreamStats(js)
+                }
+              }),
+            // 2.10 ServerStats ends with GOMAXPROCS (omitempty, never 0); ours is the core count, as in /varz.
+            ...(AT_LEVEL_210 ? { gomaxprocs: v.gomaxprocs } : {})
           }
         },
         server: () => server,

@@ -6,7 +6,7 @@
  */
 import { Effect, Layer } from "effect"
 import { Accounts } from "../accounts/Accounts.ts"
-import { ADVERTISED_NATS_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_210, ServerConfig } from "../config/BrokerConfig.ts"
 import type { ClientConnection } from "../core/Connection.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Server } from "../core/Server.ts"
@@ -132,7 +132,8 @@ export const layer: Layer.Layer<never, never, Accounts | Server | Reports | Serv
       tags: [],
       domain: config.domain ?? "",
       version: ADVERTISED_NATS_VERSION,
-      jetstream: config.jetstream
+      jetstream: config.jetstream,
+      at210: AT_LEVEL_210
     }, systemReports(reports))
     const unwatch = server.watchClients({
       connected: (c) => services.connected(eventClient(c)),
