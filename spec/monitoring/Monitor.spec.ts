@@ -37,6 +37,29 @@ describe("monitoring endpoints", () => {
     for (const q of ["", "?js-enabled-only=true", "?js-server-only=true", "?js-enabled=1"]) {
       expect(await get(`/healthz${q}`)).toEqual({ status: 200, type: "application/json", text: "{\"status\":\"ok\"}" })
     }
+    // 2.10's asset checks (monitor.go healthz): the memory stream ORDERS and its consumer are found.
+    for (const q of ["?account=$G", "?account=$G&stream=ORDERS", "?account=%24G&stream=ORDERS&consumer=worker"]) {
+      expect([q, await get(`/healthz${q}`)]).toEqual([
+        q,
+        { status: 200, type: "application/json", text: "{\"status\":\"ok\"}" }
+      ])
+    }
+    expect(await get("/healthz?account=$G&stream=NOPE")).toEqual({
+      status: 404,
+      type: "application/json",
+      text: "{\"status\":\"unavailable\",\"error\":\"JetStream stream \\\"NOPE\\\" not found on account \\\"$G\\\"\"}"
+    })
+    expect(JSON.parse((await get("/healthz?account=$G&stream=ORDERS&consumer=x&details=true")).text)).toEqual({
+      status: "error",
+      errors: [{
+        type: "CONSUMER",
+        account: "$G",
+        stream: "ORDERS",
+        consumer: "x",
+        error: "JetStream consumer \"x\" not found for stream \"ORDERS\" on account \"$G\""
+      }]
+    })
+    expect((await get("/healthz?stream=ORDERS")).status).toBe(400)
     expect(await get("/healthz?js-enabled-only=maybe")).toEqual({
       status: 400,
       type: "text/plain; charset=utf-8",

@@ -153,7 +153,15 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           healthz({
             serverReady: server !== undefined,
             jetstreamConfigured: config.jetstream,
-            jetstreamReady: jetstream !== undefined
+            jetstreamReady: jetstream !== undefined,
+            missing: (account, stream, consumer) => {
+              const js = jetstream?.accounts.find((a) => a.account === account && a.enabled)
+              if (js === undefined) return "account"
+              if (stream === "") return undefined
+              if (js.registry.get(stream) === undefined) return "stream"
+              if (consumer === "") return undefined
+              return js.registry.consumersOf(stream).some((c) => c.name === consumer) ? undefined : "consumer"
+            }
           }, opts),
         accountz: (acc) => {
           if (server === undefined) return STARTING

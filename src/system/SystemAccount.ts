@@ -12,6 +12,7 @@ import { InternalClient } from "../core/InternalClient.ts"
 import { Server } from "../core/Server.ts"
 import type { ConnzOptions } from "../monitoring/Connz.ts"
 import { CONNZ_SORT_OPTIONS } from "../monitoring/Connz.ts"
+import { healthBody } from "../monitoring/Healthz.ts"
 import type { JszOptions } from "../monitoring/Jsz.ts"
 import { isData, type Report, Reports } from "../monitoring/Reports.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
@@ -92,8 +93,16 @@ export const systemReports = (reports: Reports["Service"]): SystemReports => ({
   jsz: (o) => toSystem(reports.jsz(jszOptions(o))),
   accountJsz: (o) => toSystem(reports.jszAccount(jszOptions(o))),
   healthz: (o) => {
-    const s = reports.healthz({ jsEnabledOnly: o["js-enabled-only"], jsServerOnly: o["js-server-only"] })
-    return s.error === undefined ? { status: s.status } : { status: s.status, error: s.error }
+    const s = reports.healthz({
+      jsEnabledOnly: o["js-enabled"] || o["js-enabled-only"],
+      jsServerOnly: o["js-server-only"],
+      account: o.account,
+      stream: o.stream,
+      consumer: o.consumer,
+      details: o.details
+    })
+    // 2.10 answers the request with `status_code` in the body (only HTTP takes it out).
+    return healthBody(s, AT_LEVEL_210)
   },
   accountz: (o) => toSystem(reports.accountz(o.account)),
   accountInfo: (account) => {
