@@ -40,7 +40,7 @@ describe("flag parsing (nats-server spellings)", () => {
 
   it("prints help and version with exit 0", () => {
     expect(Cli.parse(["-h"])).toMatchObject({ _tag: "Print", exitCode: 0 })
-    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ .*2\.9\.10/)
+    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ .*2\.10\.29/)
   })
 })
 
@@ -48,7 +48,7 @@ describe("bin/effect-jetstream", () => {
   it("prints its own version, separate from the advertised nats-server level", async () => {
     const r = await runCli(["-v"])
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe("effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v2.9.10)\n")
+    expect(r.stdout).toBe("effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v2.10.29)\n")
   })
 
   it("exits 2 with usage on an unknown flag", async () => {

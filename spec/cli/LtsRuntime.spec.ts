@@ -44,7 +44,7 @@ describe("supported runtime", () => {
     try {
       expect(broker.log()).toContain(`Runtime: node v${expected}`)
       const nc = await connect({ servers: `127.0.0.1:${broker.port}` })
-      expect(nc.info?.version).toBe("2.9.10")
+      expect(nc.info?.version).toBe("2.10.29")
       await nc.close()
     } finally {
       expect(await broker.stop("SIGTERM")).toBe(0)

@@ -67,7 +67,7 @@ describe("official client (@nats-io/transport-node) against the broker", () => {
       maxPayload: 1048576,
       headers: true,
       proto: 1,
-      version: "2.9.10"
+      version: "2.10.29"
     })
   })
 })

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 describe("nats v2: core", () => {
   it("announces the nats-server level and JetStream", () => {
-    expect(nc.info?.version).toBe("2.9.10")
+    expect(nc.info?.version).toBe("2.10.29")
     expect(nc.info?.jetstream).toBe(true)
     expect(nc.info?.headers).toBe(true)
   })

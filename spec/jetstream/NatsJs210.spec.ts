@@ -1,8 +1,7 @@
 /**
  * The 2.10 features through nats.js v3 as it uses them once a server says 2.10: the client decides from
- * the INFO version, and we still advertise 2.9.10 (the integrator's switch, ADVERTISED_NATS_VERSION), so
- * each connection here sets the client's feature level to 2.10.0 after connecting, which is exactly what
- * nats.js does itself on reading such an INFO. Then: a stream with `subject_transform` and
+ * the INFO version, which is our 2.10.29 (ADVERTISED_NATS_VERSION), so nothing is forced here. Then: a
+ * stream with `subject_transform` and
  * `compression: s2` from `jsm.streams.add`, a source with `subject_transforms`, and KV's multi-key
  * `watch()` (a consumer with `filter_subjects`). No nats-server comparison: 2.9.10 has none of these.
  */
@@ -13,17 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
 
-/** What nats.js does when INFO says 2.10.0 (`features.update(info.version)` on every INFO). */
-const at210 = (nc: NatsConnection): NatsConnection => {
-  ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.10.0")
-  return nc
-}
-
 let broker: RunningBroker
 let nc: NatsConnection
 beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
-  nc = at210(await connect({ servers: broker.url, reconnect: false }))
+  nc = await connect({ servers: broker.url, reconnect: false })
 })
 afterAll(async () => {
   await nc?.close()
@@ -31,6 +24,14 @@ afterAll(async () => {
 })
 
 describe("nats.js at the 2.10 level", () => {
+  it("enables its 2.10 features from our INFO alone", () => {
+    expect(nc.info?.version).toBe("2.10.29")
+    const features = (nc as unknown as { features: { supports(f: string): boolean } }).features
+    for (const f of ["js_stream_subject_transform", "js_stream_compression", "js_multiple_consumer_filter"]) {
+      expect([f, features.supports(f)]).toEqual([f, true])
+    }
+  })
+
   it("streams.add with subject_transform and s2 compression; messages stored under the new subject", async () => {
     const jsm = await jetstreamManager(nc)
     const si = await jsm.streams.add({

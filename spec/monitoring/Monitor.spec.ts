@@ -37,6 +37,29 @@ describe("monitoring endpoints", () => {
     for (const q of ["", "?js-enabled-only=true", "?js-server-only=true", "?js-enabled=1"]) {
       expect(await get(`/healthz${q}`)).toEqual({ status: 200, type: "application/json", text: "{\"status\":\"ok\"}" })
     }
+    // 2.10's asset checks (monitor.go healthz): the memory stream ORDERS and its consumer are found.
+    for (const q of ["?account=$G", "?account=$G&stream=ORDERS", "?account=%24G&stream=ORDERS&consumer=worker"]) {
+      expect([q, await get(`/healthz${q}`)]).toEqual([
+        q,
+        { status: 200, type: "application/json", text: "{\"status\":\"ok\"}" }
+      ])
+    }
+    expect(await get("/healthz?account=$G&stream=NOPE")).toEqual({
+      status: 404,
+      type: "application/json",
+      text: "{\"status\":\"unavailable\",\"error\":\"JetStream stream \\\"NOPE\\\" not found on account \\\"$G\\\"\"}"
+    })
+    expect(JSON.parse((await get("/healthz?account=$G&stream=ORDERS&consumer=x&details=true")).text)).toEqual({
+      status: "error",
+      errors: [{
+        type: "CONSUMER",
+        account: "$G",
+        stream: "ORDERS",
+        consumer: "x",
+        error: "JetStream consumer \"x\" not found for stream \"ORDERS\" on account \"$G\""
+      }]
+    })
+    expect((await get("/healthz?stream=ORDERS")).status).toBe(400)
     expect(await get("/healthz?js-enabled-only=maybe")).toEqual({
       status: 400,
       type: "text/plain; charset=utf-8",
@@ -93,11 +116,13 @@ describe("monitoring endpoints", () => {
       "subscriptions",
       "http_req_stats",
       "config_load_time",
-      "system_account"
+      "system_account",
+      // 2.10 monitor.go Varz: the slow consumers by connection kind, last.
+      "slow_consumer_stats"
     ])
     expect(v.server_id).toBe(broker.server.serverId)
     expect(v).toMatchObject({
-      version: "2.9.10",
+      version: "2.10.29",
       proto: 1,
       host: "127.0.0.1",
       port: broker.port,
@@ -116,6 +141,7 @@ describe("monitoring endpoints", () => {
       out_msgs: 14,
       in_bytes: 421,
       slow_consumers: 0,
+      slow_consumer_stats: { clients: 0, routes: 0, gateways: 0, leafs: 0 },
       cluster: {},
       gateway: {},
       leaf: {},
@@ -130,6 +156,7 @@ describe("monitoring endpoints", () => {
     expect(system).toBeGreaterThanOrEqual(19)
     expect(v.subscriptions).toBe(broker.router.sublist.size + system)
     expect(v.jetstream.config.max_memory).toBeGreaterThan(0)
+    expect(v.jetstream.config.sync_interval).toBe(120_000_000_000)
     expect(v.jetstream.stats).toEqual({
       memory: 170,
       storage: 0,
@@ -272,6 +299,11 @@ describe("monitoring endpoints", () => {
     })
     expect(j.account_details).toBeUndefined()
     expect(j.api).toEqual({ total: 6, errors: 0 })
+    // 2.10 monitor.go JSInfo: `total` (the JetStream accounts) last; JetStreamConfig `sync_interval`.
+    expect(Object.keys(j).at(-1)).toBe("total")
+    expect(j.total).toBe(1)
+    expect(j.config.sync_interval).toBe(120_000_000_000)
+    expect(j.config).not.toHaveProperty("sync_always")
 
     const full = await getJson("/jsz?streams=true&consumers=true&config=true")
     const account = full.account_details[0]
@@ -314,6 +346,10 @@ describe("monitoring endpoints", () => {
       num_pending: 2
     })
     expect(byName.worker.config).toMatchObject({ durable_name: "worker", ack_policy: "explicit" })
+    // 2.10 ConsumerInfo ends with `ts` (consumer.go info), in jsz too.
+    expect(Object.keys(byName.worker).at(-1)).toBe("ts")
+    expect(Date.parse(byName.worker.ts)).toBeGreaterThan(Date.now() - 60_000)
+    expect(stream.config).toMatchObject({ compression: "none", consumer_limits: {} })
     expect(byName.idle).toMatchObject({
       num_ack_pending: 0,
       num_pending: 5,
@@ -389,7 +425,7 @@ describe("monitoring without JetStream", () => {
       const v = (await (await fetch(`${base}/varz`)).json()) as Record<string, unknown>
       expect(v.jetstream).toEqual({})
       const j = (await (await fetch(`${base}/jsz`)).json()) as Record<string, unknown>
-      expect(j).toMatchObject({ disabled: true, streams: 0 })
+      expect(j).toMatchObject({ disabled: true, streams: 0, total: 0 })
       expect(await (await fetch(`${base}/healthz`)).text()).toBe("{\"status\":\"ok\"}")
     } finally {
       await broker.stop()

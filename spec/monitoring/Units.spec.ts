@@ -12,26 +12,88 @@ const opts = { jsEnabledOnly: false, jsServerOnly: false }
 describe("healthz", () => {
   it("is ok when the listener is up and JetStream (if configured) has recovered", () => {
     expect(healthz({ serverReady: true, jetstreamConfigured: true, jetstreamReady: true }, opts)).toEqual({
-      status: "ok"
+      status: "ok",
+      code: 200
     })
     expect(healthz({ serverReady: true, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({
-      status: "ok"
+      status: "ok",
+      code: 200
     })
   })
   it("is unavailable while JetStream recovers, an error before the listener is up", () => {
     expect(healthz({ serverReady: false, jetstreamConfigured: true, jetstreamReady: false }, opts)).toEqual({
       status: "unavailable",
+      code: 503,
       error: "JetStream is recovering (not enabled yet)"
     })
     expect(healthz({ serverReady: false, jetstreamConfigured: false, jetstreamReady: false }, opts)).toEqual({
       status: "error",
+      code: 500,
       error: "failed to be ready for connections after 1ms: startup did not complete"
+    })
+  })
+  it("2.10 asset checks (monitor.go healthz, single server): bad requests 400, a missing asset 404", () => {
+    const up = { serverReady: true, jetstreamConfigured: true, jetstreamReady: true }
+    const has = {
+      ...up,
+      missing: (a: string, s: string, c: string) =>
+        a !== "A" ? "account" as const : s !== "" && s !== "S" ? "stream" as const : c !== "" && c !== "C" ?
+          "consumer" as const :
+          undefined
+    }
+    expect(healthz(up, { ...opts, stream: "S" })).toEqual({
+      status: "error",
+      code: 400,
+      error: "\"account\" must not be empty when checking stream health"
+    })
+    expect(healthz(up, { ...opts, account: "A", consumer: "C", details: true })).toEqual({
+      status: "error",
+      code: 400,
+      errors: [{ type: "BAD_REQUEST", error: "\"stream\" must not be empty when checking consumer health" }]
+    })
+    expect(healthz(has, { ...opts, account: "A", stream: "S", consumer: "C" })).toEqual({ status: "ok", code: 200 })
+    expect(healthz(has, { ...opts, account: "B" })).toEqual({
+      status: "unavailable",
+      code: 404,
+      error: "JetStream account \"B\" not found"
+    })
+    expect(healthz(has, { ...opts, account: "A", stream: "T" })).toEqual({
+      status: "unavailable",
+      code: 404,
+      error: "JetStream stream \"T\" not found on account \"A\""
+    })
+    expect(healthz(has, { ...opts, account: "A", stream: "S", consumer: "D", details: true })).toEqual({
+      status: "error",
+      code: 404,
+      errors: [{
+        type: "CONSUMER",
+        account: "A",
+        stream: "S",
+        consumer: "D",
+        error: "JetStream consumer \"D\" not found for stream \"S\" on account \"A\""
+      }]
+    })
+    // js-enabled-only skips the asset checks; no JetStream configured, nothing to check.
+    expect(healthz(has, { ...opts, jsEnabledOnly: true, account: "B" })).toEqual({ status: "ok", code: 200 })
+    expect(healthz({ ...has, jetstreamConfigured: false }, { ...opts, account: "B" })).toEqual({
+      status: "ok",
+      code: 200
     })
   })
   it("decodes its flags as Go's strconv.ParseBool", () => {
     expect(parseHealthzQuery(new URLSearchParams("js-enabled=T&js-server-only=0"))).toEqual({
       jsEnabledOnly: true,
-      jsServerOnly: false
+      jsServerOnly: false,
+      account: "",
+      stream: "",
+      consumer: "",
+      details: false
+    })
+    expect(parseHealthzQuery(new URLSearchParams("account=A&stream=S&consumer=C&details=1"))).toMatchObject({
+      account: "A",
+      stream: "S",
+      consumer: "C",
+      details: true
     })
     expect(parseHealthzQuery(new URLSearchParams("js-server-only=yes"))).toMatchObject({
       message: "Error decoding boolean for 'js-server-only': strconv.ParseBool: parsing \"yes\": invalid syntax"

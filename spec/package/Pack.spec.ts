@@ -73,7 +73,9 @@ describe("npm pack → install → run", () => {
       timeout: 60_000
     })
     expect(r.status).toBe(0)
-    expect(r.stdout).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ \(NATS protocol compatible with nats-server v2\.9\.10\)/)
+    expect(r.stdout).toMatch(
+      /^effect-jetstream v\d+\.\d+\.\d+ \(NATS protocol compatible with nats-server v2\.10\.29\)/
+    )
   })
 
   it("CommonJS require()s the test server (jest's default module mode)", () => {
@@ -120,7 +122,7 @@ describe("npm pack → install → run", () => {
       format: "function",
       setup: "function",
       jetstream: true,
-      version: "2.9.10"
+      version: "2.10.29"
     })
   })
 })

@@ -47,7 +47,7 @@ describe("protocol errors and flags on the wire", () => {
       ].sort()
     )
     expect(info).toMatchObject({
-      version: "2.9.10",
+      version: "2.10.29",
       proto: 1,
       headers: true,
       max_payload: 1048576,

@@ -46,6 +46,22 @@ describe("subject transforms", () => {
     assert.strictEqual(map("*", "{{slicefromleft(1,0)}}", "abc"), "abc")
   })
 
+  it("left and right (2.10.16+, subject_transform.go): a token's first / last characters", () => {
+    assert.strictEqual(map("*", "{{left(1,2)}}", "12345"), "12")
+    assert.strictEqual(map("*", "{{Right(1,2)}}", "12345"), "45")
+    assert.strictEqual(map("*.*", "{{right(2,1)}}.{{Left(1,3)}}", "abcd.xyz"), "z.abc")
+    // A size that does not cut the token keeps it whole.
+    for (const n of [0, -1, 5, 9]) {
+      assert.strictEqual(map("*", `{{left(1,${n})}}`, "12345"), "12345")
+      assert.strictEqual(map("*", `{{right(1,${n})}}`, "12345"), "12345")
+    }
+    assert.strictEqual(error("*", "{{left(1)}}"), `${TransformErrors.notEnoughArguments} in {{left(1)}}`)
+    assert.strictEqual(error("*", "{{right(1,2,3)}}"), `${TransformErrors.tooManyArguments} in {{right(1,2,3)}}`)
+    assert.strictEqual(error("*", "{{left(x,2)}}"), `${TransformErrors.invalidArgument} in {{left(x,2)}}`)
+    assert.strictEqual(error("*", "{{left(2,2)}}"), `${TransformErrors.indexOutOfRange} in {{left(2,2)}}: [2]`)
+    assert.strictEqual(error("*", "{{LEFT(1,2)}}"), `${TransformErrors.unknownFunction} in {{LEFT(1,2)}}`)
+  })
+
   it("refuses what nats-server refuses, with its texts", () => {
     assert.strictEqual(error("foo.*.*", "bar.$2"), `${TransformErrors.notUsingAllWildcards} in bar.$2`)
     assert.strictEqual(error("foo", ""), TransformErrors.badSubject)

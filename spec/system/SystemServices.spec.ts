@@ -13,7 +13,8 @@ const identity = {
   tags: ["az:1", "ssd"],
   domain: "hub",
   version: "2.9.10",
-  jetstream: true
+  jetstream: true,
+  at210: false
 }
 
 const calls: Array<[string, unknown]> = []
@@ -45,10 +46,10 @@ const reports: SystemReports = {
   accountInfo: (acc) => (acc === "A" ? { account_name: "A" } : new ReportError(`account "${acc}" not found`))
 }
 
-const setup = () => {
+const setup = (id: typeof identity = identity) => {
   const router = new MessageRouter()
   const sys = new InternalClient(router)
-  const services = startSystemServices(sys, identity, reports, () => Date.UTC(2026, 11, 3, 10, 0, 0))
+  const services = startSystemServices(sys, id, reports, () => Date.UTC(2026, 11, 3, 10, 0, 0))
   const probe = new InternalClient(router)
   const received: Array<{ subject: string; body: Record<string, any> }> = []
   probe.subscribe(">", (subject, _r, _h, msg) => {
@@ -84,6 +85,27 @@ describe("system account services", () => {
     })
     const [b] = request("$SYS.REQ.SERVER.PING.STATSZ", "{}")
     expect(b!.server.seq).toBe(2)
+  })
+
+  it("at the 2.10 level the server object has 2.10's key order and capability flags", () => {
+    // nats-server 2.10 events.go ServerInfo: jetstream, flags, seq, time (2.9.10: seq, jetstream, time).
+    const { request } = setup({ ...identity, version: "2.10.29", at210: true })
+    const [a] = request("$SYS.REQ.SERVER.PING")
+    expect(Object.keys(a!.server)).toEqual([
+      "name",
+      "host",
+      "id",
+      "domain",
+      "ver",
+      "tags",
+      "jetstream",
+      "flags",
+      "seq",
+      "time"
+    ])
+    expect(a!.server).toMatchObject({ ver: "2.10.29", jetstream: true, flags: 1, seq: 1 })
+    const off = setup({ ...identity, jetstream: false, at210: true }).request("$SYS.REQ.SERVER.PING")[0]!
+    expect(off.server).toMatchObject({ jetstream: false, flags: 0 })
   })
 
   it("serves every monitoring report on the ping and the per-server subjects", () => {

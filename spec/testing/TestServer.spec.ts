@@ -81,7 +81,7 @@ describe("startTestServer", () => {
     await using srv = await startTestServer({ monitoring: true })
     const varz = await (await fetch(`${srv.monitorUrl}/varz`)).json() as { port: number; version: string }
     expect(varz.port).toBe(srv.port)
-    expect(varz.version).toBe("2.9.10")
+    expect(varz.version).toBe("2.10.29")
   })
 })
 

@@ -10,14 +10,21 @@ import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
-/** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
-export const ADVERTISED_NATS_VERSION = "2.9.10"
+/**
+ * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.10
+ * patch release, so the 2.10 behaviours carry that line's fixes. Replies take 2.10's shapes where
+ * they are gated on `AT_LEVEL_210` (2.9.10's stay reachable by the level argument in unit specs).
+ */
+export const ADVERTISED_NATS_VERSION = "2.10.29"
 
 /** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
 export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
   const [a = 0, b = 0] = version.split(".").map(Number)
   return a > major || (a === major && b >= minor)
 }
+
+/** Whether the advertised level is 2.10 or later (computed once; read on reply paths). */
+export const AT_LEVEL_210 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
 /** Our own product version, reported by `--version` and in logs, never in INFO `version`. */
 export const BROKER_VERSION = "0.1.0"
 export const BROKER_NAME = "effect-jetstream"

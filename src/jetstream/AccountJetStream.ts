@@ -13,7 +13,7 @@
 import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
-import type { BrokerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
 import type { BrokerClockShape } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
@@ -394,6 +394,7 @@ const accountInfo = (
 ): Record<string, unknown> => ({
   memory: usage.memory,
   storage: usage.storage,
+  ...(AT_LEVEL_210 ? reservedBytes(registry) : {}),
   streams: registry.size,
   consumers: registry.consumerCount,
   limits: {
@@ -409,3 +410,19 @@ const accountInfo = (
   ...(domain !== undefined ? { domain } : {}),
   api: { total: stats.total, errors: stats.errors }
 })
+
+/**
+ * 2.10 JetStreamTier `reserved_memory`/`reserved_storage`: the streams' `max_bytes` by storage.
+ * Only positive limits count: 2.10.29's sum also took the -1 of unlimited streams as uint64 and
+ * wrapped, which nats-server fixed later (#7024, jetstream.go `reservedStorage`); we report the fixed figure.
+ */
+export const reservedBytes = (registry: StreamRegistry): { reserved_memory: number; reserved_storage: number } => {
+  let memory = 0
+  let storage = 0
+  for (const s of registry.all()) {
+    if (s.config.max_bytes <= 0) continue
+    if (s.config.storage === "memory") memory += s.config.max_bytes
+    else storage += s.config.max_bytes
+  }
+  return { reserved_memory: memory, reserved_storage: storage }
+}

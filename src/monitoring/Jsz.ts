@@ -1,10 +1,12 @@
 /**
- * `/jsz` and the JetStream parts of `/varz`, in nats-server 2.9.10's shapes (monitor.go `JSInfo`,
- * `AccountDetail`, `StreamDetail`; jetstream.go `JetStreamConfig`, `JetStreamStats`).
+ * `/jsz` and the JetStream parts of `/varz`, in nats-server's shapes (monitor.go `JSInfo`,
+ * `AccountDetail`, `StreamDetail`; jetstream.go `JetStreamConfig`, `JetStreamStats`): 2.9.10's, plus
+ * what 2.10 adds where `AT_LEVEL_210` says so.
  *
  * Server-wide figures add up every JetStream-enabled account; `account_details` lists them by
  * name (nats-server sorts only when paging; its map order is random otherwise).
  */
+import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
 import type { AccountJetStream } from "../jetstream/AccountJetStream.ts"
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
@@ -48,11 +50,28 @@ export const usage = (js: JetStreamShape): JetStreamUsage => {
   return { memory, storage }
 }
 
-/** `JetStreamConfig`: limits, store dir, domain (omitempty). */
-export const jetStreamConfig = (js: JetStreamShape, limits: JetStreamLimits, domain: string | undefined) => ({
+/** nats-server's `defaultSyncInterval` (filestore.go), what 2.10 reports when no interval is set. */
+const DEFAULT_SYNC_INTERVAL_NS = 120_000_000_000
+
+/**
+ * `JetStreamConfig`: limits, store dir, domain (omitempty). 2.10 adds `sync_interval` (the options
+ * always carry one: the 2-minute default, also with `sync: always`) and `sync_always`.
+ */
+export const jetStreamConfig = (
+  js: JetStreamShape,
+  limits: JetStreamLimits,
+  domain: string | undefined,
+  sync: BrokerConfig["sync"]
+) => ({
   max_memory: limits.maxMemory,
   max_storage: limits.maxStorage,
   store_dir: js.storeDir === "" ? undefined : js.storeDir,
+  ...(AT_LEVEL_210 ?
+    {
+      sync_interval: typeof sync === "object" ? sync.intervalMs * 1_000_000 : DEFAULT_SYNC_INTERVAL_NS,
+      ...(sync === "always" ? { sync_always: true } : {})
+    } :
+    {}),
   domain: domain === undefined || domain === "" ? undefined : domain
 })
 
@@ -120,6 +139,7 @@ export interface JszInput {
   readonly js: JetStreamShape | undefined
   readonly limits: JetStreamLimits
   readonly domain: string | undefined
+  readonly sync: BrokerConfig["sync"]
   readonly nowMs: number
 }
 
@@ -142,7 +162,8 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
       streams: 0,
       consumers: 0,
       messages: 0,
-      bytes: 0
+      bytes: 0,
+      ...(AT_LEVEL_210 ? { total: 0 } : {})
     }
   }
   const used = usage(js)
@@ -163,7 +184,7 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
   const out: Record<string, unknown> = {
     server_id: input.serverId,
     now: timeMs(input.nowMs),
-    config: jetStreamConfig(js, input.limits, input.domain),
+    config: jetStreamConfig(js, input.limits, input.domain, input.sync),
     ...jetStreamStats(js, used),
     streams,
     consumers,
@@ -180,6 +201,8 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
     ? accounts.slice(Math.min(opts.offset, accounts.length)).slice(0, opts.limit > 0 ? opts.limit : undefined)
     : []
   if (listed.length > 0) out.account_details = listed.map((a) => accountDetail(input, a, opts))
+  // 2.10 JSInfo `total`: the JetStream accounts, however many a page lists.
+  if (AT_LEVEL_210) out.total = accounts.length
   return out
 }
 
@@ -217,6 +240,8 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
       ? js.registry.consumersOf(s.name).map((c) => {
         const info = consumerInfo(c)
         if (!opts.config) delete info.config
+        // 2.10 ConsumerInfo ends with `ts`, when it was gathered (consumer.go `info`).
+        if (AT_LEVEL_210) info.ts = timeMs(input.nowMs)
         return info
       })
       : []
@@ -227,7 +252,7 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
       cluster: input.js?.cluster === undefined
         ? { leader: input.serverName }
         : { name: input.js.cluster.clusterName, leader: input.serverName },
-      config: opts.config ? encodeStreamConfig(s.config) : undefined,
+      config: opts.config ? encodeStreamConfig(s.config, AT_LEVEL_210) : undefined,
       state: streamState(s),
       consumer_detail: consumers.length > 0 ? consumers : undefined
     }

@@ -8,12 +8,13 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { ServerConfig } from "../config/BrokerConfig.ts"
+import { encodeJson } from "../jetstream/codec/Json.ts"
 import { Log } from "../log/Log.ts"
 import { HttpListener, type HttpRequest, type HttpResponse } from "../platform/HttpListener.ts"
 import { TransportError } from "../platform/Transport.ts"
 import { parseConnzQuery, parseSubszQuery } from "./Connz.ts"
 import { encodeIndent, QueryError } from "./GoFormat.ts"
-import { parseHealthzQuery } from "./Healthz.ts"
+import { healthBody, parseHealthzQuery } from "./Healthz.ts"
 import { parseJszQuery } from "./Jsz.ts"
 import { metrics, parsePrefix } from "./Metrics.ts"
 import { isData, type Report, ReportRefused, Reports, ReportUnavailable } from "./Reports.ts"
@@ -130,11 +131,9 @@ export class Monitor extends Context.Service<Monitor, MonitorShape>()("effect-je
             if (opts instanceof QueryError) return text(400, opts.message)
             const status = reports.healthz(opts)
             if (status.error !== undefined) log.warn(`Healthcheck failed: ${JSON.stringify(status.error)}`)
+            else if (status.errors !== undefined) log.warn(`Healthcheck failed: ${status.errors.length} errors`)
             // Compact, unlike the other endpoints (nats-server uses json.Marshal here).
-            const body = status.error === undefined
-              ? `{"status":"${status.status}"}`
-              : `{"status":"${status.status}","error":${JSON.stringify(status.error)}}`
-            return json(req, body, status.error === undefined ? 200 : 503)
+            return json(req, encodeJson(healthBody(status, false)), status.code)
           },
           "/metrics": (req) => {
             const server = reports.server()

@@ -11,7 +11,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import * as os from "node:os"
 import { Accounts } from "../accounts/Accounts.ts"
 import { Cluster, type ClusterShape } from "../cluster/Cluster.ts"
-import { ServerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, ServerConfig } from "../config/BrokerConfig.ts"
 import { Router } from "../core/Router.ts"
 import { Server, type ServerShape } from "../core/Server.ts"
 import { JetStream, type JetStreamShape } from "../jetstream/JetStream.ts"
@@ -128,6 +128,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           js: jetstream,
           limits: limits ?? { maxMemory: 0, maxStorage: 0 },
           domain: config.domain,
+          sync: config.sync,
           nowMs: Date.now()
         }
       }
@@ -162,7 +163,15 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
             jetstreamReady: jetstream !== undefined,
             metaLeaderKnown: jetstream?.cluster === undefined
               ? undefined
-              : jetstream.cluster.metaCluster().leader !== undefined
+              : jetstream.cluster.metaCluster().leader !== undefined,
+            missing: (account, stream, consumer) => {
+              const js = jetstream?.accounts.find((a) => a.account === account && a.enabled)
+              if (js === undefined) return "account"
+              if (stream === "") return undefined
+              if (js.registry.get(stream) === undefined) return "stream"
+              if (consumer === "") return undefined
+              return js.registry.consumersOf(stream).some((c) => c.name === consumer) ? undefined : "consumer"
+            }
           }, opts),
         accountz: (acc) => {
           if (server === undefined) return STARTING
@@ -207,7 +216,14 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
             active_servers: 1 + routes.length,
             ...(js === undefined || limits === undefined
               ? {}
-              : { jetstream: { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) } })
+              : {
+                jetstream: {
+                  config: jetStreamConfig(js, limits, config.domain, config.sync),
+                  stats: jetStreamStats(js)
+                }
+              }),
+            // 2.10 ServerStats ends with GOMAXPROCS (omitempty, never 0); ours is the core count, as in /varz.
+            ...(AT_LEVEL_210 ? { gomaxprocs: v.gomaxprocs } : {})
           }
         },
         server: () => server,

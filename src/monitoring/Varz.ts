@@ -1,9 +1,9 @@
 /**
- * `/varz` in nats-server 2.9.10's shape (monitor.go `Varz`): keys in struct order, `omitempty`
+ * `/varz` in nats-server's shape (monitor.go `Varz`; 2.10's at that level): keys in struct order, `omitempty`
  * fields left out when empty, durations in nanoseconds, times as RFC 3339 with nanoseconds.
  */
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
-import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_210, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
 import { clusterVarz } from "./Routez.ts"
@@ -68,7 +68,7 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     websocket: websocketVarz(server.websocket),
     jetstream: js === undefined || limits === undefined
       ? {}
-      : { config: jetStreamConfig(js, limits, config.domain), stats: jetStreamStats(js) },
+      : { config: jetStreamConfig(js, limits, config.domain, config.sync), stats: jetStreamStats(js) },
     tls_timeout: (config.tls?.timeoutMs ?? 2_000) / 1000,
     write_deadline: durationNs(config.writeDeadlineMs),
     start: timeMs(server.startedAt.getTime()),
@@ -91,6 +91,10 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     subscriptions: (src.routers ?? [router]).reduce((n, r) => n + r.sublist.size, 0),
     http_req_stats: requests,
     config_load_time: timeMs(server.startedAt.getTime()),
-    ...(src.systemAccount === undefined ? {} : { system_account: src.systemAccount })
+    ...(src.systemAccount === undefined ? {} : { system_account: src.systemAccount }),
+    // 2.10 splits slow consumers by connection kind (no omitempty); clients are our only kind.
+    ...(AT_LEVEL_210 ?
+      { slow_consumer_stats: { clients: server.slowConsumers(), routes: 0, gateways: 0, leafs: 0 } } :
+      {})
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Subject transforms: nats-server 2.9.10's `transform` (server/accounts.go `newTransform`,
- * `indexPlaceHolders`, `transform`), the one engine behind core `mappings {}` and (later) stream,
- * mirror and source subject transforms.
+ * `indexPlaceHolders`, `transform`) with 2.10.16's `left`/`right` (subject_transform.go; we advertise
+ * 2.10.29), the one engine behind core `mappings {}` and stream, mirror and source subject transforms.
  *
  * A source pattern (`orders.*.>`) and a destination (`shipped.{{wildcard(1)}}.>`, or the legacy
  * `shipped.$1.>`): each destination token is a literal or a mapping function over the source's
  * `*` tokens (`wildcard(n)`, `partition(buckets, n...)`, `splitFromLeft/Right(n, pos)`,
- * `sliceFromLeft/Right(n, size)`, `split(n, delimiter)`). Errors carry nats-server's texts.
+ * `sliceFromLeft/Right(n, size)`, `left/right(n, size)`, `split(n, delimiter)`). Errors carry
+ * nats-server's texts.
  *
  * Compiled once (config load, stream create); applying one is a token walk with no allocation
  * beyond the result string. Subjects are latin1-decoded bytes (Subject.ts), so the partition hash
@@ -22,7 +23,9 @@ const Fn = {
   SplitFromRight: 4,
   SliceFromLeft: 5,
   SliceFromRight: 6,
-  Split: 7
+  Split: 7,
+  Left: 8,
+  Right: 9
 } as const
 type Fn = (typeof Fn)[keyof typeof Fn]
 
@@ -76,6 +79,9 @@ const FUNCTIONS: ReadonlyArray<readonly [RegExp, Fn]> = [
   [fnRe("[sS]plit[fF]rom[rR]ight"), Fn.SplitFromRight],
   [fnRe("[sS]lice[fF]rom[lL]eft"), Fn.SliceFromLeft],
   [fnRe("[sS]lice[fF]rom[rR]ight"), Fn.SliceFromRight],
+  // 2.10.16+ (subject_transform.go): the first / last `size` characters of a token.
+  [fnRe("[rR]ight"), Fn.Right],
+  [fnRe("[lL]eft"), Fn.Left],
   [fnRe("[sS]plit"), Fn.Split]
 ]
 const COMMA = /,[\t\n\f\r ]*/
@@ -294,6 +300,13 @@ class Compiled implements SubjectTransform {
             break
           case Fn.Split:
             out += splitOn(first, t.delim)
+            break
+          // A size that does not cut the token (<= 0 or >= its length) keeps it whole, as there.
+          case Fn.Left:
+            out += t.n > 0 && t.n < first.length ? first.slice(0, t.n) : first
+            break
+          case Fn.Right:
+            out += t.n > 0 && t.n < first.length ? first.slice(first.length - t.n) : first
             break
         }
       }

@@ -73,7 +73,16 @@ export const SERVICE_FIELDS = {
     offset: "int",
     limit: "int"
   },
-  HEALTHZ: { "js-enabled-only": "bool", "js-server-only": "bool" },
+  // 2.10 HealthzOptions: the deprecated `js-enabled`, and the asset checks.
+  HEALTHZ: {
+    "js-enabled": "bool",
+    "js-enabled-only": "bool",
+    "js-server-only": "bool",
+    account: "string",
+    stream: "string",
+    consumer: "string",
+    details: "bool"
+  },
   ACCOUNTZ: { account: "string" },
   ROUTEZ: { subscriptions: "bool", subscriptions_detail: "bool" },
   INFO: {}

@@ -6,12 +6,13 @@
  */
 import { Effect, Layer } from "effect"
 import { Accounts } from "../accounts/Accounts.ts"
-import { ADVERTISED_NATS_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_210, ServerConfig } from "../config/BrokerConfig.ts"
 import type { ClientConnection } from "../core/Connection.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Server } from "../core/Server.ts"
 import type { ConnzOptions } from "../monitoring/Connz.ts"
 import { CONNZ_SORT_OPTIONS } from "../monitoring/Connz.ts"
+import { healthBody } from "../monitoring/Healthz.ts"
 import type { JszOptions } from "../monitoring/Jsz.ts"
 import { isData, type Report, Reports } from "../monitoring/Reports.ts"
 import { isValidLiteralSubject } from "../subject/Subject.ts"
@@ -92,8 +93,16 @@ export const systemReports = (reports: Reports["Service"]): SystemReports => ({
   jsz: (o) => toSystem(reports.jsz(jszOptions(o))),
   accountJsz: (o) => toSystem(reports.jszAccount(jszOptions(o))),
   healthz: (o) => {
-    const s = reports.healthz({ jsEnabledOnly: o["js-enabled-only"], jsServerOnly: o["js-server-only"] })
-    return s.error === undefined ? { status: s.status } : { status: s.status, error: s.error }
+    const s = reports.healthz({
+      jsEnabledOnly: o["js-enabled"] || o["js-enabled-only"],
+      jsServerOnly: o["js-server-only"],
+      account: o.account,
+      stream: o.stream,
+      consumer: o.consumer,
+      details: o.details
+    })
+    // 2.10 answers the request with `status_code` in the body (only HTTP takes it out).
+    return healthBody(s, AT_LEVEL_210)
   },
   accountz: (o) => toSystem(reports.accountz(o.account)),
   routez: (o) => toSystem(reports.routez({ subs: o.subscriptions, subsDetail: o.subscriptions_detail })),
@@ -134,7 +143,8 @@ export const layer: Layer.Layer<never, never, Accounts | Server | Reports | Serv
       tags: [],
       domain: config.domain ?? "",
       version: ADVERTISED_NATS_VERSION,
-      jetstream: config.jetstream
+      jetstream: config.jetstream,
+      at210: AT_LEVEL_210
     }, systemReports(reports))
     const unwatch = server.watchClients({
       connected: (c) => services.connected(eventClient(c)),

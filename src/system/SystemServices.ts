@@ -50,6 +50,8 @@ export interface ServerIdentity extends FilterTarget {
   readonly id: string
   readonly version: string
   readonly jetstream: boolean
+  /** The 2.10 shape of the `server` object (from the advertised version). */
+  readonly at210: boolean
 }
 
 /** nats-server's `ClientInfo` as connect/disconnect events carry it. */
@@ -98,8 +100,11 @@ export const startSystemServices = (
     ...(identity.domain === "" ? {} : { domain: identity.domain }),
     ver: identity.version,
     ...(identity.tags.length === 0 ? {} : { tags: identity.tags }),
-    seq: ++seq,
-    jetstream: identity.jetstream,
+    ...(identity.at210 ?
+      // 2.10 moves `jetstream` before `seq` and adds capability `flags` (events.go ServerInfo). Only
+      // JetStreamEnabled (1): BinaryStreamSnapshot (2) is a cluster catch-up format we do not have.
+      { jetstream: identity.jetstream, flags: identity.jetstream ? 1 : 0, seq: ++seq } :
+      { seq: ++seq, jetstream: identity.jetstream }),
     time: timeOf(nowMs())
   })
   const send = (subject: string, value: unknown) =>

@@ -155,9 +155,22 @@ describe("decodeStreamCreate: defaults and limits", () => {
   it("fills nats-server's defaults", () => {
     assert.deepStrictEqual(created("{\"name\":\"S\"}"), DEFAULTS)
     assert.deepStrictEqual(
-      encodeJson(encodeStreamConfig(DEFAULTS)),
+      encodeJson(encodeStreamConfig(DEFAULTS, false)),
       "{\"name\":\"S\",\"subjects\":[\"S\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,\"max_msgs_per_subject\":-1,\"max_msg_size\":-1,\"discard\":\"old\",\"storage\":\"file\",\"num_replicas\":1,\"duplicate_window\":120000000000,\"allow_direct\":false,\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":false,\"deny_purge\":false,\"allow_rollup_hdrs\":false}"
     )
+  })
+  it("at the 2.10 level writes compression and consumer_limits always, where 2.10's StreamConfig has them", () => {
+    // nats-server 2.10 stream.go StreamConfig: `compression` and `consumer_limits` have no omitempty.
+    assert.deepStrictEqual(
+      encodeJson(encodeStreamConfig(DEFAULTS, true)),
+      "{\"name\":\"S\",\"subjects\":[\"S\"],\"retention\":\"limits\",\"max_consumers\":-1,\"max_msgs\":-1,\"max_bytes\":-1,\"max_age\":0,\"max_msgs_per_subject\":-1,\"max_msg_size\":-1,\"discard\":\"old\",\"storage\":\"file\",\"num_replicas\":1,\"duplicate_window\":120000000000,\"compression\":\"none\",\"allow_direct\":false,\"mirror_direct\":false,\"sealed\":false,\"deny_delete\":false,\"deny_purge\":false,\"allow_rollup_hdrs\":false,\"consumer_limits\":{}}"
+    )
+    const c = created("{\"name\":\"S\",\"compression\":\"s2\",\"consumer_limits\":{\"max_ack_pending\":5}}")
+    const json = encodeJson(encodeStreamConfig(c, true))
+    assert.include(json, "\"duplicate_window\":120000000000,\"compression\":\"s2\",\"allow_direct\"")
+    assert.isTrue(json.endsWith("\"allow_rollup_hdrs\":false,\"consumer_limits\":{\"max_ack_pending\":5}}"))
+    // The 2.9.10 form keeps a set value too (the stream has it) but omits the unset ones.
+    assert.include(encodeJson(encodeStreamConfig(c, false)), "\"compression\":\"s2\"")
   })
   it("keeps negative limits as given", () => {
     const c = created("{\"name\":\"S\",\"max_consumers\":-7,\"max_msgs\":-9,\"max_msg_size\":-2,\"max_bytes\":-2}")
@@ -213,7 +226,7 @@ describe("decodeStreamCreate: defaults and limits", () => {
   })
   it("int64 limits survive (2^63-1 written back exactly)", () => {
     const c = created("{\"name\":\"S\",\"max_msgs\":9223372036854775807,\"max_age\":9223372036854775807}")
-    const json = encodeJson(encodeStreamConfig(c))
+    const json = encodeJson(encodeStreamConfig(c, false))
     assert.include(json, "\"max_msgs\":9223372036854775807,")
     assert.include(json, "\"max_age\":9223372036854775807,")
   })
@@ -295,7 +308,7 @@ describe("decodeStreamCreate: defaults and limits", () => {
       first_seq: 5,
       placement: { cluster: "c", tags: ["t"] }
     })
-    const json = encodeJson(encodeStreamConfig(c))
+    const json = encodeJson(encodeStreamConfig(c, false))
     assert.include(json, "\"placement\":{\"cluster\":\"c\",\"tags\":[\"t\"]},\"first_seq\":5,\"allow_direct\"")
     assert.isTrue(json.endsWith("\"allow_rollup_hdrs\":false,\"metadata\":{\"a\":\"1\",\"b\":\"2\"}}"))
   })
@@ -394,7 +407,7 @@ describe("decodeStreamUpdate", () => {
   const wq = created(
     "{\"name\":\"S\",\"subjects\":[\"a\"],\"retention\":\"workqueue\",\"storage\":\"memory\",\"discard\":\"new\",\"deny_delete\":true,\"deny_purge\":true,\"max_consumers\":4}"
   )
-  const body = (extra: Record<string, unknown>) => encodeJson({ ...encodeStreamConfig(wq), ...extra })
+  const body = (extra: Record<string, unknown>) => encodeJson({ ...encodeStreamConfig(wq, false), ...extra })
 
   it("identical config is accepted", () => {
     assert.deepStrictEqual(updated(wq, body({})), { ok: true, config: wq })

@@ -28,9 +28,9 @@ import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 /**
  * CONSUMER.CREATE's `action` (2.10): "create" must not change an existing consumer, "update" must
- * find one. Acted on only at the feature level we advertise: nats.js sends "create" with every
- * `consumers.add()`, and a 2.9.10 server ignores it (re-adding with a changed config updates), so
- * while INFO says 2.9.10 we do the same; the value is still checked (anything else is invalid JSON).
+ * find one. Acted on from the 2.10 level (ours, ADVERTISED_NATS_VERSION): a 2.9.10 server ignores it
+ * (re-adding with a changed config updates), and `level` keeps that rule reachable; the value is
+ * checked at either level (anything else is invalid JSON).
  */
 export const actionRefusal = (
   level: string,

@@ -59,7 +59,7 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     ...(maxMemoryStore !== undefined ? { maxMemoryStore } : {}),
     ...(maxFileStore !== undefined ? { maxFileStore } : {}),
     stream: (n: string) => ctx.registry.get(n)?.config,
-    // 2.10 lets an update change `republish`; 2.9.10, the level we advertise, refuses it.
+    // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
   }
 }

@@ -15,6 +15,7 @@ import { Cause, Effect, FiberSet, Layer, type Scope } from "effect"
 import { META_ASSET, streamAsset } from "../../cluster/store/ClusterSchema.ts"
 import * as ClusterStore from "../../cluster/store/ClusterStore.ts"
 import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.ts"
+import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { createStream } from "../api/StreamApi.ts"
 import { encodeJson } from "../codec/Json.ts"
 import { encodeStreamConfig } from "../model/StreamConfig.ts"
@@ -230,7 +231,7 @@ const make = (
           // join it as this node's; a name another node already serves stays unserved here.
           for (const actor of local.registry.all()) {
             if (view.streams.has(key(local.account, actor.name))) continue
-            const config = encodeJson(encodeStreamConfig(actor.config))
+            const config = encodeJson(encodeStreamConfig(actor.config, AT_LEVEL_210))
             const taken = yield* Effect.orElseSucceed(
               store.exec(ClusterStore.Sql.adoptStream, [local.account, actor.name, config, options.serverName]),
               () => []

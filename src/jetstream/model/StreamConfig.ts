@@ -739,7 +739,7 @@ const sameRepublish = (a: RawConfig["republish"], b: Republish | undefined): boo
  * with its `omitempty` rules. Encode with `encodeJson` (metadata keys are sorted, as Go does for
  * maps).
  */
-export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => {
+export const encodeStreamConfig = (c: StreamConfig, at210: boolean): Record<string, unknown> => {
   const out: Record<string, unknown> = { name: c.name }
   if (c.description !== undefined && c.description !== "") out.description = c.description
   if (c.subjects.length > 0) out.subjects = [...c.subjects]
@@ -764,9 +764,8 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   }
   if (c.mirror !== undefined) out.mirror = encodeStreamSource(c.mirror)
   if (c.sources !== undefined && c.sources.length > 0) out.sources = c.sources.map(encodeStreamSource)
-  // 2.10 always writes `compression` ("none" too); we write it only when on, so a stream without it
-  // reads byte for byte as the 2.9.10 we advertise.
-  if (c.compression === "s2") out.compression = "s2"
+  // 2.10's `Compression` has no omitempty ("none" too); 2.9.10 has no such field.
+  if (at210 || c.compression === "s2") out.compression = c.compression ?? "none"
   if (c.first_seq !== undefined && c.first_seq !== 0) out.first_seq = uint64Json(c.first_seq)
   if (c.subject_transform !== undefined) {
     out.subject_transform = { src: c.subject_transform.src, dest: c.subject_transform.dest }
@@ -785,16 +784,13 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
   out.deny_delete = c.deny_delete
   out.deny_purge = c.deny_purge
   out.allow_rollup_hdrs = c.allow_rollup_hdrs
-  // 2.10 always writes `consumer_limits` (no omitempty); we write it only when set, so a stream
-  // without limits reads byte for byte as the 2.9.10 we advertise.
-  if (c.consumer_limits !== undefined) {
-    const l: Record<string, unknown> = {}
-    if (nonZeroNum(c.consumer_limits.inactive_threshold)) {
-      l.inactive_threshold = int64Json(c.consumer_limits.inactive_threshold)
-    }
-    if (nonZeroNum(c.consumer_limits.max_ack_pending)) l.max_ack_pending = int64Json(c.consumer_limits.max_ack_pending)
-    if (Object.keys(l).length > 0) out.consumer_limits = l
-  }
+  // 2.10's `ConsumerLimits` is a struct without omitempty (`{}` when unset); 2.9.10 has no such field.
+  const l: Record<string, unknown> = {}
+  const threshold = c.consumer_limits?.inactive_threshold
+  const maxAckPending = c.consumer_limits?.max_ack_pending
+  if (nonZeroNum(threshold)) l.inactive_threshold = int64Json(threshold)
+  if (nonZeroNum(maxAckPending)) l.max_ack_pending = int64Json(maxAckPending)
+  if (at210 || Object.keys(l).length > 0) out.consumer_limits = l
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {
@@ -811,7 +807,7 @@ export const encodeStreamConfig = (c: StreamConfig): Record<string, unknown> => 
 const nonZeroNum = (n: number | undefined): n is number => n !== undefined && n !== 0
 
 const canonical = (c: StreamConfig): string =>
-  JSON.stringify(encodeStreamConfig(c), (_k, v: unknown) => typeof v === "bigint" ? v.toString() : v)
+  JSON.stringify(encodeStreamConfig(c, false), (_k, v: unknown) => typeof v === "bigint" ? v.toString() : v)
 
 /**
  * Same config for the idempotent-create check: equal when nats-server would report them

@@ -5,8 +5,8 @@
  * `Nats-Sequence`, `Nats-Last-Sequence` (the previous sequence of that subject, 0 if none, so light
  * clients can detect gaps) and, headers-only, `Nats-Msg-Size` instead of the payload. The message's
  * own headers come first. At the 2.10 level `Nats-Time-Stamp` (the stored time, RFC 3339 with
- * nanoseconds, as stream.go processJetStreamMsg writes it) follows `Nats-Sequence`; while we
- * advertise 2.9.10 it is left out, as there.
+ * nanoseconds, as stream.go processJetStreamMsg writes it) follows `Nats-Sequence` (the level we
+ * advertise); 2.9.10 has none.
  *
  * The stream actor queues republishes while it appends and sends them once the batch is stored,
  * before the PubAcks (nats-server sends them in that order), and drops those of appends the store
