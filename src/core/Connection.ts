@@ -64,6 +64,8 @@ const FATAL_REASONS: Partial<Record<string, string>> = {
  * each other can stop forever; the receiver is cut off by the write deadline instead.
  */
 const STALL_CAP_MS = 1_000
+/** Queued output that is written at once instead of at the end of the turn (see `deliver`). */
+const EARLY_FLUSH_BYTES = 32 * 1024
 
 export class ClientConnection implements Subscriber, ParserSink, Flushable, Producer {
   echo = true
@@ -358,7 +360,10 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       if (backlog > this.ctx.config.maxPending) return this.slowConsumer()
       this.gate.filled(backlog, Date.now)
     }
-    scheduleFlush(this)
+    // A long run of deliveries (a pull batch, a push consumer catching up) goes out as it is produced, so the
+    // client works on the first messages while the rest are built; the tail still leaves with the turn's flush.
+    if (out.pending >= EARLY_FLUSH_BYTES && this.wire.pendingBytes() === 0) this.flush()
+    else scheduleFlush(this)
   }
 
   autoUnsubscribed(sub: Subscription): void {

@@ -115,16 +115,27 @@ const writeLatin1 = (buf: Buffer, pos: number, text: string): number => {
   return pos + n
 }
 
+/** Sizes in a MSG line (below 2^31): integer division, not a floating-point division and Math.floor per digit. */
 const writeInt = (buf: Uint8Array, pos: number, n: number): number => {
   if (n < 10) {
     buf[pos] = 48 + n
     return pos + 1
   }
-  let digits = 0
-  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++
-  let end = pos + digits
-  for (let m = n; m > 0; m = Math.floor(m / 10)) buf[--end] = 48 + (m % 10)
-  return pos + digits
+  if (n > 0x7fffffff) {
+    const t = String(n)
+    for (let i = 0; i < t.length; i++) buf[pos + i] = t.charCodeAt(i)
+    return pos + t.length
+  }
+  const end = pos + (n < 100 ? 2 : n < 1_000 ? 3 : n < 10_000 ? 4 : n < 100_000 ? 5 : String(n).length)
+  let p = end
+  let m = n | 0
+  while (m >= 10) {
+    const q = (m / 10) | 0
+    buf[--p] = 48 + (m - q * 10)
+    m = q
+  }
+  buf[--p] = 48 + m
+  return end
 }
 
 /** Something with queued output to flush at the end of the current turn. */

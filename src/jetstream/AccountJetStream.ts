@@ -22,7 +22,16 @@ import { makeServerId } from "../protocol/ServerInfo.ts"
 import type { EventLogStore } from "../store/EventLogStore.ts"
 import type { MetaStore } from "../store/MetaStore.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
-import { defectText, NEXT_PREFIX, PREFIX, resolve, type Resolved, type RouteSpec, T } from "./api/ApiRoutes.ts"
+import {
+  defectText,
+  DIRECT_GET_PREFIX,
+  NEXT_PREFIX,
+  PREFIX,
+  resolve,
+  type Resolved,
+  type RouteSpec,
+  T
+} from "./api/ApiRoutes.ts"
 import type * as StreamApi from "./api/StreamApi.ts"
 import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
@@ -295,6 +304,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         consumer.offer({ _tag: "Pull", reply, request: decoded.request })
         return
       }
+      // Direct gets are answered by the streams' own subscriptions (DirectGet.ts) and name no API route: every
+      // one of them also reached this subscription and woke the API fiber for nothing.
+      if (subject.startsWith(DIRECT_GET_PREFIX)) return
       if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }

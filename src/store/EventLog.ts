@@ -25,6 +25,11 @@ export interface EventLogOptions<S, E> {
   readonly encodeState?: (s: S) => unknown
   /** Snapshot after this many events since the last one. Default 1000. */
   readonly snapshotEvery?: number
+  /**
+   * How many events one stored event stands for, against `snapshotEvery` (a run of `n` changes replays as `n`);
+   * default 1. Keeps the replay after a restart bounded by the work, not by the number of frames.
+   */
+  readonly weight?: (e: E) => number
 }
 
 export interface EventLog<S, E> {

@@ -201,17 +201,16 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
       }
       this.convert = true
     }
+    const weight = this.options.weight
     while (off < size) {
       const f = parse(buf, off, this.key)
       if (f === undefined) break
       if (f.n > this.lastN) {
         if (f.n !== this.lastN + 1) break // a gap means the frame is not ours
-        this.current = this.options.fold(
-          this.current,
-          decodeWith(this.eventsFile, this.options.decodeEvent, f.json, off)
-        )
+        const event = decodeWith(this.eventsFile, this.options.decodeEvent, f.json, off)
+        this.current = this.options.fold(this.current, event)
         this.lastN = f.n
-        this.sinceSnapshot++
+        this.sinceSnapshot += weight === undefined ? 1 : weight(event)
       }
       off = f.end
     }
@@ -304,7 +303,9 @@ export class FileEventLog<S, E> implements EventLog<S, E> {
     this.lastN = n
     this.current = next
     this.dirty = true
-    this.sinceSnapshot += events.length
+    const weight = this.options.weight
+    if (weight === undefined) this.sinceSnapshot += events.length
+    else for (const e of events) this.sinceSnapshot += weight(e)
     if (this.sinceSnapshot >= (this.options.snapshotEvery ?? 1000)) this.snapshot()
     return next
   }

@@ -20,6 +20,8 @@ export class ReadCache {
   at = 0
   private lastSeg = 0
   private lastEnd = -1
+  /** The chunk of the last hit: already the most recent, so a run of reads in it skips the reordering. */
+  private mruKey = -1
 
   constructor(maxBytes: number) {
     this.maxChunks = Math.max(1, Math.floor(maxBytes / CHUNK))
@@ -43,9 +45,12 @@ export class ReadCache {
       return buf
     }
     if (hit) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.chunks.delete(key)
-      this.chunks.set(key, chunk!)
+      // Refresh recency (Map iteration order is insertion order) when another chunk was used since: a delete and
+      // set per read left the Map full of deleted slots that every lookup then walked past.
+      if (key !== this.mruKey) {
+        this.chunks.delete(key)
+        this.chunks.set(key, chunk!)
+      }
     } else {
       const buf = Buffer.allocUnsafe(CHUNK)
       const n = readUpTo(seg.path, fd, buf, 0, Math.min(CHUNK, seg.size - chunkStart), chunkStart)
@@ -55,6 +60,7 @@ export class ReadCache {
       this.chunks.set(key, chunk)
       if (this.chunks.size > this.maxChunks) this.chunks.delete(this.chunks.keys().next().value!)
     }
+    this.mruKey = key
     this.at = off - chunkStart
     return chunk!
   }

@@ -38,7 +38,14 @@ const EMPTY: SublistResult<never> = { psubs: [], qsubs: [] }
 
 export class Sublist<S extends Subscribable> {
   private readonly root: Level<S> = newLevel()
-  private readonly cache = new Map<string, SublistResult<S>>()
+  /**
+   * The match cache in two generations: when `cache` is full it becomes `older` and a new one starts; a hit in
+   * `older` moves the subject back. Evicting the oldest entry one by one instead (a Map's first key) made every
+   * lookup slower as deleted slots piled up: with a unique reply subject per request (every PubAck) the cache
+   * churned on each publish and its lookups cost more than the trie walk they saved.
+   */
+  private cache = new Map<string, SublistResult<S>>()
+  private older = new Map<string, SublistResult<S>>()
   private count = 0
   /** Counters for monitoring (/subsz), as nats-server's SublistStats. */
   readonly stats = { inserts: 0, removes: 0, matches: 0, cacheHits: 0 }
@@ -137,7 +144,11 @@ export class Sublist<S extends Subscribable> {
     // subject or a pull reply takes many messages.)
     const oneShot = isOneShot(subject)
     if (!oneShot) {
-      const cached = this.cache.get(subject)
+      let cached = this.cache.get(subject)
+      if (cached === undefined && this.older.size > 0) {
+        cached = this.older.get(subject)
+        if (cached !== undefined) this.remember(subject, cached)
+      }
       if (cached !== undefined) {
         this.stats.cacheHits++
         return cached
@@ -149,25 +160,31 @@ export class Sublist<S extends Subscribable> {
     const result: SublistResult<S> = psubs.length === 0 && groups === undefined
       ? EMPTY
       : { psubs, qsubs: groups === undefined ? NO_GROUPS : Array.from(groups.values()) }
-    if (oneShot) return result
+    if (!oneShot) this.remember(subject, result)
+    return result
+  }
+
+  private remember(subject: string, result: SublistResult<S>): void {
     if (this.cache.size >= this.cacheLimit) {
-      // Drop the oldest entry (Map keeps insertion order): cheap and good enough for hot subjects.
-      this.cache.delete(this.cache.keys().next().value!)
+      this.older = this.cache
+      this.cache = new Map()
     }
     this.cache.set(subject, result)
-    return result
   }
 
   /** Match-cache size and fan-out of cached results (nats-server's num_cache, max/avg_fanout). */
   cacheStats(): { readonly size: number; readonly maxFanout: number; readonly avgFanout: number } {
     let max = 0
     let total = 0
-    for (const r of this.cache.values()) {
+    let size = 0
+    const count = (r: SublistResult<S>) => {
       const n = r.psubs.length + r.qsubs.length
       total += n
+      size++
       if (n > max) max = n
     }
-    const size = this.cache.size
+    for (const r of this.cache.values()) count(r)
+    for (const [subject, r] of this.older) if (!this.cache.has(subject)) count(r)
     return { size, maxFanout: max, avgFanout: size === 0 ? 0 : total / size }
   }
 
@@ -179,9 +196,11 @@ export class Sublist<S extends Subscribable> {
   }
 
   private invalidate(pattern: string): void {
-    if (this.cache.size === 0) return
-    for (const key of this.cache.keys()) {
-      if (matches(pattern, key)) this.cache.delete(key)
+    for (const cache of [this.cache, this.older]) {
+      if (cache.size === 0) continue
+      for (const key of cache.keys()) {
+        if (matches(pattern, key)) cache.delete(key)
+      }
     }
   }
 }

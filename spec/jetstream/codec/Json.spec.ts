@@ -133,6 +133,16 @@ describe("time", () => {
     assert.strictEqual(formatTime(1795306963000000001n), "2026-11-22T00:22:43.000000001Z")
     assert.strictEqual(formatTime(-1n), "1969-12-31T23:59:59.999999999Z")
   })
+  // The second's text is kept between calls: runs of timestamps in one second, and jumps between seconds, must
+  // both format as parseTime reads them back.
+  test.prop([fc.array(fc.bigInt({ min: 1n, max: 4102444800n * 1_000_000_000n }), { minLength: 1, maxLength: 20 })])(
+    "formatTime round-trips through parseTime, within a second and across seconds",
+    (seeds) => {
+      for (const ts of seeds.flatMap((t) => [t, t + 1n, t - (t % 1_000_000_000n), t + 999n])) {
+        assert.strictEqual(parseTime(formatTime(ts)), ts)
+      }
+    }
+  )
   it("parses RFC 3339 with fraction and offset", () => {
     assert.strictEqual(parseTime("2026-11-22T00:22:43.45442Z"), 1795306963454420000n)
     assert.strictEqual(parseTime("2026-11-22T02:22:43.45442+02:00"), 1795306963454420000n)

@@ -70,6 +70,8 @@ const routes: Record<string, RouteSpec & { readonly named: boolean }> = {
 
 export const PREFIX = "$JS.API."
 export const NEXT_PREFIX = "$JS.API.CONSUMER.MSG.NEXT."
+/** Answered by each stream's own subscription (DirectGet.ts), never by an API route. */
+export const DIRECT_GET_PREFIX = "$JS.API.DIRECT.GET."
 
 export type Resolved = { readonly route: RouteSpec; readonly token: string }
 

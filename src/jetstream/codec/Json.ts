@@ -450,6 +450,8 @@ const GO_ZERO_TIME = "0001-01-01T00:00:00Z"
  *
  * @example formatTime(1795306963454420000n) // "2026-11-22T00:22:43.45442Z"
  */
+const lastSecond: { sec: bigint; text: string } = { sec: -1n, text: "" }
+
 export const formatTime = (tsNs: bigint): string => {
   if (tsNs === 0n) return GO_ZERO_TIME
   let sec = tsNs / NS_PER_SEC
@@ -458,7 +460,12 @@ export const formatTime = (tsNs: bigint): string => {
     frac += NS_PER_SEC
     sec -= 1n
   }
-  const base = new Date(Number(sec) * 1000).toISOString().slice(0, 19)
+  // Timestamps formatted in a row (direct gets, message lists) mostly share their second: keep its text.
+  if (sec !== lastSecond.sec) {
+    lastSecond.sec = sec
+    lastSecond.text = new Date(Number(sec) * 1000).toISOString().slice(0, 19)
+  }
+  const base = lastSecond.text
   if (frac === 0n) return base + "Z"
   return base + "." + frac.toString().padStart(9, "0").replace(/0+$/, "") + "Z"
 }

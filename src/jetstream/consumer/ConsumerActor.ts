@@ -28,7 +28,7 @@ import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
-import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
 import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
@@ -357,13 +357,40 @@ export class ConsumerActor {
     } else if (this.config.ack_policy === "explicit") {
       const p = this.state.pending.get(sseq)
       const done = this.state.ack(sseq, dseq, now)
-      this.events.push({ e: "a", s: sseq, d: dseq })
+      this.recordAck(sseq, dseq)
       // Limits retention ignores acks: skip building the hook's argument for every ack.
       if (done && this.stream.config.retention !== "limits") this.ctx.acked(this, [sseq], false)
       if (done && p !== undefined) {
         this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
       }
     }
+  }
+
+  /** Journals a delivery, extending the run of consecutive deliveries the batch's last event holds. */
+  private recordDelivery(sseq: number, t: 0 | 1): void {
+    const last = this.events[this.events.length - 1]
+    if (last !== undefined && last.e === "d" && last.t === t) {
+      const n = last.n ?? 1
+      if (last.s + n === sseq && n < MAX_RUN) {
+        // Safe to change: the batch's events are handed to the journal only when the batch ends.
+        ;(last as { n?: number }).n = n + 1
+        return
+      }
+    }
+    this.events.push({ e: "d", s: sseq, t })
+  }
+
+  /** Journals an explicit ack, extending a run of in-order acks as `recordDelivery` does. */
+  private recordAck(sseq: number, dseq: number): void {
+    const last = this.events[this.events.length - 1]
+    if (last !== undefined && last.e === "a") {
+      const n = last.n ?? 1
+      if (last.s + n === sseq && last.d + n === dseq && n < MAX_RUN) {
+        ;(last as { n?: number }).n = n + 1
+        return
+      }
+    }
+    this.events.push({ e: "a", s: sseq, d: dseq })
   }
 
   /** sample_freq: a share of acks is published as a consumer_ack metric (ack latency). */
@@ -646,7 +673,7 @@ export class ConsumerActor {
     this.numPending()
     if (sseq >= nextBefore) this.pending.delivered(sseq)
     const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
-    this.events.push({ e: "d", s: sseq, t: this.tracksAcks ? 1 : 0 })
+    this.recordDelivery(sseq, this.tracksAcks ? 1 : 0)
     // A skip-list delivery lies below the cursor; it must not move it.
     if (sseq < nextBefore) this.state.nextSeq = nextBefore
     // The ack wait of this delivery depends on its delivery count (backoff).

@@ -14,12 +14,21 @@ import { AckState, decodeAckState, encodeAckState } from "./AckState.ts"
 
 const Seq = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
 
+/**
+ * A run of consecutive deliveries or acks is one event: `n` of them, at sequences `s`, `s+1`, ... (and, for acks,
+ * consumer sequences `d`, `d+1`, ...). A drain delivers and acks in order, and an event per message was the
+ * largest share of a push consumer's cost. A run of one is written without `n`, as every event was before runs
+ * existed, so older journals read back unchanged.
+ */
+export const MAX_RUN = 65_536
+const Run = Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(2), Schema.isLessThanOrEqualTo(MAX_RUN))
+
 /** The journal's events as stored (decoded strictly when read back: a wrong shape is a Corrupt journal). */
 export const ConsumerEvent = Schema.Union([
-  /** Delivery of stream seq `s`; `t` = tracked (ack policy other than none). */
-  Schema.Struct({ e: Schema.Literal("d"), s: Seq, t: Schema.Literals([0, 1]) }),
-  /** Explicit ack (or term) of stream seq `s` delivered as consumer seq `d`. */
-  Schema.Struct({ e: Schema.Literal("a"), s: Seq, d: Seq }),
+  /** Delivery of stream seq `s` (and the `n - 1` after it); `t` = tracked (ack policy other than none). */
+  Schema.Struct({ e: Schema.Literal("d"), s: Seq, t: Schema.Literals([0, 1]), n: Schema.optionalKey(Run) }),
+  /** Explicit ack (or term) of stream seq `s` delivered as consumer seq `d` (and the `n - 1` after them). */
+  Schema.Struct({ e: Schema.Literal("a"), s: Seq, d: Seq, n: Schema.optionalKey(Run) }),
   /** Ack-all up to stream seq `s` / consumer seq `d`. */
   Schema.Struct({ e: Schema.Literal("A"), s: Seq, d: Seq }),
   /** max_deliver gave up on `s`. */
@@ -29,12 +38,16 @@ export type ConsumerEvent = typeof ConsumerEvent.Type
 
 export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
   switch (ev.e) {
-    case "d":
-      state.onDeliver(ev.s, 0, 0, ev.t === 1)
+    case "d": {
+      const n = ev.n ?? 1
+      for (let i = 0; i < n; i++) state.onDeliver(ev.s + i, 0, 0, ev.t === 1)
       break
-    case "a":
-      state.ack(ev.s, ev.d, 0)
+    }
+    case "a": {
+      const n = ev.n ?? 1
+      for (let i = 0; i < n; i++) state.ack(ev.s + i, ev.d + i, 0)
       break
+    }
     case "A":
       state.ackUpTo(ev.s, ev.d, 0)
       break
@@ -49,6 +62,7 @@ export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
 const decodeEvent = Schema.decodeUnknownSync(ConsumerEvent, { onExcessProperty: "error" })
 
 const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0
+const isRun = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 2 && v <= MAX_RUN
 
 /**
  * The well-formed events, recognised without the schema machinery (replaying a journal is one decode per event,
@@ -57,17 +71,29 @@ const isSeq = (v: unknown): v is number => typeof v === "number" && Number.isInt
  */
 const wellFormed = (u: unknown): ConsumerEvent | undefined => {
   if (typeof u !== "object" || u === null) return undefined
-  const o = u as { readonly e?: unknown; readonly s?: unknown; readonly t?: unknown; readonly d?: unknown }
+  const o = u as {
+    readonly e?: unknown
+    readonly s?: unknown
+    readonly t?: unknown
+    readonly d?: unknown
+    readonly n?: unknown
+  }
   if (!isSeq(o.s)) return undefined
   const keys = Object.keys(o).length
+  // A run's count, when present: it takes the fourth key.
+  const run = "n" in o
+  if (run && !isRun(o.n)) return undefined
   switch (o.e) {
     case "d":
-      return keys === 3 && (o.t === 0 || o.t === 1) ? { e: "d", s: o.s, t: o.t } : undefined
+      if (keys !== (run ? 4 : 3) || (o.t !== 0 && o.t !== 1)) return undefined
+      return run ? { e: "d", s: o.s, t: o.t, n: o.n as number } : { e: "d", s: o.s, t: o.t }
     case "a":
+      if (keys !== (run ? 4 : 3) || !isSeq(o.d)) return undefined
+      return run ? { e: "a", s: o.s, d: o.d, n: o.n as number } : { e: "a", s: o.s, d: o.d }
     case "A":
-      return keys === 3 && isSeq(o.d) ? { e: o.e, s: o.s, d: o.d } : undefined
+      return keys === 3 && !run && isSeq(o.d) ? { e: o.e, s: o.s, d: o.d } : undefined
     case "g":
-      return keys === 2 ? { e: "g", s: o.s } : undefined
+      return keys === 2 && !run ? { e: "g", s: o.s } : undefined
     default:
       return undefined
   }
@@ -79,7 +105,7 @@ const wellFormed = (u: unknown): ConsumerEvent | undefined => {
  * order; sequences are safe integers, which JSON writes as plain digits.
  */
 export const writeEvent = {
-  maxBytes: 64,
+  maxBytes: 80,
   write: (ev: ConsumerEvent, out: Uint8Array, at: number): number => {
     let p = ascii(out, at, ev.e === "d" ? D_OPEN : ev.e === "a" ? A_OPEN : ev.e === "A" ? ALL_OPEN : G_OPEN)
     p = writeDecimal(out, p, ev.s)
@@ -87,8 +113,13 @@ export const writeEvent = {
       case "d":
         p = ascii(out, p, T_KEY)
         p = writeDecimal(out, p, ev.t)
+        if (ev.n !== undefined) p = writeDecimal(out, ascii(out, p, N_KEY), ev.n)
         break
       case "a":
+        p = ascii(out, p, D_KEY)
+        p = writeDecimal(out, p, ev.d)
+        if (ev.n !== undefined) p = writeDecimal(out, ascii(out, p, N_KEY), ev.n)
+        break
       case "A":
         p = ascii(out, p, D_KEY)
         p = writeDecimal(out, p, ev.d)
@@ -107,6 +138,7 @@ const ALL_OPEN = `{"e":"A","s":`
 const G_OPEN = `{"e":"g","s":`
 const T_KEY = `,"t":`
 const D_KEY = `,"d":`
+const N_KEY = `,"n":`
 
 const ascii = (out: Uint8Array, at: number, text: string): number => {
   for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i)
@@ -120,7 +152,8 @@ export const journalOptions = (startSeq: number) => ({
   writeEvent,
   decodeState: decodeAckState,
   encodeState: encodeAckState,
-  snapshotEvery: 25_000
+  snapshotEvery: 25_000,
+  weight: (e: ConsumerEvent): number => ("n" in e && e.n !== undefined ? e.n : 1)
 })
 
 /**

@@ -17,6 +17,8 @@ export class PubAcks {
   private readonly stream: string
   private readonly domain: string | undefined
   private readonly publish: (reply: string, body: Uint8Array) => void
+  /** The ack text up to the sequence (see `text`). */
+  private head: string | undefined = undefined
 
   constructor(stream: string, domain: string | undefined, publish: (reply: string, body: Uint8Array) => void) {
     this.stream = stream
@@ -26,8 +28,11 @@ export class PubAcks {
 
   /** nats-server's PubAck text (its template puts a space before `"seq"`). */
   text(seq: number, duplicate = false): string {
-    const domain = this.domain === undefined ? "" : ` "domain":${JSON.stringify(this.domain)},`
-    return `{"stream":${JSON.stringify(this.stream)},${domain} "seq":${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
+    // Everything before the sequence is the same for every ack of this stream: built once, not per publish.
+    const head = this.head ??= `{"stream":${JSON.stringify(this.stream)},${
+      this.domain === undefined ? "" : ` "domain":${JSON.stringify(this.domain)},`
+    } "seq":`
+    return `${head}${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
   }
 
   /**
