@@ -13,6 +13,7 @@ import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { Reports } from "./monitoring/Reports.ts"
+import { MqttServer } from "./mqtt/MqttServer.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { cipherLabel, StoreCipher, verifyStore } from "./store/Cipher.ts"
@@ -109,8 +110,10 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   )
   // Once the client listener is up: the reports include it, the ports file names its port, and the
   // system account's services start (they report on the server).
-  return Layer.provideMerge(
+  const full = Layer.provideMerge(
     SystemAccount.layer,
     Layer.provideMerge(Layer.merge(Reports.attachServer, PortsFile.layer), server)
   )
+  // MQTT (src/mqtt) stores its sessions in JetStream, so it starts once JetStream and the listener are up.
+  return Layer.provideMerge(MqttServer.layer, full)
 }

@@ -7,6 +7,7 @@ import type { AccountsSettings } from "../accounts/AccountSettings.ts"
 import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
+import type { MqttSettings } from "./MqttConfigFile.ts"
 
 /** nats-server feature level we advertise in INFO `version`; clients gate features on it. */
 export const ADVERTISED_NATS_VERSION = "2.9.10"
@@ -68,6 +69,8 @@ export interface BrokerConfig {
   readonly accounts: AccountsSettings | undefined
   /** Core subject mappings (`mappings {}`), validated at load; undefined = none (no per-publish cost). */
   readonly mappings: ReadonlyArray<MappingSpec> | undefined
+  /** The MQTT 3.1.1 listener (`mqtt {}`, src/mqtt); undefined or port 0 = none. */
+  readonly mqtt: MqttSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -101,7 +104,8 @@ export const defaults: BrokerConfig = {
   tls: undefined,
   encryption: undefined,
   accounts: undefined,
-  mappings: undefined
+  mappings: undefined,
+  mqtt: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

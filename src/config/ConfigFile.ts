@@ -28,6 +28,7 @@ import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
 import * as MappingsConfigFile from "./MappingsConfigFile.ts"
+import * as MqttConfigFile from "./MqttConfigFile.ts"
 
 export interface ConfigIssue {
   readonly pos: Position
@@ -76,7 +77,6 @@ const UNSUPPORTED = new Set([
   "reconnect_error_reports",
   "websocket",
   "ws",
-  "mqtt",
   "server_tags",
   "default_js_domain"
 ])
@@ -322,6 +322,14 @@ class Mapper {
         if (b !== undefined) this.noSystemAccount = b
         return
       }
+      case "mqtt":
+        return this.set(
+          "mqtt",
+          MqttConfigFile.mqttBlock(e, (f) => this.duration(f), {
+            error: (pos, message) => this.errors.push({ pos, message }),
+            warn: (pos, message) => this.warnings.push({ pos, message })
+          })
+        )
       case "mappings":
       case "maps":
         return this.set(
