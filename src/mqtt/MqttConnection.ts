@@ -247,9 +247,11 @@ export class MqttConnection {
     return this.internal.subscribe(deliver, (s, reply, hdrLen, msg) => {
       if (reply === undefined || !s.startsWith(MSGS_PREFIX) || s.length === MSGS_PREFIX.length) return
       // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
-      const seq = Number(reply.split(".")[5])
+      const tokens = reply.split(".")
+      const seq = Number(tokens[5])
       let pi = this.seqToPi.get(seq)
-      const dup = pi !== undefined
+      // A second delivery by JetStream (after ack_wait, or to a resumed session) is a resend (MQTT-3.3.1-1).
+      const dup = pi !== undefined || Number(tokens[4]) > 1
       if (pi === undefined) {
         pi = this.allocate()
         if (pi === 0) return // 65535 in flight: JetStream redelivers after ack_wait.
