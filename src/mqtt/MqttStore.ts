@@ -200,18 +200,23 @@ export class MqttStore {
   /** The durable push consumer behind one QoS 1 subscription (nats-server `processJSConsumer`). */
   createConsumer = (durable: string, deliver: string, subject: string) => {
     const s = this.settings
-    return Effect.asVoid(this.js.consumers.add(MSGS_STREAM, {
-      durable_name: durable,
-      deliver_subject: deliver,
-      ack_policy: "explicit",
-      deliver_policy: "new",
-      filter_subject: MSGS_PREFIX + subject,
-      ack_wait: nanos(s.ackWaitMs),
-      max_ack_pending: s.maxAckPending,
-      ...(s.consumerMemoryStorage ? { mem_storage: true } : {}),
-      ...(s.consumerReplicas > 0 ? { num_replicas: s.consumerReplicas } : {}),
-      ...(s.consumerInactiveThresholdMs > 0 ? { inactive_threshold: nanos(s.consumerInactiveThresholdMs) } : {})
-    }))
+    // nats-server asks for deliver_policy "new"; a start sequence pinned now says the same, and keeps
+    // saying it when a consumer that has delivered nothing yet is recovered after a crash (where "new"
+    // would be resolved again, past the messages queued for an offline session).
+    return Effect.flatMap(this.js.streams.info(MSGS_STREAM), (info) =>
+      this.js.consumers.add(MSGS_STREAM, {
+        durable_name: durable,
+        deliver_subject: deliver,
+        ack_policy: "explicit",
+        deliver_policy: "by_start_sequence",
+        opt_start_seq: info.state.last_seq + 1,
+        filter_subject: MSGS_PREFIX + subject,
+        ack_wait: nanos(s.ackWaitMs),
+        max_ack_pending: s.maxAckPending,
+        ...(s.consumerMemoryStorage ? { mem_storage: true } : {}),
+        ...(s.consumerReplicas > 0 ? { num_replicas: s.consumerReplicas } : {}),
+        ...(s.consumerInactiveThresholdMs > 0 ? { inactive_threshold: nanos(s.consumerInactiveThresholdMs) } : {})
+      })).pipe(Effect.asVoid)
   }
 
   deleteConsumer = (durable: string) => Effect.ignore(this.js.consumers.delete(MSGS_STREAM, durable))
