@@ -10,32 +10,11 @@ import * as mqttPacket from "mqtt-packet"
 import { execFile, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { MqttSettings } from "../../src/config/MqttConfigFile.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { mqttSettings, raw, sleep, until } from "../support/Mqtt.ts"
 
 const PORT = 37101
 const URL = `mqtt://127.0.0.1:${PORT}`
-export const mqttSettings = (port: number, over: Partial<MqttSettings> = {}): MqttSettings => ({
-  host: "127.0.0.1",
-  port,
-  ackWaitMs: 1000,
-  maxAckPending: 1024,
-  streamReplicas: 0,
-  consumerReplicas: 0,
-  consumerMemoryStorage: false,
-  consumerInactiveThresholdMs: 0,
-  ...over
-})
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const until = async (what: string, f: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
 interface Got {
   readonly topic: string
   readonly payload: string
@@ -54,25 +33,6 @@ const open = async (options: mqtt.IClientOptions = {}) => {
   return { c, got }
 }
 const clients: Array<MqttClient> = []
-
-/** Sends packets on a raw socket; resolves with what came back within `ms` and whether the broker closed it. */
-export const raw = async (packets: ReadonlyArray<mqttPacket.Packet | Uint8Array>, port = PORT, ms = 500) => {
-  const s = net.connect(port, "127.0.0.1")
-  const bytes: Array<number> = []
-  let closed = false
-  s.on("data", (d) => bytes.push(...d))
-  s.on("error", () => undefined)
-  const done = new Promise<void>((r) =>
-    s.on("close", () => {
-      closed = true
-      r()
-    })
-  )
-  for (const p of packets) s.write(p instanceof Uint8Array ? p : mqttPacket.generate(p))
-  await Promise.race([done, sleep(ms)])
-  s.destroy()
-  return { bytes, closed }
-}
 
 let broker: RunningBroker
 let nc: NatsConnection
@@ -279,7 +239,7 @@ describe("MQTT sessions", () => {
   it("an empty client id needs the clean flag (CONNACK 2), and is given one with it", async () => {
     // mqtt-packet will not encode this CONNECT (empty id, clean 0): the bytes by hand.
     const connect = Uint8Array.from([0x10, 12, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x00, 0, 60, 0, 0])
-    const reply = await raw([connect])
+    const reply = await raw([connect], PORT)
     expect(reply.bytes).toEqual([0x20, 0x02, 0x00, 0x02])
     expect(reply.closed).toBe(true)
     const ok = await open({ clientId: "", clean: true })

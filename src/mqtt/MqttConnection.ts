@@ -53,7 +53,8 @@ export class MqttConnection {
   private clientId = ""
   private clean = true
   private state: "new" | "connecting" | "open" | "closed" = "new"
-  private queued: Array<mqtt.Packet> = []
+  /** What arrived while CONNECT was being served, answered in order after the CONNACK. */
+  private queued: Array<mqtt.Packet | Error> = []
   private will: mqtt.IConnectPacket["will"]
   private readonly subs = new Map<string, Sub>()
   /** Outbound QoS 1 in flight: packet id -> what acknowledges it. */
@@ -74,7 +75,7 @@ export class MqttConnection {
     this.ctx = ctx
     this.internal = new InternalClient(ctx.router)
     this.parser.on("packet", (p) => this.onPacket(p))
-    this.parser.on("error", (e) => this.close(`malformed packet: ${e.message}`))
+    this.parser.on("error", (e) => this.onError(e))
     socket.on("data", (chunk) => {
       this.lastSeen = Date.now()
       if (this.state !== "closed") this.parser.parse(chunk)
@@ -86,6 +87,11 @@ export class MqttConnection {
   private send(p: mqtt.Packet): void {
     if (this.state === "closed" || this.socket.destroyed) return
     this.socket.write(mqtt.generate(p, { protocolVersion: 4 }))
+  }
+
+  private onError(e: Error): void {
+    if (this.state === "connecting") this.queued.push(e)
+    else this.close(`malformed packet: ${e.message}`)
   }
 
   private onPacket(p: mqtt.Packet): void {
@@ -169,7 +175,10 @@ export class MqttConnection {
       this.state = "open"
       const queued = this.queued
       this.queued = []
-      for (const q of queued) this.onPacket(q)
+      for (const q of queued) {
+        if (q instanceof Error) this.onError(q)
+        else this.onPacket(q)
+      }
     }))
   }
 
