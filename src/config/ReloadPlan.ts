@@ -37,7 +37,8 @@ const GO_NAMES: Partial<Record<keyof BrokerConfig, string>> = {
   lameDuckDurationMs: "LameDuckDuration",
   sync: "SyncInterval",
   domain: "JetStreamDomain",
-  tls: "TLSConfig"
+  tls: "TLSConfig",
+  mqtt: "MQTT"
 }
 
 /** Structural equality over the plain data configs are made of (records, arrays, Maps, scalars). */
