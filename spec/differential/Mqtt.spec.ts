@@ -159,21 +159,26 @@ const scenarios: Record<string, Scenario> = {
     )
     const notConnect = await raw([Uint8Array.from([0xc0, 0x00])], t.mqttPort)
     // SUBACK return codes: QoS 2 granted as 1, a filter with '.' refused (0x80), the connection kept.
-    const suback = await raw([{
-      cmd: "connect",
-      protocolId: "MQTT",
-      protocolVersion: 4,
-      clientId: "d7",
-      clean: true,
-      keepalive: 30
-    }, {
-      cmd: "subscribe",
-      messageId: 9,
-      subscriptions: [{ topic: "d7/+", qos: 2 }, { topic: "bad.dot", qos: 0 }, { topic: "d7 sp", qos: 1 }, {
-        topic: "d7/#",
-        qos: 0
-      }]
-    }], t.mqttPort)
+    const suback = await raw(
+      [{
+        cmd: "connect",
+        protocolId: "MQTT",
+        protocolVersion: 4,
+        clientId: "d7",
+        clean: true,
+        keepalive: 30
+      }, {
+        cmd: "subscribe",
+        messageId: 9,
+        subscriptions: [{ topic: "d7/+", qos: 2 }, { topic: "bad.dot", qos: 0 }, { topic: "d7 sp", qos: 1 }, {
+          topic: "d7/#",
+          qos: 0
+        }]
+      }],
+      t.mqttPort,
+      500,
+      12
+    )
     return { emptyId, notConnect, suback }
   },
   "the MQTT streams' configurations": async (t) => {

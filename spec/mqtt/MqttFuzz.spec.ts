@@ -79,11 +79,16 @@ describe("MQTT protocol violations", () => {
   })
 
   it("an invalid SUBSCRIBE filter is refused in SUBACK (0x80) without closing", async () => {
-    const r = await raw([CONNECT, {
-      cmd: "subscribe",
-      messageId: 7,
-      subscriptions: [{ topic: "ok/+", qos: 1 }, { topic: "bad.dot", qos: 0 }, { topic: "a/#/b", qos: 0 }]
-    }], PORT)
+    const r = await raw(
+      [CONNECT, {
+        cmd: "subscribe",
+        messageId: 7,
+        subscriptions: [{ topic: "ok/+", qos: 1 }, { topic: "bad.dot", qos: 0 }, { topic: "a/#/b", qos: 0 }]
+      }],
+      PORT,
+      500,
+      11
+    )
     expect(r.bytes).toEqual([...CONNACK_OK, 0x90, 0x05, 0x00, 0x07, 0x01, 0x80, 0x80])
     expect(r.closed).toBe(false)
   })
@@ -97,7 +102,7 @@ describe("MQTT fuzzing", () => {
         fc.boolean(),
         fc.uint8Array({ minLength: 1, maxLength: 64 }),
         async (connectFirst, junk) => {
-          const r = await raw(connectFirst ? [CONNECT, junk] : [junk], PORT, 150)
+          const r = connectFirst ? await raw([CONNECT, junk], PORT, 150, 4) : await raw([junk], PORT, 150)
           if (!connectFirst) {
             // Garbage first: either a (lucky) valid CONNECT got its CONNACK, or nothing came back.
             expect(r.bytes.length === 0 || r.bytes[0] === 0x20).toBe(true)
@@ -130,7 +135,7 @@ describe("MQTT fuzzing", () => {
         async (which, at, value) => {
           const bytes = Uint8Array.from(encoded[which]!)
           bytes[at % bytes.length] = value
-          const r = await raw([CONNECT, bytes], PORT, 150)
+          const r = await raw([CONNECT, bytes], PORT, 150, 4)
           expect(r.bytes.slice(0, 4)).toEqual(CONNACK_OK)
           if (++round % 20 === 0) await stillServing(1000 + round)
         }

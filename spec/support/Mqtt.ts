@@ -28,12 +28,26 @@ export const until = async (what: string, f: () => boolean, ms = 5000) => {
   }
 }
 
-/** Sends packets on a raw socket; resolves with what came back within `ms` and whether the broker closed it. */
-export const raw = async (packets: ReadonlyArray<mqttPacket.Packet | Uint8Array>, port: number, ms = 500) => {
+/**
+ * Sends packets on a raw socket; resolves with what came back within `ms` and whether the broker
+ * closed it. With `minBytes`, it resolves 100ms after that many bytes arrived (a loaded machine may
+ * take longer than `ms` to answer a CONNECT; the extra time shows whether a close follows).
+ */
+export const raw = async (
+  packets: ReadonlyArray<mqttPacket.Packet | Uint8Array>,
+  port: number,
+  ms = 500,
+  minBytes?: number
+) => {
   const s = net.connect(port, "127.0.0.1")
   const bytes: Array<number> = []
   let closed = false
-  s.on("data", (d) => bytes.push(...d))
+  let enough: () => void = () => undefined
+  const got = new Promise<void>((r) => (enough = r))
+  s.on("data", (d) => {
+    bytes.push(...d)
+    if (minBytes !== undefined && bytes.length >= minBytes) enough()
+  })
   s.on("error", () => undefined)
   const done = new Promise<void>((r) =>
     s.on("close", () => {
@@ -42,7 +56,8 @@ export const raw = async (packets: ReadonlyArray<mqttPacket.Packet | Uint8Array>
     })
   )
   for (const p of packets) s.write(p instanceof Uint8Array ? p : mqttPacket.generate(p))
-  await Promise.race([done, sleep(ms)])
+  if (minBytes === undefined) await Promise.race([done, sleep(ms)])
+  else await Promise.race([done, got.then(() => sleep(100)), sleep(10_000)])
   s.destroy()
   return { bytes, closed }
 }

@@ -84,8 +84,20 @@ export class MqttConnection {
     socket.on("close", () => this.close("connection closed"))
   }
 
+  private corked = false
+
   private send(p: mqtt.Packet): void {
     if (this.state === "closed" || this.socket.destroyed) return
+    // Packets written in one turn of the event loop leave in one write, not one syscall each.
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(() => {
+        if (!this.corked) return
+        this.corked = false
+        this.socket.uncork()
+      })
+    }
     this.socket.write(mqtt.generate(p, { protocolVersion: 4 }))
   }
 
@@ -408,6 +420,13 @@ export class MqttConnection {
       const durables = [...this.subs.values()].flatMap((s) => (s.durable === undefined ? [] : [s.durable]))
       void Effect.runPromise(Effect.forEach(durables, (d) => this.ctx.store.deleteConsumer(d), { discard: true }))
     }
-    this.socket.destroy()
+    // The last reply (a refusing CONNACK) may still sit corked: flush it, end, and give a peer that
+    // does not read one second before the socket is dropped.
+    if (this.corked) {
+      this.corked = false
+      this.socket.uncork()
+    }
+    this.socket.end()
+    setTimeout(() => this.socket.destroy(), 1000).unref()
   }
 }
