@@ -37,7 +37,7 @@ const clients: Array<MqttClient> = []
 let broker: RunningBroker
 let nc: NatsConnection
 beforeAll(async () => {
-  broker = await startBroker({ jetstream: true, serverName: "mqtt-spec", mqtt: mqttSettings(PORT) })
+  broker = await startBroker({ jetstream: true, serverName: "mqtt-spec", httpPort: -1, mqtt: mqttSettings(PORT) })
   nc = await connect({ servers: broker.url })
 })
 afterAll(async () => {
@@ -121,6 +121,13 @@ describe("MQTT publish/subscribe", () => {
     await s.c.publishAsync("un/t", "2", { qos: 1 })
     await sleep(300)
     expect(s.got.map((g) => g.payload)).toEqual(["1"])
+  })
+})
+
+describe("MQTT monitoring", () => {
+  it("/varz shows the mqtt listener", async () => {
+    const varz = await (await fetch(`http://127.0.0.1:${broker.monitorPort}/varz`)).json() as { mqtt: unknown }
+    expect(varz.mqtt).toEqual({ host: "127.0.0.1", port: PORT, ack_wait: 1_000_000_000, max_ack_pending: 1024 })
   })
 })
 
