@@ -104,6 +104,8 @@ const scenarios: Record<string, Scenario> = {
     await p.publishAsync("d4/r", "first", { qos: 1, retain: true })
     await p.publishAsync("d4/r", "second", { qos: 1, retain: true })
     await p.publishAsync("d4/q0", "zero", { qos: 0, retain: true })
+    await p.publishAsync("d4/gone", "x", { qos: 1, retain: true })
+    await p.publishAsync("d4/gone", "", { qos: 1, retain: true })
     await sleep(300)
     const s = await open(t.mqttPort, { clientId: "d4-s" })
     const got: Array<string> = []
@@ -134,6 +136,28 @@ const scenarios: Record<string, Scenario> = {
     await sleep(300)
     await w.endAsync()
     return got
+  },
+  "session takeover: the first connection is closed, the second serves; the first one's will": async (t) => {
+    const w = await open(t.mqttPort, { clientId: "d8-w" })
+    const wills: Array<string> = []
+    w.on("message", (topic, m) => wills.push(`${topic} ${m}`))
+    await w.subscribeAsync("d8/will", { qos: 0 })
+    const first = await open(t.mqttPort, {
+      clientId: "d8",
+      will: { topic: "d8/will", payload: Buffer.from("first"), qos: 0, retain: false }
+    })
+    const closed = new Promise<boolean>((r) => first.on("close", () => r(true)))
+    const second = await open(t.mqttPort, { clientId: "d8" })
+    const firstClosed = await Promise.race([closed, sleep(3000).then(() => false)])
+    const got: Array<string> = []
+    second.on("message", (topic, m) => got.push(`${topic} ${m}`))
+    await second.subscribeAsync("d8/t", { qos: 0 })
+    await second.publishAsync("d8/t", "still", { qos: 0 })
+    await until("second works", () => got.length === 1)
+    await sleep(300)
+    await second.endAsync()
+    await w.endAsync()
+    return { firstClosed, got, wills }
   },
   "persistent session: QoS 1 queued while away, session present": async (t) => {
     const a = await open(t.mqttPort, { clientId: "d6", clean: false })

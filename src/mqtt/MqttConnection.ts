@@ -163,9 +163,7 @@ export class MqttConnection {
     this.will = p.will
     this.state = "connecting"
     const previous = this.ctx.sessions.get(this.clientId)
-    if (previous !== undefined) {
-      previous.close(`another session is in use with client ID ${JSON.stringify(this.clientId)}`)
-    }
+    if (previous !== undefined) previous.takenOver(this.clientId)
     this.ctx.sessions.set(this.clientId, this)
     const ka = p.keepalive ?? 0
     if (ka > 0) {
@@ -398,6 +396,12 @@ export class MqttConnection {
       yield* this.persist()
       this.send({ cmd: "unsuback", messageId: p.messageId ?? 0, granted: [] })
     }))
+  }
+
+  /** A new CONNECT with this client id: closed without its will, as nats-server 2.9.10 does. */
+  takenOver(clientId: string): void {
+    this.will = undefined
+    this.close(`another session is in use with client ID ${JSON.stringify(clientId)}`)
   }
 
   /** Ends the connection once; publishes the will unless DISCONNECT discarded it. */
