@@ -2,7 +2,8 @@
  * MQTT state survives a broker `kill -9`: the real CLI runs as a child process with a config file;
  * a persistent session subscribes at QoS 1 and goes away, QoS 1 messages and a retained message are
  * published, the broker is killed with SIGKILL and started again on the same store, and the session
- * (CONNACK session present) receives the queued messages, a new subscriber the retained one.
+ * (CONNACK session present) receives the queued messages, a new subscriber the retained one; SIGTERM
+ * then stops it cleanly with MQTT clients connected.
  */
 import mqtt, { type MqttClient } from "mqtt"
 import * as fs from "node:fs"
@@ -93,5 +94,8 @@ describe("MQTT after kill -9", () => {
     const until = Date.now() + 5000
     while (retained.length < 1 && Date.now() < until) await sleep(50)
     expect(retained).toEqual(["k9/state=on retain=true"])
+    // With MQTT clients still connected, SIGTERM shuts down cleanly.
+    expect(await broker.stop("SIGTERM")).toBe(0)
+    broker = undefined
   })
 })

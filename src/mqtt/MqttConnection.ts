@@ -16,7 +16,15 @@ import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter, Subscription } from "../core/Router.ts"
 import { headerValue } from "../protocol/Headers.ts"
 import { fromWire, matches, toWire } from "../subject/Subject.ts"
-import { hash, type MqttStore, MSGS_PREFIX, type PersistedSession, PUB_HEADERS, SUB_PREFIX } from "./MqttStore.ts"
+import {
+  background,
+  hash,
+  type MqttStore,
+  MSGS_PREFIX,
+  type PersistedSession,
+  PUB_HEADERS,
+  SUB_PREFIX
+} from "./MqttStore.ts"
 import { filterSubjects, filterToSubject, subjectToTopic, topicToSubject } from "./Topic.ts"
 
 /** What the connection needs from the listener: the session table and the store. */
@@ -174,22 +182,25 @@ export class MqttConnection {
       }, Math.min(limit, 1000))
     }
     const store = this.ctx.store
-    void Effect.runPromise(Effect.gen({ self: this }, function*() {
-      const saved = yield* store.loadSession(this.clientId)
-      if (saved !== undefined && clean) yield* store.dropSession(saved)
-      if (this.state !== "connecting") return
-      const present = !clean && saved !== undefined
-      this.send({ cmd: "connack", returnCode: 0, sessionPresent: present })
-      if (present) this.restore(saved)
-      else if (!clean) yield* store.persistSession(this.record())
-      this.state = "open"
-      const queued = this.queued
-      this.queued = []
-      for (const q of queued) {
-        if (q instanceof Error) this.onError(q)
-        else this.onPacket(q)
-      }
-    }))
+    background(
+      Effect.gen({ self: this }, function*() {
+        const saved = yield* store.loadSession(this.clientId)
+        if (saved !== undefined && clean) yield* store.dropSession(saved)
+        if (this.state !== "connecting") return
+        const present = !clean && saved !== undefined
+        this.send({ cmd: "connack", returnCode: 0, sessionPresent: present })
+        if (present) this.restore(saved)
+        else if (!clean) yield* store.persistSession(this.record())
+        this.state = "open"
+        const queued = this.queued
+        this.queued = []
+        for (const q of queued) {
+          if (q instanceof Error) this.onError(q)
+          else this.onPacket(q)
+        }
+      }),
+      this.ctx.debug
+    )
   }
 
   private restore(saved: PersistedSession): void {
@@ -334,12 +345,15 @@ export class MqttConnection {
         work.push(this.ctx.store.createConsumer(durable, deliver, subject).pipe(Effect.catch(() => Effect.void)))
       }
     }
-    void Effect.runPromise(Effect.gen({ self: this }, function*() {
-      for (const w of work) yield* w
-      yield* this.persist()
-      this.send({ cmd: "suback", messageId: p.messageId ?? 0, granted })
-      this.sendRetained(fresh)
-    }))
+    background(
+      Effect.gen({ self: this }, function*() {
+        for (const w of work) yield* w
+        yield* this.persist()
+        this.send({ cmd: "suback", messageId: p.messageId ?? 0, granted })
+        this.sendRetained(fresh)
+      }),
+      this.ctx.debug
+    )
   }
 
   /** MQTT-3.3.1-6: retained messages matching a new subscription, with the retain flag set. */
@@ -391,11 +405,14 @@ export class MqttConnection {
         if (s !== undefined) this.drop(subject, s, work)
       }
     }
-    void Effect.runPromise(Effect.gen({ self: this }, function*() {
-      for (const w of work) yield* w
-      yield* this.persist()
-      this.send({ cmd: "unsuback", messageId: p.messageId ?? 0, granted: [] })
-    }))
+    background(
+      Effect.gen({ self: this }, function*() {
+        for (const w of work) yield* w
+        yield* this.persist()
+        this.send({ cmd: "unsuback", messageId: p.messageId ?? 0, granted: [] })
+      }),
+      this.ctx.debug
+    )
   }
 
   /** A new CONNECT with this client id: closed without its will, as nats-server 2.9.10 does. */
@@ -422,7 +439,7 @@ export class MqttConnection {
     if (wasConnected && this.clean) {
       // A clean session ends with its connection (MQTT-3.1.2-6): its consumers go too.
       const durables = [...this.subs.values()].flatMap((s) => (s.durable === undefined ? [] : [s.durable]))
-      void Effect.runPromise(Effect.forEach(durables, (d) => this.ctx.store.deleteConsumer(d), { discard: true }))
+      background(Effect.forEach(durables, (d) => this.ctx.store.deleteConsumer(d), { discard: true }), this.ctx.debug)
     }
     // The last reply (a refusing CONNACK) may still sit corked: flush it, end, and give a peer that
     // does not read one second before the socket is dropped.

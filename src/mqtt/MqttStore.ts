@@ -13,7 +13,7 @@
  * synchronously (no Effect per message); stream and consumer management uses the in-process
  * JetStream client.
  */
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { createHash } from "node:crypto"
 import type { MqttSettings } from "../config/MqttConfigFile.ts"
 import type { InternalClient } from "../core/InternalClient.ts"
@@ -60,6 +60,16 @@ const header = (qos: number) => utf8.encode(`NATS/1.0\r\n${PUB_HEADER}:${qos}\r\
 export const PUB_HEADERS = [header(0), header(1), header(2)] as const
 
 let replies = 0
+
+/**
+ * Runs session and consumer management off the packet path. A failure or defect is reported, never
+ * left as an unhandled rejection (which would end the process).
+ */
+export const background = (effect: Effect.Effect<unknown, unknown>, report: (message: string) => void): void => {
+  void Effect.runPromiseExit(effect).then((exit) => {
+    if (Exit.isFailure(exit)) report(`MQTT: ${Cause.pretty(exit.cause)}`)
+  })
+}
 
 export class MqttStore {
   readonly retained = new Map<string, RetainedMessage>()
@@ -169,7 +179,7 @@ export class MqttStore {
   }
 
   private deleteSeq(seq: number): void {
-    void Effect.runPromise(Effect.ignore(this.js.streams.deleteMessage(RMSGS_STREAM, seq)))
+    background(Effect.ignore(this.js.streams.deleteMessage(RMSGS_STREAM, seq)), () => undefined)
   }
 
   loadSession = (clientId: string) =>
