@@ -205,6 +205,19 @@ const scenarios: Record<string, Scenario> = {
     )
     return { emptyId, notConnect, suback }
   },
+  "SUBACK past the session's 65535 max_ack_pending total": async (t) => {
+    const subscriptions = Array.from({ length: 65 }, (_, i) => ({ topic: `d9/${i}`, qos: 1 as const }))
+    const r = await raw(
+      [
+        { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "d9", clean: true, keepalive: 30 },
+        { cmd: "subscribe", messageId: 1, subscriptions }
+      ],
+      t.mqttPort,
+      500,
+      73
+    )
+    return r
+  },
   "the MQTT streams' configurations": async (t) => {
     const jsm = await jetstreamManager(t.nc)
     const out: Record<string, unknown> = {}

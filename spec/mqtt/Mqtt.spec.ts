@@ -124,6 +124,31 @@ describe("MQTT publish/subscribe", () => {
   })
 })
 
+describe("MQTT limits", () => {
+  it("QoS 1 subscriptions past 65535 max_ack_pending in total are refused (0x80), the others granted", async () => {
+    const subscriptions = Array.from({ length: 65 }, (_, i) => ({ topic: `lim/${i}`, qos: 1 as const }))
+    const r = await raw(
+      [
+        { cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "limits", clean: true, keepalive: 30 },
+        { cmd: "subscribe", messageId: 1, subscriptions }
+      ],
+      PORT,
+      500,
+      73
+    )
+    // 63 x 1024 fit in 65535, a 64th would make 65536 (nats-server mqttMaxAckTotalLimit).
+    expect(r.bytes.slice(4, 8)).toEqual([0x90, 67, 0, 1])
+    expect(r.bytes.slice(8)).toEqual([...Array.from({ length: 63 }, () => 1), 0x80, 0x80])
+  })
+
+  it("a PUBLISH over max_payload closes the connection", async () => {
+    const c = await open({ clientId: "too-big" })
+    const closed = new Promise<void>((r) => c.c.on("close", () => r()))
+    c.c.publish("big/t", Buffer.alloc(1024 * 1024 + 1), { qos: 0 })
+    await closed
+  })
+})
+
 describe("MQTT monitoring", () => {
   it("/varz shows the mqtt listener", async () => {
     const varz = await (await fetch(`http://127.0.0.1:${broker.monitorPort}/varz`)).json() as { mqtt: unknown }

@@ -35,7 +35,12 @@ export interface MqttContext {
   /** The connection holding a client id now; a new CONNECT with that id takes it over (MQTT-3.1.4-2). */
   readonly sessions: Map<string, MqttConnection>
   readonly debug: (message: string) => void
+  /** The server's max_payload: a bigger PUBLISH closes the connection, as a NATS client's would. */
+  readonly maxPayload: number
 }
+
+/** nats-server `mqttMaxAckTotalLimit`: the max_ack_pending of one session's QoS 1 subscriptions added up. */
+const MAX_ACK_TOTAL = 0xffff
 
 interface Sub {
   readonly qos: 0 | 1
@@ -251,6 +256,7 @@ export class MqttConnection {
 
   private publish(p: mqtt.IPublishPacket): void {
     const payload = typeof p.payload === "string" ? Buffer.from(p.payload) : p.payload
+    if (payload.length > this.ctx.maxPayload) return this.close("maximum payload exceeded")
     const id = p.messageId ?? 0
     if (p.qos > 0 && id === 0) return this.close(`with QoS=${p.qos}, packet identifier cannot be 0`)
     if (p.qos === 2 && this.qos2.has(id)) return this.send({ cmd: "pubrec", messageId: id })
@@ -325,8 +331,21 @@ export class MqttConnection {
       }
       // QoS 2 subscriptions are granted QoS 1, as nats-server 2.9.10 does.
       const q: 0 | 1 = qos >= 1 ? 1 : 0
+      const subjects = filterSubjects(converted.subject)
+      if (q === 1) {
+        const consumers = [...this.subs.values()].filter((s) => s.durable !== undefined).length
+        const added = subjects.filter((s) => this.subs.get(s)?.durable === undefined).length
+        const total = (consumers + added) * this.ctx.store.settings.maxAckPending
+        if (total > MAX_ACK_TOTAL) {
+          this.ctx.debug(
+            `MQTT ${this.clientId}: max_ack_pending for all consumers would be ${total} which exceeds the limit of ${MAX_ACK_TOTAL}`
+          )
+          granted.push(0x80)
+          continue
+        }
+      }
       granted.push(q)
-      for (const subject of filterSubjects(converted.subject)) {
+      for (const subject of subjects) {
         fresh.push({ subject, qos: q })
         const old = this.subs.get(subject)
         // MQTT-3.8.4-3: a repeated filter replaces the subscription; a QoS 1 one keeps its consumer.

@@ -36,7 +36,14 @@ export class MqttServer extends Context.Service<MqttServer, MqttServerShape | un
     yield* Effect.orDie(store.setup)
     const sessions = new Map<string, MqttConnection>()
     const sockets = new Set<net.Socket>()
-    const ctx = { router, store, serverHash, sessions, debug: (m: string) => log.debug(m) }
+    const ctx = {
+      router,
+      store,
+      serverHash,
+      sessions,
+      debug: (m: string) => log.debug(m),
+      maxPayload: config.maxPayload
+    }
     const server = yield* Effect.acquireRelease(
       Effect.callback<net.Server, Error>((resume) => {
         const s = net.createServer((socket) => {
