@@ -5,11 +5,13 @@
  * takeover, client id rules and keepalive.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
+import fc from "fast-check"
 import mqtt, { type MqttClient } from "mqtt"
 import * as mqttPacket from "mqtt-packet"
 import { execFile, spawnSync } from "node:child_process"
 import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { topicToSubject } from "../../src/mqtt/Topic.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { mqttSettings, raw, sleep, until } from "../support/Mqtt.ts"
 
@@ -97,6 +99,30 @@ describe("MQTT publish/subscribe", () => {
     await until("MQTT got cmd", () => dev.got.length === 1)
     // A plain NATS publish is delivered at QoS 0 (it is not stored in $MQTT_msgs).
     expect(dev.got[0]).toMatchObject({ topic: "cmd/dev1/reboot", payload: "now", qos: 0 })
+  })
+
+  it("any accepted topic arrives unchanged at an MQTT subscriber and as its mapped subject at a NATS one", async () => {
+    const sub = await open({ clientId: "prop-sub" })
+    await sub.c.subscribeAsync("prop/#", { qos: 0 })
+    const pub = await open({ clientId: "prop-pub" })
+    const subjects: Array<string> = []
+    nc.subscribe("prop.>", { callback: (_e, m) => void subjects.push(m.subject) })
+    await nc.flush()
+    const level = fc.stringMatching(/^[a-zA-Z0-9_\-é]{0,3}$/)
+    let n = 0
+    await fc.assert(
+      fc.asyncProperty(fc.array(level, { minLength: 1, maxLength: 4 }), async (levels) => {
+        const topic = `prop/${levels.join("/")}`
+        const before = sub.got.length
+        const natsBefore = subjects.length
+        await pub.c.publishAsync(topic, `m${++n}`, { qos: 0 })
+        await until("both", () => sub.got.length > before && subjects.length > natsBefore)
+        expect(sub.got[before]!.topic).toBe(topic)
+        const mapped = topicToSubject(topic)
+        expect(mapped.ok && subjects[natsBefore]).toBe(mapped.ok ? mapped.subject : false)
+      }),
+      { numRuns: 40 }
+    )
   })
 
   it("QoS 1 publishes are stored in $MQTT_msgs and the three MQTT streams exist", async () => {
