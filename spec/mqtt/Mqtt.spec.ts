@@ -267,6 +267,36 @@ describe("MQTT sessions", () => {
     expect(back.got[0]).toMatchObject({ topic: "redeliver/t", payload: "again", qos: 1, dup: true })
   })
 
+  it("a QoS 2 PUBLISH resent to a resumed session before PUBREL is routed once (MQTT-4.3.3-2)", async () => {
+    const sub = await open({ clientId: "q2s-sub" })
+    await sub.c.subscribeAsync("q2s/t", { qos: 1 })
+    const connect = {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId: "q2s",
+      clean: false,
+      keepalive: 30
+    } as const
+    const publish = {
+      cmd: "publish",
+      topic: "q2s/t",
+      payload: Buffer.from("once"),
+      qos: 2,
+      messageId: 5,
+      retain: false,
+      dup: false
+    } as const
+    // CONNACK (no session yet) + PUBREC, then the connection drops before PUBREL.
+    const first = await raw([connect, publish], PORT, 500, 8)
+    expect(first.bytes).toEqual([0x20, 2, 0, 0, 0x50, 2, 0, 5])
+    // Resumed: CONNACK session present, PUBREC for the resent PUBLISH, PUBCOMP for PUBREL.
+    const second = await raw([connect, { ...publish, dup: true }, { cmd: "pubrel", messageId: 5 }], PORT, 500, 12)
+    expect(second.bytes).toEqual([0x20, 2, 1, 0, 0x50, 2, 0, 5, 0x70, 2, 0, 5])
+    await sleep(300)
+    expect(sub.got.map((g) => g.payload)).toEqual(["once"])
+  })
+
   it("a clean session starts empty and discards the old persistent state", async () => {
     const a = await open({ clientId: "cleaner", clean: false })
     await a.c.subscribeAsync("cleaner/t", { qos: 1 })

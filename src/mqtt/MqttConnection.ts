@@ -135,8 +135,7 @@ export class MqttConnection {
       case "puback":
         return this.acked(p.messageId ?? 0)
       case "pubrel":
-        this.qos2.delete(p.messageId ?? 0)
-        return this.send({ cmd: "pubcomp", messageId: p.messageId ?? 0 })
+        return this.released(p.messageId ?? 0)
       case "subscribe":
         return this.subscribe(p)
       case "unsubscribe":
@@ -209,6 +208,7 @@ export class MqttConnection {
   }
 
   private restore(saved: PersistedSession): void {
+    for (const id of saved.qos2in ?? []) this.qos2.add(id)
     for (const [subject, qos] of Object.entries(saved.subs ?? {})) {
       const c = saved.cons?.[subject]
       const q: 0 | 1 = qos >= 1 && c !== undefined ? 1 : 0
@@ -229,7 +229,14 @@ export class MqttConnection {
       subs[subject] = s.qos
       if (s.durable !== undefined) cons[subject] = { durable_name: s.durable, deliver_subject: s.deliver! }
     }
-    return { origin: this.ctx.serverHash, id: this.clientId, clean: this.clean, subs, cons }
+    return {
+      origin: this.ctx.serverHash,
+      id: this.clientId,
+      clean: this.clean,
+      subs,
+      cons,
+      ...(this.qos2.size > 0 ? { qos2in: [...this.qos2] } : {})
+    }
   }
 
   private persist(): Effect.Effect<void> {
@@ -263,8 +270,19 @@ export class MqttConnection {
     if (p.qos === 2) this.qos2.add(id)
     this.route(p.topic, payload, p.qos, p.retain, () => {
       if (p.qos === 1) this.send({ cmd: "puback", messageId: id })
-      else if (p.qos === 2) this.send({ cmd: "pubrec", messageId: id })
+      // A persistent session keeps the id in its record before PUBREC (MQTT-4.3.3-2), so a PUBLISH
+      // resent after a reconnect or a restart is not routed twice.
+      else if (p.qos === 2) {
+        if (this.clean) this.send({ cmd: "pubrec", messageId: id })
+        else background(Effect.map(this.persist(), () => this.send({ cmd: "pubrec", messageId: id })), this.ctx.debug)
+      }
     })
+  }
+
+  private released(id: number): void {
+    const known = this.qos2.delete(id)
+    if (!known || this.clean) return this.send({ cmd: "pubcomp", messageId: id })
+    background(Effect.map(this.persist(), () => this.send({ cmd: "pubcomp", messageId: id })), this.ctx.debug)
   }
 
   private subscribePlain(subject: string, qos: 0 | 1): Subscription | undefined {

@@ -52,6 +52,8 @@ export interface PersistedSession {
   readonly subs?: Record<string, number>
   /** NATS subject of each QoS 1 subscription -> its durable consumer. */
   readonly cons?: Record<string, { readonly durable_name: string; readonly deliver_subject: string }>
+  /** Our addition: QoS 2 PUBLISH ids received and not yet released (PUBREL). */
+  readonly qos2in?: ReadonlyArray<number>
 }
 
 const utf8 = new TextEncoder()
