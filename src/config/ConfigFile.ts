@@ -10,9 +10,10 @@
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
  * except those that ask for what is not built and would open access if ignored: the broker refuses
  * to start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts),
- * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls) and
- * `jetstream { cipher, key }` (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
- * `max_buffered_size` (nats-server 2.10+) are accepted.
+ * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls),
+ * `jetstream { cipher, key }` (src/store/Cipher.ts) and `mqtt {}` (MqttConfigFile.ts, src/mqtt).
+ * `jetstream.sync_interval`, `max_buffered_msgs` and `max_buffered_size` (nats-server 2.10+) are
+ * accepted.
  */
 import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
