@@ -6,8 +6,9 @@
  * empty client id without clean session, the close for a first packet that is not CONNECT, and the
  * three streams' configurations. Skipped with the reason printed without nats-server.
  *
- * Known difference, not compared: QoS 2 PUBLISH (nats-server 2.9.10 closes the connection; we
- * complete PUBREC/PUBREL/PUBCOMP and route it once, as the issue asks).
+ * Known differences, not compared (QoS 2, which the issue asks for and 2.9.10 does not have): a QoS 2
+ * PUBLISH (2.9.10 closes the connection; we complete PUBREC/PUBREL/PUBCOMP and route it once) and a
+ * QoS 2 SUBSCRIBE (2.9.10 grants QoS 1; we grant 2 and deliver QoS 2 publishes at QoS 2).
  */
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
@@ -73,7 +74,7 @@ const scenarios: Record<string, Scenario> = {
     const c = await open(t.mqttPort, { clientId: "d2-sub" })
     const got: Array<string> = []
     c.on("message", (topic, p, pk) => got.push(`${topic} ${p} q${pk.qos} r${pk.retain}`))
-    const granted = await c.subscribeAsync({ "d2/#": { qos: 1 }, "d2x/+": { qos: 2 } })
+    const granted = await c.subscribeAsync({ "d2/#": { qos: 1 }, "d2x/+": { qos: 0 } })
     t.nc.publish("d2.a.b", "nats")
     t.nc.publish("d2", "parent")
     t.nc.publish("d2./.z", "emptylevel")
@@ -182,7 +183,7 @@ const scenarios: Record<string, Scenario> = {
       t.mqttPort
     )
     const notConnect = await raw([Uint8Array.from([0xc0, 0x00])], t.mqttPort)
-    // SUBACK return codes: QoS 2 granted as 1, a filter with '.' refused (0x80), the connection kept.
+    // SUBACK return codes: a filter with '.' or ' ' refused (0x80), the connection kept.
     const suback = await raw(
       [{
         cmd: "connect",
@@ -194,7 +195,7 @@ const scenarios: Record<string, Scenario> = {
       }, {
         cmd: "subscribe",
         messageId: 9,
-        subscriptions: [{ topic: "d7/+", qos: 2 }, { topic: "bad.dot", qos: 0 }, { topic: "d7 sp", qos: 1 }, {
+        subscriptions: [{ topic: "d7/+", qos: 1 }, { topic: "bad.dot", qos: 0 }, { topic: "d7 sp", qos: 1 }, {
           topic: "d7/#",
           qos: 0
         }]

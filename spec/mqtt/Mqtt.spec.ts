@@ -68,18 +68,77 @@ describe("MQTT publish/subscribe", () => {
     ])
   })
 
-  it("QoS 2 publish completes PUBREC/PUBREL/PUBCOMP; a QoS 2 subscription is granted QoS 1", async () => {
+  it("QoS 2 end to end: PUBREC/PUBREL/PUBCOMP both ways, delivered once at QoS 2", async () => {
     const sub = await open({ clientId: "q2-sub" })
-    const granted = await sub.c.subscribeAsync("q2/t", { qos: 2 })
-    expect(granted[0]!.qos).toBe(1)
+    const subPackets: Array<string> = []
+    sub.c.on("packetsend", (p) => subPackets.push(`>${p.cmd}`))
+    sub.c.on("packetreceive", (p) => subPackets.push(`<${p.cmd}`))
+    const granted = await sub.c.subscribeAsync({ "q2/t": { qos: 2 }, "q2/low": { qos: 2 } })
+    expect(granted.map((g) => g.qos)).toEqual([2, 2])
     const pub = await open({ clientId: "q2-pub" })
     const received: Array<string> = []
     pub.c.on("packetreceive", (p) => received.push(p.cmd))
     await pub.c.publishAsync("q2/t", "exactly", { qos: 2 })
     await until("pubcomp", () => received.includes("pubcomp"))
     expect(received.filter((c) => c.startsWith("pub"))).toEqual(["pubrec", "pubcomp"])
-    await until("q2 message", () => sub.got.length === 1)
-    expect(sub.got[0]).toMatchObject({ topic: "q2/t", payload: "exactly", qos: 1 })
+    // A QoS 1 publish reaches a QoS 2 subscription at QoS 1 (the lower of the two).
+    await pub.c.publishAsync("q2/low", "one", { qos: 1 })
+    await until("2 messages", () => sub.got.length === 2)
+    await until("subscriber's pubcomp", () => subPackets.includes(">pubcomp"))
+    await sleep(200)
+    expect(sub.got.map((g) => `${g.topic} ${g.payload} q${g.qos}`)).toEqual(["q2/t exactly q2", "q2/low one q1"])
+    expect(subPackets.filter((c) => /pub(rec|rel|comp|ack)/.test(c))).toEqual([
+      ">pubrec",
+      "<pubrel",
+      ">pubcomp",
+      ">puback"
+    ])
+  })
+
+  it("an outbound QoS 2 PUBREL not completed is resent to the resumed session", async () => {
+    const connect: mqttPacket.IConnectPacket = {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 4,
+      clientId: "q2o",
+      clean: false,
+      keepalive: 30
+    }
+    const first = await raw(
+      [connect, {
+        cmd: "subscribe",
+        messageId: 1,
+        subscriptions: [{ topic: "q2o/t", qos: 2 }]
+      }],
+      PORT,
+      500,
+      9
+    )
+    expect(first.bytes).toEqual([0x20, 2, 0, 0, 0x90, 3, 0, 1, 2])
+    const pub = await open({ clientId: "q2o-pub" })
+    await pub.c.publishAsync("q2o/t", "x", { qos: 2 })
+    // Resumed: take the PUBLISH (QoS 2), answer PUBREC, get PUBREL, drop before PUBCOMP.
+    const s = net.connect(PORT, "127.0.0.1")
+    const bytes: Array<number> = []
+    s.on("data", (d) => bytes.push(...d))
+    s.write(mqttPacket.generate(connect))
+    // CONNACK (4) + PUBLISH: 2 header bytes, topic "q2o/t" (2 + 5), packet id (2), payload "x" (1).
+    await until("PUBLISH", () => bytes.length >= 4 + 12)
+    expect(bytes.slice(0, 4)).toEqual([0x20, 2, 1, 0])
+    expect(bytes[4]! & 0x06).toBe(0x04) // QoS 2
+    const pi = bytes.slice(4 + 9, 4 + 11)
+    s.write(Uint8Array.from([0x50, 2, ...pi]))
+    await until("PUBREL", () => bytes.length >= 16 + 4)
+    expect(bytes.slice(16)).toEqual([0x62, 2, ...pi])
+    s.destroy()
+    await sleep(200)
+    // The next resume gets the PUBREL again (MQTT-4.4.0-1), not the PUBLISH; PUBCOMP ends it.
+    const third = await raw([connect], PORT, 500, 8)
+    expect(third.bytes).toEqual([0x20, 2, 1, 0, 0x62, 2, ...pi])
+    const fourth = await raw([connect, Uint8Array.from([0x70, 2, ...pi])], PORT, 500, 8)
+    expect(fourth.bytes.slice(0, 8)).toEqual([0x20, 2, 1, 0, 0x62, 2, ...pi])
+    const fifth = await raw([connect], PORT, 1500)
+    expect(fifth.bytes).toEqual([0x20, 2, 1, 0])
   })
 
   it("an MQTT publish reaches a NATS subscriber with the Nmqtt-Pub header, and back", async () => {

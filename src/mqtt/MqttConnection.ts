@@ -42,10 +42,13 @@ export interface MqttContext {
 /** nats-server `mqttMaxAckTotalLimit`: the max_ack_pending of one session's QoS 1 subscriptions added up. */
 const MAX_ACK_TOTAL = 0xffff
 
+type QoS = 0 | 1 | 2
+
 interface Sub {
-  readonly qos: 0 | 1
+  /** Granted QoS; a repeated SUBSCRIBE between 1 and 2 changes it in place (same consumer). */
+  qos: QoS
   readonly plain: Subscription | undefined
-  /** QoS 1: the durable consumer and its deliver subscription. */
+  /** QoS 1 and 2: the durable consumer and its deliver subscription. */
   readonly durable?: string
   readonly deliver?: string
   js?: Subscription | undefined
@@ -55,6 +58,8 @@ interface Pending {
   /** JetStream ack subject; undefined for a retained message sent at SUBSCRIBE. */
   readonly ack: string | undefined
   readonly seq: number
+  /** 1: answered by PUBACK; 2: by PUBREC, then PUBREL/PUBCOMP. */
+  readonly qos: 1 | 2
 }
 
 const EMPTY = new Uint8Array(0)
@@ -77,6 +82,8 @@ export class MqttConnection {
   private nextPi = 0
   /** Inbound QoS 2 ids between PUBREC and PUBREL (MQTT-4.3.3-2): a resent PUBLISH is not routed twice. */
   private readonly qos2 = new Set<number>()
+  /** Outbound QoS 2 ids between PUBREC and PUBCOMP: acked in JetStream, PUBREL sent (resent on resume). */
+  private readonly released = new Set<number>()
   private lastSeen = Date.now()
   private keepalive: ReturnType<typeof setInterval> | undefined
 
@@ -135,7 +142,11 @@ export class MqttConnection {
       case "puback":
         return this.acked(p.messageId ?? 0)
       case "pubrel":
-        return this.released(p.messageId ?? 0)
+        return this.releasedIn(p.messageId ?? 0)
+      case "pubrec":
+        return this.received(p.messageId ?? 0)
+      case "pubcomp":
+        return this.completed(p.messageId ?? 0)
       case "subscribe":
         return this.subscribe(p)
       case "unsubscribe":
@@ -149,8 +160,7 @@ export class MqttConnection {
       case "connect":
         return this.close("received a second CONNECT packet")
       default:
-        // PUBREC/PUBCOMP answer server QoS 2 sends (none: subscriptions are granted QoS 1 at most),
-        // and the rest are server-to-client packets.
+        // Server-to-client packets.
         return this.close(`unexpected ${p.cmd} packet`)
     }
   }
@@ -209,15 +219,20 @@ export class MqttConnection {
 
   private restore(saved: PersistedSession): void {
     for (const id of saved.qos2in ?? []) this.qos2.add(id)
+    // MQTT-4.4.0-1: PUBRELs not yet completed are sent again on a resumed session.
+    for (const id of saved.qos2out ?? []) {
+      this.released.add(id)
+      this.send({ cmd: "pubrel", messageId: id })
+    }
     for (const [subject, qos] of Object.entries(saved.subs ?? {})) {
       const c = saved.cons?.[subject]
-      const q: 0 | 1 = qos >= 1 && c !== undefined ? 1 : 0
+      const q: QoS = c === undefined ? 0 : qos >= 2 ? 2 : qos >= 1 ? 1 : 0
       const sub: Sub = {
         qos: q,
         plain: this.subscribePlain(subject, q),
-        ...(q === 1 ? { durable: c!.durable_name, deliver: c!.deliver_subject } : {})
+        ...(q > 0 ? { durable: c!.durable_name, deliver: c!.deliver_subject } : {})
       }
-      if (q === 1) sub.js = this.subscribeDeliver(c!.deliver_subject)
+      if (q > 0) sub.js = this.subscribeDeliver(c!.deliver_subject, sub)
       this.subs.set(subject, sub)
     }
   }
@@ -235,7 +250,8 @@ export class MqttConnection {
       clean: this.clean,
       subs,
       cons,
-      ...(this.qos2.size > 0 ? { qos2in: [...this.qos2] } : {})
+      ...(this.qos2.size > 0 ? { qos2in: [...this.qos2] } : {}),
+      ...(this.released.size > 0 ? { qos2out: [...this.released] } : {})
     }
   }
 
@@ -279,16 +295,16 @@ export class MqttConnection {
     })
   }
 
-  private released(id: number): void {
+  private releasedIn(id: number): void {
     const known = this.qos2.delete(id)
     if (!known || this.clean) return this.send({ cmd: "pubcomp", messageId: id })
     background(Effect.map(this.persist(), () => this.send({ cmd: "pubcomp", messageId: id })), this.ctx.debug)
   }
 
-  private subscribePlain(subject: string, qos: 0 | 1): Subscription | undefined {
+  private subscribePlain(subject: string, qos: QoS): Subscription | undefined {
     return this.internal.subscribe(toWire(subject), (s, _reply, hdrLen, msg) => {
-      if (hdrLen > 0 && qos === 1) {
-        // A QoS 1/2 MQTT publish reaches a QoS 1 subscription through its consumer instead.
+      if (hdrLen > 0 && qos > 0) {
+        // A QoS 1/2 MQTT publish reaches a QoS 1/2 subscription through its consumer instead.
         const q = headerValue(msg.subarray(0, hdrLen), "Nmqtt-Pub")
         if (q === "1" || q === "2") return
       }
@@ -297,7 +313,7 @@ export class MqttConnection {
     })
   }
 
-  private subscribeDeliver(deliver: string): Subscription | undefined {
+  private subscribeDeliver(deliver: string, sub: Sub): Subscription | undefined {
     return this.internal.subscribe(deliver, (s, reply, hdrLen, msg) => {
       if (reply === undefined || !s.startsWith(MSGS_PREFIX) || s.length === MSGS_PREFIX.length) return
       // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
@@ -311,24 +327,31 @@ export class MqttConnection {
         if (pi === 0) return // 65535 in flight: JetStream redelivers after ack_wait.
         this.seqToPi.set(seq, pi)
       }
-      this.pending.set(pi, { ack: reply, seq })
+      // The lower of the subscription's and the publisher's QoS (MQTT-3.8.4-6).
+      const published = hdrLen > 0 ? headerValue(msg.subarray(0, hdrLen), "Nmqtt-Pub") : undefined
+      const qos: 1 | 2 = sub.qos === 2 && published === "2" ? 2 : 1
+      this.pending.set(pi, { ack: reply, seq, qos })
       const payload = Buffer.from(msg.buffer, msg.byteOffset + Math.max(hdrLen, 0), msg.length - Math.max(hdrLen, 0))
       const topic = subjectToTopic(fromWire(s.slice(MSGS_PREFIX.length)))
-      this.send({ cmd: "publish", topic, payload, qos: 1, messageId: pi, retain: false, dup })
+      this.send({ cmd: "publish", topic, payload, qos, messageId: pi, retain: false, dup })
     })
   }
 
   private allocate(): number {
     for (let i = 0; i < 0xffff; i++) {
       this.nextPi = (this.nextPi % 0xffff) + 1
-      if (!this.pending.has(this.nextPi)) return this.nextPi
+      if (!this.pending.has(this.nextPi) && !this.released.has(this.nextPi)) return this.nextPi
     }
     return 0
   }
 
   private acked(pi: number): void {
     const p = this.pending.get(pi)
-    if (p === undefined) return
+    if (p === undefined || p.qos !== 1) return
+    this.settle(pi, p)
+  }
+
+  private settle(pi: number, p: Pending): void {
     this.pending.delete(pi)
     if (p.ack !== undefined) {
       this.seqToPi.delete(p.seq)
@@ -336,10 +359,30 @@ export class MqttConnection {
     }
   }
 
+  /**
+   * PUBREC of an outbound QoS 2 message: JetStream's copy is acknowledged (it is delivered), and the
+   * id stays taken until PUBCOMP, recorded in a persistent session so PUBREL is resent on resume.
+   */
+  private received(pi: number): void {
+    const p = this.pending.get(pi)
+    if (p !== undefined && p.qos === 2) {
+      this.settle(pi, p)
+      this.released.add(pi)
+    }
+    if (!this.released.has(pi)) return
+    if (this.clean) return this.send({ cmd: "pubrel", messageId: pi })
+    background(Effect.map(this.persist(), () => this.send({ cmd: "pubrel", messageId: pi })), this.ctx.debug)
+  }
+
+  private completed(pi: number): void {
+    if (!this.released.delete(pi) || this.clean) return
+    background(this.persist(), this.ctx.debug)
+  }
+
   private subscribe(p: mqtt.ISubscribePacket): void {
     const granted: Array<number> = []
     const work: Array<Effect.Effect<void>> = []
-    const fresh: Array<{ readonly subject: string; readonly qos: 0 | 1 }> = []
+    const fresh: Array<{ readonly subject: string; readonly qos: QoS }> = []
     for (const { topic, qos } of p.subscriptions) {
       const converted = filterToSubject(topic)
       if (!converted.ok) {
@@ -347,10 +390,9 @@ export class MqttConnection {
         granted.push(0x80)
         continue
       }
-      // QoS 2 subscriptions are granted QoS 1, as nats-server 2.9.10 does.
-      const q: 0 | 1 = qos >= 1 ? 1 : 0
+      const q: QoS = qos >= 2 ? 2 : qos >= 1 ? 1 : 0
       const subjects = filterSubjects(converted.subject)
-      if (q === 1) {
+      if (q > 0) {
         const consumers = [...this.subs.values()].filter((s) => s.durable !== undefined).length
         const added = subjects.filter((s) => this.subs.get(s)?.durable === undefined).length
         const total = (consumers + added) * this.ctx.store.settings.maxAckPending
@@ -366,8 +408,11 @@ export class MqttConnection {
       for (const subject of subjects) {
         fresh.push({ subject, qos: q })
         const old = this.subs.get(subject)
-        // MQTT-3.8.4-3: a repeated filter replaces the subscription; a QoS 1 one keeps its consumer.
-        if (old !== undefined && old.qos === 1 && q === 1) continue
+        // MQTT-3.8.4-3: a repeated filter replaces the subscription; a QoS 1/2 one keeps its consumer.
+        if (old !== undefined && old.qos > 0 && q > 0) {
+          old.qos = q
+          continue
+        }
         if (old !== undefined) this.drop(subject, old, work)
         if (q === 0) {
           this.subs.set(subject, { qos: 0, plain: this.subscribePlain(subject, 0) })
@@ -376,8 +421,8 @@ export class MqttConnection {
         const id = nuid()
         const deliver = SUB_PREFIX + id
         const durable = `${hash(this.clientId)}_${id}`
-        const sub: Sub = { qos: 1, plain: this.subscribePlain(subject, 1), durable, deliver }
-        sub.js = this.subscribeDeliver(deliver)
+        const sub: Sub = { qos: q, plain: this.subscribePlain(subject, q), durable, deliver }
+        sub.js = this.subscribeDeliver(deliver, sub)
         this.subs.set(subject, sub)
         work.push(this.ctx.store.createConsumer(durable, deliver, subject).pipe(Effect.catch(() => Effect.void)))
       }
@@ -394,7 +439,7 @@ export class MqttConnection {
   }
 
   /** MQTT-3.3.1-6: retained messages matching a new subscription, with the retain flag set. */
-  private sendRetained(subs: ReadonlyArray<{ readonly subject: string; readonly qos: 0 | 1 }>): void {
+  private sendRetained(subs: ReadonlyArray<{ readonly subject: string; readonly qos: QoS }>): void {
     for (const rm of this.ctx.store.retained.values()) {
       let qos = -1
       for (const s of subs) if (matches(toWire(s.subject), rm.subject)) qos = Math.max(qos, Math.min(s.qos, rm.qos))
@@ -412,12 +457,13 @@ export class MqttConnection {
       }
       const pi = this.allocate()
       if (pi === 0) continue
-      this.pending.set(pi, { ack: undefined, seq: 0 })
+      const q: 1 | 2 = qos === 2 ? 2 : 1
+      this.pending.set(pi, { ack: undefined, seq: 0, qos: q })
       this.send({
         cmd: "publish",
         topic: rm.topic,
         payload: Buffer.from(rm.payload),
-        qos: 1,
+        qos: q,
         messageId: pi,
         retain: true,
         dup: false

@@ -54,6 +54,8 @@ export interface PersistedSession {
   readonly cons?: Record<string, { readonly durable_name: string; readonly deliver_subject: string }>
   /** Our addition: QoS 2 PUBLISH ids received and not yet released (PUBREL). */
   readonly qos2in?: ReadonlyArray<number>
+  /** Our addition: outbound QoS 2 ids released (PUBREL sent) and not yet completed (PUBCOMP). */
+  readonly qos2out?: ReadonlyArray<number>
 }
 
 const utf8 = new TextEncoder()
