@@ -1,6 +1,6 @@
 /**
  * One MQTT 3.1.1 client: packets decoded by `mqtt-packet`, messages routed as NATS messages on the
- * broker's router (an `InternalClient` per connection), QoS 1 subscriptions fed by durable JetStream
+ * broker's router (an `InternalClient` per connection), QoS 1 and 2 subscriptions fed by durable JetStream
  * consumers (see MqttStore.ts). Plain callbacks per packet; Effects only for session and consumer
  * management.
  *
@@ -39,7 +39,7 @@ export interface MqttContext {
   readonly maxPayload: number
 }
 
-/** nats-server `mqttMaxAckTotalLimit`: the max_ack_pending of one session's QoS 1 subscriptions added up. */
+/** nats-server `mqttMaxAckTotalLimit`: the max_ack_pending of one session's QoS 1 and 2 subscriptions added up. */
 const MAX_ACK_TOTAL = 0xffff
 
 type QoS = 0 | 1 | 2
@@ -75,7 +75,7 @@ export class MqttConnection {
   private queued: Array<mqtt.Packet | Error> = []
   private will: mqtt.IConnectPacket["will"]
   private readonly subs = new Map<string, Sub>()
-  /** Outbound QoS 1 in flight: packet id -> what acknowledges it. */
+  /** Outbound QoS 1 and 2 in flight (until PUBACK or PUBREC): packet id -> what acknowledges it. */
   private readonly pending = new Map<number, Pending>()
   /** Stream sequence -> packet id, so a JetStream redelivery reuses its id with DUP set. */
   private readonly seqToPi = new Map<number, number>()

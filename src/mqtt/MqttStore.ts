@@ -6,7 +6,7 @@
  * - `$MQTT_sess` (`$MQTT.sess.>`, one message per subject): one JSON record per persistent session,
  *   on `$MQTT.sess.<hash of the client id>`;
  * - `$MQTT_msgs` (`$MQTT.msgs.>`, interest retention): QoS 1/2 publishes, read by one durable push
- *   consumer per QoS 1 subscription;
+ *   consumer per QoS 1 or 2 subscription;
  * - `$MQTT_rmsgs` (`$MQTT.rmsgs`): retained messages as JSON, the newest per topic kept in memory.
  *
  * Stores on the publish path go out as plain router publishes with a reply subject answered
@@ -26,7 +26,7 @@ export const MSGS_STREAM = "$MQTT_msgs"
 export const MSGS_PREFIX = "$MQTT.msgs."
 export const RMSGS_STREAM = "$MQTT_rmsgs"
 export const RMSGS_SUBJECT = "$MQTT.rmsgs"
-/** Deliver subjects of the QoS 1 consumers. */
+/** Deliver subjects of the QoS 1 and 2 consumers. */
 export const SUB_PREFIX = "$MQTT.sub."
 /** The header that tells MQTT subscribers a NATS message came from an MQTT PUBLISH, with its QoS. */
 export const PUB_HEADER = "Nmqtt-Pub"
@@ -50,7 +50,7 @@ export interface PersistedSession {
   readonly clean?: boolean
   /** NATS subject of each subscription -> granted QoS. */
   readonly subs?: Record<string, number>
-  /** NATS subject of each QoS 1 subscription -> its durable consumer. */
+  /** NATS subject of each QoS 1 or 2 subscription -> its durable consumer. */
   readonly cons?: Record<string, { readonly durable_name: string; readonly deliver_subject: string }>
   /** Our addition: QoS 2 PUBLISH ids received and not yet released (PUBREL). */
   readonly qos2in?: ReadonlyArray<number>
@@ -211,7 +211,7 @@ export class MqttStore {
       yield* Effect.ignore(this.js.streams.purge(SESS_STREAM, { filter: SESS_PREFIX + hash(session.id) }))
     })
 
-  /** The durable push consumer behind one QoS 1 subscription (nats-server `processJSConsumer`). */
+  /** The durable push consumer behind one QoS 1 or 2 subscription (nats-server `processJSConsumer`). */
   createConsumer = (durable: string, deliver: string, subject: string) => {
     const s = this.settings
     // nats-server asks for deliver_policy "new"; a start sequence pinned now says the same, and keeps
