@@ -40,6 +40,7 @@ interface Target {
   readonly kind: ServerKind
   readonly server: ServerProcess
   readonly mqttPort: number
+  readonly dir: string
 }
 
 const start = async (kind: ServerKind, natsPath: string | undefined): Promise<Target> => {
@@ -51,7 +52,7 @@ const start = async (kind: ServerKind, natsPath: string | undefined): Promise<Ta
     `server_name: bench\njetstream { store_dir: "${dir}/js" }\nmqtt { host: ${HOST}, port: ${mqttPort} }\n`
   )
   const server = await startServer(kind, { extraArgs: ["-c", conf], ...(natsPath ? { natsServerPath: natsPath } : {}) })
-  return { kind, server, mqttPort }
+  return { kind, server, mqttPort, dir }
 }
 
 const client = async (port: number, clientId: string) => {
@@ -121,7 +122,10 @@ const main = async () => {
       }
     }
   } finally {
-    for (const t of targets) await t.server.stop()
+    for (const t of targets) {
+      await t.server.stop()
+      fs.rmSync(t.dir, { recursive: true, force: true })
+    }
   }
   const med = (key: string) => {
     const r = results.get(key)

@@ -8,12 +8,13 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { natsServerPath } from "../support/Broker.ts"
 import { runCli } from "../support/Process.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-mqtt-conf-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 let n = 0
 const write = (text: string) => {
   const file = path.join(dir, `c${++n}.conf`)
