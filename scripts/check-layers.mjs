@@ -75,7 +75,11 @@ const forbidden = [
   // Only the API level and above know about cluster mode.
   ...["jetstream/model/", "jetstream/codec/", "jetstream/stream/", "jetstream/consumer/", "jetstream/actor/", "store/"].map(
     (layer) => [layer, ["jetstream/cluster/", "cluster/store/"]]
-  )
+  ),
+  // MQTT sits beside the other entry points: it uses JetStream through the in-process client, and
+  // nothing below it knows about MQTT.
+  ["mqtt/", ["jetstream/api/", "jetstream/stream/", "jetstream/consumer/", "jetstream/actor/", "store/"]],
+  ...["core/", "jetstream/", "store/", "protocol/", "subject/", "embed/", "config/", "cluster/"].map((l) => [l, ["mqtt/"]])
 ]
 const violations = []
 for (const [file, deps] of graph) {

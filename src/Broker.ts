@@ -15,6 +15,7 @@ import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { attachCluster, Reports } from "./monitoring/Reports.ts"
+import { MqttServer } from "./mqtt/MqttServer.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { makeServerId } from "./protocol/ServerInfo.ts"
@@ -137,5 +138,7 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
     Layer.provideMerge(Layer.merge(Reports.attachServer, PortsFile.layer), server)
   )
   // Routes last: every local subscription (JetStream's, the system account's) is announced to them.
-  return Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
+  const clustered = Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
+  // MQTT (src/mqtt) stores its sessions in JetStream, so it starts once JetStream and the listener are up.
+  return Layer.provideMerge(MqttServer.layer, clustered)
 }

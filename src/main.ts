@@ -14,6 +14,7 @@ import * as BrokerConfig from "./config/BrokerConfig.ts"
 import { BROKER_NAME } from "./config/BrokerConfig.ts"
 import * as Cli from "./config/Cli.ts"
 import * as ConfigFile from "./config/ConfigFile.ts"
+import * as MqttConfigFile from "./config/MqttConfigFile.ts"
 import { Logger } from "./log/Log.ts"
 import * as ReloadOnSignal from "./ReloadOnSignal.ts"
 import * as Signal from "./Signal.ts"
@@ -88,6 +89,14 @@ if (result.checkConfig === true) {
   process.stderr.write(`${BROKER_NAME}: configuration file ${result.configFile} is valid\n`)
   process.exit(0)
 }
+
+// nats-server validateMQTTOptions: checked once the flags are merged (`-n`, `-js` count).
+const mqttRefusal = MqttConfigFile.validate(config.mqtt, {
+  serverName: config.serverName,
+  jetstream: config.jetstream,
+  authConfigured: config.auth !== undefined
+})
+if (mqttRefusal !== undefined) fail([mqttRefusal])
 
 // The startup logger reports config warnings and limits with the same settings the broker uses.
 let log: Logger

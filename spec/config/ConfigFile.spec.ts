@@ -246,14 +246,13 @@ describe("features not built yet", () => {
   it("warn once each and are otherwise ignored", () => {
     const r = ok(
       "port: 1\nclient_advertise: x\nleafnodes { port: 7422 }\n" +
-        "mqtt { port: 1883 }\ngateway { name: g }\n" +
+        "# mqtt {} is built (spec/mqtt)\ngateway { name: g }\n" +
         "jetstream { max_outstanding_catchup: 1 }"
     )
     assert.deepStrictEqual(r.config, { port: 1, jetstream: true })
     assert.deepStrictEqual(r.warnings.map(ConfigFile.renderIssue), [
       "/etc/b.conf:2:1: client_advertise is not supported yet and is ignored",
       "/etc/b.conf:3:1: leafnodes is not supported yet and is ignored",
-      "/etc/b.conf:4:1: mqtt is not supported yet and is ignored",
       "/etc/b.conf:5:1: gateway is not supported yet and is ignored",
       "/etc/b.conf:6:13: jetstream.max_outstanding_catchup is not supported yet and is ignored"
     ])

@@ -8,6 +8,7 @@ import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { ClusterSettings } from "../cluster/ClusterSettings.ts"
 import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
+import type { MqttSettings } from "./MqttConfigFile.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
 /**
@@ -87,6 +88,8 @@ export interface BrokerConfig {
   readonly serverTags: ReadonlyArray<string>
   /** `jetstream { unique_tag }`: the tag prefix replicas of one stream must differ in (R3; R1 has one peer). */
   readonly uniqueTag: string | undefined
+  /** The MQTT 3.1.1 listener (`mqtt {}`, src/mqtt); undefined or port 0 = none. */
+  readonly mqtt: MqttSettings | undefined
 }
 
 export const defaults: BrokerConfig = {
@@ -125,7 +128,8 @@ export const defaults: BrokerConfig = {
   cluster: undefined,
   clusterStore: undefined,
   serverTags: [],
-  uniqueTag: undefined
+  uniqueTag: undefined,
+  mqtt: undefined
 }
 
 export type BrokerConfigInput = { -readonly [K in keyof BrokerConfig]?: BrokerConfig[K] }

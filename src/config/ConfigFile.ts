@@ -10,9 +10,10 @@
  * Deliberate differences: keys of features we have not built are accepted with one warning each,
  * except those that ask for what is not built and would open access if ignored: the broker refuses
  * to start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts),
- * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls) and
- * `jetstream { cipher, key }` (src/store/Cipher.ts). `jetstream.sync_interval`, `max_buffered_msgs` and
- * `max_buffered_size` (nats-server 2.10+) are accepted.
+ * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls),
+ * `jetstream { cipher, key }` (src/store/Cipher.ts) and `mqtt {}` (MqttConfigFile.ts, src/mqtt).
+ * `jetstream.sync_interval`, `max_buffered_msgs` and `max_buffered_size` (nats-server 2.10+) are
+ * accepted.
  */
 import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
@@ -29,6 +30,7 @@ import * as ClusterConfigFile from "./ClusterConfigFile.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
 import * as MappingsConfigFile from "./MappingsConfigFile.ts"
+import * as MqttConfigFile from "./MqttConfigFile.ts"
 import * as WebsocketConfigFile from "./WebsocketConfigFile.ts"
 
 export interface ConfigIssue {
@@ -75,7 +77,6 @@ const UNSUPPORTED = new Set([
   "no_header_support",
   "connect_error_reports",
   "reconnect_error_reports",
-  "mqtt",
   "default_js_domain"
 ])
 
@@ -339,6 +340,14 @@ class Mapper {
       case "ws":
         this.websocket = WebsocketConfigFile.read(e, parseGoDuration, this.websocketIssues)
         return
+      case "mqtt":
+        return this.set(
+          "mqtt",
+          MqttConfigFile.mqttBlock(e, (f) => this.duration(f), {
+            error: (pos, message) => this.errors.push({ pos, message }),
+            warn: (pos, message) => this.warnings.push({ pos, message })
+          })
+        )
       case "mappings":
       case "maps":
         return this.set(

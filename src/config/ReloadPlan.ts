@@ -38,7 +38,8 @@ const GO_NAMES: Partial<Record<keyof BrokerConfig, string>> = {
   sync: "SyncInterval",
   domain: "JetStreamDomain",
   tls: "TLSConfig",
-  websocket: "Websocket"
+  websocket: "Websocket",
+  mqtt: "MQTT"
 }
 
 /** Structural equality over the plain data configs are made of (records, arrays, Maps, scalars). */

@@ -64,7 +64,13 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     cluster: clusterVarz(src.cluster),
     gateway: {},
     leaf: {},
-    mqtt: {},
+    // nats-server shows the mqtt options here (we show the effective ack_wait and max_ack_pending).
+    mqtt: config.mqtt === undefined || config.mqtt.port === 0 ? {} : {
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      ack_wait: durationNs(config.mqtt.ackWaitMs),
+      max_ack_pending: config.mqtt.maxAckPending
+    },
     websocket: websocketVarz(server.websocket),
     jetstream: js === undefined || limits === undefined
       ? {}

@@ -1,0 +1,105 @@
+/**
+ * The `mqtt {}` block: keys and aliases as nats-server 2.9.10 reads them, its range error for
+ * `max_ack_pending`, refusals of what is not built, and the start-up refusals (no `server_name`, no
+ * JetStream) with nats-server's texts from the real CLI; nats-server's own refusal is compared where
+ * it is installed.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { natsServerPath } from "../support/Broker.ts"
+import { runCli } from "../support/Process.ts"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-mqtt-conf-"))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+let n = 0
+const write = (text: string) => {
+  const file = path.join(dir, `c${++n}.conf`)
+  fs.writeFileSync(file, text)
+  return file
+}
+const load = (text: string) => ConfigFile.load(write(text))
+const errors = (text: string) => {
+  const r = load(text)
+  return r._tag === "Failure" ? r.errors.map((e) => e.message) : []
+}
+
+describe("mqtt config block", () => {
+  it("reads port, host, ack_wait and max_ack_pending (with aliases) and defaults", () => {
+    const r = load(
+      `server_name: s\njetstream: true\nmqtt { listen: "127.0.0.1:1884", ackwait: "5s", max_inflight: 100 }`
+    )
+    expect(r._tag).toBe("Success")
+    if (r._tag !== "Success") return
+    expect(r.config.mqtt).toEqual({
+      host: "127.0.0.1",
+      port: 1884,
+      ackWaitMs: 5000,
+      maxAckPending: 100,
+      streamReplicas: 0,
+      consumerReplicas: 0,
+      consumerMemoryStorage: false,
+      consumerInactiveThresholdMs: 0
+    })
+    const d = load(`mqtt { port: 1883, consumer_memory_storage: true, consumer_inactive_threshold: "1m" }`)
+    expect(d._tag === "Success" && d.config.mqtt).toMatchObject({
+      host: "0.0.0.0",
+      port: 1883,
+      ackWaitMs: 30_000,
+      maxAckPending: 1024,
+      consumerMemoryStorage: true,
+      consumerInactiveThresholdMs: 60_000
+    })
+  })
+
+  it("refuses out-of-range values, unknown keys and unbuilt security keys", () => {
+    expect(errors(`mqtt { port: 1883, max_ack_pending: 70000 }`)).toEqual([
+      "invalid value 70000, should in [0..65535] range"
+    ])
+    expect(errors(`mqtt { port: 1883, ack_wait: "-1s" }`)).toEqual(["ack wait must be a positive value"])
+    expect(errors(`mqtt { port: 1883, bogus: 1 }`)).toEqual([`unknown field "bogus"`])
+    expect(errors(`mqtt { port: 1883, no_auth_user: "a" }`)).toEqual([
+      "mqtt.no_auth_user is not supported yet; refusing to start without it"
+    ])
+    expect(errors(`mqtt { port: 1883, tls { cert_file: "x" } }`)).toEqual([
+      "mqtt.tls is not supported yet; refusing to start without it"
+    ])
+    expect(errors(`mqtt { port: 1883, stream_replicas: 3 }`)).toEqual([
+      "mqtt.stream_replicas: replicas > 1 not supported in non-clustered mode"
+    ])
+    expect(errors(`mqtt: 1883`)).toEqual(["Expected mqtt to be a map, got integer"])
+  })
+
+  it("the CLI refuses to start without server_name or JetStream, with nats-server's text", async () => {
+    const noName = write(`jetstream: true\nstore_dir: "${dir}/js1"\nmqtt { port: 37011 }`)
+    const a = await runCli(["-c", noName, "-p", "-1"])
+    expect(a.code).toBe(1)
+    expect(a.stderr).toContain("mqtt requires server name to be explicitly set")
+    const noJs = write(`server_name: s1\nmqtt { port: 37012 }`)
+    const b = await runCli(["-c", noJs, "-p", "-1"])
+    expect(b.code).toBe(1)
+    expect(b.stderr).toContain("mqtt requires JetStream to be enabled if running in standalone mode")
+    const withAuth = write(
+      `server_name: s1\njetstream: true\nstore_dir: "${dir}/js2"\nauthorization { token: t }\nmqtt { port: 37013 }`
+    )
+    const c = await runCli(["-c", withAuth, "-p", "-1"])
+    expect(c.code).toBe(1)
+    expect(c.stderr).toContain("mqtt with server authentication")
+  })
+
+  const nats = natsServerPath()
+  if (nats === undefined) console.log("mqtt config differential skipped: nats-server is not on PATH")
+  it.skipIf(nats === undefined)("nats-server 2.9.10 refuses the same two configs with the same texts", () => {
+    const run = (conf: string) =>
+      spawnSync(nats!, ["-c", write(conf), "-p", "-1"], { encoding: "utf8", timeout: 10_000 })
+    expect(run(`jetstream: true\nstore_dir: "${dir}/n1"\nmqtt { port: 37014 }`).stderr).toContain(
+      "mqtt requires server name to be explicitly set"
+    )
+    expect(run(`server_name: s1\nmqtt { port: 37015 }`).stderr).toContain(
+      "mqtt requires JetStream to be enabled if running in standalone mode"
+    )
+  })
+})

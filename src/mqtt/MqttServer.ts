@@ -1,0 +1,68 @@
+/**
+ * The MQTT listener (`mqtt { port }`): creates the MQTT streams in the global account's JetStream,
+ * loads the retained messages, then accepts MQTT 3.1.1 clients on their own port. Built only when
+ * the config asks for it, on top of a broker whose JetStream is up.
+ */
+import { Context, Effect, Layer } from "effect"
+import * as net from "node:net"
+import { ServerConfig } from "../config/BrokerConfig.ts"
+import { InternalClient } from "../core/InternalClient.ts"
+import { Router } from "../core/Router.ts"
+import * as JetStreamClient from "../embed/JetStreamClient.ts"
+import { Log } from "../log/Log.ts"
+import { MqttConnection } from "./MqttConnection.ts"
+import { hash, MqttStore } from "./MqttStore.ts"
+
+export interface MqttServerShape {
+  /** The bound port (the configured one, or the one picked for -1). */
+  readonly port: number
+  readonly connections: () => number
+}
+
+export class MqttServer extends Context.Service<MqttServer, MqttServerShape | undefined>()(
+  "effect-jetstream/mqtt/MqttServer"
+) {
+  /** Undefined when `mqtt {}` is absent or its port is 0. */
+  static readonly layer = Layer.effect(MqttServer)(Effect.gen(function*() {
+    const config = yield* ServerConfig
+    const settings = config.mqtt
+    if (settings === undefined || settings.port === 0) return undefined
+    const router = yield* Router
+    const log = yield* Log
+    const internal = new InternalClient(router)
+    yield* Effect.addFinalizer(() => Effect.sync(() => internal.unsubscribeAll()))
+    const serverHash = hash(config.serverName ?? "")
+    const store = new MqttStore(internal, JetStreamClient.make(internal), settings, serverHash)
+    yield* Effect.orDie(store.setup)
+    const sessions = new Map<string, MqttConnection>()
+    const sockets = new Set<net.Socket>()
+    const ctx = {
+      router,
+      store,
+      serverHash,
+      sessions,
+      debug: (m: string) => log.debug(m),
+      maxPayload: config.maxPayload
+    }
+    const server = yield* Effect.acquireRelease(
+      Effect.callback<net.Server, Error>((resume) => {
+        const s = net.createServer((socket) => {
+          socket.setNoDelay(true)
+          sockets.add(socket)
+          socket.on("close", () => sockets.delete(socket))
+          new MqttConnection(socket, ctx)
+        })
+        s.once("error", (e) => resume(Effect.fail(e)))
+        s.listen(settings.port === -1 ? 0 : settings.port, settings.host, () => resume(Effect.succeed(s)))
+      }),
+      (s) =>
+        Effect.callback<void>((resume) => {
+          for (const socket of sockets) socket.destroy()
+          s.close(() => resume(Effect.void))
+        })
+    ).pipe(Effect.orDie)
+    const address = server.address() as net.AddressInfo
+    log.info(`Listening for MQTT clients on mqtt://${settings.host}:${address.port}`)
+    return { port: address.port, connections: () => sockets.size }
+  }))
+}
