@@ -59,4 +59,42 @@ describe("durable consumer progress survives kill -9", () => {
       fs.rmSync(storeDir, { recursive: true, force: true })
     }
   })
+
+  it("a deliver_policy new durable that delivered nothing yet keeps its start across kill -9", async () => {
+    // nats-server stores the starting sequence when it creates the consumer (SetStarting), so a
+    // restart resumes from it instead of resolving "new" again past the messages queued meanwhile.
+    const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-consumer-new-"))
+    try {
+      let broker = await startCli(["-js", "-sd", storeDir])
+      let nc = await connect({ servers: `127.0.0.1:${broker.port}` })
+      const jsm = await jetstreamManager(nc)
+      await jsm.streams.add({ name: "NEWS", subjects: ["news"] })
+      const js = jetstream(nc)
+      await js.publish("news", sc.encode("before"))
+      await jsm.consumers.add("NEWS", {
+        durable_name: "late",
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: "new" as never
+      })
+      for (const t of ["one", "two", "three"]) await js.publish("news", sc.encode(t))
+      nc.close().catch(() => {})
+      expect(await broker.stop("SIGKILL")).toBe(null)
+
+      broker = await startCli(["-js", "-sd", storeDir])
+      nc = await connect({ servers: `127.0.0.1:${broker.port}` })
+      const info = await (await jetstreamManager(nc)).consumers.info("NEWS", "late")
+      expect(info.num_pending).toBe(3)
+      const c = await jetstream(nc).consumers.get("NEWS", "late")
+      const got: Array<string> = []
+      for await (const m of await c.fetch({ max_messages: 3, expires: 3000 })) {
+        got.push(`${m.seq}:${m.string()}`)
+        m.ack()
+      }
+      expect(got).toEqual(["2:one", "3:two", "4:three"])
+      await nc.close()
+      expect(await broker.stop()).toBe(0)
+    } finally {
+      fs.rmSync(storeDir, { recursive: true, force: true })
+    }
+  })
 })

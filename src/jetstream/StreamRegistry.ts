@@ -172,6 +172,12 @@ export class StreamRegistry {
         const journal = durable
           ? yield* deps.journals.open(journalName(stream, name), journalOptions(startSequence(entry.actor, config)))
           : undefined
+        // Before its first delivery a consumer's journal holds no event, so a restart would resolve
+        // the deliver policy again ("new": past everything stored meanwhile). Its starting point is
+        // written now instead, as nats-server stores it at creation (consumer store SetStarting).
+        if (journal !== undefined && journal.state().delivered === 0 && journal.eventsSinceSnapshot === 0) {
+          yield* Effect.try({ try: () => journal.snapshot(), catch: (e) => e })
+        }
         return yield* ConsumerActor.make(entry.actor, name, config, created, ctx, journal)
       }).pipe(Scope.provide(scope))
       const actor = yield* started.pipe(

@@ -126,9 +126,7 @@ export class ConsumerActor {
       : undefined
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
-    this.state = recovered !== undefined && recovered.delivered > 0
-      ? AckState.fromJson(recovered.toJson())
-      : new AckState(startSeq)
+    this.state = recovered !== undefined ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
     this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
     this.filter = new ConsumerFilter(config)
     this.pacing = pacingFor(config, stream.config.max_msg_size)
