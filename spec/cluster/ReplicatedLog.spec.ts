@@ -1,0 +1,241 @@
+/**
+ * The replicated stream log (src/store/ReplicatedLog.ts) over a real PostgreSQL
+ * (src/cluster/store/StreamLogSql.ts): what `sync` acknowledges is committed, the appends made
+ * while a commit is in flight go in the next one, a writer whose term moved commits nothing and the
+ * log then refuses writes, and a log rebuilt from the database is the log that wrote it — under
+ * random sequences of appends, deletes, purges and limits compared with the memory layer (fast-check).
+ */
+import { Effect, Exit } from "effect"
+import fc from "fast-check"
+import pg from "pg"
+import { afterAll, beforeAll, expect, it } from "vitest"
+import { streamAsset } from "../../src/cluster/store/ClusterSchema.ts"
+import type { ClusterStoreShape, Fence } from "../../src/cluster/store/ClusterStore.ts"
+import { loadSnapshot, makeWriter, type SqlLogWriter } from "../../src/cluster/store/StreamLogSql.ts"
+import { MemoryLog, MemoryPool } from "../../src/store/MemoryStore.ts"
+import type { MessageLog, StoredMessage } from "../../src/store/MessageLog.ts"
+import { ReplicatedLog } from "../../src/store/ReplicatedLog.ts"
+import { startPostgres, type TestPostgres } from "../../src/testing/TestPostgres.ts"
+import { describePostgres, openStore } from "../support/Postgres.ts"
+
+const enc = new TextEncoder()
+const ACCOUNT = "$G"
+
+describePostgres("replicated stream log", () => {
+  let server: TestPostgres
+  let store: ClusterStoreShape
+  let close: () => Promise<void>
+  let admin: pg.Client
+  const writers: Array<SqlLogWriter> = []
+  beforeAll(async () => {
+    // This file's own port range (39500-39599), so it never meets another spec's server.
+    let lastError: unknown
+    for (let i = 0; i < 5 && server === undefined; i++) {
+      try {
+        server = await startPostgres({ port: 39500 + Math.floor(Math.random() * 100), fast: true })
+      } catch (e) {
+        lastError = e
+      }
+    }
+    if (server === undefined) throw lastError
+    ;({ store, close } = await openStore(server.url))
+    admin = new pg.Client({ connectionString: server.url })
+    await admin.connect()
+  }, 60_000)
+  afterAll(async () => {
+    for (const w of writers) await w.end()
+    await admin?.end()
+    await close?.()
+    await server?.stop()
+  })
+
+  const run = <A, E>(e: Effect.Effect<A, E>) => Effect.runPromise(e)
+
+  /** A stream row, its lease taken by `owner`, and a log writer fenced with that term. */
+  const open = async (name: string, owner = "n1") => {
+    await admin.query(
+      `INSERT INTO ejs_streams (account, name, config, owner, status, replicas) VALUES ($1, $2, '{}', $3, 'ready', 3)
+       ON CONFLICT DO NOTHING`,
+      [ACCOUNT, name, owner]
+    )
+    const asset = streamAsset(ACCOUNT, name)
+    const term = await run(store.acquire(asset, owner, 30_000))
+    expect(term).toBeDefined()
+    const fence: Fence = { asset, owner, term: term! }
+    const writer = makeWriter(server.url, { account: ACCOUNT, name }, fence)
+    writers.push(writer)
+    return { fence, writer }
+  }
+  const snapshot = (name: string) => loadSnapshot(admin, { account: ACCOUNT, name }, 1)
+  const rec = (subject: string, data: string, ts: bigint, hdr?: Uint8Array) => ({
+    subject,
+    hdr,
+    data: enc.encode(data),
+    ts
+  })
+  const plain = (m: StoredMessage | undefined) =>
+    m === undefined ? undefined : {
+      seq: m.seq,
+      subject: m.subject,
+      hdr: m.hdr === undefined ? undefined : [...m.hdr],
+      data: [...m.data],
+      ts: m.ts
+    }
+
+  it("sync resolves after COMMIT: the rows hold the exact bytes, and a restored log equals the writer's", async () => {
+    const { writer } = await open("s1")
+    const log = ReplicatedLog.create("s1", 1, writer)
+    const hdr = enc.encode("NATS/1.0\r\nNats-Msg-Id: m1\r\n\r\n")
+    // A subject of non-ASCII bytes (latin1-decoded UTF-8) round-trips byte for byte.
+    const odd = Buffer.from("ördér.1", "utf8").toString("latin1")
+    expect(log.appendBatch([rec("a.1", "one", 10n, hdr), rec(odd, "two", 11n)])).toEqual([1, 2])
+    await run(log.sync())
+    const { rows } = await admin.query(
+      "SELECT seq, subject, hdr, data, ts FROM ejs_msgs WHERE name = 's1' ORDER BY seq"
+    )
+    expect(rows.map((r) => [r.seq, r.subject.toString("latin1"), r.hdr?.toString(), r.data.toString(), r.ts])).toEqual([
+      ["1", "a.1", "NATS/1.0\r\nNats-Msg-Id: m1\r\n\r\n", "one", "10"],
+      ["2", odd, undefined, "two", "11"]
+    ])
+    log.appendBatch([rec("a.2", "three", 12n)])
+    expect(log.remove(2)).toBe(true)
+    await run(log.sync())
+    const back = ReplicatedLog.restore("s1", await snapshot("s1"), writer)
+    expect(back.state({ deleted: true })).toEqual(log.state({ deleted: true }))
+    expect(back.state({ deleted: true })).toMatchObject({ msgs: 2, firstSeq: 1, lastSeq: 3, deleted: [2] })
+    expect(plain(back.get(1))).toEqual(plain(log.get(1)))
+    // A purge past the end leaves no message row: the bounds row tells the next sequence.
+    log.purge({ seq: 10 })
+    await run(log.sync())
+    const purged = ReplicatedLog.restore("s1", await snapshot("s1"), writer)
+    expect(purged.state()).toMatchObject({ msgs: 0, firstSeq: 10, lastSeq: 9 })
+    expect(purged.appendBatch([rec("a.3", "x", 13n)])).toEqual([10])
+  })
+
+  it("group commit: appends made while a commit is in flight all go in the next commit", async () => {
+    const { writer } = await open("s2")
+    const log = ReplicatedLog.create("s2", 1, writer)
+    // 100 single-message appends in one synchronous burst: one commit.
+    for (let i = 0; i < 100; i++) log.appendBatch([rec("g", `m${i}`, BigInt(i))])
+    const first = Effect.runPromise(log.sync())
+    // Let the first commit start, then 250 more while it is in flight.
+    await new Promise((r) => setImmediate(r))
+    for (let i = 100; i < 350; i++) log.appendBatch([rec("g", `m${i}`, BigInt(i))])
+    await first
+    await run(log.sync())
+    expect(log.stats).toEqual({ commits: 2, ops: 350, largest: 250 })
+    const { rows } = await admin.query(
+      "SELECT count(*)::int AS n, max(seq)::int AS last FROM ejs_msgs WHERE name = 's2'"
+    )
+    expect(rows[0]).toEqual({ n: 350, last: 350 })
+  })
+
+  it("fencing: once another node took the lease, the old writer's appends fail, nothing is committed, the log refuses writes", async () => {
+    const { fence, writer } = await open("s3", "n1")
+    const log = ReplicatedLog.create("s3", 1, writer)
+    log.appendBatch([rec("f", "kept", 1n)])
+    await run(log.sync())
+    // The lease expires (n1 paused past its ttl) and n2 takes it with the next term.
+    await admin.query("UPDATE ejs_leases SET expires_at = now() - interval '1 second' WHERE asset = $1", [fence.asset])
+    expect(await run(store.acquire(fence.asset, "n2", 30_000))).toBe(fence.term + 1n)
+    log.appendBatch([rec("f", "zombie", 2n)])
+    const exit = await Effect.runPromiseExit(log.sync())
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(String(log.failure?.message)).toContain(`stale term ${fence.term}`)
+    expect(() => log.appendBatch([rec("f", "later", 3n)])).toThrow(/stale term/)
+    const { rows } = await admin.query("SELECT seq::int, data FROM ejs_msgs WHERE name = 's3' ORDER BY seq")
+    expect(rows.map((r) => [r.seq, r.data.toString()])).toEqual([[1, "kept"]])
+    const bounds = await admin.query("SELECT first_seq::int, last_seq::int FROM ejs_logs WHERE name = 's3'")
+    expect(bounds.rows).toEqual([{ first_seq: 1, last_seq: 1 }])
+  })
+
+  type Cmd =
+    | { readonly op: "append"; readonly subjects: ReadonlyArray<string> }
+    | { readonly op: "remove"; readonly seq: number }
+    | { readonly op: "purge"; readonly filter?: string; readonly keep?: number; readonly seq?: number }
+    | { readonly op: "limits"; readonly maxMsgs?: number; readonly maxMsgsPerSubject?: number }
+    | { readonly op: "sync" }
+  const subject = fc.constantFrom("a", "b", "a.x", "b.y")
+  const cmd: fc.Arbitrary<Cmd> = fc.oneof(
+    {
+      weight: 5,
+      arbitrary: fc.record({ op: fc.constant("append"), subjects: fc.array(subject, { minLength: 1, maxLength: 4 }) })
+    },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("remove"), seq: fc.integer({ min: 1, max: 40 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record(
+        {
+          op: fc.constant("purge"),
+          filter: fc.constantFrom("a", "a.*", ">"),
+          keep: fc.integer({ min: 0, max: 3 }),
+          seq: fc.integer({ min: 0, max: 45 })
+        },
+        { requiredKeys: ["op"] }
+      )
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record(
+        {
+          op: fc.constant("limits"),
+          maxMsgs: fc.integer({ min: 1, max: 12 }),
+          maxMsgsPerSubject: fc.integer({ min: 1, max: 4 })
+        },
+        { requiredKeys: ["op"] }
+      )
+    },
+    { weight: 1, arbitrary: fc.constant({ op: "sync" as const }) }
+  )
+
+  let runs = 0
+  it("property: after any command sequence, the log rebuilt from PostgreSQL equals the memory layer's", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(cmd, { maxLength: 30 }), async (cmds) => {
+        const name = `p${runs++}`
+        const { writer } = await open(name)
+        const log = ReplicatedLog.create(name, 1, writer)
+        const model: MessageLog = new MemoryLog(name, {}, new MemoryPool(Infinity)).acquire()
+        let ts = 0n
+        const pending: Array<Promise<void>> = []
+        for (const c of cmds) {
+          for (const l of [log, model]) {
+            switch (c.op) {
+              case "append":
+                l.appendBatch(c.subjects.map((s, i) => rec(s, `${ts}:${i}`, ts)))
+                break
+              case "remove":
+                l.remove(c.seq)
+                break
+              case "purge":
+                l.purge({
+                  ...(c.filter === undefined ? {} : { filter: c.filter }),
+                  ...(c.keep === undefined ? {} : { keep: c.keep }),
+                  ...(c.seq === undefined ? {} : { seq: c.seq })
+                })
+                break
+              case "limits":
+                l.enforceLimits({
+                  ...(c.maxMsgs === undefined ? {} : { maxMsgs: c.maxMsgs }),
+                  ...(c.maxMsgsPerSubject === undefined ? {} : { maxMsgsPerSubject: c.maxMsgsPerSubject })
+                })
+                break
+              case "sync":
+                // Not awaited: later commands run while this commit is in flight.
+                if (l === log) pending.push(Effect.runPromise(log.sync()))
+            }
+          }
+          ts++
+        }
+        await Promise.all(pending)
+        await run(log.sync())
+        const back = ReplicatedLog.restore(name, await snapshot(name), writer)
+        const want = model.state({ deleted: true })
+        expect(log.state({ deleted: true })).toEqual(want)
+        expect(back.state({ deleted: true })).toEqual(want)
+        for (let s = want.firstSeq; s <= want.lastSeq; s++) expect(plain(back.get(s))).toEqual(plain(model.get(s)))
+      }),
+      { numRuns: 40 }
+    )
+  }, 60_000)
+})

@@ -1,0 +1,165 @@
+/**
+ * The SQL of replicated stream logs (ejs_logs, ejs_msgs): the owner's fenced commit of a batch of log
+ * operations, and the snapshot a new owner rebuilds the log from.
+ *
+ * This is the publish path, so it is plain promises over one dedicated connection per log (no Effect
+ * per commit). Each commit is one transaction: lock the stream's lease row, check the writer's term,
+ * apply the operations in order (consecutive appends are one multi-row INSERT over unnest), record the
+ * log's bounds, COMMIT. A writer whose term moved commits nothing (`StaleTerm`), and a takeover
+ * (which updates the lease row) waits for a commit in flight, so every commit precedes it or fails.
+ */
+import pg from "pg"
+import { type Fence, StaleTerm } from "./ClusterStore.ts"
+
+// The shapes of src/store/ReplicatedLog.ts's batch and snapshot, restated: the cluster layer does not
+// import the store (scripts/check-layers.mjs), and TypeScript matches the two structurally.
+
+export interface LogMessage {
+  readonly seq: number
+  readonly subject: string
+  readonly hdr: Uint8Array | undefined
+  readonly data: Uint8Array
+  readonly ts: bigint
+}
+
+export type LogOp =
+  | { readonly kind: "append"; readonly msgs: ReadonlyArray<LogMessage> }
+  | { readonly kind: "remove"; readonly seq: number }
+  | { readonly kind: "floor"; readonly seq: number }
+
+export interface LogBatch {
+  readonly ops: ReadonlyArray<LogOp>
+  readonly firstSeq: number
+  readonly lastSeq: number
+  readonly lastTs: bigint
+}
+
+export interface LogSnapshot {
+  readonly firstSeq: number
+  readonly lastSeq: number
+  readonly lastTs: bigint
+  readonly msgs: ReadonlyArray<LogMessage>
+}
+
+/** Where the log is: the stream's (account, name) in ejs_streams. */
+export interface LogKey {
+  readonly account: string
+  readonly name: string
+}
+
+const leaseCheck = `SELECT owner, term FROM ejs_leases WHERE asset = $1 FOR UPDATE`
+const insertMsgs = `INSERT INTO ejs_msgs (account, name, seq, subject, hdr, data, ts)
+  SELECT $1, $2, m.seq, m.subject, m.hdr, m.data, m.ts
+  FROM unnest($3::bigint[], $4::bytea[], $5::bytea[], $6::bytea[], $7::bigint[]) AS m(seq, subject, hdr, data, ts)`
+const removeMsg = `DELETE FROM ejs_msgs WHERE account = $1 AND name = $2 AND seq = $3`
+const removeBelow = `DELETE FROM ejs_msgs WHERE account = $1 AND name = $2 AND seq < $3`
+const upsertBounds = `INSERT INTO ejs_logs (account, name, first_seq, last_seq, last_ts) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (account, name) DO UPDATE
+  SET first_seq = EXCLUDED.first_seq, last_seq = EXCLUDED.last_seq, last_ts = EXCLUDED.last_ts`
+
+const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
+
+/**
+ * A writer for `key` fenced by `fence`, on its own connection (closed by `end`). The connection is
+ * opened on the first commit; a failed one is dropped and the next commit opens a new one (the log
+ * refuses writes after a failure anyway, see ReplicatedLog).
+ */
+export interface SqlLogWriter {
+  readonly write: (batch: LogBatch) => Promise<void>
+  readonly end: () => Promise<void>
+}
+
+export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter => {
+  let client: Promise<pg.Client> | undefined
+  const connect = (): Promise<pg.Client> => {
+    if (client === undefined) {
+      const c = new pg.Client({ connectionString: url })
+      // A dead session surfaces as the failure of the query in flight; the event alone must not crash.
+      c.on("error", () => {})
+      client = c.connect().then(() => c)
+      client.catch(() => (client = undefined))
+    }
+    return client
+  }
+  const write = async (batch: LogBatch): Promise<void> => {
+    const c = await connect()
+    try {
+      await c.query("BEGIN")
+      const { rows } = await c.query(leaseCheck, [fence.asset])
+      const row = rows[0] as { owner: string; term: string } | undefined
+      const current = row === undefined ? undefined : BigInt(row.term)
+      if (row === undefined || row.owner !== fence.owner || current !== fence.term) {
+        throw new StaleTerm({ asset: fence.asset, term: fence.term, current })
+      }
+      // The bounds row first: ejs_msgs rows reference it.
+      await c.query(upsertBounds, [key.account, key.name, batch.firstSeq, batch.lastSeq, batch.lastTs.toString()])
+      for (const op of batch.ops) {
+        if (op.kind === "append") {
+          const n = op.msgs.length
+          const seqs = new Array<number>(n)
+          const subjects = new Array<Buffer>(n)
+          const hdrs = new Array<Buffer | null>(n)
+          const datas = new Array<Buffer>(n)
+          const tss = new Array<string>(n)
+          for (let i = 0; i < n; i++) {
+            const m = op.msgs[i]!
+            seqs[i] = m.seq
+            subjects[i] = Buffer.from(m.subject, "latin1")
+            hdrs[i] = m.hdr === undefined ? null : bytes(m.hdr)
+            datas[i] = bytes(m.data)
+            tss[i] = m.ts.toString()
+          }
+          await c.query(insertMsgs, [key.account, key.name, seqs, subjects, hdrs, datas, tss])
+        } else {
+          await c.query(op.kind === "remove" ? removeMsg : removeBelow, [key.account, key.name, op.seq])
+        }
+      }
+      await c.query("COMMIT")
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => {
+        // The session is gone: nothing of the transaction was committed, and the next commit reconnects.
+        client = undefined
+        c.end().catch(() => undefined)
+      })
+      throw e
+    }
+  }
+  return {
+    write,
+    end: async () => {
+      const c = client
+      client = undefined
+      if (c !== undefined) await c.then((x) => x.end()).catch(() => undefined)
+    }
+  }
+}
+
+/** The committed log of `key` (empty with `firstSeq` when it was never written). */
+export const loadSnapshot = async (
+  db: pg.Pool | pg.Client,
+  key: LogKey,
+  firstSeq: number
+): Promise<LogSnapshot> => {
+  const bounds = await db.query(`SELECT first_seq, last_seq, last_ts FROM ejs_logs WHERE account = $1 AND name = $2`, [
+    key.account,
+    key.name
+  ])
+  const b = bounds.rows[0] as { first_seq: string; last_seq: string; last_ts: string } | undefined
+  if (b === undefined) return { firstSeq, lastSeq: firstSeq - 1, lastTs: 0n, msgs: [] }
+  const { rows } = await db.query(
+    `SELECT seq, subject, hdr, data, ts FROM ejs_msgs WHERE account = $1 AND name = $2 ORDER BY seq`,
+    [key.account, key.name]
+  )
+  return {
+    firstSeq: Number(b.first_seq),
+    lastSeq: Number(b.last_seq),
+    lastTs: BigInt(b.last_ts),
+    msgs: rows.map((r: { seq: string; subject: Buffer; hdr: Buffer | null; data: Buffer; ts: string }) => ({
+      seq: Number(r.seq),
+      subject: r.subject.toString("latin1"),
+      hdr: r.hdr === null ? undefined : new Uint8Array(r.hdr),
+      data: new Uint8Array(r.data),
+      ts: BigInt(r.ts)
+    }))
+  }
+}
