@@ -149,6 +149,51 @@ describePostgres("replicated stream log", () => {
     expect(bounds.rows).toEqual([{ first_seq: 1, last_seq: 1 }])
   })
 
+  it(
+    "takeover during a stream of commits: every acknowledged append is in the new owner's snapshot, nothing commits after it",
+    async () => {
+      for (let round = 0; round < 5; round++) {
+        const name = `t${round}`
+        const { fence, writer } = await open(name, "n1")
+        const log = ReplicatedLog.create(name, 1, writer)
+        const acked: Array<number> = []
+        let stopped = false
+        // A publisher keeping 64 appends outstanding, as a client's async publish window does.
+        const publisher = async () => {
+          while (!stopped) {
+            // A log broken by the failed commit refuses the append itself.
+            if (log.failure !== undefined) return
+            const seqs = log.appendBatch([rec("t", "x", 1n)])
+            const exit = await Effect.runPromiseExit(log.sync())
+            if (Exit.isFailure(exit)) return
+            acked.push(...seqs)
+          }
+        }
+        const publishers = Array.from({ length: 64 }, publisher)
+        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)))
+        // The takeover, as the node taking the lease of a dead owner does it.
+        await admin.query("UPDATE ejs_leases SET expires_at = now() - interval '1 second' WHERE asset = $1", [
+          fence.asset
+        ])
+        expect(await run(store.acquire(fence.asset, "n2", 30_000))).toBe(fence.term + 1n)
+        const taken = await snapshot(name)
+        await Promise.all(publishers.map((p) => p.then(() => undefined)))
+        stopped = true
+        expect(log.failure?.message).toContain("stale term")
+        const after = await snapshot(name)
+        expect(after.lastSeq).toBe(taken.lastSeq)
+        expect(after.msgs.length).toBe(taken.msgs.length)
+        // What the new owner starts from: every acked sequence, without gaps (no removals in this run).
+        const held = taken.msgs.map((m) => m.seq)
+        expect(held).toEqual(Array.from({ length: taken.lastSeq }, (_, i) => i + 1))
+        expect(acked.length).toBeGreaterThan(0)
+        expect(Math.max(...acked)).toBeLessThanOrEqual(taken.lastSeq)
+        expect(new Set(acked).size).toBe(acked.length)
+      }
+    },
+    60_000
+  )
+
   type Cmd =
     | { readonly op: "append"; readonly subjects: ReadonlyArray<string> }
     | { readonly op: "remove"; readonly seq: number }
