@@ -170,7 +170,9 @@ describePostgres("replicated stream log", () => {
           }
         }
         const publishers = Array.from({ length: 64 }, publisher)
-        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)))
+        // The takeover comes after a random number of acknowledgements (the first commit also connects).
+        const target = 1 + Math.floor(Math.random() * 2000)
+        while (acked.length < target) await new Promise((r) => setTimeout(r, 1))
         // The takeover, as the node taking the lease of a dead owner does it.
         await admin.query("UPDATE ejs_leases SET expires_at = now() - interval '1 second' WHERE asset = $1", [
           fence.asset
