@@ -57,6 +57,17 @@ const upsertBounds = `INSERT INTO ejs_logs (account, name, first_seq, last_seq, 
   ON CONFLICT (account, name) DO UPDATE
   SET first_seq = EXCLUDED.first_seq, last_seq = EXCLUDED.last_seq, last_ts = EXCLUDED.last_ts`
 
+/**
+ * The error a failed commit rejects with: an errno-like code and `CODE: text` message, the form the
+ * store's errors take (the stream actor shows the text after the code in its PubAck error).
+ */
+const failure = (e: unknown): Error => {
+  const stale = e instanceof StaleTerm
+  const text = e instanceof Error ? e.message : String(e)
+  const code = stale ? "ESTALE" : "ECLUSTERSTORE"
+  return Object.assign(new Error(`${code}: ${stale ? text : `cluster store: ${text}`}`), { code })
+}
+
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /**
@@ -121,7 +132,7 @@ export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter
         client = undefined
         c.end().catch(() => undefined)
       })
-      throw e
+      throw failure(e)
     }
   }
   return {
