@@ -7,15 +7,22 @@
  * each acknowledged when its `sync` resolves. Reports msgs/s, commits, and the mean and largest
  * batch per commit (group commit), beside one-append-per-commit (window 1).
  * No broker and no network between client and broker: the publish path's own costs come on top.
+ *
+ * `--nats` also measures, for reference, a 3-node nats-server cluster (bench/natsCluster.ts, ports
+ * 39100-39122) with a `num_replicas: 3` stream: nats.js async publish, 128 B, the same window, through
+ * the stream leader's node — the whole publish path, which our number above is not.
  */
-import { Effect } from "effect"
-import { Exit, Scope } from "effect"
+import { jetstream, jetstreamManager } from "@nats-io/jetstream"
+import { connect } from "@nats-io/transport-node"
+import { Effect, Exit, Scope } from "effect"
 import pg from "pg"
 import { streamAsset } from "../src/cluster/store/ClusterSchema.ts"
 import { make } from "../src/cluster/store/ClusterStore.ts"
 import { makeWriter } from "../src/cluster/store/StreamLogSql.ts"
 import { ReplicatedLog } from "../src/store/ReplicatedLog.ts"
 import { startPostgres } from "../src/testing/TestPostgres.ts"
+import { startNatsCluster, waitFor } from "./natsCluster.ts"
+import { findNatsServer } from "./support.ts"
 
 const arg = (name: string, dflt: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt)
@@ -74,3 +81,43 @@ try {
   await Effect.runPromise(Scope.close(scope, Exit.void))
   await server.stop()
 }
+
+const natsR3 = async (): Promise<void> => {
+  const bin = findNatsServer()
+  if (bin === undefined) return console.log("nats-server not on PATH: no comparison")
+  const cluster = await startNatsCluster(bin, 39100)
+  try {
+    const nc = await connect({ servers: cluster.nodes.map((n) => n.url()), reconnect: false })
+    const jsm = await jetstreamManager(nc)
+    await waitFor(() =>
+      jsm.streams.add({ name: "R3", subjects: ["r3.>"], num_replicas: 3 }).then(() => true, () => undefined)
+    )
+    const js = jetstream(nc)
+    const payload = new Uint8Array(128).fill(120)
+    const rate = async (count: number) => {
+      let inflight = 0
+      let wake: (() => void) | undefined
+      const t0 = performance.now()
+      for (let i = 0; i < count; i++) {
+        while (inflight >= window) await new Promise<void>((r) => (wake = r))
+        inflight++
+        void js.publish("r3.x", payload).then(() => {
+          inflight--
+          wake?.()
+        })
+      }
+      while (inflight > 0) await new Promise<void>((r) => (wake = r))
+      return count / ((performance.now() - t0) / 1000)
+    }
+    await rate(10_000)
+    const runs = [await rate(50_000), await rate(50_000), await rate(50_000)].sort((a, b) => a - b)
+    console.log(
+      `nats-server 2.9.10 3-node cluster, num_replicas 3, async publish 128 B window ${window}: ` +
+        `${Math.round(runs[1]!).toLocaleString("en")} msgs/s (median of 3 x 50,000)`
+    )
+    await nc.close()
+  } finally {
+    await cluster.stop()
+  }
+}
+if (process.argv.includes("--nats")) await natsR3()
