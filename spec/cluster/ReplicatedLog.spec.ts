@@ -82,6 +82,31 @@ describePostgres("replicated stream log", () => {
       ts: m.ts
     }
 
+  it("schema: a version-1 store (before the replicated logs) is brought to version 2 by the next start", async () => {
+    await admin.query("CREATE DATABASE old")
+    const url = server.url.replace(/\/[^/]*$/, "/old")
+    const db = new pg.Client({ connectionString: url })
+    await db.connect()
+    try {
+      // What a version-1 broker left: its tables and version 1, no log tables.
+      const first = await openStore(url)
+      await first.close()
+      await db.query("DROP TABLE ejs_msgs, ejs_logs")
+      await db.query("DELETE FROM ejs_schema")
+      await db.query("INSERT INTO ejs_schema (version) VALUES (1)")
+      const again = await openStore(url)
+      await again.close()
+      const versions = await db.query("SELECT version FROM ejs_schema ORDER BY version")
+      expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }])
+      const tables = await db.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_name IN ('ejs_logs', 'ejs_msgs') ORDER BY 1"
+      )
+      expect(tables.rows).toEqual([{ table_name: "ejs_logs" }, { table_name: "ejs_msgs" }])
+    } finally {
+      await db.end()
+    }
+  })
+
   it("sync resolves after COMMIT: the rows hold the exact bytes, and a restored log equals the writer's", async () => {
     const { writer } = await open("s1")
     const log = ReplicatedLog.create("s1", 1, writer)
