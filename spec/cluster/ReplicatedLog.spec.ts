@@ -40,6 +40,8 @@ describePostgres("replicated stream log", () => {
     if (server === undefined) throw lastError
     ;({ store, close } = await openStore(server.url))
     admin = new pg.Client({ connectionString: server.url })
+    // The outage test ends this session with the server; its error must not fail the run.
+    admin.on("error", () => {})
     await admin.connect()
   }, 60_000)
   afterAll(async () => {
@@ -310,4 +312,30 @@ describePostgres("replicated stream log", () => {
       { numRuns: 40 }
     )
   }, 60_000)
+
+  // Last: it stops the server, which ends every other session of this file.
+  it(
+    "a PostgreSQL outage fails the commit in flight: nothing is acknowledged, the log refuses writes, the store keeps what was committed",
+    async () => {
+      const { writer } = await open("o1")
+      const log = ReplicatedLog.create("o1", 1, writer)
+      log.appendBatch([rec("o", "before", 1n)])
+      await run(log.sync())
+      await server.halt()
+      log.appendBatch([rec("o", "during", 2n)])
+      const exit = await Effect.runPromiseExit(log.sync())
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(log.failure?.message).toContain("ECLUSTERSTORE")
+      expect(() => log.appendBatch([rec("o", "after", 3n)])).toThrow(/cluster store/)
+      await server.resume()
+      await admin.end().catch(() => undefined)
+      admin = new pg.Client({ connectionString: server.url })
+      admin.on("error", () => {})
+      await admin.connect()
+      const back = await snapshot("o1")
+      expect(back.lastSeq).toBe(1)
+      expect(back.msgs.map((m) => new TextDecoder().decode(m.data))).toEqual(["before"])
+    },
+    60_000
+  )
 })
