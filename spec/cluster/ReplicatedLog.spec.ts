@@ -11,9 +11,10 @@ import pg from "pg"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { streamAsset } from "../../src/cluster/store/ClusterSchema.ts"
 import type { ClusterStoreShape, Fence } from "../../src/cluster/store/ClusterStore.ts"
-import { loadSnapshot, makeWriter, type SqlLogWriter } from "../../src/cluster/store/StreamLogSql.ts"
+import { loadSnapshot, loadState, makeStateWriter, makeWriter } from "../../src/cluster/store/StreamLogSql.ts"
 import { MemoryLog, MemoryPool } from "../../src/store/MemoryStore.ts"
 import type { MessageLog, StoredMessage } from "../../src/store/MessageLog.ts"
+import { ReplicatedEventLog } from "../../src/store/ReplicatedEventLog.ts"
 import { ReplicatedLog } from "../../src/store/ReplicatedLog.ts"
 import { startPostgres, type TestPostgres } from "../../src/testing/TestPostgres.ts"
 import { describePostgres, openStore } from "../support/Postgres.ts"
@@ -26,7 +27,7 @@ describePostgres("replicated stream log", () => {
   let store: ClusterStoreShape
   let close: () => Promise<void>
   let admin: pg.Client
-  const writers: Array<SqlLogWriter> = []
+  const writers: Array<{ readonly end: () => Promise<void> }> = []
   beforeAll(async () => {
     // This file's own port range (39500-39599), so it never meets another spec's server.
     let lastError: unknown
@@ -312,6 +313,42 @@ describePostgres("replicated stream log", () => {
       { numRuns: 40 }
     )
   }, 60_000)
+
+  it("consumer state: the folded state is committed on sync, a new owner starts from it, a fenced-out owner's acks commit nothing", async () => {
+    const { fence } = await open("c1", "n1")
+    const key = { account: ACCOUNT, name: "c1" }
+    interface Floor {
+      readonly floor: number
+      readonly acks: number
+    }
+    const options = {
+      initial: { floor: 0, acks: 0 } as Floor,
+      fold: (s: Floor, e: { readonly ack: number }): Floor => ({ floor: Math.max(s.floor, e.ack), acks: s.acks + 1 }),
+      decodeEvent: (u: unknown) => u as { readonly ack: number },
+      decodeState: (u: unknown) => u as Floor
+    }
+    const w1 = makeStateWriter(server.url, key, "worker", fence)
+    writers.push(w1)
+    const journal = new ReplicatedEventLog("c1/worker", await loadState(admin, key, "worker"), options, w1)
+    expect(journal.state()).toEqual({ floor: 0, acks: 0 })
+    // Acks arriving while a commit is in flight: the next commit writes the state covering all of them.
+    for (let i = 1; i <= 300; i++) journal.append([{ ack: i }])
+    await run(journal.sync())
+    expect(JSON.parse((await loadState(admin, key, "worker"))!)).toEqual({ floor: 300, acks: 300 })
+
+    await admin.query("UPDATE ejs_leases SET expires_at = now() - interval '1 second' WHERE asset = $1", [fence.asset])
+    const t2 = (await run(store.acquire(fence.asset, "n2", 30_000)))!
+    const w2 = makeStateWriter(server.url, key, "worker", { ...fence, owner: "n2", term: t2 })
+    writers.push(w2)
+    const next = new ReplicatedEventLog("c1/worker", await loadState(admin, key, "worker"), options, w2)
+    expect(next.state()).toEqual({ floor: 300, acks: 300 })
+    journal.append([{ ack: 301 }])
+    expect(Exit.isFailure(await Effect.runPromiseExit(journal.sync()))).toBe(true)
+    expect(() => journal.append([{ ack: 302 }])).toThrow(/stale term/)
+    next.append([{ ack: 305 }])
+    await run(next.sync())
+    expect(JSON.parse((await loadState(admin, key, "worker"))!)).toEqual({ floor: 305, acks: 301 })
+  })
 
   // Last: it stops the server, which ends every other session of this file.
   it(

@@ -80,6 +80,16 @@ export const DDL: ReadonlyArray<string> = [
     ts BIGINT NOT NULL,
     PRIMARY KEY (account, name, seq),
     FOREIGN KEY (account, name) REFERENCES ejs_logs (account, name) ON DELETE CASCADE
+  )`,
+  // Version 2: a replicated stream's consumer journals, each as its folded state (JSON text), written
+  // by the stream's owner under the stream's lease.
+  `CREATE TABLE IF NOT EXISTS ejs_consumer_states (
+    account TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (account, stream, name),
+    FOREIGN KEY (account, stream) REFERENCES ejs_streams (account, name) ON DELETE CASCADE
   )`
 ]
 

@@ -1,6 +1,7 @@
 /**
- * The SQL of replicated stream logs (ejs_logs, ejs_msgs): the owner's fenced commit of a batch of log
- * operations, and the snapshot a new owner rebuilds the log from.
+ * The SQL of replicated stream logs (ejs_logs, ejs_msgs) and their consumers' states
+ * (ejs_consumer_states): the owner's fenced commit of a batch of log operations or of a consumer's
+ * folded state, and what a new owner rebuilds them from.
  *
  * This is the publish path, so it is plain promises over one dedicated connection per log (no Effect
  * per commit). Each commit is one transaction: lock the stream's lease row, check the writer's term,
@@ -71,16 +72,11 @@ const failure = (e: unknown): Error => {
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /**
- * A writer for `key` fenced by `fence`, on its own connection (closed by `end`). The connection is
- * opened on the first commit; a failed one is dropped and the next commit opens a new one (the log
- * refuses writes after a failure anyway, see ReplicatedLog).
+ * Fenced transactions on one dedicated connection (closed by `end`), opened on first use; after a
+ * failure the session is dropped and the next transaction opens a new one (the logs refuse writes
+ * after a failure anyway). `body` runs between the lease check and COMMIT.
  */
-export interface SqlLogWriter {
-  readonly write: (batch: LogBatch) => Promise<void>
-  readonly end: () => Promise<void>
-}
-
-export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter => {
+const fencedConnection = (url: string, fence: Fence) => {
   let client: Promise<pg.Client> | undefined
   const connect = (): Promise<pg.Client> => {
     if (client === undefined) {
@@ -92,8 +88,10 @@ export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter
     }
     return client
   }
-  const write = async (batch: LogBatch): Promise<void> => {
-    const c = await connect()
+  const run = async (body: (c: pg.Client) => Promise<void>): Promise<void> => {
+    const c = await connect().catch((e: unknown) => {
+      throw failure(e)
+    })
     try {
       await c.query("BEGIN")
       const { rows } = await c.query(leaseCheck, [fence.asset])
@@ -102,6 +100,35 @@ export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter
       if (row === undefined || row.owner !== fence.owner || current !== fence.term) {
         throw new StaleTerm({ asset: fence.asset, term: fence.term, current })
       }
+      await body(c)
+      await c.query("COMMIT")
+    } catch (e) {
+      await c.query("ROLLBACK").catch(() => {
+        // The session is gone: nothing of the transaction was committed, and the next one reconnects.
+        client = undefined
+        c.end().catch(() => undefined)
+      })
+      throw failure(e)
+    }
+  }
+  const end = async () => {
+    const c = client
+    client = undefined
+    if (c !== undefined) await c.then((x) => x.end()).catch(() => undefined)
+  }
+  return { run, end }
+}
+
+export interface SqlLogWriter {
+  readonly write: (batch: LogBatch) => Promise<void>
+  readonly end: () => Promise<void>
+}
+
+/** The log writer of stream `key`, fenced by `fence` (the stream's lease). */
+export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter => {
+  const conn = fencedConnection(url, fence)
+  const write = (batch: LogBatch): Promise<void> =>
+    conn.run(async (c) => {
       // The bounds row first: ejs_msgs rows reference it.
       await c.query(upsertBounds, [key.account, key.name, batch.firstSeq, batch.lastSeq, batch.lastTs.toString()])
       for (const op of batch.ops) {
@@ -125,24 +152,39 @@ export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter
           await c.query(op.kind === "remove" ? removeMsg : removeBelow, [key.account, key.name, op.seq])
         }
       }
-      await c.query("COMMIT")
-    } catch (e) {
-      await c.query("ROLLBACK").catch(() => {
-        // The session is gone: nothing of the transaction was committed, and the next commit reconnects.
-        client = undefined
-        c.end().catch(() => undefined)
-      })
-      throw failure(e)
-    }
-  }
+    })
+  return { write, end: conn.end }
+}
+
+export interface SqlStateWriter {
+  readonly write: (json: string) => Promise<void>
+  readonly end: () => Promise<void>
+}
+
+const upsertState = `INSERT INTO ejs_consumer_states (account, stream, name, state) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (account, stream, name) DO UPDATE SET state = EXCLUDED.state`
+
+/** The state writer of consumer `consumer` of stream `key`, fenced by the stream's lease. */
+export const makeStateWriter = (url: string, key: LogKey, consumer: string, fence: Fence): SqlStateWriter => {
+  const conn = fencedConnection(url, fence)
   return {
-    write,
-    end: async () => {
-      const c = client
-      client = undefined
-      if (c !== undefined) await c.then((x) => x.end()).catch(() => undefined)
-    }
+    write: (json) =>
+      conn.run((c) => c.query(upsertState, [key.account, key.name, consumer, json]).then(() => undefined)),
+    end: conn.end
   }
+}
+
+/** The committed state (JSON text) of a consumer of stream `key`, or undefined when it was never written. */
+export const loadState = async (
+  db: pg.Pool | pg.Client,
+  key: LogKey,
+  consumer: string
+): Promise<string | undefined> => {
+  const { rows } = await db.query(
+    `SELECT state FROM ejs_consumer_states WHERE account = $1 AND stream = $2 AND name = $3`,
+    [key.account, key.name, consumer]
+  )
+  return (rows[0] as { state: string } | undefined)?.state
 }
 
 /** The committed log of `key` (empty with `firstSeq` when it was never written). */
