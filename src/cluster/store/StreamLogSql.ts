@@ -69,6 +69,49 @@ const failure = (e: unknown): Error => {
   return Object.assign(new Error(`${code}: ${stale ? text : `cluster store: ${text}`}`), { code })
 }
 
+/**
+ * The append-only commit as one statement: the lease row locked and checked (a takeover in progress
+ * is waited for, then its new term fails the check), the bounds and the rows written only when it
+ * matched. The rows' foreign key on the bounds row is checked at the end of the statement.
+ */
+const appendOnly = `WITH lease AS (
+    SELECT 1 FROM ejs_leases WHERE asset = $1 AND owner = $2 AND term = $3::bigint FOR UPDATE
+  ), bounds AS (
+    INSERT INTO ejs_logs (account, name, first_seq, last_seq, last_ts)
+    SELECT $4, $5, $6, $7, $8 FROM lease
+    ON CONFLICT (account, name) DO UPDATE
+    SET first_seq = EXCLUDED.first_seq, last_seq = EXCLUDED.last_seq, last_ts = EXCLUDED.last_ts
+    RETURNING 1
+  ), msgs AS (
+    INSERT INTO ejs_msgs (account, name, seq, subject, hdr, data, ts)
+    SELECT $4, $5, m.seq, m.subject, m.hdr, m.data, m.ts
+    FROM unnest($9::bigint[], $10::bytea[], $11::bytea[], $12::bytea[], $13::bigint[]) AS m(seq, subject, hdr, data, ts)
+    WHERE EXISTS (SELECT 1 FROM lease)
+    RETURNING 1
+  )
+  SELECT EXISTS (SELECT 1 FROM lease) AS held`
+
+/** The five column arrays of an append (unnest's arguments). */
+const columns = (
+  msgs: ReadonlyArray<LogMessage>
+): [Array<number>, Array<Buffer>, Array<Buffer | null>, Array<Buffer>, Array<string>] => {
+  const n = msgs.length
+  const seqs = new Array<number>(n)
+  const subjects = new Array<Buffer>(n)
+  const hdrs = new Array<Buffer | null>(n)
+  const datas = new Array<Buffer>(n)
+  const tss = new Array<string>(n)
+  for (let i = 0; i < n; i++) {
+    const m = msgs[i]!
+    seqs[i] = m.seq
+    subjects[i] = Buffer.from(m.subject, "latin1")
+    hdrs[i] = m.hdr === undefined ? null : bytes(m.hdr)
+    datas[i] = bytes(m.data)
+    tss[i] = m.ts.toString()
+  }
+  return [seqs, subjects, hdrs, datas, tss]
+}
+
 const bytes = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 
 /**
@@ -116,7 +159,34 @@ const fencedConnection = (url: string, fence: Fence) => {
     client = undefined
     if (c !== undefined) await c.then((x) => x.end()).catch(() => undefined)
   }
-  return { run, end }
+  /**
+   * One statement as its own transaction (autocommit), for the append-only commit: `held` tells
+   * whether the lease matched; when it did not, the statement changed nothing.
+   */
+  const single = async (sql: string, params: ReadonlyArray<unknown>): Promise<void> => {
+    const c = await connect().catch((e: unknown) => {
+      throw failure(e)
+    })
+    let held: boolean
+    try {
+      const { rows } = await c.query(sql, params as Array<unknown>)
+      held = (rows[0] as { held: boolean } | undefined)?.held === true
+    } catch (e) {
+      client = undefined
+      c.end().catch(() => undefined)
+      throw failure(e)
+    }
+    if (!held) {
+      const { rows } = await c.query(`SELECT term FROM ejs_leases WHERE asset = $1`, [fence.asset]).catch(() => ({
+        rows: []
+      }))
+      const term = (rows[0] as { term: string } | undefined)?.term
+      throw failure(
+        new StaleTerm({ asset: fence.asset, term: fence.term, current: term === undefined ? undefined : BigInt(term) })
+      )
+    }
+  }
+  return { run, single, end }
 }
 
 export interface SqlLogWriter {
@@ -127,32 +197,31 @@ export interface SqlLogWriter {
 /** The log writer of stream `key`, fenced by `fence` (the stream's lease). */
 export const makeWriter = (url: string, key: LogKey, fence: Fence): SqlLogWriter => {
   const conn = fencedConnection(url, fence)
-  const write = (batch: LogBatch): Promise<void> =>
-    conn.run(async (c) => {
+  const write = (batch: LogBatch): Promise<void> => {
+    // The publish path's usual batch, appends only: one statement, one round trip.
+    const only = batch.ops.length === 1 ? batch.ops[0]! : undefined
+    if (only?.kind === "append") {
+      return conn.single(appendOnly, [
+        fence.asset,
+        fence.owner,
+        fence.term.toString(),
+        key.account,
+        key.name,
+        batch.firstSeq,
+        batch.lastSeq,
+        batch.lastTs.toString(),
+        ...columns(only.msgs)
+      ])
+    }
+    return conn.run(async (c) => {
       // The bounds row first: ejs_msgs rows reference it.
       await c.query(upsertBounds, [key.account, key.name, batch.firstSeq, batch.lastSeq, batch.lastTs.toString()])
       for (const op of batch.ops) {
-        if (op.kind === "append") {
-          const n = op.msgs.length
-          const seqs = new Array<number>(n)
-          const subjects = new Array<Buffer>(n)
-          const hdrs = new Array<Buffer | null>(n)
-          const datas = new Array<Buffer>(n)
-          const tss = new Array<string>(n)
-          for (let i = 0; i < n; i++) {
-            const m = op.msgs[i]!
-            seqs[i] = m.seq
-            subjects[i] = Buffer.from(m.subject, "latin1")
-            hdrs[i] = m.hdr === undefined ? null : bytes(m.hdr)
-            datas[i] = bytes(m.data)
-            tss[i] = m.ts.toString()
-          }
-          await c.query(insertMsgs, [key.account, key.name, seqs, subjects, hdrs, datas, tss])
-        } else {
-          await c.query(op.kind === "remove" ? removeMsg : removeBelow, [key.account, key.name, op.seq])
-        }
+        if (op.kind === "append") await c.query(insertMsgs, [key.account, key.name, ...columns(op.msgs)])
+        else await c.query(op.kind === "remove" ? removeMsg : removeBelow, [key.account, key.name, op.seq])
       }
     })
+  }
   return { write, end: conn.end }
 }
 
