@@ -40,7 +40,7 @@ describePostgres("cluster store", () => {
     const again = await openStore(server.url)
     await again.close()
     const { rows } = await admin.query("SELECT version FROM ejs_schema")
-    expect(rows).toEqual([{ version: 1 }])
+    expect(rows).toEqual([{ version: 2 }])
   })
 
   it("acquire: term 1, refused while live, taken with term 2 once expired, term 3 on the owner's re-acquire", async () => {

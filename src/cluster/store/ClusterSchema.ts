@@ -1,11 +1,12 @@
 /**
  * The cluster store's tables (PostgreSQL). Created when missing; `ejs_schema` holds the version so
- * a later release can migrate (R3 will add stream log tables keyed by the same (account, name)).
+ * a later release can migrate. Version 2 added the replicated stream logs (ejs_logs, ejs_msgs), keyed
+ * by the same (account, name) as ejs_streams.
  *
  * Every time the brokers compare is PostgreSQL's `now()`: broker clocks may drift apart, the
  * store's clock is the one all of them read.
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /** One statement per entry: run in one transaction under an advisory lock, so racing starts agree. */
 export const DDL: ReadonlyArray<string> = [
@@ -54,6 +55,39 @@ export const DDL: ReadonlyArray<string> = [
     name TEXT NOT NULL,
     config JSONB NOT NULL,
     created TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (account, stream, name),
+    FOREIGN KEY (account, stream) REFERENCES ejs_streams (account, name) ON DELETE CASCADE
+  )`,
+  // Version 2: a replicated stream's log. `first_seq`/`last_seq`/`last_ts` are its bounds after the last commit
+  // (a purge past the end or deletes at the tail leave no row to tell them); `ejs_msgs` holds the live
+  // messages (a removed message is a deleted row). Subjects are bytes: any subject round-trips exactly.
+  `CREATE TABLE IF NOT EXISTS ejs_logs (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    first_seq BIGINT NOT NULL,
+    last_seq BIGINT NOT NULL,
+    last_ts BIGINT NOT NULL,
+    PRIMARY KEY (account, name),
+    FOREIGN KEY (account, name) REFERENCES ejs_streams (account, name) ON DELETE CASCADE
+  )`,
+  `CREATE TABLE IF NOT EXISTS ejs_msgs (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    subject BYTEA NOT NULL,
+    hdr BYTEA,
+    data BYTEA NOT NULL,
+    ts BIGINT NOT NULL,
+    PRIMARY KEY (account, name, seq),
+    FOREIGN KEY (account, name) REFERENCES ejs_logs (account, name) ON DELETE CASCADE
+  )`,
+  // Version 2: a replicated stream's consumer journals, each as its folded state (JSON text), written
+  // by the stream's owner under the stream's lease.
+  `CREATE TABLE IF NOT EXISTS ejs_consumer_states (
+    account TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
     PRIMARY KEY (account, stream, name),
     FOREIGN KEY (account, stream) REFERENCES ejs_streams (account, name) ON DELETE CASCADE
   )`

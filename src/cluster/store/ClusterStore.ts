@@ -424,7 +424,9 @@ const migrate = (pool: pg.Pool): Effect.Effect<void, ClusterStoreError> =>
         for (const stmt of DDL) yield* run(c, "migrate", stmt)
         const rows = yield* run(c, "migrate", "SELECT max(version) AS v FROM ejs_schema")
         const v = rows[0]?.v
-        if (v === null || v === undefined) {
+        // Every version's tables are created above when missing, so an older store is brought up by
+        // recording the new version.
+        if (v === null || v === undefined || Number(v) < SCHEMA_VERSION) {
           yield* run(c, "migrate", "INSERT INTO ejs_schema (version) VALUES ($1)", [SCHEMA_VERSION])
         } else if (Number(v) > SCHEMA_VERSION) {
           yield* run(c, "migrate", "ROLLBACK")
