@@ -151,10 +151,25 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
         }
         return all
       }
+      // WebSocket clients get the cluster's WebSocket URLs instead (nats-server ws_connect_urls).
+      const ownWsUrls = server.websocket?.connectUrls ?? []
+      const wsClientUrls = (): Array<string> => {
+        const all = [...ownWsUrls]
+        for (const r of routes.values()) {
+          for (const u of r.remoteInfo?.ws_connect_urls ?? []) if (!all.includes(u)) all.push(u)
+        }
+        return all
+      }
       // nats-server sends no INFO while shutting down: clients must keep the other servers to move to.
       let stopping = false
       const publishClientInfo = () => {
-        if (!stopping) server.setClusterInfo(clusterName, settings.noAdvertise ? undefined : clientUrls())
+        if (stopping) return
+        if (settings.noAdvertise) server.setClusterInfo(clusterName, undefined)
+        else {server.setClusterInfo(
+            clusterName,
+            clientUrls(),
+            server.websocket === undefined ? undefined : wsClientUrls()
+          )}
       }
 
       // --- route INFO ---------------------------------------------------------------------------
@@ -175,6 +190,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           cluster: clusterName,
           ...(dynamic ? { dynamic: true } : {}),
           ...(settings.noAdvertise ? {} : { connect_urls: ownUrls }),
+          ...(settings.noAdvertise || ownWsUrls.length === 0 ? {} : { ws_connect_urls: ownWsUrls }),
           ...(settings.advertise === undefined ? {} : { ip: `nats-route://${settings.advertise}/` }),
           lnoc: true
         }

@@ -22,6 +22,8 @@ export interface RouteInfo {
   readonly dynamic?: boolean
   /** The sender's client URLs (what clients may connect to). */
   readonly connect_urls?: ReadonlyArray<string>
+  /** The sender's WebSocket client URLs (what its WebSocket clients may connect to). */
+  readonly ws_connect_urls?: ReadonlyArray<string>
   /** Gossip: where another server's routes listen (`nats-route://host:port/`). */
   readonly ip?: string
   readonly nonce?: string
@@ -60,6 +62,7 @@ const types: Record<string, "string" | "number" | "boolean" | "strings"> = {
   cluster: "string",
   dynamic: "boolean",
   connect_urls: "strings",
+  ws_connect_urls: "strings",
   ip: "string",
   nonce: "string",
   lnoc: "boolean",

@@ -45,10 +45,15 @@ export interface ServerShape {
   /** The WebSocket listener (`websocket {}`), once bound; undefined = off. */
   readonly websocket: WebsocketListener | undefined
   /**
-   * The cluster this server is in and the client URLs of every server in it (undefined with
-   * `no_advertise`): later INFOs carry them, and clients that take async INFO get one now.
+   * The cluster this server is in and the client URLs of every server in it, TCP and WebSocket
+   * (undefined with `no_advertise`): later INFOs carry them (a WebSocket client gets the WebSocket
+   * ones as its `connect_urls`), and clients that take async INFO get one now.
    */
-  readonly setClusterInfo: (cluster: string, connectUrls: ReadonlyArray<string> | undefined) => void
+  readonly setClusterInfo: (
+    cluster: string,
+    connectUrls: ReadonlyArray<string> | undefined,
+    wsConnectUrls?: ReadonlyArray<string> | undefined
+  ) => void
   /** Observes clients that finished CONNECT and their closes (the system account's events); returns the unwatch. */
   readonly watchClients: (watcher: ClientWatcher) => () => void
 }
@@ -88,6 +93,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
           : new Authenticator({ ...c.auth, timeoutMs: effectiveTimeoutMs(c.auth, c.tls?.timeoutMs) })
       const auth = makeAuth(config)
 
+      /** The cluster's WebSocket client URLs (undefined: single server or `no_advertise`). */
+      let wsConnectUrls: ReadonlyArray<string> | undefined = undefined
       let infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
         server_name: serverName,
@@ -183,7 +190,13 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       boundPort = listener.port
       const websocket = config.websocket === undefined
         ? undefined
-        : yield* startWebsocket(config.websocket, { ctx, infoBase: () => infoBase, log, accept })
+        : yield* startWebsocket(config.websocket, {
+          ctx,
+          infoBase: () => infoBase,
+          wsConnectUrls: () => wsConnectUrls,
+          log,
+          accept
+        })
 
       const sweepEvery = Math.max(10, Math.min(1000, Math.floor(config.pingIntervalMs / 2)))
       yield* Effect.acquireRelease(
@@ -234,7 +247,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         slowConsumers: () => slowConsumers,
         closedStats: () => closedStats,
         websocket: websocket?.listener,
-        setClusterInfo: (cluster, connectUrls) => {
+        setClusterInfo: (cluster, connectUrls, wsUrls) => {
+          wsConnectUrls = wsUrls === undefined ? undefined : [...wsUrls]
           const { connect_urls: _, ...rest } = infoBase
           infoBase = { ...rest, cluster, ...(connectUrls === undefined ? {} : { connect_urls: [...connectUrls] }) }
           for (const c of connections) c.sendAsyncInfo()

@@ -62,6 +62,8 @@ export interface WebsocketNeeds {
   readonly ctx: MutableContext
   /** The TCP INFO fields, as the last reload left them. */
   readonly infoBase: () => InfoBase
+  /** The cluster's WebSocket client URLs, sent as `connect_urls` (nats-server generateClientInfoJSON). */
+  readonly wsConnectUrls?: () => ReadonlyArray<string> | undefined
   readonly log: Logger
   readonly accept: (wire: Wire, ctx: ConnectionContext) => void
 }
@@ -121,10 +123,13 @@ export const startWebsocket = (
     wsCtx.auth = websocketAuth(ctx.config, ws)
     wsCtx.tlsMap = ws.tls?.map === true && ctx.config.auth?.operator === undefined
     wsCtx.info = (cid, clientIp, nonce) => {
-      const { tls_required: _r, tls_verify: _v, auth_required: authRequired, ...base } = needs.infoBase()
+      const { tls_required: _r, tls_verify: _v, auth_required: authRequired, connect_urls: _u, ...base } = needs
+        .infoBase()
       const c = ctx.config
+      const wsUrls = needs.wsConnectUrls?.()
       return encodeInfo({
         ...base,
+        ...(wsUrls === undefined ? {} : { connect_urls: [...wsUrls] }),
         host: ws.host,
         port,
         ...(authRequired === true || authOverride(ws) ? { auth_required: true } : {}),
