@@ -17,10 +17,10 @@ import { apiErrorResponse } from "../../../src/jetstream/model/ApiError.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
-  encodeStreamConfig,
   type ServerStreamLimits,
   type StreamConfig
 } from "../../../src/jetstream/model/StreamConfig.ts"
+import { encodeStreamConfig } from "../../../src/jetstream/model/StreamConfigEncode.ts"
 import { natsServerPath, type RunningNatsServer, startNatsServer } from "../../support/Broker.ts"
 
 const natsServer = natsServerPath()

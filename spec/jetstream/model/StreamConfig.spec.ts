@@ -4,14 +4,13 @@ import { ApiError, ApiErrors } from "../../../src/jetstream/model/ApiError.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
-  encodeStreamConfig,
   isValidName,
-  sameConfig,
   type ServerStreamLimits,
   type StreamConfig,
   subjectsCollide,
   subjectsOverlap
 } from "../../../src/jetstream/model/StreamConfig.ts"
+import { encodeStreamConfig, sameConfig } from "../../../src/jetstream/model/StreamConfigEncode.ts"
 import { defaultStreamConfig } from "../../support/StreamConfigs.ts"
 
 const invalidConfig = (description: string): ApiError =>

@@ -12,11 +12,11 @@ import * as Requests from "../model/Requests.ts"
 import {
   decodeStreamCreate,
   decodeStreamUpdate,
-  sameConfig,
   type ServerStreamLimits,
   type StreamConfig,
   subjectsOverlap
 } from "../model/StreamConfig.ts"
+import { sameConfig } from "../model/StreamConfigEncode.ts"
 import { lookupMessage } from "../stream/DirectGet.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { storedMessage, streamHasSubject, streamInfo, subjectsPage } from "../stream/StreamInfo.ts"

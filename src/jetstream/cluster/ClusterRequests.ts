@@ -20,7 +20,8 @@ import type { ApiBody } from "../api/StreamApi.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import * as Requests from "../model/Requests.ts"
-import { decodeStreamCreate, sameConfig, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
+import { decodeStreamCreate, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
+import { sameConfig } from "../model/StreamConfigEncode.ts"
 import type { AccountGate, Decision, LocalAccount } from "./ClusterGate.ts"
 import {
   type ClusterView,

@@ -18,7 +18,7 @@ import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.t
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { createStream } from "../api/StreamApi.ts"
 import { encodeJson } from "../codec/Json.ts"
-import { encodeStreamConfig } from "../model/StreamConfig.ts"
+import { encodeStreamConfig } from "../model/StreamConfigEncode.ts"
 import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
 import { makeGate } from "./ClusterRequests.ts"
 import { type ClusterView, key, LEASE_MS, type MetaClusterOptions, metaFence, TICK_MS } from "./ClusterView.ts"

@@ -7,7 +7,7 @@ import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { fromWire, overlaps } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
-import { encodeStreamConfig } from "../model/StreamConfig.ts"
+import { encodeStreamConfig } from "../model/StreamConfigEncode.ts"
 import type { StreamActor } from "./StreamActor.ts"
 
 export interface StateOptions {
