@@ -94,7 +94,10 @@ if (result.checkConfig === true) {
 const mqttRefusal = MqttConfigFile.validate(config.mqtt, {
   serverName: config.serverName,
   jetstream: config.jetstream,
-  authConfigured: config.auth !== undefined
+  users: config.auth?.users ?? [],
+  nkeys: config.auth?.nkeys.length ?? 0,
+  trusted: config.auth?.operator !== undefined,
+  accounts: config.accounts !== undefined
 })
 if (mqttRefusal !== undefined) fail([mqttRefusal])
 

@@ -27,6 +27,23 @@ const errors = (text: string) => {
   return r._tag === "Failure" ? r.errors.map((e) => e.message) : []
 }
 
+/** nats-server validateMQTTOptions's refusals of the block's authorization, with its texts. */
+const AUTH_REFUSALS: ReadonlyArray<readonly [string, string]> = [
+  [`mqtt { port: 38510, no_auth_user: a }`, `no_auth_user: "a" present, but users are not defined`],
+  [
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38511, no_auth_user: a }`,
+    `no_auth_user: "a" not present as user in authorization block or account configuration`
+  ],
+  [
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38512, authorization { user: u, password: p } }`,
+    "mqtt authentication username not compatible with presence of users/nkeys"
+  ],
+  [
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38513, authorization { token: t } }`,
+    "mqtt authentication token not compatible with presence of users/nkeys"
+  ]
+]
+
 describe("mqtt config block", () => {
   it("reads port, host, ack_wait and max_ack_pending (with aliases) and defaults", () => {
     const r = load(
@@ -61,9 +78,7 @@ describe("mqtt config block", () => {
     ])
     expect(errors(`mqtt { port: 1883, ack_wait: "-1s" }`)).toEqual(["ack wait must be a positive value"])
     expect(errors(`mqtt { port: 1883, bogus: 1 }`)).toEqual([`unknown field "bogus"`])
-    expect(errors(`mqtt { port: 1883, no_auth_user: "a" }`)).toEqual([
-      "mqtt.no_auth_user is not supported yet; refusing to start without it"
-    ])
+    expect(errors(`mqtt { port: 1883, authorization { user: u, bogus: 1 } }`)).toEqual([`unknown field "bogus"`])
     expect(errors(`mqtt { port: 1883, tls { cert_file: "x" } }`)).toEqual([
       "mqtt.tls is not supported yet; refusing to start without it"
     ])
@@ -82,17 +97,27 @@ describe("mqtt config block", () => {
     const b = await runCli(["-c", noJs, "-p", "-1"])
     expect(b.code).toBe(1)
     expect(b.stderr).toContain("mqtt requires JetStream to be enabled if running in standalone mode")
-    const withAuth = write(
-      `server_name: s1\njetstream: true\nstore_dir: "${dir}/js2"\nauthorization { token: t }\nmqtt { port: 37013 }`
+    for (const [conf, text] of AUTH_REFUSALS) {
+      const r = await runCli([
+        "-c",
+        write(`server_name: s1\njetstream: true\nstore_dir: "${dir}/js2"\n${conf}`),
+        "-p",
+        "-1"
+      ])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toContain(text)
+    }
+    const accounts = write(
+      `server_name: s1\njetstream: true\nstore_dir: "${dir}/js3"\naccounts { A: { users: [{ user: a, password: p }] } }\nmqtt { port: 38514 }`
     )
-    const c = await runCli(["-c", withAuth, "-p", "-1"])
-    expect(c.code).toBe(1)
-    expect(c.stderr).toContain("mqtt with server authentication")
+    const d = await runCli(["-c", accounts, "-p", "-1"])
+    expect(d.code).toBe(1)
+    expect(d.stderr).toContain("mqtt with accounts {} is not supported yet")
   })
 
   const nats = natsServerPath()
   if (nats === undefined) console.log("mqtt config differential skipped: nats-server is not on PATH")
-  it.skipIf(nats === undefined)("nats-server 2.9.10 refuses the same two configs with the same texts", () => {
+  it.skipIf(nats === undefined)("nats-server 2.9.10 refuses the same configs with the same texts", () => {
     const run = (conf: string) =>
       spawnSync(nats!, ["-c", write(conf), "-p", "-1"], { encoding: "utf8", timeout: 10_000 })
     expect(run(`jetstream: true\nstore_dir: "${dir}/n1"\nmqtt { port: 37014 }`).stderr).toContain(
@@ -101,5 +126,9 @@ describe("mqtt config block", () => {
     expect(run(`server_name: s1\nmqtt { port: 37015 }`).stderr).toContain(
       "mqtt requires JetStream to be enabled if running in standalone mode"
     )
+    for (const [conf, text] of AUTH_REFUSALS) {
+      expect(run(`server_name: s1\njetstream { store_dir: "${dir}/n2" }\n${conf.replace(/385(\d\d)/, "386$1")}`).stderr)
+        .toContain(text)
+    }
   })
 })

@@ -15,6 +15,11 @@ export const mqttSettings = (port: number, over: Partial<MqttSettings> = {}): Mq
   consumerReplicas: 0,
   consumerMemoryStorage: false,
   consumerInactiveThresholdMs: 0,
+  user: undefined,
+  password: undefined,
+  token: undefined,
+  authTimeoutSeconds: undefined,
+  noAuthUser: undefined,
   ...over
 })
 

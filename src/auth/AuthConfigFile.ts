@@ -230,6 +230,8 @@ export const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssu
     }
     const standardAllowed = types === undefined || types.length === 0 || types.includes("STANDARD")
     const websocketAllowed = types === undefined || types.length === 0 || types.includes("WEBSOCKET")
+    // An MQTT client over TCP is connection type MQTT (MQTT_WS is MQTT over WebSocket, not served here).
+    const mqttAllowed = types === undefined || types.length === 0 || types.includes("MQTT")
     if (nkey === "" && user === "") {
       issues.error(item.pos, "User entry requires a user")
       return undefined
@@ -243,14 +245,21 @@ export const users = (e: ConfigEntry, duration: DurationParser, issues: AuthIssu
         issues.error(item.pos, "Nkey users do not take usernames or passwords")
         return undefined
       }
-      out.nkeys.push({ nkey, permissions: perms, standardAllowed, ...(websocketAllowed ? {} : { websocketAllowed }) })
+      out.nkeys.push({
+        nkey,
+        permissions: perms,
+        standardAllowed,
+        ...(websocketAllowed ? {} : { websocketAllowed }),
+        ...(mqttAllowed ? {} : { mqttAllowed })
+      })
     } else {
       out.users.push({
         user,
         password,
         permissions: perms,
         standardAllowed,
-        ...(websocketAllowed ? {} : { websocketAllowed })
+        ...(websocketAllowed ? {} : { websocketAllowed }),
+        ...(mqttAllowed ? {} : { mqttAllowed })
       })
     }
   }

@@ -14,6 +14,8 @@ export interface PasswordUser {
   readonly standardAllowed?: boolean
   /** False when `allowed_connection_types` excludes WEBSOCKET (undefined = allowed). */
   readonly websocketAllowed?: boolean
+  /** False when `allowed_connection_types` excludes MQTT (undefined = allowed). */
+  readonly mqttAllowed?: boolean
   /** The account the user belongs to (`accounts { A: { users } }`); undefined = the global account. */
   readonly account?: string
 }
@@ -24,6 +26,7 @@ export interface NkeyUser {
   readonly permissions: Permissions | undefined
   readonly standardAllowed?: boolean
   readonly websocketAllowed?: boolean
+  readonly mqttAllowed?: boolean
   readonly account?: string
 }
 
@@ -80,6 +83,13 @@ export const forWebsocket = (a: AuthSettings): AuthSettings => ({
   ...a,
   users: a.users.map((u) => ({ ...u, standardAllowed: u.websocketAllowed !== false })),
   nkeys: a.nkeys.map((n) => ({ ...n, standardAllowed: n.websocketAllowed !== false }))
+})
+
+/** The settings as MQTT clients see them (users' MQTT permission where the authenticator checks it). */
+export const forMqtt = (a: AuthSettings): AuthSettings => ({
+  ...a,
+  users: a.users.map((u) => ({ ...u, standardAllowed: u.mqttAllowed !== false })),
+  nkeys: a.nkeys.map((n) => ({ ...n, standardAllowed: n.mqttAllowed !== false }))
 })
 
 /** nats-server configureAuthorization: any of these makes INFO say `auth_required`. */

@@ -86,8 +86,8 @@ export class Authenticator {
 
   readonly settings: AuthSettings
 
-  /** `connectionType`: the listener's, for JWT `allowed_connection_types` (users carry theirs, AuthSettings.forWebsocket). */
-  constructor(settings: AuthSettings, connectionType: "STANDARD" | "WEBSOCKET" = "STANDARD") {
+  /** `connectionType`: the listener's, for JWT `allowed_connection_types` (users carry theirs, AuthSettings.forWebsocket/forMqtt). */
+  constructor(settings: AuthSettings, connectionType: "STANDARD" | "WEBSOCKET" | "MQTT" = "STANDARD") {
     this.settings = settings
     this.required = authRequired(settings)
     this.needsNonce = nonceRequired(settings)

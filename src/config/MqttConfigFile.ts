@@ -3,10 +3,13 @@
  * `validateMQTTOptions`): key names and aliases, the `max_ack_pending` range and the start-up
  * refusals (no `server_name`, no JetStream) with nats-server's texts.
  *
- * Keys that would change who may connect or where the data lives, and that are not built here
- * (`tls`, `authorization`, `no_auth_user`, `js_domain`), refuse the start rather than run the MQTT
- * port open or against the wrong domain.
+ * `authorization { user, password, token, timeout }` and `no_auth_user` override the top-level
+ * credentials for MQTT clients (nats-server mqttConfigAuth). Keys that would change who may connect
+ * or where the data lives, and that are not built here (`tls`, `js_domain`), refuse the start
+ * rather than run the MQTT port open or against the wrong domain.
  */
+import { checkNoAuthUser } from "../auth/AuthConfigFile.ts"
+import type { PasswordUser } from "../auth/AuthSettings.ts"
 import type { ConfigEntry, Position } from "./ConfigValue.ts"
 
 export interface MqttSettings {
@@ -22,7 +25,18 @@ export interface MqttSettings {
   readonly consumerMemoryStorage: boolean
   /** 0 = JetStream never removes a session's idle durable consumers. */
   readonly consumerInactiveThresholdMs: number
+  /** `authorization { user, password, token }` of the block: overrides the top level's for MQTT clients. */
+  readonly user: string | undefined
+  readonly password: string | undefined
+  readonly token: string | undefined
+  /** Seconds; undefined or 0 = the top-level auth timeout. */
+  readonly authTimeoutSeconds: number | undefined
+  readonly noAuthUser: string | undefined
 }
+
+/** nats-server mqttConfigAuth: any of these replaces the top-level credentials for MQTT clients. */
+export const authOverride = (m: MqttSettings): boolean =>
+  (m.user ?? "") !== "" || (m.token ?? "") !== "" || (m.noAuthUser ?? "") !== ""
 
 export const DEFAULT_ACK_WAIT_MS = 30_000
 export const DEFAULT_MAX_ACK_PENDING = 1024
@@ -34,9 +48,6 @@ export interface MqttIssues {
 
 const REFUSED: Record<string, string> = {
   tls: "mqtt.tls is not supported yet; refusing to start without it",
-  authorization: "mqtt.authorization is not supported yet; refusing to start without it",
-  authentication: "mqtt.authorization is not supported yet; refusing to start without it",
-  no_auth_user: "mqtt.no_auth_user is not supported yet; refusing to start without it",
   js_domain: "mqtt.js_domain is not supported yet (MQTT state lives in this server's JetStream); refusing to start"
 }
 
@@ -68,7 +79,7 @@ export const mqttBlock = (
     failed = true
     issues.error(f.keyPos, message)
   }
-  const out = {
+  const out: { -readonly [K in keyof MqttSettings]: MqttSettings[K] } = {
     host: "0.0.0.0",
     port: 0,
     ackWaitMs: 0,
@@ -76,7 +87,17 @@ export const mqttBlock = (
     streamReplicas: 0,
     consumerReplicas: 0,
     consumerMemoryStorage: false,
-    consumerInactiveThresholdMs: 0
+    consumerInactiveThresholdMs: 0,
+    user: undefined,
+    password: undefined,
+    token: undefined,
+    authTimeoutSeconds: undefined,
+    noAuthUser: undefined
+  }
+  const str = (f: ConfigEntry, name: string): string | undefined => {
+    if (f.value._tag === "String") return f.value.value
+    fail(f, `${name}: expected a string`)
+    return undefined
   }
   const int = (f: ConfigEntry): number | undefined => {
     if (f.value._tag === "Integer") return f.value.value
@@ -148,6 +169,13 @@ export const mqttBlock = (
         else out.consumerInactiveThresholdMs = ms
         break
       }
+      case "authorization":
+      case "authentication":
+        simpleAuth(f, out, str, fail)
+        break
+      case "no_auth_user":
+        out.noAuthUser = str(f, `mqtt.${f.key}`)
+        break
       default:
         if (!f.usedAsVariable) fail(f, `unknown field "${f.key}"`)
     }
@@ -164,6 +192,45 @@ export const mqttBlock = (
   }
 }
 
+/** nats-server parseSimpleAuth: user/username, pass/password, token, timeout (seconds); users are not part of it. */
+const simpleAuth = (
+  f: ConfigEntry,
+  out: {
+    user: string | undefined
+    password: string | undefined
+    token: string | undefined
+    authTimeoutSeconds: number | undefined
+  },
+  str: (f: ConfigEntry, name: string) => string | undefined,
+  fail: (f: ConfigEntry, message: string) => void
+): void => {
+  if (f.value._tag !== "Map") return fail(f, `mqtt.${f.key}: expected a block`)
+  for (const g of f.value.entries.values()) {
+    const name = `mqtt.${f.key}.${g.key}`
+    switch (g.key.toLowerCase()) {
+      case "user":
+      case "username":
+        out.user = str(g, name)
+        break
+      case "pass":
+      case "password":
+        out.password = str(g, name)
+        break
+      case "token":
+        out.token = str(g, name)
+        break
+      case "timeout": {
+        // As nats-server: a number of seconds; any other type means 1 second.
+        const v = g.value
+        out.authTimeoutSeconds = v._tag === "Integer" || v._tag === "Float" ? v.value : 1
+        break
+      }
+      default:
+        if (!g.usedAsVariable) fail(g, `unknown field "${g.key}"`)
+    }
+  }
+}
+
 /**
  * nats-server `validateMQTTOptions`, after the command line is merged (`-n` and `-js` count): the
  * text of the first refusal, or undefined. A port of 0 means no MQTT listener, as in nats-server.
@@ -173,7 +240,13 @@ export const validate = (
   server: {
     readonly serverName: string | undefined
     readonly jetstream: boolean
-    readonly authConfigured: boolean
+    /** Password users of the top level and of the accounts. */
+    readonly users: ReadonlyArray<PasswordUser>
+    readonly nkeys: number
+    /** `operator` / `trusted` configured. */
+    readonly trusted: boolean
+    /** `accounts {}` configured. */
+    readonly accounts: boolean
   }
 ): string | undefined => {
   if (mqtt === undefined || mqtt.port === 0) return undefined
@@ -181,10 +254,24 @@ export const validate = (
     return "mqtt requires server name to be explicitly set"
   }
   if (!server.jetstream) return "mqtt requires JetStream to be enabled if running in standalone mode"
-  // MQTT CONNECT's user name and password are not checked against the server's users yet: refusing
-  // beats running an MQTT port that bypasses authentication.
-  if (server.authConfigured) {
-    return "mqtt with server authentication (authorization, accounts users, operator) is not supported yet; refusing to start"
+  if ((mqtt.noAuthUser ?? "") !== "") {
+    if (server.trusted) return "no_auth_user not compatible with Trusted Operator"
+    let problem: string | undefined
+    const at: Position = { file: "", line: 0, column: 0 }
+    checkNoAuthUser(mqtt.noAuthUser!, server.users, at, { error: (_p, m) => (problem ??= m) })
+    if (problem !== undefined) return problem
+  }
+  if (server.users.length > 0 || server.nkeys > 0) {
+    if ((mqtt.user ?? "") !== "") return "mqtt authentication username not compatible with presence of users/nkeys"
+    if ((mqtt.token ?? "") !== "") return "mqtt authentication token not compatible with presence of users/nkeys"
+  }
+  // MQTT sessions live in the global account's JetStream, which has none once accounts are
+  // configured (as in nats-server); operator mode users all belong to other accounts.
+  if (server.trusted) {
+    return "mqtt with operator mode (trusted keys, accounts in JWTs) is not supported yet; refusing to start"
+  }
+  if (server.accounts) {
+    return "mqtt with accounts {} is not supported yet (MQTT state lives in the global account's JetStream); refusing to start"
   }
   return undefined
 }

@@ -12,10 +12,13 @@ import { Effect } from "effect"
 import * as mqtt from "mqtt-packet"
 import { randomBytes } from "node:crypto"
 import type * as net from "node:net"
+import type { Authenticator } from "../auth/Authenticator.ts"
+import type { ClientPermissions } from "../auth/Permissions.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter, Subscription } from "../core/Router.ts"
 import { headerValue } from "../protocol/Headers.ts"
 import { fromWire, matches, toWire } from "../subject/Subject.ts"
+import { authenticateMqtt } from "./MqttAuth.ts"
 import {
   background,
   hash,
@@ -37,6 +40,10 @@ export interface MqttContext {
   readonly debug: (message: string) => void
   /** The server's max_payload: a bigger PUBLISH closes the connection, as a NATS client's would. */
   readonly maxPayload: number
+  /** Undefined when MQTT clients need no credentials (MqttAuth.ts). */
+  readonly auth: Authenticator | undefined
+  /** Authentication and permission violations, logged as errors as nats-server does. */
+  readonly error: (message: string) => void
 }
 
 /** nats-server `mqttMaxAckTotalLimit`: the max_ack_pending of one session's QoS 1 and 2 subscriptions added up. */
@@ -86,6 +93,11 @@ export class MqttConnection {
   private readonly released = new Set<number>()
   private lastSeen = Date.now()
   private keepalive: ReturnType<typeof setInterval> | undefined
+  /** Until CONNECT when credentials are required (nats-server's auth timer). */
+  private authTimer: ReturnType<typeof setTimeout> | undefined
+  /** The authenticated user's; undefined = unrestricted. */
+  private perms: ClientPermissions | undefined
+  private who: string | undefined
 
   private readonly socket: net.Socket
   private readonly ctx: MqttContext
@@ -102,6 +114,10 @@ export class MqttConnection {
     })
     socket.on("error", () => this.close("socket error"))
     socket.on("close", () => this.close("connection closed"))
+    if (ctx.auth !== undefined) {
+      this.authTimer = setTimeout(() => this.close("Authentication Timeout"), ctx.auth.timeoutMs)
+      this.authTimer.unref()
+    }
   }
 
   private corked = false
@@ -180,6 +196,15 @@ export class MqttConnection {
       const w = topicToSubject(p.will.topic)
       if (!w.ok) return this.close(`will topic: ${w.error}`)
     }
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer)
+    const authed = authenticateMqtt(this.ctx.auth, p.username, p.password, this.socket.remoteAddress ?? "")
+    if (!authed.ok) {
+      this.ctx.error(`MQTT ${p.clientId === "" ? "client" : p.clientId}: ${authed.log}`)
+      this.send({ cmd: "connack", returnCode: authed.returnCode, sessionPresent: false })
+      return this.close(authed.log)
+    }
+    this.perms = authed.permissions
+    this.who = authed.who
     this.clientId = p.clientId === "" ? nuid() : p.clientId
     this.clean = clean
     this.will = p.will
@@ -267,6 +292,16 @@ export class MqttConnection {
       return false
     }
     const subject = toWire(converted.subject)
+    if (this.perms !== undefined && !this.perms.canPublish(subject)) {
+      // nats-server drops it (not routed, stored nor retained) and still acknowledges a QoS 1 PUBLISH.
+      this.ctx.error(
+        `MQTT ${this.clientId}: Publish Violation - User ${JSON.stringify(this.who ?? "")}, Subject ${
+          JSON.stringify(subject)
+        }`
+      )
+      done?.()
+      return true
+    }
     const hdr = PUB_HEADERS[qos]
     const msg = new Uint8Array(hdr.length + payload.length)
     msg.set(hdr, 0)
@@ -392,6 +427,16 @@ export class MqttConnection {
       }
       const q: QoS = qos >= 2 ? 2 : qos >= 1 ? 1 : 0
       const subjects = filterSubjects(converted.subject)
+      const denied = this.perms === undefined ? undefined : subjects.find((s) => !this.perms!.canSubscribe(toWire(s)))
+      if (denied !== undefined) {
+        this.ctx.error(
+          `MQTT ${this.clientId}: Subscription Violation - User ${JSON.stringify(this.who ?? "")}, Subject ${
+            JSON.stringify(toWire(denied))
+          }`
+        )
+        granted.push(0x80)
+        continue
+      }
       if (q > 0) {
         const consumers = [...this.subs.values()].filter((s) => s.durable !== undefined).length
         const added = subjects.filter((s) => this.subs.get(s)?.durable === undefined).length
@@ -511,6 +556,7 @@ export class MqttConnection {
     this.state = "closed"
     this.ctx.debug(`MQTT ${this.clientId === "" ? "client" : this.clientId}: ${reason}`)
     if (this.keepalive !== undefined) clearInterval(this.keepalive)
+    if (this.authTimer !== undefined) clearTimeout(this.authTimer)
     const will = this.will
     this.will = undefined
     if (wasConnected && will !== undefined) {

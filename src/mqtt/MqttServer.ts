@@ -10,6 +10,7 @@ import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
 import * as JetStreamClient from "../embed/JetStreamClient.ts"
 import { Log } from "../log/Log.ts"
+import { mqttAuthenticator } from "./MqttAuth.ts"
 import { MqttConnection } from "./MqttConnection.ts"
 import { hash, MqttStore } from "./MqttStore.ts"
 
@@ -42,7 +43,9 @@ export class MqttServer extends Context.Service<MqttServer, MqttServerShape | un
       serverHash,
       sessions,
       debug: (m: string) => log.debug(m),
-      maxPayload: config.maxPayload
+      maxPayload: config.maxPayload,
+      auth: mqttAuthenticator(config, settings),
+      error: (m: string) => log.error(m)
     }
     const server = yield* Effect.acquireRelease(
       Effect.callback<net.Server, Error>((resume) => {
