@@ -3,7 +3,8 @@
  * servers: CONNACK return codes for good, bad, bcrypt and missing passwords, an empty user name, the
  * password as token, `no_auth_user`, `allowed_connection_types`, the `mqtt { authorization,
  * no_auth_user }` override, and what a user's publish/subscribe permissions do to MQTT PUBLISH
- * (dropped, still PUBACKed) and SUBSCRIBE (SUBACK 0x80). Our side runs without nats-server; the
+ * (dropped, still PUBACKed) and SUBSCRIBE (SUBACK 0x80), and `mqtt { tls }` (mqtts with MQTT.js,
+ * mutual TLS, a plain client on the TLS port). Our side runs without nats-server; the
  * comparison is skipped with the reason printed when it is not on PATH.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
@@ -22,6 +23,7 @@ import {
   startNatsServer
 } from "../support/Broker.ts"
 import { raw, sleep, until } from "../support/Mqtt.ts"
+import { makeCerts, type TestCerts } from "../tls/TlsCerts.ts"
 
 const natsServer = natsServerPath()
 if (natsServer === undefined) console.log("MQTT auth differential skipped: nats-server is not on PATH")
@@ -273,5 +275,54 @@ mqtt { host: 127.0.0.1, port: ${port}, no_auth_user: y }
       return granted
     })
     expect(got).toEqual([0, 128])
+  })
+})
+
+describe("mqtt { tls }", () => {
+  const certs: TestCerts = makeCerts()
+  afterAll(() => certs.remove())
+  const sides = both("tls", [38505, 38605], (store, port) =>
+    `server_name: s
+jetstream { store_dir: "${store}" }
+authorization { users: [ { user: u, password: up } ] }
+mqtt {
+  host: 127.0.0.1, port: ${port}
+  tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}", ca_file: "${certs.ca}", verify: true, timeout: 1 }
+}
+`)
+
+  /** How an MQTT.js connection attempt ends: "connected", or the CONNACK code / "failed". */
+  const attempt = async (url: string, options: mqtt.IClientOptions): Promise<string> => {
+    // MQTT.js neither resolves nor rejects when the socket closes before CONNACK: end events decide.
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 3000, ...options })
+    clients.push(c)
+    const outcome = await new Promise<string>((resolve) => {
+      c.once("connect", () => resolve("connected"))
+      c.once("error", (e) => {
+        const code = (e as { code?: unknown }).code
+        resolve(typeof code === "number" ? `connack ${code}` : "failed")
+      })
+      c.once("close", () => resolve("failed"))
+    })
+    c.end(true)
+    return outcome
+  }
+
+  it("serves mqtts with client certificates, and CONNECT credentials still apply", async () => {
+    const got = await compare(sides, async (s) => {
+      const secure = {
+        ca: fs.readFileSync(certs.ca),
+        cert: fs.readFileSync(certs.clientCert),
+        key: fs.readFileSync(certs.clientKey)
+      }
+      const url = `mqtts://127.0.0.1:${s.mqttPort}`
+      return {
+        good: await attempt(url, { ...secure, clientId: "tls1", username: "u", password: "up" }),
+        badPassword: await attempt(url, { ...secure, clientId: "tls2", username: "u", password: "no" }),
+        noClientCert: await attempt(url, { ca: secure.ca, clientId: "tls3", username: "u", password: "up" }),
+        plain: await attempt(`mqtt://127.0.0.1:${s.mqttPort}`, { clientId: "tls4", username: "u", password: "up" })
+      }
+    })
+    expect(got).toEqual({ good: "connected", badPassword: "connack 5", noClientCert: "failed", plain: "failed" })
   })
 })

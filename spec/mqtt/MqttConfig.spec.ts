@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { natsServerPath } from "../support/Broker.ts"
 import { runCli } from "../support/Process.ts"
+import { makeCerts } from "../tls/TlsCerts.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-mqtt-conf-"))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -72,7 +73,7 @@ describe("mqtt config block", () => {
     })
   })
 
-  it("refuses out-of-range values, unknown keys and unbuilt security keys", () => {
+  it("refuses out-of-range values, unknown keys and unbuilt keys; reads tls", () => {
     expect(errors(`mqtt { port: 1883, max_ack_pending: 70000 }`)).toEqual([
       "invalid value 70000, should in [0..65535] range"
     ])
@@ -80,7 +81,18 @@ describe("mqtt config block", () => {
     expect(errors(`mqtt { port: 1883, bogus: 1 }`)).toEqual([`unknown field "bogus"`])
     expect(errors(`mqtt { port: 1883, authorization { user: u, bogus: 1 } }`)).toEqual([`unknown field "bogus"`])
     expect(errors(`mqtt { port: 1883, tls { cert_file: "x" } }`)).toEqual([
-      "mqtt.tls is not supported yet; refusing to start without it"
+      "missing 'key_file' in TLS configuration"
+    ])
+    const certs = makeCerts()
+    const tls = `cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}"`
+    expect(errors(`mqtt { port: 1883, tls { ${tls}, verify_and_map: true } }`)).toEqual([
+      "mqtt.tls.verify_and_map is not supported yet; refusing to start"
+    ])
+    const ok = load(`mqtt { port: 1883, tls { ${tls}, timeout: 3 } }`)
+    expect(ok._tag === "Success" && ok.config.mqtt?.tls?.timeoutMs).toBe(3000)
+    certs.remove()
+    expect(errors(`mqtt { port: 1883, js_domain: "d" }`)).toEqual([
+      "mqtt.js_domain is not supported yet (MQTT state lives in this server's JetStream); refusing to start"
     ])
     expect(errors(`mqtt { port: 1883, stream_replicas: 3 }`)).toEqual([
       "mqtt.stream_replicas: replicas > 1 not supported in non-clustered mode"

@@ -20,6 +20,7 @@ export const mqttSettings = (port: number, over: Partial<MqttSettings> = {}): Mq
   token: undefined,
   authTimeoutSeconds: undefined,
   noAuthUser: undefined,
+  tls: undefined,
   ...over
 })
 

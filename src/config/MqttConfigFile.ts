@@ -4,12 +4,16 @@
  * refusals (no `server_name`, no JetStream) with nats-server's texts.
  *
  * `authorization { user, password, token, timeout }` and `no_auth_user` override the top-level
- * credentials for MQTT clients (nats-server mqttConfigAuth). Keys that would change who may connect
- * or where the data lives, and that are not built here (`tls`, `js_domain`), refuse the start
- * rather than run the MQTT port open or against the wrong domain.
+ * credentials for MQTT clients (nats-server mqttConfigAuth); `tls {}` makes the port mqtts. Keys
+ * that would change who may connect or where the data lives, and that are not built here
+ * (`js_domain`, `tls { verify_and_map }`), refuse the start rather than run the MQTT port open or
+ * against the wrong domain.
  */
 import { checkNoAuthUser } from "../auth/AuthConfigFile.ts"
 import type { PasswordUser } from "../auth/AuthSettings.ts"
+import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
+import { tlsBlock } from "../tls/TlsConfigFile.ts"
+import type { TlsSettings } from "../tls/TlsSettings.ts"
 import type { ConfigEntry, Position } from "./ConfigValue.ts"
 
 export interface MqttSettings {
@@ -32,6 +36,8 @@ export interface MqttSettings {
   /** Seconds; undefined or 0 = the top-level auth timeout. */
   readonly authTimeoutSeconds: number | undefined
   readonly noAuthUser: string | undefined
+  /** `tls {}`: mqtts, TLS from the first byte (nats-server's MQTT listener). */
+  readonly tls: TlsSettings | undefined
 }
 
 /** nats-server mqttConfigAuth: any of these replaces the top-level credentials for MQTT clients. */
@@ -47,7 +53,6 @@ export interface MqttIssues {
 }
 
 const REFUSED: Record<string, string> = {
-  tls: "mqtt.tls is not supported yet; refusing to start without it",
   js_domain: "mqtt.js_domain is not supported yet (MQTT state lives in this server's JetStream); refusing to start"
 }
 
@@ -92,7 +97,8 @@ export const mqttBlock = (
     password: undefined,
     token: undefined,
     authTimeoutSeconds: undefined,
-    noAuthUser: undefined
+    noAuthUser: undefined,
+    tls: undefined
   }
   const str = (f: ConfigEntry, name: string): string | undefined => {
     if (f.value._tag === "String") return f.value.value
@@ -173,6 +179,14 @@ export const mqttBlock = (
       case "authentication":
         simpleAuth(f, out, str, fail)
         break
+      case "tls": {
+        const t = tlsBlock(f, parseGoDuration, { error: (g, m) => fail(g, m) })
+        if (t === undefined) failed = true
+        else if (t.map) fail(f, "mqtt.tls.verify_and_map is not supported yet; refusing to start")
+        else if (t.handshakeFirst) fail(f, "mqtt.tls.handshake_first: not supported for mqtt (TLS always comes first)")
+        else out.tls = t
+        break
+      }
       case "no_auth_user":
         out.noAuthUser = str(f, `mqtt.${f.key}`)
         break

@@ -5,6 +5,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import { Router } from "../core/Router.ts"
@@ -49,12 +50,34 @@ export class MqttServer extends Context.Service<MqttServer, MqttServerShape | un
     }
     const server = yield* Effect.acquireRelease(
       Effect.callback<net.Server, Error>((resume) => {
-        const s = net.createServer((socket) => {
+        const accept = (socket: net.Socket) => {
           socket.setNoDelay(true)
           sockets.add(socket)
           socket.on("close", () => sockets.delete(socket))
           new MqttConnection(socket, ctx)
-        })
+        }
+        const t = settings.tls
+        // mqtts: TLS from the first byte; the MQTT connection starts once the handshake is done.
+        let s: net.Server
+        try {
+          s = t === undefined ? net.createServer(accept) : tls.createServer({
+            cert: t.cert,
+            key: t.key,
+            ...(t.verify && t.ca !== undefined ? { ca: t.ca } : {}),
+            requestCert: t.verify,
+            rejectUnauthorized: t.verify,
+            handshakeTimeout: t.timeoutMs
+          }, accept)
+        } catch (e) {
+          // A key that does not match its certificate, or PEM that does not parse.
+          return resume(Effect.fail(new Error(`mqtt.tls: ${(e as Error).message}`)))
+        }
+        if (t !== undefined) {
+          s.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+            const why = (err as Error & { reason?: string }).reason ?? err.message
+            log.error(`MQTT ${socket.remoteAddress ?? "?"}:${socket.remotePort ?? 0}: TLS handshake error: ${why}`)
+          })
+        }
         s.once("error", (e) => resume(Effect.fail(e)))
         s.listen(settings.port === -1 ? 0 : settings.port, settings.host, () => resume(Effect.succeed(s)))
       }),
@@ -65,7 +88,11 @@ export class MqttServer extends Context.Service<MqttServer, MqttServerShape | un
         })
     ).pipe(Effect.orDie)
     const address = server.address() as net.AddressInfo
-    log.info(`Listening for MQTT clients on mqtt://${settings.host}:${address.port}`)
+    log.info(
+      `Listening for MQTT clients on ${
+        settings.tls === undefined ? "mqtt" : "mqtts"
+      }://${settings.host}:${address.port}`
+    )
     return { port: address.port, connections: () => sockets.size }
   }))
 }
