@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import { make } from "../../src/config/BrokerConfig.ts"
 import { planReload } from "../../src/config/ReloadPlan.ts"
 import { natsServerPath, startNatsServer } from "../support/Broker.ts"
+import { mqttSettings } from "../support/Mqtt.ts"
 import { runCli, startCli } from "../support/Process.ts"
 
 const BEFORE = `authorization {
@@ -258,6 +259,15 @@ describe("reload plan", () => {
       authChanged: false,
       notices: ["Reloaded: ping_interval = 30s"]
     })
+  })
+  it("refuses an authorization change while the MQTT listener (which read the credentials at start) runs", () => {
+    const withMqtt = { ...base, mqtt: mqttSettings(1883) }
+    expect(planReload(withMqtt, { ...withMqtt, auth: { ...base.auth!, token: "u" } })).toEqual({
+      ok: false,
+      error: "config reload not supported for authorization while mqtt is enabled: restart the server"
+    })
+    const off = { ...base, mqtt: mqttSettings(0) }
+    expect(planReload(off, { ...off, auth: { ...base.auth!, token: "u" } })).toMatchObject({ ok: true })
   })
   it("refuses options that cannot change while running, naming them as nats-server does", () => {
     expect(planReload(base, { ...base, port: 4333 })).toEqual({

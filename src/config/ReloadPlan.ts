@@ -95,6 +95,14 @@ export const planReload = (current: BrokerConfig, next: BrokerConfig): ReloadPla
         if (current.auth?.operator !== undefined || next.auth?.operator !== undefined) {
           return { ok: false, error: "config reload not supported for operator mode (trusted operators and resolver)" }
         }
+        // The MQTT listener checks CONNECT against the credentials it read at start: a reload that
+        // changed them would leave MQTT admitting removed users.
+        if (current.mqtt !== undefined && current.mqtt.port !== 0) {
+          return {
+            ok: false,
+            error: "config reload not supported for authorization while mqtt is enabled: restart the server"
+          }
+        }
         const n = authNotices(current.auth ?? emptyAuth, next.auth ?? emptyAuth)
         if (typeof n === "string") return { ok: false, error: n }
         notices.push(...n)
