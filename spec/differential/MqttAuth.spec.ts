@@ -170,7 +170,7 @@ mqtt { host: 127.0.0.1, port: ${port} }
     })
   })
 
-  it("applies the user's permissions: denied SUBSCRIBE is 0x80, denied PUBLISH is dropped but acknowledged", async () => {
+  it("applies the user's permissions: denied SUBSCRIBE is 0x80, denied PUBLISH (or will) is dropped but acknowledged", async () => {
     const got = await compare(sides, async (s) => {
       const nc: NatsConnection = await connect({ servers: s.natsUrl, user: "admin", pass: "apass" })
       const seen: Array<string> = []
@@ -189,6 +189,15 @@ mqtt { host: 127.0.0.1, port: ${port} }
       const bob = await open(s.mqttPort, { clientId: "p-bob" })
       await bob.publishAsync("secret/x", "x", { qos: 1 })
       await bob.publishAsync("open/x", "x", { qos: 0 })
+      // Wills go through the same check when the socket drops without DISCONNECT.
+      for (const topic of ["secret/w", "open/w"]) {
+        const packet = {
+          ...connectPacket(`w-${topic}`, {}),
+          will: { topic, payload: Buffer.from("w"), qos: 0 as const, retain: false }
+        }
+        await raw([packet], s.mqttPort, 500, 4)
+      }
+      await until("the allowed will", () => seen.includes("open.w"))
       nc.publish("b.x", "from nats")
       nc.publish("a.z", "from nats")
       await until("a.z at alice", () => inbox.includes("a/z"))
@@ -201,9 +210,24 @@ mqtt { host: 127.0.0.1, port: ${port} }
     expect(got).toEqual({
       // "a/#" is "a.>" and "a" to both servers; "a" is outside alice's subscribe permission.
       granted: [0, 128, 128],
-      seen: ["a.one", "a.z", "b.x", "open.x"],
+      seen: ["a.one", "a.z", "b.x", "open.w", "open.x"],
       inbox: ["a/one", "a/z"]
     })
+  })
+
+  // nats-server 2.9.10 subscribes the consumer's `$MQTT.sub.<id>` deliver subject under the user's
+  // permissions, so a QoS 1 SUBSCRIBE inside them gets 0x80 unless `$MQTT.sub.>` is allowed too;
+  // nats-server 2.12+ (PR 7637) allows `$MQTT.` implicitly for MQTT clients, as here.
+  it("grants a QoS 1 SUBSCRIBE inside the user's permissions and delivers at QoS 1 (as nats-server 2.12+)", async () => {
+    const s = sides.ours!
+    const alice = await open(s.mqttPort, { clientId: "q-alice", username: "alice", password: "apass" })
+    expect(await suback(alice, { "a/q": { qos: 1 }, "b/q": { qos: 1 } })).toEqual([1, 128])
+    const got = new Promise<string>((r) => alice.once("message", (t, p, pk) => r(`${t} ${p} q${pk.qos}`)))
+    const pub = await open(s.mqttPort, { clientId: "q-admin", username: "admin", password: "apass" })
+    await pub.publishAsync("a/q", "one", { qos: 1 })
+    expect(await got).toBe("a/q one q1")
+    await alice.endAsync()
+    await pub.endAsync()
   })
 })
 
