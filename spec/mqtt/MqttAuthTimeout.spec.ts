@@ -1,6 +1,7 @@
 /**
  * The block's `authorization.timeout` (seconds, fractions allowed) closes an MQTT connection that
- * sends no CONNECT, as nats-server's auth timer does; a client that connects in time stays.
+ * sends no CONNECT, as nats-server's auth timer does; a client that connects in time stays; /varz
+ * shows it under mqtt.
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -19,6 +20,7 @@ beforeAll(async () => {
   fs.writeFileSync(
     file,
     `server_name: s
+http: "127.0.0.1:-1"
 jetstream { store_dir: "${dir}/js" }
 authorization { users: [{ user: g, password: gp }] }
 mqtt { host: 127.0.0.1, port: ${PORT}, authorization { timeout: 0.5 } }
@@ -48,6 +50,17 @@ describe("MQTT authorization timeout", () => {
   it("keeps a client that sent CONNECT in time past the timeout", async () => {
     const r = await raw([connect("t-g", "g", "gp")], PORT, 1500)
     expect(r).toEqual({ bytes: [0x20, 0x02, 0x00, 0x00], closed: false })
+  })
+
+  it("shows the block's auth timeout in /varz as nats-server does", async () => {
+    const varz = (await (await fetch(`http://127.0.0.1:${broker!.monitorPort}/varz`)).json()) as { mqtt: unknown }
+    expect(varz.mqtt).toEqual({
+      host: "127.0.0.1",
+      port: PORT,
+      auth_timeout: 0.5,
+      ack_wait: 30_000_000_000,
+      max_ack_pending: 1024
+    })
   })
 
   it("closes a connection without CONNECT after the block's authorization timeout", async () => {

@@ -68,6 +68,9 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     mqtt: config.mqtt === undefined || config.mqtt.port === 0 ? {} : {
       host: config.mqtt.host,
       port: config.mqtt.port,
+      ...((config.mqtt.noAuthUser ?? "") === "" ? {} : { no_auth_user: config.mqtt.noAuthUser }),
+      ...((config.mqtt.authTimeoutSeconds ?? 0) === 0 ? {} : { auth_timeout: config.mqtt.authTimeoutSeconds }),
+      ...(config.mqtt.tls === undefined ? {} : { tls_timeout: config.mqtt.tls.timeoutMs / 1000 }),
       ack_wait: durationNs(config.mqtt.ackWaitMs),
       max_ack_pending: config.mqtt.maxAckPending
     },
