@@ -80,6 +80,10 @@ describe("mqtt config block", () => {
     expect(errors(`mqtt { port: 1883, ack_wait: "-1s" }`)).toEqual(["ack wait must be a positive value"])
     expect(errors(`mqtt { port: 1883, bogus: 1 }`)).toEqual([`unknown field "bogus"`])
     expect(errors(`mqtt { port: 1883, authorization { user: u, bogus: 1 } }`)).toEqual([`unknown field "bogus"`])
+    // nats-server parseSimpleAuth: the block takes no users list.
+    expect(errors(`mqtt { port: 1883, authorization { users: [{ user: a, password: b }] } }`)).toEqual([
+      `unknown field "users"`
+    ])
     expect(errors(`mqtt { port: 1883, tls { cert_file: "x" } }`)).toEqual([
       "missing 'key_file' in TLS configuration"
     ])
