@@ -22,8 +22,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, startBroker } from "../support/Broker.ts"
 import { mqttSettings, raw, sleep, until } from "../support/Mqtt.ts"
 
-const OURS = 37401
-const THEIRS = 37402
+const OURS = 30401
+const THEIRS = 30402
 const natsServer = natsServerPath()
 if (natsServer === undefined) console.log("differential MQTT tests skipped: nats-server is not on PATH")
 
@@ -249,7 +249,7 @@ describe.skipIf(natsServer === undefined)("MQTT differential against nats-server
     const conf = path.join(dir, "nats.conf")
     fs.writeFileSync(
       conf,
-      `server_name: diff\nlisten: "127.0.0.1:37403"\njetstream { store_dir: "${dir}/js" }\nmqtt { host: 127.0.0.1, port: ${THEIRS} }\n`
+      `server_name: diff\nlisten: "127.0.0.1:30403"\njetstream { store_dir: "${dir}/js" }\nmqtt { host: 127.0.0.1, port: ${THEIRS} }\n`
     )
     nats = spawn(natsServer!, ["-c", conf], { stdio: ["ignore", "pipe", "pipe"] })
     let natsLog = ""
@@ -259,7 +259,7 @@ describe.skipIf(natsServer === undefined)("MQTT differential against nats-server
     const end = Date.now() + 10_000
     for (;;) {
       try {
-        theirs.nc = await connect({ servers: "127.0.0.1:37403" })
+        theirs.nc = await connect({ servers: "127.0.0.1:30403" })
         break
       } catch (e) {
         if (Date.now() > end) throw new Error(`nats-server did not start: ${String(e)}\n${natsLog}`)

@@ -126,7 +126,7 @@ const NOT_AUTHORIZED = [0x20, 0x02, 0x00, 0x05]
 const BAD_USER = [0x20, 0x02, 0x00, 0x04]
 
 describe("MQTT with server users", () => {
-  const sides = both("users", [38501, 38601], (store, port) =>
+  const sides = both("users", [30501, 30601], (store, port) =>
     `server_name: s
 jetstream { store_dir: "${store}" }
 authorization {
@@ -232,7 +232,7 @@ mqtt { host: 127.0.0.1, port: ${port} }
 })
 
 describe("mqtt { authorization } overrides the top-level token", () => {
-  const sides = both("override", [38502, 38602], (store, port) =>
+  const sides = both("override", [30502, 30602], (store, port) =>
     `server_name: s
 jetstream { store_dir: "${store}" }
 authorization { token: toptok }
@@ -259,7 +259,7 @@ mqtt { host: 127.0.0.1, port: ${port}, authorization { user: m, password: mp, ti
 
 // MQTT 3.1.1 sends no password without a user name (MQTT-3.1.2-22): the token rides with any name.
 describe("top-level token for MQTT clients (the password is the token)", () => {
-  const sides = both("token", [38503, 38603], (store, port) =>
+  const sides = both("token", [30503, 30603], (store, port) =>
     `server_name: s
 jetstream { store_dir: "${store}" }
 authorization { token: toptok }
@@ -283,7 +283,7 @@ mqtt { host: 127.0.0.1, port: ${port} }
 })
 
 describe("mqtt { no_auth_user } overrides the top-level one", () => {
-  const sides = both("noauth", [38504, 38604], (store, port) =>
+  const sides = both("noauth", [30504, 30604], (store, port) =>
     `server_name: s
 jetstream { store_dir: "${store}" }
 authorization { users: [ { user: x, password: xp }, { user: y, password: yp, permissions: { subscribe: ["y.>"] } } ] }
@@ -305,7 +305,7 @@ mqtt { host: 127.0.0.1, port: ${port}, no_auth_user: y }
 describe("mqtt { tls }", () => {
   const certs: TestCerts = makeCerts()
   afterAll(() => certs.remove())
-  const sides = both("tls", [38505, 38605], (store, port) =>
+  const sides = both("tls", [30505, 30605], (store, port) =>
     `server_name: s
 jetstream { store_dir: "${store}" }
 authorization { users: [ { user: u, password: up } ] }

@@ -15,7 +15,7 @@ import { topicToSubject } from "../../src/mqtt/Topic.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { mqttSettings, raw, sleep, until } from "../support/Mqtt.ts"
 
-const PORT = 37101
+const PORT = 30101
 const URL = `mqtt://127.0.0.1:${PORT}`
 interface Got {
   readonly topic: string

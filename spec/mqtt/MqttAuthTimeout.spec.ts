@@ -11,7 +11,7 @@ import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { raw } from "../support/Mqtt.ts"
 
-const PORT = 38520
+const PORT = 30520
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-mqtt-timeout-"))
 let broker: RunningBroker | undefined
 

@@ -30,17 +30,17 @@ const errors = (text: string) => {
 
 /** nats-server validateMQTTOptions's refusals of the block's authorization, with its texts. */
 const AUTH_REFUSALS: ReadonlyArray<readonly [string, string]> = [
-  [`mqtt { port: 38510, no_auth_user: a }`, `no_auth_user: "a" present, but users are not defined`],
+  [`mqtt { port: 30510, no_auth_user: a }`, `no_auth_user: "a" present, but users are not defined`],
   [
-    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38511, no_auth_user: a }`,
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 30511, no_auth_user: a }`,
     `no_auth_user: "a" not present as user in authorization block or account configuration`
   ],
   [
-    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38512, authorization { user: u, password: p } }`,
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 30512, authorization { user: u, password: p } }`,
     "mqtt authentication username not compatible with presence of users/nkeys"
   ],
   [
-    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 38513, authorization { token: t } }`,
+    `authorization { users: [{ user: b, password: p }] }\nmqtt { port: 30513, authorization { token: t } }`,
     "mqtt authentication token not compatible with presence of users/nkeys"
   ]
 ]
@@ -124,7 +124,7 @@ describe("mqtt config block", () => {
       expect(r.stderr).toContain(text)
     }
     const accounts = write(
-      `server_name: s1\njetstream: true\nstore_dir: "${dir}/js3"\naccounts { A: { users: [{ user: a, password: p }] } }\nmqtt { port: 38514 }`
+      `server_name: s1\njetstream: true\nstore_dir: "${dir}/js3"\naccounts { A: { users: [{ user: a, password: p }] } }\nmqtt { port: 30514 }`
     )
     const d = await runCli(["-c", accounts, "-p", "-1"])
     expect(d.code).toBe(1)

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { mqttSettings, raw, until } from "../support/Mqtt.ts"
 
-const PORT = 37301
+const PORT = 30301
 const CONNECT: mqttPacket.IConnectPacket = {
   cmd: "connect",
   protocolId: "MQTT",

@@ -12,7 +12,7 @@ import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { type BrokerProcess, startCli } from "../support/Process.ts"
 
-const PORT = 37201
+const PORT = 30201
 const URL = `mqtt://127.0.0.1:${PORT}`
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-mqtt-k9-"))
 const conf = path.join(dir, "broker.conf")
