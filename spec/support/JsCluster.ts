@@ -1,6 +1,7 @@
 /**
  * Three brokers joined by routes, in JetStream cluster mode on a temporary PostgreSQL: each node a
- * real CLI process (it can be killed and restarted with its store), ports from 32000-32999.
+ * real CLI process (it can be killed and restarted with its store), route ports from 29000-29999
+ * (fixed, so a restarted node is found where its peers dial it; below the kernel's ephemeral range).
  */
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -27,7 +28,7 @@ export interface JetStreamCluster {
   stop(): Promise<void>
 }
 
-let base = 32000 + Math.floor(Math.random() * 90) * 10
+let base = 29000 + Math.floor(Math.random() * 90) * 10
 
 export const startJetStreamCluster = async (
   tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []],
@@ -35,7 +36,7 @@ export const startJetStreamCluster = async (
   extra = ""
 ): Promise<JetStreamCluster> => {
   const pg = await startTestPostgres()
-  base = base >= 32980 ? 32000 : base + 10
+  base = base >= 29980 ? 29000 : base + 10
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-cluster-"))
   const routePort = (i: number) => base + i
   const nodes: Array<ClusterNode> = tags.map((t, i) => {
