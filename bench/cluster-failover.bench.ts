@@ -13,7 +13,7 @@
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { startJetStreamCluster } from "../spec/support/JsCluster.ts"
-import { type BenchNode, startNatsCluster, waitFor } from "./natsCluster.ts"
+import { type BenchNode, benchNodesOf, startNatsCluster, waitFor } from "./natsCluster.ts"
 import { findNatsServer } from "./support.ts"
 
 const rounds = Number(process.argv[process.argv.indexOf("--rounds") + 1] ?? 3) || 3
@@ -89,13 +89,7 @@ const ours = async () => {
   try {
     await measure(
       "effect-jetstream",
-      c.nodes.map((n) => ({
-        name: n.name,
-        url: () => n.url(),
-        monitor: n.monitorPort,
-        kill: () => c.kill(n),
-        start: () => c.start(n)
-      }))
+      benchNodesOf(c)
     )
   } finally {
     await c.stop()

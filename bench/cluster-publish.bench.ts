@@ -8,7 +8,7 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
 import { startJetStreamCluster } from "../spec/support/JsCluster.ts"
-import { type BenchNode, startNatsCluster, waitFor } from "./natsCluster.ts"
+import { type BenchNode, benchNodesOf, startNatsCluster, waitFor } from "./natsCluster.ts"
 import { findNatsServer } from "./support.ts"
 
 const arg = (name: string, dflt: number) => {
@@ -72,13 +72,7 @@ const c = await startJetStreamCluster([["node:n1"], ["node:n2"], ["node:n3"]])
 try {
   await run(
     "effect-jetstream",
-    c.nodes.map((n) => ({
-      name: n.name,
-      url: () => n.url(),
-      monitor: n.monitorPort,
-      kill: () => c.kill(n),
-      start: () => c.start(n)
-    }))
+    benchNodesOf(c)
   )
 } finally {
   await c.stop()

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { JetStreamCluster } from "../spec/support/JsCluster.ts"
 import { sleep } from "./support.ts"
 
 export interface BenchNode {
@@ -16,6 +17,16 @@ export interface BenchNode {
   kill(): Promise<void>
   start(): Promise<void>
 }
+
+/** Our cluster's nodes (spec/support/JsCluster.ts) as the benchmarks drive them. */
+export const benchNodesOf = (c: JetStreamCluster): ReadonlyArray<BenchNode> =>
+  c.nodes.map((n) => ({
+    name: n.name,
+    url: () => n.url(),
+    monitor: n.monitorPort,
+    kill: () => c.kill(n),
+    start: () => c.start(n)
+  }))
 
 export const waitFor = async <A>(f: () => Promise<A | undefined>, ms = 60_000): Promise<A> => {
   const deadline = Date.now() + ms

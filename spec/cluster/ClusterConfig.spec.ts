@@ -9,19 +9,11 @@ import { assert, describe, it } from "vitest"
 import { mergeFlags } from "../../src/cluster/ClusterSettings.ts"
 import * as Cli from "../../src/config/Cli.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
+import { configChecks } from "../support/ConfigText.ts"
 import { runCli, startCli } from "../support/Process.ts"
 
 const load = (text: string) => ConfigFile.load("/etc/c.conf", { readFile: () => text, env: {} })
-const ok = (text: string) => {
-  const r = load(text)
-  if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
-  return r
-}
-const errors = (text: string) => {
-  const r = load(text)
-  assert.strictEqual(r._tag, "Failure")
-  return (r as { errors: ReadonlyArray<ConfigFile.ConfigIssue> }).errors.map(ConfigFile.renderIssue)
-}
+const { ok, errors } = configChecks(load)
 
 describe("cluster block", () => {
   it("decodes every key with nats-server's aliases", () => {

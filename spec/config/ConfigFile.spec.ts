@@ -6,6 +6,7 @@ import { assert, describe, it } from "vitest"
 import * as BrokerConfig from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { parseGoDuration } from "../../src/jetstream/codec/GoTime.ts"
+import { configChecks } from "../support/ConfigText.ts"
 
 const files = (entries: Record<string, string>) => ({
   readFile: (f: string) => {
@@ -16,16 +17,7 @@ const files = (entries: Record<string, string>) => ({
   env: { ENV_PORT: "4333" }
 })
 const load = (text: string) => ConfigFile.load("/etc/b.conf", files({ "/etc/b.conf": text }))
-const ok = (text: string) => {
-  const r = load(text)
-  if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
-  return r
-}
-const errors = (text: string) => {
-  const r = load(text)
-  assert.strictEqual(r._tag, "Failure")
-  return (r as { errors: ReadonlyArray<ConfigFile.ConfigIssue> }).errors.map(ConfigFile.renderIssue)
-}
+const { ok, errors } = configChecks(load)
 
 describe("supported keys", () => {
   it("maps every server key onto BrokerConfig", () => {
