@@ -26,6 +26,11 @@ export const levelAtLeast = (version: string, major: number, minor: number): boo
 
 /** Whether the advertised level is 2.10 or later (computed once; read on reply paths). */
 export const AT_LEVEL_210 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
+/**
+ * Whether the advertised level is 2.11 or later: gates the replies 2.11 adds unconditionally (an
+ * `omitempty` field left unset changes nothing at 2.10 and needs no gate).
+ */
+export const AT_LEVEL_211 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 11)
 /** Our own product version, reported by `--version` and in logs, never in INFO `version`. */
 export const BROKER_VERSION = "0.1.0"
 export const BROKER_NAME = "effect-jetstream"
