@@ -186,4 +186,33 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
       if (!resumed) owner.proc!.child.kill("SIGCONT")
     }
   }, 90_000)
+
+  it("/healthz is ok on every node; the leader's /jsz counts the stream and its consumer as HA assets", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[0]!))
+    const leader = nodeNamed(await eventually(() => leaderOf(jsm, "R3")))
+    for (const n of cluster.nodes) {
+      const res = await eventually(async () => {
+        const r = await fetch(`http://127.0.0.1:${n.monitorPort}/healthz`)
+        if (r.status !== 200) throw new Error(`${n.name}: ${r.status} ${await r.text()}`)
+        return r
+      })
+      expect(await res.json()).toEqual({ status: "ok" })
+    }
+    const j = (await (await fetch(`http://127.0.0.1:${leader.monitorPort}/jsz?accounts=true&streams=true`)).json()) as {
+      ha_assets: number
+      account_details: Array<
+        {
+          stream_detail?: Array<
+            { name: string; cluster: { leader: string; replicas?: Array<{ name: string; current: boolean }> } }
+          >
+        }
+      >
+    }
+    expect(j.ha_assets).toBe(2)
+    const detail = j.account_details[0]!.stream_detail!.find((d) => d.name === "R3")!
+    expect(detail.cluster.leader).toBe(leader.name)
+    expect(detail.cluster.replicas!.map((r) => [r.name, r.current]).sort()).toEqual(
+      cluster.nodes.filter((n) => n !== leader).map((n) => [n.name, true])
+    )
+  }, 60_000)
 })

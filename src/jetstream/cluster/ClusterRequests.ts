@@ -36,6 +36,7 @@ import {
 } from "./ClusterView.ts"
 import { applyMove, nextOwner } from "./Failover.ts"
 import { placeGroup } from "./Placement.ts"
+import { replicasOf } from "./ReplicaInfo.ts"
 import { letGo } from "./ReplicatedOwner.ts"
 
 export const CREATE_TIMEOUT_MS = 10_000
@@ -280,23 +281,6 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
       return { success: true }
     }).pipe(Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable())))
 
-  /** nats-server's `cluster.replicas`: the group's other peers; here every live one is current (see the README). */
-  const replicasOf = (stream: unknown): Array<Record<string, unknown>> | undefined => {
-    if (typeof stream !== "string") return undefined
-    const row = view.streams.get(key(account, stream))
-    if (row === undefined || row.replicas <= 1) return undefined
-    return row.peers.filter((p) => p !== options.serverName).map((p) => {
-      const n = view.nodes.find((x) => x.serverName === p)
-      const alive = n?.alive === true && view.storeDownSince === undefined
-      return {
-        name: p,
-        current: alive,
-        ...(alive ? {} : { offline: true }),
-        active: (n?.heartbeatAgeMs ?? 0) * 1_000_000
-      }
-    })
-  }
-
   /** Runs an owner's mutation and its record in one transaction under the stream's term. */
   const fenced =
     (op: string, stream: string, consumer: string | undefined, request: Uint8Array) =>
@@ -400,7 +384,7 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
       const stream = type.includes(".consumer_")
         ? body.stream_name
         : (body.config as { name?: unknown } | undefined)?.name
-      const replicas = replicasOf(stream)
+      const replicas = replicasOf(view, account, stream)
       return { ...body, cluster: replicas === undefined ? cluster() : { ...cluster(), replicas } }
     }
   }

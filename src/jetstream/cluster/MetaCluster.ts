@@ -32,6 +32,7 @@ import {
   TICK_MS
 } from "./ClusterView.ts"
 import { applyMove, orphans } from "./Failover.ts"
+import { notCurrent, replicasOf } from "./ReplicaInfo.ts"
 import { brokenLogs, letGo, takeOver } from "./ReplicatedOwner.ts"
 import { replicatedStorage } from "./ReplicatedStore.ts"
 
@@ -311,6 +312,8 @@ const make = (
           yield* view.refresh()
           return gate
         }),
+      replicas: (account, stream) => replicasOf(view, account, stream),
+      notCurrent: (checkStreams) => notCurrent(view, checkStreams),
       metaCluster: () => ({
         name: options.clusterName,
         leader: view.metaLeader,
