@@ -87,6 +87,12 @@ export const letGo = (view: ClusterView, local: LocalAccount, name: string, why:
     view.options.log.warn(`JetStream cluster: stopped serving stream ${local.account} > ${name}: ${why}`)
   })
 
-/** The replicated streams this node runs whose log refuses writes (a failed commit): reloaded from the store. */
+/**
+ * The replicated streams this node runs whose log, or one of whose consumers' states, refuses
+ * writes (a failed commit): reloaded from the store.
+ */
 export const brokenLogs = (local: LocalAccount): Array<string> =>
-  local.registry.all().filter((a) => isReplicated(a.config) && a.store.failure !== undefined).map((a) => a.name)
+  local.registry.all().filter((a) =>
+    isReplicated(a.config) &&
+    (a.store.failure !== undefined || local.registry.consumersOf(a.name).some((c) => c.journalFailure !== undefined))
+  ).map((a) => a.name)

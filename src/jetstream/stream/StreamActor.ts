@@ -467,6 +467,10 @@ export class StreamActor {
   private processPublish(inSubject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
     const cfg = this.config
     if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
+    // A store that refuses writes may hold appends that never became durable: not even a duplicate
+    // of one may be acknowledged (its original may be the lost append).
+    const broken = this.store.failure
+    if (broken !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
     // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
     const subject = this.transformed(inSubject)
     const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
