@@ -167,6 +167,27 @@ describe("publishing with Nats-TTL", () => {
     }))
 })
 
+describe("sources and mirrors (ADR-43)", () => {
+  it("a source stores TTL'd messages even without allow_msg_ttl and keeps them; with it, they expire", () =>
+    withJs(broker.url, async (nc, jsm) => {
+      await jsm.streams.add({ name: "ORIG", subjects: ["orig.>"], allow_msg_ttl: true })
+      await jsm.streams.add({ name: "SRC_KEEP", sources: [{ name: "ORIG" }] })
+      await jsm.streams.add({ name: "SRC_TTL", sources: [{ name: "ORIG" }], allow_msg_ttl: true })
+      await jsm.streams.add({ name: "MIR_TTL", mirror: { name: "ORIG" }, allow_msg_ttl: true })
+      await jetstream(nc).publish("orig.a", sc.encode("v"), { ttl: "1s" })
+      const count = async (s: string) => (await jsm.streams.info(s)).state.messages
+      for (const s of ["SRC_KEEP", "SRC_TTL", "MIR_TTL"]) {
+        await until(async () => (await jsm.streams.info(s)).state.last_seq === 1 ? true : undefined)
+      }
+      await until(async () =>
+        (await count("ORIG")) + (await count("SRC_TTL")) + (await count("MIR_TTL")) === 0 ? true : undefined
+      )
+      await sleep(300)
+      const kept = await jsm.streams.getMessage("SRC_KEEP", { seq: 1 })
+      expect([kept?.subject, kept?.header.get("Nats-TTL")]).toEqual(["orig.a", "1s"])
+    }))
+})
+
 describe("subject delete markers", () => {
   it("a TTL that empties a subject leaves a MaxAge marker, which expires in turn", () =>
     withJs(broker.url, async (nc, jsm) => {
