@@ -27,8 +27,10 @@
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`allow_msg_ttl`, `persist_mode`, `pedantic`, ...) is
+ *   implement (`allow_msg_counter`, `persist_mode`, `pedantic`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
+ * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
+ *   without `pedantic` (MessageTtlConfig.ts); TTLs cannot be turned off by an update.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
