@@ -306,3 +306,61 @@ describe("StreamActor TTL property", () => {
     )
   })
 })
+
+describe("StreamActor delete marker property", () => {
+  it("one message per subject (KV): each subject holds what a model of values, TTLs and markers says", async () => {
+    const markerMs = 5000
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 30 }), async (ops) => {
+        const program = Effect.gen(function*() {
+          const { publish, stream } = yield* setup({
+            ...ttlStream,
+            max_msgs_per_subject: 1,
+            subject_delete_marker_ttl: markerMs * 1_000_000
+          })
+          type State = { readonly kind: "value" | "marker"; readonly end: number }
+          const model = new Map<string, State>()
+          const events: Array<number> = []
+          let now = 0
+          const advance = (to: number) => {
+            for (const [subject, st] of [...model]) {
+              let s: State | undefined = st
+              // A value that expires leaves a marker, which expires in turn.
+              while (s !== undefined && s.end <= to) {
+                s = s.kind === "value" ? { kind: "marker", end: s.end + markerMs } : undefined
+                if (s !== undefined) events.push(s.end)
+              }
+              if (s === undefined) model.delete(subject)
+              else model.set(subject, s)
+            }
+            now = to
+          }
+          for (const o of ops) {
+            if (o.op === "pub") {
+              yield* publish(o.subject, o.ttl === undefined ? undefined : String(o.ttl))
+              const end = typeof o.ttl === "number" ? now + o.ttl * 1000 : Infinity
+              model.set(o.subject, { kind: "value", end })
+              events.push(end)
+            } else {
+              yield* after(o.ms)
+              advance(now + o.ms)
+            }
+            // Deadlines fall within a millisecond or two after their nominal time (unique ns stamps).
+            if (events.some((t) => now >= t && now - t <= 2)) continue
+            const have = new Map<string, string>()
+            for (const subject of ["t.a", "t.b", "t.c"]) {
+              const m = stream.store.lastBySubject(subject)
+              if (m === undefined) continue
+              const marker = m.hdr !== undefined && Buffer.from(m.hdr).toString("latin1").includes("Nats-Marker-Reason")
+              have.set(subject, marker ? "marker" : "value")
+            }
+            const want = new Map([...model].map(([s, st]) => [s, st.kind]))
+            assert.deepStrictEqual(have, want, `at ${now}ms`)
+          }
+        })
+        await Effect.runPromise(withClock(program).pipe(Effect.provide(TestClock.layer())))
+      }),
+      { numRuns: 40 }
+    )
+  })
+})
