@@ -13,7 +13,7 @@ import { InternalClient } from "../../../src/core/InternalClient.ts"
 import { MessageRouter } from "../../../src/core/Router.ts"
 import { decodeStreamCreate } from "../../../src/jetstream/model/StreamConfig.ts"
 import { goSeconds } from "../../../src/jetstream/stream/DeleteMarker.ts"
-import { NEVER, parseMessageTtl } from "../../../src/jetstream/stream/MessageTtl.ts"
+import { MessageExpiry, NEVER, parseMessageTtl } from "../../../src/jetstream/stream/MessageTtl.ts"
 import { StreamActor } from "../../../src/jetstream/stream/StreamActor.ts"
 import { Logger } from "../../../src/log/Log.ts"
 import { encodeHeaders } from "../../../src/protocol/Headers.ts"
@@ -363,4 +363,22 @@ describe("StreamActor delete marker property", () => {
       { numRuns: 40 }
     )
   })
+})
+
+describe("MessageExpiry schedule", () => {
+  it.effect("drops the deadlines of messages removed elsewhere once they outnumber the live ones", () =>
+    Effect.gen(function*() {
+      const log = yield* makeMemory({}).open("SCHED", {})
+      const expiry = new MessageExpiry(() => 0n, () => () => {}, () => {})
+      const hdr = encodeHeaders(undefined, [["Nats-TTL", "1h"]])
+      for (let i = 0; i < 3000; i++) {
+        const [seq] = log.appendBatch([{ subject: `s.${i}`, hdr, data: new Uint8Array(0), ts: BigInt(i + 1) }])
+        expiry.track(seq!, BigInt(i + 1), 3600)
+      }
+      // A per-subject or max_msgs limit removed all but the newest ten.
+      log.purge({ keep: 10 })
+      expiry.expire(log, 0n, 0, 1n, () => false)
+      assert.strictEqual(expiry.scheduled, 10)
+      assert.strictEqual(log.state().msgs, 10)
+    }).pipe(Effect.scoped))
 })

@@ -140,6 +140,11 @@ export class MessageExpiry {
     this.fire = fire
   }
 
+  /** Deadlines held (some may be of messages removed since). */
+  get scheduled(): number {
+    return this.heap.size
+  }
+
   /** A message stored with a TTL of `ttl` seconds (> 0). */
   track(seq: number, ts: bigint, ttl: number): void {
     this.heap.push({ at: ts + BigInt(ttl) * NS_PER_SEC, seq, ts })
@@ -200,6 +205,9 @@ export class MessageExpiry {
     now: bigint,
     place: (subject: string, marker: Uint8Array) => boolean
   ): number {
+    // Removals elsewhere (limits, purge, delete) leave their entries: past twice the live count
+    // (plus slack), the schedule is read again from what is stored.
+    if (this.heap.size > 2 * store.state().msgs + 1024) this.built = false
     this.ensureBuilt(store)
     let n = 0
     for (const m of this.due(store, maxAgeNs, now)) {
