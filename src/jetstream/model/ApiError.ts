@@ -241,7 +241,9 @@ export const ApiErrors = {
   mirrorOverlappingSubjectFilters: (): ApiError => make(400, 10152, "mirror subject filters can not overlap"),
   mirrorInvalidTransformDestination: (err: string): ApiError => fill(400, 10154, "mirror transform: {err}", { err }),
   streamTransformInvalidSource: (err: string): ApiError => fill(400, 10155, "stream transform source: {err}", { err }),
-  streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err })
+  streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err }),
+  messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
+  messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -401,7 +403,9 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   mirrorOverlappingSubjectFilters: 10152,
   mirrorInvalidTransformDestination: 10154,
   streamTransformInvalidSource: 10155,
-  streamTransformInvalidDestination: 10156
+  streamTransformInvalidDestination: 10156,
+  messageTtlInvalid: 10165,
+  messageTtlDisabled: 10166
 }
 
 /** The wire members of an error (what a client decodes from a reply). */
