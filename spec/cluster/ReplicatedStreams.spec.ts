@@ -5,6 +5,7 @@
  * takes the stream over with every acknowledged message, the duplicate window and the acks.
  */
 import { AckPolicy, jetstream, type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
+import { Kvm } from "@nats-io/kv"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
@@ -252,4 +253,27 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
     },
     120_000
   )
+
+  it("a KV bucket with replicas 3 keeps its values and revisions across a stepdown", async () => {
+    const c = await nc(cluster.nodes[0]!)
+    const kvm = new Kvm(c)
+    const kv = await eventually(() => kvm.create("cfg", { replicas: 3, history: 5 }))
+    expect(await kv.put("a", "1")).toBe(1)
+    expect(await kv.put("a", "2")).toBe(2)
+    expect(await kv.create("b", "x")).toBe(3)
+    const reply = await eventually(() => c.request("$JS.API.STREAM.LEADER.STEPDOWN.KV_cfg", "", { timeout: 2000 }))
+    expect(JSON.parse(dc.decode(reply.data)).success).toBe(true)
+    const a = await eventually(async () => {
+      const e = await kv.get("a")
+      if (e === null) throw new Error("no entry")
+      return e
+    })
+    expect([a.string(), a.revision]).toEqual(["2", 2])
+    // Optimistic concurrency survives the move: a create of an existing key fails, an update at its revision works.
+    expect(await failure(kv.create("b", "y"))).toMatch(/wrong last sequence/)
+    expect(await eventually(() => kv.update("b", "z", 3))).toBe(4)
+    const history: Array<string> = []
+    for await (const e of await kv.history({ key: "a" })) history.push(`${e.revision}:${e.string()}`)
+    expect(history).toEqual(["1:1", "2:2"])
+  }, 60_000)
 })

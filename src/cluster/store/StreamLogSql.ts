@@ -123,7 +123,13 @@ const fencedConnection = (url: string, fence: Fence) => {
   let client: Promise<pg.Client> | undefined
   const connect = (): Promise<pg.Client> => {
     if (client === undefined) {
-      const c = new pg.Client({ connectionString: url })
+      // A commit never waits long on the lease row or a stalled server: it fails, and the log is
+      // reloaded from the store (a takeover in progress is a lease-row lock held for milliseconds).
+      const c = new pg.Client({
+        connectionString: url,
+        keepAlive: true,
+        options: "-c lock_timeout=5000 -c statement_timeout=15000"
+      })
       // A dead session surfaces as the failure of the query in flight; the event alone must not crash.
       c.on("error", () => {})
       client = c.connect().then(() => c)

@@ -43,6 +43,10 @@ export const takeOver = (
     const started = Date.now()
     const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
     if (term === undefined) return
+    // Moved away while the lease was being taken (a stepdown hands the lease over expired): give it back.
+    if (view.streams.get(k)?.owner !== options.serverName) {
+      return yield* Effect.ignore(store.release({ asset, owner: options.serverName, term }))
+    }
     view.terms.set(k, term)
     const giveUp = (why: string) =>
       Effect.gen(function*() {
