@@ -25,7 +25,9 @@ import { type BrokerProcess, startCli } from "../support/Process.ts"
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
-const ACCOUNT = "$G"
+/** Not the broker's account, and an owner that is not the broker: the broker test's account sees none of this. */
+const ACCOUNT = "HA"
+const OWNER = "w1"
 /** How long writes may stall before the test gives up on them resuming by themselves (a liveness bound, not a measurement). */
 const RESUME_WITHIN_MS = 30_000
 
@@ -74,14 +76,14 @@ describeHa("cluster store on a replicated PostgreSQL (pg_auto_failover)", () => 
       })
       const name = "ha1"
       await run(store.exec(
-        `INSERT INTO ejs_streams (account, name, config, owner, status, replicas) VALUES ($1, $2, '{}', 'n1', 'ready', 3)`,
-        [ACCOUNT, name]
+        `INSERT INTO ejs_streams (account, name, config, owner, status, replicas) VALUES ($1, $2, '{}', $3, 'ready', 3)`,
+        [ACCOUNT, name, OWNER]
       ))
       const asset = streamAsset(ACCOUNT, name)
       // A lease outliving the failover: the writer's fence must still hold on the promoted primary.
-      const term = await run(store.acquire(asset, "n1", 120_000))
+      const term = await run(store.acquire(asset, OWNER, 120_000))
       expect(term).toBe(1n)
-      const fence = { asset, owner: "n1", term: term! }
+      const fence = { asset, owner: OWNER, term: term! }
       const writer = makeWriter(ha.url, { account: ACCOUNT, name }, fence)
 
       // Batches of 5 appends; a failed batch's sequences are never reused (its outcome is unknown:
@@ -125,14 +127,14 @@ describeHa("cluster store on a replicated PostgreSQL (pg_auto_failover)", () => 
         }
       })()
       // The store's own traffic next to the writer: heartbeats and renewals of the lease, as a node's tick.
-      const node: NodeInfo = { serverName: "n1", serverId: "ID1", cluster: "ejs", clientUrl: "nats://x:1", tags: [] }
+      const node: NodeInfo = { serverName: OWNER, serverId: "ID1", cluster: "ejs", clientUrl: "nats://x:1", tags: [] }
       let beatsAfter = 0
       let renewedAfter = 0
       const ticking = (async () => {
         while (!stop) {
           const started = Date.now()
           const beat = await Effect.runPromiseExit(store.heartbeat(node, {}))
-          const renewed = await Effect.runPromiseExit(store.renew("n1", [{ asset, term: fence.term }], 120_000))
+          const renewed = await Effect.runPromiseExit(store.renew(OWNER, [{ asset, term: fence.term }], 120_000))
           if (killedAt !== undefined && started > killedAt) {
             if (beat._tag === "Success") beatsAfter++
             if (renewed._tag === "Success" && renewed.value.has(asset)) renewedAfter++
@@ -196,6 +198,9 @@ describeHa("cluster store on a replicated PostgreSQL (pg_auto_failover)", () => 
       }
       for (const id of ids) expect(acked.includes(id) || failed.includes(id)).toBe(true)
       expect(rows.length).toBe(bySeq.size)
+
+      // The writer's node row would be a (dead) peer of the broker of the next test.
+      await run(store.exec(`DELETE FROM ejs_nodes WHERE server_name = $1`, [OWNER]))
 
       // The killed node comes back as a standby of the promoted one.
       await ha.restart(first!)
