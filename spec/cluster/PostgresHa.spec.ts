@@ -168,7 +168,12 @@ describeHa("cluster store on a replicated PostgreSQL (pg_auto_failover)", () => 
           `(${failed.length} batches failed meanwhile, ${ackedBefore} acked before, ${acked.length} in all)`
       )
 
-      const promoted = await ha.primary()
+      let promoted = await ha.primary()
+      // The monitor may still be recording the promotion the writer already uses.
+      for (let i = 0; i < 40 && promoted === undefined; i++) {
+        await sleep(250)
+        promoted = await ha.primary()
+      }
       expect(promoted).toBeDefined()
       expect(promoted!.name).not.toBe(first!.name)
       expect(failed.length).toBeGreaterThan(0)
@@ -220,7 +225,8 @@ describeHa("cluster store on a replicated PostgreSQL (pg_auto_failover)", () => 
       (await (await fetch(`http://127.0.0.1:${monitorPort}/jsz`)).json()) as { meta_cluster?: { leader?: string } }
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-pgha-broker-"))
-      monitorPort = 29000 + Math.floor(Math.random() * 900)
+      // 28000-28999: below the ephemeral range, clear of the HA nodes' ports and JsCluster's.
+      monitorPort = 28000 + Math.floor(Math.random() * 900)
       const file = path.join(dir, "n1.conf")
       fs.writeFileSync(
         file,

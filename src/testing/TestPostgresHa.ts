@@ -57,17 +57,20 @@ export interface TestPostgresHa {
 }
 
 export interface TestPostgresHaOptions {
-  /** Ports of the monitor and the three nodes (default: four free ports below 32768). */
+  /** Ports of the monitor and the three nodes (default: four free ports of 26000-27999). */
   readonly ports?: readonly [number, number, number, number]
   readonly database?: string
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** A port below the kernel's ephemeral range (32768-) that nothing listens on now. */
+/**
+ * A port of 26000-27999 (below the kernel's ephemeral range, and clear of the ranges other specs
+ * take theirs from) that nothing listens on now.
+ */
 const freePort = async (taken: ReadonlyArray<number>): Promise<number> => {
   for (;;) {
-    const port = 26000 + Math.floor(Math.random() * 6000)
+    const port = 26000 + Math.floor(Math.random() * 2000)
     if (taken.includes(port)) continue
     const free = await new Promise<boolean>((resolve) => {
       const s = net.createServer()
