@@ -27,6 +27,7 @@ import {
   UNLIMITED
 } from "./AccountSettings.ts"
 import { type AccountsIssues, exportItem, goValue, importItem } from "./ExportImportConfig.ts"
+import { parseAccountMsgTrace } from "./MsgTraceConfig.ts"
 import {
   findExport,
   mergeExports,
@@ -234,6 +235,12 @@ export const accounts = (
               } else d.serviceImports.push(s)
             }
           }
+          break
+        }
+        case "msg_trace":
+        case "trace_dest": {
+          const t = parseAccountMsgTrace(f, local)
+          if (t !== undefined) d.settings.msgTrace = t
           break
         }
         case "default_permissions":

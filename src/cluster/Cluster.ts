@@ -202,6 +202,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
 
       const ctx: RouteContext = {
         serverId: server.serverId,
+        traceSite: server.traceSite,
         log,
         info: routeInfo,
         clusterName: () => clusterName,

@@ -15,6 +15,7 @@
 import { Buffer } from "node:buffer"
 import { comparePasswords } from "../auth/Authenticator.ts"
 import { enterProducer, Gate, type Producer } from "../core/Backpressure.ts"
+import { findTraceHeaders, KIND_ROUTER, type MsgTrace, startTrace, type TraceSite } from "../core/MsgTrace.ts"
 import { type Flushable, Outbound, scheduleFlush } from "../core/Outbound.ts"
 import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription } from "../core/Router.ts"
 import type { Logger } from "../log/Log.ts"
@@ -55,6 +56,8 @@ export interface RouteContext {
   readonly writeDeadlineMs: number
   readonly pingIntervalMs: number
   readonly pingMax: number
+  /** Message tracing: a traced message arriving here makes this server send its own event (MsgTrace.ts). */
+  readonly traceSite?: TraceSite | undefined
 }
 
 export interface RouteStats {
@@ -81,10 +84,12 @@ export class RouteAccount implements Subscriber, RemoteInterest {
   lastSubject: string | undefined = undefined
   rmsgPrefix: Buffer | undefined = undefined
   hmsgPrefix: Buffer | undefined = undefined
+  readonly traceTarget: { readonly cid: number; readonly name: () => string | undefined }
   constructor(route: RouteConnection, account: string) {
     this.route = route
     this.account = account
     this.cid = route.rid
+    this.traceTarget = { cid: route.rid, name: () => route.remoteInfo?.server_name }
   }
   forward(
     subject: string,
@@ -362,7 +367,39 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
       this.lastAccount = account
       this.lastRouter = router
     }
-    router.publishRouted(subject, reply, hdrLen, msg, queues)
+    const trace = hdrLen >= 0 && this.ctx.traceSite !== undefined
+      ? this.startTrace(this.ctx.traceSite, router, account, subject, hdrLen, msg)
+      : undefined
+    if (trace === "skip") return
+    if (trace === undefined) router.publishRouted(subject, reply, hdrLen, msg, queues)
+    else {
+      router.publishRoutedTraced(trace, subject, reply, hdrLen, msg, queues)
+      trace.done()
+    }
+  }
+
+  private startTrace(
+    site: TraceSite,
+    router: MessageRouter,
+    account: string,
+    subject: string,
+    hdrLen: number,
+    msg: Uint8Array
+  ): MsgTrace | "skip" | undefined {
+    const found = findTraceHeaders(msg, hdrLen)
+    if (found === undefined) return undefined
+    const start = startTrace({
+      site,
+      publisher: router,
+      kind: KIND_ROUTER,
+      cid: this.rid,
+      name: this.remoteInfo?.server_name,
+      account,
+      // A route has no publish permissions here; the origin checked its client's.
+      mayPublish: () => true
+    }, subject, hdrLen, msg, found)
+    if (start._tag === "Skip") return "skip"
+    return start._tag === "Traced" ? start.trace : undefined
   }
 
   ping(): void {

@@ -41,6 +41,7 @@ import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
 
 export interface ApiStats {
   total: number
@@ -122,6 +123,12 @@ export const checkStreamLimits = (
   return undefined
 }
 
+/** nats-server: 0 takes the default; a negative value leaves that limit off. */
+const ingestLimitsOf = (c: { readonly maxBufferedMsgs: number; readonly maxBufferedSize: number }): IngestLimits => ({
+  msgs: c.maxBufferedMsgs === 0 ? DEFAULT_INGEST_LIMITS.msgs : c.maxBufferedMsgs,
+  bytes: c.maxBufferedSize === 0 ? DEFAULT_INGEST_LIMITS.bytes : c.maxBufferedSize
+})
+
 export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { config, log, clock, fileStore, memoryStore, storeLimits } = deps
@@ -156,6 +163,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         nowNs,
         ...(config.domain !== undefined ? { domain: config.domain } : {}),
         storeFull: (storage) => storeLimits.full(storage),
+        ingestLimits: ingestLimitsOf(config),
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log

@@ -9,6 +9,7 @@
 import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
+import type { MsgTrace } from "../../core/MsgTrace.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import { headerValue } from "../../protocol/Headers.ts"
@@ -20,10 +21,12 @@ import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
+import { traceAccepted, traceIntoStream } from "./StreamTrace.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -54,6 +57,7 @@ export type StreamCommand =
     readonly reply: string | undefined
     readonly hdrLen: number
     readonly msg: Uint8Array
+    readonly trace: MsgTrace | undefined
   }
   | { readonly _tag: "Expire" }
   /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
@@ -81,6 +85,8 @@ export interface StreamContext {
   /** The account's other streams by name (a mirror finds its origin). */
   readonly lookup?: (name: string) => StreamActor | undefined
   readonly nowMs?: () => number
+  /** `jetstream { max_buffered_msgs, max_buffered_size }` (IngestLimit.ts); absent = nats-server 2.11's defaults. */
+  readonly ingestLimits?: IngestLimits
 }
 
 export class StreamActor {
@@ -108,6 +114,9 @@ export class StreamActor {
   private inputTransformFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
+  private readonly ingestLimit: IngestQueue
+  /** The trace of the publish being processed (set around processPublish only). */
+  private tracing: MsgTrace | undefined = undefined
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -134,6 +143,7 @@ export class StreamActor {
     this.ctx = ctx
     this.acks = new PubAcks(config.name, ctx.domain, (reply, body) => ctx.client.publish(reply, undefined, -1, body))
     this.kernel = kernel
+    this.ingestLimit = new IngestQueue(ctx.ingestLimits ?? DEFAULT_INGEST_LIMITS)
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
     this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
@@ -265,6 +275,7 @@ export class StreamActor {
         toWire(subject),
         (s, reply, hdrLen, msg) => this.inbound(s, reply, hdrLen, msg)
       )
+      if (sub !== undefined) sub.takesTrace = true
       if (sub !== undefined) this.subs.push(sub)
     }
     if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
@@ -285,7 +296,12 @@ export class StreamActor {
   private inbound(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     // A subject can match the stream through more than one of its subjects only if they overlap,
     // which config validation rejects, so each message arrives once.
-    if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg })) {
+    const trace = this.ctx.client.takeTrace()
+    if (!this.ingestLimit.admit(msg.length + subject.length + (reply?.length ?? 0))) {
+      return this.ingestLimit.refuse(this.name, reply, this.ctx.client, this.ctx.log)
+    }
+    if (trace !== undefined) ({ hdrLen, msg } = traceIntoStream(trace, this.name, hdrLen, msg))
+    if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg, trace })) {
       if (reply !== undefined) this.acks.sendError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }
@@ -306,6 +322,7 @@ export class StreamActor {
     return Effect.suspend(() => {
       // The mailbox is empty again: held publishers may go on while this batch is processed.
       this.ingestQueued = 0
+      this.ingestLimit.taken()
       this.ingest.open()
       let touched = false
       let syncNeeded = false
@@ -315,6 +332,7 @@ export class StreamActor {
       let ingestOk = true
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
+          this.tracing = cmd.trace
           try {
             if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
           } catch (e) {
@@ -323,6 +341,8 @@ export class StreamActor {
             this.storeFailed(e, "check a msg")
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
+          this.tracing = undefined
+          cmd.trace?.done()
           touched = true
         } else if (cmd._tag === "Ingest") {
           ingested.push(cmd.done)
@@ -457,6 +477,7 @@ export class StreamActor {
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
+    this.tracing?.jetStreamError(error.description)
     return this.config.no_ack === true ? false : this.acks.error(reply, error)
   }
 
@@ -530,6 +551,10 @@ export class StreamActor {
     if (cfg.discard === "new") {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
+    }
+    const t = this.tracing
+    if (t !== undefined && traceAccepted(t, subject, cfg.retention === "interest" && !this.hasInterestIn(subject))) {
+      return false
     }
     const rp = this.republishing()
     const republishTo = rp?.destination(subject)
