@@ -24,7 +24,7 @@ type Event = {
 /** Collects the trace events published on `dest`. */
 const collector = (nc: NatsConnection, dest: string) => {
   const events: Array<Event> = []
-  nc.subscribe(dest, { callback: (_e, m) => events.push(m.json<Event>()) })
+  nc.subscribe(dest, { callback: (_e, m) => void events.push(m.json<Event>()) })
   return events
 }
 
@@ -77,8 +77,8 @@ describe("Nats-Trace-Dest", () => {
   it("client ingress and client egress, the message delivered", async () => {
     const events = collector(watcher, "tr.1")
     const got: Array<Msg> = []
-    sub.subscribe("t1.foo", { callback: (_e, m) => got.push(m) })
-    sub.subscribe("t1.*", { queue: "q1", callback: (_e, m) => got.push(m) })
+    sub.subscribe("t1.foo", { callback: (_e, m) => void got.push(m) })
+    sub.subscribe("t1.*", { queue: "q1", callback: (_e, m) => void got.push(m) })
     await sub.flush()
     await watcher.flush()
     pub.publish("t1.foo", "hello", { headers: traceHeaders("tr.1") })
@@ -105,7 +105,7 @@ describe("Nats-Trace-Dest", () => {
   it("Nats-Trace-Only: egress events, nothing delivered", async () => {
     const events = collector(watcher, "tr.2")
     const got: Array<Msg> = []
-    sub.subscribe("t.only", { callback: (_e, m) => got.push(m) })
+    sub.subscribe("t.only", { callback: (_e, m) => void got.push(m) })
     await sub.flush()
     await watcher.flush()
     pub.publish("t.only", "x", { headers: traceHeaders("tr.2", { "Nats-Trace-Only": "true" }) })
@@ -160,7 +160,7 @@ describe("Nats-Trace-Dest", () => {
   it("an invalid destination traces nothing and delivers; a disabled one too", async () => {
     const events = collector(watcher, "tr.5")
     const got: Array<Msg> = []
-    sub.subscribe("t.bad", { callback: (_e, m) => got.push(m) })
+    sub.subscribe("t.bad", { callback: (_e, m) => void got.push(m) })
     await sub.flush()
     await watcher.flush()
     pub.publish("t.bad", "1", { headers: traceHeaders("tr.*") })
@@ -199,7 +199,7 @@ describe("JetStream", () => {
     const events = collector(watcher, "tr.jso")
     const acks: Array<Msg> = []
     const inbox = "_INBOX.tro"
-    pub.subscribe(inbox, { callback: (_e, m) => acks.push(m) })
+    pub.subscribe(inbox, { callback: (_e, m) => void acks.push(m) })
     await pub.flush()
     await watcher.flush()
     pub.publish("tro.a", "x", { reply: inbox, headers: traceHeaders("tr.jso", { "Nats-Trace-Only": "true" }) })
@@ -261,7 +261,7 @@ describe("traceparent and the account's msg_trace", () => {
   it("a sampled traceparent is traced to the account's destination; an unsampled one is not", async () => {
     const events = collector(aw, "acc.trace")
     const got: Array<Msg> = []
-    aw.subscribe("w3c", { callback: (_e, m) => got.push(m) })
+    aw.subscribe("w3c", { callback: (_e, m) => void got.push(m) })
     await aw.flush()
     const unsampled = headers()
     unsampled.set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00")

@@ -27,7 +27,6 @@ import {
   UNLIMITED
 } from "./AccountSettings.ts"
 import { type AccountsIssues, exportItem, goValue, importItem } from "./ExportImportConfig.ts"
-import { parseAccountMsgTrace } from "./MsgTraceConfig.ts"
 import {
   findExport,
   mergeExports,
@@ -35,6 +34,7 @@ import {
   streamImportFormsCycle,
   streamTarget
 } from "./ImportRules.ts"
+import { parseAccountMsgTrace } from "./MsgTraceConfig.ts"
 
 export interface ParsedAccounts {
   readonly accounts: ReadonlyArray<AccountSettings>

@@ -388,16 +388,22 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
   ): MsgTrace | "skip" | undefined {
     const found = findTraceHeaders(msg, hdrLen)
     if (found === undefined) return undefined
-    const start = startTrace({
-      site,
-      publisher: router,
-      kind: KIND_ROUTER,
-      cid: this.rid,
-      name: this.remoteInfo?.server_name,
-      account,
-      // A route has no publish permissions here; the origin checked its client's.
-      mayPublish: () => true
-    }, subject, hdrLen, msg, found)
+    const start = startTrace(
+      {
+        site,
+        publisher: router,
+        kind: KIND_ROUTER,
+        cid: this.rid,
+        name: this.remoteInfo?.server_name,
+        account,
+        // A route has no publish permissions here; the origin checked its client's.
+        mayPublish: () => true
+      },
+      subject,
+      hdrLen,
+      msg,
+      found
+    )
     if (start._tag === "Skip") return "skip"
     return start._tag === "Traced" ? start.trace : undefined
   }

@@ -76,6 +76,8 @@ export interface BrokerConfig {
    */
   readonly maxBufferedMsgs: number
   readonly maxBufferedSize: number
+  /** `jetstream { request_queue_limit }` (2.11): JetStream API requests waiting before all are dropped; 0 = 10,000. */
+  readonly requestQueueLimit: number
   /** Client authentication and permissions; undefined = open (nats-server without `authorization`). */
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
@@ -132,6 +134,7 @@ export const defaults: BrokerConfig = {
   domain: undefined,
   maxBufferedMsgs: 0,
   maxBufferedSize: 0,
+  requestQueueLimit: 0,
   auth: undefined,
   tls: undefined,
   encryption: undefined,

@@ -446,6 +446,11 @@ class Mapper {
           else this.set("maxBufferedSize", size)
           break
         }
+        case "request_queue_limit": {
+          const n = this.integer(f)
+          if (n !== undefined) this.set("requestQueueLimit", n)
+          break
+        }
         case "cluster_store": {
           const url = this.string(f)
           if (url === undefined) break

@@ -37,7 +37,11 @@ export interface Subscriber {
   /** Called when a subscription reached its `UNSUB <sid> <max>` count and was removed. */
   autoUnsubscribed(sub: Subscription): void
   /** Set on client connections: a traced message's egress event names them (MsgTrace.ts). */
-  readonly traceEgress?: { readonly kind: number; readonly name: () => string | undefined; readonly isClosed: () => boolean }
+  readonly traceEgress?: {
+    readonly kind: number
+    readonly name: () => string | undefined
+    readonly isClosed: () => boolean
+  }
 }
 
 export class Subscription {
