@@ -226,6 +226,7 @@ const PARENT = "traceparent"
  * compares key bytes, so a message without trace headers allocates nothing.
  */
 export const findTraceHeaders = (msg: Uint8Array, hdrLen: number): FoundHeaders | undefined => {
+  if (!mayHaveTraceKey(msg, hdrLen)) return undefined
   let dest = false
   let parent = false
   let disabled = false
@@ -252,6 +253,31 @@ export const findTraceHeaders = (msg: Uint8Array, hdrLen: number): FoundHeaders 
     return true
   })
   return { header, external: !dest }
+}
+
+/**
+ * Whether some line of the block starts like a trace header key: only the first byte of each line is
+ * looked at (then the byte after the key must be ':'), so blocks without one cost one pass, no allocation.
+ */
+const mayHaveTraceKey = (msg: Uint8Array, hdrLen: number): boolean => {
+  const d = DEST_BYTES.length
+  const p = PARENT.length
+  let start = false
+  for (let i = 0; i < hdrLen; i++) {
+    const c = msg[i]!
+    if (c === 10) {
+      start = true
+      continue
+    }
+    if (!start) continue
+    start = false
+    if (c === 78 /* N */) {
+      if (i + d < hdrLen && msg[i + d] === 58 && sameBytes(msg, i, DEST_BYTES)) return true
+    } else if ((c | 0x20) === 116 /* t */) {
+      if (i + p < hdrLen && msg[i + p] === 58 && sameFold(msg, i, PARENT)) return true
+    }
+  }
+  return false
 }
 
 /**
