@@ -7,6 +7,8 @@
 import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, type Msg, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, describe, expect, it } from "vitest"
+import { enterProducer, FlagProducer } from "../../src/core/Backpressure.ts"
+import { IngestQueue } from "../../src/jetstream/stream/IngestLimit.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
 
@@ -80,5 +82,35 @@ describe("max_buffered_size", () => {
     expect(refused[0]!.json()).toEqual(TOO_MANY)
     const acked = answers.length - refused.length
     expect((await jsm.streams.info("ING")).state.messages).toBe(acked)
+  })
+})
+
+describe("IngestQueue", () => {
+  it("holds the publishing connection past half a limit and refuses at the limit; a taken batch resets both", () => {
+    const q = new IngestQueue({ msgs: 10, bytes: 1_000 })
+    let resumed = 0
+    const producer = new FlagProducer(() => resumed++)
+    const prev = enterProducer(producer)
+    const admitted: Array<boolean> = []
+    for (let i = 0; i < 12; i++) {
+      admitted.push(q.admit(10))
+      if (i === 4) expect(producer.isHeld).toBe(false)
+      if (i === 5) expect(producer.isHeld).toBe(true)
+    }
+    enterProducer(prev)
+    expect(admitted).toEqual([...Array(10).fill(true), false, false])
+    q.taken()
+    expect([producer.isHeld, resumed]).toEqual([false, 1])
+    // Bytes: 600 of 1,000 is over half; 1,001 is refused whatever the count.
+    const p2 = new FlagProducer(() => {})
+    const prev2 = enterProducer(p2)
+    expect(q.admit(600)).toBe(true)
+    expect(p2.isHeld).toBe(true)
+    expect(q.admit(401)).toBe(false)
+    expect(q.admit(400)).toBe(true)
+    enterProducer(prev2)
+    q.taken()
+    const unlimited = new IngestQueue({ msgs: -1, bytes: 0 })
+    for (let i = 0; i < 50_000; i++) expect(unlimited.admit(1 << 20)).toBe(true)
   })
 })

@@ -3,8 +3,13 @@
  * publishes queued for a stream and not yet taken by its actor are counted, and one past either limit
  * is answered `429 Too Many Requests` (err 10167) instead of queued, so a flood of core publishes
  * cannot grow the queue without bound. Sizes count subject, reply, header and payload, as nats-server.
+ *
+ * Beyond nats-server: past half of either limit the connection publishing is held until the actor
+ * takes the batch (the broker's back-pressure, Backpressure.ts), so steady flat-out publishers are
+ * slowed rather than refused; a single read burst larger than the limit still gets 429s.
  */
 import { Buffer } from "node:buffer"
+import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Logger } from "../../log/Log.ts"
 import { ApiErrors } from "../model/ApiError.ts"
@@ -24,6 +29,8 @@ export class IngestQueue {
   private bytes = 0
   private refused = 0
   private readonly limits: IngestLimits
+  /** Measures the fuller of the two queues as a share of half its limit: held over 1. */
+  private readonly gate = new Gate(1, 0)
 
   constructor(limits: IngestLimits) {
     this.limits = limits
@@ -36,6 +43,8 @@ export class IngestQueue {
     if (l.bytes > 0 && this.bytes + size > l.bytes) return false
     this.msgs++
     this.bytes += size
+    const load = Math.max(l.msgs > 0 ? this.msgs / (l.msgs / 2) : 0, l.bytes > 0 ? this.bytes / (l.bytes / 2) : 0)
+    if (load > 1) this.gate.filled(load, Date.now)
     return true
   }
 
@@ -44,6 +53,7 @@ export class IngestQueue {
     this.msgs = 0
     this.bytes = 0
     this.refused = 0
+    this.gate.open()
   }
 
   /** Answers a publish `admit` refused; warns once per burst (nats-server rate-limits the same warning). */
