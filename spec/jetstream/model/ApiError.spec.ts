@@ -9,10 +9,16 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10 and 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 2.11's stream too-many-requests, with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 154)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 154)
+    assert.strictEqual(names.length, 155)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 155)
+    // nats-server 2.11 errors.json JSStreamTooManyRequests (stream ingest limits).
+    assert.deepStrictEqual(ApiErrors.streamTooManyRequests().toJSON(), {
+      code: 429,
+      err_code: 10167,
+      description: "too many requests"
+    })
     assert.deepStrictEqual(
       [
         ApiErrorCodes.consumerDuplicateFilterSubjects,
