@@ -9,8 +9,8 @@
  */
 import { Buffer } from "node:buffer"
 import * as path from "node:path"
-import { findTraceHeaders } from "../src/core/MsgTrace.ts"
 import * as Ours from "../src/core/Router.ts"
+import { findTraceHeaders } from "../src/core/TraceHeaders.ts"
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(name)

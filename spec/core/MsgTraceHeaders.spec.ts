@@ -7,7 +7,7 @@
 import { fc, test } from "@fast-check/vitest"
 import { Buffer } from "node:buffer"
 import { assert, describe, it } from "vitest"
-import { findTraceHeaders, setHeader } from "../../src/core/MsgTrace.ts"
+import { findTraceHeaders, setHeader } from "../../src/core/TraceHeaders.ts"
 import { decodeHeaders, headerValue } from "../../src/protocol/Headers.ts"
 
 const block = (lines: ReadonlyArray<string>, status = "") =>

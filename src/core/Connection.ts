@@ -18,9 +18,10 @@ import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Par
 import { isValidLiteralSubject } from "../subject/Subject.ts"
 import type { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { enterProducer, Gate, type Producer } from "./Backpressure.ts"
-import { findTraceHeaders, KIND_CLIENT, type MsgTrace, startTrace, type TraceSite } from "./MsgTrace.ts"
+import { KIND_CLIENT, type MsgTrace, startTrace, type TraceSite } from "./MsgTrace.ts"
 import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
+import { findTraceHeaders } from "./TraceHeaders.ts"
 
 export interface ConnectionContext {
   /** The global account's router: clients that name no account publish and subscribe here. */

@@ -26,7 +26,7 @@ import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestL
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
-import { traceAccepted, traceIntoStream } from "./StreamTrace.ts"
+import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -302,6 +302,7 @@ export class StreamActor {
     }
     if (trace !== undefined) ({ hdrLen, msg } = traceIntoStream(trace, this.name, hdrLen, msg))
     if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg, trace })) {
+      if (trace !== undefined) traceRefused(trace, "stream ingest queue is full")
       if (reply !== undefined) this.acks.sendError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }

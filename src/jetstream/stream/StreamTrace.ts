@@ -4,7 +4,8 @@
  * `Nats-Trace-Dest` disabled so consumers delivering it (across routes too) do not trace it again; a
  * trace-only message passes the checks and is neither stored nor acked.
  */
-import { type MsgTrace, setHeader, TRACE_DEST, TRACE_DISABLED } from "../../core/MsgTrace.ts"
+import type { MsgTrace } from "../../core/MsgTrace.ts"
+import { setHeader, TRACE_DEST, TRACE_DISABLED } from "../../core/TraceHeaders.ts"
 
 export const traceIntoStream = (
   trace: MsgTrace,
@@ -20,4 +21,10 @@ export const traceIntoStream = (
 export const traceAccepted = (trace: MsgTrace, subject: string, noInterest: boolean): boolean => {
   trace.jetStreamAccepted(subject, noInterest)
   return trace.traceOnly
+}
+
+/** The stream could not take the message at all: the event goes out with the error. */
+export const traceRefused = (trace: MsgTrace, error: string): void => {
+  trace.jetStreamError(error)
+  trace.done()
 }
