@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
+import { rawExchange } from "../support/Raw.ts"
 
 type Event = {
   server: Record<string, unknown>
@@ -278,5 +279,37 @@ describe("traceparent and the account's msg_trace", () => {
     await waitFor("both deliveries", () => (got.length === 2 ? true : undefined))
     await sleep(50)
     expect(events.length).toBe(1)
+  })
+})
+
+describe("a destination the publisher may not publish to", () => {
+  it("is a publish violation and the message is not delivered (nats-server allowedToPublishOnMsgTraceDest)", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trace-perm-"))
+    const file = path.join(dir, "b.conf")
+    fs.writeFileSync(
+      file,
+      `authorization { users: [ { user: u, password: p, permissions: { publish: "t.>", subscribe: ">" } } ] }\n`
+    )
+    const r = ConfigFile.load(file)
+    if (r._tag === "Failure") throw new Error(r.errors.map(ConfigFile.renderIssue).join("\n"))
+    const b = await startBroker(r.config)
+    try {
+      const hdr = "NATS/1.0\r\nNats-Trace-Dest: tr.perm\r\n\r\n"
+      const ok = "NATS/1.0\r\nNats-Trace-Dest: t.trace\r\n\r\n"
+      const out = await rawExchange(
+        b.port,
+        `CONNECT {"verbose":false,"headers":true,"user":"u","pass":"p"}\r\nSUB t.p 1\r\nSUB t.trace 2\r\n` +
+          `HPUB t.p ${hdr.length} ${hdr.length + 1}\r\n${hdr}x\r\n` +
+          `HPUB t.p ${ok.length} ${ok.length + 1}\r\n${ok}y\r\nPING\r\n`
+      )
+      const lines = out.text.split("\r\n")
+      expect(lines[0]).toBe(`-ERR 'Permissions Violation for Publish to "tr.perm"'`)
+      // The second message (an allowed destination) is delivered, then its event on sid 2.
+      expect(lines[1]).toBe(`HMSG t.p 1 ${ok.length} ${ok.length + 1}`)
+      expect(out.text).toContain("\r\nMSG t.trace 2 ")
+      expect(out.text.match(/HMSG t\.p /g)?.length).toBe(1)
+    } finally {
+      await b.stop()
+    }
   })
 })
