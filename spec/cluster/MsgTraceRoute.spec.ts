@@ -5,8 +5,9 @@
  * names its subscriber without delivering. Expected values are nats-server's msgtrace.go.
  */
 import { connect, headers, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import * as net from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type ClusterNode, settle, sleep, startNode, untilMesh } from "../support/Cluster.ts"
+import { type ClusterNode, settle, sleep, startNode, until, untilMesh } from "../support/Cluster.ts"
 
 const BASE = 31950
 
@@ -105,5 +106,71 @@ describe("a traced message through a route", () => {
     pub.publish("rt.only", "plain")
     await waitFor("the untraced message", () => got[0])
     expect(got.map((m) => m.string())).toEqual(["plain"])
+  })
+})
+
+describe("a peer that does not trace (a 2.9.10 route, proto 2)", () => {
+  it("gets no trace-only message; a delivered one is named with nats-server's no-support error", async () => {
+    const node = await startNode({ name: "X", routePort: BASE + 3 })
+    const peer = net.connect(BASE + 3, "127.0.0.1")
+    let received = ""
+    try {
+      await new Promise<void>((r) => peer.once("connect", () => r()))
+      peer.on("error", () => {})
+      peer.on("data", (d) => (received += d.toString("latin1")))
+      const info = {
+        server_id: "NFAKEPEER000000000000000000000000000000000000000000000000",
+        server_name: "old",
+        version: "2.9.10",
+        proto: 2,
+        host: "127.0.0.1",
+        port: BASE + 4,
+        headers: true,
+        max_payload: 1048576,
+        cluster: "test"
+      }
+      peer.write(`CONNECT {"name":"${info.server_id}","cluster":"test","headers":true}\r\n`)
+      peer.write(`INFO ${JSON.stringify(info)}\r\nRS+ $G old.>\r\n`)
+      await until("the fake route", () => node.cluster.routes().length === 1 && node.router.hasInterest("old.x"))
+      const rid = node.cluster.routes()[0]!.rid
+      const nc = await connect({ servers: node.url, reconnect: false })
+      const events: Array<Event> = []
+      nc.subscribe("old.trace.dest", { callback: (_e, m) => void events.push(m.json<Event>()) })
+      await nc.flush()
+      const h = (only: boolean) => {
+        const x = headers()
+        x.set("Nats-Trace-Dest", "old.trace.dest")
+        if (only) x.set("Nats-Trace-Only", "true")
+        return x
+      }
+      nc.publish("old.x", "only", { headers: h(true) })
+      nc.publish("old.x", "both", { headers: h(false) })
+      await waitFor("two events", () => (events.length === 2 ? true : undefined))
+      expect(events.map((e) => e.events.map(untimed)[1])).toEqual([
+        {
+          type: "eg",
+          kind: 1,
+          cid: rid,
+          name: "old",
+          hop: "1",
+          error: "Not delivered because remote does not support message tracing"
+        },
+        {
+          type: "eg",
+          kind: 1,
+          cid: rid,
+          name: "old",
+          hop: "1",
+          error: "Message delivered but remote does not support message tracing so no trace event generated from there"
+        }
+      ])
+      await until("the delivered message at the peer", () => received.includes("both"))
+      expect(received.includes("only")).toBe(false)
+      expect(received).toContain("Nats-Trace-Hop: 1")
+      await nc.close()
+    } finally {
+      peer.destroy()
+      await node.stop()
+    }
   })
 })

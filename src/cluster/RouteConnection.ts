@@ -14,8 +14,9 @@
  */
 import { Buffer } from "node:buffer"
 import { comparePasswords } from "../auth/Authenticator.ts"
+import { BROKER_NAME } from "../config/BrokerConfig.ts"
 import { enterProducer, Gate, type Producer } from "../core/Backpressure.ts"
-import { KIND_ROUTER, type MsgTrace, startTrace, type TraceSite } from "../core/MsgTrace.ts"
+import { KIND_ROUTER, type MsgTrace, startTrace, type TraceSite, type TraceTarget } from "../core/MsgTrace.ts"
 import { type Flushable, Outbound, scheduleFlush } from "../core/Outbound.ts"
 import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription } from "../core/Router.ts"
 import { findTraceHeaders } from "../core/TraceHeaders.ts"
@@ -85,12 +86,20 @@ export class RouteAccount implements Subscriber, RemoteInterest {
   lastSubject: string | undefined = undefined
   rmsgPrefix: Buffer | undefined = undefined
   hmsgPrefix: Buffer | undefined = undefined
-  readonly traceTarget: { readonly cid: number; readonly name: () => string | undefined }
+  readonly traceTarget: TraceTarget
   constructor(route: RouteConnection, account: string) {
     this.route = route
     this.account = account
     this.cid = route.rid
-    this.traceTarget = { cid: route.rid, name: () => route.remoteInfo?.server_name }
+    this.traceTarget = {
+      cid: route.rid,
+      name: () => route.remoteInfo?.server_name,
+      // nats-server MsgTraceProto; this broker's own peers trace whatever level they advertise.
+      supportsTrace: () => {
+        const info = route.remoteInfo
+        return info !== undefined && (info.proto >= 3 || info.go?.startsWith(`${BROKER_NAME} `) === true)
+      }
+    }
   }
   forward(
     subject: string,

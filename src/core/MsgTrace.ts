@@ -28,6 +28,9 @@ export const KIND_ROUTER = 1
 /** nats-server's egress error texts for the cases this broker has. */
 export const EGRESS_NO_ECHO = "Not delivered because of no echo"
 export const EGRESS_CLIENT_CLOSED = "Not delivered because client is closed"
+export const EGRESS_ONLY_NO_SUPPORT = "Not delivered because remote does not support message tracing"
+export const EGRESS_NO_SUPPORT =
+  "Message delivered but remote does not support message tracing so no trace event generated from there"
 
 /** An account's `msg_trace { dest, sampling }`: where `traceparent`-triggered traces go. */
 export interface AccountTrace {
@@ -306,7 +309,15 @@ interface TracedRemote {
     msg: Uint8Array,
     queues: ReadonlyArray<string> | undefined
   ): void
-  readonly traceTarget?: { readonly cid: number; readonly name: () => string | undefined }
+  readonly traceTarget?: TraceTarget
+}
+
+/** A route as a traced message's egress names it. */
+export interface TraceTarget {
+  readonly cid: number
+  readonly name: () => string | undefined
+  /** The peer traces too (nats-server: its route protocol is at least MsgTraceProto). */
+  readonly supportsTrace: () => boolean
 }
 
 /**
@@ -348,9 +359,15 @@ export const forwardTraced = (
   msg: Uint8Array,
   queues: ReadonlyArray<string> | undefined
 ): void => {
+  const target = remote.traceTarget
+  // nats-server numbers the hop before it knows whether the peer traces.
   const hop = trace.nextHop()
+  const supported = target === undefined || target.supportsTrace()
+  // An older server would deliver a trace-only message: it is not sent there at all.
+  if (!supported && trace.traceOnly) {
+    return trace.egress(KIND_ROUTER, target!.cid, target!.name(), { hop, error: EGRESS_ONLY_NO_SUPPORT })
+  }
   const copy = hdrLen >= 0 ? setHeader(msg, hdrLen, TRACE_HOP, hop) : { hdrLen, msg }
   remote.forward(subject, reply, copy.hdrLen, copy.msg, queues)
-  const target = remote.traceTarget
-  trace.egress(KIND_ROUTER, target?.cid ?? 0, target?.name(), { hop })
+  trace.egress(KIND_ROUTER, target?.cid ?? 0, target?.name(), supported ? { hop } : { hop, error: EGRESS_NO_SUPPORT })
 }

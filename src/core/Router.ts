@@ -7,7 +7,7 @@
  */
 import { Context, Layer } from "effect"
 import { Sublist, type SublistResult } from "../subject/Sublist.ts"
-import { deliverTraced, forwardTraced, type MsgTrace, noEchoTraced } from "./MsgTrace.ts"
+import { deliverTraced, forwardTraced, type MsgTrace, noEchoTraced, type TraceTarget } from "./MsgTrace.ts"
 
 /** Anything that can receive messages: a client connection or an in-process subscriber. */
 export interface Subscriber {
@@ -93,7 +93,7 @@ export interface RemoteInterest {
     queues: ReadonlyArray<string> | undefined
   ): void
   /** The route, for a traced message's egress event. */
-  readonly traceTarget?: { readonly cid: number; readonly name: () => string | undefined }
+  readonly traceTarget?: TraceTarget
 }
 
 export interface RouterStats {
