@@ -118,12 +118,10 @@ jetstream {
     ])
   })
 
-  it("max_buffered_msgs / max_buffered_size are accepted and noted as ignored", () => {
+  it("max_buffered_msgs / max_buffered_size bound the stream ingest queues (2.11)", () => {
     const r = ok("jetstream {\n  max_buffered_msgs: 1000\n  max_buffered_size: 1G\n}")
-    assert.deepStrictEqual(r.notes.map(ConfigFile.renderIssue), [
-      "/etc/b.conf:2:3: jetstream.max_buffered_msgs is accepted and ignored",
-      "/etc/b.conf:3:3: jetstream.max_buffered_size is accepted and ignored"
-    ])
+    assert.deepStrictEqual(r.notes.map(ConfigFile.renderIssue), [])
+    assert.deepStrictEqual(r.config, { jetstream: true, maxBufferedMsgs: 1000, maxBufferedSize: 1_000_000_000 })
   })
 
   it("keys defined for use as variables are not unknown fields", () => {

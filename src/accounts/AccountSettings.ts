@@ -8,6 +8,7 @@
  */
 import type { NkeyUser, PasswordUser } from "../auth/AuthSettings.ts"
 import type { Permissions } from "../auth/Permissions.ts"
+import type { AccountTrace } from "../core/MsgTrace.ts"
 
 /** The account of clients that name none (nats-server globalAccountName). */
 export const GLOBAL_ACCOUNT = "$G"
@@ -101,6 +102,8 @@ export interface AccountSettings {
    * client joins the account (Server joinAccount), not by the authenticator.
    */
   readonly maxConnections: number
+  /** `msg_trace { dest, sampling }`: where sampled `traceparent` messages are traced; undefined = not traced. */
+  readonly msgTrace?: AccountTrace | undefined
 }
 
 export interface AccountsSettings {

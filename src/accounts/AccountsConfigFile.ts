@@ -34,6 +34,7 @@ import {
   streamImportFormsCycle,
   streamTarget
 } from "./ImportRules.ts"
+import { parseAccountMsgTrace } from "./MsgTraceConfig.ts"
 
 export interface ParsedAccounts {
   readonly accounts: ReadonlyArray<AccountSettings>
@@ -234,6 +235,12 @@ export const accounts = (
               } else d.serviceImports.push(s)
             }
           }
+          break
+        }
+        case "msg_trace":
+        case "trace_dest": {
+          const t = parseAccountMsgTrace(f, local)
+          if (t !== undefined) d.settings.msgTrace = t
           break
         }
         case "default_permissions":

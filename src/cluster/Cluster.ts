@@ -16,7 +16,13 @@
 import { Context, Deferred, Duration, Effect, FiberSet, Layer } from "effect"
 import * as os from "node:os"
 import { Accounts } from "../accounts/Accounts.ts"
-import { ADVERTISED_NATS_VERSION, BROKER_NAME, BROKER_VERSION, ServerConfig } from "../config/BrokerConfig.ts"
+import {
+  ADVERTISED_NATS_VERSION,
+  AT_LEVEL_211,
+  BROKER_NAME,
+  BROKER_VERSION,
+  ServerConfig
+} from "../config/BrokerConfig.ts"
 import type { Subscription } from "../core/Router.ts"
 import { Server } from "../core/Server.ts"
 import { Log } from "../log/Log.ts"
@@ -178,7 +184,8 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
           server_id: server.serverId,
           server_name: server.serverName,
           version: ADVERTISED_NATS_VERSION,
-          proto: 2,
+          // 3 = nats-server MsgTraceProto (2.11): the peer may send traced messages here.
+          proto: AT_LEVEL_211 ? 3 : 2,
           go: `${BROKER_NAME} ${BROKER_VERSION}`,
           host: settings.host,
           port: boundPort,
@@ -202,6 +209,7 @@ export class Cluster extends Context.Service<Cluster, ClusterShape | undefined>(
 
       const ctx: RouteContext = {
         serverId: server.serverId,
+        traceSite: server.traceSite,
         log,
         info: routeInfo,
         clusterName: () => clusterName,

@@ -14,9 +14,12 @@
  */
 import { Buffer } from "node:buffer"
 import { comparePasswords } from "../auth/Authenticator.ts"
+import { BROKER_NAME } from "../config/BrokerConfig.ts"
 import { enterProducer, Gate, type Producer } from "../core/Backpressure.ts"
+import { KIND_ROUTER, type MsgTrace, startTrace, type TraceSite, type TraceTarget } from "../core/MsgTrace.ts"
 import { type Flushable, Outbound, scheduleFlush } from "../core/Outbound.ts"
 import { type MessageRouter, type RemoteInterest, type Subscriber, Subscription } from "../core/Router.ts"
+import { findTraceHeaders } from "../core/TraceHeaders.ts"
 import type { Logger } from "../log/Log.ts"
 import type { Wire } from "../platform/Transport.ts"
 import type { ProtocolViolation } from "../protocol/Parser.ts"
@@ -55,6 +58,8 @@ export interface RouteContext {
   readonly writeDeadlineMs: number
   readonly pingIntervalMs: number
   readonly pingMax: number
+  /** Message tracing: a traced message arriving here makes this server send its own event (MsgTrace.ts). */
+  readonly traceSite?: TraceSite | undefined
 }
 
 export interface RouteStats {
@@ -81,10 +86,20 @@ export class RouteAccount implements Subscriber, RemoteInterest {
   lastSubject: string | undefined = undefined
   rmsgPrefix: Buffer | undefined = undefined
   hmsgPrefix: Buffer | undefined = undefined
+  readonly traceTarget: TraceTarget
   constructor(route: RouteConnection, account: string) {
     this.route = route
     this.account = account
     this.cid = route.rid
+    this.traceTarget = {
+      cid: route.rid,
+      name: () => route.remoteInfo?.server_name,
+      // nats-server MsgTraceProto; this broker's own peers trace whatever level they advertise.
+      supportsTrace: () => {
+        const info = route.remoteInfo
+        return info !== undefined && (info.proto >= 3 || info.go?.startsWith(`${BROKER_NAME} `) === true)
+      }
+    }
   }
   forward(
     subject: string,
@@ -362,7 +377,45 @@ export class RouteConnection implements RouteSink, Flushable, Producer {
       this.lastAccount = account
       this.lastRouter = router
     }
-    router.publishRouted(subject, reply, hdrLen, msg, queues)
+    const trace = hdrLen >= 0 && this.ctx.traceSite !== undefined
+      ? this.startTrace(this.ctx.traceSite, router, account, subject, hdrLen, msg)
+      : undefined
+    if (trace === "skip") return
+    if (trace === undefined) router.publishRouted(subject, reply, hdrLen, msg, queues)
+    else {
+      router.publishRoutedTraced(trace, subject, reply, hdrLen, msg, queues)
+      trace.done()
+    }
+  }
+
+  private startTrace(
+    site: TraceSite,
+    router: MessageRouter,
+    account: string,
+    subject: string,
+    hdrLen: number,
+    msg: Uint8Array
+  ): MsgTrace | "skip" | undefined {
+    const found = findTraceHeaders(msg, hdrLen)
+    if (found === undefined) return undefined
+    const start = startTrace(
+      {
+        site,
+        publisher: router,
+        kind: KIND_ROUTER,
+        cid: this.rid,
+        name: this.remoteInfo?.server_name,
+        account,
+        // A route has no publish permissions here; the origin checked its client's.
+        mayPublish: () => true
+      },
+      subject,
+      hdrLen,
+      msg,
+      found
+    )
+    if (start._tag === "Skip") return "skip"
+    return start._tag === "Traced" ? start.trace : undefined
   }
 
   ping(): void {

@@ -70,6 +70,14 @@ export interface BrokerConfig {
   /** File store durability: "write" (default; survives kill -9), "always" (fsync per ack batch), or an fsync interval. */
   readonly sync: "write" | "always" | { readonly intervalMs: number }
   readonly domain: string | undefined
+  /**
+   * `jetstream { max_buffered_msgs, max_buffered_size }` (2.11): publishes a stream may have queued
+   * before it answers 429; 0 = nats-server's default (10,000 / 128 MiB), negative = no limit.
+   */
+  readonly maxBufferedMsgs: number
+  readonly maxBufferedSize: number
+  /** `jetstream { request_queue_limit }` (2.11): JetStream API requests waiting before all are dropped; 0 = 10,000. */
+  readonly requestQueueLimit: number
   /** Client authentication and permissions; undefined = open (nats-server without `authorization`). */
   readonly auth: AuthSettings | undefined
   /** Client TLS (nats-server `tls {}` / `--tls`); undefined = plain TCP. */
@@ -124,6 +132,9 @@ export const defaults: BrokerConfig = {
   maxFileStore: undefined,
   sync: "write",
   domain: undefined,
+  maxBufferedMsgs: 0,
+  maxBufferedSize: 0,
+  requestQueueLimit: 0,
   auth: undefined,
   tls: undefined,
   encryption: undefined,

@@ -12,8 +12,8 @@
  * to start. `authorization`, `no_auth_user` and `accounts` are honoured (src/auth, src/accounts),
  * operator mode too (`operator`, `resolver: MEMORY`, ...: src/auth/jwt), `tls` (src/tls),
  * `jetstream { cipher, key }` (src/store/Cipher.ts) and `mqtt {}` (MqttConfigFile.ts, src/mqtt).
- * `jetstream.sync_interval`, `max_buffered_msgs` and `max_buffered_size` (nats-server 2.10+) are
- * accepted.
+ * `jetstream.sync_interval` (nats-server 2.10+) is accepted; `max_buffered_msgs` and
+ * `max_buffered_size` (2.11) bound each stream's ingest queue (src/jetstream/stream/IngestLimit.ts).
  */
 import { randomInt } from "node:crypto"
 import * as fs from "node:fs"
@@ -436,15 +436,20 @@ class Mapper {
             if (ms !== undefined) this.set("sync", { intervalMs: ms })
           }
           break
-        case "max_buffered_msgs":
-          if (this.integer(f) !== undefined) {
-            this.notes.push({ pos: f.keyPos, message: `jetstream.${f.key} is accepted and ignored` })
-          }
+        case "max_buffered_msgs": {
+          const n = this.integer(f)
+          if (n !== undefined) this.set("maxBufferedMsgs", n)
           break
+        }
         case "max_buffered_size": {
           const size = storageSize(f.value)
           if (typeof size === "string") this.error(f, `${f.key}: ${size}`)
-          else this.notes.push({ pos: f.keyPos, message: `jetstream.${f.key} is accepted and ignored` })
+          else this.set("maxBufferedSize", size)
+          break
+        }
+        case "request_queue_limit": {
+          const n = this.integer(f)
+          if (n !== undefined) this.set("requestQueueLimit", n)
           break
         }
         case "cluster_store": {

@@ -18,8 +18,10 @@ import { Parser, type ParserSink, type ProtocolViolation } from "../protocol/Par
 import { isValidLiteralSubject } from "../subject/Subject.ts"
 import type { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { enterProducer, Gate, type Producer } from "./Backpressure.ts"
+import { KIND_CLIENT, type MsgTrace, startTrace, type TraceSite } from "./MsgTrace.ts"
 import { type Flushable, Outbound, scheduleFlush } from "./Outbound.ts"
 import { type MessageRouter, type Subscriber, Subscription } from "./Router.ts"
+import { findTraceHeaders } from "./TraceHeaders.ts"
 
 export interface ConnectionContext {
   /** The global account's router: clients that name no account publish and subscribe here. */
@@ -43,6 +45,8 @@ export interface ConnectionContext {
   readonly connected?: (conn: ClientConnection) => void
   /** Core subject mappings (config `mappings {}`); absent when none are configured. */
   readonly mappings?: SubjectMappings | undefined
+  /** Message tracing (MsgTrace.ts): the server's identity for the events and the accounts' `msg_trace`. */
+  readonly traceSite?: TraceSite | undefined
 }
 
 export interface ConnectionStats {
@@ -122,6 +126,11 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   readonly cid: number
   private readonly wire: Wire
   private readonly ctx: ConnectionContext
+  readonly traceEgress = {
+    kind: KIND_CLIENT,
+    name: (): string | undefined => this.name,
+    isClosed: (): boolean => this.isClosed
+  }
 
   constructor(cid: number, wire: Wire, ctx: ConnectionContext) {
     this.cid = cid
@@ -257,6 +266,17 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       // nats-server 2.9 reports this and then delivers anyway; we report it and drop the message.
       return this.err("Invalid Publish Subject")
     }
+    // nats-server starts a trace in the parser, before mapping: its ingress event names the published subject.
+    let trace: MsgTrace | undefined
+    if (hdrLen >= 0 && this.ctx.traceSite !== undefined) {
+      const found = findTraceHeaders(msg, hdrLen)
+      if (found !== undefined) {
+        const start = startTrace(this.traceOrigin(this.ctx.traceSite), subject, hdrLen, msg, found)
+        if (start._tag === "Skip") return
+        if (start._tag === "Disabled") ({ hdrLen, msg } = start)
+        else if (start._tag === "Traced") trace = start.trace
+      }
+    }
     // nats-server maps in the parser, once the arguments are checked: permissions and routing see the mapped subject.
     const mappings = this.ctx.mappings
     // The config's top-level mappings belong to the global account (nats-server adds them to $G).
@@ -264,12 +284,18 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       const mapped = mappings.map(subject)
       if (mapped === undefined) return this.ok()
       if (mapped !== subject && this.ctx.log.traceEnabled) this.trace(`MAPPING ${subject} -> ${mapped}`)
+      if (mapped !== subject) trace?.mapped(mapped)
       subject = mapped
     }
     const perms = this.perms
     if ((perms !== undefined && !perms.canPublish(subject)) || isGatewayRoutedSubject(subject)) {
       this.ctx.log.error(`${this.label} - Publish Violation - Subject ${JSON.stringify(subject)}`)
-      return this.err(`Permissions Violation for Publish to ${JSON.stringify(subject)}`)
+      const text = `Permissions Violation for Publish to ${JSON.stringify(subject)}`
+      if (trace !== undefined) {
+        trace.ingressError(text)
+        trace.done()
+      }
+      return this.err(text)
     }
     if (reply !== undefined && isReservedReply(reply)) {
       this.ctx.log.error(`${this.label} - Publish Violation - Reply ${JSON.stringify(reply)}`)
@@ -277,7 +303,10 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     }
     // nats-server acknowledges a verbose PUB before delivering it (matters when it echoes back).
     this.ok()
-    const n = this.router.publish(this, subject, reply, hdrLen, msg)
+    const n = trace === undefined
+      ? this.router.publish(this, subject, reply, hdrLen, msg)
+      : this.router.publishTraced(this, trace, subject, reply, hdrLen, msg)
+    trace?.done()
     if (n === 0 && reply !== undefined && this.noResponders) this.sendNoResponders(reply)
   }
 
@@ -328,6 +357,24 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     if (this.awaitingAuth && !this.admitWithoutConnect()) return
     this.ctx.log.debug(`${this.label} - protocol error: ${error.text} (${error.detail})`)
     this.close(FATAL_REASONS[error.text] ?? "Protocol Violation", error.text)
+  }
+
+  private traceOrigin(site: TraceSite) {
+    return {
+      site,
+      publisher: this.router,
+      kind: KIND_CLIENT,
+      cid: this.cid,
+      name: this.name,
+      account: this.account,
+      mayPublish: (dest: string) => {
+        if (this.perms === undefined || this.perms.canPublish(dest)) return true
+        // nats-server answers a trace destination the client may not publish to as a publish violation.
+        this.ctx.log.error(`${this.label} - Publish Violation - Subject ${JSON.stringify(dest)}`)
+        this.err(`Permissions Violation for Publish to ${JSON.stringify(dest)}`)
+        return false
+      }
+    }
   }
 
   // --- Subscriber --------------------------------------------------------------------------

@@ -73,6 +73,11 @@ export class InternalClient implements Subscriber {
     return this.router.publishAs(to, subject, reply, hdrLen, msg)
   }
 
+  /** The trace of the message being delivered to a `takesTrace` subscription now (Router.takeTrace). */
+  takeTrace() {
+    return this.router.takeTrace()
+  }
+
   hasInterest(to: string): boolean {
     return this.router.hasInterest(to)
   }

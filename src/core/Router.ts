@@ -7,6 +7,7 @@
  */
 import { Context, Layer } from "effect"
 import { Sublist, type SublistResult } from "../subject/Sublist.ts"
+import { deliverTraced, forwardTraced, type MsgTrace, noEchoTraced, type TraceTarget } from "./MsgTrace.ts"
 
 /** Anything that can receive messages: a client connection or an in-process subscriber. */
 export interface Subscriber {
@@ -35,6 +36,12 @@ export interface Subscriber {
   interestIn?(sub: Subscription, subject: string): boolean
   /** Called when a subscription reached its `UNSUB <sid> <max>` count and was removed. */
   autoUnsubscribed(sub: Subscription): void
+  /** Set on client connections: a traced message's egress event names them (MsgTrace.ts). */
+  readonly traceEgress?: {
+    readonly kind: number
+    readonly name: () => string | undefined
+    readonly isClosed: () => boolean
+  }
 }
 
 export class Subscription {
@@ -61,6 +68,8 @@ export class Subscription {
    * imports: cross-server traffic flows in the importing account, as nats-server's shadow subscriptions).
    */
   localOnly = false
+  /** An in-process subscription that reads the message's trace itself (a stream's subjects: MsgTrace.ts). */
+  takesTrace = false
   readonly owner: Subscriber
   readonly subject: string
   readonly queue: string | undefined
@@ -83,6 +92,8 @@ export interface RemoteInterest {
     msg: Uint8Array,
     queues: ReadonlyArray<string> | undefined
   ): void
+  /** The route, for a traced message's egress event. */
+  readonly traceTarget?: TraceTarget
 }
 
 export interface RouterStats {
@@ -96,6 +107,10 @@ export class MessageRouter {
   readonly sublist = new Sublist<Subscription>()
   readonly stats: RouterStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 }
   private rr = 0
+  /** The message being published is traced (publishTraced): deliveries record their egress events. */
+  trace: MsgTrace | undefined = undefined
+  /** Handed to a `takesTrace` subscriber for the one delivery it is receiving (see `takeTrace`). */
+  private delivering: MsgTrace | undefined = undefined
 
   /** Subscriptions standing for other servers' interest: while there are none, publish takes the local-only path. */
   private remoteSubs = 0
@@ -133,7 +148,10 @@ export class MessageRouter {
     const psubs = result.psubs
     for (let i = 0; i < psubs.length; i++) {
       const s = psubs[i]!
-      if (from !== undefined && s.owner === from && !from.echo) continue
+      if (from !== undefined && s.owner === from && !from.echo) {
+        if (this.trace !== undefined) noEchoTraced(this.trace, s)
+        continue
+      }
       this.deliverTo(s, subject, reply, hdrLen, msg)
       n++
     }
@@ -181,7 +199,10 @@ export class MessageRouter {
         }
         continue
       }
-      if (from !== undefined && s.owner === from && !from.echo) continue
+      if (from !== undefined && s.owner === from && !from.echo) {
+        if (this.trace !== undefined) noEchoTraced(this.trace, s)
+        continue
+      }
       this.deliverTo(s, subject, reply, hdrLen, msg)
       n++
     }
@@ -211,7 +232,8 @@ export class MessageRouter {
     if (remotes !== undefined) {
       for (let i = 0; i < remotes.length; i++) {
         const queues = remoteQueues![i]
-        remotes[i]!.forward(subject, reply, hdrLen, msg, queues)
+        if (this.trace !== undefined) forwardTraced(this.trace, remotes[i]!, subject, reply, hdrLen, msg, queues)
+        else remotes[i]!.forward(subject, reply, hdrLen, msg, queues)
         this.stats.outMsgs++
         this.stats.outBytes += msg.length
         n++
@@ -345,6 +367,49 @@ export class MessageRouter {
     return n
   }
 
+  /** `publish` of a traced message: every delivery and forward adds its event to `trace`. */
+  publishTraced(
+    from: Subscriber | undefined,
+    trace: MsgTrace,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array
+  ): number {
+    const outer = this.trace
+    this.trace = trace
+    try {
+      return this.publish(from, subject, reply, hdrLen, msg)
+    } finally {
+      this.trace = outer
+    }
+  }
+
+  /** `publishRouted` of a traced message (this server's own event for a hop reached over a route). */
+  publishRoutedTraced(
+    trace: MsgTrace,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    queues: ReadonlyArray<string> | undefined
+  ): number {
+    const outer = this.trace
+    this.trace = trace
+    try {
+      return this.publishRouted(subject, reply, hdrLen, msg, queues)
+    } finally {
+      this.trace = outer
+    }
+  }
+
+  /** The trace of the message a `takesTrace` subscriber is being handed now, once. */
+  takeTrace(): MsgTrace | undefined {
+    const t = this.delivering
+    this.delivering = undefined
+    return t
+  }
+
   /** Is anyone subscribed to a subject matching `to`? */
   hasInterest(to: string): boolean {
     const r = this.sublist.match(to)
@@ -369,6 +434,7 @@ export class MessageRouter {
     routedOn?: string
   ) {
     if (s.max > 0 && s.delivered >= s.max) return
+    if (this.trace !== undefined) return this.deliverTracedTo(this.trace, s, subject, reply, hdrLen, msg, routedOn)
     s.delivered++
     this.stats.outMsgs++
     this.stats.outBytes += msg.length
@@ -378,6 +444,28 @@ export class MessageRouter {
     if (s.max > 0 && s.delivered >= s.max) {
       this.unsubscribe(s)
       s.owner.autoUnsubscribed(s)
+    }
+  }
+
+  private deliverTracedTo(
+    trace: MsgTrace,
+    s: Subscription,
+    subject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    routedOn: string | undefined
+  ) {
+    // What a subscriber publishes while handling the message (a service's reply) is not part of this trace.
+    this.trace = undefined
+    try {
+      deliverTraced(trace, s, () => {
+        if (s.takesTrace) this.delivering = trace
+        this.deliverTo(s, subject, reply, hdrLen, msg, routedOn)
+        this.delivering = undefined
+      })
+    } finally {
+      this.trace = trace
     }
   }
 }

@@ -10,6 +10,7 @@ import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import { operatorStartupLog } from "../auth/jwt/OperatorLog.ts"
 import {
   ADVERTISED_NATS_VERSION,
+  AT_LEVEL_210,
   BROKER_NAME,
   BROKER_VERSION,
   type BrokerConfig,
@@ -21,12 +22,15 @@ import { Transport, type TransportError, type Wire } from "../platform/Transport
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
 import { SubjectMappings } from "../subject/SubjectMappings.ts"
 import { ClientConnection, type ConnectionContext, type ConnectionStats } from "./Connection.ts"
+import { makeTraceSite, type TraceSite } from "./MsgTrace.ts"
 import { Router } from "./Router.ts"
 import { startWebsocket, type WebsocketListener } from "./WebsocketServer.ts"
 
 export interface ServerShape {
   readonly serverId: string
   readonly serverName: string
+  /** Message tracing's server identity and account settings, shared with the routes (MsgTrace.ts). */
+  readonly traceSite: TraceSite
   readonly host: string
   readonly port: number
   readonly startedAt: Date
@@ -118,8 +122,19 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       if (compiled !== undefined && !compiled.ok) {
         return yield* Effect.die(new Error(`mapping for ${JSON.stringify(compiled.src)}: ${compiled.error}`))
       }
+      const traceSite = makeTraceSite({
+        id: serverId,
+        name: serverName,
+        host: config.host,
+        cluster: config.cluster?.name ?? "",
+        domain: config.domain ?? "",
+        version: ADVERTISED_NATS_VERSION,
+        jetstream: config.jetstream,
+        at210: AT_LEVEL_210
+      }, (name) => accounts.get(name)?.settings.msgTrace)
       const ctx: { -readonly [K in keyof ConnectionContext]: ConnectionContext[K] } = {
         router,
+        traceSite,
         accountRouter: (name) => accounts.get(name)?.router,
         joinAccount: (name) => {
           const max = accounts.get(name)?.settings.maxConnections ?? -1
@@ -239,6 +254,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
       return {
         serverId,
         serverName,
+        traceSite,
         host: listener.host,
         port: listener.port,
         startedAt: new Date(),

@@ -23,6 +23,12 @@ import type { EventLogStore } from "../store/EventLogStore.ts"
 import type { MetaStore } from "../store/MetaStore.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
 import {
+  API_LIMIT_REACHED,
+  ApiQueueLimit,
+  DEFAULT_REQUEST_QUEUE_LIMIT,
+  limitReachedAdvisory
+} from "./api/ApiQueueLimit.ts"
+import {
   defectText,
   DIRECT_GET_PREFIX,
   NEXT_PREFIX,
@@ -40,6 +46,7 @@ import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
 
 export interface ApiStats {
@@ -68,6 +75,8 @@ export interface AccountJetStreamDeps {
   readonly log: Logger
   /** Cluster mode: who answers which request (ClusterGate.ts); absent on a single server. */
   readonly cluster?: ClusterModeShape
+  /** Where `$JS.EVENT.ADVISORY.API.LIMIT_REACHED` goes (ApiQueueLimit.ts); absent = not published. */
+  readonly systemRouter?: MessageRouter | undefined
 }
 
 export interface AccountJetStream {
@@ -84,6 +93,8 @@ interface ApiRequest {
   readonly subject: string
   readonly reply: string | undefined
   readonly body: Uint8Array
+  /** ApiQueueLimit's sequence. */
+  readonly seq: number
 }
 
 /**
@@ -122,6 +133,12 @@ export const checkStreamLimits = (
   return undefined
 }
 
+/** nats-server: 0 takes the default; a negative value leaves that limit off. */
+const ingestLimitsOf = (c: { readonly maxBufferedMsgs: number; readonly maxBufferedSize: number }): IngestLimits => ({
+  msgs: c.maxBufferedMsgs === 0 ? DEFAULT_INGEST_LIMITS.msgs : c.maxBufferedMsgs,
+  bytes: c.maxBufferedSize === 0 ? DEFAULT_INGEST_LIMITS.bytes : c.maxBufferedSize
+})
+
 export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream, never, Scope.Scope> =>
   Effect.gen(function*() {
     const { config, log, clock, fileStore, memoryStore, storeLimits } = deps
@@ -156,6 +173,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         nowNs,
         ...(config.domain !== undefined ? { domain: config.domain } : {}),
         storeFull: (storage) => storeLimits.full(storage),
+        ingestLimits: ingestLimitsOf(config),
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log
@@ -248,7 +266,22 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       `  Recovered ${recovered} stream(s)${deps.account === GLOBAL_ACCOUNT ? "" : ` of account ${deps.account}`}`
     )
 
-    const requests = yield* Queue.bounded<ApiRequest>(4096)
+    const queueLimit = config.requestQueueLimit > 0 ? config.requestQueueLimit : DEFAULT_REQUEST_QUEUE_LIMIT
+    // Unbounded: ApiQueueLimit keeps the requests waiting under the limit; dropped ones stay queued only until
+    // the serving fiber skips them, which is after the current read.
+    const requests = yield* Queue.unbounded<ApiRequest>()
+    const apiLimit = new ApiQueueLimit(queueLimit, (dropped) => {
+      log.warn(`JetStream API queue limit reached, dropping ${dropped} requests`)
+      const sys = deps.systemRouter
+      if (sys === undefined || !sys.hasInterest(API_LIMIT_REACHED)) return
+      sys.publish(
+        undefined,
+        API_LIMIT_REACHED,
+        undefined,
+        -1,
+        limitReachedAdvisory(config.serverName ?? "", config.domain, dropped)
+      )
+    })
     // Requests the cluster makes as this server (the meta leader asking an owner): one wildcard inbox.
     const inbox = `_INBOX.${makeServerId().slice(1, 23)}.`
     const pending = new Map<string, (reply: string | undefined) => void>()
@@ -307,7 +340,8 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       // Direct gets are answered by the streams' own subscriptions (DirectGet.ts) and name no API route: every
       // one of them also reached this subscription and woke the API fiber for nothing.
       if (subject.startsWith(DIRECT_GET_PREFIX)) return
-      if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
+      if (!Queue.offerUnsafe(requests, { subject, reply, body, seq: apiLimit.queued() })) {
+        apiLimit.lost()
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }
     }
@@ -390,7 +424,11 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
 
     yield* Effect.forkScoped(
       Effect.forever(
-        Effect.flatMap(Queue.takeAll(requests), (batch) => Effect.forEach(batch, serveSafely, { discard: true }))
+        Effect.flatMap(
+          Queue.takeAll(requests),
+          (batch) =>
+            Effect.forEach(batch, (r) => apiLimit.take(r.seq) ? serveSafely(r) : Effect.void, { discard: true })
+        )
       )
     )
     return self

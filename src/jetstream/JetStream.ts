@@ -123,6 +123,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             config,
             clock,
             log,
+            systemRouter: accounts.system?.router,
             ...(cluster === undefined ? {} : { cluster })
           })
         )

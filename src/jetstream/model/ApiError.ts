@@ -182,6 +182,8 @@ export const ApiErrors = {
   consumerWithFlowControlNeedsHeartbeats: (): ApiError =>
     make(400, 10108, "consumer with flow control also needs heartbeats"),
   streamSealed: (): ApiError => make(400, 10109, "invalid operation on sealed stream"),
+  /** 2.11: a stream's ingest queue is over `max_buffered_msgs` / `max_buffered_size`. */
+  streamTooManyRequests: (): ApiError => make(429, 10167, "too many requests"),
   streamPurgeFailed: (err: string): ApiError => fill(500, 10110, "{err}", { err }),
   streamRollupFailed: (err: string): ApiError => fill(500, 10111, "{err}", { err }),
   consumerInvalidDeliverSubject: (): ApiError => make(400, 10112, "invalid push consumer deliver subject"),
@@ -358,6 +360,7 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerDescriptionTooLong: 10107,
   consumerWithFlowControlNeedsHeartbeats: 10108,
   streamSealed: 10109,
+  streamTooManyRequests: 10167,
   streamPurgeFailed: 10110,
   streamRollupFailed: 10111,
   consumerInvalidDeliverSubject: 10112,

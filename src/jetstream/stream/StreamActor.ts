@@ -9,6 +9,7 @@
 import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
+import type { MsgTrace } from "../../core/MsgTrace.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { Logger } from "../../log/Log.ts"
 import { headerValue } from "../../protocol/Headers.ts"
@@ -21,10 +22,12 @@ import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
+import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -55,6 +58,7 @@ export type StreamCommand =
     readonly reply: string | undefined
     readonly hdrLen: number
     readonly msg: Uint8Array
+    readonly trace: MsgTrace | undefined
   }
   | { readonly _tag: "Expire" }
   /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
@@ -82,6 +86,8 @@ export interface StreamContext {
   /** The account's other streams by name (a mirror finds its origin). */
   readonly lookup?: (name: string) => StreamActor | undefined
   readonly nowMs?: () => number
+  /** `jetstream { max_buffered_msgs, max_buffered_size }` (IngestLimit.ts); absent = nats-server 2.11's defaults. */
+  readonly ingestLimits?: IngestLimits
 }
 
 export class StreamActor {
@@ -109,6 +115,9 @@ export class StreamActor {
   private inputTransformFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
+  private readonly ingestLimit: IngestQueue
+  /** The trace of the publish being processed (set around processPublish only). */
+  private tracing: MsgTrace | undefined = undefined
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -142,6 +151,7 @@ export class StreamActor {
     this.ctx = ctx
     this.acks = new PubAcks(config.name, ctx.domain, (reply, body) => ctx.client.publish(reply, undefined, -1, body))
     this.kernel = kernel
+    this.ingestLimit = new IngestQueue(ctx.ingestLimits ?? DEFAULT_INGEST_LIMITS)
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
     this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
@@ -280,6 +290,7 @@ export class StreamActor {
         toWire(subject),
         (s, reply, hdrLen, msg) => this.inbound(s, reply, hdrLen, msg)
       )
+      if (sub !== undefined) sub.takesTrace = true
       if (sub !== undefined) this.subs.push(sub)
     }
     if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
@@ -300,7 +311,13 @@ export class StreamActor {
   private inbound(subject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): void {
     // A subject can match the stream through more than one of its subjects only if they overlap,
     // which config validation rejects, so each message arrives once.
-    if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg })) {
+    const trace = this.ctx.client.takeTrace()
+    if (!this.ingestLimit.admit(msg.length + subject.length + (reply?.length ?? 0))) {
+      return this.ingestLimit.refuse(this.name, reply, this.ctx.client, this.ctx.log)
+    }
+    if (trace !== undefined) ({ hdrLen, msg } = traceIntoStream(trace, this.name, hdrLen, msg))
+    if (!this.kernel.offer({ _tag: "Publish", subject, reply, hdrLen, msg, trace })) {
+      if (trace !== undefined) traceRefused(trace, "stream ingest queue is full")
       if (reply !== undefined) this.acks.sendError(reply, ApiErrors.streamStoreFailed("stream ingest queue is full"))
       return
     }
@@ -321,6 +338,7 @@ export class StreamActor {
     return Effect.suspend(() => {
       // The mailbox is empty again: held publishers may go on while this batch is processed.
       this.ingestQueued = 0
+      this.ingestLimit.taken()
       this.ingest.open()
       let touched = false
       let syncNeeded = false
@@ -330,6 +348,7 @@ export class StreamActor {
       let ingestOk = true
       for (const cmd of batch) {
         if (cmd._tag === "Publish") {
+          this.tracing = cmd.trace
           try {
             if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
           } catch (e) {
@@ -338,6 +357,8 @@ export class StreamActor {
             this.storeFailed(e, "check a msg")
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
+          this.tracing = undefined
+          cmd.trace?.done()
           touched = true
         } else if (cmd._tag === "Ingest") {
           ingested.push(cmd.done)
@@ -475,6 +496,7 @@ export class StreamActor {
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
+    this.tracing?.jetStreamError(error.description)
     return this.config.no_ack === true ? false : this.acks.error(reply, error)
   }
 
@@ -567,6 +589,11 @@ export class StreamActor {
     if (ttl === undefined) return this.queueError(reply, ApiErrors.messageTtlInvalid())
     if (hdr !== undefined && ttl > 0) {
       ;({ ttl, hdr } = effectiveTtl(hdr, ttl, cfg.subject_delete_marker_ttl ?? 0, cfg.max_msgs_per_subject))
+    }
+    // Trace-only: every check passed, nothing is stored (nats-server: right before the store).
+    const t = this.tracing
+    if (t !== undefined && traceAccepted(t, subject, cfg.retention === "interest" && !this.hasInterestIn(subject))) {
+      return false
     }
     const rp = this.republishing()
     const republishTo = rp?.destination(subject)
