@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10 and 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms) and 7 of priority groups, with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 154)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 154)
+    assert.strictEqual(names.length, 161)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 161)
     assert.deepStrictEqual(
       [
         ApiErrorCodes.consumerDuplicateFilterSubjects,
