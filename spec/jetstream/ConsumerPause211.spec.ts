@@ -57,7 +57,7 @@ const pull = async (name: string, config: Json = {}) => {
 /** Collects what arrives on `subject` until `f` is done. */
 const collect = async (subject: string, f: (got: ReadonlyArray<Msg>) => Promise<void>): Promise<Array<Msg>> => {
   const got: Array<Msg> = []
-  const sub = nc.subscribe(subject, { callback: (_e, m) => got.push(m) })
+  const sub = nc.subscribe(subject, { callback: (_e, m) => void got.push(m) })
   await nc.flush()
   try {
     await f(got)
@@ -76,7 +76,12 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     await pull("PA")
     const jsm = await jetstreamManager(nc)
     const until = future(60_000)
-    const paused = await jsm.consumers.pause("PA", "C", until)
+    // nats.js types the reply without pause_remaining; nats-server sends it while paused.
+    const paused = (await jsm.consumers.pause("PA", "C", until)) as {
+      paused: boolean
+      pause_until?: string
+      pause_remaining?: number
+    }
     expect(paused.paused).toBe(true)
     expect(paused.pause_until).toBe(until.toISOString().replace(".000Z", "Z").replace(/(\.\d*?)0+Z$/, "$1Z"))
     expect(paused.pause_remaining).toBeGreaterThan(50_000_000_000)
@@ -89,9 +94,13 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     // A pull request waits (with its heartbeats) and expires with nothing.
     const inbox = createInbox()
     const got = await collect(inbox, async () => {
-      nc.publish("$JS.API.CONSUMER.MSG.NEXT.PA.C", JSON.stringify({ batch: 2, expires: 700_000_000, idle_heartbeat: 200_000_000 }), {
-        reply: inbox
-      })
+      nc.publish(
+        "$JS.API.CONSUMER.MSG.NEXT.PA.C",
+        JSON.stringify({ batch: 2, expires: 700_000_000, idle_heartbeat: 200_000_000 }),
+        {
+          reply: inbox
+        }
+      )
       await sleep(1000)
     })
     const statuses = got.map((m) => `${m.headers?.code ?? "msg"}`)
@@ -99,10 +108,15 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     expect(statuses.filter((s) => s === "100").length).toBeGreaterThanOrEqual(2)
     expect(statuses[statuses.length - 1]).toBe("408")
 
+    // nats.js resumes with the epoch (not Go's zero time): nats-server stores and echoes that deadline.
     const resumed = await jsm.consumers.resume("PA", "C")
-    expect(resumed.paused).toBe(false)
+    expect(resumed).toEqual({ type: T + "consumer_pause_response", paused: false, pause_until: "1970-01-01T00:00:00Z" })
     const after = await jsm.consumers.info("PA", "C")
-    expect([after.paused, after.pause_remaining, after.config.pause_until]).toEqual([undefined, undefined, undefined])
+    expect([after.paused, after.pause_remaining, after.config.pause_until]).toEqual([
+      undefined,
+      undefined,
+      "1970-01-01T00:00:00Z"
+    ])
     const c = await jetstream(nc).consumers.get("PA", "C")
     const data: Array<string> = []
     for await (const m of await c.fetch({ max_messages: 3, expires: 2000 })) {
@@ -149,7 +163,7 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     await pull("PC")
     const adv: Array<Json> = []
     const sub = nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.PC.C", {
-      callback: (_e, m) => adv.push(JSON.parse(dc.decode(m.data)) as Json)
+      callback: (_e, m) => void adv.push(JSON.parse(dc.decode(m.data)) as Json)
     })
     await nc.flush()
     const r = await api("CONSUMER.PAUSE.PC.C", { pause_until: future(600).toISOString() })
@@ -210,7 +224,13 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     await pull("PE", { pause_until: "2099-01-01T00:00:00Z" })
     const r = await api("CONSUMER.CREATE.PE.C", {
       stream_name: "PE",
-      config: { name: "C", durable_name: "C", ack_policy: "explicit", description: "x", pause_until: "2098-01-01T00:00:00Z" }
+      config: {
+        name: "C",
+        durable_name: "C",
+        ack_policy: "explicit",
+        description: "x",
+        pause_until: "2098-01-01T00:00:00Z"
+      }
     })
     expect(r.error).toBeUndefined()
     expect([(r.config as Json).description, (r.config as Json).pause_until]).toEqual(["x", "2099-01-01T00:00:00Z"])

@@ -21,8 +21,7 @@ let broker: RunningBroker
 let nc: NatsConnection
 beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-  // until the broker advertises 2.11
+  nc = await connect({ servers: broker.url, reconnect: false }) // until the broker advertises 2.11
   ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.11.0")
 })
 afterAll(async () => {
@@ -56,7 +55,7 @@ const create = (s: string, config: Json) =>
 const rawPull = async (s: string, body: Json | string, waitMs = 300): Promise<Array<string>> => {
   const inbox = createInbox()
   const got: Array<Msg> = []
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => got.push(m) })
+  const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(m) })
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, typeof body === "string" ? body : JSON.stringify(body), {
     reply: inbox
   })
@@ -109,7 +108,11 @@ describe("priority group config (checkConsumerCfg)", () => {
       description: `invalid JSON: unknown priority policy: "prioritized"`
     })
     // Nothing was created by any of these.
-    expect((await api(`CONSUMER.INFO.${s}.C`)).error).toEqual({ code: 404, err_code: 10014, description: "consumer not found" })
+    expect((await api(`CONSUMER.INFO.${s}.C`)).error).toEqual({
+      code: 404,
+      err_code: 10014,
+      description: "consumer not found"
+    })
   })
 
   it("pinned_client defaults priority_timeout to 2m; info shows the group state after ts", async () => {
@@ -128,7 +131,13 @@ describe("priority group config (checkConsumerCfg)", () => {
     // A negative timeout is 0 (then the default), as outside pedantic mode.
     const o = await api(`CONSUMER.CREATE.${s}.O`, {
       stream_name: s,
-      config: { name: "O", ack_policy: "explicit", priority_policy: "overflow", priority_groups: ["A"], priority_timeout: -5 }
+      config: {
+        name: "O",
+        ack_policy: "explicit",
+        priority_policy: "overflow",
+        priority_groups: ["A"],
+        priority_timeout: -5
+      }
     })
     expect((o.config as Json).priority_timeout).toBeUndefined()
   })
@@ -220,7 +229,7 @@ describe("pinned_client", () => {
     expect((await create(s, { priority_policy: "pinned_client", priority_groups: ["A"] })).error).toBeUndefined()
     const adv: Array<Json> = []
     const sub = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.*.${s}.C`, {
-      callback: (_e, m) => adv.push(JSON.parse(dc.decode(m.data)) as Json)
+      callback: (_e, m) => void adv.push(JSON.parse(dc.decode(m.data)) as Json)
     })
     const first = await rawPull(s, { batch: 1, group: "A" })
     expect(first.length).toBe(1)
@@ -243,8 +252,12 @@ describe("pinned_client", () => {
       error: { code, err_code, description }
     })
     expect(await unpin({})).toEqual(e(400, 10025, "invalid JSON: consumer group not specified"))
-    expect(await unpin({ group: "a.b" })).toEqual(e(400, 10162, (await unpin({ group: "x".repeat(17) }) as any).error.description))
-    expect(await unpin({ group: "Z" })).toEqual(e(400, 10160, "Provided priority group does not exist for this consumer"))
+    const badName = "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters"
+    expect(await unpin({ group: "a.b" })).toEqual(e(400, 10162, badName))
+    expect(await unpin({ group: "x".repeat(17) })).toEqual(e(400, 10162, badName))
+    expect(await unpin({ group: "Z" })).toEqual(
+      e(400, 10160, "Provided priority group does not exist for this consumer")
+    )
     expect(await unpin({ group: "A" }, "NOPE")).toEqual(e(404, 10014, "consumer not found"))
     expect(await unpin({ group: "A" })).toEqual({ type: T + "consumer_unpin_response" })
     expect((await api(`CONSUMER.INFO.${s}.C`)).priority_groups).toEqual([{ group: "A", pinned_ts: ZERO_TIME }])

@@ -58,9 +58,19 @@ const CLIENTS = 4
 const TTL_MS = 100
 
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ _tag: fc.constant("pull" as const), client: fc.nat(CLIENTS - 1), batch: fc.integer({ min: 1, max: 4 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      _tag: fc.constant("pull" as const),
+      client: fc.nat(CLIENTS - 1),
+      batch: fc.integer({ min: 1, max: 4 })
+    })
+  },
   { weight: 3, arbitrary: fc.record({ _tag: fc.constant("publish" as const), n: fc.integer({ min: 1, max: 5 }) }) },
-  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 2 * TTL_MS }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms: fc.integer({ min: 1, max: 2 * TTL_MS }) })
+  },
   { weight: 1, arbitrary: fc.record({ _tag: fc.constant("leave" as const), client: fc.nat(CLIENTS - 1) }) },
   { weight: 1, arbitrary: fc.constant({ _tag: "unpin" as const }) }
 )

@@ -435,8 +435,7 @@ describe("decodePullRequest", () => {
   const pull = (s: string) => decodePullRequest(enc.encode(s))
   const req = (
     batch: number,
-    extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number; group: PullGroup }> =
-      {}
+    extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number; group: PullGroup }> = {}
   ) => ({
     ok: true as const,
     request: { batch, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0, ...extra }

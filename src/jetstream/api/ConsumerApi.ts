@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
-import { formatTime } from "../codec/Json.ts"
+import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
 import { configFilters } from "../consumer/ConsumerFilter.ts"
 import { deadLetterSubject, invalidDeadLetter } from "../consumer/DeadLetter.ts"
@@ -24,6 +24,7 @@ import {
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import { pauseRequest, unpinRequest } from "../model/ConsumerControlRequests.ts"
+import { utcTime } from "../model/ConsumerPriority.ts"
 import * as Requests from "../model/Requests.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
@@ -215,13 +216,13 @@ export const pauseConsumer = (ctx: ApiContext, stream: string, name: string, bod
     if (c === undefined) return yield* ApiErrors.consumerNotFound()
     yield* c.call((actor) => {
       const { pause_until: _old, ...rest } = actor.config
-      actor.updateConfig(until > 0n ? { ...rest, pause_until: formatTime(until) } : rest)
+      actor.updateConfig(until !== undefined ? { ...rest, pause_until: utcTime(until) } : rest)
     })
     ctx.registry.saveConsumer(c)
-    const remainingNs = until - ctx.nowNs()
+    const remainingNs = until === undefined ? 0n : until - ctx.nowNs()
     return {
       paused: remainingNs > 0n,
-      pause_until: formatTime(until),
+      pause_until: until === undefined ? GO_ZERO_TIME : utcTime(until),
       ...(remainingNs > 0n ? { pause_remaining: Number(remainingNs) } : {})
     }
   })

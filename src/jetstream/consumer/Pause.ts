@@ -5,7 +5,7 @@
  * announced with the pause advisory, as nats-server does.
  */
 import type { InternalClient } from "../../core/InternalClient.ts"
-import { formatTime } from "../codec/Json.ts"
+import { GO_ZERO_TIME } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import { pauseUntilNs } from "../model/ConsumerPriority.ts"
 import { typedEvent } from "./Events.ts"
@@ -62,11 +62,10 @@ export const pauseAdvisory = (
   config: ConsumerConfig,
   nowMs: number
 ): void => {
-  const until = pauseUntilNs(config)
   typedEvent(client, `$JS.EVENT.ADVISORY.CONSUMER.PAUSE.${stream}.${consumer}`, "consumer_pause", nowMs, {
     stream,
     consumer,
-    paused: until > 0n && msOf(until) > nowMs,
-    pause_until: formatTime(until)
+    paused: msOf(pauseUntilNs(config)) > nowMs,
+    pause_until: config.pause_until ?? GO_ZERO_TIME
   })
 }

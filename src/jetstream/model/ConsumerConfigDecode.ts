@@ -218,7 +218,13 @@ export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefi
     return unmarshalStrict(body)
   } catch (e) {
     if (!(e instanceof FatalJsonError)) throw e
-    const req: RawRequest = { stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }
+    const req: RawRequest = {
+      stream: "",
+      config: zeroConfig(),
+      action: undefined,
+      unknown: undefined,
+      refused: undefined
+    }
     req.fatal = e.text
     return req
   }

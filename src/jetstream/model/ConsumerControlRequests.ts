@@ -10,10 +10,10 @@ import { ApiError, ApiErrors } from "./ApiError.ts"
 import { applyPriorityField, GROUP_NAME, zeroPriority } from "./ConsumerPriority.ts"
 import { decodeStruct, invalidJson, unknownField } from "./Requests.ts"
 
-/** PAUSE: the deadline in ns since the epoch, 0 = resume. */
-export const pauseRequest = (body: Uint8Array): bigint | ApiError => {
+/** PAUSE: the deadline in ns since the epoch, undefined = resume (none, or Go's zero time). */
+export const pauseRequest = (body: Uint8Array): bigint | undefined | ApiError => {
   const text = decodeUtf8(body).trim()
-  if (!text.startsWith("{") && !text.startsWith("[")) return 0n
+  if (!text.startsWith("{") && !text.startsWith("[")) return undefined
   const parsed = parseLiterals(text)
   if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) return ApiErrors.invalidJSON()
   const into = zeroPriority()
@@ -30,7 +30,7 @@ export const pauseRequest = (body: Uint8Array): bigint | ApiError => {
       first ??= ApiErrors.invalidJSON()
     }
   }
-  return first ?? into.pause_until ?? 0n
+  return first ?? into.pause_until
 }
 
 const UNPIN = { group: "string" } as const

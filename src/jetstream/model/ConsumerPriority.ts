@@ -10,7 +10,7 @@
  */
 import { decodeInt, decodeStrings, int64Json, kindOf, TypeMismatch } from "../codec/GoJson.ts"
 import { normalizeTime, parseTime } from "../codec/GoTime.ts"
-import { formatTime } from "../codec/Json.ts"
+import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 
 export type PriorityPolicy = "none" | "overflow" | "pinned_client"
@@ -31,7 +31,7 @@ export class FatalJsonError {
 
 /** The priority fields of nats-server's `ConsumerConfig` after `json.Unmarshal`. */
 export interface RawPriority {
-  /** ns since the epoch; undefined = nil (or the zero time). */
+  /** ns since the epoch (0n is the epoch itself, which nats.js `resume` sends); undefined = nil or Go's zero time. */
   pause_until: bigint | undefined
   priority_groups: Array<string> | null
   priority_policy: PriorityPolicy
@@ -61,8 +61,7 @@ export const applyPriorityField = (into: RawPriority, field: PriorityField, v: u
       }
       const t = typeof v === "string" ? normalizeTime(v) : undefined
       if (t === undefined || typeof v !== "string") throw new TypeMismatch(kindOf(v), field)
-      const ns = parseTime(v)
-      into.pause_until = ns === undefined || ns === 0n ? undefined : ns
+      into.pause_until = t.text === GO_ZERO_TIME ? undefined : t.ns
       return
     }
     case "priority_groups":
@@ -117,7 +116,7 @@ export interface PriorityConfig {
 }
 
 export const toPriorityConfig = (c: RawPriority): PriorityConfig => ({
-  ...(c.pause_until !== undefined ? { pause_until: formatTime(c.pause_until) } : {}),
+  ...(c.pause_until !== undefined ? { pause_until: utcTime(c.pause_until) } : {}),
   ...(c.priority_groups !== null && c.priority_groups.length > 0 ? { priority_groups: [...c.priority_groups] } : {}),
   ...(c.priority_policy !== "none" ? { priority_policy: c.priority_policy } : {}),
   ...(c.priority_timeout !== 0n ? { priority_timeout: Number(c.priority_timeout) } : {})
@@ -137,6 +136,9 @@ export const encodePriority = (c: PriorityConfig, out: Record<string, unknown>):
   if (c.priority_policy !== undefined) out.priority_policy = c.priority_policy
   if (c.priority_timeout !== undefined && c.priority_timeout !== 0) out.priority_timeout = int64Json(c.priority_timeout)
 }
+
+/** A deadline as nats-server writes it (UTC); unlike `formatTime`, 0n is the epoch, not Go's zero time. */
+export const utcTime = (ns: bigint): string => (ns === 0n ? "1970-01-01T00:00:00Z" : formatTime(ns))
 
 /** ns since the epoch of the pause deadline, 0 when not set. */
 export const pauseUntilNs = (c: PriorityConfig): bigint =>
