@@ -8,7 +8,7 @@
  * `invalid JSON: <that>`. "prioritized" (2.12) is not built here and is refused with that same
  * error, as a 2.11 server does.
  */
-import { decodeInt, decodeStrings, int64Json, kindOf, TypeMismatch } from "../codec/GoJson.ts"
+import { decodeInt, decodeStrings, int64Json, kindOf, NumberLiteral, TypeMismatch } from "../codec/GoJson.ts"
 import { normalizeTime, parseTime } from "../codec/GoTime.ts"
 import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
@@ -48,8 +48,17 @@ export const zeroPriority = (): RawPriority => ({
 export const PRIORITY_FIELDS = ["pause_until", "priority_groups", "priority_policy", "priority_timeout"] as const
 export type PriorityField = (typeof PRIORITY_FIELDS)[number]
 
+/** The JSON text Go hands to UnmarshalJSON (numbers as written); containers are summarized, no client sends them. */
 const jsonText = (v: unknown): string =>
-  typeof v === "string" ? JSON.stringify(v) : v === null ? "null" : typeof v === "boolean" ? String(v) : String(v)
+  typeof v === "string"
+    ? JSON.stringify(v)
+    : v instanceof NumberLiteral
+    ? v.text
+    : v === null || typeof v === "boolean"
+    ? String(v)
+    : Array.isArray(v)
+    ? "[...]"
+    : "{...}"
 
 /** Decodes one priority field into `into`; throws TypeMismatch (invalid JSON) or FatalJsonError. */
 export const applyPriorityField = (into: RawPriority, field: PriorityField, v: unknown): void => {
@@ -72,7 +81,6 @@ export const applyPriorityField = (into: RawPriority, field: PriorityField, v: u
         into.priority_policy = v
         return
       }
-      // Objects and arrays reach UnmarshalJSON too; their text is not needed here (no client sends them).
       throw new FatalJsonError(`unknown priority policy: ${jsonText(v)}`)
     case "priority_timeout":
       into.priority_timeout = decodeInt(v, field) ?? into.priority_timeout
