@@ -19,6 +19,7 @@ import { overlaps } from "../../subject/Subject.ts"
 import type { ApiBody } from "../api/StreamApi.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
+import { encodeConsumerConfig } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
 import { decodeStreamCreate, type StreamConfig, subjectsOverlap } from "../model/StreamConfig.ts"
 import { sameConfig } from "../model/StreamConfigEncode.ts"
@@ -252,6 +253,12 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
             view.terms.delete(k)
           } else if (op === "CONSUMER.DELETE") {
             yield* tx.query(Sql.deleteConsumer, [account, stream, consumer])
+          } else if (op === "CONSUMER.PAUSE") {
+            // The deadline is config (2.11): a durable's record carries it to the next owner.
+            const paused = local.registry.getConsumer(stream, consumer!)
+            if (paused !== undefined && (paused.config.durable_name ?? "") !== "") {
+              yield* tx.query(Sql.upsertConsumer, [account, stream, paused.name, encodeConsumerConfig(paused.config)])
+            }
           } else {
             // Durable consumers are recorded (an R3 owner will recover them from here); ephemeral ones live and die locally.
             const cfg = body.config as Record<string, unknown> | undefined
@@ -290,9 +297,9 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     if (local.registry.get(c.stream) !== undefined && mine) {
       const t = subject.slice(API.length).split(".")
       const mutation = c.op === "UPDATE" || c.op === "DELETE" || c.op === "CONSUMER.CREATE" ||
-        c.op === "DURABLE.CREATE" || c.op === "CONSUMER.DELETE"
+        c.op === "DURABLE.CREATE" || c.op === "CONSUMER.DELETE" || c.op === "CONSUMER.PAUSE"
       if (!mutation) return { _tag: "Local" }
-      const consumer = c.op === "CONSUMER.DELETE" ? t[3] : undefined
+      const consumer = c.op === "CONSUMER.DELETE" || c.op === "CONSUMER.PAUSE" ? t[3] : undefined
       return { _tag: "Local", wrap: fenced(c.op, c.stream, consumer, body) }
     }
     if (!leader) return { _tag: "Silent" }
