@@ -35,7 +35,7 @@ import { FlowControl } from "./FlowControl.ts"
 import { pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
-import { PIN_HEADER, PriorityGroups, withHeader } from "./PriorityGroups.ts"
+import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 
@@ -137,27 +137,14 @@ export class ConsumerActor {
     this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
     this.pause = new Pause(config, this.lastActivity)
-    this.priority = new PriorityGroups(config, {
-      pinned: (group, pinId) =>
-        Events.typedEvent(ctx.client, this.eventSubject("PINNED"), "consumer_group_pinned", ctx.nowMs(), {
-          stream: stream.name,
-          consumer: name,
-          group,
-          pinned_id: pinId
-        }),
-      unpinned: (group, reason) =>
-        Events.typedEvent(ctx.client, this.eventSubject("UNPINNED"), "consumer_group_unpinned", ctx.nowMs(), {
-          stream: stream.name,
-          consumer: name,
-          group,
-          reason
-        }),
-      refuse: (r, line) =>
+    this.priority = new PriorityGroups(
+      config,
+      priorityEvents(ctx.client, stream.name, name, ctx.nowMs, (r, line) =>
         this.signal(
           r.reply,
           status(line, [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-        )
-    })
+        ))
+    )
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       this.lastPerSubject = this.filter.lastPerSubject(stream.store)
       this.state.nextSeq = stream.store.state().lastSeq + 1
@@ -815,10 +802,6 @@ export class ConsumerActor {
     this.priority.update(config)
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
-  }
-
-  private eventSubject(kind: string): string {
-    return `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${this.stream.name}.${this.name}`
   }
 
   /** A new consumer created paused announces it (a restart does not). */

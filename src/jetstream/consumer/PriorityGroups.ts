@@ -9,10 +9,11 @@
  * consumer share the pin.
  */
 import { Buffer } from "node:buffer"
+import type { InternalClient } from "../../core/InternalClient.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { PullRequest } from "../model/PullRequest.ts"
-import { randomId } from "./Events.ts"
+import { randomId, typedEvent } from "./Events.ts"
 import type { PullRequestQueue, WaitingRequest } from "./PullRequests.ts"
 
 export const PIN_HEADER = "Nats-Pin-Id"
@@ -22,6 +23,29 @@ export interface PriorityEvents {
   readonly unpinned: (group: string, reason: "admin" | "timeout") => void
   /** A status to a request that is dropped (423 for a stale pin id). */
   readonly refuse: (r: WaitingRequest, line: string) => void
+}
+
+/** The pinned / unpinned advisories (`$JS.EVENT.ADVISORY.CONSUMER.PINNED|UNPINNED.<stream>.<consumer>`). */
+export const priorityEvents = (
+  client: InternalClient,
+  stream: string,
+  consumer: string,
+  nowMs: () => number,
+  refuse: PriorityEvents["refuse"]
+): PriorityEvents => {
+  const subject = (kind: string) => `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${stream}.${consumer}`
+  return {
+    pinned: (group, pinId) =>
+      typedEvent(client, subject("PINNED"), "consumer_group_pinned", nowMs(), {
+        stream,
+        consumer,
+        group,
+        pinned_id: pinId
+      }),
+    unpinned: (group, reason) =>
+      typedEvent(client, subject("UNPINNED"), "consumer_group_unpinned", nowMs(), { stream, consumer, group, reason }),
+    refuse
+  }
 }
 
 export class PriorityGroups {
