@@ -246,7 +246,7 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
     await db.connect()
     try {
       const { rows } = await db.query(
-        "SELECT config->>'pause_until' AS p FROM ejs_consumers WHERE stream = 'ORDERS' AND name = 'proc'"
+        "SELECT config->'config'->>'pause_until' AS p FROM ejs_consumers WHERE stream = 'ORDERS' AND name = 'proc'"
       )
       expect(rows.map((r: { p: string }) => Date.parse(r.p))).toEqual([until.getTime()])
     } finally {

@@ -45,6 +45,10 @@ export class ReplicatedEventLog<S, E> implements EventLog<S, E> {
     return this.current
   }
 
+  get failure(): StoreError.StoreError | undefined {
+    return this.broken
+  }
+
   /** The committed state is a snapshot: there are never events to replay. */
   get eventsSinceSnapshot(): number {
     return 0
@@ -59,8 +63,12 @@ export class ReplicatedEventLog<S, E> implements EventLog<S, E> {
     return this.current
   }
 
+  /** Commits the current state now (a new consumer's starting point, before any event). */
   snapshot(): void {
     if (this.closed) throw StoreError.closed(this.name)
+    if (this.broken !== undefined) throw this.broken
+    this.appended++
+    this.commit()
   }
 
   sync(): Effect.Effect<void, StoreError.StoreError> {

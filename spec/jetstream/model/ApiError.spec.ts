@@ -9,10 +9,15 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms) and 7 of priority groups, with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 2 of 2.11 per-message TTL and 7 of priority groups, with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 161)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 161)
+    assert.strictEqual(names.length, 163)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 163)
+    // nats-server 2.11+ errors.json, verbatim.
+    assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
+      { code: 400, err_code: 10165, description: "invalid per-message TTL" },
+      { code: 400, err_code: 10166, description: "per-message TTL is disabled" }
+    ])
     assert.deepStrictEqual(
       [
         ApiErrorCodes.consumerDuplicateFilterSubjects,

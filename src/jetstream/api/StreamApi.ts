@@ -60,7 +60,8 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     ...(maxFileStore !== undefined ? { maxFileStore } : {}),
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
-    republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
+    republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),
+    ...(ctx.registry.replication !== undefined ? { clustered: true } : {})
   }
 }
 

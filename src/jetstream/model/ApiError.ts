@@ -259,7 +259,9 @@ export const ApiErrors = {
   consumerPriorityGroupWithPolicyNone: (): ApiError =>
     make(400, 10196, "consumer can not have priority groups when policy is none"),
   consumerPinnedTTLWithoutPriorityPolicyNone: (): ApiError =>
-    make(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none")
+    make(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none"),
+  messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
+  messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -426,7 +428,9 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerInvalidGroupName: 10162,
   consumerPushWithPriorityGroup: 10178,
   consumerPriorityGroupWithPolicyNone: 10196,
-  consumerPinnedTTLWithoutPriorityPolicyNone: 10197
+  consumerPinnedTTLWithoutPriorityPolicyNone: 10197,
+  messageTtlInvalid: 10165,
+  messageTtlDisabled: 10166
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

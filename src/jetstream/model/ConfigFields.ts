@@ -65,7 +65,6 @@ const honoured: FieldSupport = { support: "honoured" }
 const validated: FieldSupport = { support: "validated" }
 const unsupported = (type: GoType, since: string): FieldSupport => ({ support: "unsupported", type, since })
 const bool: GoType = { kind: "bool" }
-const int: GoType = { kind: "int" }
 const str: GoType = { kind: "string" }
 
 /** nats-server `Placement` (2.11 added `preferred`, used for leader placement). */
@@ -141,8 +140,8 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   deny_purge: honoured,
   allow_rollup_hdrs: honoured,
   consumer_limits: honoured,
-  allow_msg_ttl: unsupported(bool, "2.11"),
-  subject_delete_marker_ttl: unsupported(int, "2.11"),
+  allow_msg_ttl: honoured,
+  subject_delete_marker_ttl: honoured,
   allow_msg_counter: unsupported(bool, "2.12"),
   allow_atomic: unsupported(bool, "2.12"),
   allow_msg_schedules: unsupported(bool, "2.12"),
