@@ -236,6 +236,25 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
     }
   })
 
+  it("a consumer pause (2.11) through any node is made by the owner and its deadline recorded in the store", async () => {
+    const jsm = await jetstreamManager(await nc(cluster.nodes[2]!))
+    const until = new Date(Date.now() + 3_600_000)
+    const paused = await jsm.consumers.pause("ORDERS", "proc", until)
+    expect(paused.paused).toBe(true)
+    expect((await jsm.consumers.info("ORDERS", "proc")).paused).toBe(true)
+    const db = new pg.Client({ connectionString: cluster.pg.url })
+    await db.connect()
+    try {
+      const { rows } = await db.query(
+        "SELECT config->'config'->>'pause_until' AS p FROM ejs_consumers WHERE stream = 'ORDERS' AND name = 'proc'"
+      )
+      expect(rows.map((r: { p: string }) => Date.parse(r.p))).toEqual([until.getTime()])
+    } finally {
+      await db.end()
+    }
+    await jsm.consumers.pause("ORDERS", "proc", new Date(Date.now() - 1000))
+  })
+
   it("fencing: while another holder has the stream's lease, the owner's mutations commit nothing (10008)", async () => {
     const jsm = await jetstreamManager(await nc(cluster.nodes[1]!))
     const db = new pg.Client({ connectionString: cluster.pg.url })

@@ -174,8 +174,8 @@ recordedSuite("request bodies (recorded from nats-server 2.9.10)", { storages: [
       reply: "status 408 Malformed Request",
       changed: false
     })
-    expect(await run("CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"group":"g"}`)).toEqual({
-      reply: "status 400 Bad Request - json: unknown field \"group\"",
+    expect(await run("CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"groups":"g"}`)).toEqual({
+      reply: "status 400 Bad Request - json: unknown field \"groups\"",
       changed: false
     })
   })

@@ -89,7 +89,11 @@ export const ConsumerConfigDoc = Schema.Struct({
   num_replicas: Int,
   mem_storage: opt(Schema.Boolean),
   direct: opt(Schema.Boolean),
-  metadata: opt(Metadata)
+  metadata: opt(Metadata),
+  pause_until: opt(Schema.String),
+  priority_groups: opt(Schema.Array(Schema.String)),
+  priority_policy: opt(Schema.Literals(["overflow", "pinned_client"])),
+  priority_timeout: opt(Int)
 })
 
 /** Creation time, ns since the epoch, as a decimal string (JSON has no bigint). */

@@ -98,7 +98,9 @@ describe("nextPullRequest (+NXT)", () => {
       expiresNs: 0,
       noWait: true,
       maxBytes: 0,
-      heartbeatNs: 0
+      heartbeatNs: 0,
+      // A JSON body carries the (2.11) priority group members, zero here.
+      group: { group: "", minPending: 0, minAckPending: 0, id: "", priority: 0 }
     })
     assert.deepStrictEqual(nextPullRequest(true, b("")), {
       batch: 1,

@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms) and 3 of 2.11 (per-message TTL, stream too-many-requests), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms) and 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 157)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 157)
+    assert.strictEqual(names.length, 164)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 164)
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },

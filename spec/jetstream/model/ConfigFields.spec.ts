@@ -121,10 +121,16 @@ const CONSUMER_SAMPLES: Record<string, Sample> = {
   direct: { value: true, zero: false, with: { deliver_subject: "dx" } },
   sourcing: { value: true },
   metadata: { value: { a: "b" }, zero: {} },
-  pause_until: { value: "2030-01-02T03:04:05Z" },
-  priority_groups: { value: ["g"] },
-  priority_policy: { value: "overflow" },
-  priority_timeout: { value: 1_000_000_000 },
+  // An offset is stored in UTC, as nats-server does.
+  pause_until: { value: "2030-01-02T04:04:05+01:00", echo: "2030-01-02T03:04:05Z" },
+  priority_groups: { value: ["g"], zero: [], with: { priority_policy: "overflow" } },
+  // Go's enum decoder takes "none" but refuses null (invalid JSON: unknown priority policy: null).
+  priority_policy: { value: "overflow", zero: "none", enumType: true, with: { priority_groups: ["g"] } },
+  priority_timeout: {
+    value: 1_000_000_000,
+    zero: 0,
+    with: { priority_policy: "pinned_client", priority_groups: ["g"] }
+  },
   stream_name: { value: S },
   config: { value: {} },
   action: { value: "create", zero: "", enumType: true },
@@ -287,7 +293,7 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL (2.11) is honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause and priority groups (2.11) are honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
@@ -301,12 +307,9 @@ describe("the tables", () => {
       "pedantic@2.11"
     ])
     expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])
+    // pause_until and the priority group fields (2.11) are honoured now.
     expect(unsupported({ ...CONSUMER_CONFIG_FIELDS, ...CONSUMER_REQUEST_FIELDS })).toEqual([
       "sourcing@2.12",
-      "pause_until@2.11",
-      "priority_groups@2.11",
-      "priority_policy@2.11",
-      "priority_timeout@2.11",
       "pedantic@2.11"
     ])
   })
@@ -518,15 +521,14 @@ describe("consumer config fields", () => {
     })
   })
 
-  it("a wrong type or unknown value for an unsupported field is invalid JSON, as in nats-server", async () => {
+  it("a wrong type or unknown value for a field is invalid JSON, as in nats-server", async () => {
     for (
       const config of [
         { filter_subjects: `${S}.a` },
         { filter_subjects: [1] },
         { pause_until: "tomorrow" },
-        { priority_policy: "fastest" },
-        { priority_policy: null },
         { priority_timeout: "1s" },
+        { priority_groups: "g" },
         { sourcing: 1 }
       ]
     ) {
@@ -534,6 +536,14 @@ describe("consumer config fields", () => {
         code: 400,
         err_code: 10025,
         description: "invalid JSON"
+      })
+    }
+    // priority_policy's own UnmarshalJSON error is in the description; "prioritized" (2.12) is not built.
+    for (const [policy, text] of [["fastest", `"fastest"`], [null, "null"], ["prioritized", `"prioritized"`]]) {
+      expect((await create(fresh(), { priority_policy: policy, priority_groups: ["g"] })).error).toEqual({
+        code: 400,
+        err_code: 10025,
+        description: `invalid JSON: unknown priority policy: ${text}`
       })
     }
   })

@@ -89,12 +89,9 @@ const cases: ReadonlyArray<Case> = [
     differs: "consumer subject filters cannot overlap"
   },
   {
-    ...c("priority policy refused", "", `{"priority_policy":"overflow","priority_groups":["g"]}`),
-    differs: `consumer configuration field "priority_policy" is not supported`
-  },
-  {
-    ...c("pause_until refused", "", `{"pause_until":"2030-01-02T03:04:05Z"}`),
-    differs: `consumer configuration field "pause_until" is not supported`
+    // 2.11 rules (2.9.10 ignores the key): a policy needs a pull consumer with groups.
+    ...c("priority policy without groups refused", "", `{"priority_policy":"overflow"}`),
+    differs: "Setting PriorityPolicy requires at least one PriorityGroup to be set"
   },
   c(
     "current fields at their zero values",

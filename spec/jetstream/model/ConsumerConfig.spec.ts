@@ -15,7 +15,7 @@ import {
   updatedConfig
 } from "../../../src/jetstream/model/ConsumerConfig.ts"
 import { normalizeTime } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
-import { decodePullRequest, goJsonSyntaxError } from "../../../src/jetstream/model/PullRequest.ts"
+import { decodePullRequest, goJsonSyntaxError, type PullGroup } from "../../../src/jetstream/model/PullRequest.ts"
 import { decodeStreamCreate, type StreamConfig } from "../../../src/jetstream/model/StreamConfig.ts"
 
 const stream = (body: string): StreamConfig => {
@@ -435,7 +435,7 @@ describe("decodePullRequest", () => {
   const pull = (s: string) => decodePullRequest(enc.encode(s))
   const req = (
     batch: number,
-    extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number }> = {}
+    extra: Partial<{ expiresNs: number; noWait: boolean; maxBytes: number; heartbeatNs: number; group: PullGroup }> = {}
   ) => ({
     ok: true as const,
     request: { batch, expiresNs: 0, noWait: false, maxBytes: 0, heartbeatNs: 0, ...extra }
@@ -451,13 +451,19 @@ describe("decodePullRequest", () => {
     assert.deepStrictEqual(pull("99999999999999999999"), req(1))
   })
 
+  // A JSON body always has the (2.11) priority group members, zero when not sent (Go's embedded struct).
+  const noGroup = { group: "", minPending: 0, minAckPending: 0, id: "", priority: 0 }
   it("JSON requests", () => {
     assert.deepStrictEqual(
       pull(`{"batch":5,"expires":1000000000,"no_wait":true,"max_bytes":100,"idle_heartbeat":500000000}`),
-      req(5, { expiresNs: 1e9, noWait: true, maxBytes: 100, heartbeatNs: 5e8 })
+      req(5, { expiresNs: 1e9, noWait: true, maxBytes: 100, heartbeatNs: 5e8, group: noGroup })
     )
-    assert.deepStrictEqual(pull(`{}`), req(0))
-    assert.deepStrictEqual(pull(`{"Batch":3,"batch":null}`), req(3))
+    assert.deepStrictEqual(pull(`{}`), req(0, { group: noGroup }))
+    assert.deepStrictEqual(pull(`{"Batch":3,"batch":null}`), req(3, { group: noGroup }))
+    assert.deepStrictEqual(
+      pull(`{"batch":2,"group":"g","min_pending":5,"min_ack_pending":3,"id":"P","priority":1}`),
+      req(2, { group: { group: "g", minPending: 5, minAckPending: 3, id: "P", priority: 1 } })
+    )
   })
 
   it("errors as nats-server words them", () => {

@@ -24,6 +24,8 @@ export interface RouteSpec {
 }
 
 const PAGED_ZERO = { total: 0, offset: 0, limit: 0 }
+/** `JSApiConsumerPauseResponse` members without omitempty (a Go time.Time is never omitted). */
+const PAUSE_ZERO = { paused: false, pause_until: "0001-01-01T00:00:00Z" }
 
 /** `$JS.API.<op>` → response type and handler; `token` is the stream name where the subject has one. */
 const routes: Record<string, RouteSpec & { readonly named: boolean }> = {
@@ -110,6 +112,18 @@ const resolveConsumer = (subject: string): Resolved | undefined => {
     case "DELETE":
       if (t.length === 6) {
         return run("consumer_delete_response", (ctx, b) => ConsumerApi.deleteConsumer(ctx, t[4]!, t[5]!, b))
+      }
+      return undefined
+    case "PAUSE":
+      if (t.length === 6) {
+        return run("consumer_pause_response", (ctx, b) => ConsumerApi.pauseConsumer(ctx, t[4]!, t[5]!, b), {
+          zero: PAUSE_ZERO
+        })
+      }
+      return undefined
+    case "UNPIN":
+      if (t.length === 6) {
+        return run("consumer_unpin_response", (ctx, b) => ConsumerApi.unpinConsumer(ctx, t[4]!, t[5]!, b))
       }
       return undefined
     case "NAMES":

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
-import { formatTime } from "../codec/Json.ts"
+import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
 import { configFilters } from "../consumer/ConsumerFilter.ts"
 import { deadLetterSubject, invalidDeadLetter } from "../consumer/DeadLetter.ts"
@@ -24,6 +24,8 @@ import {
   sameConsumerConfig,
   updatedConfig
 } from "../model/ConsumerConfig.ts"
+import { pauseRequest, unpinRequest } from "../model/ConsumerControlRequests.ts"
+import { utcTime } from "../model/ConsumerPriority.ts"
 import * as Requests from "../model/Requests.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
@@ -91,7 +93,19 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
     num_pending: c.numPending()
   }
   if (!c.isPull && c.hasPushInterest()) info.push_bound = true
+  const remaining = c.pause.remainingMs(c.nowMs())
+  if (remaining > 0) {
+    info.paused = true
+    info.pause_remaining = Math.round(remaining * 1e6)
+  }
   return info
+}
+
+/** Consumer info as API replies carry it: `ts`, then the 2.11 `priority_groups` state (nats-server's order). */
+export const stampedInfo = (ctx: ApiContext, c: ConsumerActor): Record<string, unknown> => {
+  const info = stamped(ctx, consumerInfo(c))
+  const groups = c.priority.info()
+  return groups === undefined ? info : { ...info, priority_groups: groups }
 }
 
 /** The consumer limits of the account, and whether replicated consumers are served (cluster mode). */
@@ -111,8 +125,9 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
-    const config = req.config
-    const name = config.name ?? config.durable_name ?? generateName()
+    const name = req.config.name ?? req.config.durable_name ?? generateName()
+    // An existing consumer keeps its pause: only CONSUMER.PAUSE changes it (as nats-server).
+    const config = keepPause(req.config, ctx.registry.getConsumer(streamName, name)?.config)
     const others: Array<ConsumerConfig> = ctx.registry.consumersOf(streamName).filter((c) => c.name !== name).map((c) =>
       c.config
     )
@@ -125,12 +140,12 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
       // Without an `action` (or with "update") an existing name is an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return stamped(ctx, consumerInfo(existing))
+      if (sameConsumerConfig(existing.config, config)) return stampedInfo(ctx, existing)
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
       ctx.registry.saveConsumer(existing)
-      return stamped(ctx, consumerInfo(existing))
+      return stampedInfo(ctx, existing)
     }
     if (stream.config.max_consumers > 0 && ctx.registry.consumersOf(streamName).length >= stream.config.max_consumers) {
       return yield* ApiErrors.maximumConsumersLimit()
@@ -138,8 +153,15 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const started = yield* ctx.registry.startConsumer(streamName, name, config, ctx.nowNs())
     ctx.registry.saveConsumer(started)
     ctx.advise?.("CONSUMER.CREATED", streamName, name)
-    return stamped(ctx, consumerInfo(started))
+    started.announcePause()
+    return stampedInfo(ctx, started)
   })
+
+const keepPause = (config: ConsumerConfig, existing: ConsumerConfig | undefined): ConsumerConfig => {
+  if (existing === undefined) return config
+  const { pause_until: _sent, ...rest } = config
+  return existing.pause_until === undefined ? rest : { ...rest, pause_until: existing.pause_until }
+}
 
 const findConsumer = (
   ctx: ApiContext,
@@ -156,7 +178,7 @@ const findConsumer = (
 }
 
 export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
-  Effect.map(findConsumer(ctx, stream, name, body), (c) => stamped(ctx, consumerInfo(c)))
+  Effect.map(findConsumer(ctx, stream, name, body), (c) => stampedInfo(ctx, c))
 
 export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
@@ -187,4 +209,38 @@ export const consumerNames = (ctx: ApiContext, stream: string, body: Uint8Array)
   listConsumers(ctx, stream, body, 1024, (c) => c.name)
 
 export const consumerList = (ctx: ApiContext, stream: string, body: Uint8Array): ApiHandler =>
-  listConsumers(ctx, stream, body, 256, (c) => stamped(ctx, consumerInfo(c)))
+  listConsumers(ctx, stream, body, 256, (c) => stampedInfo(ctx, c))
+
+/** CONSUMER.PAUSE: the body first, then the stream and the consumer; the new deadline is stored config. */
+export const pauseConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const until = pauseRequest(body)
+    if (until instanceof ApiError) return yield* until
+    if (ctx.registry.get(stream) === undefined) return yield* ApiErrors.streamNotFound()
+    const c = ctx.registry.getConsumer(stream, name)
+    if (c === undefined) return yield* ApiErrors.consumerNotFound()
+    yield* c.call((actor) => {
+      const { pause_until: _old, ...rest } = actor.config
+      actor.updateConfig(until !== undefined ? { ...rest, pause_until: utcTime(until) } : rest)
+    })
+    ctx.registry.saveConsumer(c)
+    const remainingNs = until === undefined ? 0n : until - ctx.nowNs()
+    return {
+      paused: remainingNs > 0n,
+      pause_until: until === undefined ? GO_ZERO_TIME : utcTime(until),
+      ...(remainingNs > 0n ? { pause_remaining: Number(remainingNs) } : {})
+    }
+  })
+
+/** CONSUMER.UNPIN: the body (a valid group) first, then the stream, the consumer and its groups. */
+export const unpinConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const group = unpinRequest(body)
+    if (group instanceof ApiError) return yield* group
+    if (ctx.registry.get(stream) === undefined) return yield* ApiErrors.streamNotFound()
+    const c = ctx.registry.getConsumer(stream, name)
+    if (c === undefined) return yield* ApiErrors.consumerNotFound()
+    if (!(c.config.priority_groups ?? []).includes(group)) return yield* ApiErrors.consumerInvalidPriorityGroup()
+    yield* c.call((actor) => actor.priority.unpin(group))
+    return {}
+  })

@@ -320,6 +320,13 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
           } else if (op === "CONSUMER.DELETE") {
             yield* tx.query(Sql.deleteConsumer, [account, stream, consumer])
             yield* tx.query(Sql.deleteConsumerState, [account, stream, consumer])
+          } else if (op === "CONSUMER.PAUSE") {
+            // The deadline is config (2.11): a durable's record carries it to the next owner.
+            const paused = local.registry.getConsumer(stream, consumer!)
+            if (paused !== undefined && (paused.config.durable_name ?? "") !== "") {
+              const doc = { name: paused.name, config: paused.config, created: String(paused.created) }
+              yield* tx.query(Sql.upsertConsumer, [account, stream, paused.name, JSON.stringify(doc)])
+            }
           } else {
             // Durable consumers are recorded as the metadata documents a file store keeps (a replicated
             // stream's next owner restores them from here); ephemeral ones live and die with their owner.
@@ -368,9 +375,9 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
         return { _tag: "Cluster", run: stepdown(c.stream, c.op === "LEADER.STEPDOWN" ? undefined : t[4], body) }
       }
       const mutation = c.op === "UPDATE" || c.op === "DELETE" || c.op === "CONSUMER.CREATE" ||
-        c.op === "DURABLE.CREATE" || c.op === "CONSUMER.DELETE"
+        c.op === "DURABLE.CREATE" || c.op === "CONSUMER.DELETE" || c.op === "CONSUMER.PAUSE"
       if (!mutation) return { _tag: "Local" }
-      const consumer = c.op === "CONSUMER.DELETE" ? t[3] : undefined
+      const consumer = c.op === "CONSUMER.DELETE" || c.op === "CONSUMER.PAUSE" ? t[3] : undefined
       return { _tag: "Local", wrap: fenced(c.op, c.stream, consumer, body) }
     }
     if (!leader) return { _tag: "Silent" }

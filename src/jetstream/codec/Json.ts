@@ -441,7 +441,7 @@ export const decodeUtf8 = (body: Uint8Array | string): string => (typeof body ==
 // ---------------------------------------------------------------------------------------------
 
 const NS_PER_SEC = 1_000_000_000n
-const GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+export const GO_ZERO_TIME = "0001-01-01T00:00:00Z"
 
 /**
  * RFC 3339 with up to nanosecond precision in UTC, as Go's `time.Time.MarshalJSON` writes it:

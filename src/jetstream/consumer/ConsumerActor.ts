@@ -33,7 +33,9 @@ import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLet
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
 import { pacingFor } from "./Pacing.ts"
+import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
+import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 
@@ -106,6 +108,9 @@ export class ConsumerActor {
   private readonly delivery = new FlagProducer(() => this.wake())
   /** `$JS.ACK.<stream>.<consumer>.` as latin1 bytes; undefined when the names are not latin1 or too long. */
   private readonly replyPrefix: Buffer | undefined
+  /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
+  readonly pause: Pause
+  readonly priority: PriorityGroups
 
   private constructor(
     stream: StreamActor,
@@ -135,6 +140,15 @@ export class ConsumerActor {
     this.filter = new ConsumerFilter(config)
     this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
+    this.pause = new Pause(config, this.lastActivity)
+    this.priority = new PriorityGroups(
+      config,
+      priorityEvents(ctx.client, stream.name, name, ctx.nowMs, (r, line) =>
+        this.signal(
+          r.reply,
+          status(line, [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
+        ))
+    )
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       this.lastPerSubject = this.filter.lastPerSubject(stream.store)
       this.state.nextSeq = stream.store.state().lastSeq + 1
@@ -295,6 +309,8 @@ export class ConsumerActor {
     if (req.maxBytes > 0 && maxBytes > 0 && req.maxBytes > maxBytes) {
       return this.signal(reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
     }
+    const refused = this.priority.admit(req, now)
+    if (refused !== undefined) return this.signal(reply, status(refused))
     this.waiting.add({
       reply,
       remaining: req.batch,
@@ -304,7 +320,8 @@ export class ConsumerActor {
       noWait: req.noWait,
       expiresAt: req.expiresNs > 0 ? now + req.expiresNs / 1e6 : Infinity,
       heartbeatMs: req.heartbeatNs > 0 ? req.heartbeatNs / 1e6 : 0,
-      lastSignal: now
+      lastSignal: now,
+      ...(req.group !== undefined ? { group: req.group, pinId: req.group.id } : {})
     })
   }
 
@@ -425,6 +442,8 @@ export class ConsumerActor {
 
   private expire(now: number): void {
     this.nextDeadline = this.tracksAcks ? this.state.expire(now) : Infinity
+    this.priority.expire(now)
+    if (this.pause.ended(now)) pauseAdvisory(this.ctx.client, this.stream.name, this.name, this.config, now)
     for (const r of this.waiting.takeExpired(now)) {
       this.signal(
         r.reply,
@@ -445,7 +464,7 @@ export class ConsumerActor {
   private schedule(now: number): void {
     // The earliest ack deadline: what `expire` found still ahead, lowered by every delivery since (nothing else
     // between the two moves a deadline). One scan of the pending set per batch instead of two.
-    let at = Math.min(this.wakeAt, this.nextDeadline)
+    let at = Math.min(this.wakeAt, this.nextDeadline, this.pause.wakeAt(), this.priority.wakeAt())
     for (const r of this.waiting.all()) {
       if (r.expiresAt < at) at = r.expiresAt
       if (r.heartbeatMs > 0 && r.lastSignal + r.heartbeatMs < at) at = r.lastSignal + r.heartbeatMs
@@ -536,8 +555,9 @@ export class ConsumerActor {
   }
 
   private deliverPull(now: number): void {
-    while (!this.delivery.isHeld) {
-      const req = this.waiting.head()
+    const paused = this.pause.paused(now)
+    while (!this.delivery.isHeld && !paused) {
+      let req = this.waiting.head()
       if (req === undefined) break
       // A client that went away (unsubscribed its inbox) must not be handed messages that would
       // then sit out their ack wait; nats-server drops such requests too.
@@ -548,6 +568,17 @@ export class ConsumerActor {
       const next = this.peek()
       if (next === undefined) break
       if (this.held(next, now)) break
+      if (this.priority.active) {
+        // Chosen once the message is known, as nats-server: a pin is only given with a message.
+        req = this.priority.select(this.waiting, this.numPending(), this.state.numAckPending, now)
+        if (req === undefined || !this.ctx.client.hasInterest(req.reply)) {
+          if (next.redelivery) this.state.queueRedelivery(next.sseq)
+          if (req === undefined) break
+          this.waiting.remove(req)
+          this.priority.released()
+          continue
+        }
+      }
       // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
       const size = req.maxBytes > 0
         ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length
@@ -557,6 +588,7 @@ export class ConsumerActor {
         // 409 saying how much of it was left, delivered to or not (as nats-server).
         if (next.redelivery) this.state.queueRedelivery(next.sseq)
         this.waiting.remove(req)
+        this.priority.released()
         this.signal(
           req.reply,
           status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], [
@@ -566,7 +598,8 @@ export class ConsumerActor {
         )
         continue
       }
-      this.send(req.reply, next.sseq, next.msg, next.redelivery, now)
+      const pin = this.priority.pinsDeliveries ? this.priority.pinId : undefined
+      this.send(req.reply, next.sseq, next.msg, next.redelivery, now, pin)
       req.remaining--
       req.delivered++
       req.lastSignal = now
@@ -582,6 +615,8 @@ export class ConsumerActor {
     // nothing more for them; held back only by max_ack_pending they wait for acks (as nats-server).
     // Held by a congested receiver, the stream is not done either: no-wait requests keep waiting.
     if (this.ackPendingFull || this.delivery.isHeld) return this.pullHeartbeats(now)
+    // Paused with something to deliver, no-wait requests wait for the pause to end (or expire).
+    if (paused && (this.state.hasRedeliveries || this.numPending() > 0)) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
       if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
       else {this.signal(
@@ -606,7 +641,8 @@ export class ConsumerActor {
     if (!this.ctx.client.hasInterest(to)) return
     this.lastActivity = now
     const fc = this.config.flow_control === true
-    while ((!fc || this.flow.open) && !this.delivery.isHeld) {
+    const paused = this.pause.paused(now)
+    while ((!fc || this.flow.open) && !this.delivery.isHeld && !paused) {
       const next = this.peek()
       if (next === undefined) break
       if (this.held(next, now)) break
@@ -668,7 +704,7 @@ export class ConsumerActor {
     return b.toString("latin1", 0, p)
   }
 
-  private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number): void {
+  private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number, pin?: string): void {
     if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
     const nextBefore = this.state.nextSeq
     // Count before moving the cursor, then take this first delivery off the count.
@@ -691,6 +727,7 @@ export class ConsumerActor {
       hdr = Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, "latin1")
       data = new Uint8Array(0)
     }
+    if (pin !== undefined) hdr = withHeader(hdr, PIN_HEADER, pin)
     if (hdr !== undefined && hdr.length > 0) {
       const msg = data.length === 0 ? hdr : Buffer.concat([hdr, data])
       this.ctx.client.publishAs(to, m.subject, reply, hdr.length, msg)
@@ -761,8 +798,24 @@ export class ConsumerActor {
     }
     // A changed threshold counts from now, as nats-server restarts its delete timer.
     if (config.inactive_threshold !== this.config.inactive_threshold) this.lastActivity = this.ctx.nowMs()
+    const now = this.ctx.nowMs()
+    if (this.pause.update(config, now)) {
+      pauseAdvisory(this.ctx.client, this.stream.name, this.name, config, now)
+      this.wake()
+    }
+    this.priority.update(config)
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
+  }
+
+  /** A new consumer created paused announces it (a restart does not). */
+  announcePause(): void {
+    const now = this.ctx.nowMs()
+    if (this.pause.paused(now)) pauseAdvisory(this.ctx.client, this.stream.name, this.name, this.config, now)
+  }
+
+  nowMs(): number {
+    return this.ctx.nowMs()
   }
 
   /** Does this consumer's filter take messages on `subject`? */

@@ -39,6 +39,21 @@ export const advisory = (
     ...fields
   })
 
+/** An advisory of any shape: `type` (io.nats.jetstream.advisory.v1.<type>), `id`, `timestamp`, then `fields`. */
+export const typedEvent = (
+  client: InternalClient,
+  subject: string,
+  type: string,
+  nowMs: number,
+  fields: Record<string, unknown>
+): void =>
+  publish(client, subject, {
+    type: `io.nats.jetstream.advisory.v1.${type}`,
+    id: randomId(),
+    timestamp: timestamp(nowMs),
+    ...fields
+  })
+
 export const ackMetric = (
   client: InternalClient,
   stream: string,

@@ -2,6 +2,8 @@
  * Waiting pull requests of one consumer, served round-robin so many waiting clients share a
  * stream fairly (nats-server rotates a request to the back after each delivery).
  */
+import type { PullGroup } from "../model/PullRequest.ts"
+
 export interface WaitingRequest {
   readonly reply: string
   /** Messages still wanted. */
@@ -16,6 +18,10 @@ export interface WaitingRequest {
   readonly expiresAt: number
   readonly heartbeatMs: number
   lastSignal: number
+  /** 2.11 priority group members of the request (JSON bodies only; PriorityGroups.ts). */
+  readonly group?: PullGroup
+  /** The pin id this request holds: sent by the client, or given it when it took the pin. */
+  pinId?: string
 }
 
 export class PullRequestQueue {

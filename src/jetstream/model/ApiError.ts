@@ -244,6 +244,24 @@ export const ApiErrors = {
   mirrorInvalidTransformDestination: (err: string): ApiError => fill(400, 10154, "mirror transform: {err}", { err }),
   streamTransformInvalidSource: (err: string): ApiError => fill(400, 10155, "stream transform source: {err}", { err }),
   streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err }),
+  // 2.11 priority groups (consumer/PriorityGroups.ts) and their current-server additions (10196, 10197).
+  consumerPriorityPolicyWithoutGroup: (): ApiError =>
+    make(400, 10159, "Setting PriorityPolicy requires at least one PriorityGroup to be set"),
+  consumerInvalidPriorityGroup: (): ApiError =>
+    make(400, 10160, "Provided priority group does not exist for this consumer"),
+  consumerEmptyGroupName: (): ApiError => make(400, 10161, "Group name cannot be an empty string"),
+  consumerInvalidGroupName: (): ApiError =>
+    make(
+      400,
+      10162,
+      "Valid priority group name must match A-Z, a-z, 0-9, -_/=)+ and may not exceed 16 characters"
+    ),
+  consumerPushWithPriorityGroup: (): ApiError =>
+    make(400, 10178, "priority groups can not be used with push consumers"),
+  consumerPriorityGroupWithPolicyNone: (): ApiError =>
+    make(400, 10196, "consumer can not have priority groups when policy is none"),
+  consumerPinnedTTLWithoutPriorityPolicyNone: (): ApiError =>
+    make(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none"),
   messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
   messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled")
 } as const
@@ -407,6 +425,13 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   mirrorInvalidTransformDestination: 10154,
   streamTransformInvalidSource: 10155,
   streamTransformInvalidDestination: 10156,
+  consumerPriorityPolicyWithoutGroup: 10159,
+  consumerInvalidPriorityGroup: 10160,
+  consumerEmptyGroupName: 10161,
+  consumerInvalidGroupName: 10162,
+  consumerPushWithPriorityGroup: 10178,
+  consumerPriorityGroupWithPolicyNone: 10196,
+  consumerPinnedTTLWithoutPriorityPolicyNone: 10197,
   messageTtlInvalid: 10165,
   messageTtlDisabled: 10166
 }

@@ -65,9 +65,7 @@ const honoured: FieldSupport = { support: "honoured" }
 const validated: FieldSupport = { support: "validated" }
 const unsupported = (type: GoType, since: string): FieldSupport => ({ support: "unsupported", type, since })
 const bool: GoType = { kind: "bool" }
-const int: GoType = { kind: "int" }
 const str: GoType = { kind: "string" }
-const strs: GoType = { kind: "strings" }
 
 /** nats-server `Placement` (2.11 added `preferred`, used for leader placement). */
 export const PLACEMENT_FIELDS: FieldTable = {
@@ -189,13 +187,10 @@ export const CONSUMER_CONFIG_FIELDS: FieldTable = {
   // Internal to nats-server (the consumers it creates for sourcing), but a key of the struct.
   sourcing: unsupported(bool, "2.12"),
   metadata: honoured,
-  pause_until: unsupported({ kind: "time" }, "2.11"),
-  priority_groups: unsupported(strs, "2.11"),
-  priority_policy: unsupported(
-    { kind: "enum", values: ["none", "overflow", "pinned_client", "prioritized"], zero: ["none"] },
-    "2.11"
-  ),
-  priority_timeout: unsupported(int, "2.11")
+  pause_until: honoured,
+  priority_groups: honoured,
+  priority_policy: honoured,
+  priority_timeout: honoured
 }
 
 /** `CreateConsumerRequest`: `config` is decoded with CONSUMER_CONFIG_FIELDS. */

@@ -50,9 +50,17 @@
 import { destinationPattern } from "../../subject/SubjectTransform.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { goDurationString } from "../codec/Json.ts"
-import { type ApiError, ApiErrors } from "./ApiError.ts"
+import { ApiError, ApiErrors } from "./ApiError.ts"
 import { consumerFieldRefused } from "./ConfigFields.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
+import {
+  checkPriority,
+  encodePriority,
+  type PriorityConfig,
+  priorityDefaults,
+  rawPriorityOf,
+  toPriorityConfig
+} from "./ConsumerPriority.ts"
 import {
   byteLength,
   hasPathSeparator,
@@ -72,7 +80,7 @@ import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
 
 /** Normalized consumer config, as nats-server 2.9.10 reports it in consumer info (same keys and omissions). */
-export interface ConsumerConfig {
+export interface ConsumerConfig extends PriorityConfig {
   readonly durable_name?: string
   readonly name?: string
   readonly description?: string
@@ -225,6 +233,7 @@ const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits): void
     c.max_ack_pending = BigInt(pending)
   }
   if (pull && c.max_batch === 0n && (limits.maxRequestBatch ?? 0) > 0) c.max_batch = BigInt(limits.maxRequestBatch!)
+  priorityDefaults(c)
 }
 
 const policyError = (err: string): ApiError => ApiErrors.consumerInvalidPolicy(err)
@@ -367,7 +376,7 @@ const checkConfig = (
   if (metadataLength(c.metadata) > MAX_METADATA_LEN) {
     return ApiErrors.consumerMetadataLength(`${MAX_METADATA_LEN / 1024}KB`)
   }
-  return undefined
+  return checkPriority(c, c.deliver_subject !== "")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,7 +416,8 @@ const toConsumerConfig = (c: RawConfig): ConsumerConfig => ({
   num_replicas: num(c.num_replicas),
   ...(c.mem_storage ? { mem_storage: true } : {}),
   ...(c.direct ? { direct: true } : {}),
-  ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {})
+  ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
+  ...toPriorityConfig(c)
 })
 
 const fail = (error: ApiError): DecodeResult => ({ ok: false, error })
@@ -446,6 +456,9 @@ export const decodeConsumerCreate = (
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
+  if (req.fatal !== undefined) {
+    return fail(new ApiError({ code: 400, err_code: 10025, description: `invalid JSON: ${req.fatal}` }))
+  }
   if (req.unknown !== undefined) return fail(unknownField(req.unknown))
   // Before anything is looked at: a field we do not implement is refused, not dropped.
   if (req.refused !== undefined) return fail(consumerFieldRefused(req.refused))
@@ -552,7 +565,8 @@ const rawOf = (c: ConsumerConfig): RawConfig => ({
   num_replicas: big(c.num_replicas),
   mem_storage: c.mem_storage === true,
   direct: c.direct === true,
-  metadata: c.metadata === undefined ? undefined : { ...c.metadata }
+  metadata: c.metadata === undefined ? undefined : { ...c.metadata },
+  ...rawPriorityOf(c)
 })
 
 /** nats-server `gatherSubjectFilters`: the one filter or the list; empty = unfiltered. */
@@ -740,5 +754,6 @@ export const encodeConsumerConfig = (c: ConsumerConfig): Record<string, unknown>
       out.metadata = m
     }
   }
+  encodePriority(c, out)
   return out
 }

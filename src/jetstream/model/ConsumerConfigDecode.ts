@@ -24,13 +24,21 @@ import {
   strictFields,
   type Strictness
 } from "./ConfigFields.ts"
+import {
+  applyPriorityField,
+  FatalJsonError,
+  PRIORITY_FIELDS,
+  type PriorityField,
+  type RawPriority,
+  zeroPriority
+} from "./ConsumerPriority.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 
 // Re-exported: the decoder's own users (and its spec) know it from here.
 export { normalizeTime }
 
 /** nats-server's `ConsumerConfig` after `json.Unmarshal`, before any defaulting (Go zero values). */
-export interface RawConfig {
+export interface RawConfig extends RawPriority {
   durable_name: string
   name: string
   description: string
@@ -94,7 +102,8 @@ const zeroConfig = (): RawConfig => ({
   num_replicas: 0n,
   mem_storage: false,
   direct: false,
-  metadata: undefined
+  metadata: undefined,
+  ...zeroPriority()
 })
 
 /** The keys this decoder fills (the honoured rows of CONSUMER_CONFIG_FIELDS). */
@@ -109,7 +118,10 @@ const DELIVER_POLICIES: ReadonlyArray<DeliverPolicy> = [
   "last_per_subject"
 ]
 
+const isPriorityField = (f: string): f is PriorityField => (PRIORITY_FIELDS as ReadonlyArray<string>).includes(f)
+
 const applyField = (cfg: RawConfig, strict: Strictness, field: keyof RawConfig, v: unknown): void => {
+  if (isPriorityField(field)) return applyPriorityField(cfg, field, v)
   switch (field) {
     case "durable_name":
     case "name":
@@ -196,10 +208,29 @@ export interface RawRequest {
    */
   unknown: string | undefined
   refused: string | undefined
+  /** An error Go's decoder stops at (ConsumerPriority.ts): the reply is `invalid JSON: <it>`. */
+  fatal?: string
 }
 
 /** `json.Unmarshal(body, &CreateConsumerRequest{})`, or undefined for "invalid JSON". */
-export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined =>
+export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefined => {
+  try {
+    return unmarshalStrict(body)
+  } catch (e) {
+    if (!(e instanceof FatalJsonError)) throw e
+    const req: RawRequest = {
+      stream: "",
+      config: zeroConfig(),
+      action: undefined,
+      unknown: undefined,
+      refused: undefined
+    }
+    req.fatal = e.text
+    return req
+  }
+}
+
+const unmarshalStrict = (body: Uint8Array | string): RawRequest | undefined =>
   unmarshalObject(
     body,
     (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }),

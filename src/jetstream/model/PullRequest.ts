@@ -6,6 +6,7 @@
 import {
   decodeBool,
   decodeInt,
+  decodeString,
   foldKey,
   goQuote,
   INT64_MAX,
@@ -28,6 +29,20 @@ export interface PullRequest {
   readonly noWait: boolean
   readonly maxBytes: number
   readonly heartbeatNs: number
+  /**
+   * 2.11 priority group members (nats-server's embedded `PriorityGroup`): present for every JSON
+   * body, absent for an empty or integer body (Go's nil pointer), which the group rules let through.
+   */
+  readonly group?: PullGroup
+}
+
+export interface PullGroup {
+  readonly group: string
+  readonly minPending: number
+  readonly minAckPending: number
+  readonly id: string
+  /** 2.12 `prioritized` policy: not built, refused when non-zero (consumer/PriorityGroups.ts). */
+  readonly priority: number
 }
 
 export type PullRequestResult =
@@ -185,13 +200,29 @@ export const goJsonSyntaxError = (data: Uint8Array): string | undefined => {
   return e
 }
 
-const PULL_FIELDS = ["expires", "batch", "max_bytes", "no_wait", "idle_heartbeat"] as const
+const PULL_FIELDS = [
+  "expires",
+  "batch",
+  "max_bytes",
+  "no_wait",
+  "idle_heartbeat",
+  "group",
+  "min_pending",
+  "min_ack_pending",
+  "id",
+  "priority"
+] as const
 const PULL_TYPES: Record<(typeof PULL_FIELDS)[number], string> = {
   expires: "time.Duration",
   batch: "int",
   max_bytes: "int",
   no_wait: "bool",
-  idle_heartbeat: "time.Duration"
+  idle_heartbeat: "time.Duration",
+  group: "string",
+  min_pending: "int64",
+  min_ack_pending: "int64",
+  id: "string",
+  priority: "int"
 }
 
 /**
@@ -215,7 +246,18 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
   if (!parsed.ok || !(parsed.value instanceof ObjectLiteral)) {
     return { ok: false, description: "Bad Request - invalid JSON" }
   }
-  const r = { expires: 0n, batch: 0n, max_bytes: 0n, no_wait: false, idle_heartbeat: 0n }
+  const r = {
+    expires: 0n,
+    batch: 0n,
+    max_bytes: 0n,
+    no_wait: false,
+    idle_heartbeat: 0n,
+    group: "",
+    min_pending: 0n,
+    min_ack_pending: 0n,
+    id: "",
+    priority: 0n
+  }
   // Go keeps decoding after an error and reports the first one; an unknown key is one too
   // (deliberately, as nats-server 2.12's strict mode; 2.9.10 ignores it).
   let first: TypeMismatch | { readonly unknown: string } | undefined
@@ -227,6 +269,7 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
     }
     try {
       if (field === "no_wait") r.no_wait = decodeBool(v, field) ?? r.no_wait
+      else if (field === "group" || field === "id") r[field] = decodeString(v, field) ?? r[field]
       else r[field] = decodeInt(v, field) ?? r[field]
     } catch (e) {
       if (!(e instanceof TypeMismatch)) throw e
@@ -255,7 +298,14 @@ export const decodePullRequest = (body: Uint8Array): PullRequestResult => {
       expiresNs: Number(r.expires),
       noWait: r.no_wait,
       maxBytes: Number(r.max_bytes),
-      heartbeatNs: Number(r.idle_heartbeat)
+      heartbeatNs: Number(r.idle_heartbeat),
+      group: {
+        group: r.group,
+        minPending: Number(r.min_pending),
+        minAckPending: Number(r.min_ack_pending),
+        id: r.id,
+        priority: Number(r.priority)
+      }
     }
   }
 }
