@@ -4,11 +4,20 @@
  * AckNone), ours (three brokers + a PostgreSQL cluster store: an R3 stream's every PubAck follows a
  * committed group commit) beside a 3-node nats-server 2.9.10 cluster (R3 = its Raft group).
  *
- *   npx tsx bench/cluster-replicated.bench.ts [--count 50000] [--window 512]
+ * With Go and Debian's nats.go (bench/cluster/goGenerator.mjs) it also publishes with nats.go's
+ * async publisher (`--go-count` messages, three runs, median): the Node client tops out near 35k
+ * PubAcks/s on this machine whatever the server, the Go client does not.
+ *
+ *   npx tsx bench/cluster-replicated.bench.ts [--count 50000] [--window 512] [--go-count 200000]
  */
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
 import { connect } from "@nats-io/transport-node"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { startJetStreamCluster } from "../spec/support/JsCluster.ts"
+import { buildRouteBench } from "./cluster/goGenerator.mjs"
 import { type BenchNode, benchNodesOf, startNatsCluster, waitFor } from "./natsCluster.ts"
 import { findNatsServer } from "./support.ts"
 
@@ -18,7 +27,20 @@ const arg = (name: string, dflt: number) => {
 }
 const count = arg("--count", 50_000)
 const window = arg("--window", 512)
+const goCount = arg("--go-count", 200_000)
 const payload = new Uint8Array(128).fill(97)
+const goBin: string | undefined = buildRouteBench(fs.mkdtempSync(path.join(os.tmpdir(), "r3bench-")))
+
+/** nats.go PublishAsync with `window` PubAcks outstanding: msgs/s. */
+const goRate = (url: string, subject: string): number => {
+  const out = execFileSync(goBin!, [
+    ...["-workload", "jspub", "-pub", url, "-sub", url, "-subject", subject],
+    ...["-msgs", String(goCount), "-window", String(window), "-timeout", "120s"]
+  ], { encoding: "utf8" })
+  const r = JSON.parse(out.trim().split("\n").pop()!) as { msgs_per_s: number; error?: string }
+  if (r.error !== undefined) throw new Error(r.error)
+  return r.msgs_per_s
+}
 
 const publishRate = async (url: string, subject: string): Promise<number> => {
   const nc = await connect({ servers: url, reconnect: false })
@@ -92,7 +114,12 @@ const run = async (label: string, nodes: ReadonlyArray<BenchNode>) => {
       await publishRate(url, subject)
     ].sort((a, b) => a - b)
     const drain = await drainRate(url, stream, count * 4)
-    out.push(`R${replicas} publish ${Math.round(runs[1]!)} msgs/s, drain ${Math.round(drain)} msgs/s`)
+    let go = ""
+    if (goBin !== undefined) {
+      const g = [goRate(url, subject), goRate(url, subject), goRate(url, subject)].sort((a, b) => a - b)
+      go = `, nats.go publish ${Math.round(g[1]!)} msgs/s`
+    }
+    out.push(`R${replicas} publish ${Math.round(runs[1]!)} msgs/s, drain ${Math.round(drain)} msgs/s${go}`)
     await jsm.streams.delete(stream)
   }
   await nc.close()

@@ -14,6 +14,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { buildRouteBench } from "./goGenerator.mjs"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, "../..")
@@ -28,21 +29,12 @@ const which = (cmd) => {
   return r.status === 0 ? r.stdout.trim() : undefined
 }
 
-/** Builds the Go generator offline against Debian's nats.go tree. */
 const buildGenerator = () => {
-  const list = spawnSync("dpkg", ["-L", "golang-github-nats-io-go-nats-dev"], { encoding: "utf8" }).stdout ?? ""
-  const src = list.split("\n").find((l) => l.endsWith("/src/github.com/nats-io/nats.go"))
-  if (src === undefined || which("go") === undefined) {
+  const bin = buildRouteBench(work)
+  if (bin === undefined) {
     console.error("bench: needs go and golang-github-nats-io-go-nats-dev (apt-get install golang-go golang-github-nats-io-go-nats-dev)")
     process.exit(2)
   }
-  const gopath = src.slice(0, src.length - "/src/github.com/nats-io/nats.go".length)
-  const bin = path.join(work, "routebench")
-  execFileSync("go", ["build", "-o", bin, "."], {
-    cwd: path.join(here, "go"),
-    env: { ...process.env, GO111MODULE: "off", GOPATH: gopath, GOFLAGS: "", GOCACHE: path.join(work, "gocache") },
-    stdio: ["ignore", "inherit", "inherit"]
-  })
   return bin
 }
 

@@ -1,6 +1,8 @@
 // routebench: core NATS load across a cluster, with the publisher (or requester) connected to
 // one server and the subscriber (or responder) to another, so every message crosses a route.
-// Given the same URL twice it measures one server. Prints one JSON line with the result.
+// Given the same URL twice it measures one server. `-workload jspub` instead publishes to a
+// JetStream stream's subject with `-window` PubAcks outstanding (the stream must exist), through
+// the publisher's server. Prints one JSON line with the result.
 //
 // Built offline against Debian's nats.go (golang-github-nats-io-go-nats-dev), see ../run.mjs.
 package main
@@ -42,6 +44,8 @@ func main() {
 	msgs := flag.Int("msgs", 200000, "messages (pubsub) or requests (reqrep)")
 	size := flag.Int("size", 128, "payload bytes")
 	timeout := flag.Duration("timeout", 60*time.Second, "overall limit")
+	subject := flag.String("subject", "bench.js", "jspub: the stream subject")
+	window := flag.Int("window", 512, "jspub: PubAcks outstanding")
 	flag.Parse()
 	r := result{Workload: *workload, Msgs: *msgs, Size: *size}
 	payload := make([]byte, *size)
@@ -86,6 +90,28 @@ func main() {
 	}
 
 	switch *workload {
+	case "jspub":
+		var failed int64
+		js, err := pub.JetStream(nats.PublishAsyncMaxPending(*window),
+			nats.PublishAsyncErrHandler(func(nats.JetStream, *nats.Msg, error) { atomic.AddInt64(&failed, 1) }))
+		if err != nil {
+			fail(r, err)
+		}
+		start := time.Now()
+		for i := 0; i < *msgs; i++ {
+			if _, err := js.PublishAsync(*subject, payload); err != nil {
+				fail(r, err)
+			}
+		}
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(*timeout):
+			fail(r, fmt.Errorf("timeout: %d PubAcks outstanding", js.PublishAsyncPending()))
+		}
+		r.Seconds = time.Since(start).Seconds()
+		if n := atomic.LoadInt64(&failed); n > 0 {
+			fail(r, fmt.Errorf("%d publishes failed", n))
+		}
 	case "pubsub":
 		var n int64
 		done := make(chan struct{})
