@@ -156,6 +156,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         nowNs,
         ...(config.domain !== undefined ? { domain: config.domain } : {}),
         storeFull: (storage) => storeLimits.full(storage),
+        maxPending: config.maxPending,
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log

@@ -81,6 +81,8 @@ export interface StreamContext {
   /** The account's other streams by name (a mirror finds its origin). */
   readonly lookup?: (name: string) => StreamActor | undefined
   readonly nowMs?: () => number
+  /** The server's max_pending: a batched direct get's byte limit when the request sets none. */
+  readonly maxPending?: number
 }
 
 export class StreamActor {
@@ -211,7 +213,7 @@ export class StreamActor {
   /** `mirror_direct`: once the mirror has (nearly) caught up it answers direct gets for its origin too. */
   mirrorCaughtUp(): void {
     if (this.mirrorDirectSubs !== undefined || this.config.mirror === undefined || !this.config.mirror_direct) return
-    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name)
+    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name, this.ctx.maxPending)
     this.subs.push(...this.mirrorDirectSubs)
   }
   private mirrorDirectSubs: Array<Subscription> | undefined
@@ -267,7 +269,7 @@ export class StreamActor {
       )
       if (sub !== undefined) this.subs.push(sub)
     }
-    if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
+    if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client, this.name, this.ctx.maxPending))
   }
 
   private unsubscribe(): void {
