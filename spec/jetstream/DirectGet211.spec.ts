@@ -17,7 +17,7 @@ beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
   nc = await connect({ servers: broker.url, reconnect: false })
   // until the broker advertises 2.11
-  nc.features.update("2.11.0")
+  ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.11.0")
   jsm = await jetstreamManager(nc)
   await jsm.streams.add({ name: "DG", subjects: ["dg.>"], allow_direct: true })
   const js = jsm.jetstream()

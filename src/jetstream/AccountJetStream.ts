@@ -13,7 +13,7 @@
 import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
-import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
 import type { BrokerClockShape } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
@@ -36,6 +36,7 @@ import type * as StreamApi from "./api/StreamApi.ts"
 import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
+import { API_LEVEL, refusesApiLevel } from "./model/ApiLevel.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
@@ -84,6 +85,8 @@ interface ApiRequest {
   readonly subject: string
   readonly reply: string | undefined
   readonly body: Uint8Array
+  /** `Nats-Required-Api-Level` asked for more than ours (ApiLevel.ts). */
+  readonly levelRefused?: boolean
 }
 
 /**
@@ -300,6 +303,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         const consumer = registry.getConsumer(t[5]!, t[6]!)
         if (consumer === undefined) return
         if (!consumer.isPull) return sendStatus(reply, "409 Consumer is push based")
+        if (hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))) return sendStatus(reply, "412 Required Api Level")
         const decoded = decodePullRequest(body)
         if (!decoded.ok) return sendStatus(reply, `400 ${decoded.description}`)
         consumer.offer({ _tag: "Pull", reply, request: decoded.request })
@@ -308,7 +312,8 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       // Direct gets are answered by the streams' own subscriptions (DirectGet.ts) and name no API route: every
       // one of them also reached this subscription and woke the API fiber for nothing.
       if (subject.startsWith(DIRECT_GET_PREFIX)) return
-      if (!Queue.offerUnsafe(requests, { subject, reply, body })) {
+      const levelRefused = hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))
+      if (!Queue.offerUnsafe(requests, levelRefused ? { subject, reply, body, levelRefused } : { subject, reply, body })) {
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }
     }
@@ -353,6 +358,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       const failed = (error: ApiError) => {
         stats.errors++
         return apiErrorResponse(type, error, route.zero)
+      }
+      if (req.levelRefused === true) {
+        return Effect.sync(() => respond(req.reply, failed(ApiErrors.requiredApiLevel())))
       }
       const handler = decision._tag === "Cluster"
         ? decision.run
@@ -421,8 +429,12 @@ const accountInfo = (
     max_bytes_required: limits.maxBytesRequired
   },
   ...(domain !== undefined ? { domain } : {}),
-  api: { total: stats.total, errors: stats.errors }
+  api: apiSection(stats)
 })
+
+/** INFO's `api` (JetStreamAPIStats): 2.11 adds `level` to every reply (no omitempty), so it is gated. */
+export const apiSection = (stats: ApiStats, at211: boolean = AT_LEVEL_211): Record<string, number> =>
+  at211 ? { level: API_LEVEL, total: stats.total, errors: stats.errors } : { total: stats.total, errors: stats.errors }
 
 /**
  * 2.10 JetStreamTier `reserved_memory`/`reserved_storage`: the streams' `max_bytes` by storage.

@@ -241,7 +241,12 @@ export const ApiErrors = {
   mirrorOverlappingSubjectFilters: (): ApiError => make(400, 10152, "mirror subject filters can not overlap"),
   mirrorInvalidTransformDestination: (err: string): ApiError => fill(400, 10154, "mirror transform: {err}", { err }),
   streamTransformInvalidSource: (err: string): ApiError => fill(400, 10155, "stream transform source: {err}", { err }),
-  streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err })
+  streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err }),
+  // 2.11 `pedantic` requests; the API level header (2.12) and the expected-subject header's check (2.12).
+  pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
+  requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
+  streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
+    make(400, 10193, "missing sequence for expected last sequence per subject")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -401,7 +406,10 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   mirrorOverlappingSubjectFilters: 10152,
   mirrorInvalidTransformDestination: 10154,
   streamTransformInvalidSource: 10155,
-  streamTransformInvalidDestination: 10156
+  streamTransformInvalidDestination: 10156,
+  pedantic: 10157,
+  requiredApiLevel: 10185,
+  streamExpectedLastSeqPerSubjectInvalid: 10193
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

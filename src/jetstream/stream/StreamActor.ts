@@ -493,9 +493,14 @@ export class StreamActor {
         }
       }
       const lastSubjSeq = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence")
+      // 2.11: the subject (wildcards allowed) whose last sequence is checked, instead of the message's.
+      const seqSubject = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence-Subject") ?? ""
+      if (lastSubjSeq === undefined && seqSubject !== "") {
+        return this.queueError(reply, ApiErrors.streamExpectedLastSeqPerSubjectInvalid())
+      }
       if (lastSubjSeq !== undefined) {
         const want = parseSeq(lastSubjSeq)
-        const have = this.store.lastBySubject(subject)?.seq ?? 0
+        const have = this.store.lastBySubject(seqSubject || subject)?.seq ?? 0
         if (want === undefined || want !== have) return this.queueError(reply, ApiErrors.streamWrongLastSequence(have))
       }
       const lastSeq = headerValue(hdr, "Nats-Expected-Last-Sequence")
