@@ -48,6 +48,7 @@ import {
   metadataLength,
   subjectIsSubsetMatch
 } from "./Names.ts"
+import { pedanticError, type PedanticRule } from "./Pedantic.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
@@ -258,6 +259,8 @@ const invalid = (detail: string): { ok: false; error: ApiError } => ({
   error: ApiErrors.streamInvalidConfig(detail)
 })
 
+const pedantic = (rule: PedanticRule): { ok: false; error: ApiError } => ({ ok: false, error: pedanticError(rule) })
+
 const MIN_WINDOW = 100_000_000n // 100ms
 const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
 
@@ -288,6 +291,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   // The default window follows max_age when that is shorter (even when max_age is negative, which
   // then fails the negative-window check below, as in nats-server).
   if (cfg.duplicate_window === 0n && cfg.mirror === undefined) {
+    if (cfg.pedantic && cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW) return pedantic("duplicatesOverMaxAge")
     cfg.duplicate_window = cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW ? cfg.max_age : DEFAULT_WINDOW
   }
   if (cfg.max_age > 0n && cfg.max_age < MIN_WINDOW) return invalid("max age needs to be >= 100ms")
@@ -330,6 +334,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
       return invalid("stream mirror external (another account or domain) is not supported")
     }
     // Direct gets follow the origin's setting.
+    if (origin !== undefined && cfg.pedantic && cfg.mirror_direct !== origin.allow_direct) return pedantic("mirrorDirect")
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
   const streamSubs: Array<string> = []
@@ -434,6 +439,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
 
   if (cfg.republish !== undefined) {
+    if (cfg.pedantic && cfg.republish.src === "") return pedantic("republishSource")
     // Empty means all, and the stored config says so.
     const republish = { ...cfg.republish, src: cfg.republish.src === "" ? ">" : cfg.republish.src }
     // 2.10: `>` to `>` would loop, unless the transform renames the stream's only subject: then it
@@ -441,6 +447,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     const implicit = republish.src === ">" && republish.dest === ">" && st !== undefined && own.length === 1 &&
       st.src === own[0]
     if (implicit) {
+      if (cfg.pedantic) return pedantic("implicitRepublish")
       republish.src = st.dest
       republish.dest = st.dest
     }

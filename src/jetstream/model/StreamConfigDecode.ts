@@ -92,6 +92,8 @@ export interface RawConfig {
   first_seq: bigint
   /** `StreamConsumerLimits`, a struct value in Go (never nil; `null` leaves it as it was). */
   consumer_limits: { inactive_threshold: bigint; max_ack_pending: bigint }
+  /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
+  pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
   unknown: string | undefined
   /** The first unsupported field set to a non-zero value (ConfigFields.ts). */
@@ -131,6 +133,7 @@ const zeroConfig = (): RawConfig => ({
   metadata: undefined,
   first_seq: 0n,
   consumer_limits: { inactive_threshold: 0n, max_ack_pending: 0n },
+  pedantic: false,
   unknown: undefined,
   refused: undefined
 })
@@ -377,7 +380,10 @@ const BODY_FIELDS = { ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS }
 export const unmarshal = (body: Uint8Array | string): RawConfig | undefined =>
   unmarshalObject(body, zeroConfig, (cfg, o) => {
     const strict = noStrictness()
-    strictFields(o, BODY_FIELDS, strict, "", (field, v) => applyField(cfg, strict, field as ConfigField, v))
+    strictFields(o, BODY_FIELDS, strict, "", (field, v) => {
+      if (field === "pedantic") cfg.pedantic = decodeBool(v, field) ?? cfg.pedantic
+      else applyField(cfg, strict, field as ConfigField, v)
+    })
     cfg.unknown = strict.unknown
     cfg.refused = strict.refused
   })
