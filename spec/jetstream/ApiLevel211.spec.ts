@@ -120,3 +120,33 @@ describe("Nats-Expected-Last-Subject-Sequence-Subject", () => {
     expect(info.state.last_seq).toBe(5)
   })
 })
+
+describe("pedantic on the wire", () => {
+  it("nats.js consumers.add with { pedantic: true } is refused where the stream's limits would fill in", async () => {
+    await jsm.streams.add({ name: "PD", subjects: ["pd.>"], consumer_limits: { max_ack_pending: 20 } })
+    await expect(jsm.consumers.add("PD", { name: "C1", ack_policy: "explicit" }, { pedantic: true }))
+      .rejects.toThrow("pedantic mode: max_ack_pending must be set if it's configured in stream limits")
+    const ok = await jsm.consumers.add(
+      "PD",
+      { name: "C2", ack_policy: "explicit", max_ack_pending: 5 },
+      { pedantic: true }
+    )
+    expect(ok.config.max_ack_pending).toBe(5)
+    const adjusted = await jsm.consumers.add("PD", { name: "C3", ack_policy: "explicit" })
+    expect(adjusted.config.max_ack_pending).toBe(20)
+  })
+
+  it("a pedantic STREAM.CREATE is refused with 10157 and creates nothing", async () => {
+    const { json } = await request(
+      "$JS.API.STREAM.CREATE.PS",
+      JSON.stringify({ name: "PS", subjects: ["ps"], max_age: 60_000_000_000, pedantic: true })
+    )
+    expect(json!["error"]).toEqual({
+      code: 400,
+      err_code: 10157,
+      description: "pedantic mode: pedantic mode: duplicate window cannot be bigger than max age"
+    })
+    const info = await request("$JS.API.STREAM.INFO.PS", "")
+    expect((info.json!["error"] as Record<string, unknown>)["err_code"]).toBe(10059)
+  })
+})
