@@ -150,3 +150,32 @@ describe("pedantic on the wire", () => {
     expect((info.json!["error"] as Record<string, unknown>)["err_code"]).toBe(10059)
   })
 })
+
+describe("pull requests to a missing consumer or stream (2.11 client.go processServiceImport)", () => {
+  it("a pull for a consumer or stream that does not exist gets no-responders (503)", async () => {
+    await jsm.streams.add({ name: "NR", subjects: ["nr.>"] })
+    for (const subject of ["$JS.API.CONSUMER.MSG.NEXT.NR.NOPE", "$JS.API.CONSUMER.MSG.NEXT.NOSTREAM.C"]) {
+      await expect(nc.request(subject, JSON.stringify({ batch: 1 }), { timeout: 2000 })).rejects.toThrow(/no responders/i)
+    }
+    // A direct get no stream answers (missing, or without allow_direct) is no-responders too.
+    await expect(nc.request("$JS.API.DIRECT.GET.NR", JSON.stringify({ seq: 1 }), { timeout: 2000 })).rejects.toThrow(
+      /no responders/i
+    )
+  })
+
+  it("a waiting pull is told 409 Consumer Deleted when its consumer, or its stream, is deleted", async () => {
+    for (const deleteWhat of ["consumer", "stream"] as const) {
+      const stream = `WD${deleteWhat}`
+      await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] })
+      await jsm.consumers.add(stream, { durable_name: "W", ack_policy: "explicit" })
+      const pending = nc.request(`$JS.API.CONSUMER.MSG.NEXT.${stream}.W`, JSON.stringify({ batch: 1, expires: 5e9 }), {
+        timeout: 4000
+      })
+      await new Promise((r) => setTimeout(r, 100))
+      if (deleteWhat === "consumer") await jsm.consumers.delete(stream, "W")
+      else await jsm.streams.delete(stream)
+      const m = await pending
+      expect([deleteWhat, m.headers?.code, m.headers?.description]).toEqual([deleteWhat, 409, "Consumer Deleted"])
+    }
+  })
+})

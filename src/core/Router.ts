@@ -61,6 +61,12 @@ export class Subscription {
    * imports: cross-server traffic flows in the importing account, as nats-server's shadow subscriptions).
    */
   localOnly = false
+  /**
+   * Whether a message on `subject` counts as answered by this subscription for no-responders
+   * (absent: yes). JetStream's API subscription sees every `$JS.API.>` request but only answers a
+   * pull for a consumer that exists, as nats-server 2.11 skips its service import for those.
+   */
+  answers: ((subject: string) => boolean) | undefined = undefined
   readonly owner: Subscriber
   readonly subject: string
   readonly queue: string | undefined
@@ -135,7 +141,7 @@ export class MessageRouter {
       const s = psubs[i]!
       if (from !== undefined && s.owner === from && !from.echo) continue
       this.deliverTo(s, subject, reply, hdrLen, msg)
-      n++
+      if (s.answers === undefined || s.answers(subject)) n++
     }
     const qsubs = result.qsubs
     for (let g = 0; g < qsubs.length; g++) {
@@ -147,7 +153,7 @@ export class MessageRouter {
         const s = group[(start + k) % len]!
         if (from !== undefined && s.owner === from && !from.echo) continue
         this.deliverTo(s, subject, reply, hdrLen, msg)
-        n++
+        if (s.answers === undefined || s.answers(subject)) n++
         break
       }
     }
@@ -183,7 +189,7 @@ export class MessageRouter {
       }
       if (from !== undefined && s.owner === from && !from.echo) continue
       this.deliverTo(s, subject, reply, hdrLen, msg)
-      n++
+      if (s.answers === undefined || s.answers(subject)) n++
     }
     const qsubs = result.qsubs
     for (let g = 0; g < qsubs.length; g++) {
@@ -194,7 +200,7 @@ export class MessageRouter {
       const r = chosen.remote
       if (r === undefined) {
         this.deliverTo(chosen, subject, reply, hdrLen, msg)
-        n++
+        if (chosen.answers === undefined || chosen.answers(subject)) n++
         continue
       }
       if (remotes === undefined) {

@@ -179,11 +179,12 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     }
     const subscribeApi = (
       subject: string,
-      onApi: (s: string, r: string | undefined, h: number, m: Uint8Array) => void
+      onApi: (s: string, r: string | undefined, h: number, m: Uint8Array) => void,
+      answers?: (subject: string) => boolean
     ) => {
-      if (client.subscribe(subject, onApi) === undefined) {
-        return Effect.die(new Error(`cannot subscribe to ${subject}`))
-      }
+      const sub = client.subscribe(subject, onApi)
+      if (sub === undefined) return Effect.die(new Error(`cannot subscribe to ${subject}`))
+      sub.answers = answers
       return Effect.void
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
@@ -317,11 +318,20 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }
     }
-    yield* subscribeApi(`${PREFIX}>`, onApi)
+    // 2.11: a pull for a consumer that does not exist, or a direct get no stream answers, gets
+    // no-responders (nats-server skips the API's service import for both).
+    const answers = (subject: string) => {
+      if (subject.startsWith(DIRECT_GET_PREFIX)) return false
+      if (!subject.startsWith(NEXT_PREFIX)) return true
+      const t = subject.split(".")
+      return t.length === 7 && registry.getConsumer(t[5]!, t[6]!) !== undefined
+    }
+    yield* subscribeApi(`${PREFIX}>`, onApi, answers)
     if (domainPrefix !== undefined) {
       yield* subscribeApi(
         `${domainPrefix}>`,
-        (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg)
+        (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg),
+        (subject) => answers(PREFIX + subject.slice(domainPrefix.length))
       )
     }
 
