@@ -5,7 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_211, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -24,6 +24,7 @@ import {
   updatedConfig
 } from "../model/ConsumerConfig.ts"
 import * as Requests from "../model/Requests.ts"
+import { adoptRequiredLevel, replyConfig } from "../model/VersionMetadata.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 /**
@@ -81,7 +82,7 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
     stream_name: c.stream.name,
     name: c.name,
     created: formatTime(c.created),
-    config: encodeConsumerConfig(c.config),
+    config: encodeConsumerConfig(replyConfig(c.config, AT_LEVEL_211)),
     delivered,
     ack_floor: ackFloor,
     num_ack_pending: st.numAckPending,
@@ -102,7 +103,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
     const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
-    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope, AT_LEVEL_211)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -120,7 +121,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
       // Without an `action` (or with "update") an existing name is an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return stamped(ctx, consumerInfo(existing))
+      const compared = AT_LEVEL_211 ? adoptRequiredLevel(config, existing.config) : config
+      if (sameConsumerConfig(existing.config, compared)) return stamped(ctx, consumerInfo(existing))
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))

@@ -66,6 +66,7 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError } from "./Pedantic.ts"
+import { consumerRequiredLevel, staticMetadata } from "./VersionMetadata.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
@@ -455,7 +456,8 @@ export const decodeConsumerCreate = (
   subject: string,
   stream: StreamConfig | undefined,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream?.subjects ?? []
+  scope: ReadonlyArray<string> = stream?.subjects ?? [],
+  versioned = false
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
@@ -510,6 +512,7 @@ export const decodeConsumerCreate = (
   if (error !== undefined) return fail(error)
   const sentThreshold = c.inactive_threshold
   if (c.durable_name === "" && c.inactive_threshold <= 0n) c.inactive_threshold = BigInt(DEFAULT_INACTIVE_THRESHOLD)
+  if (versioned) c.metadata = staticMetadata(c.metadata, consumerRequiredLevel(c))
   const config = toConsumerConfig(c)
   sentInactiveThreshold.set(config, num(sentThreshold))
   return {

@@ -20,7 +20,7 @@
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
  * - `metadata`, `first_seq` and `consumer_limits` (nats-server 2.10) are honoured as 2.10 does: the
  *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
- *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
+ *   `_nats.*` metadata keys are stored as sent below the 2.11 level (VersionMetadata.ts from it).
  * - `subject_transform`, the mirror's and sources' `subject_transforms` and `compression` (2.10) are
  *   honoured and checked as 2.10+ checks them (10140, 10144-10147, 10150-10152, 10154-10156;
  *   sublist.go ValidateMapping), editable on update. The transform functions are 2.10's set (the
@@ -49,6 +49,7 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError, type PedanticRule } from "./Pedantic.ts"
+import { staticMetadata, streamRequiredLevel } from "./VersionMetadata.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
@@ -170,6 +171,8 @@ export interface ServerStreamLimits {
   readonly stream?: (name: string) => StreamConfig | undefined
   /** 2.10: an update may change `republish` (2.9.10 refuses; the API decides by the advertised level). */
   readonly republishEditable?: boolean
+  /** 2.11: store `_nats.req.level` and drop the reply-only keys (VersionMetadata.ts; by the advertised level). */
+  readonly versioned?: boolean
 }
 
 export type DecodeResult =
@@ -629,6 +632,7 @@ export const decodeStreamCreate = (
   const limit = checkServerBytes(cfg.storage, cfg.max_bytes < 0n ? 1n : cfg.max_bytes, limits)
   if (limit !== undefined) return fail(limit)
   if (cfg.template_owner !== "") return fail(ApiErrors.streamCreate("stream not owned by template"))
+  if (limits.versioned === true) cfg.metadata = staticMetadata(cfg.metadata, streamRequiredLevel(cfg))
   return { ok: true, config: toStreamConfig(cfg) }
 }
 
@@ -704,6 +708,7 @@ export const decodeStreamUpdate = (
   const growth = cfg.max_bytes - toBig(current.max_bytes)
   const limit = checkServerBytes(cfg.storage, growth > 0n ? growth : 0n, limits)
   if (limit !== undefined) return fail(limit)
+  if (limits.versioned === true) cfg.metadata = staticMetadata(cfg.metadata, streamRequiredLevel(cfg))
   return { ok: true, config: toStreamConfig(cfg) }
 }
 
