@@ -4,7 +4,7 @@
  * the reply is unchanged while we advertise 2.10), and `Nats-Expected-Last-Subject-Sequence-Subject`
  * (stream.go processJetStreamMsg). 2.9.10 has none of these: expected values are from nats-server's source.
  */
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
 import { headers as natsHeaders, type NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -155,7 +155,9 @@ describe("pull requests to a missing consumer or stream (2.11 client.go processS
   it("a pull for a consumer or stream that does not exist gets no-responders (503)", async () => {
     await jsm.streams.add({ name: "NR", subjects: ["nr.>"] })
     for (const subject of ["$JS.API.CONSUMER.MSG.NEXT.NR.NOPE", "$JS.API.CONSUMER.MSG.NEXT.NOSTREAM.C"]) {
-      await expect(nc.request(subject, JSON.stringify({ batch: 1 }), { timeout: 2000 })).rejects.toThrow(/no responders/i)
+      await expect(nc.request(subject, JSON.stringify({ batch: 1 }), { timeout: 2000 })).rejects.toThrow(
+        /no responders/i
+      )
     }
     // A direct get no stream answers (missing, or without allow_direct) is no-responders too.
     await expect(nc.request("$JS.API.DIRECT.GET.NR", JSON.stringify({ seq: 1 }), { timeout: 2000 })).rejects.toThrow(

@@ -4,7 +4,7 @@
  * headers nats-server 2.11 sends (stream.go getDirectRequest / getDirectMulti), and the
  * `Nats-Required-Api-Level` header. 2.9.10 has no batch direct get: expected values are from the Go source.
  */
-import { jetstreamManager, type JetStreamManager } from "@nats-io/jetstream"
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
 import { createInbox, headers as natsHeaders, type Msg, type NatsConnection } from "@nats-io/nats-core"
 import { connect } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -15,8 +15,7 @@ let nc: NatsConnection
 let jsm: JetStreamManager
 beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-  // until the broker advertises 2.11
+  nc = await connect({ servers: broker.url, reconnect: false }) // until the broker advertises 2.11
   ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.11.0")
   jsm = await jetstreamManager(nc)
   await jsm.streams.add({ name: "DG", subjects: ["dg.>"], allow_direct: true })
@@ -165,7 +164,9 @@ describe("batched direct get, raw (nats-server 2.11 stream.go)", () => {
       ["204 EOB", undefined, "4"]
     ])
     expect(capped[1]!.headers["Nats-Num-Pending"]).toBe("1")
-    expect(await raw("$JS.API.DIRECT.GET.DG", JSON.stringify({ multi_last: [">"], up_to_time: "2000-01-01T00:00:00Z" })))
+    expect(
+      await raw("$JS.API.DIRECT.GET.DG", JSON.stringify({ multi_last: [">"], up_to_time: "2000-01-01T00:00:00Z" }))
+    )
       .toEqual([{ status: "404 No Results", headers: {}, data: "" }])
   })
 
@@ -202,9 +203,11 @@ describe("batched direct get, raw (nats-server 2.11 stream.go)", () => {
   })
 
   it("Nats-Required-Api-Level above ours is 412 Required Api Level; at or below it is answered", async () => {
-    expect(await raw("$JS.API.DIRECT.GET.DG", JSON.stringify({ seq: 1 }), { "Nats-Required-Api-Level": "99" })).toEqual([
-      { status: "412 Required Api Level", headers: {}, data: "" }
-    ])
+    expect(await raw("$JS.API.DIRECT.GET.DG", JSON.stringify({ seq: 1 }), { "Nats-Required-Api-Level": "99" })).toEqual(
+      [
+        { status: "412 Required Api Level", headers: {}, data: "" }
+      ]
+    )
     expect(await raw("$JS.API.DIRECT.GET.DG.dg.a", "", { "Nats-Required-Api-Level": "x" })).toEqual([
       { status: "412 Required Api Level", headers: {}, data: "" }
     ])

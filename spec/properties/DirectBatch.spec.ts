@@ -48,7 +48,13 @@ class Model {
     for (const o of ops) {
       if (o.op === "pub") {
         const seq = ++this.lastSeq
-        this.live.push({ seq, subject: o.subject, hdr: o.hdr ? `NATS/1.0\r\nK: v${seq}\r\n\r\n` : "", data: o.size, ts: ts(seq) })
+        this.live.push({
+          seq,
+          subject: o.subject,
+          hdr: o.hdr ? `NATS/1.0\r\nK: v${seq}\r\n\r\n` : "",
+          data: o.size,
+          ts: ts(seq)
+        })
       } else if (this.live.length > 0) this.live.splice(o.pick % this.live.length, 1)
     }
   }
@@ -76,7 +82,12 @@ class Model {
     let bytes = 0
     let taken = 0
     for (const m of candidates.slice(0, Math.max(want, 0))) {
-      out.push({ kind: "msg", seq: m.seq, pending: candidates.length - taken - 1, last: out.length === 0 ? 0 : candidates[taken - 1]!.seq })
+      out.push({
+        kind: "msg",
+        seq: m.seq,
+        pending: candidates.length - taken - 1,
+        last: out.length === 0 ? 0 : candidates[taken - 1]!.seq
+      })
       taken++
       bytes += this.size(m)
       if (bytes >= limit) break
@@ -137,7 +148,15 @@ const parse = (r: DirectReply, batch: boolean): Reply => {
 }
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant("pub" as const), subject: fc.constantFrom(...SUBJECTS), hdr: fc.boolean(), size: fc.constantFrom(0, 1, 2, 5, 30) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant("pub" as const),
+      subject: fc.constantFrom(...SUBJECTS),
+      hdr: fc.boolean(),
+      size: fc.constantFrom(0, 1, 2, 5, 30)
+    })
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("del" as const), pick: fc.nat() }) }
 )
 
@@ -185,33 +204,38 @@ const multiReq: fc.Arbitrary<DirectGetRequest> = fc.record({
 describe("batched direct get: replies equal the reference model", () => {
   it("batch and multi_last over random streams", () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 40 }), fc.oneof(batchReq, multiReq), fc.constantFrom(64, 1 << 26), (ops, req, maxPending) => {
-        const model = new Model(ops)
-        const log = new MemoryLog("S", {}, new MemoryPool(Infinity)).acquire()
-        let seq = 0
-        for (const o of ops) {
-          if (o.op === "pub") {
-            seq++
-            const hdr = o.hdr ? new TextEncoder().encode(`NATS/1.0\r\nK: v${seq}\r\n\r\n`) : undefined
-            log.appendBatch([{ subject: o.subject, hdr, data: new Uint8Array(o.size), ts: ts(seq) }])
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.oneof(batchReq, multiReq),
+        fc.constantFrom(64, 1 << 26),
+        (ops, req, maxPending) => {
+          const model = new Model(ops)
+          const log = new MemoryLog("S", {}, new MemoryPool(Infinity)).acquire()
+          let seq = 0
+          for (const o of ops) {
+            if (o.op === "pub") {
+              seq++
+              const hdr = o.hdr ? new TextEncoder().encode(`NATS/1.0\r\nK: v${seq}\r\n\r\n`) : undefined
+              log.appendBatch([{ subject: o.subject, hdr, data: new Uint8Array(o.size), ts: ts(seq) }])
+            }
+          }
+          // Apply the model's deletes to the log: whatever is not live was deleted.
+          const live = new Set(model.live.map((m) => m.seq))
+          for (let s = 1; s <= seq; s++) if (!live.has(s)) log.remove(s)
+          const isBatch = req.batch !== 0n || req.multi_last.length > 0
+          const got = answerDirectGet({ name: "S", store: log }, req, maxPending).map((r) => parse(r, isBatch))
+          expect(got).toEqual(model.answer(req, maxPending))
+          // Stored headers are kept, ahead of ours, and the payload is the stored one.
+          for (const r of answerDirectGet({ name: "S", store: log }, req, maxPending)) {
+            const { status, entries } = decodeHeaders(r.hdr)
+            if (status !== "") continue
+            const s = Number(new Map(entries).get("Nats-Sequence"))
+            const m = model.live.find((x) => x.seq === s)!
+            expect(r.data.length).toBe(m.data)
+            if (m.hdr !== "") expect(entries[0]).toEqual(["K", `v${s}`])
           }
         }
-        // Apply the model's deletes to the log: whatever is not live was deleted.
-        const live = new Set(model.live.map((m) => m.seq))
-        for (let s = 1; s <= seq; s++) if (!live.has(s)) log.remove(s)
-        const isBatch = req.batch !== 0n || req.multi_last.length > 0
-        const got = answerDirectGet({ name: "S", store: log }, req, maxPending).map((r) => parse(r, isBatch))
-        expect(got).toEqual(model.answer(req, maxPending))
-        // Stored headers are kept, ahead of ours, and the payload is the stored one.
-        for (const r of answerDirectGet({ name: "S", store: log }, req, maxPending)) {
-          const { status, entries } = decodeHeaders(r.hdr)
-          if (status !== "") continue
-          const s = Number(new Map(entries).get("Nats-Sequence"))
-          const m = model.live.find((x) => x.seq === s)!
-          expect(r.data.length).toBe(m.data)
-          if (m.hdr !== "") expect(entries[0]).toEqual(["K", `v${s}`])
-        }
-      }),
+      ),
       { numRuns: 400 }
     )
   })

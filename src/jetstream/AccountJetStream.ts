@@ -314,7 +314,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       // one of them also reached this subscription and woke the API fiber for nothing.
       if (subject.startsWith(DIRECT_GET_PREFIX)) return
       const levelRefused = hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))
-      if (!Queue.offerUnsafe(requests, levelRefused ? { subject, reply, body, levelRefused } : { subject, reply, body })) {
+      if (
+        !Queue.offerUnsafe(requests, levelRefused ? { subject, reply, body, levelRefused } : { subject, reply, body })
+      ) {
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }
     }

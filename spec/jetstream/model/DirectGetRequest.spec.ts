@@ -1,7 +1,7 @@
 import { assert, describe, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
 import { API_LEVEL, apiLevelOf, refusesApiLevel } from "../../../src/jetstream/model/ApiLevel.ts"
 import { directGetBySubjectRequest, directGetRequest } from "../../../src/jetstream/model/DirectGetRequest.ts"
-import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
 const status = (req: ReturnType<typeof directGetRequest>) => ("status" in req ? req.status : "ok")
@@ -49,7 +49,9 @@ describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectG
         up_to_time: undefined
       }
     )
-    const m = directGetRequest(b(`{"multi_last":["a.*","b"],"up_to_time":"1970-01-01T00:00:02+00:00","start_time":null}`))
+    const m = directGetRequest(
+      b(`{"multi_last":["a.*","b"],"up_to_time":"1970-01-01T00:00:02+00:00","start_time":null}`)
+    )
     assert.ok(!("status" in m))
     if (!("status" in m)) {
       assert.deepStrictEqual(m.multi_last, ["a.*", "b"])

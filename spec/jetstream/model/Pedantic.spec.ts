@@ -32,7 +32,10 @@ describe("pedantic stream requests", () => {
     )
     assert.strictEqual(config(body).duplicate_window, 60_000_000_000)
     // Setting the window explicitly leaves nothing to adjust.
-    assert.strictEqual(config({ ...body, duplicate_window: 60_000_000_000, pedantic: true }).duplicate_window, 60_000_000_000)
+    assert.strictEqual(
+      config({ ...body, duplicate_window: 60_000_000_000, pedantic: true }).duplicate_window,
+      60_000_000_000
+    )
     assert.strictEqual(config({ name: "P", subjects: ["p"], pedantic: true }).duplicate_window, 120_000_000_000)
   })
 
@@ -70,7 +73,11 @@ describe("pedantic stream requests", () => {
 
   it("applies to STREAM.UPDATE too; pedantic must be a bool", () => {
     const current = config({ name: "U", subjects: ["u"] })
-    const r = decodeStreamUpdate(JSON.stringify({ name: "U", subjects: ["u"], max_age: 1_000_000_000, pedantic: true }), "U", current)
+    const r = decodeStreamUpdate(
+      JSON.stringify({ name: "U", subjects: ["u"], max_age: 1_000_000_000, pedantic: true }),
+      "U",
+      current
+    )
     assert.ok(!r.ok && r.error.err_code === 10157)
     assert.strictEqual(streamError({ name: "U", pedantic: 1 })?.err_code, 10025)
   })
@@ -126,6 +133,8 @@ describe("pedantic consumer requests", () => {
     assert.ok(create({ max_batch: 20 }, true, plainStream, { maxRequestBatch: 20 }).ok)
     // Defaults nats-server fills without asking (max_ack_pending 1000, max_deliver -1) are not refused.
     const defaults = create({}, true, plainStream)
-    assert.ok(defaults.ok && defaults.request.config.max_ack_pending === 1000 && defaults.request.config.max_deliver === -1)
+    assert.ok(
+      defaults.ok && defaults.request.config.max_ack_pending === 1000 && defaults.request.config.max_deliver === -1
+    )
   })
 })

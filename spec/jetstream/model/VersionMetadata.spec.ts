@@ -57,7 +57,9 @@ describe("versioning metadata", () => {
         versioned
       )
     const v = create(true)
-    assert.ok(v.ok && v.request.config.metadata?.["_nats.req.level"] === "0" && !("_nats.ver" in v.request.config.metadata))
+    assert.ok(
+      v.ok && v.request.config.metadata?.["_nats.req.level"] === "0" && !("_nats.ver" in v.request.config.metadata)
+    )
     const plain = create(false)
     assert.ok(plain.ok && plain.request.config.metadata?.["_nats.ver"] === "1.0.0")
   })

@@ -66,10 +66,10 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError } from "./Pedantic.ts"
-import { consumerRequiredLevel, staticMetadata } from "./VersionMetadata.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
+import { consumerRequiredLevel, staticMetadata } from "./VersionMetadata.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
 

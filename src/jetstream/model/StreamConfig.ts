@@ -49,10 +49,10 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError, type PedanticRule } from "./Pedantic.ts"
-import { staticMetadata, streamRequiredLevel } from "./VersionMetadata.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
+import { staticMetadata, streamRequiredLevel } from "./VersionMetadata.ts"
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -337,7 +337,9 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
       return invalid("stream mirror external (another account or domain) is not supported")
     }
     // Direct gets follow the origin's setting.
-    if (origin !== undefined && cfg.pedantic && cfg.mirror_direct !== origin.allow_direct) return pedantic("mirrorDirect")
+    if (origin !== undefined && cfg.pedantic && cfg.mirror_direct !== origin.allow_direct) {
+      return pedantic("mirrorDirect")
+    }
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
   const streamSubs: Array<string> = []

@@ -51,7 +51,9 @@ export const messageReply = (
   }\r\n`
   if (batch !== undefined) lines += `Nats-Num-Pending: ${batch.pending}\r\nNats-Last-Sequence: ${batch.last}\r\n`
   lines += "\r\n"
-  if (m.hdr === undefined || m.hdr.length <= 2) return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
+  if (m.hdr === undefined || m.hdr.length <= 2) {
+    return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
+  }
   // Keep the stored headers and append ours before the terminating blank line.
   const stored = Buffer.from(m.hdr.buffer, m.hdr.byteOffset, m.hdr.length - 2)
   return { hdr: Buffer.concat([stored, Buffer.from(lines, "latin1")]), data: m.data }

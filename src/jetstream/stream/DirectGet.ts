@@ -27,8 +27,10 @@ const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8
   client.publish(to, undefined, hdr.length, msg)
 }
 
-export const directReply = (actor: { readonly name: string }, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } =>
-  messageReply(actor.name, m)
+export const directReply = (
+  actor: { readonly name: string },
+  m: StoredMessage
+): { hdr: Uint8Array; data: Uint8Array } => messageReply(actor.name, m)
 
 /**
  * Subscribes the stream's direct get subjects; returns the subscriptions to remove later. A mirror
@@ -53,7 +55,9 @@ export const subscribeDirectGet = (
       if (to !== undefined) answer(to, hdrLen, msg, directGetRequest)
     }, "_sys_"),
     client.subscribe(`${base}.>`, (subject, to, hdrLen, msg) => {
-      if (to !== undefined) answer(to, hdrLen, msg, (body) => directGetBySubjectRequest(body, subject.slice(base.length + 1)))
+      if (to !== undefined) {
+        answer(to, hdrLen, msg, (body) => directGetBySubjectRequest(body, subject.slice(base.length + 1)))
+      }
     }, "_sys_")
   ]
   return subs.filter((s): s is Subscription => s !== undefined)

@@ -269,7 +269,9 @@ export class StreamActor {
       )
       if (sub !== undefined) this.subs.push(sub)
     }
-    if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client, this.name, this.ctx.maxPending))
+    if (this.config.allow_direct) {
+      this.subs.push(...subscribeDirectGet(this, this.ctx.client, this.name, this.ctx.maxPending))
+    }
   }
 
   private unsubscribe(): void {
