@@ -176,9 +176,12 @@ const batchReq: fc.Arbitrary<DirectGetRequest> = fc.record({
   from: fc.oneof(fc.record({ seq: fc.integer({ min: 1, max: 40 }) }), fc.record({ time })),
   next: fc.option(fc.constantFrom(...FILTERS), { nil: undefined }),
   batch: fc.integer({ min: -1, max: 8 }),
-  maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: -1, max: 30 }))
-}).map(({ from, next, batch, maxBytes }) => ({
+  maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: -1, max: 30 })),
+  // Accepted with a batch but only read by multi_last (nats-server getDirectRequest ignores it).
+  upTo: fc.integer({ min: 0, max: 40 })
+}).map(({ from, next, batch, maxBytes, upTo }) => ({
   ...base,
+  up_to_seq: BigInt(upTo),
   seq: "seq" in from ? BigInt(from.seq) : 0n,
   start_time: "time" in from ? from.time : undefined,
   next_by_subj: next ?? "",
