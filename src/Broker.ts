@@ -110,6 +110,7 @@ const clusterMode = (config: BrokerConfig) =>
       clusterName: config.cluster!.name!,
       clientUrl: `nats://${config.host}:${config.port}`,
       tags: config.serverTags,
+      uniqueTag: config.uniqueTag,
       log
     })
   }))

@@ -212,4 +212,16 @@ recordedSuite("request bodies (recorded from nats-server 2.9.10)", { storages: [
       changed: false
     })
   })
+
+  it("leader stepdowns: a single server answers 10010 (clustering required), changing nothing", async () => {
+    const required = { code: 503, err_code: 10010, description: "JetStream clustering support required" }
+    expect(await run("STREAM.LEADER.STEPDOWN.{s}", ``)).toEqual({
+      reply: { type: T + "stream_leader_stepdown_response", error: required },
+      changed: false
+    })
+    expect(await run("CONSUMER.LEADER.STEPDOWN.{s}.C", ``)).toEqual({
+      reply: { type: T + "consumer_leader_stepdown_response", error: required },
+      changed: false
+    })
+  })
 })

@@ -242,5 +242,9 @@ export const sharedCases: ReadonlyArray<readonly [string, string]> = [
   ["CONSUMER.MSG.NEXT.{s}.C", `{"batch":"1"}`],
   ["CONSUMER.MSG.NEXT.{s}.C", `{"batch":1.5}`],
   ["CONSUMER.MSG.NEXT.{s}.C", `{"expires":-`],
-  ["CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"no_wait":true}`]
+  ["CONSUMER.MSG.NEXT.{s}.C", `{"batch":1,"no_wait":true}`],
+  // A single server has no leaders to move: 10010 whatever the body or the stream.
+  ["STREAM.LEADER.STEPDOWN.{s}", ``],
+  ["STREAM.LEADER.STEPDOWN.NOPE", `{`],
+  ["CONSUMER.LEADER.STEPDOWN.{s}.C", ``]
 ]

@@ -32,6 +32,37 @@ describe("healthz", () => {
       error: "failed to be ready for connections after 1ms: startup did not complete"
     })
   })
+  it("cluster mode: not current with the store (503), a replicated stream assigned here not served (503, STREAM)", () => {
+    const up = { serverReady: true, jetstreamConfigured: true, jetstreamReady: true, metaLeaderKnown: true }
+    const asked: Array<boolean> = []
+    const stream = {
+      ...up,
+      notCurrent: (streams: boolean) => {
+        asked.push(streams)
+        return streams ? { account: "$G", stream: "R3", error: "JetStream stream '$G > R3' is not current" } : undefined
+      }
+    }
+    expect(healthz(stream, opts)).toEqual({
+      status: "unavailable",
+      code: 503,
+      error: "JetStream stream '$G > R3' is not current"
+    })
+    expect(healthz(stream, { ...opts, details: true })).toEqual({
+      status: "error",
+      code: 503,
+      errors: [{ type: "STREAM", account: "$G", stream: "R3", error: "JetStream stream '$G > R3' is not current" }]
+    })
+    // js-server-only skips the assets; js-enabled-only skips the cluster altogether.
+    expect(healthz(stream, { ...opts, jsServerOnly: true })).toEqual({ status: "ok", code: 200 })
+    expect(healthz(stream, { ...opts, jsEnabledOnly: true })).toEqual({ status: "ok", code: 200 })
+    expect(asked).toEqual([true, true, false])
+    const store = { ...up, notCurrent: () => ({ error: "JetStream is not current with the meta leader" }) }
+    expect(healthz(store, { ...opts, details: true })).toEqual({
+      status: "error",
+      code: 503,
+      errors: [{ type: "JETSTREAM", error: "JetStream is not current with the meta leader" }]
+    })
+  })
   it("2.10 asset checks (monitor.go healthz, single server): bad requests 400, a missing asset 404", () => {
     const up = { serverReady: true, jetstreamConfigured: true, jetstreamReady: true }
     const has = {

@@ -16,6 +16,7 @@ import { startSequence } from "./consumer/StartSequence.ts"
 import { type ApiError, ApiErrors } from "./model/ApiError.ts"
 import type { ConsumerConfig } from "./model/ConsumerConfig.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
+import { isReplicated, type ReplicatedStorage } from "./ReplicatedStorage.ts"
 import { storeErrorText, StreamActor, type StreamContext } from "./stream/StreamActor.ts"
 
 interface Entry {
@@ -58,6 +59,11 @@ const failureText = (cause: Cause.Cause<unknown>): string => {
 export class StreamRegistry {
   private readonly entries = new Map<string, Entry>()
   private readonly deps: RegistryDeps
+  /**
+   * Cluster mode: where replicated streams live (set once by the cluster when the account attaches).
+   * Without it `num_replicas > 1` is refused, as a single server does.
+   */
+  replication: ReplicatedStorage | undefined
 
   constructor(deps: RegistryDeps) {
     this.deps = deps
@@ -86,8 +92,11 @@ export class StreamRegistry {
     return Effect.gen({ self: this }, function*() {
       const scope = yield* Scope.fork(deps.root)
       const store = config.storage === "memory" ? deps.memoryStore : deps.fileStore
+      const replication = isReplicated(config) ? this.replication : undefined
+      // A replicated stream's data and config are the cluster store's: nothing of it is kept here.
+      if (replication !== undefined) persist = false
       const started = Effect.gen(function*() {
-        const log = yield* store.open(config.name, {
+        const log = replication !== undefined ? yield* replication.openLog(config) : yield* store.open(config.name, {
           ...(config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}),
           ...(config.compression === "s2" ? { compress: true } : {})
         })
@@ -166,12 +175,19 @@ export class StreamRegistry {
           deps.run(this.deleteConsumer(stream, c.name))
         }
       }
-      // Progress is journaled for consumers on file streams unless they asked for memory state.
-      const durable = entry.actor.config.storage === "file" && config.mem_storage !== true
+      // Progress is journaled for consumers on file streams unless they asked for memory state; on
+      // replicated streams, for durables, in the cluster store (a new owner resumes from it).
+      const replication = isReplicated(entry.actor.config) ? this.replication : undefined
+      const durable = replication !== undefined
+        ? config.durable_name !== undefined
+        : entry.actor.config.storage === "file" && config.mem_storage !== true
       const started = Effect.gen(function*() {
-        const journal = durable
-          ? yield* deps.journals.open(journalName(stream, name), journalOptions(startSequence(entry.actor, config)))
-          : undefined
+        const options = journalOptions(startSequence(entry.actor, config))
+        const journal = !durable
+          ? undefined
+          : replication !== undefined
+          ? yield* replication.openJournal(stream, name, options)
+          : yield* deps.journals.open(journalName(stream, name), options)
         // Before its first delivery a consumer's journal holds no event, so a restart would resolve
         // the deliver policy again ("new": past everything stored meanwhile). Its starting point is
         // written now instead, as nats-server stores it at creation (consumer store SetStarting).
@@ -196,7 +212,8 @@ export class StreamRegistry {
     })
   }
 
-  deleteConsumer(stream: string, name: string): Effect.Effect<boolean> {
+  /** `byApi`: a CONSUMER.DELETE request, whose handler's transaction removes a replicated consumer's record. */
+  deleteConsumer(stream: string, name: string, byApi = false): Effect.Effect<boolean> {
     return Effect.gen({ self: this }, function*() {
       const entry = this.entries.get(stream)
       const c = entry?.consumers.get(name)
@@ -204,7 +221,9 @@ export class StreamRegistry {
       entry.consumers.delete(name)
       entry.actor.consumers.delete(name)
       yield* Scope.close(c.scope, Exit.void)
-      if (entry.actor.config.storage === "file") {
+      if (isReplicated(entry.actor.config) && this.replication !== undefined) {
+        if (!byApi) yield* this.replication.consumerRemoved(stream, name)
+      } else if (entry.actor.config.storage === "file") {
         if (this.deps.meta !== undefined) {
           yield* this.deps.meta.removeConsumer(stream, name).pipe(Effect.catch(this.warn("removing consumer metadata")))
         }
@@ -226,18 +245,36 @@ export class StreamRegistry {
    * a restart their clients find them again, and the inactive threshold removes abandoned ones.
    */
   saveConsumer(c: ConsumerActor): void {
-    if (c.stream.config.storage !== "file" || this.deps.meta === undefined) return
+    if (c.stream.config.storage !== "file" || this.deps.meta === undefined || this.replicates(c.stream.config)) return
     runNow(this.deps.meta.saveConsumer(c.stream.name, c.name, { config: c.config, created: String(c.created) }))
   }
 
   /** Persists a changed configuration (file streams); called inside the stream actor, so it throws the StoreError. */
   saveConfig(actor: StreamActor): void {
-    if (actor.config.storage !== "file" || this.deps.meta === undefined) return
+    if (actor.config.storage !== "file" || this.deps.meta === undefined || this.replicates(actor.config)) return
     runNow(this.deps.meta.saveStream({ config: actor.config, created: String(actor.created) }))
   }
 
   private warn(what: string) {
     return (e: StoreError) => Effect.sync(() => this.deps.log.warn(`JetStream ${what}: ${e.message}`))
+  }
+
+  private replicates(config: StreamConfig): boolean {
+    return this.replication !== undefined && isReplicated(config)
+  }
+
+  /**
+   * Stops a stream here without touching its data (a replicated stream this node no longer owns:
+   * lease lost, stepped down, or its log refusing writes until it is reopened from the store).
+   */
+  unload(name: string): Effect.Effect<boolean> {
+    return Effect.gen({ self: this }, function*() {
+      const entry = this.entries.get(name)
+      if (entry === undefined) return false
+      this.entries.delete(name)
+      yield* Scope.close(entry.scope, Exit.void)
+      return true
+    })
   }
 
   /** Stops the actor, closes its log and removes its data. */
@@ -248,6 +285,8 @@ export class StreamRegistry {
       if (entry === undefined) return false
       this.entries.delete(name)
       yield* Scope.close(entry.scope, Exit.void)
+      // The handler's transaction removed a replicated stream's rows (log, consumers) from the cluster store.
+      if (this.replicates(entry.actor.config)) return true
       const store = entry.actor.config.storage === "memory" ? deps.memoryStore : deps.fileStore
       yield* store.destroy(name).pipe(
         Effect.catch((e) => Effect.sync(() => deps.log.warn(`deleting stream '${name}' data: ${e.message}`)))

@@ -18,6 +18,13 @@ export interface HealthState {
   readonly jetstreamReady: boolean
   /** Cluster mode: whether some node holds the meta lease (undefined: not clustered). */
   readonly metaLeaderKnown?: boolean | undefined
+  /**
+   * Cluster mode: why this node is not current (the cluster store unreachable; with `streams`, a
+   * replicated stream assigned here that it does not serve), or undefined.
+   */
+  readonly notCurrent?: (
+    streams: boolean
+  ) => { readonly account?: string; readonly stream?: string; readonly error: string } | undefined
   /** Which of the asked assets is missing: a JetStream account, its stream, the stream's consumer. */
   readonly missing?: (
     account: string,
@@ -108,6 +115,16 @@ export const healthz = (state: HealthState, opts: HealthzOptions): HealthStatus 
     return fail(503, "unavailable", {
       type: "JETSTREAM",
       error: "JetStream has not established contact with a meta leader"
+    })
+  }
+  // nats-server: then current with the meta group, then (unless js-server-only) every asset assigned here.
+  const behind = state.notCurrent?.(!opts.jsServerOnly)
+  if (behind !== undefined) {
+    return fail(503, "unavailable", {
+      type: behind.stream === undefined ? "JETSTREAM" : "STREAM",
+      ...(behind.account === undefined ? {} : { account: behind.account }),
+      ...(behind.stream === undefined ? {} : { stream: behind.stream }),
+      error: behind.error
     })
   }
   if (account === "") return { status: "ok", code: 200 }

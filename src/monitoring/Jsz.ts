@@ -28,6 +28,17 @@ export interface JetStreamUsage {
 export const enabledAccounts = (js: JetStreamShape): Array<AccountJetStream> =>
   js.accounts.filter((a) => a.enabled).sort((a, b) => (a.account < b.account ? -1 : a.account > b.account ? 1 : 0))
 
+/** Replicated streams this node serves and their consumers (nats-server: its Raft groups). */
+const haAssets = (a: AccountJetStream): number => {
+  let n = 0
+  for (const s of a.registry.all()) if (s.config.num_replicas > 1) n += 1 + a.registry.consumersOf(s.name).length
+  return n
+}
+
+/** `cluster` of a stream detail, with the replicas of a replicated stream. */
+const withReplicas = (c: { name: string; leader: string }, replicas: ReadonlyArray<unknown> | undefined) =>
+  replicas === undefined ? c : { ...c, replicas }
+
 const accountUsage = (a: AccountJetStream): JetStreamUsage => {
   let memory = 0
   let storage = 0
@@ -80,9 +91,11 @@ export const jetStreamStats = (js: JetStreamShape, used: JetStreamUsage = usage(
   const accounts = enabledAccounts(js)
   let total = 0
   let errors = 0
+  let ha = 0
   for (const a of accounts) {
     total += a.stats.total
     errors += a.stats.errors
+    ha += haAssets(a)
   }
   return {
     memory: used.memory,
@@ -90,7 +103,7 @@ export const jetStreamStats = (js: JetStreamShape, used: JetStreamUsage = usage(
     reserved_memory: 0,
     reserved_storage: 0,
     accounts: accounts.length,
-    ha_assets: 0,
+    ha_assets: ha,
     api: apiSection({ total, errors })
   }
 }
@@ -231,7 +244,7 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
     reserved_memory: u64(js.limits?.maxMemory),
     reserved_storage: u64(js.limits?.maxStore),
     accounts: 0,
-    ha_assets: 0,
+    ha_assets: haAssets(js),
     api: apiSection(js.stats)
   }
   if (!opts.streams) return detail
@@ -251,7 +264,10 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
       // A single server leads every stream it has (nats-server `clusterInfo` without a raft group).
       cluster: input.js?.cluster === undefined
         ? { leader: input.serverName }
-        : { name: input.js.cluster.clusterName, leader: input.serverName },
+        : withReplicas(
+          { name: input.js.cluster.clusterName, leader: input.serverName },
+          input.js.cluster.replicas(js.account, s.name)
+        ),
       config: opts.config ? encodeStreamConfig(s.config, AT_LEVEL_210) : undefined,
       state: streamState(s),
       consumer_detail: consumers.length > 0 ? consumers : undefined

@@ -164,6 +164,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
             metaLeaderKnown: jetstream?.cluster === undefined
               ? undefined
               : jetstream.cluster.metaCluster().leader !== undefined,
+            ...(jetstream?.cluster === undefined ? {} : { notCurrent: jetstream.cluster.notCurrent }),
             missing: (account, stream, consumer) => {
               const js = jetstream?.accounts.find((a) => a.account === account && a.enabled)
               if (js === undefined) return "account"

@@ -59,8 +59,12 @@ export class ReplicatedEventLog<S, E> implements EventLog<S, E> {
     return this.current
   }
 
+  /** Commits the current state now (a new consumer's starting point, before any event). */
   snapshot(): void {
     if (this.closed) throw StoreError.closed(this.name)
+    if (this.broken !== undefined) throw this.broken
+    this.appended++
+    this.commit()
   }
 
   sync(): Effect.Effect<void, StoreError.StoreError> {

@@ -59,6 +59,8 @@ export interface NodeRow extends NodeInfo {
   readonly usage: Readonly<Record<string, AccountUsage>>
   /** Heartbeat within the liveness window, judged by PostgreSQL's clock. */
   readonly alive: boolean
+  /** Milliseconds since its last heartbeat, by PostgreSQL's clock. */
+  readonly heartbeatAgeMs: number
 }
 
 export interface LeaseRow {
@@ -78,6 +80,10 @@ export interface StreamRow {
   readonly owner: string
   readonly status: StreamStatus
   readonly result: unknown
+  /** `num_replicas` (1: the owner's own store; more: the log is in this store). */
+  readonly replicas: number
+  /** The replicated stream's peer group, owner included (empty for R1). */
+  readonly peers: ReadonlyArray<string>
 }
 
 export interface ConsumerRow {
@@ -124,11 +130,15 @@ export const streamRow = (r: Record<string, unknown>): StreamRow => ({
   config: r.config,
   owner: r.owner as string,
   status: r.status as StreamStatus,
-  result: r.result ?? undefined
+  result: r.result ?? undefined,
+  replicas: Number(r.replicas ?? 1),
+  peers: Array.isArray(r.peers) ? (r.peers as Array<string>) : []
 })
 
 export interface ClusterStoreShape {
   readonly url: string
+  /** The store's pool (replicated logs read their snapshots through it). */
+  readonly pool: pg.Pool
   /** Inserts or refreshes this node's row (its heartbeat). */
   readonly heartbeat: (
     node: NodeInfo,
@@ -183,9 +193,10 @@ export interface ClusterStoreShape {
 
 /** Statements used by the handlers (assignment writes run inside `fenced`). */
 export const Sql = {
-  insertStream: `INSERT INTO ejs_streams (account, name, config, owner, status)
-    VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (account, name) DO NOTHING RETURNING name`,
-  streamByName: `SELECT account, name, config, owner, status, result FROM ejs_streams WHERE account = $1 AND name = $2`,
+  insertStream: `INSERT INTO ejs_streams (account, name, config, owner, status, replicas, peers)
+    VALUES ($1, $2, $3, $4, 'pending', $5, $6) ON CONFLICT (account, name) DO NOTHING RETURNING name`,
+  streamByName: `SELECT account, name, config, owner, status, result, replicas, peers FROM ejs_streams
+    WHERE account = $1 AND name = $2`,
   confirmStream: `UPDATE ejs_streams SET status = 'ready', result = $4
     WHERE account = $1 AND name = $2 AND owner = $3 AND status = 'pending' RETURNING name`,
   refuseStream: `UPDATE ejs_streams SET status = 'failed', result = $4
@@ -195,7 +206,15 @@ export const Sql = {
     VALUES ($1, $2, $3, $4, 'ready') ON CONFLICT (account, name) DO NOTHING RETURNING name`,
   deletePending: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 AND status = 'pending' RETURNING name`,
   deleteStream: `DELETE FROM ejs_streams WHERE account = $1 AND name = $2 RETURNING name`,
-  updateStreamConfig: `UPDATE ejs_streams SET config = $3 WHERE account = $1 AND name = $2 RETURNING name`,
+  updateStreamConfig: `UPDATE ejs_streams SET config = $3, replicas = $4, peers = $5
+    WHERE account = $1 AND name = $2 RETURNING name`,
+  /** A replicated stream given to another peer (failover by the meta leader, or the owner's stepdown). */
+  moveStream: `UPDATE ejs_streams SET owner = $3, peers = $4
+    WHERE account = $1 AND name = $2 AND owner = $5 AND status = 'ready' RETURNING name`,
+  consumersOfStream: `SELECT name, config FROM ejs_consumers WHERE account = $1 AND stream = $2 ORDER BY name`,
+  deleteConsumerState: `DELETE FROM ejs_consumer_states WHERE account = $1 AND stream = $2 AND name = $3`,
+  /** A stepdown hands the stream's lease over at once (inside the fenced transaction that moves it). */
+  expireLease: `UPDATE ejs_leases SET expires_at = now() WHERE asset = $1`,
   upsertConsumer: `INSERT INTO ejs_consumers (account, stream, name, config) VALUES ($1, $2, $3, $4)
     ON CONFLICT (account, stream, name) DO UPDATE SET config = EXCLUDED.config`,
   deleteConsumer: `DELETE FROM ejs_consumers WHERE account = $1 AND stream = $2 AND name = $3`,
@@ -290,6 +309,7 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
 
     const shape: ClusterStoreShape = {
       url,
+      pool,
       heartbeat: (n, usage) =>
         Effect.asVoid(run(
           pool,
@@ -306,7 +326,8 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
             pool,
             "nodes",
             `SELECT server_name, server_id, cluster, client_url, tags, usage,
-               heartbeat_at > now() - ($1::bigint * interval '1 millisecond') AS alive
+               heartbeat_at > now() - ($1::bigint * interval '1 millisecond') AS alive,
+               (extract(epoch FROM (now() - heartbeat_at)) * 1000)::bigint AS age_ms
              FROM ejs_nodes ORDER BY server_name`,
             [windowMs]
           ),
@@ -318,7 +339,8 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
               clientUrl: r.client_url as string,
               tags: r.tags as Array<string>,
               usage: r.usage as Record<string, AccountUsage>,
-              alive: r.alive === true
+              alive: r.alive === true,
+              heartbeatAgeMs: Math.max(0, Number(r.age_ms ?? 0))
             }))
         ),
       acquire: (asset, owner, ttlMs) =>
@@ -384,7 +406,8 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
           run(
             pool,
             "streams",
-            `SELECT account, name, config, owner, status, result FROM ejs_streams ORDER BY account, name`
+            `SELECT account, name, config, owner, status, result, replicas, peers FROM ejs_streams
+             ORDER BY account, name`
           ),
           (rows) => rows.map(streamRow)
         ),

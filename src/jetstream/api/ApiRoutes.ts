@@ -3,7 +3,7 @@
  * error-reply members, and the subject parser that finds the route and its name token.
  * Shared by every account's JetStream (AccountJetStream.ts).
  */
-import { Cause } from "effect"
+import { Cause, Effect } from "effect"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import * as ConsumerApi from "./ConsumerApi.ts"
 import * as StreamApi from "./StreamApi.ts"
@@ -27,6 +27,12 @@ const PAGED_ZERO = { total: 0, offset: 0, limit: 0 }
 
 /** `$JS.API.<op>` → response type and handler; `token` is the stream name where the subject has one. */
 const routes: Record<string, RouteSpec & { readonly named: boolean }> = {
+  // A single server has no leaders to move (cluster mode answers before this route runs).
+  "STREAM.LEADER.STEPDOWN": {
+    type: "stream_leader_stepdown_response",
+    named: true,
+    run: () => Effect.fail(ApiErrors.clusterRequired())
+  },
   "STREAM.CREATE": {
     type: "stream_create_response",
     named: true,
@@ -114,6 +120,12 @@ const resolveConsumer = (subject: string): Resolved | undefined => {
     case "LIST":
       if (t.length === 5) {
         return run("consumer_list_response", (ctx, b) => ConsumerApi.consumerList(ctx, t[4]!, b), list)
+      }
+      return undefined
+    case "LEADER":
+      // A single server has no leaders to move (cluster mode answers before this route runs).
+      if (t[4] === "STEPDOWN" && t.length === 7) {
+        return run("consumer_leader_stepdown_response", () => Effect.fail(ApiErrors.clusterRequired()))
       }
       return undefined
     default:

@@ -16,6 +16,7 @@ import {
   checkAgainstStream,
   checkUpdate,
   type ConsumerConfig,
+  type ConsumerLimits,
   decodeConsumerCreate,
   encodeConsumerConfig,
   filterScope,
@@ -94,16 +95,20 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
   return info
 }
 
+/** The consumer limits of the account, and whether replicated consumers are served (cluster mode). */
+const limitsOf = (ctx: ApiContext): ConsumerLimits =>
+  ctx.registry.replication === undefined ? ctx.consumerLimits ?? {} : { ...ctx.consumerLimits, clustered: true }
+
 export const createConsumer = (ctx: ApiContext, subject: string, streamName: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     const stream = ctx.registry.get(streamName)
     if (stream === undefined) {
       // The request's own checks (JSON, subject tokens, filter) come first, then "stream not found".
-      const decoded = decodeConsumerCreate(body, subject, undefined, ctx.consumerLimits)
+      const decoded = decodeConsumerCreate(body, subject, undefined, limitsOf(ctx))
       return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
     const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
-    const decoded = decodeConsumerCreate(body, subject, stream.config, ctx.consumerLimits, scope, AT_LEVEL_211)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, limitsOf(ctx), scope, AT_LEVEL_211)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -115,7 +120,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     const existing = ctx.registry.getConsumer(streamName, name)
     const refused = actionRefusal(ADVERTISED_NATS_VERSION, req.action ?? "", existing?.config, config)
     if (refused !== undefined) return yield* refused
-    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, ctx.consumerLimits, scope)
+    const bad = checkAgainstStream(config, stream.config, others, existing !== undefined, limitsOf(ctx), scope)
     if (bad !== undefined) return yield* bad
     const badDeadLetter = deadLetterRefusal(config, stream.config.subjects)
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
@@ -158,7 +163,7 @@ export const consumerInfoRequest = (ctx: ApiContext, stream: string, name: strin
 export const deleteConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
   Effect.gen(function*() {
     yield* findConsumer(ctx, stream, name, body)
-    yield* ctx.registry.deleteConsumer(stream, name)
+    yield* ctx.registry.deleteConsumer(stream, name, true)
     ctx.advise?.("CONSUMER.DELETED", stream, name)
     return { success: true }
   })

@@ -62,6 +62,7 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),
+    ...(ctx.registry.replication !== undefined ? { clustered: true } : {}),
     versioned: AT_LEVEL_211
   }
 }

@@ -49,6 +49,21 @@ export interface LocalAccount {
   readonly usage: () => { readonly memory: number; readonly storage: number }
 }
 
+/** One entry of `cluster.replicas` (see ReplicaInfo.ts for what the values mean here). */
+export interface PeerInfo {
+  readonly name: string
+  readonly current: boolean
+  readonly offline?: true
+  /** Nanoseconds since the peer's last heartbeat. */
+  readonly active: number
+}
+
+export interface NotCurrent {
+  readonly account?: string
+  readonly stream?: string
+  readonly error: string
+}
+
 export interface MetaClusterInfo {
   readonly name: string
   readonly leader: string | undefined
@@ -62,6 +77,10 @@ export interface ClusterModeShape {
   readonly attach: (local: LocalAccount) => Effect.Effect<AccountGate>
   /** `/jsz` `meta_cluster`. */
   readonly metaCluster: () => MetaClusterInfo
+  /** A replicated stream's other peers (`cluster.replicas`); undefined for R1 streams. */
+  readonly replicas: (account: string, stream: string) => ReadonlyArray<PeerInfo> | undefined
+  /** `/healthz`: why this node is not current (the store unreachable, a replicated stream assigned here not served). */
+  readonly notCurrent: (checkStreams: boolean) => NotCurrent | undefined
 }
 
 export class ClusterMode extends Context.Service<ClusterMode, ClusterModeShape>()(

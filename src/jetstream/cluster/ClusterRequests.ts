@@ -14,7 +14,7 @@
  * that checks the owner's term.
  */
 import { Effect } from "effect"
-import { type ClusterStoreError, Sql, type StreamRow } from "../../cluster/store/ClusterStore.ts"
+import { type ClusterStoreError, Sql, type StreamRow, streamRow } from "../../cluster/store/ClusterStore.ts"
 import { overlaps } from "../../subject/Subject.ts"
 import type { ApiBody } from "../api/StreamApi.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
@@ -34,7 +34,10 @@ import {
   storedError,
   streamFence
 } from "./ClusterView.ts"
-import { place } from "./Placement.ts"
+import { applyMove, nextOwner } from "./Failover.ts"
+import { placeGroup } from "./Placement.ts"
+import { replicasOf } from "./ReplicaInfo.ts"
+import { letGo } from "./ReplicatedOwner.ts"
 
 export const CREATE_TIMEOUT_MS = 10_000
 /** How long the meta leader waits for an owner's STREAM.INFO answer (list, idempotent create). */
@@ -59,6 +62,7 @@ const classify = (subject: string): Classified | undefined => {
   }
   if (t[0] === "CONSUMER" && t.length >= 3) {
     if (t[1] === "DURABLE" && t.length >= 4) return { scope: "stream", op: "DURABLE.CREATE", stream: t[3]! }
+    if (t[1] === "LEADER" && t.length >= 4) return { scope: "stream", op: "CONSUMER.LEADER.STEPDOWN", stream: t[3]! }
     if (t[1] === "MSG" && t.length >= 4) return { scope: "stream", op: "MSG.NEXT", stream: t[3]! }
     return { scope: "stream", op: `CONSUMER.${t[1]}`, stream: t[2]! }
   }
@@ -87,7 +91,7 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     )
   /** An assignment's config as the handlers see it (the request it was created or updated with). */
   const configOf = (row: StreamRow): StreamConfig | undefined => {
-    const d = decodeStreamCreate(JSON.stringify(row.config), row.name, {})
+    const d = decodeStreamCreate(JSON.stringify(row.config), row.name, { clustered: true })
     return d.ok ? d.config : undefined
   }
   const notAvailable = () => ApiErrors.clusterNotAvail()
@@ -105,7 +109,7 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
   const readRow = (name: string) =>
     Effect.map(store.exec(Sql.streamByName, [account, name]), (rows) => {
       const r = rows[0]
-      return r === undefined ? undefined : ({ ...r, result: r.result ?? undefined } as unknown as StreamRow)
+      return r === undefined ? undefined : streamRow(r)
     })
 
   /** Waits for the owner's confirmation or refusal of a pending create; removes it on timeout. */
@@ -140,7 +144,7 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
         const r = view.streams.get(key(account, n))
         return r === undefined ? undefined : configOf(r)
       }
-      const decoded = decodeStreamCreate(body, name, { ...local.ctx.limits, stream: existingConfig })
+      const decoded = decodeStreamCreate(body, name, { ...local.ctx.limits, stream: existingConfig, clustered: true })
       if (!decoded.ok) return yield* decoded.error
       const config = decoded.config
       let row = view.streams.get(key(account, name)) ?? (yield* readRow(name))
@@ -162,20 +166,25 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
         view.nodes = yield* store.nodes(LEASE_MS)
         const counts = new Map<string, number>()
         for (const r of view.streams.values()) counts.set(r.owner, (counts.get(r.owner) ?? 0) + 1)
-        const placed = place(
+        const replicas = config.num_replicas
+        const placed = placeGroup(
           options.clusterName,
           { cluster: config.placement?.cluster, tags: config.placement?.tags ?? [] },
-          view.nodes.map((n) => ({ ...n, streams: counts.get(n.serverName) ?? 0 }))
+          view.nodes.map((n) => ({ ...n, streams: counts.get(n.serverName) ?? 0 })),
+          replicas,
+          replicas > 1 ? options.uniqueTag : undefined
         )
         if (!placed.ok) return yield* ApiErrors.clusterNoPeers(placed.error)
+        const owner = placed.peers[0]!
         const fence = metaFence(view)
         if (fence === undefined) return yield* notAvailable()
+        const peers = JSON.stringify(replicas > 1 ? placed.peers : [])
         const inserted = yield* store.fenced(
           fence,
-          (tx) => tx.query(Sql.insertStream, [account, name, JSON.parse(decodeUtf8(body)), placed.owner])
+          (tx) => tx.query(Sql.insertStream, [account, name, JSON.parse(decodeUtf8(body)), owner, replicas, peers])
         )
         if (inserted.length > 0) {
-          yield* Effect.ignore(store.notify({ kind: "assigned", account, stream: name, owner: placed.owner }))
+          yield* Effect.ignore(store.notify({ kind: "assigned", account, stream: name, owner }))
           const done = yield* outcome(name)
           return { ...(done.result as ApiBody), cluster: { name: options.clusterName, leader: done.owner } }
         }
@@ -230,6 +239,48 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
       return Effect.succeed({ ...local.accountInfo(), memory, storage, streams: rowsOfAccount().length, consumers })
     })
 
+  /** The peer group after an update to `replicas`: this node first, the group's other peers, then live nodes. */
+  const regroup = (row: StreamRow | undefined, replicas: number): Array<string> => {
+    const keep = [options.serverName, ...(row?.peers ?? []).filter((p) => p !== options.serverName)].slice(0, replicas)
+    if (keep.length >= replicas || row === undefined) return keep
+    const counts = new Map<string, number>()
+    for (const r of view.streams.values()) counts.set(r.owner, (counts.get(r.owner) ?? 0) + 1)
+    const config = configOf(row)
+    const g = placeGroup(
+      options.clusterName,
+      { cluster: config?.placement?.cluster, tags: config?.placement?.tags ?? [] },
+      view.nodes.map((n) => ({ ...n, streams: counts.get(n.serverName) ?? 0 })),
+      replicas,
+      options.uniqueTag,
+      keep
+    )
+    // Too few live nodes: the group stays smaller until the stream moves (nats-server keeps it under-replicated too).
+    return g.ok ? [...g.peers] : keep
+  }
+
+  /**
+   * `STREAM.LEADER.STEPDOWN` (and a consumer's: its leader is its stream's here) at the owner: the
+   * stream moves to the next live peer, its lease handed over in the same transaction. An R1
+   * stream has nobody to move to and answers success, as nats-server does without a Raft group.
+   */
+  const stepdown = (stream: string, consumer: string | undefined, body: Uint8Array): Effect.Effect<ApiBody, ApiError> =>
+    Effect.gen(function*() {
+      if (Requests.emptyRequest(body) !== undefined) return yield* ApiErrors.badRequest()
+      if (consumer !== undefined && local.registry.getConsumer(stream, consumer) === undefined) {
+        return yield* ApiErrors.consumerNotFound()
+      }
+      const row = view.streams.get(key(account, stream))
+      if (row === undefined || row.replicas <= 1) return { success: true }
+      const fence = streamFence(view, account, stream)
+      if (fence === undefined) return yield* notAvailable()
+      const move = nextOwner(view, { ...row, owner: options.serverName })
+      if (move === undefined) return yield* ApiErrors.clusterNoPeers("no replacement peer connected")
+      const moved = yield* applyMove(view, fence, move, true)
+      if (!moved) return yield* notAvailable()
+      yield* letGo(view, local, stream, `stepped down, now served by ${move.owner}`)
+      return { success: true }
+    }).pipe(Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable())))
+
   /** Runs an owner's mutation and its record in one transaction under the stream's term. */
   const fenced =
     (op: string, stream: string, consumer: string | undefined, request: Uint8Array) =>
@@ -242,9 +293,12 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
           const body = yield* handler
           if (op === "UPDATE") {
             const config = JSON.parse(decodeUtf8(request))
-            yield* tx.query(Sql.updateStreamConfig, [account, stream, config])
             const row = view.streams.get(k)
-            if (row !== undefined) view.streams.set(k, { ...row, config })
+            const replicas = local.registry.get(stream)?.config.num_replicas ?? row?.replicas ?? 1
+            // A new replica count keeps the group's first peers and fills it from the live nodes.
+            const peers = replicas <= 1 ? [] : regroup(row, replicas)
+            yield* tx.query(Sql.updateStreamConfig, [account, stream, config, replicas, JSON.stringify(peers)])
+            if (row !== undefined) view.streams.set(k, { ...row, config, replicas, peers })
           } else if (op === "DELETE") {
             yield* tx.query(Sql.deleteStream, [account, stream])
             yield* tx.query(Sql.deleteLease, [fence.asset])
@@ -252,11 +306,14 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
             view.terms.delete(k)
           } else if (op === "CONSUMER.DELETE") {
             yield* tx.query(Sql.deleteConsumer, [account, stream, consumer])
+            yield* tx.query(Sql.deleteConsumerState, [account, stream, consumer])
           } else {
-            // Durable consumers are recorded (an R3 owner will recover them from here); ephemeral ones live and die locally.
-            const cfg = body.config as Record<string, unknown> | undefined
-            if (cfg !== undefined && typeof cfg.durable_name === "string" && typeof body.name === "string") {
-              yield* tx.query(Sql.upsertConsumer, [account, stream, body.name, cfg])
+            // Durable consumers are recorded as the metadata documents a file store keeps (a replicated
+            // stream's next owner restores them from here); ephemeral ones live and die with their owner.
+            const actor = typeof body.name === "string" ? local.registry.getConsumer(stream, body.name) : undefined
+            if (actor !== undefined && actor.config.durable_name !== undefined) {
+              const doc = { name: actor.name, config: actor.config, created: String(actor.created) }
+              yield* tx.query(Sql.upsertConsumer, [account, stream, actor.name, JSON.stringify(doc)])
             }
           }
           return body
@@ -287,8 +344,12 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     }
     const row = view.streams.get(key(account, c.stream))
     const mine = row === undefined || row.owner === options.serverName
+    const isStepdown = c.op === "LEADER.STEPDOWN" || c.op === "CONSUMER.LEADER.STEPDOWN"
     if (local.registry.get(c.stream) !== undefined && mine) {
       const t = subject.slice(API.length).split(".")
+      if (isStepdown) {
+        return { _tag: "Cluster", run: stepdown(c.stream, c.op === "LEADER.STEPDOWN" ? undefined : t[4], body) }
+      }
       const mutation = c.op === "UPDATE" || c.op === "DELETE" || c.op === "CONSUMER.CREATE" ||
         c.op === "DURABLE.CREATE" || c.op === "CONSUMER.DELETE"
       if (!mutation) return { _tag: "Local" }
@@ -297,7 +358,11 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
     }
     if (!leader) return { _tag: "Silent" }
     // The meta leader speaks for streams no live node serves.
-    if (row === undefined) return { _tag: "Local" }
+    if (row === undefined) {
+      return isStepdown
+        ? { _tag: "Cluster", run: Effect.fail(ApiErrors.streamNotFound()) }
+        : { _tag: "Local" }
+    }
     if (row.status === "ready" && !nodeAlive(view, row.owner)) {
       return { _tag: "Cluster", run: Effect.fail(ApiErrors.streamOffline()) }
     }
@@ -314,7 +379,13 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
 
   return {
     decide,
-    decorate: (type, body) =>
-      CLUSTER_INFO_TYPES.some((t) => type.endsWith(`.${t}_response`)) ? { ...body, cluster: cluster() } : body
+    decorate: (type, body) => {
+      if (!CLUSTER_INFO_TYPES.some((t) => type.endsWith(`.${t}_response`))) return body
+      const stream = type.includes(".consumer_")
+        ? body.stream_name
+        : (body.config as { name?: unknown } | undefined)?.name
+      const replicas = replicasOf(view, account, stream)
+      return { ...body, cluster: replicas === undefined ? cluster() : { ...cluster(), replicas } }
+    }
   }
 }

@@ -20,6 +20,8 @@ export interface MetaClusterOptions {
   readonly clusterName: string
   readonly clientUrl: string
   readonly tags: ReadonlyArray<string>
+  /** `jetstream { unique_tag }` (lowercase): the peers of a replicated stream differ in it. */
+  readonly uniqueTag?: string | undefined
   readonly log: Logger
 }
 

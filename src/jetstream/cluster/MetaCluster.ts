@@ -18,10 +18,23 @@ import type { AccountUsage, StreamRow } from "../../cluster/store/ClusterStore.t
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { createStream } from "../api/StreamApi.ts"
 import { encodeJson } from "../codec/Json.ts"
+import { ApiErrors } from "../model/ApiError.ts"
 import { encodeStreamConfig } from "../model/StreamConfigEncode.ts"
 import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount } from "./ClusterGate.ts"
 import { makeGate } from "./ClusterRequests.ts"
-import { type ClusterView, key, LEASE_MS, type MetaClusterOptions, metaFence, TICK_MS } from "./ClusterView.ts"
+import {
+  type ClusterView,
+  isMetaLeader,
+  key,
+  LEASE_MS,
+  type MetaClusterOptions,
+  metaFence,
+  TICK_MS
+} from "./ClusterView.ts"
+import { applyMove, orphans } from "./Failover.ts"
+import { notCurrent, replicasOf } from "./ReplicaInfo.ts"
+import { brokenLogs, letGo, takeOver } from "./ReplicatedOwner.ts"
+import { replicatedStorage } from "./ReplicatedStore.ts"
 
 const make = (
   options: MetaClusterOptions
@@ -72,6 +85,12 @@ const make = (
         const local = view.accounts.get(row.account)
         if (local === undefined) return
         const k = key(row.account, row.name)
+        if (row.status === "ready" && row.replicas > 1) {
+          if (view.terms.has(k) && local.registry.get(row.name) !== undefined) return
+          // Leftovers of an earlier tenure (a lost lease) go before the stream is loaded afresh.
+          if (local.registry.get(row.name) !== undefined) yield* letGo(view, local, row.name, "reloading")
+          return yield* takeOver(view, local, row)
+        }
         if (row.status === "ready") {
           if (view.terms.has(k)) return
           if (local.registry.get(row.name) === undefined) {
@@ -97,14 +116,26 @@ const make = (
     const create = (local: LocalAccount, row: StreamRow, k: string) =>
       Effect.gen(function*() {
         const body = new TextEncoder().encode(JSON.stringify(row.config))
-        const result = yield* Effect.result(createStream(local.ctx, row.name, body))
+        const asset = streamAsset(row.account, row.name)
+        // A replicated stream's log is written under its lease from the first append: taken first.
+        const early = row.replicas > 1 ? yield* store.acquire(asset, options.serverName, LEASE_MS) : undefined
+        if (early !== undefined) view.terms.set(k, early)
+        const result = row.replicas > 1 && early === undefined
+          ? {
+            _tag: "Failure" as const,
+            failure: ApiErrors.streamCreate("the stream's lease is held by another server")
+          }
+          : yield* Effect.result(createStream(local.ctx, row.name, body))
         if (result._tag === "Failure") {
+          if (early !== undefined) {
+            view.terms.delete(k)
+            yield* Effect.ignore(store.release({ asset, owner: options.serverName, term: early }))
+          }
           yield* store.exec(ClusterStore.Sql.refuseStream, [row.account, row.name, options.serverName, {
             error: result.failure.toJSON()
           }])
         } else {
-          const asset = streamAsset(row.account, row.name)
-          const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
+          const term = early ?? (yield* store.acquire(asset, options.serverName, LEASE_MS))
           const fence = term === undefined ? undefined : { asset, owner: options.serverName, term }
           const confirmed = fence === undefined ? [] : yield* Effect.catchTag(
             store.fenced(
@@ -117,6 +148,7 @@ const make = (
           )
           if (confirmed.length === 0) {
             // The meta leader gave up on this create (timeout): nothing of it may remain.
+            view.terms.delete(k)
             yield* local.registry.delete(row.name)
             if (fence !== undefined) yield* Effect.ignore(store.exec(ClusterStore.Sql.deleteLease, [asset]))
             return
@@ -172,7 +204,13 @@ const make = (
       }
       // Only what was presented can be lost (a lease taken during the renewal is not in `held`).
       for (const h of held) {
-        if (h.key !== "" && !renewed.has(h.asset) && view.terms.get(h.key) === h.term) view.terms.delete(h.key)
+        if (h.key !== "" && !renewed.has(h.asset) && view.terms.get(h.key) === h.term) {
+          view.terms.delete(h.key)
+          const [account, name] = h.key.split("\u0000") as [string, string]
+          const local = view.accounts.get(account)
+          // A replicated stream's new owner serves it now: this node's actors stop (a zombie's writes fail their fence anyway).
+          if (local !== undefined) yield* letGo(view, local, name, `lost its lease (term ${h.term})`)
+        }
       }
       if (view.metaTerm === undefined) {
         const asked = Date.now()
@@ -195,7 +233,34 @@ const make = (
         view.nodes = yield* store.nodes(LEASE_MS)
         const rows = yield* store.streams()
         view.streams = new Map(rows.map((r) => [key(r.account, r.name), r]))
+        for (const local of view.accounts.values()) {
+          // A log that failed a commit is behind its memory copy: reloaded from the store (adopt below).
+          for (const name of brokenLogs(local)) yield* letGo(view, local, name, "a commit to the cluster store failed")
+          // Streams moved away (the meta leader gave them to another node) stop here.
+          for (const actor of local.registry.all()) {
+            const row = view.streams.get(key(local.account, actor.name))
+            if (row !== undefined && row.replicas > 1 && row.owner !== options.serverName) {
+              yield* letGo(view, local, actor.name, `now served by ${row.owner}`)
+            }
+          }
+        }
         for (const row of rows) if (row.owner === options.serverName) yield* adopt(row)
+        // The meta leader moves the replicated streams of offline owners to a live peer.
+        const fence = isMetaLeader(view) ? metaFence(view) : undefined
+        if (fence !== undefined) {
+          for (const move of orphans(view)) {
+            const moved = yield* Effect.catchTag(
+              applyMove(view, fence, move, false),
+              "StaleTerm",
+              () => Effect.succeed(false)
+            )
+            if (moved) {
+              log.warn(
+                `JetStream cluster: stream ${move.row.account} > ${move.row.name} moves from ${move.row.owner} (offline) to ${move.owner}`
+              )
+            }
+          }
+        }
       })).pipe(
         Effect.ensuring(Effect.suspend(() => {
           busy = false
@@ -226,6 +291,7 @@ const make = (
       attach: (local) =>
         Effect.gen(function*() {
           view.accounts.set(local.account, local)
+          local.registry.replication = replicatedStorage(view, local.account)
           const gate: AccountGate = makeGate(view, local)
           // Streams in this node's store that the cluster does not know (written before cluster mode)
           // join it as this node's; a name another node already serves stays unserved here.
@@ -246,6 +312,8 @@ const make = (
           yield* view.refresh()
           return gate
         }),
+      replicas: (account, stream) => replicasOf(view, account, stream),
+      notCurrent: (checkStreams) => notCurrent(view, checkStreams),
       metaCluster: () => ({
         name: options.clusterName,
         leader: view.metaLeader,

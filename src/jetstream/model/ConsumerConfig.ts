@@ -131,6 +131,8 @@ export interface ConsumerLimits {
   readonly maxRequestBatch?: number
   /** Account `max_consumers` (used with the stream's when the stream sets none or a larger one). */
   readonly accountMaxConsumers?: number
+  /** JetStream cluster mode: `num_replicas` up to the stream's is served (a single server refuses > 1). */
+  readonly clustered?: boolean
 }
 
 export type DecodeResult =
@@ -502,7 +504,7 @@ export const decodeConsumerCreate = (
   if (kind === "legacy-ephemeral" && c.durable_name !== "") return fail(ApiErrors.consumerEphemeralWithDurableName())
   if (filter !== "" && (c.filter_subjects?.length ?? 0) > 0) return fail(ApiErrors.consumerMultipleFiltersNotAllowed())
   if (filter !== "" && c.filter_subject !== filter) return fail(ApiErrors.consumerCreateFilterSubjectMismatch())
-  if (c.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  if (c.num_replicas > 1n && limits.clustered !== true) return fail(ApiErrors.streamReplicasNotSupported())
   // Deviation: 2.9.10 accepts separators in a body `name` (legacy create) and nests directories.
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
   // nats-server looks the stream up only after the checks of the request and its subject.

@@ -171,6 +171,8 @@ export interface ServerStreamLimits {
   readonly stream?: (name: string) => StreamConfig | undefined
   /** 2.10: an update may change `republish` (2.9.10 refuses; the API decides by the advertised level). */
   readonly republishEditable?: boolean
+  /** JetStream cluster mode: `num_replicas` up to MAX_REPLICAS is served (a single server refuses > 1). */
+  readonly clustered?: boolean
   /** 2.11: store `_nats.req.level` and drop the reply-only keys (VersionMetadata.ts; by the advertised level). */
   readonly versioned?: boolean
 }
@@ -630,7 +632,7 @@ export const decodeStreamCreate = (
   const checked = checkConfig(raw, "create", limits)
   if (!checked.ok) return fail(checked.error)
   const cfg = checked.cfg
-  if (cfg.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  if (cfg.num_replicas > 1n && limits.clustered !== true) return fail(ApiErrors.streamReplicasNotSupported())
   const limit = checkServerBytes(cfg.storage, cfg.max_bytes < 0n ? 1n : cfg.max_bytes, limits)
   if (limit !== undefined) return fail(limit)
   if (cfg.template_owner !== "") return fail(ApiErrors.streamCreate("stream not owned by template"))
@@ -698,7 +700,14 @@ export const decodeStreamUpdate = (
   }
   // (the discard-new-per-subject rules are checked again here by nats-server; checkConfig did it)
   // Deviation: 2.9.10 accepts any replica count up to 5 on update even on a single server.
-  if (cfg.num_replicas > 1n) return fail(ApiErrors.streamReplicasNotSupported())
+  if (cfg.num_replicas > 1n && limits.clustered !== true) return fail(ApiErrors.streamReplicasNotSupported())
+  // An R1 stream is in its owner's own store, a replicated one in the cluster store: moving between
+  // them is a copy we do not make (nats-server scales either way; the refusal says so).
+  if ((cfg.num_replicas > 1n) !== (current.num_replicas > 1)) {
+    return fail(ApiErrors.streamInvalidConfig(
+      "stream configuration update can not change replicas between 1 and more than 1 in this server (R1 streams are stored by their server, replicated ones in the cluster store)"
+    ))
+  }
   if (cfg.sealed) {
     cfg.max_age = 0n
     cfg.discard = "new"
