@@ -42,30 +42,37 @@ const view = (m: Msg): Seen => {
   return { status: code === 0 ? "" : `${code} ${m.headers?.description ?? ""}`, headers, data: m.string() }
 }
 
-/** Every reply to one direct get, up to the first status (the EOB, or an error). */
+/**
+ * Every reply to one direct get, up to the first status (the EOB, or an error); a single get has
+ * none, so the collection also ends once no reply came for a while.
+ */
 const raw = (subject: string, body: string, hdrs?: Record<string, string>): Promise<Array<Seen>> =>
   new Promise((resolve, reject) => {
     const inbox = createInbox()
     const out: Array<Seen> = []
-    const timer = setTimeout(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const finish = () => {
+      clearTimeout(timer)
       sub.unsubscribe()
       resolve(out)
-    }, 500)
+    }
+    const idle = () => {
+      clearTimeout(timer)
+      timer = setTimeout(finish, 500)
+    }
     const sub = nc.subscribe(inbox, {
       callback: (err, m) => {
         if (err !== null) return reject(err)
         const v = view(m)
         out.push(v)
-        if (v.status !== "") {
-          clearTimeout(timer)
-          sub.unsubscribe()
-          resolve(out)
-        }
+        if (v.status !== "") finish()
+        else idle()
       }
     })
     const h = natsHeaders()
     for (const [k, v] of Object.entries(hdrs ?? {})) h.set(k, v)
     nc.publish(subject, body, { reply: inbox, ...(hdrs === undefined ? {} : { headers: h }) })
+    idle()
   })
 
 const batchHeaders = (m: Seen) => [
