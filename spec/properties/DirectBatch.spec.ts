@@ -28,7 +28,7 @@ type Reply =
   | { readonly kind: "status"; readonly text: string }
 
 const SUBJECTS = ["a.x", "a.y", "b.x", "b.y.z"]
-const FILTERS = ["a.x", "a.*", "*.x", "b.>", ">", "c"]
+const FILTERS = ["a.x", "a.*", "*.x", "b.>", ">", "c", ""]
 const ts = (seq: number) => BigInt(seq) * 1000n
 
 const matches = (filter: string, subject: string): boolean => {
@@ -106,7 +106,9 @@ class Model {
     if (upTo === 0) upTo = this.lastSeq
     const lastPerSubject = new Map<string, number>()
     for (const m of this.live) {
-      if (m.seq <= upTo && q.multi_last.some((f) => matches(f, m.subject))) lastPerSubject.set(m.subject, m.seq)
+      if (m.seq <= upTo && q.multi_last.some((f) => f !== "" && matches(f, m.subject))) {
+        lastPerSubject.set(m.subject, m.seq)
+      }
     }
     const seqs = [...lastPerSubject.values()].sort((a, b) => a - b)
     if (seqs.length === 0) return [{ kind: "status", text: "404 No Results" }]

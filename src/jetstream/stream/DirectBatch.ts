@@ -121,6 +121,8 @@ const lastSequences = (store: MessageLog, filters: ReadonlyArray<string>, upTo: 
   const seen = new Set<string>()
   const first = store.firstSequence()
   for (const f of filters) {
+    // nats-server's subject tree matches nothing for an empty filter (our store would match all).
+    if (f === "") continue
     for (const subject of store.subjectCounts(toWire(f)).keys()) {
       if (seen.has(subject)) continue
       seen.add(subject)
@@ -166,7 +168,11 @@ const multiLast = (src: DirectGetSource, req: DirectGetRequest, maxPending: numb
     if (pending > 0) pending--
     if (s < min) continue
     const m = store.get(s)
-    if (m === undefined) return [NOT_FOUND]
+    if (m === undefined) {
+      // Unreachable while reads are synchronous; nats-server ends what it sent with a 404.
+      out.push(NOT_FOUND)
+      return out
+    }
     out.push(messageReply(name, m, { pending, last }))
     last = m.seq
     bytes += sizeOf(m)
