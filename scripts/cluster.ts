@@ -3,9 +3,13 @@
  * cluster store) and three brokers with routes to each other — until Ctrl-C, which stops the
  * brokers, then PostgreSQL, and removes the temporary directory.
  *
- *   npm run cluster [-- --port 4222 --route-port 6222 --http-port 8222 --pg-port 55432 --keep]
+ *   npm run cluster [-- --port 4222 --route-port 6222 --http-port 8222 --pg-port 55432 --keep --ha]
  *
  * Each port is the first of three (n1, n2, n3). `--keep` leaves the data directory afterwards.
+ * `--ha` replaces the single PostgreSQL by a replicated one (src/testing/TestPostgresHa.ts: a
+ * pg_auto_failover monitor on --pg-port and three data nodes on the next three ports), reached with
+ * the multi-host URL; kill its primary (`kill -9` of the postgres shown by `pg_autoctl show state`)
+ * to watch a failover.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -13,6 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
 import { startPostgres } from "../src/testing/TestPostgres.ts"
+import { startPostgresHa } from "../src/testing/TestPostgresHa.ts"
 
 const { values } = parseArgs({
   options: {
@@ -20,7 +25,8 @@ const { values } = parseArgs({
     "route-port": { type: "string", default: "6222" },
     "http-port": { type: "string", default: "8222" },
     "pg-port": { type: "string", default: "55432" },
-    keep: { type: "boolean", default: false }
+    keep: { type: "boolean", default: false },
+    ha: { type: "boolean", default: false }
   }
 })
 const port = Number(values.port)
@@ -34,8 +40,20 @@ if (![port, routePort, httpPort, pgPort].every((p) => Number.isInteger(p) && p >
 const bin = path.resolve(import.meta.dirname, "../bin/effect-jetstream")
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-local-cluster-"))
 
-console.log(`starting PostgreSQL on 127.0.0.1:${pgPort} ...`)
-const pg = await startPostgres({ port: pgPort })
+const pg = values.ha
+  ? await (async () => {
+    console.log(`starting pg_auto_failover (monitor on 127.0.0.1:${pgPort}, nodes on the next three ports) ...`)
+    const started = Date.now()
+    const ha = await startPostgresHa({ ports: [pgPort, pgPort + 1, pgPort + 2, pgPort + 3] })
+    console.log(`replicated PostgreSQL ready in ${Date.now() - started} ms, primary ${(await ha.primary())?.name}`)
+    console.log(`pg_autoctl state: HOME=${ha.dir} XDG_CONFIG_HOME=${ha.dir}/config XDG_DATA_HOME=${ha.dir}/share ` +
+      `pg_autoctl show state --pgdata ${ha.dir}/monitor`)
+    return ha
+  })()
+  : await (async () => {
+    console.log(`starting PostgreSQL on 127.0.0.1:${pgPort} ...`)
+    return startPostgres({ port: pgPort })
+  })()
 console.log(`cluster store: ${pg.url}`)
 
 const names = ["n1", "n2", "n3"]

@@ -63,10 +63,12 @@ describe("a persistent write error", () => {
       err_code: 10077,
       description: `write ${path.join(storeDir, "streams", "BAD", "0000000000000001.seg")}: i/o error`
     }
-    expect(await apiErrorOf(js.publish("bad", "lost"))).toEqual(expected)
+    expect(await apiErrorOf(js.publish("bad", "lost", { msgID: "lost-1" }))).toEqual(expected)
     expect(armed).toBe(false)
     // The disk works again, but the stream does not try: the file is in a state it cannot vouch for.
     for (let i = 0; i < 3; i++) expect(await apiErrorOf(js.publish("bad", "refused"))).toEqual(expected)
+    // A retry of the lost message is refused too, never acknowledged as a duplicate of what was not stored.
+    expect(await apiErrorOf(js.publish("bad", "lost", { msgID: "lost-1" }))).toEqual(expected)
     const log = fs.readFileSync(logFile, "utf8")
     expect(log.match(/failed to store a msg on stream 'BAD'.*refuses writes until the server restarts/g)).toHaveLength(
       1

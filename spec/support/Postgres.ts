@@ -1,5 +1,5 @@
 /**
- * A temporary PostgreSQL per spec file (src/testing/TestPostgres.ts), on a port of 28400-28499 (below the kernel's ephemeral range, 32768-60999).
+ * A temporary PostgreSQL per spec file (src/testing/TestPostgres.ts), on a port of 25400-25499 (below the kernel's ephemeral range, 32768-60999).
  * Without PostgreSQL's binaries the suite is skipped and the reason printed.
  */
 import { Effect, Exit, Scope } from "effect"
@@ -7,11 +7,11 @@ import { describe } from "vitest"
 import { type ClusterStoreShape, make } from "../../src/cluster/store/ClusterStore.ts"
 import { findPostgresBin, startPostgres, type TestPostgres } from "../../src/testing/TestPostgres.ts"
 
-let nextPort = 28400 + Math.floor(Math.random() * 90)
+let nextPort = 25400 + Math.floor(Math.random() * 90)
 
 /** A free-looking port of the range (each start tries the next one on a clash). */
 export const postgresPort = (): number => {
-  nextPort = nextPort >= 28499 ? 28400 : nextPort + 1
+  nextPort = nextPort >= 25499 ? 25400 : nextPort + 1
   return nextPort
 }
 

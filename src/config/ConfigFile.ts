@@ -23,6 +23,7 @@ import { DEFAULT_SYSTEM_ACCOUNT } from "../accounts/AccountSettings.ts"
 import * as AuthConfigFile from "../auth/AuthConfigFile.ts"
 import { type AuthSettings, empty as emptyAuth } from "../auth/AuthSettings.ts"
 import { OPERATOR_KEYS, OperatorConfig } from "../auth/jwt/OperatorConfigFile.ts"
+import { parseStoreUrl } from "../cluster/store/StoreUrl.ts"
 import { parseGoDuration } from "../jetstream/codec/GoTime.ts"
 import * as TlsConfigFile from "../tls/TlsConfigFile.ts"
 import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
@@ -449,9 +450,11 @@ class Mapper {
         case "cluster_store": {
           const url = this.string(f)
           if (url === undefined) break
-          if (!/^postgres(ql)?:\/\/./.test(url)) {
+          const parsed = /^postgres(ql)?:\/\/./.test(url) ? parseStoreUrl(url) : undefined
+          if (parsed === undefined) {
             this.error(f, `jetstream.${f.key} must be a postgres:// URL, got ${JSON.stringify(url)}`)
-          } else this.set("clusterStore", url)
+          } else if (typeof parsed === "string") this.error(f, `jetstream.${f.key}: ${parsed}`)
+          else this.set("clusterStore", url)
           break
         }
         case "unique_tag": {

@@ -43,5 +43,7 @@ export interface EventLog<S, E> {
   /** Snapshots now (also happens automatically every `snapshotEvery` events). */
   snapshot(): void
   readonly eventsSinceSnapshot: number
+  /** Set once the log refuses appends for good (a replicated log whose commit failed). */
+  readonly failure?: StoreError.StoreError | undefined
   close(): Effect.Effect<void, StoreError.StoreError>
 }

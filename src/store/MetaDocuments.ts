@@ -49,6 +49,8 @@ export const StreamConfigDoc = Schema.Struct({
   metadata: opt(Metadata),
   first_seq: opt(Int),
   consumer_limits: opt(Schema.Struct({ inactive_threshold: opt(Int), max_ack_pending: opt(Int) })),
+  allow_msg_ttl: opt(Schema.Boolean),
+  subject_delete_marker_ttl: opt(Int),
   template_owner: opt(Schema.String),
   compression: opt(Schema.Literal("s2")),
   subject_transform: opt(Schema.Struct({ src: Schema.String, dest: Schema.String })),

@@ -45,6 +45,10 @@ export class ReplicatedEventLog<S, E> implements EventLog<S, E> {
     return this.current
   }
 
+  get failure(): StoreError.StoreError | undefined {
+    return this.broken
+  }
+
   /** The committed state is a snapshot: there are never events to replay. */
   get eventsSinceSnapshot(): number {
     return 0

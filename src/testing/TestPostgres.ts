@@ -43,17 +43,19 @@ export const findPostgresBin = (): string | undefined => {
   return versions[0] === undefined ? undefined : path.join(root, versions[0], "bin")
 }
 
-interface Ids {
+export interface Ids {
   readonly uid: number
   readonly gid: number
+  readonly name: string
 }
 
-const unprivilegedUser = (): Ids | undefined => {
+/** As root, the user PostgreSQL runs as (undefined: not root, it runs as the current user). */
+export const unprivilegedUser = (): Ids | undefined => {
   if (process.getuid?.() !== 0) return undefined
   for (const user of ["postgres", "nobody"]) {
     try {
       const id = (flag: string) => Number(execFileSync("id", [flag, user], { encoding: "utf8" }).trim())
-      return { uid: id("-u"), gid: id("-g") }
+      return { uid: id("-u"), gid: id("-g"), name: user }
     } catch {
       // try the next one
     }
@@ -68,7 +70,7 @@ export const startPostgres = async (options: TestPostgresOptions): Promise<TestP
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-pg-"))
   const data = path.join(dir, "data")
   if (user !== undefined) fs.chownSync(dir, user.uid, user.gid)
-  const ids = user ?? {}
+  const ids = user === undefined ? {} : { uid: user.uid, gid: user.gid }
   execFileSync(path.join(bin, "initdb"), [
     "-D",
     data,

@@ -9,10 +9,15 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10, 2 of 2.11 (per-message TTL) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 157)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 157)
+    assert.strictEqual(names.length, 159)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 159)
+    // nats-server 2.11+ errors.json, verbatim.
+    assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
+      { code: 400, err_code: 10165, description: "invalid per-message TTL" },
+      { code: 400, err_code: 10166, description: "per-message TTL is disabled" }
+    ])
     // 2.11's pedantic error and the 2.12 request checks we implement (errors.json, verbatim).
     assert.deepStrictEqual(
       [ApiErrors.pedantic("x"), ApiErrors.requiredApiLevel(), ApiErrors.streamExpectedLastSeqPerSubjectInvalid()].map((

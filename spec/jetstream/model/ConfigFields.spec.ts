@@ -287,14 +287,12 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 are refused today (unsupported) but for pedantic (2.11), the 2.10 ones all honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL and pedantic (2.11) are honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
       )
     expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
-      "allow_msg_ttl@2.11",
-      "subject_delete_marker_ttl@2.11",
       "allow_msg_counter@2.12",
       "allow_atomic@2.12",
       "allow_msg_schedules@2.12",
@@ -395,8 +393,8 @@ describe("stream config fields", () => {
 
   it("keys match case-folded as Go does, for unsupported fields too", async () => {
     const name = fresh()
-    expect((await create(name, { Allow_Msg_TTL: true })).error?.description).toBe(
-      `stream configuration field "allow_msg_ttl" is not supported`
+    expect((await create(name, { Allow_Msg_Counter: true })).error?.description).toBe(
+      `stream configuration field "allow_msg_counter" is not supported`
     )
     expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
   })
@@ -404,7 +402,7 @@ describe("stream config fields", () => {
   it("a wrong type for an unsupported field is invalid JSON, as in nats-server", async () => {
     for (
       const extra of [
-        { allow_msg_ttl: "yes" },
+        { allow_msg_counter: "yes" },
         { compression: "zstd" },
         { compression: null },
         { compression: "" },
@@ -421,11 +419,11 @@ describe("stream config fields", () => {
   it("an update with an unsupported non-zero field is refused and changes nothing", async () => {
     const name = fresh()
     expect((await create(name, { max_msgs: 5 })).error).toBeUndefined()
-    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, allow_msg_ttl: true })
+    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, allow_msg_counter: true })
     expect(reply.error).toEqual({
       code: 500,
       err_code: 10052,
-      description: `stream configuration field "allow_msg_ttl" is not supported`
+      description: `stream configuration field "allow_msg_counter" is not supported`
     })
     expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
   })

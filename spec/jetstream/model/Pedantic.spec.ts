@@ -138,3 +138,22 @@ describe("pedantic consumer requests", () => {
     )
   })
 })
+
+describe("pedantic and subject delete markers (checkStreamCfg: the stream's invalid-config error)", () => {
+  it("markers without allow_msg_ttl or roll-ups are refused instead of turning them on", () => {
+    const base = { name: "T", subjects: ["t"], subject_delete_marker_ttl: 1_000_000_000 }
+    assert.deepStrictEqual(streamError({ ...base, pedantic: true }), {
+      code: 500,
+      err_code: 10052,
+      description: "subject delete marker cannot be set if message TTLs are disabled"
+    })
+    assert.deepStrictEqual(streamError({ ...base, allow_msg_ttl: true, pedantic: true }), {
+      code: 500,
+      err_code: 10052,
+      description: "subject delete marker cannot be set if roll-ups are disabled"
+    })
+    assert.ok(stream({ ...base, allow_msg_ttl: true, allow_rollup_hdrs: true, pedantic: true }).ok)
+    const adjusted = config(base)
+    assert.ok(adjusted.allow_msg_ttl === true && adjusted.allow_rollup_hdrs)
+  })
+})

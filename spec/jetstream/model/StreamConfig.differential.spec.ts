@@ -100,9 +100,9 @@ const cases: ReadonlyArray<Case> = [
     `stream configuration field "sources.consumer.name" is not supported`
   ),
   refused(
-    "allow_msg_ttl refused",
-    `{"name":"%","allow_msg_ttl":true}`,
-    `stream configuration field "allow_msg_ttl" is not supported`
+    "allow_msg_counter refused",
+    `{"name":"%","allow_msg_counter":true}`,
+    `stream configuration field "allow_msg_counter" is not supported`
   ),
   refused(
     "persist_mode async refused",

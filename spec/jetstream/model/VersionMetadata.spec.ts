@@ -93,3 +93,12 @@ describe("versioning metadata", () => {
     assert.strictEqual(consumerRequiredLevel({ pause_until: "2030-01-01T00:00:00Z" }), 1)
   })
 })
+
+describe("versioning metadata of a TTL stream", () => {
+  it("a stream with per-message TTLs requires API level 1", () => {
+    const c = streamOf({ name: "T", subjects: ["t"], allow_msg_ttl: true }, true)
+    assert.strictEqual(c.metadata?.["_nats.req.level"], "1")
+    const markers = streamOf({ name: "T", subjects: ["t"], subject_delete_marker_ttl: 1_000_000_000 }, true)
+    assert.strictEqual(markers.metadata?.["_nats.req.level"], "1")
+  })
+})

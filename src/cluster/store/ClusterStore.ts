@@ -11,6 +11,7 @@
 import { Data, Effect, type Scope } from "effect"
 import pg from "pg"
 import { CHANNEL, DDL, SCHEMA_LOCK, SCHEMA_VERSION } from "./ClusterSchema.ts"
+import { makePool, openClient } from "./PrimaryConnector.ts"
 
 export class ClusterStoreError extends Data.TaggedError("ClusterStoreError")<{
   readonly op: string
@@ -226,7 +227,7 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
     // Control-plane traffic only: a few connections suffice (one more is the LISTEN connection).
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const p = new pg.Pool({ connectionString: url, max: 4, idleTimeoutMillis: 30_000 })
+        const p = makePool(url, { max: 4, idleTimeoutMillis: 30_000 })
         // An idle client's error (server restart) must not crash the process; the next query reconnects.
         p.on("error", () => {})
         return p
@@ -272,29 +273,34 @@ export const make = (url: string): Effect.Effect<ClusterStoreShape, ClusterStore
         let timer: ReturnType<typeof setTimeout> | undefined
         const open = () => {
           if (closed) return
-          const c = new pg.Client({ connectionString: url })
-          client = c
-          let retried = false
-          const retry = () => {
-            if (retried) return
-            retried = true
-            c.removeAllListeners()
-            c.on("error", () => {})
-            c.end().catch(() => undefined)
-            if (!closed) timer = setTimeout(open, 500)
-          }
-          // A server restart ends the session with an error, or just ends it: either way, listen again.
-          c.on("error", retry)
-          c.on("end", retry)
-          c.on("notification", (n) => {
-            if (n.channel !== CHANNEL || n.payload === undefined) return
-            try {
-              onEvent(JSON.parse(n.payload) as ClusterEvent)
-            } catch {
-              // A malformed hint is only a hint: the periodic reconcile still sees the rows.
+          // With a replicated store the session is opened on the current primary (a standby cannot LISTEN).
+          openClient(url).then((c) => {
+            if (closed) return c.end()
+            client = c
+            let retried = false
+            const retry = () => {
+              if (retried) return
+              retried = true
+              c.removeAllListeners()
+              c.on("error", () => {})
+              c.end().catch(() => undefined)
+              if (!closed) timer = setTimeout(open, 500)
             }
+            // A server restart ends the session with an error, or just ends it: either way, listen again.
+            c.on("error", retry)
+            c.on("end", retry)
+            c.on("notification", (n) => {
+              if (n.channel !== CHANNEL || n.payload === undefined) return
+              try {
+                onEvent(JSON.parse(n.payload) as ClusterEvent)
+              } catch {
+                // A malformed hint is only a hint: the periodic reconcile still sees the rows.
+              }
+            })
+            return c.query(`LISTEN ${CHANNEL}`).then(() => onReconnect(), retry)
+          }, () => {
+            if (!closed) timer = setTimeout(open, 500)
           })
-          c.connect().then(() => c.query(`LISTEN ${CHANNEL}`)).then(() => onReconnect(), retry)
         }
         yield* Effect.acquireRelease(
           Effect.sync(open),

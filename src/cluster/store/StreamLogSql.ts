@@ -11,6 +11,7 @@
  */
 import pg from "pg"
 import { type Fence, StaleTerm } from "./ClusterStore.ts"
+import { mustReconnect, openClient } from "./PrimaryConnector.ts"
 
 // The shapes of src/store/ReplicatedLog.ts's batch and snapshot, restated: the cluster layer does not
 // import the store (scripts/check-layers.mjs), and TypeScript matches the two structurally.
@@ -123,10 +124,16 @@ const fencedConnection = (url: string, fence: Fence) => {
   let client: Promise<pg.Client> | undefined
   const connect = (): Promise<pg.Client> => {
     if (client === undefined) {
-      const c = new pg.Client({ connectionString: url })
-      // A dead session surfaces as the failure of the query in flight; the event alone must not crash.
-      c.on("error", () => {})
-      client = c.connect().then(() => c)
+      // With a replicated store, the session is opened on the host that accepts writes now. A commit
+      // never waits long on the lease row or a stalled server: it fails, and the log is reloaded from
+      // the store (a takeover in progress is a lease-row lock held for milliseconds).
+      client = openClient(url, { keepAlive: true, options: "-c lock_timeout=5000 -c statement_timeout=15000" }).then(
+        (c) => {
+          // A dead session surfaces as the failure of the query in flight; the event alone must not crash.
+          c.on("error", () => {})
+          return c
+        }
+      )
       client.catch(() => (client = undefined))
     }
     return client
@@ -146,11 +153,15 @@ const fencedConnection = (url: string, fence: Fence) => {
       await body(c)
       await c.query("COMMIT")
     } catch (e) {
-      await c.query("ROLLBACK").catch(() => {
-        // The session is gone: nothing of the transaction was committed, and the next one reconnects.
+      const drop = () => {
         client = undefined
         c.end().catch(() => undefined)
-      })
+      }
+      // The session is gone (nothing of the transaction was committed) or on a demoted primary: the
+      // next transaction reconnects.
+      await c.query("ROLLBACK").then(() => {
+        if (!(e instanceof StaleTerm) && mustReconnect(e)) drop()
+      }, drop)
       throw failure(e)
     }
   }

@@ -14,7 +14,14 @@
  * that checks the owner's term.
  */
 import { Effect } from "effect"
-import { type ClusterStoreError, Sql, type StreamRow, streamRow } from "../../cluster/store/ClusterStore.ts"
+import {
+  type ClusterStoreError,
+  Sql,
+  type StaleTerm,
+  type StreamRow,
+  streamRow,
+  type Tx
+} from "../../cluster/store/ClusterStore.ts"
 import { overlaps } from "../../subject/Subject.ts"
 import type { ApiBody } from "../api/StreamApi.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
@@ -281,16 +288,22 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
       return { success: true }
     }).pipe(Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable())))
 
-  /** Runs an owner's mutation and its record in one transaction under the stream's term. */
+  /**
+   * Runs an owner's mutation and its record under the stream's term. An R1 stream's handler runs
+   * inside the transaction (its changes are local: the record commits with them or not at all). A
+   * replicated stream's handler runs first and its record after: the handler waits for the stream
+   * actor, whose commits lock the same lease row, so holding it meanwhile would deadlock; a record
+   * that fails then answers with an error while this node loses the stream, and its next owner
+   * loads what the store holds, without the change.
+   */
   const fenced =
     (op: string, stream: string, consumer: string | undefined, request: Uint8Array) =>
     (handler: Effect.Effect<ApiBody, ApiError>): Effect.Effect<ApiBody, ApiError> => {
       const fence = streamFence(view, account, stream)
       if (fence === undefined) return Effect.fail(notAvailable())
       const k = key(account, stream)
-      return store.fenced(fence, (tx) =>
+      const record = (tx: Tx, body: ApiBody) =>
         Effect.gen(function*() {
-          const body = yield* handler
           if (op === "UPDATE") {
             const config = JSON.parse(decodeUtf8(request))
             const row = view.streams.get(k)
@@ -316,11 +329,15 @@ export const makeGate = (view: ClusterView, local: LocalAccount): AccountGate =>
               yield* tx.query(Sql.upsertConsumer, [account, stream, actor.name, JSON.stringify(doc)])
             }
           }
-          return body
-        })).pipe(
-          Effect.tap(() => Effect.ignore(store.notify({ kind: "changed", account, stream }))),
-          Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable()))
-        )
+        })
+      const replicated = (view.streams.get(k)?.replicas ?? 1) > 1
+      const run: Effect.Effect<ApiBody, ApiError | ClusterStoreError | StaleTerm> = replicated
+        ? Effect.flatMap(handler, (body) => Effect.as(store.fenced(fence, (tx) => record(tx, body)), body))
+        : store.fenced(fence, (tx) => Effect.flatMap(handler, (body) => Effect.as(record(tx, body), body)))
+      return run.pipe(
+        Effect.tap(() => Effect.ignore(store.notify({ kind: "changed", account, stream }))),
+        Effect.catchTag(["ClusterStoreError", "StaleTerm"], () => Effect.fail(notAvailable()))
+      )
     }
 
   const decide = (subject: string, body: Uint8Array): Decision => {

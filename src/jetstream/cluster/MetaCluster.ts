@@ -85,6 +85,8 @@ const make = (
         const local = view.accounts.get(row.account)
         if (local === undefined) return
         const k = key(row.account, row.name)
+        // The row may be a moment old: a stepdown or a failover may have moved it since it was read.
+        if (view.streams.get(k)?.owner !== options.serverName) return
         if (row.status === "ready" && row.replicas > 1) {
           if (view.terms.has(k) && local.registry.get(row.name) !== undefined) return
           // Leftovers of an earlier tenure (a lost lease) go before the stream is loaded afresh.

@@ -43,6 +43,10 @@ export const takeOver = (
     const started = Date.now()
     const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
     if (term === undefined) return
+    // Moved away while the lease was being taken (a stepdown hands the lease over expired): give it back.
+    if (view.streams.get(k)?.owner !== options.serverName) {
+      return yield* Effect.ignore(store.release({ asset, owner: options.serverName, term }))
+    }
     view.terms.set(k, term)
     const giveUp = (why: string) =>
       Effect.gen(function*() {
@@ -87,6 +91,12 @@ export const letGo = (view: ClusterView, local: LocalAccount, name: string, why:
     view.options.log.warn(`JetStream cluster: stopped serving stream ${local.account} > ${name}: ${why}`)
   })
 
-/** The replicated streams this node runs whose log refuses writes (a failed commit): reloaded from the store. */
+/**
+ * The replicated streams this node runs whose log, or one of whose consumers' states, refuses
+ * writes (a failed commit): reloaded from the store.
+ */
 export const brokenLogs = (local: LocalAccount): Array<string> =>
-  local.registry.all().filter((a) => isReplicated(a.config) && a.store.failure !== undefined).map((a) => a.name)
+  local.registry.all().filter((a) =>
+    isReplicated(a.config) &&
+    (a.store.failure !== undefined || local.registry.consumersOf(a.name).some((c) => c.journalFailure !== undefined))
+  ).map((a) => a.name)

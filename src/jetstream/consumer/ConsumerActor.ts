@@ -92,6 +92,10 @@ export class ConsumerActor {
   private lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
   private readonly journal: EventLog<AckState, ConsumerEvent> | undefined
+  /** Why the journal refuses progress for good (a replicated stream's consumer after a failed commit). */
+  get journalFailure() {
+    return this.journal?.failure
+  }
   private events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
   private ackReplies: Array<string> = []

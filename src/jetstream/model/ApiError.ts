@@ -242,6 +242,8 @@ export const ApiErrors = {
   mirrorInvalidTransformDestination: (err: string): ApiError => fill(400, 10154, "mirror transform: {err}", { err }),
   streamTransformInvalidSource: (err: string): ApiError => fill(400, 10155, "stream transform source: {err}", { err }),
   streamTransformInvalidDestination: (err: string): ApiError => fill(400, 10156, "stream transform: {err}", { err }),
+  messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
+  messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled"),
   // 2.11 `pedantic` requests; the API level header (2.12) and the expected-subject header's check (2.12).
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
@@ -407,6 +409,8 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   mirrorInvalidTransformDestination: 10154,
   streamTransformInvalidSource: 10155,
   streamTransformInvalidDestination: 10156,
+  messageTtlInvalid: 10165,
+  messageTtlDisabled: 10166,
   pedantic: 10157,
   requiredApiLevel: 10185,
   streamExpectedLastSeqPerSubjectInvalid: 10193

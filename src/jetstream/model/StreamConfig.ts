@@ -27,8 +27,11 @@
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`allow_msg_ttl`, `persist_mode`, `pedantic`, ...) is
+ *   implement (`allow_msg_counter`, `persist_mode`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
+ * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
+ *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
+ *   where nats-server would adjust the config (Pedantic.ts).
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -36,6 +39,7 @@ import { compileTransform, validateMapping } from "../../subject/SubjectTransfor
 import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
+import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
   byteLength,
   hasPathSeparator,
@@ -85,6 +89,10 @@ export interface StreamConfig {
   readonly first_seq?: number
   /** Defaults and caps for the stream's consumers (absent when both are zero). */
   readonly consumer_limits?: StreamConsumerLimits
+  /** 2.11: honours `Nats-TTL` on publish (stream/MessageTtl.ts); absent = false. */
+  readonly allow_msg_ttl?: boolean
+  /** 2.11, ns: TTL of the marker left when an age limit removes a subject's last message (DeleteMarker.ts). */
+  readonly subject_delete_marker_ttl?: number
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -312,6 +320,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.discard !== "new") return invalid("discard new per subject requires discard new policy to be set")
     if (cfg.max_msgs_per_subject <= 0n) return invalid("discard new per subject requires max msgs per subject > 0")
   }
+  const markers = checkDeleteMarkers(cfg)
+  if (markers !== undefined) return invalid(markers)
   if (cfg.mirror !== undefined) {
     const m = cfg.mirror
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
@@ -573,6 +583,8 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
       }
     } :
     {}),
+  ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
+  ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -695,6 +707,9 @@ export const decodeStreamUpdate = (
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
   if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
+  if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
+    return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
+  }
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }

@@ -92,6 +92,10 @@ export interface RawConfig {
   first_seq: bigint
   /** `StreamConsumerLimits`, a struct value in Go (never nil; `null` leaves it as it was). */
   consumer_limits: { inactive_threshold: bigint; max_ack_pending: bigint }
+  /** 2.11 (ADR-43): `Nats-TTL` headers honoured; once on it stays on. */
+  allow_msg_ttl: boolean
+  /** 2.11 (ADR-43): ns; > 0 places a marker when max_age or a TTL removes a subject's last message. */
+  subject_delete_marker_ttl: bigint
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -133,6 +137,8 @@ const zeroConfig = (): RawConfig => ({
   metadata: undefined,
   first_seq: 0n,
   consumer_limits: { inactive_threshold: 0n, max_ack_pending: 0n },
+  allow_msg_ttl: false,
+  subject_delete_marker_ttl: 0n,
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -171,7 +177,9 @@ export const CONFIG_FIELDS = [
   "allow_rollup_hdrs",
   "metadata",
   "first_seq",
-  "consumer_limits"
+  "consumer_limits",
+  "allow_msg_ttl",
+  "subject_delete_marker_ttl"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -205,6 +213,7 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "max_msgs_per_subject":
     case "num_replicas":
     case "duplicate_window":
+    case "subject_delete_marker_ttl":
       cfg[field] = decodeInt(v, field) ?? cfg[field]
       return
     case "max_msg_size":
@@ -221,6 +230,7 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "deny_delete":
     case "deny_purge":
     case "allow_rollup_hdrs":
+    case "allow_msg_ttl":
       cfg[field] = decodeBool(v, field) ?? cfg[field]
       return
     case "placement": {

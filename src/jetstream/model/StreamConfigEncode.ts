@@ -22,7 +22,7 @@ export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => 
  * with its `omitempty` rules. Encode with `encodeJson` (metadata keys are sorted, as Go does for
  * maps).
  */
-export const encodeStreamConfig = (c: StreamConfig, at210: boolean): Record<string, unknown> => {
+export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = false): Record<string, unknown> => {
   const out: Record<string, unknown> = { name: c.name }
   if (c.description !== undefined && c.description !== "") out.description = c.description
   if (c.subjects.length > 0) out.subjects = [...c.subjects]
@@ -74,6 +74,9 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean): Record<stri
   if (nonZeroNum(threshold)) l.inactive_threshold = int64Json(threshold)
   if (nonZeroNum(maxAckPending)) l.max_ack_pending = int64Json(maxAckPending)
   if (at210 || Object.keys(l).length > 0) out.consumer_limits = l
+  // 2.11's `AllowMsgTTL` has no omitempty; `SubjectDeleteMarkerTTL` has.
+  if (at211 || c.allow_msg_ttl === true) out.allow_msg_ttl = c.allow_msg_ttl === true
+  if (nonZeroNum(c.subject_delete_marker_ttl)) out.subject_delete_marker_ttl = int64Json(c.subject_delete_marker_ttl)
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

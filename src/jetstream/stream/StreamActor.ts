@@ -21,6 +21,7 @@ import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
+import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
@@ -122,6 +123,13 @@ export class StreamActor {
   readonly followers = new Set<() => void>()
   /** Present when this stream is a mirror. */
   readonly mirror: MirrorFollower | undefined
+  /** Per-message TTLs and, when they are on, max_age (MessageTtl.ts); its timer is set up in `make`. */
+  private readonly expiry = new MessageExpiry(
+    () => this.ctx.nowNs(),
+    (ms, f) => this.scheduleTimer(ms, f),
+    () => void this.kernel.offer({ _tag: "Expire" })
+  )
+  private scheduleTimer: (ms: number, f: () => void) => () => void = () => () => {}
 
   private constructor(
     config: StreamConfig,
@@ -182,6 +190,13 @@ export class StreamActor {
         }
       )
       yield* Effect.forkScoped(actor.expiryTimer())
+      const runTimer = yield* FiberSet.makeRuntime<never>()
+      actor.scheduleTimer = (ms, f) => {
+        const fiber = runTimer(Effect.sleep(ms).pipe(Effect.andThen(Effect.sync(f))))
+        return () => fiber.interruptUnsafe()
+      }
+      // Stored TTLs (a restart) are scheduled before the first publish.
+      if (config.allow_msg_ttl === true) kernel.offer({ _tag: "Expire" })
       const lookup = ctx.lookup ?? (() => undefined)
       if (actor.mirror !== undefined) {
         yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
@@ -338,7 +353,7 @@ export class StreamActor {
               msg.set(hdr)
               msg.set(r.data, hdr.length)
               try {
-                if (this.processPublish(r.subject, undefined, hdr.length, msg)) syncNeeded = true
+                if (this.processPublish(r.subject, undefined, hdr.length, msg, "source")) syncNeeded = true
               } catch (e) {
                 if (!isStoreError(e)) throw e
                 this.storeFailed(e, "store a sourced msg")
@@ -351,7 +366,10 @@ export class StreamActor {
           syncNeeded = true
           touched = true
         } else if (cmd._tag === "Expire") {
+          const before = this.lastSeq
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
+          // Delete markers were stored.
+          if (this.lastSeq > before) syncNeeded = true
         } else {
           calls.push(cmd)
         }
@@ -468,12 +486,22 @@ export class StreamActor {
    * nats-server's publish checks, in its order. Returns true when a message was appended.
    * Errors are answered in the same batch (after the sync) so replies keep publish order.
    */
-  private processPublish(inSubject: string, reply: string | undefined, hdrLen: number, msg: Uint8Array): boolean {
+  private processPublish(
+    inSubject: string,
+    reply: string | undefined,
+    hdrLen: number,
+    msg: Uint8Array,
+    origin?: "source" | "marker"
+  ): boolean {
     const cfg = this.config
     if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
+    // A store that refuses writes may hold appends that never became durable: not even a duplicate
+    // of one may be acknowledged (its original may be the lost append).
+    const broken = this.store.failure
+    if (broken !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
     // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
-    const subject = this.transformed(inSubject)
-    const hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
+    const subject = origin === "marker" ? inSubject : this.transformed(inSubject)
+    let hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
     const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
     // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
     let now = this.ctx.nowNs()
@@ -484,6 +512,10 @@ export class StreamActor {
       const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
       if (expectedStream !== undefined && expectedStream !== "" && expectedStream !== cfg.name) {
         return this.queueError(reply, ApiErrors.streamNotMatch())
+      }
+      // Sources store TTL'd messages whatever this stream's setting (ADR-43).
+      if (origin !== "source" && cfg.allow_msg_ttl !== true && (ttlOf(hdr) ?? 0) !== 0) {
+        return this.queueError(reply, ApiErrors.messageTtlDisabled())
       }
       msgId = headerValue(hdr, "Nats-Msg-Id")
       if (msgId === "") msgId = undefined
@@ -540,6 +572,11 @@ export class StreamActor {
       const reject = this.discardNewRejects(subject, size)
       if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
     }
+    let ttl = ttlOf(hdr)
+    if (ttl === undefined) return this.queueError(reply, ApiErrors.messageTtlInvalid())
+    if (hdr !== undefined && ttl > 0) {
+      ;({ ttl, hdr } = effectiveTtl(hdr, ttl, cfg.subject_delete_marker_ttl ?? 0, cfg.max_msgs_per_subject))
+    }
     const rp = this.republishing()
     const republishTo = rp?.destination(subject)
     // Nats-Last-Sequence: the subject's previous message, looked up only when republishing.
@@ -556,6 +593,7 @@ export class StreamActor {
     }
     this.lastSeq = seq
     this.lastTs = now
+    if (ttl > 0 && cfg.allow_msg_ttl === true) this.expiry.track(seq, now, ttl)
     this.lastMsgId = msgId ?? ""
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
     if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data, now)
@@ -606,6 +644,8 @@ export class StreamActor {
       const seq = this.store.appendBatch([{ subject, hdr: r.hdr, data: r.data, ts }])[0]!
       this.lastSeq = seq
       this.lastTs = ts
+      const ttl = cfg.allow_msg_ttl === true ? ttlOf(r.hdr) ?? 0 : 0
+      if (ttl > 0) this.expiry.track(seq, ts, ttl)
       const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
       if (rollup !== undefined) {
         this.store.flush()
@@ -695,13 +735,21 @@ export class StreamActor {
     const r = this.store.enforceLimits({
       ...(cfg.discard === "old" && cfg.max_msgs > 0 ? { maxMsgs: cfg.max_msgs } : {}),
       ...(cfg.discard === "old" && cfg.max_bytes > 0 ? { maxBytes: cfg.max_bytes } : {}),
-      ...(cfg.max_age > 0 ? { maxAgeNs: BigInt(cfg.max_age) } : {}),
+      // With TTLs on, max_age is the expiry's (a `never` message outlives it; markers).
+      ...(cfg.max_age > 0 && cfg.allow_msg_ttl !== true ? { maxAgeNs: BigInt(cfg.max_age) } : {}),
       // Per-subject limits apply with either discard policy (discard new only rejects when asked to).
       ...(cfg.max_msgs_per_subject > 0 ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
       nowNs: this.ctx.nowNs()
     })
-    if (r.msgs > 0) this.removedGen++
-    return r.msgs > 0
+    let expired = 0
+    if (cfg.allow_msg_ttl === true) {
+      const place = (subject: string, marker: Uint8Array) =>
+        this.processPublish(subject, undefined, marker.length, marker, "marker")
+      const maxAge = BigInt(Math.max(0, cfg.max_age))
+      expired = this.expiry.expire(this.store, maxAge, cfg.subject_delete_marker_ttl ?? 0, this.ctx.nowNs(), place)
+    } else this.expiry.reset()
+    if (r.msgs + expired > 0) this.removedGen++
+    return r.msgs + expired > 0
   }
 
   /** Wakes the actor when the oldest message may have aged out; cheap when there is no max_age. */
@@ -709,8 +757,10 @@ export class StreamActor {
     return Effect.gen({ self: this }, function*() {
       while (true) {
         const maxAge = this.config.max_age
-        if (maxAge <= 0) {
+        if (maxAge <= 0 || this.config.allow_msg_ttl === true) {
           yield* Effect.sleep(10_000)
+          // The expiry arms its own timer; this catches config changes (max_age, TTLs turned on).
+          if (this.config.allow_msg_ttl === true) this.kernel.offer({ _tag: "Expire" })
           continue
         }
         const st = this.store.state()

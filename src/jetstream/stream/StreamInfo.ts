@@ -75,7 +75,7 @@ export const subjectsPage = (actor: StreamActor, filter: string, offset: number)
 }
 
 export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Record<string, unknown> => ({
-  config: encodeStreamConfig(replyConfig(actor.config, AT_LEVEL_211), AT_LEVEL_210),
+  config: encodeStreamConfig(replyConfig(actor.config, AT_LEVEL_211), AT_LEVEL_210, AT_LEVEL_211),
   created: formatTime(actor.created),
   state: streamState(actor, options),
   ...(actor.mirror !== undefined ? { mirror: actor.mirror.info(Date.now()) } : {}),
