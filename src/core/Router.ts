@@ -70,6 +70,12 @@ export class Subscription {
   localOnly = false
   /** An in-process subscription that reads the message's trace itself (a stream's subjects: MsgTrace.ts). */
   takesTrace = false
+  /**
+   * Whether a message on `subject` counts as answered by this subscription for no-responders
+   * (absent: yes). JetStream's API subscription sees every `$JS.API.>` request but only answers a
+   * pull for a consumer that exists, as nats-server 2.11 skips its service import for those.
+   */
+  answers: ((subject: string) => boolean) | undefined = undefined
   readonly owner: Subscriber
   readonly subject: string
   readonly queue: string | undefined
@@ -153,7 +159,7 @@ export class MessageRouter {
         continue
       }
       this.deliverTo(s, subject, reply, hdrLen, msg)
-      n++
+      if (s.answers === undefined || s.answers(subject)) n++
     }
     const qsubs = result.qsubs
     for (let g = 0; g < qsubs.length; g++) {
@@ -165,7 +171,7 @@ export class MessageRouter {
         const s = group[(start + k) % len]!
         if (from !== undefined && s.owner === from && !from.echo) continue
         this.deliverTo(s, subject, reply, hdrLen, msg)
-        n++
+        if (s.answers === undefined || s.answers(subject)) n++
         break
       }
     }
@@ -204,7 +210,7 @@ export class MessageRouter {
         continue
       }
       this.deliverTo(s, subject, reply, hdrLen, msg)
-      n++
+      if (s.answers === undefined || s.answers(subject)) n++
     }
     const qsubs = result.qsubs
     for (let g = 0; g < qsubs.length; g++) {
@@ -215,7 +221,7 @@ export class MessageRouter {
       const r = chosen.remote
       if (r === undefined) {
         this.deliverTo(chosen, subject, reply, hdrLen, msg)
-        n++
+        if (chosen.answers === undefined || chosen.answers(subject)) n++
         continue
       }
       if (remotes === undefined) {

@@ -13,7 +13,7 @@
 import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
-import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
 import type { BrokerClockShape } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
@@ -42,6 +42,7 @@ import type * as StreamApi from "./api/StreamApi.ts"
 import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
+import { API_LEVEL, refusesApiLevel } from "./model/ApiLevel.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
@@ -95,6 +96,8 @@ interface ApiRequest {
   readonly body: Uint8Array
   /** ApiQueueLimit's sequence. */
   readonly seq: number
+  /** `Nats-Required-Api-Level` asked for more than ours (ApiLevel.ts). */
+  readonly levelRefused?: boolean
 }
 
 /**
@@ -174,6 +177,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         ...(config.domain !== undefined ? { domain: config.domain } : {}),
         storeFull: (storage) => storeLimits.full(storage),
         ingestLimits: ingestLimitsOf(config),
+        maxPending: config.maxPending,
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log
@@ -193,11 +197,12 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     }
     const subscribeApi = (
       subject: string,
-      onApi: (s: string, r: string | undefined, h: number, m: Uint8Array) => void
+      onApi: (s: string, r: string | undefined, h: number, m: Uint8Array) => void,
+      answers?: (subject: string) => boolean
     ) => {
-      if (client.subscribe(subject, onApi) === undefined) {
-        return Effect.die(new Error(`cannot subscribe to ${subject}`))
-      }
+      const sub = client.subscribe(subject, onApi)
+      if (sub === undefined) return Effect.die(new Error(`cannot subscribe to ${subject}`))
+      sub.answers = answers
       return Effect.void
     }
     yield* Effect.addFinalizer(() => Effect.sync(() => client.unsubscribeAll()))
@@ -332,6 +337,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         const consumer = registry.getConsumer(t[5]!, t[6]!)
         if (consumer === undefined) return
         if (!consumer.isPull) return sendStatus(reply, "409 Consumer is push based")
+        if (hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))) return sendStatus(reply, "412 Required Api Level")
         const decoded = decodePullRequest(body)
         if (!decoded.ok) return sendStatus(reply, `400 ${decoded.description}`)
         consumer.offer({ _tag: "Pull", reply, request: decoded.request })
@@ -340,16 +346,27 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       // Direct gets are answered by the streams' own subscriptions (DirectGet.ts) and name no API route: every
       // one of them also reached this subscription and woke the API fiber for nothing.
       if (subject.startsWith(DIRECT_GET_PREFIX)) return
-      if (!Queue.offerUnsafe(requests, { subject, reply, body, seq: apiLimit.queued() })) {
+      const levelRefused = hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))
+      const queued = { subject, reply, body, seq: apiLimit.queued() }
+      if (!Queue.offerUnsafe(requests, levelRefused ? { ...queued, levelRefused } : queued)) {
         apiLimit.lost()
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
       }
     }
-    yield* subscribeApi(`${PREFIX}>`, onApi)
+    // 2.11: a pull for a consumer that does not exist, or a direct get no stream answers, gets
+    // no-responders (nats-server skips the API's service import for both).
+    const answers = (subject: string) => {
+      if (subject.startsWith(DIRECT_GET_PREFIX)) return false
+      if (!subject.startsWith(NEXT_PREFIX)) return true
+      const t = subject.split(".")
+      return t.length === 7 && registry.getConsumer(t[5]!, t[6]!) !== undefined
+    }
+    yield* subscribeApi(`${PREFIX}>`, onApi, answers)
     if (domainPrefix !== undefined) {
       yield* subscribeApi(
         `${domainPrefix}>`,
-        (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg)
+        (subject, reply, hdrLen, msg) => onApi(PREFIX + subject.slice(domainPrefix.length), reply, hdrLen, msg),
+        (subject) => answers(PREFIX + subject.slice(domainPrefix.length))
       )
     }
 
@@ -386,6 +403,9 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       const failed = (error: ApiError) => {
         stats.errors++
         return apiErrorResponse(type, error, route.zero)
+      }
+      if (req.levelRefused === true) {
+        return Effect.sync(() => respond(req.reply, failed(ApiErrors.requiredApiLevel())))
       }
       const handler = decision._tag === "Cluster"
         ? decision.run
@@ -458,8 +478,12 @@ const accountInfo = (
     max_bytes_required: limits.maxBytesRequired
   },
   ...(domain !== undefined ? { domain } : {}),
-  api: { total: stats.total, errors: stats.errors }
+  api: apiSection(stats)
 })
+
+/** INFO's `api` (JetStreamAPIStats): 2.11 adds `level` to every reply (no omitempty), so it is gated. */
+export const apiSection = (stats: ApiStats, at211: boolean = AT_LEVEL_211): Record<string, number> =>
+  at211 ? { level: API_LEVEL, total: stats.total, errors: stats.errors } : { total: stats.total, errors: stats.errors }
 
 /**
  * 2.10 JetStreamTier `reserved_memory`/`reserved_storage`: the streams' `max_bytes` by storage.

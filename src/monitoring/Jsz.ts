@@ -7,7 +7,7 @@
  * name (nats-server sorts only when paging; its map order is random otherwise).
  */
 import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
-import type { AccountJetStream } from "../jetstream/AccountJetStream.ts"
+import { type AccountJetStream, apiSection } from "../jetstream/AccountJetStream.ts"
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
 import type { JetStreamShape } from "../jetstream/JetStream.ts"
@@ -104,7 +104,7 @@ export const jetStreamStats = (js: JetStreamShape, used: JetStreamUsage = usage(
     reserved_storage: 0,
     accounts: accounts.length,
     ha_assets: ha,
-    api: { total, errors }
+    api: apiSection({ total, errors })
   }
 }
 
@@ -171,7 +171,7 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
       reserved_storage: 0,
       accounts: 0,
       ha_assets: 0,
-      api: { total: 0, errors: 0 },
+      api: apiSection({ total: 0, errors: 0 }),
       streams: 0,
       consumers: 0,
       messages: 0,
@@ -245,7 +245,7 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
     reserved_storage: u64(js.limits?.maxStore),
     accounts: 0,
     ha_assets: haAssets(js),
-    api: { total: js.stats.total, errors: js.stats.errors }
+    api: apiSection(js.stats)
   }
   if (!opts.streams) return detail
   const streams = js.registry.all().map((s) => {

@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms) and 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 164)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 164)
+    assert.strictEqual(names.length, 167)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 167)
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },
@@ -24,6 +24,17 @@ describe("ApiErrors", () => {
       err_code: 10167,
       description: "too many requests"
     })
+    // 2.11's pedantic error and the 2.12 request checks we implement (errors.json, verbatim).
+    assert.deepStrictEqual(
+      [ApiErrors.pedantic("x"), ApiErrors.requiredApiLevel(), ApiErrors.streamExpectedLastSeqPerSubjectInvalid()].map((
+        e
+      ) => e.toJSON()),
+      [
+        { code: 400, err_code: 10157, description: "pedantic mode: x" },
+        { code: 412, err_code: 10185, description: "JetStream minimum api level required" },
+        { code: 400, err_code: 10193, description: "missing sequence for expected last sequence per subject" }
+      ]
+    )
     assert.deepStrictEqual(
       [
         ApiErrorCodes.consumerDuplicateFilterSubjects,

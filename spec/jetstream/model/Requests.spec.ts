@@ -61,11 +61,6 @@ describe("Requests: strict decoding of the small API bodies", () => {
     assert.deepStrictEqual(Requests.consumersRequest(b("{\"offset\":2}")), { offset: 2n })
     assert.strictEqual(Requests.emptyRequest(b(" {} ")), undefined)
     assert.deepStrictEqual(Requests.emptyRequest(b("null")), ApiErrors.notEmptyRequest())
-    assert.deepStrictEqual(Requests.directGetRequest(b("")), { status: "408 Empty Request" })
-    assert.deepStrictEqual(Requests.directGetRequest(b("{\"seq\":1,\"x\":1}")), { status: "408 Malformed Request" })
-    assert.deepStrictEqual(Requests.directGetRequest(b("{\"last_by_subj\":\"a\",\"next_by_subj\":\"b\"}")), {
-      status: "408 Bad Request"
-    })
   })
 })
 

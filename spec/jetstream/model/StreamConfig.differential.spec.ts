@@ -109,7 +109,8 @@ const cases: ReadonlyArray<Case> = [
     `{"name":"%","persist_mode":"async"}`,
     `stream configuration field "persist_mode" is not supported`
   ),
-  refused("pedantic refused", `{"name":"%","pedantic":true}`, `stream configuration field "pedantic" is not supported`),
+  // 2.11's pedantic: nothing here would be adjusted, so the config is 2.9.10's (which ignores the key).
+  create("pedantic with nothing to refuse", `{"name":"%","pedantic":true}`),
   create(
     "current fields at their zero values",
     `{"name":"%","compression":"none","consumer_limits":{},"subject_transform":null,"allow_msg_ttl":false,"subject_delete_marker_ttl":0,"allow_msg_counter":false,"allow_atomic":false,"allow_msg_schedules":false,"persist_mode":"default","allow_batched":false,"pedantic":false}`

@@ -5,7 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_211, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -27,6 +27,7 @@ import {
 import { pauseRequest, unpinRequest } from "../model/ConsumerControlRequests.ts"
 import { utcTime } from "../model/ConsumerPriority.ts"
 import * as Requests from "../model/Requests.ts"
+import { adoptRequiredLevel, replyConfig } from "../model/VersionMetadata.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
 
 /**
@@ -84,7 +85,7 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
     stream_name: c.stream.name,
     name: c.name,
     created: formatTime(c.created),
-    config: encodeConsumerConfig(c.config),
+    config: encodeConsumerConfig(replyConfig(c.config, AT_LEVEL_211)),
     delivered,
     ack_floor: ackFloor,
     num_ack_pending: st.numAckPending,
@@ -121,7 +122,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
     const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
-    const decoded = decodeConsumerCreate(body, subject, stream.config, limitsOf(ctx), scope)
+    const decoded = decodeConsumerCreate(body, subject, stream.config, limitsOf(ctx), scope, AT_LEVEL_211)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
@@ -140,7 +141,8 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (badDeadLetter !== undefined) return yield* ApiErrors.consumerCreate(badDeadLetter)
     if (existing !== undefined) {
       // Without an `action` (or with "update") an existing name is an update attempt.
-      if (sameConsumerConfig(existing.config, config)) return stampedInfo(ctx, existing)
+      const compared = AT_LEVEL_211 ? adoptRequiredLevel(config, existing.config) : config
+      if (sameConsumerConfig(existing.config, compared)) return stampedInfo(ctx, existing)
       const refused = checkUpdate(existing.config, config)
       if (refused !== undefined) return yield* refused
       yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))

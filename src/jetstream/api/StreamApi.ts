@@ -3,7 +3,7 @@
  * and answers with nats-server's response type and shape.
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_211, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { isValidSubject, toWire } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
@@ -17,6 +17,7 @@ import {
   subjectsOverlap
 } from "../model/StreamConfig.ts"
 import { sameConfig } from "../model/StreamConfigEncode.ts"
+import { adoptRequiredLevel } from "../model/VersionMetadata.ts"
 import { lookupMessage } from "../stream/DirectGet.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { storedMessage, streamHasSubject, streamInfo, subjectsPage } from "../stream/StreamInfo.ts"
@@ -61,7 +62,8 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),
-    ...(ctx.registry.replication !== undefined ? { clustered: true } : {})
+    ...(ctx.registry.replication !== undefined ? { clustered: true } : {}),
+    versioned: AT_LEVEL_211
   }
 }
 
@@ -110,7 +112,8 @@ export const createStream = (ctx: ApiContext, name: string, body: Uint8Array): A
     if (overLimit !== undefined) return yield* overLimit
     const existing = ctx.registry.get(config.name)
     if (existing !== undefined) {
-      if (!sameConfig(existing.config, config)) return yield* ApiErrors.streamNameExist()
+      const compared = AT_LEVEL_211 ? adoptRequiredLevel(config, existing.config) : config
+      if (!sameConfig(existing.config, compared)) return yield* ApiErrors.streamNameExist()
       // nats-server 2.9.10 reports did_create on an idempotent create too.
       return { ...createdInfo(ctx, existing), did_create: true }
     }

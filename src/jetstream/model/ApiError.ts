@@ -263,7 +263,12 @@ export const ApiErrors = {
   consumerPinnedTTLWithoutPriorityPolicyNone: (): ApiError =>
     make(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none"),
   messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
-  messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled")
+  messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled"),
+  // 2.11 `pedantic` requests; the API level header (2.12) and the expected-subject header's check (2.12).
+  pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
+  requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
+  streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
+    make(400, 10193, "missing sequence for expected last sequence per subject")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -433,7 +438,10 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerPriorityGroupWithPolicyNone: 10196,
   consumerPinnedTTLWithoutPriorityPolicyNone: 10197,
   messageTtlInvalid: 10165,
-  messageTtlDisabled: 10166
+  messageTtlDisabled: 10166,
+  pedantic: 10157,
+  requiredApiLevel: 10185,
+  streamExpectedLastSeqPerSubjectInvalid: 10193
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

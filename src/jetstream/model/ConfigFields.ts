@@ -151,7 +151,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
 }
 
 /** `StreamConfigRequest` adds the request-scoped `pedantic` flag (2.11) to the config's keys. */
-export const STREAM_REQUEST_FIELDS: FieldTable = { pedantic: unsupported(bool, "2.11") }
+export const STREAM_REQUEST_FIELDS: FieldTable = { pedantic: honoured }
 
 /** nats-server's current `ConsumerConfig`, in its struct order. */
 export const CONSUMER_CONFIG_FIELDS: FieldTable = {
@@ -198,7 +198,7 @@ export const CONSUMER_REQUEST_FIELDS: FieldTable = {
   stream_name: honoured,
   config: honoured,
   action: honoured,
-  pedantic: unsupported(bool, "2.11")
+  pedantic: honoured
 }
 
 /** The first strictness failures of a decode, in document order. */

@@ -73,9 +73,11 @@ import {
   metadataLength,
   subjectIsSubsetMatch
 } from "./Names.ts"
+import { pedanticError } from "./Pedantic.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
+import { consumerRequiredLevel, staticMetadata } from "./VersionMetadata.ts"
 
 // Decoding and the pull request body live in their own modules; re-exported for existing importers.
 
@@ -213,13 +215,23 @@ export const filterScope = (
 type Limits = ConsumerLimits
 
 /** nats-server `setConsumerConfigDefaults` (ephemeral inactive threshold is stamped later). */
-const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits): void => {
+const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits, pedantic = false): ApiError | undefined => {
   const pull = c.deliver_subject === ""
   const acks = c.ack_policy === "explicit" || c.ack_policy === "all"
   if (pull && c.max_waiting === 0n) c.max_waiting = BigInt(DEFAULT_MAX_WAITING)
   if (c.ack_wait === 0n && acks) c.ack_wait = BigInt(DEFAULT_ACK_WAIT)
   if (c.max_deliver === 0n) c.max_deliver = -1n
-  if (c.backoff !== null && c.backoff.length > 0) c.ack_wait = c.backoff[0]!
+  if (c.backoff !== null && c.backoff.length > 0) {
+    if (pedantic && c.ack_wait !== c.backoff[0]) return pedanticError("backoffAckWait")
+    c.ack_wait = c.backoff[0]!
+  }
+  const streamLimits = stream.consumer_limits
+  if (pedantic && c.max_ack_pending === 0n && (streamLimits?.max_ack_pending ?? 0) > 0) {
+    return pedanticError("maxAckPending")
+  }
+  if (pedantic && c.inactive_threshold === 0n && (streamLimits?.inactive_threshold ?? 0) > 0) {
+    return pedanticError("inactiveThreshold")
+  }
   // 2.10: the stream's consumer_limits are the defaults, for any ack policy (so an ack-none push
   // consumer on such a stream then fails the "max ack pending requires ack policy" check, as there).
   if (c.max_ack_pending === 0n) c.max_ack_pending = big(stream.consumer_limits?.max_ack_pending)
@@ -232,8 +244,12 @@ const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits): void
     }
     c.max_ack_pending = BigInt(pending)
   }
-  if (pull && c.max_batch === 0n && (limits.maxRequestBatch ?? 0) > 0) c.max_batch = BigInt(limits.maxRequestBatch!)
+  if (pull && c.max_batch === 0n && (limits.maxRequestBatch ?? 0) > 0) {
+    if (pedantic) return pedanticError("maxRequestBatch")
+    c.max_batch = BigInt(limits.maxRequestBatch!)
+  }
   priorityDefaults(c)
+  return undefined
 }
 
 const policyError = (err: string): ApiError => ApiErrors.consumerInvalidPolicy(err)
@@ -452,7 +468,8 @@ export const decodeConsumerCreate = (
   subject: string,
   stream: StreamConfig | undefined,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream?.subjects ?? []
+  scope: ReadonlyArray<string> = stream?.subjects ?? [],
+  versioned = false
 ): DecodeResult => {
   const req = unmarshalRequest(body)
   if (req === undefined) return fail(ApiErrors.invalidJSON())
@@ -506,11 +523,11 @@ export const decodeConsumerCreate = (
   // nats-server looks the stream up only after the checks of the request and its subject.
   if (stream === undefined) return fail(ApiErrors.streamNotFound())
 
-  applyDefaults(c, stream, limits)
-  const error = checkConfig(c, stream, limits, scope)
+  const error = applyDefaults(c, stream, limits, req.pedantic) ?? checkConfig(c, stream, limits, scope)
   if (error !== undefined) return fail(error)
   const sentThreshold = c.inactive_threshold
   if (c.durable_name === "" && c.inactive_threshold <= 0n) c.inactive_threshold = BigInt(DEFAULT_INACTIVE_THRESHOLD)
+  if (versioned) c.metadata = staticMetadata(c.metadata, consumerRequiredLevel(c))
   const config = toConsumerConfig(c)
   sentInactiveThreshold.set(config, num(sentThreshold))
   return {

@@ -202,6 +202,8 @@ export interface RawRequest {
   stream: string
   config: RawConfig
   action: ConsumerAction | undefined
+  /** Refuse instead of adjusting the config (Pedantic.ts). */
+  pedantic: boolean
   /**
    * The first key (top level or inside `config`) that is no field of nats-server's current
    * structs, and the first unsupported field set to a non-zero value (see ConfigFields.ts).
@@ -233,12 +235,21 @@ export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefi
 const unmarshalStrict = (body: Uint8Array | string): RawRequest | undefined =>
   unmarshalObject(
     body,
-    (): RawRequest => ({ stream: "", config: zeroConfig(), action: undefined, unknown: undefined, refused: undefined }),
+    (): RawRequest => ({
+      stream: "",
+      config: zeroConfig(),
+      action: undefined,
+      pedantic: false,
+      unknown: undefined,
+      refused: undefined
+    }),
     (req, o) => {
       const strict = noStrictness()
       strictFields(o, CONSUMER_REQUEST_FIELDS, strict, "", (k, v) => {
         if (k === "stream_name") {
           req.stream = decodeString(v, k) ?? req.stream
+        } else if (k === "pedantic") {
+          req.pedantic = decodeBool(v, k) ?? req.pedantic
         } else if (k === "action") {
           req.action = decodeEnum<ConsumerAction>(v, k, ["create", "update", ""])
         } else {

@@ -16,22 +16,29 @@ import {
   decodeBool,
   decodeInt,
   decodeString,
+  decodeStrings,
   foldKey,
   goQuote,
   INT64_MAX,
   INT64_MIN,
+  kindOf,
   ObjectLiteral,
   parseLiterals,
   TypeMismatch,
   UINT64_MAX
 } from "../codec/GoJson.ts"
+import { normalizeTime } from "../codec/GoTime.ts"
 import { decodeUtf8 } from "../codec/Json.ts"
 import { ApiError, ApiErrors } from "./ApiError.ts"
 
-/** The Go type of a request field. */
-type FieldType = "uint64" | "int" | "string" | "bool"
+/** The Go type of a request field (`time`: a `*time.Time`, decoded to Unix ns or undefined for nil). */
+type FieldType = "uint64" | "int" | "string" | "bool" | "strings" | "time"
 
-type FieldValue<T extends FieldType> = T extends "string" ? string : T extends "bool" ? boolean : bigint
+type FieldValue<T extends FieldType> = T extends "string" ? string
+  : T extends "bool" ? boolean
+  : T extends "strings" ? Array<string>
+  : T extends "time" ? bigint | undefined
+  : bigint
 
 type Decoded<F extends Record<string, FieldType>> = { -readonly [K in keyof F]: FieldValue<F[K]> }
 
@@ -45,10 +52,26 @@ export type DecodeFailure =
   | { readonly _tag: "Type" } // a value of the wrong type or range
   | { readonly _tag: "Unknown"; readonly key: string }
 
-const zeroOf = (t: FieldType): string | boolean | bigint => (t === "string" ? "" : t === "bool" ? false : 0n)
+type AnyValue = string | boolean | bigint | Array<string> | undefined
 
-const decodeField = (t: FieldType, v: unknown, key: string): string | boolean | bigint | undefined => {
+const zeroOf = (t: FieldType): AnyValue =>
+  t === "string" ? "" : t === "bool" ? false : t === "strings" ? [] : t === "time" ? undefined : 0n
+
+// Go's time.Time UnmarshalJSON: a quoted RFC 3339 timestamp; the zero time is a set (non-nil) value.
+const decodeTime = (v: unknown, key: string): bigint | undefined => {
+  if (v === null) return undefined
+  if (typeof v !== "string") throw new TypeMismatch(kindOf(v), key)
+  const t = normalizeTime(v)
+  if (t === undefined) throw new TypeMismatch("string", key)
+  return t.ns
+}
+
+const decodeField = (t: FieldType, v: unknown, key: string): AnyValue => {
   switch (t) {
+    case "strings":
+      return decodeStrings(v, key) ?? []
+    case "time":
+      return decodeTime(v, key)
     case "uint64":
       return decodeInt(v, key, 0n, UINT64_MAX)
     case "int":
@@ -84,7 +107,7 @@ export const decodeStruct = <const F extends Record<string, FieldType>>(
     }
     try {
       const d = decodeField(fields[name]!, v, name)
-      if (d !== undefined) value[name] = d
+      if (d !== undefined || fields[name] === "time") value[name] = d
     } catch (e) {
       if (!(e instanceof TypeMismatch)) throw e
       first ??= { _tag: "Type" }
@@ -183,20 +206,3 @@ export const consumersRequest = (body: Uint8Array): ConsumersRequest | ApiError 
 /** STREAM.DELETE, CONSUMER.INFO, CONSUMER.DELETE (and, deliberately, account INFO) take no body. */
 export const emptyRequest = (body: Uint8Array): ApiError | undefined =>
   isEmptyRequest(body) ? undefined : ApiErrors.notEmptyRequest()
-
-/**
- * DIRECT.GET's JSON form: the request or the 408 status text nats-server answers with
- * ("Empty Request" for no body or no target, "Malformed Request" for invalid JSON, "Bad Request"
- * for conflicting targets). An unknown key is "Malformed Request" (strict mode).
- */
-export const directGetRequest = (body: Uint8Array): MsgGetRequest | { readonly status: string } => {
-  if (body.length === 0) return { status: "408 Empty Request" }
-  const r = decodeStruct(body, MSG_GET)
-  if (!r.ok) return { status: "408 Malformed Request" }
-  const q = r.value
-  if (q.seq === 0n && q.last_by_subj === "" && q.next_by_subj === "") return { status: "408 Empty Request" }
-  if ((q.seq > 0n && q.last_by_subj !== "") || (q.last_by_subj !== "" && q.next_by_subj !== "")) {
-    return { status: "408 Bad Request" }
-  }
-  return q
-}

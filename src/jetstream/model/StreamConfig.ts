@@ -20,17 +20,18 @@
  * - `num_replicas > 1` on update is refused like on create (2.9.10 silently accepts it).
  * - `metadata`, `first_seq` and `consumer_limits` (nats-server 2.10) are honoured as 2.10 does: the
  *   128 KiB metadata limit, no `first_seq` on a mirror (10143); 2.9.10 drops them. Reserved
- *   `_nats.*` metadata keys are stored as sent (2.10 sets none; 2.11's are not built).
+ *   `_nats.*` metadata keys are stored as sent below the 2.11 level (VersionMetadata.ts from it).
  * - `subject_transform`, the mirror's and sources' `subject_transforms` and `compression` (2.10) are
  *   honoured and checked as 2.10+ checks them (10140, 10144-10147, 10150-10152, 10154-10156;
  *   sublist.go ValidateMapping), editable on update. The transform functions are 2.10's set (the
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`allow_msg_counter`, `persist_mode`, `pedantic`, ...) is
+ *   implement (`allow_msg_counter`, `persist_mode`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
- *   without `pedantic` (MessageTtlConfig.ts); TTLs cannot be turned off by an update.
+ *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
+ *   where nats-server would adjust the config (Pedantic.ts).
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -51,9 +52,11 @@ import {
   metadataLength,
   subjectIsSubsetMatch
 } from "./Names.ts"
+import { pedanticError, type PedanticRule } from "./Pedantic.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
+import { staticMetadata, streamRequiredLevel } from "./VersionMetadata.ts"
 
 /** The normalized config as nats-server 2.9.10 reports it (plus 2.10's `metadata` / `first_seq`). */
 export interface StreamConfig {
@@ -178,6 +181,8 @@ export interface ServerStreamLimits {
   readonly republishEditable?: boolean
   /** JetStream cluster mode: `num_replicas` up to MAX_REPLICAS is served (a single server refuses > 1). */
   readonly clustered?: boolean
+  /** 2.11: store `_nats.req.level` and drop the reply-only keys (VersionMetadata.ts; by the advertised level). */
+  readonly versioned?: boolean
 }
 
 export type DecodeResult =
@@ -267,6 +272,8 @@ const invalid = (detail: string): { ok: false; error: ApiError } => ({
   error: ApiErrors.streamInvalidConfig(detail)
 })
 
+const pedantic = (rule: PedanticRule): { ok: false; error: ApiError } => ({ ok: false, error: pedanticError(rule) })
+
 const MIN_WINDOW = 100_000_000n // 100ms
 const DEFAULT_WINDOW = BigInt(DEFAULT_DUPLICATE_WINDOW)
 
@@ -297,6 +304,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   // The default window follows max_age when that is shorter (even when max_age is negative, which
   // then fails the negative-window check below, as in nats-server).
   if (cfg.duplicate_window === 0n && cfg.mirror === undefined) {
+    if (cfg.pedantic && cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW) return pedantic("duplicatesOverMaxAge")
     cfg.duplicate_window = cfg.max_age !== 0n && cfg.max_age < DEFAULT_WINDOW ? cfg.max_age : DEFAULT_WINDOW
   }
   if (cfg.max_age > 0n && cfg.max_age < MIN_WINDOW) return invalid("max age needs to be >= 100ms")
@@ -341,6 +349,9 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
       return invalid("stream mirror external (another account or domain) is not supported")
     }
     // Direct gets follow the origin's setting.
+    if (origin !== undefined && cfg.pedantic && cfg.mirror_direct !== origin.allow_direct) {
+      return pedantic("mirrorDirect")
+    }
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
   const streamSubs: Array<string> = []
@@ -445,6 +456,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
 
   if (cfg.republish !== undefined) {
+    if (cfg.pedantic && cfg.republish.src === "") return pedantic("republishSource")
     // Empty means all, and the stored config says so.
     const republish = { ...cfg.republish, src: cfg.republish.src === "" ? ">" : cfg.republish.src }
     // 2.10: `>` to `>` would loop, unless the transform renames the stream's only subject: then it
@@ -452,6 +464,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     const implicit = republish.src === ">" && republish.dest === ">" && st !== undefined && own.length === 1 &&
       st.src === own[0]
     if (implicit) {
+      if (cfg.pedantic) return pedantic("implicitRepublish")
       republish.src = st.dest
       republish.dest = st.dest
     }
@@ -635,6 +648,7 @@ export const decodeStreamCreate = (
   const limit = checkServerBytes(cfg.storage, cfg.max_bytes < 0n ? 1n : cfg.max_bytes, limits)
   if (limit !== undefined) return fail(limit)
   if (cfg.template_owner !== "") return fail(ApiErrors.streamCreate("stream not owned by template"))
+  if (limits.versioned === true) cfg.metadata = staticMetadata(cfg.metadata, streamRequiredLevel(cfg))
   return { ok: true, config: toStreamConfig(cfg) }
 }
 
@@ -720,6 +734,7 @@ export const decodeStreamUpdate = (
   const growth = cfg.max_bytes - toBig(current.max_bytes)
   const limit = checkServerBytes(cfg.storage, growth > 0n ? growth : 0n, limits)
   if (limit !== undefined) return fail(limit)
+  if (limits.versioned === true) cfg.metadata = staticMetadata(cfg.metadata, streamRequiredLevel(cfg))
   return { ok: true, config: toStreamConfig(cfg) }
 }
 

@@ -96,6 +96,8 @@ export interface RawConfig {
   allow_msg_ttl: boolean
   /** 2.11 (ADR-43): ns; > 0 places a marker when max_age or a TTL removes a subject's last message. */
   subject_delete_marker_ttl: bigint
+  /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
+  pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
   unknown: string | undefined
   /** The first unsupported field set to a non-zero value (ConfigFields.ts). */
@@ -137,6 +139,7 @@ const zeroConfig = (): RawConfig => ({
   consumer_limits: { inactive_threshold: 0n, max_ack_pending: 0n },
   allow_msg_ttl: false,
   subject_delete_marker_ttl: 0n,
+  pedantic: false,
   unknown: undefined,
   refused: undefined
 })
@@ -387,7 +390,10 @@ const BODY_FIELDS = { ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS }
 export const unmarshal = (body: Uint8Array | string): RawConfig | undefined =>
   unmarshalObject(body, zeroConfig, (cfg, o) => {
     const strict = noStrictness()
-    strictFields(o, BODY_FIELDS, strict, "", (field, v) => applyField(cfg, strict, field as ConfigField, v))
+    strictFields(o, BODY_FIELDS, strict, "", (field, v) => {
+      if (field === "pedantic") cfg.pedantic = decodeBool(v, field) ?? cfg.pedantic
+      else applyField(cfg, strict, field as ConfigField, v)
+    })
     cfg.unknown = strict.unknown
     cfg.refused = strict.refused
   })

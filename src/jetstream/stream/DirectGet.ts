@@ -2,43 +2,35 @@
  * Direct get (`$JS.API.DIRECT.GET.<stream>[.<subject>]`): answered inline from the router callback,
  * without the stream's mailbox, because it only reads the log. Replies are the stored message with
  * `Nats-Stream` / `Nats-Subject` / `Nats-Sequence` / `Nats-Time-Stamp` headers, or a 404/408 status,
- * byte-compatible with nats-server 2.9.10.
+ * byte-compatible with nats-server 2.9.10; 2.11's batch forms are in DirectBatch.ts.
  */
 import { Buffer } from "node:buffer"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { MessageLog, StoredMessage } from "../../store/MessageLog.ts"
 import { toWire } from "../../subject/Subject.ts"
-import { formatTime } from "../codec/Json.ts"
-import { directGetRequest, type MsgGetRequest, seqNumber } from "../model/Requests.ts"
+import { refusesApiLevel } from "../model/ApiLevel.ts"
+import { directGetBySubjectRequest, type DirectGetDecoded, directGetRequest } from "../model/DirectGetRequest.ts"
+import { type MsgGetRequest, seqNumber } from "../model/Requests.ts"
+import { answerDirectGet, type DirectGetSource, messageReply } from "./DirectBatch.ts"
+
+export type { DirectGetSource } from "./DirectBatch.ts"
 
 const status = (text: string) => Buffer.from(`NATS/1.0 ${text}\r\n\r\n`, "latin1")
-const NOT_FOUND = status("404 Message Not Found")
-const BAD_REQUEST = status("408 Bad Request")
+const LEVEL_REFUSED = status("412 Required Api Level")
+
+/** nats-server's default max_pending, the batch byte limit when the stream is not told the server's. */
+const DEFAULT_MAX_PENDING = 64 * 1024 * 1024
 
 const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8Array) => {
   const msg = data === undefined || data.length === 0 ? hdr : Buffer.concat([hdr, data])
   client.publish(to, undefined, hdr.length, msg)
 }
 
-/** What direct get reads of its stream (the actor, seen structurally: the actor owns this module). */
-export interface DirectGetSource {
-  readonly name: string
-  readonly store: MessageLog
-}
-
-export const directReply = (actor: DirectGetSource, m: StoredMessage): { hdr: Uint8Array; data: Uint8Array } => {
-  const lines =
-    `Nats-Stream: ${actor.name}\r\nNats-Subject: ${m.subject}\r\nNats-Sequence: ${m.seq}\r\nNats-Time-Stamp: ${
-      formatTime(m.ts)
-    }\r\n\r\n`
-  if (m.hdr === undefined || m.hdr.length <= 2) {
-    return { hdr: Buffer.from(`NATS/1.0\r\n${lines}`, "latin1"), data: m.data }
-  }
-  // Keep the stored headers and append ours before the terminating blank line.
-  const stored = Buffer.from(m.hdr.buffer, m.hdr.byteOffset, m.hdr.length - 2)
-  return { hdr: Buffer.concat([stored, Buffer.from(lines, "latin1")]), data: m.data }
-}
+export const directReply = (
+  actor: { readonly name: string },
+  m: StoredMessage
+): { hdr: Uint8Array; data: Uint8Array } => messageReply(actor.name, m)
 
 /**
  * Subscribes the stream's direct get subjects; returns the subscriptions to remove later. A mirror
@@ -48,30 +40,24 @@ export const directReply = (actor: DirectGetSource, m: StoredMessage): { hdr: Ui
 export const subscribeDirectGet = (
   actor: DirectGetSource,
   client: InternalClient,
-  forStream: string = actor.name
+  forStream: string = actor.name,
+  maxPending: number = DEFAULT_MAX_PENDING
 ): Array<Subscription> => {
   const base = `$JS.API.DIRECT.GET.${forStream}`
+  const answer = (to: string, hdrLen: number, msg: Uint8Array, decode: (body: Uint8Array) => DirectGetDecoded) => {
+    if (hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))) return reply(client, to, LEVEL_REFUSED)
+    const req = decode(hdrLen > 0 ? msg.subarray(hdrLen) : msg)
+    if ("status" in req) return reply(client, to, status(req.status))
+    for (const r of answerDirectGet(actor, req, maxPending)) reply(client, to, r.hdr, r.data)
+  }
   const subs: Array<Subscription | undefined> = [
     client.subscribe(base, (_s, to, hdrLen, msg) => {
-      if (to === undefined) return
-      const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
-      const req = directGetRequest(body)
-      if ("status" in req) return reply(client, to, status(req.status))
-      const m = lookupMessage(actor, req)
-      if (m === undefined) return reply(client, to, NOT_FOUND)
-      const r = directReply(actor, m)
-      reply(client, to, r.hdr, r.data)
+      if (to !== undefined) answer(to, hdrLen, msg, directGetRequest)
     }, "_sys_"),
     client.subscribe(`${base}.>`, (subject, to, hdrLen, msg) => {
-      if (to === undefined) return
-      const body = hdrLen > 0 ? msg.subarray(hdrLen) : msg
-      if (body.length !== 0) return reply(client, to, BAD_REQUEST)
-      const key = subject.slice(base.length + 1)
-      if (key === "") return reply(client, to, BAD_REQUEST)
-      const m = actor.store.lastBySubject(key)
-      if (m === undefined) return reply(client, to, NOT_FOUND)
-      const r = directReply(actor, m)
-      reply(client, to, r.hdr, r.data)
+      if (to !== undefined) {
+        answer(to, hdrLen, msg, (body) => directGetBySubjectRequest(body, subject.slice(base.length + 1)))
+      }
     }, "_sys_")
   ]
   return subs.filter((s): s is Subscription => s !== undefined)

@@ -88,6 +88,8 @@ export interface StreamContext {
   readonly nowMs?: () => number
   /** `jetstream { max_buffered_msgs, max_buffered_size }` (IngestLimit.ts); absent = nats-server 2.11's defaults. */
   readonly ingestLimits?: IngestLimits
+  /** The server's max_pending: a batched direct get's byte limit when the request sets none. */
+  readonly maxPending?: number
 }
 
 export class StreamActor {
@@ -236,7 +238,7 @@ export class StreamActor {
   /** `mirror_direct`: once the mirror has (nearly) caught up it answers direct gets for its origin too. */
   mirrorCaughtUp(): void {
     if (this.mirrorDirectSubs !== undefined || this.config.mirror === undefined || !this.config.mirror_direct) return
-    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name)
+    this.mirrorDirectSubs = subscribeDirectGet(this, this.ctx.client, this.config.mirror.name, this.ctx.maxPending)
     this.subs.push(...this.mirrorDirectSubs)
   }
   private mirrorDirectSubs: Array<Subscription> | undefined
@@ -293,7 +295,9 @@ export class StreamActor {
       if (sub !== undefined) sub.takesTrace = true
       if (sub !== undefined) this.subs.push(sub)
     }
-    if (this.config.allow_direct) this.subs.push(...subscribeDirectGet(this, this.ctx.client))
+    if (this.config.allow_direct) {
+      this.subs.push(...subscribeDirectGet(this, this.ctx.client, this.name, this.ctx.maxPending))
+    }
   }
 
   private unsubscribe(): void {
@@ -545,9 +549,14 @@ export class StreamActor {
         }
       }
       const lastSubjSeq = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence")
+      // 2.11: the subject (wildcards allowed) whose last sequence is checked, instead of the message's.
+      const seqSubject = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence-Subject") ?? ""
+      if (lastSubjSeq === undefined && seqSubject !== "") {
+        return this.queueError(reply, ApiErrors.streamExpectedLastSeqPerSubjectInvalid())
+      }
       if (lastSubjSeq !== undefined) {
         const want = parseSeq(lastSubjSeq)
-        const have = this.store.lastBySubject(subject)?.seq ?? 0
+        const have = this.store.lastBySubject(seqSubject || subject)?.seq ?? 0
         if (want === undefined || want !== have) return this.queueError(reply, ApiErrors.streamWrongLastSequence(have))
       }
       const lastSeq = headerValue(hdr, "Nats-Expected-Last-Sequence")

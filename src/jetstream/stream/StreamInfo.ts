@@ -8,6 +8,7 @@ import type { StoredMessage } from "../../store/MessageLog.ts"
 import { fromWire, overlaps } from "../../subject/Subject.ts"
 import { formatTime } from "../codec/Json.ts"
 import { encodeStreamConfig } from "../model/StreamConfigEncode.ts"
+import { replyConfig } from "../model/VersionMetadata.ts"
 import type { StreamActor } from "./StreamActor.ts"
 
 export interface StateOptions {
@@ -74,7 +75,7 @@ export const subjectsPage = (actor: StreamActor, filter: string, offset: number)
 }
 
 export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Record<string, unknown> => ({
-  config: encodeStreamConfig(actor.config, AT_LEVEL_210, AT_LEVEL_211),
+  config: encodeStreamConfig(replyConfig(actor.config, AT_LEVEL_211), AT_LEVEL_210, AT_LEVEL_211),
   created: formatTime(actor.created),
   state: streamState(actor, options),
   ...(actor.mirror !== undefined ? { mirror: actor.mirror.info(Date.now()) } : {}),
