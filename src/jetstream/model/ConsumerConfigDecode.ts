@@ -224,6 +224,7 @@ export const unmarshalRequest = (body: Uint8Array | string): RawRequest | undefi
       stream: "",
       config: zeroConfig(),
       action: undefined,
+      pedantic: false,
       unknown: undefined,
       refused: undefined
     }
