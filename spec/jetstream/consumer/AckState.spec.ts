@@ -122,4 +122,19 @@ describe("AckState", () => {
     s.ack(3, 3, 0)
     expect(s.ackFloor()).toEqual({ consumer_seq: 4, stream_seq: 4 })
   })
+
+  it("a redelivered message at the floor still moves it when acked (its first delivery's sequence counts)", () => {
+    const s = new AckState(1)
+    for (let i = 1; i <= 3; i++) s.onDeliver(i, 0, 1000, true)
+    // Redelivery of 1 gets consumer sequence 4; nats-server keeps 1 as its pending sequence.
+    expect(s.onDeliver(1, 0, 1000, true)).toMatchObject({ dseq: 4, first: 1, count: 2 })
+    s.ack(2, 2, 0)
+    expect(s.ackFloor()).toEqual({ consumer_seq: 0, stream_seq: 0 })
+    s.ack(1, 4, 0)
+    expect(s.ackFloor()).toEqual({ consumer_seq: 2, stream_seq: 2 })
+    // Through a snapshot too.
+    const back = AckState.fromJson(JSON.parse(JSON.stringify(s.toJson())))
+    back.ack(3, 3, 0)
+    expect(back.ackFloor()).toEqual({ consumer_seq: 4, stream_seq: 3 })
+  })
 })

@@ -13,6 +13,11 @@ import { Schema } from "effect"
 export interface PendingEntry {
   /** Consumer sequence of the latest delivery of this message. */
   dseq: number
+  /**
+   * Consumer sequence of its first delivery: what the ack floor is measured in (nats-server keeps
+   * a pending message's original sequence on redelivery, so acking it moves the floor past it).
+   */
+  first: number
   /** Deliveries so far. */
   count: number
   /** When the current delivery times out (ms, from the actor's clock). */
@@ -58,11 +63,11 @@ export class AckState {
       // Ack none: every delivery is its own acknowledgement.
       this.floorD = dseq
       this.floorS = sseq
-      return { dseq, count: 1, deadline: Infinity }
+      return { dseq, first: dseq, count: 1, deadline: Infinity }
     }
     let p = this.pending.get(sseq)
     if (p === undefined) {
-      p = { dseq, count: 1, deadline: nowMs + ackWaitMs }
+      p = { dseq, first: dseq, count: 1, deadline: nowMs + ackWaitMs }
       this.pending.set(sseq, p)
     } else {
       p.dseq = dseq
@@ -95,7 +100,7 @@ export class AckState {
     let d = dseq
     if (p !== undefined) {
       this.pending.delete(sseq)
-      d = p.dseq
+      d = p.first
     }
     if (this.pending.size === 0) {
       this.floorD = this.delivered
@@ -106,7 +111,7 @@ export class AckState {
       for (let ss = sseq + 1; ss < this.nextSeq; ss++) {
         const q = this.pending.get(ss)
         if (q !== undefined) {
-          this.floorD = q.dseq - 1
+          this.floorD = q.first - 1
           this.floorS = ss - 1
           break
         }
@@ -189,7 +194,7 @@ export class AckState {
       delivered: this.delivered,
       lastDeliveredStreamSeq: this.lastDeliveredStreamSeq,
       floor: [this.floorD, this.floorS],
-      pending: [...this.pending].map(([s, p]) => [s, p.dseq, p.count] as const),
+      pending: [...this.pending].map(([s, p]) => [s, p.first, p.count] as const),
       redelivered: [...this.redelivered]
     }
   }
@@ -201,7 +206,7 @@ export class AckState {
     s.lastDeliveredStreamSeq = j.lastDeliveredStreamSeq
     s.floorD = j.floor[0]
     s.floorS = j.floor[1]
-    for (const [seq, dseq, count] of j.pending) s.pending.set(seq, { dseq, count, deadline: 0 })
+    for (const [seq, first, count] of j.pending) s.pending.set(seq, { dseq: first, first, count, deadline: 0 })
     for (const [seq, n] of j.redelivered) s.redelivered.set(seq, n)
     return s
   }
