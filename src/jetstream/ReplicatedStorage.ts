@@ -24,6 +24,11 @@ export interface ReplicatedStorage {
    * a new owner would bring it back.
    */
   readonly consumerRemoved: (stream: string, consumer: string) => Effect.Effect<void>
+  /**
+   * Whether this node may hand out the stream's messages now: false once its lease may have
+   * expired unrenewed (frozen, cut off), so a former owner never delivers what its successor owns.
+   */
+  readonly mayServe: (stream: string) => boolean
 }
 
 /** Whether a stream's data lives in the cluster store (its replicas are the cluster store's). */

@@ -173,7 +173,10 @@ export class StreamRegistry {
         inactive: (c) => {
           deps.log.debug(`JetStream removing inactive consumer '${stream} > ${c.name}'`)
           deps.run(this.deleteConsumer(stream, c.name))
-        }
+        },
+        ...(isReplicated(entry.actor.config) && this.replication !== undefined
+          ? { mayDeliver: ((r) => () => r.mayServe(stream))(this.replication) }
+          : {})
       }
       // Progress is journaled for consumers on file streams unless they asked for memory state; on
       // replicated streams, for durables, in the cluster store (a new owner resumes from it).

@@ -43,6 +43,12 @@ export interface ClusterView {
   storeDownSince: number | undefined
   /** Terms of the stream leases this node holds, by key. */
   readonly terms: Map<string, bigint>
+  /**
+   * Until when (Date.now()) each held stream lease is surely still this node's: its last
+   * acquisition or renewal was sent before this minus LEASE_MS. Deliveries stop past it, so a node
+   * frozen or cut off longer than a lease hands out nothing its successor may have taken over.
+   */
+  readonly leaseUntil: Map<string, number>
   readonly accounts: Map<string, LocalAccount>
   /** Runs cluster work (hints, creates) supervised by the cluster's scope. */
   readonly fork: (effect: Effect.Effect<unknown>) => void
@@ -69,6 +75,13 @@ export const nodeAlive = (v: ClusterView, name: string): boolean =>
 
 export const metaFence = (v: ClusterView): Fence | undefined =>
   v.metaTerm === undefined ? undefined : { asset: META_ASSET, owner: v.options.serverName, term: v.metaTerm }
+
+/** Whether this node may still act as the owner of `k`'s stream (its lease cannot have expired yet). */
+export const holdsLease = (v: ClusterView, k: string): boolean =>
+  v.terms.has(k) && Date.now() < (v.leaseUntil.get(k) ?? 0) - LEASE_MARGIN_MS
+
+/** Clock rates differ a little between this node and PostgreSQL: stop this much before the lease ends. */
+const LEASE_MARGIN_MS = 500
 
 export const streamFence = (v: ClusterView, account: string, name: string): Fence | undefined => {
   const term = v.terms.get(key(account, name))

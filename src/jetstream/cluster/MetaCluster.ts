@@ -24,6 +24,7 @@ import { type AccountGate, ClusterMode, type ClusterModeShape, type LocalAccount
 import { makeGate } from "./ClusterRequests.ts"
 import {
   type ClusterView,
+  holdsLease,
   isMetaLeader,
   key,
   LEASE_MS,
@@ -56,9 +57,19 @@ const make = (
       metaRenewedAt: 0,
       storeDownSince: undefined,
       terms: new Map(),
+      leaseUntil: new Map(),
       accounts: new Map(),
       fork: (e) => void runFork(e),
-      refresh: () => Effect.suspend(() => (busy ? Effect.sync(() => (again = true)) : tick()))
+      // One round at a time (the periodic one, hints, attach): two at once would take a stream twice.
+      refresh: () =>
+        Effect.suspend(() => {
+          if (busy) {
+            again = true
+            return Effect.void
+          }
+          busy = true
+          return tick()
+        })
     }
     const node = {
       serverName: options.serverName,
@@ -100,11 +111,13 @@ const make = (
               `JetStream cluster: stream ${row.account} > ${row.name} is assigned here but has no data here`
             )
           }
+          const asked = Date.now()
           const term = yield* store.acquire(streamAsset(row.account, row.name), options.serverName, LEASE_MS)
           if (term === undefined) {
             return warnOnce(`JetStream cluster: the lease of ${row.account} > ${row.name} is held elsewhere`)
           }
           view.terms.set(k, term)
+          view.leaseUntil.set(k, asked + LEASE_MS)
           log.info(`JetStream cluster: owning stream ${row.account} > ${row.name} (term ${term})`)
           return
         }
@@ -120,8 +133,12 @@ const make = (
         const body = new TextEncoder().encode(JSON.stringify(row.config))
         const asset = streamAsset(row.account, row.name)
         // A replicated stream's log is written under its lease from the first append: taken first.
+        const asked = Date.now()
         const early = row.replicas > 1 ? yield* store.acquire(asset, options.serverName, LEASE_MS) : undefined
-        if (early !== undefined) view.terms.set(k, early)
+        if (early !== undefined) {
+          view.terms.set(k, early)
+          view.leaseUntil.set(k, asked + LEASE_MS)
+        }
         const result = row.replicas > 1 && early === undefined
           ? {
             _tag: "Failure" as const,
@@ -156,6 +173,7 @@ const make = (
             return
           }
           view.terms.set(k, term!)
+          if (early === undefined) view.leaseUntil.set(k, Date.now() + LEASE_MS - TICK_MS)
           view.streams.set(k, { ...row, status: "ready", result: result.success })
         }
         yield* Effect.ignore(store.notify({ kind: "confirmed", account: row.account, stream: row.name }))
@@ -204,6 +222,16 @@ const make = (
           view.metaTerm = undefined
         }
       }
+      for (const h of held) {
+        if (h.key === "" || !renewed.has(h.asset) || view.terms.get(h.key) !== h.term) continue
+        const lapsed = !holdsLease(view, h.key)
+        view.leaseUntil.set(h.key, sent + LEASE_MS)
+        // A renewal that came late (the node was slow, nobody took the lease): deliveries resume.
+        if (lapsed) {
+          const [account, name] = h.key.split("\u0000") as [string, string]
+          for (const c of view.accounts.get(account)?.registry.consumersOf(name) ?? []) c.wake()
+        }
+      }
       // Only what was presented can be lost (a lease taken during the renewal is not in `held`).
       for (const h of held) {
         if (h.key !== "" && !renewed.has(h.asset) && view.terms.get(h.key) === h.term) {
@@ -229,7 +257,6 @@ const make = (
     /** Re-reads the meta leader, the nodes and the assignments, and acts on this node's. */
     const tick = (): Effect.Effect<void> =>
       logged(Effect.gen(function*() {
-        busy = true
         const lease = yield* store.lease(META_ASSET)
         view.metaLeader = lease?.live === true ? lease.owner : undefined
         view.nodes = yield* store.nodes(LEASE_MS)
@@ -268,15 +295,17 @@ const make = (
           busy = false
           if (!again) return Effect.void
           again = false
-          return tick()
+          return view.refresh()
         }))
       )
 
     // The first round before any account attaches: the node is registered and the view is filled.
     yield* renewTick
-    yield* tick()
+    yield* view.refresh()
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), renewTick)))
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), Effect.suspend(tick))))
+    yield* Effect.forkScoped(
+      Effect.forever(Effect.andThen(Effect.sleep(TICK_MS), Effect.suspend(() => view.refresh())))
+    )
     yield* store.listen(
       () => view.fork(view.refresh()),
       () => view.fork(view.refresh())

@@ -41,6 +41,7 @@ export const takeOver = (
     const k = key(row.account, row.name)
     const asset = streamAsset(row.account, row.name)
     const started = Date.now()
+    const asked = Date.now()
     const term = yield* store.acquire(asset, options.serverName, LEASE_MS)
     if (term === undefined) return
     // Moved away while the lease was being taken (a stepdown hands the lease over expired): give it back.
@@ -48,6 +49,7 @@ export const takeOver = (
       return yield* Effect.ignore(store.release({ asset, owner: options.serverName, term }))
     }
     view.terms.set(k, term)
+    view.leaseUntil.set(k, asked + LEASE_MS)
     const giveUp = (why: string) =>
       Effect.gen(function*() {
         log.error(`JetStream cluster: cannot take stream ${row.account} > ${row.name}: ${why}`)
@@ -86,6 +88,7 @@ export const letGo = (view: ClusterView, local: LocalAccount, name: string, why:
   Effect.gen(function*() {
     const actor = local.registry.get(name)
     view.terms.delete(key(local.account, name))
+    view.leaseUntil.delete(key(local.account, name))
     if (actor === undefined || !isReplicated(actor.config)) return
     yield* local.registry.unload(name)
     view.options.log.warn(`JetStream cluster: stopped serving stream ${local.account} > ${name}: ${why}`)

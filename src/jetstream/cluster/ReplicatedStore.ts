@@ -18,7 +18,7 @@ import { ReplicatedEventLog } from "../../store/ReplicatedEventLog.ts"
 import { ReplicatedLog } from "../../store/ReplicatedLog.ts"
 import * as StoreError from "../../store/StoreError.ts"
 import type { ReplicatedStorage } from "../ReplicatedStorage.ts"
-import { type ClusterView, streamFence } from "./ClusterView.ts"
+import { type ClusterView, holdsLease, key, streamFence } from "./ClusterView.ts"
 
 export interface ReplicatedOpen {
   /** The cluster store's URL (the writer's own connection). */
@@ -81,6 +81,7 @@ export const replicatedStorage = (view: ClusterView, account: string): Replicate
           ({ journal, writer }) =>
             Effect.ignore(journal.close()).pipe(Effect.andThen(Effect.promise(() => writer.end())))
         ).pipe(Effect.map(({ journal }) => journal))),
+    mayServe: (stream) => holdsLease(view, key(account, stream)),
     consumerRemoved: (stream, consumer) => {
       const fence = streamFence(view, account, stream)
       if (fence === undefined) return Effect.void

@@ -59,6 +59,8 @@ export interface ConsumerContext {
   readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
   /** Consumer idle past its inactive threshold (ephemerals always have one; durables when set, as 2.10). */
   readonly inactive: (consumer: ConsumerActor) => void
+  /** Cluster mode, replicated streams: false while this node may no longer hold the stream (deliver nothing). */
+  readonly mayDeliver?: () => boolean
 }
 
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
@@ -555,7 +557,7 @@ export class ConsumerActor {
   }
 
   private deliverPull(now: number): void {
-    const paused = this.pause.paused(now)
+    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
     while (!this.delivery.isHeld && !paused) {
       let req = this.waiting.head()
       if (req === undefined) break
@@ -641,7 +643,7 @@ export class ConsumerActor {
     if (!this.ctx.client.hasInterest(to)) return
     this.lastActivity = now
     const fc = this.config.flow_control === true
-    const paused = this.pause.paused(now)
+    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
     while ((!fc || this.flow.open) && !this.delivery.isHeld && !paused) {
       const next = this.peek()
       if (next === undefined) break
