@@ -40,6 +40,7 @@ import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
+import type { OriginLookup } from "./stream/StreamSource.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
 
 export interface ApiStats {
@@ -68,6 +69,8 @@ export interface AccountJetStreamDeps {
   readonly log: Logger
   /** Cluster mode: who answers which request (ClusterGate.ts); absent on a single server. */
   readonly cluster?: ClusterModeShape
+  /** Origins of mirrors and sources with `external` (JetStream resolves them across accounts). */
+  readonly external?: OriginLookup
 }
 
 export interface AccountJetStream {
@@ -150,6 +153,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       memoryStore,
       meta: deps.meta,
       journals: deps.journals,
+      ...(deps.external === undefined ? {} : { external: deps.external }),
       ctx: {
         client,
         log,
