@@ -4,10 +4,21 @@
  * configuration; both must give the same values, which are asserted too.
  */
 import { createHash } from "node:crypto"
-import { describe, expect, it } from "vitest"
-import { onBothServers } from "../../auth/AuthServers.ts"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it, onTestFinished } from "vitest"
+import { onBothServers, startBrokerWithConf } from "../../auth/AuthServers.ts"
 import { natsServerPath } from "../../support/Broker.ts"
-import { crossAccountConf, crossAccountScenarios as sc, EXT_MIRROR, EXT_SOURCE } from "./CrossAccountScenarios.ts"
+import {
+  contents,
+  crossAccountConf,
+  crossAccountScenarios as sc,
+  EXT_MIRROR,
+  EXT_SOURCE,
+  infoUntil,
+  withUser
+} from "./CrossAccountScenarios.ts"
 
 if (natsServerPath() === undefined) console.log("cross-account mirror differential skipped: nats-server is not on PATH")
 
@@ -81,6 +92,64 @@ describe("cross-account mirrors and sources", () => {
       wildDeliver: "400 10024 stream external delivery prefix A.> must not contain wildcards",
       sourceWildDeliver: "400 10024 stream external delivery prefix A.* must not contain wildcards"
     })
+  })
+})
+
+describe("cross-account mirrors and sources across a restart (ours)", () => {
+  it("file followers keep external in their stored config and resume without gaps or repeats", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "xacc-restart-"))
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+    const enc = new TextEncoder()
+    const publish = (url: string, from: number, to: number) =>
+      withUser(url, "a", async (nc) => {
+        for (let i = from; i <= to; i++) await nc.request(`orders.${i}`, enc.encode(`o${i}`))
+      })
+    const first = await startBrokerWithConf(crossAccountConf(dir))
+    try {
+      await withUser(first.url, "a", (_nc, jsm) => jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"] }))
+      await publish(first.url, 1, 3)
+      await withUser(first.url, "b", async (_nc, jsm) => {
+        await jsm.streams.add({ name: "M", mirror: { name: "ORDERS", external: EXT_MIRROR } })
+        await jsm.streams.add({ name: "S", subjects: ["s"], sources: [{ name: "ORDERS", external: EXT_SOURCE }] })
+        expect((await infoUntil(jsm, "M", (i) => i.state.messages === 3)).state.messages).toBe(3)
+        expect((await infoUntil(jsm, "S", (i) => i.state.messages === 3)).state.messages).toBe(3)
+      })
+    } finally {
+      await first.stop()
+    }
+    const second = await startBrokerWithConf(crossAccountConf(dir))
+    try {
+      await publish(second.url, 4, 5)
+      const r = await withUser(second.url, "b", async (_nc, jsm) => {
+        const m = await infoUntil(jsm, "M", (i) => i.state.last_seq === 5)
+        const s = await infoUntil(jsm, "S", (i) => i.state.messages === 5)
+        return {
+          mirror: m.config.mirror,
+          sources: s.config.sources,
+          mirrorInfo: {
+            name: m.mirror?.name,
+            external: (m.mirror as { external?: unknown } | undefined)?.external,
+            lag: m.mirror?.lag
+          },
+          m: await contents(jsm, "M"),
+          s: await contents(jsm, "S")
+        }
+      })
+      expect(r.mirror).toEqual({ name: "ORDERS", external: EXT_MIRROR })
+      expect(r.sources).toEqual([{ name: "ORDERS", external: EXT_SOURCE }])
+      expect(r.mirrorInfo).toEqual({ name: "ORDERS", external: EXT_MIRROR, lag: 0 })
+      expect(r.m).toEqual(
+        [1, 2, 3, 4, 5].map((i) => ({ seq: i, subject: `orders.${i}`, data: `o${i}`, source: undefined }))
+      )
+      expect(r.s).toEqual([1, 2, 3, 4, 5].map((i) => ({
+        seq: i,
+        subject: `orders.${i}`,
+        data: `o${i}`,
+        source: `ORDERS:${hashOf(HASH)} ${i}`
+      })))
+    } finally {
+      await second.stop()
+    }
   })
 })
 
