@@ -159,8 +159,8 @@ export interface SubjectTransformConfig {
 }
 
 /**
- * A source's identity among the stream's sources, as nats-server `composeIName` (without
- * `external`): the stream's name, and when it filters, its filters and destinations (`>` for an
+ * A source's identity among the stream's sources, as nats-server `composeIName`: the stream's
+ * index name (with `external`, the API prefix's hash after it), and when it filters, its filters and destinations (`>` for an
  * empty one; several joined by form feeds). One stream may be sourced twice with other filters.
  */
 export const sourceKey = (s: StreamSource): string => {
