@@ -81,19 +81,32 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       // A mirror or source through `external` reads the origin account's registry directly; the
       // rule of which account an API prefix reaches is the imports' (accounts/ExternalJetStream.ts).
       const byName = new Map<string, AccountJetStream.AccountJetStream>()
-      const externalFor = (importer: Importer): OriginLookup => (q) => {
-        if (q.external === undefined) return UNREACHABLE
-        const target = resolveExternal(importer, {
-          api: q.external.api,
-          deliver: q.external.deliver,
-          stream: q.name,
-          filter: q.filter,
-          kind: q.kind
-        })
+      const externalFor = (importer: Importer): OriginLookup => {
+        // Imports are fixed for the server's life and followers ask on every batch: resolve once per query.
+        const resolved = new Map<string, string | undefined>()
+        return (q) => {
+          if (q.external === undefined) return UNREACHABLE
+          const key = JSON.stringify([q.external.api, q.external.deliver, q.name, q.filter, q.kind])
+          if (!resolved.has(key)) {
+            resolved.set(
+              key,
+              resolveExternal(importer, {
+                api: q.external.api,
+                deliver: q.external.deliver,
+                stream: q.name,
+                filter: q.filter,
+                kind: q.kind
+              })
+            )
+          }
+          return reach(resolved.get(key), q.name)
+        }
+      }
+      const reach = (target: string | undefined, name: string) => {
         const js = target === undefined ? undefined : byName.get(target)
         // An account without JetStream answers no consumer create: nothing comes back.
         if (js === undefined || !js.enabled) return UNREACHABLE
-        return js.registry.get(q.name)
+        return js.registry.get(name)
       }
       for (const acc of accounts.all()) {
         const global = acc.name === GLOBAL_ACCOUNT
