@@ -73,6 +73,13 @@ describe("cross-account mirrors and sources", () => {
     })
   })
 
+  it("an API import without the delivery import takes nothing and shows no error", async () => {
+    expect(await both(sc.deliveriesNotImported)).toEqual({
+      mirror: { name: "GOODS", external: EXT_MIRROR, lag: 0 },
+      messages: 0
+    })
+  })
+
   it("$JS.<own domain>.API reaches nothing from the server itself (2.9.10 on one server)", async () => {
     const ext = { api: "$JS.HUB.API", deliver: "" }
     expect(await both(sc.ownDomain)).toEqual({

@@ -2,7 +2,7 @@
  * Mirrors and sources through `external`: account B follows account A's stream ORDERS through the
  * import of A's consumer API under `JS.A.API` and of A's delivery subjects `A.DELIVER.>` (as
  * nats-server's own cross-account tests configure it, flow control import included); account C has
- * no imports; the server's domain is HUB. Each scenario returns plain values, compared between
+ * no imports, D only the API one (its deliveries never come back); the server's domain is HUB. Each scenario returns plain values, compared between
  * nats-server 2.9.10 and us and asserted in the specs.
  */
 import { type JetStreamManager, jetstreamManager, type StreamInfo } from "@nats-io/jetstream"
@@ -30,6 +30,11 @@ accounts {
     ]
   }
   C: { users: [ { user: c, password: c } ], jetstream: enabled }
+  D: {
+    users: [ { user: d, password: d } ]
+    jetstream: enabled
+    imports: [ { service: { account: A, subject: "$JS.API.CONSUMER.>" }, to: "JS.A.API.CONSUMER.>" } ]
+  }
 }
 `
 
@@ -163,6 +168,24 @@ export const crossAccountScenarios = {
         sourceInfo: (s.sources ?? []).map((x) => followerInfo(x as never)),
         messages: [m.state.messages, s.state.messages]
       }
+    })
+  },
+
+  /**
+   * D reaches A's API but imports no deliveries: nothing arrives and no error shows (nats-server
+   * creates its consumer on A and retries; how long since it did is not compared).
+   */
+  deliveriesNotImported: async (url: string) => {
+    await withUser(url, "a", async (nc, jsm) => {
+      await jsm.streams.add({ name: "GOODS", subjects: ["goods.>"] })
+      await nc.request("goods.1", sc.encode("g1"))
+    })
+    return withUser(url, "d", async (_nc, jsm) => {
+      await jsm.streams.add({ name: "DM", mirror: { name: "GOODS", external: EXT_MIRROR } })
+      await sleep(2000)
+      const m = await jsm.streams.info("DM")
+      const { active: _active, ...rest } = m.mirror as unknown as Record<string, unknown>
+      return { mirror: rest, messages: m.state.messages }
     })
   },
 
