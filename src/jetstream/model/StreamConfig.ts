@@ -34,17 +34,16 @@
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
-import { createHash } from "node:crypto"
 import { compileTransform, validateMapping } from "../../subject/SubjectTransform.ts"
 import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
+import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
   byteLength,
   hasPathSeparator,
   isGoValidName,
-  isLiteralSubject,
   isSubsetMatchTokens,
   isValidSubject,
   MAX_DESCRIPTION_LEN,
@@ -130,27 +129,7 @@ export interface StreamSource {
   readonly subject_transforms?: ReadonlyArray<SubjectTransformConfig>
 }
 
-/** nats-server `ExternalStream`: the origin's API prefix and the prefix its deliveries come back on. */
-export interface ExternalStream {
-  readonly api: string
-  readonly deliver: string
-}
-
-/**
- * nats-server `setIndexName`: a source reached through `external` is told apart from a local
- * stream of its name by 8 characters of the API prefix's hash (also its `Nats-Stream-Source` name).
- */
-export const indexName = (s: { readonly name: string; readonly external?: ExternalStream | undefined }): string =>
-  s.external === undefined ? s.name : `${s.name}:${hash8(s.external.api)}`
-
-const HASH_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-/** nats-server `getHash`: the first 8 bytes of the SHA-256, each as one of 62 digits. */
-const hash8 = (text: string): string => {
-  const b = createHash("sha256").update(text, "utf8").digest()
-  let out = ""
-  for (let i = 0; i < 8; i++) out += HASH_DIGITS[b[i]! % 62]
-  return out
-}
+export { type ExternalStream, indexName } from "./ExternalStream.ts"
 
 /** nats-server `SubjectTransformConfig`: `src` empty means `>`, `dest` empty means no transform. */
 export interface SubjectTransformConfig {
@@ -399,7 +378,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
     if (src.external !== undefined) externals.push(src.external)
   }
-  const prefixes = checkExternalPrefixes(externals, streamSubs)
+  const prefixes = checkExternalPrefixes(externals, streamSubs, subjectsCollide)
   if (prefixes !== undefined) return { ok: false, error: prefixes }
   // A chain of sources and mirrors that comes back to this stream would feed itself.
   {
@@ -499,35 +478,6 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
   }
   return { ok: true, cfg }
-}
-
-/**
- * nats-server `checkStreamCfg` on the external prefixes, after the mirror and sources: each
- * delivery prefix literal and not catching an origin's subjects, then each API prefix literal and
- * apart from `$JS.API`.
- */
-const checkExternalPrefixes = (
-  externals: ReadonlyArray<{ readonly api: string; readonly deliver: string }>,
-  streamSubs: ReadonlyArray<string>
-): ApiError | undefined => {
-  const literal = (s: string) => isValidSubject(s) && isLiteralSubject(s)
-  for (const { deliver } of externals) {
-    if (deliver === "") continue
-    if (!literal(deliver)) return ApiErrors.streamInvalidExternalDeliverySubj(deliver)
-    for (const sub of streamSubs) {
-      if (subjectsCollide(sub, `${deliver}.${sub}`)) return ApiErrors.streamExternalDelPrefixOverlaps(deliver, sub)
-    }
-  }
-  for (const { api } of externals) {
-    if (api === "") continue
-    if (!literal(api)) {
-      return ApiErrors.streamInvalidConfig(
-        `stream external api prefix ${goQuote(api)} must be a valid subject without wildcards`
-      )
-    }
-    if (subjectsCollide(api, "$JS.API")) return ApiErrors.streamExternalApiOverlap(api, "$JS.API")
-  }
-  return undefined
 }
 
 /**
