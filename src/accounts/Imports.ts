@@ -26,7 +26,7 @@ import { streamTarget } from "./ImportRules.ts"
  * subject: nats-server `newTransform(from, transformTokenize(to))`, on the shared mapping engine.
  * Built once per import; a literal source always becomes the target as is.
  */
-const makeTransform = (from: string, to: string): (subject: string) => string => {
+export const makeTransform = (from: string, to: string): (subject: string) => string => {
   if (to === from) return (s) => s
   if (!from.split(".").some((t) => t === "*" || t === ">")) return () => to
   const compiled = compileTransform(from, tokenizeWildcards(to))

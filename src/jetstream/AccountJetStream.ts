@@ -48,6 +48,7 @@ import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
+import type { OriginLookup } from "./stream/StreamSource.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
 
 export interface ApiStats {
@@ -78,6 +79,8 @@ export interface AccountJetStreamDeps {
   readonly cluster?: ClusterModeShape
   /** Where `$JS.EVENT.ADVISORY.API.LIMIT_REACHED` goes (ApiQueueLimit.ts); absent = not published. */
   readonly systemRouter?: MessageRouter | undefined
+  /** Origins of mirrors and sources with `external` (JetStream resolves them across accounts). */
+  readonly external?: OriginLookup
 }
 
 export interface AccountJetStream {
@@ -170,6 +173,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       memoryStore,
       meta: deps.meta,
       journals: deps.journals,
+      ...(deps.external === undefined ? {} : { external: deps.external }),
       ctx: {
         client,
         log,

@@ -13,6 +13,7 @@ import { Context, Effect, Layer, Option } from "effect"
 import * as path from "node:path"
 import { Accounts } from "../accounts/Accounts.ts"
 import { GLOBAL_ACCOUNT, type JetStreamLimits, UNLIMITED } from "../accounts/AccountSettings.ts"
+import { type Importer, resolveExternal } from "../accounts/ExternalJetStream.ts"
 import { ServerConfig } from "../config/BrokerConfig.ts"
 import { BrokerClock } from "../core/BrokerClock.ts"
 import { Log } from "../log/Log.ts"
@@ -26,7 +27,10 @@ import { isSubsetOf } from "../subject/Subject.ts"
 import * as AccountJetStream from "./AccountJetStream.ts"
 import { ClusterMode, type ClusterModeShape } from "./cluster/ClusterGate.ts"
 import { StoreLimits } from "./StoreLimits.ts"
+import type { OriginLookup, OriginUnreachable } from "./stream/StreamSource.ts"
 import type { StreamRegistry } from "./StreamRegistry.ts"
+
+const UNREACHABLE: OriginUnreachable = { _tag: "OriginUnreachable", error: undefined }
 
 export type { ApiStats } from "./AccountJetStream.ts"
 
@@ -74,6 +78,36 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
       log.info("Starting JetStream")
       log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
       const out: Array<AccountJetStream.AccountJetStream> = []
+      // A mirror or source through `external` reads the origin account's registry directly; the
+      // rule of which account an API prefix reaches is the imports' (accounts/ExternalJetStream.ts).
+      const byName = new Map<string, AccountJetStream.AccountJetStream>()
+      const externalFor = (importer: Importer): OriginLookup => {
+        // Imports are fixed for the server's life and followers ask on every batch: resolve once per query.
+        const resolved = new Map<string, string | undefined>()
+        return (q) => {
+          if (q.external === undefined) return UNREACHABLE
+          const key = JSON.stringify([q.external.api, q.external.deliver, q.name, q.filter, q.kind])
+          if (!resolved.has(key)) {
+            resolved.set(
+              key,
+              resolveExternal(importer, {
+                api: q.external.api,
+                deliver: q.external.deliver,
+                stream: q.name,
+                filter: q.filter,
+                kind: q.kind
+              })
+            )
+          }
+          return reach(resolved.get(key), q.name)
+        }
+      }
+      const reach = (target: string | undefined, name: string) => {
+        const js = target === undefined ? undefined : byName.get(target)
+        // An account without JetStream answers no consumer create: nothing comes back.
+        if (js === undefined || !js.enabled) return UNREACHABLE
+        return js.registry.get(name)
+      }
       for (const acc of accounts.all()) {
         const global = acc.name === GLOBAL_ACCOUNT
         // The system account never has JetStream (nats-server refuses it at start).
@@ -124,9 +158,11 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             clock,
             log,
             systemRouter: accounts.system?.router,
+            external: externalFor({ name: acc.name, imports: acc.settings.imports }),
             ...(cluster === undefined ? {} : { cluster })
           })
         )
+        byName.set(acc.name, out[out.length - 1]!)
       }
       const g = out[0]!
       return { registry: g.registry, stats: g.stats, storeDir, accounts: out, cluster }

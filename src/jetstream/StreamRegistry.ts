@@ -18,6 +18,9 @@ import type { ConsumerConfig } from "./model/ConsumerConfig.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import { isReplicated, type ReplicatedStorage } from "./ReplicatedStorage.ts"
 import { storeErrorText, StreamActor, type StreamContext } from "./stream/StreamActor.ts"
+import type { OriginLookup, OriginUnreachable } from "./stream/StreamSource.ts"
+
+const UNREACHABLE: OriginUnreachable = { _tag: "OriginUnreachable", error: undefined }
 
 interface Entry {
   readonly actor: StreamActor
@@ -37,6 +40,11 @@ export interface RegistryDeps {
   readonly log: Logger
   readonly nowMs: () => number
   readonly schedule: (ms: number, f: () => void) => () => void
+  /**
+   * Origins reached through a mirror's or source's `external` (another account's registry, this
+   * one for its own domain); given by JetStream, which knows every account. None: unreachable.
+   */
+  readonly external?: OriginLookup
   /** Runs background work (inactive consumer removal) supervised by the JetStream scope. */
   readonly run: (effect: Effect.Effect<unknown>) => void
 }
@@ -101,7 +109,9 @@ export class StreamRegistry {
           ...(config.compression === "s2" ? { compress: true } : {})
         })
         // Mirrors find their origin among the registry's streams, whenever it exists.
-        const ctx: StreamContext = { ...deps.ctx, lookup: (n) => registry.get(n), nowMs: deps.nowMs }
+        const lookup: OriginLookup = (q) =>
+          q.external === undefined ? registry.get(q.name) : deps.external?.(q) ?? UNREACHABLE
+        const ctx: StreamContext = { ...deps.ctx, lookup, nowMs: deps.nowMs }
         return yield* StreamActor.make(config, created, log, ctx)
       }).pipe(Scope.provide(scope))
       const actor = yield* started.pipe(

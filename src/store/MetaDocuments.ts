@@ -19,6 +19,7 @@ const Source = Schema.Struct({
   opt_start_seq: opt(Int),
   opt_start_time: opt(Schema.String),
   filter_subject: opt(Schema.String),
+  external: opt(Schema.Struct({ api: Schema.String, deliver: Schema.String })),
   subject_transforms: opt(Schema.Array(Schema.Struct({ src: Schema.String, dest: Schema.String })))
 })
 

@@ -276,11 +276,11 @@ describe("decodeStreamCreate: defaults and limits", () => {
       invalidConfig("storage type \"any\" is not supported")
     )
   })
-  it("external mirrors and null sources are refused; mirror, sources and republish are validated", () => {
+  it("null sources are refused; mirror (external included), sources and republish are validated", () => {
     assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":{\"name\":\"O\"}}").mirror, { name: "O" })
     assert.deepStrictEqual(
-      createError("{\"name\":\"S\",\"mirror\":{\"name\":\"O\",\"external\":{\"api\":\"$JS.D.API\"}}}"),
-      invalidConfig("stream mirror external (another account or domain) is not supported")
+      created("{\"name\":\"S\",\"mirror\":{\"name\":\"O\",\"external\":{\"api\":\"$JS.D.API\"}}}").mirror,
+      { name: "O", external: { api: "$JS.D.API", deliver: "" } }
     )
     assert.deepStrictEqual(created("{\"name\":\"S\",\"sources\":[{\"name\":\"O\"}]}").sources, [{ name: "O" }])
     assert.deepStrictEqual(
@@ -296,6 +296,48 @@ describe("decodeStreamCreate: defaults and limits", () => {
       invalidConfig("stream configuration for republish not valid")
     )
     assert.deepStrictEqual(created("{\"name\":\"S\",\"mirror\":null,\"sources\":[],\"republish\":null}"), DEFAULTS)
+  })
+  it("external prefixes: delivery literal and apart from the origins' subjects, API apart from $JS.API", () => {
+    const origin = { ...defaultStreamConfig("O"), subjects: ["foo.>"] }
+    const limits: ServerStreamLimits = { stream: (n) => (n === "O" ? origin : undefined) }
+    const mirror = (ext: string) => `{"name":"S","mirror":{"name":"O","external":${ext}}}`
+    assert.deepStrictEqual(
+      createError(mirror("{\"api\":\"X.API\",\"deliver\":\"foo\"}"), "S", limits),
+      ApiErrors.streamExternalDelPrefixOverlaps("foo", "foo.>")
+    )
+    assert.deepStrictEqual(created(mirror("{\"api\":\"X.API\",\"deliver\":\"bar\"}"), "S", limits).mirror, {
+      name: "O",
+      external: { api: "X.API", deliver: "bar" }
+    })
+    assert.deepStrictEqual(
+      createError(mirror("{\"api\":\"$JS.API\",\"deliver\":\"d\"}")),
+      ApiErrors.streamExternalApiOverlap("$JS.API", "$JS.API")
+    )
+    assert.deepStrictEqual(
+      createError(mirror("{\"api\":\"\",\"deliver\":\"d.*\"}")),
+      ApiErrors.streamInvalidExternalDeliverySubj("d.*")
+    )
+    // Sources: two of one name through other prefixes are two sources; alike they are a duplicate.
+    const src = (api: string) => `{"name":"O","external":{"api":"${api}","deliver":""}}`
+    assert.strictEqual(created(`{"name":"S","sources":[${src("A.API")},${src("B.API")}]}`).sources?.length, 2)
+    assert.deepStrictEqual(
+      createError(`{"name":"S","sources":[${src("A.API")},${src("A.API")}]}`),
+      ApiErrors.sourceDuplicateDetected()
+    )
+    // A cycle through another account is not followed (nats-server skips external sources).
+    const back = { ...defaultStreamConfig("O"), sources: [{ name: "S" }] }
+    assert.strictEqual(
+      created(`{"name":"S","sources":[${src("A.API")}]}`, "S", { stream: (n) => (n === "O" ? back : undefined) })
+        .sources?.[0]?.external?.api,
+      "A.API"
+    )
+    // The mirror's external is part of the mirror: changing it is changing the mirror.
+    const m = created(mirror("{\"api\":\"X.API\",\"deliver\":\"bar\"}"))
+    assert.deepStrictEqual(
+      updateError(m, mirror("{\"api\":\"Y.API\",\"deliver\":\"bar\"}")),
+      ApiErrors.streamMirrorNotUpdatable()
+    )
+    assert.strictEqual(updated(m, mirror("{\"api\":\"X.API\",\"deliver\":\"bar\"}")).ok, true)
   })
   it("metadata, first_seq and placement are echoed", () => {
     const c = created(

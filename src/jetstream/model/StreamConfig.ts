@@ -11,9 +11,9 @@
  * `"max_msg_size": 3000000000`, `"subjects": "a"`) is "invalid JSON".
  *
  * Deliberate deviations (all refusals of things we do not implement, or nats-server bugs):
- * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them;
- *   their `external` (another account or domain) is refused, and so is a `null` source (2.9.10
- *   crashes on it). `republish` is built (stream/Republish.ts); as in 2.9.10 it can not change on
+ * - `mirror` and `sources` are built (stream/StreamSource.ts) and checked as 2.9.10 checks them,
+ *   `external` (another account's JetStream through an import, or a domain) included; a `null`
+ *   source is refused (2.9.10 crashes on it). `republish` is built (stream/Republish.ts); as in 2.9.10 it can not change on
  *   update, unless `republishEditable` (the 2.10 level) says it can.
  * - `template_owner` on create gets nats-server's "stream not owned by template" (no templates).
  * - `storage: "any"` (accepted by 2.9.10's decoder, then the server panics) is refused.
@@ -39,6 +39,7 @@ import { compileTransform, validateMapping } from "../../subject/SubjectTransfor
 import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
+import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
   byteLength,
@@ -115,9 +116,11 @@ export interface StreamConsumerLimits {
   readonly max_ack_pending?: number
 }
 
-/** nats-server `StreamSource` (no `external`: other accounts and domains are refused). */
+/** nats-server `StreamSource`. */
 export interface StreamSource {
   readonly name: string
+  /** The origin's JetStream is reached through this API prefix (accounts/ExternalJetStream.ts). */
+  readonly external?: ExternalStream
   readonly opt_start_seq?: number
   /** RFC 3339 as Go writes it back. */
   readonly opt_start_time?: string
@@ -129,6 +132,8 @@ export interface StreamSource {
   readonly subject_transforms?: ReadonlyArray<SubjectTransformConfig>
 }
 
+export { type ExternalStream, indexName } from "./ExternalStream.ts"
+
 /** nats-server `SubjectTransformConfig`: `src` empty means `>`, `dest` empty means no transform. */
 export interface SubjectTransformConfig {
   readonly src: string
@@ -136,16 +141,17 @@ export interface SubjectTransformConfig {
 }
 
 /**
- * A source's identity among the stream's sources, as nats-server `composeIName` (without
- * `external`): the stream's name, and when it filters, its filters and destinations (`>` for an
+ * A source's identity among the stream's sources, as nats-server `composeIName`: the stream's
+ * index name (with `external`, the API prefix's hash after it), and when it filters, its filters and destinations (`>` for an
  * empty one; several joined by form feeds). One stream may be sourced twice with other filters.
  */
 export const sourceKey = (s: StreamSource): string => {
   const trs = s.subject_transforms ?? []
-  if (trs.length === 0 && (s.filter_subject ?? "") === "") return s.name
+  const name = indexName(s)
+  if (trs.length === 0 && (s.filter_subject ?? "") === "") return name
   const filters = trs.length > 0 ? trs.map((t) => t.src || ">") : [s.filter_subject!]
   const dests = trs.length > 0 ? trs.map((t) => t.dest || ">") : [">"]
-  return `${s.name} ${filters.join("\f")} ${dests.join("\f")}`
+  return `${name} ${filters.join("\f")} ${dests.join("\f")}`
 }
 
 /** nats-server `RePublish`. */
@@ -322,6 +328,9 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   const markers = checkDeleteMarkers(cfg)
   if (markers !== undefined) return invalid(markers)
+  // Subjects of the origins seen here, and the external prefixes, for nats-server's prefix checks.
+  const streamSubs: Array<string> = []
+  const externals: Array<{ readonly api: string; readonly deliver: string }> = []
   if (cfg.mirror !== undefined) {
     const m = cfg.mirror
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
@@ -344,17 +353,14 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
         )
       }
     }
-    // Deviation: no other accounts or domains here, so a mirror through `external` could never connect.
-    if (m.external !== undefined) {
-      return invalid("stream mirror external (another account or domain) is not supported")
-    }
+    if (origin !== undefined) streamSubs.push(...origin.subjects)
+    if (m.external !== undefined) externals.push(m.external)
     // Direct gets follow the origin's setting.
     if (origin !== undefined && cfg.pedantic && cfg.mirror_direct !== origin.allow_direct) {
       return pedantic("mirrorDirect")
     }
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
-  const streamSubs: Array<string> = []
   const sourced = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
@@ -381,15 +387,19 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
         )
       }
     }
-    if (src.external !== undefined) {
-      return invalid("stream source external (another account or domain) is not supported")
-    }
+    if (src.external !== undefined) externals.push(src.external)
   }
+  const prefixes = checkExternalPrefixes(externals, streamSubs, subjectsCollide)
+  if (prefixes !== undefined) return { ok: false, error: prefixes }
   // A chain of sources and mirrors that comes back to this stream would feed itself.
   {
     const visited = new Set<string>()
     const toVisit: Array<
-      { name: string; sources: ReadonlyArray<{ name: string } | null>; mirror?: { name: string } | undefined }
+      {
+        name: string
+        sources: ReadonlyArray<{ name: string; external?: unknown } | null>
+        mirror?: { name: string; external?: unknown } | undefined
+      }
     > = [
       { name: cfg.name, sources: cfg.sources, mirror: cfg.mirror }
     ]
@@ -397,12 +407,13 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
       const c = toVisit.shift()!
       visited.add(c.name)
       for (const src of c.sources) {
-        if (src === null) continue
+        // Another account's or domain's stream: nats-server does not follow those.
+        if (src === null || src.external !== undefined) continue
         if (visited.has(src.name)) return invalid("detected cycle")
         const o = limits.stream?.(src.name)
         if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
       }
-      if (c.mirror !== undefined) {
+      if (c.mirror !== undefined && c.mirror.external === undefined) {
         if (visited.has(c.mirror.name)) return invalid("detected cycle")
         const o = limits.stream?.(c.mirror.name)
         if (o !== undefined) toVisit.push({ name: o.name, sources: o.sources ?? [], mirror: o.mirror })
@@ -745,14 +756,15 @@ const toSource = (m: RawSource): StreamSource => ({
   ...(m.filter_subject !== "" ? { filter_subject: m.filter_subject } : {}),
   ...(m.subject_transforms.length > 0 ?
     { subject_transforms: m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest })) } :
-    {})
+    {}),
+  ...(m.external !== undefined ? { external: { api: m.external.api, deliver: m.external.deliver } } : {})
 })
 
 /** nats-server compares the `StreamSource` structs (reflect.DeepEqual; times by instant and zone). */
 const sameSource = (a: RawSource | undefined, b: StreamSource | undefined): boolean =>
   a === undefined || b === undefined
     ? a === b
-    : JSON.stringify(toSource(a)) === JSON.stringify(b) && a.external === undefined
+    : JSON.stringify(toSource(a)) === JSON.stringify(b)
 
 /** nats-server compares the normalized `RePublish` structs (reflect.DeepEqual). */
 const sameRepublish = (a: RawConfig["republish"], b: Republish | undefined): boolean =>

@@ -14,6 +14,7 @@ export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => 
   if (m.subject_transforms !== undefined && m.subject_transforms.length > 0) {
     out.subject_transforms = m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest }))
   }
+  if (m.external !== undefined) out.external = { api: m.external.api, deliver: m.external.deliver }
   return out
 }
 

@@ -19,14 +19,21 @@ import { toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import { sourceKey, type StreamConfig } from "../model/StreamConfig.ts"
+import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
-import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
+import {
+  MirrorFollower,
+  type OriginLookup,
+  rollupOf,
+  type SourcedRecord,
+  sourcedSeq,
+  withSourceHeader
+} from "./StreamSource.ts"
 import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
@@ -83,8 +90,8 @@ export interface StreamContext {
    * (nats-server stores, finds limitsExceeded and removes the message again: the same outcome).
    */
   readonly accountFull?: (storage: "file" | "memory", bytes: number) => boolean
-  /** The account's other streams by name (a mirror finds its origin). */
-  readonly lookup?: (name: string) => StreamActor | undefined
+  /** Where a mirror or source finds its origin (the account's streams, or through `external`). */
+  readonly lookup?: OriginLookup
   readonly nowMs?: () => number
   /** `jetstream { max_buffered_msgs, max_buffered_size }` (IngestLimit.ts); absent = nats-server 2.11's defaults. */
   readonly ingestLimits?: IngestLimits
@@ -269,7 +276,7 @@ export class StreamActor {
     if (fork === undefined) return
     const sources = this.config.sources ?? []
     const want = new Map(sources.map((s) => [sourceKey(s), s]))
-    const sole = (s: { readonly name: string }) => sources.filter((o) => o.name === s.name).length === 1
+    const sole = (s: StreamSource) => sources.filter((o) => indexName(o) === indexName(s)).length === 1
     for (const [key, f] of this.sourceFollowers) {
       const w = want.get(key)
       if (

@@ -19,7 +19,13 @@ import { matches, toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { parseTime } from "../codec/GoTime.ts"
 import { type ApiError, ApiErrors } from "../model/ApiError.ts"
-import { sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
+import {
+  type ExternalStream,
+  indexName,
+  sourceKey,
+  type StreamConfig,
+  type StreamSource
+} from "../model/StreamConfig.ts"
 
 /** A message copied from the origin, kept under its origin sequence. */
 export interface SourcedRecord {
@@ -37,6 +43,27 @@ export interface OriginStream {
   /** Called after each batch the origin stored; the follower registers here while it follows. */
   readonly followers: Set<() => void>
 }
+
+/**
+ * An `external` origin that cannot be reached (nats-server's consumer create request is not
+ * answered, or its deliveries never arrive): no error, no contact, the follower keeps trying. With
+ * `error`, the origin answered with one (its account has no JetStream).
+ */
+export interface OriginUnreachable {
+  readonly _tag: "OriginUnreachable"
+  readonly error: ApiError | undefined
+}
+
+/** What the follower asks for: the origin by name, in the account or domain `external` reaches. */
+export interface OriginQuery {
+  readonly name: string
+  readonly external: ExternalStream | undefined
+  readonly filter: string
+  readonly kind: "mirror" | "source"
+}
+
+/** Finds an origin; undefined = no stream of that name where the query reaches (10059). */
+export type OriginLookup = (q: OriginQuery) => OriginStream | OriginUnreachable | undefined
 
 /** What the follower needs of the stream it fills. */
 export interface FollowingStream {
@@ -96,9 +123,12 @@ export class MirrorFollower {
    */
   readonly soleOfName: boolean
 
+  private readonly query: OriginQuery
+
   constructor(source: StreamSource, mode: "mirror" | "source" = "mirror", soleOfName = true) {
     this.source = source
     this.mode = mode
+    this.query = { name: source.name, external: source.external, filter: source.filter_subject ?? "", kind: mode }
     this.key = sourceKey(source)
     this.soleOfName = soleOfName
     const trs = source.subject_transforms ?? []
@@ -146,8 +176,10 @@ export class MirrorFollower {
 
   /** nats-server `StreamSourceInfo`: name, lag, active (ns since last contact, -1 never), error. */
   info(nowMs: number): Record<string, unknown> {
+    const ext = this.source.external
     const out: Record<string, unknown> = {
       name: this.source.name,
+      ...(ext === undefined ? {} : { external: { api: ext.api, deliver: ext.deliver } }),
       lag: this.lag,
       active: this.lastContact === undefined ? -1 : Math.max(0, nowMs - this.lastContact) * 1_000_000
     }
@@ -166,7 +198,7 @@ export class MirrorFollower {
   /** The follower's loop, forked in the mirror's scope: closing it stops following. */
   run(
     self: FollowingStream,
-    lookup: (name: string) => OriginStream | undefined,
+    lookup: OriginLookup,
     nowMs: () => number
   ): Effect.Effect<never> {
     return Effect.gen({ self: this }, function*() {
@@ -174,8 +206,13 @@ export class MirrorFollower {
       while (true) {
         yield* Effect.timeoutOption(this.wake.await, TICK_MS)
         this.wake.closeUnsafe()
-        const origin = lookup(this.source.name)
+        const found = lookup(this.query)
+        const origin = found !== undefined && "_tag" in found ? undefined : found
         this.follow(origin)
+        if (found !== undefined && "_tag" in found) {
+          this.error = found.error
+          continue
+        }
         if (origin === undefined) {
           this.error = ApiErrors.streamNotFound()
           continue
@@ -187,7 +224,7 @@ export class MirrorFollower {
         const ok = yield* Effect.callback<boolean>((resume) => {
           const done = (ok: boolean) => resume(Effect.succeed(ok))
           const queued = this.mode === "source" ?
-            self.ingestSourced(batch.records, done, this.soleOfName ? this.source.name : this.key) :
+            self.ingestSourced(batch.records, done, this.soleOfName ? indexName(this.source) : this.key) :
             self.ingestSourced(batch.records, done)
           if (!queued) resume(Effect.succeed(false))
         })
