@@ -25,6 +25,8 @@ if (!(minutes > 0) || (seed !== undefined && !Number.isInteger(seed)) || !(publi
   console.error("usage: npm run jepsen -- [--minutes N] [--seed S] [--publishers K] [--workers W] [--loopback]")
   process.exit(2)
 }
+// Exiting runs the harness's exit hook, which kills the brokers and removes the namespaces.
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => process.exit(130))
 const report = await runJepsen({
   durationMs: minutes * 60_000,
   ...(seed === undefined ? {} : { seed }),

@@ -34,7 +34,8 @@ const delivery = (seq: number, pulledAt: number, drain = false): DeliveryRecord 
   deliveryCount: 1,
   pulledAt,
   at: pulledAt + 0.1,
-  drain
+  drain,
+  via: "nats://n1"
 })
 
 const settled = (last: number): ConsumerSnapshot => ({
@@ -48,9 +49,10 @@ const settled = (last: number): ConsumerSnapshot => ({
 const clean = (n: number): History => {
   const publishes = Array.from({ length: n }, (_, i) => pub(`p0-${i + 1}`, i + 1, i * 10))
   return {
+    startedAt: 0,
     publishes,
     deliveries: publishes.map((_, i) => delivery(i + 1, i * 10 + 2)),
-    confirmedAcks: publishes.map((_, i): ConfirmedAck => ({ worker: 0, seq: i + 1, at: i * 10 + 3 })),
+    confirmedAcks: publishes.map((_, i): ConfirmedAck => ({ worker: 0, seq: i + 1, at: i * 10 + 3, via: "nats://n1" })),
     faults: [],
     stream: {
       firstSeq: n === 0 ? 0 : 1,
@@ -159,7 +161,8 @@ describe("Jepsen checker", () => {
     const r = check({ ...h, deliveries: [...h.deliveries, { ...delivery(2, 40, true), deliveryCount: 2 }] })
     expect(r.violations).toEqual([{
       kind: "lost-consumer-ack",
-      detail: "seq 2 was delivered again (delivery 2, drain) to a pull issued 27 ms after its ack was confirmed"
+      detail: "seq 2 was delivered again (delivery 2, drain) to a pull issued 27 ms after its ack was confirmed " +
+        "(ack confirmed at 0.01 s via nats://n1, redelivered at 0.04 s via nats://n1)"
     }])
     // A redelivery to a pull issued before the confirmation is allowed (the ack raced the ack wait).
     expect(check({ ...h, deliveries: [...h.deliveries, { ...delivery(2, 12), deliveryCount: 2 }] }).valid).toBe(true)

@@ -136,8 +136,15 @@ export const check = (h: History): CheckResult => {
 
   // Consumer: a confirmed ack is final.
   const confirmedAt = new Map<number, number>()
-  for (const a of h.confirmedAcks) confirmedAt.set(a.seq, Math.min(a.at, confirmedAt.get(a.seq) ?? Infinity))
+  const confirmedVia = new Map<number, string>()
+  for (const a of h.confirmedAcks) {
+    if (a.at < (confirmedAt.get(a.seq) ?? Infinity)) {
+      confirmedAt.set(a.seq, a.at)
+      confirmedVia.set(a.seq, a.via)
+    }
+  }
   const redelivered = new Set<number>()
+  const rel = (t: number) => `${((t - h.startedAt) / 1000).toFixed(2)} s`
   for (const d of h.deliveries) {
     const c = confirmedAt.get(d.seq)
     if (c !== undefined && d.pulledAt > c && !redelivered.has(d.seq)) {
@@ -145,7 +152,8 @@ export const check = (h: History): CheckResult => {
       violate(
         "lost-consumer-ack",
         `seq ${d.seq} was delivered again (delivery ${d.deliveryCount}${d.drain ? ", drain" : ""}) ` +
-          `to a pull issued ${Math.round(d.pulledAt - c)} ms after its ack was confirmed`
+          `to a pull issued ${Math.round(d.pulledAt - c)} ms after its ack was confirmed ` +
+          `(ack confirmed at ${rel(c)} via ${confirmedVia.get(d.seq)}, redelivered at ${rel(d.at)} via ${d.via})`
       )
     }
   }

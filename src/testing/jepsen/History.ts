@@ -33,6 +33,8 @@ export interface DeliveryRecord {
   readonly at: number
   /** Part of the final drain (after every fault was healed and the workload stopped). */
   readonly drain: boolean
+  /** The server the worker's connection was on. */
+  readonly via: string
 }
 
 /** An ack the server confirmed (`ackAck()` resolved true). */
@@ -40,6 +42,7 @@ export interface ConfirmedAck {
   readonly worker: number
   readonly seq: number
   readonly at: number
+  readonly via: string
 }
 
 export type FaultKind = "kill" | "stop" | "partition" | "kill-primary"
@@ -76,6 +79,8 @@ export interface ConsumerSnapshot {
 }
 
 export interface History {
+  /** `performance.now()` when the workload started: violations give times relative to it. */
+  readonly startedAt: number
   readonly publishes: ReadonlyArray<PublishRecord>
   readonly deliveries: ReadonlyArray<DeliveryRecord>
   readonly confirmedAcks: ReadonlyArray<ConfirmedAck>

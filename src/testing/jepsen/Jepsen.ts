@@ -73,6 +73,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
       }
     })
     const t0 = now()
+    log(`jepsen: workload started at ${new Date().toISOString()}`)
     await sleep(2000)
     const up = () => topo.nodes.filter((n) => n.state === "up")
 
@@ -139,7 +140,10 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
             return await topo.store.killPrimary!()
         }
       }
-      log(`jepsen: ${((f.at - t0) / 1000).toFixed(1)} s ${p.kind} ${f.node ?? "store primary"} for ${p.holdMs} ms`)
+      log(
+        `jepsen: ${((f.at - t0) / 1000).toFixed(1)} s (${new Date().toISOString()}) ${p.kind} ` +
+          `${f.node ?? "store primary"} for ${p.holdMs} ms`
+      )
       const heal = await inject(owner)
       await sleep(p.holdMs)
       await heal()
@@ -162,7 +166,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
       return s.numPending === 0 && s.numAckPending === 0
     }, 60_000)
     const consumerAfter = await client.consumerState(reader)
-    const h: History = { ...history, faults, stream, consumerBefore, consumerAfter }
+    const h: History = { ...history, startedAt: t0, faults, stream, consumerBefore, consumerAfter }
     const result = check(h)
     const errors: Record<string, number> = {}
     for (const p of history.publishes) {

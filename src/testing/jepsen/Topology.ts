@@ -118,7 +118,7 @@ export interface TopologyOptions {
   readonly store: StoreFactory
   /** false: loopback even when namespaces could be made. */
   readonly namespaces?: boolean
-  /** Lines of broker output kept per node (for the report of a failed run). */
+  /** Characters of broker output kept per node (for the report of a failed run). */
   readonly logChars?: number
 }
 
@@ -126,7 +126,10 @@ export const makeTopology = async (options: TopologyOptions): Promise<Topology> 
   const names = ["n1", "n2", "n3"]
   const net = options.namespaces === false ? "namespaces turned off" : makeNet(names.length)
   const netns = typeof net === "string" ? undefined : net
+  const procs = new Map<string, ChildProcess>()
+  // Also on a failure or Ctrl-C (the script exits on SIGINT): no broker, namespace or bridge is left.
   const cleanupOnExit = () => {
+    for (const child of procs.values()) child.kill("SIGKILL")
     if (netns !== undefined) removeNet(netns)
   }
   process.once("exit", cleanupOnExit)
@@ -144,7 +147,6 @@ export const makeTopology = async (options: TopologyOptions): Promise<Topology> 
   const hostOf = (i: number) => netns?.addresses[i] ?? "127.0.0.1"
   const port = (kind: 0 | 1 | 2, i: number) => netns !== undefined ? [4222, 6222, 8222][kind]! : base + kind * 3 + i
   const keep = options.logChars ?? 200_000
-  const procs = new Map<string, ChildProcess>()
   const logs = new Map<string, string>()
   const nodes: Array<BrokerNode> = names.map((name, i) => {
     const routes = names.map((_, j) => `"nats://${hostOf(j)}:${port(1, j)}"`).filter((_, j) => j !== i)

@@ -93,7 +93,8 @@ export const startWorkload = async (o: WorkloadOptions): Promise<Workload> => {
   }
 
   const worker = async (w: number) => {
-    const js = jetstream(conns[o.publishers + w]!, { timeout: 2000 })
+    const nc = conns[o.publishers + w]!
+    const js = jetstream(nc, { timeout: 2000 })
     while (working) {
       try {
         const consumer = await js.consumers.get(STREAM, DURABLE)
@@ -107,10 +108,13 @@ export const startWorkload = async (o: WorkloadOptions): Promise<Workload> => {
               deliveryCount: m.info.deliveryCount,
               pulledAt,
               at: now(),
-              drain: false
+              drain: false,
+              via: nc.getServer()
             })
             try {
-              if (await m.ackAck({ timeout: 2000 })) o.history.confirmedAcks.push({ worker: w, seq: m.seq, at: now() })
+              if (await m.ackAck({ timeout: 2000 })) {
+                o.history.confirmedAcks.push({ worker: w, seq: m.seq, at: now(), via: nc.getServer() })
+              }
             } catch {
               // not confirmed: the message may come again, which is allowed
             }
@@ -168,10 +172,11 @@ export const drainDurable = async (
             deliveryCount: m.info.deliveryCount,
             pulledAt,
             at: now(),
-            drain: true
+            drain: true,
+            via: nc.getServer()
           })
           if (await m.ackAck({ timeout: 2000 }).catch(() => false)) {
-            history.confirmedAcks.push({ worker: -1, seq: m.seq, at: now() })
+            history.confirmedAcks.push({ worker: -1, seq: m.seq, at: now(), via: nc.getServer() })
           }
         }
         if (got === 0 && await settled()) return
