@@ -39,6 +39,7 @@ const delivery = (seq: number, pulledAt: number, drain = false): DeliveryRecord 
 })
 
 const settled = (last: number): ConsumerSnapshot => ({
+  at: 1e6,
   ackFloor: last,
   delivered: last,
   numAckPending: 0,
@@ -169,9 +170,12 @@ describe("Jepsen checker", () => {
     expect(check({ ...h, consumerBefore: { ...settled(3), ackFloor: 1 } }).violations).toEqual([
       {
         kind: "ack-floor",
-        detail: "before the drain the ack floor is 1, but 1..3 were acked (delivered 3, ack pending 0, pending 0)"
+        detail:
+          "before the drain the ack floor is 1, but acks of 1..3 were confirmed (delivered 3, ack pending 0, pending 0)"
       }
     ])
+    // Acks confirmed after the snapshot (the drain's) are not expected under its floor.
+    expect(check({ ...h, consumerBefore: { ...settled(3), ackFloor: 1, at: 12 } }).valid).toBe(true)
     expect(check({ ...h, consumerAfter: { ...settled(3), numAckPending: 1 } }).violations).toEqual([
       { kind: "ack-floor", detail: "after the drain: numAckPending is 1, expected 0" }
     ])

@@ -163,13 +163,14 @@ export const check = (h: History): CheckResult => {
     }
   }
   if (h.consumerBefore !== undefined) {
+    const asked = h.consumerBefore.at
     let prefix = 0
-    while (confirmedAt.has(prefix + 1)) prefix++
+    while ((confirmedAt.get(prefix + 1) ?? Infinity) < asked) prefix++
     if (h.consumerBefore.ackFloor < prefix) {
       const { ackFloor, delivered, numAckPending, numPending } = h.consumerBefore
       violate(
         "ack-floor",
-        `before the drain the ack floor is ${ackFloor}, but 1..${prefix} were acked ` +
+        `before the drain the ack floor is ${ackFloor}, but acks of 1..${prefix} were confirmed ` +
           `(delivered ${delivered}, ack pending ${numAckPending}, pending ${numPending})`
       )
     }
@@ -181,6 +182,7 @@ export const check = (h: History): CheckResult => {
     }
     floorViolation("after the drain", h.consumerAfter, {
       ackFloor: stream.lastSeq,
+      at: h.consumerAfter.at,
       delivered: stream.lastSeq,
       numAckPending: 0,
       numPending: 0

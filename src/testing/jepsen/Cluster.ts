@@ -125,6 +125,7 @@ export const clusterClient = async (nodes: ReadonlyArray<BrokerNode>): Promise<C
       const m = await jsm(node, 5000)
       const ci = await retry(30_000, () => m.consumers.info(STREAM, DURABLE))
       return {
+        at: performance.now(),
         ackFloor: ci.ack_floor.stream_seq,
         delivered: ci.delivered.stream_seq,
         numAckPending: ci.num_ack_pending,

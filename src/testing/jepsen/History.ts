@@ -72,6 +72,8 @@ export interface StreamContents {
 
 /** The durable's state (consumer info) before the drain, and after it. */
 export interface ConsumerSnapshot {
+  /** `performance.now()` when it was asked for: acks confirmed before it must be covered. */
+  readonly at: number
   readonly ackFloor: number
   readonly delivered: number
   readonly numAckPending: number
