@@ -165,6 +165,9 @@ describe("Jepsen checker", () => {
       detail: "seq 2 was delivered again (delivery 2, drain) to a pull issued 27 ms after its ack was confirmed " +
         "(ack confirmed at 0.01 s via nats://n1, redelivered at 0.04 s via nats://n1)"
     }])
+    expect(kinds({ ...h, deliveries: [...h.deliveries, { ...delivery(2, 40), deliveryCount: 1 }] })).toEqual([
+      "acked-redelivered"
+    ])
     // A redelivery to a pull issued before the confirmation is allowed (the ack raced the ack wait).
     expect(check({ ...h, deliveries: [...h.deliveries, { ...delivery(2, 12), deliveryCount: 2 }] }).valid).toBe(true)
     expect(check({ ...h, consumerBefore: { ...settled(3), ackFloor: 1 } }).violations).toEqual([
