@@ -55,7 +55,10 @@ export interface FaultRecord {
   healedAt: number | undefined
   /** The first PubAck to an attempt sent after the fault. */
   firstAckAt: number | undefined
-  /** The first stream info answered by a node other than `node`, naming a leader other than `node`. */
+  /**
+   * The first stream info answered by a node other than `node`, naming a leader other than `node`
+   * (after the heal: any leader).
+   */
   infoAt: number | undefined
   /** The leader that info named. */
   movedTo: string | undefined

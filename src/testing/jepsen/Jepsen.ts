@@ -77,13 +77,17 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
     await sleep(2000)
     const up = () => topo.nodes.filter((n) => n.state === "up")
 
-    /** Until stream info through another node names a leader other than the faulted one. */
-    const probe = async (f: FaultRecord, until: () => boolean) => {
+    /**
+     * Until stream info through another node names a leader other than the faulted node (or, once
+     * that node is back, any leader: a killed owner restarted before its lease ran out reclaims
+     * the stream).
+     */
+    const probe = async (f: FaultRecord, healed: () => boolean, until: () => boolean) => {
       while (f.infoAt === undefined && !until()) {
         for (const n of topo.nodes.filter((n) => n.name !== f.node && n.state === "up")) {
           try {
             const { leader } = await client.streamInfo(n, 1000)
-            if (leader !== undefined && leader !== f.node) {
+            if (leader !== undefined && (leader !== f.node || healed())) {
               f.infoAt = now()
               f.movedTo = leader
               break
@@ -124,7 +128,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
       }
       faults.push(f)
       let healed = false
-      const probing = probe(f, () => healed && now() - f.at > p.holdMs + 30_000)
+      const probing = probe(f, () => healed, () => healed && now() - f.at > p.holdMs + 30_000)
       const inject = async (node: BrokerNode | undefined): Promise<() => Promise<void>> => {
         switch (p.kind) {
           case "kill":

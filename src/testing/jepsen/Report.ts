@@ -14,7 +14,7 @@ export interface FaultReport {
   readonly heldMs: number | undefined
   /** Fault → first PubAck to an attempt sent after it. */
   readonly firstAckMs: number | undefined
-  /** Fault → stream info answered by another node with another leader. */
+  /** Fault → stream info answered by another node with another leader (after the heal: any). */
   readonly infoMs: number | undefined
   readonly movedTo: string | undefined
 }
