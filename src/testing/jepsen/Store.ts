@@ -24,7 +24,8 @@ export const singlePostgres: StoreFactory = async (host) => {
   let lastError: unknown
   for (let i = 0; i < 5; i++) {
     try {
-      const pg = await startPostgres({ port: 35500 + Math.floor(Math.random() * 100), host, fast: true })
+      // 25600-25699: below the kernel's ephemeral range, clear of the specs' PostgreSQL ports (25400-25499).
+      const pg = await startPostgres({ port: 25600 + Math.floor(Math.random() * 100), host, fast: true })
       return { url: pg.url, killPrimary: undefined, stop: () => pg.stop() }
     } catch (e) {
       lastError = e // most likely the port was taken: try another

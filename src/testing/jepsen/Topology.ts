@@ -111,8 +111,11 @@ const makeNet = (count: number): Net | string => {
   }
 }
 
-/** Loopback ports: three blocks of three (clients, routes, monitoring) below the ephemeral range. */
-const loopbackBase = () => 27000 + Math.floor(Math.random() * 180) * 10
+/**
+ * Loopback ports: three blocks of three (clients, routes, monitoring) from 24000-24899, below the
+ * ephemeral range and clear of the other specs' ranges (25400+, 26000-29999).
+ */
+const loopbackBase = () => 24000 + Math.floor(Math.random() * 90) * 10
 
 export interface TopologyOptions {
   readonly store: StoreFactory
