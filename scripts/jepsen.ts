@@ -1,10 +1,12 @@
 /**
- * `npm run jepsen -- --minutes 10 [--seed S] [--publishers K] [--workers W] [--loopback]`: the
+ * `npm run jepsen -- --minutes 10 [--seed S] [--publishers K] [--workers W] [--loopback] [--ha]`: the
  * Jepsen-style run of src/testing/jepsen/ against three brokers on a throwaway PostgreSQL, in
- * network namespaces when it can make them. Prints the report as JSON, then a summary; exits 1 on
+ * network namespaces when it can make them (`--ha`: on the pg_auto_failover store, on loopback,
+ * with kills of its primary among the faults). Prints the report as JSON, then a summary; exits 1 on
  * any violation (2 on bad arguments).
  */
 import { parseArgs } from "node:util"
+import { haPostgres } from "../src/testing/jepsen/HaStore.ts"
 import { runJepsen } from "../src/testing/jepsen/Jepsen.ts"
 import { summary } from "../src/testing/jepsen/Report.ts"
 
@@ -14,7 +16,8 @@ const { values } = parseArgs({
     seed: { type: "string" },
     publishers: { type: "string", default: "3" },
     workers: { type: "string", default: "2" },
-    loopback: { type: "boolean", default: false }
+    loopback: { type: "boolean", default: false },
+    ha: { type: "boolean", default: false }
   }
 })
 const minutes = Number(values.minutes)
@@ -22,7 +25,7 @@ const seed = values.seed === undefined ? undefined : Number(values.seed)
 const publishers = Number(values.publishers)
 const workers = Number(values.workers)
 if (!(minutes > 0) || (seed !== undefined && !Number.isInteger(seed)) || !(publishers >= 1) || !(workers >= 0)) {
-  console.error("usage: npm run jepsen -- [--minutes N] [--seed S] [--publishers K] [--workers W] [--loopback]")
+  console.error("usage: npm run jepsen -- [--minutes N] [--seed S] [--publishers K] [--workers W] [--loopback] [--ha]")
   process.exit(2)
 }
 // Exiting runs the harness's exit hook, which kills the brokers and removes the namespaces.
@@ -32,7 +35,9 @@ const report = await runJepsen({
   ...(seed === undefined ? {} : { seed }),
   publishers,
   workers,
-  ...(values.loopback ? { namespaces: false } : {}),
+  // The HA store listens on loopback only (src/testing/TestPostgresHa.ts): no partitions then.
+  ...(values.loopback || values.ha ? { namespaces: false } : {}),
+  ...(values.ha ? { store: haPostgres } : {}),
   log: (line) => console.error(line)
 })
 console.log(JSON.stringify(report, null, 2))

@@ -4,6 +4,9 @@
  * store's primary is killed (an HA store), one fault at a time on a seeded schedule; then every
  * fault is healed, the stream and the durable are read back and the history is checked.
  */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { check } from "./Checker.ts"
 import { awaitMeta, clusterClient } from "./Cluster.ts"
 import { faultPlan } from "./Faults.ts"
@@ -200,7 +203,12 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
       consumerBefore,
       consumerAfter,
       check: result,
-      logs: result.valid ? undefined : Object.fromEntries(topo.nodes.map((n) => [n.name, n.log().slice(-6000)]))
+      logs: result.valid ? undefined : Object.fromEntries(topo.nodes.map((n) => [n.name, n.log().slice(-6000)])),
+      logFiles: result.valid ? undefined : topo.nodes.map((n) => {
+        const file = path.join(os.tmpdir(), `ejs-jepsen-${seed}-${Date.now()}-${n.name}.log`)
+        fs.writeFileSync(file, n.log())
+        return file
+      })
     }
     return report
   } finally {

@@ -38,6 +38,8 @@ export interface JepsenReport {
   readonly check: CheckResult
   /** The tail of each broker's log, when the check failed. */
   readonly logs: Readonly<Record<string, string>> | undefined
+  /** Where the whole kept log of each broker was written, when the check failed. */
+  readonly logFiles: ReadonlyArray<string> | undefined
 }
 
 const ms = (v: number | undefined) => (v === undefined ? "-" : `${(v / 1000).toFixed(2)} s`)
@@ -61,5 +63,6 @@ export const summary = (r: JepsenReport): string => {
   }
   lines.push(c.valid ? "OK: no violation" : `VIOLATIONS (${c.violations.length}):`)
   for (const v of c.violations) lines.push(`  ${v.kind}: ${v.detail}`)
+  if (r.logFiles !== undefined) lines.push(`broker logs: ${r.logFiles.join(" ")}`)
   return lines.join("\n")
 }
