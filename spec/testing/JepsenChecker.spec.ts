@@ -59,7 +59,8 @@ const clean = (n: number): History => {
       firstSeq: n === 0 ? 0 : 1,
       lastSeq: n,
       messages: n,
-      bySeq: new Map(publishes.map((p, i) => [i + 1, p.msgId]))
+      bySeq: new Map(publishes.map((p, i) => [i + 1, p.msgId])),
+      beyondLast: 0
     },
     consumerBefore: settled(n),
     consumerAfter: settled(n)
@@ -101,6 +102,22 @@ describe("Jepsen checker", () => {
     const r = check({ ...h, stream: { ...h.stream, lastSeq: 2, messages: 2, bySeq }, consumerAfter: settled(2) })
     expect([r.valid, r.lost, r.acked]).toEqual([false, 1, 3])
     expect(r.violations).toEqual([{ kind: "lost", detail: "p0-3 was acked at seq 3 and is not in the stream" }])
+  })
+
+  it("a message readable after stream info's last_seq: stale info, not a lost message", () => {
+    const h = clean(3)
+    const r = check({ ...h, stream: { ...h.stream, lastSeq: 2, messages: 2, beyondLast: 1 } })
+    expect([r.lost, r.violations]).toEqual([0, [
+      {
+        kind: "stale-info",
+        detail: "stream info says last_seq 2, but 1 more seq(s) after it can be read"
+      },
+      { kind: "ack-floor", detail: "after the drain: ackFloor is 3, expected 2" },
+      {
+        kind: "ack-floor",
+        detail: "after the drain: delivered is 3, expected 2"
+      }
+    ]])
   })
 
   it("an id stored twice is a duplicate", () => {

@@ -13,6 +13,7 @@ export type ViolationKind =
   | "misplaced"
   | "ack-conflict"
   | "gap"
+  | "stale-info"
   | "phantom"
   | "reordered"
   | "lost-consumer-ack"
@@ -74,6 +75,12 @@ export const check = (h: History): CheckResult => {
   }
   for (let seq = 1; seq <= stream.lastSeq; seq++) {
     if (!stream.bySeq.has(seq)) violate("gap", `seq ${seq} cannot be read`)
+  }
+  if (stream.beyondLast > 0) {
+    violate(
+      "stale-info",
+      `stream info says last_seq ${stream.lastSeq}, but ${stream.beyondLast} more seq(s) after it can be read`
+    )
   }
 
   const sent = new Map<string, PublishRecord>()

@@ -119,7 +119,15 @@ export const clusterClient = async (nodes: ReadonlyArray<BrokerNode>): Promise<C
           })
         )
       }
-      return { firstSeq: state.first_seq, lastSeq: state.last_seq, messages: state.messages, bySeq }
+      // Stream info must not be behind the log: nothing after its last_seq may be readable.
+      let beyondLast = 0
+      for (let seq = state.last_seq + 1;; seq++) {
+        const sm = await retry(10_000, () => m.streams.getMessage(STREAM, { seq }))
+        if (sm === null) break
+        bySeq.set(seq, sm.header?.get("Nats-Msg-Id") || undefined)
+        beyondLast++
+      }
+      return { firstSeq: state.first_seq, lastSeq: state.last_seq, messages: state.messages, bySeq, beyondLast }
     },
     consumerState: async (node) => {
       const m = await jsm(node, 5000)

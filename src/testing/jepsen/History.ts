@@ -71,6 +71,8 @@ export interface StreamContents {
   readonly messages: number
   /** Every seq of firstSeq..lastSeq that could be read, with its msg id (undefined: no header). */
   readonly bySeq: ReadonlyMap<number, string | undefined>
+  /** Seqs after lastSeq that could still be read (stream info behind the log), also in bySeq. */
+  readonly beyondLast: number
 }
 
 /** The durable's state (consumer info) before the drain, and after it. */
