@@ -1,5 +1,5 @@
 /**
- * A throwaway PostgreSQL server on loopback, for the cluster specs and `npm run cluster`: initdb
+ * A throwaway PostgreSQL server on loopback (or another local address), for the cluster specs and `npm run cluster`: initdb
  * into a temporary directory, `postgres` on the given port, one database, and a `stop` that
  * shuts it down and removes the directory.
  *
@@ -30,6 +30,12 @@ export interface TestPostgresOptions {
   readonly database?: string
   /** Turns off fsync (tests: durability of a throwaway server does not matter). */
   readonly fast?: boolean
+  /**
+   * The address to listen on and to put in `url` (default `127.0.0.1`). Any other address (a
+   * bridge to network namespaces) also admits, without a password, every subnet the server's
+   * interfaces are on (pg_hba `samenet`): initdb's pg_hba admits loopback only.
+   */
+  readonly host?: string
 }
 
 /** The newest installed server binaries (`PG_BIN` overrides), or undefined when none is installed. */
@@ -81,13 +87,15 @@ export const startPostgres = async (options: TestPostgresOptions): Promise<TestP
     "UTF8",
     "--no-sync"
   ], { stdio: "pipe", cwd: dir, ...ids })
+  const host = options.host ?? "127.0.0.1"
+  if (host !== "127.0.0.1") fs.appendFileSync(path.join(data, "pg_hba.conf"), "host all all samenet trust\n")
   const settings = [
     "-p",
     String(options.port),
     "-k",
     dir,
     "-c",
-    "listen_addresses=127.0.0.1",
+    `listen_addresses=${host}`,
     ...(options.fast === true ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : [])
   ]
   let log = ""
@@ -115,7 +123,7 @@ export const startPostgres = async (options: TestPostgresOptions): Promise<TestP
     await halt()
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  const base = `postgres://ejs@127.0.0.1:${options.port}`
+  const base = `postgres://ejs@${host}:${options.port}`
   const db = options.database ?? "ejs"
   /** Until the server accepts a session (then `first` runs on it). */
   const ready = async (first: (c: pg.Client) => Promise<unknown>) => {
