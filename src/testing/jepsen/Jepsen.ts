@@ -152,6 +152,9 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenReport> =
           `${f.node ?? "store primary"} for ${p.holdMs} ms`
       )
       const heal = await inject(owner)
+      // A primary kill takes seconds to finish (freeze, then kill the keeper's tree): its clock starts
+      // once the primary is gone, or the PubAcks of commits made before would count as after it.
+      if (p.kind === "kill-primary") f.at = now()
       await sleep(p.holdMs)
       await heal()
       f.healedAt = now()
