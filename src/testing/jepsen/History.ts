@@ -10,7 +10,8 @@ export interface PubAckRecord {
   readonly duplicate: boolean
   /** `performance.now()` when the attempt that got it was sent, and when the ack arrived. */
   readonly sentAt: number
-  readonly at: number
+  /** When the fault took effect (a primary kill: once it finished). */
+  at: number
 }
 
 export interface PublishRecord {
@@ -30,7 +31,8 @@ export interface DeliveryRecord {
   readonly deliveryCount: number
   /** When the pull request that brought it was issued, and when it arrived. */
   readonly pulledAt: number
-  readonly at: number
+  /** When the fault took effect (a primary kill: once it finished). */
+  at: number
   /** Part of the final drain (after every fault was healed and the workload stopped). */
   readonly drain: boolean
   /** The server the worker's connection was on. */
@@ -41,7 +43,8 @@ export interface DeliveryRecord {
 export interface ConfirmedAck {
   readonly worker: number
   readonly seq: number
-  readonly at: number
+  /** When the fault took effect (a primary kill: once it finished). */
+  at: number
   readonly via: string
 }
 
@@ -51,7 +54,8 @@ export interface FaultRecord {
   readonly kind: FaultKind
   /** The node it hit (the stream's owner when it was injected), none for the store's primary. */
   readonly node: string | undefined
-  readonly at: number
+  /** When the fault took effect (a primary kill: once it finished). */
+  at: number
   healedAt: number | undefined
   /** The first PubAck to an attempt sent after the fault. */
   firstAckAt: number | undefined
@@ -78,7 +82,8 @@ export interface StreamContents {
 /** The durable's state (consumer info) before the drain, and after it. */
 export interface ConsumerSnapshot {
   /** `performance.now()` when it was asked for: acks confirmed before it must be covered. */
-  readonly at: number
+  /** When the fault took effect (a primary kill: once it finished). */
+  at: number
   readonly ackFloor: number
   readonly delivered: number
   readonly numAckPending: number
