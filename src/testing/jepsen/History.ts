@@ -10,8 +10,7 @@ export interface PubAckRecord {
   readonly duplicate: boolean
   /** `performance.now()` when the attempt that got it was sent, and when the ack arrived. */
   readonly sentAt: number
-  /** When the fault took effect (a primary kill: once it finished). */
-  at: number
+  readonly at: number
 }
 
 export interface PublishRecord {
@@ -31,8 +30,7 @@ export interface DeliveryRecord {
   readonly deliveryCount: number
   /** When the pull request that brought it was issued, and when it arrived. */
   readonly pulledAt: number
-  /** When the fault took effect (a primary kill: once it finished). */
-  at: number
+  readonly at: number
   /** Part of the final drain (after every fault was healed and the workload stopped). */
   readonly drain: boolean
   /** The server the worker's connection was on. */
@@ -43,8 +41,7 @@ export interface DeliveryRecord {
 export interface ConfirmedAck {
   readonly worker: number
   readonly seq: number
-  /** When the fault took effect (a primary kill: once it finished). */
-  at: number
+  readonly at: number
   readonly via: string
 }
 
@@ -82,8 +79,7 @@ export interface StreamContents {
 /** The durable's state (consumer info) before the drain, and after it. */
 export interface ConsumerSnapshot {
   /** `performance.now()` when it was asked for: acks confirmed before it must be covered. */
-  /** When the fault took effect (a primary kill: once it finished). */
-  at: number
+  readonly at: number
   readonly ackFloor: number
   readonly delivered: number
   readonly numAckPending: number
