@@ -250,6 +250,8 @@ const make = (
           view.metaRenewedAt = asked
           view.metaLeader = options.serverName
           log.info(`JetStream cluster: meta leader (term ${term})`)
+          // The streams a dead leader owned wait for a leader to move them: look at once, not a tick later.
+          view.fork(view.refresh())
         }
       }
     }))
