@@ -21,7 +21,12 @@ beforeAll(async () => {
   await jsm.streams.add({ name: "DG", subjects: ["dg.>"], allow_direct: true })
   const js = jsm.jetstream()
   // 1 dg.a, 2 dg.b, 3 dg.a, 4 dg.c (deleted), 5 dg.b, 6 dg.a.x
-  for (const s of ["dg.a", "dg.b", "dg.a", "dg.c", "dg.b", "dg.a.x"]) await js.publish(s, `m-${s}`)
+  // Apart by more than a millisecond: nats.js reads a message's time as a Date (ms), and the
+  // start_time spec asks from message 3's time, which must not also be message 2's millisecond.
+  for (const s of ["dg.a", "dg.b", "dg.a", "dg.c", "dg.b", "dg.a.x"]) {
+    await js.publish(s, `m-${s}`)
+    await new Promise((r) => setTimeout(r, 3))
+  }
   await jsm.streams.deleteMessage("DG", 4)
 })
 afterAll(async () => {
