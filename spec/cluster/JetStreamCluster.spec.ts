@@ -7,7 +7,13 @@ import { connect, createInbox, type NatsConnection } from "@nats-io/transport-no
 import pg from "pg"
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
-import { type ClusterNode, type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
+import {
+  awaitMetaLeader,
+  brokerLogs,
+  type ClusterNode,
+  type JetStreamCluster,
+  startJetStreamCluster
+} from "../support/JsCluster.ts"
 import { describePostgres } from "../support/Postgres.ts"
 
 const dc = new TextDecoder()
@@ -38,21 +44,9 @@ describePostgres("JetStream cluster mode (3 brokers + PostgreSQL)", () => {
   beforeAll(async () => {
     cluster = await startJetStreamCluster([["az:a"], ["az:b", "ssd"], ["az:c"]])
     // The first ticks elect a meta leader and fill every node's view of the others.
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const leaders = await Promise.all(cluster.nodes.map(async (n) => (await jsz(n)).meta_cluster))
-      const named = leaders.map((l) => (l as { leader?: string; cluster_size: number }))
-      if (named.every((l) => l.leader !== undefined && l.leader === named[0]!.leader && l.cluster_size === 3)) break
-      if (Date.now() > deadline) throw new Error(`no agreed meta leader: ${JSON.stringify(leaders)}`)
-      await sleep(200)
-    }
+    await awaitMetaLeader(cluster)
   }, 60_000)
-  // A failure shows what the brokers logged (the interesting part of a cluster failure is there).
-  beforeEach((ctx) =>
-    ctx.onTestFailed(() => {
-      for (const n of cluster.nodes) console.log(`--- ${n.name}\n${n.proc?.log().slice(-4000) ?? "(not running)"}`)
-    })
-  )
+  beforeEach((ctx) => ctx.onTestFailed(() => brokerLogs(cluster)))
   afterAll(async () => {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)))
     await cluster?.stop()

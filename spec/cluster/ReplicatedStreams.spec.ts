@@ -9,7 +9,13 @@ import { Kvm } from "@nats-io/kv"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
-import { type ClusterNode, type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
+import {
+  awaitMetaLeader,
+  brokerLogs,
+  type ClusterNode,
+  type JetStreamCluster,
+  startJetStreamCluster
+} from "../support/JsCluster.ts"
 import { describePostgres } from "../support/Postgres.ts"
 
 const dc = new TextDecoder()
@@ -22,8 +28,6 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
     conns.push(c)
     return c
   }
-  const jsz = async (node: ClusterNode) =>
-    (await (await fetch(`http://127.0.0.1:${node.monitorPort}/jsz`)).json()) as Record<string, unknown>
   const nodeNamed = (name: string | undefined) => cluster.nodes.find((n) => n.name === name)!
   /** Retries `f` until it succeeds (a failover in progress answers nothing or an error). */
   const eventually = async <A>(f: () => Promise<A>, ms = 30_000): Promise<A> => {
@@ -41,20 +45,9 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
 
   beforeAll(async () => {
     cluster = await startJetStreamCluster()
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      const metas = await Promise.all(cluster.nodes.map(async (n) => (await jsz(n)).meta_cluster))
-      const m = metas.map((l) => l as { leader?: string; cluster_size: number })
-      if (m.every((l) => l.leader !== undefined && l.leader === m[0]!.leader && l.cluster_size === 3)) break
-      if (Date.now() > deadline) throw new Error(`no agreed meta leader: ${JSON.stringify(metas)}`)
-      await sleep(200)
-    }
+    await awaitMetaLeader(cluster)
   }, 60_000)
-  beforeEach((ctx) =>
-    ctx.onTestFailed(() => {
-      for (const n of cluster.nodes) console.log(`--- ${n.name}\n${n.proc?.log().slice(-4000) ?? "(not running)"}`)
-    })
-  )
+  beforeEach((ctx) => ctx.onTestFailed(() => brokerLogs(cluster)))
   afterAll(async () => {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)))
     await cluster?.stop()

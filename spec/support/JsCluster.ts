@@ -30,6 +30,29 @@ export interface JetStreamCluster {
 
 let base = 29000 + Math.floor(Math.random() * 90) * 10
 
+/** Until every node's /jsz names the same meta leader of a cluster of all the nodes (the first ticks). */
+export const awaitMetaLeader = async (cluster: JetStreamCluster, ms = 15_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const metas = await Promise.all(
+      cluster.nodes.map(async (n) =>
+        ((await (await fetch(`http://127.0.0.1:${n.monitorPort}/jsz`)).json()) as { meta_cluster?: unknown })
+          .meta_cluster
+      )
+    )
+    const m = metas.map((l) => l as { leader?: string; cluster_size: number })
+    const size = cluster.nodes.length
+    if (m.every((l) => l.leader !== undefined && l.leader === m[0]!.leader && l.cluster_size === size)) return
+    if (Date.now() > deadline) throw new Error(`no agreed meta leader: ${JSON.stringify(metas)}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** A failure shows what the brokers logged (the interesting part of a cluster failure is there). */
+export const brokerLogs = (cluster: JetStreamCluster): void => {
+  for (const n of cluster.nodes) console.log(`--- ${n.name}\n${n.proc?.log().slice(-4000) ?? "(not running)"}`)
+}
+
 export const startJetStreamCluster = async (
   tags: ReadonlyArray<ReadonlyArray<string>> = [[], [], []],
   /** More config lines for every node (accounts, limits). */
