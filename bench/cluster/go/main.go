@@ -99,7 +99,8 @@ func main() {
 		}
 		start := time.Now()
 		for i := 0; i < *msgs; i++ {
-			if _, err := js.PublishAsync(*subject, payload); err != nil {
+			// A full window waits for PubAcks rather than failing after nats.go's default 200 ms.
+			if _, err := js.PublishAsync(*subject, payload, nats.StallWait(*timeout)); err != nil {
 				fail(r, err)
 			}
 		}
