@@ -1,5 +1,6 @@
 import { connect } from "@nats-io/transport-node"
 import { describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import * as Cli from "../../src/config/Cli.ts"
 import { runCli, startCli } from "../support/Process.ts"
 
@@ -48,7 +49,9 @@ describe("bin/effect-jetstream", () => {
   it("prints its own version, separate from the advertised nats-server level", async () => {
     const r = await runCli(["-v"])
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe("effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v2.10.29)\n")
+    expect(r.stdout).toBe(
+      `effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v${ADVERTISED_NATS_VERSION})\n`
+    )
   })
 
   it("exits 2 with usage on an unknown flag", async () => {

@@ -9,6 +9,7 @@ import { jetstreamManager, StoreCompression } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
 
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe("nats.js at the 2.10 level", () => {
   it("enables its 2.10 features from our INFO alone", () => {
-    expect(nc.info?.version).toBe("2.10.29")
+    expect(nc.info?.version).toBe(ADVERTISED_NATS_VERSION)
     const features = (nc as unknown as { features: { supports(f: string): boolean } }).features
     for (const f of ["js_stream_subject_transform", "js_stream_compression", "js_multiple_consumer_filter"]) {
       expect([f, features.supports(f)]).toEqual([f, true])

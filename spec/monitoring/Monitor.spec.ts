@@ -4,6 +4,7 @@
  * the same scenario; spec/monitoring/Differential.spec.ts re-checks the shapes live).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
@@ -122,7 +123,7 @@ describe("monitoring endpoints", () => {
     ])
     expect(v.server_id).toBe(broker.server.serverId)
     expect(v).toMatchObject({
-      version: "2.10.29",
+      version: ADVERTISED_NATS_VERSION,
       proto: 1,
       host: "127.0.0.1",
       port: broker.port,

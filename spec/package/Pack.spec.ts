@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 
 const repo = path.resolve(import.meta.dirname, "../..")
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-pack-"))
@@ -122,7 +123,7 @@ describe("npm pack → install → run", () => {
       format: "function",
       setup: "function",
       jetstream: true,
-      version: "2.10.29"
+      version: ADVERTISED_NATS_VERSION
     })
   })
 })
