@@ -22,24 +22,30 @@ const isConsumerConfig = (v: Json): boolean => "ack_policy" in v && "deliver_pol
 
 /**
  * A reply's config metadata at 2.11: the stored `_nats.req.level` (the level the asset needs,
- * "0" for a config using no 2.11 feature) and the dynamic `_nats.ver` / `_nats.level` (our release
- * and API level). Asserted and removed; `undefined` when nothing else was there (2.10 omits it).
+ * "0" for a config using no 2.11 feature) and, in API replies (`dynamic`), `_nats.ver` /
+ * `_nats.level` (our release and API level; /jsz shows the stored config without them). Asserted
+ * and removed; `undefined` when nothing else was there (2.10 omits it).
  */
 export const withoutVersionMetadata = (
   metadata: unknown,
-  requiredLevel = "0"
+  requiredLevel = "0",
+  dynamic = true
 ): Record<string, string> | undefined => {
   expect(isObject(metadata)).toBe(true)
   const { "_nats.req.level": req, "_nats.ver": ver, "_nats.level": level, ...rest } = metadata as Record<
     string,
     string
   >
-  expect({ req, ver, level }).toEqual({ req: requiredLevel, ver: ADVERTISED_NATS_VERSION, level: String(API_LEVEL_211) })
+  expect({ req, ver, level }).toEqual(
+    dynamic
+      ? { req: requiredLevel, ver: ADVERTISED_NATS_VERSION, level: String(API_LEVEL_211) }
+      : { req: requiredLevel, ver: undefined, level: undefined }
+  )
   return Object.keys(rest).length === 0 ? undefined : rest
 }
 
-const stripMetadata = (out: Json, original: Json): void => {
-  const rest = withoutVersionMetadata(original.metadata)
+const stripMetadata = (out: Json, original: Json, dynamic: boolean): void => {
+  const rest = withoutVersionMetadata(original.metadata, "0", dynamic)
   if (rest === undefined) delete out.metadata
   else out.metadata = rest
 }
@@ -47,9 +53,13 @@ const stripMetadata = (out: Json, original: Json): void => {
 /**
  * Every stream config anywhere in `value` (2.11 stream.go: `allow_msg_ttl` has no omitempty, asserted
  * `false` as no 2.9.10 scenario sets it) and every stream and consumer config's version metadata,
- * asserted and removed. Returns a copy and the number of configs seen.
+ * asserted and removed (`dynamic`: as API replies carry it; /jsz has the stored keys only).
+ * Returns a copy and the number of configs seen.
  */
-export const withoutConfigs211 = <T>(value: T): { readonly value: T; readonly configs: number } => {
+export const withoutConfigs211 = <T>(
+  value: T,
+  dynamic = true
+): { readonly value: T; readonly configs: number } => {
   let configs = 0
   const walk = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(walk)
@@ -60,10 +70,10 @@ export const withoutConfigs211 = <T>(value: T): { readonly value: T; readonly co
       configs++
       expect([v.name, v.allow_msg_ttl]).toEqual([v.name, false])
       delete out.allow_msg_ttl
-      stripMetadata(out, v)
+      stripMetadata(out, v, dynamic)
     } else if (isConsumerConfig(v)) {
       configs++
-      stripMetadata(out, v)
+      stripMetadata(out, v, dynamic)
     }
     return out
   }
