@@ -41,7 +41,9 @@ describe("flag parsing (nats-server spellings)", () => {
 
   it("prints help and version with exit 0", () => {
     expect(Cli.parse(["-h"])).toMatchObject({ _tag: "Print", exitCode: 0 })
-    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ .*2\.10\.29/)
+    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(
+      new RegExp(`^effect-jetstream v\\d+\\.\\d+\\.\\d+ .*${ADVERTISED_NATS_VERSION.replaceAll(".", "\\.")}`)
+    )
   })
 })
 
