@@ -14,8 +14,8 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
-import { withoutVersionMetadata } from "../support/Level211.ts"
 import { sleep } from "../support/Js.ts"
+import { withoutVersionMetadata } from "../support/Level211.ts"
 
 type ApiReply = {
   error?: { code: number; err_code: number; description: string }

@@ -1,6 +1,6 @@
 /**
  * The 2.10 features through nats.js v3 as it uses them once a server says 2.10: the client decides from
- * the INFO version, which is our 2.10.29 (ADVERTISED_NATS_VERSION), so nothing is forced here. Then: a
+ * the INFO version, which is ours (ADVERTISED_NATS_VERSION, 2.10 or later), so nothing is forced here. Then: a
  * stream with `subject_transform` and
  * `compression: s2` from `jsm.streams.add`, a source with `subject_transforms`, and KV's multi-key
  * `watch()` (a consumer with `filter_subjects`). No nats-server comparison: 2.9.10 has none of these.

@@ -9,6 +9,7 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
 import {
   CONSUMER_CONFIG_FIELDS,
   CONSUMER_REQUEST_FIELDS,
@@ -20,7 +21,6 @@ import {
 } from "../../../src/jetstream/model/ConfigFields.ts"
 import { CONFIG_FIELDS as CONSUMER_DECODED } from "../../../src/jetstream/model/ConsumerConfigDecode.ts"
 import { CONFIG_FIELDS as STREAM_DECODED } from "../../../src/jetstream/model/StreamConfigDecode.ts"
-import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../../support/Broker.ts"
 
 type Json = unknown
