@@ -51,7 +51,8 @@ export interface FaultRecord {
   readonly kind: FaultKind
   /** The node it hit (the stream's owner when it was injected), none for the store's primary. */
   readonly node: string | undefined
-  readonly at: number
+  /** When it took effect: a primary kill's is set again once the primary is gone (Jepsen.ts). */
+  at: number
   healedAt: number | undefined
   /** The first PubAck to an attempt sent after the fault. */
   firstAckAt: number | undefined
