@@ -1,5 +1,6 @@
 import { connect } from "@nats-io/transport-node"
 import { describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import * as Cli from "../../src/config/Cli.ts"
 import { runCli, startCli } from "../support/Process.ts"
 
@@ -40,7 +41,9 @@ describe("flag parsing (nats-server spellings)", () => {
 
   it("prints help and version with exit 0", () => {
     expect(Cli.parse(["-h"])).toMatchObject({ _tag: "Print", exitCode: 0 })
-    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(/^effect-jetstream v\d+\.\d+\.\d+ .*2\.10\.29/)
+    expect((Cli.parse(["--version"]) as { text: string }).text).toMatch(
+      new RegExp(`^effect-jetstream v\\d+\\.\\d+\\.\\d+ .*${ADVERTISED_NATS_VERSION.replaceAll(".", "\\.")}`)
+    )
   })
 })
 
@@ -48,7 +51,9 @@ describe("bin/effect-jetstream", () => {
   it("prints its own version, separate from the advertised nats-server level", async () => {
     const r = await runCli(["-v"])
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe("effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v2.10.29)\n")
+    expect(r.stdout).toBe(
+      `effect-jetstream v0.1.0 (NATS protocol compatible with nats-server v${ADVERTISED_NATS_VERSION})\n`
+    )
   })
 
   it("exits 2 with usage on an unknown flag", async () => {

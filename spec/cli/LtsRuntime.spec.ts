@@ -9,6 +9,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import pkg from "../../package.json" with { type: "json" }
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { BIN, startCli } from "../support/Process.ts"
 
 const ltsNode = path.join(
@@ -44,7 +45,7 @@ describe("supported runtime", () => {
     try {
       expect(broker.log()).toContain(`Runtime: node v${expected}`)
       const nc = await connect({ servers: `127.0.0.1:${broker.port}` })
-      expect(nc.info?.version).toBe("2.10.29")
+      expect(nc.info?.version).toBe(ADVERTISED_NATS_VERSION)
       await nc.close()
     } finally {
       expect(await broker.stop("SIGTERM")).toBe(0)

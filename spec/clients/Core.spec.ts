@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { scenarios } from "./CoreScenarios.ts"
 
@@ -67,7 +68,7 @@ describe("official client (@nats-io/transport-node) against the broker", () => {
       maxPayload: 1048576,
       headers: true,
       proto: 1,
-      version: "2.10.29"
+      version: ADVERTISED_NATS_VERSION
     })
   })
 })

@@ -17,6 +17,7 @@ import {
   StringCodec
 } from "nats"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { startTestServer, type TestServer } from "../../src/testing/index.ts"
 
 const sc = StringCodec()
@@ -34,7 +35,7 @@ afterAll(async () => {
 
 describe("nats v2: core", () => {
   it("announces the nats-server level and JetStream", () => {
-    expect(nc.info?.version).toBe("2.10.29")
+    expect(nc.info?.version).toBe(ADVERTISED_NATS_VERSION)
     expect(nc.info?.jetstream).toBe(true)
     expect(nc.info?.headers).toBe(true)
   })

@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import * as ConfigFile from "../../src/config/ConfigFile.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
@@ -88,7 +89,7 @@ describe("Nats-Trace-Dest", () => {
     expect(got.map((m) => m.string())).toEqual(["hello", "hello"])
     expect(e.server["name"]).toBe("tracer")
     expect(e.server["id"]).toBe(broker.server.serverId)
-    expect(e.server["ver"]).toBe("2.10.29")
+    expect(e.server["ver"]).toBe(ADVERTISED_NATS_VERSION)
     expect(e.server["host"]).toBe("127.0.0.1")
     expect(e.server["jetstream"]).toBe(true)
     // "NATS/1.0\r\nNats-Trace-Dest: tr.1\r\n\r\n" (35 bytes) + "hello".

@@ -3,12 +3,14 @@
  * 2.9.10 produces for the same scenario (recorded from it; spec/differential re-checks live).
  */
 import { expect, it } from "vitest"
+import { configsAt211 } from "../support/Level211.ts"
 import { recordedSuite } from "../support/Recorded.ts"
 import { consumerScenarios } from "./ConsumerScenarios.ts"
 
 recordedSuite("JetStream consumers", { storages: ["file", "memory"] }, (broker) => {
   it("creates a durable pull consumer, fetches, acks and reports exact counters", async () => {
-    expect(await consumerScenarios.pullFetchAck(broker.url)).toEqual({
+    // The 2.9.10 recording; our 2.11 config metadata is asserted and taken out first (Level211.ts).
+    expect(configsAt211(await consumerScenarios.pullFetchAck(broker.url))).toEqual({
       "createdConfig": {
         "durable_name": "worker",
         "name": "worker",

@@ -1,6 +1,6 @@
 /**
  * 2.11 direct get on the wire: nats.js `jsm.direct.getBatch` / `getLastMessagesFor` (gated on the
- * server version, hence `nc.features.update`), then raw requests for the exact status lines and
+ * server version: we advertise 2.11), then raw requests for the exact status lines and
  * headers nats-server 2.11 sends (stream.go getDirectRequest / getDirectMulti), and the
  * `Nats-Required-Api-Level` header. 2.9.10 has no batch direct get: expected values are from the Go source.
  */
@@ -15,8 +15,7 @@ let nc: NatsConnection
 let jsm: JetStreamManager
 beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false }) // until the broker advertises 2.11
-  ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.11.0")
+  nc = await connect({ servers: broker.url, reconnect: false })
   jsm = await jetstreamManager(nc)
   await jsm.streams.add({ name: "DG", subjects: ["dg.>"], allow_direct: true })
   const js = jsm.jetstream()

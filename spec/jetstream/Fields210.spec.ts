@@ -12,8 +12,10 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
+import { withoutVersionMetadata } from "../support/Level211.ts"
 
 type ApiReply = {
   error?: { code: number; err_code: number; description: string }
@@ -56,20 +58,26 @@ describe("stream metadata", () => {
   it("round-trips sorted in CREATE, INFO and LIST, and an update replaces it", async () => {
     const created = await api("STREAM.CREATE.MD", { name: "MD", subjects: ["md.>"], metadata: { b: "2", a: "1" } })
     expect(created.error).toBeUndefined()
-    expect(created.config?.metadata).toEqual({ a: "1", b: "2" })
+    // At 2.11 every reply's metadata also has ADR-44's keys (asserted and taken out: Level211.ts).
+    expect(withoutVersionMetadata(created.config?.metadata)).toEqual({ a: "1", b: "2" })
     const info = await nc.request("$JS.API.STREAM.INFO.MD", enc.encode(""), { timeout: 5000 })
-    // 2.10 stream.go StreamConfig order: ..., allow_rollup_hdrs, consumer_limits (always), metadata.
+    // 2.11 stream.go StreamConfig order: ..., allow_rollup_hdrs, consumer_limits (always),
+    // allow_msg_ttl (always), metadata; Go sorts the map's keys.
     expect(dec.decode(info.data)).toContain(
-      `"allow_rollup_hdrs":false,"consumer_limits":{},"metadata":{"a":"1","b":"2"}}`
+      `"allow_rollup_hdrs":false,"consumer_limits":{},"allow_msg_ttl":false,"metadata":{"_nats.level":"1",` +
+        `"_nats.req.level":"0","_nats.ver":"${ADVERTISED_NATS_VERSION}","a":"1","b":"2"}}`
     )
     const list = await api("STREAM.LIST", {})
-    expect(list.streams?.find((s) => s.config.name === "MD")?.config.metadata).toEqual({ a: "1", b: "2" })
+    expect(withoutVersionMetadata(list.streams?.find((s) => s.config.name === "MD")?.config.metadata)).toEqual({
+      a: "1",
+      b: "2"
+    })
     const updated = await api("STREAM.UPDATE.MD", { name: "MD", subjects: ["md.>"], metadata: { c: "3" } })
     expect(updated.error).toBeUndefined()
-    expect(updated.config?.metadata).toEqual({ c: "3" })
-    // An update without the key clears it (omitempty: no key at all).
+    expect(withoutVersionMetadata(updated.config?.metadata)).toEqual({ c: "3" })
+    // An update without the key clears the client's keys (only ADR-44's remain).
     const cleared = await api("STREAM.UPDATE.MD", { name: "MD", subjects: ["md.>"] })
-    expect(cleared.config).not.toHaveProperty("metadata")
+    expect(withoutVersionMetadata(cleared.config?.metadata)).toBeUndefined()
   })
 
   it("is limited to 128 KiB of keys and values, counted in bytes, on create and update", async () => {
@@ -82,12 +90,21 @@ describe("stream metadata", () => {
       .toEqual(over)
     expect((await api("STREAM.INFO.MDBIG", "")).error?.err_code).toBe(10059)
     expect((await api("STREAM.UPDATE.MDMAX", { name: "MDMAX", metadata: metadataOf(131073) })).error).toEqual(over)
-    expect((await api("STREAM.INFO.MDMAX", "")).config?.metadata).toEqual(metadataOf(131072))
+    expect(withoutVersionMetadata((await api("STREAM.INFO.MDMAX", "")).config?.metadata)).toEqual(metadataOf(131072))
   })
 
-  it("reserved _nats.* keys are kept as sent (2.10 sets none)", async () => {
-    const r = await api("STREAM.CREATE.MDNATS", { name: "MDNATS", metadata: { "_nats.req.level": "7" } })
-    expect(r.config?.metadata).toEqual({ "_nats.req.level": "7" })
+  it("reserved _nats.* keys a client sends are replaced by the server's (2.11, ADR-44)", async () => {
+    const sent = { "_nats.req.level": "7", "_nats.ver": "9.9.9", "_nats.level": "9", keep: "me" }
+    const r = await api("STREAM.CREATE.MDNATS", { name: "MDNATS", metadata: sent })
+    expect(r.error).toBeUndefined()
+    expect(withoutVersionMetadata(r.config?.metadata)).toEqual({ keep: "me" })
+    // The level follows the config's features: message TTLs need API level 1.
+    const ttl = await api("STREAM.CREATE.MDTTL", { name: "MDTTL", allow_msg_ttl: true, metadata: sent })
+    expect(ttl.error).toBeUndefined()
+    expect(withoutVersionMetadata(ttl.config?.metadata, "1")).toEqual({ keep: "me" })
+    expect(withoutVersionMetadata((await api("STREAM.INFO.MDTTL", "")).config?.metadata, "1")).toEqual({
+      keep: "me"
+    })
   })
 })
 
@@ -104,13 +121,20 @@ describe("consumer metadata", () => {
     const created = await api("CONSUMER.CREATE.CMD.D", body({ y: "2", x: "1" }))
     expect(created.error).toBeUndefined()
     const raw = await nc.request("$JS.API.CONSUMER.INFO.CMD.D", enc.encode(""), { timeout: 5000 })
-    expect(dec.decode(raw.data)).toContain(`"num_replicas":0,"metadata":{"x":"1","y":"2"}}`)
+    // At 2.11 with ADR-44's keys, sorted as Go sorts map keys (asserted and taken out below: Level211.ts).
+    expect(dec.decode(raw.data)).toContain(
+      `"num_replicas":0,"metadata":{"_nats.level":"1","_nats.req.level":"0",` +
+        `"_nats.ver":"${ADVERTISED_NATS_VERSION}","x":"1","y":"2"}}`
+    )
     const list = await api("CONSUMER.LIST.CMD", {})
-    expect(list.consumers?.find((c) => c.name === "D")?.config.metadata).toEqual({ x: "1", y: "2" })
+    expect(withoutVersionMetadata(list.consumers?.find((c) => c.name === "D")?.config.metadata)).toEqual({
+      x: "1",
+      y: "2"
+    })
     const updated = await api("CONSUMER.CREATE.CMD.D", body({ z: "3" }))
     expect(updated.error).toBeUndefined()
-    expect(updated.config?.metadata).toEqual({ z: "3" })
-    expect((await api("CONSUMER.INFO.CMD.D", "")).config?.metadata).toEqual({ z: "3" })
+    expect(withoutVersionMetadata(updated.config?.metadata)).toEqual({ z: "3" })
+    expect(withoutVersionMetadata((await api("CONSUMER.INFO.CMD.D", "")).config?.metadata)).toEqual({ z: "3" })
   })
 
   it("is limited to 128 KiB: 10135 naming 128KB", async () => {
@@ -133,7 +157,7 @@ describe("consumer metadata", () => {
       config: { durable_name: "D", ack_policy: "explicit", metadata: { dead_letter: "dl.*" } }
     })
     expect(bad.error?.description).toBe("consumer metadata dead_letter must be a subject without wildcards")
-    expect((await api("CONSUMER.INFO.CMD.D", "")).config?.metadata).toEqual({ z: "3" })
+    expect(withoutVersionMetadata((await api("CONSUMER.INFO.CMD.D", "")).config?.metadata)).toEqual({ z: "3" })
   })
 })
 

@@ -13,6 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 const GOPATH = "/usr/share/gocode"
@@ -99,7 +100,9 @@ describe.skipIf(skip !== undefined)("2.10 fields through nats.go", () => {
       execFile(exe, [broker.url], { timeout: 15_000 }, (_e, stdout) => resolve(stdout.trim()))
     )
     expect(out.split("\n")).toEqual([
-      "stream metadata map[team:go] limits map[inactive_threshold:3600000000000 max_ack_pending:7]",
+      // At 2.11 the metadata also has ADR-44's required level and the server's version and level.
+      `stream metadata map[_nats.level:1 _nats.req.level:0 _nats.ver:${ADVERTISED_NATS_VERSION} team:go] ` +
+      "limits map[inactive_threshold:3600000000000 max_ack_pending:7]",
       "LIM max_ack_pending 7 inactive_threshold 1h0m0s",
       "BIG: nats: consumer max ack pending exceeds system limit of 7",
       "IDLE after 1.2s: nats: consumer not found",

@@ -1,6 +1,6 @@
 /**
  * The 2.10 features through nats.js v3 as it uses them once a server says 2.10: the client decides from
- * the INFO version, which is our 2.10.29 (ADVERTISED_NATS_VERSION), so nothing is forced here. Then: a
+ * the INFO version, which is ours (ADVERTISED_NATS_VERSION, 2.10 or later), so nothing is forced here. Then: a
  * stream with `subject_transform` and
  * `compression: s2` from `jsm.streams.add`, a source with `subject_transforms`, and KV's multi-key
  * `watch()` (a consumer with `filter_subjects`). No nats-server comparison: 2.9.10 has none of these.
@@ -9,6 +9,7 @@ import { jetstreamManager, StoreCompression } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
 
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 describe("nats.js at the 2.10 level", () => {
   it("enables its 2.10 features from our INFO alone", () => {
-    expect(nc.info?.version).toBe("2.10.29")
+    expect(nc.info?.version).toBe(ADVERTISED_NATS_VERSION)
     const features = (nc as unknown as { features: { supports(f: string): boolean } }).features
     for (const f of ["js_stream_subject_transform", "js_stream_compression", "js_multiple_consumer_filter"]) {
       expect([f, features.supports(f)]).toEqual([f, true])

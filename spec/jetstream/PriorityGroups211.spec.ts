@@ -21,8 +21,7 @@ let broker: RunningBroker
 let nc: NatsConnection
 beforeAll(async () => {
   broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false }) // until the broker advertises 2.11
-  ;(nc as unknown as { features: { update(v: string): void } }).features.update("2.11.0")
+  nc = await connect({ servers: broker.url, reconnect: false })
 })
 afterAll(async () => {
   await nc?.close()

@@ -4,13 +4,15 @@
  */
 import { expect, it } from "vitest"
 import { streamConfigsAt210 } from "../support/Level210.ts"
+import { configsAt211 } from "../support/Level211.ts"
 import { recordedSuite } from "../support/Recorded.ts"
 import { streamScenarios } from "./StreamScenarios.ts"
 
 recordedSuite("JetStream streams", { storages: ["file", "memory"] }, (broker) => {
   it("creates, reports, lists and deletes a stream with nats-server's defaults and errors", async () => {
-    // The 2.9.10 recording; our 2.10 config keys are asserted and taken out first (Level210.ts).
-    expect(streamConfigsAt210(await streamScenarios.createInfoDelete(broker.url))).toEqual({
+    // The 2.9.10 recording; our 2.10 and 2.11 config keys are asserted and taken out first
+    // (Level210.ts, Level211.ts).
+    expect(configsAt211(streamConfigsAt210(await streamScenarios.createInfoDelete(broker.url)))).toEqual({
       "config": {
         "name": "ORDERS",
         "subjects": ["orders.>"],

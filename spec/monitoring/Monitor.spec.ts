@@ -4,6 +4,7 @@
  * the same scenario; spec/monitoring/Differential.spec.ts re-checks the shapes live).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
@@ -122,7 +123,7 @@ describe("monitoring endpoints", () => {
     ])
     expect(v.server_id).toBe(broker.server.serverId)
     expect(v).toMatchObject({
-      version: "2.10.29",
+      version: ADVERTISED_NATS_VERSION,
       proto: 1,
       host: "127.0.0.1",
       port: broker.port,
@@ -164,8 +165,10 @@ describe("monitoring endpoints", () => {
       reserved_storage: 0,
       accounts: 1,
       ha_assets: 0,
-      api: { total: 6, errors: 0 }
+      // 2.11 JetStreamAPIStats: the API level first (ADR-44).
+      api: { level: 1, total: 6, errors: 0 }
     })
+    expect(Object.keys(v.jetstream.stats.api)).toEqual(["level", "total", "errors"])
     // Pretty-printed like Go's json.MarshalIndent, with the request counted before it is answered.
     const raw = (await get("/varz")).text
     expect(raw.startsWith("{\n  \"server_id\": ")).toBe(true)
@@ -298,7 +301,8 @@ describe("monitoring endpoints", () => {
       bytes: 170
     })
     expect(j.account_details).toBeUndefined()
-    expect(j.api).toEqual({ total: 6, errors: 0 })
+    expect(j.api).toEqual({ level: 1, total: 6, errors: 0 })
+    expect(Object.keys(j.api)).toEqual(["level", "total", "errors"])
     // 2.10 monitor.go JSInfo: `total` (the JetStream accounts) last; JetStreamConfig `sync_interval`.
     expect(Object.keys(j).at(-1)).toBe("total")
     expect(j.total).toBe(1)
@@ -326,6 +330,9 @@ describe("monitoring endpoints", () => {
     expect(Object.keys(stream)).toEqual(["name", "created", "cluster", "config", "state", "consumer_detail"])
     expect(stream.cluster).toEqual({ leader: broker.server.serverName })
     expect(stream.config).toMatchObject({ name: "ORDERS", subjects: ["orders.>"], storage: "memory" })
+    // 2.11 monitor.go shows the stored config: `allow_msg_ttl` (no omitempty) and `_nats.req.level`,
+    // without the reply-only `_nats.ver`/`_nats.level` (consumer configs alike).
+    expect([stream.config.allow_msg_ttl, stream.config.metadata]).toEqual([false, { "_nats.req.level": "0" }])
     expect(stream.state).toMatchObject({
       messages: 5,
       bytes: 170,
@@ -335,6 +342,7 @@ describe("monitoring endpoints", () => {
       consumer_count: 2
     })
     const byName = Object.fromEntries(stream.consumer_detail.map((c: { name: string }) => [c.name, c]))
+    expect(byName.worker.config.metadata).toEqual({ "_nats.req.level": "0" })
     expect(byName.worker).toMatchObject({
       stream_name: "ORDERS",
       name: "worker",

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { rawExchange } from "../support/Raw.ts"
 import { rawCases } from "./RawCases.ts"
@@ -47,7 +48,7 @@ describe("protocol errors and flags on the wire", () => {
       ].sort()
     )
     expect(info).toMatchObject({
-      version: "2.10.29",
+      version: ADVERTISED_NATS_VERSION,
       proto: 1,
       headers: true,
       max_payload: 1048576,

@@ -1,7 +1,7 @@
 /**
  * The scaffolding of a differential suite: start our broker and nats-server side by side, run
- * each scenario against both and expect the client to observe equal values (after our 2.10 additions,
- * asserted, are taken out: Level210.ts). Without nats-server on
+ * each scenario against both and expect the client to observe equal values (after our 2.10 and 2.11
+ * additions, asserted, are taken out: Level210.ts, Level211.ts). Without nats-server on
  * PATH the suite is skipped and the reason printed.
  */
 import * as fs from "node:fs"
@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath, type RunningBroker, type RunningNatsServer, startBroker, startNatsServer } from "./Broker.ts"
 import { withoutStreamConfig210 } from "./Level210.ts"
+import { withoutConfigs211 } from "./Level211.ts"
 
 /** Both servers of a differential suite; set in its `beforeAll`, so read them inside tests only. */
 export interface DifferentialServers {
@@ -29,7 +30,7 @@ export interface DifferentialOptions {
   /**
    * A scenario's differences that are the version itself (we advertise 2.10, the reference is 2.9.10):
    * asserts our 2.10 values and returns both results without them. Stream configs' 2.10 keys are
-   * handled for every scenario (Level210.ts).
+   * handled for every scenario, and stream and consumer configs' 2.11 keys (Level210.ts, Level211.ts).
    */
   readonly level210?: (scenario: string, ours: unknown, theirs: unknown) => { ours: unknown; theirs: unknown }
 }
@@ -75,7 +76,7 @@ export const differentialSuite = (
     for (const [name, scenario] of Object.entries(scenarios)) {
       it(`${options.namePrefix ?? ""}${name}`, async () => {
         const reference = await scenario(servers.nats.url)
-        const answered = withoutStreamConfig210(await scenario(servers.broker.url)).value
+        const answered = withoutConfigs211(withoutStreamConfig210(await scenario(servers.broker.url)).value).value
         const { ours, theirs } = options.level210?.(name, answered, reference) ?? { ours: answered, theirs: reference }
         expect(ours).toEqual(theirs)
       })

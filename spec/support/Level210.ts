@@ -4,8 +4,9 @@
  * returns the reply without it, so the rest still compares with 2.9.10's (or its recorded values).
  */
 import { expect } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 
-export const OUR_VERSION = "2.10.29"
+export const OUR_VERSION = ADVERTISED_NATS_VERSION
 export const REFERENCE_VERSION = "2.9.10"
 
 type Json = Record<string, unknown>

@@ -8,6 +8,7 @@ import { connect } from "@nats-io/transport-node"
 import * as natsV2 from "nats"
 import * as fs from "node:fs"
 import { describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
 import { startTestServer } from "../../src/testing/index.ts"
 import setup from "../../src/testing/VitestGlobalSetup.ts"
 
@@ -81,7 +82,7 @@ describe("startTestServer", () => {
     await using srv = await startTestServer({ monitoring: true })
     const varz = await (await fetch(`${srv.monitorUrl}/varz`)).json() as { port: number; version: string }
     expect(varz.port).toBe(srv.port)
-    expect(varz.version).toBe("2.10.29")
+    expect(varz.version).toBe(ADVERTISED_NATS_VERSION)
   })
 })
 

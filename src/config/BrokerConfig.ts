@@ -16,7 +16,7 @@ import type { WebsocketSettings } from "./WebsocketSettings.ts"
  * patch release, so the 2.10 behaviours carry that line's fixes. Replies take 2.10's shapes where
  * they are gated on `AT_LEVEL_210` (2.9.10's stay reachable by the level argument in unit specs).
  */
-export const ADVERTISED_NATS_VERSION = "2.10.29"
+export const ADVERTISED_NATS_VERSION = "2.11.17"
 
 /** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
 export const levelAtLeast = (version: string, major: number, minor: number): boolean => {

@@ -6,7 +6,7 @@
  * Server-wide figures add up every JetStream-enabled account; `account_details` lists them by
  * name (nats-server sorts only when paging; its map order is random otherwise).
  */
-import { AT_LEVEL_210, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
 import { type AccountJetStream, apiSection } from "../jetstream/AccountJetStream.ts"
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
@@ -251,7 +251,8 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
   const streams = js.registry.all().map((s) => {
     const consumers = opts.consumers
       ? js.registry.consumersOf(s.name).map((c) => {
-        const info = consumerInfo(c)
+        // 2.11 monitor.go reads `consumer.info()`: the stored config, without the dynamic metadata.
+        const info = consumerInfo(c, false)
         if (!opts.config) delete info.config
         // 2.10 ConsumerInfo ends with `ts`, when it was gathered (consumer.go `info`).
         if (AT_LEVEL_210) info.ts = timeMs(input.nowMs)
@@ -268,7 +269,9 @@ const accountDetail = (input: JszInput, js: AccountJetStream, opts: JszOptions) 
           { name: input.js.cluster.clusterName, leader: input.serverName },
           input.js.cluster.replicas(js.account, s.name)
         ),
-      config: opts.config ? encodeStreamConfig(s.config, AT_LEVEL_210) : undefined,
+      // The stored config (2.11 monitor.go: `stream.config()`, so `_nats.req.level` but no dynamic keys),
+      // with 2.11's `allow_msg_ttl` that has no omitempty.
+      config: opts.config ? encodeStreamConfig(s.config, AT_LEVEL_210, AT_LEVEL_211) : undefined,
       state: streamState(s),
       consumer_detail: consumers.length > 0 ? consumers : undefined
     }

@@ -9,6 +9,7 @@
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
 import {
   CONSUMER_CONFIG_FIELDS,
   CONSUMER_REQUEST_FIELDS,
@@ -45,6 +46,14 @@ interface Sample {
 }
 
 const S = "CF" // stream name used by the consumer cases
+
+/** `{ a: "b" }` as INFO shows it at 2.11: with ADR-44's required level and the server's version and level. */
+const METADATA_ECHO = {
+  "_nats.level": "1",
+  "_nats.req.level": "0",
+  "_nats.ver": ADVERTISED_NATS_VERSION,
+  a: "b"
+}
 
 const STREAM_SAMPLES: Record<string, Sample> = {
   name: { value: "@" },
@@ -85,7 +94,7 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   allow_msg_schedules: { value: true },
   persist_mode: { value: "async" },
   allow_batched: { value: true },
-  metadata: { value: { a: "b" }, zero: {} },
+  metadata: { value: { a: "b" }, echo: METADATA_ECHO, zero: {} },
   pedantic: { value: true }
 }
 
@@ -120,7 +129,7 @@ const CONSUMER_SAMPLES: Record<string, Sample> = {
   mem_storage: { value: true, zero: false },
   direct: { value: true, zero: false, with: { deliver_subject: "dx" } },
   sourcing: { value: true },
-  metadata: { value: { a: "b" }, zero: {} },
+  metadata: { value: { a: "b" }, echo: METADATA_ECHO, zero: {} },
   // An offset is stored in UTC, as nats-server does.
   pause_until: { value: "2030-01-02T04:04:05+01:00", echo: "2030-01-02T03:04:05Z" },
   priority_groups: { value: ["g"], zero: [], with: { priority_policy: "overflow" } },

@@ -74,7 +74,8 @@ const deadLetterRefusal = (config: ConsumerConfig, streamSubjects: ReadonlyArray
 
 const msToTime = (ms: number) => formatTime(BigInt(Math.floor(ms)) * 1_000_000n)
 
-export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
+/** `dynamic`: the reply-only version metadata (API replies yes; /jsz shows the stored config). */
+export const consumerInfo = (c: ConsumerActor, dynamic: boolean = AT_LEVEL_211): Record<string, unknown> => {
   const st = c.state
   const floor = st.ackFloor()
   const delivered: Record<string, unknown> = { consumer_seq: st.delivered, stream_seq: Math.max(0, st.nextSeq - 1) }
@@ -85,7 +86,7 @@ export const consumerInfo = (c: ConsumerActor): Record<string, unknown> => {
     stream_name: c.stream.name,
     name: c.name,
     created: formatTime(c.created),
-    config: encodeConsumerConfig(replyConfig(c.config, AT_LEVEL_211)),
+    config: encodeConsumerConfig(replyConfig(c.config, dynamic)),
     delivered,
     ack_floor: ackFloor,
     num_ack_pending: st.numAckPending,
