@@ -12,9 +12,10 @@ import type { MqttSettings } from "./MqttConfigFile.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
 /**
- * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.10
- * patch release, so the 2.10 behaviours carry that line's fixes. Replies take 2.10's shapes where
- * they are gated on `AT_LEVEL_210` (2.9.10's stay reachable by the level argument in unit specs).
+ * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.11
+ * patch release, so the 2.10/2.11 behaviours carry those lines' fixes. Replies take 2.10's and
+ * 2.11's shapes where they are gated on `AT_LEVEL_210` / `AT_LEVEL_211` (the older shapes stay
+ * reachable by the level argument in unit specs).
  */
 export const ADVERTISED_NATS_VERSION = "2.11.17"
 
