@@ -333,6 +333,10 @@ export class ConsumerActor {
     const target = ackTarget(subject)
     if (target === undefined) return
     const { sseq, dseq } = target
+    // A sequence this consumer never delivered (a previous owner did, and its record of that
+    // delivery was not committed before it died): the ack cannot be recorded as one, so it is not
+    // confirmed either; the message is delivered again (at-least-once), never "acked" and redelivered.
+    const neverDelivered = sseq >= this.state.nextSeq
     let replied = false
     switch (ackKind(body)) {
       case "ack":
@@ -367,7 +371,7 @@ export class ConsumerActor {
       }
     }
     // An ack that carries a reply subject is a "double ack": confirm it once it is durable.
-    if (reply !== undefined && !replied) this.ackReplies.push(reply)
+    if (reply !== undefined && !replied && !neverDelivered) this.ackReplies.push(reply)
   }
 
   private ackOne(sseq: number, dseq: number, now: number): void {
