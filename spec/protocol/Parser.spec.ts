@@ -45,15 +45,22 @@ const subject = fc.array(token, { minLength: 1, maxLength: 4 }).map((t) => t.joi
 const wildSubject = fc.array(fc.oneof(token, fc.constant("*")), { minLength: 1, maxLength: 4 })
   .chain((t) => fc.boolean().map((fwc) => (fwc ? [...t, ">"] : t).join(".")))
 const payload = fc.string({ unit: "binary", maxLength: 300 }).map((s) => Buffer.from(s, "utf8").toString("latin1"))
+/** Publishers repeat subjects: equal-length near-misses exercise the parser's last-subject reuse. */
+const pubSubject = fc.oneof(subject, fc.constantFrom("orders.eu", "orders.us", "orderz.eu", "o"))
 const verbCase = (verb: string) => fc.boolean().map((lower) => (lower ? verb.toLowerCase() : verb))
 
 /** A valid op and its wire text. */
 const opArb: fc.Arbitrary<{ text: string; op: Op }> = fc.oneof(
-  fc.tuple(verbCase("PUB"), subject, fc.option(subject, { nil: undefined }), payload).map(([v, s, r, p]) => ({
+  fc.tuple(verbCase("PUB"), pubSubject, fc.option(subject, { nil: undefined }), payload).map(([v, s, r, p]) => ({
     text: `${v} ${s}${r === undefined ? "" : " " + r} ${p.length}\r\n${p}\r\n`,
     op: { op: "pub", subject: s, reply: r, hdrLen: -1, msg: p } as Op
   })),
-  fc.tuple(subject, fc.option(subject, { nil: undefined }), fc.array(fc.tuple(token, token), { maxLength: 3 }), payload)
+  fc.tuple(
+    pubSubject,
+    fc.option(subject, { nil: undefined }),
+    fc.array(fc.tuple(token, token), { maxLength: 3 }),
+    payload
+  )
     .map(([s, r, hs, p]) => {
       const hdr = `NATS/1.0\r\n${hs.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
       return {

@@ -67,6 +67,13 @@ export class Parser {
   /** Argument token boundaries for the current control line, reused to avoid allocation. */
   private readonly argStart = new Int32Array(6)
   private readonly argEnd = new Int32Array(6)
+  /**
+   * The last published subject, as bytes and as the string decoded from them: publishers mostly repeat
+   * a subject, and comparing a few bytes costs less than decoding a new string for every message.
+   */
+  private readonly lastSubjectBytes = new Uint8Array(SUBJECT_CACHE_MAX)
+  private lastSubjectLen = -1
+  private lastSubject = ""
 
   private readonly sink: ParserSink
   private limits: ParserLimits
@@ -190,6 +197,23 @@ export class Parser {
     return line.toString("latin1", this.argStart[k], this.argEnd[k])
   }
 
+  /** Token 1 (a PUB's subject) as a string, reusing the previous one when the bytes repeat it. */
+  private subjectArg(line: Buffer): string {
+    const s = this.argStart[1]!
+    const len = this.argEnd[1]! - s
+    if (len > SUBJECT_CACHE_MAX) return this.arg(line, 1)
+    const last = this.lastSubjectBytes
+    if (len === this.lastSubjectLen) {
+      let i = 0
+      while (i < len && line[s + i] === last[i]) i++
+      if (i === len) return this.lastSubject
+    }
+    for (let i = 0; i < len; i++) last[i] = line[s + i]!
+    this.lastSubjectLen = len
+    this.lastSubject = this.arg(line, 1)
+    return this.lastSubject
+  }
+
   /** Parses a non-negative decimal size; -1 when not a plain number or absurdly large. */
   private size(line: Buffer, k: number): number {
     const s = this.argStart[k]!
@@ -258,7 +282,7 @@ export class Parser {
     if (total > this.limits.maxPayload) {
       return this.die(ErrorText.maxPayload, `${total} > ${this.limits.maxPayload}`)
     }
-    this.pendingSubject = this.arg(line, 1)
+    this.pendingSubject = this.subjectArg(line)
     this.pendingReply = hasReply ? this.arg(line, 2) : undefined
     this.pendingHdr = hdr
     this.payloadNeed = total
@@ -266,6 +290,9 @@ export class Parser {
     this.state = State.Payload
   }
 }
+
+/** Subjects longer than this are decoded every time (long subjects are rarely repeated by one publisher). */
+const SUBJECT_CACHE_MAX = 128
 
 const eq = (line: Buffer, at: number, lower: string): boolean => {
   for (let i = 0; i < lower.length; i++) {
