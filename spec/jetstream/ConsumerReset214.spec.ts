@@ -203,10 +203,11 @@ describe("CONSUMER.RESET (2.14)", () => {
     expect(dc.decode((await fetchOne("RS")).data)).toBe("msg3")
 
     await stream("RT", {}, 2)
-    const start = new Date().toISOString()
     await sleep(5)
     const js = jetstream(nc)
     for (const b of ["msg3", "msg4"]) await js.publish("RT.a", sc.encode(b))
+    // The start time is msg3's own (the broker's clock), so the start is exactly sequence 3.
+    const start = ((await api("STREAM.MSG.GET.RT", { seq: 3 })).message as Json).time as string
     await consumer("RT", { deliver_policy: "by_start_time", opt_start_time: start })
     expect((await api("CONSUMER.RESET.RT.C", { seq: 2 })).error).toEqual({
       code: 400,
