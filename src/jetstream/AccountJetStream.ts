@@ -400,6 +400,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         const confirmed = Effect.flatMap(decision.confirm, (ok) => (ok ? serve(req, { _tag: "Local" }) : Effect.void))
         return Effect.sync(() => void run(confirmed))
       }
+      if (route.answers?.(ctx) === false) return Effect.void
       stats.total++
       // Creating a stream reserves space: judge it by the free space of now, not of a second ago.
       if (req.subject.startsWith(`${PREFIX}STREAM.CREATE.`)) storeLimits.refresh()

@@ -67,7 +67,7 @@ export const ConsumerConfigDoc = Schema.Struct({
   deliver_policy: Schema.Literals(["all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject"]),
   opt_start_seq: opt(Int),
   opt_start_time: opt(Schema.String),
-  ack_policy: Schema.Literals(["none", "all", "explicit"]),
+  ack_policy: Schema.Literals(["none", "all", "explicit", "flow_control"]),
   ack_wait: Int,
   max_deliver: Int,
   backoff: opt(Schema.Array(Int)),

@@ -14,6 +14,7 @@ type Op =
   | { op: "ackAll"; pick: number }
   | { op: "giveUp"; pick: number }
   | { op: "snapshot" }
+  | { op: "reset"; pick: number }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: "deliverNew" } as Op),
@@ -22,7 +23,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.nat().map((pick) => ({ op: "ack", pick }) as Op),
   fc.nat().map((pick) => ({ op: "ackAll", pick }) as Op),
   fc.nat().map((pick) => ({ op: "giveUp", pick }) as Op),
-  fc.constant({ op: "snapshot" } as Op)
+  fc.constant({ op: "snapshot" } as Op),
+  fc.nat().map((pick) => ({ op: "reset", pick }) as Op)
 )
 
 describe("AckState", () => {
@@ -95,6 +97,19 @@ describe("AckState", () => {
               snapshot = JSON.stringify(live.toJson())
               eventsSince = []
               break
+            case "reset": {
+              // 0 = back to just above the floor; else anywhere, behind or ahead of the cursor.
+              const to = o.pick % (next + 3) === 0 ? live.ackFloor().stream_seq + 1 : o.pick % (next + 3)
+              live.reset(to)
+              eventsSince.push({ e: "r", s: to })
+              pending.clear()
+              delivered = 0
+              next = to
+              expect(live.ackFloor()).toEqual({ consumer_seq: 0, stream_seq: to - 1 })
+              expect(live.numRedelivered).toBe(0)
+              expect(live.hasRedeliveries).toBe(false)
+              break
+            }
           }
           expect(live.numAckPending).toBe(pending.size)
           expect(live.delivered).toBe(delivered)

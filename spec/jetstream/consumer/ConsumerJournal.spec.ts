@@ -48,7 +48,8 @@ const anyEvent: fc.Arbitrary<ConsumerEvent> = fc.oneof(
   fc.record({ e: fc.constant("a" as const), s: seq, d: seq }),
   fc.record({ e: fc.constant("a" as const), s: seq, d: seq, n: run }),
   fc.record({ e: fc.constant("A" as const), s: seq, d: seq }),
-  fc.record({ e: fc.constant("g" as const), s: seq })
+  fc.record({ e: fc.constant("g" as const), s: seq }),
+  fc.record({ e: fc.constant("r" as const), s: seq })
 )
 
 describe("consumer journal encoding", () => {
@@ -63,7 +64,7 @@ describe("consumer journal encoding", () => {
 
 /** Near-misses of the event shapes: wrong tags, types, signs, fractions, missing and extra keys. */
 const nearMiss = fc.record({
-  e: fc.constantFrom("d", "a", "A", "g", "x", 1),
+  e: fc.constantFrom("d", "a", "A", "g", "r", "x", 1),
   s: fc.oneof(fc.nat(), fc.constant(-1), fc.constant(1.5), fc.constant("1")),
   t: fc.option(fc.constantFrom(0, 1, 2, "1", true), { nil: undefined }),
   d: fc.option(fc.oneof(fc.nat(), fc.constant(-2), fc.constant(0.5)), { nil: undefined }),

@@ -9,10 +9,29 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups), 3 later ones (pedantic, api level, expected subject) and 6 of 2.14 (consumer reset, flow-control acks), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 167)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 167)
+    assert.strictEqual(names.length, 173)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 173)
+    // 2.14 (ADR-60), errors.json verbatim.
+    assert.deepStrictEqual(
+      [
+        ApiErrors.consumerInvalidReset("below start seq"),
+        ApiErrors.consumerAckFCRequiresPush(),
+        ApiErrors.consumerAckFCRequiresFC(),
+        ApiErrors.consumerAckFCRequiresMaxAckPending(),
+        ApiErrors.consumerAckFCRequiresNoAckWait(),
+        ApiErrors.consumerAckFCRequiresNoMaxDeliver()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10204, description: "invalid reset: below start seq" },
+        { code: 400, err_code: 10218, description: "flow control ack policy requires a push based consumer" },
+        { code: 400, err_code: 10219, description: "flow control ack policy requires flow control" },
+        { code: 400, err_code: 10220, description: "flow control ack policy requires max ack pending" },
+        { code: 400, err_code: 10221, description: "flow control ack policy requires unset ack wait" },
+        { code: 400, err_code: 10222, description: "flow control ack policy requires unset max deliver" }
+      ]
+    )
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },

@@ -557,12 +557,12 @@ describe("consumer config fields", () => {
     }
   })
 
-  it("a value of the current server we do not build (ack_policy flow_control, 2.14) is refused naming the field", async () => {
+  it("ack_policy flow_control (2.14) is decoded and checked: a pull consumer is refused with 10218", async () => {
     const name = fresh()
     expect((await create(name, { ack_policy: "flow_control" })).error).toEqual({
-      code: 500,
-      err_code: 10012,
-      description: `consumer configuration field "ack_policy" is not supported`
+      code: 400,
+      err_code: 10218,
+      description: "flow control ack policy requires a push based consumer"
     })
     expect((await api(`CONSUMER.INFO.${S}.${name}`, "")).error?.err_code).toBe(10014)
   })

@@ -91,6 +91,9 @@ describe("versioning metadata", () => {
     assert.strictEqual(consumerRequiredLevel({ priority_policy: "none" }), 0)
     assert.strictEqual(consumerRequiredLevel({ priority_groups: ["g"] }), 1)
     assert.strictEqual(consumerRequiredLevel({ pause_until: "2030-01-01T00:00:00Z" }), 1)
+    // 2.14 jetstream_versioning.go: flow-control acks need API level 4.
+    assert.strictEqual(consumerRequiredLevel({ ack_policy: "flow_control", priority_groups: ["g"] }), 4)
+    assert.strictEqual(consumerRequiredLevel({ ack_policy: "explicit" }), 0)
   })
 })
 

@@ -21,6 +21,8 @@ export interface RouteSpec {
   readonly zero?: Record<string, unknown>
   /** nats-server's catch-all error for the operation, for a failure that is not an `ApiError` (a defect). */
   readonly general?: (err: string) => ApiError
+  /** False: nobody answers (nats-server serves the operation from a subscription of the asset, if it exists). */
+  readonly answers?: (ctx: StreamApi.ApiContext) => boolean
 }
 
 const PAGED_ZERO = { total: 0, offset: 0, limit: 0 }
@@ -118,6 +120,15 @@ const resolveConsumer = (subject: string): Resolved | undefined => {
       if (t.length === 6) {
         return run("consumer_pause_response", (ctx, b) => ConsumerApi.pauseConsumer(ctx, t[4]!, t[5]!, b), {
           zero: PAUSE_ZERO
+        })
+      }
+      return undefined
+    case "RESET":
+      // 2.14: served by the consumer's own subscription in nats-server, so a missing one is silence.
+      if (t.length === 6) {
+        return run("consumer_reset_response", (ctx, b) => ConsumerApi.resetConsumer(ctx, t[4]!, t[5]!, b), {
+          zero: { reset_seq: 0 },
+          answers: (ctx) => ctx.registry.getConsumer(t[4]!, t[5]!) !== undefined
         })
       }
       return undefined

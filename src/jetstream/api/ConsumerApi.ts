@@ -26,6 +26,7 @@ import {
 } from "../model/ConsumerConfig.ts"
 import { pauseRequest, unpinRequest } from "../model/ConsumerControlRequests.ts"
 import { utcTime } from "../model/ConsumerPriority.ts"
+import { resetRequest } from "../model/ConsumerResetRequest.ts"
 import * as Requests from "../model/Requests.ts"
 import { adoptRequiredLevel, replyConfig } from "../model/VersionMetadata.ts"
 import { type ApiContext, type ApiHandler, stamped } from "./StreamApi.ts"
@@ -246,4 +247,20 @@ export const unpinConsumer = (ctx: ApiContext, stream: string, name: string, bod
     if (!(c.config.priority_groups ?? []).includes(group)) return yield* ApiErrors.consumerInvalidPriorityGroup()
     yield* c.call((actor) => actor.priority.unpin(group))
     return {}
+  })
+
+/**
+ * CONSUMER.RESET (2.14, ADR-60): the body, then the reset itself (ConsumerReset.ts); the reply is the
+ * consumer's info as a create reply has it, plus `reset_seq`. Only an existing consumer answers
+ * (its route is silent otherwise, see ApiRoutes.ts), as nats-server's per-consumer subscription.
+ */
+export const resetConsumer = (ctx: ApiContext, stream: string, name: string, body: Uint8Array): ApiHandler =>
+  Effect.gen(function*() {
+    const requested = resetRequest(body)
+    if (requested instanceof ApiError) return yield* requested
+    const c = ctx.registry.getConsumer(stream, name)
+    if (c === undefined) return yield* ApiErrors.consumerNotFound()
+    const seq = yield* c.call((actor) => actor.reset(requested))
+    if (typeof seq === "string") return yield* ApiErrors.consumerInvalidReset(seq)
+    return { ...stampedInfo(ctx, c), reset_seq: seq }
   })

@@ -76,7 +76,14 @@ const classify = (subject: string): Classified | undefined => {
   return undefined
 }
 
-const CLUSTER_INFO_TYPES = ["stream_info", "stream_create", "stream_update", "consumer_info", "consumer_create"]
+const CLUSTER_INFO_TYPES = [
+  "stream_info",
+  "stream_create",
+  "stream_update",
+  "consumer_info",
+  "consumer_create",
+  "consumer_reset"
+]
 
 /** A reply body from another node's handler, without the envelope members of its own response. */
 const infoBody = (json: string): ApiBody | ApiError => {

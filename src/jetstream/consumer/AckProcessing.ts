@@ -112,5 +112,6 @@ export const nextPullRequest = (isPull: boolean, arg: Uint8Array): PullRequest |
 export const ackWaitMs = (config: ConsumerConfig, count: number): number => {
   const b = config.backoff
   if (b !== undefined && b.length > 0) return b[Math.min(count - 1, b.length - 1)]! / 1e6
-  return config.ack_wait / 1e6
+  // Only flow-control acks (ADR-60) have none: their messages wait for an answer, never time out.
+  return config.ack_wait === 0 ? Infinity : config.ack_wait / 1e6
 }

@@ -216,6 +216,24 @@ export class AckState {
     for (const p of this.pending.values()) p.deadline = deadline
   }
 
+  /**
+   * CONSUMER.RESET (2.14, ADR-60): as if newly created at stream sequence `seq` (which is next),
+   * nothing pending or redelivered, consumer sequences from 1 again; the ack floor's stream sequence
+   * is just below `seq`, and neither floor nor delivery has a last-active time.
+   */
+  reset(seq: number): void {
+    this.nextSeq = seq
+    this.delivered = 0
+    this.lastDeliveredStreamSeq = seq - 1
+    this.pending.clear()
+    this.redelivered.clear()
+    this.redeliver = []
+    this.floorD = 0
+    this.floorS = seq - 1
+    this.lastDeliveredAt = 0
+    this.lastAckAt = 0
+  }
+
   /** Forget pending messages that the stream no longer has (purged, deleted, expired). */
   dropBelow(firstSeq: number): void {
     for (const s of [...this.pending.keys()]) {

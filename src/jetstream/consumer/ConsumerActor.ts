@@ -29,9 +29,11 @@ import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./Ac
 import { AckState } from "./AckState.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
+import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
 import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
+import { flowControlAckRequestDue, flowControlAckTarget } from "./FlowControlAck.ts"
 import { pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
@@ -44,8 +46,8 @@ export type ConsumerCommand =
   | { readonly _tag: "Pull"; readonly reply: string; readonly request: PullRequest }
   | { readonly _tag: "Ack"; readonly subject: string; readonly reply: string | undefined; readonly body: Uint8Array }
   | { readonly _tag: "Tick" }
-  /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*`. */
-  | { readonly _tag: "FlowControlReply"; readonly subject: string }
+  /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*` (headers: flow-control acks). */
+  | { readonly _tag: "FlowControlReply"; readonly subject: string; readonly hdr?: Uint8Array }
   /** A dead-letter copy of `sseq` was answered (or timed out): finish giving it up (DeadLetter.ts). */
   | { readonly _tag: "DeadLettered"; readonly sseq: number }
 
@@ -138,7 +140,7 @@ export class ConsumerActor {
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
     this.state = recovered !== undefined ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
-    this.state.rearm(ctx.nowMs() + config.ack_wait / 1e6)
+    this.state.rearm(ctx.nowMs() + ackWaitMs(config, 1))
     this.filter = new ConsumerFilter(config)
     this.pacing = pacingFor(config, stream.config.max_msg_size)
     this.lastActivity = ctx.nowMs()
@@ -163,6 +165,10 @@ export class ConsumerActor {
 
   private get tracksAcks(): boolean {
     return this.config.ack_policy !== "none"
+  }
+
+  private get flowControlAcks(): boolean {
+    return this.config.ack_policy === "flow_control"
   }
 
   static make = (
@@ -213,13 +219,16 @@ export class ConsumerActor {
   private subscribe(): void {
     const c = this.ctx.client
     const prefix = `${this.stream.name}.${this.name}`
-    const ack = c.subscribe(`$JS.ACK.${prefix}.>`, (subject, reply, hdrLen, msg) => {
+    // Flow-control acks (ADR-60) come only with flow-control answers: like nats-server, no ack subject.
+    const ack = this.flowControlAcks ? undefined : c.subscribe(`$JS.ACK.${prefix}.>`, (subject, reply, hdrLen, msg) => {
       this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
     })
     if (ack !== undefined) this.subs.push(ack)
     if (this.config.flow_control === true) {
-      const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject) => {
-        this.offer({ _tag: "FlowControlReply", subject })
+      const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject, _reply, hdrLen, msg) => {
+        if (this.flowControlAcks && hdrLen > 0) {
+          this.offer({ _tag: "FlowControlReply", subject, hdr: msg.slice(0, hdrLen) })
+        } else this.offer({ _tag: "FlowControlReply", subject })
       })
       if (fc !== undefined) this.subs.push(fc)
     }
@@ -262,9 +271,11 @@ export class ConsumerActor {
           case "Call":
             cmd.run(this)
             break
-          case "FlowControlReply":
-            this.flow.answered(cmd.subject)
+          case "FlowControlReply": {
+            const target = this.flow.answered(cmd.subject) ? flowControlAckTarget(cmd.hdr) : undefined
+            if (target !== undefined) this.ackOne(target.sseq, target.dseq, now)
             break
+          }
           case "DeadLettered":
             this.deadLettered(cmd.sseq, now)
             break
@@ -375,7 +386,7 @@ export class ConsumerActor {
   }
 
   private ackOne(sseq: number, dseq: number, now: number): void {
-    if (this.config.ack_policy === "all") {
+    if (this.config.ack_policy === "all" || this.config.ack_policy === "flow_control") {
       const acked = this.state.ackUpTo(sseq, dseq, now)
       this.events.push({ e: "A", s: sseq, d: dseq })
       if (acked.length > 0) this.ctx.acked(this, acked, false)
@@ -657,11 +668,8 @@ export class ConsumerActor {
       if (fc) {
         const m = next.msg
         const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
-        const request = this.flow.delivered(size, `$JS.FC.${this.stream.name}.${this.name}`)
-        if (request !== undefined) {
-          const hdr = status("100 FlowControl Request")
-          this.ctx.client.publishAs(to, to, request, hdr.length, hdr)
-        }
+        this.requestFlowControl(to, this.flow.delivered(size, this.flowPrefix))
+        if (this.flowControlAcks) this.requestFlowControlAck(to, false)
       }
     }
     const hb = this.config.idle_heartbeat
@@ -670,7 +678,26 @@ export class ConsumerActor {
       const headers = this.lastHeaders()
       if (this.flow.pending !== undefined) headers.push(["Nats-Consumer-Stalled", this.flow.pending])
       this.signal(to, status("100 Idle Heartbeat", headers))
+      if (this.flowControlAcks) this.requestFlowControlAck(to, true)
     }
+  }
+
+  private get flowPrefix(): string {
+    return `$JS.FC.${this.stream.name}.${this.name}`
+  }
+
+  private requestFlowControl(to: string, reply: string | undefined): void {
+    if (reply === undefined) return
+    const hdr = status("100 FlowControl Request")
+    this.ctx.client.publishAs(to, to, reply, hdr.length, hdr)
+  }
+
+  private requestFlowControlAck(to: string, heartbeat: boolean): void {
+    const pending = this.state.pending.size
+    if (!flowControlAckRequestDue(pending, this.config.max_ack_pending, this.flow.pending !== undefined, heartbeat)) {
+      return
+    }
+    this.requestFlowControl(to, this.flow.request(this.flowPrefix))
   }
 
   /** Idle heartbeats carry where the consumer is: last consumer and stream sequence. */
@@ -812,6 +839,23 @@ export class ConsumerActor {
     this.priority.update(config)
     this.config = config
     this.pacing = pacingFor(config, this.stream.config.max_msg_size)
+  }
+
+  /** CONSUMER.RESET (ConsumerReset.ts): the stream sequence it restarts at, or why it may not. */
+  reset(requested: number): number | string {
+    const floor = this.state.ackFloor().stream_seq
+    const seq = resetTarget(this.config, requested, floor, this.stream)
+    if (typeof seq === "string") return seq
+    this.state.reset(seq)
+    this.events.push({ e: "r", s: seq })
+    this.pending = new PendingCounter()
+    this.lastPerSubject = []
+    this.deadLettering.clear()
+    if (this.stream.config.retention === "interest") {
+      this.ctx.acked(this, skippedByReset(this.stream.store, floor, seq), false)
+    }
+    this.wake()
+    return seq
   }
 
   /** A new consumer created paused announces it (a restart does not). */

@@ -32,7 +32,9 @@ export const ConsumerEvent = Schema.Union([
   /** Ack-all up to stream seq `s` / consumer seq `d`. */
   Schema.Struct({ e: Schema.Literal("A"), s: Seq, d: Seq }),
   /** max_deliver gave up on `s`. */
-  Schema.Struct({ e: Schema.Literal("g"), s: Seq })
+  Schema.Struct({ e: Schema.Literal("g"), s: Seq }),
+  /** CONSUMER.RESET to stream seq `s` (2.14): everything before it forgotten. */
+  Schema.Struct({ e: Schema.Literal("r"), s: Seq })
 ])
 export type ConsumerEvent = typeof ConsumerEvent.Type
 
@@ -53,6 +55,9 @@ export const foldConsumer = (state: AckState, ev: ConsumerEvent): AckState => {
       break
     case "g":
       state.giveUp(ev.s)
+      break
+    case "r":
+      state.reset(ev.s)
       break
   }
   return state
@@ -93,7 +98,8 @@ const wellFormed = (u: unknown): ConsumerEvent | undefined => {
     case "A":
       return keys === 3 && !run && isSeq(o.d) ? { e: o.e, s: o.s, d: o.d } : undefined
     case "g":
-      return keys === 2 && !run ? { e: "g", s: o.s } : undefined
+    case "r":
+      return keys === 2 && !run ? { e: o.e, s: o.s } : undefined
     default:
       return undefined
   }
@@ -107,7 +113,7 @@ const wellFormed = (u: unknown): ConsumerEvent | undefined => {
 export const writeEvent = {
   maxBytes: 80,
   write: (ev: ConsumerEvent, out: Uint8Array, at: number): number => {
-    let p = ascii(out, at, ev.e === "d" ? D_OPEN : ev.e === "a" ? A_OPEN : ev.e === "A" ? ALL_OPEN : G_OPEN)
+    let p = ascii(out, at, OPEN[ev.e])
     p = writeDecimal(out, p, ev.s)
     switch (ev.e) {
       case "d":
@@ -125,6 +131,7 @@ export const writeEvent = {
         p = writeDecimal(out, p, ev.d)
         break
       case "g":
+      case "r":
         break
     }
     out[p] = 125 // }
@@ -132,10 +139,13 @@ export const writeEvent = {
   }
 }
 
-const D_OPEN = `{"e":"d","s":`
-const A_OPEN = `{"e":"a","s":`
-const ALL_OPEN = `{"e":"A","s":`
-const G_OPEN = `{"e":"g","s":`
+const OPEN: { readonly [E in ConsumerEvent["e"]]: string } = {
+  d: `{"e":"d","s":`,
+  a: `{"e":"a","s":`,
+  A: `{"e":"A","s":`,
+  g: `{"e":"g","s":`,
+  r: `{"e":"r","s":`
+}
 const T_KEY = `,"t":`
 const D_KEY = `,"d":`
 const N_KEY = `,"n":`

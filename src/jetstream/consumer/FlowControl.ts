@@ -30,6 +30,14 @@ export class FlowControl {
     return undefined
   }
 
+  /** A request sent now, whatever the window says (flow-control acks); undefined while one is out. */
+  request(prefix: string): string | undefined {
+    if (this.pending !== undefined) return undefined
+    this.covered = this.bytes
+    this.pending = `${prefix}.${(++this.counter).toString(36)}`
+    return this.pending
+  }
+
   answered(subject: string): boolean {
     if (subject !== this.pending) return false
     this.window = Math.min(this.window * 2, LIMIT)

@@ -268,7 +268,16 @@ export const ApiErrors = {
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
   streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
-    make(400, 10193, "missing sequence for expected last sequence per subject")
+    make(400, 10193, "missing sequence for expected last sequence per subject"),
+  // 2.14 (ADR-60): CONSUMER.RESET and the flow-control ack policy.
+  consumerInvalidReset: (err: string): ApiError => fill(400, 10204, "invalid reset: {err}", { err }),
+  consumerAckFCRequiresPush: (): ApiError => make(400, 10218, "flow control ack policy requires a push based consumer"),
+  consumerAckFCRequiresFC: (): ApiError => make(400, 10219, "flow control ack policy requires flow control"),
+  consumerAckFCRequiresMaxAckPending: (): ApiError =>
+    make(400, 10220, "flow control ack policy requires max ack pending"),
+  consumerAckFCRequiresNoAckWait: (): ApiError => make(400, 10221, "flow control ack policy requires unset ack wait"),
+  consumerAckFCRequiresNoMaxDeliver: (): ApiError =>
+    make(400, 10222, "flow control ack policy requires unset max deliver")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -441,7 +450,13 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   messageTtlDisabled: 10166,
   pedantic: 10157,
   requiredApiLevel: 10185,
-  streamExpectedLastSeqPerSubjectInvalid: 10193
+  streamExpectedLastSeqPerSubjectInvalid: 10193,
+  consumerInvalidReset: 10204,
+  consumerAckFCRequiresPush: 10218,
+  consumerAckFCRequiresFC: 10219,
+  consumerAckFCRequiresMaxAckPending: 10220,
+  consumerAckFCRequiresNoAckWait: 10221,
+  consumerAckFCRequiresNoMaxDeliver: 10222
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -50,6 +50,7 @@
 import { destinationPattern } from "../../subject/SubjectTransform.ts"
 import { goQuote, INT64_MAX, INT64_MIN, int64Json, uint64Json } from "../codec/GoJson.ts"
 import { goDurationString } from "../codec/Json.ts"
+import { checkFlowControlAck, flowControlAckDefaults } from "./AckFlowControlConfig.ts"
 import { ApiError, ApiErrors } from "./ApiError.ts"
 import { consumerFieldRefused } from "./ConfigFields.ts"
 import { type RawConfig, unmarshalRequest } from "./ConsumerConfigDecode.ts"
@@ -236,7 +237,7 @@ const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits, pedan
   // consumer on such a stream then fails the "max ack pending requires ack policy" check, as there).
   if (c.max_ack_pending === 0n) c.max_ack_pending = big(stream.consumer_limits?.max_ack_pending)
   if (c.inactive_threshold === 0n) c.inactive_threshold = big(stream.consumer_limits?.inactive_threshold)
-  if (acks && c.max_ack_pending === 0n) {
+  if (c.ack_policy !== "none" && c.max_ack_pending === 0n) {
     let pending = DEFAULT_MAX_ACK_PENDING
     if ((limits.maxAckPending ?? 0) > 0 && limits.maxAckPending! < pending) pending = limits.maxAckPending!
     if ((limits.accountMaxAckPending ?? 0) > 0 && limits.accountMaxAckPending! < pending) {
@@ -249,6 +250,7 @@ const applyDefaults = (c: RawConfig, stream: StreamConfig, limits: Limits, pedan
     c.max_batch = BigInt(limits.maxRequestBatch!)
   }
   priorityDefaults(c)
+  flowControlAckDefaults(c, pedantic)
   return undefined
 }
 
@@ -329,6 +331,8 @@ const checkConfig = (
 ): ApiError | undefined => {
   if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
   if (c.num_replicas < 0n) return ApiErrors.replicasCountCannotBeNegative()
+  const flowControlAck = checkFlowControlAck(c)
+  if (flowControlAck !== undefined) return flowControlAck
   const backoffs = c.backoff?.length ?? 0
   if (backoffs > 0 && c.max_deliver <= BigInt(backoffs)) return ApiErrors.consumerMaxDeliverBackoff()
   if (byteLength(c.description) > MAX_DESCRIPTION_LEN) return ApiErrors.consumerDescriptionTooLong(MAX_DESCRIPTION_LEN)
@@ -633,7 +637,7 @@ export const checkAgainstStream = (
   if (maxConsumers > 0 && publicOthers.length >= maxConsumers) return ApiErrors.maximumConsumersLimit()
 
   if (stream.retention === "workqueue" && !c.direct) {
-    if (c.ack_policy !== "explicit") return ApiErrors.consumerWQRequiresExplicitAck()
+    if (c.ack_policy !== "explicit" && c.ack_policy !== "flow_control") return ApiErrors.consumerWQRequiresExplicitAck()
     if (others.length > 0) {
       // nats-server `partitionUnique`: every filter of ours against every filter of the others.
       const mine = gatheredFilters(config)

@@ -17,13 +17,7 @@ import {
   unmarshalObject
 } from "../codec/GoJson.ts"
 import { normalizeTime } from "../codec/GoTime.ts"
-import {
-  CONSUMER_CONFIG_FIELDS,
-  CONSUMER_REQUEST_FIELDS,
-  noStrictness,
-  strictFields,
-  type Strictness
-} from "./ConfigFields.ts"
+import { CONSUMER_CONFIG_FIELDS, CONSUMER_REQUEST_FIELDS, noStrictness, strictFields } from "./ConfigFields.ts"
 import {
   applyPriorityField,
   FatalJsonError,
@@ -120,7 +114,7 @@ const DELIVER_POLICIES: ReadonlyArray<DeliverPolicy> = [
 
 const isPriorityField = (f: string): f is PriorityField => (PRIORITY_FIELDS as ReadonlyArray<string>).includes(f)
 
-const applyField = (cfg: RawConfig, strict: Strictness, field: keyof RawConfig, v: unknown): void => {
+const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void => {
   if (isPriorityField(field)) return applyPriorityField(cfg, field, v)
   switch (field) {
     case "durable_name":
@@ -138,13 +132,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: keyof RawConfig, 
       cfg.deliver_policy = p === "undefined" ? "all" : p
       return
     }
-    case "ack_policy": {
-      // "flow_control" (2.14, for sourcing consumers) is a value of the current server we do not build.
-      const p = decodeEnum<AckPolicy | "flow_control">(v, field, ["none", "all", "explicit", "flow_control"])
-      if (p === "flow_control") strict.refused ??= "ack_policy"
-      else cfg.ack_policy = p
+    case "ack_policy":
+      cfg.ack_policy = decodeEnum<AckPolicy>(v, field, ["none", "all", "explicit", "flow_control"])
       return
-    }
     case "replay_policy":
       cfg.replay_policy = decodeEnum<ReplayPolicy>(v, field, ["instant", "original"])
       return
@@ -257,7 +247,7 @@ const unmarshalStrict = (body: Uint8Array | string): RawRequest | undefined =>
           const config = decodeObjectOrNull(v, k)
           if (config !== undefined) {
             strictFields(config, CONSUMER_CONFIG_FIELDS, strict, "", (field, x) =>
-              applyField(req.config, strict, field as keyof RawConfig, x))
+              applyField(req.config, field as keyof RawConfig, x))
           }
         }
       })

@@ -12,6 +12,7 @@ export interface Placement {
 }
 
 export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject"
-export type AckPolicy = "none" | "all" | "explicit"
+/** "flow_control" (2.14, ADR-60): acked like "all", by the answers to flow-control requests. */
+export type AckPolicy = "none" | "all" | "explicit" | "flow_control"
 export type ReplayPolicy = "instant" | "original"
 export type ConsumerAction = "create" | "update" | ""

@@ -29,19 +29,21 @@ export const streamRequiredLevel = (c: {
   readonly subject_delete_marker_ttl?: bigint | number
 }): number => (c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0 ? 1 : 0)
 
-/** The API level a consumer config needs: 1 for 2.11's pause and priority groups. */
+/** The API level a consumer config needs: 1 for 2.11's pause and priority groups, 4 for 2.14's flow-control acks. */
 export const consumerRequiredLevel = (c: {
   readonly metadata?: unknown
+  readonly ack_policy?: string
   readonly pause_until?: unknown
   readonly priority_policy?: string
   readonly priority_groups?: ReadonlyArray<string> | null
   readonly priority_timeout?: bigint | number
-}): number =>
-  (c.pause_until !== undefined && c.pause_until !== null) ||
+}): number => {
+  if (c.ack_policy === "flow_control") return 4
+  const uses211 = (c.pause_until !== undefined && c.pause_until !== null) ||
     (c.priority_policy !== undefined && c.priority_policy !== "" && c.priority_policy !== "none") ||
     (c.priority_groups?.length ?? 0) > 0 || (c.priority_timeout ?? 0) > 0
-    ? 1
-    : 0
+  return uses211 ? 1 : 0
+}
 
 const withoutDynamic = (m: Metadata | undefined): Record<string, string> => {
   const out: Record<string, string> = {}
