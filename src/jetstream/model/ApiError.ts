@@ -264,6 +264,14 @@ export const ApiErrors = {
     make(400, 10197, "PinnedTTL cannot be set when PriorityPolicy is none"),
   messageTtlInvalid: (): ApiError => make(400, 10165, "invalid per-message TTL"),
   messageTtlDisabled: (): ApiError => make(400, 10166, "per-message TTL is disabled"),
+  // 2.12 counters (ADR-49); the source header a publish may not carry (main).
+  messageIncrDisabled: (): ApiError => make(400, 10168, "message counters is disabled"),
+  messageIncrMissing: (): ApiError => make(400, 10169, "message counter increment is missing"),
+  messageIncrPayload: (): ApiError => make(400, 10170, "message counter has payload"),
+  messageIncrInvalid: (): ApiError => make(400, 10171, "message counter increment is invalid"),
+  messageCounterBroken: (): ApiError => make(400, 10172, "message counter is broken"),
+  mirrorWithCounters: (): ApiError => make(400, 10173, "stream mirrors can not also calculate counters"),
+  messageSourceHdrNotAllowed: (): ApiError => make(400, 10227, "message stream source header is not allowed"),
   // 2.11 `pedantic` requests; the API level header (2.12) and the expected-subject header's check (2.12).
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
@@ -439,6 +447,13 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerPinnedTTLWithoutPriorityPolicyNone: 10197,
   messageTtlInvalid: 10165,
   messageTtlDisabled: 10166,
+  messageIncrDisabled: 10168,
+  messageIncrMissing: 10169,
+  messageIncrPayload: 10170,
+  messageIncrInvalid: 10171,
+  messageCounterBroken: 10172,
+  mirrorWithCounters: 10173,
+  messageSourceHdrNotAllowed: 10227,
   pedantic: 10157,
   requiredApiLevel: 10185,
   streamExpectedLastSeqPerSubjectInvalid: 10193
