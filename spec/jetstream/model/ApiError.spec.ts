@@ -9,10 +9,31 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 10 later ones (pedantic, api level, expected subject, counters, source header), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 167)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 167)
+    assert.strictEqual(names.length, 174)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 174)
+    // 2.12 counters (ADR-49) and main's source header refusal: errors.json, verbatim.
+    assert.deepStrictEqual(
+      [
+        ApiErrors.messageIncrDisabled(),
+        ApiErrors.messageIncrMissing(),
+        ApiErrors.messageIncrPayload(),
+        ApiErrors.messageIncrInvalid(),
+        ApiErrors.messageCounterBroken(),
+        ApiErrors.mirrorWithCounters(),
+        ApiErrors.messageSourceHdrNotAllowed()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10168, description: "message counters is disabled" },
+        { code: 400, err_code: 10169, description: "message counter increment is missing" },
+        { code: 400, err_code: 10170, description: "message counter has payload" },
+        { code: 400, err_code: 10171, description: "message counter increment is invalid" },
+        { code: 400, err_code: 10172, description: "message counter is broken" },
+        { code: 400, err_code: 10173, description: "stream mirrors can not also calculate counters" },
+        { code: 400, err_code: 10227, description: "message stream source header is not allowed" }
+      ]
+    )
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },
