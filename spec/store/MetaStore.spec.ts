@@ -73,7 +73,7 @@ describe("MetaStore", () => {
         "2-wrong-type.json": JSON.stringify({ ...good, config: { ...good.config, name: "W", max_msgs: "10" } }),
         "3-unknown-field.json": JSON.stringify({
           ...good,
-          config: { ...good.config, name: "U", allow_msg_counter: true }
+          config: { ...good.config, name: "U", allow_everything: true }
         }),
         "4-unknown-value.json": JSON.stringify({
           ...good,

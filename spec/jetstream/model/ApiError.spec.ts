@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups), 3 later ones (pedantic, api level, expected subject) and 6 of 2.14 (consumer reset, flow-control acks), with unique err_codes", () => {
+  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, consumer reset, flow-control acks), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 173)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 173)
+    assert.strictEqual(names.length, 180)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 180)
     // 2.14 (ADR-60), errors.json verbatim.
     assert.deepStrictEqual(
       [
@@ -30,6 +30,27 @@ describe("ApiErrors", () => {
         { code: 400, err_code: 10220, description: "flow control ack policy requires max ack pending" },
         { code: 400, err_code: 10221, description: "flow control ack policy requires unset ack wait" },
         { code: 400, err_code: 10222, description: "flow control ack policy requires unset max deliver" }
+      ]
+    )
+    // 2.12 counters (ADR-49) and main's source header refusal: errors.json, verbatim.
+    assert.deepStrictEqual(
+      [
+        ApiErrors.messageIncrDisabled(),
+        ApiErrors.messageIncrMissing(),
+        ApiErrors.messageIncrPayload(),
+        ApiErrors.messageIncrInvalid(),
+        ApiErrors.messageCounterBroken(),
+        ApiErrors.mirrorWithCounters(),
+        ApiErrors.messageSourceHdrNotAllowed()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10168, description: "message counters is disabled" },
+        { code: 400, err_code: 10169, description: "message counter increment is missing" },
+        { code: 400, err_code: 10170, description: "message counter has payload" },
+        { code: 400, err_code: 10171, description: "message counter increment is invalid" },
+        { code: 400, err_code: 10172, description: "message counter is broken" },
+        { code: 400, err_code: 10173, description: "stream mirrors can not also calculate counters" },
+        { code: 400, err_code: 10227, description: "message stream source header is not allowed" }
       ]
     )
     // nats-server 2.11+ errors.json, verbatim.

@@ -100,11 +100,6 @@ const cases: ReadonlyArray<Case> = [
     `stream configuration field "sources.consumer.name" is not supported`
   ),
   refused(
-    "allow_msg_counter refused",
-    `{"name":"%","allow_msg_counter":true}`,
-    `stream configuration field "allow_msg_counter" is not supported`
-  ),
-  refused(
     "persist_mode async refused",
     `{"name":"%","persist_mode":"async"}`,
     `stream configuration field "persist_mode" is not supported`

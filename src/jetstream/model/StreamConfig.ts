@@ -27,11 +27,13 @@
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`allow_msg_counter`, `persist_mode`, ...) is
+ *   implement (`persist_mode`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
  *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
  *   where nats-server would adjust the config (Pedantic.ts).
+ * - `allow_msg_counter` (2.12) as nats-server's current checkStreamCfg and configUpdateCheck
+ *   (CounterConfig.ts): create-time only, limits retention, no discard new, TTLs or mirror.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -39,6 +41,7 @@ import { compileTransform, validateMapping } from "../../subject/SubjectTransfor
 import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
+import { checkCounterConfig, counterUpdateError } from "./CounterConfig.ts"
 import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
@@ -94,6 +97,8 @@ export interface StreamConfig {
   readonly allow_msg_ttl?: boolean
   /** 2.11, ns: TTL of the marker left when an age limit removes a subject's last message (DeleteMarker.ts). */
   readonly subject_delete_marker_ttl?: number
+  /** 2.12: every publish carries `Nats-Incr` and stores the subject's new total (stream/Counter.ts); absent = false. */
+  readonly allow_msg_counter?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -322,6 +327,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     return invalid("duplicates window needs to be >= 100ms")
   }
   if (cfg.deny_purge && cfg.allow_rollup_hdrs) return invalid("roll-ups require the purge permission")
+  const counter = checkCounterConfig(cfg)
+  if (counter !== undefined) return invalid(counter)
   if (cfg.discard_new_per_subject) {
     if (cfg.discard !== "new") return invalid("discard new per subject requires discard new policy to be set")
     if (cfg.max_msgs_per_subject <= 0n) return invalid("discard new per subject requires max msgs per subject > 0")
@@ -336,6 +343,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    if (cfg.allow_msg_counter) return { ok: false, error: ApiErrors.mirrorWithCounters() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -596,6 +604,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     {}),
   ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
+  ...(c.allow_msg_counter ? { allow_msg_counter: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -721,6 +730,8 @@ export const decodeStreamUpdate = (
   if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
     return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
   }
+  const counter = counterUpdateError(cfg.allow_msg_counter, current.allow_msg_counter === true)
+  if (counter !== undefined) return fail(ApiErrors.streamInvalidConfig(counter))
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }

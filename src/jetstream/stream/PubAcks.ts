@@ -26,21 +26,21 @@ export class PubAcks {
     this.publish = publish
   }
 
-  /** nats-server's PubAck text (its template puts a space before `"seq"`). */
-  text(seq: number, duplicate = false): string {
+  /** nats-server's PubAck text (its template puts a space before `"seq"`); `val`: a counter's total. */
+  text(seq: number, duplicate = false, val?: string): string {
     // Everything before the sequence is the same for every ack of this stream: built once, not per publish.
     const head = this.head ??= `{"stream":${JSON.stringify(this.stream)},${
       this.domain === undefined ? "" : ` "domain":${JSON.stringify(this.domain)},`
     } "seq":`
-    return `${head}${seq}${duplicate ? ",\"duplicate\": true" : ""}}`
+    return `${head}${seq}${duplicate ? ",\"duplicate\": true" : ""}${val === undefined ? "" : `,"val":"${val}"`}}`
   }
 
   /**
    * Queues the ack of a stored message, or of a duplicate of `seq` (which vouches for `seq` too: a
    * rollback of the batch that stored it fails both).
    */
-  stored(reply: string, seq: number, duplicate = false): void {
-    this.queue(reply, this.text(seq, duplicate), seq)
+  stored(reply: string, seq: number, duplicate = false, val?: string): void {
+    this.queue(reply, this.text(seq, duplicate, val), seq)
   }
 
   /** Queues an error answer; `false` so publish checks can `return acks.error(...)`. */

@@ -18,8 +18,9 @@ import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { type ApiError, ApiErrors } from "../model/ApiError.ts"
+import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
+import { applyIncrement, checkIncrement } from "./Counter.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
@@ -381,7 +382,9 @@ export class StreamActor {
               msg.set(hdr)
               msg.set(r.data, hdr.length)
               try {
-                if (this.processPublish(r.subject, undefined, hdr.length, msg, "source")) syncNeeded = true
+                if (this.processPublish(r.subject, undefined, hdr.length, msg, "source", r.originSubject)) {
+                  syncNeeded = true
+                }
               } catch (e) {
                 if (!isStoreError(e)) throw e
                 this.storeFailed(e, "store a sourced msg")
@@ -520,7 +523,9 @@ export class StreamActor {
     reply: string | undefined,
     hdrLen: number,
     msg: Uint8Array,
-    origin?: "source" | "marker"
+    origin?: "source" | "marker",
+    /** A sourced message's subject in its origin stream (counters aggregate by it). */
+    originSubject?: string
   ): boolean {
     const cfg = this.config
     if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
@@ -531,13 +536,19 @@ export class StreamActor {
     // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
     const subject = origin === "marker" ? inSubject : this.transformed(inSubject)
     let hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
-    const data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
+    let data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
     // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
     let now = this.ctx.nowNs()
     if (now <= this.lastTs) now = this.lastTs + 1n
     let msgId: string | undefined
     let rollup: "sub" | "all" | undefined
+    let incr: bigint | undefined
+    let val: string | undefined
     if (hdr !== undefined) {
+      // nats-server checks `Nats-Incr` first (Counter.ts).
+      const i = checkIncrement(hdr, data.length, cfg.allow_msg_counter === true, origin === "source")
+      if (i instanceof ApiError) return this.queueError(reply, i)
+      incr = i
       const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
       if (expectedStream !== undefined && expectedStream !== "" && expectedStream !== cfg.name) {
         return this.queueError(reply, ApiErrors.streamNotMatch())
@@ -588,6 +599,12 @@ export class StreamActor {
         else return false
       }
     }
+    if (cfg.allow_msg_counter === true && origin !== "marker") {
+      const last = this.store.lastBySubject(subject)
+      const c = applyIncrement(last, hdr, data, incr, origin === "source" ? originSubject ?? inSubject : undefined)
+      if (c instanceof ApiError) return this.queueError(reply, c)
+      ;({ hdr, data, val } = c)
+    }
     const size = (hdr?.length ?? 0) + data.length
     if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
       return this.queueError(reply, ApiErrors.streamMessageExceedsMaximum())
@@ -632,7 +649,7 @@ export class StreamActor {
     if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
     if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data, now)
     // Queued first: a failure below that takes this append back turns it into the error.
-    if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq)
+    if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq, false, val)
     // Interest retention keeps a message only while some consumer wants it.
     if (cfg.retention === "interest" && !this.hasInterestIn(subject)) {
       this.tryStore("remove a msg", () => this.store.remove(seq))

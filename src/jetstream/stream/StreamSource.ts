@@ -31,6 +31,8 @@ import {
 export interface SourcedRecord {
   readonly seq: number
   readonly subject: string
+  /** The subject in the origin stream, when a source's transform renamed it. */
+  readonly originSubject?: string
   readonly hdr: Uint8Array | undefined
   readonly data: Uint8Array
   readonly ts: bigint
@@ -287,7 +289,15 @@ export class MirrorFollower {
       const m = origin.store.get(seq)
       if (m !== undefined) {
         // Copies: the origin's reads may be views into its shared read buffer.
-        records.push({ seq, subject: this.renamed(m.subject), hdr: m.hdr?.slice(), data: m.data.slice(), ts: m.ts })
+        const subject = this.renamed(m.subject)
+        records.push({
+          seq,
+          subject,
+          ...(subject !== m.subject ? { originSubject: m.subject } : {}),
+          hdr: m.hdr?.slice(),
+          data: m.data.slice(),
+          ts: m.ts
+        })
         bytes += m.data.length + (m.hdr?.length ?? 0)
       }
       upTo = seq
