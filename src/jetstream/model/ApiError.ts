@@ -268,7 +268,22 @@ export const ApiErrors = {
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
   streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
-    make(400, 10193, "missing sequence for expected last sequence per subject")
+    make(400, 10193, "missing sequence for expected last sequence per subject"),
+  // 2.12 atomic batch publish (ADR-50; stream/AtomicBatch.ts).
+  streamWrongLastSequenceConstant: (): ApiError => make(400, 10164, "wrong last sequence"),
+  atomicPublishDisabled: (): ApiError => make(400, 10174, "atomic publish is disabled"),
+  atomicPublishMissingSeq: (): ApiError => make(400, 10175, "atomic publish sequence is missing"),
+  atomicPublishIncompleteBatch: (): ApiError => make(400, 10176, "atomic publish batch is incomplete"),
+  atomicPublishUnsupportedHeaderBatch: (header: Detail): ApiError =>
+    fill(400, 10177, "atomic publish unsupported header used: {header}", { header }),
+  atomicPublishInvalidBatchID: (): ApiError => make(400, 10179, "atomic publish batch ID is invalid"),
+  mirrorWithAtomicPublish: (): ApiError => make(400, 10198, "stream mirrors can not also use atomic publishing"),
+  atomicPublishTooLargeBatch: (size: Detail): ApiError =>
+    fill(400, 10199, "atomic publish batch is too large: {size}", { size }),
+  atomicPublishInvalidBatchCommit: (): ApiError => make(400, 10200, "atomic publish batch commit is invalid"),
+  atomicPublishContainsDuplicateMessage: (): ApiError =>
+    make(400, 10201, "atomic publish batch contains duplicate message id"),
+  atomicPublishTooManyInflight: (): ApiError => make(429, 10210, "atomic publish too many inflight")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -441,7 +456,18 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   messageTtlDisabled: 10166,
   pedantic: 10157,
   requiredApiLevel: 10185,
-  streamExpectedLastSeqPerSubjectInvalid: 10193
+  streamExpectedLastSeqPerSubjectInvalid: 10193,
+  streamWrongLastSequenceConstant: 10164,
+  atomicPublishDisabled: 10174,
+  atomicPublishMissingSeq: 10175,
+  atomicPublishIncompleteBatch: 10176,
+  atomicPublishUnsupportedHeaderBatch: 10177,
+  atomicPublishInvalidBatchID: 10179,
+  mirrorWithAtomicPublish: 10198,
+  atomicPublishTooLargeBatch: 10199,
+  atomicPublishInvalidBatchCommit: 10200,
+  atomicPublishContainsDuplicateMessage: 10201,
+  atomicPublishTooManyInflight: 10210
 }
 
 /** The wire members of an error (what a client decodes from a reply). */
