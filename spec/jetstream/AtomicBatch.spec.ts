@@ -98,10 +98,10 @@ describe("atomic batch publish", () => {
       const ack = await b.commit(`${name}.c`, sc.encode("4"))
       expect(ack).toEqual({ stream: name, seq: 4, batch: (b as unknown as { id: string }).id, count: 4 })
       expect(await msgsOf(jsm, name)).toBe(4)
-      const last = await jsm.streams.getMessage(name, { seq: 4 })
+      const last = (await jsm.streams.getMessage(name, { seq: 4 }))!
       expect(last.header.get("Nats-Batch-Commit")).toBe("1")
       expect(last.header.get("Nats-Batch-Sequence")).toBe("4")
-      expect(dc.decode((await jsm.streams.getMessage(name, { seq: 3 })).data)).toBe("3")
+      expect(dc.decode((await jsm.streams.getMessage(name, { seq: 3 }))!.data)).toBe("3")
     }))
 
   it("a staged message with a reply gets an empty answer; eob commits without storing the marker (2.14)", () =>
@@ -113,7 +113,7 @@ describe("atomic batch publish", () => {
       const ack = await send(nc, `${name}.x`, batchHdr("e1", 3, "eob"), "")
       expect(dc.decode(ack.data)).toBe(`{"stream":"${name}", "seq":2,"batch":"e1","count":2}`)
       expect(await msgsOf(jsm, name)).toBe(2)
-      const last = await jsm.streams.getMessage(name, { seq: 2 })
+      const last = (await jsm.streams.getMessage(name, { seq: 2 }))!
       expect(last.header.get("Nats-Batch-Commit")).toBe("1")
       expect(last.header.get("Nats-Batch-Sequence")).toBe("2")
       // eob as the first message closes nothing.
