@@ -16,6 +16,7 @@
  */
 import type { Effect } from "effect"
 import type {
+  AppendOptions,
   AppendRecord,
   Limits,
   MessageLog,
@@ -72,7 +73,7 @@ export abstract class BaseLog<R = never> implements MessageLog {
   /** Called at the end of every removal; the file layer drops empty segments here. */
   protected abstract settle(): void
 
-  abstract appendBatch(records: ReadonlyArray<AppendRecord>): Array<number>
+  abstract appendBatch(records: ReadonlyArray<AppendRecord>, options?: AppendOptions): Array<number>
   abstract flush(): void
   abstract sync(): Effect.Effect<void, StoreError.StoreError>
   abstract compact(): void

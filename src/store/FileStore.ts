@@ -31,7 +31,7 @@ import * as path from "node:path"
 import { BaseLog, Mark, type StoreUsage } from "./BaseLog.ts"
 import * as Cipher from "./Cipher.ts"
 import { Compressor } from "./Compression.ts"
-import type { AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
+import type { AppendOptions, AppendRecord, StoreConfig, StoredMessage, SyncPolicy } from "./MessageLog.ts"
 import { ReadCache } from "./ReadCache.ts"
 import * as Record from "./Record.ts"
 import * as SealedSubjects from "./SealedSubjects.ts"
@@ -233,7 +233,7 @@ export class FileLog extends BaseLog {
       const known = key === undefined ? undefined : SealedSubjects.read(this.dir, base, this.cipher!)
       const hb = Record.readSegmentHeader(segHeader)
       if (hb !== base) throw StoreError.corrupt(file, 0, "not a segment file of this store (bad header)")
-      const stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
+      const recovered = (seq: number, off: number, len: number, live: boolean, buf: Buffer, at: number) => {
         seg.records++
         seg.lastSeq = seq
         if (seq < this.index.base) {
@@ -263,7 +263,26 @@ export class FileLog extends BaseLog {
         } else {
           this.indexHole(seq, Record.readTs(buf, at))
         }
+      }
+      // Records of an atomic batch are indexed once the batch's last record is found (Record.ts); until
+      // then they are held as copies (the scan reuses its buffer), at most one batch's worth.
+      let open: Array<{ seq: number; off: number; len: number; live: boolean; copy: Buffer }> = []
+      let stop = Seg.scanSegment(seg, size, newest, prev, (seq, off, len, live, buf, at) => {
+        if (Record.isBatchOpen(buf, at)) {
+          open.push({ seq, off, len, live, copy: Buffer.from(buf.subarray(at, at + len)) })
+          return
+        }
+        for (const r of open) recovered(r.seq, r.off, r.len, r.live, r.copy, 0)
+        open = []
+        recovered(seq, off, len, live, buf, at)
       })
+      if (open.length > 0 && newest) {
+        // The crash came before the batch's last record was written: none of the batch was acknowledged.
+        stop = { offset: open[0]!.off, reason: `atomic batch of ${open.length}+ records without its last record` }
+      } else {
+        // Not at the tail of the log, so not torn by a crash: keep what is there.
+        for (const r of open) recovered(r.seq, r.off, r.len, r.live, r.copy, 0)
+      }
       prev = Math.max(prev, seg.lastSeq)
       seg.size = stop === undefined ? size : stop.offset
       if (stop !== undefined) {
@@ -383,8 +402,10 @@ export class FileLog extends BaseLog {
     if (this.broken !== undefined) throw this.broken
   }
 
-  appendBatch(records: ReadonlyArray<AppendRecord>): Array<number> {
+  appendBatch(records: ReadonlyArray<AppendRecord>, options?: AppendOptions): Array<number> {
     this.assertWritable()
+    const atomic = options?.atomic === true && records.length > 1
+    const blocks = atomic ? this.prepareAtomic(records) : undefined
     let seq = this.reserve(records.length)
     const out = new Array<number>(records.length)
     for (let i = 0; i < records.length; i++, seq++) {
@@ -394,11 +415,16 @@ export class FileLog extends BaseLog {
       const hl = r.hdr === undefined ? 0 : r.hdr.length
       let seg = this.active
       // Only a version 2 segment may hold a compressed record (setCompression rolls to one).
-      const block = this.compress && seg.version === 2 ? this.compressor.compress(r.hdr, r.data) : undefined
+      const block = blocks !== undefined ?
+        blocks[i] :
+        this.compress && seg.version === 2 ?
+        this.compressor.compress(r.hdr, r.data) :
+        undefined
       const len = (block === undefined
         ? Record.frameLength(sl, hl, r.data.length)
         : Record.compressedFrameLength(sl, block.length)) + seg.overhead
-      if (seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
+      // An atomic batch stays in the segment prepareAtomic chose, and in the pending buffer it sized.
+      if (!atomic && seg.records > 0 && seg.size + this.pendingLen + len > this.maxSegment) {
         this.rotate(seq)
         seg = this.active
       }
@@ -408,7 +434,18 @@ export class FileLog extends BaseLog {
       }
       const off = seg.size + this.pendingLen
       if (this.pendingLen === 0) this.pendingFirst = seq
-      Record.encode(this.pending, this.pendingLen, seq, r.subject, r.hdr, r.data, r.ts, seg.key, block)
+      Record.encode(
+        this.pending,
+        this.pendingLen,
+        seq,
+        r.subject,
+        r.hdr,
+        r.data,
+        r.ts,
+        seg.key,
+        block,
+        atomic && i < records.length - 1
+      )
       this.pendingLen += len
       seg.records++
       seg.live++
@@ -417,6 +454,39 @@ export class FileLog extends BaseLog {
       out[i] = seq
     }
     return out
+  }
+
+  /**
+   * Before an atomic batch: the pending buffer is written out and made large enough for the whole batch, so
+   * the batch reaches the file in one write (a failed write takes back all of it, `discardPending`), and the
+   * log rolls to a new segment first when the batch would not fit, so a crash can tear it only at the tail of
+   * the newest segment, where recovery looks. Returns each record's compressed block (or undefined).
+   */
+  private prepareAtomic(records: ReadonlyArray<AppendRecord>): Array<Uint8Array | undefined> {
+    this.flushPending()
+    const sizes = () => {
+      const seg = this.active
+      const blocks = records.map((r) =>
+        this.compress && seg.version === 2 ? this.compressor.compress(r.hdr, r.data) : undefined
+      )
+      let total = 0
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!
+        const b = blocks[i]
+        total += (b === undefined
+          ? Record.frameLength(r.subject.length, r.hdr?.length ?? 0, r.data.length)
+          : Record.compressedFrameLength(r.subject.length, b.length)) + seg.overhead
+      }
+      return { blocks, total }
+    }
+    let { blocks, total } = sizes()
+    if (this.active.records > 0 && this.active.size + total > this.maxSegment) {
+      this.rotate(this.lastSeq + 1)
+      ;({ blocks, total } = sizes())
+    }
+    if (this.active.size + total > MAX_SEGMENT) throw new TypeError(`atomic batch of ${total} bytes exceeds a segment`)
+    if (total > this.pending.length) this.pending = Buffer.allocUnsafe(total)
+    return blocks
   }
 
   flush(): void {
@@ -435,6 +505,8 @@ export class FileLog extends BaseLog {
     }
     seg.size += this.pendingLen
     this.pendingLen = 0
+    // Grown for one large record or atomic batch: not kept at that size.
+    if (this.pending.length > PENDING) this.pending = Buffer.allocUnsafe(PENDING)
     this.dirty.add(seg.fd)
     this.writeGen++
   }

@@ -19,6 +19,10 @@ export interface AppendRecord {
   readonly ts: bigint
 }
 
+export interface AppendOptions {
+  readonly atomic?: boolean
+}
+
 /** A stored message. `hdr`/`data` may be views into a shared read buffer: do not mutate them. */
 export interface StoredMessage extends AppendRecord {
   readonly seq: number
@@ -87,8 +91,14 @@ export interface StoreState {
 export interface MessageLog {
   readonly name: string
 
-  /** Appends records, returns their sequences. Data reaches the OS at the latest on `flush`/`sync`. */
-  appendBatch(records: ReadonlyArray<AppendRecord>): Array<number>
+  /**
+   * Appends records, returns their sequences. Data reaches the OS at the latest on `flush`/`sync`.
+   * `atomic`: after a crash or a failed write the log holds all of `records` or none (an ADR-50 atomic
+   * batch). The memory layer has nothing to tear; the replicated layer commits one call's records in one
+   * transaction anyway; the file layer marks the records (Record.ts) and keeps them in one write and one
+   * segment.
+   */
+  appendBatch(records: ReadonlyArray<AppendRecord>, options?: AppendOptions): Array<number>
   /** Hands buffered appends to the OS (write(2)); cheap when nothing is pending. */
   flush(): void
   /** Resolves when everything appended before the call is durable under the layer's `SyncPolicy`. */

@@ -9,7 +9,8 @@
  *     0  u32 hcrc    CRC-32 of bytes [4, 32): makes `len` trustworthy before we believe it
  *     4  u32 len     whole record length, header included
  *     8  u16 subjLen
- *    10  u16 flags   bit 0: headers present (an empty header block differs from none); bit 1: compressed
+ *    10  u16 flags   bit 0: headers present (an empty header block differs from none); bit 1: compressed;
+ *                    bit 2: an atomic batch continues after this record (see below)
  *    12  u32 hdrLen
  *    16  u64 seq
  *    24  i64 ts      nanoseconds since the Unix epoch
@@ -35,6 +36,13 @@
  * a compressed record as a corrupt one and truncating the segment there. A store written without
  * compression keeps its "EJSLOG01" segments and reads as before once compression is turned on.
  * Encrypted and compressed: compressed first, then sealed (the subject too, as for any sealed record).
+ *
+ * Atomic batches (ADR-50, `appendBatch(records, { atomic: true })`): every record of a batch but its last
+ * carries flag bit 2, so a batch on disk ends with the first record after a run of flagged ones. A crash
+ * can tear a batch only at the tail of the newest segment (a batch never spans segments), and recovery
+ * drops a trailing run of flagged records with no unflagged record after it: the batch is all or nothing.
+ * The flag sits under the header CRC like the other flags; records are never rewritten (only `state`),
+ * so a complete batch stays recognisably complete. Code that predates the flag ignores it.
  */
 import type { FileKey } from "./Cipher.ts"
 import { NONCE, OVERHEAD as SEALED } from "./Cipher.ts"
@@ -51,6 +59,7 @@ export const LIVE = 0x4556494c // "LIVE"
 export const DEAD = 0x44414544 // "DEAD"
 const FLAG_HDR = 1
 const FLAG_S2 = 2
+const FLAG_BATCH_OPEN = 4
 const TWO32 = 4294967296
 
 export const frameLength = (subjectLen: number, hdrLen: number, dataLen: number): number =>
@@ -97,7 +106,8 @@ export const encode = (
   data: Uint8Array,
   ts: bigint,
   key?: FileKey,
-  block?: Uint8Array
+  block?: Uint8Array,
+  batchOpen = false
 ): number => {
   const sl = subject.length
   const hl = hdr === undefined ? 0 : hdr.length
@@ -105,7 +115,10 @@ export const encode = (
   const len = HEADER + sl + body + (key === undefined ? 0 : SEALED)
   buf.writeUInt32LE(len, off + 4)
   buf.writeUInt16LE(sl, off + 8)
-  buf.writeUInt16LE((hdr === undefined ? 0 : FLAG_HDR) | (block === undefined ? 0 : FLAG_S2), off + 10)
+  buf.writeUInt16LE(
+    (hdr === undefined ? 0 : FLAG_HDR) | (block === undefined ? 0 : FLAG_S2) | (batchOpen ? FLAG_BATCH_OPEN : 0),
+    off + 10
+  )
   buf.writeUInt32LE(hl, off + 12)
   buf.writeUInt32LE(seq % TWO32, off + 16)
   buf.writeUInt32LE(Math.floor(seq / TWO32), off + 20)
@@ -162,6 +175,9 @@ export const checked = { len: 0, seq: 0 }
 export const readTs = (buf: Buffer, off: number): bigint => buf.readBigInt64LE(off + 24)
 
 export const isCompressed = (buf: Buffer, off: number): boolean => (buf.readUInt16LE(off + 10) & FLAG_S2) !== 0
+
+/** A checked record of an atomic batch that continues after it (not the batch's last record). */
+export const isBatchOpen = (buf: Buffer, off: number): boolean => (buf.readUInt16LE(off + 10) & FLAG_BATCH_OPEN) !== 0
 
 /**
  * The bytes a checked record counts against `max_bytes` (subject + headers + payload + 16, uncompressed):

@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, consumer reset, flow-control acks), with unique err_codes", () => {
+  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, consumer reset, flow-control acks), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 180)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 180)
+    assert.strictEqual(names.length, 191)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 191)
     // 2.14 (ADR-60), errors.json verbatim.
     assert.deepStrictEqual(
       [
@@ -73,6 +73,39 @@ describe("ApiErrors", () => {
         { code: 400, err_code: 10157, description: "pedantic mode: x" },
         { code: 412, err_code: 10185, description: "JetStream minimum api level required" },
         { code: 400, err_code: 10193, description: "missing sequence for expected last sequence per subject" }
+      ]
+    )
+    // 2.12 atomic batch publish (errors.json, verbatim).
+    assert.deepStrictEqual(
+      [
+        ApiErrors.streamWrongLastSequenceConstant(),
+        ApiErrors.atomicPublishDisabled(),
+        ApiErrors.atomicPublishMissingSeq(),
+        ApiErrors.atomicPublishIncompleteBatch(),
+        ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Expected-Last-Msg-Id"),
+        ApiErrors.atomicPublishInvalidBatchID(),
+        ApiErrors.mirrorWithAtomicPublish(),
+        ApiErrors.atomicPublishTooLargeBatch(1000),
+        ApiErrors.atomicPublishInvalidBatchCommit(),
+        ApiErrors.atomicPublishContainsDuplicateMessage(),
+        ApiErrors.atomicPublishTooManyInflight()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10164, description: "wrong last sequence" },
+        { code: 400, err_code: 10174, description: "atomic publish is disabled" },
+        { code: 400, err_code: 10175, description: "atomic publish sequence is missing" },
+        { code: 400, err_code: 10176, description: "atomic publish batch is incomplete" },
+        {
+          code: 400,
+          err_code: 10177,
+          description: "atomic publish unsupported header used: Nats-Expected-Last-Msg-Id"
+        },
+        { code: 400, err_code: 10179, description: "atomic publish batch ID is invalid" },
+        { code: 400, err_code: 10198, description: "stream mirrors can not also use atomic publishing" },
+        { code: 400, err_code: 10199, description: "atomic publish batch is too large: 1000" },
+        { code: 400, err_code: 10200, description: "atomic publish batch commit is invalid" },
+        { code: 400, err_code: 10201, description: "atomic publish batch contains duplicate message id" },
+        { code: 429, err_code: 10210, description: "atomic publish too many inflight" }
       ]
     )
     assert.deepStrictEqual(

@@ -285,7 +285,22 @@ export const ApiErrors = {
     make(400, 10220, "flow control ack policy requires max ack pending"),
   consumerAckFCRequiresNoAckWait: (): ApiError => make(400, 10221, "flow control ack policy requires unset ack wait"),
   consumerAckFCRequiresNoMaxDeliver: (): ApiError =>
-    make(400, 10222, "flow control ack policy requires unset max deliver")
+    make(400, 10222, "flow control ack policy requires unset max deliver"),
+  // 2.12 atomic batch publish (ADR-50; stream/AtomicBatch.ts).
+  streamWrongLastSequenceConstant: (): ApiError => make(400, 10164, "wrong last sequence"),
+  atomicPublishDisabled: (): ApiError => make(400, 10174, "atomic publish is disabled"),
+  atomicPublishMissingSeq: (): ApiError => make(400, 10175, "atomic publish sequence is missing"),
+  atomicPublishIncompleteBatch: (): ApiError => make(400, 10176, "atomic publish batch is incomplete"),
+  atomicPublishUnsupportedHeaderBatch: (header: Detail): ApiError =>
+    fill(400, 10177, "atomic publish unsupported header used: {header}", { header }),
+  atomicPublishInvalidBatchID: (): ApiError => make(400, 10179, "atomic publish batch ID is invalid"),
+  mirrorWithAtomicPublish: (): ApiError => make(400, 10198, "stream mirrors can not also use atomic publishing"),
+  atomicPublishTooLargeBatch: (size: Detail): ApiError =>
+    fill(400, 10199, "atomic publish batch is too large: {size}", { size }),
+  atomicPublishInvalidBatchCommit: (): ApiError => make(400, 10200, "atomic publish batch commit is invalid"),
+  atomicPublishContainsDuplicateMessage: (): ApiError =>
+    make(400, 10201, "atomic publish batch contains duplicate message id"),
+  atomicPublishTooManyInflight: (): ApiError => make(429, 10210, "atomic publish too many inflight")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -471,7 +486,18 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerAckFCRequiresFC: 10219,
   consumerAckFCRequiresMaxAckPending: 10220,
   consumerAckFCRequiresNoAckWait: 10221,
-  consumerAckFCRequiresNoMaxDeliver: 10222
+  consumerAckFCRequiresNoMaxDeliver: 10222,
+  streamWrongLastSequenceConstant: 10164,
+  atomicPublishDisabled: 10174,
+  atomicPublishMissingSeq: 10175,
+  atomicPublishIncompleteBatch: 10176,
+  atomicPublishUnsupportedHeaderBatch: 10177,
+  atomicPublishInvalidBatchID: 10179,
+  mirrorWithAtomicPublish: 10198,
+  atomicPublishTooLargeBatch: 10199,
+  atomicPublishInvalidBatchCommit: 10200,
+  atomicPublishContainsDuplicateMessage: 10201,
+  atomicPublishTooManyInflight: 10210
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -143,7 +143,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   allow_msg_ttl: honoured,
   subject_delete_marker_ttl: honoured,
   allow_msg_counter: honoured,
-  allow_atomic: unsupported(bool, "2.12"),
+  allow_atomic: honoured,
   allow_msg_schedules: unsupported(bool, "2.12"),
   persist_mode: unsupported({ kind: "enum", values: ["default", "async"], zero: ["default", ""] }, "2.12"),
   allow_batched: unsupported(bool, "2.14"),

@@ -99,6 +99,8 @@ export interface StreamConfig {
   readonly subject_delete_marker_ttl?: number
   /** 2.12: every publish carries `Nats-Incr` and stores the subject's new total (stream/Counter.ts); absent = false. */
   readonly allow_msg_counter?: boolean
+  /** 2.12: atomic batch publish (stream/AtomicBatch.ts); absent = false. */
+  readonly allow_atomic?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -344,6 +346,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
     if (cfg.allow_msg_counter) return { ok: false, error: ApiErrors.mirrorWithCounters() }
+    if (cfg.allow_atomic) return { ok: false, error: ApiErrors.mirrorWithAtomicPublish() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -605,6 +608,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
   ...(c.allow_msg_counter ? { allow_msg_counter: true } : {}),
+  ...(c.allow_atomic ? { allow_atomic: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?

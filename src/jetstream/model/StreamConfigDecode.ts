@@ -98,6 +98,8 @@ export interface RawConfig {
   subject_delete_marker_ttl: bigint
   /** 2.12 (ADR-49): every message is a counter increment (CounterConfig.ts); fixed at create. */
   allow_msg_counter: boolean
+  /** 2.12 (ADR-50): atomic batch publish (`Nats-Batch-Id`, stream/AtomicBatch.ts); may be turned on and off. */
+  allow_atomic: boolean
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -142,6 +144,7 @@ const zeroConfig = (): RawConfig => ({
   allow_msg_ttl: false,
   subject_delete_marker_ttl: 0n,
   allow_msg_counter: false,
+  allow_atomic: false,
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -183,7 +186,8 @@ export const CONFIG_FIELDS = [
   "consumer_limits",
   "allow_msg_ttl",
   "subject_delete_marker_ttl",
-  "allow_msg_counter"
+  "allow_msg_counter",
+  "allow_atomic"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -236,6 +240,7 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "allow_rollup_hdrs":
     case "allow_msg_ttl":
     case "allow_msg_counter":
+    case "allow_atomic":
       cfg[field] = decodeBool(v, field) ?? cfg[field]
       return
     case "placement": {

@@ -80,6 +80,8 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = fals
   if (nonZeroNum(c.subject_delete_marker_ttl)) out.subject_delete_marker_ttl = int64Json(c.subject_delete_marker_ttl)
   // 2.12's `AllowMsgCounter` has omitempty.
   if (c.allow_msg_counter === true) out.allow_msg_counter = true
+  // 2.12's `AllowAtomicPublish` has omitempty.
+  if (c.allow_atomic === true) out.allow_atomic = true
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

@@ -19,8 +19,8 @@ export const SERVER_LEVEL_KEY = "_nats.level"
 type Metadata = Readonly<Record<string, string>>
 
 /**
- * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's counters (read
- * structurally, so the fields count once the decoder carries them).
+ * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's counters and atomic
+ * batch publish (read structurally, so the fields count once the decoder carries them).
  */
 export const streamRequiredLevel = (c: {
   // Shared with every config (a type with only optional fields accepts no unrelated object).
@@ -28,8 +28,13 @@ export const streamRequiredLevel = (c: {
   readonly allow_msg_ttl?: boolean
   readonly subject_delete_marker_ttl?: bigint | number
   readonly allow_msg_counter?: boolean
+  readonly allow_atomic?: boolean
 }): number =>
-  c.allow_msg_counter === true ? 2 : c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0 ? 1 : 0
+  c.allow_msg_counter === true || c.allow_atomic === true
+    ? 2
+    : c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0
+    ? 1
+    : 0
 
 /** The API level a consumer config needs: 1 for 2.11's pause and priority groups, 4 for 2.14's flow-control acks. */
 export const consumerRequiredLevel = (c: {

@@ -83,7 +83,7 @@ type CounterSources = Map<string, Map<string, string> | null>
  * message: the subject it had in its origin stream (named by its `Nats-Stream-Source`).
  */
 export const applyIncrement = (
-  last: StoredMessage | undefined,
+  last: Pick<StoredMessage, "hdr" | "data"> | undefined,
   hdr: Uint8Array | undefined,
   data: Uint8Array,
   incr: bigint | undefined,

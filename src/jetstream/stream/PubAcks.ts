@@ -43,6 +43,16 @@ export class PubAcks {
     this.queue(reply, this.text(seq, duplicate, val), seq)
   }
 
+  /** Queues the ack of an atomic batch's commit: its last sequence, the batch id and how many it stored. */
+  storedBatch(reply: string, seq: number, id: string, count: number): void {
+    this.queue(reply, `${this.text(seq).slice(0, -1)},"batch":${JSON.stringify(id)},"count":${count}}`, seq)
+  }
+
+  /** Queues the empty answer to a staged message of an atomic batch (it vouches for nothing stored). */
+  empty(reply: string): void {
+    this.queue(reply, "", 0)
+  }
+
   /** Queues an error answer; `false` so publish checks can `return acks.error(...)`. */
   error(reply: string | undefined, error: ApiError): false {
     if (reply !== undefined) this.queue(reply, this.errorBody(error), 0)

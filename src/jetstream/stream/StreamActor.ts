@@ -18,8 +18,10 @@ import { isStoreError, type StoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
+import { typedEvent } from "../consumer/Events.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
+import { AtomicBatches, type AtomicHost, type CommitRecord } from "./AtomicBatch.ts"
 import { applyIncrement, checkIncrement } from "./Counter.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
@@ -69,6 +71,8 @@ export type StreamCommand =
     readonly trace: MsgTrace | undefined
   }
   | { readonly _tag: "Expire" }
+  /** An open atomic batch may have been idle too long (AtomicBatch.ts). */
+  | { readonly _tag: "AtomicSweep" }
   /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
   | {
     readonly _tag: "Ingest"
@@ -193,6 +197,7 @@ export class StreamActor {
         Effect.sync(() => {
           kernel.stop()
           actor.unsubscribe()
+          actor.atomic.clear()
         })
       )
       // Store failures are answered inside the batch; a defect is unexpected: the kernel logs it and
@@ -362,7 +367,10 @@ export class StreamActor {
         if (cmd._tag === "Publish") {
           this.tracing = cmd.trace
           try {
-            if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+            const batched = cmd.hdrLen > 0 ?
+              this.atomic.offer(this.atomicHost(), cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg) :
+              undefined
+            if (batched ?? this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
             if (!isStoreError(e)) throw e
@@ -396,6 +404,8 @@ export class StreamActor {
           }
           syncNeeded = true
           touched = true
+        } else if (cmd._tag === "AtomicSweep") {
+          this.atomic.sweep(this.atomicHost())
         } else if (cmd._tag === "Expire") {
           const before = this.lastSeq
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
@@ -659,6 +669,105 @@ export class StreamActor {
       this.removedGen++
     }
     return this.lastSeq === seq
+  }
+
+  /** Open atomic batches (AtomicBatch.ts) and the view of this stream they check against. */
+  private readonly atomic = new AtomicBatches()
+  private atomicView: AtomicHost | undefined
+
+  private atomicHost(): AtomicHost {
+    // The view's getters read the actor's current state.
+    const self = this
+    return this.atomicView ??= {
+      get config() {
+        return self.config
+      },
+      get store() {
+        return self.store
+      },
+      get lastSeq() {
+        return self.lastSeq
+      },
+      get lastTs() {
+        return self.lastTs
+      },
+      nowNs: () => self.ctx.nowNs(),
+      nowMs: () => (self.ctx.nowMs ?? Date.now)(),
+      duplicateOf: (id, now) => self.dedupe.check(id, now),
+      transformed: (subject) => self.transformed(subject),
+      storeFull: () => self.ctx.storeFull?.(self.config.storage) === true,
+      accountFull: (bytes) => self.ctx.accountFull?.(self.config.storage, self.accountGrowth(bytes)) === true,
+      refuse: (reply, error) => self.queueError(reply, error),
+      staged: (reply) => self.acks.empty(reply),
+      commit: (records, reply, id, count) => self.storeAtomic(records, reply, id, count),
+      abandoned: (batch, reason) =>
+        typedEvent(
+          self.ctx.client,
+          `$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.${self.name}`,
+          "stream_batch_abandoned",
+          (self.ctx.nowMs ?? Date.now)(),
+          { stream: self.name, ...(self.ctx.domain === undefined ? {} : { domain: self.ctx.domain }), batch, reason }
+        ),
+      wakeIn: (ms) => void self.scheduleTimer(ms, () => void self.kernel.offer({ _tag: "AtomicSweep" }))
+    }
+  }
+
+  /**
+   * A committed atomic batch: one atomic append (all or nothing, across a crash too), then what
+   * processPublish does after its append, message by message. Rollups purge only below their own
+   * message, so the batch's later messages stay, as if stored one by one.
+   */
+  private storeAtomic(
+    records: ReadonlyArray<CommitRecord>,
+    reply: string | undefined,
+    id: string,
+    count: number
+  ): boolean {
+    const cfg = this.config
+    const broken = this.store.failure
+    if (broken !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
+    const rp = this.republishing()
+    // Nats-Last-Sequence of a republished message: its subject's previous one, maybe earlier in the batch.
+    const previous = new Map<string, number>()
+    if (rp !== undefined) {
+      for (const r of records) {
+        if (!previous.has(r.subject)) previous.set(r.subject, this.store.lastBySubject(r.subject)?.seq ?? 0)
+      }
+    }
+    let seqs: Array<number>
+    try {
+      seqs = this.store.appendBatch(records, { atomic: true })
+      if (records.some((r) => r.rollup !== undefined)) this.store.flush()
+    } catch (e) {
+      if (!isStoreError(e)) throw e
+      this.storeFailed(e)
+      return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
+    }
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
+      const seq = seqs[i]!
+      this.lastSeq = seq
+      this.lastTs = r.ts
+      if (r.ttl > 0 && cfg.allow_msg_ttl === true) this.expiry.track(seq, r.ts, r.ttl)
+      this.lastMsgId = r.msgId ?? ""
+      if (r.msgId !== undefined) this.dedupe.record(r.msgId, seq, r.ts)
+      const to = rp?.destination(r.subject)
+      if (to !== undefined) rp!.queue(to, r.subject, seq, previous.get(r.subject) ?? 0, r.hdr, r.data, r.ts)
+      previous.set(r.subject, seq)
+    }
+    if (reply !== undefined && cfg.no_ack !== true) this.acks.storedBatch(reply, this.lastSeq, id, count)
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!
+      const seq = seqs[i]!
+      if (cfg.retention === "interest" && !this.hasInterestIn(r.subject)) {
+        this.tryStore("remove a msg", () => this.store.remove(seq))
+      }
+      if (r.rollup !== undefined) {
+        this.tryStore("roll up", () => this.store.purge(r.rollup === "sub" ? { filter: r.subject, seq } : { seq }))
+        this.removedGen++
+      }
+    }
+    return true
   }
 
   /**
