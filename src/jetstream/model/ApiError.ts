@@ -268,7 +268,14 @@ export const ApiErrors = {
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
   streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
-    make(400, 10193, "missing sequence for expected last sequence per subject")
+    make(400, 10193, "missing sequence for expected last sequence per subject"),
+  // 2.14 fast-ingest batches (ADR-50, stream/FastBatch.ts).
+  batchPublishDisabled: (): ApiError => make(400, 10205, "batch publish is disabled"),
+  batchPublishInvalidPattern: (): ApiError => make(400, 10206, "batch publish pattern is invalid"),
+  batchPublishInvalidBatchId: (): ApiError => make(400, 10207, "batch publish ID is invalid"),
+  batchPublishUnknownBatchId: (): ApiError => make(400, 10208, "batch publish ID unknown"),
+  mirrorWithBatchPublish: (): ApiError => make(400, 10209, "stream mirrors can not also use batch publishing"),
+  batchPublishTooManyInflight: (): ApiError => make(429, 10211, "batch publish too many inflight")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -441,7 +448,13 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   messageTtlDisabled: 10166,
   pedantic: 10157,
   requiredApiLevel: 10185,
-  streamExpectedLastSeqPerSubjectInvalid: 10193
+  streamExpectedLastSeqPerSubjectInvalid: 10193,
+  batchPublishDisabled: 10205,
+  batchPublishInvalidPattern: 10206,
+  batchPublishInvalidBatchId: 10207,
+  batchPublishUnknownBatchId: 10208,
+  mirrorWithBatchPublish: 10209,
+  batchPublishTooManyInflight: 10211
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -94,6 +94,8 @@ export interface StreamConfig {
   readonly allow_msg_ttl?: boolean
   /** 2.11, ns: TTL of the marker left when an age limit removes a subject's last message (DeleteMarker.ts). */
   readonly subject_delete_marker_ttl?: number
+  /** 2.14 (ADR-50): publishes with a `.$FI` reply are fast-ingest batches (stream/FastBatch.ts); absent = false. */
+  readonly allow_batched?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -336,6 +338,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    if (cfg.allow_batched) return { ok: false, error: ApiErrors.mirrorWithBatchPublish() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -596,6 +599,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     {}),
   ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
+  ...(c.allow_batched ? { allow_batched: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?

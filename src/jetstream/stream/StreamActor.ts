@@ -22,6 +22,13 @@ import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
+import {
+  FastBatchBudget,
+  FastBatches,
+  type FastBatchHost,
+  type FastStoreOutcome,
+  isFastBatchReply
+} from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
@@ -97,6 +104,8 @@ export interface StreamContext {
   readonly ingestLimits?: IngestLimits
   /** The server's max_pending: a batched direct get's byte limit when the request sets none. */
   readonly maxPending?: number
+  /** The server-wide fast-ingest batch limits (FastBatch.ts); absent = a budget of this stream's own. */
+  readonly fastBatchBudget?: FastBatchBudget
 }
 
 export class StreamActor {
@@ -127,6 +136,12 @@ export class StreamActor {
   private readonly ingestLimit: IngestQueue
   /** The trace of the publish being processed (set around processPublish only). */
   private tracing: MsgTrace | undefined = undefined
+  /** 2.14 fast-ingest batches in flight (FastBatch.ts). */
+  readonly fastBatches: FastBatches
+  private fastHost: FastBatchHost | undefined
+  /** What the last publish check refused, or the sequence it found a duplicate of (read by storeFastBatchMsg). */
+  private refusal: ApiError | undefined = undefined
+  private duplicateOf = 0
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -162,6 +177,7 @@ export class StreamActor {
     this.kernel = kernel
     this.ingestLimit = new IngestQueue(ctx.ingestLimits ?? DEFAULT_INGEST_LIMITS)
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
+    this.fastBatches = new FastBatches(ctx.fastBatchBudget ?? new FastBatchBudget())
     this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
     this.lastSeq = st.lastSeq
@@ -192,6 +208,7 @@ export class StreamActor {
         Effect.sync(() => {
           kernel.stop()
           actor.unsubscribe()
+          actor.fastBatches.clear()
         })
       )
       // Store failures are answered inside the batch; a defect is unexpected: the kernel logs it and
@@ -361,7 +378,12 @@ export class StreamActor {
         if (cmd._tag === "Publish") {
           this.tracing = cmd.trace
           try {
-            if (this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+            const fast = cmd.reply !== undefined && isFastBatchReply(cmd.reply)
+            if (
+              fast
+                ? this.fastBatches.process(this.fastBatchHost(), cmd.subject, cmd.reply!, cmd.hdrLen, cmd.msg)
+                : this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)
+            ) syncNeeded = true
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
             if (!isStoreError(e)) throw e
@@ -507,6 +529,7 @@ export class StreamActor {
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
+    this.refusal = error
     this.tracing?.jetStreamError(error.description)
     return this.config.no_ack === true ? false : this.acks.error(reply, error)
   }
@@ -551,6 +574,7 @@ export class StreamActor {
       if (msgId !== undefined) {
         const dup = this.dedupe.check(msgId, now)
         if (dup !== undefined) {
+          this.duplicateOf = dup
           if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, dup, true)
           return false
         }
@@ -642,6 +666,40 @@ export class StreamActor {
       this.removedGen++
     }
     return this.lastSeq === seq
+  }
+
+  /** The stream as its fast-ingest batches see it (FastBatch.ts). */
+  private fastBatchHost(): FastBatchHost {
+    const actor = this
+    return this.fastHost ??= {
+      get config() {
+        return actor.config
+      },
+      resourcesRefusal: (subject, bytes) =>
+        actor.ctx.storeFull?.(actor.config.storage) === true
+          ? ApiErrors.insufficientResources()
+          : actor.ctx.accountFull?.(actor.config.storage, actor.accountGrowth(subject.length + bytes + 16)) === true
+          ? ApiErrors.accountResourcesExceeded()
+          : undefined,
+      store: (subject, hdrLen, msg) => actor.storeFastBatchMsg(subject, hdrLen, msg),
+      answers: actor.acks,
+      nowMs: actor.ctx.nowMs ?? Date.now
+    }
+  }
+
+  /** A batch message through the publish checks, without a PubAck of its own: the batch answers. */
+  private storeFastBatchMsg(subject: string, hdrLen: number, msg: Uint8Array): FastStoreOutcome {
+    this.refusal = undefined
+    this.duplicateOf = 0
+    try {
+      if (this.processPublish(subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
+    } catch (e) {
+      if (!isStoreError(e)) throw e
+      this.storeFailed(e, "check a msg")
+      return { _tag: "Refused", error: ApiErrors.streamStoreFailed(storeErrorText(e)) }
+    }
+    if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
+    return this.duplicateOf > 0 ? { _tag: "Duplicate", seq: this.duplicateOf } : { _tag: "Dropped" }
   }
 
   /**
