@@ -9,10 +9,29 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 9 later ones (pedantic, api level, expected subject, 2.14 fast-ingest batches), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 167)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 167)
+    assert.strictEqual(names.length, 173)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 173)
+    // 2.14 fast-ingest batch errors (errors.json, verbatim).
+    assert.deepStrictEqual(
+      [
+        ApiErrors.batchPublishDisabled(),
+        ApiErrors.batchPublishInvalidPattern(),
+        ApiErrors.batchPublishInvalidBatchId(),
+        ApiErrors.batchPublishUnknownBatchId(),
+        ApiErrors.mirrorWithBatchPublish(),
+        ApiErrors.batchPublishTooManyInflight()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10205, description: "batch publish is disabled" },
+        { code: 400, err_code: 10206, description: "batch publish pattern is invalid" },
+        { code: 400, err_code: 10207, description: "batch publish ID is invalid" },
+        { code: 400, err_code: 10208, description: "batch publish ID unknown" },
+        { code: 400, err_code: 10209, description: "stream mirrors can not also use batch publishing" },
+        { code: 429, err_code: 10211, description: "batch publish too many inflight" }
+      ]
+    )
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },

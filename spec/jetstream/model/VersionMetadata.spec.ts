@@ -84,8 +84,11 @@ describe("versioning metadata", () => {
     assert.deepStrictEqual(adoptRequiredLevel(legacy, stamped), stamped)
   })
 
-  it("required levels: 1 for 2.11's TTLs, pause and priority groups, else 0", () => {
+  it("required levels: 1 for 2.11's TTLs, pause and priority groups, 4 for 2.14's fast batches, else 0", () => {
     assert.strictEqual(streamRequiredLevel({}), 0)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: true }), 4)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: true, allow_msg_ttl: true }), 4)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: false, allow_msg_ttl: true }), 1)
     assert.strictEqual(streamRequiredLevel({ allow_msg_ttl: true }), 1)
     assert.strictEqual(streamRequiredLevel({ subject_delete_marker_ttl: 1n }), 1)
     assert.strictEqual(consumerRequiredLevel({ priority_policy: "none" }), 0)
