@@ -83,7 +83,7 @@ const subjectsOf = async (jsm: JetStreamManager, stream: string): Promise<Array<
   const out: Array<string> = []
   for (let s = si.state.first_seq; s <= si.state.last_seq && si.state.messages > 0; s++) {
     const m = await jsm.streams.getMessage(stream, { seq: s })
-    out.push(`${m.subject}:${dc.decode(m.data)}`)
+    if (m !== null) out.push(`${m.subject}:${dc.decode(m.data)}`)
   }
   return out
 }
@@ -369,7 +369,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
     withJs(broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_FI", subjects: ["njs.fi.>"], allow_batched: true })
       const n = 2000
-      const batch = await startFastIngest(nc, "njs.fi.a", sc.encode("0"), {})
+      const batch = await startFastIngest(nc, "njs.fi.a", sc.encode("0"), { allowGaps: false })
       let maxAhead = 0
       for (let i = 1; i < n - 1; i++) {
         const p = await batch.add(`njs.fi.${i % 2 === 0 ? "a" : "b"}`, sc.encode(`${i}`))
@@ -398,7 +398,11 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
       const payload = new Uint8Array(4096)
       const per = 1500
       const run = async (k: number) => {
-        const b = await startFastIngest(nc, `njs.many.${k}`, payload, { ackInterval: 50, maxOutstandingAcks: 1 })
+        const b = await startFastIngest(nc, `njs.many.${k}`, payload, {
+          allowGaps: false,
+          ackInterval: 50,
+          maxOutstandingAcks: 1
+        })
         let blocked = 0
         for (let i = 1; i < per - 1; i++) {
           const p = await b.add(`njs.many.${k}`, payload)
@@ -427,7 +431,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
   it("a stream without allow_batched fails the start with 10205", () =>
     withJs(broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_OFF", subjects: ["njs.off"] })
-      expect(await failure(startFastIngest(nc, "njs.off", sc.encode("x"), {}))).toBe(
+      expect(await failure(startFastIngest(nc, "njs.off", sc.encode("x"), { allowGaps: false }))).toBe(
         "400 10205 batch publish is disabled"
       )
       expect((await jsm.streams.info("NJS_OFF")).state.messages).toBe(0)
@@ -436,7 +440,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
   it("end() commits without storing the end marker", () =>
     withJs(broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_EOB", subjects: ["njs.eob"], allow_batched: true })
-      const b = await startFastIngest(nc, "njs.eob", sc.encode("0"), { ackInterval: 3 })
+      const b = await startFastIngest(nc, "njs.eob", sc.encode("0"), { allowGaps: false, ackInterval: 3 })
       for (let i = 1; i < 7; i++) await b.add("njs.eob", sc.encode(`${i}`))
       const ack = await b.end()
       expect(ack).toMatchObject({ stream: "NJS_EOB", seq: 7, count: 7 })
