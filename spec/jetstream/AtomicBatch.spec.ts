@@ -278,7 +278,7 @@ describe("atomic batches on a counter stream (allow_msg_counter + allow_atomic)"
       const vals = []
       for (let seq = 2; seq <= 4; seq++) {
         const m = await jsm.streams.getMessage(name, { seq })
-        vals.push([m.subject, dc.decode(m.data)])
+        vals.push([m!.subject, dc.decode(m!.data)])
       }
       expect(vals).toEqual([[`${name}.a`, `{"val":"11"}`], [`${name}.b`, `{"val":"-4"}`], [
         `${name}.a`,

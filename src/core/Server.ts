@@ -17,6 +17,7 @@ import {
   ServerConfig
 } from "../config/BrokerConfig.ts"
 import type { ReloadPlan } from "../config/ReloadPlan.ts"
+import { infoApiLevel } from "../jetstream/model/ApiLevel.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError, type Wire } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
@@ -25,6 +26,9 @@ import { ClientConnection, type ConnectionContext, type ConnectionStats } from "
 import { makeTraceSite, type TraceSite } from "./MsgTrace.ts"
 import { Router } from "./Router.ts"
 import { startWebsocket, type WebsocketListener } from "./WebsocketServer.ts"
+
+/** INFO `api_lvl`: from the 2.12 level only, as nats-server (undefined at our 2.11). */
+const INFO_API_LEVEL = infoApiLevel(ADVERTISED_NATS_VERSION)
 
 export interface ServerShape {
   readonly serverId: string
@@ -112,7 +116,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
         ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
         max_payload: config.maxPayload,
-        ...(config.jetstream ? { jetstream: true } : {})
+        ...(config.jetstream ? { jetstream: true } : {}),
+        ...(INFO_API_LEVEL === undefined ? {} : { api_lvl: INFO_API_LEVEL })
       }
 
       // Validated at config load; compiled once here. Absent mappings cost a publish nothing.

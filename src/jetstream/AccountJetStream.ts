@@ -47,6 +47,7 @@ import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
+import type { FastBatchBudget } from "./stream/FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
 import type { OriginLookup } from "./stream/StreamSource.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
@@ -72,6 +73,8 @@ export interface AccountJetStreamDeps {
   readonly journals: EventLogStore["Service"]
   /** Server-wide store limits (shared by every account). */
   readonly storeLimits: StoreLimits
+  /** Server-wide fast-ingest batch count (stream/FastBatch.ts). */
+  readonly fastBatchBudget?: FastBatchBudget
   readonly config: BrokerConfig
   readonly clock: BrokerClockShape
   readonly log: Logger
@@ -181,6 +184,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         ...(config.domain !== undefined ? { domain: config.domain } : {}),
         storeFull: (storage) => storeLimits.full(storage),
         ingestLimits: ingestLimitsOf(config),
+        ...(deps.fastBatchBudget === undefined ? {} : { fastBatchBudget: deps.fastBatchBudget }),
         maxPending: config.maxPending,
         ...(accountFull === undefined ? {} : { accountFull })
       },

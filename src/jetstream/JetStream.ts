@@ -27,6 +27,7 @@ import { isSubsetOf } from "../subject/Subject.ts"
 import * as AccountJetStream from "./AccountJetStream.ts"
 import { ClusterMode, type ClusterModeShape } from "./cluster/ClusterGate.ts"
 import { StoreLimits } from "./StoreLimits.ts"
+import { FastBatchBudget } from "./stream/FastBatch.ts"
 import type { OriginLookup, OriginUnreachable } from "./stream/StreamSource.ts"
 import type { StreamRegistry } from "./StreamRegistry.ts"
 
@@ -74,6 +75,8 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         { file: sum((s) => s.file), memory: sum((s) => s.memory) },
         clock.nowMs
       )
+      // Fast-ingest batches in flight count against one server-wide limit (nats-server's is per process).
+      const fastBatchBudget = new FastBatchBudget()
 
       log.info("Starting JetStream")
       log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
@@ -154,6 +157,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             meta: own.meta,
             journals: own.journals,
             storeLimits,
+            fastBatchBudget,
             config,
             clock,
             log,

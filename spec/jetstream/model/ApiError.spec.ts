@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, consumer reset, flow-control acks), with unique err_codes", () => {
+  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, fast-ingest batches, consumer reset, flow-control acks), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 191)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 191)
+    assert.strictEqual(names.length, 197)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 197)
     // 2.14 (ADR-60), errors.json verbatim.
     assert.deepStrictEqual(
       [
@@ -51,6 +51,25 @@ describe("ApiErrors", () => {
         { code: 400, err_code: 10172, description: "message counter is broken" },
         { code: 400, err_code: 10173, description: "stream mirrors can not also calculate counters" },
         { code: 400, err_code: 10227, description: "message stream source header is not allowed" }
+      ]
+    )
+    // 2.14 fast-ingest batch errors (errors.json, verbatim).
+    assert.deepStrictEqual(
+      [
+        ApiErrors.batchPublishDisabled(),
+        ApiErrors.batchPublishInvalidPattern(),
+        ApiErrors.batchPublishInvalidBatchId(),
+        ApiErrors.batchPublishUnknownBatchId(),
+        ApiErrors.mirrorWithBatchPublish(),
+        ApiErrors.batchPublishTooManyInflight()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10205, description: "batch publish is disabled" },
+        { code: 400, err_code: 10206, description: "batch publish pattern is invalid" },
+        { code: 400, err_code: 10207, description: "batch publish ID is invalid" },
+        { code: 400, err_code: 10208, description: "batch publish ID unknown" },
+        { code: 400, err_code: 10209, description: "stream mirrors can not also use batch publishing" },
+        { code: 429, err_code: 10211, description: "batch publish too many inflight" }
       ]
     )
     // nats-server 2.11+ errors.json, verbatim.

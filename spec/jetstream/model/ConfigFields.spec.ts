@@ -302,15 +302,14 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups, pedantic (2.11), counters and allow_atomic (2.12) are honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups, pedantic (2.11), counters, allow_atomic (2.12) and allow_batched (2.14) are honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
       )
     expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
       "allow_msg_schedules@2.12",
-      "persist_mode@2.12",
-      "allow_batched@2.14"
+      "persist_mode@2.12"
     ])
     expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])
     // pause_until, the priority group fields and pedantic (2.11) are honoured now.
@@ -403,8 +402,8 @@ describe("stream config fields", () => {
 
   it("keys match case-folded as Go does, for unsupported fields too", async () => {
     const name = fresh()
-    expect((await create(name, { Allow_Batched: true })).error?.description).toBe(
-      `stream configuration field "allow_batched" is not supported`
+    expect((await create(name, { Persist_Mode: "async" })).error?.description).toBe(
+      `stream configuration field "persist_mode" is not supported`
     )
     expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
   })
@@ -429,11 +428,11 @@ describe("stream config fields", () => {
   it("an update with an unsupported non-zero field is refused and changes nothing", async () => {
     const name = fresh()
     expect((await create(name, { max_msgs: 5 })).error).toBeUndefined()
-    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, allow_batched: true })
+    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, persist_mode: "async" })
     expect(reply.error).toEqual({
       code: 500,
       err_code: 10052,
-      description: `stream configuration field "allow_batched" is not supported`
+      description: `stream configuration field "persist_mode" is not supported`
     })
     expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
   })

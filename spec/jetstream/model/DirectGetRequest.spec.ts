@@ -1,6 +1,6 @@
 import { assert, describe, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
-import { API_LEVEL, apiLevelOf, refusesApiLevel } from "../../../src/jetstream/model/ApiLevel.ts"
+import { API_LEVEL, apiLevelOf, infoApiLevel, refusesApiLevel } from "../../../src/jetstream/model/ApiLevel.ts"
 import { directGetBySubjectRequest, directGetRequest } from "../../../src/jetstream/model/DirectGetRequest.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
@@ -83,7 +83,14 @@ describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectG
 })
 
 describe("ApiLevel (ADR-44)", () => {
-  it("is a function of the advertised release: 0 before 2.11, 1 from 2.11", () => {
+  it("is a function of the advertised release: 0 before 2.11, 1 from 2.11, 2 from 2.12, 4 from 2.14", () => {
+    assert.strictEqual(apiLevelOf("2.12.3"), 2)
+    assert.strictEqual(apiLevelOf("2.14.0"), 4)
+    assert.strictEqual(apiLevelOf("2.14.5"), 4)
+    // INFO carries it from 2.12 only (nats-server 2.11 has no api_lvl field).
+    assert.strictEqual(infoApiLevel("2.11.17"), undefined)
+    assert.strictEqual(infoApiLevel("2.12.0"), 2)
+    assert.strictEqual(infoApiLevel("2.14.5"), 4)
     assert.strictEqual(apiLevelOf("2.9.10"), 0)
     assert.strictEqual(apiLevelOf("2.10.29"), 0)
     assert.strictEqual(apiLevelOf("2.11.0"), 1)

@@ -90,9 +90,9 @@ const cases: ReadonlyArray<Case> = [
     `invalid JSON: json: unknown field "max_acks"`
   ),
   refused(
-    "allow_batched refused",
-    `{"name":"%","allow_batched":true}`,
-    `stream configuration field "allow_batched" is not supported`
+    "persist_mode async refused",
+    `{"name":"%","persist_mode":"async"}`,
+    `stream configuration field "persist_mode" is not supported`
   ),
   refused(
     "source consumer refused (a nested field)",

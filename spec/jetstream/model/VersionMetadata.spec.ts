@@ -84,12 +84,17 @@ describe("versioning metadata", () => {
     assert.deepStrictEqual(adoptRequiredLevel(legacy, stamped), stamped)
   })
 
-  it("required levels: 1 for 2.11's TTLs, pause and priority groups, 2 for 2.12's counters, else 0", () => {
+  it("required levels: 1 for 2.11's TTLs, pause and priority groups, 2 for 2.12's counters, 4 for 2.14's fast batches, else 0", () => {
     assert.strictEqual(streamRequiredLevel({}), 0)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: true }), 4)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: true, allow_msg_ttl: true }), 4)
+    assert.strictEqual(streamRequiredLevel({ allow_batched: false, allow_msg_ttl: true }), 1)
     assert.strictEqual(streamRequiredLevel({ allow_msg_ttl: true }), 1)
     assert.strictEqual(streamRequiredLevel({ subject_delete_marker_ttl: 1n }), 1)
     assert.strictEqual(streamRequiredLevel({ allow_msg_counter: true }), 2)
     assert.strictEqual(streamRequiredLevel({ allow_msg_counter: false }), 0)
+    assert.strictEqual(streamRequiredLevel({ allow_atomic: true }), 2)
+    assert.strictEqual(streamRequiredLevel({ allow_atomic: true, allow_batched: true }), 4)
     assert.strictEqual(consumerRequiredLevel({ priority_policy: "none" }), 0)
     assert.strictEqual(consumerRequiredLevel({ priority_groups: ["g"] }), 1)
     assert.strictEqual(consumerRequiredLevel({ pause_until: "2030-01-01T00:00:00Z" }), 1)

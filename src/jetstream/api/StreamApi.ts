@@ -142,6 +142,8 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (before.subjects.join("\u0000") !== next.subjects.join("\u0000")) a.resubscribe()
       if (before.allow_direct !== next.allow_direct) a.resubscribe()
       if (before.duplicate_window !== next.duplicate_window) a.rebuildDedupe()
+      // 2.14: turning fast batches off ends those in flight (their next message gets 10205).
+      if (next.allow_batched !== true) a.fastBatches.clear()
       // 2.10: compression can change on update; it applies to what is stored from now on.
       if (before.compression !== next.compression) a.store.setCompression(next.compression === "s2")
       a.syncSources()

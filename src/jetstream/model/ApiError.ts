@@ -300,7 +300,14 @@ export const ApiErrors = {
   atomicPublishInvalidBatchCommit: (): ApiError => make(400, 10200, "atomic publish batch commit is invalid"),
   atomicPublishContainsDuplicateMessage: (): ApiError =>
     make(400, 10201, "atomic publish batch contains duplicate message id"),
-  atomicPublishTooManyInflight: (): ApiError => make(429, 10210, "atomic publish too many inflight")
+  atomicPublishTooManyInflight: (): ApiError => make(429, 10210, "atomic publish too many inflight"),
+  // 2.14 fast-ingest batches (ADR-50, stream/FastBatch.ts).
+  batchPublishDisabled: (): ApiError => make(400, 10205, "batch publish is disabled"),
+  batchPublishInvalidPattern: (): ApiError => make(400, 10206, "batch publish pattern is invalid"),
+  batchPublishInvalidBatchId: (): ApiError => make(400, 10207, "batch publish ID is invalid"),
+  batchPublishUnknownBatchId: (): ApiError => make(400, 10208, "batch publish ID unknown"),
+  mirrorWithBatchPublish: (): ApiError => make(400, 10209, "stream mirrors can not also use batch publishing"),
+  batchPublishTooManyInflight: (): ApiError => make(429, 10211, "batch publish too many inflight")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -497,7 +504,13 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   atomicPublishTooLargeBatch: 10199,
   atomicPublishInvalidBatchCommit: 10200,
   atomicPublishContainsDuplicateMessage: 10201,
-  atomicPublishTooManyInflight: 10210
+  atomicPublishTooManyInflight: 10210,
+  batchPublishDisabled: 10205,
+  batchPublishInvalidPattern: 10206,
+  batchPublishInvalidBatchId: 10207,
+  batchPublishUnknownBatchId: 10208,
+  mirrorWithBatchPublish: 10209,
+  batchPublishTooManyInflight: 10211
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

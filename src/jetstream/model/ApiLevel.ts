@@ -11,11 +11,22 @@
 import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { headerValue } from "../../protocol/Headers.ts"
 
-/** The API level of a nats-server release (`major.minor.patch`); 0 before 2.11. */
-export const apiLevelOf = (version: string): number => (levelAtLeast(version, 2, 11) ? 1 : 0)
+/**
+ * The API level of a nats-server release (`major.minor.patch`): 0 before 2.11, 1 for 2.11, 2 for
+ * 2.12 and 4 for 2.14 (nats-server's `JSApiLevel` in those releases).
+ */
+export const apiLevelOf = (version: string): number =>
+  levelAtLeast(version, 2, 14) ? 4 : levelAtLeast(version, 2, 12) ? 2 : levelAtLeast(version, 2, 11) ? 1 : 0
 
 /** Our API level, from the advertised release. */
 export const API_LEVEL = apiLevelOf(ADVERTISED_NATS_VERSION)
+
+/**
+ * INFO `api_lvl` for a release: nats-server sends it from 2.12 (`omitempty`; 2.11 has no such
+ * field). Clients gate features on it: nats.js 3.4's object store uses fast-ingest uploads only at 4.
+ */
+export const infoApiLevel = (version: string): number | undefined =>
+  levelAtLeast(version, 2, 12) ? apiLevelOf(version) : undefined
 
 export const REQUIRED_API_LEVEL_HEADER = "Nats-Required-Api-Level"
 

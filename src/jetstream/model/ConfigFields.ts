@@ -146,7 +146,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   allow_atomic: honoured,
   allow_msg_schedules: unsupported(bool, "2.12"),
   persist_mode: unsupported({ kind: "enum", values: ["default", "async"], zero: ["default", ""] }, "2.12"),
-  allow_batched: unsupported(bool, "2.14"),
+  allow_batched: honoured,
   metadata: honoured
 }
 

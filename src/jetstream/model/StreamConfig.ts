@@ -101,6 +101,8 @@ export interface StreamConfig {
   readonly allow_msg_counter?: boolean
   /** 2.12: atomic batch publish (stream/AtomicBatch.ts); absent = false. */
   readonly allow_atomic?: boolean
+  /** 2.14 (ADR-50): publishes with a `.$FI` reply are fast-ingest batches (stream/FastBatch.ts); absent = false. */
+  readonly allow_batched?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -347,6 +349,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
     if (cfg.allow_msg_counter) return { ok: false, error: ApiErrors.mirrorWithCounters() }
     if (cfg.allow_atomic) return { ok: false, error: ApiErrors.mirrorWithAtomicPublish() }
+    if (cfg.allow_batched) return { ok: false, error: ApiErrors.mirrorWithBatchPublish() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -609,6 +612,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
   ...(c.allow_msg_counter ? { allow_msg_counter: true } : {}),
   ...(c.allow_atomic ? { allow_atomic: true } : {}),
+  ...(c.allow_batched ? { allow_batched: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?

@@ -100,6 +100,8 @@ export interface RawConfig {
   allow_msg_counter: boolean
   /** 2.12 (ADR-50): atomic batch publish (`Nats-Batch-Id`, stream/AtomicBatch.ts); may be turned on and off. */
   allow_atomic: boolean
+  /** 2.14 (ADR-50): fast-ingest batches (stream/FastBatch.ts); editable both ways. */
+  allow_batched: boolean
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -145,6 +147,7 @@ const zeroConfig = (): RawConfig => ({
   subject_delete_marker_ttl: 0n,
   allow_msg_counter: false,
   allow_atomic: false,
+  allow_batched: false,
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -187,7 +190,8 @@ export const CONFIG_FIELDS = [
   "allow_msg_ttl",
   "subject_delete_marker_ttl",
   "allow_msg_counter",
-  "allow_atomic"
+  "allow_atomic",
+  "allow_batched"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -241,6 +245,7 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "allow_msg_ttl":
     case "allow_msg_counter":
     case "allow_atomic":
+    case "allow_batched":
       cfg[field] = decodeBool(v, field) ?? cfg[field]
       return
     case "placement": {

@@ -82,6 +82,8 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = fals
   if (c.allow_msg_counter === true) out.allow_msg_counter = true
   // 2.12's `AllowAtomicPublish` has omitempty.
   if (c.allow_atomic === true) out.allow_atomic = true
+  // 2.14's `AllowBatchPublish` has omitempty.
+  if (c.allow_batched === true) out.allow_batched = true
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

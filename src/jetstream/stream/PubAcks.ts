@@ -53,6 +53,17 @@ export class PubAcks {
     this.queue(reply, "", 0)
   }
 
+  /** A fast-ingest batch's PubAck (ADR-50): the ack of `seq` with the batch id and its message count. */
+  batchStored(reply: string, seq: number, batch: string, count: bigint, duplicate = false): void {
+    const ack = this.text(seq, duplicate)
+    this.queue(reply, `${ack.slice(0, -1)},"batch":${JSON.stringify(batch)},"count":${count}}`, seq)
+  }
+
+  /** Queues a body as it is (a fast-ingest flow message), vouching for `seq` (0: for nothing stored). */
+  raw(reply: string, body: string, seq: number): void {
+    this.queue(reply, body, seq)
+  }
+
   /** Queues an error answer; `false` so publish checks can `return acks.error(...)`. */
   error(reply: string | undefined, error: ApiError): false {
     if (reply !== undefined) this.queue(reply, this.errorBody(error), 0)

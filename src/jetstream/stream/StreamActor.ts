@@ -25,6 +25,13 @@ import { AtomicBatches, type AtomicHost, type CommitRecord } from "./AtomicBatch
 import { applyIncrement, checkIncrement } from "./Counter.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
+import {
+  FastBatchBudget,
+  FastBatches,
+  type FastBatchHost,
+  type FastStoreOutcome,
+  isFastBatchReply
+} from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
@@ -102,6 +109,8 @@ export interface StreamContext {
   readonly ingestLimits?: IngestLimits
   /** The server's max_pending: a batched direct get's byte limit when the request sets none. */
   readonly maxPending?: number
+  /** The server-wide fast-ingest batch limits (FastBatch.ts); absent = a budget of this stream's own. */
+  readonly fastBatchBudget?: FastBatchBudget
 }
 
 export class StreamActor {
@@ -132,6 +141,12 @@ export class StreamActor {
   private readonly ingestLimit: IngestQueue
   /** The trace of the publish being processed (set around processPublish only). */
   private tracing: MsgTrace | undefined = undefined
+  /** 2.14 fast-ingest batches in flight (FastBatch.ts). */
+  readonly fastBatches: FastBatches
+  private fastHost: FastBatchHost | undefined
+  /** What the last publish check refused, or the sequence it found a duplicate of (read by storeFastBatchMsg). */
+  private refusal: ApiError | undefined = undefined
+  private duplicateOf = 0
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -167,6 +182,7 @@ export class StreamActor {
     this.kernel = kernel
     this.ingestLimit = new IngestQueue(ctx.ingestLimits ?? DEFAULT_INGEST_LIMITS)
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
+    this.fastBatches = new FastBatches(ctx.fastBatchBudget ?? new FastBatchBudget())
     this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
     this.lastSeq = st.lastSeq
@@ -198,6 +214,7 @@ export class StreamActor {
           kernel.stop()
           actor.unsubscribe()
           actor.atomic.clear()
+          actor.fastBatches.clear()
         })
       )
       // Store failures are answered inside the batch; a defect is unexpected: the kernel logs it and
@@ -367,9 +384,13 @@ export class StreamActor {
         if (cmd._tag === "Publish") {
           this.tracing = cmd.trace
           try {
-            const batched = cmd.hdrLen > 0 ?
-              this.atomic.offer(this.atomicHost(), cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg) :
-              undefined
+            const fast = cmd.reply !== undefined && isFastBatchReply(cmd.reply)
+            // nats-server takes a `.$FI` reply as a fast-ingest batch before it looks for an atomic one.
+            const batched = fast
+              ? this.fastBatches.process(this.fastBatchHost(), cmd.subject, cmd.reply!, cmd.hdrLen, cmd.msg)
+              : cmd.hdrLen > 0
+              ? this.atomic.offer(this.atomicHost(), cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)
+              : undefined
             if (batched ?? this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
@@ -520,6 +541,7 @@ export class StreamActor {
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
+    this.refusal = error
     this.tracing?.jetStreamError(error.description)
     return this.config.no_ack === true ? false : this.acks.error(reply, error)
   }
@@ -572,6 +594,7 @@ export class StreamActor {
       if (msgId !== undefined) {
         const dup = this.dedupe.check(msgId, now)
         if (dup !== undefined) {
+          this.duplicateOf = dup
           if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, dup, true)
           return false
         }
@@ -768,6 +791,40 @@ export class StreamActor {
       }
     }
     return true
+  }
+
+  /** The stream as its fast-ingest batches see it (FastBatch.ts). */
+  private fastBatchHost(): FastBatchHost {
+    const actor = this
+    return this.fastHost ??= {
+      get config() {
+        return actor.config
+      },
+      resourcesRefusal: (subject, bytes) =>
+        actor.ctx.storeFull?.(actor.config.storage) === true
+          ? ApiErrors.insufficientResources()
+          : actor.ctx.accountFull?.(actor.config.storage, actor.accountGrowth(subject.length + bytes + 16)) === true
+          ? ApiErrors.accountResourcesExceeded()
+          : undefined,
+      store: (subject, hdrLen, msg) => actor.storeFastBatchMsg(subject, hdrLen, msg),
+      answers: actor.acks,
+      nowMs: actor.ctx.nowMs ?? Date.now
+    }
+  }
+
+  /** A batch message through the publish checks, without a PubAck of its own: the batch answers. */
+  private storeFastBatchMsg(subject: string, hdrLen: number, msg: Uint8Array): FastStoreOutcome {
+    this.refusal = undefined
+    this.duplicateOf = 0
+    try {
+      if (this.processPublish(subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
+    } catch (e) {
+      if (!isStoreError(e)) throw e
+      this.storeFailed(e, "check a msg")
+      return { _tag: "Refused", error: ApiErrors.streamStoreFailed(storeErrorText(e)) }
+    }
+    if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
+    return this.duplicateOf > 0 ? { _tag: "Duplicate", seq: this.duplicateOf } : { _tag: "Dropped" }
   }
 
   /**
