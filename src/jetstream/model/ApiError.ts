@@ -268,7 +268,18 @@ export const ApiErrors = {
   pedantic: (err: string): ApiError => fill(400, 10157, "pedantic mode: {err}", { err }),
   requiredApiLevel: (): ApiError => make(412, 10185, "JetStream minimum api level required"),
   streamExpectedLastSeqPerSubjectInvalid: (): ApiError =>
-    make(400, 10193, "missing sequence for expected last sequence per subject")
+    make(400, 10193, "missing sequence for expected last sequence per subject"),
+  // 2.12 / 2.14 message schedules (ADR-51).
+  mirrorWithMsgSchedules: (): ApiError => make(400, 10186, "stream mirrors can not also schedule messages"),
+  sourceWithMsgSchedules: (): ApiError => make(400, 10187, "stream source can not also schedule messages"),
+  messageSchedulesDisabled: (): ApiError => make(400, 10188, "message schedules is disabled"),
+  messageSchedulesPatternInvalid: (): ApiError => make(400, 10189, "message schedules pattern is invalid"),
+  messageSchedulesTargetInvalid: (): ApiError => make(400, 10190, "message schedules target is invalid"),
+  messageSchedulesTTLInvalid: (): ApiError => make(400, 10191, "message schedules invalid per-message TTL"),
+  messageSchedulesRollupInvalid: (): ApiError => make(400, 10192, "message schedules invalid rollup"),
+  messageSchedulesSourceInvalid: (): ApiError => make(400, 10203, "message schedules source is invalid"),
+  messageSchedulesSchedulerInvalid: (): ApiError => make(400, 10212, "message schedules invalid scheduler"),
+  messageSchedulesTimeZoneInvalid: (): ApiError => make(400, 10223, "message schedules time zone is invalid")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -441,7 +452,17 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   messageTtlDisabled: 10166,
   pedantic: 10157,
   requiredApiLevel: 10185,
-  streamExpectedLastSeqPerSubjectInvalid: 10193
+  streamExpectedLastSeqPerSubjectInvalid: 10193,
+  mirrorWithMsgSchedules: 10186,
+  sourceWithMsgSchedules: 10187,
+  messageSchedulesDisabled: 10188,
+  messageSchedulesPatternInvalid: 10189,
+  messageSchedulesTargetInvalid: 10190,
+  messageSchedulesTTLInvalid: 10191,
+  messageSchedulesRollupInvalid: 10192,
+  messageSchedulesSourceInvalid: 10203,
+  messageSchedulesSchedulerInvalid: 10212,
+  messageSchedulesTimeZoneInvalid: 10223
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -32,6 +32,8 @@
  * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
  *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
  *   where nats-server would adjust the config (Pedantic.ts).
+ * - `allow_msg_schedules` (2.12, ADR-51) as nats-server's checkStreamCfg (MessageScheduleConfig.ts);
+ *   schedules cannot be turned off by an update.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -40,6 +42,7 @@ import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
 import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
+import { checkMessageSchedules } from "./MessageScheduleConfig.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
   byteLength,
@@ -94,6 +97,8 @@ export interface StreamConfig {
   readonly allow_msg_ttl?: boolean
   /** 2.11, ns: TTL of the marker left when an age limit removes a subject's last message (DeleteMarker.ts). */
   readonly subject_delete_marker_ttl?: number
+  /** 2.12: honours `Nats-Schedule` on publish (stream/MessageSchedule.ts); absent = false. */
+  readonly allow_msg_schedules?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -328,6 +333,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   const markers = checkDeleteMarkers(cfg)
   if (markers !== undefined) return invalid(markers)
+  const schedules = checkMessageSchedules(cfg)
+  if (schedules !== undefined) return { ok: false, error: schedules }
   // Subjects of the origins seen here, and the external prefixes, for nats-server's prefix checks.
   const streamSubs: Array<string> = []
   const externals: Array<{ readonly api: string; readonly deliver: string }> = []
@@ -336,6 +343,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.first_seq > 0n) return { ok: false, error: ApiErrors.mirrorWithFirstSeq() }
     if (cfg.subjects !== null && cfg.subjects.length > 0) return { ok: false, error: ApiErrors.mirrorWithSubjects() }
     if (cfg.sources.length > 0) return { ok: false, error: ApiErrors.mirrorWithSources() }
+    if (cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.mirrorWithMsgSchedules() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -361,6 +369,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
+  if (cfg.sources.length > 0 && cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.sourceWithMsgSchedules() }
   const sourced = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
@@ -596,6 +605,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     {}),
   ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
+  ...(c.allow_msg_schedules ? { allow_msg_schedules: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -720,6 +730,9 @@ export const decodeStreamUpdate = (
   if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
   if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
     return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
+  }
+  if (current.allow_msg_schedules === true && !cfg.allow_msg_schedules) {
+    return fail(ApiErrors.streamInvalidConfig("message schedules can not be disabled"))
   }
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))

@@ -19,15 +19,17 @@ export const SERVER_LEVEL_KEY = "_nats.level"
 type Metadata = Readonly<Record<string, string>>
 
 /**
- * The API level a stream config needs: 1 for 2.11's message TTLs (read structurally, so the
- * fields count once the decoder carries them).
+ * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's message schedules
+ * (read structurally, so the fields count once the decoder carries them).
  */
 export const streamRequiredLevel = (c: {
   // Shared with every config (a type with only optional fields accepts no unrelated object).
   readonly metadata?: unknown
   readonly allow_msg_ttl?: boolean
   readonly subject_delete_marker_ttl?: bigint | number
-}): number => (c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0 ? 1 : 0)
+  readonly allow_msg_schedules?: boolean
+}): number =>
+  c.allow_msg_schedules === true ? 2 : c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0 ? 1 : 0
 
 /** The API level a consumer config needs: 1 for 2.11's pause and priority groups. */
 export const consumerRequiredLevel = (c: {
