@@ -344,7 +344,7 @@ export class MessageSchedules {
   /** A message was stored (any origin) on a stream with schedules. */
   stored(m: StoredMessage, store: MessageLog): void {
     if (!this.built) return this.ensureBuilt(store)
-    this.apply(m, this.nowNs())
+    this.apply(m)
     this.rearm()
   }
 
@@ -354,11 +354,10 @@ export class MessageSchedules {
     this.built = true
     this.bySubject.clear()
     this.heap.clear()
-    const now = this.nowNs()
     const last = store.lastSequence()
     for (let s = store.firstSeqMatching(store.firstSequence(), ">"); s !== undefined && s <= last;) {
       const m = store.get(s)
-      if (m !== undefined) this.apply(m, now)
+      if (m !== undefined) this.apply(m)
       s = store.firstSeqMatching(s + 1, ">")
     }
     this.rearm()
@@ -396,10 +395,14 @@ export class MessageSchedules {
     this.rearm()
   }
 
-  /** nats-server's store hooks (storeRawMsg), also replayed in order to rebuild. */
-  private apply(m: StoredMessage, now: bigint): void {
+  /**
+   * nats-server's store hooks (storeRawMsg), also replayed in order to rebuild. A schedule's first
+   * firing is computed as of its own timestamp, so a rebuild finds the instant the live stream had
+   * (and a firing that fell into downtime is run at recovery, not skipped).
+   */
+  private apply(m: StoredMessage): void {
     const hdr = m.hdr
-    const f = hdr === undefined ? undefined : scheduleOf(hdr, m.ts, now)
+    const f = hdr === undefined ? undefined : scheduleOf(hdr, m.ts, m.ts)
     const scheduler = hdr === undefined ? "" : headerValue(hdr, SCHEDULER) ?? ""
     if (isFiring(f)) this.put({ subject: m.subject, seq: m.seq, at: f.at })
     // A message without a schedule replaces the subject's schedule, unless another schedule produced it.
