@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) and 3 later ones (pedantic, api level, expected subject), with unique err_codes", () => {
+  it("mirrors the 132 errors of nats-server 2.9.10, 22 of 2.10 (filter_subjects, metadata, first_seq, action, consumer_limits, subject transforms), 10 of 2.11 (per-message TTL, stream too-many-requests, priority groups) 3 later ones (pedantic, api level, expected subject) and 10 of message schedules (2.12 / 2.14), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 167)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 167)
+    assert.strictEqual(names.length, 177)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 177)
     // nats-server 2.11+ errors.json, verbatim.
     assert.deepStrictEqual([ApiErrors.messageTtlInvalid(), ApiErrors.messageTtlDisabled()].map((e) => e.toJSON()), [
       { code: 400, err_code: 10165, description: "invalid per-message TTL" },

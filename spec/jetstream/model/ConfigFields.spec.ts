@@ -302,7 +302,7 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups and pedantic (2.11) are honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups and pedantic (2.11), message schedules (2.12) are honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
@@ -310,7 +310,6 @@ describe("the tables", () => {
     expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
       "allow_msg_counter@2.12",
       "allow_atomic@2.12",
-      "allow_msg_schedules@2.12",
       "persist_mode@2.12",
       "allow_batched@2.14"
     ])
