@@ -300,3 +300,22 @@ describe("atomic batches on a counter stream (allow_msg_counter + allow_atomic)"
       expect(await msgsOf(jsm, plain)).toBe(0)
     }))
 })
+
+describe("atomic batches and message schedules", () => {
+  it("a schedule inside a batch is refused with 10177 (not built) and nothing of the batch is stored", () =>
+    withJs(broker.url, async (nc, jsm) => {
+      const name = await stream(jsm, { allow_msg_schedules: true })
+      await send(nc, `${name}.a`, batchHdr("s1", 1))
+      const r = await send(nc, `${name}.s`, {
+        ...batchHdr("s1", 2, "1"),
+        "Nats-Schedule": "@at 2099-01-01T00:00:00Z",
+        "Nats-Schedule-Target": `${name}.t`
+      })
+      expect(errorOf(r)).toEqual({
+        code: 400,
+        err_code: 10177,
+        description: "atomic publish unsupported header used: Nats-Schedule"
+      })
+      expect(await msgsOf(jsm, name)).toBe(0)
+    }))
+})

@@ -9,10 +9,10 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, fast-ingest batches, consumer reset, flow-control acks), with unique err_codes", () => {
+  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, fast-ingest batches, message schedules, consumer reset, flow-control acks), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 197)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 197)
+    assert.strictEqual(names.length, 207)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 207)
     // 2.14 (ADR-60), errors.json verbatim.
     assert.deepStrictEqual(
       [

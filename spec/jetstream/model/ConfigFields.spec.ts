@@ -302,13 +302,12 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups, pedantic (2.11), counters, allow_atomic (2.12) and allow_batched (2.14) are honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups, pedantic (2.11), counters, allow_atomic, message schedules (2.12) and allow_batched (2.14) are honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
       )
     expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
-      "allow_msg_schedules@2.12",
       "persist_mode@2.12"
     ])
     expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])

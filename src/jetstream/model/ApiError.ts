@@ -307,7 +307,18 @@ export const ApiErrors = {
   batchPublishInvalidBatchId: (): ApiError => make(400, 10207, "batch publish ID is invalid"),
   batchPublishUnknownBatchId: (): ApiError => make(400, 10208, "batch publish ID unknown"),
   mirrorWithBatchPublish: (): ApiError => make(400, 10209, "stream mirrors can not also use batch publishing"),
-  batchPublishTooManyInflight: (): ApiError => make(429, 10211, "batch publish too many inflight")
+  batchPublishTooManyInflight: (): ApiError => make(429, 10211, "batch publish too many inflight"),
+  // 2.12 / 2.14 message schedules (ADR-51).
+  mirrorWithMsgSchedules: (): ApiError => make(400, 10186, "stream mirrors can not also schedule messages"),
+  sourceWithMsgSchedules: (): ApiError => make(400, 10187, "stream source can not also schedule messages"),
+  messageSchedulesDisabled: (): ApiError => make(400, 10188, "message schedules is disabled"),
+  messageSchedulesPatternInvalid: (): ApiError => make(400, 10189, "message schedules pattern is invalid"),
+  messageSchedulesTargetInvalid: (): ApiError => make(400, 10190, "message schedules target is invalid"),
+  messageSchedulesTTLInvalid: (): ApiError => make(400, 10191, "message schedules invalid per-message TTL"),
+  messageSchedulesRollupInvalid: (): ApiError => make(400, 10192, "message schedules invalid rollup"),
+  messageSchedulesSourceInvalid: (): ApiError => make(400, 10203, "message schedules source is invalid"),
+  messageSchedulesSchedulerInvalid: (): ApiError => make(400, 10212, "message schedules invalid scheduler"),
+  messageSchedulesTimeZoneInvalid: (): ApiError => make(400, 10223, "message schedules time zone is invalid")
 } as const
 
 export type ApiErrorName = keyof typeof ApiErrors
@@ -510,7 +521,17 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   batchPublishInvalidBatchId: 10207,
   batchPublishUnknownBatchId: 10208,
   mirrorWithBatchPublish: 10209,
-  batchPublishTooManyInflight: 10211
+  batchPublishTooManyInflight: 10211,
+  mirrorWithMsgSchedules: 10186,
+  sourceWithMsgSchedules: 10187,
+  messageSchedulesDisabled: 10188,
+  messageSchedulesPatternInvalid: 10189,
+  messageSchedulesTargetInvalid: 10190,
+  messageSchedulesTTLInvalid: 10191,
+  messageSchedulesRollupInvalid: 10192,
+  messageSchedulesSourceInvalid: 10203,
+  messageSchedulesSchedulerInvalid: 10212,
+  messageSchedulesTimeZoneInvalid: 10223
 }
 
 /** The wire members of an error (what a client decodes from a reply). */

@@ -144,7 +144,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   subject_delete_marker_ttl: honoured,
   allow_msg_counter: honoured,
   allow_atomic: honoured,
-  allow_msg_schedules: unsupported(bool, "2.12"),
+  allow_msg_schedules: honoured,
   persist_mode: unsupported({ kind: "enum", values: ["default", "async"], zero: ["default", ""] }, "2.12"),
   allow_batched: honoured,
   metadata: honoured

@@ -34,6 +34,8 @@
  *   where nats-server would adjust the config (Pedantic.ts).
  * - `allow_msg_counter` (2.12) as nats-server's current checkStreamCfg and configUpdateCheck
  *   (CounterConfig.ts): create-time only, limits retention, no discard new, TTLs or mirror.
+ * - `allow_msg_schedules` (2.12, ADR-51) as nats-server's checkStreamCfg (MessageScheduleConfig.ts);
+ *   schedules cannot be turned off by an update.
  * - Integer limits are JS numbers: values beyond 2^53 keep the nearest double (2^63-1 is written
  *   back as 9223372036854775807).
  */
@@ -43,6 +45,7 @@ import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
 import { checkCounterConfig, counterUpdateError } from "./CounterConfig.ts"
 import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
+import { checkMessageSchedules } from "./MessageScheduleConfig.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
 import {
   byteLength,
@@ -103,6 +106,8 @@ export interface StreamConfig {
   readonly allow_atomic?: boolean
   /** 2.14 (ADR-50): publishes with a `.$FI` reply are fast-ingest batches (stream/FastBatch.ts); absent = false. */
   readonly allow_batched?: boolean
+  /** 2.12: honours `Nats-Schedule` on publish (stream/MessageSchedule.ts); absent = false. */
+  readonly allow_msg_schedules?: boolean
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -339,6 +344,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   const markers = checkDeleteMarkers(cfg)
   if (markers !== undefined) return invalid(markers)
+  const schedules = checkMessageSchedules(cfg)
+  if (schedules !== undefined) return { ok: false, error: schedules }
   // Subjects of the origins seen here, and the external prefixes, for nats-server's prefix checks.
   const streamSubs: Array<string> = []
   const externals: Array<{ readonly api: string; readonly deliver: string }> = []
@@ -350,6 +357,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.allow_msg_counter) return { ok: false, error: ApiErrors.mirrorWithCounters() }
     if (cfg.allow_atomic) return { ok: false, error: ApiErrors.mirrorWithAtomicPublish() }
     if (cfg.allow_batched) return { ok: false, error: ApiErrors.mirrorWithBatchPublish() }
+    if (cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.mirrorWithMsgSchedules() }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -375,6 +383,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     }
     if (origin !== undefined) cfg.mirror_direct = origin.allow_direct
   }
+  if (cfg.sources.length > 0 && cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.sourceWithMsgSchedules() }
   const sourced = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
@@ -613,6 +622,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.allow_msg_counter ? { allow_msg_counter: true } : {}),
   ...(c.allow_atomic ? { allow_atomic: true } : {}),
   ...(c.allow_batched ? { allow_batched: true } : {}),
+  ...(c.allow_msg_schedules ? { allow_msg_schedules: true } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -740,6 +750,9 @@ export const decodeStreamUpdate = (
   }
   const counter = counterUpdateError(cfg.allow_msg_counter, current.allow_msg_counter === true)
   if (counter !== undefined) return fail(ApiErrors.streamInvalidConfig(counter))
+  if (current.allow_msg_schedules === true && !cfg.allow_msg_schedules) {
+    return fail(ApiErrors.streamInvalidConfig("message schedules can not be disabled"))
+  }
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }

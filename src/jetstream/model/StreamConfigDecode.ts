@@ -102,6 +102,8 @@ export interface RawConfig {
   allow_atomic: boolean
   /** 2.14 (ADR-50): fast-ingest batches (stream/FastBatch.ts); editable both ways. */
   allow_batched: boolean
+  /** 2.12 (ADR-51): `Nats-Schedule` headers honoured (stream/MessageSchedule.ts); once on it stays on. */
+  allow_msg_schedules: boolean
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -148,6 +150,7 @@ const zeroConfig = (): RawConfig => ({
   allow_msg_counter: false,
   allow_atomic: false,
   allow_batched: false,
+  allow_msg_schedules: false,
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -191,7 +194,8 @@ export const CONFIG_FIELDS = [
   "subject_delete_marker_ttl",
   "allow_msg_counter",
   "allow_atomic",
-  "allow_batched"
+  "allow_batched",
+  "allow_msg_schedules"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -246,6 +250,7 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
     case "allow_msg_counter":
     case "allow_atomic":
     case "allow_batched":
+    case "allow_msg_schedules":
       cfg[field] = decodeBool(v, field) ?? cfg[field]
       return
     case "placement": {

@@ -84,6 +84,7 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = fals
   if (c.allow_atomic === true) out.allow_atomic = true
   // 2.14's `AllowBatchPublish` has omitempty.
   if (c.allow_batched === true) out.allow_batched = true
+  if (c.allow_msg_schedules === true) out.allow_msg_schedules = true
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

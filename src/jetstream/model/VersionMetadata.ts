@@ -19,9 +19,9 @@ export const SERVER_LEVEL_KEY = "_nats.level"
 type Metadata = Readonly<Record<string, string>>
 
 /**
- * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's counters and atomic
- * batch publish, 4 for 2.14's fast-ingest batches (read structurally, so the fields count once the
- * decoder carries them).
+ * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's counters, atomic
+ * batch publish and message schedules, 4 for 2.14's fast-ingest batches (read structurally, so the
+ * fields count once the decoder carries them).
  */
 export const streamRequiredLevel = (c: {
   // Shared with every config (a type with only optional fields accepts no unrelated object).
@@ -31,10 +31,11 @@ export const streamRequiredLevel = (c: {
   readonly allow_msg_counter?: boolean
   readonly allow_atomic?: boolean
   readonly allow_batched?: boolean
+  readonly allow_msg_schedules?: boolean
 }): number =>
   c.allow_batched === true
     ? 4
-    : c.allow_msg_counter === true || c.allow_atomic === true
+    : c.allow_msg_counter === true || c.allow_atomic === true || c.allow_msg_schedules === true
     ? 2
     : c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0
     ? 1

@@ -273,6 +273,10 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
     if (lastId !== undefined && lastId !== "") {
       return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Expected-Last-Msg-Id"))
     }
+    // Schedules inside a batch are not built (nats-server takes them): refused, never stored as plain messages.
+    if (headerValue(hdr, "Nats-Schedule") !== undefined) {
+      return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Schedule"))
+    }
     if (hdr.length > 65535) return fail(ApiErrors.streamHeaderExceedsMaximum())
     const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
     if (expectedStream !== undefined && expectedStream !== "" && expectedStream !== cfg.name) {

@@ -33,6 +33,7 @@ import {
   isFastBatchReply
 } from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
+import { checkSchedulePublish, MessageSchedules, scheduleEndedBy } from "./MessageSchedule.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
@@ -80,6 +81,8 @@ export type StreamCommand =
   | { readonly _tag: "Expire" }
   /** An open atomic batch may have been idle too long (AtomicBatch.ts). */
   | { readonly _tag: "AtomicSweep" }
+  /** A message schedule may be due (MessageSchedule.ts). */
+  | { readonly _tag: "Schedule" }
   /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
   | {
     readonly _tag: "Ingest"
@@ -166,6 +169,12 @@ export class StreamActor {
     () => void this.kernel.offer({ _tag: "Expire" })
   )
   private scheduleTimer: (ms: number, f: () => void) => () => void = () => () => {}
+  /** Message schedules (MessageSchedule.ts), used only with `allow_msg_schedules`. */
+  private readonly schedules = new MessageSchedules(
+    () => this.ctx.nowNs(),
+    (ms, f) => this.scheduleTimer(ms, f),
+    () => void this.kernel.offer({ _tag: "Schedule" })
+  )
 
   private constructor(
     config: StreamConfig,
@@ -237,6 +246,7 @@ export class StreamActor {
       }
       // Stored TTLs (a restart) are scheduled before the first publish.
       if (config.allow_msg_ttl === true) kernel.offer({ _tag: "Expire" })
+      if (config.allow_msg_schedules === true) kernel.offer({ _tag: "Schedule" })
       const lookup = ctx.lookup ?? (() => undefined)
       if (actor.mirror !== undefined) {
         yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
@@ -432,6 +442,18 @@ export class StreamActor {
           touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
           // Delete markers were stored.
           if (this.lastSeq > before) syncNeeded = true
+        } else if (cmd._tag === "Schedule") {
+          const before = this.lastSeq
+          this.tryStore(
+            "run message schedules",
+            () =>
+              this.schedules.fire(
+                this.store,
+                this.ctx.nowNs(),
+                (to, hdrLen, msg) => this.processPublish(to, undefined, hdrLen, msg, "schedule")
+              )
+          )
+          if (this.lastSeq > before) syncNeeded = touched = true
         } else {
           calls.push(cmd)
         }
@@ -555,7 +577,7 @@ export class StreamActor {
     reply: string | undefined,
     hdrLen: number,
     msg: Uint8Array,
-    origin?: "source" | "marker",
+    origin?: "source" | "marker" | "schedule",
     /** A sourced message's subject in its origin stream (counters aggregate by it). */
     originSubject?: string
   ): boolean {
@@ -620,6 +642,11 @@ export class StreamActor {
       const lastId = headerValue(hdr, "Nats-Expected-Last-Msg-Id")
       if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
         return this.queueError(reply, ApiErrors.streamWrongLastMsgID(this.lastMsgId))
+      }
+      if (origin === undefined) {
+        const s = checkSchedulePublish(hdr, subject, cfg, (f) => this.store.lastBySubject(f), now)
+        if (s instanceof Uint8Array) hdr = s
+        else if (s !== undefined) return this.queueError(reply, s)
       }
       const r = headerValue(hdr, "Nats-Rollup")
       if (r !== undefined && r !== "") {
@@ -691,6 +718,7 @@ export class StreamActor {
       this.tryStore("roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
       this.removedGen++
     }
+    if (cfg.allow_msg_schedules === true || origin === "source") this.scheduled(seq, subject, hdr, now)
     return this.lastSeq === seq
   }
 
@@ -825,6 +853,16 @@ export class StreamActor {
     }
     if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
     return this.duplicateOf > 0 ? { _tag: "Duplicate", seq: this.duplicateOf } : { _tag: "Dropped" }
+  }
+
+  /** After a store on a stream with schedules (or a sourced one): follow them, purge an ended one. */
+  private scheduled(seq: number, subject: string, hdr: Uint8Array | undefined, ts: bigint): void {
+    const cfg = this.config
+    if (cfg.allow_msg_schedules === true) this.schedules.stored({ seq, subject, hdr, data: EMPTY, ts }, this.store)
+    const ended = cfg.allow_rollup_hdrs && !cfg.deny_purge ? scheduleEndedBy(hdr) : undefined
+    if (ended === undefined) return
+    this.tryStore("purge a schedule", () => this.store.purge({ filter: ended }))
+    this.removedGen++
   }
 
   /**
