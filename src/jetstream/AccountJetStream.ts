@@ -31,6 +31,7 @@ import {
 import {
   defectText,
   DIRECT_GET_PREFIX,
+  isSystemDirective,
   NEXT_PREFIX,
   PREFIX,
   resolve,
@@ -385,14 +386,25 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       }
     }
 
+    // nats-server 2.9 does not answer API subjects it does not know; 2.10.8 and later answer them with
+    // 10003 (a `system_response`), counted as a request and an error. So are 2.14's removed stream
+    // templates (`STREAM.TEMPLATE.*`, which this broker never offered) and what we do not implement.
+    const unknownApi = (req: ApiRequest): Effect.Effect<void> => {
+      if (!AT_LEVEL_211 || isSystemDirective(req.subject)) return Effect.void
+      // In cluster mode every node receives it: the one that answers account requests answers this too.
+      if (gate !== undefined && gate.decide(`${PREFIX}INFO`, new Uint8Array(0))._tag !== "Cluster") return Effect.void
+      stats.total++
+      stats.errors++
+      return Effect.sync(() => respond(req.reply, apiErrorResponse(`${T}system_response`, ApiErrors.badRequest())))
+    }
+
     // Every request is answered: an ApiError in the handler's error channel becomes the error
     // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
     const serve = (req: ApiRequest, decided?: Decision): Effect.Effect<void> => {
       const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
         ? { route: accountRoute, token: "" }
         : resolve(req.subject)
-      // nats-server 2.9 does not answer API subjects it does not know.
-      if (found === undefined) return Effect.void
+      if (found === undefined) return unknownApi(req)
       const { route, token } = found
       const decision: Decision = decided ?? gate?.decide(req.subject, req.body) ?? { _tag: "Local" }
       if (decision._tag === "Silent") return Effect.void

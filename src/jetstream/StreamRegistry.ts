@@ -106,7 +106,8 @@ export class StreamRegistry {
       const started = Effect.gen(function*() {
         const log = replication !== undefined ? yield* replication.openLog(config) : yield* store.open(config.name, {
           ...(config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}),
-          ...(config.compression === "s2" ? { compress: true } : {})
+          ...(config.compression === "s2" ? { compress: true } : {}),
+          ...(config.persist_mode === "async" ? { asyncPersist: true } : {})
         })
         // Mirrors find their origin among the registry's streams, whenever it exists.
         const lookup: OriginLookup = (q) =>

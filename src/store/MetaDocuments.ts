@@ -52,6 +52,7 @@ export const StreamConfigDoc = Schema.Struct({
   consumer_limits: opt(Schema.Struct({ inactive_threshold: opt(Int), max_ack_pending: opt(Int) })),
   allow_msg_ttl: opt(Schema.Boolean),
   subject_delete_marker_ttl: opt(Int),
+  persist_mode: opt(Schema.Literal("async")),
   template_owner: opt(Schema.String),
   compression: opt(Schema.Literal("s2")),
   subject_transform: opt(Schema.Struct({ src: Schema.String, dest: Schema.String })),

@@ -46,7 +46,8 @@ describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectG
         start_time: 1_500_000_000n,
         multi_last: [],
         up_to_seq: 0n,
-        up_to_time: undefined
+        up_to_time: undefined,
+        no_hdr: false
       }
     )
     const m = directGetRequest(

@@ -1,7 +1,8 @@
 /**
  * The JetStream API level (ADR-44): an integer clients and assets use to say which server features
- * they need. It follows from the nats-server release we advertise (2.11 introduced level 1), so it
- * moves with `ADVERTISED_NATS_VERSION` and is never a second constant to keep in step.
+ * they need. It follows from the nats-server release we advertise (nats-server `JSApiLevel`: 1 in
+ * 2.11, 2 in 2.12, 4 in 2.14; 2.13 was never released), so it moves with `ADVERTISED_NATS_VERSION`
+ * and is never a second constant to keep in step.
  *
  * A request whose `Nats-Required-Api-Level` header asks for more than ours (or is not an integer) is
  * refused: API requests with 10185 (412), direct gets with a `412 Required Api Level` status.
@@ -12,7 +13,8 @@ import { ADVERTISED_NATS_VERSION, levelAtLeast } from "../../config/BrokerConfig
 import { headerValue } from "../../protocol/Headers.ts"
 
 /** The API level of a nats-server release (`major.minor.patch`); 0 before 2.11. */
-export const apiLevelOf = (version: string): number => (levelAtLeast(version, 2, 11) ? 1 : 0)
+export const apiLevelOf = (version: string): number =>
+  levelAtLeast(version, 2, 14) ? 4 : levelAtLeast(version, 2, 12) ? 2 : levelAtLeast(version, 2, 11) ? 1 : 0
 
 /** Our API level, from the advertised release. */
 export const API_LEVEL = apiLevelOf(ADVERTISED_NATS_VERSION)

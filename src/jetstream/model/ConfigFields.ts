@@ -145,7 +145,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   allow_msg_counter: unsupported(bool, "2.12"),
   allow_atomic: unsupported(bool, "2.12"),
   allow_msg_schedules: unsupported(bool, "2.12"),
-  persist_mode: unsupported({ kind: "enum", values: ["default", "async"], zero: ["default", ""] }, "2.12"),
+  persist_mode: honoured,
   allow_batched: unsupported(bool, "2.14"),
   metadata: honoured
 }

@@ -27,7 +27,7 @@
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`allow_msg_counter`, `persist_mode`, ...) is
+ *   implement (`allow_msg_counter`, `allow_batched`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
  *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
@@ -54,6 +54,7 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError, type PedanticRule } from "./Pedantic.ts"
+import { checkPersistMode, persistModeUpdateError } from "./PersistModeConfig.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
@@ -94,6 +95,8 @@ export interface StreamConfig {
   readonly allow_msg_ttl?: boolean
   /** 2.11, ns: TTL of the marker left when an age limit removes a subject's last message (DeleteMarker.ts). */
   readonly subject_delete_marker_ttl?: number
+  /** 2.12: "async" never fsyncs before an ack (PersistModeConfig.ts); absent = "default". */
+  readonly persist_mode?: "async"
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -328,6 +331,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   const markers = checkDeleteMarkers(cfg)
   if (markers !== undefined) return invalid(markers)
+  const persist = checkPersistMode(cfg)
+  if (persist !== undefined) return invalid(persist)
   // Subjects of the origins seen here, and the external prefixes, for nats-server's prefix checks.
   const streamSubs: Array<string> = []
   const externals: Array<{ readonly api: string; readonly deliver: string }> = []
@@ -596,6 +601,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
     {}),
   ...(c.allow_msg_ttl ? { allow_msg_ttl: true } : {}),
   ...(c.subject_delete_marker_ttl > 0n ? { subject_delete_marker_ttl: toNumber(c.subject_delete_marker_ttl) } : {}),
+  ...(c.persist_mode === "async" ? { persist_mode: "async" as const } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -721,6 +727,8 @@ export const decodeStreamUpdate = (
   if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
     return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
   }
+  const persist = persistModeUpdateError(cfg.persist_mode, current.persist_mode)
+  if (persist !== undefined) return fail(ApiErrors.streamInvalidConfig(persist))
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }

@@ -96,6 +96,8 @@ export interface RawConfig {
   allow_msg_ttl: boolean
   /** 2.11 (ADR-43): ns; > 0 places a marker when max_age or a TTL removes a subject's last message. */
   subject_delete_marker_ttl: bigint
+  /** 2.12 `PersistModeType`: its UnmarshalJSON takes "default", "" (default) and "async" only. */
+  persist_mode: "default" | "async"
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -139,6 +141,7 @@ const zeroConfig = (): RawConfig => ({
   consumer_limits: { inactive_threshold: 0n, max_ack_pending: 0n },
   allow_msg_ttl: false,
   subject_delete_marker_ttl: 0n,
+  persist_mode: "default",
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -179,7 +182,8 @@ export const CONFIG_FIELDS = [
   "first_seq",
   "consumer_limits",
   "allow_msg_ttl",
-  "subject_delete_marker_ttl"
+  "subject_delete_marker_ttl",
+  "persist_mode"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -205,6 +209,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       return
     case "storage":
       cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
+      return
+    case "persist_mode":
+      cfg.persist_mode = decodeEnum<"default" | "async" | "">(v, field, ["default", "async", ""]) || "default"
       return
     case "max_consumers":
     case "max_msgs":

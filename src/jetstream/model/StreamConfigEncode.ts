@@ -78,6 +78,8 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = fals
   // 2.11's `AllowMsgTTL` has no omitempty; `SubjectDeleteMarkerTTL` has.
   if (at211 || c.allow_msg_ttl === true) out.allow_msg_ttl = c.allow_msg_ttl === true
   if (nonZeroNum(c.subject_delete_marker_ttl)) out.subject_delete_marker_ttl = int64Json(c.subject_delete_marker_ttl)
+  // 2.12 `PersistMode` is omitempty: "default" (zero) is never written.
+  if (c.persist_mode === "async") out.persist_mode = "async"
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {
