@@ -77,6 +77,8 @@ export interface BrokerConfig {
   /** File store durability: "write" (default; survives kill -9), "always" (fsync per ack batch), or an fsync interval. */
   readonly sync: "write" | "always" | { readonly intervalMs: number }
   readonly domain: string | undefined
+  /** Top-level `feature_flags { name: bool }` (2.14, FeatureFlags.ts); unknown names are kept and ignored. */
+  readonly featureFlags: Readonly<Record<string, boolean>>
   /**
    * `jetstream { max_buffered_msgs, max_buffered_size }` (2.11): publishes a stream may have queued
    * before it answers 429; 0 = nats-server's default (10,000 / 128 MiB), negative = no limit.
@@ -139,6 +141,7 @@ export const defaults: BrokerConfig = {
   maxFileStore: undefined,
   sync: "write",
   domain: undefined,
+  featureFlags: {},
   maxBufferedMsgs: 0,
   maxBufferedSize: 0,
   requestQueueLimit: 0,

@@ -11,12 +11,14 @@ import { operatorStartupLog } from "../auth/jwt/OperatorLog.ts"
 import {
   ADVERTISED_NATS_VERSION,
   AT_LEVEL_210,
+  AT_LEVEL_212,
   BROKER_NAME,
   BROKER_VERSION,
   type BrokerConfig,
   ServerConfig
 } from "../config/BrokerConfig.ts"
 import type { ReloadPlan } from "../config/ReloadPlan.ts"
+import { API_LEVEL } from "../jetstream/model/ApiLevel.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError, type Wire } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
@@ -112,7 +114,8 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         ...(auth?.required === true && auth.settings.noAuthUser === undefined ? { auth_required: true } : {}),
         ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
         max_payload: config.maxPayload,
-        ...(config.jetstream ? { jetstream: true } : {})
+        ...(config.jetstream ? { jetstream: true } : {}),
+        ...(AT_LEVEL_212 ? { api_lvl: API_LEVEL } : {})
       }
 
       // Validated at config load; compiled once here. Absent mappings cost a publish nothing.

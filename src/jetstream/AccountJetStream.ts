@@ -14,6 +14,7 @@ import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
 import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { featureFlag, JS_ACK_FC_V2 } from "../config/FeatureFlags.ts"
 import type { BrokerClockShape } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
@@ -42,6 +43,7 @@ import {
 import type * as StreamApi from "./api/StreamApi.ts"
 import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
+import { ackForm } from "./consumer/AckSubjects.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
 import { API_LEVEL, refusesApiLevel } from "./model/ApiLevel.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
@@ -174,6 +176,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       memoryStore,
       meta: deps.meta,
       journals: deps.journals,
+      ackForm: ackForm(config.domain, deps.account, featureFlag(config.featureFlags, JS_ACK_FC_V2)),
       ...(deps.external === undefined ? {} : { external: deps.external }),
       ctx: {
         client,

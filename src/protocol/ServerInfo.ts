@@ -23,7 +23,9 @@ export const ServerInfo = Schema.Struct({
   nonce: Schema.optionalKey(Schema.String),
   cluster: Schema.optionalKey(Schema.String),
   connect_urls: Schema.optionalKey(Schema.Array(Schema.String)),
-  domain: Schema.optionalKey(Schema.String)
+  domain: Schema.optionalKey(Schema.String),
+  /** 2.12: the JetStream API level (ADR-44), sent whether or not JetStream is on. */
+  api_lvl: Schema.optionalKey(Schema.Number)
 })
 export type ServerInfo = typeof ServerInfo.Type
 

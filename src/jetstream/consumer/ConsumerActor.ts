@@ -27,6 +27,7 @@ import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
+import { type AckForm, ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
 import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
@@ -61,7 +62,11 @@ export interface ConsumerContext {
   readonly inactive: (consumer: ConsumerActor) => void
   /** Cluster mode, replicated streams: false while this node may no longer hold the stream (deliver nothing). */
   readonly mayDeliver?: () => boolean
+  /** Domain, account hash and reply form of the ack subjects (AckSubjects.ts); default: no domain, `$G`, v1. */
+  readonly ackForm?: AckForm
 }
+
+const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
   encodeHeaders(line, headers.map(([k, v]) => [k, String(v)] as const))
@@ -108,8 +113,9 @@ export class ConsumerActor {
   private deadLetters: DeadLetters | undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
-  /** `$JS.ACK.<stream>.<consumer>.` as latin1 bytes; undefined when the names are not latin1 or too long. */
+  /** `$JS.ACK.<stream>.<consumer>.` (or its v2 form) as latin1 bytes; undefined when not latin1 or too long. */
   private readonly replyPrefix: Buffer | undefined
+  private readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
   readonly priority: PriorityGroups
@@ -131,7 +137,8 @@ export class ConsumerActor {
     this.ctx = ctx
     this.kernel = kernel
     this.journal = journal
-    const prefix = `$JS.ACK.${stream.name}.${name}.`
+    this.ackSubjects = consumerAckSubjects(ctx.ackForm ?? DEFAULT_ACK_FORM, stream.name, name)
+    const prefix = this.ackSubjects.replyPrefix
     this.replyPrefix = prefix.length <= REPLY_PREFIX_MAX && /^[\u0000-\u00ff]*$/.test(prefix)
       ? Buffer.from(prefix, "latin1")
       : undefined
@@ -212,16 +219,20 @@ export class ConsumerActor {
 
   private subscribe(): void {
     const c = this.ctx.client
-    const prefix = `${this.stream.name}.${this.name}`
-    const ack = c.subscribe(`$JS.ACK.${prefix}.>`, (subject, reply, hdrLen, msg) => {
-      this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
-    })
-    if (ack !== undefined) this.subs.push(ack)
-    if (this.config.flow_control === true) {
-      const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject) => {
-        this.offer({ _tag: "FlowControlReply", subject })
+    // Both forms are accepted whichever one replies are written in (AckSubjects.ts).
+    for (const subject of this.ackSubjects.ack) {
+      const ack = c.subscribe(subject, (subject, reply, hdrLen, msg) => {
+        this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
       })
-      if (fc !== undefined) this.subs.push(fc)
+      if (ack !== undefined) this.subs.push(ack)
+    }
+    if (this.config.flow_control === true) {
+      for (const subject of this.ackSubjects.fc) {
+        const fc = c.subscribe(subject, (subject) => {
+          this.offer({ _tag: "FlowControlReply", subject })
+        })
+        if (fc !== undefined) this.subs.push(fc)
+      }
     }
     if (!this.isPull) {
       const deliver = toWire(this.config.deliver_subject!)
@@ -657,7 +668,7 @@ export class ConsumerActor {
       if (fc) {
         const m = next.msg
         const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
-        const request = this.flow.delivered(size, `$JS.FC.${this.stream.name}.${this.name}`)
+        const request = this.flow.delivered(size, this.ackSubjects.fcPrefix)
         if (request !== undefined) {
           const hdr = status("100 FlowControl Request")
           this.ctx.client.publishAs(to, to, request, hdr.length, hdr)
@@ -692,9 +703,7 @@ export class ConsumerActor {
    */
   private ackReply(count: number, sseq: number, dseq: number, ts: bigint, pending: number): string {
     const prefix = this.replyPrefix
-    if (prefix === undefined) {
-      return `$JS.ACK.${this.stream.name}.${this.name}.${count}.${sseq}.${dseq}.${ts}.${pending}`
-    }
+    if (prefix === undefined) return `${this.ackSubjects.replyPrefix}${count}.${sseq}.${dseq}.${ts}.${pending}`
     const b = REPLY_SCRATCH
     b.set(prefix, 0)
     let p = writeDecimal(b, prefix.length, count)
