@@ -7,12 +7,13 @@ const b = (s: string) => new TextEncoder().encode(s)
 const status = (req: ReturnType<typeof directGetRequest>) => ("status" in req ? req.status : "ok")
 
 describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectGetRequest)", () => {
-  it("refuses an empty body, invalid JSON, unknown keys (no_hdr is 2.12) and wrong types", () => {
+  it("refuses an empty body, invalid JSON, unknown keys and wrong types (no_hdr of 2.12 included)", () => {
     assert.strictEqual(status(directGetRequest(b(""))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{}"))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{\"batch\":5}"))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"x\":1}"))), "408 Malformed Request")
-    assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"no_hdr\":true}"))), "408 Malformed Request")
+    assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"no_hdr\":\"true\"}"))), "408 Malformed Request")
+    assert.strictEqual((directGetRequest(b("{\"seq\":1,\"no_hdr\":true}")) as { no_hdr: boolean }).no_hdr, true)
     assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"batch\":\"2\"}"))), "408 Malformed Request")
     assert.strictEqual(status(directGetRequest(b("{\"multi_last\":\"a\"}"))), "408 Malformed Request")
     assert.strictEqual(status(directGetRequest(b("{\"start_time\":\"yesterday\"}"))), "408 Malformed Request")
