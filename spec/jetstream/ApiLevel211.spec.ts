@@ -43,7 +43,7 @@ describe("INFO api.level", () => {
     const { json } = await request("$JS.API.INFO", "")
     const api = json!["api"] as Record<string, unknown>
     expect("level" in api).toBe(AT_LEVEL_211)
-    if (AT_LEVEL_211) expect(api["level"]).toBe(1)
+    if (AT_LEVEL_211) expect(api["level"]).toBe(API_LEVEL)
   })
 })
 

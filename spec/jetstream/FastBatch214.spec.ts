@@ -490,7 +490,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
 describe("object store: batched chunk upload", () => {
   it("puts and reads back an object through fast ingest when the server says api_lvl 4", () =>
     withJs(broker.url, async (nc, _jsm) => {
-      // Our advertised 2.11 sends no api_lvl; INFO says 4 once we advertise 2.14 (infoApiLevel).
+      // Our advertised 2.11 sends no api_lvl; INFO says 4 once we advertise 2.14 (Server.ts: AT_LEVEL_212).
       // The client gates the feature on its INFO only, so this stands in for that INFO.
       const info = nc.info as { api_lvl?: number }
       info.api_lvl = 4

@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
+import { API_LEVEL } from "../../src/jetstream/model/ApiLevel.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
 import { withoutVersionMetadata } from "../support/Level211.ts"
@@ -64,7 +65,7 @@ describe("stream metadata", () => {
     // 2.11 stream.go StreamConfig order: ..., allow_rollup_hdrs, consumer_limits (always),
     // allow_msg_ttl (always), metadata; Go sorts the map's keys.
     expect(dec.decode(info.data)).toContain(
-      `"allow_rollup_hdrs":false,"consumer_limits":{},"allow_msg_ttl":false,"metadata":{"_nats.level":"1",` +
+      `"allow_rollup_hdrs":false,"consumer_limits":{},"allow_msg_ttl":false,"metadata":{"_nats.level":"${API_LEVEL}",` +
         `"_nats.req.level":"0","_nats.ver":"${ADVERTISED_NATS_VERSION}","a":"1","b":"2"}}`
     )
     const list = await api("STREAM.LIST", {})
@@ -123,7 +124,7 @@ describe("consumer metadata", () => {
     const raw = await nc.request("$JS.API.CONSUMER.INFO.CMD.D", enc.encode(""), { timeout: 5000 })
     // At 2.11 with ADR-44's keys, sorted as Go sorts map keys (asserted and taken out below: Level211.ts).
     expect(dec.decode(raw.data)).toContain(
-      `"num_replicas":0,"metadata":{"_nats.level":"1","_nats.req.level":"0",` +
+      `"num_replicas":0,"metadata":{"_nats.level":"${API_LEVEL}","_nats.req.level":"0",` +
         `"_nats.ver":"${ADVERTISED_NATS_VERSION}","x":"1","y":"2"}}`
     )
     const list = await api("CONSUMER.LIST.CMD", {})

@@ -14,6 +14,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
+import { API_LEVEL } from "../../src/jetstream/model/ApiLevel.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 
 const GOPATH = "/usr/share/gocode"
@@ -101,7 +102,7 @@ describe.skipIf(skip !== undefined)("2.10 fields through nats.go", () => {
     )
     expect(out.split("\n")).toEqual([
       // At 2.11 the metadata also has ADR-44's required level and the server's version and level.
-      `stream metadata map[_nats.level:1 _nats.req.level:0 _nats.ver:${ADVERTISED_NATS_VERSION} team:go] ` +
+      `stream metadata map[_nats.level:${API_LEVEL} _nats.req.level:0 _nats.ver:${ADVERTISED_NATS_VERSION} team:go] ` +
       "limits map[inactive_threshold:3600000000000 max_ack_pending:7]",
       "LIM max_ack_pending 7 inactive_threshold 1h0m0s",
       "BIG: nats: consumer max ack pending exceeds system limit of 7",

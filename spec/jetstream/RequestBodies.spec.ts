@@ -170,7 +170,7 @@ recordedSuite("request bodies (recorded from nats-server 2.9.10)", { storages: [
       `{"stream_name":"Q${n}","config":{"durable_name":"D","ack_policy":"explicit"},"action":"create","pedantic":false}`
     )
     expect(made.changed).toBe(true)
-    expect(await run("DIRECT.GET.{s}", `{"seq":1,"no_hdr":true}`)).toEqual({
+    expect(await run("DIRECT.GET.{s}", `{"seq":1,"no_hdr":1}`)).toEqual({
       reply: "status 408 Malformed Request",
       changed: false
     })

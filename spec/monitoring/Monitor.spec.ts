@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
+import { API_LEVEL } from "../../src/jetstream/model/ApiLevel.ts"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
@@ -166,7 +167,7 @@ describe("monitoring endpoints", () => {
       accounts: 1,
       ha_assets: 0,
       // 2.11 JetStreamAPIStats: the API level first (ADR-44).
-      api: { level: 1, total: 6, errors: 0 }
+      api: { level: API_LEVEL, total: 6, errors: 0 }
     })
     expect(Object.keys(v.jetstream.stats.api)).toEqual(["level", "total", "errors"])
     // Pretty-printed like Go's json.MarshalIndent, with the request counted before it is answered.
@@ -301,7 +302,7 @@ describe("monitoring endpoints", () => {
       bytes: 170
     })
     expect(j.account_details).toBeUndefined()
-    expect(j.api).toEqual({ level: 1, total: 6, errors: 0 })
+    expect(j.api).toEqual({ level: API_LEVEL, total: 6, errors: 0 })
     expect(Object.keys(j.api)).toEqual(["level", "total", "errors"])
     // 2.10 monitor.go JSInfo: `total` (the JetStream accounts) last; JetStreamConfig `sync_interval`.
     expect(Object.keys(j).at(-1)).toBe("total")

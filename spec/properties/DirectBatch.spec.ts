@@ -171,7 +171,8 @@ const base: DirectGetRequest = {
   start_time: undefined,
   multi_last: [],
   up_to_seq: 0n,
-  up_to_time: undefined
+  up_to_time: undefined,
+  no_hdr: false
 }
 const time = fc.integer({ min: 0, max: 45 }).map((n) => BigInt(n) * 500n)
 const batchReq: fc.Arbitrary<DirectGetRequest> = fc.record({

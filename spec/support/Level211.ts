@@ -7,9 +7,13 @@
  */
 import { expect } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
+import { apiLevelOf } from "../../src/jetstream/model/ApiLevel.ts"
 
-/** JetStream API level of a 2.11 release (nats-server `JSApiLevel`). */
-export const API_LEVEL_211 = 1
+/**
+ * JetStream API level of the advertised release (nats-server `JSApiLevel`: 1 for 2.11, 4 for 2.14;
+ * the table is pinned in spec/jetstream/Features214.spec.ts), so these helpers hold after the flip.
+ */
+export const API_LEVEL_211 = apiLevelOf(ADVERTISED_NATS_VERSION)
 
 type Json = Record<string, unknown>
 

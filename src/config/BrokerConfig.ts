@@ -13,9 +13,11 @@ import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
 /**
  * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.11
- * patch release, so the 2.10/2.11 behaviours carry those lines' fixes. Replies take 2.10's and
- * 2.11's shapes where they are gated on `AT_LEVEL_210` / `AT_LEVEL_211` (the older shapes stay
- * reachable by the level argument in unit specs).
+ * patch release, so the 2.10/2.11 behaviours carry those lines' fixes. Everything that depends on
+ * the advertised release reads it from here (the `AT_LEVEL_*` flags below, `API_LEVEL` in
+ * jetstream/model/ApiLevel.ts), so moving to another release is this one line. Replies take each
+ * release's shapes where they are gated on an `AT_LEVEL_*` flag (the older shapes stay reachable by
+ * the level argument in unit specs).
  */
 export const ADVERTISED_NATS_VERSION = "2.11.17"
 
@@ -32,6 +34,10 @@ export const AT_LEVEL_210 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10)
  * `omitempty` field left unset changes nothing at 2.10 and needs no gate).
  */
 export const AT_LEVEL_211 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 11)
+/** Whether the advertised level is 2.12 or later (INFO `api_lvl`). */
+export const AT_LEVEL_212 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 12)
+/** Whether the advertised level is 2.14 or later (`feature_flags` in /varz and server info). */
+export const AT_LEVEL_214 = levelAtLeast(ADVERTISED_NATS_VERSION, 2, 14)
 /** Our own product version, reported by `--version` and in logs, never in INFO `version`. */
 export const BROKER_VERSION = "0.1.0"
 export const BROKER_NAME = "effect-jetstream"
@@ -71,6 +77,8 @@ export interface BrokerConfig {
   /** File store durability: "write" (default; survives kill -9), "always" (fsync per ack batch), or an fsync interval. */
   readonly sync: "write" | "always" | { readonly intervalMs: number }
   readonly domain: string | undefined
+  /** Top-level `feature_flags { name: bool }` (2.14, FeatureFlags.ts); unknown names are kept and ignored. */
+  readonly featureFlags: Readonly<Record<string, boolean>>
   /**
    * `jetstream { max_buffered_msgs, max_buffered_size }` (2.11): publishes a stream may have queued
    * before it answers 429; 0 = nats-server's default (10,000 / 128 MiB), negative = no limit.
@@ -133,6 +141,7 @@ export const defaults: BrokerConfig = {
   maxFileStore: undefined,
   sync: "write",
   domain: undefined,
+  featureFlags: {},
   maxBufferedMsgs: 0,
   maxBufferedSize: 0,
   requestQueueLimit: 0,

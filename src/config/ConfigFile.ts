@@ -312,6 +312,8 @@ class Mapper {
         return this.jetstream(e)
       case "server_tags":
         return this.serverTags(e)
+      case "feature_flags":
+        return this.featureFlags(e)
       case "authorization":
         this.auth = AuthConfigFile.authorization(e, parseGoDuration, this.issues)
         return
@@ -379,6 +381,23 @@ class Mapper {
       if (item.value.trim() !== "") tags.push(item.value.trim().toLowerCase())
     }
     this.set("serverTags", tags)
+  }
+
+  /** nats-server 2.14 `feature_flags`: a block of booleans; names it does not know are kept (and ignored). */
+  featureFlags(e: ConfigEntry) {
+    const v = e.value
+    if (v._tag !== "Map") return this.error(e, `error parsing feature flags: expected a block, got ${kindOf(v)}`)
+    const flags: Record<string, boolean> = {}
+    for (const f of v.entries.values()) {
+      if (f.value._tag !== "Bool") {
+        return this.error(
+          f,
+          `error parsing feature flag ${JSON.stringify(f.key)}: expected bool, got ${kindOf(f.value)}`
+        )
+      }
+      flags[f.key] = f.value.value
+    }
+    this.set("featureFlags", flags)
   }
 
   storeDir(e: ConfigEntry) {
@@ -482,6 +501,17 @@ class Mapper {
           if (c === "chacha" || c === "chachapoly") cipher = "chacha"
           else if (c === "aes") cipher = "aes"
           else this.error(f, `Unknown cipher type: ${JSON.stringify(name)}`)
+          break
+        }
+        case "strict": {
+          // Requests are always decoded strictly (nats-server 2.12's default): `false` is not offered.
+          const b = this.bool(f)
+          if (b === false) {
+            this.warnings.push({
+              pos: f.keyPos,
+              message: `jetstream.${f.key}: false is not supported: API requests are always decoded strictly`
+            })
+          }
           break
         }
         default:

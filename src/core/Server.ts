@@ -11,13 +11,14 @@ import { operatorStartupLog } from "../auth/jwt/OperatorLog.ts"
 import {
   ADVERTISED_NATS_VERSION,
   AT_LEVEL_210,
+  AT_LEVEL_212,
   BROKER_NAME,
   BROKER_VERSION,
   type BrokerConfig,
   ServerConfig
 } from "../config/BrokerConfig.ts"
 import type { ReloadPlan } from "../config/ReloadPlan.ts"
-import { infoApiLevel } from "../jetstream/model/ApiLevel.ts"
+import { API_LEVEL } from "../jetstream/model/ApiLevel.ts"
 import { Log } from "../log/Log.ts"
 import { Transport, type TransportError, type Wire } from "../platform/Transport.ts"
 import { encodeInfo, makeServerId, type ServerInfo } from "../protocol/ServerInfo.ts"
@@ -26,9 +27,6 @@ import { ClientConnection, type ConnectionContext, type ConnectionStats } from "
 import { makeTraceSite, type TraceSite } from "./MsgTrace.ts"
 import { Router } from "./Router.ts"
 import { startWebsocket, type WebsocketListener } from "./WebsocketServer.ts"
-
-/** INFO `api_lvl`: from the 2.12 level only, as nats-server (undefined at our 2.11). */
-const INFO_API_LEVEL = infoApiLevel(ADVERTISED_NATS_VERSION)
 
 export interface ServerShape {
   readonly serverId: string
@@ -117,7 +115,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         ...(config.tls === undefined ? {} : { tls_required: true, ...(config.tls.verify ? { tls_verify: true } : {}) }),
         max_payload: config.maxPayload,
         ...(config.jetstream ? { jetstream: true } : {}),
-        ...(INFO_API_LEVEL === undefined ? {} : { api_lvl: INFO_API_LEVEL })
+        ...(AT_LEVEL_212 ? { api_lvl: API_LEVEL } : {})
       }
 
       // Validated at config load; compiled once here. Absent mappings cost a publish nothing.

@@ -5,6 +5,7 @@
  */
 import { Cause, Duration, Effect, Queue, Stream } from "effect"
 import type { InternalClient } from "../core/InternalClient.ts"
+import { ackStreamToken } from "../jetstream/consumer/AckSubjects.ts"
 import { decodeHeaders } from "../protocol/Headers.ts"
 import { type ClientShape, type Headers, toMsg } from "./Client.ts"
 import { ConsumeError, type InvalidSubjectError, type NoRespondersError, type RequestTimeoutError } from "./Errors.ts"
@@ -60,17 +61,18 @@ export interface ConsumeOptions {
 const utf8 = new TextEncoder()
 
 const parseAckSubject = (reply: string): DeliveryInfo | undefined => {
-  // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>
+  // $JS.ACK.[<domain>.<account hash>.]<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>
   const t = reply.split(".")
-  if (t.length < 9) return undefined
+  const o = ackStreamToken(t.length)
+  if (o === undefined) return undefined
   return {
-    stream: t[2]!,
-    consumer: t[3]!,
-    deliveryCount: Number(t[4]),
-    streamSequence: Number(t[5]),
-    consumerSequence: Number(t[6]),
-    timestampNanos: BigInt(t[7]!),
-    pending: Number(t[8])
+    stream: t[o]!,
+    consumer: t[o + 1]!,
+    deliveryCount: Number(t[o + 2]),
+    streamSequence: Number(t[o + 3]),
+    consumerSequence: Number(t[o + 4]),
+    timestampNanos: BigInt(t[o + 5]!),
+    pending: Number(t[o + 6])
   }
 }
 

@@ -14,6 +14,7 @@ import { Cause, Effect, FiberSet, Queue, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { GLOBAL_ACCOUNT, type JetStreamLimits } from "../accounts/AccountSettings.ts"
 import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { featureFlag, JS_ACK_FC_V2 } from "../config/FeatureFlags.ts"
 import type { BrokerClockShape } from "../core/BrokerClock.ts"
 import { InternalClient } from "../core/InternalClient.ts"
 import type { MessageRouter } from "../core/Router.ts"
@@ -31,6 +32,7 @@ import {
 import {
   defectText,
   DIRECT_GET_PREFIX,
+  isSystemDirective,
   NEXT_PREFIX,
   PREFIX,
   resolve,
@@ -41,6 +43,7 @@ import {
 import type * as StreamApi from "./api/StreamApi.ts"
 import type { AccountGate, ClusterModeShape, Decision } from "./cluster/ClusterGate.ts"
 import { encodeJson, formatTime } from "./codec/Json.ts"
+import { ackForm } from "./consumer/AckSubjects.ts"
 import { type ApiError, apiErrorResponse, ApiErrors, apiResponse } from "./model/ApiError.ts"
 import { API_LEVEL, refusesApiLevel } from "./model/ApiLevel.ts"
 import { decodePullRequest } from "./model/PullRequest.ts"
@@ -176,6 +179,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       memoryStore,
       meta: deps.meta,
       journals: deps.journals,
+      ackForm: ackForm(config.domain, deps.account, featureFlag(config.featureFlags, JS_ACK_FC_V2)),
       ...(deps.external === undefined ? {} : { external: deps.external }),
       ctx: {
         client,
@@ -389,14 +393,25 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       }
     }
 
+    // nats-server 2.9 does not answer API subjects it does not know; 2.10.8 and later answer them with
+    // 10003 (a `system_response`), counted as a request and an error. So are 2.14's removed stream
+    // templates (`STREAM.TEMPLATE.*`, which this broker never offered) and what we do not implement.
+    const unknownApi = (req: ApiRequest): Effect.Effect<void> => {
+      if (!AT_LEVEL_211 || isSystemDirective(req.subject)) return Effect.void
+      // In cluster mode every node receives it: the one that answers account requests answers this too.
+      if (gate !== undefined && gate.decide(`${PREFIX}INFO`, new Uint8Array(0))._tag !== "Cluster") return Effect.void
+      stats.total++
+      stats.errors++
+      return Effect.sync(() => respond(req.reply, apiErrorResponse(`${T}system_response`, ApiErrors.badRequest())))
+    }
+
     // Every request is answered: an ApiError in the handler's error channel becomes the error
     // reply; a defect becomes the operation's catch-all error (and is logged), never silence.
     const serve = (req: ApiRequest, decided?: Decision): Effect.Effect<void> => {
       const found: Resolved | undefined = req.subject === `${PREFIX}INFO`
         ? { route: accountRoute, token: "" }
         : resolve(req.subject)
-      // nats-server 2.9 does not answer API subjects it does not know.
-      if (found === undefined) return Effect.void
+      if (found === undefined) return unknownApi(req)
       const { route, token } = found
       const decision: Decision = decided ?? gate?.decide(req.subject, req.body) ?? { _tag: "Local" }
       if (decision._tag === "Silent") return Effect.void

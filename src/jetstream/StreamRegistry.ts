@@ -10,6 +10,7 @@ import type { EventLogStore } from "../store/EventLogStore.ts"
 import type { MetaStore } from "../store/MetaStore.ts"
 import type { StoreError } from "../store/StoreError.ts"
 import type { StreamStore } from "../store/StreamStore.ts"
+import type { AckForm } from "./consumer/AckSubjects.ts"
 import { ConsumerActor, type ConsumerContext } from "./consumer/ConsumerActor.ts"
 import { journalOptions } from "./consumer/ConsumerJournal.ts"
 import { startSequence } from "./consumer/StartSequence.ts"
@@ -47,6 +48,8 @@ export interface RegistryDeps {
   readonly external?: OriginLookup
   /** Runs background work (inactive consumer removal) supervised by the JetStream scope. */
   readonly run: (effect: Effect.Effect<unknown>) => void
+  /** Domain, account hash and reply form of the consumers' ack subjects (consumer/AckSubjects.ts). */
+  readonly ackForm?: AckForm
 }
 
 /** Journal names become file names: hash the long ones so a 255-byte name still fits. */
@@ -106,7 +109,8 @@ export class StreamRegistry {
       const started = Effect.gen(function*() {
         const log = replication !== undefined ? yield* replication.openLog(config) : yield* store.open(config.name, {
           ...(config.first_seq !== undefined && config.first_seq > 0 ? { firstSeq: config.first_seq } : {}),
-          ...(config.compression === "s2" ? { compress: true } : {})
+          ...(config.compression === "s2" ? { compress: true } : {}),
+          ...(config.persist_mode === "async" ? { asyncPersist: true } : {})
         })
         // Mirrors find their origin among the registry's streams, whenever it exists.
         const lookup: OriginLookup = (q) =>
@@ -184,6 +188,7 @@ export class StreamRegistry {
           deps.log.debug(`JetStream removing inactive consumer '${stream} > ${c.name}'`)
           deps.run(this.deleteConsumer(stream, c.name))
         },
+        ...(deps.ackForm !== undefined ? { ackForm: deps.ackForm } : {}),
         ...(isReplicated(entry.actor.config) && this.replication !== undefined
           ? { mayDeliver: ((r) => () => r.mayServe(stream))(this.replication) }
           : {})

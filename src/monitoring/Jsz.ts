@@ -6,7 +6,7 @@
  * Server-wide figures add up every JetStream-enabled account; `account_details` lists them by
  * name (nats-server sorts only when paging; its map order is random otherwise).
  */
-import { AT_LEVEL_210, AT_LEVEL_211, type BrokerConfig } from "../config/BrokerConfig.ts"
+import { AT_LEVEL_210, AT_LEVEL_211, AT_LEVEL_212, type BrokerConfig } from "../config/BrokerConfig.ts"
 import { type AccountJetStream, apiSection } from "../jetstream/AccountJetStream.ts"
 import { consumerInfo } from "../jetstream/api/ConsumerApi.ts"
 import { formatTime } from "../jetstream/codec/Json.ts"
@@ -83,7 +83,9 @@ export const jetStreamConfig = (
       ...(sync === "always" ? { sync_always: true } : {})
     } :
     {}),
-  domain: domain === undefined || domain === "" ? undefined : domain
+  domain: domain === undefined || domain === "" ? undefined : domain,
+  // 2.12: strict request decoding is the default (and ours at every level), reported as `strict`.
+  ...(AT_LEVEL_212 ? { strict: true } : {})
 })
 
 /** Server-wide `JetStreamStats` (every JetStream-enabled account; nothing reserved). */

@@ -3,7 +3,14 @@
  * fields left out when empty, durations in nanoseconds, times as RFC 3339 with nanoseconds.
  */
 import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
-import { ADVERTISED_NATS_VERSION, AT_LEVEL_210, BROKER_NAME, BROKER_VERSION } from "../config/BrokerConfig.ts"
+import {
+  ADVERTISED_NATS_VERSION,
+  AT_LEVEL_210,
+  AT_LEVEL_214,
+  BROKER_NAME,
+  BROKER_VERSION
+} from "../config/BrokerConfig.ts"
+import { mergedFeatureFlags } from "../config/FeatureFlags.ts"
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
 import { clusterVarz } from "./Routez.ts"
@@ -100,6 +107,8 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     subscriptions: (src.routers ?? [router]).reduce((n, r) => n + r.sublist.size, 0),
     http_req_stats: requests,
     config_load_time: timeMs(server.startedAt.getTime()),
+    // 2.14: every flag the server knows with its effective value (so never empty, never omitted).
+    ...(AT_LEVEL_214 ? { feature_flags: mergedFeatureFlags(config.featureFlags) } : {}),
     ...(src.systemAccount === undefined ? {} : { system_account: src.systemAccount }),
     // 2.10 splits slow consumers by connection kind (no omitempty); clients are our only kind.
     ...(AT_LEVEL_210 ?

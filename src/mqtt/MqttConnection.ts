@@ -351,12 +351,14 @@ export class MqttConnection {
   private subscribeDeliver(deliver: string, sub: Sub): Subscription | undefined {
     return this.internal.subscribe(deliver, (s, reply, hdrLen, msg) => {
       if (reply === undefined || !s.startsWith(MSGS_PREFIX) || s.length === MSGS_PREFIX.length) return
-      // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+      // $JS.ACK.[<domain>.<account hash>.]<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
       const tokens = reply.split(".")
-      const seq = Number(tokens[5])
+      // The v2 form (11+ tokens, `js_ack_fc_v2`) has the domain and account hash before the stream.
+      const o = tokens.length >= 11 ? 4 : 2
+      const seq = Number(tokens[o + 3])
       let pi = this.seqToPi.get(seq)
       // A second delivery by JetStream (after ack_wait, or to a resumed session) is a resend (MQTT-3.3.1-1).
-      const dup = pi !== undefined || Number(tokens[4]) > 1
+      const dup = pi !== undefined || Number(tokens[o + 2]) > 1
       if (pi === undefined) {
         pi = this.allocate()
         if (pi === 0) return // 65535 in flight: JetStream redelivers after ack_wait.

@@ -24,7 +24,7 @@ export const ServerInfo = Schema.Struct({
   cluster: Schema.optionalKey(Schema.String),
   connect_urls: Schema.optionalKey(Schema.Array(Schema.String)),
   domain: Schema.optionalKey(Schema.String),
-  /** The JetStream API level (nats-server 2.12+, `omitempty`). */
+  /** 2.12: the JetStream API level (ADR-44), sent whether or not JetStream is on. */
   api_lvl: Schema.optionalKey(Schema.Number)
 })
 export type ServerInfo = typeof ServerInfo.Type

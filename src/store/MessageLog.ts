@@ -48,6 +48,11 @@ export interface StoreConfig {
   readonly readCacheBytes?: number
   /** File layer: compress records from now on (JetStream `compression: "s2"`); the memory layer ignores it. */
   readonly compress?: boolean
+  /**
+   * File layer: never fsync before an ack, even when the layer's policy is "always" (JetStream
+   * `persist_mode: "async"`); an interval policy still fsyncs on its interval.
+   */
+  readonly asyncPersist?: boolean
 }
 
 /** Purge request, JetStream `STREAM.PURGE` semantics. `seq` is exclusive: purge messages below it. */

@@ -56,6 +56,7 @@ export const StreamConfigDoc = Schema.Struct({
   allow_atomic: opt(Schema.Boolean),
   allow_batched: opt(Schema.Boolean),
   allow_msg_schedules: opt(Schema.Boolean),
+  persist_mode: opt(Schema.Literal("async")),
   template_owner: opt(Schema.String),
   compression: opt(Schema.Literal("s2")),
   subject_transform: opt(Schema.Struct({ src: Schema.String, dest: Schema.String })),

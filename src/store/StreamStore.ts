@@ -99,7 +99,7 @@ export const makeMemory = (options: MemoryOptions): StreamStore["Service"] => {
 }
 
 export const makeFile = (options: FileLayerOptions, logger?: Logger): StreamStore["Service"] => {
-  const policy = options.sync ?? "write"
+  const layerPolicy = options.sync ?? "write"
   const open = new Set<string>()
   const usage = { bytes: 0 }
   const log = logger ?? stderrLogger()
@@ -108,6 +108,7 @@ export const makeFile = (options: FileLayerOptions, logger?: Logger): StreamStor
     usedBytes: () => usage.bytes,
     open: (name, config = {}) =>
       Effect.gen(function*() {
+        const policy = config.asyncPersist === true && layerPolicy === "always" ? "write" : layerPolicy
         const fileLog = yield* Effect.acquireRelease(
           Effect.suspend(() => {
             if (open.has(name)) return Effect.fail(inUse(name))

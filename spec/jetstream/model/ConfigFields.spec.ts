@@ -10,6 +10,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
+import { API_LEVEL } from "../../../src/jetstream/model/ApiLevel.ts"
 import {
   CONSUMER_CONFIG_FIELDS,
   CONSUMER_REQUEST_FIELDS,
@@ -49,7 +50,7 @@ const S = "CF" // stream name used by the consumer cases
 
 /** `{ a: "b" }` as INFO shows it at 2.11: with ADR-44's required level and the server's version and level. */
 const METADATA_ECHO = {
-  "_nats.level": "1",
+  "_nats.level": String(API_LEVEL),
   "_nats.req.level": "0",
   "_nats.ver": ADVERTISED_NATS_VERSION,
   a: "b"
@@ -92,7 +93,8 @@ const STREAM_SAMPLES: Record<string, Sample> = {
   allow_msg_counter: { value: true },
   allow_atomic: { value: true },
   allow_msg_schedules: { value: true },
-  persist_mode: { value: "async" },
+  // 2.12, honoured (PersistModeConfig.ts): "async" round-trips, "default" is the zero (omitted).
+  persist_mode: { value: "async", zero: "default", enumType: true },
   allow_batched: { value: true },
   metadata: { value: { a: "b" }, echo: METADATA_ECHO, zero: {} },
   pedantic: { value: true }
@@ -302,14 +304,12 @@ describe("the tables", () => {
     expect(Object.keys(CONSUMER_REQUEST_FIELDS)).toEqual(CURRENT_CONSUMER_REQUEST)
   })
 
-  it("the fields after 2.10 we do not build are refused (unsupported); per-message TTL, pause, priority groups, pedantic (2.11), counters, allow_atomic, message schedules (2.12) and allow_batched (2.14) are honoured", () => {
+  it("the fields after 2.10 we do not build are refused (unsupported); every stream config field up to 2.14 is honoured", () => {
     const unsupported = (t: FieldTable) =>
       Object.entries(t).filter(([, f]) => f.support === "unsupported").map(([k, f]) =>
         `${k}@${(f as { since: string }).since}`
       )
-    expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([
-      "persist_mode@2.12"
-    ])
+    expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([])
     expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])
     // pause_until, the priority group fields and pedantic (2.11) are honoured now.
     expect(unsupported({ ...CONSUMER_CONFIG_FIELDS, ...CONSUMER_REQUEST_FIELDS })).toEqual([
@@ -401,8 +401,8 @@ describe("stream config fields", () => {
 
   it("keys match case-folded as Go does, for unsupported fields too", async () => {
     const name = fresh()
-    expect((await create(name, { Persist_Mode: "async" })).error?.description).toBe(
-      `stream configuration field "persist_mode" is not supported`
+    expect((await create(name, { Sources: [{ Name: "X", Consumer: { Name: "d" } }] })).error?.description).toBe(
+      `stream configuration field "sources.consumer.name" is not supported`
     )
     expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
   })
@@ -427,11 +427,15 @@ describe("stream config fields", () => {
   it("an update with an unsupported non-zero field is refused and changes nothing", async () => {
     const name = fresh()
     expect((await create(name, { max_msgs: 5 })).error).toBeUndefined()
-    const reply = await api(`STREAM.UPDATE.${name}`, { name, max_msgs: 7, persist_mode: "async" })
+    const reply = await api(`STREAM.UPDATE.${name}`, {
+      name,
+      max_msgs: 7,
+      sources: [{ name: "X", consumer: { name: "d" } }]
+    })
     expect(reply.error).toEqual({
       code: 500,
       err_code: 10052,
-      description: `stream configuration field "persist_mode" is not supported`
+      description: `stream configuration field "sources.consumer.name" is not supported`
     })
     expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
   })

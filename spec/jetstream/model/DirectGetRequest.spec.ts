@@ -1,18 +1,19 @@
 import { assert, describe, it } from "vitest"
 import { ADVERTISED_NATS_VERSION } from "../../../src/config/BrokerConfig.ts"
-import { API_LEVEL, apiLevelOf, infoApiLevel, refusesApiLevel } from "../../../src/jetstream/model/ApiLevel.ts"
+import { API_LEVEL, apiLevelOf, refusesApiLevel } from "../../../src/jetstream/model/ApiLevel.ts"
 import { directGetBySubjectRequest, directGetRequest } from "../../../src/jetstream/model/DirectGetRequest.ts"
 
 const b = (s: string) => new TextEncoder().encode(s)
 const status = (req: ReturnType<typeof directGetRequest>) => ("status" in req ? req.status : "ok")
 
 describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectGetRequest)", () => {
-  it("refuses an empty body, invalid JSON, unknown keys (no_hdr is 2.12) and wrong types", () => {
+  it("refuses an empty body, invalid JSON, unknown keys and wrong types (no_hdr of 2.12 included)", () => {
     assert.strictEqual(status(directGetRequest(b(""))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{}"))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{\"batch\":5}"))), "408 Empty Request")
     assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"x\":1}"))), "408 Malformed Request")
-    assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"no_hdr\":true}"))), "408 Malformed Request")
+    assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"no_hdr\":\"true\"}"))), "408 Malformed Request")
+    assert.strictEqual((directGetRequest(b("{\"seq\":1,\"no_hdr\":true}")) as { no_hdr: boolean }).no_hdr, true)
     assert.strictEqual(status(directGetRequest(b("{\"seq\":1,\"batch\":\"2\"}"))), "408 Malformed Request")
     assert.strictEqual(status(directGetRequest(b("{\"multi_last\":\"a\"}"))), "408 Malformed Request")
     assert.strictEqual(status(directGetRequest(b("{\"start_time\":\"yesterday\"}"))), "408 Malformed Request")
@@ -46,7 +47,8 @@ describe("DirectGetRequest: the 2.11 direct get bodies (stream.go processDirectG
         start_time: 1_500_000_000n,
         multi_last: [],
         up_to_seq: 0n,
-        up_to_time: undefined
+        up_to_time: undefined,
+        no_hdr: false
       }
     )
     const m = directGetRequest(
@@ -87,10 +89,6 @@ describe("ApiLevel (ADR-44)", () => {
     assert.strictEqual(apiLevelOf("2.12.3"), 2)
     assert.strictEqual(apiLevelOf("2.14.0"), 4)
     assert.strictEqual(apiLevelOf("2.14.5"), 4)
-    // INFO carries it from 2.12 only (nats-server 2.11 has no api_lvl field).
-    assert.strictEqual(infoApiLevel("2.11.17"), undefined)
-    assert.strictEqual(infoApiLevel("2.12.0"), 2)
-    assert.strictEqual(infoApiLevel("2.14.5"), 4)
     assert.strictEqual(apiLevelOf("2.9.10"), 0)
     assert.strictEqual(apiLevelOf("2.10.29"), 0)
     assert.strictEqual(apiLevelOf("2.11.0"), 1)

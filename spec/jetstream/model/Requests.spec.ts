@@ -52,7 +52,8 @@ describe("Requests: strict decoding of the small API bodies", () => {
     assert.deepStrictEqual(Requests.msgGetRequest(b("{\"next_by_subj\":\"a\"}")), {
       seq: 0n,
       last_by_subj: "",
-      next_by_subj: "a"
+      next_by_subj: "a",
+      no_hdr: false
     })
     assert.deepStrictEqual(Requests.msgDeleteRequest(b("")), ApiErrors.badRequest())
     assert.deepStrictEqual(Requests.msgDeleteRequest(b("{\"seq\":3,\"no_erase\":1}")), ApiErrors.invalidJSON())

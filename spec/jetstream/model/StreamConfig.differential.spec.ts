@@ -90,19 +90,15 @@ const cases: ReadonlyArray<Case> = [
     `invalid JSON: json: unknown field "max_acks"`
   ),
   refused(
-    "persist_mode async refused",
-    `{"name":"%","persist_mode":"async"}`,
-    `stream configuration field "persist_mode" is not supported`
-  ),
-  refused(
     "source consumer refused (a nested field)",
     `{"name":"%","sources":[{"name":"X","consumer":{"name":"d"}}]}`,
     `stream configuration field "sources.consumer.name" is not supported`
   ),
+  // 2.12's persist_mode is honoured: refused only where nats-server's checkStreamCfg refuses it.
   refused(
-    "persist_mode async refused",
-    `{"name":"%","persist_mode":"async"}`,
-    `stream configuration field "persist_mode" is not supported`
+    "persist_mode async on memory refused",
+    `{"name":"%","storage":"memory","persist_mode":"async"}`,
+    "async persist mode is only supported on file storage"
   ),
   // 2.11's pedantic: nothing here would be adjusted, so the config is 2.9.10's (which ignores the key).
   create("pedantic with nothing to refuse", `{"name":"%","pedantic":true}`),

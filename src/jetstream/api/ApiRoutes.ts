@@ -176,6 +176,14 @@ export const resolve = (subject: string): Resolved | undefined => {
   return undefined
 }
 
+/**
+ * System-level directives nats-server's apiDispatch drops before routing (meta leader stepdown,
+ * server removal, the `$JS.API.ACCOUNT.` operations): never answered from an account's API.
+ */
+export const isSystemDirective = (subject: string): boolean =>
+  subject === `${PREFIX}META.LEADER.STEPDOWN` || subject === `${PREFIX}SERVER.REMOVE` ||
+  subject.startsWith(`${PREFIX}ACCOUNT.`)
+
 /** The text of a defect for the catch-all error: the thrown error's message, never a rendered cause. */
 export const defectText = (cause: Cause.Cause<unknown>): string => {
   const e = Cause.squash(cause)

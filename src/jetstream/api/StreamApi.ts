@@ -244,7 +244,7 @@ export const getMessage = (ctx: ApiContext, name: string, body: Uint8Array): Api
     const actor = yield* findStream(ctx, name)
     const m = lookupMessage(actor, req)
     if (m === undefined) return yield* ApiErrors.noMessageFound()
-    return { message: storedMessage(m) }
+    return { message: storedMessage(req.no_hdr ? { ...m, hdr: undefined } : m) }
   })
 
 export const deleteMessage = (ctx: ApiContext, name: string, body: Uint8Array): ApiHandler =>

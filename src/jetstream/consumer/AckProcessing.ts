@@ -11,25 +11,32 @@ import { decodePullRequest, type PullRequest } from "../model/PullRequest.ts"
 import { decodeStruct } from "../model/Requests.ts"
 
 /**
- * The delivery an ack subject names: `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`. As
- * nats-server's ackReplyInfo: exactly nine tokens, and a sequence is plain decimal digits (anything else names
- * no delivery). Scanned in place: this runs once per acknowledged message, and splitting the subject into nine
+ * The delivery an ack subject names, in either form (AckSubjects.ts): `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.
+ * <dseq>.<ts>.<pending>` or the v2 one with domain and account hash before the stream. As nats-server's
+ * ackReplyInfo: exactly nine tokens or at least eleven, and a sequence is plain decimal digits (anything else
+ * names no delivery). Scanned in place: this runs once per acknowledged message, and splitting the subject into
  * strings was a visible share of an ack's cost.
  */
 export const ackTarget = (subject: string): { readonly sseq: number; readonly dseq: number } | undefined => {
   let dots = 0
-  let sseqAt = -1
-  let dseqAt = -1
+  // Where tokens 5-8 start: v1 has its sequences at 5 and 6, v2 at 7 and 8.
+  let at5 = -1
+  let at6 = -1
+  let at7 = -1
+  let at8 = -1
   for (let i = 0; i < subject.length; i++) {
     if (subject.charCodeAt(i) !== 46 /* . */) continue
     dots++
-    if (dots === 5) sseqAt = i + 1
-    else if (dots === 6) dseqAt = i + 1
+    if (dots === 5) at5 = i + 1
+    else if (dots === 6) at6 = i + 1
+    else if (dots === 7) at7 = i + 1
+    else if (dots === 8) at8 = i + 1
   }
-  if (dots !== 8) return undefined
-  const sseq = decimalToken(subject, sseqAt)
+  const v2 = dots >= 10
+  if (dots !== 8 && !v2) return undefined
+  const sseq = decimalToken(subject, v2 ? at7 : at5)
   if (sseq <= 0) return undefined
-  return { sseq, dseq: decimalToken(subject, dseqAt) }
+  return { sseq, dseq: decimalToken(subject, v2 ? at8 : at6) }
 }
 
 /** The decimal number of the token starting at `at` (up to the next dot); -1 if empty, not digits or unsafe. */

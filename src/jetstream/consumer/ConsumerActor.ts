@@ -27,6 +27,7 @@ import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
+import { type AckForm, ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
@@ -63,7 +64,11 @@ export interface ConsumerContext {
   readonly inactive: (consumer: ConsumerActor) => void
   /** Cluster mode, replicated streams: false while this node may no longer hold the stream (deliver nothing). */
   readonly mayDeliver?: () => boolean
+  /** Domain, account hash and reply form of the ack subjects (AckSubjects.ts); default: no domain, `$G`, v1. */
+  readonly ackForm?: AckForm
 }
+
+const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
 const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
   encodeHeaders(line, headers.map(([k, v]) => [k, String(v)] as const))
@@ -110,8 +115,9 @@ export class ConsumerActor {
   private deadLetters: DeadLetters | undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
-  /** `$JS.ACK.<stream>.<consumer>.` as latin1 bytes; undefined when the names are not latin1 or too long. */
+  /** `$JS.ACK.<stream>.<consumer>.` (or its v2 form) as latin1 bytes; undefined when not latin1 or too long. */
   private readonly replyPrefix: Buffer | undefined
+  private readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
   readonly priority: PriorityGroups
@@ -133,7 +139,8 @@ export class ConsumerActor {
     this.ctx = ctx
     this.kernel = kernel
     this.journal = journal
-    const prefix = `$JS.ACK.${stream.name}.${name}.`
+    this.ackSubjects = consumerAckSubjects(ctx.ackForm ?? DEFAULT_ACK_FORM, stream.name, name)
+    const prefix = this.ackSubjects.replyPrefix
     this.replyPrefix = prefix.length <= REPLY_PREFIX_MAX && /^[\u0000-\u00ff]*$/.test(prefix)
       ? Buffer.from(prefix, "latin1")
       : undefined
@@ -218,19 +225,23 @@ export class ConsumerActor {
 
   private subscribe(): void {
     const c = this.ctx.client
-    const prefix = `${this.stream.name}.${this.name}`
-    // Flow-control acks (ADR-60) come only with flow-control answers: like nats-server, no ack subject.
-    const ack = this.flowControlAcks ? undefined : c.subscribe(`$JS.ACK.${prefix}.>`, (subject, reply, hdrLen, msg) => {
-      this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
-    })
-    if (ack !== undefined) this.subs.push(ack)
-    if (this.config.flow_control === true) {
-      const fc = c.subscribe(`$JS.FC.${prefix}.*`, (subject, _reply, hdrLen, msg) => {
-        if (this.flowControlAcks && hdrLen > 0) {
-          this.offer({ _tag: "FlowControlReply", subject, hdr: msg.slice(0, hdrLen) })
-        } else this.offer({ _tag: "FlowControlReply", subject })
+    // Both forms are accepted whichever one replies are written in (AckSubjects.ts). Flow-control
+    // acks (ADR-60) come only with flow-control answers: like nats-server, no ack subject then.
+    for (const subject of this.flowControlAcks ? [] : this.ackSubjects.ack) {
+      const ack = c.subscribe(subject, (subject, reply, hdrLen, msg) => {
+        this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
       })
-      if (fc !== undefined) this.subs.push(fc)
+      if (ack !== undefined) this.subs.push(ack)
+    }
+    if (this.config.flow_control === true) {
+      for (const subject of this.ackSubjects.fc) {
+        const fc = c.subscribe(subject, (subject, _reply, hdrLen, msg) => {
+          if (this.flowControlAcks && hdrLen > 0) {
+            this.offer({ _tag: "FlowControlReply", subject, hdr: msg.slice(0, hdrLen) })
+          } else this.offer({ _tag: "FlowControlReply", subject })
+        })
+        if (fc !== undefined) this.subs.push(fc)
+      }
     }
     if (!this.isPull) {
       const deliver = toWire(this.config.deliver_subject!)
@@ -683,7 +694,7 @@ export class ConsumerActor {
   }
 
   private get flowPrefix(): string {
-    return `$JS.FC.${this.stream.name}.${this.name}`
+    return this.ackSubjects.fcPrefix
   }
 
   private requestFlowControl(to: string, reply: string | undefined): void {
@@ -719,9 +730,7 @@ export class ConsumerActor {
    */
   private ackReply(count: number, sseq: number, dseq: number, ts: bigint, pending: number): string {
     const prefix = this.replyPrefix
-    if (prefix === undefined) {
-      return `$JS.ACK.${this.stream.name}.${this.name}.${count}.${sseq}.${dseq}.${ts}.${pending}`
-    }
+    if (prefix === undefined) return `${this.ackSubjects.replyPrefix}${count}.${sseq}.${dseq}.${ts}.${pending}`
     const b = REPLY_SCRATCH
     b.set(prefix, 0)
     let p = writeDecimal(b, prefix.length, count)

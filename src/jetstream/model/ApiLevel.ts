@@ -1,7 +1,8 @@
 /**
  * The JetStream API level (ADR-44): an integer clients and assets use to say which server features
- * they need. It follows from the nats-server release we advertise (2.11 introduced level 1), so it
- * moves with `ADVERTISED_NATS_VERSION` and is never a second constant to keep in step.
+ * they need. It follows from the nats-server release we advertise (nats-server `JSApiLevel`: 1 in
+ * 2.11, 2 in 2.12, 4 in 2.14; 2.13 was never released), so it moves with `ADVERTISED_NATS_VERSION`
+ * and is never a second constant to keep in step.
  *
  * A request whose `Nats-Required-Api-Level` header asks for more than ours (or is not an integer) is
  * refused: API requests with 10185 (412), direct gets with a `412 Required Api Level` status.
@@ -20,13 +21,6 @@ export const apiLevelOf = (version: string): number =>
 
 /** Our API level, from the advertised release. */
 export const API_LEVEL = apiLevelOf(ADVERTISED_NATS_VERSION)
-
-/**
- * INFO `api_lvl` for a release: nats-server sends it from 2.12 (`omitempty`; 2.11 has no such
- * field). Clients gate features on it: nats.js 3.4's object store uses fast-ingest uploads only at 4.
- */
-export const infoApiLevel = (version: string): number | undefined =>
-  levelAtLeast(version, 2, 12) ? apiLevelOf(version) : undefined
 
 export const REQUIRED_API_LEVEL_HEADER = "Nats-Required-Api-Level"
 

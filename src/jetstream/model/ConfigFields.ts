@@ -145,7 +145,7 @@ export const STREAM_CONFIG_FIELDS: FieldTable = {
   allow_msg_counter: honoured,
   allow_atomic: honoured,
   allow_msg_schedules: honoured,
-  persist_mode: unsupported({ kind: "enum", values: ["default", "async"], zero: ["default", ""] }, "2.12"),
+  persist_mode: honoured,
   allow_batched: honoured,
   metadata: honoured
 }

@@ -7,7 +7,8 @@
  * - `$JS.API.DIRECT.GET.<stream>.<subject>`: the last message on `<subject>`; the body may be empty
  *   or JSON, but may not name a target of its own (only `max_bytes`, which a single reply ignores).
  *
- * `no_hdr` (2.12) is not a 2.11 field and stays unknown ("Malformed Request").
+ * `no_hdr` (2.12, ADR-52): a single message or a batch is sent as its payload alone, without the
+ * stored headers or ours (`multi_last` answers ignore it, as nats-server's getDirectMulti does).
  */
 import { decodeStruct } from "./Requests.ts"
 
@@ -20,7 +21,8 @@ const DIRECT_GET = {
   start_time: "time",
   multi_last: "strings",
   up_to_seq: "uint64",
-  up_to_time: "time"
+  up_to_time: "time",
+  no_hdr: "bool"
 } as const
 
 export interface DirectGetRequest {
@@ -36,6 +38,7 @@ export interface DirectGetRequest {
   readonly multi_last: ReadonlyArray<string>
   readonly up_to_seq: bigint
   readonly up_to_time: bigint | undefined
+  readonly no_hdr: boolean
 }
 
 export type DirectGetDecoded = DirectGetRequest | { readonly status: string }
@@ -88,5 +91,6 @@ const NONE: DirectGetRequest = {
   start_time: undefined,
   multi_last: [],
   up_to_seq: 0n,
-  up_to_time: undefined
+  up_to_time: undefined,
+  no_hdr: false
 }

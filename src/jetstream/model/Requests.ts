@@ -147,7 +147,8 @@ const checkOffset = <T extends { readonly offset: bigint }>(r: T | ApiError): T 
   r instanceof ApiError || r.offset >= 0n ? r : ApiErrors.badRequest()
 
 const PURGE = { seq: "uint64", filter: "string", keep: "uint64" } as const
-const MSG_GET = { seq: "uint64", last_by_subj: "string", next_by_subj: "string" } as const
+/** `no_hdr` (2.12, ADR-52): the reply's message has no `hdrs`. */
+const MSG_GET = { seq: "uint64", last_by_subj: "string", next_by_subj: "string", no_hdr: "bool" } as const
 const MSG_DELETE = { seq: "uint64", no_erase: "bool" } as const
 const STREAM_INFO = { offset: "int", deleted_details: "bool", subjects_filter: "string" } as const
 const STREAM_NAMES = { offset: "int", subject: "string" } as const

@@ -27,7 +27,7 @@
  *   later `random`, `left`, `right` and the `partition(n)` shorthand are refused).
  * - Keys are strict (ConfigFields.ts): a key that is no field of the current server's struct is
  *   `invalid JSON: json: unknown field "x"` (2.12 strict mode); a current field we do not
- *   implement (`persist_mode`, ...) is
+ *   implement (a source's `consumer`, ...) is
  *   accepted only with its zero value, else refused with 10052 naming it. 2.9.10 ignores both.
  * - `allow_msg_ttl` and `subject_delete_marker_ttl` (2.11) as nats-server's current checkStreamCfg
  *   (MessageTtlConfig.ts); TTLs cannot be turned off by an update. `pedantic` (2.11) refuses
@@ -60,6 +60,7 @@ import {
   subjectIsSubsetMatch
 } from "./Names.ts"
 import { pedanticError, type PedanticRule } from "./Pedantic.ts"
+import { checkPersistMode, persistModeUpdateError } from "./PersistModeConfig.ts"
 import type { DiscardPolicy, Placement, RetentionPolicy, StorageType } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
 import { type RawConfig, type RawSource, unmarshal } from "./StreamConfigDecode.ts"
@@ -108,6 +109,8 @@ export interface StreamConfig {
   readonly allow_batched?: boolean
   /** 2.12: honours `Nats-Schedule` on publish (stream/MessageSchedule.ts); absent = false. */
   readonly allow_msg_schedules?: boolean
+  /** 2.12: "async" never fsyncs before an ack (PersistModeConfig.ts); absent = "default". */
+  readonly persist_mode?: "async"
   readonly template_owner?: string
   /**
    * 2.10 `compression: "s2"` (absent = "none"): file streams compress records from then on
@@ -346,6 +349,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   if (markers !== undefined) return invalid(markers)
   const schedules = checkMessageSchedules(cfg)
   if (schedules !== undefined) return { ok: false, error: schedules }
+  const persist = checkPersistMode(cfg)
+  if (persist !== undefined) return invalid(persist)
   // Subjects of the origins seen here, and the external prefixes, for nats-server's prefix checks.
   const streamSubs: Array<string> = []
   const externals: Array<{ readonly api: string; readonly deliver: string }> = []
@@ -623,6 +628,7 @@ const toStreamConfig = (c: RawConfig): StreamConfig => ({
   ...(c.allow_atomic ? { allow_atomic: true } : {}),
   ...(c.allow_batched ? { allow_batched: true } : {}),
   ...(c.allow_msg_schedules ? { allow_msg_schedules: true } : {}),
+  ...(c.persist_mode === "async" ? { persist_mode: "async" as const } : {}),
   ...(c.template_owner !== "" ? { template_owner: c.template_owner } : {}),
   ...(c.compression === "s2" ? { compression: "s2" as const } : {}),
   ...(c.subject_transform !== undefined ?
@@ -753,6 +759,8 @@ export const decodeStreamUpdate = (
   if (current.allow_msg_schedules === true && !cfg.allow_msg_schedules) {
     return fail(ApiErrors.streamInvalidConfig("message schedules can not be disabled"))
   }
+  const persist = persistModeUpdateError(cfg.persist_mode, current.persist_mode)
+  if (persist !== undefined) return fail(ApiErrors.streamInvalidConfig(persist))
   if (limits.republishEditable !== true && !sameRepublish(cfg.republish, current.republish)) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not change RePublish"))
   }

@@ -104,6 +104,8 @@ export interface RawConfig {
   allow_batched: boolean
   /** 2.12 (ADR-51): `Nats-Schedule` headers honoured (stream/MessageSchedule.ts); once on it stays on. */
   allow_msg_schedules: boolean
+  /** 2.12 `PersistModeType`: its UnmarshalJSON takes "default", "" (default) and "async" only. */
+  persist_mode: "default" | "async"
   /** `StreamConfigRequest.pedantic`: refuse instead of adjusting (Pedantic.ts); not part of the config. */
   pedantic: boolean
   /** The first key that is no field of the current server's struct (ConfigFields.ts). */
@@ -151,6 +153,7 @@ const zeroConfig = (): RawConfig => ({
   allow_atomic: false,
   allow_batched: false,
   allow_msg_schedules: false,
+  persist_mode: "default",
   pedantic: false,
   unknown: undefined,
   refused: undefined
@@ -195,7 +198,8 @@ export const CONFIG_FIELDS = [
   "allow_msg_counter",
   "allow_atomic",
   "allow_batched",
-  "allow_msg_schedules"
+  "allow_msg_schedules",
+  "persist_mode"
 ] as const
 
 type ConfigField = (typeof CONFIG_FIELDS)[number]
@@ -221,6 +225,9 @@ const applyField = (cfg: RawConfig, strict: Strictness, field: ConfigField, v: u
       return
     case "storage":
       cfg.storage = decodeEnum<StorageType | "any">(v, field, ["file", "memory", "any"])
+      return
+    case "persist_mode":
+      cfg.persist_mode = decodeEnum<"default" | "async" | "">(v, field, ["default", "async", ""]) || "default"
       return
     case "max_consumers":
     case "max_msgs":

@@ -85,6 +85,8 @@ export const encodeStreamConfig = (c: StreamConfig, at210: boolean, at211 = fals
   // 2.14's `AllowBatchPublish` has omitempty.
   if (c.allow_batched === true) out.allow_batched = true
   if (c.allow_msg_schedules === true) out.allow_msg_schedules = true
+  // 2.12 `PersistMode` is omitempty: "default" (zero) is never written.
+  if (c.persist_mode === "async") out.persist_mode = "async"
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

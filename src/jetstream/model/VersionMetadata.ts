@@ -1,5 +1,5 @@
 /**
- * ADR-44's versioning metadata, as nats-server 2.11 keeps it in stream and consumer configs:
+ * ADR-44's versioning metadata, as nats-server (2.11 on) keeps it in stream and consumer configs:
  *
  * - `_nats.req.level` (static, stored): the API level the asset needs, set on every create and
  *   update from the features the config uses (a value the client sent is overwritten);
@@ -19,9 +19,10 @@ export const SERVER_LEVEL_KEY = "_nats.level"
 type Metadata = Readonly<Record<string, string>>
 
 /**
- * The API level a stream config needs: 1 for 2.11's message TTLs, 2 for 2.12's counters, atomic
- * batch publish and message schedules, 4 for 2.14's fast-ingest batches (read structurally, so the
- * fields count once the decoder carries them).
+ * The API level a stream config needs, as nats-server's setStaticStreamMetadata: 1 for 2.11's
+ * message TTLs and delete markers; 2 for 2.12's counters, atomic batches, schedules and the async
+ * persist mode; 4 for 2.14's fast-ingest batches. Read structurally, so a feature's field counts as
+ * soon as the decoder carries it.
  */
 export const streamRequiredLevel = (c: {
   // Shared with every config (a type with only optional fields accepts no unrelated object).
@@ -30,18 +31,23 @@ export const streamRequiredLevel = (c: {
   readonly subject_delete_marker_ttl?: bigint | number
   readonly allow_msg_counter?: boolean
   readonly allow_atomic?: boolean
-  readonly allow_batched?: boolean
   readonly allow_msg_schedules?: boolean
-}): number =>
-  c.allow_batched === true
-    ? 4
-    : c.allow_msg_counter === true || c.allow_atomic === true || c.allow_msg_schedules === true
-    ? 2
-    : c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0
-    ? 1
-    : 0
+  readonly persist_mode?: string
+  readonly allow_batched?: boolean
+}): number => {
+  if (c.allow_batched === true) return 4
+  if (
+    c.allow_msg_counter === true || c.allow_atomic === true || c.allow_msg_schedules === true ||
+    c.persist_mode === "async"
+  ) return 2
+  return c.allow_msg_ttl === true || (c.subject_delete_marker_ttl ?? 0) > 0 ? 1 : 0
+}
 
-/** The API level a consumer config needs: 1 for 2.11's pause and priority groups, 4 for 2.14's flow-control acks. */
+/**
+ * The API level a consumer config needs, as nats-server's setStaticConsumerMetadata: 1 for 2.11's
+ * pause and priority groups (any policy, `prioritized` of 2.12 included), 4 for 2.14's
+ * `ack_policy: flow_control`. A consumer reset (2.14) is a request, not config: it needs no level.
+ */
 export const consumerRequiredLevel = (c: {
   readonly metadata?: unknown
   readonly ack_policy?: string
@@ -51,10 +57,11 @@ export const consumerRequiredLevel = (c: {
   readonly priority_timeout?: bigint | number
 }): number => {
   if (c.ack_policy === "flow_control") return 4
-  const uses211 = (c.pause_until !== undefined && c.pause_until !== null) ||
-    (c.priority_policy !== undefined && c.priority_policy !== "" && c.priority_policy !== "none") ||
-    (c.priority_groups?.length ?? 0) > 0 || (c.priority_timeout ?? 0) > 0
-  return uses211 ? 1 : 0
+  return (c.pause_until !== undefined && c.pause_until !== null) ||
+      (c.priority_policy !== undefined && c.priority_policy !== "" && c.priority_policy !== "none") ||
+      (c.priority_groups?.length ?? 0) > 0 || (c.priority_timeout ?? 0) > 0
+    ? 1
+    : 0
 }
 
 const withoutDynamic = (m: Metadata | undefined): Record<string, string> => {

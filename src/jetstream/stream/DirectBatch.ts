@@ -59,6 +59,9 @@ export const messageReply = (
   return { hdr: Buffer.concat([stored, Buffer.from(lines, "latin1")]), data: m.data }
 }
 
+/** 2.12 `no_hdr`: the payload alone, as a message without a header block. */
+const payloadReply = (m: StoredMessage): DirectReply => ({ hdr: NONE, data: m.data })
+
 const sizeOf = (m: StoredMessage) => m.subject.length + (m.hdr?.length ?? 0) + m.data.length
 
 /** nats-server's GetSeqFromTime: the first sequence stamped at or after `ns`, else one past the last. */
@@ -103,7 +106,9 @@ const batchOrSingle = (src: DirectGetSource, req: DirectGetRequest, maxPending: 
       return [NOT_FOUND]
     }
     seq = m.seq + 1
-    if (isBatch) {
+    // nats-server counts a batch's pending down only for the replies that carry it.
+    if (req.no_hdr) out.push(payloadReply(m))
+    else if (isBatch) {
       if (pending > 0) pending--
       out.push(messageReply(name, m, { pending, last }))
     } else out.push(messageReply(name, m))

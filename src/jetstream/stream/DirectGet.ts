@@ -23,6 +23,8 @@ const LEVEL_REFUSED = status("412 Required Api Level")
 const DEFAULT_MAX_PENDING = 64 * 1024 * 1024
 
 const reply = (client: InternalClient, to: string, hdr: Uint8Array, data?: Uint8Array) => {
+  // No header block at all (a `no_hdr` reply) is a plain MSG, as nats-server sends it.
+  if (hdr.length === 0) return void client.publish(to, undefined, -1, data ?? hdr)
   const msg = data === undefined || data.length === 0 ? hdr : Buffer.concat([hdr, data])
   client.publish(to, undefined, hdr.length, msg)
 }
