@@ -182,6 +182,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         storeFull: (storage) => storeLimits.full(storage),
         ingestLimits: ingestLimitsOf(config),
         maxPending: config.maxPending,
+        account: deps.account,
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log

@@ -184,8 +184,8 @@ export const CONSUMER_CONFIG_FIELDS: FieldTable = {
   num_replicas: honoured,
   mem_storage: honoured,
   direct: honoured,
-  // Internal to nats-server (the consumers it creates for sourcing), but a key of the struct.
-  sourcing: unsupported(bool, "2.12"),
+  // Set by the server that sources a stream (SourcingConsumer.ts), 2.14's durable sourcing.
+  sourcing: honoured,
   metadata: honoured,
   pause_until: honoured,
   priority_groups: honoured,

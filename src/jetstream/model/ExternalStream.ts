@@ -23,7 +23,7 @@ export const indexName = (s: { readonly name: string; readonly external?: Extern
 
 const HASH_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 /** nats-server `getHash`: the first 8 bytes of the SHA-256, each as one of 62 digits. */
-const hash8 = (text: string): string => {
+export const hash8 = (text: string): string => {
   const b = createHash("sha256").update(text, "utf8").digest()
   let out = ""
   for (let i = 0; i < 8; i++) out += HASH_DIGITS[b[i]! % 62]
