@@ -190,6 +190,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         ingestLimits: ingestLimitsOf(config),
         ...(deps.fastBatchBudget === undefined ? {} : { fastBatchBudget: deps.fastBatchBudget }),
         maxPending: config.maxPending,
+        account: deps.account,
         ...(accountFull === undefined ? {} : { accountFull })
       },
       log

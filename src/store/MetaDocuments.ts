@@ -95,6 +95,7 @@ export const ConsumerConfigDoc = Schema.Struct({
   num_replicas: Int,
   mem_storage: opt(Schema.Boolean),
   direct: opt(Schema.Boolean),
+  sourcing: opt(Schema.Boolean),
   metadata: opt(Metadata),
   pause_until: opt(Schema.String),
   priority_groups: opt(Schema.Array(Schema.String)),

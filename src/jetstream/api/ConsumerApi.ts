@@ -130,7 +130,10 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (req.stream !== streamName) return yield* ApiErrors.streamMismatch()
     const name = req.config.name ?? req.config.durable_name ?? generateName()
     // An existing consumer keeps its pause: only CONSUMER.PAUSE changes it (as nats-server).
-    const config = keepPause(req.config, ctx.registry.getConsumer(streamName, name)?.config)
+    const config = keepSourcingStart(
+      keepPause(req.config, ctx.registry.getConsumer(streamName, name)?.config),
+      ctx.registry.getConsumer(streamName, name)?.config
+    )
     const others: Array<ConsumerConfig> = ctx.registry.consumersOf(streamName).filter((c) => c.name !== name).map((c) =>
       c.config
     )
@@ -144,11 +147,15 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     if (existing !== undefined) {
       // Without an `action` (or with "update") an existing name is an update attempt.
       const compared = AT_LEVEL_211 ? adoptRequiredLevel(config, existing.config) : config
-      if (sameConsumerConfig(existing.config, compared)) return stampedInfo(ctx, existing)
-      const refused = checkUpdate(existing.config, config)
-      if (refused !== undefined) return yield* refused
-      yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
-      ctx.registry.saveConsumer(existing)
+      if (!sameConsumerConfig(existing.config, compared)) {
+        const refused = checkUpdate(existing.config, config)
+        if (refused !== undefined) return yield* refused
+        yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
+        ctx.registry.saveConsumer(existing)
+      }
+      // A sourcing stream (re)starting: the consumer redelivers from its ack floor (nats-server
+      // resets it on every create), and the stream skips what it already has.
+      if (config.sourcing === true) yield* existing.call((c) => c.reset(0))
       return stampedInfo(ctx, existing)
     }
     if (stream.config.max_consumers > 0 && ctx.registry.consumersOf(streamName).length >= stream.config.max_consumers) {
@@ -160,6 +167,18 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
     started.announcePause()
     return stampedInfo(ctx, started)
   })
+
+/** A sourcing consumer re-created keeps where it started: the follower's start is for a new one. */
+const keepSourcingStart = (config: ConsumerConfig, existing: ConsumerConfig | undefined): ConsumerConfig => {
+  if (existing === undefined || config.sourcing !== true) return config
+  const { opt_start_seq: _seq, opt_start_time: _time, ...rest } = config
+  return {
+    ...rest,
+    deliver_policy: existing.deliver_policy,
+    ...(existing.opt_start_seq === undefined ? {} : { opt_start_seq: existing.opt_start_seq }),
+    ...(existing.opt_start_time === undefined ? {} : { opt_start_time: existing.opt_start_time })
+  }
+}
 
 const keepPause = (config: ConsumerConfig, existing: ConsumerConfig | undefined): ConsumerConfig => {
   if (existing === undefined) return config

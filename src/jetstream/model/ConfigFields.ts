@@ -64,7 +64,6 @@ export type FieldTable = Readonly<Record<string, FieldSupport>>
 const honoured: FieldSupport = { support: "honoured" }
 const validated: FieldSupport = { support: "validated" }
 const unsupported = (type: GoType, since: string): FieldSupport => ({ support: "unsupported", type, since })
-const bool: GoType = { kind: "bool" }
 const str: GoType = { kind: "string" }
 
 /** nats-server `Placement` (2.11 added `preferred`, used for leader placement). */
@@ -184,8 +183,8 @@ export const CONSUMER_CONFIG_FIELDS: FieldTable = {
   num_replicas: honoured,
   mem_storage: honoured,
   direct: honoured,
-  // Internal to nats-server (the consumers it creates for sourcing), but a key of the struct.
-  sourcing: unsupported(bool, "2.12"),
+  // Set by the server that sources a stream (SourcingConsumer.ts), 2.14's durable sourcing.
+  sourcing: honoured,
   metadata: honoured,
   pause_until: honoured,
   priority_groups: honoured,

@@ -77,6 +77,7 @@ import {
 import { pedanticError } from "./Pedantic.ts"
 import type { AckPolicy, ConsumerAction, DeliverPolicy, ReplayPolicy } from "./Policies.ts"
 import { unknownField } from "./Requests.ts"
+import { upgradeSourcingConsumer } from "./SourcingConsumer.ts"
 import type { StreamConfig, StreamSource } from "./StreamConfig.ts"
 import { consumerRequiredLevel, staticMetadata } from "./VersionMetadata.ts"
 
@@ -121,6 +122,8 @@ export interface ConsumerConfig extends PriorityConfig {
   readonly num_replicas: number
   readonly mem_storage?: boolean
   readonly direct?: boolean
+  /** Created by a sourcing or mirroring stream (SourcingConsumer.ts); immutable. */
+  readonly sourcing?: boolean
   readonly metadata?: Readonly<Record<string, string>>
 }
 
@@ -436,6 +439,7 @@ const toConsumerConfig = (c: RawConfig): ConsumerConfig => ({
   num_replicas: num(c.num_replicas),
   ...(c.mem_storage ? { mem_storage: true } : {}),
   ...(c.direct ? { direct: true } : {}),
+  ...(c.sourcing ? { sourcing: true } : {}),
   ...(c.metadata !== undefined && Object.keys(c.metadata).length > 0 ? { metadata: c.metadata } : {}),
   ...toPriorityConfig(c)
 })
@@ -526,6 +530,7 @@ export const decodeConsumerCreate = (
   if (hasPathSeparator(c.name)) return fail(ApiErrors.consumerNameContainsPathSeparators())
   // nats-server looks the stream up only after the checks of the request and its subject.
   if (stream === undefined) return fail(ApiErrors.streamNotFound())
+  upgradeSourcingConsumer(c, stream)
 
   const error = applyDefaults(c, stream, limits, req.pedantic) ?? checkConfig(c, stream, limits, scope)
   if (error !== undefined) return fail(error)
@@ -586,6 +591,7 @@ const rawOf = (c: ConsumerConfig): RawConfig => ({
   num_replicas: big(c.num_replicas),
   mem_storage: c.mem_storage === true,
   direct: c.direct === true,
+  sourcing: c.sourcing === true,
   metadata: c.metadata === undefined ? undefined : { ...c.metadata },
   ...rawPriorityOf(c)
 })
@@ -633,16 +639,17 @@ export const checkAgainstStream = (
   let maxConsumers = stream.max_consumers
   const account = limits.accountMaxConsumers ?? 0
   if (maxConsumers <= 0 || (account > 0 && account < maxConsumers)) maxConsumers = account
-  const publicOthers = others.filter((o) => o.direct !== true)
+  // nats-server `numLimitableConsumers`: the consumers of sourcing streams count for no limit or partition.
+  const publicOthers = others.filter((o) => o.direct !== true && o.sourcing !== true)
   if (maxConsumers > 0 && publicOthers.length >= maxConsumers) return ApiErrors.maximumConsumersLimit()
 
-  if (stream.retention === "workqueue" && !c.direct) {
+  if (stream.retention === "workqueue" && !c.direct && !c.sourcing) {
     if (c.ack_policy !== "explicit" && c.ack_policy !== "flow_control") return ApiErrors.consumerWQRequiresExplicitAck()
-    if (others.length > 0) {
+    if (publicOthers.length > 0) {
       // nats-server `partitionUnique`: every filter of ours against every filter of the others.
       const mine = gatheredFilters(config)
       if (mine.length === 0) return ApiErrors.consumerWQMultipleUnfiltered()
-      const unique = others.every((o) => {
+      const unique = publicOthers.every((o) => {
         const theirs = gatheredFilters(o)
         return theirs.length > 0 &&
           mine.every((f) => theirs.every((g) => !subjectIsSubsetMatch(f, g) && !subjectIsSubsetMatch(g, f)))
@@ -703,6 +710,7 @@ export const checkUpdate = (current: ConsumerConfig, next: ConsumerConfig): ApiE
   if (c.replay_policy !== n.replay_policy) return err("replay policy can not be updated")
   if (c.idle_heartbeat !== n.idle_heartbeat) return err("heart beats can not be updated")
   if (c.flow_control !== n.flow_control) return err("flow control can not be updated")
+  if (c.sourcing !== n.sourcing) return err("sourcing can not be updated")
   if (c.max_waiting !== n.max_waiting) return err("max waiting can not be updated")
   if (c.deliver_subject !== n.deliver_subject) {
     if (c.deliver_subject === "") return err("can not update pull consumer to push based")
@@ -765,6 +773,7 @@ export const encodeConsumerConfig = (c: ConsumerConfig): Record<string, unknown>
   out.num_replicas = int64Json(c.num_replicas)
   if (c.mem_storage === true) out.mem_storage = true
   if (c.direct === true) out.direct = true
+  if (c.sourcing === true) out.sourcing = true
   if (c.metadata !== undefined) {
     const keys = Object.keys(c.metadata).sort()
     if (keys.length > 0) {

@@ -63,6 +63,7 @@ export interface RawConfig extends RawPriority {
   num_replicas: bigint
   mem_storage: boolean
   direct: boolean
+  sourcing: boolean
   metadata: Record<string, string> | undefined
 }
 
@@ -96,6 +97,7 @@ const zeroConfig = (): RawConfig => ({
   num_replicas: 0n,
   mem_storage: false,
   direct: false,
+  sourcing: false,
   metadata: undefined,
   ...zeroPriority()
 })
@@ -158,6 +160,7 @@ const applyField = (cfg: RawConfig, field: keyof RawConfig, v: unknown): void =>
     case "headers_only":
     case "mem_storage":
     case "direct":
+    case "sourcing":
       cfg[field] = decodeBool(v, field) ?? cfg[field]
       return
     case "opt_start_time": {

@@ -114,6 +114,8 @@ export interface StreamContext {
   readonly maxPending?: number
   /** The server-wide fast-ingest batch limits (FastBatch.ts); absent = a budget of this stream's own. */
   readonly fastBatchBudget?: FastBatchBudget
+  /** The account's name (nats-server's `$G` without accounts): sourcing consumers are named after it. */
+  readonly account?: string
 }
 
 export class StreamActor {
@@ -248,13 +250,14 @@ export class StreamActor {
       if (config.allow_msg_ttl === true) kernel.offer({ _tag: "Expire" })
       if (config.allow_msg_schedules === true) kernel.offer({ _tag: "Schedule" })
       const lookup = ctx.lookup ?? (() => undefined)
+      const sourcing = { client: ctx.client, account: ctx.account ?? "$G", domain: ctx.domain }
       if (actor.mirror !== undefined) {
-        yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now))
+        yield* Effect.forkScoped(actor.mirror.run(actor, lookup, ctx.nowMs ?? Date.now, sourcing))
       }
       // Source followers come and go with config updates: each runs in the actor's scope until stopped.
       const runFollower = yield* FiberSet.makeRuntime<never>()
       actor.forkFollower = (f) => {
-        const fiber = runFollower(Effect.scoped(f.run(actor, lookup, ctx.nowMs ?? Date.now)))
+        const fiber = runFollower(Effect.scoped(f.run(actor, lookup, ctx.nowMs ?? Date.now, sourcing)))
         return () => void Effect.runFork(Fiber.interrupt(fiber))
       }
       actor.syncSources()
@@ -315,6 +318,7 @@ export class StreamActor {
       if (
         w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source) || f.follower.soleOfName !== sole(w)
       ) {
+        if (w === undefined) f.follower.removed()
         f.stop()
         this.sourceFollowers.delete(key)
       }

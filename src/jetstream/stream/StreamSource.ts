@@ -26,17 +26,8 @@ import {
   type StreamConfig,
   type StreamSource
 } from "../model/StreamConfig.ts"
-
-/** A message copied from the origin, kept under its origin sequence. */
-export interface SourcedRecord {
-  readonly seq: number
-  readonly subject: string
-  /** The subject in the origin stream, when a source's transform renamed it. */
-  readonly originSubject?: string
-  readonly hdr: Uint8Array | undefined
-  readonly data: Uint8Array
-  readonly ts: bigint
-}
+import { ConsumerSource, type SourcingApi } from "./ConsumerSource.ts"
+import type { FollowingStream, SourcedRecord } from "./FollowingStream.ts"
 
 /** What the follower sees of the origin stream (the actor, structurally). */
 export interface OriginStream {
@@ -66,25 +57,6 @@ export interface OriginQuery {
 
 /** Finds an origin; undefined = no stream of that name where the query reaches (10059). */
 export type OriginLookup = (q: OriginQuery) => OriginStream | OriginUnreachable | undefined
-
-/** What the follower needs of the stream it fills. */
-export interface FollowingStream {
-  readonly name: string
-  readonly store: MessageLog
-  /**
-   * Queues a batch for the stream's mailbox; `done(ok)` runs once it is stored (or failed). With
-   * `source`, the messages are new publishes to this stream tagged `Nats-Stream-Source: <source> <seq>`;
-   * without, they keep their sequences (a mirror).
-   */
-  ingestSourced(records: ReadonlyArray<SourcedRecord>, done: (ok: boolean) => void, source?: string): boolean
-  /**
-   * The origin sequence of the last message this stream took from the source `key` (sourceKey; its
-   * `Nats-Stream-Source`), or with `byName` from any source of that key's stream.
-   */
-  lastSourced(key: string, byName: boolean): number | undefined
-  /** The mirror is within a few messages of its origin (`mirror_direct` starts answering). */
-  mirrorCaughtUp(): void
-}
 
 /** How many messages (and bytes) one hand-over carries at most: bounded memory, steady batches. */
 const BATCH_MSGS = 2048
@@ -197,11 +169,20 @@ export class MirrorFollower {
     return out
   }
 
+  /** Set once the origin turned out to be a WorkQueue / Interest stream (ConsumerSource.ts). */
+  private viaConsumer: ConsumerSource | undefined
+
+  /** The source left the stream's config: its durable consumer on the origin goes too. */
+  removed(): void {
+    this.viaConsumer?.deleteConsumer()
+  }
+
   /** The follower's loop, forked in the mirror's scope: closing it stops following. */
   run(
     self: FollowingStream,
     lookup: OriginLookup,
-    nowMs: () => number
+    nowMs: () => number,
+    sourcing?: SourcingApi
   ): Effect.Effect<never> {
     return Effect.gen({ self: this }, function*() {
       yield* Effect.addFinalizer(() => Effect.sync(() => this.follow(undefined)))
@@ -218,6 +199,11 @@ export class MirrorFollower {
         if (origin === undefined) {
           this.error = ApiErrors.streamNotFound()
           continue
+        }
+        if (sourcing !== undefined && this.source.external === undefined && origin.config.retention !== "limits") {
+          this.follow(undefined)
+          this.viaConsumer = this.consumerSource(self, sourcing)
+          return yield* this.viaConsumer.run(nowMs)
         }
         this.error = undefined
         this.lastContact = nowMs()
@@ -243,6 +229,32 @@ export class MirrorFollower {
         if (this.lag > 0) this.wake.openUnsafe()
       }
     }) as Effect.Effect<never>
+  }
+
+  private consumerSource(self: FollowingStream, api: SourcingApi): ConsumerSource {
+    const status = {
+      get lag(): number {
+        return follower.lag
+      },
+      set lag(n: number) {
+        follower.lag = n
+      },
+      contact: (ms: number) => void (follower.lastContact = ms),
+      failed: (e: ApiError | undefined) => void (follower.error = e)
+    }
+    const follower = this
+    return new ConsumerSource({
+      source: this.source,
+      kind: this.mode,
+      self,
+      api,
+      tag: this.mode === "mirror" ? undefined : this.soleOfName ? indexName(this.source) : this.key,
+      rename: (s) => this.renamed(s),
+      status,
+      soleOfName: this.soleOfName,
+      resumeAfter: () =>
+        this.mode === "mirror" ? self.store.state().lastSeq : self.lastSourced(this.key, this.soleOfName) ?? 0
+    })
   }
 
   /** Registers with the origin (and leaves the previous one, which may have been deleted and re-created). */
@@ -324,6 +336,8 @@ export class MirrorFollower {
     return 1
   }
 }
+
+export type { FollowingStream, SourcedRecord } from "./FollowingStream.ts"
 
 const SOURCE_HEADER = "Nats-Stream-Source"
 
