@@ -31,6 +31,14 @@ recordedSuite("push consumers and pull statuses", {}, (broker) => {
     })
   })
 
+  it("moves a push durable's deliver subject only while nobody listens on the old one (10013 while bound)", async () => {
+    expect(await pushScenarios.deliverSubjectMove(broker.url)).toEqual({
+      "first": "deliver.mv.a",
+      "whileBound": { "code": 400, "err_code": 10013, "description": "consumer name already in use" },
+      "afterUnsub": "deliver.mv.b"
+    })
+  })
+
   it("spreads push deliveries over a deliver group, each message to one member", async () => {
     expect(await pushScenarios.deliverGroup(broker.url)).toEqual({ "total": 40, "distinct": 40 })
   })

@@ -122,7 +122,33 @@ export const pushScenarios = {
       await jsm.streams.delete("PC")
       return { pushed: n, ordered: k, inOrder, numAckPending: info.num_ack_pending, numPending: info.num_pending }
     })
+  },
+
+  /**
+   * A push durable's deliver subject moves only while nobody listens on the old one: concurrent
+   * subscribers to one durable (each with its own inbox) see one winner, the rest 10013.
+   */
+  async deliverSubjectMove(url: string) {
+    return withJs(url, async (nc, jsm) => {
+      await jsm.streams.add({ name: "MV", subjects: ["mv"] })
+      const sub = nc.subscribe("deliver.mv.a")
+      await nc.flush()
+      const create = async (deliver: string) => {
+        const body = {
+          stream_name: "MV",
+          config: { durable_name: "mv", ack_policy: "explicit", deliver_subject: deliver }
+        }
+        const r = await nc.request("$JS.API.CONSUMER.DURABLE.CREATE.MV.mv", sc.encode(JSON.stringify(body)))
+        const reply = JSON.parse(dc.decode(r.data)) as { error?: unknown; config?: { deliver_subject?: string } }
+        return reply.error ?? reply.config?.deliver_subject
+      }
+      const first = await create("deliver.mv.a")
+      const whileBound = await create("deliver.mv.b")
+      sub.unsubscribe()
+      await nc.flush()
+      const afterUnsub = await create("deliver.mv.b")
+      await jsm.streams.delete("MV")
+      return { first, whileBound, afterUnsub }
+    })
   }
 }
-
-export type PushScenarioName = keyof typeof pushScenarios

@@ -150,6 +150,12 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       if (!sameConsumerConfig(existing.config, compared)) {
         const refused = checkUpdate(existing.config, config)
         if (refused !== undefined) return yield* refused
+        // nats-server checkNewConsumerConfig: a push consumer's deliver subject may move only while
+        // nobody listens on the old one (concurrent subscribers to one durable: one of them wins).
+        const from = existing.config.deliver_subject
+        if (from !== undefined && config.deliver_subject !== from && existing.hasPushInterest()) {
+          return yield* ApiErrors.consumerNameExist()
+        }
         yield* existing.call((c) => c.updateConfig(updatedConfig(c.config, config)))
         ctx.registry.saveConsumer(existing)
       }
