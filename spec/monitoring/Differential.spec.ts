@@ -16,6 +16,7 @@ import {
 } from "../support/Broker.ts"
 import { jszWithout210, OUR_VERSION, REFERENCE_VERSION, varzWithout210 } from "../support/Level210.ts"
 import { apiStatsWithout211, withoutConfigs211 } from "../support/Level211.ts"
+import { jszWithout212, varzWithout214 } from "../support/Level214.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
 const natsServer = natsServerPath()
@@ -108,10 +109,10 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
 
   it("/varz has nats-server's keys, order and types", async () => {
     const { theirs, ours: at210 } = await json("/varz")
-    // The level itself: our version and the keys 2.10 and 2.11 add (asserted in Level210.ts and
-    // Level211.ts), 2.9.10's.
+    // The level itself: our version and the keys 2.10, 2.11 and 2.14 add (asserted in Level210.ts,
+    // Level211.ts and Level214.ts), 2.9.10's.
     expect([at210.version, theirs.version]).toEqual([OUR_VERSION, REFERENCE_VERSION])
-    const ours = apiStatsWithout211(varzWithout210(at210))
+    const ours = apiStatsWithout211(varzWithout214(varzWithout210(at210)))
     expect(shape(ours, DROP)).toEqual(shape(theirs, DROP))
     expect(JSON.stringify(shape(ours, DROP))).toBe(JSON.stringify(shape(theirs, DROP)))
     for (
@@ -158,7 +159,7 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
     ) {
       const { theirs, ours: at210 } = await json(`/jsz${q}`)
       // /jsz details show stored configs: `_nats.req.level` without the reply-only version keys.
-      const ours = withoutConfigs211(apiStatsWithout211(jszWithout210(at210)), false).value
+      const ours = withoutConfigs211(apiStatsWithout211(jszWithout212(jszWithout210(at210))), false).value
       expect([q, JSON.stringify(shape(ours, DROP))]).toEqual([q, JSON.stringify(shape(theirs, DROP))])
       for (const k of ["memory", "storage", "streams", "consumers", "messages", "bytes", "api"]) {
         expect([q, k, ours[k]]).toEqual([q, k, theirs[k]])

@@ -118,6 +118,8 @@ describe("monitoring endpoints", () => {
       "subscriptions",
       "http_req_stats",
       "config_load_time",
+      // 2.14 monitor.go Varz: the feature flags in effect.
+      "feature_flags",
       "system_account",
       // 2.10 monitor.go Varz: the slow consumers by connection kind, last.
       "slow_consumer_stats"

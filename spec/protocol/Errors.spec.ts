@@ -34,6 +34,8 @@ describe("protocol errors and flags on the wire", () => {
     const info = r.info!
     expect(Object.keys(info).sort()).toEqual(
       [
+        // 2.12 server.go: the JetStream API level.
+        "api_lvl",
         "client_id",
         "client_ip",
         "go",
@@ -48,6 +50,7 @@ describe("protocol errors and flags on the wire", () => {
       ].sort()
     )
     expect(info).toMatchObject({
+      api_lvl: 4,
       version: ADVERTISED_NATS_VERSION,
       proto: 1,
       headers: true,

@@ -12,14 +12,14 @@ import type { MqttSettings } from "./MqttConfigFile.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
 /**
- * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.11
- * patch release, so the 2.10/2.11 behaviours carry those lines' fixes. Everything that depends on
+ * nats-server release we advertise in INFO `version` (clients gate features on it): the last 2.14
+ * patch release (API level 4), so the 2.10-2.14 behaviours carry those lines' fixes. Everything that depends on
  * the advertised release reads it from here (the `AT_LEVEL_*` flags below, `API_LEVEL` in
  * jetstream/model/ApiLevel.ts), so moving to another release is this one line. Replies take each
  * release's shapes where they are gated on an `AT_LEVEL_*` flag (the older shapes stay reachable by
  * the level argument in unit specs).
  */
-export const ADVERTISED_NATS_VERSION = "2.11.17"
+export const ADVERTISED_NATS_VERSION = "2.14.5"
 
 /** True when `version` (an INFO version, `major.minor.patch`) is at least `major.minor`. */
 export const levelAtLeast = (version: string, major: number, minor: number): boolean => {
