@@ -8,10 +8,8 @@
  */
 import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
-import type { InternalClient } from "../../core/InternalClient.ts"
 import type { MsgTrace } from "../../core/MsgTrace.ts"
 import type { Subscription } from "../../core/Router.ts"
-import type { Logger } from "../../log/Log.ts"
 import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError, type StoreError } from "../../store/StoreError.ts"
@@ -32,32 +30,18 @@ import {
   type FastStoreOutcome,
   isFastBatchReply
 } from "./FastBatch.ts"
-import { DEFAULT_INGEST_LIMITS, type IngestLimits, IngestQueue } from "./IngestLimit.ts"
+import { DEFAULT_INGEST_LIMITS, IngestQueue } from "./IngestLimit.ts"
 import { checkSchedulePublish, MessageSchedules, scheduleEndedBy } from "./MessageSchedule.ts"
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
-import {
-  MirrorFollower,
-  type OriginLookup,
-  rollupOf,
-  type SourcedRecord,
-  sourcedSeq,
-  withSourceHeader
-} from "./StreamSource.ts"
+import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
+import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
 import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
 const EMPTY = new Uint8Array(0)
-
-/** What a stream needs from its consumers (kept structural to avoid an import cycle). */
-export interface StreamConsumer {
-  readonly name: string
-  wake(): void
-  isDoneWith(sseq: number, subject: string): boolean
-  wants(subject: string): boolean
-}
 
 export const MAILBOX_CAPACITY = 65_536
 /**
@@ -91,32 +75,6 @@ export type StreamCommand =
     /** Set for a source (new sequences, tagged); unset for the mirror (the origin's sequences). */
     readonly source: string | undefined
   }
-
-export interface StreamContext {
-  readonly client: InternalClient
-  readonly log: Logger
-  readonly nowNs: () => bigint
-  /** JetStream domain, reported in PubAcks. */
-  readonly domain?: string
-  /** True when the server-wide store limit for this storage type is used up (max_memory_store / max_file_store). */
-  readonly storeFull?: (storage: "file" | "memory") => boolean
-  /**
-   * True when storing `bytes` more would take the account past its JetStream limit for this storage
-   * (nats-server stores, finds limitsExceeded and removes the message again: the same outcome).
-   */
-  readonly accountFull?: (storage: "file" | "memory", bytes: number) => boolean
-  /** Where a mirror or source finds its origin (the account's streams, or through `external`). */
-  readonly lookup?: OriginLookup
-  readonly nowMs?: () => number
-  /** `jetstream { max_buffered_msgs, max_buffered_size }` (IngestLimit.ts); absent = nats-server 2.11's defaults. */
-  readonly ingestLimits?: IngestLimits
-  /** The server's max_pending: a batched direct get's byte limit when the request sets none. */
-  readonly maxPending?: number
-  /** The server-wide fast-ingest batch limits (FastBatch.ts); absent = a budget of this stream's own. */
-  readonly fastBatchBudget?: FastBatchBudget
-  /** The account's name (nats-server's `$G` without accounts): sourcing consumers are named after it. */
-  readonly account?: string
-}
 
 export class StreamActor {
   config: StreamConfig
