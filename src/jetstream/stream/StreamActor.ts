@@ -12,7 +12,7 @@ import type { MsgTrace } from "../../core/MsgTrace.ts"
 import type { Subscription } from "../../core/Router.ts"
 import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
-import { isStoreError, type StoreError } from "../../store/StoreError.ts"
+import { isStoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
@@ -35,6 +35,15 @@ import { checkSchedulePublish, MessageSchedules, scheduleEndedBy } from "./Messa
 import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { Republisher } from "./Republish.ts"
+import {
+  failAcksAbove,
+  storeErrorText,
+  storeFailed,
+  type StoringStream,
+  tryStore,
+  writeFailed,
+  writeSucceeded
+} from "./StoreFailure.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
 import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
@@ -76,23 +85,20 @@ export type StreamCommand =
     readonly source: string | undefined
   }
 
-export class StreamActor {
+export class StreamActor implements StoringStream {
   config: StreamConfig
   readonly created: bigint
   readonly store: MessageLog
   readonly dedupe: Dedupe
   lastMsgId = ""
   lastSeq: number
-  private lastTs: bigint
-  private readonly ctx: StreamContext
+  lastTs: bigint
+  readonly ctx: StreamContext
   private readonly kernel: ActorKernel<StreamCommand, StreamActor>
   private subs: Array<Subscription> = []
-  private readonly acks: PubAcks
-  /**
-   * The store error the last write failed with, until a write succeeds again: logged when it starts (and when
-   * it changes), not once per publish.
-   */
-  private writeFailure: string | undefined
+  readonly acks: PubAcks
+  /** See StoringStream (StoreFailure.ts). */
+  writeFailure: string | undefined
   /** Built for the config's `republish` (rebuilt when the config object changes). */
   private republisher: Republisher | undefined
   private republishFor: StreamConfig | undefined
@@ -367,7 +373,7 @@ export class StreamActor {
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
             if (!isStoreError(e)) throw e
-            this.storeFailed(e, "check a msg")
+            storeFailed(this, e, "check a msg")
             this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
           this.tracing = undefined
@@ -388,11 +394,11 @@ export class StreamActor {
                 }
               } catch (e) {
                 if (!isStoreError(e)) throw e
-                this.storeFailed(e, "store a sourced msg")
+                storeFailed(this, e, "store a sourced msg")
                 ingestOk = false
               }
             }
-          } else if (this.tryStore("store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
+          } else if (tryStore(this, "store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
             ingestOk = false
           }
           syncNeeded = true
@@ -401,26 +407,23 @@ export class StreamActor {
           this.atomic.sweep(this.atomicHost())
         } else if (cmd._tag === "Expire") {
           const before = this.lastSeq
-          touched = this.tryStore("enforce limits", () => this.enforceLimits()) === true || touched
+          touched = tryStore(this, "enforce limits", () => this.enforceLimits()) === true || touched
           // Delete markers were stored.
           if (this.lastSeq > before) syncNeeded = true
         } else if (cmd._tag === "Schedule") {
           const before = this.lastSeq
-          this.tryStore(
-            "run message schedules",
-            () =>
-              this.schedules.fire(
-                this.store,
-                this.ctx.nowNs(),
-                (to, hdrLen, msg) => this.processPublish(to, undefined, hdrLen, msg, "schedule")
-              )
-          )
+          tryStore(this, "run message schedules", () =>
+            this.schedules.fire(
+              this.store,
+              this.ctx.nowNs(),
+              (to, hdrLen, msg) => this.processPublish(to, undefined, hdrLen, msg, "schedule")
+            ))
           if (this.lastSeq > before) syncNeeded = touched = true
         } else {
           calls.push(cmd)
         }
       }
-      if (syncNeeded) this.tryStore("enforce limits", () => this.enforceLimits())
+      if (syncNeeded) tryStore(this, "enforce limits", () => this.enforceLimits())
       const finish = Effect.sync(() => {
         // Republished before the PubAcks, as nats-server; none for appends the store took back.
         this.republisher?.flush(this.lastSeq, (to, hdrLen, msg) => this.ctx.client.publish(to, undefined, hdrLen, msg))
@@ -441,7 +444,7 @@ export class StreamActor {
         if (!isStoreError(e)) throw e
         // The store took back what it could not write: answer those publishes with the error. What an
         // earlier write of this batch stored is still acked, after the sync its policy asks for.
-        this.storeFailed(e)
+        storeFailed(this, e)
         if (this.lastSeq <= lastBefore) return finish
         flushFailed = true
       }
@@ -449,79 +452,19 @@ export class StreamActor {
         Effect.matchEffect({
           onSuccess: () =>
             Effect.sync(() => {
-              if (!flushFailed) this.writeSucceeded()
+              if (!flushFailed) writeSucceeded(this)
             }),
           onFailure: (e) =>
             Effect.sync(() => {
               ingestOk = false
-              this.writeFailed(e)
+              writeFailed(this, e)
               // The bytes are written but not durable: acks must not claim durability we do not have.
-              this.failAcksAbove(lastBefore, e)
+              failAcksAbove(this, lastBefore, e)
             })
         }),
         Effect.andThen(finish)
       )
     }).pipe(Effect.catch(() => Effect.void)) as Effect.Effect<void>
-  }
-
-  /** Runs a store call whose failure must not stop the batch (see `storeFailed`). */
-  private tryStore<A>(what: string, f: () => A): A | undefined {
-    try {
-      return f()
-    } catch (e) {
-      if (!isStoreError(e)) throw e
-      this.storeFailed(e, what)
-      return undefined
-    }
-  }
-
-  /**
-   * Any store call can write the pending records (a removal may roll a segment), so after any failure the store
-   * may have taken back appends of this batch: follow it, and turn their queued acks into the error.
-   */
-  private storeFailed(e: StoreError, what?: string): void {
-    this.writeFailed(e, what)
-    this.rollback()
-    this.failAcksAbove(this.lastSeq, e)
-  }
-
-  private writeFailed(e: StoreError, what = "store a msg"): void {
-    const text = storeErrorText(e)
-    if (this.writeFailure === text) return
-    this.writeFailure = text
-    this.ctx.log.error(
-      `JetStream failed to ${what} on stream '${this.name}': ${text}` +
-        (this.store.failure === undefined
-          ? ""
-          : "; the stream refuses writes until the server restarts (it stays readable)")
-    )
-  }
-
-  private writeSucceeded(): void {
-    if (this.writeFailure === undefined) return
-    this.writeFailure = undefined
-    this.ctx.log.info(`JetStream stream '${this.name}' is storing messages again`)
-  }
-
-  /** After the store took back unwritten appends: the actor's view of the tail follows it. */
-  private rollback(): void {
-    const st = this.store.state()
-    if (st.lastSeq >= this.lastSeq) return
-    this.lastSeq = st.lastSeq
-    this.lastTs = st.lastTs
-    this.dedupe.forgetAbove(st.lastSeq)
-    let last: StoredMessage | undefined
-    try {
-      last = st.msgs > 0 ? this.store.get(st.lastSeq) : undefined
-    } catch {
-      // Unreadable last message: no id to expect (Nats-Expected-Last-Msg-Id then fails, as it should).
-    }
-    this.lastMsgId = last?.hdr === undefined ? "" : headerValue(last.hdr, "Nats-Msg-Id") ?? ""
-  }
-
-  /** Turns every pending ack for a sequence above `seq` into the store error (nats-server's PubAck error). */
-  private failAcksAbove(seq: number, e: StoreError): void {
-    this.acks.failAbove(seq, ApiErrors.streamStoreFailed(storeErrorText(e)))
   }
 
   private queueError(reply: string | undefined, error: ApiError): false {
@@ -661,7 +604,7 @@ export class StreamActor {
       if (rollup !== undefined) this.store.flush()
     } catch (e) {
       if (!isStoreError(e)) throw e
-      this.storeFailed(e)
+      storeFailed(this, e)
       return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
     }
     this.lastSeq = seq
@@ -674,10 +617,10 @@ export class StreamActor {
     if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq, false, val)
     // Interest retention keeps a message only while some consumer wants it.
     if (cfg.retention === "interest" && !this.hasInterestIn(subject)) {
-      this.tryStore("remove a msg", () => this.store.remove(seq))
+      tryStore(this, "remove a msg", () => this.store.remove(seq))
     }
     if (rollup !== undefined) {
-      this.tryStore("roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
+      tryStore(this, "roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
       this.removedGen++
     }
     if (cfg.allow_msg_schedules === true || origin === "source") this.scheduled(seq, subject, hdr, now)
@@ -753,7 +696,7 @@ export class StreamActor {
       if (records.some((r) => r.rollup !== undefined)) this.store.flush()
     } catch (e) {
       if (!isStoreError(e)) throw e
-      this.storeFailed(e)
+      storeFailed(this, e)
       return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
     }
     for (let i = 0; i < records.length; i++) {
@@ -773,10 +716,10 @@ export class StreamActor {
       const r = records[i]!
       const seq = seqs[i]!
       if (cfg.retention === "interest" && !this.hasInterestIn(r.subject)) {
-        this.tryStore("remove a msg", () => this.store.remove(seq))
+        tryStore(this, "remove a msg", () => this.store.remove(seq))
       }
       if (r.rollup !== undefined) {
-        this.tryStore("roll up", () => this.store.purge(r.rollup === "sub" ? { filter: r.subject, seq } : { seq }))
+        tryStore(this, "roll up", () => this.store.purge(r.rollup === "sub" ? { filter: r.subject, seq } : { seq }))
         this.removedGen++
       }
     }
@@ -810,7 +753,7 @@ export class StreamActor {
       if (this.processPublish(subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
     } catch (e) {
       if (!isStoreError(e)) throw e
-      this.storeFailed(e, "check a msg")
+      storeFailed(this, e, "check a msg")
       return { _tag: "Refused", error: ApiErrors.streamStoreFailed(storeErrorText(e)) }
     }
     if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
@@ -823,7 +766,7 @@ export class StreamActor {
     if (cfg.allow_msg_schedules === true) this.schedules.stored({ seq, subject, hdr, data: EMPTY, ts }, this.store)
     const ended = cfg.allow_rollup_hdrs && !cfg.deny_purge ? scheduleEndedBy(hdr) : undefined
     if (ended === undefined) return
-    this.tryStore("purge a schedule", () => this.store.purge({ filter: ended }))
+    tryStore(this, "purge a schedule", () => this.store.purge({ filter: ended }))
     this.removedGen++
   }
 
@@ -1056,17 +999,6 @@ export class StreamActor {
     this.lastSeq = Math.max(this.lastSeq, this.store.state().lastSeq)
     return n
   }
-}
-
-/**
- * The text nats-server puts in a PubAck's store error: Go's `<op> <path>: <strerror>` for an OS error (Node's
- * message is `ENOSPC: no space left on device, write`), our own message otherwise.
- */
-export const storeErrorText = (e: StoreError): string => {
-  const r = e.reason
-  if (r._tag !== "Io") return e.message
-  const m = /^[A-Z0-9]+: ([^,]+)/.exec(r.detail)
-  return `${r.op} ${r.path}: ${m === null ? r.code : m[1]}`
 }
 
 const parseSeq = (s: string): number | undefined => (/^\d{1,16}$/.test(s) ? Number(s) : undefined)
