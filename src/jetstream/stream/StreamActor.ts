@@ -14,13 +14,12 @@ import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
 import { isStoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
-import { compileTransform, type SubjectTransform } from "../../subject/SubjectTransform.ts"
+import type { SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { typedEvent } from "../consumer/Events.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
 import { AtomicBatches, type AtomicHost, type CommitRecord } from "./AtomicBatch.ts"
-import { applyIncrement, checkIncrement } from "./Counter.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import {
@@ -31,22 +30,16 @@ import {
   isFastBatchReply
 } from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, IngestQueue } from "./IngestLimit.ts"
-import { checkSchedulePublish, MessageSchedules, scheduleEndedBy } from "./MessageSchedule.ts"
-import { effectiveTtl, MessageExpiry, ttlOf } from "./MessageTtl.ts"
+import { MessageSchedules } from "./MessageSchedule.ts"
+import { MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
-import { Republisher } from "./Republish.ts"
-import {
-  failAcksAbove,
-  storeErrorText,
-  storeFailed,
-  type StoringStream,
-  tryStore,
-  writeFailed,
-  writeSucceeded
-} from "./StoreFailure.ts"
+import { accountGrowth, hasInterestIn, processPublish, type PublishingStream, queueError } from "./PublishChecks.ts"
+import type { Republisher } from "./Republish.ts"
+import { failAcksAbove, storeErrorText, storeFailed, tryStore, writeFailed, writeSucceeded } from "./StoreFailure.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
-import { traceAccepted, traceIntoStream, traceRefused } from "./StreamTrace.ts"
+import { traceIntoStream, traceRefused } from "./StreamTrace.ts"
+import { republishing, transformed } from "./SubjectRewrites.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -85,7 +78,7 @@ export type StreamCommand =
     readonly source: string | undefined
   }
 
-export class StreamActor implements StoringStream {
+export class StreamActor implements PublishingStream {
   config: StreamConfig
   readonly created: bigint
   readonly store: MessageLog
@@ -100,22 +93,22 @@ export class StreamActor implements StoringStream {
   /** See StoringStream (StoreFailure.ts). */
   writeFailure: string | undefined
   /** Built for the config's `republish` (rebuilt when the config object changes). */
-  private republisher: Republisher | undefined
-  private republishFor: StreamConfig | undefined
+  republisher: Republisher | undefined
+  republishFor: StreamConfig | undefined
   /** Built for the config's `subject_transform` (rebuilt when the config object changes). */
-  private inputTransform: SubjectTransform | undefined
-  private inputTransformFor: StreamConfig | undefined
+  inputTransform: SubjectTransform | undefined
+  inputTransformFor: StreamConfig | undefined
   private ingestQueued = 0
   private readonly ingest = new Gate(INGEST_HIGH_WATER, 0)
   private readonly ingestLimit: IngestQueue
   /** The trace of the publish being processed (set around processPublish only). */
-  private tracing: MsgTrace | undefined = undefined
+  tracing: MsgTrace | undefined = undefined
   /** 2.14 fast-ingest batches in flight (FastBatch.ts). */
   readonly fastBatches: FastBatches
   private fastHost: FastBatchHost | undefined
   /** What the last publish check refused, or the sequence it found a duplicate of (read by storeFastBatchMsg). */
-  private refusal: ApiError | undefined = undefined
-  private duplicateOf = 0
+  refusal: ApiError | undefined = undefined
+  duplicateOf = 0
   /**
    * Bumped whenever messages are removed in bulk or out of order (purge, limits, expiry, rollup,
    * message delete), so consumers know their incremental num_pending must be recounted.
@@ -129,14 +122,14 @@ export class StreamActor implements StoringStream {
   /** Present when this stream is a mirror. */
   readonly mirror: MirrorFollower | undefined
   /** Per-message TTLs and, when they are on, max_age (MessageTtl.ts); its timer is set up in `make`. */
-  private readonly expiry = new MessageExpiry(
+  readonly expiry = new MessageExpiry(
     () => this.ctx.nowNs(),
     (ms, f) => this.scheduleTimer(ms, f),
     () => void this.kernel.offer({ _tag: "Expire" })
   )
   private scheduleTimer: (ms: number, f: () => void) => () => void = () => () => {}
   /** Message schedules (MessageSchedule.ts), used only with `allow_msg_schedules`. */
-  private readonly schedules = new MessageSchedules(
+  readonly schedules = new MessageSchedules(
     () => this.ctx.nowNs(),
     (ms, f) => this.scheduleTimer(ms, f),
     () => void this.kernel.offer({ _tag: "Schedule" })
@@ -369,12 +362,12 @@ export class StreamActor implements StoringStream {
               : cmd.hdrLen > 0
               ? this.atomic.offer(this.atomicHost(), cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)
               : undefined
-            if (batched ?? this.processPublish(cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
+            if (batched ?? processPublish(this, cmd.subject, cmd.reply, cmd.hdrLen, cmd.msg)) syncNeeded = true
           } catch (e) {
             // A read the checks needed failed (the append itself answers its own errors).
             if (!isStoreError(e)) throw e
             storeFailed(this, e, "check a msg")
-            this.queueError(cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
+            queueError(this, cmd.reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
           }
           this.tracing = undefined
           cmd.trace?.done()
@@ -389,7 +382,7 @@ export class StreamActor implements StoringStream {
               msg.set(hdr)
               msg.set(r.data, hdr.length)
               try {
-                if (this.processPublish(r.subject, undefined, hdr.length, msg, "source", r.originSubject)) {
+                if (processPublish(this, r.subject, undefined, hdr.length, msg, "source", r.originSubject)) {
                   syncNeeded = true
                 }
               } catch (e) {
@@ -416,7 +409,7 @@ export class StreamActor implements StoringStream {
             this.schedules.fire(
               this.store,
               this.ctx.nowNs(),
-              (to, hdrLen, msg) => this.processPublish(to, undefined, hdrLen, msg, "schedule")
+              (to, hdrLen, msg) => processPublish(this, to, undefined, hdrLen, msg, "schedule")
             ))
           if (this.lastSeq > before) syncNeeded = touched = true
         } else {
@@ -467,166 +460,6 @@ export class StreamActor implements StoringStream {
     }).pipe(Effect.catch(() => Effect.void)) as Effect.Effect<void>
   }
 
-  private queueError(reply: string | undefined, error: ApiError): false {
-    this.refusal = error
-    this.tracing?.jetStreamError(error.description)
-    return this.config.no_ack === true ? false : this.acks.error(reply, error)
-  }
-
-  /**
-   * nats-server's publish checks, in its order. Returns true when a message was appended.
-   * Errors are answered in the same batch (after the sync) so replies keep publish order.
-   */
-  private processPublish(
-    inSubject: string,
-    reply: string | undefined,
-    hdrLen: number,
-    msg: Uint8Array,
-    origin?: "source" | "marker" | "schedule",
-    /** A sourced message's subject in its origin stream (counters aggregate by it). */
-    originSubject?: string
-  ): boolean {
-    const cfg = this.config
-    if (cfg.sealed) return this.queueError(reply, ApiErrors.streamSealed())
-    // A store that refuses writes may hold appends that never became durable: not even a duplicate
-    // of one may be acknowledged (its original may be the lost append).
-    const broken = this.store.failure
-    if (broken !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
-    // 2.10 (stream.go processJetStreamMsg): renamed before anything else; no match keeps the subject.
-    const subject = origin === "marker" ? inSubject : this.transformed(inSubject)
-    let hdr = hdrLen > 0 ? msg.subarray(0, hdrLen) : undefined
-    let data = hdrLen > 0 ? msg.subarray(hdrLen) : msg
-    // The store needs non-decreasing timestamps (time lookups, max_age); a wall clock can step back.
-    let now = this.ctx.nowNs()
-    if (now <= this.lastTs) now = this.lastTs + 1n
-    let msgId: string | undefined
-    let rollup: "sub" | "all" | undefined
-    let incr: bigint | undefined
-    let val: string | undefined
-    if (hdr !== undefined) {
-      // nats-server checks `Nats-Incr` first (Counter.ts).
-      const i = checkIncrement(hdr, data.length, cfg.allow_msg_counter === true, origin === "source")
-      if (i instanceof ApiError) return this.queueError(reply, i)
-      incr = i
-      const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
-      if (expectedStream !== undefined && expectedStream !== "" && expectedStream !== cfg.name) {
-        return this.queueError(reply, ApiErrors.streamNotMatch())
-      }
-      // Sources store TTL'd messages whatever this stream's setting (ADR-43).
-      if (origin !== "source" && cfg.allow_msg_ttl !== true && (ttlOf(hdr) ?? 0) !== 0) {
-        return this.queueError(reply, ApiErrors.messageTtlDisabled())
-      }
-      msgId = headerValue(hdr, "Nats-Msg-Id")
-      if (msgId === "") msgId = undefined
-      if (msgId !== undefined) {
-        const dup = this.dedupe.check(msgId, now)
-        if (dup !== undefined) {
-          this.duplicateOf = dup
-          if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, dup, true)
-          return false
-        }
-      }
-      const lastSubjSeq = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence")
-      // 2.11: the subject (wildcards allowed) whose last sequence is checked, instead of the message's.
-      const seqSubject = headerValue(hdr, "Nats-Expected-Last-Subject-Sequence-Subject") ?? ""
-      if (lastSubjSeq === undefined && seqSubject !== "") {
-        return this.queueError(reply, ApiErrors.streamExpectedLastSeqPerSubjectInvalid())
-      }
-      if (lastSubjSeq !== undefined) {
-        const want = parseSeq(lastSubjSeq)
-        const have = this.store.lastBySubject(seqSubject || subject)?.seq ?? 0
-        if (want === undefined || want !== have) return this.queueError(reply, ApiErrors.streamWrongLastSequence(have))
-      }
-      const lastSeq = headerValue(hdr, "Nats-Expected-Last-Sequence")
-      if (lastSeq !== undefined) {
-        const want = parseSeq(lastSeq)
-        if (want === undefined || want !== this.lastSeq) {
-          return this.queueError(reply, ApiErrors.streamWrongLastSequence(this.lastSeq))
-        }
-      }
-      const lastId = headerValue(hdr, "Nats-Expected-Last-Msg-Id")
-      if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
-        return this.queueError(reply, ApiErrors.streamWrongLastMsgID(this.lastMsgId))
-      }
-      if (origin === undefined) {
-        const s = checkSchedulePublish(hdr, subject, cfg, (f) => this.store.lastBySubject(f), now)
-        if (s instanceof Uint8Array) hdr = s
-        else if (s !== undefined) return this.queueError(reply, s)
-      }
-      const r = headerValue(hdr, "Nats-Rollup")
-      if (r !== undefined && r !== "") {
-        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
-          return this.queueError(reply, ApiErrors.streamRollupFailed("rollup not permitted"))
-        }
-        if (r === "sub") rollup = "sub"
-        else if (r === "all") rollup = "all"
-        // nats-server drops a message with an unknown rollup value without answering.
-        else return false
-      }
-    }
-    if (cfg.allow_msg_counter === true && origin !== "marker") {
-      const last = this.store.lastBySubject(subject)
-      const c = applyIncrement(last, hdr, data, incr, origin === "source" ? originSubject ?? inSubject : undefined)
-      if (c instanceof ApiError) return this.queueError(reply, c)
-      ;({ hdr, data, val } = c)
-    }
-    const size = (hdr?.length ?? 0) + data.length
-    if (cfg.max_msg_size >= 0 && size > cfg.max_msg_size) {
-      return this.queueError(reply, ApiErrors.streamMessageExceedsMaximum())
-    }
-    if ((hdr?.length ?? 0) > 65535) return this.queueError(reply, ApiErrors.streamHeaderExceedsMaximum())
-    if (this.ctx.storeFull?.(cfg.storage) === true) return this.queueError(reply, ApiErrors.insufficientResources())
-    if (this.ctx.accountFull?.(cfg.storage, this.accountGrowth(subject.length + size + 16)) === true) {
-      return this.queueError(reply, ApiErrors.accountResourcesExceeded())
-    }
-    if (cfg.discard === "new") {
-      const reject = this.discardNewRejects(subject, size)
-      if (reject !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(reject))
-    }
-    let ttl = ttlOf(hdr)
-    if (ttl === undefined) return this.queueError(reply, ApiErrors.messageTtlInvalid())
-    if (hdr !== undefined && ttl > 0) {
-      ;({ ttl, hdr } = effectiveTtl(hdr, ttl, cfg.subject_delete_marker_ttl ?? 0, cfg.max_msgs_per_subject))
-    }
-    // Trace-only: every check passed, nothing is stored (nats-server: right before the store).
-    const t = this.tracing
-    if (t !== undefined && traceAccepted(t, subject, cfg.retention === "interest" && !this.hasInterestIn(subject))) {
-      return false
-    }
-    const rp = this.republishing()
-    const republishTo = rp?.destination(subject)
-    // Nats-Last-Sequence: the subject's previous message, looked up only when republishing.
-    const subjectLast = republishTo === undefined ? 0 : this.store.lastBySubject(subject)?.seq ?? 0
-    let seq: number
-    try {
-      seq = this.store.appendBatch([{ subject, hdr, data, ts: now }])[0]!
-      // A rollup removes stored messages: its own must be written first, or a failed write would lose both.
-      if (rollup !== undefined) this.store.flush()
-    } catch (e) {
-      if (!isStoreError(e)) throw e
-      storeFailed(this, e)
-      return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
-    }
-    this.lastSeq = seq
-    this.lastTs = now
-    if (ttl > 0 && cfg.allow_msg_ttl === true) this.expiry.track(seq, now, ttl)
-    this.lastMsgId = msgId ?? ""
-    if (msgId !== undefined) this.dedupe.record(msgId, seq, now)
-    if (republishTo !== undefined) rp!.queue(republishTo, subject, seq, subjectLast, hdr, data, now)
-    // Queued first: a failure below that takes this append back turns it into the error.
-    if (reply !== undefined && this.config.no_ack !== true) this.acks.stored(reply, seq, false, val)
-    // Interest retention keeps a message only while some consumer wants it.
-    if (cfg.retention === "interest" && !this.hasInterestIn(subject)) {
-      tryStore(this, "remove a msg", () => this.store.remove(seq))
-    }
-    if (rollup !== undefined) {
-      tryStore(this, "roll up", () => this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 }))
-      this.removedGen++
-    }
-    if (cfg.allow_msg_schedules === true || origin === "source") this.scheduled(seq, subject, hdr, now)
-    return this.lastSeq === seq
-  }
-
   /** Open atomic batches (AtomicBatch.ts) and the view of this stream they check against. */
   private readonly atomic = new AtomicBatches()
   private atomicView: AtomicHost | undefined
@@ -650,10 +483,10 @@ export class StreamActor implements StoringStream {
       nowNs: () => self.ctx.nowNs(),
       nowMs: () => (self.ctx.nowMs ?? Date.now)(),
       duplicateOf: (id, now) => self.dedupe.check(id, now),
-      transformed: (subject) => self.transformed(subject),
+      transformed: (subject) => transformed(self, subject),
       storeFull: () => self.ctx.storeFull?.(self.config.storage) === true,
-      accountFull: (bytes) => self.ctx.accountFull?.(self.config.storage, self.accountGrowth(bytes)) === true,
-      refuse: (reply, error) => self.queueError(reply, error),
+      accountFull: (bytes) => self.ctx.accountFull?.(self.config.storage, accountGrowth(self, bytes)) === true,
+      refuse: (reply, error) => queueError(self, reply, error),
       staged: (reply) => self.acks.empty(reply),
       commit: (records, reply, id, count) => self.storeAtomic(records, reply, id, count),
       abandoned: (batch, reason) =>
@@ -681,8 +514,8 @@ export class StreamActor implements StoringStream {
   ): boolean {
     const cfg = this.config
     const broken = this.store.failure
-    if (broken !== undefined) return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
-    const rp = this.republishing()
+    if (broken !== undefined) return queueError(this, reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
+    const rp = republishing(this)
     // Nats-Last-Sequence of a republished message: its subject's previous one, maybe earlier in the batch.
     const previous = new Map<string, number>()
     if (rp !== undefined) {
@@ -697,7 +530,7 @@ export class StreamActor implements StoringStream {
     } catch (e) {
       if (!isStoreError(e)) throw e
       storeFailed(this, e)
-      return this.queueError(reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
+      return queueError(this, reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
     }
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!
@@ -715,7 +548,7 @@ export class StreamActor implements StoringStream {
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!
       const seq = seqs[i]!
-      if (cfg.retention === "interest" && !this.hasInterestIn(r.subject)) {
+      if (cfg.retention === "interest" && !hasInterestIn(this, r.subject)) {
         tryStore(this, "remove a msg", () => this.store.remove(seq))
       }
       if (r.rollup !== undefined) {
@@ -736,7 +569,7 @@ export class StreamActor implements StoringStream {
       resourcesRefusal: (subject, bytes) =>
         actor.ctx.storeFull?.(actor.config.storage) === true
           ? ApiErrors.insufficientResources()
-          : actor.ctx.accountFull?.(actor.config.storage, actor.accountGrowth(subject.length + bytes + 16)) === true
+          : actor.ctx.accountFull?.(actor.config.storage, accountGrowth(actor, subject.length + bytes + 16)) === true
           ? ApiErrors.accountResourcesExceeded()
           : undefined,
       store: (subject, hdrLen, msg) => actor.storeFastBatchMsg(subject, hdrLen, msg),
@@ -750,7 +583,7 @@ export class StreamActor implements StoringStream {
     this.refusal = undefined
     this.duplicateOf = 0
     try {
-      if (this.processPublish(subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
+      if (processPublish(this, subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
     } catch (e) {
       if (!isStoreError(e)) throw e
       storeFailed(this, e, "check a msg")
@@ -758,33 +591,6 @@ export class StreamActor implements StoringStream {
     }
     if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
     return this.duplicateOf > 0 ? { _tag: "Duplicate", seq: this.duplicateOf } : { _tag: "Dropped" }
-  }
-
-  /** After a store on a stream with schedules (or a sourced one): follow them, purge an ended one. */
-  private scheduled(seq: number, subject: string, hdr: Uint8Array | undefined, ts: bigint): void {
-    const cfg = this.config
-    if (cfg.allow_msg_schedules === true) this.schedules.stored({ seq, subject, hdr, data: EMPTY, ts }, this.store)
-    const ended = cfg.allow_rollup_hdrs && !cfg.deny_purge ? scheduleEndedBy(hdr) : undefined
-    if (ended === undefined) return
-    tryStore(this, "purge a schedule", () => this.store.purge({ filter: ended }))
-    this.removedGen++
-  }
-
-  /**
-   * How much this message grows the stream once discard-old limits have trimmed it: nats-server
-   * judges the account's usage after the store made room, so a full stream that evicts its oldest
-   * message does not count against the account (max_msgs eviction estimated at the average size).
-   */
-  private accountGrowth(accounted: number): number {
-    const cfg = this.config
-    if (cfg.discard !== "old") return accounted
-    const st = this.store.state()
-    let after = st.bytes + accounted
-    if (cfg.max_msgs > 0 && st.msgs >= cfg.max_msgs && st.msgs > 0) {
-      after -= (st.msgs + 1 - cfg.max_msgs) * (st.bytes / st.msgs)
-    }
-    if (cfg.max_bytes > 0) after = Math.min(after, cfg.max_bytes)
-    return after - st.bytes
   }
 
   /**
@@ -800,7 +606,7 @@ export class StreamActor implements StoringStream {
       const ts = r.ts > this.lastTs ? r.ts : this.lastTs
       // nats-server stores mirrored messages through the same path as publishes: the stream's own
       // transform applies after the mirror's.
-      const subject = this.transformed(r.subject)
+      const subject = transformed(this, r.subject)
       const seq = this.store.appendBatch([{ subject, hdr: r.hdr, data: r.data, ts }])[0]!
       this.lastSeq = seq
       this.lastTs = ts
@@ -814,22 +620,6 @@ export class StreamActor implements StoringStream {
       }
     }
     return true
-  }
-
-  /** The subject a message is stored under: the config's `subject_transform` applied when it matches. */
-  private transformed(subject: string): string {
-    if (this.inputTransformFor !== this.config) {
-      this.inputTransformFor = this.config
-      const want = this.config.subject_transform
-      const have = this.inputTransform
-      if (want === undefined || want.dest === "") this.inputTransform = undefined
-      else if (have === undefined || have.src !== toWire(want.src || ">") || have.dest !== toWire(want.dest)) {
-        // Validated on create/update; a config that does not compile stores subjects unchanged.
-        const t = compileTransform(toWire(want.src || ">"), toWire(want.dest), { allWildcards: false })
-        this.inputTransform = t.ok ? t.transform : undefined
-      }
-    }
-    return this.inputTransform === undefined ? subject : this.inputTransform.match(subject) ?? subject
   }
 
   /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */
@@ -849,46 +639,6 @@ export class StreamActor implements StoringStream {
     this.removedGen++
   }
 
-  private republishing(): Republisher | undefined {
-    if (this.republishFor !== this.config) {
-      this.republishFor = this.config
-      const want = this.config.republish
-      const have = this.republisher?.config
-      if (want === undefined) this.republisher = undefined
-      else if (
-        have === undefined || have.src !== want.src || have.dest !== want.dest ||
-        have.headers_only !== want.headers_only
-      ) {
-        this.republisher = Republisher.make(this.name, want)
-      }
-    }
-    return this.republisher
-  }
-
-  /**
-   * Discard new. As in nats-server, a subject already at its per-subject limit replaces its oldest
-   * message, so it is exempt from max_msgs. Bytes are checked strictly (the whole accounted size of
-   * the message must fit, after that replacement); nats-server 2.9 compares only headers + payload
-   * and may then evict older messages, which discard new promises not to do.
-   */
-  private discardNewRejects(subject: string, size: number): string | undefined {
-    const cfg = this.config
-    const st = this.store.state()
-    const perSubject = cfg.max_msgs_per_subject > 0 ? this.store.subjectCounts(subject).get(subject) ?? 0 : 0
-    const atSubjectLimit = cfg.max_msgs_per_subject > 0 && perSubject >= cfg.max_msgs_per_subject
-    if (atSubjectLimit && cfg.discard_new_per_subject === true) return "maximum messages per subject exceeded"
-    if (cfg.max_msgs > 0 && st.msgs >= cfg.max_msgs && !atSubjectLimit) return "maximum messages exceeded"
-    const accounted = subject.length + size + 16
-    if (cfg.max_bytes > 0 && st.bytes + accounted > cfg.max_bytes) {
-      if (!atSubjectLimit) return "maximum bytes exceeded"
-      const oldest = this.store.firstSeqMatching(st.firstSeq, subject)
-      const m = oldest === undefined ? undefined : this.store.get(oldest)
-      const freed = m === undefined ? 0 : m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 16
-      if (st.bytes - freed + accounted > cfg.max_bytes) return "maximum bytes exceeded"
-    }
-    return undefined
-  }
-
   /** Discard-old limits, from the head. Returns true when something was removed. */
   enforceLimits(): boolean {
     const cfg = this.config
@@ -904,7 +654,7 @@ export class StreamActor implements StoringStream {
     let expired = 0
     if (cfg.allow_msg_ttl === true) {
       const place = (subject: string, marker: Uint8Array) =>
-        this.processPublish(subject, undefined, marker.length, marker, "marker")
+        processPublish(this, subject, undefined, marker.length, marker, "marker")
       const maxAge = BigInt(Math.max(0, cfg.max_age))
       expired = this.expiry.expire(this.store, maxAge, cfg.subject_delete_marker_ttl ?? 0, this.ctx.nowNs(), place)
     } else this.expiry.reset()
@@ -956,11 +706,6 @@ export class StreamActor implements StoringStream {
     }
   }
 
-  private hasInterestIn(subject: string): boolean {
-    for (const c of this.consumers.values()) if (c.wants(subject)) return true
-    return false
-  }
-
   /**
    * Retention after consumers acknowledged: workqueue removes on ack (and on term), interest
    * removes once every consumer that wants the message is done with it.
@@ -1000,8 +745,6 @@ export class StreamActor implements StoringStream {
     return n
   }
 }
-
-const parseSeq = (s: string): number | undefined => (/^\d{1,16}$/.test(s) ? Number(s) : undefined)
 
 const isApiError = (e: unknown): e is ApiError =>
   typeof e === "object" && e !== null && "err_code" in e && "code" in e && "description" in e
