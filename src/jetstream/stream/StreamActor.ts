@@ -16,30 +16,24 @@ import { isStoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import type { SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { typedEvent } from "../consumer/Events.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
-import { AtomicBatches, type AtomicHost, type CommitRecord } from "./AtomicBatch.ts"
+import { AtomicBatches, type AtomicHost } from "./AtomicBatch.ts"
+import { makeAtomicHost, makeFastBatchHost } from "./BatchHosts.ts"
 import { Dedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
-import {
-  FastBatchBudget,
-  FastBatches,
-  type FastBatchHost,
-  type FastStoreOutcome,
-  isFastBatchReply
-} from "./FastBatch.ts"
+import { FastBatchBudget, FastBatches, type FastBatchHost, isFastBatchReply } from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, IngestQueue } from "./IngestLimit.ts"
 import { MessageSchedules } from "./MessageSchedule.ts"
 import { MessageExpiry, ttlOf } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
-import { accountGrowth, hasInterestIn, processPublish, type PublishingStream, queueError } from "./PublishChecks.ts"
+import { processPublish, type PublishingStream, queueError } from "./PublishChecks.ts"
 import type { Republisher } from "./Republish.ts"
 import { failAcksAbove, storeErrorText, storeFailed, tryStore, writeFailed, writeSucceeded } from "./StoreFailure.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
 import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
 import { traceIntoStream, traceRefused } from "./StreamTrace.ts"
-import { republishing, transformed } from "./SubjectRewrites.ts"
+import { transformed } from "./SubjectRewrites.ts"
 
 /** The subject of a gap placeholder (removed in the same call: never visible). */
 const GAP_SUBJECT = "_gap"
@@ -465,132 +459,14 @@ export class StreamActor implements PublishingStream {
   private atomicView: AtomicHost | undefined
 
   private atomicHost(): AtomicHost {
-    // The view's getters read the actor's current state.
-    const self = this
-    return this.atomicView ??= {
-      get config() {
-        return self.config
-      },
-      get store() {
-        return self.store
-      },
-      get lastSeq() {
-        return self.lastSeq
-      },
-      get lastTs() {
-        return self.lastTs
-      },
-      nowNs: () => self.ctx.nowNs(),
-      nowMs: () => (self.ctx.nowMs ?? Date.now)(),
-      duplicateOf: (id, now) => self.dedupe.check(id, now),
-      transformed: (subject) => transformed(self, subject),
-      storeFull: () => self.ctx.storeFull?.(self.config.storage) === true,
-      accountFull: (bytes) => self.ctx.accountFull?.(self.config.storage, accountGrowth(self, bytes)) === true,
-      refuse: (reply, error) => queueError(self, reply, error),
-      staged: (reply) => self.acks.empty(reply),
-      commit: (records, reply, id, count) => self.storeAtomic(records, reply, id, count),
-      abandoned: (batch, reason) =>
-        typedEvent(
-          self.ctx.client,
-          `$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.${self.name}`,
-          "stream_batch_abandoned",
-          (self.ctx.nowMs ?? Date.now)(),
-          { stream: self.name, ...(self.ctx.domain === undefined ? {} : { domain: self.ctx.domain }), batch, reason }
-        ),
-      wakeIn: (ms) => void self.scheduleTimer(ms, () => void self.kernel.offer({ _tag: "AtomicSweep" }))
-    }
+    return this.atomicView ??= makeAtomicHost(
+      this,
+      (ms) => void this.scheduleTimer(ms, () => void this.kernel.offer({ _tag: "AtomicSweep" }))
+    )
   }
 
-  /**
-   * A committed atomic batch: one atomic append (all or nothing, across a crash too), then what
-   * processPublish does after its append, message by message. Rollups purge only below their own
-   * message, so the batch's later messages stay, as if stored one by one.
-   */
-  private storeAtomic(
-    records: ReadonlyArray<CommitRecord>,
-    reply: string | undefined,
-    id: string,
-    count: number
-  ): boolean {
-    const cfg = this.config
-    const broken = this.store.failure
-    if (broken !== undefined) return queueError(this, reply, ApiErrors.streamStoreFailed(storeErrorText(broken)))
-    const rp = republishing(this)
-    // Nats-Last-Sequence of a republished message: its subject's previous one, maybe earlier in the batch.
-    const previous = new Map<string, number>()
-    if (rp !== undefined) {
-      for (const r of records) {
-        if (!previous.has(r.subject)) previous.set(r.subject, this.store.lastBySubject(r.subject)?.seq ?? 0)
-      }
-    }
-    let seqs: Array<number>
-    try {
-      seqs = this.store.appendBatch(records, { atomic: true })
-      if (records.some((r) => r.rollup !== undefined)) this.store.flush()
-    } catch (e) {
-      if (!isStoreError(e)) throw e
-      storeFailed(this, e)
-      return queueError(this, reply, ApiErrors.streamStoreFailed(storeErrorText(e)))
-    }
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!
-      const seq = seqs[i]!
-      this.lastSeq = seq
-      this.lastTs = r.ts
-      if (r.ttl > 0 && cfg.allow_msg_ttl === true) this.expiry.track(seq, r.ts, r.ttl)
-      this.lastMsgId = r.msgId ?? ""
-      if (r.msgId !== undefined) this.dedupe.record(r.msgId, seq, r.ts)
-      const to = rp?.destination(r.subject)
-      if (to !== undefined) rp!.queue(to, r.subject, seq, previous.get(r.subject) ?? 0, r.hdr, r.data, r.ts)
-      previous.set(r.subject, seq)
-    }
-    if (reply !== undefined && cfg.no_ack !== true) this.acks.storedBatch(reply, this.lastSeq, id, count)
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!
-      const seq = seqs[i]!
-      if (cfg.retention === "interest" && !hasInterestIn(this, r.subject)) {
-        tryStore(this, "remove a msg", () => this.store.remove(seq))
-      }
-      if (r.rollup !== undefined) {
-        tryStore(this, "roll up", () => this.store.purge(r.rollup === "sub" ? { filter: r.subject, seq } : { seq }))
-        this.removedGen++
-      }
-    }
-    return true
-  }
-
-  /** The stream as its fast-ingest batches see it (FastBatch.ts). */
   private fastBatchHost(): FastBatchHost {
-    const actor = this
-    return this.fastHost ??= {
-      get config() {
-        return actor.config
-      },
-      resourcesRefusal: (subject, bytes) =>
-        actor.ctx.storeFull?.(actor.config.storage) === true
-          ? ApiErrors.insufficientResources()
-          : actor.ctx.accountFull?.(actor.config.storage, accountGrowth(actor, subject.length + bytes + 16)) === true
-          ? ApiErrors.accountResourcesExceeded()
-          : undefined,
-      store: (subject, hdrLen, msg) => actor.storeFastBatchMsg(subject, hdrLen, msg),
-      answers: actor.acks,
-      nowMs: actor.ctx.nowMs ?? Date.now
-    }
-  }
-
-  /** A batch message through the publish checks, without a PubAck of its own: the batch answers. */
-  private storeFastBatchMsg(subject: string, hdrLen: number, msg: Uint8Array): FastStoreOutcome {
-    this.refusal = undefined
-    this.duplicateOf = 0
-    try {
-      if (processPublish(this, subject, undefined, hdrLen, msg)) return { _tag: "Stored", seq: this.lastSeq }
-    } catch (e) {
-      if (!isStoreError(e)) throw e
-      storeFailed(this, e, "check a msg")
-      return { _tag: "Refused", error: ApiErrors.streamStoreFailed(storeErrorText(e)) }
-    }
-    if (this.refusal !== undefined) return { _tag: "Refused", error: this.refusal }
-    return this.duplicateOf > 0 ? { _tag: "Duplicate", seq: this.duplicateOf } : { _tag: "Dropped" }
+    return this.fastHost ??= makeFastBatchHost(this)
   }
 
   /**
