@@ -17,7 +17,7 @@ import { toWire } from "../../subject/Subject.ts"
 import type { SubjectTransform } from "../../subject/SubjectTransform.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
-import { indexName, sourceKey, type StreamConfig, type StreamSource } from "../model/StreamConfig.ts"
+import type { StreamConfig } from "../model/StreamConfig.ts"
 import { AtomicBatches, type AtomicHost } from "./AtomicBatch.ts"
 import { makeAtomicHost, makeFastBatchHost } from "./BatchHosts.ts"
 import { Dedupe } from "./Dedupe.ts"
@@ -25,19 +25,15 @@ import { subscribeDirectGet } from "./DirectGet.ts"
 import { FastBatchBudget, FastBatches, type FastBatchHost, isFastBatchReply } from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, IngestQueue } from "./IngestLimit.ts"
 import { MessageSchedules } from "./MessageSchedule.ts"
-import { MessageExpiry, ttlOf } from "./MessageTtl.ts"
+import { MessageExpiry } from "./MessageTtl.ts"
 import { PubAcks } from "./PubAcks.ts"
 import { processPublish, type PublishingStream, queueError } from "./PublishChecks.ts"
 import type { Republisher } from "./Republish.ts"
+import { lastSourcedSeq, type SourceFollowers, storeIngested, syncSourceFollowers } from "./SourcedIngest.ts"
 import { failAcksAbove, storeErrorText, storeFailed, tryStore, writeFailed, writeSucceeded } from "./StoreFailure.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
-import { MirrorFollower, rollupOf, type SourcedRecord, sourcedSeq, withSourceHeader } from "./StreamSource.ts"
+import { MirrorFollower, type SourcedRecord } from "./StreamSource.ts"
 import { traceIntoStream, traceRefused } from "./StreamTrace.ts"
-import { transformed } from "./SubjectRewrites.ts"
-
-/** The subject of a gap placeholder (removed in the same call: never visible). */
-const GAP_SUBJECT = "_gap"
-const EMPTY = new Uint8Array(0)
 
 export const MAILBOX_CAPACITY = 65_536
 /**
@@ -244,41 +240,16 @@ export class StreamActor implements PublishingStream {
 
   /** nats-server `startingSequenceForSources`: the newest stored message tagged with `source`. */
   lastSourced(key: string, byName: boolean): number | undefined {
-    const st = this.store.state()
-    for (let seq = st.lastSeq; seq >= st.firstSeq && seq > 0; seq--) {
-      const m = this.store.get(seq)
-      const n = m === undefined ? undefined : sourcedSeq(m.hdr, key, byName)
-      if (n !== undefined) return n
-    }
-    return undefined
+    return lastSourcedSeq(this.store, key, byName)
   }
 
   /** Followers of this stream's `sources`, by source key (sourceKey). */
-  readonly sourceFollowers = new Map<string, { readonly follower: MirrorFollower; readonly stop: () => void }>()
+  readonly sourceFollowers: SourceFollowers = new Map()
   private forkFollower: ((f: MirrorFollower) => () => void) | undefined
 
   /** Starts followers for added sources and stops those of removed ones (create, update). */
   syncSources(): void {
-    const fork = this.forkFollower
-    if (fork === undefined) return
-    const sources = this.config.sources ?? []
-    const want = new Map(sources.map((s) => [sourceKey(s), s]))
-    const sole = (s: StreamSource) => sources.filter((o) => indexName(o) === indexName(s)).length === 1
-    for (const [key, f] of this.sourceFollowers) {
-      const w = want.get(key)
-      if (
-        w === undefined || JSON.stringify(w) !== JSON.stringify(f.follower.source) || f.follower.soleOfName !== sole(w)
-      ) {
-        if (w === undefined) f.follower.removed()
-        f.stop()
-        this.sourceFollowers.delete(key)
-      }
-    }
-    for (const [key, src] of want) {
-      if (this.sourceFollowers.has(key)) continue
-      const follower = new MirrorFollower(src, "source", sole(src))
-      this.sourceFollowers.set(key, { follower, stop: fork(follower) })
-    }
+    if (this.forkFollower !== undefined) syncSourceFollowers(this.config, this.sourceFollowers, this.forkFollower)
   }
 
   private subscribe(): void {
@@ -368,26 +339,7 @@ export class StreamActor implements PublishingStream {
           touched = true
         } else if (cmd._tag === "Ingest") {
           ingested.push(cmd.done)
-          if (cmd.source !== undefined) {
-            // Sourced messages are publishes to this stream (its checks, dedupe, limits, republish).
-            for (const r of cmd.records) {
-              const hdr = withSourceHeader(r.hdr, cmd.source, r.seq)
-              const msg = new Uint8Array(hdr.length + r.data.length)
-              msg.set(hdr)
-              msg.set(r.data, hdr.length)
-              try {
-                if (processPublish(this, r.subject, undefined, hdr.length, msg, "source", r.originSubject)) {
-                  syncNeeded = true
-                }
-              } catch (e) {
-                if (!isStoreError(e)) throw e
-                storeFailed(this, e, "store a sourced msg")
-                ingestOk = false
-              }
-            }
-          } else if (tryStore(this, "store a mirrored msg", () => this.storeSourced(cmd.records)) === undefined) {
-            ingestOk = false
-          }
+          if (!storeIngested(this, cmd.records, cmd.source)) ingestOk = false
           syncNeeded = true
           touched = true
         } else if (cmd._tag === "AtomicSweep") {
@@ -467,52 +419,6 @@ export class StreamActor implements PublishingStream {
 
   private fastBatchHost(): FastBatchHost {
     return this.fastHost ??= makeFastBatchHost(this)
-  }
-
-  /**
-   * Stores a mirror's batch under the origin's sequences: sequences already here are skipped (a
-   * batch handed over twice), missing ones become gaps, so this log's sequences stay the origin's.
-   * Returns true (tryStore's "done"); a store failure throws.
-   */
-  private storeSourced(records: ReadonlyArray<SourcedRecord>): true {
-    const cfg = this.config
-    for (const r of records) {
-      if (r.seq <= this.lastSeq) continue
-      this.skipTo(r.seq)
-      const ts = r.ts > this.lastTs ? r.ts : this.lastTs
-      // nats-server stores mirrored messages through the same path as publishes: the stream's own
-      // transform applies after the mirror's.
-      const subject = transformed(this, r.subject)
-      const seq = this.store.appendBatch([{ subject, hdr: r.hdr, data: r.data, ts }])[0]!
-      this.lastSeq = seq
-      this.lastTs = ts
-      const ttl = cfg.allow_msg_ttl === true ? ttlOf(r.hdr) ?? 0 : 0
-      if (ttl > 0) this.expiry.track(seq, ts, ttl)
-      const rollup = cfg.allow_rollup_hdrs && !cfg.deny_purge ? rollupOf(r.hdr) : undefined
-      if (rollup !== undefined) {
-        this.store.flush()
-        this.store.purge(rollup === "sub" ? { filter: subject, keep: 1 } : { keep: 1 })
-        this.removedGen++
-      }
-    }
-    return true
-  }
-
-  /** Makes the next append get `seq`: an empty log starts there; otherwise the sequences between are gaps. */
-  private skipTo(seq: number): void {
-    if (seq <= this.lastSeq + 1) return
-    if (this.store.state().msgs === 0) {
-      this.store.purge({ seq })
-    } else {
-      // A log has no gap record: each missing sequence is an append taken back at once (deleted, as in
-      // nats-server, whose mirrors store a skip marker per missing sequence).
-      for (let s = this.lastSeq + 1; s < seq; s++) {
-        const gap = this.store.appendBatch([{ subject: GAP_SUBJECT, hdr: undefined, data: EMPTY, ts: this.lastTs }])[0]!
-        this.store.remove(gap)
-      }
-    }
-    this.lastSeq = seq - 1
-    this.removedGen++
   }
 
   /** Discard-old limits, from the head. Returns true when something was removed. */
