@@ -32,6 +32,7 @@ import type { Republisher } from "./Republish.ts"
 import { lastSourcedSeq, type SourceFollowers, storeIngested, syncSourceFollowers } from "./SourcedIngest.ts"
 import { failAcksAbove, storeErrorText, storeFailed, tryStore, writeFailed, writeSucceeded } from "./StoreFailure.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
+import { enforceLimits, expiryTimer, retain } from "./StreamLimits.ts"
 import { MirrorFollower, type SourcedRecord } from "./StreamSource.ts"
 import { traceIntoStream, traceRefused } from "./StreamTrace.ts"
 
@@ -187,7 +188,7 @@ export class StreamActor implements PublishingStream {
           }
         }
       )
-      yield* Effect.forkScoped(actor.expiryTimer())
+      yield* Effect.forkScoped(expiryTimer(actor, () => void kernel.offer({ _tag: "Expire" })))
       const runTimer = yield* FiberSet.makeRuntime<never>()
       actor.scheduleTimer = (ms, f) => {
         const fiber = runTimer(Effect.sleep(ms).pipe(Effect.andThen(Effect.sync(f))))
@@ -423,50 +424,7 @@ export class StreamActor implements PublishingStream {
 
   /** Discard-old limits, from the head. Returns true when something was removed. */
   enforceLimits(): boolean {
-    const cfg = this.config
-    const r = this.store.enforceLimits({
-      ...(cfg.discard === "old" && cfg.max_msgs > 0 ? { maxMsgs: cfg.max_msgs } : {}),
-      ...(cfg.discard === "old" && cfg.max_bytes > 0 ? { maxBytes: cfg.max_bytes } : {}),
-      // With TTLs on, max_age is the expiry's (a `never` message outlives it; markers).
-      ...(cfg.max_age > 0 && cfg.allow_msg_ttl !== true ? { maxAgeNs: BigInt(cfg.max_age) } : {}),
-      // Per-subject limits apply with either discard policy (discard new only rejects when asked to).
-      ...(cfg.max_msgs_per_subject > 0 ? { maxMsgsPerSubject: cfg.max_msgs_per_subject } : {}),
-      nowNs: this.ctx.nowNs()
-    })
-    let expired = 0
-    if (cfg.allow_msg_ttl === true) {
-      const place = (subject: string, marker: Uint8Array) =>
-        processPublish(this, subject, undefined, marker.length, marker, "marker")
-      const maxAge = BigInt(Math.max(0, cfg.max_age))
-      expired = this.expiry.expire(this.store, maxAge, cfg.subject_delete_marker_ttl ?? 0, this.ctx.nowNs(), place)
-    } else this.expiry.reset()
-    if (r.msgs + expired > 0) this.removedGen++
-    return r.msgs + expired > 0
-  }
-
-  /** Wakes the actor when the oldest message may have aged out; cheap when there is no max_age. */
-  private expiryTimer(): Effect.Effect<void> {
-    return Effect.gen({ self: this }, function*() {
-      while (true) {
-        const maxAge = this.config.max_age
-        if (maxAge <= 0 || this.config.allow_msg_ttl === true) {
-          yield* Effect.sleep(10_000)
-          // The expiry arms its own timer; this catches config changes (max_age, TTLs turned on).
-          if (this.config.allow_msg_ttl === true) this.kernel.offer({ _tag: "Expire" })
-          continue
-        }
-        const st = this.store.state()
-        const maxAgeMs = Math.ceil(maxAge / 1e6)
-        let waitMs = maxAgeMs
-        if (st.msgs > 0) {
-          const expiresAtMs = Number((st.firstTs + BigInt(maxAge)) / 1_000_000n)
-          waitMs = Math.max(1, expiresAtMs - Math.floor(Number(this.ctx.nowNs() / 1_000_000n)) + 1)
-        }
-        // Sleep to the next expiry (capped so a max_age change is noticed within seconds).
-        yield* Effect.sleep(Math.min(waitMs, 10_000))
-        if (st.msgs > 0) this.kernel.offer({ _tag: "Expire" })
-      }
-    })
+    return enforceLimits(this)
   }
 
   /** Rebuilds the duplicate window from the messages still inside it (restart, window change). */
@@ -488,29 +446,9 @@ export class StreamActor implements PublishingStream {
     }
   }
 
-  /**
-   * Retention after consumers acknowledged: workqueue removes on ack (and on term), interest
-   * removes once every consumer that wants the message is done with it.
-   */
+  /** Retention after consumers acknowledged (StreamLimits.ts). */
   retain(sseqs: ReadonlyArray<number>): void {
-    const policy = this.config.retention
-    if (policy === "limits") return
-    for (const seq of sseqs) {
-      if (policy === "workqueue") {
-        this.store.remove(seq)
-        continue
-      }
-      const m = this.store.get(seq)
-      if (m === undefined) continue
-      let done = true
-      for (const c of this.consumers.values()) {
-        if (!c.isDoneWith(seq, m.subject)) {
-          done = false
-          break
-        }
-      }
-      if (done) this.store.remove(seq)
-    }
+    retain(this, sseqs)
   }
 
   /** Message delete (STREAM.MSG.DELETE). */
