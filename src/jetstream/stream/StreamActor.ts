@@ -10,8 +10,7 @@ import { Effect, Fiber, FiberSet, type Scope } from "effect"
 import { Gate } from "../../core/Backpressure.ts"
 import type { MsgTrace } from "../../core/MsgTrace.ts"
 import type { Subscription } from "../../core/Router.ts"
-import { headerValue } from "../../protocol/Headers.ts"
-import type { MessageLog, PurgeRequest, StoredMessage } from "../../store/MessageLog.ts"
+import type { MessageLog, PurgeRequest } from "../../store/MessageLog.ts"
 import { isStoreError } from "../../store/StoreError.ts"
 import { toWire } from "../../subject/Subject.ts"
 import type { SubjectTransform } from "../../subject/SubjectTransform.ts"
@@ -20,7 +19,7 @@ import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig } from "../model/StreamConfig.ts"
 import { AtomicBatches, type AtomicHost } from "./AtomicBatch.ts"
 import { makeAtomicHost, makeFastBatchHost } from "./BatchHosts.ts"
-import { Dedupe } from "./Dedupe.ts"
+import { Dedupe, rebuildDedupe } from "./Dedupe.ts"
 import { subscribeDirectGet } from "./DirectGet.ts"
 import { FastBatchBudget, FastBatches, type FastBatchHost, isFastBatchReply } from "./FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, IngestQueue } from "./IngestLimit.ts"
@@ -31,6 +30,7 @@ import { processPublish, type PublishingStream, queueError } from "./PublishChec
 import type { Republisher } from "./Republish.ts"
 import { lastSourcedSeq, type SourceFollowers, storeIngested, syncSourceFollowers } from "./SourcedIngest.ts"
 import { failAcksAbove, storeErrorText, storeFailed, tryStore, writeFailed, writeSucceeded } from "./StoreFailure.ts"
+import type { StreamCommand } from "./StreamCommand.ts"
 import type { StreamConsumer, StreamContext } from "./StreamContext.ts"
 import { enforceLimits, expiryTimer, retain } from "./StreamLimits.ts"
 import { MirrorFollower, type SourcedRecord } from "./StreamSource.ts"
@@ -45,29 +45,6 @@ export const MAILBOX_CAPACITY = 65_536
  */
 export const INGEST_HIGH_WATER = 8 * 1024 * 1024
 const INGEST_OVERHEAD = 256
-
-export type StreamCommand =
-  | {
-    readonly _tag: "Publish"
-    readonly subject: string
-    readonly reply: string | undefined
-    readonly hdrLen: number
-    readonly msg: Uint8Array
-    readonly trace: MsgTrace | undefined
-  }
-  | { readonly _tag: "Expire" }
-  /** An open atomic batch may have been idle too long (AtomicBatch.ts). */
-  | { readonly _tag: "AtomicSweep" }
-  /** A message schedule may be due (MessageSchedule.ts). */
-  | { readonly _tag: "Schedule" }
-  /** Messages a mirror copied from its origin, stored under their origin sequences (StreamSource.ts). */
-  | {
-    readonly _tag: "Ingest"
-    readonly records: ReadonlyArray<SourcedRecord>
-    readonly done: (ok: boolean) => void
-    /** Set for a source (new sequences, tagged); unset for the mirror (the origin's sequences). */
-    readonly source: string | undefined
-  }
 
 export class StreamActor implements PublishingStream {
   config: StreamConfig
@@ -429,21 +406,7 @@ export class StreamActor implements PublishingStream {
 
   /** Rebuilds the duplicate window from the messages still inside it (restart, window change). */
   rebuildDedupe(): void {
-    const window = BigInt(this.config.duplicate_window)
-    this.dedupe.setWindow(window)
-    if (window <= 0n) return
-    const from = this.store.firstSeqAtOrAfterTime(this.ctx.nowNs() - window)
-    if (from === undefined) return
-    const last = this.store.state().lastSeq
-    for (let seq = from; seq <= last; seq++) {
-      const m: StoredMessage | undefined = this.store.get(seq)
-      if (m?.hdr === undefined) continue
-      const id = headerValue(m.hdr, "Nats-Msg-Id")
-      if (id !== undefined && id !== "") {
-        this.dedupe.record(id, m.seq, m.ts)
-        this.lastMsgId = id
-      }
-    }
+    rebuildDedupe(this)
   }
 
   /** Retention after consumers acknowledged (StreamLimits.ts). */
