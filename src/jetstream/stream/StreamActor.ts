@@ -46,6 +46,11 @@ export const MAILBOX_CAPACITY = 65_536
 export const INGEST_HIGH_WATER = 8 * 1024 * 1024
 const INGEST_OVERHEAD = 256
 
+/**
+ * The state the publish path reads and changes is public so that the plain functions of PublishChecks.ts,
+ * StoreFailure.ts, BatchHosts.ts, SourcedIngest.ts and StreamLimits.ts take the actor itself as their narrow
+ * view: no wrapper object per message. They run inside the actor's batch only.
+ */
 export class StreamActor implements PublishingStream {
   config: StreamConfig
   readonly created: bigint
