@@ -18,7 +18,9 @@ import { type ApiError, ApiErrors } from "./model/ApiError.ts"
 import type { ConsumerConfig } from "./model/ConsumerConfig.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import { isReplicated, type ReplicatedStorage } from "./ReplicatedStorage.ts"
-import { storeErrorText, StreamActor, type StreamContext } from "./stream/StreamActor.ts"
+import { storeErrorText } from "./stream/StoreFailure.ts"
+import { StreamActor } from "./stream/StreamActor.ts"
+import type { StreamContext } from "./stream/StreamContext.ts"
 import type { OriginLookup, OriginUnreachable } from "./stream/StreamSource.ts"
 
 const UNREACHABLE: OriginUnreachable = { _tag: "OriginUnreachable", error: undefined }

@@ -2,6 +2,9 @@
  * The `Nats-Msg-Id` duplicate window: ids with the sequence they were stored at, expired from the
  * oldest end as time passes. Entries are kept in arrival order so expiry never scans the window.
  */
+import { headerValue } from "../../protocol/Headers.ts"
+import type { MessageLog, StoredMessage } from "../../store/MessageLog.ts"
+
 export interface DedupeEntry {
   readonly id: string
   readonly seq: number
@@ -59,6 +62,34 @@ export class Dedupe {
     if (this.head > 1024 && this.head * 2 > order.length) {
       this.order = order.slice(this.head)
       this.head = 0
+    }
+  }
+}
+
+/** The stream actor's window and what it reads to rebuild it. */
+export interface DedupeOwner {
+  readonly config: { readonly duplicate_window: number }
+  readonly store: MessageLog
+  readonly ctx: { readonly nowNs: () => bigint }
+  readonly dedupe: Dedupe
+  lastMsgId: string
+}
+
+/** Rebuilds the duplicate window from the messages still inside it (restart, window change). */
+export const rebuildDedupe = (s: DedupeOwner): void => {
+  const window = BigInt(s.config.duplicate_window)
+  s.dedupe.setWindow(window)
+  if (window <= 0n) return
+  const from = s.store.firstSeqAtOrAfterTime(s.ctx.nowNs() - window)
+  if (from === undefined) return
+  const last = s.store.state().lastSeq
+  for (let seq = from; seq <= last; seq++) {
+    const m: StoredMessage | undefined = s.store.get(seq)
+    if (m?.hdr === undefined) continue
+    const id = headerValue(m.hdr, "Nats-Msg-Id")
+    if (id !== undefined && id !== "") {
+      s.dedupe.record(id, m.seq, m.ts)
+      s.lastMsgId = id
     }
   }
 }
