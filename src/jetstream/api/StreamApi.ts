@@ -146,6 +146,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (next.allow_batched !== true) a.fastBatches.clear()
       // 2.10: compression can change on update; it applies to what is stored from now on.
       if (before.compression !== next.compression) a.store.setCompression(next.compression === "s2")
+      if (before.mirror !== undefined && next.mirror === undefined) a.mirror?.promote()
       a.syncSources()
       a.enforceLimits()
       ctx.registry.saveConfig(a)

@@ -750,7 +750,10 @@ export const decodeStreamUpdate = (
   if (!cfg.deny_purge && current.deny_purge) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
-  if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
+  // 2.12: removing the mirror promotes it to a normal stream; any other change stays refused.
+  if (cfg.mirror !== undefined && !sameSource(cfg.mirror, current.mirror)) {
+    return fail(ApiErrors.streamMirrorNotUpdatable())
+  }
   if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
     return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
   }
