@@ -62,6 +62,8 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),
+    // 2.12 mirror promotion, served before we advertise 2.12 (nats.c tests it by version).
+    mirrorPromotable: true,
     ...(ctx.registry.replication !== undefined ? { clustered: true } : {}),
     versioned: AT_LEVEL_211
   }
