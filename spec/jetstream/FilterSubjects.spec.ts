@@ -137,10 +137,11 @@ describe("filter_subjects: validation (nats-server's errors, nothing created)", 
       err_code: 10052,
       description: "invalid subject"
     }],
-    ["a filter outside the stream", { filter_subjects: ["val.a", "other.a"] }, {
-      code: 400,
-      err_code: 10093,
-      description: "consumer filter subject is not a valid subset of the interest subjects"
+    // 2.10 checks filter_subject's syntax itself (2.9 refused it as outside the stream, 10093).
+    ["an invalid filter_subject", { filter_subject: "val.>.a" }, {
+      code: 500,
+      err_code: 10052,
+      description: "invalid subject"
     }]
   ]
 
@@ -151,6 +152,20 @@ describe("filter_subjects: validation (nats-server's errors, nothing created)", 
       expect((await api(`CONSUMER.INFO.VAL.${name}`, "")).error?.err_code).toBe(10014)
     })
   }
+
+  // nats-server >= 2.10 never raises 10093 (nats.c JetStreamMgtConsumers): a filter may name
+  // subjects the stream does not hold, on create and on update, and such a consumer simply waits.
+  it("a filter outside the stream is accepted, as one of several, on update too", async () => {
+    const several = await create("VAL", "OUT", { filter_subjects: ["val.a", "other.a"] })
+    expect(several.error).toBeUndefined()
+    expect(several.config?.filter_subjects).toEqual(["val.a", "other.a"])
+    const one = await create("VAL", "OUT1", { filter_subject: "other.b" })
+    expect([one.error, one.config?.filter_subject, one.num_pending]).toEqual([undefined, "other.b", 0])
+    const updated = await create("VAL", "OUT1", { filter_subject: "elsewhere.>" })
+    expect([updated.error, updated.config?.filter_subject]).toEqual([undefined, "elsewhere.>"])
+    await jsm.consumers.delete("VAL", "OUT")
+    await jsm.consumers.delete("VAL", "OUT1")
+  })
 
   it("the subject-based create API refuses several filters (10137)", async () => {
     const reply = await create("VAL", "SB", { filter_subjects: ["val.a", "val.b"] }, "CONSUMER.CREATE.VAL.SB.val.a")

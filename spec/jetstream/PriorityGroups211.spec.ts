@@ -101,10 +101,10 @@ describe("priority group config (checkConsumerCfg)", () => {
       err_code: 10197,
       description: "PinnedTTL cannot be set when PriorityPolicy is none"
     })
-    expect(await err({ priority_policy: "prioritized", priority_groups: ["A"] })).toEqual({
+    expect(await err({ priority_policy: "fastest", priority_groups: ["A"] })).toEqual({
       code: 400,
       err_code: 10025,
-      description: `invalid JSON: unknown priority policy: "prioritized"`
+      description: `invalid JSON: unknown priority policy: "fastest"`
     })
     // Nothing was created by any of these.
     expect((await api(`CONSUMER.INFO.${s}.C`)).error).toEqual({
@@ -154,10 +154,8 @@ describe("pull requests to a consumer with groups", () => {
     expect(await rawPull(s, { batch: 1, group: "A", priority: 10 })).toEqual([
       "400 Bad Request - Priority must be between 0 and 9"
     ])
-    // The 2.12 prioritized policy is not built: a priority is refused.
-    expect(await rawPull(s, { batch: 1, group: "A", priority: 1 })).toEqual([
-      "400 Bad Request - Not a Prioritized Priority consumer"
-    ])
+    // A priority in range is taken by every policy; only prioritized orders by it.
+    expect((await rawPull(s, { batch: 1, group: "A", priority: 1 }))[0]).toMatch(/^m1 pin=/)
     expect(await rawPull(s, { batch: 1, group: "A", id: 5 })).toEqual([
       "400 Bad Request - json: cannot unmarshal number into Go struct field JSApiConsumerGetNextRequest.id of type string"
     ])
@@ -180,13 +178,13 @@ describe("overflow", () => {
     expect(await rawPull(s, { batch: 10, group: "A", min_pending: 11, no_wait: true })).toEqual(["404 No Messages"])
     const got = await rawPull(s, { batch: 10, group: "A", min_pending: 5, expires: 400_000_000 }, 600)
     expect(got).toEqual(["m1", "m2", "m3", "m4", "m5", "m6", "408 Request Timeout"])
-    // A request without thresholds is always served.
+    // A request without thresholds is always served (ending with 404 from 2.11.11: PullNoWait211.spec.ts).
     expect(await rawPull(s, { batch: 10, group: "A", no_wait: true })).toEqual([
       "m7",
       "m8",
       "m9",
       "m10",
-      "408 Request Timeout"
+      "404 No Messages"
     ])
   })
 

@@ -4,7 +4,7 @@
  * returns the reply without it, so the rest still compares with 2.9.10's (or its recorded values).
  */
 import { expect } from "vitest"
-import { ADVERTISED_NATS_VERSION } from "../../src/config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_210 } from "../../src/config/BrokerConfig.ts"
 
 export const OUR_VERSION = ADVERTISED_NATS_VERSION
 export const REFERENCE_VERSION = "2.9.10"
@@ -133,4 +133,17 @@ export const jszWithout210 = (jsz: Record<string, any>): Record<string, any> => 
     })
   }
   return withoutStreamConfig210(rest).value
+}
+
+/** 2.9.10's refusal of a consumer filter outside the stream's subjects, as `failure` renders it. */
+export const FILTER_NOT_SUBSET_2910 = "400 10093 consumer filter subject is not a valid subset of the interest subjects"
+
+/**
+ * From 2.10 nats-server never raises 10093: a consumer filter outside the stream's subjects is
+ * accepted (src/jetstream/model/ConsumerConfig.ts `ANY_FILTER`). Asserts our outcome ("ok") and
+ * returns 2.9.10's, so the rest still compares.
+ */
+export const filterOutsideAs2910 = (ours: unknown): string => {
+  expect(ours).toBe(AT_LEVEL_210 ? "ok" : FILTER_NOT_SUBSET_2910)
+  return FILTER_NOT_SUBSET_2910
 }

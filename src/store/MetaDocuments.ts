@@ -99,7 +99,7 @@ export const ConsumerConfigDoc = Schema.Struct({
   metadata: opt(Metadata),
   pause_until: opt(Schema.String),
   priority_groups: opt(Schema.Array(Schema.String)),
-  priority_policy: opt(Schema.Literals(["overflow", "pinned_client"])),
+  priority_policy: opt(Schema.Literals(["overflow", "pinned_client", "prioritized"])),
   priority_timeout: opt(Int)
 })
 

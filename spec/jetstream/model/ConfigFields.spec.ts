@@ -545,8 +545,9 @@ describe("consumer config fields", () => {
         description: "invalid JSON"
       })
     }
-    // priority_policy's own UnmarshalJSON error is in the description; "prioritized" (2.12) is not built.
-    for (const [policy, text] of [["fastest", `"fastest"`], [null, "null"], ["prioritized", `"prioritized"`]]) {
+    // priority_policy's own UnmarshalJSON error is in the description ("prioritized", 2.12, is a
+    // policy: PrioritizedPolicy.spec.ts).
+    for (const [policy, text] of [["fastest", `"fastest"`], [null, "null"], ["Prioritized", `"Prioritized"`]]) {
       expect((await create(fresh(), { priority_policy: policy, priority_groups: ["g"] })).error).toEqual({
         code: 400,
         err_code: 10025,

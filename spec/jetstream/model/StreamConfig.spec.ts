@@ -512,6 +512,24 @@ describe("decodeStreamUpdate", () => {
       invalidConfig("stream configuration for republish destination forms a cycle")
     )
   })
+  it("mirror removed: refused (10055) as by 2.9.10, a promotion with mirrorPromotable (2.12)", () => {
+    const mirror = decodeStreamCreate(encodeJson({ name: "M", mirror: { name: "O" } }), "M")
+    assert.isTrue(mirror.ok)
+    const current = mirror.ok ? mirror.config : wq
+    const promote = encodeJson({ name: "M", subjects: ["m"] })
+    const r = decodeStreamUpdate(promote, "M", current)
+    assert.deepStrictEqual(r.ok ? undefined : r.error, ApiErrors.streamMirrorNotUpdatable())
+    const promoted = decodeStreamUpdate(promote, "M", current, { mirrorPromotable: true })
+    assert.deepStrictEqual(promoted.ok ? [promoted.config.mirror, promoted.config.subjects] : promoted.error, [
+      undefined,
+      ["m"]
+    ])
+    // Another mirror is still a change of the mirror.
+    const other = decodeStreamUpdate(encodeJson({ name: "M", mirror: { name: "X" } }), "M", current, {
+      mirrorPromotable: true
+    })
+    assert.deepStrictEqual(other.ok ? undefined : other.error, ApiErrors.streamMirrorNotUpdatable())
+  })
   it("sealing adjusts the config and cannot be undone", () => {
     const r = updated(wq, body({ sealed: true, max_age: 5_000_000_000, duplicate_window: 0 }))
     assert.deepStrictEqual(r, {

@@ -5,7 +5,7 @@
  * callback (see JetStream.ts).
  */
 import { Effect } from "effect"
-import { ADVERTISED_NATS_VERSION, AT_LEVEL_211, levelAtLeast } from "../../config/BrokerConfig.ts"
+import { ADVERTISED_NATS_VERSION, AT_LEVEL_210, AT_LEVEL_211, levelAtLeast } from "../../config/BrokerConfig.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import type { ConsumerActor } from "../consumer/ConsumerActor.ts"
@@ -13,6 +13,7 @@ import { configFilters } from "../consumer/ConsumerFilter.ts"
 import { deadLetterSubject, invalidDeadLetter } from "../consumer/DeadLetter.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import {
+  ANY_FILTER,
   checkAgainstStream,
   checkUpdate,
   type ConsumerConfig,
@@ -123,7 +124,7 @@ export const createConsumer = (ctx: ApiContext, subject: string, streamName: str
       const decoded = decodeConsumerCreate(body, subject, undefined, limitsOf(ctx))
       return yield* decoded.ok ? ApiErrors.streamNotFound() : decoded.error
     }
-    const scope = filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
+    const scope = AT_LEVEL_210 ? ANY_FILTER : filterScope(stream.config, (name) => ctx.registry.get(name)?.config)
     const decoded = decodeConsumerCreate(body, subject, stream.config, limitsOf(ctx), scope, AT_LEVEL_211)
     if (!decoded.ok) return yield* decoded.error
     const req = decoded.request

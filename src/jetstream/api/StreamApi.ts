@@ -62,6 +62,8 @@ const withStreams = (ctx: ApiContext): ServerStreamLimits => {
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),
+    // 2.12 mirror promotion, served before we advertise 2.12 (nats.c tests it by version).
+    mirrorPromotable: true,
     ...(ctx.registry.replication !== undefined ? { clustered: true } : {}),
     versioned: AT_LEVEL_211
   }
@@ -146,6 +148,7 @@ export const updateStream = (ctx: ApiContext, name: string, body: Uint8Array): A
       if (next.allow_batched !== true) a.fastBatches.clear()
       // 2.10: compression can change on update; it applies to what is stored from now on.
       if (before.compression !== next.compression) a.store.setCompression(next.compression === "s2")
+      if (before.mirror !== undefined && next.mirror === undefined) a.mirror?.promote()
       a.syncSources()
       a.enforceLimits()
       ctx.registry.saveConfig(a)

@@ -5,6 +5,7 @@
  * (it owns the pending set, the journal events and the double-ack replies).
  */
 import { Buffer } from "node:buffer"
+import { AT_LEVEL_211 } from "../../config/BrokerConfig.ts"
 import { parseGoDuration } from "../codec/GoTime.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import { decodePullRequest, type PullRequest } from "../model/PullRequest.ts"
@@ -80,6 +81,14 @@ export const ackKind = (body: Uint8Array): AckKind | undefined => {
 // Go's bytes.TrimSpace set (unicode.IsSpace).
 const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 const TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g")
+
+/**
+ * The `reason` member of the MSG_TERMINATED advisory: what follows `+TERM`, space-trimmed as Go's
+ * `bytes.TrimSpace` (2.11 `JSConsumerDeliveryTerminatedAdvisory.Reason`, omitempty; 2.9.10's
+ * advisory has no such member). Empty = none.
+ */
+export const termReason = (body: Uint8Array, at211: boolean = AT_LEVEL_211): string =>
+  at211 ? Buffer.from(body.subarray(5)).toString("utf8").replace(TRIM, "") : ""
 
 /**
  * The redelivery delay of a -NAK argument in ms, as nats-server's `processNak`: a JSON

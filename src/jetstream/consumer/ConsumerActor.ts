@@ -25,7 +25,7 @@ import { goDurationString } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest } from "./AckProcessing.ts"
+import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
 import { type AckForm, ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
@@ -39,7 +39,7 @@ import { pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
 import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
-import { PullRequestQueue } from "./PullRequests.ts"
+import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 
 export type ConsumerCommand =
@@ -79,7 +79,7 @@ export class ConsumerActor {
   config: ConsumerConfig
   readonly created: bigint
   readonly state: AckState
-  readonly waiting = new PullRequestQueue()
+  readonly waiting = new PullRequestQueue(() => this.config.priority_policy === "prioritized")
   private readonly ctx: ConsumerContext
   private readonly kernel: ActorKernel<ConsumerCommand, ConsumerActor>
   private subs: Array<Subscription> = []
@@ -384,7 +384,13 @@ export class ConsumerActor {
       case "term": {
         const p = this.state.pending.get(sseq)
         if (p !== undefined) {
-          this.advisory("MSG_TERMINATED", "terminated", { consumer_seq: p.dseq, stream_seq: sseq, deliveries: p.count })
+          const reason = termReason(body)
+          this.advisory("MSG_TERMINATED", "terminated", {
+            consumer_seq: p.dseq,
+            stream_seq: sseq,
+            deliveries: p.count,
+            ...(reason !== "" ? { reason } : {})
+          })
           // With a dead-letter subject the term is recorded once the copy is stored.
           if (this.deadLetter(sseq, "terminated", p, dseq)) break
         }
@@ -646,7 +652,7 @@ export class ConsumerActor {
     // Paused with something to deliver, no-wait requests wait for the pause to end (or expire).
     if (paused && (this.state.hasRedeliveries || this.numPending() > 0)) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
-      if (r.delivered === 0) this.signal(r.reply, status("404 No Messages"))
+      if (r.delivered === 0 || NO_WAIT_ENDS_WITH_404) this.signal(r.reply, status("404 No Messages"))
       else {this.signal(
           r.reply,
           status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
@@ -813,7 +819,7 @@ export class ConsumerActor {
     this.events.push({ e: "g", s: sseq })
   }
 
-  private advisory(kind: string, type: string, fields: Record<string, number>): void {
+  private advisory(kind: string, type: string, fields: Record<string, number | string>): void {
     Events.advisory(this.ctx.client, this.stream.name, this.name, this.ctx.nowMs(), kind, type, fields)
   }
 

@@ -28,7 +28,7 @@ export const advisory = (
   nowMs: number,
   kind: string,
   type: string,
-  fields: Record<string, number>
+  fields: Record<string, number | string>
 ): void =>
   publish(client, `$JS.EVENT.ADVISORY.CONSUMER.${kind}.${stream}.${consumer}`, {
     type: `io.nats.jetstream.advisory.v1.${type}`,

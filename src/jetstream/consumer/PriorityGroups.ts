@@ -1,6 +1,7 @@
 /**
  * Priority groups of a pull consumer (ADR-42, nats-server 2.11): which waiting pull request the
- * next message goes to under `priority_policy` "overflow" (a request with `min_pending` /
+ * next message goes to under `priority_policy` "prioritized" (2.12: the waiting queue is ordered
+ * by the requests' priority, PullRequests.ts), "overflow" (a request with `min_pending` /
  * `min_ack_pending` is served only while the consumer is that far behind) or "pinned_client" (one
  * pin id at a time gets messages; it moves after `priority_timeout` without a pull request carrying
  * it, or on `CONSUMER.UNPIN`). Plain synchronous state the consumer actor consults per delivery.
@@ -99,9 +100,8 @@ export class PriorityGroups {
       return "400 Bad Request - Not a Overflow Priority consumer"
     }
     if (g.id !== "" && policy !== "pinned_client") return "400 Bad Request - Not a Pinned Client Priority consumer"
+    // Any policy takes a priority in range; only `prioritized` orders by it (PullRequests.ts).
     if (g.priority < 0 || g.priority > 9) return "400 Bad Request - Priority must be between 0 and 9"
-    // The 2.12 `prioritized` policy is not built, so no consumer here takes a priority.
-    if (g.priority !== 0) return "400 Bad Request - Not a Prioritized Priority consumer"
     if (policy === "none") return undefined
     if (g.group === "") return "400 Bad Request - Priority Group missing"
     if (!(this.config.priority_groups ?? []).includes(g.group)) return "400 Bad Request - Invalid Priority Group"

@@ -2,7 +2,15 @@
  * Waiting pull requests of one consumer, served round-robin so many waiting clients share a
  * stream fairly (nats-server rotates a request to the back after each delivery).
  */
+import { AT_LEVEL_211 } from "../../config/BrokerConfig.ts"
 import type { PullGroup } from "../model/PullRequest.ts"
+
+/**
+ * A no-wait request that got some messages ends with `404 No Messages` from nats-server 2.11.11 /
+ * 2.12.2 on (`processWaiting`; clients such as nats.c gate on the version), where 2.9.10 sent
+ * `408 Request Timeout` with the pending counts. Every 2.11 release we may advertise is past .11.
+ */
+export const NO_WAIT_ENDS_WITH_404 = AT_LEVEL_211
 
 export interface WaitingRequest {
   readonly reply: string
@@ -26,13 +34,32 @@ export interface WaitingRequest {
 
 export class PullRequestQueue {
   private items: Array<WaitingRequest> = []
+  /**
+   * Whether the consumer's policy is 2.12 `prioritized` (ADR-42): the queue is then kept ordered
+   * by the requests' `priority`, 0 first and requests without a group last, first come first
+   * served within one priority (nats-server `addPrioritized` / `popAndRequeue`).
+   */
+  private readonly byPriority: () => boolean
+
+  constructor(byPriority: () => boolean = () => false) {
+    this.byPriority = byPriority
+  }
 
   get size(): number {
     return this.items.length
   }
 
   add(r: WaitingRequest): void {
-    this.items.push(r)
+    if (this.byPriority()) this.insertByPriority(r)
+    else this.items.push(r)
+  }
+
+  /** After the last request of `r`'s priority or a more urgent one. */
+  private insertByPriority(r: WaitingRequest): void {
+    const rank = priorityRank(r)
+    let i = this.items.length
+    while (i > 0 && priorityRank(this.items[i - 1]!) > rank) i--
+    this.items.splice(i, 0, r)
   }
 
   head(): WaitingRequest | undefined {
@@ -42,7 +69,7 @@ export class PullRequestQueue {
   /** Move the head to the back (after it received a message and still wants more). */
   rotate(): void {
     const h = this.items.shift()
-    if (h !== undefined) this.items.push(h)
+    if (h !== undefined) this.add(h)
   }
 
   remove(r: WaitingRequest): void {
@@ -80,3 +107,6 @@ export class PullRequestQueue {
     return out
   }
 }
+
+/** nats-server ranks a request without a priority group (a plain batch body) after every priority. */
+const priorityRank = (r: WaitingRequest): number => r.group?.priority ?? Number.MAX_SAFE_INTEGER

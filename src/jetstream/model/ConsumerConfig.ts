@@ -181,6 +181,17 @@ export const isFilterWithinStream = (filter: string, subjects: ReadonlyArray<str
 }
 
 /**
+ * The subjects a consumer's filters must lie within, or `ANY_FILTER`: from 2.10 nats-server never
+ * raises 10093 and a filter may name subjects the stream does not hold (the 2.9 rule stays for
+ * the level argument and the 2.9.10 differential reference).
+ */
+export type FilterScope = ReadonlyArray<string> | typeof ANY_FILTER
+export const ANY_FILTER = "any"
+
+const outsideScope = (filter: string, scope: FilterScope): boolean =>
+  scope !== ANY_FILTER && !isFilterWithinStream(filter, scope)
+
+/**
  * The subjects a consumer's filter may select from (nats-server `gatherSourceMirrorSubjects`): the
  * stream's own, then its mirror's or sources' streams' subjects, recursively, each stream once.
  * A sourced or mirroring stream usually has no subjects of its own.
@@ -310,7 +321,7 @@ const streamReplicas = (stream: StreamConfig): bigint => BigInt(stream.num_repli
  * entry, an invalid subject, one filter a subset of another — which also catches duplicates) and
  * of `addConsumer` (every filter inside the stream's subjects).
  */
-const checkFilterSubjects = (c: RawConfig, scope: ReadonlyArray<string>): ApiError | undefined => {
+const checkFilterSubjects = (c: RawConfig, scope: FilterScope): ApiError | undefined => {
   const list = c.filter_subjects ?? []
   if (list.length === 0) return undefined
   if (c.filter_subject !== "") return ApiErrors.consumerDuplicateFilterSubjects()
@@ -321,7 +332,7 @@ const checkFilterSubjects = (c: RawConfig, scope: ReadonlyArray<string>): ApiErr
       if (i !== j && subjectIsSubsetMatch(list[i]!, list[j]!)) return ApiErrors.consumerOverlappingSubjectFilters()
     }
   }
-  if (list.some((f) => !isFilterWithinStream(f, scope))) return ApiErrors.consumerFilterNotSubset()
+  if (list.some((f) => outsideScope(f, scope))) return ApiErrors.consumerFilterNotSubset()
   return undefined
 }
 
@@ -330,7 +341,7 @@ const checkConfig = (
   c: RawConfig,
   stream: StreamConfig,
   limits: Limits,
-  scope: ReadonlyArray<string>
+  scope: FilterScope
 ): ApiError | undefined => {
   if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
   if (c.num_replicas < 0n) return ApiErrors.replicasCountCannotBeNegative()
@@ -381,8 +392,13 @@ const checkConfig = (
     if (c.deliver_subject === "") return ApiErrors.consumerDirectRequiresPush()
     if (c.durable_name !== "") return ApiErrors.consumerDirectRequiresEphemeral()
   }
-  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, scope)) {
+  if (c.filter_subject !== "" && outsideScope(c.filter_subject, scope)) {
     return ApiErrors.consumerFilterNotSubset()
+  }
+  // 2.10 checks the filter's syntax where 2.9 only found it outside the stream (after the
+  // both-fields check, which checkFilterSubjects makes first).
+  if (scope === ANY_FILTER && c.filter_subject !== "" && (c.filter_subjects ?? []).length === 0) {
+    if (!isValidSubject(c.filter_subject)) return ApiErrors.streamInvalidConfig("invalid subject")
   }
   const filters = checkFilterSubjects(c, scope)
   if (filters !== undefined) return filters
@@ -476,7 +492,7 @@ export const decodeConsumerCreate = (
   subject: string,
   stream: StreamConfig | undefined,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream?.subjects ?? [],
+  scope: FilterScope = stream?.subjects ?? [],
   versioned = false
 ): DecodeResult => {
   const req = unmarshalRequest(body)
@@ -619,7 +635,7 @@ export const checkAgainstStream = (
   others: ReadonlyArray<ConsumerConfig>,
   isUpdate: boolean,
   limits: ConsumerLimits = {},
-  scope: ReadonlyArray<string> = stream.subjects
+  scope: FilterScope = stream.subjects
 ): ApiError | undefined => {
   const c = rawOf(config)
   if (c.num_replicas > 0n && c.num_replicas > streamReplicas(stream)) return ApiErrors.consumerReplicasExceedsStream()
@@ -628,10 +644,10 @@ export const checkAgainstStream = (
   } else if (c.ack_policy === "none" && stream.retention === "workqueue") {
     return ApiErrors.consumerPullRequiresAck()
   }
-  if (c.filter_subject !== "" && !isFilterWithinStream(c.filter_subject, scope)) {
+  if (c.filter_subject !== "" && outsideScope(c.filter_subject, scope)) {
     return ApiErrors.consumerFilterNotSubset()
   }
-  if ((c.filter_subjects ?? []).some((f) => !isFilterWithinStream(f, scope))) {
+  if ((c.filter_subjects ?? []).some((f) => outsideScope(f, scope))) {
     return ApiErrors.consumerFilterNotSubset()
   }
   if (isUpdate) return undefined

@@ -5,15 +5,15 @@
  *
  * `priority_policy` is a Go enum with its own `UnmarshalJSON`: any other value (a number, `null`)
  * aborts the decode with `unknown priority policy: <json>`, which nats-server reports as
- * `invalid JSON: <that>`. "prioritized" (2.12) is not built here and is refused with that same
- * error, as a 2.11 server does.
+ * `invalid JSON: <that>`. "prioritized" (2.12) is accepted at every level we advertise: a consumer
+ * config field is gated by its flag, not by the release.
  */
 import { decodeInt, decodeStrings, int64Json, kindOf, NumberLiteral, TypeMismatch } from "../codec/GoJson.ts"
 import { normalizeTime, parseTime } from "../codec/GoTime.ts"
 import { formatTime, GO_ZERO_TIME } from "../codec/Json.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 
-export type PriorityPolicy = "none" | "overflow" | "pinned_client"
+export type PriorityPolicy = "none" | "overflow" | "pinned_client" | "prioritized"
 
 /** nats-server `JsDefaultPinnedTTL`: 2 minutes, in ns. */
 export const DEFAULT_PINNED_TTL = 120_000_000_000
@@ -77,7 +77,7 @@ export const applyPriorityField = (into: RawPriority, field: PriorityField, v: u
       into.priority_groups = decodeStrings(v, field)
       return
     case "priority_policy":
-      if (v === "none" || v === "overflow" || v === "pinned_client") {
+      if (v === "none" || v === "overflow" || v === "pinned_client" || v === "prioritized") {
         into.priority_policy = v
         return
       }
@@ -118,7 +118,7 @@ export interface PriorityConfig {
   /** RFC 3339 in UTC, as nats-server stores it. */
   readonly pause_until?: string
   readonly priority_groups?: ReadonlyArray<string>
-  readonly priority_policy?: "overflow" | "pinned_client"
+  readonly priority_policy?: Exclude<PriorityPolicy, "none">
   /** ns */
   readonly priority_timeout?: number
 }

@@ -41,7 +41,7 @@ export interface PullGroup {
   readonly minPending: number
   readonly minAckPending: number
   readonly id: string
-  /** 2.12 `prioritized` policy: not built, refused when non-zero (consumer/PriorityGroups.ts). */
+  /** 0 (first) to 9: the order of service under the 2.12 `prioritized` policy (consumer/PullRequests.ts). */
   readonly priority: number
 }
 

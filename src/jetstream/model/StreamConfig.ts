@@ -202,6 +202,8 @@ export interface ServerStreamLimits {
   readonly stream?: (name: string) => StreamConfig | undefined
   /** 2.10: an update may change `republish` (2.9.10 refuses; the API decides by the advertised level). */
   readonly republishEditable?: boolean
+  /** 2.12: an update without `mirror` promotes the mirror to a normal stream (2.9.10 refuses: 10055). */
+  readonly mirrorPromotable?: boolean
   /** JetStream cluster mode: `num_replicas` up to MAX_REPLICAS is served (a single server refuses > 1). */
   readonly clustered?: boolean
   /** 2.11: store `_nats.req.level` and drop the reply-only keys (VersionMetadata.ts; by the advertised level). */
@@ -750,7 +752,9 @@ export const decodeStreamUpdate = (
   if (!cfg.deny_purge && current.deny_purge) {
     return fail(ApiErrors.streamInvalidConfig("stream configuration update can not cancel deny purge"))
   }
-  if (!sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
+  // 2.12: removing the mirror promotes it to a normal stream; any other change stays refused.
+  const promotes = limits.mirrorPromotable === true && cfg.mirror === undefined
+  if (!promotes && !sameSource(cfg.mirror, current.mirror)) return fail(ApiErrors.streamMirrorNotUpdatable())
   if (current.allow_msg_ttl === true && !cfg.allow_msg_ttl) {
     return fail(ApiErrors.streamInvalidConfig("message TTL status can not be disabled"))
   }

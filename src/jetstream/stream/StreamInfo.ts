@@ -78,7 +78,8 @@ export const streamInfo = (actor: StreamActor, options: StateOptions = {}): Reco
   config: encodeStreamConfig(replyConfig(actor.config, AT_LEVEL_211), AT_LEVEL_210, AT_LEVEL_211),
   created: formatTime(actor.created),
   state: streamState(actor, options),
-  ...(actor.mirror !== undefined ? { mirror: actor.mirror.info(Date.now()) } : {}),
+  // A promoted mirror (its update removed `mirror`) keeps its follower object, stopped, and reports none.
+  ...(actor.mirror !== undefined && actor.config.mirror !== undefined ? { mirror: actor.mirror.info(Date.now()) } : {}),
   ...(actor.sourceFollowers.size > 0 ?
     {
       sources: [...actor.sourceFollowers.values()].map((f) => f.follower.info(Date.now())).sort((a, b) =>

@@ -177,8 +177,34 @@ export class MirrorFollower {
     this.viaConsumer?.deleteConsumer()
   }
 
-  /** The follower's loop, forked in the mirror's scope: closing it stops following. */
+  private readonly promoted = Latch.makeUnsafe(false)
+
+  /**
+   * 2.12 mirror promotion: an update removed the stream's `mirror`, so it is a normal stream from
+   * now on (nats-server `update`: the mirror consumer is cancelled, and deleted on the origin). The
+   * loop ends here rather than by its scope, which is the stream's own.
+   */
+  promote(): void {
+    if (this.mode !== "mirror") return
+    this.removed()
+    this.lag = 0
+    this.promoted.openUnsafe()
+  }
+
+  /** The follower's loop, forked in the mirror's scope: closing it stops following; a promotion ends it. */
   run(
+    self: FollowingStream,
+    lookup: OriginLookup,
+    nowMs: () => number,
+    sourcing?: SourcingApi
+  ): Effect.Effect<never> {
+    // Scoped here: the finalizers of an interrupted loop (its subscriptions) run then, not with the stream.
+    return Effect.race(Effect.scoped(this.follower(self, lookup, nowMs, sourcing)), this.promoted.await).pipe(
+      Effect.andThen(Effect.never)
+    )
+  }
+
+  private follower(
     self: FollowingStream,
     lookup: OriginLookup,
     nowMs: () => number,
