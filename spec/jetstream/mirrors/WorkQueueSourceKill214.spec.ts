@@ -30,41 +30,48 @@ const payloads = async (jsm: Jsm, stream: string): Promise<Array<string>> => {
 describe("durable sourcing survives kill -9", () => {
   it("loses nothing: each origin message is kept until stored, and stored at least once", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 20, max: 300 }), fc.integer({ min: 0, max: 400 }), async (n, crashAfterMs) => {
-        const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-src-kill-"))
-        try {
-          let broker = await startCli(["-js", "-sd", storeDir])
-          let nc = await connect({ servers: `127.0.0.1:${broker.port}` })
-          let jsm = await jetstreamManager(nc)
-          await jsm.streams.add({ name: "WQ", subjects: ["wq.>"], retention: RetentionPolicy.Workqueue })
-          const js = jsm.jetstream()
-          const sent = Array.from({ length: n }, (_, i) => `m${i + 1}`)
-          await Promise.all(sent.map((p, i) => js.publish(`wq.${i % 4}`, sc.encode(p))))
-          await jsm.streams.add({ name: "AGG", sources: [{ name: "WQ" }] })
-          await sleep(crashAfterMs)
-          nc.close().catch(() => {})
-          expect(await broker.stop("SIGKILL")).toBe(null)
+      // 1 KiB messages so flow-control requests come by bytes as well as on the 1 s heartbeat, and a
+      // crash window past that heartbeat: an answer sent before the copies are stored loses messages.
+      fc.asyncProperty(
+        fc.integer({ min: 50, max: 1200 }),
+        fc.integer({ min: 0, max: 1600 }),
+        async (n, crashAfterMs) => {
+          const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-src-kill-"))
+          try {
+            let broker = await startCli(["-js", "-sd", storeDir])
+            let nc = await connect({ servers: `127.0.0.1:${broker.port}` })
+            let jsm = await jetstreamManager(nc)
+            await jsm.streams.add({ name: "WQ", subjects: ["wq.>"], retention: RetentionPolicy.Workqueue })
+            const js = jsm.jetstream()
+            const pad = "x".repeat(1024)
+            const sent = Array.from({ length: n }, (_, i) => `m${i + 1}:${pad}`)
+            await Promise.all(sent.map((p, i) => js.publish(`wq.${i % 4}`, sc.encode(p))))
+            await jsm.streams.add({ name: "AGG", sources: [{ name: "WQ" }] })
+            await sleep(crashAfterMs)
+            nc.close().catch(() => {})
+            expect(await broker.stop("SIGKILL")).toBe(null)
 
-          broker = await startCli(["-js", "-sd", storeDir])
-          nc = await connect({ servers: `127.0.0.1:${broker.port}` })
-          jsm = await jetstreamManager(nc)
-          // Read the origin before the stored copies: a message moving meanwhile is seen in the copies.
-          const kept = await payloads(jsm, "WQ")
-          const stored = await payloads(jsm, "AGG")
-          expect(sent.filter((p) => !kept.includes(p) && !stored.includes(p))).toEqual([])
+            broker = await startCli(["-js", "-sd", storeDir])
+            nc = await connect({ servers: `127.0.0.1:${broker.port}` })
+            jsm = await jetstreamManager(nc)
+            // Read the origin before the stored copies: a message moving meanwhile is seen in the copies.
+            const kept = await payloads(jsm, "WQ")
+            const stored = await payloads(jsm, "AGG")
+            expect(sent.filter((p) => !kept.includes(p) && !stored.includes(p))).toEqual([])
 
-          const end = Date.now() + 15000
-          while ((await jsm.streams.info("WQ")).state.messages > 0 && Date.now() < end) await sleep(100)
-          expect((await jsm.streams.info("WQ")).state.messages).toBe(0)
-          const all = await payloads(jsm, "AGG")
-          expect(sent.filter((p) => !all.includes(p))).toEqual([])
-          await nc.close()
-          expect(await broker.stop()).toBe(0)
-        } finally {
-          fs.rmSync(storeDir, { recursive: true, force: true })
+            const end = Date.now() + 15000
+            while ((await jsm.streams.info("WQ")).state.messages > 0 && Date.now() < end) await sleep(100)
+            expect((await jsm.streams.info("WQ")).state.messages).toBe(0)
+            const all = await payloads(jsm, "AGG")
+            expect(sent.filter((p) => !all.includes(p))).toEqual([])
+            await nc.close()
+            expect(await broker.stop()).toBe(0)
+          } finally {
+            fs.rmSync(storeDir, { recursive: true, force: true })
+          }
         }
-      }),
-      { numRuns: 5 }
+      ),
+      { numRuns: 6 }
     )
-  }, 120_000)
+  }, 180_000)
 })

@@ -404,6 +404,14 @@ export class ConsumerActor {
 
   private ackOne(sseq: number, dseq: number, now: number): void {
     if (this.config.ack_policy === "all" || this.config.ack_policy === "flow_control") {
+      // A flow-control answer past the last delivery (its sender may be ahead after a re-create)
+      // would move the floor over deliveries still to come, which then stay pending (and in a
+      // WorkQueue origin) for ever: it acks what was delivered.
+      const last = this.state.lastDeliveredStreamSeq
+      if (this.config.ack_policy === "flow_control" && sseq > last) {
+        sseq = last
+        dseq = Math.min(dseq, this.state.delivered)
+      }
       const acked = this.state.ackUpTo(sseq, dseq, now)
       this.events.push({ e: "A", s: sseq, d: dseq })
       if (acked.length > 0) this.ctx.acked(this, acked, false)

@@ -93,6 +93,19 @@ export class ConsumerSource {
   private lastSseq = 0
   /** The delivery sequence of the last delivery handled (stored or skipped). */
   private lastDseq = 0
+  /**
+   * The origin sequence of that delivery: what a flow-control answer acks up to. Not `lastSseq`:
+   * after a restart the consumer delivers again from its ack floor, and acking up to what this
+   * stream already had would move the floor past deliveries still to come, which then stay pending
+   * (and in a WorkQueue origin) for ever.
+   */
+  private lastHandledSseq = 0
+  /**
+   * Bumped by every setup and gap: a drain still storing deliveries of an earlier run (the consumer
+   * was re-created or reset meanwhile) must not answer the new run's flow-control requests with
+   * where the old run had got to, which would ack deliveries the new run has not made yet.
+   */
+  private generation = 0
   /** The delivery sequence last received (ahead of lastDseq while a batch is being stored). */
   private recvDseq = 0
   /** Set on a gap: deliveries are dropped until the reset consumer starts again at 1. */
@@ -176,6 +189,7 @@ export class ConsumerSource {
     return Effect.gen({ self: this }, function*() {
       this.unsubscribe()
       this.inbox.length = 0
+      this.generation++
       this.deliverSubject = `$JS.S.${randomToken()}`
       const sub = this.api.client.subscribe(this.deliverSubject, (subject, reply, hdrLen, msg) => {
         if (this.sub === sub) this.received(subject, reply, hdrLen, msg, nowMs())
@@ -183,6 +197,7 @@ export class ConsumerSource {
       this.sub = sub
       this.recvDseq = 0
       this.lastDseq = 0
+      this.lastHandledSseq = 0
       this.awaitingRestart = false
       const answer = yield* this.request(this.apiSubject("CREATE"), this.createBody())
       if (answer instanceof ApiError || answer === undefined) {
@@ -301,7 +316,10 @@ export class ConsumerSource {
   private gap(): void {
     this.awaitingRestart = true
     this.inbox.length = 0
+    this.generation++
     this.recvDseq = 0
+    this.lastDseq = 0
+    this.lastHandledSseq = 0
     this.fireAndForget(this.apiSubject("RESET"))
   }
 
@@ -309,12 +327,16 @@ export class ConsumerSource {
   private drain(): Effect.Effect<void> {
     return Effect.gen({ self: this }, function*() {
       const items = this.inbox.splice(0, this.inbox.length)
+      const run = this.generation
       let batch: Array<SourcedRecord> = []
-      let batchTop = { sseq: this.lastSseq, dseq: this.lastDseq }
+      let batchTop = { sseq: this.lastHandledSseq, dseq: this.lastDseq }
       const flush = Effect.gen({ self: this }, function*() {
         if (batch.length === 0) {
           this.lastSseq = Math.max(this.lastSseq, batchTop.sseq)
-          this.lastDseq = batchTop.dseq
+          if (this.generation === run) {
+            this.lastDseq = batchTop.dseq
+            this.lastHandledSseq = batchTop.sseq
+          }
           return true
         }
         const records = batch
@@ -325,20 +347,24 @@ export class ConsumerSource {
         })
         if (ok) {
           this.lastSseq = Math.max(this.lastSseq, batchTop.sseq)
-          this.lastDseq = batchTop.dseq
+          if (this.generation === run) {
+            this.lastDseq = batchTop.dseq
+            this.lastHandledSseq = batchTop.sseq
+          }
         }
         return ok
       })
       for (const item of items) {
         if (item._tag === "fc") {
           if (!(yield* flush)) return this.storeFailed()
+          // Stored either way; only the run that made these deliveries may ack them.
+          if (this.generation !== run) return
           this.answer(item.reply)
           continue
         }
-        if (item.dseq === 1) batchTop = { sseq: batchTop.sseq, dseq: 0 }
         // Already here (a redelivery after a restart or reset): acked by the next answer, not stored again.
-        if (item.sseq > this.lastSseq && item.sseq > batchTop.sseq) batch.push(item.record)
-        batchTop = { sseq: Math.max(batchTop.sseq, item.sseq), dseq: item.dseq }
+        if (item.sseq > this.lastSseq && (item.dseq === 1 || item.sseq > batchTop.sseq)) batch.push(item.record)
+        batchTop = { sseq: item.sseq, dseq: item.dseq }
       }
       if (!(yield* flush)) return this.storeFailed()
       this.status.lag = 0
@@ -353,12 +379,12 @@ export class ConsumerSource {
 
   /** nats-server `handleFlowControl`: the last delivery and origin sequence this stream has. */
   private answer(reply: string): void {
-    if (this.lastSseq <= 0) {
+    if (this.lastHandledSseq <= 0) {
       this.api.client.publish(reply, undefined, -1, new Uint8Array(0))
       return
     }
     const hdr = Buffer.from(
-      `NATS/1.0\r\nNats-Last-Consumer: ${this.lastDseq}\r\nNats-Last-Stream: ${this.lastSseq}\r\n\r\n`,
+      `NATS/1.0\r\nNats-Last-Consumer: ${this.lastDseq}\r\nNats-Last-Stream: ${this.lastHandledSseq}\r\n\r\n`,
       "latin1"
     )
     this.api.client.publish(reply, undefined, hdr.length, hdr)
