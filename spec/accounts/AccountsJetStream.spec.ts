@@ -29,7 +29,14 @@ accounts {
   A: {
     users: [ { user: a, password: a } ]
     jetstream: enabled
-    exports: [ { service: "$JS.API.>", accounts: [U] } ]
+    exports: [ { service: "$JS.API.>", accounts: [U, P] }, { service: "$KV.>", accounts: [P] } ]
+  }
+  P: {
+    users: [ { user: p, password: p } ]
+    imports: [
+      { service: { account: A, subject: "$JS.API.>" }, to: "fromA.>" }
+      { service: { account: A, subject: "$KV.>" }, to: "fromA.$KV.>" }
+    ]
   }
   U: {
     users: [ { user: u, password: u } ]
@@ -183,7 +190,32 @@ scenarios["an account without JetStream that imports another's $JS.API uses that
   return { viaU, seenByA }
 }
 
+// nats.c's KeyValueCrossAccount: a put on `fromA.$KV.<b>.<k>` matches both imports, so A also sees
+// `$JS.API.$KV.<b>.<k>`, an API subject nobody serves; only the PubAck may answer it.
+scenarios["a KV put through overlapping service imports gets its PubAck, not the unknown-API reply"] = async (url) => {
+  await withUser(url, "a", async (nc) => {
+    const jsm = await jetstreamManager(nc)
+    await jsm.streams.add({ name: "KV_XA", subjects: ["$KV.XA.>"], max_msgs_per_subject: 1 })
+  })
+  const acks = await withUser(url, "p", async (nc) => {
+    const out = []
+    for (let i = 0; i < 5; i++) out.push(await api(nc, `fromA.$KV.XA.k${i}`, `v${i}`))
+    return out
+  })
+  const messages = await withUser(url, "a", async (nc) => {
+    const jsm = await jetstreamManager(nc)
+    const n = (await jsm.streams.info("KV_XA")).state.messages
+    await jsm.streams.delete("KV_XA")
+    return n
+  })
+  return { acks, messages }
+}
+
 const expected: Record<string, unknown> = {
+  "a KV put through overlapping service imports gets its PubAck, not the unknown-API reply": {
+    acks: [1, 2, 3, 4, 5].map((seq) => ({ stream: "KV_XA", seq })),
+    messages: 5
+  },
   "an account without JetStream that imports another's $JS.API uses that JetStream": {
     viaU: { created: "ok", streams: 1 },
     seenByA: ["via.u"]

@@ -64,11 +64,13 @@ const forward = (
 ): number => {
   if (hops >= MAX_HOPS) return 0
   hops++
+  router.importing++
   try {
     return presentAs === undefined
       ? router.publish(undefined, subject, reply, hdrLen, msg)
       : router.publishAs(subject, presentAs, reply, hdrLen, msg)
   } finally {
+    router.importing--
     hops--
   }
 }

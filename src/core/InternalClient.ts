@@ -82,6 +82,11 @@ export class InternalClient implements Subscriber {
     return this.router.hasInterest(to)
   }
 
+  /** True while the message being delivered came in through a service import (Router.importing). */
+  get deliveringImport(): boolean {
+    return this.router.importing > 0
+  }
+
   get routerForListeners(): MessageRouter {
     return this.router
   }

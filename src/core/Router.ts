@@ -115,6 +115,12 @@ export class MessageRouter {
   private rr = 0
   /** The message being published is traced (publishTraced): deliveries record their egress events. */
   trace: MsgTrace | undefined = undefined
+  /**
+   * Above 0 while a service import forwards a message into this account (accounts/Imports.ts):
+   * JetStream answers an unknown API subject only to a client of its own account, as nats-server
+   * sends that reply only from a request's first entry.
+   */
+  importing = 0
   /** Handed to a `takesTrace` subscriber for the one delivery it is receiving (see `takeTrace`). */
   private delivering: MsgTrace | undefined = undefined
 

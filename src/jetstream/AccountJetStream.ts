@@ -107,6 +107,8 @@ interface ApiRequest {
   readonly seq: number
   /** `Nats-Required-Api-Level` asked for more than ours (ApiLevel.ts). */
   readonly levelRefused?: boolean
+  /** Came in through a service import: an unknown subject is not answered (`unknownApi`). */
+  readonly imported?: boolean
 }
 
 /**
@@ -360,7 +362,13 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       // one of them also reached this subscription and woke the API fiber for nothing.
       if (subject.startsWith(DIRECT_GET_PREFIX)) return
       const levelRefused = hdrLen > 0 && refusesApiLevel(msg.subarray(0, hdrLen))
-      const queued = { subject, reply, body, seq: apiLimit.queued() }
+      const queued = {
+        subject,
+        reply,
+        body,
+        seq: apiLimit.queued(),
+        ...(client.deliveringImport ? { imported: true } : {})
+      }
       if (!Queue.offerUnsafe(requests, levelRefused ? { ...queued, levelRefused } : queued)) {
         apiLimit.lost()
         log.warn(`JetStream API queue full, dropping request on ${subject}`)
@@ -398,7 +406,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
     // 10003 (a `system_response`), counted as a request and an error. So are 2.14's removed stream
     // templates (`STREAM.TEMPLATE.*`, which this broker never offered) and what we do not implement.
     const unknownApi = (req: ApiRequest): Effect.Effect<void> => {
-      if (!AT_LEVEL_211 || isSystemDirective(req.subject)) return Effect.void
+      if (!AT_LEVEL_211 || req.imported === true || isSystemDirective(req.subject)) return Effect.void
       // In cluster mode every node receives it: the one that answers account requests answers this too.
       if (gate !== undefined && gate.decide(`${PREFIX}INFO`, new Uint8Array(0))._tag !== "Cluster") return Effect.void
       stats.total++
