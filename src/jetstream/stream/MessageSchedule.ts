@@ -23,6 +23,7 @@ import { type ApiError, ApiErrors } from "../model/ApiError.ts"
 import { subjectsCollide } from "../model/StreamConfig.ts"
 import { formatInZone, loadZone, nextCron, parseCron, UTC, type Zone } from "./Cron.ts"
 import { parseMessageTtl } from "./MessageTtl.ts"
+import { TimeHeap } from "./TimeHeap.ts"
 
 export const SCHEDULE = "Nats-Schedule"
 export const SCHEDULE_TIME_ZONE = "Nats-Schedule-Time-Zone"
@@ -265,61 +266,13 @@ interface Entry {
   readonly at: bigint
 }
 
-/** A binary min-heap of firings by time; entries replaced or removed stay until they come up. */
-class FiringHeap {
-  private readonly items: Array<Entry> = []
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peek(): Entry | undefined {
-    return this.items[0]
-  }
-
-  push(e: Entry): void {
-    const a = this.items
-    let i = a.push(e) - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (a[p]!.at <= e.at) break
-      a[i] = a[p]!
-      i = p
-    }
-    a[i] = e
-  }
-
-  pop(): Entry | undefined {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (top === undefined || last === undefined || a.length === 0) return top
-    let i = 0
-    while (true) {
-      const l = 2 * i + 1
-      if (l >= a.length) break
-      const r = l + 1
-      const c = r < a.length && a[r]!.at < a[l]!.at ? r : l
-      if (a[c]!.at >= last.at) break
-      a[i] = a[c]!
-      i = c
-    }
-    a[i] = last
-    return top
-  }
-
-  clear(): void {
-    this.items.length = 0
-  }
-}
-
 /**
  * The schedules of one stream with `allow_msg_schedules`: the current schedule per subject and one
  * timer for the nearest firing. Owned by the stream actor (single-threaded).
  */
 export class MessageSchedules {
   private readonly bySubject = new Map<string, Entry>()
-  private readonly heap = new FiringHeap()
+  private readonly heap = new TimeHeap<Entry>()
   private built = false
   private armedAt: bigint | undefined
   private cancel: (() => void) | undefined

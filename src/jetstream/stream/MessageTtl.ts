@@ -11,6 +11,7 @@ import { headerValue } from "../../protocol/Headers.ts"
 import type { MessageLog, StoredMessage } from "../../store/MessageLog.ts"
 import { parseGoDuration } from "../codec/GoTime.ts"
 import { markerFor } from "./DeleteMarker.ts"
+import { TimeHeap } from "./TimeHeap.ts"
 
 export const TTL_HEADER = "Nats-TTL"
 /** The TTL of a message that no age limit removes. */
@@ -67,61 +68,12 @@ interface Entry {
   readonly ts: bigint
 }
 
-/** A binary min-heap of TTL deadlines; removals elsewhere leave stale entries, dropped when due. */
-class DeadlineHeap {
-  private readonly items: Array<Entry> = []
-
-  get size(): number {
-    return this.items.length
-  }
-
-  peek(): Entry | undefined {
-    return this.items[0]
-  }
-
-  push(e: Entry): void {
-    const a = this.items
-    a.push(e)
-    let i = a.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (a[p]!.at <= e.at) break
-      a[i] = a[p]!
-      i = p
-    }
-    a[i] = e
-  }
-
-  pop(): Entry | undefined {
-    const a = this.items
-    const top = a[0]
-    const last = a.pop()
-    if (top === undefined || last === undefined || a.length === 0) return top
-    let i = 0
-    while (true) {
-      const l = 2 * i + 1
-      if (l >= a.length) break
-      const r = l + 1
-      const c = r < a.length && a[r]!.at < a[l]!.at ? r : l
-      if (a[c]!.at >= last.at) break
-      a[i] = a[c]!
-      i = c
-    }
-    a[i] = last
-    return top
-  }
-
-  clear(): void {
-    this.items.length = 0
-  }
-}
-
 /**
  * When each message of a TTL-enabled stream goes: its own deadline (the heap) or max_age (a scan
  * from the head that steps over `never` messages). Arms one timer for the nearest deadline.
  */
 export class MessageExpiry {
-  private readonly heap = new DeadlineHeap()
+  private readonly heap = new TimeHeap<Entry>()
   /** Every live message below this sequence is a `never` message (so age scans start here). */
   private ageFrom = 0
   private built = false
