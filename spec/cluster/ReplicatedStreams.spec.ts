@@ -88,7 +88,8 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
       await jsmo.consumers.add("R3", { durable_name: "work", ack_policy: AckPolicy.Explicit, ack_wait: 2_000_000_000 })
       const consumer = await js.consumers.get("R3", "work")
       const first = await consumer.fetch({ max_messages: 20, expires: 3000 })
-      for await (const m of first) await m.ackAck()
+      // A double ack waits for the cluster store's commit: on a loaded CI machine that took over 5 s once.
+      for await (const m of first) await m.ackAck({ timeout: 15_000 })
 
       await cluster.kill(owner)
       try {
@@ -118,7 +119,7 @@ describePostgres("R3 replicated streams (3 brokers + PostgreSQL)", () => {
         expect([ci.ack_floor.stream_seq, ci.num_ack_pending, ci.num_pending]).toEqual([20, 0, 31])
         const next = await (await jsS.consumers.get("R3", "work")).next({ expires: 3000 })
         expect([next?.seq, next?.string()]).toEqual([21, "m21"])
-        await next?.ackAck()
+        await next?.ackAck({ timeout: 15_000 })
       } finally {
         await cluster.start(owner)
       }
