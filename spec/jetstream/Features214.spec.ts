@@ -100,6 +100,25 @@ describe("on a broker", () => {
     await broker?.stop()
   })
 
+  describe("AckNone consumers take no acks (2.10+)", () => {
+    it("nobody listens on their ack subject: a double ack gets no-responders, an explicit consumer's is confirmed", async () => {
+      await jsm.streams.add({ name: "AN", subjects: ["an"] })
+      await jsm.jetstream().publish("an", "x")
+      await jsm.consumers.add("AN", { durable_name: "none", ack_policy: AckPolicy.None })
+      await jsm.consumers.add("AN", { durable_name: "expl", ack_policy: AckPolicy.Explicit })
+      const none = await pullOne(nc, "AN", "none")
+      const refused = await nc.request(none.reply!, "", { timeout: 1000 }).then(
+        () => "answered",
+        (e: Error) => e.message
+      )
+      expect(refused).toBe(`no responders: '${none.reply!}'`)
+      const expl = await pullOne(nc, "AN", "expl")
+      const confirmed = await nc.request(expl.reply!, "", { timeout: 1000 })
+      expect(confirmed.data.length).toBe(0)
+      await jsm.streams.delete("AN")
+    })
+  })
+
   describe("persist_mode", () => {
     it("async on an R1 file stream: reported, required level 2; default is omitted", async () => {
       const r = await jsonRequest(nc, "$JS.API.STREAM.CREATE.PA", {

@@ -11,6 +11,7 @@
  */
 import { Effect, type Scope } from "effect"
 import { Buffer } from "node:buffer"
+import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
@@ -226,8 +227,10 @@ export class ConsumerActor {
   private subscribe(): void {
     const c = this.ctx.client
     // Both forms are accepted whichever one replies are written in (AckSubjects.ts). Flow-control
-    // acks (ADR-60) come only with flow-control answers: like nats-server, no ack subject then.
-    for (const subject of this.flowControlAcks ? [] : this.ackSubjects.ack) {
+    // acks (ADR-60) come only with flow-control answers, and an AckNone consumer takes none (from
+    // 2.10): like nats-server, no ack subject then, so a double ack gets no-responders.
+    const noAcks = this.flowControlAcks || (AT_LEVEL_210 && this.config.ack_policy === "none")
+    for (const subject of noAcks ? [] : this.ackSubjects.ack) {
       const ack = c.subscribe(subject, (subject, reply, hdrLen, msg) => {
         this.offer({ _tag: "Ack", subject, reply, body: hdrLen > 0 ? msg.subarray(hdrLen) : msg })
       })
