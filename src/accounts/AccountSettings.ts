@@ -85,6 +85,11 @@ export interface AccountSettings {
   readonly nkeys: ReadonlyArray<NkeyUser>
   /** Undefined = JetStream not enabled for this account. */
   readonly jetstream: JetStreamLimits | undefined
+  /**
+   * JWT `tiered_limits`: limits per replica tier (`R1`, `R3`, ...) instead of flat ones; `jetstream`
+   * then holds the R1 tier for what is not tier-aware. Config-file accounts have flat limits only.
+   */
+  readonly jetstreamTiers?: ReadonlyMap<string, JetStreamLimits> | undefined
   readonly exports: {
     readonly streams: ReadonlyArray<StreamExport>
     readonly services: ReadonlyArray<ServiceExport>

@@ -54,6 +54,7 @@ import type { FastBatchBudget } from "./stream/FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
 import type { OriginLookup } from "./stream/StreamSource.ts"
 import { StreamRegistry } from "./StreamRegistry.ts"
+import { checkTieredStreamLimits, limitsJson, tierName, type Tiers, tiersInfo, ZERO_LIMITS } from "./TieredLimits.ts"
 
 export interface ApiStats {
   total: number
@@ -65,6 +66,8 @@ export interface AccountJetStreamDeps {
   readonly router: MessageRouter
   /** Undefined: JetStream is not enabled for the account (its API answers 10039). */
   readonly limits: JetStreamLimits | undefined
+  /** JWT `tiered_limits` (TieredLimits.ts): stream limits and INFO go by the stream's replica tier. */
+  readonly tiers?: Tiers | undefined
   /**
    * The account imports a service covering `$JS.API.INFO` (another account's JetStream): without
    * JetStream of its own it then answers nothing itself (nats-server serviceImportShadowed).
@@ -155,7 +158,7 @@ const ingestLimitsOf = (c: { readonly maxBufferedMsgs: number; readonly maxBuffe
 
 export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { config, log, clock, fileStore, memoryStore, storeLimits } = deps
+    const { config, log, clock, fileStore, memoryStore, storeLimits, tiers } = deps
     const limits = deps.limits
     const root = yield* Effect.scope
     const client = new InternalClient(deps.router)
@@ -251,6 +254,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       get maxFileStore() {
         return storeLimits.maxFileStore
       },
+      ...(tiers === undefined ? {} : { untiered: (replicas: bigint) => !tiers.has(tierName(replicas)) }),
       ...(limits.maxBytesRequired ? { maxBytesRequired: true } : {}),
       ...(limits.memoryMaxStreamBytes > 0 ? { maxMemoryStreamBytes: limits.memoryMaxStreamBytes } : {}),
       ...(limits.storeMaxStreamBytes > 0 ? { maxFileStreamBytes: limits.storeMaxStreamBytes } : {})
@@ -274,7 +278,10 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       nowNs,
       limits: apiLimits,
       advise,
-      checkAccountLimits: (cfg, old) => checkStreamLimits(limits, registry, cfg, old),
+      checkAccountLimits: (cfg, old) =>
+        tiers === undefined
+          ? checkStreamLimits(limits, registry, cfg, old)
+          : checkTieredStreamLimits(tiers, registry, cfg, old),
       consumerLimits: {
         ...(limits.maxConsumers > 0 ? { accountMaxConsumers: limits.maxConsumers } : {}),
         ...(limits.maxAckPending > 0 ? { accountMaxAckPending: limits.maxAckPending } : {})
@@ -334,7 +341,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
       registry,
       ctx,
       limits,
-      accountInfo: () => accountInfo(registry, usage(), stats, limits, config.domain),
+      accountInfo: () => accountInfo(registry, usage(), stats, limits, config.domain, tiers),
       request: (subject, body, timeoutMs) => request(subject, body, timeoutMs),
       usage
     })
@@ -398,7 +405,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         const notEmpty = emptyRequest(body)
         return notEmpty !== undefined ?
           Effect.fail(notEmpty) :
-          Effect.sync(() => accountInfo(registry, usage(), stats, limits, config.domain))
+          Effect.sync(() => accountInfo(registry, usage(), stats, limits, config.domain, tiers))
       }
     }
 
@@ -493,26 +500,25 @@ const accountInfo = (
   usage: { readonly memory: number; readonly storage: number },
   stats: ApiStats,
   limits: JetStreamLimits,
-  domain: string | undefined
-): Record<string, unknown> => ({
-  memory: usage.memory,
-  storage: usage.storage,
-  ...(AT_LEVEL_210 ? reservedBytes(registry) : {}),
-  streams: registry.size,
-  consumers: registry.consumerCount,
-  limits: {
-    max_memory: limits.maxMemory,
-    max_storage: limits.maxStore,
-    max_streams: limits.maxStreams,
-    max_consumers: limits.maxConsumers,
-    max_ack_pending: limits.maxAckPending,
-    memory_max_stream_bytes: limits.memoryMaxStreamBytes,
-    storage_max_stream_bytes: limits.storeMaxStreamBytes,
-    max_bytes_required: limits.maxBytesRequired
-  },
-  ...(domain !== undefined ? { domain } : {}),
-  api: apiSection(stats)
-})
+  domain: string | undefined,
+  tiers?: Tiers
+): Record<string, unknown> => {
+  // Tiered: the top level sums the tiers and its own limits stay zero (nats-server JetStreamUsage).
+  const byTier = tiers === undefined ? undefined : tiersInfo(tiers, registry, usage, AT_LEVEL_210)
+  const total = (field: "memory" | "storage") =>
+    Object.values(byTier ?? {}).reduce((n, t) => n + (t[field] as number), 0)
+  return {
+    memory: byTier === undefined ? usage.memory : total("memory"),
+    storage: byTier === undefined ? usage.storage : total("storage"),
+    ...(AT_LEVEL_210 ? reservedBytes(registry) : {}),
+    streams: registry.size,
+    consumers: registry.consumerCount,
+    limits: limitsJson(byTier === undefined ? limits : ZERO_LIMITS),
+    ...(domain !== undefined ? { domain } : {}),
+    api: apiSection(stats),
+    ...(byTier === undefined ? {} : { tiers: byTier })
+  }
+}
 
 /** INFO's `api` (JetStreamAPIStats): 2.11 adds `level` to every reply (no omitempty), so it is gated. */
 export const apiSection = (stats: ApiStats, at211: boolean = AT_LEVEL_211): Record<string, number> =>

@@ -151,6 +151,9 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             account: acc.name,
             router: acc.router,
             limits,
+            ...(limits === undefined || acc.settings.jetstreamTiers === undefined || global
+              ? {}
+              : { tiers: acc.settings.jetstreamTiers }),
             apiImported: acc.settings.imports.services.some((i) => isSubsetOf("$JS.API.INFO", i.to ?? i.subject)),
             fileStore: own.file,
             memoryStore: own.memory,

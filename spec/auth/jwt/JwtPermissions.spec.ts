@@ -54,7 +54,7 @@ describe("account claims", () => {
         tiered_limits: { R1: { mem_storage: 10, disk_storage: 20, streams: 1, consumer: 2 }, R3: { disk_storage: 5 } }
       }
     }))
-    expect(r.ok ? { js: r.account.jetstream, tiers: [...r.jetstreamTiers.keys()] } : r.error).toEqual({
+    expect(r.ok ? { js: r.account.jetstream, tiers: [...(r.account.jetstreamTiers?.keys() ?? [])] } : r.error).toEqual({
       js: {
         maxMemory: 10,
         maxStore: 20,
@@ -67,6 +67,22 @@ describe("account claims", () => {
       },
       tiers: ["R1", "R3"]
     })
+  })
+
+  it("tiered limits are refused beside flat ones and under a blank tier name (jwt/v2 Validate); other names are tiers", () => {
+    const of = (limits: Record<string, unknown>) => {
+      const r = accountFromClaims(claims({ limits: { ...unlimited, ...limits } }))
+      return r.ok ? [...(r.account.jetstreamTiers?.keys() ?? [])] : r.error
+    }
+    expect(of({ streams: 3, tiered_limits: { R1: { disk_storage: 20 } } })).toBe(
+      "account AACC: validation error: JetStream Limits and tiered JetStream Limits are mutually exclusive"
+    )
+    expect(of({ tiered_limits: { "": { disk_storage: 20 } } })).toBe(
+      `account AACC: validation error: Tiered JetStream Limits can not contain a blank "" tier name`
+    )
+    expect(of({ tiered_limits: { R1: { disk_storage: 20 }, gold: { disk_storage: 1 } } })).toEqual(["R1", "gold"])
+    // No tier grants storage: JetStream is off and no tiers are kept.
+    expect(of({ tiered_limits: { R1: { streams: 2 } } })).toEqual([])
   })
 
   it("JetStream stays off when no storage is granted, and an absent conn is 0 as Go reads it", () => {

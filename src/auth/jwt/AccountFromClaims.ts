@@ -42,6 +42,17 @@ const jsLimits = (l: JsFields): JetStreamLimits => ({
   maxBytesRequired: l.max_bytes_required === true
 })
 
+const JS_FIELDS = [
+  "mem_storage",
+  "disk_storage",
+  "streams",
+  "consumer",
+  "max_ack_pending",
+  "mem_max_stream_bytes",
+  "disk_max_stream_bytes",
+  "max_bytes_required"
+] as const
+
 const enabled = (l: JsFields | undefined) => l !== undefined && (num(l.mem_storage) !== 0 || num(l.disk_storage) !== 0)
 
 const responseType = (
@@ -49,11 +60,7 @@ const responseType = (
 ): ResponseType => (t === "Stream" ? "Stream" : t === "Chunked" ? "Chunked" : "Singleton")
 
 export type AccountConversion =
-  | {
-    readonly ok: true
-    readonly account: AccountSettings
-    readonly jetstreamTiers: ReadonlyMap<string, JetStreamLimits>
-  }
+  | { readonly ok: true; readonly account: AccountSettings }
   | { readonly ok: false; readonly error: string }
 
 export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
@@ -61,6 +68,10 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
   const refuse = (what: string): AccountConversion => ({
     ok: false,
     error: `account ${claims.sub}: ${what} not supported yet`
+  })
+  const invalid = (issue: string): AccountConversion => ({
+    ok: false,
+    error: `account ${claims.sub}: validation error: ${issue}`
   })
   if (nats.mappings !== undefined && Object.keys(nats.mappings as object).length > 0) {
     return refuse("subject mappings are")
@@ -127,7 +138,13 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
   let jetstream: JetStreamLimits | undefined
   const tiered = limits.tiered_limits as Record<string, JsFields> | undefined
   if (tiered !== undefined && Object.keys(tiered).length > 0) {
-    // Go clears the plain limits when tiers exist; a single-server broker only ever uses R1.
+    // jwt/v2 OperatorLimits.Validate: both are blocking errors (nats-server's resolvers refuse such a
+    // JWT; a preload only warns, then takes the flat limits, or a "" tier as the account's default).
+    if (JS_FIELDS.some((f) => limits[f] !== undefined && limits[f] !== 0 && limits[f] !== false)) {
+      return invalid("JetStream Limits and tiered JetStream Limits are mutually exclusive")
+    }
+    if ("" in tiered) return invalid(`Tiered JetStream Limits can not contain a blank "" tier name`)
+    // Any other name is a tier; only R<n> is ever selected (by a stream's replicas).
     for (const [t, l] of Object.entries(tiered)) tiers.set(t, jsLimits(l))
     if (Object.values(tiered).some(enabled)) jetstream = tiers.get("R1") ?? jsLimits({})
   } else if (enabled(limits)) jetstream = jsLimits(limits)
@@ -137,12 +154,12 @@ export const accountFromClaims = (claims: AccountClaims): AccountConversion => {
 
   return {
     ok: true,
-    jetstreamTiers: tiers,
     account: {
       name: claims.sub,
       users: [],
       nkeys: [],
       jetstream,
+      ...(jetstream !== undefined && tiers.size > 0 ? { jetstreamTiers: tiers } : {}),
       exports: { streams: streamsExp, services: servicesExp },
       imports: { streams: streamsImp, services: servicesImp },
       defaultPermissions: permissionsFromJwt(nats.default_permissions),

@@ -55,10 +55,11 @@ export type ApiHandler = Effect.Effect<ApiBody, ApiError>
 
 /** The server limits plus the other streams (mirror checks look at the origin). */
 const withStreams = (ctx: ApiContext): ServerStreamLimits => {
-  const { maxMemoryStore, maxFileStore } = ctx.limits
+  const { maxMemoryStore, maxFileStore, untiered } = ctx.limits
   return {
     ...(maxMemoryStore !== undefined ? { maxMemoryStore } : {}),
     ...(maxFileStore !== undefined ? { maxFileStore } : {}),
+    ...(untiered !== undefined ? { untiered } : {}),
     stream: (n: string) => ctx.registry.get(n)?.config,
     // 2.10 (our level) lets an update change `republish`; 2.9.10 refuses it.
     republishEditable: levelAtLeast(ADVERTISED_NATS_VERSION, 2, 10),

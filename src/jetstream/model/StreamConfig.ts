@@ -192,6 +192,8 @@ export interface ServerStreamLimits {
   readonly reservedMemory?: number
   /** Same for file streams. */
   readonly reservedFile?: number
+  /** Tiered account limits: true when no tier has limits for this replica count (10120, TieredLimits.ts). */
+  readonly untiered?: (replicas: bigint) => boolean
   /** Account setting `max_bytes_required`: streams must set `max_bytes > 0`. */
   readonly maxBytesRequired?: boolean
   /** Account limit on a single memory stream's `max_bytes` (`memory_max_stream_bytes`). */
@@ -683,8 +685,9 @@ export const decodeStreamCreate = (
   if (raw.mirror_direct && raw.mirror === undefined) {
     return fail(ApiErrors.streamInvalidConfig("stream has no mirror but does have mirror direct"))
   }
-  // jsNonClusteredStreamLimitsCheck runs on the config as sent: an unset storage is checked against
-  // nothing, and an unset max_bytes reserves nothing yet.
+  // jsNonClusteredStreamLimitsCheck runs on the config as sent: its tier (replicas 0 is R1), an unset
+  // storage is checked against nothing, and an unset max_bytes reserves nothing yet.
+  if (limits.untiered?.(raw.num_replicas) === true) return fail(ApiErrors.noLimits())
   const rawLimit = checkServerBytes(raw.storage, raw.max_bytes < 0n ? 1n : raw.max_bytes, limits)
   if (rawLimit !== undefined) return fail(rawLimit)
   const checked = checkConfig(raw, "create", limits)
