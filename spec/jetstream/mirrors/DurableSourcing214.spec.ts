@@ -3,7 +3,8 @@
  * origin (`consumer { name, deliver_subject }`), over real sockets with nats.js 3.4: nats.js's own
  * ADR-60 acceptance scenarios, nats-server's config checks (10213, 10215, 10216) with their exact
  * codes, the flow-control ack requirement reported in the source's info (10214, 10217), a WorkQueue
- * origin drained only as the follower stores, and a deleted / re-created consumer.
+ * origin drained only as the follower stores, a deleted / re-created consumer, and a consumer in
+ * another account reached through `external`.
  */
 import {
   AckPolicy,
@@ -15,9 +16,14 @@ import {
 } from "@nats-io/jetstream"
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node"
 import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startBrokerWithConf } from "../../auth/AuthServers.ts"
 import { type RunningBroker, startBroker } from "../../support/Broker.ts"
 import { sleep } from "../../support/Js.ts"
+import { crossAccountConf, withUser } from "./CrossAccountScenarios.ts"
 
 const sc = new TextEncoder()
 
@@ -290,4 +296,38 @@ describe("durable sourcing: the followed consumer", () => {
     },
     40000
   )
+})
+
+describe("durable sourcing across accounts", () => {
+  it("a mirror in B follows A's consumer through the imported API prefix and deliver subject", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-durable-xacc-"))
+    const b = await startBrokerWithConf(crossAccountConf(dir))
+    try {
+      await withUser(b.url, "a", async (_nc, jsm) => {
+        await jsm.streams.add({ name: "ORDERS", subjects: ["orders.>"], retention: RetentionPolicy.Workqueue })
+        await jsm.consumers.add("ORDERS", fcConsumer("FORB", "A.DELIVER.durable"))
+        for (let i = 1; i <= 5; i++) await jsm.jetstream().publish("orders.x", sc.encode(`o${i}`))
+      })
+      await withUser(b.url, "b", async (_nc, jsm) => {
+        await jsm.streams.add({
+          name: "BM",
+          mirror: {
+            name: "ORDERS",
+            external: { api: "JS.A.API", deliver: "" },
+            consumer: { name: "FORB", deliver_subject: "A.DELIVER.durable" }
+          }
+        })
+        await until(async () => (await jsm.streams.info("BM")).state.messages === 5)
+        expect(await payloads(jsm, "BM")).toEqual(["o1", "o2", "o3", "o4", "o5"])
+      })
+      // The flow-control answers reached A through its `$JS.FC.>` export: the WorkQueue drained.
+      await withUser(b.url, "a", async (_nc, jsm) => {
+        await until(async () => (await jsm.streams.info("ORDERS")).state.messages === 0)
+        expect((await jsm.consumers.list("ORDERS").next()).map((c) => c.name)).toEqual(["FORB"])
+      })
+    } finally {
+      await b.stop()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })
