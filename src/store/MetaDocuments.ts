@@ -20,7 +20,8 @@ const Source = Schema.Struct({
   opt_start_time: opt(Schema.String),
   filter_subject: opt(Schema.String),
   external: opt(Schema.Struct({ api: Schema.String, deliver: Schema.String })),
-  subject_transforms: opt(Schema.Array(Schema.Struct({ src: Schema.String, dest: Schema.String })))
+  subject_transforms: opt(Schema.Array(Schema.Struct({ src: Schema.String, dest: Schema.String }))),
+  consumer: opt(Schema.Struct({ name: Schema.String, deliver_subject: Schema.String }))
 })
 
 export const StreamConfigDoc = Schema.Struct({

@@ -9,10 +9,27 @@ import {
 } from "../../../src/jetstream/model/ApiError.ts"
 
 describe("ApiErrors", () => {
-  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, fast-ingest batches, message schedules, consumer reset, flow-control acks), with unique err_codes", () => {
+  it("mirrors nats-server's errors: 132 of 2.9.10, 22 of 2.10, 10 of 2.11, and the later ones (pedantic, api level, expected subject, counters, source header, atomic batch publish, fast-ingest batches, message schedules, consumer reset, flow-control acks, durable sourcing), with unique err_codes", () => {
     const names = Object.keys(ApiErrors)
-    assert.strictEqual(names.length, 207)
-    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 207)
+    assert.strictEqual(names.length, 212)
+    assert.strictEqual(new Set(Object.values(ApiErrorCodes)).size, 212)
+    // 2.14 durable sourcing (ADR-60), errors.json verbatim.
+    assert.deepStrictEqual(
+      [
+        ApiErrors.mirrorDurableConsumerCfgInvalid(),
+        ApiErrors.mirrorConsumerRequiresAckFC(),
+        ApiErrors.sourceDurableConsumerCfgInvalid(),
+        ApiErrors.sourceDurableConsumerDuplicateDetected(),
+        ApiErrors.sourceConsumerRequiresAckFC()
+      ].map((e) => e.toJSON()),
+      [
+        { code: 400, err_code: 10213, description: "stream mirror consumer config is invalid" },
+        { code: 400, err_code: 10214, description: "stream mirror consumer requires flow control ack policy" },
+        { code: 400, err_code: 10215, description: "stream source consumer config is invalid" },
+        { code: 400, err_code: 10216, description: "duplicate stream source consumer detected" },
+        { code: 400, err_code: 10217, description: "stream source consumer requires flow control ack policy" }
+      ]
+    )
     // 2.14 (ADR-60), errors.json verbatim.
     assert.deepStrictEqual(
       [

@@ -310,7 +310,8 @@ describe("the tables", () => {
         `${k}@${(f as { since: string }).since}`
       )
     expect(unsupported({ ...STREAM_CONFIG_FIELDS, ...STREAM_REQUEST_FIELDS })).toEqual([])
-    expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual(["consumer@2.12"])
+    // 2.14 durable sourcing (`consumer`, model/DurableSourcing.ts) is honoured now.
+    expect(unsupported(STREAM_SOURCE_FIELDS)).toEqual([])
     // pause_until, the priority group fields and pedantic (2.11), and sourcing (2.14 durable sourcing) are honoured now.
     expect(unsupported({ ...CONSUMER_CONFIG_FIELDS, ...CONSUMER_REQUEST_FIELDS })).toEqual([])
   })
@@ -397,10 +398,12 @@ describe("stream config fields", () => {
     }
   })
 
-  it("keys match case-folded as Go does, for unsupported fields too", async () => {
+  it("keys match case-folded as Go does, nested and for unsupported fields too", async () => {
     const name = fresh()
-    expect((await create(name, { Sources: [{ Name: "X", Consumer: { Name: "d" } }] })).error?.description).toBe(
-      `stream configuration field "sources.consumer.name" is not supported`
+    // The nested `Consumer.Name` is decoded: a consumer without a deliver subject (10215).
+    expect((await create(name, { Sources: [{ Name: "X", Consumer: { Name: "d" } }] })).error?.err_code).toBe(10215)
+    expect((await create(name, { Placement: { Preferred: "p" } })).error?.description).toBe(
+      `stream configuration field "placement.preferred" is not supported`
     )
     expect((await create(name, { COMPRESSION: "none" })).error).toBeUndefined()
   })
@@ -428,12 +431,12 @@ describe("stream config fields", () => {
     const reply = await api(`STREAM.UPDATE.${name}`, {
       name,
       max_msgs: 7,
-      sources: [{ name: "X", consumer: { name: "d" } }]
+      placement: { preferred: "p" }
     })
     expect(reply.error).toEqual({
       code: 500,
       err_code: 10052,
-      description: `stream configuration field "sources.consumer.name" is not supported`
+      description: `stream configuration field "placement.preferred" is not supported`
     })
     expect((await api(`STREAM.INFO.${name}`, "")).config?.max_msgs).toBe(5)
   })

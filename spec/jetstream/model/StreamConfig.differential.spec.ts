@@ -89,10 +89,11 @@ const cases: ReadonlyArray<Case> = [
     `{"name":"%","consumer_limits":{"max_acks":1}}`,
     `invalid JSON: json: unknown field "max_acks"`
   ),
+  // 2.14 durable sourcing (2.9.10 ignores the field): a consumer without a deliver subject is 10215.
   refused(
-    "source consumer refused (a nested field)",
+    "source consumer without deliver subject refused (a nested field)",
     `{"name":"%","sources":[{"name":"X","consumer":{"name":"d"}}]}`,
-    `stream configuration field "sources.consumer.name" is not supported`
+    "stream source consumer config is invalid"
   ),
   // 2.12's persist_mode is honoured: refused only where nats-server's checkStreamCfg refuses it.
   refused(

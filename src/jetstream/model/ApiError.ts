@@ -286,6 +286,14 @@ export const ApiErrors = {
   consumerAckFCRequiresNoAckWait: (): ApiError => make(400, 10221, "flow control ack policy requires unset ack wait"),
   consumerAckFCRequiresNoMaxDeliver: (): ApiError =>
     make(400, 10222, "flow control ack policy requires unset max deliver"),
+  // 2.14 (ADR-60) durable sourcing: a mirror or source following a consumer the user created.
+  mirrorDurableConsumerCfgInvalid: (): ApiError => make(400, 10213, "stream mirror consumer config is invalid"),
+  mirrorConsumerRequiresAckFC: (): ApiError =>
+    make(400, 10214, "stream mirror consumer requires flow control ack policy"),
+  sourceDurableConsumerCfgInvalid: (): ApiError => make(400, 10215, "stream source consumer config is invalid"),
+  sourceDurableConsumerDuplicateDetected: (): ApiError => make(400, 10216, "duplicate stream source consumer detected"),
+  sourceConsumerRequiresAckFC: (): ApiError =>
+    make(400, 10217, "stream source consumer requires flow control ack policy"),
   // 2.12 atomic batch publish (ADR-50; stream/AtomicBatch.ts).
   streamWrongLastSequenceConstant: (): ApiError => make(400, 10164, "wrong last sequence"),
   atomicPublishDisabled: (): ApiError => make(400, 10174, "atomic publish is disabled"),
@@ -505,6 +513,11 @@ export const ApiErrorCodes: { readonly [K in ApiErrorName]: number } = {
   consumerAckFCRequiresMaxAckPending: 10220,
   consumerAckFCRequiresNoAckWait: 10221,
   consumerAckFCRequiresNoMaxDeliver: 10222,
+  mirrorDurableConsumerCfgInvalid: 10213,
+  mirrorConsumerRequiresAckFC: 10214,
+  sourceDurableConsumerCfgInvalid: 10215,
+  sourceDurableConsumerDuplicateDetected: 10216,
+  sourceConsumerRequiresAckFC: 10217,
   streamWrongLastSequenceConstant: 10164,
   atomicPublishDisabled: 10174,
   atomicPublishMissingSeq: 10175,

@@ -88,11 +88,8 @@ export const SUBJECT_TRANSFORM_FIELDS: FieldTable = { src: honoured, dest: honou
 /** nats-server `ExternalStream` (another account or domain: refused, see StreamConfig.ts). */
 export const EXTERNAL_STREAM_FIELDS: FieldTable = { api: honoured, deliver: honoured }
 
-/** nats-server `StreamConsumerSource` (2.12: source through a named durable). */
-export const STREAM_CONSUMER_SOURCE_FIELDS: FieldTable = {
-  name: unsupported(str, "2.12"),
-  deliver_subject: unsupported(str, "2.12")
-}
+/** nats-server `StreamConsumerSource` (2.14 durable sourcing: model/DurableSourcing.ts). */
+export const STREAM_CONSUMER_SOURCE_FIELDS: FieldTable = { name: honoured, deliver_subject: honoured }
 
 /** nats-server `StreamSource` (mirror and each of sources). */
 export const STREAM_SOURCE_FIELDS: FieldTable = {
@@ -102,7 +99,7 @@ export const STREAM_SOURCE_FIELDS: FieldTable = {
   filter_subject: honoured,
   subject_transforms: honoured,
   external: honoured,
-  consumer: unsupported({ kind: "object", fields: STREAM_CONSUMER_SOURCE_FIELDS }, "2.12")
+  consumer: honoured
 }
 
 /** nats-server's current `StreamConfig`, in its struct order. */

@@ -16,10 +16,17 @@ export interface ExternalStream {
 
 /**
  * nats-server `setIndexName`: a source reached through `external` is told apart from a local
- * stream of its name by 8 characters of the API prefix's hash (also its `Nats-Stream-Source` name).
+ * stream of its name by 8 characters of the API prefix's hash (also its `Nats-Stream-Source` name),
+ * and one following a named consumer (2.14 durable sourcing) by `:C=` and the name's hash.
  */
-export const indexName = (s: { readonly name: string; readonly external?: ExternalStream | undefined }): string =>
-  s.external === undefined ? s.name : `${s.name}:${hash8(s.external.api)}`
+export const indexName = (s: {
+  readonly name: string
+  readonly external?: ExternalStream | undefined
+  readonly consumer?: { readonly name: string } | undefined
+}): string => {
+  const base = s.external === undefined ? s.name : `${s.name}:${hash8(s.external.api)}`
+  return s.consumer === undefined ? base : `${base}:C=${hash8(s.consumer.name)}`
+}
 
 const HASH_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 /** nats-server `getHash`: the first 8 bytes of the SHA-256, each as one of 62 digits. */

@@ -44,6 +44,7 @@ import { goQuote } from "../codec/GoJson.ts"
 import { type ApiError, ApiErrors } from "./ApiError.ts"
 import { streamFieldRefused } from "./ConfigFields.ts"
 import { checkCounterConfig, counterUpdateError } from "./CounterConfig.ts"
+import { checkDuplicateConsumer, checkDurableSourcing, type StreamConsumerSource } from "./DurableSourcing.ts"
 import { checkExternalPrefixes, type ExternalStream, indexName } from "./ExternalStream.ts"
 import { checkMessageSchedules } from "./MessageScheduleConfig.ts"
 import { checkDeleteMarkers } from "./MessageTtlConfig.ts"
@@ -147,6 +148,8 @@ export interface StreamSource {
    * is taken when it matches one `src`; absent or empty = `filter_subject` alone.
    */
   readonly subject_transforms?: ReadonlyArray<SubjectTransformConfig>
+  /** 2.14: follow this durable consumer on the origin instead of one the stream asks for. */
+  readonly consumer?: StreamConsumerSource
 }
 
 export { type ExternalStream, indexName } from "./ExternalStream.ts"
@@ -367,6 +370,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     if (cfg.allow_atomic) return { ok: false, error: ApiErrors.mirrorWithAtomicPublish() }
     if (cfg.allow_batched) return { ok: false, error: ApiErrors.mirrorWithBatchPublish() }
     if (cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.mirrorWithMsgSchedules() }
+    const durable = checkDurableSourcing(m, "mirror")
+    if (durable !== undefined) return { ok: false, error: durable }
     const bad = checkSourceTransforms(m, "mirror")
     if (bad !== undefined) return { ok: false, error: bad }
     // The origin need not exist yet; when it does, its limits and subjects are checked.
@@ -394,6 +399,7 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
   }
   if (cfg.sources.length > 0 && cfg.allow_msg_schedules) return { ok: false, error: ApiErrors.sourceWithMsgSchedules() }
   const sourced = new Set<string>()
+  const consumersUsed = new Set<string>()
   for (const src of cfg.sources) {
     if (src === null) return invalid("stream source can not be null")
     // Sources are told apart by stream name and filters (nats-server composeIName): one stream may
@@ -403,6 +409,8 @@ const checkConfig = (input: RawConfig, _mode: "create" | "update", limits: Serve
     sourced.add(key)
     const bad = checkSourceTransforms(src, "source")
     if (bad !== undefined) return { ok: false, error: bad }
+    const durable = checkDurableSourcing(src, "source") ?? checkDuplicateConsumer(src, consumersUsed)
+    if (durable !== undefined) return { ok: false, error: durable }
     const origin = limits.stream?.(src.name)
     if (origin !== undefined) {
       streamSubs.push(...origin.subjects)
@@ -804,7 +812,10 @@ const toSource = (m: RawSource): StreamSource => ({
   ...(m.subject_transforms.length > 0 ?
     { subject_transforms: m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest })) } :
     {}),
-  ...(m.external !== undefined ? { external: { api: m.external.api, deliver: m.external.deliver } } : {})
+  ...(m.external !== undefined ? { external: { api: m.external.api, deliver: m.external.deliver } } : {}),
+  ...(m.consumer !== undefined
+    ? { consumer: { name: m.consumer.name, deliver_subject: m.consumer.deliver_subject } }
+    : {})
 })
 
 /** nats-server compares the `StreamSource` structs (reflect.DeepEqual; times by instant and zone). */

@@ -28,6 +28,7 @@ import {
   PLACEMENT_FIELDS,
   REPUBLISH_FIELDS,
   STREAM_CONFIG_FIELDS,
+  STREAM_CONSUMER_SOURCE_FIELDS,
   STREAM_REQUEST_FIELDS,
   STREAM_SOURCE_FIELDS,
   strictFields,
@@ -46,6 +47,8 @@ export interface RawSource {
   /** `[]SubjectTransformConfig`: a `null` element is a zero struct, as Go decodes it. */
   subject_transforms: Array<RawTransform>
   external: { api: string; deliver: string } | undefined
+  /** 2.14 `StreamConsumerSource` (a pointer: `null` removes it, `{}` is one with empty fields). */
+  consumer: { name: string; deliver_subject: string } | undefined
 }
 
 /** nats-server `SubjectTransformConfig`. */
@@ -354,7 +357,8 @@ const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: 
     opt_start_time: undefined,
     filter_subject: "",
     subject_transforms: [],
-    external: undefined
+    external: undefined,
+    consumer: undefined
   }
   strictFields(o, STREAM_SOURCE_FIELDS, strict, `${path}.`, (k, x) => {
     const f = `${path}.${k}`
@@ -403,6 +407,19 @@ const decodeSource = (o: ObjectLiteral, strict: Strictness, path: string, into: 
           if (ek === "api" || ek === "deliver") ext[ek] = decodeString(ex, `${f}.${ek}`) ?? ext[ek]
         })
         r.external = ext
+        return
+      }
+      case "consumer": {
+        const c = decodeObjectOrNull(x, f)
+        if (c === undefined) {
+          r.consumer = undefined
+          return
+        }
+        const into = r.consumer ?? { name: "", deliver_subject: "" }
+        strictFields(c, STREAM_CONSUMER_SOURCE_FIELDS, strict, `${f}.`, (ck, cx) => {
+          if (ck === "name" || ck === "deliver_subject") into[ck] = decodeString(cx, `${f}.${ck}`) ?? into[ck]
+        })
+        r.consumer = into
         return
       }
     }

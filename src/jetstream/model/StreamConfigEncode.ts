@@ -15,6 +15,13 @@ export const encodeStreamSource = (m: StreamSource): Record<string, unknown> => 
     out.subject_transforms = m.subject_transforms.map((t) => ({ src: t.src, dest: t.dest }))
   }
   if (m.external !== undefined) out.external = { api: m.external.api, deliver: m.external.deliver }
+  if (m.consumer !== undefined) {
+    // Go's omitempty on both fields.
+    const c: Record<string, unknown> = {}
+    if (m.consumer.name !== "") c.name = m.consumer.name
+    if (m.consumer.deliver_subject !== "") c.deliver_subject = m.consumer.deliver_subject
+    out.consumer = c
+  }
   return out
 }
 

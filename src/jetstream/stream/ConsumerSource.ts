@@ -11,6 +11,12 @@
  * which resets it to its ack floor; deliveries of origin sequences this stream already took are
  * skipped (the `Nats-Stream-Source` tags, or a mirror's own sequences, say where it is).
  * A gap in the delivery sequence (a lost message, a heartbeat ahead of us) resets the consumer.
+ *
+ * Durable sourcing (`consumer { name, deliver_subject }` in the source): the user created the
+ * consumer, so, as nats-server, the follower only resets it (CONSUMER.RESET, no body: back to its
+ * ack floor) and takes its deliveries on the configured subject; it never creates, re-points or
+ * deletes it. One not acked by flow control is refused in the source's info (10214 / 10217), and
+ * one that is missing or gone reports the reset's error, retried until it is there.
  */
 import { Effect, Latch } from "effect"
 import { Buffer } from "node:buffer"
@@ -19,6 +25,7 @@ import type { Subscription } from "../../core/Router.ts"
 import { headerValue } from "../../protocol/Headers.ts"
 import { toWire } from "../../subject/Subject.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
+import type { StreamConsumerSource } from "../model/DurableSourcing.ts"
 import { hash8 } from "../model/ExternalStream.ts"
 import { sourceKey, type StreamSource } from "../model/StreamConfig.ts"
 import type { FollowingStream, SourcedRecord } from "./FollowingStream.ts"
@@ -115,6 +122,8 @@ export class ConsumerSource {
 
   readonly source: StreamSource
   readonly kind: "mirror" | "source"
+  /** The user's consumer this source follows (durable sourcing); undefined: the stream's own. */
+  private readonly user: StreamConsumerSource | undefined
   private readonly self: FollowingStream
   private readonly api: SourcingApi
   /** The `Nats-Stream-Source` name a source's copies get; none for a mirror (origin sequences kept). */
@@ -143,16 +152,20 @@ export class ConsumerSource {
     this.tag = o.tag
     this.rename = o.rename
     this.status = o.status
-    this.name = sourcingConsumerName(o.kind, o.self.name, o.api, o.source, o.soleOfName)
+    this.user = o.source.consumer
+    this.name = this.user?.name ?? sourcingConsumerName(o.kind, o.self.name, o.api, o.source, o.soleOfName)
   }
 
+  /** The origin's API, through `external`'s prefix when it has one (nats-server's `..` squeeze too). */
   private apiSubject(op: string): string {
-    return `$JS.API.CONSUMER.${op}.${toWire(this.source.name)}.${this.name}`
+    const api = this.source.external?.api
+    const subject = `$JS.API.CONSUMER.${op}.${toWire(this.source.name)}.${this.name}`
+    return api === undefined ? subject : subject.replace("$JS.API", api).replaceAll("..", ".")
   }
 
-  /** Best effort, as nats-server: the source was removed from the config, so is its consumer. */
+  /** Best effort, as nats-server: the source was removed from the config, so is its consumer (not a user's). */
   deleteConsumer(): void {
-    this.fireAndForget(this.apiSubject("DELETE"))
+    if (this.user === undefined) this.fireAndForget(this.apiSubject("DELETE"))
   }
 
   /** The API serves only requests with a reply; nobody listens to this one (a lost answer changes nothing). */
@@ -190,7 +203,7 @@ export class ConsumerSource {
       this.unsubscribe()
       this.inbox.length = 0
       this.generation++
-      this.deliverSubject = `$JS.S.${randomToken()}`
+      this.deliverSubject = this.user?.deliver_subject ?? `$JS.S.${randomToken()}`
       const sub = this.api.client.subscribe(this.deliverSubject, (subject, reply, hdrLen, msg) => {
         if (this.sub === sub) this.received(subject, reply, hdrLen, msg, nowMs())
       })
@@ -198,10 +211,15 @@ export class ConsumerSource {
       this.recvDseq = 0
       this.lastDseq = 0
       this.lastHandledSseq = 0
-      this.awaitingRestart = false
-      const answer = yield* this.request(this.apiSubject("CREATE"), this.createBody())
-      if (answer instanceof ApiError || answer === undefined) {
-        this.status.failed(answer)
+      // A user's consumer may already be delivering to its subject: what comes before the reset
+      // starts it again at delivery 1 belongs to the run before.
+      this.awaitingRestart = this.user !== undefined
+      const answer = this.user === undefined ?
+        yield* this.request(this.apiSubject("CREATE"), this.createBody()) :
+        yield* this.request(this.apiSubject("RESET"), undefined)
+      const refused = answer instanceof ApiError || answer === undefined ? answer : this.notAckedByFlowControl(answer)
+      if (refused !== undefined || answer === undefined) {
+        this.status.failed(refused)
         this.unsubscribe()
         return false
       }
@@ -211,6 +229,14 @@ export class ConsumerSource {
       this.status.contact(nowMs())
       return true
     })
+  }
+
+  /** Durable sourcing needs the flow-control acks (nats-server checks the reset's answer). */
+  private notAckedByFlowControl(answer: Record<string, unknown>): ApiError | undefined {
+    if (this.user === undefined) return undefined
+    const config = answer.config as { ack_policy?: unknown } | undefined
+    if (config?.ack_policy === "flow_control") return undefined
+    return this.kind === "mirror" ? ApiErrors.mirrorConsumerRequiresAckFC() : ApiErrors.sourceConsumerRequiresAckFC()
   }
 
   private createBody(): Record<string, unknown> {
@@ -271,7 +297,12 @@ export class ConsumerSource {
         }
       })
       if (sub === undefined) return resume(Effect.succeed(undefined))
-      client.publish(subject, inbox, -1, Buffer.from(JSON.stringify(body), "utf8"))
+      client.publish(
+        subject,
+        inbox,
+        -1,
+        body === undefined ? new Uint8Array(0) : Buffer.from(JSON.stringify(body), "utf8")
+      )
       return Effect.sync(() => client.unsubscribe(sub))
     }).pipe(Effect.timeoutOption(CREATE_TIMEOUT_MS), Effect.map((o) => (o._tag === "Some" ? o.value : undefined)))
   }

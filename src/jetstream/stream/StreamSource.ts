@@ -212,6 +212,11 @@ export class MirrorFollower {
   ): Effect.Effect<never> {
     return Effect.gen({ self: this }, function*() {
       yield* Effect.addFinalizer(() => Effect.sync(() => this.follow(undefined)))
+      // Durable sourcing: the user's consumer is the way in, whatever the origin's retention or account.
+      if (sourcing !== undefined && this.source.consumer !== undefined) {
+        this.viaConsumer = this.consumerSource(self, sourcing)
+        return yield* this.viaConsumer.run(nowMs)
+      }
       while (true) {
         yield* Effect.timeoutOption(this.wake.await, TICK_MS)
         this.wake.closeUnsafe()
