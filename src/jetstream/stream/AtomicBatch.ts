@@ -7,11 +7,12 @@
  * (`appendBatch(…, { atomic: true })`) or not at all.
  *
  * Answers follow stream.go `processJetStreamAtomicBatchMsg`: a staged message gets an empty reply, the
- * commit a PubAck with `batch` and `count`; a gap, a batch over 1000 messages, a failed commit check or an
- * invalid commit value abandon the batch (the first two, and 10 s without a message, with the
+ * commit a PubAck with `batch` and `count`; a gap, a batch over `max_msgs` (1000), a failed commit check or
+ * an invalid commit value abandon the batch (the first two, and `timeout` (10 s) without a message, with the
  * `BATCH_ABANDONED` advisory). Staged messages live in memory only: a restart abandons every open batch,
- * which its publisher learns from the commit's 10176 (nats-server R1 file streams stage on disk; what they
- * gain is a batch that can be committed across a restart, which no client relies on).
+ * silently, and its next message or commit gets 10176, as from nats-server. (nats-server R1 file streams
+ * stage on disk only to finish a commit a crash cut short; at start it deletes every other staged batch.
+ * Our commit is one atomic append, so there is no half-stored commit to finish.)
  */
 import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
@@ -27,20 +28,31 @@ export const BATCH_ID = "Nats-Batch-Id"
 export const BATCH_SEQUENCE = "Nats-Batch-Sequence"
 export const BATCH_COMMIT = "Nats-Batch-Commit"
 
+/** The server's atomic batch limits (`jetstream { limits { batch {} } }`, stream/BatchLimits.ts). */
+export interface AtomicBatchLimits {
+  readonly maxBatchSize: number
+  readonly maxPerStream: number
+  readonly maxTotal: number
+  readonly idleMs: number
+}
+
 /** nats-server's defaults (stream.go `streamDefaultMaxAtomicBatch*`, `streamDefaultMaxBatchTimeout`). */
-export const ATOMIC_LIMITS = {
+export const DEFAULT_ATOMIC_LIMITS: AtomicBatchLimits = {
   maxBatchSize: 1000,
   maxPerStream: 50,
   maxTotal: 1000,
   idleMs: 10_000
-} as const
+}
+
+/** setTimeout's longest delay: a later deadline is reached through intermediate sweeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Why a batch was abandoned: the advisory's `reason` (jetstream_events.go `BatchAbandonReason`). */
 export type AbandonReason = "timeout" | "large" | "incomplete" | "unsupported"
 
 /**
  * Open batches of every stream in this process: nats-server's `globalInflightAtomicBatches` is process-wide
- * too, so brokers embedded in one process share the 1000.
+ * too, so brokers embedded in one process share one count, each comparing it with its own `maxTotal`.
  */
 const open = { total: 0 }
 
@@ -95,6 +107,11 @@ interface OpenBatch {
 export class AtomicBatches {
   private readonly batches = new Map<string, OpenBatch>()
   private wakeAtMs = Infinity
+  private readonly limits: AtomicBatchLimits
+
+  constructor(limits: AtomicBatchLimits = DEFAULT_ATOMIC_LIMITS) {
+    this.limits = limits
+  }
 
   get size(): number {
     return this.batches.size
@@ -120,6 +137,7 @@ export class AtomicBatches {
     data: Uint8Array
   ): boolean {
     const cfg = host.config
+    const limits = this.limits
     // The per-message checks nats-server makes before it looks at the batch: a refused message leaves
     // the batch open, and the gap it leaves abandons it at the next message.
     if (cfg.sealed) return host.refuse(reply, ApiErrors.streamSealed())
@@ -148,34 +166,34 @@ export class AtomicBatches {
     let batch = this.batches.get(id)
     if (batch === undefined) {
       if (seq !== 1) {
-        if (size > ATOMIC_LIMITS.maxBatchSize) {
-          return host.refuse(reply, ApiErrors.atomicPublishTooLargeBatch(ATOMIC_LIMITS.maxBatchSize))
+        if (size > limits.maxBatchSize) {
+          return host.refuse(reply, ApiErrors.atomicPublishTooLargeBatch(limits.maxBatchSize))
         }
         return host.refuse(reply, ApiErrors.atomicPublishIncompleteBatch())
       }
-      if (this.batches.size >= ATOMIC_LIMITS.maxPerStream || open.total >= ATOMIC_LIMITS.maxTotal) {
+      if (this.batches.size >= limits.maxPerStream || open.total >= limits.maxTotal) {
         return host.refuse(reply, ApiErrors.atomicPublishTooManyInflight())
       }
       batch = { msgs: [], lastActiveMs: now }
       this.batches.set(id, batch)
       open.total++
-      this.arm(host, now + ATOMIC_LIMITS.idleMs)
+      this.arm(host, now + limits.idleMs)
     }
     if (commit && !eob && commitText !== "1") {
       this.drop(id)
       return host.refuse(reply, ApiErrors.atomicPublishInvalidBatchCommit())
     }
-    const idle = now - batch.lastActiveMs >= ATOMIC_LIMITS.idleMs
+    const idle = now - batch.lastActiveMs >= limits.idleMs
     if (seq !== batch.msgs.length + 1 || idle || (seq === 1 && eob)) {
       return this.abandon(host, id, "incomplete", reply, ApiErrors.atomicPublishIncompleteBatch())
     }
-    if (size > ATOMIC_LIMITS.maxBatchSize) {
+    if (size > limits.maxBatchSize) {
       return this.abandon(
         host,
         id,
         "large",
         reply,
-        ApiErrors.atomicPublishTooLargeBatch(ATOMIC_LIMITS.maxBatchSize)
+        ApiErrors.atomicPublishTooLargeBatch(limits.maxBatchSize)
       )
     }
     batch.lastActiveMs = now
@@ -191,13 +209,13 @@ export class AtomicBatches {
     return host.commit(checked.records, reply, id, checked.records.length)
   }
 
-  /** Abandons batches idle for 10 s (run from the stream's mailbox). */
+  /** Abandons batches idle for the timeout, 10 s by default (run from the stream's mailbox). */
   sweep(host: AtomicHost): void {
     this.wakeAtMs = Infinity
     const now = host.nowMs()
     let next = Infinity
     for (const [id, b] of this.batches) {
-      const due = b.lastActiveMs + ATOMIC_LIMITS.idleMs
+      const due = b.lastActiveMs + this.limits.idleMs
       if (due <= now) {
         this.drop(id)
         if (host.config.allow_atomic === true) host.abandoned(id, "timeout")
@@ -225,7 +243,7 @@ export class AtomicBatches {
   private arm(host: AtomicHost, atMs: number): void {
     if (atMs >= this.wakeAtMs) return
     this.wakeAtMs = atMs
-    host.wakeIn(Math.max(1, atMs - host.nowMs()))
+    host.wakeIn(Math.min(MAX_TIMER_MS, Math.max(1, atMs - host.nowMs())))
   }
 }
 
