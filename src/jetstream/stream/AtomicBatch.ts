@@ -16,12 +16,13 @@
  */
 import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
-import type { AppendRecord, MessageLog } from "../../store/MessageLog.ts"
+import type { AppendRecord, MessageLog, StoredMessage } from "../../store/MessageLog.ts"
 import { accountedSize } from "../../store/Record.ts"
 import { goQuote } from "../codec/GoJson.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig } from "../model/StreamConfig.ts"
 import { applyIncrement, checkIncrement } from "./Counter.ts"
+import { checkSchedulePublish } from "./MessageSchedule.ts"
 import { effectiveTtl, ttlOf } from "./MessageTtl.ts"
 
 export const BATCH_ID = "Nats-Batch-Id"
@@ -271,6 +272,8 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
   const expected = new Map<string, number>()
   let bytes = 0
   const records: Array<CommitRecord> = []
+  /** Each subject's last message in the batch so far (a schedule's end names one). */
+  const staged = new Map<string, StoredMessage>()
   /** Counter streams: each subject's newest total, the batch's own messages included. */
   const counted = new Map<string, { readonly hdr: Uint8Array; readonly data: Uint8Array }>()
   for (let i = 0; i < msgs.length; i++) {
@@ -290,10 +293,6 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
     const lastId = headerValue(hdr, "Nats-Expected-Last-Msg-Id")
     if (lastId !== undefined && lastId !== "") {
       return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Expected-Last-Msg-Id"))
-    }
-    // Schedules inside a batch are not built (nats-server takes them): refused, never stored as plain messages.
-    if (headerValue(hdr, "Nats-Schedule") !== undefined) {
-      return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Schedule"))
     }
     if (hdr.length > 65535) return fail(ApiErrors.streamHeaderExceedsMaximum())
     const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
@@ -334,6 +333,11 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
       }
       if (want !== have) return fail(ApiErrors.streamWrongLastSequence(have))
     } else if (seqSubject !== "") return fail(ApiErrors.streamExpectedLastSeqPerSubjectInvalid())
+    // Schedule headers are checked as on a single publish, against the stream and the batch's own earlier
+    // messages; a schedule gains `Nats-Rollup: sub`, so only its subject's first message in a batch may be one.
+    const sched = checkSchedulePublish(hdr, subject, cfg, (f) => staged.get(f) ?? host.store.lastBySubject(f), ts)
+    if (sched instanceof Uint8Array) hdr = sched
+    else if (sched !== undefined) return fail(sched)
     const r = headerValue(hdr, "Nats-Rollup")
     let rollup: "sub" | "all" | undefined
     if (r !== undefined && r !== "") {
@@ -368,6 +372,7 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
     // Closed by an end-of-batch marker, the last stored message carries the usual commit header.
     if (eob && i === msgs.length - 1) hdr = withCommitHeader(hdr)
     records.push({ subject, hdr, data, ts: ts + BigInt(i), ttl, msgId, rollup })
+    staged.set(subject, { subject, hdr, data, ts: ts + BigInt(i), seq: 0 })
   }
   return { ok: true, records }
 }
