@@ -6,6 +6,9 @@
  */
 import { jetstream, type JetStreamManager } from "@nats-io/jetstream"
 import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningBroker, startBroker } from "../support/Broker.ts"
 import { withJs } from "../support/Js.ts"
@@ -301,21 +304,159 @@ describe("atomic batches on a counter stream (allow_msg_counter + allow_atomic)"
     }))
 })
 
-describe("atomic batches and message schedules", () => {
-  it("a schedule inside a batch is refused with 10177 (not built) and nothing of the batch is stored", () =>
+describe("atomic batches and message schedules (nats-server checks them as on a single publish)", () => {
+  /** `@at` a whole second at least `ms` from now (schedule times are in seconds). */
+  const atIn = (ms: number) =>
+    `@at ${new Date(Math.ceil((Date.now() + ms) / 1000) * 1000).toISOString().replace(".000Z", "Z")}`
+  const delivered = async (jsm: JetStreamManager, name: string, subject: string, withinMs: number) => {
+    const deadline = Date.now() + withinMs
+    for (;;) {
+      // null (or a 404) while there is none.
+      const m = await jsm.streams.getMessage(name, { last_by_subj: subject }).catch(() => null)
+      if (m !== null) return m
+      if (Date.now() > deadline) return undefined
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+
+  it(
+    "a schedule in a committed batch is stored as a roll-up of its subject and fires",
+    () =>
+      withJs(broker.url, async (nc, jsm) => {
+        const name = await stream(jsm, { allow_msg_schedules: true })
+        await send(nc, `${name}.a`, batchHdr("s1", 1))
+        const ack = await send(nc, `${name}.s`, {
+          ...batchHdr("s1", 2, "1"),
+          "Nats-Schedule": atIn(1000),
+          "Nats-Schedule-Target": `${name}.t`
+        }, "payload")
+        expect(json(ack)).toEqual({ stream: name, seq: 2, batch: "s1", count: 2 })
+        const stored = await jsm.streams.getMessage(name, { seq: 2 })
+        expect(stored?.header.get("Nats-Rollup")).toBe("sub")
+        const fired = await delivered(jsm, name, `${name}.t`, 4000)
+        expect(fired?.header.get("Nats-Scheduler")).toBe(`${name}.s`)
+        expect(fired?.header.get("Nats-Schedule-Next")).toBe("purge")
+        expect(dc.decode(fired!.data)).toBe("payload")
+      }),
+    10_000
+  )
+
+  it("a schedule in an abandoned batch never fires", () =>
     withJs(broker.url, async (nc, jsm) => {
       const name = await stream(jsm, { allow_msg_schedules: true })
-      await send(nc, `${name}.a`, batchHdr("s1", 1))
-      const r = await send(nc, `${name}.s`, {
-        ...batchHdr("s1", 2, "1"),
-        "Nats-Schedule": "@at 2099-01-01T00:00:00Z",
+      const schedule = { "Nats-Schedule": atIn(1000), "Nats-Schedule-Target": `${name}.t` }
+      expect(dc.decode((await send(nc, `${name}.s`, { ...batchHdr("gone", 1), ...schedule })).data)).toBe("")
+      // A gap abandons it.
+      expect(errorOf(await send(nc, `${name}.a`, batchHdr("gone", 3, "1"))).err_code).toBe(10176)
+      // Never committed: the batch idles out (the broker's timeout is 10 s; this one is never finished).
+      await send(nc, `${name}.s2`, { ...batchHdr("open", 1), ...schedule, "Nats-Schedule-Target": `${name}.u` })
+      expect(await delivered(jsm, name, `${name}.t`, 2500)).toBe(undefined)
+      expect(await delivered(jsm, name, `${name}.u`, 0)).toBe(undefined)
+      expect(await msgsOf(jsm, name)).toBe(0)
+    }), 10_000)
+
+  it("schedule errors refuse the whole batch with the single publish's codes", () =>
+    withJs(broker.url, async (nc, jsm) => {
+      const name = await stream(jsm, { allow_msg_schedules: true })
+      await send(nc, `${name}.a`, batchHdr("t1", 1))
+      const badTarget = await send(nc, `${name}.s`, {
+        ...batchHdr("t1", 2, "1"),
+        "Nats-Schedule": atIn(60_000),
+        "Nats-Schedule-Target": "elsewhere.t"
+      })
+      expect(errorOf(badTarget)).toEqual({
+        code: 400,
+        err_code: 10190,
+        description: "message schedules target is invalid"
+      })
+      // The schedule's roll-up: its subject must not have an earlier message in the batch.
+      await send(nc, `${name}.s`, batchHdr("t2", 1))
+      const second = await send(nc, `${name}.s`, {
+        ...batchHdr("t2", 2, "1"),
+        "Nats-Schedule": atIn(60_000),
         "Nats-Schedule-Target": `${name}.t`
       })
-      expect(errorOf(r)).toEqual({
-        code: 400,
-        err_code: 10177,
-        description: "atomic publish unsupported header used: Nats-Schedule"
+      expect(errorOf(second)).toEqual({ code: 500, err_code: 10111, description: "batch rollup sub invalid" })
+      // Ending a schedule names a subject whose last message (here earlier in the batch) is a schedule.
+      await send(nc, `${name}.p`, batchHdr("t3", 1))
+      const end = await send(nc, `${name}.q`, {
+        ...batchHdr("t3", 2, "1"),
+        "Nats-Schedule-Next": "purge",
+        "Nats-Scheduler": `${name}.p`
       })
+      expect(errorOf(end)).toEqual({ code: 400, err_code: 10212, description: "message schedules invalid scheduler" })
+      // Without allow_msg_schedules: 10188.
+      const plain = await stream(jsm)
+      await send(nc, `${plain}.a`, batchHdr("t4", 1))
+      const off = await send(nc, `${plain}.s`, {
+        ...batchHdr("t4", 2, "1"),
+        "Nats-Schedule": atIn(60_000),
+        "Nats-Schedule-Target": `${plain}.t`
+      })
+      expect(errorOf(off)).toEqual({ code: 400, err_code: 10188, description: "message schedules is disabled" })
       expect(await msgsOf(jsm, name)).toBe(0)
+      expect(await msgsOf(jsm, plain)).toBe(0)
     }))
+
+  it(
+    "a batch can end a schedule it starts no earlier message of: the purge removes the stored schedule",
+    () =>
+      withJs(broker.url, async (nc, jsm) => {
+        const name = await stream(jsm, { allow_msg_schedules: true })
+        await send(nc, `${name}.s`, { "Nats-Schedule": atIn(1500), "Nats-Schedule-Target": `${name}.t` })
+        await send(nc, `${name}.a`, batchHdr("end", 1))
+        const ack = await send(nc, `${name}.q`, {
+          ...batchHdr("end", 2, "1"),
+          "Nats-Schedule-Next": "purge",
+          "Nats-Scheduler": `${name}.s`
+        })
+        expect(json(ack)).toMatchObject({ batch: "end", count: 2 })
+        expect(await delivered(jsm, name, `${name}.t`, 3000)).toBe(undefined)
+        expect(await delivered(jsm, name, `${name}.s`, 0)).toBe(undefined)
+      }),
+    10_000
+  )
+})
+
+describe("an open batch across a restart", () => {
+  it("is gone, silently: its commit gets 10176 and nothing is stored; the id may start over", async () => {
+    // nats-server R1 (jetstream.go, stream recovery) deletes every staged batch at start and finishes
+    // only a commit a crash cut short; the later messages of a batch it no longer has are "incomplete".
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-ab-restart-"))
+    try {
+      const first = await startBroker({ jetstream: true, storeDir: dir })
+      await withJs(first.url, async (nc, jsm) => {
+        await jsm.streams.add({ name: "ABR", subjects: ["abr.>"], allow_atomic: true } as never)
+        for (const seq of [1, 2]) expect(dc.decode((await send(nc, "abr.x", batchHdr("open", seq))).data)).toBe("")
+      })
+      await first.stop()
+      const second = await startBroker({ jetstream: true, storeDir: dir })
+      try {
+        await withJs(second.url, async (nc, jsm) => {
+          const adv = nc.subscribe("$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.ABR", { max: 1 })
+          await nc.flush()
+          expect(errorOf(await send(nc, "abr.x", batchHdr("open", 3, "1")))).toEqual({
+            code: 400,
+            err_code: 10176,
+            description: "atomic publish batch is incomplete"
+          })
+          expect(await msgsOf(jsm, "ABR")).toBe(0)
+          for (const seq of [1, 2]) await send(nc, "abr.x", batchHdr("open", seq))
+          expect(json(await send(nc, "abr.x", batchHdr("open", 3, "1")))).toEqual({
+            stream: "ABR",
+            seq: 3,
+            batch: "open",
+            count: 3
+          })
+          await nc.flush()
+          // The restart abandoned it without an advisory (nats-server has none either).
+          expect(adv.getProcessed()).toBe(0)
+        })
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

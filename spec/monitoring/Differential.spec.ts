@@ -15,7 +15,7 @@ import {
   startNatsServer
 } from "../support/Broker.ts"
 import { jszWithout210, OUR_VERSION, REFERENCE_VERSION, varzWithout210 } from "../support/Level210.ts"
-import { apiStatsWithout211, withoutConfigs211 } from "../support/Level211.ts"
+import { apiStatsWithout211, jsLimitsWithout211, withoutConfigs211 } from "../support/Level211.ts"
 import { jszWithout212, varzWithout214 } from "../support/Level214.ts"
 import { runScenario, type Scenario } from "./MonitorScenario.ts"
 
@@ -112,7 +112,7 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
     // The level itself: our version and the keys 2.10, 2.11 and 2.14 add (asserted in Level210.ts,
     // Level211.ts and Level214.ts), 2.9.10's.
     expect([at210.version, theirs.version]).toEqual([OUR_VERSION, REFERENCE_VERSION])
-    const ours = apiStatsWithout211(varzWithout214(varzWithout210(at210)))
+    const ours = apiStatsWithout211(jsLimitsWithout211(varzWithout214(varzWithout210(at210))))
     expect(shape(ours, DROP)).toEqual(shape(theirs, DROP))
     expect(JSON.stringify(shape(ours, DROP))).toBe(JSON.stringify(shape(theirs, DROP)))
     for (
@@ -159,7 +159,8 @@ describe.skipIf(natsServer === undefined)("monitoring: broker vs nats-server", (
     ) {
       const { theirs, ours: at210 } = await json(`/jsz${q}`)
       // /jsz details show stored configs: `_nats.req.level` without the reply-only version keys.
-      const ours = withoutConfigs211(apiStatsWithout211(jszWithout212(jszWithout210(at210))), false).value
+      const ours = withoutConfigs211(apiStatsWithout211(jsLimitsWithout211(jszWithout212(jszWithout210(at210)))), false)
+        .value
       expect([q, JSON.stringify(shape(ours, DROP))]).toEqual([q, JSON.stringify(shape(theirs, DROP))])
       for (const k of ["memory", "storage", "streams", "consumers", "messages", "bytes", "api"]) {
         expect([q, k, ours[k]]).toEqual([q, k, theirs[k]])

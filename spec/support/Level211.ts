@@ -139,3 +139,22 @@ export const noWaitEndingAs2910 = (ours: ReadonlyArray<string>, reference408: st
   expect(ours[ours.length - 1]).toBe(NO_WAIT_ENDS_WITH_404 ? "404 No Messages" : reference408)
   return [...ours.slice(0, -1), reference408]
 }
+
+/**
+ * /varz `jetstream.limits` and /jsz `limits` at 2.11 (JSLimitOpts, every field omitempty): `{}` on a
+ * server without `jetstream { limits {} }`, asserted and removed. /jsz's follows its `config`.
+ */
+// any: wire JSON, read by the callers as such.
+export const jsLimitsWithout211 = (doc: Record<string, any>): Record<string, any> => {
+  if (isObject(doc.jetstream) && "config" in doc.jetstream) {
+    const { limits, ...js } = doc.jetstream
+    expect(limits).toEqual({})
+    return { ...doc, jetstream: js }
+  }
+  if (doc.disabled === true || !("config" in doc)) return doc
+  const keys = Object.keys(doc)
+  expect(keys[keys.indexOf("config") + 1]).toBe("limits")
+  const { limits, ...rest } = doc
+  expect(limits).toEqual({})
+  return rest
+}

@@ -8,6 +8,7 @@ import type { AuthSettings } from "../auth/AuthSettings.ts"
 import type { ClusterSettings } from "../cluster/ClusterSettings.ts"
 import type { MappingSpec } from "../subject/SubjectMappings.ts"
 import type { TlsSettings } from "../tls/TlsSettings.ts"
+import type { BatchLimitSettings } from "./JetStreamLimitsConfigFile.ts"
 import type { MqttSettings } from "./MqttConfigFile.ts"
 import type { WebsocketSettings } from "./WebsocketSettings.ts"
 
@@ -85,6 +86,8 @@ export interface BrokerConfig {
    */
   readonly maxBufferedMsgs: number
   readonly maxBufferedSize: number
+  /** `jetstream { limits { batch {} } }` (2.12): atomic and fast-ingest batch limits; 0 = nats-server's default. */
+  readonly batchLimits: BatchLimitSettings
   /** `jetstream { request_queue_limit }` (2.11): JetStream API requests waiting before all are dropped; 0 = 10,000. */
   readonly requestQueueLimit: number
   /** Client authentication and permissions; undefined = open (nats-server without `authorization`). */
@@ -145,6 +148,7 @@ export const defaults: BrokerConfig = {
   maxBufferedMsgs: 0,
   maxBufferedSize: 0,
   requestQueueLimit: 0,
+  batchLimits: { maxInflightPerStream: 0, maxInflightTotal: 0, maxMsgs: 0, timeoutMs: 0 },
   auth: undefined,
   tls: undefined,
   encryption: undefined,

@@ -30,6 +30,7 @@ import type { BrokerConfig, BrokerConfigInput } from "./BrokerConfig.ts"
 import * as ClusterConfigFile from "./ClusterConfigFile.ts"
 import * as ConfigLexer from "./ConfigLexer.ts"
 import type { ConfigEntry, ConfigValue, Position } from "./ConfigLexer.ts"
+import * as JetStreamLimitsConfigFile from "./JetStreamLimitsConfigFile.ts"
 import * as MappingsConfigFile from "./MappingsConfigFile.ts"
 import * as MqttConfigFile from "./MqttConfigFile.ts"
 import * as WebsocketConfigFile from "./WebsocketConfigFile.ts"
@@ -87,7 +88,7 @@ const REFUSED: Record<string, string> = {
   resolver_pinned_accounts: "pinned accounts are not supported yet; refusing to start without them"
 }
 
-const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "limits", "max_outstanding_catchup"])
+const JETSTREAM_UNSUPPORTED = new Set(["extension_hint", "max_outstanding_catchup"])
 
 const kindOf = (v: ConfigValue): string => {
   switch (v._tag) {
@@ -481,6 +482,15 @@ class Mapper {
           else this.set("clusterStore", url)
           break
         }
+        case "limits":
+          this.set(
+            "batchLimits",
+            JetStreamLimitsConfigFile.limitsBlock(f, parseGoDuration, {
+              error: (pos, message) => this.errors.push({ pos, message }),
+              warn: (pos, message) => this.warnings.push({ pos, message })
+            })
+          )
+          break
         case "unique_tag": {
           const tag = this.string(f)
           // nats-server lowercases tags; an empty unique_tag is no constraint.

@@ -37,6 +37,7 @@ const GO_NAMES: Partial<Record<keyof BrokerConfig, string>> = {
   lameDuckDurationMs: "LameDuckDuration",
   sync: "SyncInterval",
   domain: "JetStreamDomain",
+  batchLimits: "JetStreamLimits",
   tls: "TLSConfig",
   websocket: "Websocket",
   mqtt: "MQTT"

@@ -50,6 +50,7 @@ import { decodePullRequest } from "./model/PullRequest.ts"
 import { emptyRequest } from "./model/Requests.ts"
 import type { StreamConfig } from "./model/StreamConfig.ts"
 import type { StoreLimits } from "./StoreLimits.ts"
+import type { AtomicBatchLimits } from "./stream/AtomicBatch.ts"
 import type { FastBatchBudget } from "./stream/FastBatch.ts"
 import { DEFAULT_INGEST_LIMITS, type IngestLimits } from "./stream/IngestLimit.ts"
 import type { OriginLookup } from "./stream/StreamSource.ts"
@@ -81,6 +82,8 @@ export interface AccountJetStreamDeps {
   readonly storeLimits: StoreLimits
   /** Server-wide fast-ingest batch count (stream/FastBatch.ts). */
   readonly fastBatchBudget?: FastBatchBudget
+  /** The server's atomic batch limits (stream/AtomicBatch.ts). */
+  readonly atomicBatchLimits?: AtomicBatchLimits
   readonly config: BrokerConfig
   readonly clock: BrokerClockShape
   readonly log: Logger
@@ -194,6 +197,7 @@ export const make = (deps: AccountJetStreamDeps): Effect.Effect<AccountJetStream
         storeFull: (storage) => storeLimits.full(storage),
         ingestLimits: ingestLimitsOf(config),
         ...(deps.fastBatchBudget === undefined ? {} : { fastBatchBudget: deps.fastBatchBudget }),
+        ...(deps.atomicBatchLimits === undefined ? {} : { atomicBatchLimits: deps.atomicBatchLimits }),
         maxPending: config.maxPending,
         account: deps.account,
         ...(accountFull === undefined ? {} : { accountFull })

@@ -27,6 +27,7 @@ import { isSubsetOf } from "../subject/Subject.ts"
 import * as AccountJetStream from "./AccountJetStream.ts"
 import { ClusterMode, type ClusterModeShape } from "./cluster/ClusterGate.ts"
 import { StoreLimits } from "./StoreLimits.ts"
+import { atomicLimitsOf, fastLimitsOf } from "./stream/BatchLimits.ts"
 import { FastBatchBudget } from "./stream/FastBatch.ts"
 import type { OriginLookup, OriginUnreachable } from "./stream/StreamSource.ts"
 import type { StreamRegistry } from "./StreamRegistry.ts"
@@ -76,7 +77,8 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
         clock.nowMs
       )
       // Fast-ingest batches in flight count against one server-wide limit (nats-server's is per process).
-      const fastBatchBudget = new FastBatchBudget()
+      const fastBatchBudget = new FastBatchBudget(fastLimitsOf(config.batchLimits))
+      const atomicBatchLimits = atomicLimitsOf(config.batchLimits)
 
       log.info("Starting JetStream")
       log.info(`  Store directory: "${storeDir}" (${fileStore.kind} store)`)
@@ -161,6 +163,7 @@ export class JetStream extends Context.Service<JetStream, JetStreamShape>()("eff
             journals: own.journals,
             storeLimits,
             fastBatchBudget,
+            atomicBatchLimits,
             config,
             clock,
             log,

@@ -14,6 +14,7 @@ import type { JetStreamShape } from "../jetstream/JetStream.ts"
 import { encodeStreamConfig } from "../jetstream/model/StreamConfigEncode.ts"
 import { streamState } from "../jetstream/stream/StreamInfo.ts"
 import { queryBool, QueryError, queryInt, timeMs } from "./GoFormat.ts"
+import { jsLimitOpts } from "./JsLimitOpts.ts"
 import type { JetStreamLimits } from "./Sources.ts"
 
 /** uint64(-1): what nats-server prints for an account's unlimited reserved memory/storage. */
@@ -155,6 +156,7 @@ export interface JszInput {
   readonly limits: JetStreamLimits
   readonly domain: string | undefined
   readonly sync: BrokerConfig["sync"]
+  readonly batchLimits: BrokerConfig["batchLimits"]
   readonly nowMs: number
 }
 
@@ -200,6 +202,7 @@ export const jsz = (input: JszInput, opts: JszOptions): Record<string, unknown> 
     server_id: input.serverId,
     now: timeMs(input.nowMs),
     config: jetStreamConfig(js, input.limits, input.domain, input.sync),
+    ...(AT_LEVEL_211 ? { limits: jsLimitOpts(input.batchLimits) } : {}),
     ...jetStreamStats(js, used),
     streams,
     consumers,

@@ -129,6 +129,7 @@ export class Reports extends Context.Service<Reports, ReportsShape>()("effect-je
           limits: limits ?? { maxMemory: 0, maxStorage: 0 },
           domain: config.domain,
           sync: config.sync,
+          batchLimits: config.batchLimits,
           nowMs: Date.now()
         }
       }

@@ -6,12 +6,14 @@ import { effectiveTimeoutMs } from "../auth/AuthSettings.ts"
 import {
   ADVERTISED_NATS_VERSION,
   AT_LEVEL_210,
+  AT_LEVEL_211,
   AT_LEVEL_214,
   BROKER_NAME,
   BROKER_VERSION
 } from "../config/BrokerConfig.ts"
 import { mergedFeatureFlags } from "../config/FeatureFlags.ts"
 import { durationNs, timeMs, uptime } from "./GoFormat.ts"
+import { jsLimitOpts } from "./JsLimitOpts.ts"
 import { jetStreamConfig, jetStreamStats } from "./Jsz.ts"
 import { clusterVarz } from "./Routez.ts"
 import type { JetStreamLimits, Sample, Sources } from "./Sources.ts"
@@ -84,7 +86,11 @@ export const varz = (src: Sources, sample: Sample, limits: JetStreamLimits | und
     websocket: websocketVarz(server.websocket),
     jetstream: js === undefined || limits === undefined
       ? {}
-      : { config: jetStreamConfig(js, limits, config.domain, config.sync), stats: jetStreamStats(js) },
+      : {
+        config: jetStreamConfig(js, limits, config.domain, config.sync),
+        stats: jetStreamStats(js),
+        ...(AT_LEVEL_211 ? { limits: jsLimitOpts(config.batchLimits) } : {})
+      },
     tls_timeout: (config.tls?.timeoutMs ?? 2_000) / 1000,
     write_deadline: durationNs(config.writeDeadlineMs),
     start: timeMs(server.startedAt.getTime()),

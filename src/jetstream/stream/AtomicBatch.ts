@@ -7,40 +7,53 @@
  * (`appendBatch(…, { atomic: true })`) or not at all.
  *
  * Answers follow stream.go `processJetStreamAtomicBatchMsg`: a staged message gets an empty reply, the
- * commit a PubAck with `batch` and `count`; a gap, a batch over 1000 messages, a failed commit check or an
- * invalid commit value abandon the batch (the first two, and 10 s without a message, with the
+ * commit a PubAck with `batch` and `count`; a gap, a batch over `max_msgs` (1000), a failed commit check or
+ * an invalid commit value abandon the batch (the first two, and `timeout` (10 s) without a message, with the
  * `BATCH_ABANDONED` advisory). Staged messages live in memory only: a restart abandons every open batch,
- * which its publisher learns from the commit's 10176 (nats-server R1 file streams stage on disk; what they
- * gain is a batch that can be committed across a restart, which no client relies on).
+ * silently, and its next message or commit gets 10176, as from nats-server. (nats-server R1 file streams
+ * stage on disk only to finish a commit a crash cut short; at start it deletes every other staged batch.
+ * Our commit is one atomic append, so there is no half-stored commit to finish.)
  */
 import { Buffer } from "node:buffer"
 import { headerValue } from "../../protocol/Headers.ts"
-import type { AppendRecord, MessageLog } from "../../store/MessageLog.ts"
+import type { AppendRecord, MessageLog, StoredMessage } from "../../store/MessageLog.ts"
 import { accountedSize } from "../../store/Record.ts"
 import { goQuote } from "../codec/GoJson.ts"
 import { ApiError, ApiErrors } from "../model/ApiError.ts"
 import type { StreamConfig } from "../model/StreamConfig.ts"
 import { applyIncrement, checkIncrement } from "./Counter.ts"
+import { checkSchedulePublish } from "./MessageSchedule.ts"
 import { effectiveTtl, ttlOf } from "./MessageTtl.ts"
 
 export const BATCH_ID = "Nats-Batch-Id"
 export const BATCH_SEQUENCE = "Nats-Batch-Sequence"
 export const BATCH_COMMIT = "Nats-Batch-Commit"
 
+/** The server's atomic batch limits (`jetstream { limits { batch {} } }`, stream/BatchLimits.ts). */
+export interface AtomicBatchLimits {
+  readonly maxBatchSize: number
+  readonly maxPerStream: number
+  readonly maxTotal: number
+  readonly idleMs: number
+}
+
 /** nats-server's defaults (stream.go `streamDefaultMaxAtomicBatch*`, `streamDefaultMaxBatchTimeout`). */
-export const ATOMIC_LIMITS = {
+export const DEFAULT_ATOMIC_LIMITS: AtomicBatchLimits = {
   maxBatchSize: 1000,
   maxPerStream: 50,
   maxTotal: 1000,
   idleMs: 10_000
-} as const
+}
+
+/** setTimeout's longest delay: a later deadline is reached through intermediate sweeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Why a batch was abandoned: the advisory's `reason` (jetstream_events.go `BatchAbandonReason`). */
 export type AbandonReason = "timeout" | "large" | "incomplete" | "unsupported"
 
 /**
  * Open batches of every stream in this process: nats-server's `globalInflightAtomicBatches` is process-wide
- * too, so brokers embedded in one process share the 1000.
+ * too, so brokers embedded in one process share one count, each comparing it with its own `maxTotal`.
  */
 const open = { total: 0 }
 
@@ -95,6 +108,11 @@ interface OpenBatch {
 export class AtomicBatches {
   private readonly batches = new Map<string, OpenBatch>()
   private wakeAtMs = Infinity
+  private readonly limits: AtomicBatchLimits
+
+  constructor(limits: AtomicBatchLimits = DEFAULT_ATOMIC_LIMITS) {
+    this.limits = limits
+  }
 
   get size(): number {
     return this.batches.size
@@ -120,6 +138,7 @@ export class AtomicBatches {
     data: Uint8Array
   ): boolean {
     const cfg = host.config
+    const limits = this.limits
     // The per-message checks nats-server makes before it looks at the batch: a refused message leaves
     // the batch open, and the gap it leaves abandons it at the next message.
     if (cfg.sealed) return host.refuse(reply, ApiErrors.streamSealed())
@@ -148,34 +167,34 @@ export class AtomicBatches {
     let batch = this.batches.get(id)
     if (batch === undefined) {
       if (seq !== 1) {
-        if (size > ATOMIC_LIMITS.maxBatchSize) {
-          return host.refuse(reply, ApiErrors.atomicPublishTooLargeBatch(ATOMIC_LIMITS.maxBatchSize))
+        if (size > limits.maxBatchSize) {
+          return host.refuse(reply, ApiErrors.atomicPublishTooLargeBatch(limits.maxBatchSize))
         }
         return host.refuse(reply, ApiErrors.atomicPublishIncompleteBatch())
       }
-      if (this.batches.size >= ATOMIC_LIMITS.maxPerStream || open.total >= ATOMIC_LIMITS.maxTotal) {
+      if (this.batches.size >= limits.maxPerStream || open.total >= limits.maxTotal) {
         return host.refuse(reply, ApiErrors.atomicPublishTooManyInflight())
       }
       batch = { msgs: [], lastActiveMs: now }
       this.batches.set(id, batch)
       open.total++
-      this.arm(host, now + ATOMIC_LIMITS.idleMs)
+      this.arm(host, now + limits.idleMs)
     }
     if (commit && !eob && commitText !== "1") {
       this.drop(id)
       return host.refuse(reply, ApiErrors.atomicPublishInvalidBatchCommit())
     }
-    const idle = now - batch.lastActiveMs >= ATOMIC_LIMITS.idleMs
+    const idle = now - batch.lastActiveMs >= limits.idleMs
     if (seq !== batch.msgs.length + 1 || idle || (seq === 1 && eob)) {
       return this.abandon(host, id, "incomplete", reply, ApiErrors.atomicPublishIncompleteBatch())
     }
-    if (size > ATOMIC_LIMITS.maxBatchSize) {
+    if (size > limits.maxBatchSize) {
       return this.abandon(
         host,
         id,
         "large",
         reply,
-        ApiErrors.atomicPublishTooLargeBatch(ATOMIC_LIMITS.maxBatchSize)
+        ApiErrors.atomicPublishTooLargeBatch(limits.maxBatchSize)
       )
     }
     batch.lastActiveMs = now
@@ -191,13 +210,13 @@ export class AtomicBatches {
     return host.commit(checked.records, reply, id, checked.records.length)
   }
 
-  /** Abandons batches idle for 10 s (run from the stream's mailbox). */
+  /** Abandons batches idle for the timeout, 10 s by default (run from the stream's mailbox). */
   sweep(host: AtomicHost): void {
     this.wakeAtMs = Infinity
     const now = host.nowMs()
     let next = Infinity
     for (const [id, b] of this.batches) {
-      const due = b.lastActiveMs + ATOMIC_LIMITS.idleMs
+      const due = b.lastActiveMs + this.limits.idleMs
       if (due <= now) {
         this.drop(id)
         if (host.config.allow_atomic === true) host.abandoned(id, "timeout")
@@ -225,7 +244,7 @@ export class AtomicBatches {
   private arm(host: AtomicHost, atMs: number): void {
     if (atMs >= this.wakeAtMs) return
     this.wakeAtMs = atMs
-    host.wakeIn(Math.max(1, atMs - host.nowMs()))
+    host.wakeIn(Math.min(MAX_TIMER_MS, Math.max(1, atMs - host.nowMs())))
   }
 }
 
@@ -253,6 +272,8 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
   const expected = new Map<string, number>()
   let bytes = 0
   const records: Array<CommitRecord> = []
+  /** Each subject's last message in the batch so far (a schedule's end names one). */
+  const staged = new Map<string, StoredMessage>()
   /** Counter streams: each subject's newest total, the batch's own messages included. */
   const counted = new Map<string, { readonly hdr: Uint8Array; readonly data: Uint8Array }>()
   for (let i = 0; i < msgs.length; i++) {
@@ -272,10 +293,6 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
     const lastId = headerValue(hdr, "Nats-Expected-Last-Msg-Id")
     if (lastId !== undefined && lastId !== "") {
       return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Expected-Last-Msg-Id"))
-    }
-    // Schedules inside a batch are not built (nats-server takes them): refused, never stored as plain messages.
-    if (headerValue(hdr, "Nats-Schedule") !== undefined) {
-      return fail(ApiErrors.atomicPublishUnsupportedHeaderBatch("Nats-Schedule"))
     }
     if (hdr.length > 65535) return fail(ApiErrors.streamHeaderExceedsMaximum())
     const expectedStream = headerValue(hdr, "Nats-Expected-Stream")
@@ -316,6 +333,11 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
       }
       if (want !== have) return fail(ApiErrors.streamWrongLastSequence(have))
     } else if (seqSubject !== "") return fail(ApiErrors.streamExpectedLastSeqPerSubjectInvalid())
+    // Schedule headers are checked as on a single publish, against the stream and the batch's own earlier
+    // messages; a schedule gains `Nats-Rollup: sub`, so only its subject's first message in a batch may be one.
+    const sched = checkSchedulePublish(hdr, subject, cfg, (f) => staged.get(f) ?? host.store.lastBySubject(f), ts)
+    if (sched instanceof Uint8Array) hdr = sched
+    else if (sched !== undefined) return fail(sched)
     const r = headerValue(hdr, "Nats-Rollup")
     let rollup: "sub" | "all" | undefined
     if (r !== undefined && r !== "") {
@@ -350,6 +372,7 @@ const checkBatch = (host: AtomicHost, msgs: ReadonlyArray<Staged>, eob: boolean)
     // Closed by an end-of-batch marker, the last stored message carries the usual commit header.
     if (eob && i === msgs.length - 1) hdr = withCommitHeader(hdr)
     records.push({ subject, hdr, data, ts: ts + BigInt(i), ttl, msgId, rollup })
+    staged.set(subject, { subject, hdr, data, ts: ts + BigInt(i), seq: 0 })
   }
   return { ok: true, records }
 }

@@ -7,7 +7,14 @@ import { typedEvent } from "../consumer/Events.ts"
 import { ApiErrors } from "../model/ApiError.ts"
 import type { AtomicHost, CommitRecord } from "./AtomicBatch.ts"
 import type { FastBatchHost, FastStoreOutcome } from "./FastBatch.ts"
-import { accountGrowth, hasInterestIn, processPublish, type PublishingStream, queueError } from "./PublishChecks.ts"
+import {
+  accountGrowth,
+  hasInterestIn,
+  processPublish,
+  type PublishingStream,
+  queueError,
+  scheduled
+} from "./PublishChecks.ts"
 import { storeErrorText, storeFailed, tryStore } from "./StoreFailure.ts"
 import type { StreamContext } from "./StreamContext.ts"
 import { republishing, transformed } from "./SubjectRewrites.ts"
@@ -109,6 +116,7 @@ const storeAtomic = (
       tryStore(s, "roll up", () => s.store.purge(r.rollup === "sub" ? { filter: r.subject, seq } : { seq }))
       s.removedGen++
     }
+    if (cfg.allow_msg_schedules === true) scheduled(s, seq, r.subject, r.hdr, r.ts)
   }
   return true
 }

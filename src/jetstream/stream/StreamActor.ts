@@ -124,6 +124,7 @@ export class StreamActor implements PublishingStream {
     this.ingestLimit = new IngestQueue(ctx.ingestLimits ?? DEFAULT_INGEST_LIMITS)
     this.dedupe = new Dedupe(BigInt(config.duplicate_window))
     this.fastBatches = new FastBatches(ctx.fastBatchBudget ?? new FastBatchBudget())
+    this.atomic = new AtomicBatches(ctx.atomicBatchLimits)
     this.mirror = config.mirror === undefined ? undefined : new MirrorFollower(config.mirror)
     const st = store.state()
     this.lastSeq = st.lastSeq
@@ -390,7 +391,7 @@ export class StreamActor implements PublishingStream {
   }
 
   /** Open atomic batches (AtomicBatch.ts) and the view of this stream they check against. */
-  private readonly atomic = new AtomicBatches()
+  private readonly atomic: AtomicBatches
   private atomicView: AtomicHost | undefined
 
   private atomicHost(): AtomicHost {

@@ -1,6 +1,7 @@
 /** What a stream actor is given by the server around it: its services and limits, and its consumers. */
 import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Logger } from "../../log/Log.ts"
+import type { AtomicBatchLimits } from "./AtomicBatch.ts"
 import type { FastBatchBudget } from "./FastBatch.ts"
 import type { IngestLimits } from "./IngestLimit.ts"
 import type { OriginLookup } from "./StreamSource.ts"
@@ -35,6 +36,8 @@ export interface StreamContext {
   readonly maxPending?: number
   /** The server-wide fast-ingest batch limits (FastBatch.ts); absent = a budget of this stream's own. */
   readonly fastBatchBudget?: FastBatchBudget
+  /** The server's atomic batch limits (AtomicBatch.ts); absent = nats-server's defaults. */
+  readonly atomicBatchLimits?: AtomicBatchLimits
   /** The account's name (nats-server's `$G` without accounts): sourcing consumers are named after it. */
   readonly account?: string
 }
