@@ -13,9 +13,7 @@ import { Effect, type Scope } from "effect"
 import { Buffer } from "node:buffer"
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
-import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
-import type { Logger } from "../../log/Log.ts"
 import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
@@ -28,7 +26,9 @@ import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
 import { AckState } from "./AckState.ts"
-import { type AckForm, ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
+import { ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
+import type { ConsumerCommand } from "./ConsumerCommand.ts"
+import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
@@ -42,32 +42,6 @@ import { PendingCounter } from "./PendingCounter.ts"
 import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
 import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
-
-export type ConsumerCommand =
-  | { readonly _tag: "Wake" }
-  | { readonly _tag: "Pull"; readonly reply: string; readonly request: PullRequest }
-  | { readonly _tag: "Ack"; readonly subject: string; readonly reply: string | undefined; readonly body: Uint8Array }
-  | { readonly _tag: "Tick" }
-  /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*` (headers: flow-control acks). */
-  | { readonly _tag: "FlowControlReply"; readonly subject: string; readonly hdr?: Uint8Array }
-  /** A dead-letter copy of `sseq` was answered (or timed out): finish giving it up (DeadLetter.ts). */
-  | { readonly _tag: "DeadLettered"; readonly sseq: number }
-
-export interface ConsumerContext {
-  readonly client: InternalClient
-  readonly log: Logger
-  readonly nowMs: () => number
-  /** Runs `f` after `ms` on the broker clock; returns a cancel function. */
-  readonly schedule: (ms: number, f: () => void) => () => void
-  /** Retention hook: the stream decides whether an acked message can go. */
-  readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
-  /** Consumer idle past its inactive threshold (ephemerals always have one; durables when set, as 2.10). */
-  readonly inactive: (consumer: ConsumerActor) => void
-  /** Cluster mode, replicated streams: false while this node may no longer hold the stream (deliver nothing). */
-  readonly mayDeliver?: () => boolean
-  /** Domain, account hash and reply form of the ack subjects (AckSubjects.ts); default: no domain, `$G`, v1. */
-  readonly ackForm?: AckForm
-}
 
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
