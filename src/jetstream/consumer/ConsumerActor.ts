@@ -19,18 +19,18 @@ import type { EventLog } from "../../store/EventLog.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { writeDecimal } from "../codec/Decimal.ts"
 import { goDurationString } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
+import { AckReplyWriter } from "./AckReplyWriter.ts"
 import { AckState } from "./AckState.ts"
 import { ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
 import type { ConsumerCommand } from "./ConsumerCommand.ts"
 import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
-import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, persistBatch, recordAck, recordDelivery } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
 import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
@@ -90,8 +90,7 @@ export class ConsumerActor {
   private deadLetters: DeadLetters | undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
-  /** `$JS.ACK.<stream>.<consumer>.` (or its v2 form) as latin1 bytes; undefined when not latin1 or too long. */
-  private readonly replyPrefix: Buffer | undefined
+  private readonly replies: AckReplyWriter
   private readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
@@ -115,10 +114,7 @@ export class ConsumerActor {
     this.kernel = kernel
     this.journal = journal
     this.ackSubjects = consumerAckSubjects(ctx.ackForm ?? DEFAULT_ACK_FORM, stream.name, name)
-    const prefix = this.ackSubjects.replyPrefix
-    this.replyPrefix = prefix.length <= REPLY_PREFIX_MAX && /^[\u0000-\u00ff]*$/.test(prefix)
-      ? Buffer.from(prefix, "latin1")
-      : undefined
+    this.replies = new AckReplyWriter(this.ackSubjects.replyPrefix)
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
     this.state = recovered !== undefined ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
@@ -395,40 +391,13 @@ export class ConsumerActor {
     } else if (this.config.ack_policy === "explicit") {
       const p = this.state.pending.get(sseq)
       const done = this.state.ack(sseq, dseq, now)
-      this.recordAck(sseq, dseq)
+      recordAck(this.events, sseq, dseq)
       // Limits retention ignores acks: skip building the hook's argument for every ack.
       if (done && this.stream.config.retention !== "limits") this.ctx.acked(this, [sseq], false)
       if (done && p !== undefined) {
         this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
       }
     }
-  }
-
-  /** Journals a delivery, extending the run of consecutive deliveries the batch's last event holds. */
-  private recordDelivery(sseq: number, t: 0 | 1): void {
-    const last = this.events[this.events.length - 1]
-    if (last !== undefined && last.e === "d" && last.t === t) {
-      const n = last.n ?? 1
-      if (last.s + n === sseq && n < MAX_RUN) {
-        // Safe to change: the batch's events are handed to the journal only when the batch ends.
-        ;(last as { n?: number }).n = n + 1
-        return
-      }
-    }
-    this.events.push({ e: "d", s: sseq, t })
-  }
-
-  /** Journals an explicit ack, extending a run of in-order acks as `recordDelivery` does. */
-  private recordAck(sseq: number, dseq: number): void {
-    const last = this.events[this.events.length - 1]
-    if (last !== undefined && last.e === "a") {
-      const n = last.n ?? 1
-      if (last.s + n === sseq && last.d + n === dseq && n < MAX_RUN) {
-        ;(last as { n?: number }).n = n + 1
-        return
-      }
-    }
-    this.events.push({ e: "a", s: sseq, d: dseq })
   }
 
   /** sample_freq: a share of acks is published as a consumer_ack metric (ack latency). */
@@ -712,29 +681,7 @@ export class ConsumerActor {
     const prior = this.state.pending.get(sseq)
     const count = this.tracksAcks && prior !== undefined ? prior.count + 1 : 1
     const pending = this.numPending() - (redelivery ? 0 : 1)
-    return this.ackReply(count, sseq, this.state.delivered + 1, m.ts, pending)
-  }
-
-  /**
-   * `$JS.ACK.<stream>.<consumer>.<count>.<sseq>.<dseq>.<ts>.<pending>`, built as bytes in a scratch buffer and
-   * decoded once: a template literal made a chain of a dozen intermediate strings per delivery.
-   */
-  private ackReply(count: number, sseq: number, dseq: number, ts: bigint, pending: number): string {
-    const prefix = this.replyPrefix
-    if (prefix === undefined) return `${this.ackSubjects.replyPrefix}${count}.${sseq}.${dseq}.${ts}.${pending}`
-    const b = REPLY_SCRATCH
-    b.set(prefix, 0)
-    let p = writeDecimal(b, prefix.length, count)
-    b[p++] = 46
-    p = writeDecimal(b, p, sseq)
-    b[p++] = 46
-    p = writeDecimal(b, p, dseq)
-    b[p++] = 46
-    const t = ts.toString()
-    for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i)
-    b[p++] = 46
-    p = writeDecimal(b, p, pending)
-    return b.toString("latin1", 0, p)
+    return this.replies.reply(count, sseq, this.state.delivered + 1, m.ts, pending)
   }
 
   private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number, pin?: string): void {
@@ -744,13 +691,13 @@ export class ConsumerActor {
     this.numPending()
     if (sseq >= nextBefore) this.pending.delivered(sseq)
     const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
-    this.recordDelivery(sseq, this.tracksAcks ? 1 : 0)
+    recordDelivery(this.events, sseq, this.tracksAcks ? 1 : 0)
     // A skip-list delivery lies below the cursor; it must not move it.
     if (sseq < nextBefore) this.state.nextSeq = nextBefore
     // The ack wait of this delivery depends on its delivery count (backoff).
     p.deadline = now + ackWaitMs(this.config, p.count)
     if (this.tracksAcks && p.deadline < this.nextDeadline) this.nextDeadline = p.deadline
-    const reply = this.ackReply(p.count, sseq, p.dseq, m.ts, this.numPending())
+    const reply = this.replies.reply(p.count, sseq, p.dseq, m.ts, this.numPending())
     let hdr = m.hdr
     let data = m.data
     if (this.config.headers_only === true) {
@@ -880,9 +827,5 @@ export class ConsumerActor {
     return sseq < this.state.nextSeq
   }
 }
-
-/** Room for the reply prefix plus five numbers (at most 20 characters each) and their dots. */
-const REPLY_SCRATCH = Buffer.allocUnsafe(1024)
-const REPLY_PREFIX_MAX = 900
 
 const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length
