@@ -14,7 +14,6 @@ import { Buffer } from "node:buffer"
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { Subscription } from "../../core/Router.ts"
-import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
@@ -42,11 +41,9 @@ import { PendingCounter } from "./PendingCounter.ts"
 import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
 import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
+import { lastHeaders, pendingStatus, signal, status } from "./StatusMessages.ts"
 
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
-
-const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
-  encodeHeaders(line, headers.map(([k, v]) => [k, String(v)] as const))
 
 export class ConsumerActor {
   readonly name: string
@@ -125,11 +122,13 @@ export class ConsumerActor {
     this.pause = new Pause(config, this.lastActivity)
     this.priority = new PriorityGroups(
       config,
-      priorityEvents(ctx.client, stream.name, name, ctx.nowMs, (r, line) =>
-        this.signal(
-          r.reply,
-          status(line, [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-        ))
+      priorityEvents(
+        ctx.client,
+        stream.name,
+        name,
+        ctx.nowMs,
+        (r, line) => signal(ctx.client, r.reply, pendingStatus(line, r))
+      )
     )
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       this.lastPerSubject = this.filter.lastPerSubject(stream.store)
@@ -230,7 +229,7 @@ export class ConsumerActor {
 
   stop(): void {
     if (this.closed) return
-    for (const r of this.waiting.clear()) this.signal(r.reply, status("409 Consumer Deleted"))
+    for (const r of this.waiting.clear()) signal(this.ctx.client, r.reply, status("409 Consumer Deleted"))
     this.closed = true
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
@@ -294,20 +293,20 @@ export class ConsumerActor {
   private addPull(reply: string, req: PullRequest, now: number): void {
     this.lastActivity = now
     const maxWaiting = this.config.max_waiting ?? 512
-    if (this.waiting.size >= maxWaiting) return this.signal(reply, status("409 Exceeded MaxWaiting"))
+    if (this.waiting.size >= maxWaiting) return signal(this.ctx.client, reply, status("409 Exceeded MaxWaiting"))
     if (this.config.max_batch !== undefined && this.config.max_batch > 0 && req.batch > this.config.max_batch) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
+      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
     }
     const maxExpires = this.config.max_expires ?? 0
     if (req.expiresNs > 0 && maxExpires > 0 && req.expiresNs > maxExpires) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestExpires of ${goDurationString(maxExpires)}`))
+      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestExpires of ${goDurationString(maxExpires)}`))
     }
     const maxBytes = this.config.max_bytes ?? 0
     if (req.maxBytes > 0 && maxBytes > 0 && req.maxBytes > maxBytes) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
+      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
     }
     const refused = this.priority.admit(req, now)
-    if (refused !== undefined) return this.signal(reply, status(refused))
+    if (refused !== undefined) return signal(this.ctx.client, reply, status(refused))
     this.waiting.add({
       reply,
       remaining: req.batch,
@@ -342,7 +341,7 @@ export class ConsumerActor {
         replied = true
         if (reply !== undefined) {
           const next = nextPullRequest(this.isPull, body.subarray(4))
-          if (typeof next === "string") this.signal(reply, status(next))
+          if (typeof next === "string") signal(this.ctx.client, reply, status(next))
           else this.addPull(reply, next, now)
         }
         break
@@ -433,10 +432,7 @@ export class ConsumerActor {
     this.priority.expire(now)
     if (this.pause.ended(now)) pauseAdvisory(this.ctx.client, this.stream.name, this.name, this.config, now)
     for (const r of this.waiting.takeExpired(now)) {
-      this.signal(
-        r.reply,
-        status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-      )
+      signal(this.ctx.client, r.reply, pendingStatus("408 Request Timeout", r))
     }
     const threshold = this.config.inactive_threshold
     if (threshold !== undefined && threshold > 0) {
@@ -475,10 +471,6 @@ export class ConsumerActor {
   }
 
   // --- delivery -------------------------------------------------------------------------------
-
-  private signal(to: string, hdr: Uint8Array): void {
-    this.ctx.client.publish(to, undefined, hdr.length, hdr)
-  }
 
   /** Next message to deliver without committing to it. */
   private peek(): { sseq: number; msg: StoredMessage; redelivery: boolean; skipList?: boolean } | undefined {
@@ -577,13 +569,7 @@ export class ConsumerActor {
         if (next.redelivery) this.state.queueRedelivery(next.sseq)
         this.waiting.remove(req)
         this.priority.released()
-        this.signal(
-          req.reply,
-          status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], [
-            "Nats-Pending-Bytes",
-            req.bytesLeft
-          ]])
-        )
+        signal(this.ctx.client, req.reply, pendingStatus("409 Message Size Exceeds MaxBytes", req))
         continue
       }
       const pin = this.priority.pinsDeliveries ? this.priority.pinId : undefined
@@ -606,11 +592,8 @@ export class ConsumerActor {
     // Paused with something to deliver, no-wait requests wait for the pause to end (or expire).
     if (paused && (this.state.hasRedeliveries || this.numPending() > 0)) return this.pullHeartbeats(now)
     for (const r of this.waiting.takeNoWait()) {
-      if (r.delivered === 0 || NO_WAIT_ENDS_WITH_404) this.signal(r.reply, status("404 No Messages"))
-      else {this.signal(
-          r.reply,
-          status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-        )}
+      if (r.delivered === 0 || NO_WAIT_ENDS_WITH_404) signal(this.ctx.client, r.reply, status("404 No Messages"))
+      else signal(this.ctx.client, r.reply, pendingStatus("408 Request Timeout", r))
     }
     this.pullHeartbeats(now)
   }
@@ -619,7 +602,7 @@ export class ConsumerActor {
     for (const r of this.waiting.all()) {
       if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
         r.lastSignal = now
-        this.signal(r.reply, status("100 Idle Heartbeat", this.lastHeaders()))
+        signal(this.ctx.client, r.reply, status("100 Idle Heartbeat", lastHeaders(this.state)))
       }
     }
   }
@@ -646,9 +629,9 @@ export class ConsumerActor {
     const hb = this.config.idle_heartbeat
     if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
       this.lastPushSignal = now
-      const headers = this.lastHeaders()
+      const headers = lastHeaders(this.state)
       if (this.flow.pending !== undefined) headers.push(["Nats-Consumer-Stalled", this.flow.pending])
-      this.signal(to, status("100 Idle Heartbeat", headers))
+      signal(this.ctx.client, to, status("100 Idle Heartbeat", headers))
       if (this.flowControlAcks) this.requestFlowControlAck(to, true)
     }
   }
@@ -669,11 +652,6 @@ export class ConsumerActor {
       return
     }
     this.requestFlowControl(to, this.flow.request(this.flowPrefix))
-  }
-
-  /** Idle heartbeats carry where the consumer is: last consumer and stream sequence. */
-  private lastHeaders(): Array<[string, string | number]> {
-    return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
   }
 
   /** The ack reply subject `send` will give this delivery, computed without delivering. */
