@@ -31,6 +31,7 @@ import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
 import { type ConsumerEvent, persistBatch, recordAck, recordDelivery } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
+import { expire, schedule, type TimedConsumer } from "./ConsumerTimer.ts"
 import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
@@ -45,22 +46,26 @@ import { lastHeaders, pendingStatus, signal, status } from "./StatusMessages.ts"
 
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
-export class ConsumerActor {
+/**
+ * The state that timers read and change is public so that the plain functions of ConsumerTimer.ts take the actor
+ * itself as their narrow view: no wrapper object per batch. They run inside the actor's batch only.
+ */
+export class ConsumerActor implements TimedConsumer {
   readonly name: string
   readonly stream: StreamActor
   config: ConsumerConfig
   readonly created: bigint
   readonly state: AckState
   readonly waiting = new PullRequestQueue(() => this.config.priority_policy === "prioritized")
-  private readonly ctx: ConsumerContext
+  readonly ctx: ConsumerContext
   private readonly kernel: ActorKernel<ConsumerCommand, ConsumerActor>
   private subs: Array<Subscription> = []
-  private timer: (() => void) | undefined = undefined
-  private timerAt = Infinity
-  private lastActivity: number
-  private lastPushSignal = 0
+  timer: (() => void) | undefined = undefined
+  timerAt = Infinity
+  lastActivity: number
+  lastPushSignal = 0
   private readonly flow = new FlowControl()
-  private closed = false
+  closed = false
   /** Subject filters (any of them takes a message). */
   private filter: ConsumerFilter
   private pending = new PendingCounter()
@@ -68,9 +73,9 @@ export class ConsumerActor {
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
   private ackPendingFull = false
   /** Earliest ack deadline of the pending set, kept from `expire` through the batch's deliveries to `schedule`. */
-  private nextDeadline = Infinity
+  nextDeadline = Infinity
   /** When pacing holds delivery back: the time to try again. */
-  private wakeAt = Infinity
+  wakeAt = Infinity
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
   private lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
@@ -140,7 +145,7 @@ export class ConsumerActor {
     return this.config.deliver_subject === undefined || this.config.deliver_subject === ""
   }
 
-  private get tracksAcks(): boolean {
+  get tracksAcks(): boolean {
     return this.config.ack_policy !== "none"
   }
 
@@ -266,14 +271,14 @@ export class ConsumerActor {
             break
         }
       }
-      this.expire(now)
+      expire(this, now)
       const prev = enterProducer(this.delivery)
       try {
         this.deliverAvailable(now)
       } finally {
         enterProducer(prev)
       }
-      this.schedule(now)
+      schedule(this, now)
       return this.persist()
     })
   }
@@ -423,51 +428,6 @@ export class ConsumerActor {
     )
     if (delayMs !== undefined && delayMs > 0) p.deadline = now + delayMs
     else this.state.queueRedelivery(sseq)
-  }
-
-  // --- timers ---------------------------------------------------------------------------------
-
-  private expire(now: number): void {
-    this.nextDeadline = this.tracksAcks ? this.state.expire(now) : Infinity
-    this.priority.expire(now)
-    if (this.pause.ended(now)) pauseAdvisory(this.ctx.client, this.stream.name, this.name, this.config, now)
-    for (const r of this.waiting.takeExpired(now)) {
-      signal(this.ctx.client, r.reply, pendingStatus("408 Request Timeout", r))
-    }
-    const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0) {
-      const active = this.isPull
-        ? this.waiting.size > 0
-        : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
-      if (active) this.lastActivity = now
-      else if (now - this.lastActivity >= threshold / 1e6) this.ctx.inactive(this)
-    }
-  }
-
-  /** Arms one timer for the earliest of: ack deadline, request expiry, heartbeat, inactivity. */
-  private schedule(now: number): void {
-    // The earliest ack deadline: what `expire` found still ahead, lowered by every delivery since (nothing else
-    // between the two moves a deadline). One scan of the pending set per batch instead of two.
-    let at = Math.min(this.wakeAt, this.nextDeadline, this.pause.wakeAt(), this.priority.wakeAt())
-    for (const r of this.waiting.all()) {
-      if (r.expiresAt < at) at = r.expiresAt
-      if (r.heartbeatMs > 0 && r.lastSignal + r.heartbeatMs < at) at = r.lastSignal + r.heartbeatMs
-    }
-    const hb = this.config.idle_heartbeat
-    if (!this.isPull && hb !== undefined && hb > 0) at = Math.min(at, this.lastPushSignal + hb / 1e6)
-    const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0) {
-      at = Math.min(at, this.lastActivity + threshold / 1e6)
-    }
-    if (at === Infinity || this.closed) return
-    if (this.timer !== undefined && this.timerAt <= at && this.timerAt > now) return
-    if (this.timer !== undefined) this.timer()
-    this.timerAt = at
-    this.timer = this.ctx.schedule(Math.max(1, Math.ceil(at - now)), () => {
-      this.timer = undefined
-      this.timerAt = Infinity
-      this.offer({ _tag: "Tick" })
-    })
   }
 
   // --- delivery -------------------------------------------------------------------------------
