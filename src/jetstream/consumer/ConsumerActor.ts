@@ -10,12 +10,10 @@
  * heartbeats and flow control requests.
  */
 import { Effect, type Scope } from "effect"
-import { Buffer } from "node:buffer"
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { EventLog } from "../../store/EventLog.ts"
-import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import { goDurationString } from "../codec/Json.ts"
@@ -29,17 +27,18 @@ import { ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSub
 import type { ConsumerCommand } from "./ConsumerCommand.ts"
 import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
-import { type ConsumerEvent, persistBatch, recordAck, recordDelivery } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, persistBatch, recordAck } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
 import { expire, schedule, type TimedConsumer } from "./ConsumerTimer.ts"
-import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
+import { deadLetter, type DeadLettering, type DeadLetters } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
 import { flowControlAckRequestDue, flowControlAckTarget } from "./FlowControlAck.ts"
-import { pacingFor } from "./Pacing.ts"
+import { type DeliveringConsumer, held, messageSize, peek, predictReply, send } from "./MessageDelivery.ts"
+import { type Pacing, pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
-import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
+import { priorityEvents, PriorityGroups } from "./PriorityGroups.ts"
 import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
 import { startSequence } from "./StartSequence.ts"
 import { lastHeaders, pendingStatus, signal, status } from "./StatusMessages.ts"
@@ -47,10 +46,11 @@ import { lastHeaders, pendingStatus, signal, status } from "./StatusMessages.ts"
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
 /**
- * The state that timers read and change is public so that the plain functions of ConsumerTimer.ts take the actor
- * itself as their narrow view: no wrapper object per batch. They run inside the actor's batch only.
+ * The state that delivery and timers read and change is public so that the plain functions of MessageDelivery.ts,
+ * ConsumerTimer.ts and DeadLetter.ts take the actor itself as their narrow view: no wrapper object per message.
+ * They run inside the actor's batch only.
  */
-export class ConsumerActor implements TimedConsumer {
+export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
   readonly name: string
   readonly stream: StreamActor
   config: ConsumerConfig
@@ -67,32 +67,32 @@ export class ConsumerActor implements TimedConsumer {
   private readonly flow = new FlowControl()
   closed = false
   /** Subject filters (any of them takes a message). */
-  private filter: ConsumerFilter
-  private pending = new PendingCounter()
-  private pacing: ReturnType<typeof pacingFor>
+  filter: ConsumerFilter
+  pending = new PendingCounter()
+  pacing: Pacing
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
-  private ackPendingFull = false
+  ackPendingFull = false
   /** Earliest ack deadline of the pending set, kept from `expire` through the batch's deliveries to `schedule`. */
   nextDeadline = Infinity
   /** When pacing holds delivery back: the time to try again. */
   wakeAt = Infinity
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
-  private lastPerSubject: Array<number> = []
+  lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
   private readonly journal: EventLog<AckState, ConsumerEvent> | undefined
   /** Why the journal refuses progress for good (a replicated stream's consumer after a failed commit). */
   get journalFailure() {
     return this.journal?.failure
   }
-  private events: Array<ConsumerEvent> = []
+  events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
   private ackReplies: Array<string> = []
   /** Dead-letter copies waiting for their PubAck, by stream sequence (DeadLetter.ts). */
-  private readonly deadLettering = new Map<number, { readonly reason: DeadLetterReason; readonly dseq: number }>()
-  private deadLetters: DeadLetters | undefined
+  readonly deadLettering = new Map<number, DeadLettering>()
+  deadLetters: DeadLetters | undefined = undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
   private readonly delivery = new FlagProducer(() => this.wake())
-  private readonly replies: AckReplyWriter
+  readonly replies: AckReplyWriter
   private readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
@@ -369,7 +369,7 @@ export class ConsumerActor implements TimedConsumer {
             ...(reason !== "" ? { reason } : {})
           })
           // With a dead-letter subject the term is recorded once the copy is stored.
-          if (this.deadLetter(sseq, "terminated", p, dseq)) break
+          if (deadLetter(this, sseq, "terminated", p, dseq)) break
         }
         this.ackOne(sseq, dseq, now)
         break
@@ -432,66 +432,11 @@ export class ConsumerActor implements TimedConsumer {
 
   // --- delivery -------------------------------------------------------------------------------
 
-  /** Next message to deliver without committing to it. */
-  private peek(): { sseq: number; msg: StoredMessage; redelivery: boolean; skipList?: boolean } | undefined {
-    const store = this.stream.store
-    const maxDeliver = this.config.max_deliver
-    while (this.state.hasRedeliveries) {
-      const sseq = this.state.takeRedelivery()!
-      const p = this.state.pending.get(sseq)
-      if (p === undefined) continue
-      if (maxDeliver > 0 && p.count >= maxDeliver) {
-        if (this.deadLettering.has(sseq)) continue
-        this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
-        // With a dead-letter subject the give-up is recorded once the copy is stored.
-        if (this.deadLetter(sseq, "max_deliveries", p, p.dseq)) continue
-        this.state.giveUp(sseq)
-        this.events.push({ e: "g", s: sseq })
-        continue
-      }
-      const msg = store.get(sseq)
-      if (msg === undefined) {
-        this.state.giveUp(sseq)
-        this.events.push({ e: "g", s: sseq })
-        continue
-      }
-      return { sseq, msg, redelivery: true }
-    }
-    const maxAckPending = this.config.max_ack_pending
-    if (this.tracksAcks && maxAckPending > 0 && this.state.pending.size >= maxAckPending) {
-      this.ackPendingFull = true
-      return undefined
-    }
-    while (this.lastPerSubject.length > 0) {
-      const sseq = this.lastPerSubject[0]!
-      const msg = store.get(sseq)
-      if (msg !== undefined) return { sseq, msg, redelivery: false, skipList: true }
-      this.lastPerSubject.shift()
-    }
-    const first = store.firstSequence()
-    if (this.state.nextSeq < first) this.state.nextSeq = first
-    const sseq = this.filter.firstSeq(store, this.state.nextSeq)
-    if (sseq === undefined) return undefined
-    const msg = store.get(sseq)
-    if (msg === undefined) return undefined
-    return { sseq, msg, redelivery: false }
-  }
-
   private deliverAvailable(now: number): void {
     this.wakeAt = Infinity
     this.ackPendingFull = false
     if (this.isPull) this.deliverPull(now)
     else this.deliverPush(now)
-  }
-
-  /** Pacing says wait: put a redelivery back and wake up when the message may go. */
-  private held(next: { sseq: number; msg: StoredMessage; redelivery: boolean }, now: number): boolean {
-    if (!this.pacing.active) return false
-    const wait = this.pacing.delay(next.msg.ts, messageSize(next.msg), now)
-    if (wait <= 0) return false
-    if (next.redelivery) this.state.queueRedelivery(next.sseq)
-    this.wakeAt = now + wait
-    return true
   }
 
   private deliverPull(now: number): void {
@@ -505,9 +450,9 @@ export class ConsumerActor implements TimedConsumer {
         this.waiting.remove(req)
         continue
       }
-      const next = this.peek()
+      const next = peek(this)
       if (next === undefined) break
-      if (this.held(next, now)) break
+      if (held(this, next, now)) break
       if (this.priority.active) {
         // Chosen once the message is known, as nats-server: a pin is only given with a message.
         req = this.priority.select(this.waiting, this.numPending(), this.state.numAckPending, now)
@@ -521,7 +466,7 @@ export class ConsumerActor implements TimedConsumer {
       }
       // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
       const size = req.maxBytes > 0
-        ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length
+        ? messageSize(next.msg) + predictReply(this, next.sseq, next.msg, next.redelivery).length
         : 0
       if (req.maxBytes > 0 && size > req.bytesLeft) {
         // Put a redelivery back; a new message simply stays at nextSeq. The request ends with a
@@ -533,7 +478,7 @@ export class ConsumerActor implements TimedConsumer {
         continue
       }
       const pin = this.priority.pinsDeliveries ? this.priority.pinId : undefined
-      this.send(req.reply, next.sseq, next.msg, next.redelivery, now, pin)
+      send(this, req.reply, next.sseq, next.msg, now, pin)
       req.remaining--
       req.delivered++
       req.lastSignal = now
@@ -574,10 +519,10 @@ export class ConsumerActor implements TimedConsumer {
     const fc = this.config.flow_control === true
     const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
     while ((!fc || this.flow.open) && !this.delivery.isHeld && !paused) {
-      const next = this.peek()
+      const next = peek(this)
       if (next === undefined) break
-      if (this.held(next, now)) break
-      this.send(to, next.sseq, next.msg, next.redelivery, now)
+      if (held(this, next, now)) break
+      send(this, to, next.sseq, next.msg, now)
       this.lastPushSignal = now
       if (fc) {
         const m = next.msg
@@ -612,71 +557,6 @@ export class ConsumerActor implements TimedConsumer {
       return
     }
     this.requestFlowControl(to, this.flow.request(this.flowPrefix))
-  }
-
-  /** The ack reply subject `send` will give this delivery, computed without delivering. */
-  private predictReply(sseq: number, m: StoredMessage, redelivery: boolean): string {
-    const prior = this.state.pending.get(sseq)
-    const count = this.tracksAcks && prior !== undefined ? prior.count + 1 : 1
-    const pending = this.numPending() - (redelivery ? 0 : 1)
-    return this.replies.reply(count, sseq, this.state.delivered + 1, m.ts, pending)
-  }
-
-  private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number, pin?: string): void {
-    if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
-    const nextBefore = this.state.nextSeq
-    // Count before moving the cursor, then take this first delivery off the count.
-    this.numPending()
-    if (sseq >= nextBefore) this.pending.delivered(sseq)
-    const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
-    recordDelivery(this.events, sseq, this.tracksAcks ? 1 : 0)
-    // A skip-list delivery lies below the cursor; it must not move it.
-    if (sseq < nextBefore) this.state.nextSeq = nextBefore
-    // The ack wait of this delivery depends on its delivery count (backoff).
-    p.deadline = now + ackWaitMs(this.config, p.count)
-    if (this.tracksAcks && p.deadline < this.nextDeadline) this.nextDeadline = p.deadline
-    const reply = this.replies.reply(p.count, sseq, p.dseq, m.ts, this.numPending())
-    let hdr = m.hdr
-    let data = m.data
-    if (this.config.headers_only === true) {
-      const base = hdr !== undefined && hdr.length > 2
-        ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1")
-        : "NATS/1.0\r\n"
-      hdr = Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, "latin1")
-      data = new Uint8Array(0)
-    }
-    if (pin !== undefined) hdr = withHeader(hdr, PIN_HEADER, pin)
-    if (hdr !== undefined && hdr.length > 0) {
-      const msg = data.length === 0 ? hdr : Buffer.concat([hdr, data])
-      this.ctx.client.publishAs(to, m.subject, reply, hdr.length, msg)
-    } else {
-      this.ctx.client.publishAs(to, m.subject, reply, -1, data)
-    }
-  }
-
-  /**
-   * Sends the dead-letter copy of `sseq` when the config names a subject; true when the give-up (or
-   * the term's ack) now waits for its PubAck. The message stays pending meanwhile, never redelivered.
-   */
-  private deadLetter(
-    sseq: number,
-    reason: DeadLetterReason,
-    p: { deadline: number; readonly count: number },
-    dseq: number
-  ): boolean {
-    const to = deadLetterSubject(this.config.metadata)
-    if (to === undefined) return false
-    const m = this.stream.store.get(sseq)
-    if (m === undefined) return false
-    this.deadLetters ??= new DeadLetters(this.ctx.client, this.stream.name, this.name, (seq) => {
-      this.offer({ _tag: "DeadLettered", sseq: seq })
-    })
-    if (!this.deadLetters.send(to, m, reason, p.count)) return false
-    p.deadline = Infinity
-    this.deadLettering.set(sseq, { reason, dseq })
-    // Nobody answering (a plain subscriber, no stream): give up without the confirmation.
-    this.ctx.schedule(DEAD_LETTER_ACK_TIMEOUT_MS, () => this.offer({ _tag: "DeadLettered", sseq }))
-    return true
   }
 
   private deadLettered(sseq: number, now: number): void {
@@ -765,5 +645,3 @@ export class ConsumerActor implements TimedConsumer {
     return sseq < this.state.nextSeq
   }
 }
-
-const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length
