@@ -16,9 +16,7 @@ import type { Subscription } from "../../core/Router.ts"
 import type { EventLog } from "../../store/EventLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { goDurationString } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
-import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
 import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
 import { AckReplyWriter } from "./AckReplyWriter.ts"
@@ -33,24 +31,25 @@ import { expire, schedule, type TimedConsumer } from "./ConsumerTimer.ts"
 import { deadLetter, type DeadLettering, type DeadLetters } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import { FlowControl } from "./FlowControl.ts"
-import { flowControlAckRequestDue, flowControlAckTarget } from "./FlowControlAck.ts"
-import { type DeliveringConsumer, held, messageSize, peek, predictReply, send } from "./MessageDelivery.ts"
+import { flowControlAckTarget } from "./FlowControlAck.ts"
 import { type Pacing, pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
 import { priorityEvents, PriorityGroups } from "./PriorityGroups.ts"
-import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
+import { addPull, deliverPull, type PullingConsumer } from "./PullDelivery.ts"
+import { PullRequestQueue } from "./PullRequests.ts"
+import { deliverPush, type PushingConsumer } from "./PushDelivery.ts"
 import { startSequence } from "./StartSequence.ts"
-import { lastHeaders, pendingStatus, signal, status } from "./StatusMessages.ts"
+import { pendingStatus, signal, status } from "./StatusMessages.ts"
 
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
 /**
  * The state that delivery and timers read and change is public so that the plain functions of MessageDelivery.ts,
- * ConsumerTimer.ts and DeadLetter.ts take the actor itself as their narrow view: no wrapper object per message.
- * They run inside the actor's batch only.
+ * PullDelivery.ts, PushDelivery.ts, ConsumerTimer.ts and DeadLetter.ts take the actor itself as their narrow view:
+ * no wrapper object per message. They run inside the actor's batch only.
  */
-export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
+export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedConsumer {
   readonly name: string
   readonly stream: StreamActor
   config: ConsumerConfig
@@ -64,7 +63,7 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
   timerAt = Infinity
   lastActivity: number
   lastPushSignal = 0
-  private readonly flow = new FlowControl()
+  readonly flow = new FlowControl()
   closed = false
   /** Subject filters (any of them takes a message). */
   filter: ConsumerFilter
@@ -91,9 +90,9 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
   readonly deadLettering = new Map<number, DeadLettering>()
   deadLetters: DeadLetters | undefined = undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
-  private readonly delivery = new FlagProducer(() => this.wake())
+  readonly delivery = new FlagProducer(() => this.wake())
   readonly replies: AckReplyWriter
-  private readonly ackSubjects: ConsumerAckSubjects
+  readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
   readonly priority: PriorityGroups
@@ -149,7 +148,7 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
     return this.config.ack_policy !== "none"
   }
 
-  private get flowControlAcks(): boolean {
+  get flowControlAcks(): boolean {
     return this.config.ack_policy === "flow_control"
   }
 
@@ -251,7 +250,7 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
       for (const cmd of batch) {
         switch (cmd._tag) {
           case "Pull":
-            this.addPull(cmd.reply, cmd.request, now)
+            addPull(this, cmd.reply, cmd.request, now)
             break
           case "Ack":
             this.processAck(cmd.subject, cmd.reply, cmd.body, now)
@@ -295,37 +294,6 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
     })
   }
 
-  private addPull(reply: string, req: PullRequest, now: number): void {
-    this.lastActivity = now
-    const maxWaiting = this.config.max_waiting ?? 512
-    if (this.waiting.size >= maxWaiting) return signal(this.ctx.client, reply, status("409 Exceeded MaxWaiting"))
-    if (this.config.max_batch !== undefined && this.config.max_batch > 0 && req.batch > this.config.max_batch) {
-      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
-    }
-    const maxExpires = this.config.max_expires ?? 0
-    if (req.expiresNs > 0 && maxExpires > 0 && req.expiresNs > maxExpires) {
-      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestExpires of ${goDurationString(maxExpires)}`))
-    }
-    const maxBytes = this.config.max_bytes ?? 0
-    if (req.maxBytes > 0 && maxBytes > 0 && req.maxBytes > maxBytes) {
-      return signal(this.ctx.client, reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
-    }
-    const refused = this.priority.admit(req, now)
-    if (refused !== undefined) return signal(this.ctx.client, reply, status(refused))
-    this.waiting.add({
-      reply,
-      remaining: req.batch,
-      delivered: 0,
-      bytesLeft: req.maxBytes,
-      maxBytes: req.maxBytes,
-      noWait: req.noWait,
-      expiresAt: req.expiresNs > 0 ? now + req.expiresNs / 1e6 : Infinity,
-      heartbeatMs: req.heartbeatNs > 0 ? req.heartbeatNs / 1e6 : 0,
-      lastSignal: now,
-      ...(req.group !== undefined ? { group: req.group, pinId: req.group.id } : {})
-    })
-  }
-
   // --- acks -----------------------------------------------------------------------------------
 
   private processAck(subject: string, reply: string | undefined, body: Uint8Array, now: number): void {
@@ -347,7 +315,7 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
         if (reply !== undefined) {
           const next = nextPullRequest(this.isPull, body.subarray(4))
           if (typeof next === "string") signal(this.ctx.client, reply, status(next))
-          else this.addPull(reply, next, now)
+          else addPull(this, reply, next, now)
         }
         break
       case "nak":
@@ -435,128 +403,8 @@ export class ConsumerActor implements DeliveringConsumer, TimedConsumer {
   private deliverAvailable(now: number): void {
     this.wakeAt = Infinity
     this.ackPendingFull = false
-    if (this.isPull) this.deliverPull(now)
-    else this.deliverPush(now)
-  }
-
-  private deliverPull(now: number): void {
-    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
-    while (!this.delivery.isHeld && !paused) {
-      let req = this.waiting.head()
-      if (req === undefined) break
-      // A client that went away (unsubscribed its inbox) must not be handed messages that would
-      // then sit out their ack wait; nats-server drops such requests too.
-      if (!this.ctx.client.hasInterest(req.reply)) {
-        this.waiting.remove(req)
-        continue
-      }
-      const next = peek(this)
-      if (next === undefined) break
-      if (held(this, next, now)) break
-      if (this.priority.active) {
-        // Chosen once the message is known, as nats-server: a pin is only given with a message.
-        req = this.priority.select(this.waiting, this.numPending(), this.state.numAckPending, now)
-        if (req === undefined || !this.ctx.client.hasInterest(req.reply)) {
-          if (next.redelivery) this.state.queueRedelivery(next.sseq)
-          if (req === undefined) break
-          this.waiting.remove(req)
-          this.priority.released()
-          continue
-        }
-      }
-      // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
-      const size = req.maxBytes > 0
-        ? messageSize(next.msg) + predictReply(this, next.sseq, next.msg, next.redelivery).length
-        : 0
-      if (req.maxBytes > 0 && size > req.bytesLeft) {
-        // Put a redelivery back; a new message simply stays at nextSeq. The request ends with a
-        // 409 saying how much of it was left, delivered to or not (as nats-server).
-        if (next.redelivery) this.state.queueRedelivery(next.sseq)
-        this.waiting.remove(req)
-        this.priority.released()
-        signal(this.ctx.client, req.reply, pendingStatus("409 Message Size Exceeds MaxBytes", req))
-        continue
-      }
-      const pin = this.priority.pinsDeliveries ? this.priority.pinId : undefined
-      send(this, req.reply, next.sseq, next.msg, now, pin)
-      req.remaining--
-      req.delivered++
-      req.lastSignal = now
-      if (req.maxBytes > 0) {
-        req.bytesLeft -= size
-        // Exactly used up: this message was the last one of the request.
-        if (req.bytesLeft === 0) req.remaining = 0
-      }
-      if (req.remaining <= 0) this.waiting.remove(req)
-      else this.waiting.rotate()
-    }
-    // Requests that must not wait are answered now with what they got, once the stream has
-    // nothing more for them; held back only by max_ack_pending they wait for acks (as nats-server).
-    // Held by a congested receiver, the stream is not done either: no-wait requests keep waiting.
-    if (this.ackPendingFull || this.delivery.isHeld) return this.pullHeartbeats(now)
-    // Paused with something to deliver, no-wait requests wait for the pause to end (or expire).
-    if (paused && (this.state.hasRedeliveries || this.numPending() > 0)) return this.pullHeartbeats(now)
-    for (const r of this.waiting.takeNoWait()) {
-      if (r.delivered === 0 || NO_WAIT_ENDS_WITH_404) signal(this.ctx.client, r.reply, status("404 No Messages"))
-      else signal(this.ctx.client, r.reply, pendingStatus("408 Request Timeout", r))
-    }
-    this.pullHeartbeats(now)
-  }
-
-  private pullHeartbeats(now: number): void {
-    for (const r of this.waiting.all()) {
-      if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
-        r.lastSignal = now
-        signal(this.ctx.client, r.reply, status("100 Idle Heartbeat", lastHeaders(this.state)))
-      }
-    }
-  }
-
-  private deliverPush(now: number): void {
-    const to = toWire(this.config.deliver_subject!)
-    if (!this.ctx.client.hasInterest(to)) return
-    this.lastActivity = now
-    const fc = this.config.flow_control === true
-    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
-    while ((!fc || this.flow.open) && !this.delivery.isHeld && !paused) {
-      const next = peek(this)
-      if (next === undefined) break
-      if (held(this, next, now)) break
-      send(this, to, next.sseq, next.msg, now)
-      this.lastPushSignal = now
-      if (fc) {
-        const m = next.msg
-        const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
-        this.requestFlowControl(to, this.flow.delivered(size, this.flowPrefix))
-        if (this.flowControlAcks) this.requestFlowControlAck(to, false)
-      }
-    }
-    const hb = this.config.idle_heartbeat
-    if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
-      this.lastPushSignal = now
-      const headers = lastHeaders(this.state)
-      if (this.flow.pending !== undefined) headers.push(["Nats-Consumer-Stalled", this.flow.pending])
-      signal(this.ctx.client, to, status("100 Idle Heartbeat", headers))
-      if (this.flowControlAcks) this.requestFlowControlAck(to, true)
-    }
-  }
-
-  private get flowPrefix(): string {
-    return this.ackSubjects.fcPrefix
-  }
-
-  private requestFlowControl(to: string, reply: string | undefined): void {
-    if (reply === undefined) return
-    const hdr = status("100 FlowControl Request")
-    this.ctx.client.publishAs(to, to, reply, hdr.length, hdr)
-  }
-
-  private requestFlowControlAck(to: string, heartbeat: boolean): void {
-    const pending = this.state.pending.size
-    if (!flowControlAckRequestDue(pending, this.config.max_ack_pending, this.flow.pending !== undefined, heartbeat)) {
-      return
-    }
-    this.requestFlowControl(to, this.flow.request(this.flowPrefix))
+    if (this.isPull) deliverPull(this, now)
+    else deliverPush(this, now)
   }
 
   private deadLettered(sseq: number, now: number): void {
