@@ -18,25 +18,25 @@ import { matches, toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
+import { type AckingConsumer, ackOne, deadLettered, processAck } from "./AckHandling.ts"
+import { ackWaitMs } from "./AckProcessing.ts"
 import { AckReplyWriter } from "./AckReplyWriter.ts"
 import { AckState } from "./AckState.ts"
 import { ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
 import type { ConsumerCommand } from "./ConsumerCommand.ts"
 import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
-import { type ConsumerEvent, persistBatch, recordAck } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
 import { expire, schedule, type TimedConsumer } from "./ConsumerTimer.ts"
-import { deadLetter, type DeadLettering, type DeadLetters } from "./DeadLetter.ts"
-import * as Events from "./Events.ts"
+import type { DeadLettering, DeadLetters } from "./DeadLetter.ts"
 import { FlowControl } from "./FlowControl.ts"
 import { flowControlAckTarget } from "./FlowControlAck.ts"
 import { type Pacing, pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
 import { priorityEvents, PriorityGroups } from "./PriorityGroups.ts"
-import { addPull, deliverPull, type PullingConsumer } from "./PullDelivery.ts"
+import { addPull, deliverPull } from "./PullDelivery.ts"
 import { PullRequestQueue } from "./PullRequests.ts"
 import { deliverPush, type PushingConsumer } from "./PushDelivery.ts"
 import { startSequence } from "./StartSequence.ts"
@@ -45,11 +45,11 @@ import { pendingStatus, signal, status } from "./StatusMessages.ts"
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
 /**
- * The state that delivery and timers read and change is public so that the plain functions of MessageDelivery.ts,
- * PullDelivery.ts, PushDelivery.ts, ConsumerTimer.ts and DeadLetter.ts take the actor itself as their narrow view:
- * no wrapper object per message. They run inside the actor's batch only.
+ * The state that delivery, acks and timers read and change is public so that the plain functions of
+ * MessageDelivery.ts, PullDelivery.ts, PushDelivery.ts, AckHandling.ts, ConsumerTimer.ts and DeadLetter.ts take
+ * the actor itself as their narrow view: no wrapper object per message. They run inside the actor's batch only.
  */
-export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedConsumer {
+export class ConsumerActor implements AckingConsumer, PushingConsumer, TimedConsumer {
   readonly name: string
   readonly stream: StreamActor
   config: ConsumerConfig
@@ -85,7 +85,7 @@ export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedCon
   }
   events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
-  private ackReplies: Array<string> = []
+  ackReplies: Array<string> = []
   /** Dead-letter copies waiting for their PubAck, by stream sequence (DeadLetter.ts). */
   readonly deadLettering = new Map<number, DeadLettering>()
   deadLetters: DeadLetters | undefined = undefined
@@ -253,18 +253,18 @@ export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedCon
             addPull(this, cmd.reply, cmd.request, now)
             break
           case "Ack":
-            this.processAck(cmd.subject, cmd.reply, cmd.body, now)
+            processAck(this, cmd.subject, cmd.reply, cmd.body, now)
             break
           case "Call":
             cmd.run(this)
             break
           case "FlowControlReply": {
             const target = this.flow.answered(cmd.subject) ? flowControlAckTarget(cmd.hdr) : undefined
-            if (target !== undefined) this.ackOne(target.sseq, target.dseq, now)
+            if (target !== undefined) ackOne(this, target.sseq, target.dseq, now)
             break
           }
           case "DeadLettered":
-            this.deadLettered(cmd.sseq, now)
+            deadLettered(this, cmd.sseq, now)
             break
           default:
             break
@@ -294,110 +294,6 @@ export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedCon
     })
   }
 
-  // --- acks -----------------------------------------------------------------------------------
-
-  private processAck(subject: string, reply: string | undefined, body: Uint8Array, now: number): void {
-    const target = ackTarget(subject)
-    if (target === undefined) return
-    const { sseq, dseq } = target
-    // A sequence this consumer never delivered (a previous owner did, and its record of that
-    // delivery was not committed before it died): the ack cannot be recorded as one, so it is not
-    // confirmed either; the message is delivered again (at-least-once), never "acked" and redelivered.
-    const neverDelivered = sseq >= this.state.nextSeq
-    let replied = false
-    switch (ackKind(body)) {
-      case "ack":
-        this.ackOne(sseq, dseq, now)
-        break
-      case "next":
-        this.ackOne(sseq, dseq, now)
-        replied = true
-        if (reply !== undefined) {
-          const next = nextPullRequest(this.isPull, body.subarray(4))
-          if (typeof next === "string") signal(this.ctx.client, reply, status(next))
-          else addPull(this, reply, next, now)
-        }
-        break
-      case "nak":
-        this.nak(sseq, body.subarray(4), now)
-        break
-      case "progress": {
-        const p = this.state.pending.get(sseq)
-        if (p !== undefined) p.deadline = now + ackWaitMs(this.config, p.count)
-        break
-      }
-      case "term": {
-        const p = this.state.pending.get(sseq)
-        if (p !== undefined) {
-          const reason = termReason(body)
-          this.advisory("MSG_TERMINATED", "terminated", {
-            consumer_seq: p.dseq,
-            stream_seq: sseq,
-            deliveries: p.count,
-            ...(reason !== "" ? { reason } : {})
-          })
-          // With a dead-letter subject the term is recorded once the copy is stored.
-          if (deadLetter(this, sseq, "terminated", p, dseq)) break
-        }
-        this.ackOne(sseq, dseq, now)
-        break
-      }
-    }
-    // An ack that carries a reply subject is a "double ack": confirm it once it is durable.
-    if (reply !== undefined && !replied && !neverDelivered) this.ackReplies.push(reply)
-  }
-
-  private ackOne(sseq: number, dseq: number, now: number): void {
-    if (this.config.ack_policy === "all" || this.config.ack_policy === "flow_control") {
-      // A flow-control answer past the last delivery (its sender may be ahead after a re-create)
-      // would move the floor over deliveries still to come, which then stay pending (and in a
-      // WorkQueue origin) for ever: it acks what was delivered.
-      const last = this.state.lastDeliveredStreamSeq
-      if (this.config.ack_policy === "flow_control" && sseq > last) {
-        sseq = last
-        dseq = Math.min(dseq, this.state.delivered)
-      }
-      const acked = this.state.ackUpTo(sseq, dseq, now)
-      this.events.push({ e: "A", s: sseq, d: dseq })
-      if (acked.length > 0) this.ctx.acked(this, acked, false)
-    } else if (this.config.ack_policy === "explicit") {
-      const p = this.state.pending.get(sseq)
-      const done = this.state.ack(sseq, dseq, now)
-      recordAck(this.events, sseq, dseq)
-      // Limits retention ignores acks: skip building the hook's argument for every ack.
-      if (done && this.stream.config.retention !== "limits") this.ctx.acked(this, [sseq], false)
-      if (done && p !== undefined) {
-        this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
-      }
-    }
-  }
-
-  /** sample_freq: a share of acks is published as a consumer_ack metric (ack latency). */
-  private sampleAck(sseq: number, dseq: number, deliveries: number, deliveredAt: number, now: number): void {
-    const freq = Events.sampleFrequency(this.config.sample_freq)
-    if (freq <= 0 || Math.random() * 100 >= freq) return
-    Events.ackMetric(this.ctx.client, this.stream.name, this.name, now, {
-      consumer_seq: dseq,
-      stream_seq: sseq,
-      ack_time: Math.max(0, Math.round((now - deliveredAt) * 1e6)),
-      deliveries
-    })
-  }
-
-  private nak(sseq: number, arg: Uint8Array, now: number): void {
-    const p = this.state.pending.get(sseq)
-    if (p === undefined) return
-    const delayMs = nakDelayMs(
-      arg,
-      (text) =>
-        this.ctx.log.warn(
-          `JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`
-        )
-    )
-    if (delayMs !== undefined && delayMs > 0) p.deadline = now + delayMs
-    else this.state.queueRedelivery(sseq)
-  }
-
   // --- delivery -------------------------------------------------------------------------------
 
   private deliverAvailable(now: number): void {
@@ -405,20 +301,6 @@ export class ConsumerActor implements PullingConsumer, PushingConsumer, TimedCon
     this.ackPendingFull = false
     if (this.isPull) deliverPull(this, now)
     else deliverPush(this, now)
-  }
-
-  private deadLettered(sseq: number, now: number): void {
-    const d = this.deadLettering.get(sseq)
-    if (d === undefined) return
-    this.deadLettering.delete(sseq)
-    if (d.reason === "terminated") return this.ackOne(sseq, d.dseq, now)
-    if (!this.state.pending.has(sseq)) return
-    this.state.giveUp(sseq)
-    this.events.push({ e: "g", s: sseq })
-  }
-
-  private advisory(kind: string, type: string, fields: Record<string, number | string>): void {
-    Events.advisory(this.ctx.client, this.stream.name, this.name, this.ctx.nowMs(), kind, type, fields)
   }
 
   /** num_pending: messages not yet delivered that match the filter. */
