@@ -1,0 +1,54 @@
+/**
+ * Test support for specs that speak the JetStream API in raw JSON over a real socket: one broker and one
+ * connection shared by a file's tests, and `api(subject, body)` answering with the parsed reply.
+ */
+import { connect, type NatsConnection } from "@nats-io/transport-node"
+import { afterAll, beforeAll } from "vitest"
+import { type RunningBroker, startBroker } from "./Broker.ts"
+
+export type Json = Record<string, unknown>
+
+const dc = new TextDecoder()
+
+/** `$JS.API.<subject>` with `body` (JSON-encoded unless already a string); the reply parsed. */
+export const jsApi = async (nc: NatsConnection, subject: string, body: string | Json = ""): Promise<Json> => {
+  const m = await nc.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), {
+    timeout: 2000
+  })
+  return JSON.parse(dc.decode(m.data)) as Json
+}
+
+export interface ApiSuite {
+  /** Set before the file's first test. */
+  readonly broker: RunningBroker
+  readonly nc: NatsConnection
+  /** `jsApi` over `conn`, by default the suite's connection. */
+  readonly api: (subject: string, body?: string | Json, conn?: NatsConnection) => Promise<Json>
+}
+
+/**
+ * Starts a JetStream broker on a random port and connects to it before the file's tests, closing both after
+ * them; `connected` runs on the new connection (e.g. to tell nats.js which server features to assume).
+ */
+export const apiSuite = (connected?: (nc: NatsConnection) => void): ApiSuite => {
+  let broker: RunningBroker | undefined
+  let nc: NatsConnection | undefined
+  beforeAll(async () => {
+    broker = await startBroker({ jetstream: true })
+    nc = await connect({ servers: broker.url, reconnect: false })
+    connected?.(nc)
+  })
+  afterAll(async () => {
+    await nc?.close()
+    await broker?.stop()
+  })
+  return {
+    get broker() {
+      return broker!
+    },
+    get nc() {
+      return nc!
+    },
+    api: (subject, body = "", conn) => jsApi(conn ?? nc!, subject, body)
+  }
+}
