@@ -1,6 +1,6 @@
 /**
- * Test support for specs that speak the JetStream API in raw JSON over a real socket: one broker and one
- * connection shared by a file's tests, and `api(subject, body)` answering with the parsed reply.
+ * Test support for specs over a real socket: one JetStream broker (and one connection) shared by a file's tests,
+ * and `api(subject, body)` speaking the JetStream API in raw JSON, answering with the parsed reply.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll } from "vitest"
@@ -18,33 +18,50 @@ export const jsApi = async (nc: NatsConnection, subject: string, body: string | 
   return JSON.parse(dc.decode(m.data)) as Json
 }
 
-export interface ApiSuite {
+export interface BrokerSuite {
   /** Set before the file's first test. */
   readonly broker: RunningBroker
+}
+
+/** Starts a JetStream broker on a random port before the file's tests and stops it after them. */
+export const brokerSuite = (): BrokerSuite => {
+  let broker: RunningBroker | undefined
+  beforeAll(async () => {
+    broker = await startBroker({ jetstream: true })
+  })
+  afterAll(async () => {
+    await broker?.stop()
+  })
+  return {
+    get broker() {
+      return broker!
+    }
+  }
+}
+
+export interface ApiSuite extends BrokerSuite {
   readonly nc: NatsConnection
   /** `jsApi` over `conn`, by default the suite's connection. */
   readonly api: (subject: string, body?: string | Json, conn?: NatsConnection) => Promise<Json>
 }
 
 /**
- * Starts a JetStream broker on a random port and connects to it before the file's tests, closing both after
- * them; `connected` runs on the new connection (e.g. to tell nats.js which server features to assume).
+ * A `brokerSuite` and a connection to it, closed after the file's tests; `connected` runs on the new
+ * connection (e.g. to tell nats.js which server features to assume).
  */
 export const apiSuite = (connected?: (nc: NatsConnection) => void): ApiSuite => {
-  let broker: RunningBroker | undefined
+  const suite = brokerSuite()
   let nc: NatsConnection | undefined
   beforeAll(async () => {
-    broker = await startBroker({ jetstream: true })
-    nc = await connect({ servers: broker.url, reconnect: false })
+    nc = await connect({ servers: suite.broker.url, reconnect: false })
     connected?.(nc)
   })
   afterAll(async () => {
     await nc?.close()
-    await broker?.stop()
   })
   return {
     get broker() {
-      return broker!
+      return suite.broker
     },
     get nc() {
       return nc!
