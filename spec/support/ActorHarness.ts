@@ -1,16 +1,23 @@
 /**
- * Test support for the stream actor in-process (no server, no socket): a silent logger, a stream config
- * decoded as STREAM.CREATE decodes it, a client that publishes with headers and returns the PubAcks, and
- * letting the actors' fibers run.
+ * Test support for the stream actor in-process (no server, no socket): a router with the actors' client and an
+ * application's, a silent logger, a stream config decoded as STREAM.CREATE decodes it, a client that publishes
+ * with headers and returns the PubAcks, and letting the actors' fibers run.
  */
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import type { InternalClient } from "../../src/core/InternalClient.ts"
+import { InternalClient } from "../../src/core/InternalClient.ts"
+import { MessageRouter } from "../../src/core/Router.ts"
 import { decodeStreamCreate } from "../../src/jetstream/model/StreamConfig.ts"
 import { Logger } from "../../src/log/Log.ts"
 import { encodeHeaders } from "../../src/protocol/Headers.ts"
 
 const text = new TextDecoder()
+
+/** One router: `internal` is the one the actors publish and subscribe with, `app` plays the application. */
+export const inProcessClients = () => {
+  const router = new MessageRouter()
+  return { internal: new InternalClient(router), app: new InternalClient(router) }
+}
 
 export const silentLogger = new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" })
 

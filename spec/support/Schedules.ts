@@ -6,12 +6,10 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../src/core/Router.ts"
 import { StreamActor } from "../../src/jetstream/stream/StreamActor.ts"
 import type { MessageLog } from "../../src/store/MessageLog.ts"
 import { makeMemory } from "../../src/store/StreamStore.ts"
-import { decodeStream, pubAckPublisher, settle, silentLogger } from "./ActorHarness.ts"
+import { decodeStream, inProcessClients, pubAckPublisher, settle, silentLogger } from "./ActorHarness.ts"
 
 const text = new TextDecoder()
 /** 2026-01-01T00:00:00Z */
@@ -30,9 +28,7 @@ export const scheduleStream = {
 export const setupSchedules = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
+    const { internal, app } = inProcessClients()
     const config = yield* decodeStream(streamConfig)
     const log: MessageLog = yield* makeMemory({}).open(config.name, {})
     const start = Effect.gen(function*() {

@@ -7,13 +7,11 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../../src/core/Router.ts"
 import { ConsumerActor } from "../../../src/jetstream/consumer/ConsumerActor.ts"
 import { decodeConsumerCreate } from "../../../src/jetstream/model/ConsumerConfig.ts"
 import { StreamActor } from "../../../src/jetstream/stream/StreamActor.ts"
 import { makeMemory } from "../../../src/store/StreamStore.ts"
-import { decodeStream, settle, silentLogger } from "../../support/ActorHarness.ts"
+import { decodeStream, inProcessClients, settle, silentLogger } from "../../support/ActorHarness.ts"
 
 const text = new TextDecoder()
 const bytes = (s: string) => new TextEncoder().encode(s)
@@ -28,9 +26,7 @@ interface Received {
 const setup = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
+    const { internal, app } = inProcessClients()
     const decodedConfig = yield* decodeStream(streamConfig)
     const store = makeMemory({})
     const log = yield* store.open(decodedConfig.name, {})

@@ -9,21 +9,17 @@ import { fc } from "@fast-check/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../../src/core/Router.ts"
 import { goSeconds } from "../../../src/jetstream/stream/DeleteMarker.ts"
 import { MessageExpiry, NEVER, parseMessageTtl } from "../../../src/jetstream/stream/MessageTtl.ts"
 import { StreamActor } from "../../../src/jetstream/stream/StreamActor.ts"
 import { encodeHeaders } from "../../../src/protocol/Headers.ts"
 import { makeMemory } from "../../../src/store/StreamStore.ts"
-import { after, decodeStream, pubAckPublisher, silentLogger } from "../../support/ActorHarness.ts"
+import { after, decodeStream, inProcessClients, pubAckPublisher, silentLogger } from "../../support/ActorHarness.ts"
 
 const setup = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
+    const { internal, app } = inProcessClients()
     const config = yield* decodeStream(streamConfig)
     const log = yield* makeMemory({}).open(config.name, {})
     const stream = yield* StreamActor.make(config, clock.nowNs(), log, {
