@@ -8,32 +8,16 @@
  * heartbeat while messages are pending; the $JS.ACK subject has no responder.
  */
 import { jetstream } from "@nats-io/jetstream"
-import { connect, createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { createInbox, headers, type Msg } from "@nats-io/transport-node"
+import { describe, expect, it } from "vitest"
 import { sleep } from "../support/Js.ts"
+import { apiSuite, type Json } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
-
-type Json = Record<string, unknown>
-const api = async (subject: string, body: string | Json = ""): Promise<Json> => {
-  const m = await nc.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), {
-    timeout: 2000
-  })
-  return JSON.parse(dc.decode(m.data)) as Json
-}
+const suite = apiSuite()
+const { api } = suite
 
 const stream = async (name: string, extra: Json = {}) => {
   const r = await api(`STREAM.CREATE.${name}`, { name, subjects: [`${name}.>`], storage: "memory", ...extra })
@@ -123,11 +107,11 @@ describe("ack_policy flow_control (2.14)", () => {
 
   it("acks by flow-control answers: requests at max_ack_pending and on heartbeats; WorkQueue removes what is acked", async () => {
     await stream("FW", { retention: "workqueue" })
-    const js = jetstream(nc)
+    const js = jetstream(suite.nc)
     for (let i = 1; i <= 5; i++) await js.publish("FW.a", sc.encode(`m${i}`))
     const deliver = createInbox()
     const got: Array<Msg> = []
-    const sub = nc.subscribe(deliver, { callback: (_e, m) => void got.push(m) })
+    const sub = suite.nc.subscribe(deliver, { callback: (_e, m) => void got.push(m) })
     const r = await create("FW", { deliver_subject: deliver, max_ack_pending: 2 })
     expect(r.error).toBeUndefined()
     await sleep(150)
@@ -137,7 +121,7 @@ describe("ack_policy flow_control (2.14)", () => {
     const fc1 = got[2]!
     expect(fc1.reply).toMatch(/^\$JS\.FC\.FW\.C\./)
     // Acks on the ack subject reach nobody: the consumer has none.
-    await expect(nc.request(got[0]!.reply!, "+ACK", { timeout: 500 })).rejects.toThrow(/503|no responders/i)
+    await expect(suite.nc.request(got[0]!.reply!, "+ACK", { timeout: 500 })).rejects.toThrow(/503|no responders/i)
     let info = await api("CONSUMER.INFO.FW.C")
     expect(info.num_ack_pending).toBe(2)
     expect(((await api("STREAM.INFO.FW")).state as Json).messages).toBe(5)
@@ -146,7 +130,7 @@ describe("ack_policy flow_control (2.14)", () => {
       const h = headers()
       h.set("Nats-Last-Stream", String(stream))
       h.set("Nats-Last-Consumer", String(consumer))
-      nc.publish(m.reply!, new Uint8Array(0), { headers: h })
+      suite.nc.publish(m.reply!, new Uint8Array(0), { headers: h })
     }
     got.length = 0
     answer(fc1, 2, 2)
@@ -158,7 +142,7 @@ describe("ack_policy flow_control (2.14)", () => {
     // An answer without the headers (a plain client's) opens the flow but acks nothing.
     const fc2 = got[2]!
     got.length = 0
-    nc.publish(fc2.reply!, new Uint8Array(0))
+    suite.nc.publish(fc2.reply!, new Uint8Array(0))
     await sleep(150)
     expect(got.map(show)).toEqual([])
     expect((await api("CONSUMER.INFO.FW.C")).num_ack_pending).toBe(2)

@@ -7,41 +7,26 @@
  * create kept on update, and the pause surviving a restart (file store durable).
  */
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream"
-import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import { connect, createInbox, type Msg } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
+import { apiSuite, type Json } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 const T = "io.nats.jetstream.api.v1."
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
-
-type Json = Record<string, unknown>
-const api = async (subject: string, body: string | Json = ""): Promise<Json> => {
-  const m = await nc.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), {
-    timeout: 2000
-  })
-  return JSON.parse(dc.decode(m.data)) as Json
-}
+const suite = apiSuite()
+const { api } = suite
 
 const stream = async (name: string) => {
   const r = await api(`STREAM.CREATE.${name}`, { name, subjects: [`${name}.>`], storage: "memory" })
   expect(r.error).toBeUndefined()
-  const js = jetstream(nc)
+  const js = jetstream(suite.nc)
   for (let i = 1; i <= 3; i++) await js.publish(`${name}.a`, sc.encode(`m${i}`))
 }
 
@@ -57,11 +42,11 @@ const pull = async (name: string, config: Json = {}) => {
 /** Collects what arrives on `subject` until `f` is done. */
 const collect = async (subject: string, f: (got: ReadonlyArray<Msg>) => Promise<void>): Promise<Array<Msg>> => {
   const got: Array<Msg> = []
-  const sub = nc.subscribe(subject, { callback: (_e, m) => void got.push(m) })
-  await nc.flush()
+  const sub = suite.nc.subscribe(subject, { callback: (_e, m) => void got.push(m) })
+  await suite.nc.flush()
   try {
     await f(got)
-    await nc.flush()
+    await suite.nc.flush()
   } finally {
     sub.unsubscribe()
   }
@@ -74,7 +59,7 @@ describe("CONSUMER.PAUSE (2.11)", () => {
   it("nats.js pause/resume: the reply, consumer info paused/pause_remaining, and nothing delivered while paused", async () => {
     await stream("PA")
     await pull("PA")
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     const until = future(60_000)
     // nats.js types the reply without pause_remaining; nats-server sends it while paused.
     const paused = (await jsm.consumers.pause("PA", "C", until)) as {
@@ -94,7 +79,7 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     // A pull request waits (with its heartbeats) and expires with nothing.
     const inbox = createInbox()
     const got = await collect(inbox, async () => {
-      nc.publish(
+      suite.nc.publish(
         "$JS.API.CONSUMER.MSG.NEXT.PA.C",
         JSON.stringify({ batch: 2, expires: 700_000_000, idle_heartbeat: 200_000_000 }),
         {
@@ -117,7 +102,7 @@ describe("CONSUMER.PAUSE (2.11)", () => {
       undefined,
       "1970-01-01T00:00:00Z"
     ])
-    const c = await jetstream(nc).consumers.get("PA", "C")
+    const c = await jetstream(suite.nc).consumers.get("PA", "C")
     const data: Array<string> = []
     for await (const m of await c.fetch({ max_messages: 3, expires: 2000 })) {
       data.push(dc.decode(m.data))
@@ -162,16 +147,16 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     await stream("PC")
     await pull("PC")
     const adv: Array<Json> = []
-    const sub = nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.PC.C", {
+    const sub = suite.nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.PAUSE.PC.C", {
       callback: (_e, m) => void adv.push(JSON.parse(dc.decode(m.data)) as Json)
     })
-    await nc.flush()
+    await suite.nc.flush()
     const r = await api("CONSUMER.PAUSE.PC.C", { pause_until: future(600).toISOString() })
     expect(r.paused).toBe(true)
     // A pull request waiting through the pause gets the messages once it ends.
     const inbox = createInbox()
     const got = await collect(inbox, async (seen) => {
-      nc.publish("$JS.API.CONSUMER.MSG.NEXT.PC.C", JSON.stringify({ batch: 3, expires: 3_000_000_000 }), {
+      suite.nc.publish("$JS.API.CONSUMER.MSG.NEXT.PC.C", JSON.stringify({ batch: 3, expires: 3_000_000_000 }), {
         reply: inbox
       })
       await sleep(300)
@@ -181,7 +166,7 @@ describe("CONSUMER.PAUSE (2.11)", () => {
     expect(got.map((m) => dc.decode(m.data))).toEqual(["m1", "m2", "m3"])
     await api("CONSUMER.PAUSE.PC.C", { pause_until: future(60_000).toISOString() })
     await api("CONSUMER.PAUSE.PC.C", {})
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(50)
     sub.unsubscribe()
     expect(adv.map((a) => [a.type, a.stream, a.consumer, a.paused])).toEqual([

@@ -9,42 +9,29 @@
 import { fc } from "@fast-check/vitest"
 import { jetstream, jetstreamManager } from "@nats-io/jetstream"
 import type { NatsConnectionImpl } from "@nats-io/nats-core/internal"
-import { connect, createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import { connect, createInbox, headers, type Msg } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
+import { apiSuite, type Json } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 const T = "io.nats.jetstream.api.v1."
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false }) // nats.js gates reset() on a 2.14 server; we advertise 2.11 until the version flip.
+const suite = apiSuite((nc) => {
+  // nats.js gates reset() on a 2.14 server; we advertise 2.11 until the version flip.
   ;(nc as NatsConnectionImpl).features.update("2.14.0")
 })
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
-
-type Json = Record<string, unknown>
-const api = async (subject: string, body: string | Json = "", conn = nc): Promise<Json> => {
-  const m = await conn.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), {
-    timeout: 2000
-  })
-  return JSON.parse(dc.decode(m.data)) as Json
-}
+const { api } = suite
 
 const stream = async (name: string, extra: Json = {}, n = 4) => {
   const r = await api(`STREAM.CREATE.${name}`, { name, subjects: [`${name}.>`], storage: "memory", ...extra })
   expect(r.error).toBeUndefined()
-  const js = jetstream(nc)
+  const js = jetstream(suite.nc)
   for (let i = 1; i <= n; i++) await js.publish(`${name}.a`, sc.encode(`msg${i}`))
 }
 
@@ -58,8 +45,8 @@ const consumer = async (s: string, config: Json = {}) => {
 
 const fetchOne = async (s: string): Promise<Msg> => {
   const inbox = createInbox()
-  const sub = nc.subscribe(inbox, { max: 1 })
-  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), {
+  const sub = suite.nc.subscribe(inbox, { max: 1 })
+  suite.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, JSON.stringify({ batch: 1, expires: 1_000_000_000 }), {
     reply: inbox
   })
   for await (const m of sub) return m
@@ -88,12 +75,12 @@ describe("CONSUMER.RESET (2.14)", () => {
   it("nats.js reset(): back to the ack floor, then forward to a sequence (nats-server's scenario)", async () => {
     await stream("RA", { retention: "interest" }, 0)
     await consumer("RA", { max_ack_pending: 1 })
-    const js = jetstream(nc)
+    const js = jetstream(suite.nc)
     for (let i = 1; i <= 4; i++) await js.publish("RA.a", sc.encode(`msg${i}`))
     const m1 = await fetchOne("RA")
     expect(dc.decode(m1.data)).toBe("msg1")
     await m1.respond("+ACK")
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(50)
     const s1 = await state("RA")
     expect(s1).toMatchObject({ num_pending: 3, num_ack_pending: 0 })
@@ -104,7 +91,7 @@ describe("CONSUMER.RESET (2.14)", () => {
     expect(s2).toMatchObject({ num_pending: 2, num_ack_pending: 1 })
     expect(withoutLast(s2.delivered)).toEqual(at(2, 2))
 
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     // Empty body: the ack floor stays, delivery restarts above it with consumer sequence 1.
     const r = await jsm.consumers.reset("RA", "C")
     expect(r.reset_seq).toBe(2)
@@ -135,7 +122,7 @@ describe("CONSUMER.RESET (2.14)", () => {
     expect(await state("RA")).toMatchObject({ num_pending: 0, num_ack_pending: 1 })
     expect(withoutLast((await state("RA")).delivered)).toEqual(at(1, 4))
     await m4.respond("+ACK")
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(50)
     const s4 = await state("RA")
     expect(withoutLast(s4.ack_floor)).toEqual(at(1, 4))
@@ -145,7 +132,7 @@ describe("CONSUMER.RESET (2.14)", () => {
   it("the raw reply: type, consumer info members in order, config metadata, reset_seq last", async () => {
     await stream("RB")
     await consumer("RB")
-    const m = await nc.request("$JS.API.CONSUMER.RESET.RB.C", "", { timeout: 2000 })
+    const m = await suite.nc.request("$JS.API.CONSUMER.RESET.RB.C", "", { timeout: 2000 })
     const text = dc.decode(m.data)
     const r = JSON.parse(text) as Json
     expect(Object.keys(r)).toEqual([
@@ -174,7 +161,7 @@ describe("CONSUMER.RESET (2.14)", () => {
     await stream("RP")
     const deliver = createInbox()
     const got: Array<Msg> = []
-    const sub = nc.subscribe(deliver, { callback: (_e, m) => void got.push(m) })
+    const sub = suite.nc.subscribe(deliver, { callback: (_e, m) => void got.push(m) })
     await consumer("RP", { deliver_subject: deliver })
     await sleep(200)
     expect(got.map((m) => dc.decode(m.data))).toEqual(["msg1", "msg2", "msg3", "msg4"])
@@ -204,9 +191,9 @@ describe("CONSUMER.RESET (2.14)", () => {
 
     await stream("RT", {}, 2)
     await sleep(5)
-    const js = jetstream(nc)
+    const js = jetstream(suite.nc)
     for (const b of ["msg3", "msg4"]) await js.publish("RT.a", sc.encode(b))
-    // The start time is msg3's own (the broker's clock), so the start is exactly sequence 3.
+    // The start time is msg3's own (the suite.broker's clock), so the start is exactly sequence 3.
     const start = ((await api("STREAM.MSG.GET.RT", { seq: 3 })).message as Json).time as string
     await consumer("RT", { deliver_policy: "by_start_time", opt_start_time: start })
     expect((await api("CONSUMER.RESET.RT.C", { seq: 2 })).error).toEqual({
@@ -251,7 +238,7 @@ describe("CONSUMER.RESET (2.14)", () => {
     expect(await state("RE")).toEqual(before)
     const h = headers()
     h.set("Nats-Required-Api-Level", "99")
-    const m = await nc.request("$JS.API.CONSUMER.RESET.RE.C", "", { timeout: 2000, headers: h })
+    const m = await suite.nc.request("$JS.API.CONSUMER.RESET.RE.C", "", { timeout: 2000, headers: h })
     expect((JSON.parse(dc.decode(m.data)) as Json).error).toEqual({
       code: 412,
       err_code: 10185,
@@ -263,7 +250,7 @@ describe("CONSUMER.RESET (2.14)", () => {
     expect((await api("CONSUMER.RESET.RE.C", "{}")).reset_seq).toBe(1)
     // No consumer (or no stream): nobody answers, as nats-server's per-consumer subscription.
     for (const subject of ["CONSUMER.RESET.RE.NOPE", "CONSUMER.RESET.NOPE.C"]) {
-      await expect(nc.request(`$JS.API.${subject}`, "", { timeout: 300 })).rejects.toThrow(/timeout/i)
+      await expect(suite.nc.request(`$JS.API.${subject}`, "", { timeout: 300 })).rejects.toThrow(/timeout/i)
     }
   })
 
@@ -312,7 +299,7 @@ describe("CONSUMER.RESET (2.14)", () => {
             const m = await fetchOne(s)
             if (ack) await m.respond("+ACK")
           }
-          await nc.flush()
+          await suite.nc.flush()
           await sleep(20)
           // Model of nats-server's ack floor: the highest delivered sequence with every one below acked.
           let floor = 0

@@ -5,14 +5,15 @@
  * nats-server 2.9.10 has no counters: expected values come from nats-server's current source
  * (stream.go checkStreamCfg / configUpdateCheck / processJetStreamMsg, errors.json).
  */
-import { type JetStreamManager, jetstreamManager, type StoredMsg } from "@nats-io/jetstream"
+import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
-import { sleep, withJs } from "../support/Js.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
+import { headersOf, until, withJs } from "../support/Js.ts"
+import { brokerSuite } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
@@ -39,26 +40,10 @@ const errorOf = (ack: string): string => {
   return e === undefined ? "ok" : `${e.code} ${e.err_code} ${e.description}`
 }
 
-const headersOf = (m: StoredMsg | null): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const k of m?.header?.keys() ?? []) out[k] = m!.header.get(k)
-  return out
-}
-
 /** The subject's last message: its body and headers. */
 const lastOf = async (jsm: JetStreamManager, stream: string, subject: string) => {
   const m = await jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(() => null)
   return m === null ? undefined : { seq: m.seq, data: dc.decode(m.data), headers: headersOf(m) }
-}
-
-/** Waits (up to 8 s) until `f` returns something other than undefined. */
-const until = async <A>(f: () => Promise<A | undefined>): Promise<A> => {
-  for (let i = 0; i < 160; i++) {
-    const v = await f()
-    if (v !== undefined) return v
-    await sleep(50)
-  }
-  throw new Error("condition not reached in 8s")
 }
 
 const api = async (nc: NatsConnection, subject: string, body: unknown): Promise<Record<string, unknown>> => {
@@ -71,17 +56,11 @@ const apiError = (reply: Record<string, unknown>): string => {
   return e === undefined ? "ok" : `${e.code} ${e.err_code} ${e.description}`
 }
 
-let broker: RunningBroker
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-})
-afterAll(async () => {
-  await broker.stop()
-})
+const suite = brokerSuite()
 
 describe("stream config: allow_msg_counter", () => {
   it("is stored and reported, and makes the stream need API level 2", () =>
-    withJs(broker.url, async (nc) => {
+    withJs(suite.broker.url, async (nc) => {
       const created = await api(nc, "STREAM.CREATE.CFG_C", {
         name: "CFG_C",
         subjects: ["cfg.c"],
@@ -105,7 +84,7 @@ describe("stream config: allow_msg_counter", () => {
     }))
 
   it("refuses what nats-server's checkStreamCfg refuses, with its texts, and creates nothing", () =>
-    withJs(broker.url, async (nc) => {
+    withJs(suite.broker.url, async (nc) => {
       const cases: Array<[Record<string, unknown>, string]> = [
         [{ discard: "new" }, "500 10052 counter stream cannot use discard new"],
         [
@@ -131,7 +110,7 @@ describe("stream config: allow_msg_counter", () => {
     }))
 
   it("can be neither turned on nor off by an update; other changes keep it", () =>
-    withJs(broker.url, async (nc) => {
+    withJs(suite.broker.url, async (nc) => {
       await api(nc, "STREAM.CREATE.UPD_C", { name: "UPD_C", subjects: ["upd.c"], allow_msg_counter: true })
       await api(nc, "STREAM.CREATE.UPD_P", { name: "UPD_P", subjects: ["upd.p"] })
       const fixed = "500 10052 stream configuration update can not change message counter setting"
@@ -153,7 +132,7 @@ describe("stream config: allow_msg_counter", () => {
 
 describe("counter publishes", () => {
   it("store the subject's new total as {\"val\"}, keep Nats-Incr, and ack the total", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "CNT", subjects: ["cnt.>"], allow_msg_counter: true })
       // nats-server's PubAck text, byte for byte.
       expect(await incr(nc, "cnt.a", "+1")).toBe(`{"stream":"CNT", "seq":1,"val":"1"}`)
@@ -171,7 +150,7 @@ describe("counter publishes", () => {
     }))
 
   it("count exactly beyond 2^53 and 2^64", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "BIG", subjects: ["big"], allow_msg_counter: true })
       const i64 = "9223372036854775807"
       expect(JSON.parse(await incr(nc, "big", `+${i64}`)).val).toBe(i64)
@@ -184,7 +163,7 @@ describe("counter publishes", () => {
     }))
 
   it("refuse what nats-server refuses, with its codes, and store nothing", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "REF", subjects: ["ref.>"], allow_msg_counter: true, allow_rollup_hdrs: true })
       await jsm.streams.add({ name: "PLAIN", subjects: ["plain"] })
       const cases: Array<[string, Record<string, string>, string, string]> = [
@@ -255,7 +234,7 @@ describe("counter publishes", () => {
     }))
 
   it("deduplicate by Nats-Msg-Id: the duplicate's ack names the original and counts nothing", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "DUP", subjects: ["dup"], allow_msg_counter: true })
       expect(await incr(nc, "dup", "+5", { "Nats-Msg-Id": "a" })).toBe(`{"stream":"DUP", "seq":1,"val":"5"}`)
       expect(await incr(nc, "dup", "+5", { "Nats-Msg-Id": "a" })).toBe(`{"stream":"DUP", "seq":1,"duplicate": true}`)
@@ -263,7 +242,7 @@ describe("counter publishes", () => {
     }))
 
   it("a counter whose last message cannot be read is broken (10172), until that message is gone", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "BRK", subjects: ["brk"], allow_msg_counter: true })
       expect(JSON.parse(await incr(nc, "brk", "+1")).val).toBe("1")
       // A client's own Nats-Counter-Sources is stored as sent (nats-server only rewrites it when it
@@ -276,7 +255,7 @@ describe("counter publishes", () => {
     }))
 
   it("start again from zero after a purge of the subject, and go on after a purge that keeps the last", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "PRG", subjects: ["prg.>"], allow_msg_counter: true })
       await incr(nc, "prg.a", "+10")
       await incr(nc, "prg.a", "+5")
@@ -293,7 +272,7 @@ describe("counter publishes", () => {
     }))
 
   it("work with max_msgs_per_subject 1 (only the total is kept) and on the transformed subject", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({
         name: "ONE",
         subjects: ["one.>"],
@@ -311,7 +290,7 @@ describe("counter publishes", () => {
 
 describe("counters through sources (Nats-Counter-Sources)", () => {
   it("aggregate by the last total seen per origin stream and subject, with local increments on top", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "SRC_A", subjects: ["a.>"], allow_msg_counter: true })
       await jsm.streams.add({ name: "SRC_B", subjects: ["b.>"], allow_msg_counter: true })
       // A source that already counts, taken from its last message on: the aggregate's first
@@ -361,7 +340,7 @@ describe("counters through sources (Nats-Counter-Sources)", () => {
     }))
 
   it("are stored verbatim by a stream that does not count (source or mirror)", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "VSRC", subjects: ["v.>"], allow_msg_counter: true })
       await incr(nc, "v.a", "+2")
       await incr(nc, "v.a", "+3")

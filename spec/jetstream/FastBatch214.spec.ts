@@ -12,9 +12,10 @@ import fc from "fast-check"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
 import { failure, withJs } from "../support/Js.ts"
+import { brokerSuite } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
@@ -88,17 +89,11 @@ const subjectsOf = async (jsm: JetStreamManager, stream: string): Promise<Array<
   return out
 }
 
-let broker: RunningBroker
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-})
-afterAll(async () => {
-  await broker.stop()
-})
+const suite = brokerSuite()
 
 describe("stream config: allow_batched", () => {
   it("is stored, reported, needs API level 4, can be turned off and on; mirrors refuse it (10209)", () =>
-    withJs(broker.url, async (_nc, jsm) => {
+    withJs(suite.broker.url, async (_nc, jsm) => {
       const a = await jsm.streams.add({ name: "CFG_FB", subjects: ["cfg.fb"], allow_batched: true })
       expect(a.config.allow_batched).toBe(true)
       expect(a.config.metadata?.["_nats.req.level"]).toBe("4")
@@ -134,7 +129,7 @@ describe("stream config: allow_batched", () => {
 
 describe("the .$FI reply protocol (raw)", () => {
   it("refuses batches on a stream without allow_batched (10205), then honours them once enabled", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_OFF", subjects: ["raw.off.*"] })
       const r = new Replies(nc)
       nc.publish("raw.off.0", sc.encode("x"), { reply: fi(r.inbox, "uuid", 0, 0, "fail", START) })
@@ -186,7 +181,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("sends a flow ack every `msgs` persisted messages", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_FLOW", subjects: ["raw.flow"], allow_batched: true })
       const r = new Replies(nc)
       const got: Array<string> = []
@@ -205,7 +200,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("gap fail: reports the gap and ends the batch with what was stored", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_GAPF", subjects: ["raw.gapf"], allow_batched: true })
       const r = new Replies(nc)
       nc.publish("raw.gapf", sc.encode("1"), { reply: fi(r.inbox, "g", 1, 0, "fail", START) })
@@ -221,7 +216,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("gap ok: reports the gap and goes on; a backward sequence ends the batch without a gap report", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_GAPO", subjects: ["raw.gapo"], allow_batched: true })
       const r = new Replies(nc)
       nc.publish("raw.gapo", sc.encode("1"), { reply: fi(r.inbox, "g", 1, 0, "ok", START) })
@@ -243,7 +238,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("a failed header check is an err flow message; gap fail ends the batch, gap ok goes on", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       for (const gap of ["fail", "ok"]) {
         const name = `RAW_HDR_${gap.toUpperCase()}`
         await jsm.streams.add({ name, subjects: [`raw.hdr.${gap}`], allow_batched: true })
@@ -264,7 +259,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("a lone failing message answers like a publish; duplicates count but are not stored", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_DUP", subjects: ["raw.dup"], allow_batched: true })
       const js = jetstream(nc)
       await js.publish("raw.dup", sc.encode("orig"), { msgID: "m1" })
@@ -292,7 +287,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("ping: repeats the flow ack, reports a gap up to its sequence, and never counts as a message", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_PING", subjects: ["raw.ping"], allow_batched: true })
       const r = new Replies(nc)
       nc.publish("raw.ping", sc.encode("1"), { reply: fi(r.inbox, "p", 1, 2, "ok", START) })
@@ -316,7 +311,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("sequences up to 2^64-2 are exact; 2^64-1 is refused (10206)", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_BIG", subjects: ["raw.big"], allow_batched: true })
       const r = new Replies(nc)
       const max = 2n ** 64n - 1n
@@ -332,7 +327,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("a second concurrent batch starts at one message per ack and ramps up", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_TWO", subjects: ["raw.two"], allow_batched: true })
       const r = new Replies(nc)
       nc.publish("raw.two", sc.encode("a1"), { reply: fi(r.inbox, "a", 1, 100, "fail", START) })
@@ -351,7 +346,7 @@ describe("the .$FI reply protocol (raw)", () => {
     }))
 
   it("turning allow_batched off ends the batches in flight", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "RAW_TOGGLE", subjects: ["raw.toggle"], allow_batched: true })
       const r = new Replies(nc)
       nc.publish("raw.toggle", sc.encode("1"), { reply: fi(r.inbox, "t", 1, 0, "fail", START) })
@@ -366,7 +361,7 @@ describe("the .$FI reply protocol (raw)", () => {
 
 describe("nats.js 3.4 fast-ingest publisher", () => {
   it("stores every message once, in order, and ends with the batch PubAck", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_FI", subjects: ["njs.fi.>"], allow_batched: true })
       const n = 2000
       const batch = await startFastIngest(nc, "njs.fi.a", sc.encode("0"), { allowGaps: false })
@@ -393,7 +388,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
     }))
 
   it("slows a publisher that outruns the store instead of dropping messages (several batches at once)", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_MANY", subjects: ["njs.many.*"], allow_batched: true })
       const payload = new Uint8Array(4096)
       const per = 1500
@@ -429,7 +424,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
     }))
 
   it("a stream without allow_batched fails the start with 10205", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_OFF", subjects: ["njs.off"] })
       expect(await failure(startFastIngest(nc, "njs.off", sc.encode("x"), { allowGaps: false }))).toBe(
         "400 10205 batch publish is disabled"
@@ -438,7 +433,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
     }))
 
   it("end() commits without storing the end marker", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NJS_EOB", subjects: ["njs.eob"], allow_batched: true })
       const b = await startFastIngest(nc, "njs.eob", sc.encode("0"), { allowGaps: false, ackInterval: 3 })
       for (let i = 1; i < 7; i++) await b.add("njs.eob", sc.encode(`${i}`))
@@ -450,7 +445,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
   it(
     "property: whatever the batch size, ack interval and window, every message is stored once in order",
     () =>
-      withJs(broker.url, async (nc, jsm) => {
+      withJs(suite.broker.url, async (nc, jsm) => {
         let run = 0
         await fc.assert(
           fc.asyncProperty(
@@ -489,7 +484,7 @@ describe("nats.js 3.4 fast-ingest publisher", () => {
 
 describe("object store: batched chunk upload", () => {
   it("puts and reads back an object through fast ingest when the server says api_lvl 4", () =>
-    withJs(broker.url, async (nc, _jsm) => {
+    withJs(suite.broker.url, async (nc, _jsm) => {
       // Our advertised 2.11 sends no api_lvl; INFO says 4 once we advertise 2.14 (Server.ts: AT_LEVEL_212).
       // The client gates the feature on its INFO only, so this stands in for that INFO.
       const info = nc.info as { api_lvl?: number }

@@ -5,43 +5,23 @@
  * values are taken from nats-server's current source (stream.go checkStreamCfg, processJetStreamMsg,
  * scheduler.go, errors.json). Firings are real time here (the TestClock specs are in actor/).
  */
-import { jetstream, type StoredMsg } from "@nats-io/jetstream"
+import { jetstream } from "@nats-io/jetstream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
-import { failure, sleep, withJs } from "../support/Js.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
+import { failure, headersOf, sleep, until, withJs } from "../support/Js.ts"
+import { brokerSuite } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 
-const until = async <A>(f: () => Promise<A | undefined>): Promise<A> => {
-  for (let i = 0; i < 160; i++) {
-    const v = await f()
-    if (v !== undefined) return v
-    await sleep(50)
-  }
-  throw new Error("condition not reached in 8s")
-}
-
-const headersOf = (m: StoredMsg | null): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const k of m?.header?.keys() ?? []) out[k] = m!.header.get(k)
-  return out
-}
-
-let broker: RunningBroker
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-})
-afterAll(async () => {
-  await broker.stop()
-})
+const suite = brokerSuite()
 
 describe("stream config: allow_msg_schedules", () => {
   it("is stored and reported; it turns roll-ups on, lifts deny_purge and needs API level 2", () =>
-    withJs(broker.url, async (_nc, jsm) => {
+    withJs(suite.broker.url, async (_nc, jsm) => {
       const si = await jsm.streams.add({
         name: "SCFG",
         subjects: ["scfg.>"],
@@ -64,7 +44,7 @@ describe("stream config: allow_msg_schedules", () => {
     }))
 
   it("refuses discard new, mirrors, sources, and (pedantic) disabled roll-ups with nats-server's errors", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       expect(
         await failure(
           jsm.streams.add({ name: "SBAD1", subjects: ["sbad1"], allow_msg_schedules: true, discard: "new" as never })
@@ -90,7 +70,7 @@ describe("stream config: allow_msg_schedules", () => {
 describe("publishing schedules", () => {
   for (const storage of ["memory", "file"] as const) {
     it(`@at publishes once to the target and purges the schedule (${storage})`, () =>
-      withJs(broker.url, async (nc, jsm) => {
+      withJs(suite.broker.url, async (nc, jsm) => {
         const name = `SAT_${storage}`
         await jsm.streams.add({ name, subjects: [`${name}.>`], storage: storage as never, allow_msg_schedules: true })
         const js = jetstream(nc)
@@ -112,7 +92,7 @@ describe("publishing schedules", () => {
   }
 
   it("@every repeats and cancelSchedule ends it atomically with a publish", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "SEV", subjects: ["sev.>"], storage: "memory" as never, allow_msg_schedules: true })
       const js = jetstream(nc)
       await js.publish("sev.sched", sc.encode("tick"), {
@@ -134,7 +114,7 @@ describe("publishing schedules", () => {
     }))
 
   it("answers invalid schedules with nats-server's err_codes", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "SERR", subjects: ["serr.>"], allow_msg_schedules: true })
       await jsm.streams.add({ name: "SOFF", subjects: ["soff.>"] })
       const js = jetstream(nc)
@@ -154,7 +134,7 @@ describe("publishing schedules", () => {
 })
 
 describe("schedules across a restart", () => {
-  it("an @at that fell due while the broker was down fires once on recovery (file store)", async () => {
+  it("an @at that fell due while the suite.broker was down fires once on recovery (file store)", async () => {
     const storeDir = fs.mkdtempSync(path.join(os.tmpdir(), "ejs-sched-restart-"))
     try {
       let b = await startBroker({ jetstream: true, storeDir })

@@ -5,34 +5,19 @@
  * checkStreamCfg / processJetStreamMsg, memstore.go expireMsgs, sdm.go, errors.json). TTLs are
  * at least one second, so these wait in real time, polling rather than sleeping a fixed time.
  */
-import { jetstream, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream"
+import { jetstream, type JetStreamManager } from "@nats-io/jetstream"
 import { Kvm } from "@nats-io/kv"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
-import { failure, sleep, withJs } from "../support/Js.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
+import { failure, headersOf, sleep, until, withJs } from "../support/Js.ts"
+import { brokerSuite } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 const SEC = 1_000_000_000
-
-/** Waits (up to 8 s) until `f` returns something other than undefined. */
-const until = async <A>(f: () => Promise<A | undefined>): Promise<A> => {
-  for (let i = 0; i < 160; i++) {
-    const v = await f()
-    if (v !== undefined) return v
-    await sleep(50)
-  }
-  throw new Error("condition not reached in 8s")
-}
-
-const headersOf = (m: StoredMsg | null): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const k of m?.header?.keys() ?? []) out[k] = m!.header.get(k)
-  return out
-}
 
 const seqs = async (jsm: JetStreamManager, stream: string): Promise<Array<number>> => {
   const si = await jsm.streams.info(stream)
@@ -43,17 +28,11 @@ const seqs = async (jsm: JetStreamManager, stream: string): Promise<Array<number
   return out
 }
 
-let broker: RunningBroker
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-})
-afterAll(async () => {
-  await broker.stop()
-})
+const suite = brokerSuite()
 
 describe("stream config: allow_msg_ttl and subject_delete_marker_ttl", () => {
   it("are stored and reported; markers turn on TTLs and roll-ups, and lift deny_purge", () =>
-    withJs(broker.url, async (_nc, jsm) => {
+    withJs(suite.broker.url, async (_nc, jsm) => {
       const a = await jsm.streams.add({ name: "CFG_TTL", subjects: ["cfg.ttl"], allow_msg_ttl: true })
       expect(a.config.allow_msg_ttl).toBe(true)
       expect(a.config.subject_delete_marker_ttl).toBeUndefined()
@@ -73,7 +52,7 @@ describe("stream config: allow_msg_ttl and subject_delete_marker_ttl", () => {
     }))
 
   it("refuses what nats-server refuses, with its texts", () =>
-    withJs(broker.url, async (_nc, jsm) => {
+    withJs(suite.broker.url, async (_nc, jsm) => {
       await jsm.streams.add({ name: "ORIGIN", subjects: ["origin"] })
       const cases: Array<[Record<string, unknown>, string]> = [
         [{ subject_delete_marker_ttl: 999_999_999 }, "subject delete marker TTL must be at least 1 second"],
@@ -96,7 +75,7 @@ describe("stream config: allow_msg_ttl and subject_delete_marker_ttl", () => {
     }))
 
   it("allow_msg_ttl can be turned on by an update, not off", () =>
-    withJs(broker.url, async (_nc, jsm) => {
+    withJs(suite.broker.url, async (_nc, jsm) => {
       await jsm.streams.add({ name: "UPD_TTL", subjects: ["upd.ttl"] })
       const on = await jsm.streams.update("UPD_TTL", { allow_msg_ttl: true })
       expect(on.config.allow_msg_ttl).toBe(true)
@@ -109,7 +88,7 @@ describe("stream config: allow_msg_ttl and subject_delete_marker_ttl", () => {
 
 describe("publishing with Nats-TTL", () => {
   it("answers nats-server's PubAck errors: TTLs disabled, invalid values", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NOTTL", subjects: ["nottl"] })
       await jsm.streams.add({ name: "TTLERR", subjects: ["ttlerr"], allow_msg_ttl: true })
       const js = jetstream(nc)
@@ -129,7 +108,7 @@ describe("publishing with Nats-TTL", () => {
     }))
 
   it("removes a message at its TTL; the header stays on it for get, direct get and consumers", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({
         name: "TTL1",
         subjects: ["ttl1.>"],
@@ -155,7 +134,7 @@ describe("publishing with Nats-TTL", () => {
     }))
 
   it("a never message outlives max_age; the others age out", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "NEVER", subjects: ["never.>"], allow_msg_ttl: true, max_age: SEC })
       const js = jetstream(nc)
       await js.publish("never.a", sc.encode("forever"), { ttl: "never" })
@@ -169,7 +148,7 @@ describe("publishing with Nats-TTL", () => {
 
 describe("sources and mirrors (ADR-43)", () => {
   it("a source stores TTL'd messages even without allow_msg_ttl and keeps them; with it, they expire", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "ORIG", subjects: ["orig.>"], allow_msg_ttl: true })
       await jsm.streams.add({ name: "SRC_KEEP", sources: [{ name: "ORIG" }] })
       await jsm.streams.add({ name: "SRC_TTL", sources: [{ name: "ORIG" }], allow_msg_ttl: true })
@@ -190,7 +169,7 @@ describe("sources and mirrors (ADR-43)", () => {
 
 describe("subject delete markers", () => {
   it("a TTL that empties a subject leaves a MaxAge marker, which expires in turn", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       await jsm.streams.add({ name: "SDM", subjects: ["sdm.>"], subject_delete_marker_ttl: SEC })
       const js = jetstream(nc)
       await js.publish("sdm.k", sc.encode("v"), { ttl: "1s" })
@@ -210,7 +189,7 @@ describe("subject delete markers", () => {
 
 describe("KV limit markers (@nats-io/kv)", () => {
   it("markerTTL buckets: create with a TTL, watch sees the MaxAge marker as a purge", () =>
-    withJs(broker.url, async (nc) => {
+    withJs(suite.broker.url, async (nc) => {
       const kvm = new Kvm(nc)
       const kv = await kvm.create("marked", { markerTTL: 1000 })
       expect((await kv.status()).markerTTL).toBe(1000)
@@ -231,7 +210,7 @@ describe("KV limit markers (@nats-io/kv)", () => {
     }))
 
   it("purge with a TTL leaves a purge marker that goes without another", () =>
-    withJs(broker.url, async (nc, jsm) => {
+    withJs(suite.broker.url, async (nc, jsm) => {
       const kv = await new Kvm(nc).create("purged", { markerTTL: 1000 })
       await kv.put("p", sc.encode("v"))
       await kv.purge("p", { ttl: "1s" })
@@ -245,7 +224,7 @@ describe("KV limit markers (@nats-io/kv)", () => {
     }))
 
   it("a bucket without markerTTL refuses create with a TTL", () =>
-    withJs(broker.url, async (nc) => {
+    withJs(suite.broker.url, async (nc) => {
       const kv = await new Kvm(nc).create("plain")
       expect(await failure(kv.create("k", sc.encode("v"), "5s"))).toBe("400 10166 per-message TTL is disabled")
     }))

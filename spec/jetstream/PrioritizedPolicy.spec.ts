@@ -6,33 +6,20 @@
  * served within one priority, and a request that still wants more goes back behind its equals.
  */
 import { jetstream } from "@nats-io/jetstream"
-import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
+import { connect, createInbox, type Msg } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { describe, expect, it } from "vitest"
+import { startBroker } from "../support/Broker.ts"
 import { sleep } from "../support/Js.ts"
+import { apiSuite, type Json } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
-
-type Json = Record<string, unknown>
-const api = async (subject: string, body: Json, conn: NatsConnection = nc): Promise<Json> => {
-  const m = await conn.request(`$JS.API.${subject}`, JSON.stringify(body), { timeout: 2000 })
-  return JSON.parse(dc.decode(m.data)) as Json
-}
+const suite = apiSuite()
+const { api } = suite
 
 let streams = 0
 const stream = async (): Promise<string> => {
@@ -46,7 +33,7 @@ const create = (s: string, config: Json) =>
   api(`CONSUMER.CREATE.${s}.C`, { stream_name: s, config: { name: "C", ack_policy: "explicit", ...config } })
 
 const publish = async (s: string, n: number): Promise<void> => {
-  const js = jetstream(nc)
+  const js = jetstream(suite.nc)
   for (let i = 1; i <= n; i++) await js.publish(`${s}.a`, sc.encode(`m${i}`))
 }
 
@@ -56,8 +43,8 @@ const pulls = (s: string, requests: ReadonlyArray<readonly [string, Json | strin
   const subs = requests.map(([label, body]) => {
     got[label] = []
     const inbox = createInbox()
-    const sub = nc.subscribe(inbox, { callback: (_e, m: Msg) => void got[label]!.push(show(m)) })
-    nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, typeof body === "string" ? body : JSON.stringify(body), {
+    const sub = suite.nc.subscribe(inbox, { callback: (_e, m: Msg) => void got[label]!.push(show(m)) })
+    suite.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, typeof body === "string" ? body : JSON.stringify(body), {
       reply: inbox
     })
     return sub
@@ -107,7 +94,7 @@ describe("priority_policy prioritized", () => {
       ["overflow", { batch: 1, expires: EXPIRES, group: "A", min_pending: 1 }],
       ["pin", { batch: 1, expires: EXPIRES, group: "A", id: "X" }]
     ])
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(200)
     p.done()
     expect(p.got).toEqual({
@@ -129,7 +116,7 @@ describe("priority_policy prioritized", () => {
       ["p5b", { batch: 1, expires: EXPIRES, group: "A", priority: 5 }],
       ["p0", { batch: 1, expires: EXPIRES, group: "A" }]
     ])
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(100)
     await publish(s, 5)
     await sleep(200)
@@ -145,7 +132,7 @@ describe("priority_policy prioritized", () => {
       ["b", { batch: 2, expires: EXPIRES, group: "A", priority: 2 }],
       ["late", { batch: 5, expires: EXPIRES, group: "A", priority: 3 }]
     ])
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(100)
     await publish(s, 6)
     await sleep(200)
@@ -157,7 +144,7 @@ describe("priority_policy prioritized", () => {
     const s = await stream()
     await create(s, { priority_policy: "prioritized", priority_groups: ["A"] })
     await publish(s, 2)
-    const c = await jetstream(nc).consumers.get(s, "C")
+    const c = await jetstream(suite.nc).consumers.get(s, "C")
     const seen: Array<string> = []
     for await (const m of await c.fetch({ max_messages: 2, expires: 1000, group: "A", priority: 4 })) {
       seen.push(dc.decode(m.data))
@@ -168,7 +155,7 @@ describe("priority_policy prioritized", () => {
     await create(o, { priority_policy: "overflow", priority_groups: ["A"] })
     await publish(o, 1)
     const p = pulls(o, [["x", { batch: 1, expires: EXPIRES, group: "A", priority: 7 }]])
-    await nc.flush()
+    await suite.nc.flush()
     await sleep(150)
     p.done()
     expect(p.got).toEqual({ x: ["m1"] })

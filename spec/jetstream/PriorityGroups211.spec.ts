@@ -7,34 +7,18 @@
  * `priority_groups`), and nats.js `fetch`/`consume` with `group`.
  */
 import { AckPolicy, jetstream, jetstreamManager, type JsMsg, type PriorityPolicy } from "@nats-io/jetstream"
-import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../support/Broker.ts"
+import { createInbox, type Msg } from "@nats-io/transport-node"
+import { describe, expect, it } from "vitest"
 import { sleep } from "../support/Js.ts"
+import { apiSuite, type Json } from "../support/JsApi.ts"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 const T = "io.nats.jetstream.api.v1."
 const ZERO_TIME = "0001-01-01T00:00:00Z"
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
-
-type Json = Record<string, unknown>
-const api = async (subject: string, body: string | Json = ""): Promise<Json> => {
-  const m = await nc.request(`$JS.API.${subject}`, typeof body === "string" ? body : JSON.stringify(body), {
-    timeout: 2000
-  })
-  return JSON.parse(dc.decode(m.data)) as Json
-}
+const suite = apiSuite()
+const { api } = suite
 
 let streams = 0
 /** A memory stream with `n` messages m1..mn. */
@@ -42,7 +26,7 @@ const stream = async (n: number): Promise<string> => {
   const name = `PG${streams++}`
   expect((await api(`STREAM.CREATE.${name}`, { name, subjects: [`${name}.>`], storage: "memory" })).error)
     .toBeUndefined()
-  const js = jetstream(nc)
+  const js = jetstream(suite.nc)
   for (let i = 1; i <= n; i++) await js.publish(`${name}.a`, sc.encode(`m${i}`))
   return name
 }
@@ -54,11 +38,11 @@ const create = (s: string, config: Json) =>
 const rawPull = async (s: string, body: Json | string, waitMs = 300): Promise<Array<string>> => {
   const inbox = createInbox()
   const got: Array<Msg> = []
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => void got.push(m) })
-  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, typeof body === "string" ? body : JSON.stringify(body), {
+  const sub = suite.nc.subscribe(inbox, { callback: (_e, m) => void got.push(m) })
+  suite.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${s}.C`, typeof body === "string" ? body : JSON.stringify(body), {
     reply: inbox
   })
-  await nc.flush()
+  await suite.nc.flush()
   await sleep(waitMs)
   sub.unsubscribe()
   return got.map(show)
@@ -198,14 +182,14 @@ describe("overflow", () => {
 
   it("nats.js fetch with group and min_pending", async () => {
     const s = await stream(4)
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     await jsm.consumers.add(s, {
       durable_name: "F",
       ack_policy: AckPolicy.Explicit,
       priority_policy: "overflow" as PriorityPolicy,
       priority_groups: ["A"]
     })
-    const c = await jetstream(nc).consumers.get(s, "F")
+    const c = await jetstream(suite.nc).consumers.get(s, "F")
     const take = async (opts: Json) => {
       const out: Array<string> = []
       for await (const m of await c.fetch({ max_messages: 4, expires: 1000, group: "A", ...opts })) {
@@ -225,7 +209,7 @@ describe("pinned_client", () => {
     const s = await stream(3)
     expect((await create(s, { priority_policy: "pinned_client", priority_groups: ["A"] })).error).toBeUndefined()
     const adv: Array<Json> = []
-    const sub = nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.*.${s}.C`, {
+    const sub = suite.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.*.${s}.C`, {
       callback: (_e, m) => void adv.push(JSON.parse(dc.decode(m.data)) as Json)
     })
     const first = await rawPull(s, { batch: 1, group: "A" })
@@ -267,7 +251,7 @@ describe("pinned_client", () => {
     expect(pulls[1]).toHaveLength(1)
     expect(pulls[1]![0]).toMatch(/^m3 pin=\w{22}$/)
     expect(pulls[1]![0]).not.toContain(pin)
-    await nc.flush()
+    await suite.nc.flush()
     sub.unsubscribe()
     expect(adv.map((a) => [a.type, a.group, a.reason ?? a.pinned_id])).toEqual([
       ["io.nats.jetstream.advisory.v1.consumer_group_pinned", "A", pin],
@@ -293,7 +277,7 @@ describe("pinned_client", () => {
 
   it("nats.js consume with group: two clients, one receives everything while pinned", async () => {
     const s = await stream(0)
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     await jsm.consumers.add(s, {
       durable_name: "P",
       ack_policy: AckPolicy.Explicit,
@@ -302,7 +286,7 @@ describe("pinned_client", () => {
     })
     const byClient: Array<Array<string>> = [[], []]
     const iters = await Promise.all([0, 1].map(async (i) => {
-      const c = await jetstream(nc).consumers.get(s, "P")
+      const c = await jetstream(suite.nc).consumers.get(s, "P")
       const it = await c.consume({ group: "A", max_messages: 5, expires: 2000 })
       ;(async () => {
         for await (const m of it) {
@@ -313,7 +297,7 @@ describe("pinned_client", () => {
       return it
     }))
     await sleep(200)
-    const js = jetstream(nc)
+    const js = jetstream(suite.nc)
     for (let i = 1; i <= 12; i++) await js.publish(`${s}.a`, sc.encode(`n${i}`))
     await sleep(800)
     for (const it of iters) await it.close()

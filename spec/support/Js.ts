@@ -3,13 +3,30 @@
  * connections that are always closed, failures turned into comparable strings, and raw pulls that
  * record the status messages a pull request gets.
  */
-import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream"
+import { type JetStreamManager, jetstreamManager, type StoredMsg } from "@nats-io/jetstream"
 import { connect, createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node"
 
 const sc = new TextEncoder()
 const dc = new TextDecoder()
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Waits (up to 8 s) until `f` returns something other than undefined. */
+export const until = async <A>(f: () => Promise<A | undefined>): Promise<A> => {
+  for (let i = 0; i < 160; i++) {
+    const v = await f()
+    if (v !== undefined) return v
+    await sleep(50)
+  }
+  throw new Error("condition not reached in 8s")
+}
+
+/** A stored message's headers as a record (empty for none or no message). */
+export const headersOf = (m: StoredMsg | null): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const k of m?.header?.keys() ?? []) out[k] = m!.header.get(k)
+  return out
+}
 
 /** Connect (no reconnect), run `f`, close. */
 export const withNc = async <A>(url: string, f: (nc: NatsConnection) => Promise<A>): Promise<A> => {

@@ -6,17 +6,12 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../src/core/Router.ts"
-import { decodeStreamCreate } from "../../src/jetstream/model/StreamConfig.ts"
 import { StreamActor } from "../../src/jetstream/stream/StreamActor.ts"
-import { Logger } from "../../src/log/Log.ts"
-import { encodeHeaders } from "../../src/protocol/Headers.ts"
 import type { MessageLog } from "../../src/store/MessageLog.ts"
 import { makeMemory } from "../../src/store/StreamStore.ts"
+import { decodeStream, inProcessClients, pubAckPublisher, settle, silentLogger } from "./ActorHarness.ts"
 
 const text = new TextDecoder()
-const logger = new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" })
 /** 2026-01-01T00:00:00Z */
 export const T0 = Date.UTC(2026, 0, 1)
 export const iso = (ms: number) => new Date(ms).toISOString().replace(".000Z", "Z")
@@ -33,37 +28,20 @@ export const scheduleStream = {
 export const setupSchedules = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
-    const decoded = decodeStreamCreate(JSON.stringify(streamConfig), String(streamConfig.name))
-    if (!decoded.ok) return yield* Effect.die(new Error(decoded.error.description))
-    const log: MessageLog = yield* makeMemory({}).open(decoded.config.name, {})
+    const { internal, app } = inProcessClients()
+    const config = yield* decodeStream(streamConfig)
+    const log: MessageLog = yield* makeMemory({}).open(config.name, {})
     const start = Effect.gen(function*() {
       const scope = yield* Scope.make()
       const actor = yield* Scope.provide(
-        StreamActor.make(decoded.config, 0n, log, { client: internal, log: logger, nowNs: clock.nowNs }),
+        StreamActor.make(config, 0n, log, { client: internal, log: silentLogger, nowNs: clock.nowNs }),
         scope
       )
       return { actor, scope }
     })
     let current = yield* start
     yield* Effect.addFinalizer(() => Scope.close(current.scope, Exit.void))
-    const acks: Array<string> = []
-    app.subscribe("ack.>", (_s, _r, hdrLen, msg) => acks.push(text.decode(hdrLen > 0 ? msg.subarray(hdrLen) : msg)))
-    let n = 0
-    const publish = (subject: string, headers: ReadonlyArray<readonly [string, string]>, data = "v") =>
-      Effect.gen(function*() {
-        const hdr = headers.length === 0 ? new Uint8Array(0) : encodeHeaders(undefined, headers)
-        const body = new TextEncoder().encode(data)
-        const msg = new Uint8Array(hdr.length + body.length)
-        msg.set(hdr)
-        msg.set(body, hdr.length)
-        const before = acks.length
-        app.publish(subject, `ack.${n++}`, headers.length === 0 ? -1 : hdr.length, msg)
-        yield* settle
-        return acks.slice(before).join("|")
-      })
+    const publish = pubAckPublisher(app)
     /** Stops the actor, lets `downtimeMs` pass, starts a new one over the same log. */
     const restart = (downtimeMs = 0) =>
       Effect.gen(function*() {
@@ -89,12 +67,6 @@ export const setupSchedules = (streamConfig: Record<string, unknown>) =>
     const body = (seq: number) => text.decode(log.get(seq)?.data)
     return { publish, restart, live, headers, body, log, actor: () => current.actor }
   })
-
-export const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
-})
-
-export const after = (ms: number) => TestClock.adjust(ms).pipe(Effect.andThen(settle))
 
 export const withScheduleClock = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   TestClock.setTime(T0).pipe(

@@ -7,18 +7,14 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../../src/core/Router.ts"
 import { ConsumerActor } from "../../../src/jetstream/consumer/ConsumerActor.ts"
 import { decodeConsumerCreate } from "../../../src/jetstream/model/ConsumerConfig.ts"
-import { decodeStreamCreate } from "../../../src/jetstream/model/StreamConfig.ts"
 import { StreamActor } from "../../../src/jetstream/stream/StreamActor.ts"
-import { Logger } from "../../../src/log/Log.ts"
 import { makeMemory } from "../../../src/store/StreamStore.ts"
+import { decodeStream, inProcessClients, settle, silentLogger } from "../../support/ActorHarness.ts"
 
 const text = new TextDecoder()
 const bytes = (s: string) => new TextEncoder().encode(s)
-const logger = new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" })
 
 interface Received {
   readonly subject: string
@@ -30,16 +26,13 @@ interface Received {
 const setup = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
-    const decoded = decodeStreamCreate(JSON.stringify(streamConfig), String(streamConfig.name))
-    if (!decoded.ok) return yield* Effect.die(new Error(decoded.error.description))
+    const { internal, app } = inProcessClients()
+    const decodedConfig = yield* decodeStream(streamConfig)
     const store = makeMemory({})
-    const log = yield* store.open(decoded.config.name, {})
-    const stream = yield* StreamActor.make(decoded.config, clock.nowNs(), log, {
+    const log = yield* store.open(decodedConfig.name, {})
+    const stream = yield* StreamActor.make(decodedConfig, clock.nowNs(), log, {
       client: internal,
-      log: logger,
+      log: silentLogger,
       nowNs: clock.nowNs
     })
     const received: Array<Received> = []
@@ -51,14 +44,14 @@ const setup = (streamConfig: Record<string, unknown>) =>
     const consumer = (name: string, config: Record<string, unknown>) =>
       Effect.gen(function*() {
         const req = decodeConsumerCreate(
-          JSON.stringify({ stream_name: decoded.config.name, config: { durable_name: name, ...config } }),
-          `$JS.API.CONSUMER.DURABLE.CREATE.${decoded.config.name}.${name}`,
-          decoded.config
+          JSON.stringify({ stream_name: decodedConfig.name, config: { durable_name: name, ...config } }),
+          `$JS.API.CONSUMER.DURABLE.CREATE.${decodedConfig.name}.${name}`,
+          decodedConfig
         )
         if (!req.ok) return yield* Effect.die(new Error(req.error.description))
         return yield* ConsumerActor.make(stream, name, req.request.config, clock.nowNs(), {
           client: internal,
-          log: logger,
+          log: silentLogger,
           nowMs: clock.nowMs,
           schedule: clock.schedule,
           acked: (_c, seqs) => stream.retain(seqs),
@@ -67,11 +60,6 @@ const setup = (streamConfig: Record<string, unknown>) =>
       })
     return { stream, received, listen, publish, consumer }
   })
-
-/** Lets the actors' fibers take what was queued. */
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
-})
 
 const withClock = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.provide(BrokerClock.layer.pipe(Layer.fresh)), Effect.scoped)

@@ -6,7 +6,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { after, iso, scheduleStream, setupSchedules, T0, withScheduleClock } from "../../support/Schedules.ts"
+import { after } from "../../support/ActorHarness.ts"
+import { iso, scheduleStream, setupSchedules, T0, withScheduleClock } from "../../support/Schedules.ts"
 
 const ack = (seq: number) => `{"stream":"S", "seq":${seq}}`
 const err = (code: number, description: string) =>

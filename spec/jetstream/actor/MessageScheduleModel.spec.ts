@@ -11,7 +11,8 @@ import { fc } from "@fast-check/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { loadZone, nextCron, parseCron, UTC } from "../../../src/jetstream/stream/Cron.ts"
-import { scheduleStream, settle, setupSchedules, withScheduleClock } from "../../support/Schedules.ts"
+import { settle } from "../../support/ActorHarness.ts"
+import { scheduleStream, setupSchedules, withScheduleClock } from "../../support/Schedules.ts"
 
 const T0 = Date.UTC(2026, 0, 1)
 const SEC = 1000

@@ -9,49 +9,26 @@ import { fc } from "@fast-check/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { BrokerClock } from "../../../src/core/BrokerClock.ts"
-import { InternalClient } from "../../../src/core/InternalClient.ts"
-import { MessageRouter } from "../../../src/core/Router.ts"
-import { decodeStreamCreate } from "../../../src/jetstream/model/StreamConfig.ts"
 import { goSeconds } from "../../../src/jetstream/stream/DeleteMarker.ts"
 import { MessageExpiry, NEVER, parseMessageTtl } from "../../../src/jetstream/stream/MessageTtl.ts"
 import { StreamActor } from "../../../src/jetstream/stream/StreamActor.ts"
-import { Logger } from "../../../src/log/Log.ts"
 import { encodeHeaders } from "../../../src/protocol/Headers.ts"
 import { makeMemory } from "../../../src/store/StreamStore.ts"
-
-const text = new TextDecoder()
-const logger = new Logger({ debug: false, trace: false, logtime: false, file: "/dev/null" })
+import { after, decodeStream, inProcessClients, pubAckPublisher, silentLogger } from "../../support/ActorHarness.ts"
 
 const setup = (streamConfig: Record<string, unknown>) =>
   Effect.gen(function*() {
     const clock = yield* BrokerClock
-    const router = new MessageRouter()
-    const internal = new InternalClient(router)
-    const app = new InternalClient(router)
-    const decoded = decodeStreamCreate(JSON.stringify(streamConfig), String(streamConfig.name))
-    if (!decoded.ok) return yield* Effect.die(new Error(decoded.error.description))
-    const log = yield* makeMemory({}).open(decoded.config.name, {})
-    const stream = yield* StreamActor.make(decoded.config, clock.nowNs(), log, {
+    const { internal, app } = inProcessClients()
+    const config = yield* decodeStream(streamConfig)
+    const log = yield* makeMemory({}).open(config.name, {})
+    const stream = yield* StreamActor.make(config, clock.nowNs(), log, {
       client: internal,
-      log: logger,
+      log: silentLogger,
       nowNs: clock.nowNs
     })
-    const acks: Array<string> = []
-    app.subscribe("ack.>", (_s, _r, hdrLen, msg) => acks.push(text.decode(hdrLen > 0 ? msg.subarray(hdrLen) : msg)))
-    let n = 0
     /** Publishes with these headers; returns the PubAck body. */
-    const publishWith = (subject: string, headers: ReadonlyArray<readonly [string, string]>, data = "v") =>
-      Effect.gen(function*() {
-        const hdr = headers.length === 0 ? new Uint8Array(0) : encodeHeaders(undefined, headers)
-        const body = new TextEncoder().encode(data)
-        const msg = new Uint8Array(hdr.length + body.length)
-        msg.set(hdr)
-        msg.set(body, hdr.length)
-        const before = acks.length
-        app.publish(subject, `ack.${n++}`, headers.length === 0 ? -1 : hdr.length, msg)
-        yield* settle
-        return acks.slice(before).join("|")
-      })
+    const publishWith = pubAckPublisher(app)
     /** Publishes with a `Nats-TTL` header (none when `ttl` is undefined). */
     const publish = (subject: string, ttl?: string) =>
       publishWith(subject, ttl === undefined ? [] : [["Nats-TTL", ttl]])
@@ -68,12 +45,6 @@ const setup = (streamConfig: Record<string, unknown>) =>
     }
     return { stream, publish, publishWith, live, headers }
   })
-
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
-})
-
-const after = (ms: number) => TestClock.adjust(ms).pipe(Effect.andThen(settle))
 
 const withClock = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.provide(BrokerClock.layer.pipe(Layer.fresh)), Effect.scoped)

@@ -10,115 +10,89 @@
  * heartbeats and flow control requests.
  */
 import { Effect, type Scope } from "effect"
-import { Buffer } from "node:buffer"
 import { AT_LEVEL_210 } from "../../config/BrokerConfig.ts"
 import { enterProducer, FlagProducer } from "../../core/Backpressure.ts"
-import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
-import type { Logger } from "../../log/Log.ts"
-import { encodeHeaders } from "../../protocol/Headers.ts"
 import type { EventLog } from "../../store/EventLog.ts"
-import type { StoredMessage } from "../../store/MessageLog.ts"
 import { matches, toWire } from "../../subject/Subject.ts"
 import { ActorKernel, type Call } from "../actor/ActorKernel.ts"
-import { writeDecimal } from "../codec/Decimal.ts"
-import { goDurationString } from "../codec/Json.ts"
 import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
-import type { PullRequest } from "../model/PullRequest.ts"
 import type { StreamActor } from "../stream/StreamActor.ts"
-import { ackKind, ackTarget, ackWaitMs, nakDelayMs, nextPullRequest, termReason } from "./AckProcessing.ts"
+import { type AckingConsumer, ackOne, deadLettered, processAck } from "./AckHandling.ts"
+import { ackWaitMs } from "./AckProcessing.ts"
+import { AckReplyWriter } from "./AckReplyWriter.ts"
 import { AckState } from "./AckState.ts"
-import { type AckForm, ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
+import { ackForm, type ConsumerAckSubjects, consumerAckSubjects } from "./AckSubjects.ts"
+import type { ConsumerCommand } from "./ConsumerCommand.ts"
+import type { ConsumerContext } from "./ConsumerContext.ts"
 import { configFilters, ConsumerFilter } from "./ConsumerFilter.ts"
-import { type ConsumerEvent, MAX_RUN, persistBatch } from "./ConsumerJournal.ts"
+import { type ConsumerEvent, persistBatch } from "./ConsumerJournal.ts"
 import { resetTarget, skippedByReset } from "./ConsumerReset.ts"
-import { DEAD_LETTER_ACK_TIMEOUT_MS, type DeadLetterReason, DeadLetters, deadLetterSubject } from "./DeadLetter.ts"
-import * as Events from "./Events.ts"
+import { expire, schedule, type TimedConsumer } from "./ConsumerTimer.ts"
+import type { DeadLettering, DeadLetters } from "./DeadLetter.ts"
 import { FlowControl } from "./FlowControl.ts"
-import { flowControlAckRequestDue, flowControlAckTarget } from "./FlowControlAck.ts"
-import { pacingFor } from "./Pacing.ts"
+import { flowControlAckTarget } from "./FlowControlAck.ts"
+import { type Pacing, pacingFor } from "./Pacing.ts"
 import { Pause, pauseAdvisory } from "./Pause.ts"
 import { PendingCounter } from "./PendingCounter.ts"
-import { PIN_HEADER, priorityEvents, PriorityGroups, withHeader } from "./PriorityGroups.ts"
-import { NO_WAIT_ENDS_WITH_404, PullRequestQueue } from "./PullRequests.ts"
+import { priorityEvents, PriorityGroups } from "./PriorityGroups.ts"
+import { addPull, deliverPull } from "./PullDelivery.ts"
+import { PullRequestQueue } from "./PullRequests.ts"
+import { deliverPush, type PushingConsumer } from "./PushDelivery.ts"
 import { startSequence } from "./StartSequence.ts"
-
-export type ConsumerCommand =
-  | { readonly _tag: "Wake" }
-  | { readonly _tag: "Pull"; readonly reply: string; readonly request: PullRequest }
-  | { readonly _tag: "Ack"; readonly subject: string; readonly reply: string | undefined; readonly body: Uint8Array }
-  | { readonly _tag: "Tick" }
-  /** The client answered a flow-control request on `$JS.FC.<stream>.<consumer>.*` (headers: flow-control acks). */
-  | { readonly _tag: "FlowControlReply"; readonly subject: string; readonly hdr?: Uint8Array }
-  /** A dead-letter copy of `sseq` was answered (or timed out): finish giving it up (DeadLetter.ts). */
-  | { readonly _tag: "DeadLettered"; readonly sseq: number }
-
-export interface ConsumerContext {
-  readonly client: InternalClient
-  readonly log: Logger
-  readonly nowMs: () => number
-  /** Runs `f` after `ms` on the broker clock; returns a cancel function. */
-  readonly schedule: (ms: number, f: () => void) => () => void
-  /** Retention hook: the stream decides whether an acked message can go. */
-  readonly acked: (consumer: ConsumerActor, sseqs: ReadonlyArray<number>, term: boolean) => void
-  /** Consumer idle past its inactive threshold (ephemerals always have one; durables when set, as 2.10). */
-  readonly inactive: (consumer: ConsumerActor) => void
-  /** Cluster mode, replicated streams: false while this node may no longer hold the stream (deliver nothing). */
-  readonly mayDeliver?: () => boolean
-  /** Domain, account hash and reply form of the ack subjects (AckSubjects.ts); default: no domain, `$G`, v1. */
-  readonly ackForm?: AckForm
-}
+import { pendingStatus, signal, status } from "./StatusMessages.ts"
 
 const DEFAULT_ACK_FORM = ackForm(undefined, "$G", false)
 
-const status = (line: string, headers: ReadonlyArray<readonly [string, string | number]> = []) =>
-  encodeHeaders(line, headers.map(([k, v]) => [k, String(v)] as const))
-
-export class ConsumerActor {
+/**
+ * The state that delivery, acks and timers read and change is public so that the plain functions of
+ * MessageDelivery.ts, PullDelivery.ts, PushDelivery.ts, AckHandling.ts, ConsumerTimer.ts and DeadLetter.ts take
+ * the actor itself as their narrow view: no wrapper object per message. They run inside the actor's batch only.
+ */
+export class ConsumerActor implements AckingConsumer, PushingConsumer, TimedConsumer {
   readonly name: string
   readonly stream: StreamActor
   config: ConsumerConfig
   readonly created: bigint
   readonly state: AckState
   readonly waiting = new PullRequestQueue(() => this.config.priority_policy === "prioritized")
-  private readonly ctx: ConsumerContext
+  readonly ctx: ConsumerContext
   private readonly kernel: ActorKernel<ConsumerCommand, ConsumerActor>
   private subs: Array<Subscription> = []
-  private timer: (() => void) | undefined = undefined
-  private timerAt = Infinity
-  private lastActivity: number
-  private lastPushSignal = 0
-  private readonly flow = new FlowControl()
-  private closed = false
+  timer: (() => void) | undefined = undefined
+  timerAt = Infinity
+  lastActivity: number
+  lastPushSignal = 0
+  readonly flow = new FlowControl()
+  closed = false
   /** Subject filters (any of them takes a message). */
-  private filter: ConsumerFilter
-  private pending = new PendingCounter()
-  private pacing: ReturnType<typeof pacingFor>
+  filter: ConsumerFilter
+  pending = new PendingCounter()
+  pacing: Pacing
   /** Set when the last peek stopped at max_ack_pending rather than at the end of the stream. */
-  private ackPendingFull = false
+  ackPendingFull = false
   /** Earliest ack deadline of the pending set, kept from `expire` through the batch's deliveries to `schedule`. */
-  private nextDeadline = Infinity
+  nextDeadline = Infinity
   /** When pacing holds delivery back: the time to try again. */
-  private wakeAt = Infinity
+  wakeAt = Infinity
   /** deliver_policy last_per_subject: the last message of each subject, delivered first. */
-  private lastPerSubject: Array<number> = []
+  lastPerSubject: Array<number> = []
   /** Durable progress (file streams): events of this batch, appended once the batch is processed. */
   private readonly journal: EventLog<AckState, ConsumerEvent> | undefined
   /** Why the journal refuses progress for good (a replicated stream's consumer after a failed commit). */
   get journalFailure() {
     return this.journal?.failure
   }
-  private events: Array<ConsumerEvent> = []
+  events: Array<ConsumerEvent> = []
   /** Double-ack confirmations, sent only after the batch's events are durable. */
-  private ackReplies: Array<string> = []
+  ackReplies: Array<string> = []
   /** Dead-letter copies waiting for their PubAck, by stream sequence (DeadLetter.ts). */
-  private readonly deadLettering = new Map<number, { readonly reason: DeadLetterReason; readonly dseq: number }>()
-  private deadLetters: DeadLetters | undefined
+  readonly deadLettering = new Map<number, DeadLettering>()
+  deadLetters: DeadLetters | undefined = undefined
   /** Held by a congested receiver (a slow subscriber's connection): delivery waits until it drains. */
-  private readonly delivery = new FlagProducer(() => this.wake())
-  /** `$JS.ACK.<stream>.<consumer>.` (or its v2 form) as latin1 bytes; undefined when not latin1 or too long. */
-  private readonly replyPrefix: Buffer | undefined
-  private readonly ackSubjects: ConsumerAckSubjects
+  readonly delivery = new FlagProducer(() => this.wake())
+  readonly replies: AckReplyWriter
+  readonly ackSubjects: ConsumerAckSubjects
   /** 2.11: `pause_until` (Pause.ts) and priority groups (PriorityGroups.ts). */
   readonly pause: Pause
   readonly priority: PriorityGroups
@@ -141,10 +115,7 @@ export class ConsumerActor {
     this.kernel = kernel
     this.journal = journal
     this.ackSubjects = consumerAckSubjects(ctx.ackForm ?? DEFAULT_ACK_FORM, stream.name, name)
-    const prefix = this.ackSubjects.replyPrefix
-    this.replyPrefix = prefix.length <= REPLY_PREFIX_MAX && /^[\u0000-\u00ff]*$/.test(prefix)
-      ? Buffer.from(prefix, "latin1")
-      : undefined
+    this.replies = new AckReplyWriter(this.ackSubjects.replyPrefix)
     const recovered = journal?.state()
     // The actor works on its own copy; the journal's state is the fold of what was written.
     this.state = recovered !== undefined ? AckState.fromJson(recovered.toJson()) : new AckState(startSeq)
@@ -155,11 +126,13 @@ export class ConsumerActor {
     this.pause = new Pause(config, this.lastActivity)
     this.priority = new PriorityGroups(
       config,
-      priorityEvents(ctx.client, stream.name, name, ctx.nowMs, (r, line) =>
-        this.signal(
-          r.reply,
-          status(line, [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-        ))
+      priorityEvents(
+        ctx.client,
+        stream.name,
+        name,
+        ctx.nowMs,
+        (r, line) => signal(ctx.client, r.reply, pendingStatus(line, r))
+      )
     )
     if (config.deliver_policy === "last_per_subject" && this.state.delivered === 0) {
       this.lastPerSubject = this.filter.lastPerSubject(stream.store)
@@ -171,11 +144,11 @@ export class ConsumerActor {
     return this.config.deliver_subject === undefined || this.config.deliver_subject === ""
   }
 
-  private get tracksAcks(): boolean {
+  get tracksAcks(): boolean {
     return this.config.ack_policy !== "none"
   }
 
-  private get flowControlAcks(): boolean {
+  get flowControlAcks(): boolean {
     return this.config.ack_policy === "flow_control"
   }
 
@@ -260,7 +233,7 @@ export class ConsumerActor {
 
   stop(): void {
     if (this.closed) return
-    for (const r of this.waiting.clear()) this.signal(r.reply, status("409 Consumer Deleted"))
+    for (const r of this.waiting.clear()) signal(this.ctx.client, r.reply, status("409 Consumer Deleted"))
     this.closed = true
     for (const s of this.subs) this.ctx.client.unsubscribe(s)
     this.subs = []
@@ -277,34 +250,34 @@ export class ConsumerActor {
       for (const cmd of batch) {
         switch (cmd._tag) {
           case "Pull":
-            this.addPull(cmd.reply, cmd.request, now)
+            addPull(this, cmd.reply, cmd.request, now)
             break
           case "Ack":
-            this.processAck(cmd.subject, cmd.reply, cmd.body, now)
+            processAck(this, cmd.subject, cmd.reply, cmd.body, now)
             break
           case "Call":
             cmd.run(this)
             break
           case "FlowControlReply": {
             const target = this.flow.answered(cmd.subject) ? flowControlAckTarget(cmd.hdr) : undefined
-            if (target !== undefined) this.ackOne(target.sseq, target.dseq, now)
+            if (target !== undefined) ackOne(this, target.sseq, target.dseq, now)
             break
           }
           case "DeadLettered":
-            this.deadLettered(cmd.sseq, now)
+            deadLettered(this, cmd.sseq, now)
             break
           default:
             break
         }
       }
-      this.expire(now)
+      expire(this, now)
       const prev = enterProducer(this.delivery)
       try {
         this.deliverAvailable(now)
       } finally {
         enterProducer(prev)
       }
-      this.schedule(now)
+      schedule(this, now)
       return this.persist()
     })
   }
@@ -321,517 +294,13 @@ export class ConsumerActor {
     })
   }
 
-  private addPull(reply: string, req: PullRequest, now: number): void {
-    this.lastActivity = now
-    const maxWaiting = this.config.max_waiting ?? 512
-    if (this.waiting.size >= maxWaiting) return this.signal(reply, status("409 Exceeded MaxWaiting"))
-    if (this.config.max_batch !== undefined && this.config.max_batch > 0 && req.batch > this.config.max_batch) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestBatch of ${this.config.max_batch}`))
-    }
-    const maxExpires = this.config.max_expires ?? 0
-    if (req.expiresNs > 0 && maxExpires > 0 && req.expiresNs > maxExpires) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestExpires of ${goDurationString(maxExpires)}`))
-    }
-    const maxBytes = this.config.max_bytes ?? 0
-    if (req.maxBytes > 0 && maxBytes > 0 && req.maxBytes > maxBytes) {
-      return this.signal(reply, status(`409 Exceeded MaxRequestMaxBytes of ${maxBytes}`))
-    }
-    const refused = this.priority.admit(req, now)
-    if (refused !== undefined) return this.signal(reply, status(refused))
-    this.waiting.add({
-      reply,
-      remaining: req.batch,
-      delivered: 0,
-      bytesLeft: req.maxBytes,
-      maxBytes: req.maxBytes,
-      noWait: req.noWait,
-      expiresAt: req.expiresNs > 0 ? now + req.expiresNs / 1e6 : Infinity,
-      heartbeatMs: req.heartbeatNs > 0 ? req.heartbeatNs / 1e6 : 0,
-      lastSignal: now,
-      ...(req.group !== undefined ? { group: req.group, pinId: req.group.id } : {})
-    })
-  }
-
-  // --- acks -----------------------------------------------------------------------------------
-
-  private processAck(subject: string, reply: string | undefined, body: Uint8Array, now: number): void {
-    const target = ackTarget(subject)
-    if (target === undefined) return
-    const { sseq, dseq } = target
-    // A sequence this consumer never delivered (a previous owner did, and its record of that
-    // delivery was not committed before it died): the ack cannot be recorded as one, so it is not
-    // confirmed either; the message is delivered again (at-least-once), never "acked" and redelivered.
-    const neverDelivered = sseq >= this.state.nextSeq
-    let replied = false
-    switch (ackKind(body)) {
-      case "ack":
-        this.ackOne(sseq, dseq, now)
-        break
-      case "next":
-        this.ackOne(sseq, dseq, now)
-        replied = true
-        if (reply !== undefined) {
-          const next = nextPullRequest(this.isPull, body.subarray(4))
-          if (typeof next === "string") this.signal(reply, status(next))
-          else this.addPull(reply, next, now)
-        }
-        break
-      case "nak":
-        this.nak(sseq, body.subarray(4), now)
-        break
-      case "progress": {
-        const p = this.state.pending.get(sseq)
-        if (p !== undefined) p.deadline = now + ackWaitMs(this.config, p.count)
-        break
-      }
-      case "term": {
-        const p = this.state.pending.get(sseq)
-        if (p !== undefined) {
-          const reason = termReason(body)
-          this.advisory("MSG_TERMINATED", "terminated", {
-            consumer_seq: p.dseq,
-            stream_seq: sseq,
-            deliveries: p.count,
-            ...(reason !== "" ? { reason } : {})
-          })
-          // With a dead-letter subject the term is recorded once the copy is stored.
-          if (this.deadLetter(sseq, "terminated", p, dseq)) break
-        }
-        this.ackOne(sseq, dseq, now)
-        break
-      }
-    }
-    // An ack that carries a reply subject is a "double ack": confirm it once it is durable.
-    if (reply !== undefined && !replied && !neverDelivered) this.ackReplies.push(reply)
-  }
-
-  private ackOne(sseq: number, dseq: number, now: number): void {
-    if (this.config.ack_policy === "all" || this.config.ack_policy === "flow_control") {
-      // A flow-control answer past the last delivery (its sender may be ahead after a re-create)
-      // would move the floor over deliveries still to come, which then stay pending (and in a
-      // WorkQueue origin) for ever: it acks what was delivered.
-      const last = this.state.lastDeliveredStreamSeq
-      if (this.config.ack_policy === "flow_control" && sseq > last) {
-        sseq = last
-        dseq = Math.min(dseq, this.state.delivered)
-      }
-      const acked = this.state.ackUpTo(sseq, dseq, now)
-      this.events.push({ e: "A", s: sseq, d: dseq })
-      if (acked.length > 0) this.ctx.acked(this, acked, false)
-    } else if (this.config.ack_policy === "explicit") {
-      const p = this.state.pending.get(sseq)
-      const done = this.state.ack(sseq, dseq, now)
-      this.recordAck(sseq, dseq)
-      // Limits retention ignores acks: skip building the hook's argument for every ack.
-      if (done && this.stream.config.retention !== "limits") this.ctx.acked(this, [sseq], false)
-      if (done && p !== undefined) {
-        this.sampleAck(sseq, p.dseq, p.count, p.deadline - ackWaitMs(this.config, p.count), now)
-      }
-    }
-  }
-
-  /** Journals a delivery, extending the run of consecutive deliveries the batch's last event holds. */
-  private recordDelivery(sseq: number, t: 0 | 1): void {
-    const last = this.events[this.events.length - 1]
-    if (last !== undefined && last.e === "d" && last.t === t) {
-      const n = last.n ?? 1
-      if (last.s + n === sseq && n < MAX_RUN) {
-        // Safe to change: the batch's events are handed to the journal only when the batch ends.
-        ;(last as { n?: number }).n = n + 1
-        return
-      }
-    }
-    this.events.push({ e: "d", s: sseq, t })
-  }
-
-  /** Journals an explicit ack, extending a run of in-order acks as `recordDelivery` does. */
-  private recordAck(sseq: number, dseq: number): void {
-    const last = this.events[this.events.length - 1]
-    if (last !== undefined && last.e === "a") {
-      const n = last.n ?? 1
-      if (last.s + n === sseq && last.d + n === dseq && n < MAX_RUN) {
-        ;(last as { n?: number }).n = n + 1
-        return
-      }
-    }
-    this.events.push({ e: "a", s: sseq, d: dseq })
-  }
-
-  /** sample_freq: a share of acks is published as a consumer_ack metric (ack latency). */
-  private sampleAck(sseq: number, dseq: number, deliveries: number, deliveredAt: number, now: number): void {
-    const freq = Events.sampleFrequency(this.config.sample_freq)
-    if (freq <= 0 || Math.random() * 100 >= freq) return
-    Events.ackMetric(this.ctx.client, this.stream.name, this.name, now, {
-      consumer_seq: dseq,
-      stream_seq: sseq,
-      ack_time: Math.max(0, Math.round((now - deliveredAt) * 1e6)),
-      deliveries
-    })
-  }
-
-  private nak(sseq: number, arg: Uint8Array, now: number): void {
-    const p = this.state.pending.get(sseq)
-    if (p === undefined) return
-    const delayMs = nakDelayMs(
-      arg,
-      (text) =>
-        this.ctx.log.warn(
-          `JetStream consumer '${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(text)}`
-        )
-    )
-    if (delayMs !== undefined && delayMs > 0) p.deadline = now + delayMs
-    else this.state.queueRedelivery(sseq)
-  }
-
-  // --- timers ---------------------------------------------------------------------------------
-
-  private expire(now: number): void {
-    this.nextDeadline = this.tracksAcks ? this.state.expire(now) : Infinity
-    this.priority.expire(now)
-    if (this.pause.ended(now)) pauseAdvisory(this.ctx.client, this.stream.name, this.name, this.config, now)
-    for (const r of this.waiting.takeExpired(now)) {
-      this.signal(
-        r.reply,
-        status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-      )
-    }
-    const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0) {
-      const active = this.isPull
-        ? this.waiting.size > 0
-        : this.ctx.client.hasInterest(toWire(this.config.deliver_subject!))
-      if (active) this.lastActivity = now
-      else if (now - this.lastActivity >= threshold / 1e6) this.ctx.inactive(this)
-    }
-  }
-
-  /** Arms one timer for the earliest of: ack deadline, request expiry, heartbeat, inactivity. */
-  private schedule(now: number): void {
-    // The earliest ack deadline: what `expire` found still ahead, lowered by every delivery since (nothing else
-    // between the two moves a deadline). One scan of the pending set per batch instead of two.
-    let at = Math.min(this.wakeAt, this.nextDeadline, this.pause.wakeAt(), this.priority.wakeAt())
-    for (const r of this.waiting.all()) {
-      if (r.expiresAt < at) at = r.expiresAt
-      if (r.heartbeatMs > 0 && r.lastSignal + r.heartbeatMs < at) at = r.lastSignal + r.heartbeatMs
-    }
-    const hb = this.config.idle_heartbeat
-    if (!this.isPull && hb !== undefined && hb > 0) at = Math.min(at, this.lastPushSignal + hb / 1e6)
-    const threshold = this.config.inactive_threshold
-    if (threshold !== undefined && threshold > 0) {
-      at = Math.min(at, this.lastActivity + threshold / 1e6)
-    }
-    if (at === Infinity || this.closed) return
-    if (this.timer !== undefined && this.timerAt <= at && this.timerAt > now) return
-    if (this.timer !== undefined) this.timer()
-    this.timerAt = at
-    this.timer = this.ctx.schedule(Math.max(1, Math.ceil(at - now)), () => {
-      this.timer = undefined
-      this.timerAt = Infinity
-      this.offer({ _tag: "Tick" })
-    })
-  }
-
   // --- delivery -------------------------------------------------------------------------------
-
-  private signal(to: string, hdr: Uint8Array): void {
-    this.ctx.client.publish(to, undefined, hdr.length, hdr)
-  }
-
-  /** Next message to deliver without committing to it. */
-  private peek(): { sseq: number; msg: StoredMessage; redelivery: boolean; skipList?: boolean } | undefined {
-    const store = this.stream.store
-    const maxDeliver = this.config.max_deliver
-    while (this.state.hasRedeliveries) {
-      const sseq = this.state.takeRedelivery()!
-      const p = this.state.pending.get(sseq)
-      if (p === undefined) continue
-      if (maxDeliver > 0 && p.count >= maxDeliver) {
-        if (this.deadLettering.has(sseq)) continue
-        this.advisory("MAX_DELIVERIES", "max_deliver", { stream_seq: sseq, deliveries: p.count })
-        // With a dead-letter subject the give-up is recorded once the copy is stored.
-        if (this.deadLetter(sseq, "max_deliveries", p, p.dseq)) continue
-        this.state.giveUp(sseq)
-        this.events.push({ e: "g", s: sseq })
-        continue
-      }
-      const msg = store.get(sseq)
-      if (msg === undefined) {
-        this.state.giveUp(sseq)
-        this.events.push({ e: "g", s: sseq })
-        continue
-      }
-      return { sseq, msg, redelivery: true }
-    }
-    const maxAckPending = this.config.max_ack_pending
-    if (this.tracksAcks && maxAckPending > 0 && this.state.pending.size >= maxAckPending) {
-      this.ackPendingFull = true
-      return undefined
-    }
-    while (this.lastPerSubject.length > 0) {
-      const sseq = this.lastPerSubject[0]!
-      const msg = store.get(sseq)
-      if (msg !== undefined) return { sseq, msg, redelivery: false, skipList: true }
-      this.lastPerSubject.shift()
-    }
-    const first = store.firstSequence()
-    if (this.state.nextSeq < first) this.state.nextSeq = first
-    const sseq = this.filter.firstSeq(store, this.state.nextSeq)
-    if (sseq === undefined) return undefined
-    const msg = store.get(sseq)
-    if (msg === undefined) return undefined
-    return { sseq, msg, redelivery: false }
-  }
 
   private deliverAvailable(now: number): void {
     this.wakeAt = Infinity
     this.ackPendingFull = false
-    if (this.isPull) this.deliverPull(now)
-    else this.deliverPush(now)
-  }
-
-  /** Pacing says wait: put a redelivery back and wake up when the message may go. */
-  private held(next: { sseq: number; msg: StoredMessage; redelivery: boolean }, now: number): boolean {
-    if (!this.pacing.active) return false
-    const wait = this.pacing.delay(next.msg.ts, messageSize(next.msg), now)
-    if (wait <= 0) return false
-    if (next.redelivery) this.state.queueRedelivery(next.sseq)
-    this.wakeAt = now + wait
-    return true
-  }
-
-  private deliverPull(now: number): void {
-    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
-    while (!this.delivery.isHeld && !paused) {
-      let req = this.waiting.head()
-      if (req === undefined) break
-      // A client that went away (unsubscribed its inbox) must not be handed messages that would
-      // then sit out their ack wait; nats-server drops such requests too.
-      if (!this.ctx.client.hasInterest(req.reply)) {
-        this.waiting.remove(req)
-        continue
-      }
-      const next = this.peek()
-      if (next === undefined) break
-      if (this.held(next, now)) break
-      if (this.priority.active) {
-        // Chosen once the message is known, as nats-server: a pin is only given with a message.
-        req = this.priority.select(this.waiting, this.numPending(), this.state.numAckPending, now)
-        if (req === undefined || !this.ctx.client.hasInterest(req.reply)) {
-          if (next.redelivery) this.state.queueRedelivery(next.sseq)
-          if (req === undefined) break
-          this.waiting.remove(req)
-          this.priority.released()
-          continue
-        }
-      }
-      // Sized as nats-server sizes it for max_bytes: subject, ack reply, headers and payload.
-      const size = req.maxBytes > 0
-        ? messageSize(next.msg) + this.predictReply(next.sseq, next.msg, next.redelivery).length
-        : 0
-      if (req.maxBytes > 0 && size > req.bytesLeft) {
-        // Put a redelivery back; a new message simply stays at nextSeq. The request ends with a
-        // 409 saying how much of it was left, delivered to or not (as nats-server).
-        if (next.redelivery) this.state.queueRedelivery(next.sseq)
-        this.waiting.remove(req)
-        this.priority.released()
-        this.signal(
-          req.reply,
-          status("409 Message Size Exceeds MaxBytes", [["Nats-Pending-Messages", req.remaining], [
-            "Nats-Pending-Bytes",
-            req.bytesLeft
-          ]])
-        )
-        continue
-      }
-      const pin = this.priority.pinsDeliveries ? this.priority.pinId : undefined
-      this.send(req.reply, next.sseq, next.msg, next.redelivery, now, pin)
-      req.remaining--
-      req.delivered++
-      req.lastSignal = now
-      if (req.maxBytes > 0) {
-        req.bytesLeft -= size
-        // Exactly used up: this message was the last one of the request.
-        if (req.bytesLeft === 0) req.remaining = 0
-      }
-      if (req.remaining <= 0) this.waiting.remove(req)
-      else this.waiting.rotate()
-    }
-    // Requests that must not wait are answered now with what they got, once the stream has
-    // nothing more for them; held back only by max_ack_pending they wait for acks (as nats-server).
-    // Held by a congested receiver, the stream is not done either: no-wait requests keep waiting.
-    if (this.ackPendingFull || this.delivery.isHeld) return this.pullHeartbeats(now)
-    // Paused with something to deliver, no-wait requests wait for the pause to end (or expire).
-    if (paused && (this.state.hasRedeliveries || this.numPending() > 0)) return this.pullHeartbeats(now)
-    for (const r of this.waiting.takeNoWait()) {
-      if (r.delivered === 0 || NO_WAIT_ENDS_WITH_404) this.signal(r.reply, status("404 No Messages"))
-      else {this.signal(
-          r.reply,
-          status("408 Request Timeout", [["Nats-Pending-Messages", r.remaining], ["Nats-Pending-Bytes", r.bytesLeft]])
-        )}
-    }
-    this.pullHeartbeats(now)
-  }
-
-  private pullHeartbeats(now: number): void {
-    for (const r of this.waiting.all()) {
-      if (r.heartbeatMs > 0 && now - r.lastSignal >= r.heartbeatMs) {
-        r.lastSignal = now
-        this.signal(r.reply, status("100 Idle Heartbeat", this.lastHeaders()))
-      }
-    }
-  }
-
-  private deliverPush(now: number): void {
-    const to = toWire(this.config.deliver_subject!)
-    if (!this.ctx.client.hasInterest(to)) return
-    this.lastActivity = now
-    const fc = this.config.flow_control === true
-    const paused = this.pause.paused(now) || this.ctx.mayDeliver?.() === false
-    while ((!fc || this.flow.open) && !this.delivery.isHeld && !paused) {
-      const next = this.peek()
-      if (next === undefined) break
-      if (this.held(next, now)) break
-      this.send(to, next.sseq, next.msg, next.redelivery, now)
-      this.lastPushSignal = now
-      if (fc) {
-        const m = next.msg
-        const size = m.subject.length + (m.hdr?.length ?? 0) + m.data.length + 64
-        this.requestFlowControl(to, this.flow.delivered(size, this.flowPrefix))
-        if (this.flowControlAcks) this.requestFlowControlAck(to, false)
-      }
-    }
-    const hb = this.config.idle_heartbeat
-    if (hb !== undefined && hb > 0 && now - this.lastPushSignal >= hb / 1e6) {
-      this.lastPushSignal = now
-      const headers = this.lastHeaders()
-      if (this.flow.pending !== undefined) headers.push(["Nats-Consumer-Stalled", this.flow.pending])
-      this.signal(to, status("100 Idle Heartbeat", headers))
-      if (this.flowControlAcks) this.requestFlowControlAck(to, true)
-    }
-  }
-
-  private get flowPrefix(): string {
-    return this.ackSubjects.fcPrefix
-  }
-
-  private requestFlowControl(to: string, reply: string | undefined): void {
-    if (reply === undefined) return
-    const hdr = status("100 FlowControl Request")
-    this.ctx.client.publishAs(to, to, reply, hdr.length, hdr)
-  }
-
-  private requestFlowControlAck(to: string, heartbeat: boolean): void {
-    const pending = this.state.pending.size
-    if (!flowControlAckRequestDue(pending, this.config.max_ack_pending, this.flow.pending !== undefined, heartbeat)) {
-      return
-    }
-    this.requestFlowControl(to, this.flow.request(this.flowPrefix))
-  }
-
-  /** Idle heartbeats carry where the consumer is: last consumer and stream sequence. */
-  private lastHeaders(): Array<[string, string | number]> {
-    return [["Nats-Last-Consumer", this.state.delivered], ["Nats-Last-Stream", Math.max(0, this.state.nextSeq - 1)]]
-  }
-
-  /** The ack reply subject `send` will give this delivery, computed without delivering. */
-  private predictReply(sseq: number, m: StoredMessage, redelivery: boolean): string {
-    const prior = this.state.pending.get(sseq)
-    const count = this.tracksAcks && prior !== undefined ? prior.count + 1 : 1
-    const pending = this.numPending() - (redelivery ? 0 : 1)
-    return this.ackReply(count, sseq, this.state.delivered + 1, m.ts, pending)
-  }
-
-  /**
-   * `$JS.ACK.<stream>.<consumer>.<count>.<sseq>.<dseq>.<ts>.<pending>`, built as bytes in a scratch buffer and
-   * decoded once: a template literal made a chain of a dozen intermediate strings per delivery.
-   */
-  private ackReply(count: number, sseq: number, dseq: number, ts: bigint, pending: number): string {
-    const prefix = this.replyPrefix
-    if (prefix === undefined) return `${this.ackSubjects.replyPrefix}${count}.${sseq}.${dseq}.${ts}.${pending}`
-    const b = REPLY_SCRATCH
-    b.set(prefix, 0)
-    let p = writeDecimal(b, prefix.length, count)
-    b[p++] = 46
-    p = writeDecimal(b, p, sseq)
-    b[p++] = 46
-    p = writeDecimal(b, p, dseq)
-    b[p++] = 46
-    const t = ts.toString()
-    for (let i = 0; i < t.length; i++) b[p++] = t.charCodeAt(i)
-    b[p++] = 46
-    p = writeDecimal(b, p, pending)
-    return b.toString("latin1", 0, p)
-  }
-
-  private send(to: string, sseq: number, m: StoredMessage, _redelivery: boolean, now: number, pin?: string): void {
-    if (this.lastPerSubject[0] === sseq) this.lastPerSubject.shift()
-    const nextBefore = this.state.nextSeq
-    // Count before moving the cursor, then take this first delivery off the count.
-    this.numPending()
-    if (sseq >= nextBefore) this.pending.delivered(sseq)
-    const p = this.state.onDeliver(sseq, now, 0, this.tracksAcks)
-    this.recordDelivery(sseq, this.tracksAcks ? 1 : 0)
-    // A skip-list delivery lies below the cursor; it must not move it.
-    if (sseq < nextBefore) this.state.nextSeq = nextBefore
-    // The ack wait of this delivery depends on its delivery count (backoff).
-    p.deadline = now + ackWaitMs(this.config, p.count)
-    if (this.tracksAcks && p.deadline < this.nextDeadline) this.nextDeadline = p.deadline
-    const reply = this.ackReply(p.count, sseq, p.dseq, m.ts, this.numPending())
-    let hdr = m.hdr
-    let data = m.data
-    if (this.config.headers_only === true) {
-      const base = hdr !== undefined && hdr.length > 2
-        ? Buffer.from(hdr.subarray(0, hdr.length - 2)).toString("latin1")
-        : "NATS/1.0\r\n"
-      hdr = Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, "latin1")
-      data = new Uint8Array(0)
-    }
-    if (pin !== undefined) hdr = withHeader(hdr, PIN_HEADER, pin)
-    if (hdr !== undefined && hdr.length > 0) {
-      const msg = data.length === 0 ? hdr : Buffer.concat([hdr, data])
-      this.ctx.client.publishAs(to, m.subject, reply, hdr.length, msg)
-    } else {
-      this.ctx.client.publishAs(to, m.subject, reply, -1, data)
-    }
-  }
-
-  /**
-   * Sends the dead-letter copy of `sseq` when the config names a subject; true when the give-up (or
-   * the term's ack) now waits for its PubAck. The message stays pending meanwhile, never redelivered.
-   */
-  private deadLetter(
-    sseq: number,
-    reason: DeadLetterReason,
-    p: { deadline: number; readonly count: number },
-    dseq: number
-  ): boolean {
-    const to = deadLetterSubject(this.config.metadata)
-    if (to === undefined) return false
-    const m = this.stream.store.get(sseq)
-    if (m === undefined) return false
-    this.deadLetters ??= new DeadLetters(this.ctx.client, this.stream.name, this.name, (seq) => {
-      this.offer({ _tag: "DeadLettered", sseq: seq })
-    })
-    if (!this.deadLetters.send(to, m, reason, p.count)) return false
-    p.deadline = Infinity
-    this.deadLettering.set(sseq, { reason, dseq })
-    // Nobody answering (a plain subscriber, no stream): give up without the confirmation.
-    this.ctx.schedule(DEAD_LETTER_ACK_TIMEOUT_MS, () => this.offer({ _tag: "DeadLettered", sseq }))
-    return true
-  }
-
-  private deadLettered(sseq: number, now: number): void {
-    const d = this.deadLettering.get(sseq)
-    if (d === undefined) return
-    this.deadLettering.delete(sseq)
-    if (d.reason === "terminated") return this.ackOne(sseq, d.dseq, now)
-    if (!this.state.pending.has(sseq)) return
-    this.state.giveUp(sseq)
-    this.events.push({ e: "g", s: sseq })
-  }
-
-  private advisory(kind: string, type: string, fields: Record<string, number | string>): void {
-    Events.advisory(this.ctx.client, this.stream.name, this.name, this.ctx.nowMs(), kind, type, fields)
+    if (this.isPull) deliverPull(this, now)
+    else deliverPush(this, now)
   }
 
   /** num_pending: messages not yet delivered that match the filter. */
@@ -906,9 +375,3 @@ export class ConsumerActor {
     return sseq < this.state.nextSeq
   }
 }
-
-/** Room for the reply prefix plus five numbers (at most 20 characters each) and their dots. */
-const REPLY_SCRATCH = Buffer.allocUnsafe(1024)
-const REPLY_PREFIX_MAX = 900
-
-const messageSize = (m: StoredMessage) => (m.hdr?.length ?? 0) + m.data.length + m.subject.length

@@ -155,6 +155,33 @@ const ascii = (out: Uint8Array, at: number, text: string): number => {
   return at + text.length
 }
 
+/** Journals a delivery, extending the run of consecutive deliveries the batch's last event holds. */
+export const recordDelivery = (events: Array<ConsumerEvent>, sseq: number, t: 0 | 1): void => {
+  const last = events[events.length - 1]
+  if (last !== undefined && last.e === "d" && last.t === t) {
+    const n = last.n ?? 1
+    if (last.s + n === sseq && n < MAX_RUN) {
+      // Safe to change: the batch's events are handed to the journal only when the batch ends.
+      ;(last as { n?: number }).n = n + 1
+      return
+    }
+  }
+  events.push({ e: "d", s: sseq, t })
+}
+
+/** Journals an explicit ack, extending a run of in-order acks as `recordDelivery` does. */
+export const recordAck = (events: Array<ConsumerEvent>, sseq: number, dseq: number): void => {
+  const last = events[events.length - 1]
+  if (last !== undefined && last.e === "a") {
+    const n = last.n ?? 1
+    if (last.s + n === sseq && last.d + n === dseq && n < MAX_RUN) {
+      ;(last as { n?: number }).n = n + 1
+      return
+    }
+  }
+  events.push({ e: "a", s: sseq, d: dseq })
+}
+
 export const journalOptions = (startSeq: number) => ({
   initial: new AckState(startSeq),
   fold: foldConsumer,

@@ -20,6 +20,10 @@ import type { InternalClient } from "../../core/InternalClient.ts"
 import type { Subscription } from "../../core/Router.ts"
 import type { StoredMessage } from "../../store/MessageLog.ts"
 import { isValidLiteralSubject, toWire } from "../../subject/Subject.ts"
+import type { ConsumerConfig } from "../model/ConsumerConfig.ts"
+import type { StreamActor } from "../stream/StreamActor.ts"
+import type { ConsumerCommand } from "./ConsumerCommand.ts"
+import type { ConsumerContext } from "./ConsumerContext.ts"
 import { randomId } from "./Events.ts"
 
 /** The metadata key naming the dead-letter subject. */
@@ -109,4 +113,48 @@ export class DeadLetters {
     if (this.sub !== undefined) this.client.unsubscribe(this.sub)
     this.sub = undefined
   }
+}
+
+/** A give-up (or term) waiting for its copy's PubAck. */
+export interface DeadLettering {
+  readonly reason: DeadLetterReason
+  readonly dseq: number
+}
+
+/** The part of a consumer actor that sending dead-letter copies reads and changes. */
+export interface DeadLetteringConsumer {
+  readonly name: string
+  readonly config: ConsumerConfig
+  readonly stream: Pick<StreamActor, "name" | "store">
+  readonly ctx: Pick<ConsumerContext, "client" | "schedule">
+  deadLetters: DeadLetters | undefined
+  /** Dead-letter copies waiting for their PubAck, by stream sequence. */
+  readonly deadLettering: Map<number, DeadLettering>
+  offer(cmd: ConsumerCommand): boolean
+}
+
+/**
+ * Sends the dead-letter copy of `sseq` when the config names a subject; true when the give-up (or
+ * the term's ack) now waits for its PubAck. The message stays pending meanwhile, never redelivered.
+ */
+export const deadLetter = (
+  c: DeadLetteringConsumer,
+  sseq: number,
+  reason: DeadLetterReason,
+  p: { deadline: number; readonly count: number },
+  dseq: number
+): boolean => {
+  const to = deadLetterSubject(c.config.metadata)
+  if (to === undefined) return false
+  const m = c.stream.store.get(sseq)
+  if (m === undefined) return false
+  c.deadLetters ??= new DeadLetters(c.ctx.client, c.stream.name, c.name, (seq) => {
+    c.offer({ _tag: "DeadLettered", sseq: seq })
+  })
+  if (!c.deadLetters.send(to, m, reason, p.count)) return false
+  p.deadline = Infinity
+  c.deadLettering.set(sseq, { reason, dseq })
+  // Nobody answering (a plain subscriber, no stream): give up without the confirmation.
+  c.ctx.schedule(DEAD_LETTER_ACK_TIMEOUT_MS, () => c.offer({ _tag: "DeadLettered", sseq }))
+  return true
 }
