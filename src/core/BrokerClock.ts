@@ -22,10 +22,24 @@ export class BrokerClock extends Context.Service<BrokerClock, BrokerClockShape>(
       const clock = yield* Clock.Clock
       const run = yield* FiberSet.makeRuntime<never>()
       let lastNs = 0n
+      // Effect's live nanosecond clock is the monotonic clock anchored to the wall clock once, and only
+      // re-anchored when they drift more than a second apart; nats-server stamps messages with the wall
+      // clock. Every few hundred reads the offset is corrected so a timestamp stays inside the wall
+      // clock's current millisecond (a TestClock's two readings agree, so this never moves it).
+      let correction = 0n
+      let reads = 0
+      const wallNs = (): bigint => {
+        const ns = clock.currentTimeNanosUnsafe() + correction
+        if ((++reads & 255) !== 1) return ns
+        const wallMs = BigInt(clock.currentTimeMillisUnsafe()) * 1_000_000n
+        if (ns >= wallMs && ns < wallMs + 1_000_000n) return ns
+        correction += wallMs - ns + (ns % 1_000_000n)
+        return ns + (wallMs - ns + (ns % 1_000_000n))
+      }
       return {
         nowMs: () => clock.currentTimeMillisUnsafe(),
         nowNs: () => {
-          let ns = clock.currentTimeNanosUnsafe()
+          let ns = wallNs()
           // Timestamps order messages; two reads in the same nanosecond must still differ.
           if (ns <= lastNs) ns = lastNs + 1n
           lastNs = ns
