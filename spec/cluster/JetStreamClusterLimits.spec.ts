@@ -6,7 +6,7 @@ import { jetstreamManager } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
 import { afterAll, beforeAll, expect, it } from "vitest"
 import { failure, sleep } from "../support/Js.ts"
-import { type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
+import { awaitMetaLeader, type JetStreamCluster, startJetStreamCluster } from "../support/JsCluster.ts"
 import { describePostgres } from "../support/Postgres.ts"
 
 describePostgres("JetStream cluster mode: account limits", () => {
@@ -17,6 +17,9 @@ describePostgres("JetStream cluster mode: account limits", () => {
       [["az:a"], ["az:b"], ["az:c"]],
       `accounts { A: { jetstream: { max_streams: 2 }, users: [{ user: a, password: a }] } }`
     )
+    // Account requests are answered by the meta leader only: before there is one, or before the
+    // node the client is on routes to it, a request gets no answer and the client times out.
+    await awaitMetaLeader(cluster)
   }, 60_000)
   afterAll(async () => {
     await nc?.close()

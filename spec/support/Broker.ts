@@ -60,6 +60,8 @@ export interface RunningNatsServer {
   readonly url: string
   /** The monitoring port when started with `-m`. */
   readonly monitorPort: number | undefined
+  /** The route port when started with a cluster listener. */
+  readonly routePort: number | undefined
   stop(): Promise<void>
 }
 
@@ -74,7 +76,7 @@ export const startNatsServer = async (args: ReadonlyArray<string> = []): Promise
   const portsFile = path.join(dir, `nats-server_${child.pid}.ports`)
   const deadline = Date.now() + 10_000
   // The file may exist before its content is written: read until it parses.
-  let ports: { nats: Array<string>; monitoring?: Array<string> } | undefined
+  let ports: { nats: Array<string>; monitoring?: Array<string>; cluster?: Array<string> } | undefined
   while (ports === undefined) {
     try {
       ports = JSON.parse(fs.readFileSync(portsFile, "utf8"))
@@ -85,10 +87,12 @@ export const startNatsServer = async (args: ReadonlyArray<string> = []): Promise
   }
   const url = ports.nats[0]!
   const monitoring = ports.monitoring?.[0]
+  const cluster = ports.cluster?.[0]
   return {
     port: Number(new URL(url.replace("nats://", "http://")).port),
     url,
     monitorPort: monitoring === undefined ? undefined : Number(new URL(monitoring).port),
+    routePort: cluster === undefined ? undefined : Number(new URL(cluster.replace("nats://", "http://")).port),
     stop: async () => {
       child.kill("SIGTERM")
       await new Promise((r) => child.once("exit", r))

@@ -48,6 +48,25 @@ export const awaitMetaLeader = async (cluster: JetStreamCluster, ms = 15_000): P
   }
 }
 
+/**
+ * Until every node's /routez lists a route to every other node. A node logs its client port (and
+ * startCli returns) before its routes are up, and a request on a node that has no route to the meta
+ * leader yet gets no answer at all: the client times out.
+ */
+export const awaitRoutes = async (nodes: ReadonlyArray<ClusterNode>, ms = 30_000): Promise<void> => {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const counts = await Promise.all(
+      nodes.map(async (n) =>
+        ((await (await fetch(`http://127.0.0.1:${n.monitorPort}/routez`)).json()) as { num_routes: number }).num_routes
+      )
+    )
+    if (counts.every((c) => c === nodes.length - 1)) return
+    if (Date.now() > deadline) throw new Error(`no full route mesh: ${JSON.stringify(counts)}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** A failure shows what the brokers logged (the interesting part of a cluster failure is there). */
 export const brokerLogs = (cluster: JetStreamCluster): void => {
   for (const n of cluster.nodes) console.log(`--- ${n.name}\n${n.proc?.log().slice(-4000) ?? "(not running)"}`)
@@ -94,16 +113,19 @@ export const startJetStreamCluster = async (
     await node.proc?.stop("SIGKILL")
     node.proc = undefined
   }
-  await Promise.all(nodes.map(start))
-  return {
-    pg,
-    nodes,
-    start,
-    kill,
-    stop: async () => {
-      await Promise.all(nodes.map((n) => n.proc?.stop("SIGTERM")))
-      await pg.stop()
-      fs.rmSync(dir, { recursive: true, force: true })
-    }
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.proc?.stop("SIGTERM")))
+    await pg.stop()
+    fs.rmSync(dir, { recursive: true, force: true })
   }
+  try {
+    await Promise.all(nodes.map(start))
+    await awaitRoutes(nodes)
+  } catch (e) {
+    // The caller gets no cluster to stop: what did start must not outlive the failure.
+    await Promise.allSettled(nodes.map((n) => n.proc?.stop("SIGKILL")))
+    await stop()
+    throw e
+  }
+  return { pg, nodes, start, kill, stop }
 }

@@ -31,7 +31,11 @@ export const startCli = (args: ReadonlyArray<string>, command: ReadonlyArray<str
     })
     let log = ""
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
-    const timer = setTimeout(() => reject(new Error(`broker did not start:\n${log}`)), 20_000)
+    // A broker that did not start in time is killed: the caller never gets it to stop.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`broker did not start:\n${log}`))
+    }, 20_000)
     const onData = (d: Buffer) => {
       log += d.toString()
       const m = /Listening for client connections on [^\s]+:(\d+)/.exec(log)

@@ -36,6 +36,8 @@ export interface ConnectionContext {
   readonly log: Logger
   /** The INFO line for this client (with the nkey challenge when one is sent). */
   readonly info: (cid: number, clientIp: string, nonce: string | undefined) => string
+  /** How many times the cluster part of INFO (connect_urls) has changed so far. */
+  readonly infoChanges?: () => number
   /** Present when clients must authenticate. */
   readonly auth?: Authenticator | undefined
   /** TLS `verify_and_map`: the client certificate, not CONNECT, names the user. */
@@ -120,6 +122,8 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
   authorizedUser: string | undefined = undefined
   /** Its CONNECT was accepted and reported (`connected`), so its close is reported too. */
   announced = false
+  /** `infoChanges()` when the greeting INFO was written: a change before CONNECT is not sent as async INFO. */
+  private greetedAt = 0
   /** CONNECT's credentials, kept so a configuration reload can check the client again. */
   private credentials: Credentials | undefined = undefined
 
@@ -183,6 +187,7 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
       this.onDone.push(() => clearTimeout(timer))
     }
     this.out.text(this.ctx.info(this.cid, this.wire.remoteAddress, this.nonce))
+    this.greetedAt = this.ctx.infoChanges?.() ?? 0
     this.flush()
     this.wire.listen({
       data: (chunk) => {
@@ -249,6 +254,9 @@ export class ClientConnection implements Subscriber, ParserSink, Flushable, Prod
     this.ok()
     if (!this.announced) {
       this.announced = true
+      // A route formed or dropped between the greeting and CONNECT was not sent to this client (nats-server
+      // checks it at the first PING): without this its connect_urls would stay stale until the next change.
+      if ((this.ctx.infoChanges?.() ?? 0) !== this.greetedAt) this.sendAsyncInfo()
       this.ctx.connected?.(this)
     }
   }

@@ -101,6 +101,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
 
       /** The cluster's WebSocket client URLs (undefined: single server or `no_advertise`). */
       let wsConnectUrls: ReadonlyArray<string> | undefined = undefined
+      let infoChanges = 0
       let infoBase: Omit<ServerInfo, "client_id" | "client_ip" | "nonce"> = {
         server_id: serverId,
         server_name: serverName,
@@ -153,6 +154,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         auth: auth?.required === true ? auth : undefined,
         // Operator mode: the user JWT names the user; nats-server maps certificates to configured users only.
         tlsMap: config.tls?.map === true && config.auth?.operator === undefined,
+        infoChanges: () => infoChanges,
         info: (cid, clientIp, nonce) =>
           encodeInfo({
             ...infoBase,
@@ -268,6 +270,7 @@ export class Server extends Context.Service<Server, ServerShape>()("effect-jetst
         websocket: websocket?.listener,
         setClusterInfo: (cluster, connectUrls, wsUrls) => {
           wsConnectUrls = wsUrls === undefined ? undefined : [...wsUrls]
+          infoChanges++
           const { connect_urls: _, ...rest } = infoBase
           infoBase = { ...rest, cluster, ...(connectUrls === undefined ? {} : { connect_urls: [...connectUrls] }) }
           for (const c of connections) c.sendAsyncInfo()

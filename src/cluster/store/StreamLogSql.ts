@@ -241,15 +241,36 @@ export interface SqlStateWriter {
   readonly end: () => Promise<void>
 }
 
-const upsertState = `INSERT INTO ejs_consumer_states (account, stream, name, state) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (account, stream, name) DO UPDATE SET state = EXCLUDED.state`
+/**
+ * A consumer state commit as one statement, as the append-only log commit: the lease row locked and
+ * checked, the state written only when it matched. A double ack waits for this commit, and on a
+ * loaded machine every round trip waits for both processes to be scheduled: BEGIN, lease check,
+ * upsert and COMMIT as four round trips made its latency four times that of a publish.
+ */
+const upsertState = `WITH lease AS (
+    SELECT 1 FROM ejs_leases WHERE asset = $1 AND owner = $2 AND term = $3::bigint FOR UPDATE
+  ), state AS (
+    INSERT INTO ejs_consumer_states (account, stream, name, state)
+    SELECT $4, $5, $6, $7::text FROM lease
+    ON CONFLICT (account, stream, name) DO UPDATE SET state = EXCLUDED.state
+    RETURNING 1
+  )
+  SELECT EXISTS (SELECT 1 FROM lease) AS held`
 
 /** The state writer of consumer `consumer` of stream `key`, fenced by the stream's lease. */
 export const makeStateWriter = (url: string, key: LogKey, consumer: string, fence: Fence): SqlStateWriter => {
   const conn = fencedConnection(url, fence)
   return {
     write: (json) =>
-      conn.run((c) => c.query(upsertState, [key.account, key.name, consumer, json]).then(() => undefined)),
+      conn.single(upsertState, [
+        fence.asset,
+        fence.owner,
+        fence.term.toString(),
+        key.account,
+        key.name,
+        consumer,
+        json
+      ]),
     end: conn.end
   }
 }
