@@ -220,9 +220,15 @@ describe("durable sourcing: the followed consumer", () => {
       err_code: 10217,
       description: "stream source consumer requires flow control ack policy"
     })
+    // Each refused reset still reset the user's consumer: retries back off (nats-server: 10 s per failure),
+    // instead of wiping its state every second.
+    let resets = 0
+    const wiretap = nc.subscribe("$JS.API.CONSUMER.RESET.OX.C", { callback: () => void resets++ })
     // Nothing taken from a WorkQueue through a consumer that would not be acked by what is stored.
     await jetstream(nc).publish("ox.a", "x")
-    await sleep(1200)
+    await sleep(3500)
+    wiretap.unsubscribe()
+    expect(resets).toBe(0)
     expect((await jsm.streams.info("SX")).state.messages).toBe(0)
     expect((await jsm.streams.info("OX")).state.messages).toBe(1)
     await jsm.streams.delete("SX")

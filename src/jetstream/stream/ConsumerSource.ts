@@ -48,6 +48,13 @@ export interface SourceStatus {
 /** nats-server `sourceHealthHB`, and how long without one before the consumer is set up again. */
 const HEARTBEAT_MS = 1000
 const STALE_MS = 3 * HEARTBEAT_MS
+/**
+ * A user's consumer that answers its reset with a refusal (or without flow-control acks) was reset all the
+ * same: retrying every second would keep wiping its pending state. nats-server backs off 10 s per failure
+ * up to 2 minutes (calculateRetryBackoff); so do we. A reset nobody answers (the consumer is missing) has
+ * changed nothing and is retried at the usual pace.
+ */
+const refusedRetryMs = (refusals: number): number => Math.min(refusals * 10_000, 120_000)
 /** How long a consumer create request may take before it is sent again. */
 const CREATE_TIMEOUT_MS = 5000
 /** nats-server's ack_wait and inactive_threshold of the consumer it asks for (the API clears them). */
@@ -118,6 +125,8 @@ export class ConsumerSource {
   /** Set on a gap: deliveries are dropped until the reset consumer starts again at 1. */
   private awaitingRestart = false
   private needSetup = true
+  /** Refused setups of a user's consumer in a row (see refusedRetryMs). */
+  private refusals = 0
   private lastHeardMs = 0
 
   readonly source: StreamSource
@@ -181,7 +190,9 @@ export class ConsumerSource {
         if (this.needSetup || nowMs() - this.lastHeardMs > STALE_MS) {
           const ok = yield* this.setup(nowMs)
           if (!ok) {
-            yield* Effect.sleep(HEARTBEAT_MS)
+            yield* Effect.sleep(
+              this.user !== undefined && this.refusals > 0 ? refusedRetryMs(this.refusals) : HEARTBEAT_MS
+            )
             continue
           }
         }
@@ -219,11 +230,13 @@ export class ConsumerSource {
         yield* this.request(this.apiSubject("RESET"), undefined)
       const refused = answer instanceof ApiError || answer === undefined ? answer : this.notAckedByFlowControl(answer)
       if (refused !== undefined || answer === undefined) {
+        if (refused !== undefined) this.refusals++
         this.status.failed(refused)
         this.unsubscribe()
         return false
       }
       this.needSetup = false
+      this.refusals = 0
       this.lastHeardMs = nowMs()
       this.status.failed(undefined)
       this.status.contact(nowMs())
