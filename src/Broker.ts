@@ -7,6 +7,7 @@ import { Accounts } from "./accounts/Accounts.ts"
 import { Cluster } from "./cluster/Cluster.ts"
 import { type BrokerConfig, clusterModeProblem, ServerConfig } from "./config/BrokerConfig.ts"
 import { BrokerClock } from "./core/BrokerClock.ts"
+import * as BrokerScheduler from "./core/BrokerScheduler.ts"
 import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
 import * as MetaCluster from "./jetstream/cluster/MetaCluster.ts"
@@ -88,9 +89,13 @@ export const coreLayer = <E = never>(
   // The store layers log through the broker's Log (so `-l` and silent mode apply to them too); layers are
   // memoized by reference, so `services` is still built once.
   const deps = Layer.mergeAll(base, Layer.provide(store, services), BrokerClock.layer)
-  const withJetStream = Layer.provideMerge(
-    JetStream.layer,
-    config.clusterStore === undefined ? deps : Layer.merge(deps, Layer.provide(clusterMode(config), services))
+  // The stream and consumer actors run on the broker's scheduler (core/BrokerScheduler.ts), embedded or not.
+  const withJetStream = Layer.provide(
+    Layer.provideMerge(
+      JetStream.layer,
+      config.clusterStore === undefined ? deps : Layer.merge(deps, Layer.provide(clusterMode(config), services))
+    ),
+    BrokerScheduler.layer
   )
   return Layer.provideMerge(Reports.attachJetStream, withJetStream)
 }
@@ -141,5 +146,6 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   // Routes last: every local subscription (JetStream's, the system account's) is announced to them.
   const clustered = Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
   // MQTT (src/mqtt) stores its sessions in JetStream, so it starts once JetStream and the listener are up.
-  return Layer.provideMerge(MqttServer.layer, clustered)
+  // Every fiber the broker forks runs on its scheduler (core/BrokerScheduler.ts: actor hops in one turn).
+  return Layer.provide(Layer.provideMerge(MqttServer.layer, clustered), BrokerScheduler.layer)
 }
