@@ -297,10 +297,16 @@ describe("MQTT sessions", () => {
     await first.c.endAsync()
     const pub = await open({ clientId: "persist-pub" })
     for (let i = 1; i <= 3; i++) await pub.c.publishAsync("persist/t", `m${i}`, { qos: 1 })
-    const again = await mqtt.connectAsync(URL, { clientId: "persist-1", clean: false, reconnectPeriod: 0 })
+    // The queued messages may come in the same read as the CONNACK (as from nats-server): the handler must be
+    // there before the connection is, or mqtt.js emits them to nobody before connectAsync's caller resumes.
+    const again = mqtt.connect(URL, { clientId: "persist-1", clean: false, reconnectPeriod: 0 })
     clients.push(again)
     const got: Array<string> = []
     again.on("message", (_t, p) => got.push(p.toString()))
+    await new Promise<void>((resolve, reject) => {
+      again.once("connect", () => resolve())
+      again.once("error", reject)
+    })
     await until("3 queued", () => got.length === 3)
     expect(got).toEqual(["m1", "m2", "m3"])
     // The CONNACK said the session was present.
