@@ -9,13 +9,11 @@ import { type BrokerConfig, clusterModeProblem, ServerConfig } from "./config/Br
 import { BrokerClock } from "./core/BrokerClock.ts"
 import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
-import * as MetaCluster from "./jetstream/cluster/MetaCluster.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { attachCluster, Reports } from "./monitoring/Reports.ts"
-import { MqttServer } from "./mqtt/MqttServer.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { makeServerId } from "./protocol/ServerInfo.ts"
@@ -103,6 +101,8 @@ const clusterMode = (config: BrokerConfig) =>
     const log = yield* Log
     const url = config.clusterStore!
     log.info(`  Cluster store:   ${url.replace(/\/\/[^@/]*@/, "//")}`)
+    // The cluster store's code (and `pg` under it) loads only in cluster mode.
+    const MetaCluster = yield* Effect.promise(() => import("./jetstream/cluster/MetaCluster.ts"))
     return MetaCluster.layer({
       url,
       serverName: config.serverName!,
@@ -141,5 +141,18 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   // Routes last: every local subscription (JetStream's, the system account's) is announced to them.
   const clustered = Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
   // MQTT (src/mqtt) stores its sessions in JetStream, so it starts once JetStream and the listener are up.
-  return Layer.provideMerge(MqttServer.layer, clustered)
+  return Layer.provideMerge(mqttLayer(config), clustered)
 }
+
+/**
+ * MQTT's code (mqtt-packet and the stream library under it) loads only when `mqtt {}` opens a port.
+ * Nothing reads the MqttServer service, so the layer provides nothing.
+ */
+const mqttLayer = (config: BrokerConfig) =>
+  config.mqtt === undefined || config.mqtt.port === 0
+    ? Layer.empty
+    : Layer.unwrap(
+      Effect.promise(() => import("./mqtt/MqttServer.ts")).pipe(
+        Effect.map((m) => Layer.effectDiscard(Layer.build(m.MqttServer.layer)))
+      )
+    )
