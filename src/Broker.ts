@@ -10,13 +10,11 @@ import { BrokerClock } from "./core/BrokerClock.ts"
 import * as BrokerScheduler from "./core/BrokerScheduler.ts"
 import { Router } from "./core/Router.ts"
 import { Server } from "./core/Server.ts"
-import * as MetaCluster from "./jetstream/cluster/MetaCluster.ts"
 import { JetStream } from "./jetstream/JetStream.ts"
 import { Log } from "./log/Log.ts"
 import { Monitor } from "./monitoring/Monitor.ts"
 import * as PortsFile from "./monitoring/PortsFile.ts"
 import { attachCluster, Reports } from "./monitoring/Reports.ts"
-import { MqttServer } from "./mqtt/MqttServer.ts"
 import { HttpListener } from "./platform/HttpListener.ts"
 import { Transport } from "./platform/Transport.ts"
 import { makeServerId } from "./protocol/ServerInfo.ts"
@@ -108,6 +106,8 @@ const clusterMode = (config: BrokerConfig) =>
     const log = yield* Log
     const url = config.clusterStore!
     log.info(`  Cluster store:   ${url.replace(/\/\/[^@/]*@/, "//")}`)
+    // The cluster store's code (and `pg` under it) loads only in cluster mode.
+    const MetaCluster = yield* Effect.promise(() => import("./jetstream/cluster/MetaCluster.ts"))
     return MetaCluster.layer({
       url,
       serverName: config.serverName!,
@@ -147,5 +147,18 @@ export const layer = (config: BrokerConfig, options: BrokerLayerOptions = {}) =>
   const clustered = Layer.provideMerge(attachCluster, Layer.provideMerge(Cluster.layer, system))
   // MQTT (src/mqtt) stores its sessions in JetStream, so it starts once JetStream and the listener are up.
   // Every fiber the broker forks runs on its scheduler (core/BrokerScheduler.ts: actor hops in one turn).
-  return Layer.provide(Layer.provideMerge(MqttServer.layer, clustered), BrokerScheduler.layer)
+  return Layer.provide(Layer.provideMerge(mqttLayer(config), clustered), BrokerScheduler.layer)
 }
+
+/**
+ * MQTT's code (mqtt-packet and the stream library under it) loads only when `mqtt {}` opens a port.
+ * Nothing reads the MqttServer service, so the layer provides nothing.
+ */
+const mqttLayer = (config: BrokerConfig) =>
+  config.mqtt === undefined || config.mqtt.port === 0
+    ? Layer.empty
+    : Layer.unwrap(
+      Effect.promise(() => import("./mqtt/MqttServer.ts")).pipe(
+        Effect.map((m) => Layer.effectDiscard(Layer.build(m.MqttServer.layer)))
+      )
+    )

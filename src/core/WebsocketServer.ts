@@ -15,7 +15,6 @@ import type { BrokerConfig } from "../config/BrokerConfig.ts"
 import { authOverride, type WebsocketSettings } from "../config/WebsocketSettings.ts"
 import type { Logger } from "../log/Log.ts"
 import type { Listener, TransportError, Wire } from "../platform/Transport.ts"
-import { listenWebsocket } from "../platform/WebsocketTransport.ts"
 import { encodeInfo, type ServerInfo } from "../protocol/ServerInfo.ts"
 import type { ConnectionContext } from "./Connection.ts"
 
@@ -140,6 +139,8 @@ export const startWebsocket = (
         ...(c.jetstream && c.domain !== undefined ? { domain: c.domain } : {})
       })
     }
+    // `ws` (and node:http under it) load only when a `websocket {}` block configures this listener.
+    const { listenWebsocket } = yield* Effect.promise(() => import("../platform/WebsocketTransport.ts"))
     const listener = yield* listenWebsocket({
       host: ws.host,
       port: ws.port,

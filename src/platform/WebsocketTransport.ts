@@ -15,8 +15,7 @@
  * frames (nats-server stops fragmenting for it), and `ws` never fragments what it sends.
  */
 import { Data, Effect, type Scope } from "effect"
-import * as http from "node:http"
-import * as https from "node:https"
+import type * as http from "node:http"
 import * as net from "node:net"
 import * as tls from "node:tls"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -25,6 +24,11 @@ import type { TlsSettings } from "../tls/TlsSettings.ts"
 import type { Listener, Wire, WireCredentials, WireEvents } from "./Transport.ts"
 import { TransportError } from "./Transport.ts"
 import { listenWildcard } from "./WildcardListen.ts"
+
+// Not ES imports: importing node:http as an ES module reads every export, and its WebSocket getter
+// loads undici (13 MB RSS on Node 24), which `ws` does not use.
+const nodeHttp = process.getBuiltinModule("node:http")
+const nodeHttps = process.getBuiltinModule("node:https")
 
 export interface WebsocketListen {
   readonly host: string
@@ -121,7 +125,7 @@ const checkUpgrade = (
 
 /** An HTTP error answer as Go's http.Error writes it, with the version header nats-server adds. */
 const httpError = (status: number): string => {
-  const text = http.STATUS_CODES[status] ?? "Error"
+  const text = nodeHttp.STATUS_CODES[status] ?? "Error"
   const body = `${text}\n`
   return `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\n` +
     `Date: ${new Date().toUTCString()}\r\n` +
@@ -268,7 +272,7 @@ export const listenWebsocket = (
         : {}
       let server: http.Server
       try {
-        server = opts.tls === undefined ? http.createServer(timeouts) : https.createServer({
+        server = opts.tls === undefined ? nodeHttp.createServer(timeouts) : nodeHttps.createServer({
           ...timeouts,
           cert: opts.tls.cert,
           key: opts.tls.key,
@@ -290,7 +294,7 @@ export const listenWebsocket = (
         const e = checkUpgrade(req, secure, opts) ??
           new HandshakeError({ status: 400, reason: "invalid value for header 'Upgrade'" })
         opts.refused(remoteOf(req.socket), `websocket handshake error: ${e.reason}`)
-        const text = http.STATUS_CODES[e.status] ?? "Error"
+        const text = nodeHttp.STATUS_CODES[e.status] ?? "Error"
         res.writeHead(e.status, {
           "Content-Type": "text/plain; charset=utf-8",
           "Sec-Websocket-Version": "13",
