@@ -6,7 +6,7 @@
 //                                  script): dist/lib/*.mjs with every dependency left external (so
 //                                  consumers share one `effect`), and dist/types/ (tsc declarations)
 import { spawnSync } from "node:child_process"
-import { rmSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
 
 const common = {
@@ -19,6 +19,12 @@ const common = {
   outExtension: { ".js": ".mjs" },
   sourcemap: "linked",
   logLevel: "warning"
+}
+
+// Chunk names are content hashes: without this, every rebuild would leave the previous ones behind (and
+// `npm pack` would ship them).
+if (existsSync("dist")) {
+  for (const f of readdirSync("dist")) if (/\.mjs(\.map)?$/.test(f)) rmSync(`dist/${f}`)
 }
 
 await build({
