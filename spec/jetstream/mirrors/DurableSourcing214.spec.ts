@@ -15,7 +15,6 @@ import {
   RetentionPolicy
 } from "@nats-io/jetstream"
 import { connect, nanos, type NatsConnection } from "@nats-io/transport-node"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -24,6 +23,7 @@ import { startBrokerWithConf } from "../../auth/AuthServers.ts"
 import { type RunningBroker, startBroker } from "../../support/Broker.ts"
 import { sleep } from "../../support/Js.ts"
 import { crossAccountConf, withUser } from "./CrossAccountScenarios.ts"
+import { natsHash, until } from "./SourcingSupport.ts"
 
 const sc = new TextEncoder()
 
@@ -37,21 +37,6 @@ afterAll(async () => {
   await nc?.close()
   await broker?.stop()
 })
-
-/** nats-server getHash, computed independently of the broker's code. */
-const natsHash = (text: string): string => {
-  const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-  const b = createHash("sha256").update(text).digest()
-  return [...b.subarray(0, 8)].map((x) => digits[x % 62]).join("")
-}
-
-const until = async (what: () => Promise<boolean>, ms = 8000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await what())) {
-    if (Date.now() > end) throw new Error("timed out")
-    await sleep(50)
-  }
-}
 
 /** The raw reply of a STREAM.CREATE (the exact error members, not nats.js's rendering). */
 const createRaw = async (config: Record<string, unknown>): Promise<Record<string, unknown>> => {

@@ -6,10 +6,10 @@
  */
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream"
 import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { createHash } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RunningBroker, startBroker } from "../../support/Broker.ts"
 import { sleep } from "../../support/Js.ts"
+import { natsHash, until } from "./SourcingSupport.ts"
 
 const sc = new TextEncoder()
 
@@ -23,21 +23,6 @@ afterAll(async () => {
   await nc?.close()
   await broker?.stop()
 })
-
-/** nats-server getHash("<stream> <account>"), computed independently of the broker's code. */
-const natsHash = (text: string): string => {
-  const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-  const b = createHash("sha256").update(text).digest()
-  return [...b.subarray(0, 8)].map((x) => digits[x % 62]).join("")
-}
-
-const until = async (what: () => Promise<boolean>, ms = 8000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await what())) {
-    if (Date.now() > end) throw new Error("timed out")
-    await sleep(50)
-  }
-}
 
 describe("sourcing a WorkQueue stream (2.14 durable sourcing)", () => {
   it("drains the origin as the source stores, through JS_SRC_<hash> with nats-server's config", async () => {
