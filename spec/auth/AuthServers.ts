@@ -31,6 +31,22 @@ export const startBrokerWithConf = async (text: string, jetstream = false): Prom
 
 export const startNatsWithConf = (text: string): Promise<RunningNatsServer> => startNatsServer(["-c", writeConf(text)])
 
+/** One server of a differential suite started on a config file: ours ("broker", with JetStream) or nats-server. */
+export interface ConfTarget {
+  readonly name: string
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+export const startConfTarget = async (name: string, text: string): Promise<ConfTarget> => {
+  if (name === "broker") {
+    const broker = await startBrokerWithConf(text, true)
+    return { name, url: broker.url, stop: () => broker.stop() }
+  }
+  const nats = await startNatsWithConf(text)
+  return { name, url: nats.url, stop: () => nats.stop() }
+}
+
 /**
  * Registers `beforeAll`/`afterAll` for a suite run on both servers: our broker and, when nats-server
  * is on PATH, nats-server, each on `conf(dir)` with a fresh store directory of its own. The getters

@@ -12,7 +12,7 @@ import { connect, credsAuthenticator, jwtAuthenticator, type NatsConnection } fr
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startBrokerWithConf, startNatsWithConf } from "../auth/AuthServers.ts"
+import { type ConfTarget, startConfTarget } from "../auth/AuthServers.ts"
 import { makeAccount, makeOperator, makeUser, operatorConf, type TestUser, tmpDir } from "../auth/jwt/JwtFixtures.ts"
 import { natsServerPath } from "../support/Broker.ts"
 import { apiStatsWithout211 } from "../support/Level211.ts"
@@ -26,7 +26,7 @@ const MiB = 1024 * 1024
 let limitsKp: KeyPair
 let limitsUser: TestUser
 let enforced: TestUser
-const targets: Array<{ readonly name: string; readonly url: string; readonly stop: () => Promise<void> }> = []
+const targets: Array<ConfTarget> = []
 const dirs: Array<string> = []
 
 beforeAll(async () => {
@@ -57,13 +57,7 @@ beforeAll(async () => {
       [limitsAcc, enforcedAcc, sys],
       `jetstream { store_dir: "${path.join(dir, "js")}" }`
     )
-    if (name === "broker") {
-      const broker = await startBrokerWithConf(text, true)
-      targets.push({ name, url: broker.url, stop: () => broker.stop() })
-    } else {
-      const nats = await startNatsWithConf(text)
-      targets.push({ name, url: nats.url, stop: () => nats.stop() })
-    }
+    targets.push(await startConfTarget(name, text))
   }
 })
 

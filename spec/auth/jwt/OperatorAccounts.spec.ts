@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { natsServerPath } from "../../support/Broker.ts"
-import { startBrokerWithConf, startNatsWithConf } from "../AuthServers.ts"
+import { type ConfTarget, startConfTarget } from "../AuthServers.ts"
 import {
   makeAccount,
   makeOperator,
@@ -39,7 +39,7 @@ interface Fixture {
 }
 
 let fixture: Fixture
-const targets: Array<{ readonly name: string; readonly url: string; readonly stop: () => Promise<void> }> = []
+const targets: Array<ConfTarget> = []
 const dirs: Array<string> = []
 
 beforeAll(async () => {
@@ -67,13 +67,7 @@ beforeAll(async () => {
     const dir = tmpDir()
     dirs.push(dir)
     const text = operatorConf(dir, op, [a, b, sys], `jetstream { store_dir: "${path.join(dir, "js")}" }`)
-    if (name === "broker") {
-      const broker = await startBrokerWithConf(text, true)
-      targets.push({ name, url: broker.url, stop: () => broker.stop() })
-    } else {
-      const nats = await startNatsWithConf(text)
-      targets.push({ name, url: nats.url, stop: () => nats.stop() })
-    }
+    targets.push(await startConfTarget(name, text))
   }
 })
 
