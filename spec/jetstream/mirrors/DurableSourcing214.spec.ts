@@ -14,33 +14,24 @@ import {
   jetstreamManager,
   RetentionPolicy
 } from "@nats-io/jetstream"
-import { connect, nanos, type NatsConnection } from "@nats-io/transport-node"
+import { nanos } from "@nats-io/transport-node"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { startBrokerWithConf } from "../../auth/AuthServers.ts"
-import { type RunningBroker, startBroker } from "../../support/Broker.ts"
 import { sleep } from "../../support/Js.ts"
+import { apiSuite } from "../../support/JsApi.ts"
 import { crossAccountConf, withUser } from "./CrossAccountScenarios.ts"
 import { natsHash, until } from "./SourcingSupport.ts"
 
 const sc = new TextEncoder()
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
+const suite = apiSuite()
 
 /** The raw reply of a STREAM.CREATE (the exact error members, not nats.js's rendering). */
 const createRaw = async (config: Record<string, unknown>): Promise<Record<string, unknown>> => {
-  const r = await nc.request(`$JS.API.STREAM.CREATE.${String(config.name)}`, JSON.stringify(config))
+  const r = await suite.nc.request(`$JS.API.STREAM.CREATE.${String(config.name)}`, JSON.stringify(config))
   return r.json()
 }
 
@@ -64,8 +55,8 @@ const payloads = async (jsm: JetStreamManager, stream: string): Promise<Array<st
 
 describe("durable sourcing: nats.js ADR-60 acceptance", () => {
   it("mirror/source consumer: the config keeps `consumer`, messages flow through the user's consumers", async () => {
-    const jsm = await jetstreamManager(nc)
-    const js = jetstream(nc)
+    const jsm = await jetstreamManager(suite.nc)
+    const js = jetstream(suite.nc)
     await jsm.streams.add({ name: "O", subjects: ["o.>"] })
     await jsm.consumers.add("O", fcConsumer("C", "deliver.mirror"))
     await jsm.consumers.add("O", fcConsumer("C2", "deliver.source"))
@@ -106,7 +97,7 @@ describe("durable sourcing: nats.js ADR-60 acceptance", () => {
   })
 
   it("mirror/source consumer requires name and deliver_subject", async () => {
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     await jsm.streams.add({ name: "O2", subjects: ["o2.>"] })
     const m10213 = { code: 400, err_code: 10213, description: "stream mirror consumer config is invalid" }
     const s10215 = { code: 400, err_code: 10215, description: "stream source consumer config is invalid" }
@@ -170,7 +161,7 @@ describe("durable sourcing: nats.js ADR-60 acceptance", () => {
 
 describe("durable sourcing: the followed consumer", () => {
   it("a consumer not acked by flow control is reported in the source's info (10214, 10217); the mirror stays unchangeable", async () => {
-    const jsm = await jetstreamManager(nc)
+    const jsm = await jetstreamManager(suite.nc)
     await jsm.streams.add({ name: "OX", subjects: ["ox.>"], retention: RetentionPolicy.Workqueue })
     await jsm.consumers.add("OX", { durable_name: "C", deliver_subject: "dx", ack_policy: AckPolicy.Explicit })
     await jsm.streams.add({ name: "MX", mirror: { name: "OX", consumer: { name: "C", deliver_subject: "dx" } } })
@@ -180,7 +171,7 @@ describe("durable sourcing: the followed consumer", () => {
       err_code: 10214,
       description: "stream mirror consumer requires flow control ack policy"
     })
-    const upd = await nc.request(
+    const upd = await suite.nc.request(
       "$JS.API.STREAM.UPDATE.MX",
       JSON.stringify({
         name: "MX",
@@ -208,9 +199,9 @@ describe("durable sourcing: the followed consumer", () => {
     // Each refused reset still reset the user's consumer: retries back off (nats-server: 10 s per failure),
     // instead of wiping its state every second.
     let resets = 0
-    const wiretap = nc.subscribe("$JS.API.CONSUMER.RESET.OX.C", { callback: () => void resets++ })
+    const wiretap = suite.nc.subscribe("$JS.API.CONSUMER.RESET.OX.C", { callback: () => void resets++ })
     // Nothing taken from a WorkQueue through a consumer that would not be acked by what is stored.
-    await jetstream(nc).publish("ox.a", "x")
+    await jetstream(suite.nc).publish("ox.a", "x")
     await sleep(3500)
     wiretap.unsubscribe()
     expect(resets).toBe(0)
@@ -220,8 +211,8 @@ describe("durable sourcing: the followed consumer", () => {
   })
 
   it("a WorkQueue origin drains only as the source stores; removing the source leaves the user's consumer", async () => {
-    const jsm = await jetstreamManager(nc)
-    const js = jetstream(nc)
+    const jsm = await jetstreamManager(suite.nc)
+    const js = jetstream(suite.nc)
     await jsm.streams.add({ name: "WQ", subjects: ["wq.>"], retention: RetentionPolicy.Workqueue })
     for (let i = 1; i <= 30; i++) await js.publish(`wq.${i % 2}`, sc.encode(`m${i}`))
     // The consumer takes only wq.1: the source may not filter, the consumer does.
@@ -248,8 +239,8 @@ describe("durable sourcing: the followed consumer", () => {
   it(
     "a consumer delivering elsewhere gives nothing; a deleted one stops the flow without an error, a re-created one resumes it without duplicates",
     async () => {
-      const jsm = await jetstreamManager(nc)
-      const js = jetstream(nc)
+      const jsm = await jetstreamManager(suite.nc)
+      const js = jetstream(suite.nc)
       await jsm.streams.add({ name: "LO", subjects: ["lo.>"] })
       await jsm.consumers.add("LO", fcConsumer("C", "lod.elsewhere"))
       await jsm.streams.add({

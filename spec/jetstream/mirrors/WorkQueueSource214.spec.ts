@@ -5,29 +5,19 @@
  * metadata, and removing the source deletes it. Limits origins keep the consumer-free path.
  */
 import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy } from "@nats-io/jetstream"
-import { connect, type NatsConnection } from "@nats-io/transport-node"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RunningBroker, startBroker } from "../../support/Broker.ts"
+import { describe, expect, it } from "vitest"
 import { sleep } from "../../support/Js.ts"
+import { apiSuite } from "../../support/JsApi.ts"
 import { natsHash, until } from "./SourcingSupport.ts"
 
 const sc = new TextEncoder()
 
-let broker: RunningBroker
-let nc: NatsConnection
-beforeAll(async () => {
-  broker = await startBroker({ jetstream: true })
-  nc = await connect({ servers: broker.url, reconnect: false })
-})
-afterAll(async () => {
-  await nc?.close()
-  await broker?.stop()
-})
+const suite = apiSuite()
 
 describe("sourcing a WorkQueue stream (2.14 durable sourcing)", () => {
   it("drains the origin as the source stores, through JS_SRC_<hash> with nats-server's config", async () => {
-    const jsm = await jetstreamManager(nc)
-    const js = jetstream(nc)
+    const jsm = await jetstreamManager(suite.nc)
+    const js = jetstream(suite.nc)
     await jsm.streams.add({ name: "WQ", subjects: ["wq.>"], retention: RetentionPolicy.Workqueue })
     for (let i = 1; i <= 50; i++) await js.publish(`wq.${i % 3}`, sc.encode(`m${i}`))
     await jsm.streams.add({ name: "AGG", sources: [{ name: "WQ" }] })
@@ -81,8 +71,8 @@ describe("sourcing a WorkQueue stream (2.14 durable sourcing)", () => {
   })
 
   it("an Interest origin keeps messages until the sourcing stream has them, and mirrors use JS_MIRROR_<hash>", async () => {
-    const jsm = await jetstreamManager(nc)
-    const js = jetstream(nc)
+    const jsm = await jetstreamManager(suite.nc)
+    const js = jetstream(suite.nc)
     await jsm.streams.add({ name: "INT", subjects: ["int.>"], retention: RetentionPolicy.Interest })
     await jsm.streams.add({ name: "MIR", mirror: { name: "INT" } })
     const name = `JS_MIRROR_${natsHash("MIR $G")}`
@@ -98,8 +88,8 @@ describe("sourcing a WorkQueue stream (2.14 durable sourcing)", () => {
   })
 
   it("a Limits origin is still read directly: no consumer on it", async () => {
-    const jsm = await jetstreamManager(nc)
-    const js = jetstream(nc)
+    const jsm = await jetstreamManager(suite.nc)
+    const js = jetstream(suite.nc)
     await jsm.streams.add({ name: "LIM", subjects: ["lim.>"] })
     for (let i = 1; i <= 5; i++) await js.publish("lim.a", sc.encode(`l${i}`))
     await jsm.streams.add({ name: "LAGG", sources: [{ name: "LIM" }] })
